@@ -1,0 +1,136 @@
+package auth
+
+import (
+	"context"
+	"crypto"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// StaticKey is a trusted issuer's single public key read from a file. A token must name it by its
+// RFC 7638 thumbprint, or by the kid given in the configuration.
+type StaticKey struct {
+	KID string
+	Key crypto.PublicKey
+}
+
+// PublicKey returns the key when kid matches.
+func (s StaticKey) PublicKey(kid string) (crypto.PublicKey, error) {
+	if kid != s.KID {
+		return nil, ErrUnknownKey
+	}
+	return s.Key, nil
+}
+
+// RemoteJWKS fetches an identity provider's JWKS over HTTP and caches it. An unknown kid triggers
+// a refetch (the provider may have rotated), at most once per MinRefresh so a flood of tokens with
+// made-up kids cannot make the venue hammer the provider.
+type RemoteJWKS struct {
+	URL        string
+	Client     *http.Client
+	MaxAge     time.Duration // refetch after this even without an unknown kid
+	MinRefresh time.Duration
+
+	mu      sync.Mutex
+	keys    map[string]crypto.PublicKey
+	fetched time.Time
+}
+
+// PublicKey returns the provider's key with this id.
+func (r *RemoteJWKS) PublicKey(kid string) (crypto.PublicKey, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key, ok := r.keys[kid]
+	stale := time.Since(r.fetched) > r.MaxAge
+	if ok && !stale {
+		return key, nil
+	}
+	if r.keys == nil || stale || time.Since(r.fetched) > r.MinRefresh {
+		if err := r.fetch(); err != nil {
+			if ok {
+				return key, nil // keep serving the cached key while the provider is unreachable
+			}
+			return nil, err
+		}
+	}
+	if key, ok := r.keys[kid]; ok {
+		return key, nil
+	}
+	return nil, ErrUnknownKey
+}
+
+func (r *RemoteJWKS) fetch() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
+	if err != nil {
+		return err
+	}
+	client := r.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetch JWKS %s: %w", r.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetch JWKS %s: status %d", r.URL, resp.StatusCode)
+	}
+	var set JWKSet
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
+		return fmt.Errorf("decode JWKS %s: %w", r.URL, err)
+	}
+	keys := make(map[string]crypto.PublicKey, len(set.Keys))
+	for _, j := range set.Keys {
+		if k, err := j.Key(); err == nil && j.KID != "" {
+			keys[j.KID] = k
+		}
+	}
+	r.keys, r.fetched = keys, time.Now()
+	return nil
+}
+
+// ParseTrustedIssuers reads the DATAVENUE_TRUSTED_ISSUERS format: entries separated by ";", each
+// "ISSUER=jwks:URL" or "ISSUER=file:PATH[#KID]".
+func ParseTrustedIssuers(spec string) (map[string]KeySource, error) {
+	out := map[string]KeySource{}
+	for _, entry := range strings.Split(spec, ";") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		iss, src, ok := strings.Cut(entry, "=")
+		if !ok || iss == "" {
+			return nil, fmt.Errorf("trusted issuer %q: want ISSUER=jwks:URL or ISSUER=file:PATH", entry)
+		}
+		switch {
+		case strings.HasPrefix(src, "jwks:"):
+			out[iss] = &RemoteJWKS{URL: strings.TrimPrefix(src, "jwks:"), MaxAge: 10 * time.Minute, MinRefresh: 30 * time.Second}
+		case strings.HasPrefix(src, "file:"):
+			path, kid, _ := strings.Cut(strings.TrimPrefix(src, "file:"), "#")
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("trusted issuer %q: %w", iss, err)
+			}
+			key, err := ParsePublicKeyPEM(raw)
+			if err != nil {
+				return nil, fmt.Errorf("trusted issuer %q: %s: %w", iss, path, err)
+			}
+			if kid == "" {
+				kid = Thumbprint(key)
+			}
+			out[iss] = StaticKey{KID: kid, Key: key}
+		default:
+			return nil, fmt.Errorf("trusted issuer %q: source must start with jwks: or file:", iss)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,282 @@
+package auth_test
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/auth"
+)
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+var now = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+
+const (
+	issuer   = "urn:datavenue:test"
+	audience = "datavenue"
+	org      = datavenue.OrgID("org_01JTESTORG")
+)
+
+func mustKeyring(t *testing.T) *auth.Keyring {
+	t.Helper()
+	kr, err := auth.LoadKeyring(t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+func verifierFor(kr *auth.Keyring) auth.Verifier {
+	return auth.Verifier{Issuers: map[string]auth.KeySource{issuer: kr}, Audience: audience, Clock: fixedClock{now}}
+}
+
+func claims(mod func(*auth.Claims)) auth.Claims {
+	c := auth.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: issuer, Subject: "alice", Audience: jwt.ClaimStrings{audience},
+			NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)),
+		},
+		Role: datavenue.RoleBuyer, Org: org,
+	}
+	if mod != nil {
+		mod(&c)
+	}
+	return c
+}
+
+func signEd(t *testing.T, key auth.SigningKey, c auth.Claims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	tok.Header["kid"] = key.KID
+	s, err := tok.SignedString(key.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("Verify accepted the token, want error %s", code)
+	}
+	if got := datavenue.CodeOf(err); got != code {
+		t.Fatalf("error code = %s (%v), want %s", got, err, code)
+	}
+	if datavenue.KindOf(err) != datavenue.KindUnauthorized {
+		t.Fatalf("error kind = %v, want Unauthorized", datavenue.KindOf(err))
+	}
+}
+
+func TestMintedTokenVerifies(t *testing.T) {
+	kr := mustKeyring(t)
+	m := auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: fixedClock{now}}
+	tok, err := m.Mint("bob", datavenue.RoleClerk, org, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := verifierFor(kr).Verify(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := datavenue.Caller{Subject: "bob", Issuer: issuer, Role: datavenue.RoleClerk, Org: org}
+	if got != want {
+		t.Fatalf("Verify = %+v, want %+v", got, want)
+	}
+}
+
+func TestRefusedTokens(t *testing.T) {
+	kr := mustKeyring(t)
+	key := kr.Active()
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustPKIX(t, key.Public())})
+
+	hmacWithPublicKey := func() string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(nil))
+		tok.Header["kid"] = key.KID
+		s, err := tok.SignedString(pubPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	algNone := func() string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodNone, claims(nil))
+		tok.Header["kid"] = key.KID
+		s, err := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	otherKey := func() string {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		return signEd(t, auth.SigningKey{KID: auth.Thumbprint(priv.Public()), Private: priv}, claims(nil))
+	}
+	forgedWithKnownKID := func() string {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		return signEd(t, auth.SigningKey{KID: key.KID, Private: priv}, claims(nil))
+	}
+	tamperedPayload := func() string {
+		parts := strings.Split(signEd(t, key, claims(nil)), ".")
+		body, _ := json.Marshal(claims(func(c *auth.Claims) { c.Role = datavenue.RoleAuditor }))
+		parts[1] = strings.TrimRight(jwtB64(body), "=")
+		return strings.Join(parts, ".")
+	}
+	noKID := func() string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims(nil))
+		s, _ := tok.SignedString(key.Private)
+		return s
+	}
+
+	tests := []struct {
+		name  string
+		token string
+		code  string
+	}{
+		{"alg none", algNone(), "token_bad_algorithm"},
+		{"HMAC signed with the public key", hmacWithPublicKey(), "token_bad_algorithm"},
+		{"unknown kid", otherKey(), "token_unknown_key"},
+		{"missing kid", noKID(), "token_unknown_key"},
+		{"known kid, other key", forgedWithKnownKID(), "token_bad_signature"},
+		{"payload changed after signing", tamperedPayload(), "token_bad_signature"},
+		{"expired", signEd(t, key, claims(func(c *auth.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Second)) })), "token_expired"},
+		{"no exp", signEd(t, key, claims(func(c *auth.Claims) { c.ExpiresAt = nil })), "token_bad_claims"},
+		{"not yet valid", signEd(t, key, claims(func(c *auth.Claims) { c.NotBefore = jwt.NewNumericDate(now.Add(time.Minute)) })), "token_not_yet_valid"},
+		{"wrong audience", signEd(t, key, claims(func(c *auth.Claims) { c.Audience = jwt.ClaimStrings{"someone-else"} })), "token_bad_audience"},
+		{"untrusted issuer", signEd(t, key, claims(func(c *auth.Claims) { c.Issuer = "https://evil.example" })), "token_bad_issuer"},
+		{"role that does not exist", signEd(t, key, claims(func(c *auth.Claims) { c.Role = "admin" })), "token_bad_role"},
+		{"no organisation", signEd(t, key, claims(func(c *auth.Claims) { c.Org = "" })), "token_bad_claims"},
+		{"garbage", "not.a.jwt", "token_malformed"},
+		{"empty", "", "token_malformed"},
+	}
+	v := verifierFor(kr)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.Verify(tt.token)
+			wantCode(t, err, tt.code)
+		})
+	}
+}
+
+func jwtB64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func mustPKIX(t *testing.T, pub any) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+func TestRotationKeepsOldTokensValid(t *testing.T) {
+	dir := t.TempDir()
+	kr, err := auth.LoadKeyring(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: fixedClock{now}}
+	before, _ := m.Mint("a", datavenue.RoleBuyer, org, time.Hour)
+	if _, err := kr.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	reloaded, err := auth.LoadKeyring(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reloaded.JWKS().Keys) != 2 {
+		t.Fatalf("reloaded keyring has %d keys, want 2", len(reloaded.JWKS().Keys))
+	}
+	if reloaded.Active().KID != kr.Active().KID {
+		t.Fatalf("active key after reload = %s, want the rotated %s", reloaded.Active().KID, kr.Active().KID)
+	}
+	if _, err := verifierFor(reloaded).Verify(before); err != nil {
+		t.Fatalf("token signed before rotation: %v", err)
+	}
+}
+
+func TestExternalIssuerRS256FromFile(t *testing.T) {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "idp.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: mustPKIX(t, &priv.PublicKey)})
+	if err := os.WriteFile(path, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	issuers, err := auth.ParseTrustedIssuers("https://idp.example=file:" + path + "#idp-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := auth.Verifier{Issuers: issuers, Audience: audience, Clock: fixedClock{now}}
+	c := claims(func(c *auth.Claims) { c.Issuer = "https://idp.example" })
+	sign := func(kid string) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+		tok.Header["kid"] = kid
+		s, err := tok.SignedString(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if got, err := v.Verify(sign("idp-1")); err != nil || got.Issuer != "https://idp.example" {
+		t.Fatalf("Verify = %+v, %v; want the IdP's caller", got, err)
+	}
+	_, err = v.Verify(sign("idp-2"))
+	wantCode(t, err, "token_unknown_key")
+}
+
+func TestExternalIssuerJWKSURL(t *testing.T) {
+	idpKeys := mustKeyring(t)
+	fetches := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches++
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(auth.MarshalJWKS(idpKeys.JWKS()))
+	}))
+	defer srv.Close()
+	issuers, err := auth.ParseTrustedIssuers("https://idp.example=jwks:" + srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := auth.Verifier{Issuers: issuers, Audience: audience, Clock: fixedClock{now}}
+	c := claims(func(c *auth.Claims) { c.Issuer = "https://idp.example" })
+	if _, err := v.Verify(signEd(t, idpKeys.Active(), c)); err != nil {
+		t.Fatalf("token from JWKS issuer: %v", err)
+	}
+	if _, err := v.Verify(signEd(t, idpKeys.Active(), c)); err != nil {
+		t.Fatalf("second token from JWKS issuer: %v", err)
+	}
+	if fetches != 1 {
+		t.Fatalf("JWKS fetched %d times, want 1 (cached)", fetches)
+	}
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	_, err = v.Verify(signEd(t, auth.SigningKey{KID: "made-up", Private: priv}, c))
+	wantCode(t, err, "token_unknown_key")
+}
+
+func TestParseTrustedIssuersRejectsBadSpecs(t *testing.T) {
+	for _, spec := range []string{"no-equals", "iss=ftp://x", "iss=file:/does/not/exist.pem"} {
+		if _, err := auth.ParseTrustedIssuers(spec); err == nil {
+			t.Errorf("ParseTrustedIssuers(%q) accepted it", spec)
+		}
+	}
+}

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Local PostgreSQL and Redis for datavenue, owned by this checkout.
+#
+#   scripts/services.sh up      install (Debian packages) if missing, init and start both
+#   scripts/services.sh down    stop both (data is kept)
+#   scripts/services.sh status  say what runs where
+#   scripts/services.sh env     print the DATAVENUE_* variables that point at them
+#   scripts/services.sh exec -- CMD...   run CMD with those variables exported
+#
+# Everything lives under $DATAVENUE_DATA_DIR (default: .data/ in the checkout, git-ignored) and
+# listens on loopback only, on non-default ports, so a system PostgreSQL or Redis on 5432/6379 is
+# neither used nor disturbed. PostgreSQL refuses to run as root, so when this script runs as root
+# the server runs as the Debian package's "postgres" user; as a normal user it runs as that user
+# and only apt-get goes through sudo.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DATA=${DATAVENUE_DATA_DIR:-$ROOT/.data}
+PG_PORT=${DATAVENUE_PG_PORT:-55432}
+REDIS_PORT=${DATAVENUE_REDIS_PORT:-56379}
+PG_USER=datavenue
+SECRETS=$DATA/secrets
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+as_root() { if is_root; then "$@"; else sudo "$@"; fi; }
+
+pg_bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$d" ] && [ -x "$d/initdb" ] && printf '%s\n' "$d"
+}
+
+install_packages() {
+  local need=()
+  pg_bindir >/dev/null || need+=(postgresql)
+  command -v redis-server >/dev/null || need+=(redis-server)
+  command -v redis-cli >/dev/null || need+=(redis-tools)
+  [ ${#need[@]} -eq 0 ] && return 0
+  log "installing ${need[*]} from Debian's packages"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+}
+
+# PostgreSQL's files. As root the server runs as "postgres", which must be able to reach them; a
+# checkout under a private home (e.g. /root) is not reachable, so then the cluster lives under
+# /var/lib/datavenue/<checkout hash> instead, and .data/pg is a symlink to it.
+pg_root() {
+  local want=$DATA/pg
+  if is_root && [ ! -e "$want" ]; then
+    mkdir -p "$DATA"
+    if ! runuser -u postgres -- test -x "$DATA" 2>/dev/null; then
+      local alt
+      alt=/var/lib/datavenue/$(printf '%s' "$DATA" | sha256sum | cut -c1-16)
+      mkdir -p "$alt"
+      ln -s "$alt" "$want"
+      log "postgres cannot reach $DATA; the cluster lives in $alt"
+    fi
+  fi
+  printf '%s\n' "$want"
+}
+
+# pg_run runs a PostgreSQL tool as the user the server runs as.
+pg_run() {
+  if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_password() {
+  mkdir -p "$SECRETS"
+  chmod 700 "$SECRETS"
+  if [ ! -s "$SECRETS/pg-password" ]; then
+    (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRETS/pg-password")
+  fi
+  cat "$SECRETS/pg-password"
+}
+
+pg_up() {
+  local bin pgroot
+  bin=$(pg_bindir) || die "PostgreSQL binaries not found under /usr/lib/postgresql"
+  pgroot=$(pg_root)
+  mkdir -p "$pgroot"
+  if is_root; then chown postgres: "$pgroot"; chmod 700 "$pgroot"; fi
+  if [ ! -f "$pgroot/data/PG_VERSION" ]; then
+    log "initialising PostgreSQL cluster in $pgroot/data"
+    local pw
+    pw=$(pg_password)
+    pg_run mkdir -p "$pgroot/run"
+    pg_run bash -c "umask 077; printf '%s\n' '$pw' >'$pgroot/pwfile'"
+    pg_run "$bin/initdb" -D "$pgroot/data" -U "$PG_USER" --pwfile="$pgroot/pwfile" \
+      --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$DATA/initdb.log" 2>&1 \
+      || { cat "$DATA/initdb.log" >&2; die "initdb failed"; }
+    pg_run rm -f "$pgroot/pwfile"
+    pg_run bash -c "cat >>'$pgroot/data/postgresql.conf'" <<CONF
+# datavenue: project-owned instance, loopback only, non-default port
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$pgroot/run'
+max_connections = 300
+log_min_messages = warning
+CONF
+  fi
+  if pg_run "$bin/pg_ctl" -D "$pgroot/data" status >/dev/null 2>&1; then
+    log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
+  else
+    log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    pg_run "$bin/pg_ctl" -D "$pgroot/data" -l "$pgroot/server.log" -w -t 120 start >/dev/null \
+      || { tail -n 30 "$pgroot/server.log" >&2; die "PostgreSQL did not start"; }
+  fi
+  local db
+  for db in datavenue datavenue_test; do
+    if ! pg_run "$bin/psql" -h "$pgroot/run" -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \
+      "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+      pg_run "$bin/createdb" -h "$pgroot/run" -p "$PG_PORT" -U "$PG_USER" "$db"
+    fi
+  done
+}
+
+pg_down() {
+  local bin pgroot
+  bin=$(pg_bindir) || return 0
+  pgroot=$DATA/pg
+  [ -f "$pgroot/data/PG_VERSION" ] || return 0
+  if pg_run "$bin/pg_ctl" -D "$pgroot/data" status >/dev/null 2>&1; then
+    log "stopping PostgreSQL"
+    pg_run "$bin/pg_ctl" -D "$pgroot/data" -m fast -w stop >/dev/null
+  fi
+}
+
+redis_cli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+
+redis_up() {
+  local dir=$DATA/redis
+  mkdir -p "$dir"
+  # appendfsync is decided by the matching engine (issue: acknowledged bids survive kill -9);
+  # "always" fsyncs before a write is acknowledged, batched across clients by Redis itself.
+  cat >"$dir/redis.conf" <<CONF
+bind 127.0.0.1
+port $REDIS_PORT
+protected-mode yes
+daemonize yes
+dir $dir
+pidfile $dir/redis.pid
+logfile $dir/redis.log
+appendonly yes
+appendfsync always
+save ""
+CONF
+  if redis_cli ping >/dev/null 2>&1; then
+    log "Redis already running on 127.0.0.1:$REDIS_PORT"
+    return 0
+  fi
+  log "starting Redis on 127.0.0.1:$REDIS_PORT (AOF on)"
+  redis-server "$dir/redis.conf"
+  local i
+  for i in $(seq 1 100); do
+    redis_cli ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.1
+  done
+  tail -n 20 "$dir/redis.log" >&2
+  die "Redis did not answer on 127.0.0.1:$REDIS_PORT"
+}
+
+redis_down() {
+  if redis_cli ping >/dev/null 2>&1; then
+    log "stopping Redis"
+    redis_cli shutdown >/dev/null 2>&1 || true
+  fi
+}
+
+print_env() {
+  local pw
+  pw=$(pg_password)
+  cat <<ENV
+export DATAVENUE_DATABASE_URL='postgres://$PG_USER:$pw@127.0.0.1:$PG_PORT/datavenue?sslmode=disable'
+export DATAVENUE_TEST_DATABASE_URL='postgres://$PG_USER:$pw@127.0.0.1:$PG_PORT/datavenue_test?sslmode=disable'
+export DATAVENUE_REDIS_URL='redis://127.0.0.1:$REDIS_PORT/0'
+export DATAVENUE_TEST_REDIS_URL='redis://127.0.0.1:$REDIS_PORT/1'
+export DATAVENUE_KEY_DIR='${DATAVENUE_KEY_DIR:-$DATA/keys}'
+ENV
+}
+
+case "${1:-}" in
+  up) install_packages; pg_up; redis_up ;;
+  down) redis_down; pg_down ;;
+  status)
+    if [ -f "$DATA/pg/data/PG_VERSION" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$DATA/pg/data" status >/dev/null 2>&1; then
+      echo "postgres: running on 127.0.0.1:$PG_PORT"; else echo "postgres: stopped"; fi
+    if redis_cli ping >/dev/null 2>&1; then echo "redis: running on 127.0.0.1:$REDIS_PORT"; else echo "redis: stopped"; fi ;;
+  env) print_env ;;
+  exec)
+    shift; [ "${1:-}" = "--" ] && shift
+    eval "$(print_env)"
+    exec "$@" ;;
+  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
