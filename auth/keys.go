@@ -223,4 +223,3 @@ func MarshalJWKS(set JWKSet) []byte {
 	out, _ := json.Marshal(set)
 	return out
 }
-

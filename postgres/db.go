@@ -1,0 +1,172 @@
+// Package postgres is the venue's PostgreSQL adapter (pgx v5): the connection pool, the embedded
+// migrations (goose), and the stores that the domain packages declare. It is the one place that
+// knows SQL and pgx; driver errors are translated to datavenue errors at this boundary
+// (interpretError), so nothing above it sees a pgconn error.
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the venue's database: a pgx pool plus the stores built on it.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+// Open connects a pool and checks the connection once.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database URL: %w", err)
+	}
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &DB{Pool: pool}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Ping reports whether PostgreSQL answers; /readyz uses it.
+func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// Migrate applies every embedded migration not yet applied. A PostgreSQL advisory lock (goose's
+// session locker) serialises concurrent migrators, so two venue processes starting together are
+// safe.
+func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	sqlDB := stdlib.OpenDBFromPool(db.Pool)
+	defer sqlDB.Close()
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, err
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, mustSub(migrations, "migrations"),
+		goose.WithSessionLocker(locker))
+	if err != nil {
+		return nil, err
+	}
+	results, err := provider.Up(ctx)
+	applied := make([]string, 0, len(results))
+	for _, r := range results {
+		applied = append(applied, r.Source.Path)
+	}
+	return applied, err
+}
+
+// inTx runs fn in one transaction and commits it. A serialisation failure or deadlock (which
+// PostgreSQL resolves by aborting one side) is retried a few times here, in one place, rather than
+// surfacing as an error the client must handle.
+func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	const attempts = 4
+	var err error
+	for i := 0; i < attempts; i++ {
+		err = pgx.BeginFunc(ctx, db.Pool, fn)
+		if !retryable(err) {
+			return interpretError(err)
+		}
+	}
+	return interpretError(err)
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
+
+// appendAudit records a change in the transaction that makes it. The caller and request id come
+// from ctx (set by the HTTP layer, or audit.SystemCaller for commands).
+func appendAudit(ctx context.Context, tx pgx.Tx, action, resourceType, resourceID string, detail any) error {
+	caller, ok := datavenue.CallerFrom(ctx)
+	if !ok {
+		return errors.New("audit: no caller in context")
+	}
+	raw, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO audit_events
+		(actor_org, actor_role, actor_subject, actor_issuer, request_id, action, resource_type, resource_id, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		caller.Org, caller.Role, caller.Subject, caller.Issuer, datavenue.RequestIDFrom(ctx),
+		action, resourceType, resourceID, raw)
+	return err
+}
+
+// Events lists audit events, newest first.
+func (db *DB) Events(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT id, at, actor_org, actor_role, actor_subject, actor_issuer,
+			request_id, action, resource_type, resource_id, detail
+		FROM audit_events
+		WHERE ($1 = '' OR actor_org = $1)
+		  AND ($2 = '' OR resource_type = $2)
+		  AND ($3 = '' OR resource_id = $3)
+		  AND ($4 = 0 OR id < $4)
+		ORDER BY id DESC LIMIT $5`,
+		string(f.Org), f.ResourceType, f.ResourceID, f.Before, clampLimit(f.Limit))
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (audit.Event, error) {
+		var e audit.Event
+		err := row.Scan(&e.ID, &e.At, &e.ActorOrg, &e.ActorRole, &e.ActorSubject, &e.ActorIssuer,
+			&e.RequestID, &e.Action, &e.ResourceType, &e.ResourceID, &e.Detail)
+		return e, err
+	})
+	return events, interpretError(err)
+}
+
+// clampLimit bounds a page size: 50 by default, 500 at most.
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 500:
+		return 500
+	}
+	return n
+}
+
+// MigrationsFingerprint is a hash of the embedded migration files: tests name their migrated
+// template database after it, so a new migration gets a new template.
+func MigrationsFingerprint() string {
+	h := sha256.New()
+	entries, _ := fs.ReadDir(migrations, "migrations")
+	for _, e := range entries {
+		raw, _ := migrations.ReadFile("migrations/" + e.Name())
+		h.Write([]byte(e.Name()))
+		h.Write(raw)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
