@@ -1,0 +1,29 @@
+# The two commands a newcomer runs (see README.md): `make run` and `make test`. `make stop` stops
+# the project's own PostgreSQL and Redis. Everything local lives under .data/ (git-ignored).
+SERVICES := scripts/services.sh
+GO_TEST_FLAGS ?= -count=1
+
+.PHONY: run test stop services build vet
+
+build:
+	go build -o bin/datavenue ./cmd/datavenue
+
+services:
+	$(SERVICES) up
+
+# run: start the services, migrate, load demo data (idempotent), print tokens, serve until Ctrl-C.
+run: services build
+	$(SERVICES) exec -- bin/datavenue migrate
+	$(SERVICES) exec -- bin/datavenue seed
+	$(SERVICES) exec -- bin/datavenue serve
+
+# test: start the services, then the whole suite against them (own test databases, never the
+# demo one), ending with go test's summary.
+test: services
+	$(SERVICES) exec -- go test $(GO_TEST_FLAGS) ./...
+
+stop:
+	$(SERVICES) down
+
+vet:
+	gofmt -l . | (! grep .) && go vet ./...

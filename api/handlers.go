@@ -1,0 +1,238 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/parties"
+)
+
+type handlers struct {
+	d        Deps
+	docsOnce sync.Once
+	docJSON  []byte
+	docHTML  []byte
+}
+
+var (
+	limitParam  = Param{Name: "limit", In: "query", Description: "page size, 1 to 500 (default 50)", Schema: map[string]any{"type": "integer", "minimum": 1, "maximum": 500}}
+	cursorParam = Param{Name: "cursor", In: "query", Description: "next_cursor from the previous page"}
+)
+
+// routes is the venue's route table: every endpoint with its OpenAPI description.
+func (h *handlers) routes() []Route {
+	return []Route{
+		{"GET", "/healthz", Operation{ID: "health", Tag: "operations", Summary: "Liveness: the process is up", Response: Status{}}, h.health},
+		{"GET", "/readyz", Operation{ID: "ready", Tag: "operations", Summary: "Readiness: PostgreSQL and Redis answer", Response: Readiness{}, Errors: []int{503}}, h.ready},
+		{"GET", "/metrics", Operation{ID: "metrics", Tag: "operations", Summary: "Prometheus metrics", ContentType: "text/plain"},
+			adaptor.HTTPHandler(promhttp.HandlerFor(h.d.Registry, promhttp.HandlerOpts{}))},
+		{"GET", "/.well-known/jwks.json", Operation{ID: "jwks", Tag: "operations", Summary: "The venue's public signing keys (JWKS)",
+			Description: "Verifies the venue's tokens and, offline, its signed documents. Keys stay published after rotation.", ContentType: "application/jwk-set+json"}, h.jwks},
+		{"GET", "/openapi.json", Operation{ID: "openapi", Tag: "operations", Summary: "This OpenAPI 3.1 document"}, h.openapi},
+		{"GET", "/docs", Operation{ID: "docs", Tag: "operations", Summary: "Human-readable API documentation", ContentType: "text/html"}, h.docs},
+		{"GET", "/v1/me", Operation{ID: "me", Tag: "identity", Summary: "Who the bearer token says the caller is", Auth: true, Response: Me{}}, h.me},
+		{"POST", "/v1/organisations", Operation{ID: "registerOrganisation", Tag: "organisations", Summary: "Register an organisation",
+			Description: "Data or finance bureau only. The unified social credit code is checked (GB 32100-2015, check character included).",
+			Auth:        true, Request: parties.Registration{}, Response: parties.Organisation{}, Status: 201, Errors: []int{403, 409}}, h.registerOrganisation},
+		{"GET", "/v1/organisations", Operation{ID: "listOrganisations", Tag: "organisations", Summary: "List organisations", Auth: true,
+			Params:   []Param{{Name: "kind", In: "query", Description: "only this kind"}, limitParam, cursorParam},
+			Response: OrganisationPage{}, Errors: []int{422}}, h.listOrganisations},
+		{"GET", "/v1/organisations/:id", Operation{ID: "getOrganisation", Tag: "organisations", Summary: "One organisation", Auth: true,
+			Params: []Param{{Name: "id", In: "path"}}, Response: parties.Organisation{}, Errors: []int{404}}, h.getOrganisation},
+		{"GET", "/v1/audit-events", Operation{ID: "listAuditEvents", Tag: "audit", Summary: "The audit trail, newest first",
+			Description: "Auditors see every event; other roles see what their own organisation's callers did.", Auth: true,
+			Params:   []Param{{Name: "resource_type", In: "query"}, {Name: "resource_id", In: "query"}, limitParam, cursorParam},
+			Response: AuditPage{}, Errors: []int{422}}, h.listAudit},
+	}
+}
+
+// Status is a plain status answer.
+type Status struct {
+	Status string `json:"status"`
+}
+
+func (h *handlers) health(c *fiber.Ctx) error { return c.JSON(Status{Status: "ok"}) }
+
+// Readiness lists each dependency's state.
+type Readiness struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+func (h *handlers) ready(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	res := Readiness{Status: "ready", Checks: map[string]string{}}
+	for _, chk := range h.d.Ready {
+		if err := chk.Ping(ctx); err != nil {
+			res.Status, res.Checks[chk.Name] = "not_ready", "unreachable"
+			continue
+		}
+		res.Checks[chk.Name] = "ok"
+	}
+	if res.Status != "ready" {
+		c.Set(fiber.HeaderRetryAfter, "5")
+		return c.Status(http.StatusServiceUnavailable).JSON(res)
+	}
+	return c.JSON(res)
+}
+
+func (h *handlers) jwks(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	c.Set(fiber.HeaderContentType, "application/jwk-set+json")
+	return c.Send(h.d.JWKS())
+}
+
+func (h *handlers) buildDocs() {
+	h.docsOnce.Do(func() {
+		doc := Document(h.routes(), h.d.Version)
+		h.docJSON, _ = jsonMarshal(doc)
+		h.docHTML = renderDocs(h.routes(), h.d.Version)
+	})
+}
+
+func (h *handlers) openapi(c *fiber.Ctx) error {
+	h.buildDocs()
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(h.docJSON)
+}
+
+func (h *handlers) docs(c *fiber.Ctx) error {
+	h.buildDocs()
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Send(h.docHTML)
+}
+
+// Me is the caller as the venue sees it.
+type Me struct {
+	Subject string          `json:"subject"`
+	Issuer  string          `json:"issuer"`
+	Role    datavenue.Role  `json:"role"`
+	Org     datavenue.OrgID `json:"org"`
+}
+
+func (h *handlers) me(c *fiber.Ctx) error {
+	caller := callerOf(c)
+	return c.JSON(Me{Subject: caller.Subject, Issuer: caller.Issuer, Role: caller.Role, Org: caller.Org})
+}
+
+func (h *handlers) registerOrganisation(c *fiber.Ctx) error {
+	var reg parties.Registration
+	if err := decodeJSON(c, &reg); err != nil {
+		return err
+	}
+	org, err := h.d.Organisations.Register(c.UserContext(), callerOf(c), reg)
+	if err != nil {
+		return err
+	}
+	c.Location("/v1/organisations/" + string(org.ID))
+	return c.Status(http.StatusCreated).JSON(org)
+}
+
+// OrganisationPage is one page of organisations.
+type OrganisationPage struct {
+	Data       []parties.Organisation `json:"data"`
+	NextCursor string                 `json:"next_cursor,omitempty"`
+}
+
+func (h *handlers) listOrganisations(c *fiber.Ctx) error {
+	limit, after, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	orgs, err := h.d.Organisations.List(c.UserContext(), parties.ListFilter{
+		Kind: parties.Kind(c.Query("kind")), After: datavenue.OrgID(after), Limit: limit + 1})
+	if err != nil {
+		return err
+	}
+	page := OrganisationPage{Data: orgs}
+	if len(orgs) > limit {
+		page.Data = orgs[:limit]
+		page.NextCursor = encodeCursor(string(orgs[limit-1].ID))
+	}
+	if page.Data == nil {
+		page.Data = []parties.Organisation{}
+	}
+	return c.JSON(page)
+}
+
+func (h *handlers) getOrganisation(c *fiber.Ctx) error {
+	org, err := h.d.Organisations.Get(c.UserContext(), datavenue.OrgID(c.Params("id")))
+	if err != nil {
+		return err
+	}
+	return c.JSON(org)
+}
+
+// AuditPage is one page of audit events.
+type AuditPage struct {
+	Data       []audit.Event `json:"data"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+}
+
+func (h *handlers) listAudit(c *fiber.Ctx) error {
+	limit, before, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	var beforeID int64
+	if before != "" {
+		if beforeID, err = strconv.ParseInt(before, 10, 64); err != nil {
+			return invalidCursor()
+		}
+	}
+	events, err := h.d.Audit.List(c.UserContext(), callerOf(c), audit.Filter{
+		ResourceType: c.Query("resource_type"), ResourceID: c.Query("resource_id"), Before: beforeID, Limit: limit + 1})
+	if err != nil {
+		return err
+	}
+	page := AuditPage{Data: events}
+	if len(events) > limit {
+		page.Data = events[:limit]
+		page.NextCursor = encodeCursor(strconv.FormatInt(events[limit-1].ID, 10))
+	}
+	if page.Data == nil {
+		page.Data = []audit.Event{}
+	}
+	return c.JSON(page)
+}
+
+// pageParams reads limit (default 50, 1..500) and the decoded cursor.
+func pageParams(c *fiber.Ctx) (int, string, error) {
+	limit := 50
+	if raw := c.Query("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 500 {
+			return 0, "", datavenue.Invalid("validation_failed", "invalid query parameter",
+				datavenue.FieldError{Field: "limit", Code: "out_of_range", Message: "limit must be an integer from 1 to 500"})
+		}
+		limit = n
+	}
+	var cursor string
+	if raw := c.Query("cursor"); raw != "" {
+		b, err := base64.RawURLEncoding.DecodeString(raw)
+		if err != nil || len(b) == 0 {
+			return 0, "", invalidCursor()
+		}
+		cursor = string(b)
+	}
+	return limit, cursor, nil
+}
+
+func invalidCursor() error {
+	return datavenue.Invalid("validation_failed", "invalid query parameter",
+		datavenue.FieldError{Field: "cursor", Code: "invalid_cursor", Message: "cursor must be a next_cursor value from a previous page"})
+}
+
+// Cursors are opaque to clients: base64url of the last key seen.
+func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

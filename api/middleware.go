@@ -1,0 +1,197 @@
+package api
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/idempotency"
+)
+
+const (
+	headerRequestID      = "X-Request-Id"
+	headerIdempotencyKey = "Idempotency-Key"
+	localRequestID       = "request_id"
+	localCaller          = "caller"
+	localRoute           = "route"
+)
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(localRequestID).(string)
+	return id
+}
+
+// withRequestID takes the client's X-Request-Id when it is a sane token (so a caller can trace its
+// own ids through our logs) and makes one otherwise; it is echoed on the response.
+func withRequestID(c *fiber.Ctx) error {
+	id := c.Get(headerRequestID)
+	if !saneID(id) {
+		id = datavenue.NewID("req")
+	}
+	c.Locals(localRequestID, id)
+	c.Set(headerRequestID, id)
+	c.SetUserContext(datavenue.WithRequestID(c.UserContext(), id))
+	return c.Next()
+}
+
+func saneID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// recoverPanics turns a panic into an internal error (answered 500 with no internals) and logs it
+// with the request id and stack.
+func recoverPanics(logger *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				logger.Error("panic", "request_id", requestID(c), "method", c.Method(), "path", c.Path(),
+					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = datavenue.Internal(fmt.Errorf("panic: %v", r))
+			}
+		}()
+		return c.Next()
+	}
+}
+
+// metrics are the HTTP metrics, labelled by route template (never the raw path, which would let
+// clients create unbounded label values) and status.
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "datavenue_http_requests_total", Help: "HTTP requests by method, route template and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "datavenue_http_request_duration_seconds", Help: "HTTP request latency by method and route template.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"method", "route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// observe writes the access log line and the metrics. It runs the error handler itself so both
+// see the status the client gets.
+func observe(logger *slog.Logger, m *metrics, onError fiber.ErrorHandler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		if err := c.Next(); err != nil {
+			if herr := onError(c, err); herr != nil {
+				return herr
+			}
+		}
+		route, _ := c.Locals(localRoute).(string)
+		if route == "" {
+			route = c.Route().Path
+		}
+		status := c.Response().StatusCode()
+		elapsed := time.Since(start)
+		m.requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
+		m.duration.WithLabelValues(c.Method(), route).Observe(elapsed.Seconds())
+		attrs := []any{"request_id", requestID(c), "method", c.Method(), "route", route,
+			"status", status, "duration_ms", float64(elapsed.Microseconds()) / 1000}
+		if caller, ok := c.Locals(localCaller).(datavenue.Caller); ok {
+			attrs = append(attrs, "org", caller.Org, "role", caller.Role)
+		}
+		logger.Info("request", attrs...)
+		return nil
+	}
+}
+
+// TokenVerifier checks a bearer token and names the caller.
+type TokenVerifier interface {
+	Verify(token string) (datavenue.Caller, error)
+}
+
+// authenticate requires a valid bearer token and puts the caller in the request context.
+func authenticate(v TokenVerifier) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		header := c.Get(fiber.HeaderAuthorization)
+		scheme, token, ok := strings.Cut(header, " ")
+		if header == "" {
+			return datavenue.Unauthorized("token_missing", "send a bearer token in the Authorization header")
+		}
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			return datavenue.Unauthorized("token_malformed", "the Authorization header must be \"Bearer <token>\"")
+		}
+		caller, err := v.Verify(strings.TrimSpace(token))
+		if err != nil {
+			return err
+		}
+		c.Locals(localCaller, caller)
+		c.SetUserContext(datavenue.WithCaller(c.UserContext(), caller))
+		return c.Next()
+	}
+}
+
+func callerOf(c *fiber.Ctx) datavenue.Caller {
+	caller, _ := c.Locals(localCaller).(datavenue.Caller)
+	return caller
+}
+
+// idempotent makes state-changing requests safe to retry (see package idempotency). Only
+// successful (2xx) responses are stored: a refused request changed nothing, so its key is released
+// and the client may retry it, corrected or not, with the same key.
+func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		key := c.Get(headerIdempotencyKey)
+		if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead || key == "" {
+			return c.Next()
+		}
+		if !idempotency.ValidKey(key) {
+			return datavenue.Malformed("idempotency_key_invalid", "Idempotency-Key must be 1 to 255 printable ASCII characters")
+		}
+		caller := callerOf(c)
+		scope := caller.Issuer + "|" + string(caller.Org) + "|" + caller.Subject
+		ctx := c.UserContext()
+		claim, err := store.Claim(ctx, scope, key, idempotency.Fingerprint(c.Method(), c.OriginalURL(), c.Body()), lease)
+		if err != nil {
+			return err
+		}
+		switch claim.State {
+		case idempotency.Replay:
+			c.Set("Idempotent-Replayed", "true")
+			c.Set(fiber.HeaderContentType, claim.Response.ContentType)
+			return c.Status(claim.Response.Status).Send(claim.Response.Body)
+		case idempotency.Mismatch:
+			return datavenue.Invalid("idempotency_key_reused", "this Idempotency-Key was used for a different request")
+		case idempotency.InProgress:
+			return datavenue.Conflict("idempotency_in_progress", "a request with this Idempotency-Key is still running; retry shortly")
+		}
+		err = c.Next()
+		status := c.Response().StatusCode()
+		if err != nil || status < 200 || status > 299 {
+			if rerr := store.Release(ctx, scope, key); rerr != nil && err == nil {
+				return rerr
+			}
+			return err
+		}
+		resp := idempotency.Response{Status: status, ContentType: string(c.Response().Header.ContentType()),
+			Body: append([]byte(nil), c.Response().Body()...)}
+		if err := store.Complete(ctx, scope, key, resp); err != nil {
+			// The change itself is committed: answer with it. A retry finds the claim running
+			// until the lease ends, then runs again into the domain's own uniqueness checks.
+			logger.Warn("idempotency: storing the response failed", "request_id", requestID(c), "error", err.Error())
+		}
+		return nil
+	}
+}

@@ -1,0 +1,97 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/datavenue/datavenue"
+)
+
+// Problem is an RFC 9457 problem details object, the body of every error response. Code is the
+// stable, machine-readable part clients switch on; Detail is for humans.
+type Problem struct {
+	Type      string                 `json:"type"`
+	Title     string                 `json:"title"`
+	Status    int                    `json:"status"`
+	Detail    string                 `json:"detail"`
+	Code      string                 `json:"code"`
+	Instance  string                 `json:"instance,omitempty"`
+	RequestID string                 `json:"request_id,omitempty"`
+	Errors    []datavenue.FieldError `json:"errors,omitempty"`
+}
+
+// problemContentType is the media type of an error body (RFC 9457 section 3).
+const problemContentType = "application/problem+json"
+
+// statusByKind is the one table that maps error kinds to HTTP statuses.
+var statusByKind = map[datavenue.Kind]int{
+	datavenue.KindInternal:     http.StatusInternalServerError,
+	datavenue.KindMalformed:    http.StatusBadRequest,
+	datavenue.KindInvalid:      http.StatusUnprocessableEntity,
+	datavenue.KindUnauthorized: http.StatusUnauthorized,
+	datavenue.KindForbidden:    http.StatusForbidden,
+	datavenue.KindNotFound:     http.StatusNotFound,
+	datavenue.KindConflict:     http.StatusConflict,
+	datavenue.KindTooLarge:     http.StatusRequestEntityTooLarge,
+	datavenue.KindRateLimited:  http.StatusTooManyRequests,
+	datavenue.KindUnavailable:  http.StatusServiceUnavailable,
+}
+
+// fiberCodes names the errors that Fiber itself raises before a handler runs.
+var fiberCodes = map[int]string{
+	http.StatusBadRequest:                  "bad_request",
+	http.StatusNotFound:                    "route_not_found",
+	http.StatusMethodNotAllowed:            "method_not_allowed",
+	http.StatusRequestTimeout:              "request_timeout",
+	http.StatusRequestEntityTooLarge:       "body_too_large",
+	http.StatusUnsupportedMediaType:        "unsupported_media_type",
+	http.StatusRequestHeaderFieldsTooLarge: "headers_too_large",
+	http.StatusTooManyRequests:             "rate_limited",
+	http.StatusServiceUnavailable:          "unavailable",
+}
+
+// problemFor turns any error into a problem. Internal errors keep their cause out of the body.
+func problemFor(err error) Problem {
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		code, ok := fiberCodes[fe.Code]
+		if !ok || fe.Code >= 500 {
+			return problemFor(datavenue.Internal(err))
+		}
+		return Problem{Status: fe.Code, Code: code, Detail: fe.Message, Title: http.StatusText(fe.Code),
+			Type: problemType(code)}
+	}
+	e := datavenue.AsError(err)
+	status := statusByKind[e.Kind]
+	return Problem{Status: status, Code: e.Code, Detail: e.Message, Title: http.StatusText(status),
+		Type: problemType(e.Code), Errors: e.Fields}
+}
+
+func problemType(code string) string { return "urn:datavenue:problem:" + code }
+
+// errorHandler writes every error as problem+json. It is also called by the observe middleware so
+// the access log and metrics see the final status.
+func errorHandler(logger *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		p := problemFor(err)
+		p.Instance = c.Path()
+		p.RequestID = requestID(c)
+		if p.Status >= 500 {
+			logger.Error("request failed", "request_id", p.RequestID, "method", c.Method(),
+				"path", c.Path(), "status", p.Status, "code", p.Code, "error", err.Error())
+		}
+		if p.Status == http.StatusUnauthorized {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="datavenue", error="invalid_token"`)
+		}
+		if p.Status == http.StatusTooManyRequests || p.Status == http.StatusServiceUnavailable {
+			if c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
+				c.Set(fiber.HeaderRetryAfter, "1")
+			}
+		}
+		c.Status(p.Status)
+		return c.JSON(p, problemContentType)
+	}
+}

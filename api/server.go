@@ -1,0 +1,97 @@
+// Package api is the venue's HTTP API on Fiber v2: routes, bearer-token authentication, RFC 9457
+// errors, idempotency keys, request ids, access logs, Prometheus metrics and the OpenAPI document.
+// Handlers are thin: they decode, call a domain service through a small interface declared here,
+// and encode. The package never imports a database or Redis driver.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/idempotency"
+	"github.com/datavenue/datavenue/parties"
+)
+
+// Organisations is what the API needs of the parties service.
+type Organisations interface {
+	Register(ctx context.Context, caller datavenue.Caller, reg parties.Registration) (parties.Organisation, error)
+	Get(ctx context.Context, id datavenue.OrgID) (parties.Organisation, error)
+	List(ctx context.Context, f parties.ListFilter) ([]parties.Organisation, error)
+}
+
+// AuditLog is what the API needs of the audit trail.
+type AuditLog interface {
+	List(ctx context.Context, caller datavenue.Caller, f audit.Filter) ([]audit.Event, error)
+}
+
+// Check is a named readiness probe of a dependency.
+type Check struct {
+	Name string
+	Ping func(context.Context) error
+}
+
+// Deps are the services and settings the API is built over; cmd/datavenue wires the real ones.
+type Deps struct {
+	Organisations Organisations
+	Audit         AuditLog
+	Idempotency   idempotency.Store
+	Verifier      TokenVerifier
+	JWKS          func() []byte
+	Ready         []Check
+	Logger        *slog.Logger
+	Registry      *prometheus.Registry // metrics are registered here and served at /metrics
+	BodyLimit     int                  // bytes; larger bodies get 413
+	Version       string
+}
+
+// New builds the Fiber app with every route of the venue.
+func New(d Deps) *fiber.App {
+	if d.BodyLimit <= 0 {
+		d.BodyLimit = 1 << 20
+	}
+	onError := errorHandler(d.Logger)
+	app := fiber.New(fiber.Config{
+		AppName:               "datavenue",
+		ErrorHandler:          onError,
+		BodyLimit:             d.BodyLimit,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		DisableStartupMessage: true,
+		StrictRouting:         false,
+		CaseSensitive:         true,
+	})
+	m := newMetrics(d.Registry)
+	app.Use(withRequestID, observe(d.Logger, m, onError), recoverPanics(d.Logger))
+
+	auth := authenticate(d.Verifier)
+	idem := idempotent(d.Idempotency, 30*time.Second, d.Logger)
+	h := handlers{d: d}
+	for _, r := range h.routes() {
+		chain := []fiber.Handler{}
+		if r.Op.Auth {
+			chain = append(chain, auth, idem)
+		}
+		chain = append(chain, r.Handler)
+		app.Add(r.Method, r.Path, chain...)
+	}
+	app.Use(func(c *fiber.Ctx) error {
+		c.Locals(localRoute, "unmatched")
+		return fiber.NewError(fiber.StatusNotFound, "no route matches "+c.Method()+" "+c.Path())
+	})
+	return app
+}
+
+// Route is one endpoint: its handler and what the OpenAPI document says about it.
+type Route struct {
+	Method  string
+	Path    string // Fiber syntax, ":id" for parameters
+	Op      Operation
+	Handler fiber.Handler
+}

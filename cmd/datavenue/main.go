@@ -1,0 +1,233 @@
+// Command datavenue is the venue's one binary: it serves the API, applies migrations, loads demo
+// data, mints development tokens and manages signing keys. It is the only place that knows every
+// concrete type; everything else is wired here.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/parties"
+	"github.com/datavenue/datavenue/postgres"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `datavenue: trading venue for certified public data assets
+
+Usage:
+  datavenue serve                    serve the HTTP API until SIGINT/SIGTERM (graceful shutdown)
+  datavenue migrate                  apply the embedded database migrations
+  datavenue seed                     load the demo organisations (idempotent) and print demo tokens
+  datavenue token --role R --org ID [--sub S] [--ttl 1h]
+                                     mint a development bearer token signed by the venue's key
+  datavenue keys rotate              make a new signing key the active one (old keys keep verifying)
+  datavenue keys list                list the signing keys' ids, newest (active) first
+  datavenue version                  print the version
+
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "datavenue:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage+config.Help())
+		return nil
+	}
+	cfg, err := config.Load(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "serve":
+		return serve(ctx, cfg, logger, stdout)
+	case "migrate":
+		return migrate(ctx, cfg, stdout)
+	case "seed":
+		return seed(ctx, cfg, stdout)
+	case "token":
+		return token(cfg, args[1:], stdout)
+	case "keys":
+		return keys(cfg, args[1:], stdout)
+	case "version":
+		fmt.Fprintln(stdout, version)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (see datavenue --help)", args[0])
+}
+
+func migrate(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "migrations: up to date")
+	}
+	for _, name := range applied {
+		fmt.Fprintln(stdout, "migrations: applied", name)
+	}
+	return nil
+}
+
+func minter(cfg config.Config) (auth.Minter, error) {
+	kr, err := auth.LoadKeyring(cfg.KeyDir, true)
+	if err != nil {
+		return auth.Minter{}, err
+	}
+	return auth.Minter{Keys: kr, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}}, nil
+}
+
+func token(cfg config.Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	role := fs.String("role", "", "role: "+rolesList())
+	org := fs.String("org", "", "organisation id the caller acts for (org_…)")
+	sub := fs.String("sub", "", "subject (user id); defaults to dev-<role>")
+	ttl := fs.Duration("ttl", time.Hour, "lifetime")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if !datavenue.Role(*role).Valid() {
+		return fmt.Errorf("--role must be one of %s", rolesList())
+	}
+	if !datavenue.HasPrefix(*org, "org") {
+		return errors.New("--org must be an organisation id (org_…)")
+	}
+	if *sub == "" {
+		*sub = "dev-" + *role
+	}
+	m, err := minter(cfg)
+	if err != nil {
+		return err
+	}
+	tok, err := m.Mint(*sub, datavenue.Role(*role), datavenue.OrgID(*org), *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+func rolesList() string {
+	names := make([]string, len(datavenue.Roles))
+	for i, r := range datavenue.Roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
+}
+
+func keys(cfg config.Config, args []string, stdout io.Writer) error {
+	if len(args) != 1 || (args[0] != "rotate" && args[0] != "list") {
+		return errors.New("usage: datavenue keys rotate|list")
+	}
+	kr, err := auth.LoadKeyring(cfg.KeyDir, true)
+	if err != nil {
+		return err
+	}
+	if args[0] == "rotate" {
+		if _, err := kr.Rotate(); err != nil {
+			return err
+		}
+	}
+	for i, k := range kr.JWKS().Keys {
+		state := ""
+		if i == 0 {
+			state = " (active)"
+		}
+		fmt.Fprintf(stdout, "%s%s\n", k.KID, state)
+	}
+	return nil
+}
+
+func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	redisOpts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("DATAVENUE_REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(redisOpts)
+	defer rdb.Close()
+
+	kr, err := auth.LoadKeyring(cfg.KeyDir, cfg.DevIssuer)
+	if err != nil {
+		return err
+	}
+	issuers, err := auth.ParseTrustedIssuers(cfg.TrustedIssuers)
+	if err != nil {
+		return err
+	}
+	if cfg.DevIssuer {
+		issuers[cfg.JWTIssuer] = kr
+	}
+	if len(issuers) == 0 {
+		return errors.New("no token issuer is trusted: set DATAVENUE_TRUSTED_ISSUERS or DATAVENUE_DEV_ISSUER=true")
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	app := api.New(api.Deps{
+		Organisations: parties.Service{Store: db},
+		Audit:         audit.Service{Reader: db},
+		Idempotency:   db,
+		Verifier:      auth.Verifier{Issuers: issuers, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}, Leeway: 30 * time.Second},
+		JWKS:          func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
+		Ready: []api.Check{
+			{Name: "postgres", Ping: db.Ping},
+			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+		},
+		Logger:    logger,
+		Registry:  reg,
+		BodyLimit: cfg.BodyLimit,
+		Version:   version,
+	})
+
+	listenErr := make(chan error, 1)
+	go func() { listenErr <- app.Listen(cfg.Listen) }()
+	fmt.Fprintf(stdout, "datavenue %s serving http://%s (docs: http://%s/docs); Ctrl-C stops it\n", version, cfg.Listen, cfg.Listen)
+	select {
+	case err := <-listenErr:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight")
+	if err := app.ShutdownWithTimeout(15 * time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "datavenue stopped")
+	return nil
+}

@@ -1,0 +1,95 @@
+// Package config reads the venue's settings from environment variables. Every variable is listed
+// once in Vars with its default and meaning; `datavenue --help` prints that table, so the help and
+// the behaviour cannot disagree.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+)
+
+// Var is one setting.
+type Var struct {
+	Name    string
+	Default string
+	Help    string
+}
+
+// Vars are all settings, in the order --help shows them.
+var Vars = []Var{
+	{"DATAVENUE_DATABASE_URL", "postgres://datavenue@127.0.0.1:55432/datavenue?sslmode=disable", "PostgreSQL connection URL (make run sets it, password included, for the local instance)"},
+	{"DATAVENUE_REDIS_URL", "redis://127.0.0.1:56379/0", "Redis connection URL"},
+	{"DATAVENUE_LISTEN", "127.0.0.1:8080", "address the HTTP API listens on"},
+	{"DATAVENUE_KEY_DIR", ".data/keys", "folder of the venue's Ed25519 signing keys (PKCS#8 PEM, one per file; the newest signs, all verify)"},
+	{"DATAVENUE_JWT_ISSUER", "urn:datavenue:dev", "\"iss\" of tokens minted by the venue's own (development) issuer"},
+	{"DATAVENUE_JWT_AUDIENCE", "datavenue", "\"aud\" every accepted token must carry"},
+	{"DATAVENUE_DEV_ISSUER", "true", "trust tokens signed by the venue's own keys (set false in production, where an identity provider issues tokens)"},
+	{"DATAVENUE_TRUSTED_ISSUERS", "", "external token issuers, ';'-separated: ISSUER=jwks:URL or ISSUER=file:PUBLIC_KEY.pem[#KID]"},
+	{"DATAVENUE_BODY_LIMIT", "1048576", "largest accepted request body in bytes (larger gets 413)"},
+	{"DATAVENUE_LOG_LEVEL", "info", "debug, info, warn or error (logs are JSON lines on stderr)"},
+}
+
+// Config is the parsed settings.
+type Config struct {
+	DatabaseURL    string
+	RedisURL       string
+	Listen         string
+	KeyDir         string
+	JWTIssuer      string
+	JWTAudience    string
+	DevIssuer      bool
+	TrustedIssuers string
+	BodyLimit      int
+	LogLevel       slog.Level
+}
+
+// Load reads the settings through lookup (os.LookupEnv in production, a map in tests).
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	get := func(name string) string {
+		if v, ok := lookup(name); ok && v != "" {
+			return v
+		}
+		for _, v := range Vars {
+			if v.Name == name {
+				return v.Default
+			}
+		}
+		panic("config: unknown variable " + name)
+	}
+	cfg := Config{
+		DatabaseURL:    get("DATAVENUE_DATABASE_URL"),
+		RedisURL:       get("DATAVENUE_REDIS_URL"),
+		Listen:         get("DATAVENUE_LISTEN"),
+		KeyDir:         get("DATAVENUE_KEY_DIR"),
+		JWTIssuer:      get("DATAVENUE_JWT_ISSUER"),
+		JWTAudience:    get("DATAVENUE_JWT_AUDIENCE"),
+		TrustedIssuers: get("DATAVENUE_TRUSTED_ISSUERS"),
+	}
+	var err error
+	if cfg.DevIssuer, err = strconv.ParseBool(get("DATAVENUE_DEV_ISSUER")); err != nil {
+		return cfg, fmt.Errorf("DATAVENUE_DEV_ISSUER: want true or false")
+	}
+	if cfg.BodyLimit, err = strconv.Atoi(get("DATAVENUE_BODY_LIMIT")); err != nil || cfg.BodyLimit < 1024 {
+		return cfg, fmt.Errorf("DATAVENUE_BODY_LIMIT: want a number of bytes, at least 1024")
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(get("DATAVENUE_LOG_LEVEL"))); err != nil {
+		return cfg, fmt.Errorf("DATAVENUE_LOG_LEVEL: %w", err)
+	}
+	return cfg, nil
+}
+
+// Help describes every variable, for --help.
+func Help() string {
+	var b strings.Builder
+	b.WriteString("Environment variables (default in brackets):\n")
+	for _, v := range Vars {
+		def := v.Default
+		if def == "" {
+			def = "empty"
+		}
+		fmt.Fprintf(&b, "  %s\n      %s [%s]\n", v.Name, v.Help, def)
+	}
+	return b.String()
+}
