@@ -87,6 +87,14 @@ func template(ctx context.Context, admin *pgx.Conn, url string) (string, error) 
 // ends. Copying a template takes milliseconds, so every test gets its own.
 func NewDB(tb testing.TB) *postgres.DB {
 	tb.Helper()
+	db, _ := NewDBWithURL(tb)
+	return db
+}
+
+// NewDBWithURL is NewDB that also returns the database's URL, for code under test that opens its
+// own connections (the datavenue commands).
+func NewDBWithURL(tb testing.TB) (*postgres.DB, string) {
+	tb.Helper()
 	url := mustEnv(tb, "DATAVENUE_TEST_DATABASE_URL")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -103,7 +111,8 @@ func NewDB(tb testing.TB) *postgres.DB {
 	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE `+tpl); err != nil {
 		tb.Fatalf("create test database: %v", err)
 	}
-	db, err := postgres.Open(ctx, withDatabase(url, name))
+	dbURL := withDatabase(url, name)
+	db, err := postgres.Open(ctx, dbURL)
 	if err != nil {
 		tb.Fatalf("open test database: %v", err)
 	}
@@ -120,12 +129,8 @@ func NewDB(tb testing.TB) *postgres.DB {
 			tb.Errorf("drop test database %s: %v", name, err)
 		}
 	})
-	return db
+	return db, dbURL
 }
-
-// DatabaseURL returns the URL of the test cluster's maintenance database, for tests that need
-// to open their own connections (e.g. to the database NewDB made, via WithDatabase).
-func DatabaseURL(tb testing.TB) string { return mustEnv(tb, "DATAVENUE_TEST_DATABASE_URL") }
 
 // Redis is a Redis client for one test plus the key prefix that test owns; keys under the prefix
 // are deleted when the test ends. Key prefixes rather than database numbers isolate tests, since

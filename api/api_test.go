@@ -1,0 +1,618 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/internal/testenv"
+	"github.com/datavenue/datavenue/parties"
+	"github.com/datavenue/datavenue/postgres"
+)
+
+const (
+	issuer    = "urn:datavenue:test"
+	audience  = "datavenue"
+	bureauOrg = datavenue.OrgID("org_01JDEM00000000000000000001")
+	buyerOrg  = datavenue.OrgID("org_01JDEM00000000000000000006")
+	otherOrg  = datavenue.OrgID("org_01JDEM00000000000000000007")
+)
+
+// syncBuffer is a log sink that tests can read while the app writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// panickyOrganisations is the real service, except that listing kind "panic" panics: the only way
+// to prove from outside that a panic in a handler is answered cleanly.
+type panickyOrganisations struct{ parties.Service }
+
+func (p panickyOrganisations) List(ctx context.Context, f parties.ListFilter) ([]parties.Organisation, error) {
+	if f.Kind == "panic" {
+		panic("secret internal detail")
+	}
+	return p.Service.List(ctx, f)
+}
+
+type venue struct {
+	t      *testing.T
+	app    *fiber.App
+	db     *postgres.DB
+	keys   *auth.Keyring
+	minter auth.Minter
+	logs   *syncBuffer
+}
+
+type check = api.Check
+
+func newVenue(t *testing.T, ready ...check) *venue {
+	t.Helper()
+	db := testenv.NewDB(t)
+	rdb := testenv.NewRedis(t)
+	kr, err := auth.LoadKeyring(t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ready == nil {
+		ready = []check{
+			{Name: "postgres", Ping: db.Ping},
+			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Client.Ping(ctx).Err() }},
+		}
+	}
+	logs := &syncBuffer{}
+	app := api.New(api.Deps{
+		Organisations: panickyOrganisations{parties.Service{Store: db}},
+		Audit:         audit.Service{Reader: db},
+		Idempotency:   db,
+		Verifier:      auth.Verifier{Issuers: map[string]auth.KeySource{issuer: kr}, Audience: audience, Clock: datavenue.SystemClock{}},
+		JWKS:          func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
+		Ready:         ready,
+		Logger:        slog.New(slog.NewJSONHandler(logs, nil)),
+		Registry:      prometheus.NewRegistry(),
+		BodyLimit:     64 << 10,
+		Version:       "test",
+	})
+	return &venue{t: t, app: app, db: db, keys: kr, logs: logs,
+		minter: auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: datavenue.SystemClock{}}}
+}
+
+func (v *venue) token(role datavenue.Role, org datavenue.OrgID) string {
+	v.t.Helper()
+	tok, err := v.minter.Mint("user-"+string(role), role, org, time.Hour)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	return tok
+}
+
+type response struct {
+	status  int
+	header  http.Header
+	body    []byte
+	problem api.Problem
+}
+
+// do sends a request; body may be a string (sent as is) or a value (sent as JSON).
+func (v *venue) do(method, path, token string, body any, headers ...string) response {
+	v.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			v.t.Fatal(err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	req := httptest.NewRequest(method, path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := v.app.Test(req, -1)
+	if err != nil {
+		v.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out := response{status: resp.StatusCode, header: resp.Header}
+	out.body, _ = io.ReadAll(resp.Body)
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
+		if err := json.Unmarshal(out.body, &out.problem); err != nil {
+			v.t.Fatalf("problem body %q: %v", out.body, err)
+		}
+	}
+	return out
+}
+
+// wantProblem checks an error response: status, problem+json media type, stable code, and that the
+// problem names the request it answers.
+func wantProblem(t *testing.T, r response, status int, code string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status = %d (%s), want %d", r.status, r.body, status)
+	}
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("Content-Type = %q, want application/problem+json", ct)
+	}
+	if r.problem.Code != code || r.problem.Status != status || r.problem.Type == "" || r.problem.Title == "" {
+		t.Fatalf("problem = %+v, want code %s and status %d", r.problem, code, status)
+	}
+	if r.problem.RequestID == "" || r.problem.RequestID != r.header.Get("X-Request-Id") {
+		t.Fatalf("problem request_id %q, X-Request-Id %q: want both set and equal", r.problem.RequestID, r.header.Get("X-Request-Id"))
+	}
+}
+
+func decode[T any](t *testing.T, r response) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+	return v
+}
+
+func validRegistration(name string) map[string]any {
+	return map[string]any{"uscc": "91350100M000100Y43", "name": name, "kind": "operator"}
+}
+
+func TestRegisterAndReadOrganisation(t *testing.T) {
+	v := newVenue(t)
+	r := v.do("POST", "/v1/organisations", v.token(datavenue.RoleDataBureau, bureauOrg), validRegistration("数据运营有限公司"))
+	if r.status != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	org := decode[parties.Organisation](t, r)
+	if !datavenue.HasPrefix(string(org.ID), "org") || org.USCC != "91350100M000100Y43" || org.Kind != parties.KindOperator {
+		t.Fatalf("registered %+v", org)
+	}
+	if loc := r.header.Get("Location"); loc != "/v1/organisations/"+string(org.ID) {
+		t.Fatalf("Location = %q", loc)
+	}
+	got := decode[parties.Organisation](t, v.do("GET", "/v1/organisations/"+string(org.ID), v.token(datavenue.RoleBuyer, buyerOrg), nil))
+	if got.ID != org.ID || got.Name != "数据运营有限公司" {
+		t.Fatalf("GET = %+v, want %+v", got, org)
+	}
+}
+
+func TestEveryAuthFailureIs401(t *testing.T) {
+	v := newVenue(t)
+	good := v.token(datavenue.RoleBuyer, buyerOrg)
+	other, err := auth.LoadKeyring(t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strangerMinter := auth.Minter{Keys: other, Issuer: issuer, Audience: audience, Clock: datavenue.SystemClock{}}
+	unknownKID, _ := strangerMinter.Mint("x", datavenue.RoleBuyer, buyerOrg, time.Hour)
+	expiredMinter := v.minter
+	expiredMinter.Clock = fixedClock{time.Now().Add(-2 * time.Hour)}
+	expired, _ := expiredMinter.Mint("x", datavenue.RoleBuyer, buyerOrg, time.Hour)
+	wrongAud := v.minter
+	wrongAud.Audience = "another-venue"
+	wrongAudTok, _ := wrongAud.Mint("x", datavenue.RoleBuyer, buyerOrg, time.Hour)
+	wrongIss := v.minter
+	wrongIss.Issuer = "https://idp.elsewhere"
+	wrongIssTok, _ := wrongIss.Mint("x", datavenue.RoleBuyer, buyerOrg, time.Hour)
+	header, payload, _ := strings.Cut(good, ".")
+	_ = header
+	payload, _, _ = strings.Cut(payload, ".")
+	algNone := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + "."
+
+	tests := []struct {
+		name, authz, code string
+	}{
+		{"no header", "", "token_missing"},
+		{"basic scheme", "Basic dXNlcjpwYXNz", "token_malformed"},
+		{"bearer without token", "Bearer ", "token_malformed"},
+		{"garbage", "Bearer abc", "token_malformed"},
+		{"alg none", "Bearer " + algNone, "token_bad_algorithm"},
+		{"unknown kid", "Bearer " + unknownKID, "token_unknown_key"},
+		{"expired", "Bearer " + expired, "token_expired"},
+		{"wrong audience", "Bearer " + wrongAudTok, "token_bad_audience"},
+		{"untrusted issuer", "Bearer " + wrongIssTok, "token_bad_issuer"},
+		{"signature altered", "Bearer " + good[:len(good)-4] + flip(good[len(good)-4:]), "token_bad_signature"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r response
+			if tt.authz == "" {
+				r = v.do("GET", "/v1/me", "", nil)
+			} else {
+				r = v.do("GET", "/v1/me", "", nil, "Authorization", tt.authz)
+			}
+			wantProblem(t, r, http.StatusUnauthorized, tt.code)
+			if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+				t.Fatalf("WWW-Authenticate = %q, want a Bearer challenge", r.header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+	me := decode[api.Me](t, v.do("GET", "/v1/me", good, nil))
+	if me.Role != datavenue.RoleBuyer || me.Org != buyerOrg || me.Issuer != issuer {
+		t.Fatalf("/v1/me with a good token = %+v", me)
+	}
+}
+
+func flip(s string) string {
+	if s[0] == 'A' {
+		return "B" + s[1:]
+	}
+	return "A" + s[1:]
+}
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+func TestBadInputGetsItsDocumentedStatus(t *testing.T) {
+	v := newVenue(t)
+	bureau := v.token(datavenue.RoleDataBureau, bureauOrg)
+	if r := v.do("POST", "/v1/organisations", bureau, validRegistration("已有机构")); r.status != 201 {
+		t.Fatalf("setup: %d %s", r.status, r.body)
+	}
+	post := func(body any, headers ...string) response {
+		return v.do("POST", "/v1/organisations", bureau, body, headers...)
+	}
+	tests := []struct {
+		name   string
+		r      func() response
+		status int
+		code   string
+		field  string
+	}{
+		{"malformed JSON", func() response { return post(`{"uscc":`) }, 400, "malformed_json", ""},
+		{"not an object", func() response { return post(`[1,2]`) }, 400, "malformed_json", ""},
+		{"two JSON values", func() response { return post(`{"name":"a"} {"name":"b"}`) }, 400, "malformed_json", ""},
+		{"empty body", func() response { return post(`  `) }, 400, "empty_body", ""},
+		{"wrong media type", func() response { return post(`{}`, "Content-Type", "text/plain") }, 415, "unsupported_media_type", ""},
+		{"unknown field", func() response { return post(`{"uscc":"x","admin":true}`) }, 422, "validation_failed", "admin"},
+		{"wrong type", func() response { return post(`{"name":42}`) }, 422, "validation_failed", "name"},
+		{"bad check character", func() response {
+			return post(map[string]any{"uscc": "91350100M000100Y44", "name": "x", "kind": "buyer"})
+		}, 422, "validation_failed", "uscc"},
+		{"NUL in a name", func() response {
+			return post(map[string]any{"uscc": "91350100M000100Y43", "name": "a\u0000b", "kind": "buyer"})
+		}, 422, "validation_failed", "name"},
+		{"SQL metacharacters are just text", func() response {
+			return post(map[string]any{"uscc": "91350100M000100Y43", "name": "x'); DROP TABLE organisations;--", "kind": "nope"})
+		}, 422, "validation_failed", "kind"},
+		{"duplicate", func() response { return post(validRegistration("另一个")) }, 409, "organisation_uscc_taken", ""},
+		{"wrong role", func() response {
+			return v.do("POST", "/v1/organisations", v.token(datavenue.RoleBuyer, buyerOrg), validRegistration("x"))
+		}, 403, "role_not_allowed", ""},
+		{"unknown organisation", func() response {
+			return v.do("GET", "/v1/organisations/org_01JDEM00000000000000000099", bureau, nil)
+		}, 404, "organisation_not_found", ""},
+		{"id of another kind", func() response { return v.do("GET", "/v1/organisations/'%20OR%201=1--", bureau, nil) }, 404, "organisation_not_found", ""},
+		{"unknown route", func() response { return v.do("GET", "/v1/nothing-here", bureau, nil) }, 404, "route_not_found", ""},
+		{"limit out of range", func() response { return v.do("GET", "/v1/organisations?limit=100000", bureau, nil) }, 422, "validation_failed", "limit"},
+		{"limit not a number", func() response { return v.do("GET", "/v1/organisations?limit=ten", bureau, nil) }, 422, "validation_failed", "limit"},
+		{"cursor not ours", func() response { return v.do("GET", "/v1/organisations?cursor=%%%", bureau, nil) }, 422, "validation_failed", "cursor"},
+		{"unknown kind filter", func() response { return v.do("GET", "/v1/organisations?kind=pirate", bureau, nil) }, 422, "validation_failed", "kind"},
+		{"audit cursor not ours", func() response { return v.do("GET", "/v1/audit-events?cursor=YWJj", bureau, nil) }, 422, "validation_failed", "cursor"},
+		{"idempotency key too long", func() response {
+			return post(validRegistration("x"), "Idempotency-Key", strings.Repeat("k", 256))
+		}, 400, "idempotency_key_invalid", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.r()
+			wantProblem(t, r, tt.status, tt.code)
+			if tt.field != "" {
+				found := false
+				for _, f := range r.problem.Errors {
+					found = found || f.Field == tt.field
+				}
+				if !found {
+					t.Fatalf("errors = %+v, want one for field %q", r.problem.Errors, tt.field)
+				}
+			}
+		})
+	}
+	var count int
+	if err := v.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM organisations`).Scan(&count); err != nil || count != 1 {
+		t.Fatalf("organisations after bad input = %d (%v), want 1", count, err)
+	}
+}
+
+// serve runs the app on a loopback port, for what app.Test cannot show (it refuses large bodies
+// itself, before the app's limit is reached).
+func (v *venue) serve() string {
+	v.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	go func() { _ = v.app.Listener(ln) }()
+	v.t.Cleanup(func() { _ = v.app.Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+func TestBodyOverTheLimitIs413(t *testing.T) {
+	v := newVenue(t)
+	base := v.serve()
+	big := `{"uscc":"91350100M000100Y43","name":"` + strings.Repeat("x", 70<<10) + `","kind":"operator"}`
+	req, _ := http.NewRequest("POST", base+"/v1/organisations", strings.NewReader(big))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+v.token(datavenue.RoleDataBureau, bureauOrg))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := response{status: resp.StatusCode, header: resp.Header}
+	r.body, _ = io.ReadAll(resp.Body)
+	_ = json.Unmarshal(r.body, &r.problem)
+	if r.status != http.StatusRequestEntityTooLarge || r.problem.Code != "body_too_large" ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
+		t.Fatalf("oversized body: %d %s %s", r.status, resp.Header.Get("Content-Type"), r.body)
+	}
+}
+
+func TestPanicIsAnswered500WithoutInternals(t *testing.T) {
+	v := newVenue(t)
+	r := v.do("GET", "/v1/organisations?kind=panic", v.token(datavenue.RoleAuditor, bureauOrg), nil)
+	wantProblem(t, r, http.StatusInternalServerError, "internal")
+	if bytes.Contains(r.body, []byte("secret")) {
+		t.Fatalf("500 body leaks the panic: %s", r.body)
+	}
+	logs := v.logs.String()
+	if !strings.Contains(logs, `"msg":"panic"`) || !strings.Contains(logs, r.problem.RequestID) || !strings.Contains(logs, "secret internal detail") {
+		t.Fatalf("log lacks the panic with request id %s:\n%s", r.problem.RequestID, logs)
+	}
+	if r := v.do("GET", "/healthz", "", nil); r.status != 200 {
+		t.Fatalf("after a panic /healthz = %d", r.status)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	v := newVenue(t)
+	bureau := v.token(datavenue.RoleDataBureau, bureauOrg)
+	body := validRegistration("幂等测试公司")
+	first := v.do("POST", "/v1/organisations", bureau, body, "Idempotency-Key", "reg-1")
+	if first.status != 201 {
+		t.Fatalf("first: %d %s", first.status, first.body)
+	}
+	retry := v.do("POST", "/v1/organisations", bureau, body, "Idempotency-Key", "reg-1")
+	if retry.status != 201 || !bytes.Equal(retry.body, first.body) || retry.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry: %d %s (replayed %q), want the original 201 %s", retry.status, retry.body, retry.header.Get("Idempotent-Replayed"), first.body)
+	}
+	other := v.do("POST", "/v1/organisations", bureau, validRegistration("别的公司"), "Idempotency-Key", "reg-1")
+	wantProblem(t, other, http.StatusUnprocessableEntity, "idempotency_key_reused")
+
+	// Another caller's key space is its own: the same key is a new request there.
+	otherBureau := v.token(datavenue.RoleFinanceBureau, datavenue.OrgID("org_01JDEM00000000000000000002"))
+	r := v.do("POST", "/v1/organisations", otherBureau, body, "Idempotency-Key", "reg-1")
+	wantProblem(t, r, http.StatusConflict, "organisation_uscc_taken")
+
+	// A refused request does not burn its key: corrected, it goes through with the same key.
+	bad := map[string]any{"uscc": "91350100M000100Y44", "name": "改正后", "kind": "buyer"}
+	wantProblem(t, v.do("POST", "/v1/organisations", bureau, bad, "Idempotency-Key", "reg-2"), 422, "validation_failed")
+	bad["uscc"] = "91110108MA01ABCDE" + string(mustCheck(t, "91110108MA01ABCDE"))
+	if r := v.do("POST", "/v1/organisations", bureau, bad, "Idempotency-Key", "reg-2"); r.status != 201 {
+		t.Fatalf("corrected retry: %d %s", r.status, r.body)
+	}
+
+	events, err := v.db.Events(context.Background(), audit.Filter{})
+	if err != nil || len(events) != 2 {
+		t.Fatalf("audit events = %d (%v), want 2: one per organisation actually registered", len(events), err)
+	}
+}
+
+func mustCheck(t *testing.T, body string) byte {
+	c, err := parties.USCCCheckChar(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestConcurrentRetriesCreateOnce(t *testing.T) {
+	v := newVenue(t)
+	bureau := v.token(datavenue.RoleDataBureau, bureauOrg)
+	body := validRegistration("并发公司")
+	const n = 8
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- v.do("POST", "/v1/organisations", bureau, body, "Idempotency-Key", "same").status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != 201 && s != 409 {
+			t.Errorf("status %d, want 201 (first or replay) or 409 (in progress)", s)
+		}
+	}
+	var count int
+	if err := v.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM organisations`).Scan(&count); err != nil || count != 1 {
+		t.Fatalf("organisations = %d (%v), want exactly 1", count, err)
+	}
+}
+
+func TestAuditTrailRecordsWhoAndRequest(t *testing.T) {
+	v := newVenue(t)
+	r := v.do("POST", "/v1/organisations", v.token(datavenue.RoleDataBureau, bureauOrg), validRegistration("审计测试"),
+		"X-Request-Id", "client-trace-42")
+	if r.status != 201 || r.header.Get("X-Request-Id") != "client-trace-42" {
+		t.Fatalf("register: %d, X-Request-Id %q", r.status, r.header.Get("X-Request-Id"))
+	}
+	page := decode[api.AuditPage](t, v.do("GET", "/v1/audit-events", v.token(datavenue.RoleAuditor, otherOrg), nil))
+	if len(page.Data) != 1 {
+		t.Fatalf("auditor sees %d events, want 1", len(page.Data))
+	}
+	e := page.Data[0]
+	if e.Action != "organisation.registered" || e.ActorOrg != bureauOrg || e.ActorRole != "data_bureau" ||
+		e.ActorSubject != "user-data_bureau" || e.RequestID != "client-trace-42" || e.At.IsZero() {
+		t.Fatalf("event = %+v", e)
+	}
+	// A buyer of another organisation sees only its own organisation's events: none.
+	page = decode[api.AuditPage](t, v.do("GET", "/v1/audit-events", v.token(datavenue.RoleBuyer, buyerOrg), nil))
+	if len(page.Data) != 0 {
+		t.Fatalf("buyer sees %d events of another organisation", len(page.Data))
+	}
+}
+
+func TestKeysetPagination(t *testing.T) {
+	v := newVenue(t)
+	bureau := v.token(datavenue.RoleDataBureau, bureauOrg)
+	want := map[datavenue.OrgID]bool{}
+	for i := 0; i < 5; i++ {
+		body := "9135010000000000" + string(rune('A'+i))
+		reg := map[string]any{"uscc": body + string(mustCheck(t, body)), "name": "买方" + string(rune('A'+i)), "kind": "buyer"}
+		r := v.do("POST", "/v1/organisations", bureau, reg)
+		if r.status != 201 {
+			t.Fatalf("register %d: %d %s", i, r.status, r.body)
+		}
+		want[decode[parties.Organisation](t, r).ID] = true
+	}
+	seen := map[datavenue.OrgID]bool{}
+	cursor, pages := "", 0
+	for {
+		page := decode[api.OrganisationPage](t, v.do("GET", "/v1/organisations?limit=2&cursor="+cursor, bureau, nil))
+		pages++
+		for _, o := range page.Data {
+			if seen[o.ID] {
+				t.Fatalf("organisation %s on two pages", o.ID)
+			}
+			seen[o.ID] = true
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if len(seen) != len(want) || pages != 3 {
+		t.Fatalf("saw %d organisations on %d pages, want 5 on 3", len(seen), pages)
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	v := newVenue(t)
+	r := v.do("GET", "/readyz", "", nil)
+	if ready := decode[api.Readiness](t, r); r.status != 200 || ready.Checks["postgres"] != "ok" || ready.Checks["redis"] != "ok" {
+		t.Fatalf("/readyz = %d %s", r.status, r.body)
+	}
+	down := newVenue(t, check{Name: "postgres", Ping: v.db.Ping},
+		check{Name: "redis", Ping: func(context.Context) error { return errors.New("connection refused") }})
+	r = down.do("GET", "/readyz", "", nil)
+	if ready := decode[api.Readiness](t, r); r.status != 503 || ready.Checks["redis"] != "unreachable" || ready.Checks["postgres"] != "ok" {
+		t.Fatalf("/readyz with Redis down = %d %s", r.status, r.body)
+	}
+}
+
+func TestMetricsByRouteTemplate(t *testing.T) {
+	v := newVenue(t)
+	tok := v.token(datavenue.RoleBuyer, buyerOrg)
+	v.do("GET", "/v1/organisations/org_01JDEM00000000000000000042", tok, nil)
+	v.do("GET", "/no/such/path/123", "", nil)
+	body := string(v.do("GET", "/metrics", "", nil).body)
+	for _, want := range []string{
+		`datavenue_http_requests_total{method="GET",route="/v1/organisations/:id",status="404"} 1`,
+		`datavenue_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`datavenue_http_request_duration_seconds_bucket{method="GET",route="/v1/organisations/:id"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "org_01JDEM00000000000000000042") || strings.Contains(body, "/no/such/path") {
+		t.Error("/metrics labels carry raw paths")
+	}
+}
+
+func TestJWKSPublishesTheSigningKeys(t *testing.T) {
+	v := newVenue(t)
+	if _, err := v.keys.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	r := v.do("GET", "/.well-known/jwks.json", "", nil)
+	set := decode[auth.JWKSet](t, r)
+	if r.status != 200 || len(set.Keys) != 2 || set.Keys[0].KID != v.keys.Active().KID || set.Keys[0].KTY != "OKP" {
+		t.Fatalf("JWKS = %d %s", r.status, r.body)
+	}
+	for _, k := range set.Keys {
+		pub, err := k.Key()
+		if err != nil || auth.Thumbprint(pub) != k.KID {
+			t.Fatalf("JWK %s: key %v, err %v; want kid = thumbprint", k.KID, pub, err)
+		}
+	}
+}
+
+func TestEveryRouteIsInOpenAPI(t *testing.T) {
+	v := newVenue(t)
+	r := v.do("GET", "/openapi.json", "", nil)
+	var doc struct {
+		OpenAPI string                               `json:"openapi"`
+		Paths   map[string]map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(r.body, &doc); err != nil || doc.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi.json: %v, version %q", err, doc.OpenAPI)
+	}
+	routes := 0
+	for _, rt := range v.app.GetRoutes(true) {
+		if rt.Method == "HEAD" || rt.Method == "USE" {
+			continue
+		}
+		routes++
+		path := rt.Path
+		for _, p := range rt.Params {
+			path = strings.Replace(path, ":"+p, "{"+p+"}", 1)
+		}
+		op, ok := doc.Paths[path][strings.ToLower(rt.Method)]
+		if !ok {
+			t.Errorf("route %s %s is not in /openapi.json", rt.Method, rt.Path)
+			continue
+		}
+		if op["operationId"] == "" || op["summary"] == "" || op["responses"] == nil {
+			t.Errorf("route %s %s: operation lacks id, summary or responses", rt.Method, rt.Path)
+		}
+	}
+	if routes < 10 {
+		t.Fatalf("found only %d routes; the route walk is broken", routes)
+	}
+	html := v.do("GET", "/docs", "", nil)
+	if html.status != 200 || !strings.Contains(string(html.body), "/v1/organisations/{id}") {
+		t.Fatalf("/docs = %d, lacks the organisation route", html.status)
+	}
+}

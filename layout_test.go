@@ -1,0 +1,63 @@
+package datavenue_test
+
+import (
+	"go/parser"
+	"go/token"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Domain packages hold the venue's rules; they must not depend on transport or drivers, so the
+// rules can be tested and reused without them (STYLE.md, "A layout that follows from them").
+func TestDomainPackagesImportNoTransportOrDriver(t *testing.T) {
+	domain := []string{".", "./parties", "./audit", "./idempotency", "./auth", "./config",
+		"./certificates", "./listing", "./matching", "./settlement"}
+	forbidden := []string{"github.com/gofiber/", "github.com/valyala/fasthttp", "github.com/jackc/pgx",
+		"github.com/datavenue/datavenue/api", "github.com/datavenue/datavenue/postgres"}
+	for _, pkg := range domain {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, f := range forbidden {
+				if strings.HasPrefix(dep, f) {
+					t.Errorf("%s depends on %s", pkg, dep)
+				}
+			}
+		}
+	}
+	// The matching engine is the one domain package allowed to know Redis; nothing else is.
+	out, _ := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./parties", "./audit", "./idempotency", "./api").CombinedOutput()
+	if strings.Contains(string(out), "github.com/redis/go-redis") {
+		t.Error("a package other than matching and cmd depends on go-redis")
+	}
+}
+
+// Every package says what it is for.
+func TestEveryPackageHasADocComment(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.Dir}}", "./...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dir := range strings.Fields(string(out)) {
+		pkgs, err := parser.ParseDir(token.NewFileSet(), dir, nil, parser.ParseComments|parser.PackageClauseOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, pkg := range pkgs {
+			if strings.HasSuffix(name, "_test") {
+				continue
+			}
+			documented := false
+			for _, f := range pkg.Files {
+				documented = documented || f.Doc != nil
+			}
+			if !documented {
+				t.Errorf("package %s (%s) has no doc comment", name, filepath.Base(dir))
+			}
+		}
+	}
+}
