@@ -58,12 +58,13 @@ pg_root() {
       log "postgres cannot reach $DATA; the cluster lives in $alt"
     fi
   fi
-  printf '%s\n' "$want"
+  # The real path: postgres may be unable to follow a link that sits under $DATA.
+  if [ -L "$want" ]; then readlink -f "$want"; else printf '%s\n' "$want"; fi
 }
 
 # pg_run runs a PostgreSQL tool as the user the server runs as.
 pg_run() {
-  if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
+  if is_root; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 pg_password() {
@@ -81,7 +82,7 @@ pg_up() {
   pgroot=$(pg_root)
   mkdir -p "$pgroot"
   if is_root; then chown postgres: "$pgroot"; chmod 700 "$pgroot"; fi
-  if [ ! -f "$pgroot/data/PG_VERSION" ]; then
+  if ! pg_run test -f "$pgroot/data/PG_VERSION"; then
     log "initialising PostgreSQL cluster in $pgroot/data"
     local pw
     pw=$(pg_password)
@@ -119,8 +120,9 @@ CONF
 pg_down() {
   local bin pgroot
   bin=$(pg_bindir) || return 0
-  pgroot=$DATA/pg
-  [ -f "$pgroot/data/PG_VERSION" ] || return 0
+  [ -e "$DATA/pg" ] || return 0
+  pgroot=$(pg_root)
+  pg_run test -f "$pgroot/data/PG_VERSION" || return 0
   if pg_run "$bin/pg_ctl" -D "$pgroot/data" status >/dev/null 2>&1; then
     log "stopping PostgreSQL"
     pg_run "$bin/pg_ctl" -D "$pgroot/data" -m fast -w stop >/dev/null
@@ -184,7 +186,7 @@ case "${1:-}" in
   up) install_packages; pg_up; redis_up ;;
   down) redis_down; pg_down ;;
   status)
-    if [ -f "$DATA/pg/data/PG_VERSION" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$DATA/pg/data" status >/dev/null 2>&1; then
+    if [ -e "$DATA/pg" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$(pg_root)/data" status >/dev/null 2>&1; then
       echo "postgres: running on 127.0.0.1:$PG_PORT"; else echo "postgres: stopped"; fi
     if redis_cli ping >/dev/null 2>&1; then echo "redis: running on 127.0.0.1:$REDIS_PORT"; else echo "redis: stopped"; fi ;;
   env) print_env ;;
