@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"github.com/datavenue/datavenue/internal/testenv"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
+	"github.com/datavenue/datavenue/ratelimit"
 )
 
 const (
@@ -77,6 +79,11 @@ type check = api.Check
 
 func newVenue(t *testing.T, ready ...check) *venue {
 	t.Helper()
+	return newVenueWith(t, nil, ready...)
+}
+
+func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue {
+	t.Helper()
 	db := testenv.NewDB(t)
 	rdb := testenv.NewRedis(t)
 	kr, err := auth.LoadKeyring(t.TempDir(), true)
@@ -94,6 +101,7 @@ func newVenue(t *testing.T, ready ...check) *venue {
 		Organisations: panickyOrganisations{parties.Service{Store: db}},
 		Audit:         audit.Service{Reader: db},
 		Idempotency:   db,
+		RateLimiter:   limiter,
 		Verifier:      auth.Verifier{Issuers: map[string]auth.KeySource{issuer: kr}, Audience: audience, Clock: datavenue.SystemClock{}},
 		JWKS:          func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
 		Ready:         ready,
@@ -614,5 +622,29 @@ func TestEveryRouteIsInOpenAPI(t *testing.T) {
 	html := v.do("GET", "/docs", "", nil)
 	if html.status != 200 || !strings.Contains(string(html.body), "/v1/organisations/{id}") {
 		t.Fatalf("/docs = %d, lacks the organisation route", html.status)
+	}
+}
+
+func TestRateLimitPerOrganisation(t *testing.T) {
+	r := testenv.NewRedis(t)
+	limiter := ratelimit.Limiter{Client: r.Client, Prefix: r.Prefix, Rate: 1, Period: time.Hour, Burst: 2}
+	v := newVenueWith(t, limiter)
+	buyer := v.token(datavenue.RoleBuyer, buyerOrg)
+	for i := 0; i < 2; i++ {
+		if r := v.do("GET", "/v1/me", buyer, nil); r.status != 200 {
+			t.Fatalf("request %d: %d", i+1, r.status)
+		}
+	}
+	refused := v.do("GET", "/v1/me", buyer, nil)
+	wantProblem(t, refused, http.StatusTooManyRequests, "rate_limited")
+	if retry, err := strconv.Atoi(refused.header.Get("Retry-After")); err != nil || retry < 3500 || retry > 3600 {
+		t.Fatalf("Retry-After = %q, want about 3600 seconds", refused.header.Get("Retry-After"))
+	}
+	// Another organisation has its own budget; unauthenticated operational routes have none.
+	if r := v.do("GET", "/v1/me", v.token(datavenue.RoleBuyer, otherOrg), nil); r.status != 200 {
+		t.Fatalf("other organisation: %d", r.status)
+	}
+	if r := v.do("GET", "/healthz", "", nil); r.status != 200 {
+		t.Fatalf("/healthz: %d", r.status)
 	}
 }

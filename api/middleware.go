@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -139,6 +140,25 @@ func authenticate(v TokenVerifier) fiber.Handler {
 		}
 		c.Locals(localCaller, caller)
 		c.SetUserContext(datavenue.WithCaller(c.UserContext(), caller))
+		return c.Next()
+	}
+}
+
+// limit spends one request of the caller's organisation's budget; over it, 429 with Retry-After.
+// If the limiter itself fails (Redis down) the request goes through: refusing all trading because
+// the limiter is down would turn a small outage into a total one.
+func limit(rl RateLimiter, logger *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ok, retry, err := rl.Allow(c.UserContext(), string(callerOf(c).Org))
+		if err != nil {
+			logger.Warn("rate limiter unavailable; request let through", "request_id", requestID(c), "error", err.Error())
+			return c.Next()
+		}
+		if !ok {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+			return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "rate_limited",
+				Message: "too many requests from your organisation; retry after the time in Retry-After"}
+		}
 		return c.Next()
 	}
 }

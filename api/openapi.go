@@ -125,7 +125,7 @@ func operationObject(r Route) map[string]any {
 	errs := append([]int{}, r.Op.Errors...)
 	if r.Op.Auth {
 		op["security"] = []map[string][]string{{"bearer": {}}}
-		errs = append(errs, http.StatusUnauthorized)
+		errs = append(errs, http.StatusUnauthorized, http.StatusTooManyRequests)
 		if r.Method != http.MethodGet {
 			params = append(params, map[string]any{"name": headerIdempotencyKey, "in": "header", "required": false,
 				"description": "Makes the request safe to retry: a retry with the same key and body gets the original response.",

@@ -36,12 +36,18 @@ type Check struct {
 	Ping func(context.Context) error
 }
 
+// RateLimiter decides whether a subject (the caller's organisation) may make another request.
+type RateLimiter interface {
+	Allow(ctx context.Context, key string) (allowed bool, retryAfter time.Duration, err error)
+}
+
 // Deps are the services and settings the API is built over; cmd/datavenue wires the real ones.
 type Deps struct {
 	Organisations Organisations
 	Audit         AuditLog
 	Idempotency   idempotency.Store
 	Verifier      TokenVerifier
+	RateLimiter   RateLimiter // nil: no limit
 	JWKS          func() []byte
 	Ready         []Check
 	Logger        *slog.Logger
@@ -76,7 +82,11 @@ func New(d Deps) *fiber.App {
 	for _, r := range h.routes() {
 		chain := []fiber.Handler{}
 		if r.Op.Auth {
-			chain = append(chain, auth, idem)
+			chain = append(chain, auth)
+			if d.RateLimiter != nil {
+				chain = append(chain, limit(d.RateLimiter, d.Logger))
+			}
+			chain = append(chain, idem)
 		}
 		chain = append(chain, r.Handler)
 		app.Add(r.Method, r.Path, chain...)

@@ -28,6 +28,8 @@ var Vars = []Var{
 	{"DATAVENUE_DEV_ISSUER", "true", "trust tokens signed by the venue's own keys (set false in production, where an identity provider issues tokens)"},
 	{"DATAVENUE_TRUSTED_ISSUERS", "", "external token issuers, ';'-separated: ISSUER=jwks:URL or ISSUER=file:PUBLIC_KEY.pem[#KID]"},
 	{"DATAVENUE_BODY_LIMIT", "1048576", "largest accepted request body in bytes (larger gets 413)"},
+	{"DATAVENUE_RATE_PER_SECOND", "50", "authenticated requests per second allowed per organisation on average (0: no limit)"},
+	{"DATAVENUE_RATE_BURST", "100", "authenticated requests an organisation may send at once"},
 	{"DATAVENUE_LOG_LEVEL", "info", "debug, info, warn or error (logs are JSON lines on stderr)"},
 }
 
@@ -42,6 +44,8 @@ type Config struct {
 	DevIssuer      bool
 	TrustedIssuers string
 	BodyLimit      int
+	RatePerSecond  int
+	RateBurst      int
 	LogLevel       slog.Level
 }
 
@@ -73,6 +77,12 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if cfg.BodyLimit, err = strconv.Atoi(get("DATAVENUE_BODY_LIMIT")); err != nil || cfg.BodyLimit < 1024 {
 		return cfg, fmt.Errorf("DATAVENUE_BODY_LIMIT: want a number of bytes, at least 1024")
+	}
+	if cfg.RatePerSecond, err = strconv.Atoi(get("DATAVENUE_RATE_PER_SECOND")); err != nil || cfg.RatePerSecond < 0 {
+		return cfg, fmt.Errorf("DATAVENUE_RATE_PER_SECOND: want a number, 0 or more")
+	}
+	if cfg.RateBurst, err = strconv.Atoi(get("DATAVENUE_RATE_BURST")); err != nil || cfg.RateBurst < 1 {
+		return cfg, fmt.Errorf("DATAVENUE_RATE_BURST: want a number, 1 or more")
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(get("DATAVENUE_LOG_LEVEL"))); err != nil {
 		return cfg, fmt.Errorf("DATAVENUE_LOG_LEVEL: %w", err)

@@ -27,6 +27,7 @@ import (
 	"github.com/datavenue/datavenue/config"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
+	"github.com/datavenue/datavenue/ratelimit"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -198,12 +199,17 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	if len(issuers) == 0 {
 		return errors.New("no token issuer is trusted: set DATAVENUE_TRUSTED_ISSUERS or DATAVENUE_DEV_ISSUER=true")
 	}
+	var limiter api.RateLimiter
+	if cfg.RatePerSecond > 0 {
+		limiter = ratelimit.Limiter{Client: rdb, Prefix: "dv:rl:", Rate: cfg.RatePerSecond, Period: time.Second, Burst: cfg.RateBurst}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	app := api.New(api.Deps{
 		Organisations: parties.Service{Store: db},
 		Audit:         audit.Service{Reader: db},
 		Idempotency:   db,
+		RateLimiter:   limiter,
 		Verifier:      auth.Verifier{Issuers: issuers, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}, Leeway: 30 * time.Second},
 		JWKS:          func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
 		Ready: []api.Check{
