@@ -19,10 +19,13 @@ const (
 	RoleFinanceBureau Role = "finance_bureau" // issues asset certificates, approves paid use
 	RoleClerk         Role = "clerk"          // records payments, reconciles remittances
 	RoleAuditor       Role = "auditor"        // reads everything, changes nothing
+	// RoleAppraiser is not in DOMAIN.md's table: an appraiser organisation records appraisal reports
+	// (D7, D14) and needs a role of its own to do it without the rights of an operator.
+	RoleAppraiser Role = "appraiser"
 )
 
 // Roles lists every role, in a fixed order for help texts and tests.
-var Roles = []Role{RoleOperator, RoleBuyer, RoleDataBureau, RoleFinanceBureau, RoleClerk, RoleAuditor}
+var Roles = []Role{RoleOperator, RoleBuyer, RoleDataBureau, RoleFinanceBureau, RoleClerk, RoleAuditor, RoleAppraiser}
 
 // Valid reports whether r is one of the venue's roles.
 func (r Role) Valid() bool {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/assets"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/internal/testenv"
@@ -99,6 +100,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 	logs := &syncBuffer{}
 	app := api.New(api.Deps{
 		Organisations: panickyOrganisations{parties.Service{Store: db}},
+		Assets:        assets.Service{Store: db},
 		Audit:         audit.Service{Reader: db},
 		Idempotency:   db,
 		RateLimiter:   limiter,

@@ -31,6 +31,12 @@ var (
 
 // routes is the venue's route table: every endpoint with its OpenAPI description.
 func (h *handlers) routes() []Route {
+	routes := h.baseRoutes()
+	routes = append(routes, h.assetRoutes()...)
+	return routes
+}
+
+func (h *handlers) baseRoutes() []Route {
 	return []Route{
 		{"GET", "/healthz", Operation{ID: "health", Tag: "operations", Summary: "Liveness: the process is up", Response: Status{}}, h.health},
 		{"GET", "/readyz", Operation{ID: "ready", Tag: "operations", Summary: "Readiness: PostgreSQL and Redis answer", Response: Readiness{}, Errors: []int{503}}, h.ready},

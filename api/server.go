@@ -44,6 +44,7 @@ type RateLimiter interface {
 // Deps are the services and settings the API is built over; cmd/datavenue wires the real ones.
 type Deps struct {
 	Organisations Organisations
+	Assets        Assets
 	Audit         AuditLog
 	Idempotency   idempotency.Store
 	Verifier      TokenVerifier

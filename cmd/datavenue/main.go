@@ -22,6 +22,7 @@ import (
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/assets"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/config"
@@ -207,6 +208,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	app := api.New(api.Deps{
 		Organisations: parties.Service{Store: db},
+		Assets:        assets.Service{Store: db},
 		Audit:         audit.Service{Reader: db},
 		Idempotency:   db,
 		RateLimiter:   limiter,

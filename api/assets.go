@@ -1,0 +1,163 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/assets"
+)
+
+// Assets is what the API needs of the asset register.
+type Assets interface {
+	Register(ctx context.Context, caller datavenue.Caller, in assets.Input) (assets.Asset, error)
+	Update(ctx context.Context, caller datavenue.Caller, id assets.ID, expected int, reason string, in assets.Input) (assets.Asset, error)
+	Card(ctx context.Context, caller datavenue.Caller, id assets.ID) (assets.Card, error)
+	Versions(ctx context.Context, caller datavenue.Caller, id assets.ID) ([]assets.Version, error)
+	Ledger(ctx context.Context, caller datavenue.Caller, f assets.Filter) ([]assets.Asset, error)
+}
+
+// AssetChange is the body of a card change: the version edited, why, and the new card.
+type AssetChange struct {
+	Version int    `json:"version" jsonschema:"minimum=1,description=the version you edited (409 if it changed meanwhile)"`
+	Reason  string `json:"reason" jsonschema:"minLength=1,maxLength=500"`
+	assets.Input
+}
+
+// AssetPage is one page of the ledger.
+type AssetPage struct {
+	Data       []assets.Asset `json:"data"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
+var ledgerParams = []Param{
+	{Name: "holder", In: "query", Description: "holder organisation id (default: your own, unless you are a bureau, auditor or appraiser)"},
+	{Name: "category", In: "query", Description: "data_resource or data_asset"},
+	{Name: "grade", In: "query", Description: "general, important or core"},
+	{Name: "accounting_status", In: "query", Description: "not_booked, memorandum or booked"},
+}
+
+func (h *handlers) assetRoutes() []Route {
+	idParam := []Param{{Name: "id", In: "path"}}
+	return []Route{
+		{"POST", "/v1/assets", Operation{ID: "registerAsset", Tag: "assets", Summary: "Register a data resource or data asset card",
+			Description: "The holder (a government unit or state enterprise, operator role) registers its own asset. Cost components sum to the original cost; measurement at a nominal amount books 1.00 yuan (G4).",
+			Auth:        true, Request: assets.Input{}, Response: assets.Asset{}, Status: 201, Errors: []int{403}}, h.registerAsset},
+		{"GET", "/v1/assets", Operation{ID: "listAssets", Tag: "assets", Summary: "The ledger (台账) as JSON", Auth: true,
+			Params: append(append([]Param{}, ledgerParams...), limitParam, cursorParam), Response: AssetPage{}, Errors: []int{403, 422}}, h.listAssets},
+		{"GET", "/v1/assets/:id", Operation{ID: "getAsset", Tag: "assets", Summary: "An asset card with its usage information", Auth: true,
+			Params: idParam, Response: assets.Card{}, Errors: []int{404}}, h.getAsset},
+		{"PUT", "/v1/assets/:id", Operation{ID: "changeAsset", Tag: "assets", Summary: "Change a card (kept as a new version)", Auth: true,
+			Params: idParam, Request: AssetChange{}, Response: assets.Asset{}, Errors: []int{403, 404, 409}}, h.changeAsset},
+		{"GET", "/v1/assets/:id/versions", Operation{ID: "assetVersions", Tag: "assets", Summary: "Every version of a card, oldest first", Auth: true,
+			Params: idParam, Response: []assets.Version{}, Errors: []int{404}}, h.assetVersions},
+		{"GET", "/v1/ledger.csv", Operation{ID: "ledgerCSV", Tag: "assets", Summary: "The ledger as CSV (UTF-8 with BOM, Chinese headers)", Auth: true,
+			Params: ledgerParams, ContentType: "text/csv", Errors: []int{403, 422}}, h.ledgerCSV},
+		{"GET", "/v1/ledger.xlsx", Operation{ID: "ledgerXLSX", Tag: "assets", Summary: "The ledger as an XLSX workbook with Chinese headers", Auth: true,
+			Params: ledgerParams, ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Errors: []int{403, 422}}, h.ledgerXLSX},
+	}
+}
+
+func (h *handlers) registerAsset(c *fiber.Ctx) error {
+	var in assets.Input
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	a, err := h.d.Assets.Register(c.UserContext(), callerOf(c), in)
+	if err != nil {
+		return err
+	}
+	c.Location("/v1/assets/" + string(a.ID))
+	return c.Status(http.StatusCreated).JSON(a)
+}
+
+func ledgerFilter(c *fiber.Ctx) assets.Filter {
+	return assets.Filter{Holder: datavenue.OrgID(c.Query("holder")), Category: c.Query("category"),
+		Grade: c.Query("grade"), AccountingStatus: c.Query("accounting_status")}
+}
+
+func (h *handlers) listAssets(c *fiber.Ctx) error {
+	limit, after, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	f := ledgerFilter(c)
+	f.After, f.Limit = assets.ID(after), limit+1
+	list, err := h.d.Assets.Ledger(c.UserContext(), callerOf(c), f)
+	if err != nil {
+		return err
+	}
+	page := AssetPage{Data: list}
+	if len(list) > limit {
+		page.Data, page.NextCursor = list[:limit], encodeCursor(string(list[limit-1].ID))
+	}
+	if page.Data == nil {
+		page.Data = []assets.Asset{}
+	}
+	return c.JSON(page)
+}
+
+func (h *handlers) getAsset(c *fiber.Ctx) error {
+	card, err := h.d.Assets.Card(c.UserContext(), callerOf(c), assets.ID(c.Params("id")))
+	if err != nil {
+		return err
+	}
+	return c.JSON(card)
+}
+
+func (h *handlers) changeAsset(c *fiber.Ctx) error {
+	var body AssetChange
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	a, err := h.d.Assets.Update(c.UserContext(), callerOf(c), assets.ID(c.Params("id")), body.Version, body.Reason, body.Input)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderETag, strconv.Quote(strconv.Itoa(a.Version)))
+	return c.JSON(a)
+}
+
+func (h *handlers) assetVersions(c *fiber.Ctx) error {
+	versions, err := h.d.Assets.Versions(c.UserContext(), callerOf(c), assets.ID(c.Params("id")))
+	if err != nil {
+		return err
+	}
+	return c.JSON(versions)
+}
+
+func (h *handlers) ledger(c *fiber.Ctx) ([]assets.Asset, error) {
+	return h.d.Assets.Ledger(c.UserContext(), callerOf(c), ledgerFilter(c))
+}
+
+func (h *handlers) ledgerCSV(c *fiber.Ctx) error {
+	rows, err := h.ledger(c)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := assets.WriteCSV(&buf, rows); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="ledger.csv"`)
+	return c.Send(buf.Bytes())
+}
+
+func (h *handlers) ledgerXLSX(c *fiber.Ctx) error {
+	rows, err := h.ledger(c)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := assets.WriteXLSX(&buf, rows); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="ledger.xlsx"`)
+	return c.Send(buf.Bytes())
+}

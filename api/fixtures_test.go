@@ -1,0 +1,72 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/parties"
+)
+
+// The parties every workflow test needs, with the ids the demo seed uses.
+const (
+	financeOrg   = datavenue.OrgID("org_01JDEM00000000000000000002")
+	govHolder    = datavenue.OrgID("org_01JDEM00000000000000000003")
+	stateHolder  = datavenue.OrgID("org_01JDEM00000000000000000004")
+	operatorOrg  = datavenue.OrgID("org_01JDEM00000000000000000005")
+	appraiserOrg = datavenue.OrgID("org_01JDEM00000000000000000008")
+	auditorOrg   = datavenue.OrgID("org_01JDEM00000000000000000010")
+)
+
+func uscc(t *testing.T, n int) string {
+	body := fmt.Sprintf("91350100MA%07d", n)
+	return body + string(mustCheck(t, body))
+}
+
+// seedParties registers the parties directly in the store, as the seed command does.
+func (v *venue) seedParties() {
+	v.t.Helper()
+	ctx := datavenue.WithCaller(context.Background(), audit.SystemCaller)
+	gov := func(id datavenue.OrgID, n int, name string) parties.Registration {
+		return parties.Registration{ID: id, USCC: uscc(v.t, n), Name: name, Kind: parties.KindGovernmentUnit,
+			FiscalLevel: parties.LevelMunicipal, Treasury: "市级国库"}
+	}
+	for _, reg := range []parties.Registration{
+		gov(bureauOrg, 1, "市数据管理局"),
+		gov(financeOrg, 2, "市财政局"),
+		gov(govHolder, 3, "市交通运输局"),
+		{ID: stateHolder, USCC: uscc(v.t, 4), Name: "城市大数据集团", Kind: parties.KindStateEnterprise, Supervisor: "市国资委"},
+		{ID: operatorOrg, USCC: uscc(v.t, 5), Name: "数据运营有限公司", Kind: parties.KindOperator},
+		{ID: buyerOrg, USCC: uscc(v.t, 6), Name: "智慧物流", Kind: parties.KindBuyer},
+		{ID: otherOrg, USCC: uscc(v.t, 7), Name: "规划研究院", Kind: parties.KindBuyer},
+		{ID: appraiserOrg, USCC: uscc(v.t, 8), Name: "正信评估", Kind: parties.KindAppraiser},
+		gov(auditorOrg, 10, "市国资委"),
+	} {
+		if _, err := v.db.CreateOrganisation(ctx, reg); err != nil {
+			v.t.Fatalf("seed %s: %v", reg.Name, err)
+		}
+	}
+}
+
+// as returns a token for role acting for org.
+func (v *venue) as(role datavenue.Role, org datavenue.OrgID) string { return v.token(role, org) }
+
+// mustStatus fails the test unless r has the status.
+func mustStatus(t *testing.T, r response, status int) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status = %d, want %d: %s", r.status, status, r.body)
+	}
+}
+
+func transportCard() map[string]any {
+	return map[string]any{
+		"category": "data_asset", "name": "公交刷卡客流数据", "summary": "全市公交线路刷卡客流，按站点、小时汇总",
+		"rights": []string{"holding", "processing", "operating"}, "classification": "transport", "grade": "important",
+		"source": "公交IC卡系统", "scale": "每日约300万条", "update_frequency": "daily", "acquisition_mode": "self_built",
+		"cost_components": []map[string]string{{"stage": "collection", "amount": "120000.50"}, {"stage": "processing", "amount": "30000.25"}},
+		"measurement_basis": "cost", "accounting_status": "booked",
+	}
+}

@@ -1,0 +1,203 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/money"
+)
+
+const assetColumns = `a.id, a.holder_id, o.name, a.version, a.category, a.name, a.summary, a.rights, a.classification,
+	a.grade, a.source, coalesce(a.shared_from, ''), coalesce(a.shared_consent_ref, ''), a.scale, a.update_frequency,
+	a.acquisition_mode, a.cost_components, a.original_cost::text, a.measurement_basis, a.book_value::text,
+	a.accounting_status, a.created_at, a.updated_at`
+
+const assetFrom = ` FROM assets a JOIN organisations o ON o.id = a.holder_id `
+
+func scanAsset(row pgx.Row) (assets.Asset, error) {
+	var a assets.Asset
+	var costs []byte
+	var original, book string
+	err := row.Scan(&a.ID, &a.HolderID, &a.HolderName, &a.Version, &a.Category, &a.Name, &a.Summary, &a.Rights,
+		&a.Classification, &a.Grade, &a.Source, &a.SharedFrom, &a.SharedConsentRef, &a.Scale, &a.UpdateFrequency,
+		&a.AcquisitionMode, &costs, &original, &a.MeasurementBasis, &book, &a.AccountingStatus, &a.CreatedAt, &a.UpdatedAt)
+	if err != nil {
+		return a, err
+	}
+	a.Currency = "CNY"
+	if err := json.Unmarshal(costs, &a.CostComponents); err != nil {
+		return a, err
+	}
+	if a.OriginalCost, err = money.Parse(original); err != nil {
+		return a, err
+	}
+	a.BookValue, err = money.Parse(book)
+	return a, err
+}
+
+// holderKind reads the holder's kind, which the assets table requires (by foreign key) to be a
+// government unit or a state enterprise.
+func holderKind(ctx context.Context, tx pgx.Tx, holder datavenue.OrgID) (string, error) {
+	var kind string
+	err := tx.QueryRow(ctx, `SELECT kind FROM organisations WHERE id = $1`, holder).Scan(&kind)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", datavenue.Forbidden("holder_unknown", "your organisation is not registered at the venue")
+	}
+	if err == nil && kind != "government_unit" && kind != "state_enterprise" {
+		return "", datavenue.Forbidden("not_a_holder", "only government units and state enterprises hold data assets")
+	}
+	return kind, err
+}
+
+// CreateAsset inserts a card, its first version and the audit record in one transaction.
+func (db *DB) CreateAsset(ctx context.Context, a assets.Asset) (assets.Asset, error) {
+	var out assets.Asset
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		kind, err := holderKind(ctx, tx, a.HolderID)
+		if err != nil {
+			return err
+		}
+		costs, _ := json.Marshal(a.CostComponents)
+		_, err = tx.Exec(ctx, `INSERT INTO assets (id, holder_id, holder_kind, version, category, name, summary, rights,
+			classification, grade, source, shared_from, shared_consent_ref, scale, update_frequency, acquisition_mode,
+			cost_components, original_cost, measurement_basis, book_value, accounting_status)
+			VALUES ($1,$2,$3,1,$4,$5,$6,$7,$8,$9,$10,nullif($11,''),nullif($12,''),$13,$14,$15,$16,$17::numeric,$18,$19::numeric,$20)`,
+			a.ID, a.HolderID, kind, a.Category, a.Name, a.Summary, a.Rights, a.Classification, a.Grade, a.Source,
+			string(a.SharedFrom), a.SharedConsentRef, a.Scale, a.UpdateFrequency, a.AcquisitionMode, costs,
+			a.OriginalCost.String(), a.MeasurementBasis, a.BookValue.String(), a.AccountingStatus)
+		if err != nil {
+			return err
+		}
+		if out, err = scanAsset(tx.QueryRow(ctx, `SELECT `+assetColumns+assetFrom+`WHERE a.id = $1`, a.ID)); err != nil {
+			return err
+		}
+		if err := appendVersion(ctx, tx, out, "registered"); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "asset.registered", "asset", string(a.ID), map[string]any{"version": 1, "name": a.Name})
+	})
+	return out, err
+}
+
+func appendVersion(ctx context.Context, tx pgx.Tx, a assets.Asset, reason string) error {
+	caller, _ := datavenue.CallerFrom(ctx)
+	snapshot, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO asset_versions (asset_id, version, snapshot, change_reason, changed_by_org, changed_by)
+		VALUES ($1, $2, $3, $4, $5, $6)`, a.ID, a.Version, snapshot, reason, caller.Org, caller.Subject)
+	return err
+}
+
+// UpdateAsset applies change to the current card under a row lock and saves it as the next version.
+func (db *DB) UpdateAsset(ctx context.Context, id assets.ID, expected int, reason string, change func(*assets.Asset) error) (assets.Asset, error) {
+	var out assets.Asset
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		cur, err := scanAsset(tx.QueryRow(ctx, `SELECT `+assetColumns+assetFrom+`WHERE a.id = $1 FOR UPDATE OF a`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return datavenue.NotFound("asset_not_found", "no asset with this id is visible to you")
+		}
+		if err != nil {
+			return err
+		}
+		if err := change(&cur); err != nil {
+			return err
+		}
+		if cur.Version != expected {
+			return datavenue.Conflict("version_conflict", "the card changed since you read it; reload it and apply your change again")
+		}
+		costs, _ := json.Marshal(cur.CostComponents)
+		_, err = tx.Exec(ctx, `UPDATE assets SET version = version + 1, category = $2, name = $3, summary = $4, rights = $5,
+			classification = $6, grade = $7, source = $8, shared_from = nullif($9, ''), shared_consent_ref = nullif($10, ''),
+			scale = $11, update_frequency = $12, acquisition_mode = $13, cost_components = $14, original_cost = $15::numeric,
+			measurement_basis = $16, book_value = $17::numeric, accounting_status = $18, updated_at = now()
+			WHERE id = $1`,
+			id, cur.Category, cur.Name, cur.Summary, cur.Rights, cur.Classification, cur.Grade, cur.Source,
+			string(cur.SharedFrom), cur.SharedConsentRef, cur.Scale, cur.UpdateFrequency, cur.AcquisitionMode, costs,
+			cur.OriginalCost.String(), cur.MeasurementBasis, cur.BookValue.String(), cur.AccountingStatus)
+		if err != nil {
+			return err
+		}
+		if out, err = scanAsset(tx.QueryRow(ctx, `SELECT `+assetColumns+assetFrom+`WHERE a.id = $1`, id)); err != nil {
+			return err
+		}
+		if err := appendVersion(ctx, tx, out, reason); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "asset.changed", "asset", string(id), map[string]any{"version": out.Version, "reason": reason})
+	})
+	return out, err
+}
+
+// Asset returns a card's current version.
+func (db *DB) Asset(ctx context.Context, id assets.ID) (assets.Asset, error) {
+	a, err := scanAsset(db.Pool.QueryRow(ctx, `SELECT `+assetColumns+assetFrom+`WHERE a.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, datavenue.NotFound("asset_not_found", "no asset with this id is visible to you")
+	}
+	return a, interpretError(err)
+}
+
+// Card returns a card with its usage information.
+func (db *DB) Card(ctx context.Context, id assets.ID) (assets.Card, error) {
+	a, err := db.Asset(ctx, id)
+	if err != nil {
+		return assets.Card{}, err
+	}
+	c := assets.Card{Asset: a, Usage: assets.Usage{Revenue: money.Zero}}
+	err = db.Pool.QueryRow(ctx, `SELECT
+			coalesce((SELECT array_agg(number || ' v' || version ORDER BY number) FROM certificates
+				WHERE asset_id = $1 AND status = 'valid' AND valid_until >= (now() AT TIME ZONE 'Asia/Shanghai')::date), '{}'),
+			(SELECT count(*) FROM authorisations WHERE asset_id = $1 AND status = 'active'),
+			(SELECT count(*) FROM appraisals WHERE asset_id = $1)`, id).
+		Scan(&c.Usage.ValidCertificates, &c.Usage.ActiveAuthorisations, &c.Usage.Appraisals)
+	return c, interpretError(err)
+}
+
+// Assets lists cards in id order.
+func (db *DB) Assets(ctx context.Context, f assets.Filter) ([]assets.Asset, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+assetColumns+assetFrom+`
+		WHERE ($1 = '' OR a.holder_id = $1) AND ($2 = '' OR a.category = $2) AND ($3 = '' OR a.grade = $3)
+		  AND ($4 = '' OR a.accounting_status = $4) AND a.id > $5
+		ORDER BY a.id LIMIT $6`,
+		string(f.Holder), f.Category, f.Grade, f.AccountingStatus, string(f.After), clampLimitMax(f.Limit, 10000))
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (assets.Asset, error) { return scanAsset(row) })
+	return list, interpretError(err)
+}
+
+// AssetVersions returns every version of a card, oldest first.
+func (db *DB) AssetVersions(ctx context.Context, id assets.ID) ([]assets.Version, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT version, snapshot, change_reason, changed_by_org, changed_by, changed_at
+		FROM asset_versions WHERE asset_id = $1 ORDER BY version`, id)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (assets.Version, error) {
+		var v assets.Version
+		var snap []byte
+		if err := row.Scan(&v.Version, &snap, &v.ChangeReason, &v.ChangedByOrg, &v.ChangedBy, &v.ChangedAt); err != nil {
+			return v, err
+		}
+		return v, json.Unmarshal(snap, &v.Snapshot)
+	})
+	return list, interpretError(err)
+}
+
+// clampLimitMax bounds a page size with a given maximum (exports read whole ledgers).
+func clampLimitMax(n, max int) int {
+	if n <= 0 || n > max {
+		return max
+	}
+	return n
+}
+
+var _ assets.Store = (*DB)(nil)
