@@ -24,6 +24,7 @@ import (
 	"github.com/datavenue/datavenue/assets"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/internal/testenv"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
@@ -101,6 +102,8 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 	app := api.New(api.Deps{
 		Organisations: panickyOrganisations{parties.Service{Store: db}},
 		Assets:        assets.Service{Store: db},
+		Certificates:  certificates.Service{Store: db, Signer: certificates.Signer{Keys: kr, Issuer: issuer}, Clock: datavenue.SystemClock{}},
+		Grants:        certificates.GrantService{Store: db, Clock: datavenue.SystemClock{}},
 		Audit:         audit.Service{Reader: db},
 		Idempotency:   db,
 		RateLimiter:   limiter,

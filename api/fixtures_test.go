@@ -66,7 +66,7 @@ func transportCard() map[string]any {
 		"category": "data_asset", "name": "公交刷卡客流数据", "summary": "全市公交线路刷卡客流，按站点、小时汇总",
 		"rights": []string{"holding", "processing", "operating"}, "classification": "transport", "grade": "important",
 		"source": "公交IC卡系统", "scale": "每日约300万条", "update_frequency": "daily", "acquisition_mode": "self_built",
-		"cost_components": []map[string]string{{"stage": "collection", "amount": "120000.50"}, {"stage": "processing", "amount": "30000.25"}},
+		"cost_components":   []map[string]string{{"stage": "collection", "amount": "120000.50"}, {"stage": "processing", "amount": "30000.25"}},
 		"measurement_basis": "cost", "accounting_status": "booked",
 	}
 }

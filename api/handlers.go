@@ -33,6 +33,8 @@ var (
 func (h *handlers) routes() []Route {
 	routes := h.baseRoutes()
 	routes = append(routes, h.assetRoutes()...)
+	routes = append(routes, h.certificateRoutes()...)
+	routes = append(routes, h.grantRoutes()...)
 	return routes
 }
 

@@ -45,6 +45,8 @@ type RateLimiter interface {
 type Deps struct {
 	Organisations Organisations
 	Assets        Assets
+	Certificates  Certificates
+	Grants        Grants
 	Audit         AuditLog
 	Idempotency   idempotency.Store
 	Verifier      TokenVerifier

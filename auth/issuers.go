@@ -38,7 +38,7 @@ type RemoteJWKS struct {
 	MinRefresh time.Duration
 
 	mu      sync.Mutex
-	keys    map[string]crypto.PublicKey
+	keys    KeySet
 	fetched time.Time
 }
 
@@ -88,11 +88,9 @@ func (r *RemoteJWKS) fetch() error {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
 		return fmt.Errorf("decode JWKS %s: %w", r.URL, err)
 	}
-	keys := make(map[string]crypto.PublicKey, len(set.Keys))
-	for _, j := range set.Keys {
-		if k, err := j.Key(); err == nil && j.KID != "" {
-			keys[j.KID] = k
-		}
+	keys, err := StaticSet(set)
+	if err != nil {
+		return fmt.Errorf("JWKS %s: %w", r.URL, err)
 	}
 	r.keys, r.fetched = keys, time.Now()
 	return nil
@@ -131,6 +129,31 @@ func ParseTrustedIssuers(spec string) (map[string]KeySource, error) {
 		default:
 			return nil, fmt.Errorf("trusted issuer %q: source must start with jwks: or file:", iss)
 		}
+	}
+	return out, nil
+}
+
+// KeySet is a fixed set of public keys by key id, e.g. read from a saved JWKS file.
+type KeySet map[string]crypto.PublicKey
+
+// PublicKey returns the key with this id.
+func (s KeySet) PublicKey(kid string) (crypto.PublicKey, error) {
+	if k, ok := s[kid]; ok {
+		return k, nil
+	}
+	return nil, ErrUnknownKey
+}
+
+// StaticSet builds a KeySet from a JWKS; keys of unsupported types are skipped.
+func StaticSet(set JWKSet) (KeySet, error) {
+	out := KeySet{}
+	for _, j := range set.Keys {
+		if k, err := j.Key(); err == nil && j.KID != "" {
+			out[j.KID] = k
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the JWKS holds no usable keys")
 	}
 	return out, nil
 }

@@ -72,9 +72,16 @@ func fromPgError(pgErr *pgconn.PgError, err error) error {
 
 // constraintCodes names the codes clients see when a database constraint refuses a write.
 var constraintCodes = map[string]string{
-	"organisations_uscc_key":                    "organisation_uscc_taken",
-	"organisations_pkey":                        "organisation_exists",
-	"organisations_uscc_check":                  "invalid_uscc",
-	"organisations_government_treasury":         "government_unit_needs_treasury",
-	"organisations_supervisor_state_enterprise": "supervisor_not_applicable",
+	"organisations_uscc_key":                                "organisation_uscc_taken",
+	"organisations_pkey":                                    "organisation_exists",
+	"organisations_uscc_check":                              "invalid_uscc",
+	"organisations_government_treasury":                     "government_unit_needs_treasury",
+	"organisations_supervisor_state_enterprise":             "supervisor_not_applicable",
+	"certificate_applications_one_open":                     "application_open",
+	"authorisations_one_per_scenario":                       "scenario_already_authorised",
+	"authorisation_assessments_authorisation_id_period_key": "assessment_exists",
+	"appraisals_appraiser_id_report_number_key":             "report_number_taken",
+	"assets_holder_id_holder_kind_fkey":                     "not_a_holder",
+	"appraisals_appraiser_id_appraiser_kind_fkey":           "not_an_appraiser",
+	"certificates_one_valid_version":                        "certificate_not_valid",
 }

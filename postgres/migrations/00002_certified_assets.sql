@@ -126,7 +126,7 @@ CREATE TABLE certificates (
     valid_from          date NOT NULL,
     valid_until         date NOT NULL,
     status              text NOT NULL CHECK (status IN ('valid', 'superseded', 'cancelled', 'expired')),
-    superseded_by       text REFERENCES certificates (id),
+    superseded_by       text REFERENCES certificates (id) DEFERRABLE INITIALLY DEFERRED, -- set before its successor is inserted
     cancelled_at        timestamptz,
     cancellation_reason text,
     kid                 text NOT NULL,
@@ -214,6 +214,7 @@ CREATE TABLE approvals (
     valid_from            date,
     valid_until           date,
     submitted_at          timestamptz NOT NULL DEFAULT now(),
+    lapsed_at             timestamptz, -- when the sweep announced that its validity ended
     -- D10: a government unit's paid use or disposal is approved by the finance bureau; a state
     -- enterprise records its own approval route, which the venue does not second-guess.
     CONSTRAINT approvals_route_status CHECK (

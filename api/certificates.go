@@ -1,0 +1,233 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/certificates"
+)
+
+// Certificates is what the API needs of registration.
+type Certificates interface {
+	Apply(ctx context.Context, caller datavenue.Caller, in certificates.ApplyInput) (certificates.Application, error)
+	Amend(ctx context.Context, caller datavenue.Caller, id string, in certificates.AmendInput) (certificates.Application, error)
+	Concur(ctx context.Context, caller datavenue.Caller, id string, in certificates.ConcurInput) (certificates.Application, error)
+	Review(ctx context.Context, caller datavenue.Caller, id string, in certificates.ReviewInput) (certificates.Application, *certificates.Certificate, error)
+	Correct(ctx context.Context, caller datavenue.Caller, id string, in certificates.CorrectInput) (certificates.Certificate, error)
+	Cancel(ctx context.Context, caller datavenue.Caller, id string, in certificates.CancelInput) (certificates.Certificate, error)
+	Application(ctx context.Context, caller datavenue.Caller, id string) (certificates.Application, error)
+	Applications(ctx context.Context, caller datavenue.Caller, f certificates.ApplicationFilter) ([]certificates.Application, error)
+	Certificate(ctx context.Context, id string) (certificates.Certificate, error)
+	Certificates(ctx context.Context, f certificates.CertificateFilter) ([]certificates.Certificate, error)
+	Status(ctx context.Context, number string, version int) (certificates.StatusReport, error)
+}
+
+// ReviewResult is the outcome of a review: the application and, when every item passed, the
+// certificate issued.
+type ReviewResult struct {
+	Application certificates.Application  `json:"application"`
+	Certificate *certificates.Certificate `json:"certificate,omitempty"`
+}
+
+// List is a list response.
+type List[T any] struct {
+	Data []T `json:"data"`
+}
+
+func list[T any](items []T) List[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return List[T]{Data: items}
+}
+
+// limitOnly reads the limit parameter of a list that is not paginated by cursor.
+func limitOnly(c *fiber.Ctx) (int, error) {
+	limit, _, err := pageParams(c)
+	return limit, err
+}
+
+func (h *handlers) certificateRoutes() []Route {
+	id := []Param{{Name: "id", In: "path"}}
+	return []Route{
+		{"POST", "/v1/certificate-applications", Operation{ID: "applyForCertificate", Tag: "certificates", Summary: "Apply for a certificate (or a change of one)",
+			Description: "The holder applies for a data resource registration certificate (kind resource, reviewed by the data bureau) or a data asset certificate (kind asset, issued by the finance bureau with the data bureau's concurrence). With amends, it is a change registration of that certificate.",
+			Auth:        true, Request: certificates.ApplyInput{}, Response: certificates.Application{}, Status: 201, Errors: []int{403, 409}}, h.apply},
+		{"GET", "/v1/certificate-applications", Operation{ID: "listApplications", Tag: "certificates", Summary: "Certificate applications", Auth: true,
+			Params: []Param{{Name: "kind", In: "query"}, {Name: "status", In: "query"}, limitParam}, Response: List[certificates.Application]{}}, h.listApplications},
+		{"GET", "/v1/certificate-applications/:id", Operation{ID: "getApplication", Tag: "certificates", Summary: "One application with every review", Auth: true,
+			Params: id, Response: certificates.Application{}, Errors: []int{404}}, h.getApplication},
+		{"POST", "/v1/certificate-applications/:id/amend", Operation{ID: "amendApplication", Tag: "certificates", Summary: "Amend and resubmit a rejected application", Auth: true,
+			Params: id, Request: certificates.AmendInput{}, Response: certificates.Application{}, Errors: []int{403, 404, 409}}, h.amend},
+		{"POST", "/v1/certificate-applications/:id/concurrence", Operation{ID: "concur", Tag: "certificates", Summary: "The data bureau's concurrence on a data asset certificate", Auth: true,
+			Params: id, Request: certificates.ConcurInput{}, Response: certificates.Application{}, Errors: []int{403, 404, 409}}, h.concur},
+		{"POST", "/v1/certificate-applications/:id/review", Operation{ID: "reviewApplication", Tag: "certificates", Summary: "Review an application: all items pass issues the certificate",
+			Description: "A verdict (pass/fail with comment) on every review item: legality, product_info, scenario_info, security_risk for a resource certificate; source_compliance for an asset certificate. Any fail rejects the application with the reasons.",
+			Auth:        true, Params: id, Request: certificates.ReviewInput{}, Response: ReviewResult{}, Errors: []int{403, 404, 409}}, h.review},
+		{"GET", "/v1/certificates", Operation{ID: "listCertificates", Tag: "certificates", Summary: "Certificate versions, newest first", Auth: true,
+			Params:   []Param{{Name: "asset_id", In: "query"}, {Name: "holder", In: "query"}, {Name: "number", In: "query"}, limitParam},
+			Response: List[certificates.Certificate]{}}, h.listCertificates},
+		{"GET", "/v1/certificates/:id", Operation{ID: "getCertificate", Tag: "certificates", Summary: "One certificate version with its status today", Auth: true,
+			Params: id, Response: certificates.Certificate{}, Errors: []int{404}}, h.getCertificate},
+		{"GET", "/v1/certificates/:id/document", Operation{ID: "certificateDocument", Tag: "certificates", Summary: "The signed certificate file (JWS), verifiable offline",
+			Description: "Verify with `datavenue cert verify FILE --jwks jwks.json`, or any JOSE library, against the keys at /.well-known/jwks.json.",
+			Auth:        true, Params: id, ContentType: "application/jose", Errors: []int{404}}, h.certificateDocument},
+		{"POST", "/v1/certificates/:id/correct", Operation{ID: "correctCertificate", Tag: "certificates", Summary: "Correct an error (更正): the issuer signs a new version",
+			Auth: true, Params: id, Request: certificates.CorrectInput{}, Response: certificates.Certificate{}, Status: 201, Errors: []int{403, 404, 409}}, h.correct},
+		{"POST", "/v1/certificates/:id/cancel", Operation{ID: "cancelCertificate", Tag: "certificates", Summary: "Cancel a certificate (注销), with the reason",
+			Description: "By the holder or the issuing bureau. Publishes certificate.cancelled, on which listings are suspended and bidding stops.",
+			Auth:        true, Params: id, Request: certificates.CancelInput{}, Response: certificates.Certificate{}, Errors: []int{403, 404, 409}}, h.cancel},
+		{"GET", "/v1/public/certificates/:number/status", Operation{ID: "certificateStatus", Tag: "certificates", Summary: "Public status of a certificate number: valid, superseded, cancelled or expired",
+			Params:   []Param{{Name: "number", In: "path"}, {Name: "version", In: "query", Description: "a version; default the latest", Schema: map[string]any{"type": "integer", "minimum": 1}}},
+			Response: certificates.StatusReport{}, Errors: []int{404, 422}}, h.certificateStatus},
+	}
+}
+
+func (h *handlers) apply(c *fiber.Ctx) error {
+	var in certificates.ApplyInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	app, err := h.d.Certificates.Apply(c.UserContext(), callerOf(c), in)
+	if err != nil {
+		return err
+	}
+	c.Location("/v1/certificate-applications/" + app.ID)
+	return c.Status(http.StatusCreated).JSON(app)
+}
+
+func (h *handlers) listApplications(c *fiber.Ctx) error {
+	limit, err := limitOnly(c)
+	if err != nil {
+		return err
+	}
+	apps, err := h.d.Certificates.Applications(c.UserContext(), callerOf(c), certificates.ApplicationFilter{
+		Kind: certificates.Kind(c.Query("kind")), Status: certificates.ApplicationStatus(c.Query("status")), Limit: limit})
+	if err != nil {
+		return err
+	}
+	return c.JSON(list(apps))
+}
+
+func (h *handlers) getApplication(c *fiber.Ctx) error {
+	app, err := h.d.Certificates.Application(c.UserContext(), callerOf(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(app)
+}
+
+func (h *handlers) amend(c *fiber.Ctx) error {
+	var in certificates.AmendInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	app, err := h.d.Certificates.Amend(c.UserContext(), callerOf(c), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(app)
+}
+
+func (h *handlers) concur(c *fiber.Ctx) error {
+	var in certificates.ConcurInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	app, err := h.d.Certificates.Concur(c.UserContext(), callerOf(c), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(app)
+}
+
+func (h *handlers) review(c *fiber.Ctx) error {
+	var in certificates.ReviewInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	app, cert, err := h.d.Certificates.Review(c.UserContext(), callerOf(c), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(ReviewResult{Application: app, Certificate: cert})
+}
+
+func (h *handlers) listCertificates(c *fiber.Ctx) error {
+	limit, err := limitOnly(c)
+	if err != nil {
+		return err
+	}
+	certs, err := h.d.Certificates.Certificates(c.UserContext(), certificates.CertificateFilter{
+		Holder: datavenue.OrgID(c.Query("holder")), AssetID: assets.ID(c.Query("asset_id")), Number: c.Query("number"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	return c.JSON(list(certs))
+}
+
+func (h *handlers) getCertificate(c *fiber.Ctx) error {
+	cert, err := h.d.Certificates.Certificate(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(cert)
+}
+
+func (h *handlers) certificateDocument(c *fiber.Ctx) error {
+	cert, err := h.d.Certificates.Certificate(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/jose")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+cert.Number+"-v"+strconv.Itoa(cert.Version)+`.jws"`)
+	return c.SendString(cert.Document)
+}
+
+func (h *handlers) correct(c *fiber.Ctx) error {
+	var in certificates.CorrectInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	cert, err := h.d.Certificates.Correct(c.UserContext(), callerOf(c), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	c.Location("/v1/certificates/" + cert.ID)
+	return c.Status(http.StatusCreated).JSON(cert)
+}
+
+func (h *handlers) cancel(c *fiber.Ctx) error {
+	var in certificates.CancelInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	cert, err := h.d.Certificates.Cancel(c.UserContext(), callerOf(c), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(cert)
+}
+
+func (h *handlers) certificateStatus(c *fiber.Ctx) error {
+	version := 0
+	if raw := c.Query("version"); raw != "" {
+		v, err := strconv.Atoi(raw)
+		if err != nil || v < 1 {
+			return datavenue.Invalid("validation_failed", "invalid query parameter",
+				datavenue.FieldError{Field: "version", Code: "invalid_value", Message: "version is a positive integer"})
+		}
+		version = v
+	}
+	report, err := h.d.Certificates.Status(c.UserContext(), c.Params("number"), version)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(report)
+}

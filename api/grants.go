@@ -1,0 +1,221 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/certificates"
+)
+
+// Grants is what the API needs for authorisations, approvals and appraisals.
+type Grants interface {
+	Grant(ctx context.Context, caller datavenue.Caller, in certificates.GrantInput) (certificates.Authorisation, error)
+	Narrow(ctx context.Context, caller datavenue.Caller, id string, in certificates.NarrowInput) (certificates.Authorisation, error)
+	Revoke(ctx context.Context, caller datavenue.Caller, id string, in certificates.CancelInput) (certificates.Authorisation, error)
+	Assess(ctx context.Context, caller datavenue.Caller, id string, in certificates.AssessInput) (certificates.Authorisation, error)
+	Authorisation(ctx context.Context, caller datavenue.Caller, id string) (certificates.Authorisation, error)
+	Authorisations(ctx context.Context, caller datavenue.Caller, f certificates.GrantFilter) ([]certificates.Authorisation, error)
+	SubmitApproval(ctx context.Context, caller datavenue.Caller, in certificates.ApprovalInput) (certificates.Approval, error)
+	DecideApproval(ctx context.Context, caller datavenue.Caller, id string, in certificates.DecisionInput) (certificates.Approval, error)
+	Approval(ctx context.Context, caller datavenue.Caller, id string) (certificates.Approval, error)
+	Approvals(ctx context.Context, caller datavenue.Caller, f certificates.GrantFilter) ([]certificates.Approval, error)
+	RecordAppraisal(ctx context.Context, caller datavenue.Caller, in certificates.AppraisalInput) (certificates.Appraisal, error)
+	Appraisal(ctx context.Context, caller datavenue.Caller, id string) (certificates.Appraisal, error)
+	Appraisals(ctx context.Context, caller datavenue.Caller, f certificates.GrantFilter) ([]certificates.Appraisal, error)
+}
+
+func grantFilter(c *fiber.Ctx) (certificates.GrantFilter, error) {
+	limit, err := limitOnly(c)
+	return certificates.GrantFilter{AssetID: assets.ID(c.Query("asset_id")), Holder: datavenue.OrgID(c.Query("holder")),
+		Operator: datavenue.OrgID(c.Query("operator")), Limit: limit}, err
+}
+
+var grantParams = []Param{{Name: "asset_id", In: "query"}, {Name: "holder", In: "query"}, {Name: "operator", In: "query"}, limitParam}
+
+func (h *handlers) grantRoutes() []Route {
+	id := []Param{{Name: "id", In: "path"}}
+	return []Route{
+		{"POST", "/v1/authorisations", Operation{ID: "grantAuthorisation", Tag: "authorisations", Summary: "Grant a scenario authorisation (data bureau)",
+			Description: "One scenario, one authorisation (D9): an asset's scenario is authorised to one operator at a time (409 scenario_already_authorised). Shared data needs the source unit's consent on the card (G5).",
+			Auth:        true, Request: certificates.GrantInput{}, Response: certificates.Authorisation{}, Status: 201, Errors: []int{403, 409}}, h.grant},
+		{"GET", "/v1/authorisations", Operation{ID: "listAuthorisations", Tag: "authorisations", Summary: "Scenario authorisations", Auth: true,
+			Params: grantParams, Response: List[certificates.Authorisation]{}}, h.listAuthorisations},
+		{"GET", "/v1/authorisations/:id", Operation{ID: "getAuthorisation", Tag: "authorisations", Summary: "One authorisation with its history and assessments", Auth: true,
+			Params: id, Response: certificates.Authorisation{}, Errors: []int{404}}, h.getAuthorisation},
+		{"POST", "/v1/authorisations/:id/narrow", Operation{ID: "narrowAuthorisation", Tag: "authorisations", Summary: "Narrow an authorisation", Auth: true,
+			Params: id, Request: certificates.NarrowInput{}, Response: certificates.Authorisation{}, Errors: []int{403, 404, 409}}, h.narrow},
+		{"POST", "/v1/authorisations/:id/assessments", Operation{ID: "assessAuthorisation", Tag: "authorisations", Summary: "Record a periodic assessment", Auth: true,
+			Params: id, Request: certificates.AssessInput{}, Response: certificates.Authorisation{}, Status: 201, Errors: []int{403, 404, 409}}, h.assess},
+		{"POST", "/v1/authorisations/:id/revoke", Operation{ID: "revokeAuthorisation", Tag: "authorisations", Summary: "Revoke an authorisation; trading under it stops", Auth: true,
+			Params: id, Request: certificates.CancelInput{}, Response: certificates.Authorisation{}, Errors: []int{403, 404, 409}}, h.revoke},
+		{"POST", "/v1/approvals", Operation{ID: "submitApproval", Tag: "approvals", Summary: "Submit (government unit) or record (state enterprise) a usage or disposal approval",
+			Description: "D10: a government unit's paid use or disposal needs the finance bureau's approval after its internal decision; a state enterprise records its own approval route and validity.",
+			Auth:        true, Request: certificates.ApprovalInput{}, Response: certificates.Approval{}, Status: 201, Errors: []int{403}}, h.submitApproval},
+		{"GET", "/v1/approvals", Operation{ID: "listApprovals", Tag: "approvals", Summary: "Usage and disposal approvals", Auth: true,
+			Params: grantParams, Response: List[certificates.Approval]{}}, h.listApprovals},
+		{"GET", "/v1/approvals/:id", Operation{ID: "getApproval", Tag: "approvals", Summary: "One approval", Auth: true,
+			Params: id, Response: certificates.Approval{}, Errors: []int{404}}, h.getApproval},
+		{"POST", "/v1/approvals/:id/decision", Operation{ID: "decideApproval", Tag: "approvals", Summary: "The finance bureau approves or rejects", Auth: true,
+			Params: id, Request: certificates.DecisionInput{}, Response: certificates.Approval{}, Errors: []int{403, 404, 409}}, h.decideApproval},
+		{"POST", "/v1/appraisals", Operation{ID: "recordAppraisal", Tag: "appraisals", Summary: "Record an appraisal report (appraiser)", Auth: true,
+			Request: certificates.AppraisalInput{}, Response: certificates.Appraisal{}, Status: 201, Errors: []int{403, 409}}, h.recordAppraisal},
+		{"GET", "/v1/appraisals", Operation{ID: "listAppraisals", Tag: "appraisals", Summary: "Appraisal reports", Auth: true,
+			Params: grantParams, Response: List[certificates.Appraisal]{}}, h.listAppraisals},
+		{"GET", "/v1/appraisals/:id", Operation{ID: "getAppraisal", Tag: "appraisals", Summary: "One appraisal report", Auth: true,
+			Params: id, Response: certificates.Appraisal{}, Errors: []int{404}}, h.getAppraisal},
+	}
+}
+
+// created answers 201 with a Location.
+func created(c *fiber.Ctx, location string, body any) error {
+	c.Location(location)
+	return c.Status(http.StatusCreated).JSON(body)
+}
+
+func (h *handlers) grant(c *fiber.Ctx) error {
+	var in certificates.GrantInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	g, err := h.d.Grants.Grant(c.UserContext(), callerOf(c), in)
+	if err != nil {
+		return err
+	}
+	return created(c, "/v1/authorisations/"+g.ID, g)
+}
+
+func (h *handlers) listAuthorisations(c *fiber.Ctx) error {
+	f, err := grantFilter(c)
+	if err != nil {
+		return err
+	}
+	out, err := h.d.Grants.Authorisations(c.UserContext(), callerOf(c), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(list(out))
+}
+
+func (h *handlers) getAuthorisation(c *fiber.Ctx) error {
+	g, err := h.d.Grants.Authorisation(c.UserContext(), callerOf(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(g)
+}
+
+func (h *handlers) narrow(c *fiber.Ctx) error {
+	var in certificates.NarrowInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	g, err := h.d.Grants.Narrow(c.UserContext(), callerOf(c), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(g)
+}
+
+func (h *handlers) assess(c *fiber.Ctx) error {
+	var in certificates.AssessInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	g, err := h.d.Grants.Assess(c.UserContext(), callerOf(c), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	return created(c, "/v1/authorisations/"+g.ID, g)
+}
+
+func (h *handlers) revoke(c *fiber.Ctx) error {
+	var in certificates.CancelInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	g, err := h.d.Grants.Revoke(c.UserContext(), callerOf(c), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(g)
+}
+
+func (h *handlers) submitApproval(c *fiber.Ctx) error {
+	var in certificates.ApprovalInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	a, err := h.d.Grants.SubmitApproval(c.UserContext(), callerOf(c), in)
+	if err != nil {
+		return err
+	}
+	return created(c, "/v1/approvals/"+a.ID, a)
+}
+
+func (h *handlers) listApprovals(c *fiber.Ctx) error {
+	f, err := grantFilter(c)
+	if err != nil {
+		return err
+	}
+	out, err := h.d.Grants.Approvals(c.UserContext(), callerOf(c), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(list(out))
+}
+
+func (h *handlers) getApproval(c *fiber.Ctx) error {
+	a, err := h.d.Grants.Approval(c.UserContext(), callerOf(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(a)
+}
+
+func (h *handlers) decideApproval(c *fiber.Ctx) error {
+	var in certificates.DecisionInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	a, err := h.d.Grants.DecideApproval(c.UserContext(), callerOf(c), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(a)
+}
+
+func (h *handlers) recordAppraisal(c *fiber.Ctx) error {
+	var in certificates.AppraisalInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	a, err := h.d.Grants.RecordAppraisal(c.UserContext(), callerOf(c), in)
+	if err != nil {
+		return err
+	}
+	return created(c, "/v1/appraisals/"+a.ID, a)
+}
+
+func (h *handlers) listAppraisals(c *fiber.Ctx) error {
+	f, err := grantFilter(c)
+	if err != nil {
+		return err
+	}
+	out, err := h.d.Grants.Appraisals(c.UserContext(), callerOf(c), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(list(out))
+}
+
+func (h *handlers) getAppraisal(c *fiber.Ctx) error {
+	a, err := h.d.Grants.Appraisal(c.UserContext(), callerOf(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(a)
+}

@@ -1,0 +1,205 @@
+package certificates
+
+import (
+	"context"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/money"
+)
+
+// Authorisation is a scenario authorisation (D9, G5): the data bureau grants one operator the right
+// to operate one asset for one described scenario, during the pilot "one scenario, one
+// authorisation".
+type Authorisation struct {
+	ID               string          `json:"id"`
+	AssetID          assets.ID       `json:"asset_id"`
+	HolderID         datavenue.OrgID `json:"holder_id"`
+	OperatorID       datavenue.OrgID `json:"operator_id"`
+	Scenario         string          `json:"scenario"`
+	ProductTypes     []string        `json:"product_types"`
+	Conditions       string          `json:"conditions"`
+	ValidFrom        civil.Date      `json:"valid_from"`
+	ValidUntil       civil.Date      `json:"valid_until"`
+	Version          int             `json:"version"`
+	Status           string          `json:"status"` // active, revoked, expired
+	GrantedByOrg     datavenue.OrgID `json:"granted_by_org"`
+	GrantedBy        string          `json:"granted_by"`
+	GrantedAt        time.Time       `json:"granted_at"`
+	RevokedAt        *time.Time      `json:"revoked_at,omitempty"`
+	RevocationReason string          `json:"revocation_reason,omitempty"`
+	Changes          []GrantChange   `json:"changes,omitempty"`
+	Assessments      []Assessment    `json:"assessments,omitempty"`
+}
+
+// ActiveOn reports whether the authorisation lets its operator trade on a day.
+func (a Authorisation) ActiveOn(today civil.Date) bool {
+	return a.Status == "active" && !today.Before(a.ValidFrom) && !today.After(a.ValidUntil)
+}
+
+// GrantChange is one entry of an authorisation's history.
+type GrantChange struct {
+	Version      int             `json:"version"`
+	Change       string          `json:"change"` // granted, narrowed, revoked, expired
+	ProductTypes []string        `json:"product_types"`
+	ValidUntil   civil.Date      `json:"valid_until"`
+	Conditions   string          `json:"conditions"`
+	Reason       string          `json:"reason"`
+	ChangedByOrg datavenue.OrgID `json:"changed_by_org"`
+	ChangedBy    string          `json:"changed_by"`
+	ChangedAt    time.Time       `json:"changed_at"`
+}
+
+// Assessment is a periodic assessment of an authorised operator (D9).
+type Assessment struct {
+	Period     string          `json:"period"`
+	Result     string          `json:"result"` // satisfactory, needs_improvement, unsatisfactory
+	Comment    string          `json:"comment"`
+	AssessedBy datavenue.OrgID `json:"assessed_by_org"`
+	AssessedAt time.Time       `json:"assessed_at"`
+}
+
+// GrantInput is the data bureau's grant.
+type GrantInput struct {
+	AssetID      assets.ID       `json:"asset_id"`
+	OperatorID   datavenue.OrgID `json:"operator_id"`
+	Scenario     string          `json:"scenario" jsonschema:"minLength=1,maxLength=500"`
+	ProductTypes []string        `json:"product_types" jsonschema:"minItems=1"`
+	Conditions   string          `json:"conditions" jsonschema:"maxLength=2000"`
+	ValidFrom    string          `json:"valid_from" jsonschema:"format=date"`
+	ValidUntil   string          `json:"valid_until" jsonschema:"format=date"`
+}
+
+// NarrowInput narrows an authorisation: fewer product types, an earlier end, added conditions.
+type NarrowInput struct {
+	ProductTypes []string `json:"product_types" jsonschema:"minItems=1"`
+	ValidUntil   string   `json:"valid_until" jsonschema:"format=date"`
+	Conditions   string   `json:"conditions" jsonschema:"maxLength=2000"`
+	Reason       string   `json:"reason" jsonschema:"minLength=1,maxLength=500"`
+}
+
+// AssessInput records a periodic assessment.
+type AssessInput struct {
+	Period  string `json:"period" jsonschema:"minLength=1,maxLength=50,description=e.g. 2026-H2"`
+	Result  string `json:"result" jsonschema:"enum=satisfactory,enum=needs_improvement,enum=unsatisfactory"`
+	Comment string `json:"comment" jsonschema:"maxLength=2000"`
+}
+
+// Approval is a usage or disposal approval (D10, G5): a government unit's paid use or disposal of
+// a data asset is approved by the finance bureau after the unit's internal decision; a state
+// enterprise records its own approval route.
+type Approval struct {
+	ID                  string          `json:"id"`
+	AssetID             assets.ID       `json:"asset_id"`
+	HolderID            datavenue.OrgID `json:"holder_id"`
+	Purpose             string          `json:"purpose"` // paid_use, disposal
+	Scenario            string          `json:"scenario"`
+	PricingMethods      []string        `json:"pricing_methods"`
+	InternalDecisionRef string          `json:"internal_decision_ref"`
+	Route               string          `json:"route"` // finance_bureau, own
+	OwnApprover         string          `json:"own_approver,omitempty"`
+	Status              string          `json:"status"` // submitted, approved, rejected, recorded
+	DecidedByOrg        datavenue.OrgID `json:"decided_by_org,omitempty"`
+	DecidedBy           string          `json:"decided_by,omitempty"`
+	DecidedAt           *time.Time      `json:"decided_at,omitempty"`
+	DecisionComment     string          `json:"decision_comment,omitempty"`
+	ValidFrom           civil.Date      `json:"valid_from"`
+	ValidUntil          civil.Date      `json:"valid_until"`
+	SubmittedAt         time.Time       `json:"submitted_at"`
+}
+
+// Covers reports whether a granted approval allows a pricing method on a day.
+func (a Approval) Covers(method string, today civil.Date) bool {
+	return (a.Status == "approved" || a.Status == "recorded") && contains(a.PricingMethods, method) &&
+		!today.Before(a.ValidFrom) && !today.After(a.ValidUntil)
+}
+
+// PricingMethods an approval may cover (the listing issue's paid pricing methods).
+var PricingMethods = []string{"guided", "appraisal", "auction", "negotiation"}
+
+// ApprovalInput is what a holder submits. A state enterprise gives its own approver and validity,
+// and the approval is recorded at once.
+type ApprovalInput struct {
+	AssetID             assets.ID `json:"asset_id"`
+	Purpose             string    `json:"purpose" jsonschema:"enum=paid_use,enum=disposal"`
+	Scenario            string    `json:"scenario" jsonschema:"minLength=1,maxLength=500"`
+	PricingMethods      []string  `json:"pricing_methods" jsonschema:"minItems=1"`
+	InternalDecisionRef string    `json:"internal_decision_ref" jsonschema:"minLength=1,maxLength=200,description=the unit's internal decision (e.g. 党组会议纪要 2026-11)"`
+	OwnApprover         string    `json:"own_approver,omitempty" jsonschema:"description=state enterprises only: who approved under their own rules"`
+	ValidFrom           string    `json:"valid_from,omitempty" jsonschema:"format=date"`
+	ValidUntil          string    `json:"valid_until,omitempty" jsonschema:"format=date"`
+}
+
+// DecisionInput is the finance bureau's decision.
+type DecisionInput struct {
+	Decision   string `json:"decision" jsonschema:"enum=approve,enum=reject"`
+	Comment    string `json:"comment" jsonschema:"maxLength=2000"`
+	ValidFrom  string `json:"valid_from,omitempty" jsonschema:"format=date"`
+	ValidUntil string `json:"valid_until,omitempty" jsonschema:"format=date"`
+}
+
+// Appraisal is a qualified appraiser's report on an asset (D7, D14); appraisal-based pricing uses
+// its value while it is valid.
+type Appraisal struct {
+	ID            string          `json:"id"`
+	AssetID       assets.ID       `json:"asset_id"`
+	AppraiserID   datavenue.OrgID `json:"appraiser_id"`
+	ReportNumber  string          `json:"report_number"`
+	Method        string          `json:"method"` // cost, income, market
+	Value         money.Yuan      `json:"value"`
+	Currency      string          `json:"currency"`
+	ValuationDate civil.Date      `json:"valuation_date"`
+	ValidUntil    civil.Date      `json:"valid_until"`
+	RecordedBy    string          `json:"recorded_by"`
+	RecordedAt    time.Time       `json:"recorded_at"`
+}
+
+// ValidOn reports whether the appraisal may be used for pricing on a day.
+func (a Appraisal) ValidOn(today civil.Date) bool {
+	return !today.Before(a.ValuationDate) && !today.After(a.ValidUntil)
+}
+
+// AppraisalInput is what an appraiser records.
+type AppraisalInput struct {
+	AssetID       assets.ID `json:"asset_id"`
+	ReportNumber  string    `json:"report_number" jsonschema:"minLength=1,maxLength=100"`
+	Method        string    `json:"method" jsonschema:"enum=cost,enum=income,enum=market"`
+	Value         string    `json:"value" jsonschema:"description=appraised value in yuan, decimal string"`
+	ValuationDate string    `json:"valuation_date" jsonschema:"format=date"`
+	ValidUntil    string    `json:"valid_until" jsonschema:"format=date"`
+}
+
+// GrantFilter narrows listings of authorisations, approvals and appraisals.
+type GrantFilter struct {
+	AssetID   assets.ID
+	Holder    datavenue.OrgID
+	Operator  datavenue.OrgID
+	Appraiser datavenue.OrgID
+	Limit     int
+}
+
+// GrantStore keeps authorisations, approvals and appraisals. Each write is one transaction with its
+// audit record (and event, where one is due).
+type GrantStore interface {
+	Asset(ctx context.Context, id assets.ID) (assets.Asset, error)
+	OrganisationKind(ctx context.Context, id datavenue.OrgID) (string, error)
+
+	CreateAuthorisation(ctx context.Context, a Authorisation, reason string) (Authorisation, error)
+	Authorisation(ctx context.Context, id string) (Authorisation, error)
+	Authorisations(ctx context.Context, f GrantFilter) ([]Authorisation, error)
+	// ChangeAuthorisation applies change to the active authorisation under a row lock, records the
+	// history entry and, for "narrowed" and "revoked", the event.
+	ChangeAuthorisation(ctx context.Context, id, change, reason string, apply func(*Authorisation) error) (Authorisation, error)
+	AddAssessment(ctx context.Context, id string, a Assessment) (Authorisation, error)
+
+	CreateApproval(ctx context.Context, a Approval) (Approval, error)
+	Approval(ctx context.Context, id string) (Approval, error)
+	Approvals(ctx context.Context, f GrantFilter) ([]Approval, error)
+	DecideApproval(ctx context.Context, id string, decide func(*Approval) error) (Approval, error)
+
+	CreateAppraisal(ctx context.Context, a Appraisal) (Appraisal, error)
+	Appraisal(ctx context.Context, id string) (Appraisal, error)
+	Appraisals(ctx context.Context, f GrantFilter) ([]Appraisal, error)
+}

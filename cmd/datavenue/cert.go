@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/certificates"
+	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/postgres"
+)
+
+// certCommand verifies a certificate file. Offline by default: the trusted keys come from a JWKS
+// file (downloaded once from /.well-known/jwks.json) or, on the venue's own machine, from its key
+// folder. --online adds the venue's current answer (cancelled? superseded?), which no offline check
+// can know.
+func certCommand(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	if len(args) < 1 || args[0] != "verify" {
+		return errors.New("usage: datavenue cert verify FILE [--jwks JWKS.json] [--online BASE_URL]")
+	}
+	fs := flag.NewFlagSet("cert verify", flag.ContinueOnError)
+	jwksPath := fs.String("jwks", "", "JWKS file with the venue's public keys (default: the keys in DATAVENUE_KEY_DIR)")
+	online := fs.String("online", "", "venue base URL, e.g. http://127.0.0.1:8080, to check revocation status")
+	file, rest := splitFileArg(args[1:])
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if file == "" && fs.NArg() == 1 {
+		file = fs.Arg(0)
+	}
+	if file == "" {
+		return errors.New("usage: datavenue cert verify FILE [--jwks JWKS.json] [--online BASE_URL]")
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	keys, err := trustedKeys(cfg, *jwksPath)
+	if err != nil {
+		return err
+	}
+	doc, err := certificates.Verify(strings.TrimSpace(string(raw)), keys, time.Now())
+	if err != nil {
+		return fmt.Errorf("%s: NOT VALID: %w", file, err)
+	}
+	fmt.Fprintf(stdout, "%s: signature valid (key %s)\n  %s version %d (%s certificate, %s)\n  asset %s %q, version %d\n  holder %s %s\n  issuer %s %s\n  scope: scenarios %s; product types %s\n  valid %s to %s\n",
+		file, doc.Number, doc.Number, doc.Version, doc.Kind, doc.Amendment, doc.AssetID, doc.AssetName, doc.AssetVersion,
+		doc.HolderID, doc.HolderName, doc.IssuerOrg, doc.IssuerName, strings.Join(doc.Scope.Scenarios, "; "),
+		strings.Join(doc.Scope.ProductTypes, ", "), doc.ValidFrom, doc.ValidUntil)
+	if *online == "" {
+		fmt.Fprintln(stdout, "  status at the venue: not checked (offline); add --online BASE_URL")
+		return nil
+	}
+	report, err := fetchStatus(ctx, *online, doc.Number, doc.Version)
+	if err != nil {
+		return fmt.Errorf("%s: online status check failed: %w", file, err)
+	}
+	fmt.Fprintf(stdout, "  status at the venue on %s: %s (latest version %d)\n", report.CheckedOn, report.Status, report.LatestVersion)
+	if report.Status != certificates.StatusValid {
+		reason := ""
+		if report.Reason != "" {
+			reason = ": " + report.Reason
+		}
+		return fmt.Errorf("%s: NOT VALID: the venue reports it %s%s", file, report.Status, reason)
+	}
+	return nil
+}
+
+// splitFileArg lets the file come before the flags (Go's flag package stops at the first non-flag).
+func splitFileArg(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+func trustedKeys(cfg config.Config, jwksPath string) (auth.KeySource, error) {
+	if jwksPath == "" {
+		return auth.LoadKeyring(cfg.KeyDir, false)
+	}
+	raw, err := os.ReadFile(jwksPath)
+	if err != nil {
+		return nil, err
+	}
+	var set auth.JWKSet
+	if err := json.Unmarshal(raw, &set); err != nil {
+		return nil, fmt.Errorf("%s is not a JWKS file: %w", jwksPath, err)
+	}
+	return auth.StaticSet(set)
+}
+
+func fetchStatus(ctx context.Context, base, number string, version int) (certificates.StatusReport, error) {
+	var report certificates.StatusReport
+	u := strings.TrimRight(base, "/") + "/v1/public/certificates/" + url.PathEscape(number) + "/status?version=" + fmt.Sprint(version)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return report, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return report, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return report, fmt.Errorf("the venue answered %s", resp.Status)
+	}
+	return report, json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&report)
+}
+
+func sweep(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.ExpireDue(datavenue.WithCaller(ctx, audit.SystemCaller), time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sweep: %d expiries recorded\n", n)
+	return nil
+}

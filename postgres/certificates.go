@@ -1,0 +1,237 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/certificates"
+	"github.com/datavenue/datavenue/civil"
+)
+
+const certificateSelect = `SELECT c.id, c.number, c.version, c.kind, c.amendment, coalesce(c.amendment_reason, ''),
+	coalesce(c.application_id, ''), c.asset_id, c.asset_version, v.snapshot->>'name', c.holder_id, h.name,
+	c.scope_scenarios, c.scope_product_types, c.issuer_org, i.name, c.issued_by, coalesce(c.concurring_org, ''),
+	c.issued_at, c.valid_from, c.valid_until, c.status, coalesce(c.superseded_by, ''), c.cancelled_at,
+	coalesce(c.cancellation_reason, ''), c.kid, c.document
+	FROM certificates c
+	JOIN organisations h ON h.id = c.holder_id
+	JOIN organisations i ON i.id = c.issuer_org
+	JOIN asset_versions v ON v.asset_id = c.asset_id AND v.version = c.asset_version `
+
+func scanCertificate(row pgx.Row) (certificates.Certificate, error) {
+	var c certificates.Certificate
+	var from, until time.Time
+	err := row.Scan(&c.ID, &c.Number, &c.Version, &c.Kind, &c.Amendment, &c.AmendmentReason, &c.ApplicationID,
+		&c.AssetID, &c.AssetVersion, &c.AssetName, &c.HolderID, &c.HolderName, &c.Scope.Scenarios, &c.Scope.ProductTypes,
+		&c.IssuerOrg, &c.IssuerName, &c.IssuedBy, &c.ConcurringOrg, &c.IssuedAt, &from, &until, &c.StoredStatus,
+		&c.SupersededBy, &c.CancelledAt, &c.CancellationReason, &c.KID, &c.Document)
+	c.ValidFrom, c.ValidUntil, c.Status = civil.FromTime(from), civil.FromTime(until), c.StoredStatus
+	return c, err
+}
+
+var errCertNotFound = datavenue.NotFound("certificate_not_found", "no certificate has this id")
+
+func notFoundAs(err error, nf error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nf
+	}
+	return err
+}
+
+// publish writes an event to the outbox in the caller's transaction.
+func publish(ctx context.Context, tx pgx.Tx, typ, subjectID, assetID string, payload any) error {
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO events (type, subject_id, asset_id, payload) VALUES ($1, $2, $3, $4)`,
+		typ, subjectID, assetID, raw)
+	return err
+}
+
+// Certificate returns one certificate version.
+func (db *DB) Certificate(ctx context.Context, id string) (certificates.Certificate, error) {
+	c, err := scanCertificate(db.Pool.QueryRow(ctx, certificateSelect+`WHERE c.id = $1`, id))
+	return c, interpretError(notFoundAs(err, errCertNotFound))
+}
+
+// CertificateVersion returns one version of a number (0: the latest) and the latest version.
+func (db *DB) CertificateVersion(ctx context.Context, number string, version int) (certificates.Certificate, int, error) {
+	var latest int
+	err := db.Pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM certificates WHERE number = $1`, number).Scan(&latest)
+	if err != nil {
+		return certificates.Certificate{}, 0, interpretError(err)
+	}
+	if version == 0 {
+		version = latest
+	}
+	c, err := scanCertificate(db.Pool.QueryRow(ctx, certificateSelect+`WHERE c.number = $1 AND c.version = $2`, number, version))
+	return c, latest, interpretError(notFoundAs(err, datavenue.NotFound("certificate_not_found", "no certificate has this number and version")))
+}
+
+// Certificates lists certificate versions, newest first.
+func (db *DB) Certificates(ctx context.Context, f certificates.CertificateFilter) ([]certificates.Certificate, error) {
+	rows, err := db.Pool.Query(ctx, certificateSelect+`
+		WHERE ($1 = '' OR c.holder_id = $1) AND ($2 = '' OR c.asset_id = $2) AND ($3 = '' OR c.number = $3)
+		ORDER BY c.issued_at DESC, c.id DESC LIMIT $4`, string(f.Holder), string(f.AssetID), f.Number, clampLimit(f.Limit))
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (certificates.Certificate, error) { return scanCertificate(r) })
+	return list, interpretError(err)
+}
+
+func insertCertificate(ctx context.Context, tx pgx.Tx, c certificates.Certificate) error {
+	_, err := tx.Exec(ctx, `INSERT INTO certificates (id, number, version, kind, amendment, amendment_reason, application_id,
+		asset_id, asset_version, holder_id, scope_scenarios, scope_product_types, issuer_org, issued_by, concurring_org,
+		issued_at, valid_from, valid_until, status, kid, document)
+		VALUES ($1,$2,$3,$4,$5,nullif($6,''),nullif($7,''),$8,$9,$10,$11,$12,$13,$14,nullif($15,''),$16,$17,$18,'valid',$19,$20)`,
+		c.ID, c.Number, c.Version, c.Kind, c.Amendment, c.AmendmentReason, c.ApplicationID, c.AssetID, c.AssetVersion,
+		c.HolderID, c.Scope.Scenarios, c.Scope.ProductTypes, c.IssuerOrg, c.IssuedBy, string(c.ConcurringOrg),
+		c.IssuedAt, c.ValidFrom.Time(), c.ValidUntil.Time(), c.KID, c.Document)
+	return err
+}
+
+// supersede marks the valid version of a number as replaced by next, with its event.
+func supersede(ctx context.Context, tx pgx.Tx, old certificates.Certificate, nextID string) error {
+	tag, err := tx.Exec(ctx, `UPDATE certificates SET status = 'superseded', superseded_by = $2 WHERE id = $1 AND status = 'valid'`, old.ID, nextID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return datavenue.Conflict("certificate_not_valid", "only a valid certificate can be changed or corrected")
+	}
+	return publish(ctx, tx, certificates.EventCertificateSuperseded, old.ID, string(old.AssetID),
+		map[string]any{"number": old.Number, "version": old.Version, "superseded_by": nextID})
+}
+
+// allocateNumber takes the next human-readable number of a kind: DR-YYYY-NNNNNN for resource
+// registration certificates, DA-YYYY-NNNNNN for data asset certificates. A rolled-back issue leaves
+// a gap in the sequence; numbers are unique, not gapless.
+func allocateNumber(ctx context.Context, tx pgx.Tx, kind certificates.Kind, issuedAt time.Time) (string, error) {
+	seq, prefix := "certificate_number_resource", "DR"
+	if kind == certificates.KindAsset {
+		seq, prefix = "certificate_number_asset", "DA"
+	}
+	var n int64
+	if err := tx.QueryRow(ctx, `SELECT nextval('`+seq+`')`).Scan(&n); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s-%04d-%06d", prefix, civil.Of(issuedAt).Time().Year(), n), nil
+}
+
+func sign(c *certificates.Certificate, fn certificates.SignFunc) error {
+	kid, doc, err := fn(*c)
+	c.KID, c.Document = kid, doc
+	return err
+}
+
+// IssueCertificate decides an application in favour and issues its certificate (see the interface).
+func (db *DB) IssueCertificate(ctx context.Context, appID string, revision int, reviews []certificates.Review, c certificates.Certificate, signFn certificates.SignFunc) (certificates.Certificate, error) {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockOpenApplication(ctx, tx, appID, revision); err != nil {
+			return err
+		}
+		if err := insertReviews(ctx, tx, appID, reviews); err != nil {
+			return err
+		}
+		if c.Number == "" {
+			number, err := allocateNumber(ctx, tx, c.Kind, c.IssuedAt)
+			if err != nil {
+				return err
+			}
+			c.Number, c.Version = number, 1
+		} else {
+			old, err := scanCertificate(tx.QueryRow(ctx, certificateSelect+`WHERE c.number = $1 AND c.status = 'valid' FOR UPDATE OF c`, c.Number))
+			if err != nil {
+				return datavenue.Conflict("certificate_not_valid", "the certificate being changed is no longer valid")
+			}
+			c.Version = old.Version + 1
+			if err := supersede(ctx, tx, old, c.ID); err != nil {
+				return err
+			}
+		}
+		if err := sign(&c, signFn); err != nil {
+			return err
+		}
+		if err := insertCertificate(ctx, tx, c); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE certificate_applications SET status = 'issued', certificate_id = $2, decided_at = now()
+			WHERE id = $1`, appID, c.ID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "certificate.issued", "certificate", c.ID,
+			map[string]any{"number": c.Number, "version": c.Version, "application": appID, "amendment": c.Amendment})
+	})
+	if err != nil {
+		return certificates.Certificate{}, err
+	}
+	return db.Certificate(ctx, c.ID)
+}
+
+// CorrectCertificate supersedes a valid version by a corrected one.
+func (db *DB) CorrectCertificate(ctx context.Context, id string, fix func(certificates.Certificate) (certificates.Certificate, error), signFn certificates.SignFunc) (certificates.Certificate, error) {
+	var next certificates.Certificate
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		old, err := scanCertificate(tx.QueryRow(ctx, certificateSelect+`WHERE c.id = $1 FOR UPDATE OF c`, id))
+		if err != nil {
+			return notFoundAs(err, errCertNotFound)
+		}
+		if next, err = fix(old); err != nil {
+			return err
+		}
+		if err := supersede(ctx, tx, old, next.ID); err != nil {
+			return err
+		}
+		if err := sign(&next, signFn); err != nil {
+			return err
+		}
+		if err := insertCertificate(ctx, tx, next); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "certificate.corrected", "certificate", next.ID,
+			map[string]any{"number": next.Number, "version": next.Version, "supersedes": old.ID, "reason": next.AmendmentReason})
+	})
+	if err != nil {
+		return certificates.Certificate{}, err
+	}
+	return db.Certificate(ctx, next.ID)
+}
+
+// CancelCertificate cancels a valid version and publishes certificate.cancelled.
+func (db *DB) CancelCertificate(ctx context.Context, id, reason string, check func(certificates.Certificate) error) (certificates.Certificate, error) {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		c, err := scanCertificate(tx.QueryRow(ctx, certificateSelect+`WHERE c.id = $1 FOR UPDATE OF c`, id))
+		if err != nil {
+			return notFoundAs(err, errCertNotFound)
+		}
+		if err := check(c); err != nil {
+			return err
+		}
+		if c.StoredStatus != certificates.StatusValid {
+			return datavenue.Conflict("certificate_not_valid", "only a valid certificate is cancelled; this one is "+string(c.StoredStatus))
+		}
+		if _, err := tx.Exec(ctx, `UPDATE certificates SET status = 'cancelled', cancelled_at = now(), cancellation_reason = $2
+			WHERE id = $1`, id, reason); err != nil {
+			return err
+		}
+		if err := publish(ctx, tx, certificates.EventCertificateCancelled, c.ID, string(c.AssetID),
+			map[string]any{"number": c.Number, "version": c.Version, "kind": c.Kind, "reason": reason}); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "certificate.cancelled", "certificate", id, map[string]any{"number": c.Number, "reason": reason})
+	})
+	if err != nil {
+		return certificates.Certificate{}, err
+	}
+	return db.Certificate(ctx, id)
+}
+
+var _ certificates.Store = (*DB)(nil)
