@@ -6,6 +6,7 @@ package assets
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -117,7 +118,7 @@ func (in Input) Validate() (Asset, error) {
 		f.Add("rights", "required", "name at least one right held: holding, processing, operating")
 	}
 	for _, r := range a.Rights {
-		if !oneOf(r, Rights) {
+		if !slices.Contains(Rights, r) {
 			f.Add("rights", "invalid_value", "rights are holding, processing and operating")
 			break
 		}
@@ -135,7 +136,7 @@ func (in Input) Validate() (Asset, error) {
 			f.Add(fieldIndex("cost_components", i, "amount"), "invalid_amount", err.Error())
 			continue
 		}
-		if !oneOf(c.Stage, CostStages) {
+		if !slices.Contains(CostStages, c.Stage) {
 			f.Add(fieldIndex("cost_components", i, "stage"), "invalid_value", "stage is one of production, collection, processing, storage, circulation, other")
 		}
 		a.CostComponents = append(a.CostComponents, CostComponent{Stage: c.Stage, Amount: amount})
@@ -161,7 +162,7 @@ func fieldIndex(field string, i int, sub string) string {
 }
 
 func enum(f *datavenue.Fields, field, v string, set []string) {
-	if !oneOf(v, set) {
+	if !slices.Contains(set, v) {
 		f.Add(field, "invalid_value", field+" must be one of "+strings.Join(set, ", "))
 	}
 }
@@ -177,15 +178,6 @@ func Text(f *datavenue.Fields, field, v string, min, max int) {
 	case n < min || n > max:
 		f.Add(field, "invalid_length", field+" must have "+strconv.Itoa(min)+" to "+strconv.Itoa(max)+" characters")
 	}
-}
-
-func oneOf(v string, set []string) bool {
-	for _, s := range set {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Version is one kept version of a card.

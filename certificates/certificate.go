@@ -1,6 +1,7 @@
 package certificates
 
 import (
+	"slices"
 	"time"
 
 	"github.com/datavenue/datavenue"
@@ -32,7 +33,7 @@ type Scope struct {
 }
 
 // Covers reports whether the scope covers the product type.
-func (s Scope) Covers(productType string) bool { return contains(s.ProductTypes, productType) }
+func (s Scope) Covers(productType string) bool { return slices.Contains(s.ProductTypes, productType) }
 
 func (s Scope) validate(f *datavenue.Fields, field string) {
 	if len(s.Scenarios) == 0 || len(s.Scenarios) > 20 {
@@ -45,7 +46,7 @@ func (s Scope) validate(f *datavenue.Fields, field string) {
 		f.Add(field+".product_types", "required", "name the product types covered")
 	}
 	for _, pt := range s.ProductTypes {
-		if !contains(ProductTypes, pt) {
+		if !slices.Contains(ProductTypes, pt) {
 			f.Add(field+".product_types", "invalid_value", "product types are dataset, api_service, data_report, model, sandbox_access, privacy_computing (raw data never enters trading, D15)")
 			break
 		}
@@ -131,13 +132,4 @@ type StatusReport struct {
 	ValidUntil    civil.Date `json:"valid_until"`
 	CheckedOn     civil.Date `json:"checked_on"`
 	Reason        string     `json:"reason,omitempty"`
-}
-
-func contains(set []string, v string) bool {
-	for _, s := range set {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }

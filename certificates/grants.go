@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/datavenue/datavenue"
@@ -112,7 +113,7 @@ type Approval struct {
 
 // Covers reports whether a granted approval allows a pricing method on a day.
 func (a Approval) Covers(method string, today civil.Date) bool {
-	return (a.Status == "approved" || a.Status == "recorded") && contains(a.PricingMethods, method) &&
+	return (a.Status == "approved" || a.Status == "recorded") && slices.Contains(a.PricingMethods, method) &&
 		!today.Before(a.ValidFrom) && !today.After(a.ValidUntil)
 }
 

@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/datavenue/datavenue"
@@ -48,7 +49,7 @@ func checkProductTypes(f *datavenue.Fields, field string, types []string) {
 		f.Add(field, "required", "name at least one product type")
 	}
 	for _, t := range types {
-		if !contains(ProductTypes, t) {
+		if !slices.Contains(ProductTypes, t) {
 			f.Add(field, "invalid_value", "product types are dataset, api_service, data_report, model, sandbox_access, privacy_computing")
 			return
 		}
@@ -105,7 +106,7 @@ func (s GrantService) Narrow(ctx context.Context, caller datavenue.Caller, id st
 	}
 	return s.Store.ChangeAuthorisation(ctx, id, "narrowed", in.Reason, func(a *Authorisation) error {
 		for _, t := range in.ProductTypes {
-			if !contains(a.ProductTypes, t) {
+			if !slices.Contains(a.ProductTypes, t) {
 				return datavenue.Invalid("not_narrower", "narrowing keeps a subset of the granted product types",
 					datavenue.FieldError{Field: "product_types", Code: "not_narrower", Message: t + " was not granted"})
 			}
@@ -144,7 +145,7 @@ func (s GrantService) Assess(ctx context.Context, caller datavenue.Caller, id st
 	var f datavenue.Fields
 	assets.Text(&f, "period", in.Period, 1, 50)
 	assets.Text(&f, "comment", in.Comment, 0, 2000)
-	if !contains([]string{"satisfactory", "needs_improvement", "unsatisfactory"}, in.Result) {
+	if !slices.Contains([]string{"satisfactory", "needs_improvement", "unsatisfactory"}, in.Result) {
 		f.Add("result", "invalid_value", "result is satisfactory, needs_improvement or unsatisfactory")
 	}
 	if err := f.Err(); err != nil {
@@ -189,7 +190,7 @@ func (s GrantService) SubmitApproval(ctx context.Context, caller datavenue.Calle
 		f.Add("pricing_methods", "required", "name the pricing methods the approval covers")
 	}
 	for _, m := range in.PricingMethods {
-		if !contains(PricingMethods, m) {
+		if !slices.Contains(PricingMethods, m) {
 			f.Add("pricing_methods", "invalid_value", "pricing methods are guided, appraisal, auction, negotiation")
 			break
 		}
@@ -286,7 +287,7 @@ func (s GrantService) RecordAppraisal(ctx context.Context, caller datavenue.Call
 	}
 	var f datavenue.Fields
 	assets.Text(&f, "report_number", in.ReportNumber, 1, 100)
-	if !contains([]string{"cost", "income", "market"}, in.Method) {
+	if !slices.Contains([]string{"cost", "income", "market"}, in.Method) {
 		f.Add("method", "invalid_value", "method is cost, income or market (成本法, 收益法, 市场法)")
 	}
 	value, err := money.Parse(in.Value)

@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -222,7 +223,7 @@ func (s Service) verdicts(caller datavenue.Caller, app Application, items []Item
 	var reviews []Review
 	for i, it := range items {
 		field := "items[" + strconv.Itoa(i) + "]"
-		if !contains(want, it.Item) || given[it.Item] {
+		if !slices.Contains(want, it.Item) || given[it.Item] {
 			f.Add(field+".item", "invalid_value", "give one verdict on each of: "+strings.Join(want, ", "))
 			continue
 		}

@@ -7,6 +7,7 @@ package parties
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -86,11 +87,11 @@ func (r *Registration) Validate() error {
 	checkText(&f, "name_en", r.NameEN, false)
 	checkText(&f, "treasury", r.Treasury, false)
 	checkText(&f, "supervisor", r.Supervisor, false)
-	if !oneOf(r.Kind, Kinds) {
+	if !slices.Contains(Kinds, r.Kind) {
 		f.Add("kind", "invalid_kind", "kind must be one of government_unit, state_enterprise, operator, buyer, appraiser")
 	}
 	if r.Kind == KindGovernmentUnit {
-		if !oneOf(r.FiscalLevel, FiscalLevels) {
+		if !slices.Contains(FiscalLevels, r.FiscalLevel) {
 			f.Add("fiscal_level", "required", "a government unit needs its fiscal level: central, provincial, municipal, county or township")
 		}
 		if r.Treasury == "" {
@@ -121,15 +122,6 @@ func checkText(f *datavenue.Fields, field, v string, required bool) {
 	case strings.ContainsRune(v, 0):
 		f.Add(field, "invalid_character", field+" contains a NUL character")
 	}
-}
-
-func oneOf[T comparable](v T, set []T) bool {
-	for _, s := range set {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ListFilter narrows a listing of organisations; After is the keyset cursor (the last id seen).
@@ -176,7 +168,7 @@ func (s Service) Get(ctx context.Context, id datavenue.OrgID) (Organisation, err
 
 // List returns a page of organisations in id order.
 func (s Service) List(ctx context.Context, f ListFilter) ([]Organisation, error) {
-	if f.Kind != "" && !oneOf(f.Kind, Kinds) {
+	if f.Kind != "" && !slices.Contains(Kinds, f.Kind) {
 		return nil, datavenue.Invalid("validation_failed", "unknown kind",
 			datavenue.FieldError{Field: "kind", Code: "invalid_kind", Message: "kind must be one of government_unit, state_enterprise, operator, buyer, appraiser"})
 	}
