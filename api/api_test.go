@@ -26,6 +26,7 @@ import (
 	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/internal/testenv"
+	"github.com/datavenue/datavenue/listing"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/ratelimit"
@@ -104,6 +105,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		Assets:        assets.Service{Store: db},
 		Certificates:  certificates.Service{Store: db, Signer: certificates.Signer{Keys: kr, Issuer: issuer}, Clock: datavenue.SystemClock{}},
 		Grants:        certificates.GrantService{Store: db, Clock: datavenue.SystemClock{}},
+		Listing:       listing.Service{Store: db, Clock: datavenue.SystemClock{}},
 		Audit:         audit.Service{Reader: db},
 		Idempotency:   db,
 		RateLimiter:   limiter,

@@ -35,6 +35,7 @@ func (h *handlers) routes() []Route {
 	routes = append(routes, h.assetRoutes()...)
 	routes = append(routes, h.certificateRoutes()...)
 	routes = append(routes, h.grantRoutes()...)
+	routes = append(routes, h.listingRoutes()...)
 	return routes
 }
 

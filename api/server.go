@@ -47,6 +47,7 @@ type Deps struct {
 	Assets        Assets
 	Certificates  Certificates
 	Grants        Grants
+	Listing       Listing
 	Audit         AuditLog
 	Idempotency   idempotency.Store
 	Verifier      TokenVerifier

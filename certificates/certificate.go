@@ -24,7 +24,7 @@ const (
 
 // ProductTypes are what a certificate's scope (and later a product) may cover. Unpublished raw data
 // is not among them: it never enters trading directly (D15).
-var ProductTypes = []string{"dataset", "api_service", "data_report", "model", "sandbox_access", "privacy_computing"}
+var ProductTypes = []string{"dataset", "api_service", "data_report", "model", "sandbox_access", "privacy_computing", "published_data"}
 
 // Scope is what a certificate covers: application scenarios and product types.
 type Scope struct {

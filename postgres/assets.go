@@ -19,13 +19,17 @@ const assetColumns = `a.id, a.holder_id, o.name, a.version, a.category, a.name, 
 
 const assetFrom = ` FROM assets a JOIN organisations o ON o.id = a.holder_id `
 
-func scanAsset(row pgx.Row) (assets.Asset, error) {
+func scanAsset(row pgx.Row) (assets.Asset, error) { return scanAssetWith(row) }
+
+// scanAssetWith scans assetColumns followed by extra columns.
+func scanAssetWith(row pgx.Row, extra ...any) (assets.Asset, error) {
 	var a assets.Asset
 	var costs []byte
 	var original, book string
-	err := row.Scan(&a.ID, &a.HolderID, &a.HolderName, &a.Version, &a.Category, &a.Name, &a.Summary, &a.Rights,
+	dest := []any{&a.ID, &a.HolderID, &a.HolderName, &a.Version, &a.Category, &a.Name, &a.Summary, &a.Rights,
 		&a.Classification, &a.Grade, &a.Source, &a.SharedFrom, &a.SharedConsentRef, &a.Scale, &a.UpdateFrequency,
-		&a.AcquisitionMode, &costs, &original, &a.MeasurementBasis, &book, &a.AccountingStatus, &a.CreatedAt, &a.UpdatedAt)
+		&a.AcquisitionMode, &costs, &original, &a.MeasurementBasis, &book, &a.AccountingStatus, &a.CreatedAt, &a.UpdatedAt}
+	err := row.Scan(append(dest, extra...)...)
 	if err != nil {
 		return a, err
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/listing"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/ratelimit"
@@ -220,6 +221,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		Assets:        assets.Service{Store: db},
 		Certificates:  certificates.Service{Store: db, Signer: certificates.Signer{Keys: kr, Issuer: cfg.JWTIssuer}, Clock: datavenue.SystemClock{}},
 		Grants:        certificates.GrantService{Store: db, Clock: datavenue.SystemClock{}},
+		Listing:       listing.Service{Store: db, Clock: datavenue.SystemClock{}},
 		Audit:         audit.Service{Reader: db},
 		Idempotency:   db,
 		RateLimiter:   limiter,
@@ -235,9 +237,10 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		Version:   version,
 	})
 
-	// Expiries are recorded and events delivered in the background; listing and matching add
-	// their consumers here in later issues.
-	go certificates.Run(ctx, time.Minute, db, certificates.Dispatcher{Log: db, Logger: logger})
+	// Expiries are recorded and events delivered in the background: listing suspends products
+	// whose certificates, authorisations or approvals stop holding (matching adds its consumer).
+	consumers := []certificates.Consumer{listing.Suspender{Store: db, Clock: datavenue.SystemClock{}}}
+	go certificates.Run(ctx, time.Minute, db, certificates.Dispatcher{Log: db, Consumers: consumers, Logger: logger})
 
 	listenErr := make(chan error, 1)
 	go func() { listenErr <- app.Listen(cfg.Listen) }()

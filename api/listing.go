@@ -1,0 +1,269 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/listing"
+)
+
+// Listing is what the API needs of the listing service.
+type Listing interface {
+	Create(ctx context.Context, caller datavenue.Caller, in listing.Input) (listing.Product, error)
+	Update(ctx context.Context, caller datavenue.Caller, id string, version int, in listing.Input) (listing.Product, error)
+	Submit(ctx context.Context, caller datavenue.Caller, id string) (listing.Product, error)
+	Publish(ctx context.Context, caller datavenue.Caller, id string) (listing.Product, error)
+	Reinstate(ctx context.Context, caller datavenue.Caller, id string) (listing.Product, error)
+	Suspend(ctx context.Context, caller datavenue.Caller, id string, in listing.SuspendInput) (listing.Product, error)
+	Delist(ctx context.Context, caller datavenue.Caller, id string, in listing.SuspendInput) (listing.Product, error)
+	ChangePrice(ctx context.Context, caller datavenue.Caller, id string, in listing.PriceInput) (listing.Product, error)
+	Get(ctx context.Context, caller datavenue.Caller, id string) (listing.Product, error)
+	Products(ctx context.Context, caller datavenue.Caller, f listing.ProductFilter) ([]listing.Product, error)
+	PriceHistory(ctx context.Context, caller datavenue.Caller, id string) ([]listing.PriceVersion, error)
+	Search(ctx context.Context, in listing.SearchInput) (listing.SearchResult, error)
+	Public(ctx context.Context, id string) (listing.Product, error)
+	Published(ctx context.Context, after string, limit int) ([]listing.Product, error)
+}
+
+// ProductEdit is the body of a draft edit: the version edited and the new content.
+type ProductEdit struct {
+	Version int `json:"version" jsonschema:"minimum=1"`
+	listing.Input
+}
+
+// ProductPage is one page of an operator's products.
+type ProductPage struct {
+	Data       []listing.Product `json:"data"`
+	NextCursor string            `json:"next_cursor,omitempty"`
+}
+
+var catalogueParams = []Param{
+	{Name: "q", In: "query", Description: "words in Chinese or English (CJK text matches by character pairs, English words by prefix)"},
+	{Name: "domain", In: "query"}, {Name: "product_type", In: "query"}, {Name: "pricing_method", In: "query"},
+	{Name: "holder", In: "query", Description: "organisation id of a source asset's holder"}, {Name: "use_category", In: "query"},
+	{Name: "min_price", In: "query", Description: "yuan, decimal string"}, {Name: "max_price", In: "query", Description: "yuan, decimal string"},
+	{Name: "status", In: "query", Description: "published (default) or suspended"},
+	{Name: "sort", In: "query", Description: "relevance (default with q), newest (default without), price_asc, price_desc"},
+	{Name: "facets", In: "query", Description: "false to skip facet counts"},
+	{Name: "limit", In: "query", Description: "1 to 100 (default 20)", Schema: map[string]any{"type": "integer", "minimum": 1, "maximum": 100}},
+	cursorParam,
+}
+
+func (h *handlers) listingRoutes() []Route {
+	id := []Param{{Name: "id", In: "path"}}
+	step := func(opID, path, summary string, fn func(context.Context, datavenue.Caller, string) (listing.Product, error)) Route {
+		return Route{"POST", "/v1/products/:id/" + path, Operation{ID: opID, Tag: "products", Summary: summary, Auth: true, Params: id,
+			Response: listing.Product{}, Errors: []int{403, 404, 409, 422}}, func(c *fiber.Ctx) error {
+			p, err := fn(c.UserContext(), callerOf(c), c.Params("id"))
+			if err != nil {
+				return err
+			}
+			return c.JSON(p)
+		}}
+	}
+	withReason := func(opID, path, summary string, fn func(context.Context, datavenue.Caller, string, listing.SuspendInput) (listing.Product, error)) Route {
+		return Route{"POST", "/v1/products/:id/" + path, Operation{ID: opID, Tag: "products", Summary: summary, Auth: true, Params: id,
+			Request: listing.SuspendInput{}, Response: listing.Product{}, Errors: []int{403, 404, 409}}, func(c *fiber.Ctx) error {
+			var in listing.SuspendInput
+			if err := decodeJSON(c, &in); err != nil {
+				return err
+			}
+			p, err := fn(c.UserContext(), callerOf(c), c.Params("id"), in)
+			if err != nil {
+				return err
+			}
+			return c.JSON(p)
+		}}
+	}
+	return []Route{
+		{"POST", "/v1/products", Operation{ID: "createProduct", Tag: "products", Summary: "Create a draft data product (operator)", Auth: true,
+			Request: listing.Input{}, Response: listing.Product{}, Status: 201, Errors: []int{403}}, h.createProduct},
+		{"GET", "/v1/products", Operation{ID: "listProducts", Tag: "products", Summary: "Your products in every status (supervisors: everyone's)", Auth: true,
+			Params: []Param{{Name: "status", In: "query"}, limitParam, cursorParam}, Response: ProductPage{}}, h.listProducts},
+		{"GET", "/v1/products/:id", Operation{ID: "getProduct", Tag: "products", Summary: "One product", Auth: true, Params: id,
+			Response: listing.Product{}, Errors: []int{404}}, h.getProduct},
+		{"PUT", "/v1/products/:id", Operation{ID: "editProduct", Tag: "products", Summary: "Edit a draft (a submitted product returns to draft)", Auth: true,
+			Params: id, Request: ProductEdit{}, Response: listing.Product{}, Errors: []int{403, 404, 409}}, h.editProduct},
+		step("submitProduct", "submit", "Submit a draft: the publishing gate is checked and every unmet condition listed", func(ctx context.Context, c datavenue.Caller, id string) (listing.Product, error) {
+			return h.d.Listing.Submit(ctx, c, id)
+		}),
+		step("publishProduct", "publish", "Publish a submitted product (gate checked again)", func(ctx context.Context, c datavenue.Caller, id string) (listing.Product, error) {
+			return h.d.Listing.Publish(ctx, c, id)
+		}),
+		step("reinstateProduct", "reinstate", "Put a suspended product back on the market once the gate holds", func(ctx context.Context, c datavenue.Caller, id string) (listing.Product, error) {
+			return h.d.Listing.Reinstate(ctx, c, id)
+		}),
+		withReason("suspendProduct", "suspend", "Suspend a published product (operator or bureau)", func(ctx context.Context, c datavenue.Caller, id string, in listing.SuspendInput) (listing.Product, error) {
+			return h.d.Listing.Suspend(ctx, c, id, in)
+		}),
+		withReason("delistProduct", "delist", "Delist a product for good (operator or bureau)", func(ctx context.Context, c datavenue.Caller, id string, in listing.SuspendInput) (listing.Product, error) {
+			return h.d.Listing.Delist(ctx, c, id, in)
+		}),
+		{"POST", "/v1/products/:id/price", Operation{ID: "changePrice", Tag: "products", Summary: "Change the price: a new price version, the old ones kept", Auth: true,
+			Params: id, Request: listing.PriceInput{}, Response: listing.Product{}, Errors: []int{403, 404, 409}}, h.changePrice},
+		{"GET", "/v1/products/:id/prices", Operation{ID: "priceHistory", Tag: "products", Summary: "Every price version of a product", Auth: true,
+			Params: id, Response: []listing.PriceVersion{}, Errors: []int{404}}, h.priceHistory},
+		{"GET", "/v1/catalogue", Operation{ID: "searchCatalogue", Tag: "catalogue", Summary: "Search the public catalogue",
+			Description: "Full-text search in Chinese and English, filters, facet counts over all matches, sorting, keyset pagination (next_cursor).",
+			Params:      catalogueParams, Response: listing.SearchResult{}, Errors: []int{422}}, h.searchCatalogue},
+		{"GET", "/v1/catalogue/:id", Operation{ID: "catalogueProduct", Tag: "catalogue", Summary: "A published product, as the public sees it",
+			Params: id, Response: listing.Product{}, Errors: []int{404}}, h.catalogueProduct},
+		{"GET", "/v1/catalogue/:id/dcat", Operation{ID: "catalogueProductDCAT", Tag: "catalogue", Summary: "A published product as DCAT-AP JSON-LD",
+			Params: id, ContentType: "application/ld+json", Errors: []int{404}}, h.catalogueProductDCAT},
+		{"GET", "/v1/catalogue.jsonld", Operation{ID: "catalogueDCAT", Tag: "catalogue", Summary: "The catalogue as a DCAT-AP JSON-LD dcat:Catalog, 500 products a page",
+			Description: "Follow hydra:next for the next page.", Params: []Param{cursorParam}, ContentType: "application/ld+json"}, h.catalogueDCAT},
+	}
+}
+
+func (h *handlers) createProduct(c *fiber.Ctx) error {
+	var in listing.Input
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := h.d.Listing.Create(c.UserContext(), callerOf(c), in)
+	if err != nil {
+		return err
+	}
+	return created(c, "/v1/products/"+p.ID, p)
+}
+
+func (h *handlers) listProducts(c *fiber.Ctx) error {
+	limit, after, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.d.Listing.Products(c.UserContext(), callerOf(c), listing.ProductFilter{Status: c.Query("status"), After: after, Limit: limit + 1})
+	if err != nil {
+		return err
+	}
+	page := ProductPage{Data: list}
+	if len(list) > limit {
+		page.Data, page.NextCursor = list[:limit], encodeCursor(list[limit-1].ID)
+	}
+	if page.Data == nil {
+		page.Data = []listing.Product{}
+	}
+	return c.JSON(page)
+}
+
+func (h *handlers) getProduct(c *fiber.Ctx) error {
+	p, err := h.d.Listing.Get(c.UserContext(), callerOf(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}
+
+func (h *handlers) editProduct(c *fiber.Ctx) error {
+	var body ProductEdit
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	p, err := h.d.Listing.Update(c.UserContext(), callerOf(c), c.Params("id"), body.Version, body.Input)
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}
+
+func (h *handlers) changePrice(c *fiber.Ctx) error {
+	var in listing.PriceInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := h.d.Listing.ChangePrice(c.UserContext(), callerOf(c), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}
+
+func (h *handlers) priceHistory(c *fiber.Ctx) error {
+	versions, err := h.d.Listing.PriceHistory(c.UserContext(), callerOf(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(versions)
+}
+
+func (h *handlers) searchCatalogue(c *fiber.Ctx) error {
+	in := listing.SearchInput{Q: c.Query("q"), Domain: c.Query("domain"), ProductType: c.Query("product_type"),
+		PricingMethod: c.Query("pricing_method"), Holder: c.Query("holder"), UseCategory: c.Query("use_category"),
+		MinPrice: c.Query("min_price"), MaxPrice: c.Query("max_price"), Status: c.Query("status"), Sort: c.Query("sort"),
+		Cursor: c.Query("cursor"), NoFacets: c.Query("facets") == "false"}
+	if raw := c.Query("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return datavenue.Invalid("validation_failed", "invalid query parameter",
+				datavenue.FieldError{Field: "limit", Code: "out_of_range", Message: "limit is an integer from 1 to 100"})
+		}
+		in.Limit = n
+		if n < 1 {
+			in.Limit = 1000 // refused by the service's range check
+		}
+	}
+	res, err := h.d.Listing.Search(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
+}
+
+func (h *handlers) catalogueProduct(c *fiber.Ctx) error {
+	p, err := h.d.Listing.Public(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}
+
+// baseURL is the venue's public address as this request reached it.
+func baseURL(c *fiber.Ctx) string { return c.Protocol() + "://" + c.Hostname() }
+
+func (h *handlers) operatorName(ctx context.Context, id datavenue.OrgID) string {
+	if org, err := h.d.Organisations.Get(ctx, id); err == nil {
+		return org.Name
+	}
+	return string(id)
+}
+
+func (h *handlers) catalogueProductDCAT(c *fiber.Ctx) error {
+	p, err := h.d.Listing.Public(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/ld+json")
+	return c.JSON(listing.DCATDocument(p, baseURL(c), h.operatorName(c.UserContext(), p.OperatorID)), "application/ld+json")
+}
+
+func (h *handlers) catalogueDCAT(c *fiber.Ctx) error {
+	_, after, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	const pageSize = 500
+	products, err := h.d.Listing.Published(c.UserContext(), after, pageSize+1)
+	if err != nil {
+		return err
+	}
+	next := ""
+	if len(products) > pageSize {
+		products, next = products[:pageSize], encodeCursor(products[pageSize-1].ID)
+	}
+	names := map[string]string{}
+	for _, p := range products {
+		if _, ok := names[string(p.OperatorID)]; !ok {
+			names[string(p.OperatorID)] = h.operatorName(c.UserContext(), p.OperatorID)
+		}
+	}
+	doc := listing.DCATCatalog(products, names, baseURL(c))
+	if next != "" {
+		doc["hydra:next"] = map[string]string{"@id": baseURL(c) + "/v1/catalogue.jsonld?cursor=" + next}
+		doc["@context"].(map[string]any)["hydra"] = "http://www.w3.org/ns/hydra/core#"
+	}
+	return c.Status(http.StatusOK).JSON(doc, "application/ld+json")
+}

@@ -1,0 +1,171 @@
+package listing
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/certificates"
+	"github.com/datavenue/datavenue/civil"
+)
+
+// Facts are what the gate needs to know about a product's world: per source asset, the asset,
+// its holder's kind, its certificates, the operator's authorisations on it and its approvals; and
+// the appraisal an appraisal-priced product names.
+type Facts struct {
+	Assets       map[assets.ID]AssetFacts
+	Appraisal    *certificates.Appraisal
+	OperatorKind string
+}
+
+// AssetFacts are the facts about one source asset.
+type AssetFacts struct {
+	Asset          assets.Asset
+	HolderKind     string
+	Certificates   []certificates.Certificate
+	Authorisations []certificates.Authorisation // the operator's, on this asset
+	Approvals      []certificates.Approval
+}
+
+// The gate's condition codes. A refusal lists every unmet one, each on the field it concerns.
+const (
+	CondRawData               = "raw_data_not_tradable"
+	CondAssetUnknown          = "asset_unknown"
+	CondAssetCertificate      = "asset_certificate_missing"
+	CondResourceCertificate   = "resource_certificate_missing"
+	CondAuthorisation         = "authorisation_missing"
+	CondApproval              = "approval_missing"
+	CondAppraisal             = "appraisal_missing"
+	CondBelowAppraisalReserve = "price_below_appraisal_reserve"
+	CondOutsideBand           = "price_outside_band"
+	CondEligibilityConflict   = "eligibility_inconsistent"
+	CondAuctionSchedulePassed = "auction_schedule_passed"
+	CondFreeNeedsPublicUse    = "industry_use_must_be_paid"
+)
+
+// Evaluate checks every publishing condition of p at an instant and returns the unmet ones (none:
+// the product may be published). It is pure: the store gathers Facts, this decides.
+func Evaluate(p Product, facts Facts, now time.Time) []datavenue.FieldError {
+	today := civil.Of(now)
+	var unmet []datavenue.FieldError
+	add := func(field, code, msg string) {
+		unmet = append(unmet, datavenue.FieldError{Field: field, Code: code, Message: msg})
+	}
+	if p.ProductType == "raw_data" {
+		add("product_type", CondRawData, "unpublished raw data does not enter market trading directly (D15); offer a derived product, a service or published data")
+	}
+	if p.UseCategory == "industry" && p.Pricing.Method == MethodFree {
+		add("pricing.method", CondFreeNeedsPublicUse, "industry use is paid (G7)")
+	}
+	for i, id := range p.SourceAssets {
+		field := fmt.Sprintf("source_assets[%d]", i)
+		af, ok := facts.Assets[id]
+		if !ok {
+			add(field, CondAssetUnknown, "no asset "+string(id))
+			continue
+		}
+		unmet = append(unmet, evaluateAsset(p, af, field, today)...)
+	}
+	unmet = append(unmet, evaluatePrice(p, facts, today)...)
+	unmet = append(unmet, evaluateEligibility(p)...)
+	return unmet
+}
+
+// EvaluateSchedule is the condition checked only when a product goes on the market (submit,
+// publish, reinstate), not when a published product is re-checked: a running auction has, by
+// definition, started.
+func EvaluateSchedule(p Product, now time.Time) []datavenue.FieldError {
+	if p.Pricing.Method == MethodAuction && p.Pricing.StartAt != nil && p.Pricing.StartAt.Before(now) {
+		return []datavenue.FieldError{{Field: "pricing.start_at", Code: CondAuctionSchedulePassed,
+			Message: "the auction's start has passed; set a new schedule"}}
+	}
+	return nil
+}
+
+func evaluateAsset(p Product, af AssetFacts, field string, today civil.Date) []datavenue.FieldError {
+	var unmet []datavenue.FieldError
+	add := func(code, msg string) {
+		unmet = append(unmet, datavenue.FieldError{Field: field, Code: code, Message: msg})
+	}
+	name := string(af.Asset.ID) + " (" + af.Asset.Name + ")"
+	if !hasCertificate(af.Certificates, certificates.KindAsset, p.ProductType, today) {
+		add(CondAssetCertificate, name+" has no valid data asset certificate whose scope covers "+p.ProductType+" (D5)")
+	}
+	// Operated by someone other than the holder: the asset is in authorised operation and needs
+	// its resource registration certificate too (D2).
+	if p.OperatorID != af.Asset.HolderID && !hasCertificate(af.Certificates, certificates.KindResource, p.ProductType, today) {
+		add(CondResourceCertificate, name+" is in authorised operation and has no valid data resource registration certificate covering "+p.ProductType+" (D2)")
+	}
+	authorised := slices.ContainsFunc(af.Authorisations, func(a certificates.Authorisation) bool {
+		return a.OperatorID == p.OperatorID && a.Scenario == p.Scenario && a.ActiveOn(today) && slices.Contains(a.ProductTypes, p.ProductType)
+	})
+	if !authorised {
+		unmet = append(unmet, datavenue.FieldError{Field: "scenario", Code: CondAuthorisation,
+			Message: "no active scenario authorisation of " + string(p.OperatorID) + " for \"" + p.Scenario + "\" covering " + p.ProductType + " on " + name + " (D9)"})
+	}
+	if af.HolderKind == "government_unit" && p.Pricing.Method != MethodFree {
+		approved := slices.ContainsFunc(af.Approvals, func(a certificates.Approval) bool {
+			return a.Route == "finance_bureau" && a.Covers(p.Pricing.Method, today)
+		})
+		if !approved {
+			unmet = append(unmet, datavenue.FieldError{Field: "pricing.method", Code: CondApproval,
+				Message: name + " belongs to a government unit: paid use needs a valid finance-bureau approval covering " + p.Pricing.Method + " pricing (D10)"})
+		}
+	}
+	return unmet
+}
+
+func hasCertificate(certs []certificates.Certificate, kind certificates.Kind, productType string, today civil.Date) bool {
+	return slices.ContainsFunc(certs, func(c certificates.Certificate) bool {
+		return c.Kind == kind && c.StatusOn(today) == certificates.StatusValid && c.Scope.Covers(productType)
+	})
+}
+
+func evaluatePrice(p Product, facts Facts, today civil.Date) []datavenue.FieldError {
+	var unmet []datavenue.FieldError
+	pr := p.Pricing
+	switch pr.Method {
+	case MethodGuided:
+		if pr.ListPrice != nil && pr.BandLow != nil && (pr.ListPrice.Cmp(*pr.BandLow) < 0 || pr.ListPrice.Cmp(*pr.BandHigh) > 0) {
+			unmet = append(unmet, datavenue.FieldError{Field: "pricing.list_price", Code: CondOutsideBand,
+				Message: "the price " + pr.ListPrice.String() + " is outside the guided band " + pr.BandLow.String() + "–" + pr.BandHigh.String()})
+		}
+	case MethodAppraisal:
+		a := facts.Appraisal
+		if a == nil || !slices.Contains(p.SourceAssets, a.AssetID) || !a.ValidOn(today) {
+			unmet = append(unmet, datavenue.FieldError{Field: "pricing.appraisal_id", Code: CondAppraisal,
+				Message: "appraisal-based pricing needs a valid appraisal of a source asset (D7, D14)"})
+		} else if pr.ListPrice != nil && pr.ReservePercent != nil {
+			reserve := AppraisalReserve(a.Value, *pr.ReservePercent)
+			if pr.ListPrice.Cmp(reserve) < 0 {
+				unmet = append(unmet, datavenue.FieldError{Field: "pricing.list_price", Code: CondBelowAppraisalReserve,
+					Message: "the price " + pr.ListPrice.String() + " is below the appraisal-based reserve " + reserve.String()})
+			}
+		}
+	}
+	return unmet
+}
+
+func evaluateEligibility(p Product) []datavenue.FieldError {
+	var unmet []datavenue.FieldError
+	add := func(field, msg string) {
+		unmet = append(unmet, datavenue.FieldError{Field: field, Code: CondEligibilityConflict, Message: msg})
+	}
+	for _, org := range p.AllowList {
+		if slices.Contains(p.DenyList, org) {
+			add("allow_list", string(org)+" is on both the allow and the deny list")
+		}
+		if org == p.OperatorID || slices.Contains(p.HolderIDs, org) {
+			add("allow_list", string(org)+" operates or holds this product and cannot buy it")
+		}
+	}
+	return unmet
+}
+
+// GateError is the refusal of a publishing step: every unmet condition, each with its code.
+func GateError(unmet []datavenue.FieldError) error {
+	return datavenue.Invalid("publish_gate_failed",
+		fmt.Sprintf("the product cannot be published: %d condition(s) not met", len(unmet)), unmet...)
+}

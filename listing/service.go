@@ -1,0 +1,352 @@
+package listing
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/certificates"
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/money"
+)
+
+// PriceVersion is one entry of a product's price history.
+type PriceVersion struct {
+	Version      int             `json:"version"`
+	Pricing      Pricing         `json:"pricing"`
+	RefPrice     money.Yuan      `json:"ref_price"`
+	Reason       string          `json:"reason"`
+	ChangedByOrg datavenue.OrgID `json:"changed_by_org"`
+	ChangedBy    string          `json:"changed_by"`
+	ChangedAt    time.Time       `json:"changed_at"`
+}
+
+// ProductFilter narrows an operator's or a supervisor's listing of products.
+type ProductFilter struct {
+	Operator datavenue.OrgID
+	Status   string
+	After    string
+	Limit    int
+}
+
+// ErrUnchanged aborts a transition without error: the store rolls back and returns the product
+// as it was (used when a re-check finds nothing to do).
+var ErrUnchanged = errors.New("listing: unchanged")
+
+// Store keeps products. Transition is the one way a product changes: it locks the product, gathers
+// the gate's Facts in the same transaction with share locks on the certificates, authorisations
+// and approvals it reads (so a concurrent cancellation waits, then finds the product published and
+// suspends it), calls change, and saves the result with its audit record. With newPrice set it also
+// appends a price version.
+type Store interface {
+	Asset(ctx context.Context, id assets.ID) (assets.Asset, error)
+	Appraisal(ctx context.Context, id string) (certificates.Appraisal, error)
+	CreateProduct(ctx context.Context, p Product, reason string) (Product, error)
+	Product(ctx context.Context, id string) (Product, error)
+	Products(ctx context.Context, f ProductFilter) ([]Product, error)
+	Transition(ctx context.Context, id, action string, newPrice string, change func(p *Product, facts Facts) error) (Product, error)
+	PriceHistory(ctx context.Context, id string) ([]PriceVersion, error)
+	ProductsOnAsset(ctx context.Context, assetID string, status string) ([]string, error)
+	Search(ctx context.Context, q SearchQuery) (SearchResult, error)
+}
+
+// Service runs the product lifecycle and the catalogue.
+type Service struct {
+	Store Store
+	Clock datavenue.Clock
+}
+
+var errProductNotFound = datavenue.NotFound("product_not_found", "no product with this id is visible to you")
+
+func isSupervisor(c datavenue.Caller) bool {
+	return c.Is(datavenue.RoleDataBureau, datavenue.RoleFinanceBureau, datavenue.RoleAuditor)
+}
+
+func isBureau(c datavenue.Caller) bool {
+	return c.Is(datavenue.RoleDataBureau, datavenue.RoleFinanceBureau)
+}
+
+func ownedBy(c datavenue.Caller, p *Product) bool {
+	return c.Is(datavenue.RoleOperator) && c.Org == p.OperatorID
+}
+
+// visible reports whether caller may read p: published and suspended products are public; drafts
+// are the operator's and the supervisors'.
+func visible(c datavenue.Caller, p Product) bool {
+	return p.Status == StatusPublished || p.Status == StatusSuspended || c.Org == p.OperatorID || isSupervisor(c)
+}
+
+// Create makes a draft product for the caller's organisation.
+func (s Service) Create(ctx context.Context, caller datavenue.Caller, in Input) (Product, error) {
+	if !caller.Is(datavenue.RoleOperator) {
+		return Product{}, datavenue.Forbidden("role_not_allowed", "operators list products")
+	}
+	p, err := in.Validate()
+	if err != nil {
+		return Product{}, err
+	}
+	if err := s.resolve(ctx, &p); err != nil {
+		return Product{}, err
+	}
+	p.ID, p.OperatorID, p.Status, p.Version, p.PriceVersion = datavenue.NewID("prd"), caller.Org, StatusDraft, 1, 1
+	return s.Store.CreateProduct(ctx, p, "created")
+}
+
+// resolve fills what follows from other records: the holders of the source assets, and the
+// appraisal-based reserve.
+func (s Service) resolve(ctx context.Context, p *Product) error {
+	p.HolderIDs = nil
+	for i, id := range p.SourceAssets {
+		a, err := s.Store.Asset(ctx, id)
+		if err != nil {
+			return datavenue.Invalid("validation_failed", "a source asset does not exist",
+				datavenue.FieldError{Field: "source_assets[" + strconv.Itoa(i) + "]", Code: "not_found", Message: "no asset " + string(id)})
+		}
+		if !slices.Contains(p.HolderIDs, a.HolderID) {
+			p.HolderIDs = append(p.HolderIDs, a.HolderID)
+		}
+	}
+	if p.Pricing.Method == MethodAppraisal && p.Pricing.AppraisalID != "" {
+		if a, err := s.Store.Appraisal(ctx, p.Pricing.AppraisalID); err == nil && p.Pricing.ReservePercent != nil {
+			r := AppraisalReserve(a.Value, *p.Pricing.ReservePercent)
+			p.Pricing.Reserve = &r
+		}
+	}
+	return nil
+}
+
+// Update replaces a draft's content (a submitted product returns to draft).
+func (s Service) Update(ctx context.Context, caller datavenue.Caller, id string, version int, in Input) (Product, error) {
+	next, err := in.Validate()
+	if err != nil {
+		return Product{}, err
+	}
+	if err := s.resolve(ctx, &next); err != nil {
+		return Product{}, err
+	}
+	return s.Store.Transition(ctx, id, "product.edited", "edited", func(p *Product, _ Facts) error {
+		if err := s.own(caller, p, false); err != nil {
+			return err
+		}
+		if p.Version != version {
+			return datavenue.Conflict("version_conflict", "the product changed since you read it; reload it")
+		}
+		if p.Status != StatusDraft && p.Status != StatusSubmitted {
+			return datavenue.Conflict("not_a_draft", "only a draft or submitted product is edited; change a published product's price with /price")
+		}
+		next.ID, next.OperatorID, next.Status, next.Version, next.PriceVersion, next.CreatedAt = p.ID, p.OperatorID, StatusDraft, p.Version, p.PriceVersion, p.CreatedAt
+		*p = next
+		return nil
+	})
+}
+
+// own checks that caller may manage p: its operator, or (when bureauToo) a bureau.
+func (s Service) own(caller datavenue.Caller, p *Product, bureauToo bool) error {
+	if ownedBy(caller, p) || (bureauToo && isBureau(caller)) {
+		return nil
+	}
+	if visible(caller, *p) {
+		return datavenue.Forbidden("not_operator", "only the product's operator (or, where allowed, a bureau) does this")
+	}
+	return errProductNotFound
+}
+
+// gate returns the refusal for unmet conditions, or nil.
+func (s Service) gate(p Product, facts Facts, onMarket bool) error {
+	now := s.Clock.Now()
+	unmet := Evaluate(p, facts, now)
+	if onMarket {
+		unmet = append(unmet, EvaluateSchedule(p, now)...)
+	}
+	if len(unmet) > 0 {
+		return GateError(unmet)
+	}
+	return nil
+}
+
+// Submit declares a draft ready; the gate is checked now, so the operator learns every unmet
+// condition before publishing.
+func (s Service) Submit(ctx context.Context, caller datavenue.Caller, id string) (Product, error) {
+	return s.step(ctx, caller, id, "product.submitted", StatusDraft, StatusSubmitted, false)
+}
+
+// Publish puts a submitted product on the market, the gate checked again at this instant.
+func (s Service) Publish(ctx context.Context, caller datavenue.Caller, id string) (Product, error) {
+	return s.step(ctx, caller, id, "product.published", StatusSubmitted, StatusPublished, false)
+}
+
+// Reinstate puts a suspended product back on the market once the gate holds again. A product a
+// bureau suspended is reinstated by a bureau.
+func (s Service) Reinstate(ctx context.Context, caller datavenue.Caller, id string) (Product, error) {
+	return s.step(ctx, caller, id, "product.reinstated", StatusSuspended, StatusPublished, true)
+}
+
+func (s Service) step(ctx context.Context, caller datavenue.Caller, id, action, from, to string, bureauToo bool) (Product, error) {
+	return s.Store.Transition(ctx, id, action, "", func(p *Product, facts Facts) error {
+		if err := s.own(caller, p, bureauToo); err != nil {
+			return err
+		}
+		if p.Status != from {
+			return datavenue.Conflict("invalid_transition", "a "+p.Status+" product cannot be "+to)
+		}
+		if p.Suspension != nil && p.Suspension.By == "bureau" && !isBureau(caller) {
+			return datavenue.Forbidden("suspended_by_bureau", "a bureau suspended this product; a bureau reinstates it")
+		}
+		if err := s.gate(*p, facts, true); err != nil {
+			return err
+		}
+		p.Status, p.Suspension = to, nil
+		if to == StatusPublished && p.PublishedAt == nil {
+			now := s.Clock.Now()
+			p.PublishedAt = &now
+		}
+		return nil
+	})
+}
+
+// SuspendInput says why a product is suspended or delisted.
+type SuspendInput struct {
+	Reason string `json:"reason" jsonschema:"minLength=1,maxLength=500"`
+}
+
+// Suspend takes a published product off the market: its operator or a bureau may.
+func (s Service) Suspend(ctx context.Context, caller datavenue.Caller, id string, in SuspendInput) (Product, error) {
+	var f datavenue.Fields
+	assets.Text(&f, "reason", in.Reason, 1, 500)
+	if err := f.Err(); err != nil {
+		return Product{}, err
+	}
+	return s.Store.Transition(ctx, id, "product.suspended", "", func(p *Product, _ Facts) error {
+		if err := s.own(caller, p, true); err != nil {
+			return err
+		}
+		if p.Status != StatusPublished {
+			return datavenue.Conflict("invalid_transition", "only a published product is suspended")
+		}
+		by := "operator"
+		if isBureau(caller) {
+			by = "bureau"
+		}
+		p.Status, p.Suspension = StatusSuspended, &Suspension{By: by, Reason: in.Reason, Actor: caller.Org, At: s.Clock.Now()}
+		return nil
+	})
+}
+
+// Delist ends a product for good: its operator or a bureau may.
+func (s Service) Delist(ctx context.Context, caller datavenue.Caller, id string, in SuspendInput) (Product, error) {
+	var f datavenue.Fields
+	assets.Text(&f, "reason", in.Reason, 1, 500)
+	if err := f.Err(); err != nil {
+		return Product{}, err
+	}
+	return s.Store.Transition(ctx, id, "product.delisted", "", func(p *Product, _ Facts) error {
+		if err := s.own(caller, p, true); err != nil {
+			return err
+		}
+		if p.Status == StatusDelisted {
+			return datavenue.Conflict("invalid_transition", "the product is already delisted")
+		}
+		p.Status, p.Suspension = StatusDelisted, nil
+		return nil
+	})
+}
+
+// PriceInput is a price change: the new pricing and why.
+type PriceInput struct {
+	Pricing PricingInput `json:"pricing"`
+	Reason  string       `json:"reason" jsonschema:"minLength=1,maxLength=500"`
+}
+
+// ChangePrice gives a product a new price version; the old ones are kept. A published product's
+// new price must satisfy the price conditions (band, appraisal reserve) at once. The operator
+// changes its product's price; a bureau may change a guided price's parameters.
+func (s Service) ChangePrice(ctx context.Context, caller datavenue.Caller, id string, in PriceInput) (Product, error) {
+	var f datavenue.Fields
+	pricing := in.Pricing.Parse(&f)
+	assets.Text(&f, "reason", in.Reason, 1, 500)
+	if err := f.Err(); err != nil {
+		return Product{}, err
+	}
+	probe := Product{Pricing: pricing}
+	current, err := s.Store.Product(ctx, id)
+	if err != nil {
+		return Product{}, err
+	}
+	probe.SourceAssets = current.SourceAssets
+	if err := s.resolve(ctx, &probe); err != nil {
+		return Product{}, err
+	}
+	return s.Store.Transition(ctx, id, "product.price_changed", in.Reason, func(p *Product, facts Facts) error {
+		bureauGuided := isBureau(caller) && p.Pricing.Method == MethodGuided && pricing.Method == MethodGuided
+		if !ownedBy(caller, p) && !bureauGuided {
+			if visible(caller, *p) {
+				return datavenue.Forbidden("not_operator", "the operator changes its price; a bureau changes only guided price parameters")
+			}
+			return errProductNotFound
+		}
+		if p.Status == StatusDelisted {
+			return datavenue.Conflict("invalid_transition", "a delisted product has no price to change")
+		}
+		if p.UseCategory == "industry" && pricing.Method == MethodFree {
+			return datavenue.Invalid("validation_failed", "industry use is paid",
+				datavenue.FieldError{Field: "pricing.method", Code: CondFreeNeedsPublicUse, Message: "industry use is paid (G7)"})
+		}
+		p.Pricing = probe.Pricing
+		if p.Status == StatusPublished {
+			// Only the price conditions: the rest did not change with the price.
+			if unmet := evaluatePrice(*p, facts, civil.Of(s.Clock.Now())); len(unmet) > 0 {
+				return GateError(unmet)
+			}
+		}
+		return nil
+	})
+}
+
+// Get returns a product visible to caller.
+func (s Service) Get(ctx context.Context, caller datavenue.Caller, id string) (Product, error) {
+	p, err := s.Store.Product(ctx, id)
+	if datavenue.KindOf(err) == datavenue.KindNotFound || (err == nil && !visible(caller, p)) {
+		return Product{}, errProductNotFound
+	}
+	return p, err
+}
+
+// Products lists an operator's own products (any status), or for supervisors everyone's.
+func (s Service) Products(ctx context.Context, caller datavenue.Caller, f ProductFilter) ([]Product, error) {
+	if !isSupervisor(caller) {
+		f.Operator = caller.Org
+	}
+	if f.Status != "" && !slices.Contains([]string{StatusDraft, StatusSubmitted, StatusPublished, StatusSuspended, StatusDelisted}, f.Status) {
+		return nil, datavenue.Invalid("validation_failed", "unknown status",
+			datavenue.FieldError{Field: "status", Code: "invalid_value", Message: "status is draft, submitted, published, suspended or delisted"})
+	}
+	return s.Store.Products(ctx, f)
+}
+
+// PriceHistory returns every price version of a visible product.
+func (s Service) PriceHistory(ctx context.Context, caller datavenue.Caller, id string) ([]PriceVersion, error) {
+	if _, err := s.Get(ctx, caller, id); err != nil {
+		return nil, err
+	}
+	return s.Store.PriceHistory(ctx, id)
+}
+
+// Published returns a page of published products in id order, for catalogue exports.
+func (s Service) Published(ctx context.Context, after string, limit int) ([]Product, error) {
+	return s.Store.Products(ctx, ProductFilter{Status: StatusPublished, After: after, Limit: limit})
+}
+
+// Public returns a published or suspended product as anyone may see it: without its allow and
+// deny lists, which name other organisations.
+func (s Service) Public(ctx context.Context, id string) (Product, error) {
+	p, err := s.Store.Product(ctx, id)
+	if datavenue.KindOf(err) == datavenue.KindNotFound || (err == nil && p.Status != StatusPublished && p.Status != StatusSuspended) {
+		return Product{}, errProductNotFound
+	}
+	p.AllowList, p.DenyList = []datavenue.OrgID{}, []datavenue.OrgID{}
+	return p, err
+}

@@ -1,0 +1,66 @@
+package listing
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/certificates"
+)
+
+// Suspender is the certificates.Consumer that keeps the market honest: when a certificate is
+// cancelled, superseded or expires, an authorisation is narrowed, revoked or expires, or an
+// approval lapses, every published product built on that asset is checked against the gate again
+// and suspended if it no longer passes, with the unmet conditions recorded. Re-checking (rather
+// than suspending on any event) means a superseding certificate that still covers the product, or
+// a narrowing that keeps its product type, suspends nothing.
+type Suspender struct {
+	Store Store
+	Clock datavenue.Clock
+}
+
+// Name keys the consumer's cursor; it never changes.
+func (Suspender) Name() string { return "listing.suspender" }
+
+var relevant = []string{
+	certificates.EventCertificateCancelled, certificates.EventCertificateExpired, certificates.EventCertificateSuperseded,
+	certificates.EventAuthorisationRevoked, certificates.EventAuthorisationNarrowed, certificates.EventAuthorisationExpired,
+	certificates.EventApprovalLapsed,
+}
+
+// Handle re-checks the published products on the event's asset. It is idempotent: a product
+// already suspended is left alone.
+func (s Suspender) Handle(ctx context.Context, e certificates.Event) error {
+	if !slices.Contains(relevant, e.Type) {
+		return nil
+	}
+	if _, ok := datavenue.CallerFrom(ctx); !ok {
+		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
+	}
+	ids, err := s.Store.ProductsOnAsset(ctx, e.AssetID, StatusPublished)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		_, err := s.Store.Transition(ctx, id, "product.suspended", "", func(p *Product, facts Facts) error {
+			if p.Status != StatusPublished {
+				return ErrUnchanged
+			}
+			unmet := Evaluate(*p, facts, s.Clock.Now())
+			if len(unmet) == 0 {
+				return ErrUnchanged
+			}
+			p.Status = StatusSuspended
+			p.Suspension = &Suspension{By: "automatic", Reason: e.Type + " " + e.SubjectID, Unmet: unmet, At: s.Clock.Now(), EventID: e.ID}
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrUnchanged) {
+			return err
+		}
+	}
+	return nil
+}
+
+var _ certificates.Consumer = Suspender{}
