@@ -47,7 +47,7 @@ func (s Scope) validate(f *datavenue.Fields, field string) {
 	}
 	for _, pt := range s.ProductTypes {
 		if !slices.Contains(ProductTypes, pt) {
-			f.Add(field+".product_types", "invalid_value", "product types are dataset, api_service, data_report, model, sandbox_access, privacy_computing (raw data never enters trading, D15)")
+			f.Add(field+".product_types", "invalid_value", "product types are dataset, api_service, data_report, model, sandbox_access, privacy_computing, published_data (raw data never enters trading, D15)")
 			break
 		}
 	}

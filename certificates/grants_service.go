@@ -50,7 +50,7 @@ func checkProductTypes(f *datavenue.Fields, field string, types []string) {
 	}
 	for _, t := range types {
 		if !slices.Contains(ProductTypes, t) {
-			f.Add(field, "invalid_value", "product types are dataset, api_service, data_report, model, sandbox_access, privacy_computing")
+			f.Add(field, "invalid_value", "product types are dataset, api_service, data_report, model, sandbox_access, privacy_computing, published_data")
 			return
 		}
 	}

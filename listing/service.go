@@ -291,6 +291,9 @@ func (s Service) ChangePrice(ctx context.Context, caller datavenue.Caller, id st
 		if p.Status == StatusDelisted {
 			return datavenue.Conflict("invalid_transition", "a delisted product has no price to change")
 		}
+		if !isBureau(caller) && p.Status != StatusDraft && bandChanged(p.Pricing, probe.Pricing) {
+			return datavenue.Forbidden("band_set_by_bureau", "once a product is on the market its guided band (base price and float) is changed by the bureau; change only the list price")
+		}
 		if p.UseCategory == "industry" && pricing.Method == MethodFree {
 			return datavenue.Invalid("validation_failed", "industry use is paid",
 				datavenue.FieldError{Field: "pricing.method", Code: CondFreeNeedsPublicUse, Message: "industry use is paid (G7)"})
@@ -304,6 +307,14 @@ func (s Service) ChangePrice(ctx context.Context, caller datavenue.Caller, id st
 		}
 		return nil
 	})
+}
+
+// bandChanged reports whether a guided price's band parameters differ between two pricings.
+func bandChanged(old, next Pricing) bool {
+	if old.Method != MethodGuided || next.Method != MethodGuided {
+		return false
+	}
+	return old.BasePrice.Cmp(*next.BasePrice) != 0 || *old.FloatPercent != *next.FloatPercent
 }
 
 // Get returns a product visible to caller.
