@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/parties"
@@ -70,3 +72,5 @@ func transportCard() map[string]any {
 		"measurement_basis": "cost", "accounting_status": "booked",
 	}
 }
+
+func mustDec(s string) decimal.Decimal { return decimal.RequireFromString(s) }

@@ -26,7 +26,7 @@ func (s *searchSQL) arg(v any) string {
 
 func (s *searchSQL) add(cond string) { s.where = append(s.where, cond) }
 
-const entryColumns = `id, title, title_en, description, product_type, domain, use_category, pricing_method, ref_price::text,
+const entryColumns = `id, title, title_en, description, product_type, domain, use_category, pricing_method, ref_price::text AS price_text,
 	operator_id, holder_ids, status, published_at`
 
 // Search runs a catalogue query: the page in the requested order with keyset pagination, and the

@@ -60,6 +60,18 @@ func template(ctx context.Context, admin *pgx.Conn, url string) (string, error) 
 			if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil || exists {
 				return err
 			}
+			// Templates of older migration sets are of no further use.
+			old, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'dv\_tpl\_%' AND datname <> $1`, name)
+			if err != nil {
+				return err
+			}
+			stale, err := pgx.CollectRows(old, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			for _, db := range stale {
+				_, _ = admin.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{db}.Sanitize())
+			}
 			building := name + "_build"
 			if _, err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+building); err != nil {
 				return err
