@@ -3,7 +3,7 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: run test stop services build vet
+.PHONY: run test stop services build vet bench
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
@@ -27,3 +27,7 @@ stop:
 
 vet:
 	gofmt -l . | (! grep .) && go vet ./...
+
+# bench: the catalogue search benchmark (100,000 products; see README "Catalogue search speed").
+bench: services
+	$(SERVICES) exec -- go test ./postgres -run '^$$' -bench CatalogueSearch -benchtime 2000x -count 1

@@ -195,3 +195,29 @@ func TestDCATExport(t *testing.T) {
 		t.Fatalf("second page: %d datasets, next %v", len(more), rest["hydra:next"])
 	}
 }
+
+func TestBroadQueriesAreEstimatedAndStillPage(t *testing.T) {
+	v := newVenue(t)
+	v.seedParties()
+	const n = listing.ExactMatches + 300
+	if err := catalogueseed.Load(context.Background(), v.db.Pool, operatorOrg, 0, n); err != nil {
+		t.Fatal(err)
+	}
+	// Every synthetic description contains 数据: the query matches everything.
+	for _, sort := range []string{"newest", "relevance", "price_asc"} {
+		res := v.search("q=" + url.QueryEscape("数据") + "&sort=" + sort)
+		if res.TotalExact || res.Total <= listing.ExactMatches || len(res.Facets["domain"]) == 0 || len(res.Data) != 20 {
+			t.Fatalf("%s: exact %v, total %d, %d domains, %d entries", sort, res.TotalExact, res.Total, len(res.Facets["domain"]), len(res.Data))
+		}
+		next := v.search("q=" + url.QueryEscape("数据") + "&sort=" + sort + "&cursor=" + res.NextCursor)
+		for _, e := range next.Data {
+			if slices.ContainsFunc(res.Data, func(o listing.Entry) bool { return o.ID == e.ID }) {
+				t.Fatalf("%s: %s on pages 1 and 2", sort, e.ID)
+			}
+		}
+	}
+	// A narrow query on the same catalogue is still exact.
+	if res := v.search("q=" + url.QueryEscape("公交客流") + "&domain=transport"); !res.TotalExact {
+		t.Fatalf("narrow query not exact: total %d", res.Total)
+	}
+}

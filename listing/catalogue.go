@@ -77,13 +77,20 @@ type Entry struct {
 	Rank          float32           `json:"rank,omitempty"`
 }
 
-// SearchResult is one page of a search, with facet counts over all matches.
+// SearchResult is one page of a search, with facet counts over all matches. Total and facets are
+// exact up to ExactMatches matches; above that (a query as broad as "数据" on a data venue) they
+// are estimated from a sample and TotalExact is false, and relevance is ranked among the newest
+// ExactMatches matches, so that every search stays fast however much it matches.
 type SearchResult struct {
 	Data       []Entry                   `json:"data"`
 	NextCursor string                    `json:"next_cursor,omitempty"`
 	Total      int                       `json:"total"`
+	TotalExact bool                      `json:"total_exact"`
 	Facets     map[string]map[string]int `json:"facets,omitempty"`
 }
+
+// ExactMatches is how many matches a search counts exactly (see SearchResult).
+const ExactMatches = 5000
 
 // SearchInput is a search as the API receives it.
 type SearchInput struct {

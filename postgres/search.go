@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -26,12 +27,15 @@ func (s *searchSQL) arg(v any) string {
 
 func (s *searchSQL) add(cond string) { s.where = append(s.where, cond) }
 
-const entryColumns = `id, title, title_en, description, product_type, domain, use_category, pricing_method, ref_price::text AS price_text,
-	operator_id, holder_ids, status, published_at`
+// clone copies the builder, so two statements can extend the same filters independently.
+func (s searchSQL) clone() searchSQL {
+	return searchSQL{where: append([]string(nil), s.where...), args: append([]any(nil), s.args...)}
+}
 
-// Search runs a catalogue query: the page in the requested order with keyset pagination, and the
-// facet counts of all matches.
-func (db *DB) Search(ctx context.Context, q listing.SearchQuery) (listing.SearchResult, error) {
+func (s searchSQL) whereSQL() string { return strings.Join(s.where, " AND ") }
+
+// filters turns the query's filters into conditions.
+func filters(q listing.SearchQuery) (searchSQL, string) {
 	var s searchSQL
 	// The status is one of two fixed words (validated by the service) and is written literally so
 	// the planner can use the partial indexes, whose predicates name it.
@@ -45,9 +49,10 @@ func (db *DB) Search(ctx context.Context, q listing.SearchQuery) (listing.Search
 		tsq = s.arg(q.Terms) + "::tsquery"
 		s.add("search @@ " + tsq)
 	}
-	for col, v := range map[string]string{"domain": q.Domain, "product_type": q.ProductType, "pricing_method": q.PricingMethod, "use_category": q.UseCategory} {
-		if v != "" {
-			s.add(col + " = " + s.arg(v))
+	for _, f := range []struct{ col, v string }{{"domain", q.Domain}, {"product_type", q.ProductType},
+		{"pricing_method", q.PricingMethod}, {"use_category", q.UseCategory}} {
+		if f.v != "" {
+			s.add(f.col + " = " + s.arg(f.v))
 		}
 	}
 	if q.Holder != "" {
@@ -59,16 +64,86 @@ func (db *DB) Search(ctx context.Context, q listing.SearchQuery) (listing.Search
 	if q.MaxPrice != nil {
 		s.add("ref_price <= " + s.arg(q.MaxPrice.String()) + "::numeric")
 	}
-	where := strings.Join(s.where, " AND ")
-	result := listing.SearchResult{Data: []listing.Entry{}}
-	if q.Facets {
-		facets, total, err := db.facets(ctx, where, s.args)
-		if err != nil {
+	return s, tsq
+}
+
+// order is the ORDER BY and the keyset condition (after the cursor) of a sort.
+func order(s *searchSQL, q listing.SearchQuery) (orderBy, keyset string) {
+	c := q.After
+	switch q.Sort {
+	case "relevance":
+		orderBy = "rank DESC, id DESC"
+		if c != nil {
+			keyset = "(rank, id) < (" + s.arg(c.Rank) + "::real, " + s.arg(c.ID) + ")"
+		}
+	case "price_asc":
+		orderBy = "ref_price, id"
+		if c != nil {
+			keyset = "(ref_price, id) > (" + s.arg(c.Price) + "::numeric, " + s.arg(c.ID) + ")"
+		}
+	case "price_desc":
+		orderBy = "ref_price DESC, id DESC"
+		if c != nil {
+			keyset = "(ref_price, id) < (" + s.arg(c.Price) + "::numeric, " + s.arg(c.ID) + ")"
+		}
+	default: // newest
+		orderBy = "published_at DESC, id DESC"
+		if c != nil {
+			keyset = "(published_at, id) < (" + s.arg(c.PublishedAt) + "::timestamptz, " + s.arg(c.ID) + ")"
+		}
+	}
+	return orderBy, keyset
+}
+
+// Search runs a catalogue query. Its cost is bounded whatever the query matches:
+//
+//  1. One statement reads at most ExactMatches+1 matches into a narrow working set and returns,
+//     from that set, their count, the facet counts and the ids of the requested page.
+//  2. If the matches fit, that is the exact answer. If not, the facets and total are estimated
+//     from a 2% block sample of the table, and the page comes from an index-ordered scan (for relevance:
+//     ranked among the newest ExactMatches matches).
+//  3. The page's entries are read by primary key.
+func (db *DB) Search(ctx context.Context, q listing.SearchQuery) (listing.SearchResult, error) {
+	base, tsq := filters(q)
+	rank := "0::real"
+	if tsq != "" && q.Sort == "relevance" {
+		rank = "ts_rank_cd(search, " + tsq + ")"
+	}
+	s := base.clone()
+	orderBy, keyset := order(&s, q)
+	if keyset == "" {
+		keyset = "true"
+	}
+	sql := `WITH m AS MATERIALIZED (
+			SELECT id, domain, product_type, pricing_method, use_category, ref_price, published_at, ` + rank + ` AS rank
+			FROM products WHERE ` + s.whereSQL() + ` LIMIT ` + strconv.Itoa(listing.ExactMatches+1) + `)
+		SELECT 'n', NULL, NULL, NULL, NULL, count(*), NULL::real FROM m
+		UNION ALL
+		SELECT 'f', domain, product_type, pricing_method, use_category, count(*), NULL FROM m
+			GROUP BY GROUPING SETS ((domain), (product_type), (pricing_method), (use_category))
+		UNION ALL
+		(SELECT 'p', id, NULL, NULL, NULL, NULL, rank FROM m WHERE ` + keyset + ` ORDER BY ` + orderBy + ` LIMIT ` + s.arg(q.Limit+1) + `)`
+	rows, err := db.Pool.Query(ctx, sql, s.args...)
+	if err != nil {
+		return listing.SearchResult{}, interpretError(err)
+	}
+	count, facets, ids, err := readWorkingSet(rows)
+	if err != nil {
+		return listing.SearchResult{}, interpretError(err)
+	}
+	result := listing.SearchResult{Data: []listing.Entry{}, Total: count, TotalExact: count <= listing.ExactMatches}
+	if !result.TotalExact {
+		if facets, result.Total, err = db.sampledFacets(ctx, base); err != nil {
 			return result, err
 		}
-		result.Facets, result.Total = facets, total
+		if ids, err = db.broadPage(ctx, base, q, rank); err != nil {
+			return result, err
+		}
 	}
-	page, err := db.page(ctx, q, s, where, tsq)
+	if q.Facets {
+		result.Facets = facets
+	}
+	page, err := db.entries(ctx, ids)
 	if err != nil {
 		return result, err
 	}
@@ -84,74 +159,126 @@ func (db *DB) Search(ctx context.Context, q listing.SearchQuery) (listing.Search
 	return result, nil
 }
 
-func (db *DB) facets(ctx context.Context, where string, args []any) (map[string]map[string]int, int, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT domain, product_type, pricing_method, use_category, count(*) FROM products
-		WHERE `+where+` GROUP BY GROUPING SETS ((domain), (product_type), (pricing_method), (use_category))`, args...)
+type pageID struct {
+	id   string
+	rank float32
+}
+
+func newFacets() map[string]map[string]int {
+	return map[string]map[string]int{"domain": {}, "product_type": {}, "pricing_method": {}, "use_category": {}}
+}
+
+func readWorkingSet(rows pgx.Rows) (int, map[string]map[string]int, []pageID, error) {
+	defer rows.Close()
+	facets := newFacets()
+	count := 0
+	var ids []pageID
+	for rows.Next() {
+		var kind string
+		var a, b, c, d *string
+		var n *int
+		var rank *float32
+		if err := rows.Scan(&kind, &a, &b, &c, &d, &n, &rank); err != nil {
+			return 0, nil, nil, err
+		}
+		switch kind {
+		case "n":
+			count = *n
+		case "p":
+			ids = append(ids, pageID{id: *a, rank: *rank})
+		default:
+			addFacet(facets, a, b, c, d, *n)
+		}
+	}
+	return count, facets, ids, rows.Err()
+}
+
+func addFacet(facets map[string]map[string]int, domain, ptype, method, use *string, n int) {
+	switch {
+	case domain != nil:
+		facets["domain"][*domain] = n
+	case ptype != nil:
+		facets["product_type"][*ptype] = n
+	case method != nil:
+		facets["pricing_method"][*method] = n
+	case use != nil:
+		facets["use_category"][*use] = n
+	}
+}
+
+// samplePercent is the share of the table read to estimate a broad query's facets.
+const samplePercent = 2
+
+// sampledFacets estimates the facet counts and total of a broad query from a block sample of the
+// table (REPEATABLE, so the same query gets the same estimate while the table is unchanged).
+func (db *DB) sampledFacets(ctx context.Context, s searchSQL) (map[string]map[string]int, int, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT domain, product_type, pricing_method, use_category, count(*)
+		FROM products TABLESAMPLE SYSTEM (`+strconv.Itoa(samplePercent)+`) REPEATABLE (7)
+		WHERE `+s.whereSQL()+` GROUP BY GROUPING SETS ((domain), (product_type), (pricing_method), (use_category))`, s.args...)
 	if err != nil {
 		return nil, 0, interpretError(err)
 	}
 	defer rows.Close()
-	out := map[string]map[string]int{"domain": {}, "product_type": {}, "pricing_method": {}, "use_category": {}}
-	total := 0
+	facets, total := newFacets(), 0
+	scale := 100.0 / samplePercent
 	for rows.Next() {
-		var domain, ptype, method, use *string
+		var a, b, c, d *string
 		var n int
-		if err := rows.Scan(&domain, &ptype, &method, &use, &n); err != nil {
+		if err := rows.Scan(&a, &b, &c, &d, &n); err != nil {
 			return nil, 0, interpretError(err)
 		}
-		switch {
-		case domain != nil:
-			out["domain"][*domain] = n
-			total += n
-		case ptype != nil:
-			out["product_type"][*ptype] = n
-		case method != nil:
-			out["pricing_method"][*method] = n
-		case use != nil:
-			out["use_category"][*use] = n
+		est := int(math.Round(float64(n) * scale))
+		addFacet(facets, a, b, c, d, est)
+		if a != nil {
+			total += est
 		}
 	}
-	return out, total, interpretError(rows.Err())
+	if total <= listing.ExactMatches { // the sample missed most matches: say at least what we know
+		total = listing.ExactMatches + 1
+	}
+	return facets, total, interpretError(rows.Err())
 }
 
-func (db *DB) page(ctx context.Context, q listing.SearchQuery, s searchSQL, where, tsq string) ([]listing.Entry, error) {
-	rank := "0::real"
-	if tsq != "" {
-		rank = "ts_rank_cd(search, " + tsq + ")"
+// broadPage reads the page of a query with more matches than ExactMatches, letting the planner
+// walk an ordered index and stop at the page's end. Relevance ranks the newest ExactMatches
+// matches (ranking every match of a near-universal term would cost a scan of the catalogue).
+func (db *DB) broadPage(ctx context.Context, base searchSQL, q listing.SearchQuery, rank string) ([]pageID, error) {
+	s := base.clone()
+	orderBy, keyset := order(&s, q)
+	if keyset == "" {
+		keyset = "true"
 	}
-	var keyset, order string
-	switch q.Sort {
-	case "relevance":
-		order = "rank DESC, id DESC"
-		if q.After != nil {
-			keyset = "(rank, id) < (" + s.arg(q.After.Rank) + "::real, " + s.arg(q.After.ID) + ")"
-		}
-	case "price_asc":
-		order = "ref_price, id"
-		if q.After != nil {
-			keyset = "(ref_price, id) > (" + s.arg(q.After.Price) + "::numeric, " + s.arg(q.After.ID) + ")"
-		}
-	case "price_desc":
-		order = "ref_price DESC, id DESC"
-		if q.After != nil {
-			keyset = "(ref_price, id) < (" + s.arg(q.After.Price) + "::numeric, " + s.arg(q.After.ID) + ")"
-		}
-	default: // newest
-		order = "published_at DESC, id DESC"
-		if q.After != nil {
-			keyset = "(published_at, id) < (" + s.arg(q.After.PublishedAt) + "::timestamptz, " + s.arg(q.After.ID) + ")"
-		}
+	var sql string
+	if q.Sort == "relevance" {
+		sql = `SELECT id, rank FROM (SELECT id, ` + rank + ` AS rank FROM products WHERE ` + s.whereSQL() + `
+			ORDER BY published_at DESC, id DESC LIMIT ` + strconv.Itoa(listing.ExactMatches) + `) c
+			WHERE ` + keyset + ` ORDER BY ` + orderBy + ` LIMIT ` + s.arg(q.Limit+1)
+	} else {
+		sql = `SELECT id, 0::real FROM products WHERE ` + s.whereSQL() + ` AND ` + keyset + ` ORDER BY ` + orderBy + ` LIMIT ` + s.arg(q.Limit+1)
 	}
-	sql := `SELECT ` + entryColumns + `, ` + rank + ` AS rank FROM products WHERE ` + where
-	if keyset != "" {
-		if q.Sort == "relevance" {
-			sql = `SELECT * FROM (` + sql + `) m WHERE ` + keyset
-		} else {
-			sql += " AND " + keyset
-		}
-	}
-	sql += " ORDER BY " + order + " LIMIT " + s.arg(q.Limit+1)
 	rows, err := db.Pool.Query(ctx, sql, s.args...)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	ids, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pageID, error) {
+		var p pageID
+		err := r.Scan(&p.id, &p.rank)
+		return p, err
+	})
+	return ids, interpretError(err)
+}
+
+// entries reads a page's entries by primary key, in the page's order.
+func (db *DB) entries(ctx context.Context, ids []pageID) ([]listing.Entry, error) {
+	if len(ids) == 0 {
+		return []listing.Entry{}, nil
+	}
+	keys := make([]string, len(ids))
+	for i, p := range ids {
+		keys[i] = p.id
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT id, title, title_en, description, product_type, domain, use_category, pricing_method,
+		ref_price::text, operator_id, holder_ids, status, published_at FROM products WHERE id = ANY($1)`, keys)
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -161,7 +288,7 @@ func (db *DB) page(ctx context.Context, q listing.SearchQuery, s searchSQL, wher
 		var holders []string
 		var published *time.Time
 		err := r.Scan(&e.ID, &e.Title, &e.TitleEN, &e.Description, &e.ProductType, &e.Domain, &e.UseCategory, &e.PricingMethod,
-			&price, &e.OperatorID, &holders, &e.Status, &published, &e.Rank)
+			&price, &e.OperatorID, &holders, &e.Status, &published)
 		if err != nil {
 			return e, err
 		}
@@ -172,5 +299,19 @@ func (db *DB) page(ctx context.Context, q listing.SearchQuery, s searchSQL, wher
 		e.Price, err = money.Parse(price)
 		return e, err
 	})
-	return list, interpretError(err)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	byID := make(map[string]listing.Entry, len(list))
+	for _, e := range list {
+		byID[e.ID] = e
+	}
+	out := make([]listing.Entry, 0, len(ids))
+	for _, p := range ids {
+		if e, ok := byID[p.id]; ok { // a product changed between the two reads is left out
+			e.Rank = p.rank
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
