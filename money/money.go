@@ -85,3 +85,14 @@ func (y *Yuan) UnmarshalJSON(b []byte) error {
 	*y = v
 	return nil
 }
+
+// Fen returns the amount in fen (1/100 yuan) as an integer: the form amounts take inside Redis,
+// where Lua numbers are doubles and exact only for integers.
+func (y Yuan) Fen() int64 { return y.d.Shift(2).IntPart() }
+
+// FromFen is the amount of n fen.
+func FromFen(n int64) Yuan { return Yuan{decimal.New(n, -2)} }
+
+// MaxFen is the largest amount the matching engine accepts: below 2^53, so that a Lua number holds
+// it exactly (90,071,992,547,409.91 yuan).
+const MaxFen = 1<<53 - 1

@@ -1,0 +1,74 @@
+package matching
+
+import (
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/money"
+)
+
+// Auction kinds.
+const (
+	English      = "english"       // open ascending bids with a minimum increment and anti-sniping
+	SealedFirst  = "sealed_first"  // one sealed bid per buyer; the highest pays its bid
+	SealedSecond = "sealed_second" // Vickrey: the highest pays the second-highest bid or the reserve
+)
+
+// Auction is what the engine needs to run one auction. Amounts are exact yuan; the engine keeps
+// them as integer fen.
+type Auction struct {
+	ID              string
+	ProductID       string
+	Kind            string
+	Operator        datavenue.OrgID
+	Holders         []datavenue.OrgID
+	Start, End      time.Time
+	Reserve         money.Yuan
+	Increment       money.Yuan // English only
+	AntiSnipe       time.Duration
+	DepositRequired bool
+	BandLow         *money.Yuan // the guided band, where one applies
+	BandHigh        *money.Yuan
+	Floor           money.Yuan // the appraisal-based reserve, zero if none
+	Revisable       bool       // sealed bids may be revised until close
+	Allow, Deny     []datavenue.OrgID
+}
+
+// BidResult is an accepted bid.
+type BidResult struct {
+	Seq       int64      `json:"seq"`
+	Amount    money.Yuan `json:"amount"`
+	EndsAt    time.Time  `json:"ends_at"`
+	Bids      int        `json:"bids"`
+	At        time.Time  `json:"at"`
+	Duplicate bool       `json:"-"` // a retry of a bid already accepted
+}
+
+// Outcome is how an auction ended.
+type Outcome struct {
+	Result   string          `json:"result"` // won, no_sale, stopped
+	Winner   datavenue.OrgID `json:"winner,omitempty"`
+	Price    money.Yuan      `json:"price"`
+	ClosedAt time.Time       `json:"closed_at"`
+	Already  bool            `json:"-"` // this call did not close it; an earlier one did
+}
+
+// Refusal codes of a bid, shared by the scripts and the model. Each is the stable problem code the
+// API answers with.
+const (
+	ErrNotFound     = "auction_not_found"
+	ErrClosed       = "auction_closed"
+	ErrStopped      = "auction_stopped"
+	ErrNotStarted   = "auction_not_started"
+	ErrEnded        = "auction_ended"
+	ErrParty        = "not_eligible_party"
+	ErrDenied       = "buyer_denied"
+	ErrNotAllowed   = "buyer_not_allowed"
+	ErrDeposit      = "deposit_missing"
+	ErrAmount       = "invalid_amount"
+	ErrOutsideBand  = "outside_band"
+	ErrBelowFloor   = "below_appraisal_reserve"
+	ErrTooLow       = "bid_too_low"
+	ErrBelowReserve = "below_reserve"
+	ErrBidExists    = "bid_exists"
+)
