@@ -73,7 +73,7 @@ func (m *Model) Bid(bidID string, buyer datavenue.OrgID, amount money.Yuan) (Bid
 		return BidResult{}, ErrDeposit
 	case v <= 0 || v > money.MaxFen:
 		return BidResult{}, ErrAmount
-	case a.BandLow != nil && (v < a.BandLow.Fen() || v > a.BandHigh.Fen()):
+	case a.BandLow != nil && a.BandHigh.Fen() > 0 && (v < a.BandLow.Fen() || v > a.BandHigh.Fen()): // a zero band is no band, as in the script
 		return BidResult{}, ErrOutsideBand
 	case v < a.Floor.Fen():
 		return BidResult{}, ErrBelowFloor
