@@ -27,6 +27,7 @@ import (
 	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/internal/testenv"
 	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/ratelimit"
@@ -71,6 +72,7 @@ func (p panickyOrganisations) List(ctx context.Context, f parties.ListFilter) ([
 
 type venue struct {
 	t      *testing.T
+	redis  testenv.Redis
 	app    *fiber.App
 	db     *postgres.DB
 	keys   *auth.Keyring
@@ -109,6 +111,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		Certificates:  certificates.Service{Store: db, Signer: certificates.Signer{Keys: kr, Issuer: issuer}, Clock: datavenue.SystemClock{}},
 		Grants:        certificates.GrantService{Store: db, Clock: datavenue.SystemClock{}},
 		Listing:       listing.Service{Store: db, Clock: datavenue.SystemClock{}},
+		Auctions:      matching.Service{Store: db, Engine: matching.Engine{Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}}, Clock: datavenue.SystemClock{}},
 		Audit:         audit.Service{Reader: db},
 		Idempotency:   db,
 		RateLimiter:   limiter,
@@ -120,7 +123,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		BodyLimit:     bodyLimit,
 		Version:       "test",
 	})
-	return &venue{t: t, app: app, db: db, keys: kr, logs: logs,
+	return &venue{t: t, app: app, db: db, keys: kr, logs: logs, redis: rdb,
 		minter: auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: datavenue.SystemClock{}}}
 }
 

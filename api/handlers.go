@@ -36,6 +36,7 @@ func (h *handlers) routes() []Route {
 	routes = append(routes, h.certificateRoutes()...)
 	routes = append(routes, h.grantRoutes()...)
 	routes = append(routes, h.listingRoutes()...)
+	routes = append(routes, h.auctionRoutes()...)
 	return routes
 }
 

@@ -48,6 +48,7 @@ type Deps struct {
 	Certificates  Certificates
 	Grants        Grants
 	Listing       Listing
+	Auctions      Auctions
 	Audit         AuditLog
 	Idempotency   idempotency.Store
 	Verifier      TokenVerifier

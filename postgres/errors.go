@@ -84,4 +84,5 @@ var constraintCodes = map[string]string{
 	"assets_holder_id_holder_kind_fkey":                     "not_a_holder",
 	"appraisals_appraiser_id_appraiser_kind_fkey":           "not_an_appraiser",
 	"certificates_one_valid_version":                        "certificate_not_valid",
+	"auctions_one_open_per_product":                         "auction_open",
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/config"
 	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/ratelimit"
@@ -210,6 +211,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	if len(issuers) == 0 {
 		return errors.New("no token issuer is trusted: set DATAVENUE_TRUSTED_ISSUERS or DATAVENUE_DEV_ISSUER=true")
 	}
+	auctions := matching.Service{Store: db, Engine: matching.Engine{Redis: rdb, Keys: matching.Keys{Prefix: "dv:"}}, Clock: datavenue.SystemClock{}}
 	var limiter api.RateLimiter
 	if cfg.RatePerSecond > 0 {
 		limiter = ratelimit.Limiter{Client: rdb, Prefix: "dv:rl:", Rate: cfg.RatePerSecond, Period: time.Second, Burst: cfg.RateBurst}
@@ -222,6 +224,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		Certificates:  certificates.Service{Store: db, Signer: certificates.Signer{Keys: kr, Issuer: cfg.JWTIssuer}, Clock: datavenue.SystemClock{}},
 		Grants:        certificates.GrantService{Store: db, Clock: datavenue.SystemClock{}},
 		Listing:       listing.Service{Store: db, Clock: datavenue.SystemClock{}},
+		Auctions:      auctions,
 		Audit:         audit.Service{Reader: db},
 		Idempotency:   db,
 		RateLimiter:   limiter,
@@ -238,9 +241,16 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	})
 
 	// Expiries are recorded and events delivered in the background: listing suspends products
-	// whose certificates, authorisations or approvals stop holding (matching adds its consumer).
-	consumers := []certificates.Consumer{listing.Suspender{Store: db, Clock: datavenue.SystemClock{}}}
-	go certificates.Run(ctx, time.Minute, db, certificates.Dispatcher{Log: db, Consumers: consumers, Logger: logger})
+	// whose certificates, authorisations or approvals stop holding, then matching stops their
+	// auctions (the order matters: the stopper reads the product's status).
+	consumers := []certificates.Consumer{listing.Suspender{Store: db, Clock: datavenue.SystemClock{}}, matching.Stopper{Service: auctions}}
+	go certificates.Run(ctx, 10*time.Second, db, certificates.Dispatcher{Log: db, Consumers: consumers, Logger: logger})
+	closer := matching.Closer{Engine: auctions.Engine, Logger: logger, OnClose: func(ctx context.Context, id string, o matching.Outcome) {
+		if err := auctions.Closed(ctx, id, o); err != nil {
+			logger.Warn("recording an auction outcome", "auction", id, "error", err.Error())
+		}
+	}}
+	go closer.Run(ctx, time.Second)
 
 	listenErr := make(chan error, 1)
 	go func() { listenErr <- app.Listen(cfg.Listen) }()

@@ -1,0 +1,88 @@
+package api
+
+import (
+	"context"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/matching"
+)
+
+// Auctions is what the API needs of the matching service.
+type Auctions interface {
+	Create(ctx context.Context, caller datavenue.Caller, in matching.CreateInput) (matching.Record, error)
+	Bid(ctx context.Context, caller datavenue.Caller, auctionID, key string, in matching.BidInput) (matching.BidResult, error)
+	RecordDeposit(ctx context.Context, caller datavenue.Caller, auctionID string, in matching.DepositInput) error
+	Get(ctx context.Context, id string) (matching.View, error)
+	History(ctx context.Context, caller datavenue.Caller, id string) ([]matching.HistoryEntry, error)
+}
+
+func (h *handlers) auctionRoutes() []Route {
+	id := []Param{{Name: "id", In: "path"}}
+	return []Route{
+		{"POST", "/v1/auctions", Operation{ID: "openAuction", Tag: "auctions", Summary: "Open the auction of a published, auction-priced product",
+			Description: "On the terms of the product's current price version: kind (english, sealed_first, sealed_second), reserve, increment, schedule, anti-sniping, deposit; buyers by the product's allow and deny lists.",
+			Auth:        true, Request: matching.CreateInput{}, Response: matching.Record{}, Status: 201, Errors: []int{403, 409}}, h.openAuction},
+		{"GET", "/v1/auctions/:id", Operation{ID: "getAuction", Tag: "auctions", Summary: "An auction and its live state (sealed: only the number of bids until the close)",
+			Auth: true, Params: id, Response: matching.View{}, Errors: []int{404}}, h.getAuction},
+		{"POST", "/v1/auctions/:id/bids", Operation{ID: "placeBid", Tag: "auctions", Summary: "Place a bid (buyer)",
+			Description: "201 means the bid is durable. Send an Idempotency-Key: a retry with the same key is the same bid. Refusals name the rule: bid_too_low, below_reserve, outside_band, below_appraisal_reserve, deposit_missing, buyer_denied, buyer_not_allowed, not_eligible_party, auction_ended, …",
+			Auth:        true, Params: id, Request: matching.BidInput{}, Response: matching.BidResult{}, Status: 201, Errors: []int{403, 404, 409}}, h.placeBid},
+		{"GET", "/v1/auctions/:id/bids", Operation{ID: "bidHistory", Tag: "auctions", Summary: "Bid history (sealed auctions: after the close)",
+			Auth: true, Params: id, Response: []matching.HistoryEntry{}, Errors: []int{403, 404}}, h.bidHistory},
+		{"POST", "/v1/auctions/:id/deposits", Operation{ID: "recordDeposit", Tag: "auctions", Summary: "Record a buyer's deposit as received (clerk)",
+			Auth: true, Params: id, Request: matching.DepositInput{}, Response: Status{}, Status: 201, Errors: []int{403, 404, 409}}, h.recordDeposit},
+	}
+}
+
+func (h *handlers) openAuction(c *fiber.Ctx) error {
+	var in matching.CreateInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := h.d.Auctions.Create(c.UserContext(), callerOf(c), in)
+	if err != nil {
+		return err
+	}
+	return created(c, "/v1/auctions/"+r.ID, r)
+}
+
+func (h *handlers) getAuction(c *fiber.Ctx) error {
+	v, err := h.d.Auctions.Get(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+func (h *handlers) placeBid(c *fiber.Ctx) error {
+	var in matching.BidInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := h.d.Auctions.Bid(c.UserContext(), callerOf(c), c.Params("id"), c.Get(headerIdempotencyKey), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(r)
+}
+
+func (h *handlers) bidHistory(c *fiber.Ctx) error {
+	list, err := h.d.Auctions.History(c.UserContext(), callerOf(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(list)
+}
+
+func (h *handlers) recordDeposit(c *fiber.Ctx) error {
+	var in matching.DepositInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if err := h.d.Auctions.RecordDeposit(c.UserContext(), callerOf(c), c.Params("id"), in); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(Status{Status: "recorded"})
+}

@@ -1,0 +1,141 @@
+package api_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/certificates"
+	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/matching"
+)
+
+// auctionMarket publishes an English-auction product (deposit required) and opens its auction.
+func auctionMarket(t *testing.T, kind string) (*market, matching.Record) {
+	t.Helper()
+	m := newMarket(t, nil)
+	p := m.createProduct(func(p map[string]any) {
+		p["pricing"] = map[string]any{"method": "auction", "auction_kind": kind, "reserve": "9000.00", "increment": "100.00",
+			"deposit": "500.00", "anti_snipe_minutes": 5,
+			"start_at": time.Now().Add(time.Minute).Format(time.RFC3339), "end_at": time.Now().Add(2 * time.Hour).Format(time.RFC3339)}
+		p["deny_list"] = []datavenue.OrgID{otherOrg}
+	})
+	mustStatus(t, m.publish(p.ID), 200)
+	op := m.as(datavenue.RoleOperator, operatorOrg)
+	wantProblem(t, m.do("POST", "/v1/auctions", m.as(datavenue.RoleBuyer, buyerOrg), map[string]any{"product_id": p.ID}), 403, "role_not_allowed")
+	r := m.do("POST", "/v1/auctions", op, map[string]any{"product_id": p.ID})
+	mustStatus(t, r, 201)
+	rec := decode[matching.Record](t, r)
+	// Opening again returns the open auction rather than a second one.
+	again := decode[matching.Record](t, m.do("POST", "/v1/auctions", op, map[string]any{"product_id": p.ID}))
+	if again.ID != rec.ID || rec.Reserve.String() != "9000.00" || rec.Deposit.String() != "500.00" || rec.AntiSnipeSec != 300 {
+		t.Fatalf("auction = %+v, again %s", rec, again.ID)
+	}
+	return m, rec
+}
+
+func (m *market) engine() matching.Engine {
+	return matching.Engine{Redis: m.redis.Client, Keys: matching.Keys{Prefix: m.redis.Prefix}}
+}
+
+func TestAuctionOverTheAPI(t *testing.T) {
+	m, auc := auctionMarket(t, matching.English)
+	path := "/v1/auctions/" + auc.ID
+	buyer := m.as(datavenue.RoleBuyer, buyerOrg)
+	bid := func(token, key, amount string) response {
+		return m.do("POST", path+"/bids", token, map[string]any{"amount": amount}, "Idempotency-Key", key)
+	}
+	wantProblem(t, bid(buyer, "k0", "9000.00"), 409, matching.ErrNotStarted)
+	ctx := context.Background()
+	if _, err := m.engine().AdvanceClock(ctx, auc.ID, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, bid(buyer, "k1", "9000.00"), 403, matching.ErrDeposit)
+	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	wantProblem(t, m.do("POST", path+"/deposits", buyer, map[string]any{"buyer": buyerOrg, "ref": "x"}), 403, "role_not_allowed")
+	mustStatus(t, m.do("POST", path+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "银行流水 2026112601"}), 201)
+	r := bid(buyer, "k1", "9000.00")
+	mustStatus(t, r, 201)
+	first := decode[matching.BidResult](t, r)
+	// The same request again (a client retry): the same bid.
+	if retry := decode[matching.BidResult](t, bid(buyer, "k1", "9000.00")); retry.Seq != first.Seq {
+		t.Fatalf("retry got seq %d, first %d", retry.Seq, first.Seq)
+	}
+	wantProblem(t, bid(m.as(datavenue.RoleBuyer, otherOrg), "k2", "9500.00"), 403, matching.ErrDenied)
+	wantProblem(t, bid(m.as(datavenue.RoleOperator, operatorOrg), "k3", "9500.00"), 403, "role_not_allowed")
+	r = bid(buyer, "k4", "9050.00")
+	wantProblem(t, r, 422, matching.ErrTooLow)
+	if r.problem.Errors[0].Message != "the bid must be at least 9100.00" {
+		t.Fatalf("message = %q", r.problem.Errors[0].Message)
+	}
+	wantProblem(t, bid(buyer, "k5", "9100.001"), 422, "validation_failed")
+	view := decode[matching.View](t, m.do("GET", path, buyer, nil))
+	if view.Live.Bids != 1 || view.Live.High.String() != "9000.00" || view.Live.Leader != buyerOrg {
+		t.Fatalf("live state = %+v", view.Live)
+	}
+	// Past the end the auction closes, and the record gets the outcome (the closer's OnClose).
+	m.engine().AdvanceClock(ctx, auc.ID, 3*time.Hour)
+	svc := matching.Service{Store: m.db, Engine: m.engine(), Clock: datavenue.SystemClock{}}
+	o, err := svc.Engine.Close(ctx, auc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Closed(ctx, auc.ID, o); err != nil {
+		t.Fatal(err)
+	}
+	view = decode[matching.View](t, m.do("GET", path, buyer, nil))
+	if view.Status != "closed" || view.Outcome == nil || view.Outcome.Winner != buyerOrg || view.Outcome.Price.String() != "9000.00" {
+		t.Fatalf("record after close = %+v", view.Record)
+	}
+	wantProblem(t, bid(buyer, "k6", "20000.00"), 409, matching.ErrClosed)
+	trail := decode[api.AuditPage](t, m.do("GET", "/v1/audit-events?resource_type=auction&resource_id="+auc.ID, m.as(datavenue.RoleAuditor, auditorOrg), nil))
+	if len(trail.Data) != 2 || trail.Data[0].Action != "auction.closed" || trail.Data[1].Action != "auction.opened" {
+		t.Fatalf("auction audit = %+v", trail.Data)
+	}
+}
+
+func TestSealedBidsStayHiddenUntilClose(t *testing.T) {
+	m, auc := auctionMarket(t, matching.SealedSecond)
+	ctx := context.Background()
+	m.engine().AdvanceClock(ctx, auc.ID, 2*time.Minute)
+	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "r1"}), 201)
+	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/bids", m.as(datavenue.RoleBuyer, buyerOrg), map[string]any{"amount": "12345.67"}), 201)
+	for _, who := range []string{m.as(datavenue.RoleOperator, operatorOrg), m.as(datavenue.RoleBuyer, buyerOrg)} {
+		r := m.do("GET", "/v1/auctions/"+auc.ID, who, nil)
+		if body := string(r.body); strings.Contains(body, "12345.67") || strings.Contains(body, `"leader"`) || strings.Contains(body, `"high"`) {
+			t.Fatalf("a sealed amount or bidder leaks: %s", body)
+		}
+		wantProblem(t, m.do("GET", "/v1/auctions/"+auc.ID+"/bids", who, nil), 403, "sealed_until_close")
+	}
+	m.engine().AdvanceClock(ctx, auc.ID, 3*time.Hour)
+	if _, err := m.engine().Close(ctx, auc.ID); err != nil {
+		t.Fatal(err)
+	}
+	history := decode[[]matching.HistoryEntry](t, m.do("GET", "/v1/auctions/"+auc.ID+"/bids", m.as(datavenue.RoleAuditor, auditorOrg), nil))
+	if len(history) != 1 || history[0].Amount.String() != "12345.67" {
+		t.Fatalf("revealed history = %+v", history)
+	}
+}
+
+func TestCancellationStopsBidding(t *testing.T) {
+	m, auc := auctionMarket(t, matching.English)
+	ctx := context.Background()
+	m.engine().AdvanceClock(ctx, auc.ID, 2*time.Minute)
+	mustStatus(t, m.do("POST", "/v1/certificates/"+m.assetCert.ID+"/cancel", m.as(datavenue.RoleOperator, govHolder), map[string]any{"reason": "数据灭失"}), 200)
+	svc := matching.Service{Store: m.db, Engine: m.engine(), Clock: datavenue.SystemClock{}}
+	d := certificates.Dispatcher{Log: m.db, Consumers: []certificates.Consumer{
+		listing.Suspender{Store: m.db, Clock: datavenue.SystemClock{}}, matching.Stopper{Service: svc}}}
+	if _, err := d.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	view := decode[matching.View](t, m.do("GET", "/v1/auctions/"+auc.ID, m.as(datavenue.RoleBuyer, buyerOrg), nil))
+	if view.Status != "stopped" || view.Live.Status != "stopped" || view.StopReason == "" {
+		t.Fatalf("after cancellation: record %s (%s), live %s", view.Status, view.StopReason, view.Live.Status)
+	}
+	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	wantProblem(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "r"}), 409, matching.ErrClosed)
+}

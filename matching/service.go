@@ -1,0 +1,239 @@
+package matching
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/certificates"
+	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/money"
+)
+
+// Record is an auction as PostgreSQL (the system of record) keeps it.
+type Record struct {
+	ID           string          `json:"id"`
+	ProductID    string          `json:"product_id"`
+	OperatorID   datavenue.OrgID `json:"operator_id"`
+	Kind         string          `json:"kind"`
+	Status       string          `json:"status"`
+	StartsAt     time.Time       `json:"starts_at"`
+	EndsAt       time.Time       `json:"ends_at"`
+	Reserve      money.Yuan      `json:"reserve"`
+	Increment    money.Yuan      `json:"increment"`
+	AntiSnipeSec int             `json:"anti_snipe_seconds"`
+	Deposit      money.Yuan      `json:"deposit"`
+	BandLow      *money.Yuan     `json:"band_low,omitempty"`
+	BandHigh     *money.Yuan     `json:"band_high,omitempty"`
+	Floor        money.Yuan      `json:"floor"`
+	Revisable    bool            `json:"revisable"`
+	PriceVersion int             `json:"price_version"`
+	Outcome      *Outcome        `json:"outcome,omitempty"`
+	StopReason   string          `json:"stop_reason,omitempty"`
+	Currency     string          `json:"currency"`
+	CreatedAt    time.Time       `json:"created_at"`
+}
+
+// Store keeps auctions in PostgreSQL.
+type Store interface {
+	Product(ctx context.Context, id string) (listing.Product, error)
+	CreateAuction(ctx context.Context, r Record) (Record, error)
+	Auction(ctx context.Context, id string) (Record, error)
+	Auctions(ctx context.Context, productID, status string) ([]Record, error)
+	// RecordOutcome stores how an open auction ended; recording it again changes nothing.
+	RecordOutcome(ctx context.Context, id string, o Outcome, reason string) error
+	// OpenAuctionsOnAsset lists the open auctions of products derived from an asset that are no
+	// longer published.
+	OpenAuctionsOnAsset(ctx context.Context, assetID string) ([]string, error)
+}
+
+// Service runs auctions for the API: PostgreSQL for the records, the Engine for the hot state.
+type Service struct {
+	Store  Store
+	Engine Engine
+	Clock  datavenue.Clock
+}
+
+// CreateInput opens an auction for a published, auction-priced product.
+type CreateInput struct {
+	ProductID string `json:"product_id"`
+	Revisable bool   `json:"revisable,omitempty" jsonschema:"description=sealed auctions: bids may be revised until close"`
+}
+
+// Create opens the auction of a published product priced by auction, on the terms of its current
+// price version. Opening again while one is open returns that one (and restores its hot state if
+// Redis lost it).
+func (s Service) Create(ctx context.Context, caller datavenue.Caller, in CreateInput) (Record, error) {
+	if !caller.Is(datavenue.RoleOperator) {
+		return Record{}, datavenue.Forbidden("role_not_allowed", "operators run auctions")
+	}
+	p, err := s.Store.Product(ctx, in.ProductID)
+	if err != nil || p.OperatorID != caller.Org {
+		return Record{}, datavenue.Invalid("product_not_found", "no product of yours has this id",
+			datavenue.FieldError{Field: "product_id", Code: "not_found", Message: "no product of yours has this id"})
+	}
+	pr := p.Pricing
+	switch {
+	case p.Status != listing.StatusPublished:
+		return Record{}, datavenue.Conflict("product_not_published", "only a published product is auctioned")
+	case pr.Method != listing.MethodAuction || pr.Reserve == nil || pr.StartAt == nil || pr.EndAt == nil:
+		return Record{}, datavenue.Conflict("not_auction_priced", "the product's pricing method is not an auction")
+	case !pr.EndAt.After(s.Clock.Now()):
+		return Record{}, datavenue.Conflict("auction_schedule_passed", "the auction's end has passed; change the product's price schedule")
+	}
+	r := Record{ID: datavenue.NewID("auc"), ProductID: p.ID, OperatorID: p.OperatorID, Kind: pr.AuctionKind, Status: "open",
+		StartsAt: *pr.StartAt, EndsAt: *pr.EndAt, Reserve: *pr.Reserve, Increment: money.Zero, Deposit: money.Zero,
+		Floor: money.Zero, Revisable: in.Revisable && pr.AuctionKind != English, PriceVersion: p.PriceVersion, Currency: "CNY"}
+	if pr.Increment != nil {
+		r.Increment = *pr.Increment
+	}
+	if pr.AntiSnipeMinutes != nil {
+		r.AntiSnipeSec = *pr.AntiSnipeMinutes * 60
+	}
+	if pr.Deposit != nil {
+		r.Deposit = *pr.Deposit
+	}
+	rec, err := s.Store.CreateAuction(ctx, r)
+	if datavenue.CodeOf(err) == "auction_open" {
+		open, lerr := s.Store.Auctions(ctx, p.ID, "open")
+		if lerr != nil || len(open) == 0 {
+			return Record{}, err
+		}
+		rec = open[0]
+	} else if err != nil {
+		return Record{}, err
+	}
+	return rec, s.Engine.Open(ctx, s.engineAuction(rec, p))
+}
+
+func (s Service) engineAuction(r Record, p listing.Product) Auction {
+	return Auction{ID: r.ID, ProductID: r.ProductID, Kind: r.Kind, Operator: r.OperatorID, Holders: p.HolderIDs,
+		Start: r.StartsAt, End: r.EndsAt, Reserve: r.Reserve, Increment: r.Increment,
+		AntiSnipe: time.Duration(r.AntiSnipeSec) * time.Second, DepositRequired: !r.Deposit.IsZero(),
+		BandLow: r.BandLow, BandHigh: r.BandHigh, Floor: r.Floor, Revisable: r.Revisable, Allow: p.AllowList, Deny: p.DenyList}
+}
+
+// BidInput is a bid's amount (yuan, decimal string).
+type BidInput struct {
+	Amount string `json:"amount" jsonschema:"description=yuan as a decimal string with at most two places"`
+}
+
+// BidID derives the engine's bid id from the buyer and its Idempotency-Key, so a retried request
+// is the same bid and two buyers' keys can never collide; without a key every request is a bid.
+func BidID(buyer datavenue.OrgID, key string) string {
+	if key == "" {
+		return datavenue.NewID("bid")
+	}
+	sum := sha256.Sum256([]byte(string(buyer) + "|" + key))
+	return "bid_" + hex.EncodeToString(sum[:13])
+}
+
+// Bid places a buyer's bid.
+func (s Service) Bid(ctx context.Context, caller datavenue.Caller, auctionID, key string, in BidInput) (BidResult, error) {
+	if !caller.Is(datavenue.RoleBuyer) {
+		return BidResult{}, datavenue.Forbidden("role_not_allowed", "buyers bid")
+	}
+	amount, err := money.Parse(in.Amount)
+	if err != nil {
+		return BidResult{}, datavenue.Invalid("validation_failed", "invalid amount",
+			datavenue.FieldError{Field: "amount", Code: "invalid_amount", Message: err.Error()})
+	}
+	return s.Engine.Bid(ctx, auctionID, BidID(caller.Org, key), caller.Org, amount)
+}
+
+// DepositInput records a buyer's deposit as received.
+type DepositInput struct {
+	Buyer datavenue.OrgID `json:"buyer"`
+	Ref   string          `json:"ref" jsonschema:"minLength=1,maxLength=100,description=the payment record the clerk matched"`
+}
+
+// RecordDeposit is the clerk's record that a deposit arrived; the settlement issue books the money.
+func (s Service) RecordDeposit(ctx context.Context, caller datavenue.Caller, auctionID string, in DepositInput) error {
+	if !caller.Is(datavenue.RoleClerk) {
+		return datavenue.Forbidden("role_not_allowed", "a settlement clerk records deposits")
+	}
+	if !datavenue.HasPrefix(string(in.Buyer), "org") || in.Ref == "" || len(in.Ref) > 100 {
+		return datavenue.Invalid("validation_failed", "a deposit names the buyer and the payment reference",
+			datavenue.FieldError{Field: "buyer", Code: "required", Message: "buyer organisation id and ref are required"})
+	}
+	return s.Engine.RecordDeposit(ctx, auctionID, in.Buyer, in.Ref)
+}
+
+// View is an auction for the API: its record and its live state.
+type View struct {
+	Record
+	Live State `json:"live"`
+}
+
+// Get returns an auction with its live state.
+func (s Service) Get(ctx context.Context, id string) (View, error) {
+	r, err := s.Store.Auction(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	st, err := s.Engine.State(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	return View{Record: r, Live: st}, nil
+}
+
+// History returns the bids: for an English auction to any caller; for a sealed one only after it
+// closed (before, nobody, operator included, may see an amount or a bidder), or to an auditor.
+func (s Service) History(ctx context.Context, caller datavenue.Caller, id string) ([]HistoryEntry, error) {
+	st, err := s.Engine.State(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if st.Kind != English && st.Status == "open" {
+		return nil, datavenue.Forbidden("sealed_until_close", "sealed bids are revealed at the close")
+	}
+	return s.Engine.History(ctx, id)
+}
+
+// Closed records an outcome the closer decided.
+func (s Service) Closed(ctx context.Context, id string, o Outcome) error {
+	return s.Store.RecordOutcome(ctx, id, o, "")
+}
+
+// Stopper is the certificates.Consumer that stops bidding when what an auction's product rests
+// on stops holding: after listing's Suspender has suspended the product (it runs first), every
+// open auction of a product that is no longer published is stopped, in Redis at once and then in
+// the record.
+type Stopper struct {
+	Service Service
+}
+
+// Name keys the consumer's cursor.
+func (Stopper) Name() string { return "matching.stopper" }
+
+var stopOn = []string{certificates.EventCertificateCancelled, certificates.EventCertificateExpired,
+	certificates.EventCertificateSuperseded, certificates.EventAuthorisationRevoked, certificates.EventAuthorisationNarrowed,
+	certificates.EventAuthorisationExpired, certificates.EventApprovalLapsed}
+
+// Handle stops the affected auctions; it is idempotent.
+func (s Stopper) Handle(ctx context.Context, e certificates.Event) error {
+	if !slices.Contains(stopOn, e.Type) {
+		return nil
+	}
+	ids, err := s.Service.Store.OpenAuctionsOnAsset(ctx, e.AssetID)
+	if err != nil {
+		return err
+	}
+	reason := e.Type + " " + e.SubjectID
+	for _, id := range ids {
+		o, err := s.Service.Engine.Stop(ctx, id, reason)
+		if err != nil {
+			return err
+		}
+		if err := s.Service.Store.RecordOutcome(ctx, id, o, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var _ certificates.Consumer = Stopper{}

@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/matching"
+	"github.com/datavenue/datavenue/money"
+)
+
+const auctionColumns = `id, product_id, operator_id, kind, status, starts_at, ends_at, reserve::text, increment::text,
+	anti_snipe_s, deposit::text, band_low::text, band_high::text, floor::text, revisable, price_version, outcome,
+	coalesce(winner_id, ''), price::text, closed_at, coalesce(stop_reason, ''), created_at`
+
+func scanAuction(row pgx.Row) (matching.Record, error) {
+	var r matching.Record
+	var reserve, increment, deposit, floor string
+	var bandLow, bandHigh, price, outcome *string
+	var winner string
+	var closedAt *time.Time
+	err := row.Scan(&r.ID, &r.ProductID, &r.OperatorID, &r.Kind, &r.Status, &r.StartsAt, &r.EndsAt, &reserve, &increment,
+		&r.AntiSnipeSec, &deposit, &bandLow, &bandHigh, &floor, &r.Revisable, &r.PriceVersion, &outcome, &winner, &price,
+		&closedAt, &r.StopReason, &r.CreatedAt)
+	if err != nil {
+		return r, err
+	}
+	r.Currency = "CNY"
+	r.Reserve, r.Increment, r.Deposit, r.Floor = money.MustParse(reserve), money.MustParse(increment), money.MustParse(deposit), money.MustParse(floor)
+	if bandLow != nil && bandHigh != nil {
+		lo, hi := money.MustParse(*bandLow), money.MustParse(*bandHigh)
+		r.BandLow, r.BandHigh = &lo, &hi
+	}
+	if outcome != nil {
+		o := matching.Outcome{Result: *outcome, Winner: datavenue.OrgID(winner), Price: money.Zero}
+		if price != nil {
+			o.Price = money.MustParse(*price)
+		}
+		if closedAt != nil {
+			o.ClosedAt = closedAt.UTC()
+		}
+		r.Outcome = &o
+	}
+	return r, nil
+}
+
+func optionalFen(y *money.Yuan) *string {
+	if y == nil {
+		return nil
+	}
+	s := y.String()
+	return &s
+}
+
+// CreateAuction inserts an open auction (one per product: a second is a conflict, auction_open).
+func (db *DB) CreateAuction(ctx context.Context, r matching.Record) (matching.Record, error) {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO auctions (id, product_id, operator_id, kind, status, starts_at, ends_at, reserve,
+			increment, anti_snipe_s, deposit, band_low, band_high, floor, revisable, price_version)
+			VALUES ($1, $2, $3, $4, 'open', $5, $6, $7::numeric, $8::numeric, $9, $10::numeric, $11::numeric, $12::numeric,
+			$13::numeric, $14, $15)`,
+			r.ID, r.ProductID, r.OperatorID, r.Kind, r.StartsAt, r.EndsAt, r.Reserve.String(), r.Increment.String(), r.AntiSnipeSec,
+			r.Deposit.String(), optionalFen(r.BandLow), optionalFen(r.BandHigh), r.Floor.String(), r.Revisable, r.PriceVersion)
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "auction.opened", "auction", r.ID, map[string]any{"product_id": r.ProductID, "kind": r.Kind})
+	})
+	if err != nil {
+		return matching.Record{}, err
+	}
+	return db.Auction(ctx, r.ID)
+}
+
+// Auction returns one auction record.
+func (db *DB) Auction(ctx context.Context, id string) (matching.Record, error) {
+	r, err := scanAuction(db.Pool.QueryRow(ctx, `SELECT `+auctionColumns+` FROM auctions WHERE id = $1`, id))
+	return r, interpretError(notFoundAs(err, datavenue.NotFound("auction_not_found", "no auction has this id")))
+}
+
+// Auctions lists auctions of a product (all when productID is empty), newest first.
+func (db *DB) Auctions(ctx context.Context, productID, status string) ([]matching.Record, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+auctionColumns+` FROM auctions
+		WHERE ($1 = '' OR product_id = $1) AND ($2 = '' OR status = $2) ORDER BY id DESC LIMIT 200`, productID, status)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (matching.Record, error) { return scanAuction(r) })
+	return list, interpretError(err)
+}
+
+// RecordOutcome stores how an open auction ended, once.
+func (db *DB) RecordOutcome(ctx context.Context, id string, o matching.Outcome, reason string) error {
+	if _, ok := datavenue.CallerFrom(ctx); !ok {
+		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		status := "closed"
+		if o.Result == "stopped" {
+			status = "stopped"
+		}
+		var winner, price *string
+		if o.Result == "won" {
+			w, p := string(o.Winner), o.Price.String()
+			winner, price = &w, &p
+		}
+		tag, err := tx.Exec(ctx, `UPDATE auctions SET status = $2, outcome = $3, winner_id = $4, price = $5::numeric,
+			closed_at = $6, stop_reason = nullif($7, '') WHERE id = $1 AND status = 'open'`,
+			id, status, o.Result, winner, price, o.ClosedAt, reason)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return appendAudit(ctx, tx, "auction."+status, "auction", id, o)
+	})
+}
+
+// OpenAuctionsOnAsset lists the open auctions of products derived from an asset that are no
+// longer published.
+func (db *DB) OpenAuctionsOnAsset(ctx context.Context, assetID string) ([]string, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT a.id FROM auctions a
+		JOIN product_assets pa ON pa.product_id = a.product_id JOIN products p ON p.id = a.product_id
+		WHERE pa.asset_id = $1 AND a.status = 'open' AND p.status <> 'published' ORDER BY a.id`, assetID)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, interpretError(err)
+}
+
+var _ matching.Store = (*DB)(nil)

@@ -1,0 +1,67 @@
+-- Matching: auctions (the system of record; the hot state is in Redis) and the projection of the
+-- engine's events: accepted bids, deposits and outcomes.
+
+-- +goose Up
+CREATE TABLE auctions (
+    id               text PRIMARY KEY CHECK (id ~ '^auc_[0-9A-Z]{26}$'),
+    product_id       text NOT NULL REFERENCES products (id),
+    operator_id      text NOT NULL REFERENCES organisations (id),
+    kind             text NOT NULL CHECK (kind IN ('english', 'sealed_first', 'sealed_second')),
+    status           text NOT NULL CHECK (status IN ('open', 'closed', 'stopped')),
+    starts_at        timestamptz NOT NULL,
+    ends_at          timestamptz NOT NULL CHECK (ends_at > starts_at),
+    reserve          numeric(17, 2) NOT NULL CHECK (reserve > 0),
+    increment        numeric(17, 2) NOT NULL CHECK (increment >= 0),
+    anti_snipe_s     int NOT NULL CHECK (anti_snipe_s BETWEEN 0 AND 3600),
+    deposit          numeric(17, 2) NOT NULL CHECK (deposit >= 0),
+    band_low         numeric(17, 2),
+    band_high        numeric(17, 2),
+    floor            numeric(17, 2) NOT NULL DEFAULT 0,
+    revisable        boolean NOT NULL,
+    price_version    int NOT NULL,
+    outcome          text CHECK (outcome IN ('won', 'no_sale', 'stopped')),
+    winner_id        text REFERENCES organisations (id),
+    price            numeric(17, 2),
+    closed_at        timestamptz,
+    stop_reason      text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT auctions_outcome_when_closed CHECK ((status = 'open') = (outcome IS NULL)),
+    CONSTRAINT auctions_winner_has_price CHECK ((outcome = 'won') = (winner_id IS NOT NULL AND price IS NOT NULL))
+);
+-- One open auction per product.
+CREATE UNIQUE INDEX auctions_one_open_per_product ON auctions (product_id) WHERE status = 'open';
+
+CREATE TABLE auction_bids (
+    auction_id text NOT NULL REFERENCES auctions (id),
+    bid_id     text NOT NULL,
+    seq        bigint NOT NULL,
+    buyer_id   text NOT NULL,
+    amount     numeric(17, 2) NOT NULL CHECK (amount > 0),
+    at         timestamptz NOT NULL,
+    PRIMARY KEY (auction_id, bid_id)
+);
+CREATE TRIGGER auction_bids_append_only BEFORE UPDATE OR DELETE ON auction_bids
+    FOR EACH ROW EXECUTE FUNCTION forbid_change();
+
+CREATE TABLE auction_deposits (
+    auction_id  text NOT NULL REFERENCES auctions (id),
+    buyer_id    text NOT NULL,
+    ref         text NOT NULL,
+    outcome     text NOT NULL DEFAULT 'held' CHECK (outcome IN ('held', 'apply', 'release')),
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (auction_id, buyer_id)
+);
+
+-- Which stream entries the projection has applied: applying one is idempotent on its id.
+CREATE TABLE projected_events (
+    stream     text NOT NULL,
+    event_id   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (stream, event_id)
+);
+
+-- +goose Down
+DROP TABLE projected_events;
+DROP TABLE auction_deposits;
+DROP TABLE auction_bids;
+DROP TABLE auctions;
