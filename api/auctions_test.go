@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/api"
 	"github.com/datavenue/datavenue/certificates"
@@ -138,4 +140,67 @@ func TestCancellationStopsBidding(t *testing.T) {
 	}
 	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
 	wantProblem(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "r"}), 409, matching.ErrClosed)
+}
+
+func TestProjectionCopiesEngineEventsOnce(t *testing.T) {
+	m, auc := auctionMarket(t, matching.English)
+	ctx := context.Background()
+	e := m.engine()
+	e.AdvanceClock(ctx, auc.ID, 2*time.Minute)
+	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	for _, b := range []datavenue.OrgID{buyerOrg, stateHolder} {
+		mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": b, "ref": "r-" + string(b)}), 201)
+	}
+	// stateHolder is not a party to this product (the holder is govHolder): it may bid.
+	for i, bid := range []struct {
+		buyer  datavenue.OrgID
+		amount string
+	}{{buyerOrg, "9000.00"}, {stateHolder, "9100.00"}, {buyerOrg, "9300.00"}} {
+		mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/bids", m.as(datavenue.RoleBuyer, bid.buyer), map[string]any{"amount": bid.amount},
+			"Idempotency-Key", "p"+string(rune('0'+i))), 201)
+	}
+	// A projector that read entries and died before acknowledging them.
+	group := "pg"
+	for shard := 0; shard < matching.Shards; shard++ {
+		m.redis.Client.XGroupCreateMkStream(ctx, e.Keys.Events(shard), group, "0")
+		m.redis.Client.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "dead", Streams: []string{e.Keys.Events(shard), ">"}, Count: 2, Block: -1})
+	}
+	e.AdvanceClock(ctx, auc.ID, 3*time.Hour)
+	if _, err := e.Close(ctx, auc.ID); err != nil {
+		t.Fatal(err)
+	}
+	p := matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "live", ReclaimAfter: 0}
+	n, err := p.RunOnce(ctx)
+	if err != nil || n < 7 { // open, 2 deposits, 3 bids, close
+		t.Fatalf("first pass applied %d (%v)", n, err)
+	}
+	if n, _ := p.RunOnce(ctx); n != 0 {
+		t.Fatalf("second pass applied %d more", n)
+	}
+	// Redelivery of everything (as after a crash between commit and ack) changes nothing.
+	for shard := 0; shard < matching.Shards; shard++ {
+		msgs, _ := m.redis.Client.XRange(ctx, e.Keys.Events(shard), "-", "+").Result()
+		for _, msg := range msgs {
+			if err := m.db.ApplyEvent(ctx, e.Keys.Events(shard), msg.ID, msg.Values); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var bids int
+	var status, winner, price string
+	m.db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM auction_bids WHERE auction_id = $1), status, winner_id, price::text
+		FROM auctions WHERE id = $1`, auc.ID).Scan(&bids, &status, &winner, &price)
+	if bids != 3 || status != "closed" || winner != string(buyerOrg) || price != "9300.00" {
+		t.Fatalf("projected: %d bids, %s, winner %s at %s", bids, status, winner, price)
+	}
+	rows, _ := m.db.Pool.Query(ctx, `SELECT buyer_id, outcome FROM auction_deposits WHERE auction_id = $1 ORDER BY buyer_id`, auc.ID)
+	deposits := map[string]string{}
+	for rows.Next() {
+		var b, o string
+		rows.Scan(&b, &o)
+		deposits[b] = o
+	}
+	if deposits[string(buyerOrg)] != "apply" || deposits[string(stateHolder)] != "release" {
+		t.Fatalf("deposits = %v", deposits)
+	}
 }

@@ -251,6 +251,10 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		}
 	}}
 	go closer.Run(ctx, time.Second)
+	host, _ := os.Hostname()
+	projector := matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
+		ReclaimAfter: 30 * time.Second, Logger: logger}
+	go projector.Run(ctx, time.Second)
 
 	listenErr := make(chan error, 1)
 	go func() { listenErr <- app.Listen(cfg.Listen) }()

@@ -1,0 +1,100 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/matching"
+	"github.com/datavenue/datavenue/money"
+)
+
+func field(f map[string]any, k string) string {
+	s, _ := f[k].(string)
+	return s
+}
+
+func fenField(f map[string]any, k string) (string, error) {
+	n, err := strconv.ParseInt(field(f, k), 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("projection: %s is not fen: %q", k, field(f, k))
+	}
+	return money.FromFen(n).String(), nil
+}
+
+func msField(f map[string]any, k string) time.Time {
+	n, _ := strconv.ParseInt(field(f, k), 10, 64)
+	return time.UnixMilli(n).UTC()
+}
+
+// ApplyEvent applies one engine event in one transaction, recording its id so a second delivery
+// changes nothing (see matching.Projector).
+func (db *DB) ApplyEvent(ctx context.Context, stream, id string, f map[string]any) error {
+	if _, ok := datavenue.CallerFrom(ctx); !ok {
+		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO projected_events (stream, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, stream, id)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		auction := field(f, "auction")
+		switch field(f, "type") {
+		case "bid":
+			amount, err := fenField(f, "amount")
+			if err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO auction_bids (auction_id, bid_id, seq, buyer_id, amount, at)
+				VALUES ($1, $2, $3, $4, $5::numeric, $6) ON CONFLICT DO NOTHING`,
+				auction, field(f, "bid"), field(f, "seq"), field(f, "buyer"), amount, msField(f, "at_ms"))
+			return err
+		case "deposit":
+			_, err := tx.Exec(ctx, `INSERT INTO auction_deposits (auction_id, buyer_id, ref) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+				auction, field(f, "buyer"), field(f, "ref"))
+			return err
+		case "close":
+			return applyClose(ctx, tx, auction, f)
+		}
+		return nil // open: the record was written before the auction opened
+	})
+}
+
+func applyClose(ctx context.Context, tx pgx.Tx, auction string, f map[string]any) error {
+	price, err := fenField(f, "price")
+	if err != nil {
+		return err
+	}
+	o := matching.Outcome{Result: field(f, "outcome"), Winner: datavenue.OrgID(field(f, "winner")), Price: money.MustParse(price), ClosedAt: msField(f, "at_ms")}
+	status := "closed"
+	if o.Result == "stopped" {
+		status = "stopped"
+	}
+	var winner, amount *string
+	if o.Result == "won" {
+		w := string(o.Winner)
+		winner, amount = &w, &price
+	}
+	tag, err := tx.Exec(ctx, `UPDATE auctions SET status = $2, outcome = $3, winner_id = $4, price = $5::numeric, closed_at = $6,
+		stop_reason = nullif($7, '') WHERE id = $1 AND status = 'open'`, auction, status, o.Result, winner, amount, o.ClosedAt, field(f, "reason"))
+	if err != nil {
+		return err
+	}
+	// Deposits: the winner's is applied to the price, the others are released (the settlement
+	// issue books the money).
+	if _, err := tx.Exec(ctx, `UPDATE auction_deposits SET outcome = CASE WHEN buyer_id = $2 THEN 'apply' ELSE 'release' END
+		WHERE auction_id = $1 AND outcome = 'held'`, auction, string(o.Winner)); err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil // the closer's OnClose recorded it first
+	}
+	return appendAudit(ctx, tx, "auction."+status, "auction", auction, o)
+}
+
+var _ matching.Applier = (*DB)(nil)
