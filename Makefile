@@ -19,7 +19,8 @@ run: services build
 
 # test: start the services, then the whole suite against them (own test databases, never the
 # demo one), ending with go test's summary.
-test: services
+test:
+	$(SERVICES) up --cluster
 	$(SERVICES) exec -- go test $(GO_TEST_FLAGS) ./...
 
 stop:

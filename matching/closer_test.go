@@ -16,7 +16,10 @@ import (
 // Two closers race over 50 due auctions: each auction is closed exactly once, and its stream
 // carries exactly one close event.
 func TestTwoClosersCloseEachAuctionOnce(t *testing.T) {
-	e := newEngine(t)
+	backends(t, testTwoClosersCloseEachAuctionOnce)
+}
+
+func testTwoClosersCloseEachAuctionOnce(t *testing.T, e matching.Engine) {
 	ctx := context.Background()
 	now, _ := e.Redis.Time(ctx).Result()
 	const n = 50
@@ -44,7 +47,9 @@ func TestTwoClosersCloseEachAuctionOnce(t *testing.T) {
 		t.Fatalf("closers closed %d + %d = %d auctions, want %d", closedBy[0].Load(), closedBy[1].Load(), total, n)
 	}
 	closes := map[string]int{}
-	client := e.Redis.(*redis.Client)
+	client := e.Redis.(interface {
+		XRange(ctx context.Context, stream, start, stop string) *redis.XMessageSliceCmd
+	})
 	for shard := 0; shard < matching.Shards; shard++ {
 		msgs, err := client.XRange(ctx, e.Keys.Events(shard), "-", "+").Result()
 		if err != nil {

@@ -25,6 +25,18 @@ func newEngine(t testing.TB) matching.Engine {
 	return matching.Engine{Redis: r.Client, Keys: matching.Keys{Prefix: r.Prefix}}
 }
 
+func newClusterEngine(t testing.TB) matching.Engine {
+	c := testenv.NewRedisCluster(t)
+	return matching.Engine{Redis: c.Client, Keys: matching.Keys{Prefix: c.Prefix}}
+}
+
+// backends runs a test against a single Redis and against the 3-master cluster: the scripts must
+// run unchanged on both.
+func backends(t *testing.T, test func(t *testing.T, e matching.Engine)) {
+	t.Run("redis", func(t *testing.T) { test(t, newEngine(t)) })
+	t.Run("cluster", func(t *testing.T) { test(t, newClusterEngine(t)) })
+}
+
 func yuan(s string) money.Yuan { return money.MustParse(s) }
 
 // open opens an auction on the engine and returns a model of it on the same frozen clock.
@@ -47,8 +59,9 @@ func open(t testing.TB, e matching.Engine, a matching.Auction) *matching.Model {
 	return matching.NewModel(a, frozen)
 }
 
-func TestEnglishAuctionWithAntiSniping(t *testing.T) {
-	e := newEngine(t)
+func TestEnglishAuctionWithAntiSniping(t *testing.T) { backends(t, testEnglishAuctionWithAntiSniping) }
+
+func testEnglishAuctionWithAntiSniping(t *testing.T, e matching.Engine) {
 	ctx := context.Background()
 	m := open(t, e, matching.Auction{ID: "auc_en1", Kind: matching.English, Operator: operator, Holders: []datavenue.OrgID{holder},
 		Reserve: yuan("1000.00"), Increment: yuan("50.00"), AntiSnipe: 5 * time.Minute})
@@ -100,7 +113,10 @@ func TestEnglishAuctionWithAntiSniping(t *testing.T) {
 }
 
 func TestSealedSecondPriceRevealsOnlyAtClose(t *testing.T) {
-	e := newEngine(t)
+	backends(t, testSealedSecondPriceRevealsOnlyAtClose)
+}
+
+func testSealedSecondPriceRevealsOnlyAtClose(t *testing.T, e matching.Engine) {
 	ctx := context.Background()
 	open(t, e, matching.Auction{ID: "auc_v1", Kind: matching.SealedSecond, Operator: operator, Reserve: yuan("500.00")})
 	for i, amount := range []string{"800.00", "1200.00", "950.00"} {
@@ -122,8 +138,9 @@ func TestSealedSecondPriceRevealsOnlyAtClose(t *testing.T) {
 	}
 }
 
-func TestStopEndsBiddingAtOnce(t *testing.T) {
-	e := newEngine(t)
+func TestStopEndsBiddingAtOnce(t *testing.T) { backends(t, testStopEndsBiddingAtOnce) }
+
+func testStopEndsBiddingAtOnce(t *testing.T, e matching.Engine) {
 	ctx := context.Background()
 	open(t, e, matching.Auction{ID: "auc_stop", Kind: matching.English, Operator: operator, Reserve: yuan("1.00"), Increment: yuan("1.00")})
 	if _, err := e.Bid(ctx, "auc_stop", "x", buyers[0], yuan("10.00")); err != nil {
@@ -140,8 +157,9 @@ func TestStopEndsBiddingAtOnce(t *testing.T) {
 
 // TestEngineAgreesWithModel drives random auctions, bids, deposits, clock advances and closes
 // against the Lua engine and the Go model, and requires the same result for every step.
-func TestEngineAgreesWithModel(t *testing.T) {
-	e := newEngine(t)
+func TestEngineAgreesWithModel(t *testing.T) { backends(t, testEngineAgreesWithModel) }
+
+func testEngineAgreesWithModel(t *testing.T, e matching.Engine) {
 	ctx := context.Background()
 	n := 0
 	rapid.Check(t, func(rt *rapid.T) {

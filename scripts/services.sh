@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local PostgreSQL and Redis for datavenue, owned by this checkout.
 #
-#   scripts/services.sh up      install (Debian packages) if missing, init and start both
+#   scripts/services.sh up [--cluster]   install (Debian packages) if missing, init and start both
+#                               (--cluster: also a local 3-master Redis Cluster, for the tests)
 #   scripts/services.sh down    stop both (data is kept)
 #   scripts/services.sh status  say what runs where
 #   scripts/services.sh env     print the DATAVENUE_* variables that point at them
@@ -163,6 +164,61 @@ CONF
   die "Redis did not answer on 127.0.0.1:$REDIS_PORT"
 }
 
+# A local 3-master Redis Cluster for the engine's cluster tests (make test starts it; make run does
+# not need it). Same durability settings as the single instance.
+CLUSTER_PORTS=${DATAVENUE_CLUSTER_PORTS:-"46001 46002 46003"} # cluster bus: port + 10000
+
+cluster_up() {
+  local port dir
+  for port in $CLUSTER_PORTS; do
+    dir=$DATA/redis-cluster/$port
+    mkdir -p "$dir"
+    cat >"$dir/redis.conf" <<CONF
+bind 127.0.0.1
+port $port
+protected-mode yes
+daemonize yes
+dir $dir
+pidfile $dir/redis.pid
+logfile $dir/redis.log
+cluster-enabled yes
+cluster-config-file nodes.conf
+cluster-node-timeout 5000
+appendonly yes
+appendfsync always
+save ""
+CONF
+    if ! redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1; then
+      redis-server "$dir/redis.conf"
+    fi
+  done
+  local first i
+  first=$(echo "$CLUSTER_PORTS" | awk '{print $1}')
+  for i in $(seq 1 100); do
+    redis-cli -h 127.0.0.1 -p "$first" ping 2>/dev/null | grep -q PONG && break
+    sleep 0.1
+  done
+  if ! redis-cli -h 127.0.0.1 -p "$first" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
+    if [ "$(redis-cli -h 127.0.0.1 -p "$first" cluster info | grep cluster_known_nodes | tr -dc 0-9)" = 1 ]; then
+      log "creating a 3-master Redis Cluster on 127.0.0.1:${CLUSTER_PORTS// /,}"
+      # shellcheck disable=SC2046
+      redis-cli --cluster create $(for p in $CLUSTER_PORTS; do printf '127.0.0.1:%s ' "$p"; done) --cluster-replicas 0 --cluster-yes >/dev/null
+    fi
+    for i in $(seq 1 150); do
+      redis-cli -h 127.0.0.1 -p "$first" cluster info | grep -q 'cluster_state:ok' && return 0
+      sleep 0.2
+    done
+    die "the Redis Cluster did not become ready"
+  fi
+}
+
+cluster_down() {
+  local port
+  for port in $CLUSTER_PORTS; do
+    redis-cli -h 127.0.0.1 -p "$port" shutdown >/dev/null 2>&1 || true
+  done
+}
+
 redis_down() {
   if redis_cli ping >/dev/null 2>&1; then
     log "stopping Redis"
@@ -178,13 +234,14 @@ export DATAVENUE_DATABASE_URL='postgres://$PG_USER:$pw@127.0.0.1:$PG_PORT/datave
 export DATAVENUE_TEST_DATABASE_URL='postgres://$PG_USER:$pw@127.0.0.1:$PG_PORT/datavenue_test?sslmode=disable'
 export DATAVENUE_REDIS_URL='redis://127.0.0.1:$REDIS_PORT/0'
 export DATAVENUE_TEST_REDIS_URL='redis://127.0.0.1:$REDIS_PORT/1'
+export DATAVENUE_TEST_REDIS_CLUSTER='$(for p in $CLUSTER_PORTS; do printf '127.0.0.1:%s,' "$p"; done | sed 's/,$//')'
 export DATAVENUE_KEY_DIR='${DATAVENUE_KEY_DIR:-$DATA/keys}'
 ENV
 }
 
 case "${1:-}" in
-  up) install_packages; pg_up; redis_up ;;
-  down) redis_down; pg_down ;;
+  up) install_packages; pg_up; redis_up; if [ "${2:-}" = "--cluster" ]; then cluster_up; fi ;;
+  down) cluster_down; redis_down; pg_down ;;
   status)
     if [ -e "$DATA/pg" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$(pg_root)/data" status >/dev/null 2>&1; then
       echo "postgres: running on 127.0.0.1:$PG_PORT"; else echo "postgres: stopped"; fi

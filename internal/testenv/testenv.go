@@ -180,3 +180,34 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Cluster is a Redis Cluster client for one test and the key prefix the test owns.
+type Cluster struct {
+	Client *redis.ClusterClient
+	Prefix string
+}
+
+// NewRedisCluster connects to the test command's local 3-master Redis Cluster
+// (DATAVENUE_TEST_REDIS_CLUSTER) and reserves a key prefix; the prefix's keys are deleted on
+// every master when the test ends.
+func NewRedisCluster(tb testing.TB) Cluster {
+	tb.Helper()
+	addrs := strings.Split(mustEnv(tb, "DATAVENUE_TEST_REDIS_CLUSTER"), ",")
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	ctx := context.Background()
+	if err := client.Ping(ctx).Err(); err != nil {
+		tb.Fatalf("connect to the test Redis Cluster: %v", err)
+	}
+	c := Cluster{Client: client, Prefix: "t" + randomHex(6) + ":"}
+	tb.Cleanup(func() {
+		_ = client.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			iter := node.Scan(ctx, 0, c.Prefix+"*", 500).Iterator()
+			for iter.Next(ctx) {
+				node.Del(ctx, iter.Val())
+			}
+			return nil
+		})
+		client.Close()
+	})
+	return c
+}
