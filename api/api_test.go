@@ -105,13 +105,15 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		}
 	}
 	logs := &syncBuffer{}
+	matchingService := matching.Service{Store: db, Engine: matching.Engine{Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}}, Clock: datavenue.SystemClock{}}
 	app := api.New(api.Deps{
 		Organisations: panickyOrganisations{parties.Service{Store: db}},
 		Assets:        assets.Service{Store: db},
 		Certificates:  certificates.Service{Store: db, Signer: certificates.Signer{Keys: kr, Issuer: issuer}, Clock: datavenue.SystemClock{}},
 		Grants:        certificates.GrantService{Store: db, Clock: datavenue.SystemClock{}},
 		Listing:       listing.Service{Store: db, Clock: datavenue.SystemClock{}},
-		Auctions:      matching.Service{Store: db, Engine: matching.Engine{Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}}, Clock: datavenue.SystemClock{}},
+		Auctions:      matchingService,
+		Negotiations:  matchingService,
 		Audit:         audit.Service{Reader: db},
 		Idempotency:   db,
 		RateLimiter:   limiter,

@@ -86,3 +86,55 @@ func (h *handlers) recordDeposit(c *fiber.Ctx) error {
 	}
 	return c.Status(fiber.StatusCreated).JSON(Status{Status: "recorded"})
 }
+
+// Negotiations is what the API needs for price negotiation.
+type Negotiations interface {
+	StartNegotiation(ctx context.Context, caller datavenue.Caller, key string, in matching.NegotiationInput) (matching.NegotiationView, error)
+	Move(ctx context.Context, caller datavenue.Caller, id, key string, in matching.MoveInput) (matching.NegotiationView, error)
+	Negotiation(ctx context.Context, caller datavenue.Caller, id string) (matching.NegotiationView, error)
+}
+
+func (h *handlers) negotiationRoutes() []Route {
+	id := []Param{{Name: "id", In: "path"}}
+	return []Route{
+		{"POST", "/v1/negotiations", Operation{ID: "startNegotiation", Tag: "negotiations", Summary: "Open a negotiation with a first offer (buyer)",
+			Description: "States: offered (the seller's move) ⇄ countered (the buyer's move) → accepted, rejected, withdrawn or expired (72 h without an answer). Every offer is checked against the guided band. An accepted price becomes a trade.",
+			Auth:        true, Request: matching.NegotiationInput{}, Response: matching.NegotiationView{}, Status: 201, Errors: []int{403, 409}}, h.startNegotiation},
+		{"POST", "/v1/negotiations/:id/moves", Operation{ID: "moveNegotiation", Tag: "negotiations", Summary: "Counter, accept, reject or withdraw",
+			Auth: true, Params: id, Request: matching.MoveInput{}, Response: matching.NegotiationView{}, Errors: []int{403, 404, 409}}, h.moveNegotiation},
+		{"GET", "/v1/negotiations/:id", Operation{ID: "getNegotiation", Tag: "negotiations", Summary: "A negotiation with its moves (parties and auditors)",
+			Auth: true, Params: id, Response: matching.NegotiationView{}, Errors: []int{404}}, h.getNegotiation},
+	}
+}
+
+func (h *handlers) startNegotiation(c *fiber.Ctx) error {
+	var in matching.NegotiationInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	v, err := h.d.Negotiations.StartNegotiation(c.UserContext(), callerOf(c), c.Get(headerIdempotencyKey), in)
+	if err != nil {
+		return err
+	}
+	return created(c, "/v1/negotiations/"+v.ID, v)
+}
+
+func (h *handlers) moveNegotiation(c *fiber.Ctx) error {
+	var in matching.MoveInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	v, err := h.d.Negotiations.Move(c.UserContext(), callerOf(c), c.Params("id"), c.Get(headerIdempotencyKey), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+func (h *handlers) getNegotiation(c *fiber.Ctx) error {
+	v, err := h.d.Negotiations.Negotiation(c.UserContext(), callerOf(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}

@@ -37,6 +37,7 @@ func (h *handlers) routes() []Route {
 	routes = append(routes, h.grantRoutes()...)
 	routes = append(routes, h.listingRoutes()...)
 	routes = append(routes, h.auctionRoutes()...)
+	routes = append(routes, h.negotiationRoutes()...)
 	return routes
 }
 

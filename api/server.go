@@ -49,6 +49,7 @@ type Deps struct {
 	Grants        Grants
 	Listing       Listing
 	Auctions      Auctions
+	Negotiations  Negotiations
 	Audit         AuditLog
 	Idempotency   idempotency.Store
 	Verifier      TokenVerifier

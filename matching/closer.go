@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// Closer closes auctions whose deadline passed. Any number of closers may run (one per venue
+// Closer closes auctions whose deadline passed, and expires negotiations whose last offer went
+// unanswered. Any number of closers may run (one per venue
 // process): each polls every shard's deadline set and calls close.lua, which closes an auction
 // exactly once whoever calls first; OnClose runs for the call that closed it.
 type Closer struct {
@@ -37,6 +38,15 @@ func (c Closer) RunOnce(ctx context.Context) (int, error) {
 				if c.OnClose != nil {
 					c.OnClose(ctx, id, o)
 				}
+			}
+		}
+		negs, err := c.Engine.DueNegotiations(ctx, shard, 100)
+		if err != nil {
+			return closed, err
+		}
+		for _, id := range negs {
+			if _, err := c.Engine.ExpireNegotiation(ctx, id); err != nil {
+				return closed, err
 			}
 		}
 	}

@@ -55,3 +55,21 @@ func (k Keys) closeKeys(id string) []string {
 func (k Keys) depositKeys(id string) []string {
 	return []string{k.auction(id, "meta"), k.auction(id, "deposits"), k.Events(Shard(id))}
 }
+
+// NegotiationDeadlines is a shard's sorted set of open negotiations by expiry (ms).
+func (k Keys) NegotiationDeadlines(shard int) string { return k.tag(shard) + ":neg_deadlines" }
+
+func (k Keys) negotiation(id, part string) string {
+	return k.tag(Shard(id)) + ":neg:" + id + ":" + part
+}
+
+func (k Keys) negotiateKeys(id string) []string {
+	s := Shard(id)
+	return []string{k.negotiation(id, "meta"), k.negotiation(id, "replies"), k.negotiation(id, "history"),
+		k.NegotiationDeadlines(s), k.Events(s)}
+}
+
+func (k Keys) expireKeys(id string) []string {
+	s := Shard(id)
+	return []string{k.negotiation(id, "meta"), k.NegotiationDeadlines(s), k.Events(s)}
+}

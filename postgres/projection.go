@@ -60,6 +60,8 @@ func (db *DB) ApplyEvent(ctx context.Context, stream, id string, f map[string]an
 			return err
 		case "close":
 			return applyClose(ctx, tx, auction, f)
+		case "negotiation":
+			return applyNegotiation(ctx, tx, id, f)
 		}
 		return nil // open: the record was written before the auction opened
 	})
@@ -91,10 +93,62 @@ func applyClose(ctx context.Context, tx pgx.Tx, auction string, f map[string]any
 		WHERE auction_id = $1 AND outcome = 'held'`, auction, string(o.Winner)); err != nil {
 		return err
 	}
+	if o.Result == "won" {
+		if err := recordTrade(ctx, tx, "auction", auction, `SELECT product_id, operator_id FROM auctions WHERE id = $1`,
+			o.Winner, price, o.ClosedAt); err != nil {
+			return err
+		}
+	}
 	if tag.RowsAffected() == 0 {
 		return nil // the closer's OnClose recorded it first
 	}
 	return appendAudit(ctx, tx, "auction."+status, "auction", auction, o)
+}
+
+// recordTrade inserts the trade an auction win or an accepted negotiation makes, once (source_id
+// is unique). The product's pricing method and price version are those in force now, when the
+// trade is made.
+func recordTrade(ctx context.Context, tx pgx.Tx, source, sourceID, partiesSQL string, buyer datavenue.OrgID, price string, at time.Time) error {
+	var product, seller string
+	if err := tx.QueryRow(ctx, partiesSQL, sourceID).Scan(&product, &seller); err != nil {
+		return err
+	}
+	tradeID := datavenue.NewID("trd")
+	tag, err := tx.Exec(ctx, `INSERT INTO trades (id, source, source_id, product_id, buyer_id, seller_id, price, pricing_method, price_version, traded_at)
+		SELECT $1, $2, $3, p.id, $4, $5, $6::numeric, p.pricing_method, p.price_version, $7 FROM products p WHERE p.id = $8
+		ON CONFLICT (source_id) DO NOTHING`,
+		tradeID, source, sourceID, string(buyer), seller, price, at, product)
+	if err != nil || tag.RowsAffected() == 0 {
+		return err
+	}
+	return appendAudit(ctx, tx, "trade.made", "trade", tradeID, map[string]any{"source": source, "source_id": sourceID, "buyer": buyer, "price": price})
+}
+
+func applyNegotiation(ctx context.Context, tx pgx.Tx, eventID string, f map[string]any) error {
+	id, status := field(f, "negotiation"), field(f, "status")
+	price, err := fenField(f, "price")
+	if err != nil {
+		return err
+	}
+	at := msField(f, "at_ms")
+	_, err = tx.Exec(ctx, `INSERT INTO negotiations (id, product_id, buyer_id, seller_id, status, price, round, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8)
+		ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, price = EXCLUDED.price, round = EXCLUDED.round,
+			updated_at = EXCLUDED.updated_at WHERE negotiations.updated_at <= EXCLUDED.updated_at`,
+		id, field(f, "product"), field(f, "buyer"), field(f, "seller"), status, price, field(f, "round"), at)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO negotiation_moves (negotiation_id, round, action, actor_id, price, at, event_id)
+		VALUES ($1, $2, $3, $4, $5::numeric, $6, $7) ON CONFLICT DO NOTHING`,
+		id, field(f, "round"), field(f, "action"), field(f, "actor"), price, at, eventID); err != nil {
+		return err
+	}
+	if status != "accepted" {
+		return nil
+	}
+	return recordTrade(ctx, tx, "negotiation", id, `SELECT product_id, seller_id FROM negotiations WHERE id = $1`,
+		datavenue.OrgID(field(f, "buyer")), price, at)
 }
 
 var _ matching.Applier = (*DB)(nil)

@@ -225,6 +225,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		Grants:        certificates.GrantService{Store: db, Clock: datavenue.SystemClock{}},
 		Listing:       listing.Service{Store: db, Clock: datavenue.SystemClock{}},
 		Auctions:      auctions,
+		Negotiations:  auctions,
 		Audit:         audit.Service{Reader: db},
 		Idempotency:   db,
 		RateLimiter:   limiter,

@@ -52,6 +52,43 @@ CREATE TABLE auction_deposits (
     PRIMARY KEY (auction_id, buyer_id)
 );
 
+-- Negotiations (协议约定) as the projection last saw them; the hot state is in Redis.
+CREATE TABLE negotiations (
+    id         text PRIMARY KEY CHECK (id ~ '^neg_[0-9A-Z]{26}$'),
+    product_id text NOT NULL REFERENCES products (id),
+    buyer_id   text NOT NULL REFERENCES organisations (id),
+    seller_id  text NOT NULL REFERENCES organisations (id),
+    status     text NOT NULL CHECK (status IN ('offered', 'countered', 'accepted', 'rejected', 'withdrawn', 'expired')),
+    price      numeric(17, 2) NOT NULL CHECK (price >= 0),
+    round      int NOT NULL,
+    updated_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE negotiation_moves (
+    negotiation_id text NOT NULL REFERENCES negotiations (id),
+    round          int NOT NULL,
+    action         text NOT NULL,
+    actor_id       text NOT NULL,
+    price          numeric(17, 2),
+    at             timestamptz NOT NULL,
+    event_id       text PRIMARY KEY
+);
+
+-- A trade is an auction won or a negotiation accepted: what settlement turns into an order.
+CREATE TABLE trades (
+    id             text PRIMARY KEY CHECK (id ~ '^trd_[0-9A-Z]{26}$'),
+    source         text NOT NULL CHECK (source IN ('auction', 'negotiation')),
+    source_id      text NOT NULL UNIQUE, -- one trade per auction or negotiation, however often projected
+    product_id     text NOT NULL REFERENCES products (id),
+    buyer_id       text NOT NULL REFERENCES organisations (id),
+    seller_id      text NOT NULL REFERENCES organisations (id),
+    price          numeric(17, 2) NOT NULL CHECK (price > 0),
+    pricing_method text NOT NULL,
+    price_version  int NOT NULL,
+    traded_at      timestamptz NOT NULL
+);
+CREATE INDEX trades_product ON trades (product_id, traded_at);
+
 -- Which stream entries the projection has applied: applying one is idempotent on its id.
 CREATE TABLE projected_events (
     stream     text NOT NULL,
@@ -62,6 +99,9 @@ CREATE TABLE projected_events (
 
 -- +goose Down
 DROP TABLE projected_events;
+DROP TABLE trades;
+DROP TABLE negotiation_moves;
+DROP TABLE negotiations;
 DROP TABLE auction_deposits;
 DROP TABLE auction_bids;
 DROP TABLE auctions;

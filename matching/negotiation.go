@@ -1,0 +1,172 @@
+package matching
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/money"
+)
+
+var (
+	//go:embed scripts/negotiate.lua
+	negotiateSrc string
+	//go:embed scripts/expire.lua
+	expireSrc string
+
+	negotiateScript = redis.NewScript(negotiateSrc)
+	expireScript    = redis.NewScript(expireSrc)
+)
+
+// Negotiation moves and states (see scripts/negotiate.lua for the state machine).
+const (
+	MoveOffer    = "offer"
+	MoveCounter  = "counter"
+	MoveAccept   = "accept"
+	MoveReject   = "reject"
+	MoveWithdraw = "withdraw"
+)
+
+// NegotiationTerms are the product's terms a negotiation opens with.
+type NegotiationTerms struct {
+	ProductID   string
+	Operator    datavenue.OrgID
+	Holders     []datavenue.OrgID
+	BandLow     *money.Yuan
+	BandHigh    *money.Yuan
+	Floor       money.Yuan
+	Allow, Deny []datavenue.OrgID
+	OfferTTL    time.Duration // how long a party has to answer an offer
+}
+
+// NegotiationState is a negotiation's state after a move.
+type NegotiationState struct {
+	Status    string     `json:"status"` // offered, countered, accepted, rejected, withdrawn, expired
+	Price     money.Yuan `json:"price"`
+	Round     int        `json:"round"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	At        time.Time  `json:"at"`
+	Duplicate bool       `json:"-"`
+}
+
+// Negotiate makes one move. terms is needed only for the buyer's opening offer.
+func (e Engine) Negotiate(ctx context.Context, id, moveID string, actor datavenue.OrgID, move string, amount money.Yuan, terms *NegotiationTerms) (NegotiationState, error) {
+	args := []any{id, moveID, string(actor), move, amount.Fen()}
+	if terms != nil {
+		bandLow, bandHigh := "0", "0"
+		if terms.BandLow != nil && terms.BandHigh != nil {
+			bandLow, bandHigh = fen(*terms.BandLow), fen(*terms.BandHigh)
+		}
+		args = append(args, terms.ProductID, string(terms.Operator), orgList(terms.Holders), bandLow, bandHigh,
+			fen(terms.Floor), terms.OfferTTL.Milliseconds(), orgList(terms.Allow), orgList(terms.Deny))
+	}
+	res, err := negotiateScript.Run(ctx, e.Redis, e.Keys.negotiateKeys(id), args...).StringSlice()
+	if err != nil {
+		return NegotiationState{}, redisError(err)
+	}
+	if res[0] == "err" {
+		return NegotiationState{}, negotiationError(res[1], res[2])
+	}
+	parts := strings.Split(res[1], "|")
+	if len(parts) != 5 {
+		return NegotiationState{}, fmt.Errorf("matching: bad negotiation reply %q", res[1])
+	}
+	price, _ := strconv.ParseInt(parts[1], 10, 64)
+	round, _ := strconv.Atoi(parts[2])
+	exp, _ := strconv.ParseInt(parts[3], 10, 64)
+	at, _ := strconv.ParseInt(parts[4], 10, 64)
+	return NegotiationState{Status: parts[0], Price: money.FromFen(price), Round: round, ExpiresAt: time.UnixMilli(exp).UTC(),
+		At: time.UnixMilli(at).UTC(), Duplicate: res[0] == "dup"}, nil
+}
+
+func negotiationError(code, detail string) error {
+	switch code {
+	case "negotiation_not_found":
+		return datavenue.NotFound(code, "no negotiation has this id")
+	case "not_a_party":
+		return datavenue.NotFound("negotiation_not_found", "no negotiation has this id")
+	case "not_your_move":
+		return datavenue.Conflict(code, "it is the other party's move")
+	case "invalid_action":
+		return datavenue.Invalid("validation_failed", "unknown move",
+			datavenue.FieldError{Field: "action", Code: "invalid_value", Message: "action is counter, accept, reject or withdraw"})
+	}
+	if strings.HasPrefix(code, "negotiation_") {
+		return datavenue.Conflict(code, "the negotiation is over: "+strings.TrimPrefix(code, "negotiation_"))
+	}
+	return bidError(code, detail)
+}
+
+// ExpireNegotiation expires a negotiation whose offer went unanswered past its deadline.
+func (e Engine) ExpireNegotiation(ctx context.Context, id string) (bool, error) {
+	res, err := expireScript.Run(ctx, e.Redis, e.Keys.expireKeys(id), id).StringSlice()
+	if err != nil {
+		return false, redisError(err)
+	}
+	return res[0] == "expired", nil
+}
+
+// NegotiationView is a negotiation as its parties see it.
+type NegotiationView struct {
+	ID        string          `json:"id"`
+	ProductID string          `json:"product_id"`
+	Buyer     datavenue.OrgID `json:"buyer"`
+	Seller    datavenue.OrgID `json:"seller"`
+	NegotiationState
+	Moves []Move `json:"moves"`
+}
+
+// Move is one entry of a negotiation's history.
+type Move struct {
+	Round  int             `json:"round"`
+	Actor  datavenue.OrgID `json:"actor"`
+	Action string          `json:"action"`
+	Price  money.Yuan      `json:"price"`
+	At     time.Time       `json:"at"`
+}
+
+// NegotiationView reads a negotiation and its moves.
+func (e Engine) NegotiationView(ctx context.Context, id string) (NegotiationView, error) {
+	m, err := e.Redis.HGetAll(ctx, e.Keys.negotiation(id, "meta")).Result()
+	if err != nil {
+		return NegotiationView{}, redisError(err)
+	}
+	if len(m) == 0 {
+		return NegotiationView{}, datavenue.NotFound("negotiation_not_found", "no negotiation has this id")
+	}
+	num := func(k string) int64 { n, _ := strconv.ParseInt(m[k], 10, 64); return n }
+	v := NegotiationView{ID: id, ProductID: m["product"], Buyer: datavenue.OrgID(m["buyer"]), Seller: datavenue.OrgID(m["seller"]),
+		NegotiationState: NegotiationState{Status: m["status"], Price: money.FromFen(num("price")), Round: int(num("round")),
+			ExpiresAt: time.UnixMilli(num("expires_ms")).UTC(), At: time.UnixMilli(num("updated_ms")).UTC()}}
+	raw, err := e.Redis.LRange(ctx, e.Keys.negotiation(id, "history"), 0, -1).Result()
+	if err != nil {
+		return v, redisError(err)
+	}
+	for _, r := range raw {
+		p := strings.Split(r, "|")
+		if len(p) != 5 {
+			continue
+		}
+		round, _ := strconv.Atoi(p[0])
+		price, _ := strconv.ParseInt(p[3], 10, 64)
+		at, _ := strconv.ParseInt(p[4], 10, 64)
+		v.Moves = append(v.Moves, Move{Round: round, Actor: datavenue.OrgID(p[1]), Action: p[2], Price: money.FromFen(price), At: time.UnixMilli(at).UTC()})
+	}
+	return v, nil
+}
+
+// DueNegotiations lists a shard's negotiations whose answer deadline passed.
+func (e Engine) DueNegotiations(ctx context.Context, shard int, limit int64) ([]string, error) {
+	now, err := e.Redis.Time(ctx).Result()
+	if err != nil {
+		return nil, redisError(err)
+	}
+	ids, err := e.Redis.ZRangeByScore(ctx, e.Keys.NegotiationDeadlines(shard), &redis.ZRangeBy{Min: "-inf", Max: ms(now), Count: limit}).Result()
+	return ids, redisError(err)
+}
