@@ -138,3 +138,24 @@ func (h *handlers) getNegotiation(c *fiber.Ctx) error {
 	}
 	return c.JSON(v)
 }
+
+// Guidance computes pricing guidance for a product.
+type Guidance func(ctx context.Context, productID string) (matching.Guidance, error)
+
+func (h *handlers) guidanceRoutes() []Route {
+	return []Route{{"GET", "/v1/products/:id/guidance", Operation{ID: "pricingGuidance", Tag: "products",
+		Summary:     "Pricing guidance: guided band, appraisal, comparable trades (90 days) and a suggested range with reasons",
+		Description: "Public for published products. The suggested range is the comparable trades' interquartile range (at least 5 trades), raised to the appraised value, clamped into the guided band.",
+		Params:      []Param{{Name: "id", In: "path"}}, Response: matching.Guidance{}, Errors: []int{404}}, h.guidance}}
+}
+
+func (h *handlers) guidance(c *fiber.Ctx) error {
+	if _, err := h.d.Listing.Public(c.UserContext(), c.Params("id")); err != nil {
+		return err
+	}
+	g, err := h.d.Guidance(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(g)
+}

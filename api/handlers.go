@@ -38,6 +38,7 @@ func (h *handlers) routes() []Route {
 	routes = append(routes, h.listingRoutes()...)
 	routes = append(routes, h.auctionRoutes()...)
 	routes = append(routes, h.negotiationRoutes()...)
+	routes = append(routes, h.guidanceRoutes()...)
 	return routes
 }
 

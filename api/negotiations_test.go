@@ -53,4 +53,10 @@ func TestNegotiationToTrade(t *testing.T) {
 	if trades != 1 || price != "10200.00" || method != "guided" {
 		t.Fatalf("trades: %d at %s by %s", trades, price, method)
 	}
+	// Guidance now counts the trade; the appraisal (200,000) lies above the band, so the band binds.
+	g := decode[matching.Guidance](t, m.do("GET", "/v1/products/"+p.ID+"/guidance", "", nil))
+	if g.Comparable.Count != 1 || g.Band == nil || g.Appraisal == nil || g.Low == nil || g.Low.Amount.String() != "11000.00" ||
+		g.High == nil || g.High.Amount.String() != "11000.00" {
+		t.Fatalf("guidance = %+v", g)
+	}
 }

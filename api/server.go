@@ -50,6 +50,7 @@ type Deps struct {
 	Listing       Listing
 	Auctions      Auctions
 	Negotiations  Negotiations
+	Guidance      Guidance
 	Audit         AuditLog
 	Idempotency   idempotency.Store
 	Verifier      TokenVerifier

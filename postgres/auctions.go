@@ -131,3 +131,28 @@ func (db *DB) OpenAuctionsOnAsset(ctx context.Context, assetID string) ([]string
 }
 
 var _ matching.Store = (*DB)(nil)
+
+// ComparableTrades summarises the trades of products of one domain and type since a time.
+func (db *DB) ComparableTrades(ctx context.Context, domain, productType string, since time.Time) (matching.TradeStats, error) {
+	s := matching.TradeStats{Since: since}
+	var median, q1, q3 *string
+	err := db.Pool.QueryRow(ctx, `SELECT count(*),
+			(percentile_cont(0.5) WITHIN GROUP (ORDER BY t.price))::numeric(17, 2)::text,
+			(percentile_cont(0.25) WITHIN GROUP (ORDER BY t.price))::numeric(17, 2)::text,
+			(percentile_cont(0.75) WITHIN GROUP (ORDER BY t.price))::numeric(17, 2)::text
+		FROM trades t JOIN products p ON p.id = t.product_id
+		WHERE p.domain = $1 AND p.product_type = $2 AND t.traded_at >= $3`, domain, productType, since).Scan(&s.Count, &median, &q1, &q3)
+	if err != nil {
+		return s, interpretError(err)
+	}
+	for _, v := range []struct {
+		src *string
+		dst **money.Yuan
+	}{{median, &s.Median}, {q1, &s.Q1}, {q3, &s.Q3}} {
+		if v.src != nil {
+			y := money.MustParse(*v.src)
+			*v.dst = &y
+		}
+	}
+	return s, nil
+}

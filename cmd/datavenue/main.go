@@ -225,12 +225,15 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		Grants:        certificates.GrantService{Store: db, Clock: datavenue.SystemClock{}},
 		Listing:       listing.Service{Store: db, Clock: datavenue.SystemClock{}},
 		Auctions:      auctions,
-		Negotiations:  auctions,
-		Audit:         audit.Service{Reader: db},
-		Idempotency:   db,
-		RateLimiter:   limiter,
-		Verifier:      auth.Verifier{Issuers: issuers, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}, Leeway: 30 * time.Second},
-		JWKS:          func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
+		Guidance: func(ctx context.Context, id string) (matching.Guidance, error) {
+			return matching.Guide(ctx, db, datavenue.SystemClock{}, id)
+		},
+		Negotiations: auctions,
+		Audit:        audit.Service{Reader: db},
+		Idempotency:  db,
+		RateLimiter:  limiter,
+		Verifier:     auth.Verifier{Issuers: issuers, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}, Leeway: 30 * time.Second},
+		JWKS:         func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
 		Ready: []api.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},

@@ -1,0 +1,109 @@
+package matching
+
+import (
+	"context"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/certificates"
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/money"
+)
+
+// TradeStats summarise comparable trades (same domain and product type) over a window.
+type TradeStats struct {
+	Count  int         `json:"count"`
+	Median *money.Yuan `json:"median,omitempty"`
+	Q1     *money.Yuan `json:"q1,omitempty"`
+	Q3     *money.Yuan `json:"q3,omitempty"`
+	Since  time.Time   `json:"since"`
+}
+
+// Bound is one end of a suggested range, with why it is there.
+type Bound struct {
+	Amount money.Yuan `json:"amount"`
+	Reason string     `json:"reason"`
+}
+
+// Guidance is pricing guidance for a product: the rules that bind its price and what the market
+// paid for comparable products.
+type Guidance struct {
+	ProductID  string                  `json:"product_id"`
+	Method     string                  `json:"method"`
+	Band       *[2]money.Yuan          `json:"guided_band,omitempty"`
+	Appraisal  *certificates.Appraisal `json:"appraisal,omitempty"`
+	Comparable TradeStats              `json:"comparable_trades"`
+	Low        *Bound                  `json:"suggested_low,omitempty"`
+	High       *Bound                  `json:"suggested_high,omitempty"`
+	Currency   string                  `json:"currency"`
+}
+
+// GuidanceStore is what guidance reads.
+type GuidanceStore interface {
+	Product(ctx context.Context, id string) (listing.Product, error)
+	Appraisals(ctx context.Context, f certificates.GrantFilter) ([]certificates.Appraisal, error)
+	ComparableTrades(ctx context.Context, domain, productType string, since time.Time) (TradeStats, error)
+}
+
+// Guide computes pricing guidance (D14): the guided band binds where one applies; the appraised
+// value is the default basis (评估定价 is the default method when no other is set); comparable
+// trades of the last 90 days give the market's range when there are at least five.
+func Guide(ctx context.Context, s GuidanceStore, clock datavenue.Clock, productID string) (Guidance, error) {
+	p, err := s.Product(ctx, productID)
+	if err != nil {
+		return Guidance{}, err
+	}
+	now := clock.Now()
+	today := civil.Of(now)
+	g := Guidance{ProductID: p.ID, Method: p.Pricing.Method, Currency: "CNY"}
+	if g.Method == "" {
+		g.Method = listing.MethodAppraisal
+	}
+	if p.Pricing.BandLow != nil && p.Pricing.BandHigh != nil {
+		g.Band = &[2]money.Yuan{*p.Pricing.BandLow, *p.Pricing.BandHigh}
+	}
+	for _, asset := range p.SourceAssets {
+		list, err := s.Appraisals(ctx, certificates.GrantFilter{AssetID: asset})
+		if err != nil {
+			return g, err
+		}
+		for i := range list {
+			if list[i].ValidOn(today) && (g.Appraisal == nil || list[i].ValuationDate.After(g.Appraisal.ValuationDate)) {
+				a := list[i]
+				g.Appraisal = &a
+			}
+		}
+	}
+	if g.Comparable, err = s.ComparableTrades(ctx, p.Domain, p.ProductType, now.AddDate(0, 0, -90)); err != nil {
+		return g, err
+	}
+	g.suggest()
+	return g, nil
+}
+
+// suggest sets the suggested range: the market's interquartile range (or the appraised value as
+// the lower bound), clamped into the guided band.
+func (g *Guidance) suggest() {
+	if g.Comparable.Count >= 5 {
+		g.Low = &Bound{*g.Comparable.Q1, "first quartile of the comparable trades of the last 90 days"}
+		g.High = &Bound{*g.Comparable.Q3, "third quartile of the comparable trades of the last 90 days"}
+	}
+	if g.Appraisal != nil && (g.Low == nil || g.Low.Amount.Cmp(g.Appraisal.Value) < 0) {
+		g.Low = &Bound{g.Appraisal.Value, "appraised value (report " + g.Appraisal.ReportNumber + "): appraisal-based pricing is the default basis (D14)"}
+	}
+	if g.Band != nil {
+		if g.Low == nil || g.Low.Amount.Cmp(g.Band[0]) < 0 {
+			g.Low = &Bound{g.Band[0], "lower end of the government-guided band"}
+		}
+		if g.Low.Amount.Cmp(g.Band[1]) > 0 {
+			g.Low = &Bound{g.Band[1], "upper end of the government-guided band (the other bases lie above it)"}
+		}
+		if g.High == nil || g.High.Amount.Cmp(g.Band[1]) > 0 {
+			g.High = &Bound{g.Band[1], "upper end of the government-guided band"}
+		}
+	}
+	if g.Low != nil && g.High != nil && g.High.Amount.Cmp(g.Low.Amount) < 0 {
+		g.High = &Bound{g.Low.Amount, g.Low.Reason}
+	}
+}
