@@ -71,13 +71,14 @@ func (p panickyOrganisations) List(ctx context.Context, f parties.ListFilter) ([
 }
 
 type venue struct {
-	t      *testing.T
-	redis  testenv.Redis
-	app    *fiber.App
-	db     *postgres.DB
-	keys   *auth.Keyring
-	minter auth.Minter
-	logs   *syncBuffer
+	closing chan struct{}
+	t       *testing.T
+	redis   testenv.Redis
+	app     *fiber.App
+	db      *postgres.DB
+	keys    *auth.Keyring
+	minter  auth.Minter
+	logs    *syncBuffer
 }
 
 type check = api.Check
@@ -106,7 +107,9 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 	}
 	logs := &syncBuffer{}
 	matchingService := matching.Service{Store: db, Engine: matching.Engine{Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}}, Clock: datavenue.SystemClock{}}
+	closing := make(chan struct{})
 	app := api.New(api.Deps{
+		Closing:       closing,
 		Organisations: panickyOrganisations{parties.Service{Store: db}},
 		Assets:        assets.Service{Store: db},
 		Certificates:  certificates.Service{Store: db, Signer: certificates.Signer{Keys: kr, Issuer: issuer}, Clock: datavenue.SystemClock{}},
@@ -117,6 +120,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 			return matching.Guide(ctx, db, datavenue.SystemClock{}, id)
 		},
 		Negotiations: matchingService,
+		Feed:         &matching.Feed{Redis: rdb.Client, Keys: matchingService.Engine.Keys},
 		Audit:        audit.Service{Reader: db},
 		Idempotency:  db,
 		RateLimiter:  limiter,
@@ -128,7 +132,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		BodyLimit:    bodyLimit,
 		Version:      "test",
 	})
-	return &venue{t: t, app: app, db: db, keys: kr, logs: logs, redis: rdb,
+	return &venue{t: t, app: app, db: db, keys: kr, logs: logs, redis: rdb, closing: closing,
 		minter: auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: datavenue.SystemClock{}}}
 }
 
@@ -394,7 +398,10 @@ func (v *venue) serve() string {
 		v.t.Fatal(err)
 	}
 	go func() { _ = v.app.Listener(ln) }()
-	v.t.Cleanup(func() { _ = v.app.Shutdown() })
+	v.t.Cleanup(func() {
+		close(v.closing) // end the live feeds first, as the venue does
+		_ = v.app.Shutdown()
+	})
 	return "http://" + ln.Addr().String()
 }
 

@@ -1,7 +1,11 @@
 package api
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -158,4 +162,55 @@ func (h *handlers) guidance(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(g)
+}
+
+// Feed delivers an auction's live events.
+type Feed interface {
+	Subscribe(ctx context.Context, auctionID, kind string) <-chan matching.FeedEvent
+}
+
+func (h *handlers) feedRoutes() []Route {
+	return []Route{{"GET", "/v1/auctions/:id/feed", Operation{ID: "auctionFeed", Tag: "auctions",
+		Summary:     "Live feed (Server-Sent Events): bids, extensions and the close",
+		Description: "Events: ready, bid (English: amount, buyer, ends_at, which moves on anti-sniping; sealed: only the number of bids), close. A comment line every 15 s keeps the connection alive.",
+		Auth:        true, Params: []Param{{Name: "id", In: "path"}}, ContentType: "text/event-stream", Errors: []int{404}}, h.feed}}
+}
+
+func (h *handlers) feed(c *fiber.Ctx) error {
+	st, err := h.d.Auctions.Get(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	events := h.d.Feed.Subscribe(ctx, st.ID, st.Kind)
+	c.Set(fiber.HeaderContentType, "text/event-stream")
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	c.Set("X-Accel-Buffering", "no")
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer cancel()
+		heartbeat := time.NewTicker(15 * time.Second)
+		defer heartbeat.Stop()
+		fmt.Fprintf(w, "event: ready\ndata: {\"auction\":%q}\n\n", st.ID)
+		if w.Flush() != nil {
+			return
+		}
+		for {
+			select {
+			case <-h.d.Closing:
+				return
+			case e, ok := <-events:
+				if !ok {
+					return
+				}
+				data, _ := json.Marshal(e)
+				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, data)
+			case <-heartbeat.C:
+				fmt.Fprint(w, ": keep-alive\n\n")
+			}
+			if w.Flush() != nil { // the client went away
+				return
+			}
+		}
+	})
+	return nil
 }

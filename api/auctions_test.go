@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +204,83 @@ func TestProjectionCopiesEngineEventsOnce(t *testing.T) {
 	}
 	if deposits[string(buyerOrg)] != "apply" || deposits[string(stateHolder)] != "release" {
 		t.Fatalf("deposits = %v", deposits)
+	}
+}
+
+// readEvents reads SSE events from a live feed until want returns true or the stream ends.
+func readEvents(t *testing.T, body *bufio.Reader, want func(event, data string) bool) {
+	t.Helper()
+	event := ""
+	for {
+		line, err := body.ReadString('\n')
+		if err != nil {
+			t.Fatalf("feed ended before the expected event: %v", err)
+		}
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			if want(event, strings.TrimPrefix(line, "data: ")) {
+				return
+			}
+		}
+	}
+}
+
+func openFeed(t *testing.T, m *market, base, auctionID, token string) *bufio.Reader {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/v1/auctions/"+auctionID+"/feed", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	client := &http.Client{Timeout: 10 * time.Second} // bounds a test that would otherwise hang
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("feed: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	r := bufio.NewReader(resp.Body)
+	readEvents(t, r, func(event, _ string) bool { return event == "ready" })
+	return r
+}
+
+func TestLiveFeed(t *testing.T) {
+	for _, kind := range []string{matching.English, matching.SealedFirst} {
+		t.Run(kind, func(t *testing.T) {
+			m, auc := auctionMarket(t, kind)
+			ctx := context.Background()
+			m.engine().AdvanceClock(ctx, auc.ID, 2*time.Minute)
+			base := m.serve()
+			buyer := m.as(datavenue.RoleBuyer, buyerOrg)
+			feed := openFeed(t, m, base, auc.ID, m.as(datavenue.RoleBuyer, otherOrg))
+			clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+			mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "r"}), 201)
+			mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/bids", buyer, map[string]any{"amount": "9876.54"}), 201)
+			readEvents(t, feed, func(event, data string) bool {
+				if event != "bid" {
+					return false
+				}
+				revealed := strings.Contains(data, "9876.54") || strings.Contains(data, string(buyerOrg))
+				if kind == matching.English && !revealed {
+					t.Fatalf("English bid event lacks amount and bidder: %s", data)
+				}
+				if kind != matching.English && (revealed || !strings.Contains(data, `"bids":1`)) {
+					t.Fatalf("sealed bid event: %s", data)
+				}
+				return true
+			})
+			m.engine().AdvanceClock(ctx, auc.ID, 3*time.Hour)
+			if _, err := m.engine().Close(ctx, auc.ID); err != nil {
+				t.Fatal(err)
+			}
+			readEvents(t, feed, func(event, data string) bool {
+				if event == "close" && !strings.Contains(data, `"winner":"`+string(buyerOrg)+`"`) {
+					t.Fatalf("close event: %s", data)
+				}
+				return event == "close"
+			})
+		})
 	}
 }

@@ -39,6 +39,7 @@ func (h *handlers) routes() []Route {
 	routes = append(routes, h.auctionRoutes()...)
 	routes = append(routes, h.negotiationRoutes()...)
 	routes = append(routes, h.guidanceRoutes()...)
+	routes = append(routes, h.feedRoutes()...)
 	return routes
 }
 

@@ -51,16 +51,20 @@ type Deps struct {
 	Auctions      Auctions
 	Negotiations  Negotiations
 	Guidance      Guidance
-	Audit         AuditLog
-	Idempotency   idempotency.Store
-	Verifier      TokenVerifier
-	RateLimiter   RateLimiter // nil: no limit
-	JWKS          func() []byte
-	Ready         []Check
-	Logger        *slog.Logger
-	Registry      *prometheus.Registry // metrics are registered here and served at /metrics
-	BodyLimit     int                  // bytes; larger bodies get 413
-	Version       string
+	Feed          Feed
+	// Closing is closed when the venue starts shutting down, so that long-lived responses (the
+	// live feeds) end and the graceful shutdown does not wait for them.
+	Closing     <-chan struct{}
+	Audit       AuditLog
+	Idempotency idempotency.Store
+	Verifier    TokenVerifier
+	RateLimiter RateLimiter // nil: no limit
+	JWKS        func() []byte
+	Ready       []Check
+	Logger      *slog.Logger
+	Registry    *prometheus.Registry // metrics are registered here and served at /metrics
+	BodyLimit   int                  // bytes; larger bodies get 413
+	Version     string
 }
 
 // New builds the Fiber app with every route of the venue.

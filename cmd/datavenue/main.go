@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
@@ -184,32 +185,43 @@ func keys(cfg config.Config, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
+// server is the wired venue: the HTTP app and the background loops that go with it.
+type server struct {
+	app        *fiber.App
+	closing    chan struct{}
+	background func(ctx context.Context)
+	close      func()
+}
+
+// newServer wires every service over PostgreSQL and Redis.
+func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*server, error) {
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer db.Close()
 	redisOpts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
-		return fmt.Errorf("DATAVENUE_REDIS_URL: %w", err)
+		db.Close()
+		return nil, fmt.Errorf("DATAVENUE_REDIS_URL: %w", err)
 	}
 	rdb := redis.NewClient(redisOpts)
-	defer rdb.Close()
-
+	closeAll := func() { rdb.Close(); db.Close() }
 	kr, err := auth.LoadKeyring(cfg.KeyDir, cfg.DevIssuer)
 	if err != nil {
-		return err
+		closeAll()
+		return nil, err
 	}
 	issuers, err := auth.ParseTrustedIssuers(cfg.TrustedIssuers)
 	if err != nil {
-		return err
+		closeAll()
+		return nil, err
 	}
 	if cfg.DevIssuer {
 		issuers[cfg.JWTIssuer] = kr
 	}
 	if len(issuers) == 0 {
-		return errors.New("no token issuer is trusted: set DATAVENUE_TRUSTED_ISSUERS or DATAVENUE_DEV_ISSUER=true")
+		closeAll()
+		return nil, errors.New("no token issuer is trusted: set DATAVENUE_TRUSTED_ISSUERS or DATAVENUE_DEV_ISSUER=true")
 	}
 	auctions := matching.Service{Store: db, Engine: matching.Engine{Redis: rdb, Keys: matching.Keys{Prefix: "dv:"}}, Clock: datavenue.SystemClock{}}
 	var limiter api.RateLimiter
@@ -218,7 +230,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	closing := make(chan struct{})
 	app := api.New(api.Deps{
+		Closing:       closing,
 		Organisations: parties.Service{Store: db},
 		Assets:        assets.Service{Store: db},
 		Certificates:  certificates.Service{Store: db, Signer: certificates.Signer{Keys: kr, Issuer: cfg.JWTIssuer}, Clock: datavenue.SystemClock{}},
@@ -229,6 +243,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 			return matching.Guide(ctx, db, datavenue.SystemClock{}, id)
 		},
 		Negotiations: auctions,
+		Feed:         &matching.Feed{Redis: rdb, Keys: auctions.Engine.Keys},
 		Audit:        audit.Service{Reader: db},
 		Idempotency:  db,
 		RateLimiter:  limiter,
@@ -243,25 +258,35 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		BodyLimit: cfg.BodyLimit,
 		Version:   version,
 	})
+	background := func(ctx context.Context) {
+		// Expiries are recorded and events delivered: listing suspends products whose
+		// certificates, authorisations or approvals stop holding, then matching stops their
+		// auctions (the order matters: the stopper reads the product's status).
+		consumers := []certificates.Consumer{listing.Suspender{Store: db, Clock: datavenue.SystemClock{}}, matching.Stopper{Service: auctions}}
+		go certificates.Run(ctx, 10*time.Second, db, certificates.Dispatcher{Log: db, Consumers: consumers, Logger: logger})
+		closer := matching.Closer{Engine: auctions.Engine, Logger: logger, OnClose: func(ctx context.Context, id string, o matching.Outcome) {
+			if err := auctions.Closed(ctx, id, o); err != nil {
+				logger.Warn("recording an auction outcome", "auction", id, "error", err.Error())
+			}
+		}}
+		go closer.Run(ctx, time.Second)
+		host, _ := os.Hostname()
+		projector := matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
+			ReclaimAfter: 30 * time.Second, Logger: logger}
+		go projector.Run(ctx, time.Second)
+	}
+	return &server{app: app, closing: closing, background: background, close: closeAll}, nil
+}
 
-	// Expiries are recorded and events delivered in the background: listing suspends products
-	// whose certificates, authorisations or approvals stop holding, then matching stops their
-	// auctions (the order matters: the stopper reads the product's status).
-	consumers := []certificates.Consumer{listing.Suspender{Store: db, Clock: datavenue.SystemClock{}}, matching.Stopper{Service: auctions}}
-	go certificates.Run(ctx, 10*time.Second, db, certificates.Dispatcher{Log: db, Consumers: consumers, Logger: logger})
-	closer := matching.Closer{Engine: auctions.Engine, Logger: logger, OnClose: func(ctx context.Context, id string, o matching.Outcome) {
-		if err := auctions.Closed(ctx, id, o); err != nil {
-			logger.Warn("recording an auction outcome", "auction", id, "error", err.Error())
-		}
-	}}
-	go closer.Run(ctx, time.Second)
-	host, _ := os.Hostname()
-	projector := matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
-		ReclaimAfter: 30 * time.Second, Logger: logger}
-	go projector.Run(ctx, time.Second)
-
+func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
+	srv, err := newServer(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+	srv.background(ctx)
 	listenErr := make(chan error, 1)
-	go func() { listenErr <- app.Listen(cfg.Listen) }()
+	go func() { listenErr <- srv.app.Listen(cfg.Listen) }()
 	fmt.Fprintf(stdout, "datavenue %s serving http://%s (docs: http://%s/docs); Ctrl-C stops it\n", version, cfg.Listen, cfg.Listen)
 	select {
 	case err := <-listenErr:
@@ -269,7 +294,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing requests in flight")
-	if err := app.ShutdownWithTimeout(15 * time.Second); err != nil {
+	close(srv.closing)
+	if err := srv.app.ShutdownWithTimeout(15 * time.Second); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "datavenue stopped")

@@ -1,0 +1,154 @@
+package matching
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// FeedEvent is one event of an auction's live feed. For sealed auctions a bid carries only the
+// number of bids: no amount and no bidder until the close.
+type FeedEvent struct {
+	Type    string     `json:"type"` // bid, extended, close
+	Seq     int64      `json:"seq,omitempty"`
+	Amount  string     `json:"amount,omitempty"`
+	Buyer   string     `json:"buyer,omitempty"`
+	Bids    int        `json:"bids,omitempty"`
+	EndsAt  *time.Time `json:"ends_at,omitempty"`
+	Outcome string     `json:"outcome,omitempty"`
+	Winner  string     `json:"winner,omitempty"`
+	Price   string     `json:"price,omitempty"`
+}
+
+// StreamReader is the part of go-redis the feed uses.
+type StreamReader interface {
+	XRead(ctx context.Context, a *redis.XReadArgs) *redis.XStreamSliceCmd
+	XRevRangeN(ctx context.Context, stream, start, stop string, count int64) *redis.XMessageSliceCmd
+}
+
+// Feed fans the shards' event streams out to live subscribers: one reader per shard with
+// subscribers (a blocking XREAD), however many clients watch, so watchers do not each hold a
+// Redis connection.
+type Feed struct {
+	Redis StreamReader
+	Keys  Keys
+
+	mu     sync.Mutex
+	subs   map[string]map[chan FeedEvent]string // auction -> subscriber -> kind
+	active map[int]bool
+}
+
+// Subscribe delivers the auction's events from now on until ctx ends. kind decides redaction.
+func (f *Feed) Subscribe(ctx context.Context, auctionID, kind string) <-chan FeedEvent {
+	ch := make(chan FeedEvent, 64)
+	f.mu.Lock()
+	if f.subs == nil {
+		f.subs, f.active = map[string]map[chan FeedEvent]string{}, map[int]bool{}
+	}
+	if f.subs[auctionID] == nil {
+		f.subs[auctionID] = map[chan FeedEvent]string{}
+	}
+	f.subs[auctionID][ch] = kind
+	shard := Shard(auctionID)
+	if !f.active[shard] {
+		f.active[shard] = true
+		// Start from the stream's present end, read now: every event after Subscribe returns is
+		// delivered (a "$" read by the goroutine could start after one).
+		last := "0"
+		if msgs, err := f.Redis.XRevRangeN(ctx, f.Keys.Events(shard), "+", "-", 1).Result(); err == nil && len(msgs) == 1 {
+			last = msgs[0].ID
+		}
+		go f.read(shard, last)
+	}
+	f.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		f.mu.Lock()
+		delete(f.subs[auctionID], ch)
+		if len(f.subs[auctionID]) == 0 {
+			delete(f.subs, auctionID)
+		}
+		f.mu.Unlock()
+		close(ch)
+	}()
+	return ch
+}
+
+func (f *Feed) watching(shard int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id := range f.subs {
+		if Shard(id) == shard {
+			return true
+		}
+	}
+	f.active[shard] = false
+	return false
+}
+
+// read follows one shard's stream while anyone watches an auction of it.
+func (f *Feed) read(shard int, last string) {
+	ctx := context.Background()
+	for f.watching(shard) {
+		res, err := f.Redis.XRead(ctx, &redis.XReadArgs{Streams: []string{f.Keys.Events(shard), last}, Count: 100, Block: 2 * time.Second}).Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			time.Sleep(time.Second) // Redis unreachable: the subscribers keep waiting, the loop retries
+			continue
+		}
+		for _, m := range res[0].Messages {
+			last = m.ID
+			f.dispatch(m.Values)
+		}
+	}
+}
+
+func (f *Feed) dispatch(v map[string]any) {
+	s := func(k string) string { x, _ := v[k].(string); return x }
+	id := s("auction")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch, kind := range f.subs[id] {
+		for _, e := range feedEvents(kind, s) {
+			select {
+			case ch <- e:
+			default: // a subscriber that does not keep up loses events rather than stalling the feed
+			}
+		}
+	}
+}
+
+func feedEvents(kind string, s func(string) string) []FeedEvent {
+	fenText := func(k string) string {
+		n, _ := strconv.ParseInt(s(k), 10, 64)
+		return fenString(n)
+	}
+	switch s("type") {
+	case "bid":
+		seq, _ := strconv.ParseInt(s("seq"), 10, 64)
+		end, _ := strconv.ParseInt(s("end_ms"), 10, 64)
+		t := time.UnixMilli(end).UTC()
+		if kind != English {
+			bids, _ := strconv.Atoi(s("bids"))
+			return []FeedEvent{{Type: "bid", Bids: bids}}
+		}
+		return []FeedEvent{{Type: "bid", Seq: seq, Amount: fenText("amount"), Buyer: s("buyer"), EndsAt: &t}}
+	case "close":
+		return []FeedEvent{{Type: "close", Outcome: s("outcome"), Winner: s("winner"), Price: fenText("price")}}
+	}
+	return nil
+}
+
+func fenString(n int64) string {
+	neg := ""
+	if n < 0 {
+		neg, n = "-", -n
+	}
+	return neg + strconv.FormatInt(n/100, 10) + "." + strconv.FormatInt(100+n%100, 10)[1:]
+}
