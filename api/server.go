@@ -82,7 +82,11 @@ func New(d Deps) *fiber.App {
 		IdleTimeout:           120 * time.Second,
 		DisableStartupMessage: true,
 		StrictRouting:         false,
-		CaseSensitive:         true,
+		// Fiber returns strings that alias its reused request buffers unless told otherwise; the
+		// metrics keep label values (and handlers hand values to goroutines), so every value is
+		// copied. Found as duplicate metric labels under load.
+		Immutable:     true,
+		CaseSensitive: true,
 	})
 	m := newMetrics(d.Registry)
 	app.Use(withRequestID, observe(d.Logger, m, onError), recoverPanics(d.Logger))
