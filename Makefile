@@ -3,7 +3,7 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: run test stop services build vet bench
+.PHONY: run test stop services build vet bench bench-matching
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
@@ -32,3 +32,9 @@ vet:
 # bench: the catalogue search benchmark (100,000 products; see README "Catalogue search speed").
 bench: services
 	$(SERVICES) exec -- go test ./postgres -run '^$$' -bench CatalogueSearch -benchtime 2000x -count 1
+
+# bench-matching: bids/s and latency of the engine (Go API) against a redis-benchmark baseline of
+# the same script; add HTTP=http://127.0.0.1:8080 with a venue started by
+# `DATAVENUE_RATE_PER_SECOND=0 make run` to measure the HTTP API too.
+bench-matching: services
+	$(SERVICES) exec -- go run ./bench/matching -bidders 16 -bids 20000 $(if $(HTTP),-http $(HTTP))

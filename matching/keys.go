@@ -73,3 +73,7 @@ func (k Keys) expireKeys(id string) []string {
 	s := Shard(id)
 	return []string{k.negotiation(id, "meta"), k.NegotiationDeadlines(s), k.Events(s)}
 }
+
+// BidKeys are the keys bid.lua takes for an auction, in order (for tools that call the script
+// directly, such as the benchmark's redis-benchmark baseline).
+func (k Keys) BidKeys(auctionID string) []string { return k.bidKeys(auctionID) }

@@ -1,0 +1,223 @@
+// Command matching measures the auction engine's bid throughput and latency through its Go API,
+// and in the same run a baseline: redis-benchmark calling the same bid script (EVALSHA) with the
+// same concurrency against the same Redis (same durability: AOF, appendfsync always). It prints
+// bids/s, p50 and p99 for both and the engine's ratios to the baseline.
+//
+//	go run ./bench/matching -bidders 16 -bids 20000      (make bench-matching)
+//
+// Both runs bid into one sealed first-price auction whose bids may be revised, so that every bid
+// writes (an English auction refuses most concurrent bids as too low, which would flatter it).
+package main
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/csv"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/matching"
+	"github.com/datavenue/datavenue/money"
+)
+
+func main() {
+	url := flag.String("redis", envOr("DATAVENUE_REDIS_URL", "redis://127.0.0.1:56379/0"), "Redis URL")
+	bidders := flag.Int("bidders", 16, "concurrent bidders (and redis-benchmark clients)")
+	bids := flag.Int("bids", 20000, "bids per run")
+	venue := flag.String("http", "", "also bid through a running venue's HTTP API at this base URL (start it with DATAVENUE_RATE_PER_SECOND=0 make run)")
+	keyDir := flag.String("keys", envOr("DATAVENUE_KEY_DIR", ".data/keys"), "the venue's key folder, to mint buyer tokens")
+	flag.Parse()
+	opts, err := redis.ParseURL(*url)
+	if err != nil {
+		fail(err)
+	}
+	opts.PoolSize = *bidders + 4
+	client := redis.NewClient(opts)
+	defer client.Close()
+	ctx := context.Background()
+	prefix := fmt.Sprintf("bench%d:", time.Now().UnixNano())
+	e := matching.Engine{Redis: client, Keys: matching.Keys{Prefix: prefix}}
+	auction := func(id string) matching.Auction {
+		now := time.Now()
+		return matching.Auction{ID: id, Kind: matching.SealedFirst, Operator: "org_01JBENCHOPERATOR0000000000",
+			Reserve: money.MustParse("1.00"), Start: now.Add(-time.Minute), End: now.Add(time.Hour), Revisable: true}
+	}
+
+	// Baseline first: redis-benchmark with the engine's own script and keys.
+	if err := e.Open(ctx, auction("auc_baseline")); err != nil {
+		fail(err)
+	}
+	base, err := baseline(ctx, client, opts.Addr, e, "auc_baseline", *bidders, *bids)
+	if err != nil {
+		fail(err)
+	}
+	if err := e.Open(ctx, auction("auc_engine")); err != nil {
+		fail(err)
+	}
+	eng := engineRun(ctx, e, "auc_engine", *bidders, *bids)
+	fmt.Printf("%-32s %10s %9s %9s\n", "run ("+strconv.Itoa(*bidders)+" concurrent)", "bids/s", "p50 ms", "p99 ms")
+	fmt.Printf("%-32s %10.0f %9.3f %9.3f\n", "baseline: redis-benchmark EVALSHA", base.rps, base.p50, base.p99)
+	fmt.Printf("%-32s %10.0f %9.3f %9.3f\n", "engine: matching.Engine.Bid", eng.rps, eng.p50, eng.p99)
+	fmt.Printf("engine / baseline: throughput %.2f, p50 %.2f, p99 %.2f\n", eng.rps/base.rps, eng.p50/base.p50, eng.p99/base.p99)
+	cleanup(ctx, client, prefix)
+	if *venue == "" {
+		return
+	}
+	// The venue's engine uses the prefix "dv:"; the bench opens its auction there directly (no
+	// product or certificates needed to measure bidding) and bids through HTTP with real tokens.
+	ve := matching.Engine{Redis: client, Keys: matching.Keys{Prefix: "dv:"}}
+	id := fmt.Sprintf("auc_BENCH%017d", time.Now().UnixNano()%1e17)
+	if err := ve.Open(ctx, auction(id)); err != nil {
+		fail(err)
+	}
+	h, err := httpRun(*venue, *keyDir, id, *bidders, *bids)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Printf("%-32s %10.0f %9.3f %9.3f\n", "http: POST /v1/auctions/{id}/bids", h.rps, h.p50, h.p99)
+	fmt.Printf("http / baseline: throughput %.2f, p50 %.2f, p99 %.2f\n", h.rps/base.rps, h.p50/base.p50, h.p99/base.p99)
+}
+
+type result struct{ rps, p50, p99 float64 }
+
+// httpRun bids through the HTTP API: each bidder a buyer organisation with its own token.
+func httpRun(base, keyDir, auctionID string, bidders, total int) (result, error) {
+	kr, err := auth.LoadKeyring(keyDir, false)
+	if err != nil {
+		return result{}, err
+	}
+	minter := auth.Minter{Keys: kr, Issuer: envOr("DATAVENUE_JWT_ISSUER", "urn:datavenue:dev"), Audience: envOr("DATAVENUE_JWT_AUDIENCE", "datavenue"), Clock: datavenue.SystemClock{}}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: bidders, MaxConnsPerHost: bidders}}
+	tokens := make([]string, bidders)
+	for b := range tokens {
+		if tokens[b], err = minter.Mint("bench", datavenue.RoleBuyer, datavenue.OrgID(fmt.Sprintf("org_01JBENCHBUYER%013d", b)), time.Hour); err != nil {
+			return result{}, err
+		}
+	}
+	return measure(bidders, total, func(b int, n int64) error {
+		body := strings.NewReader(fmt.Sprintf(`{"amount":"%s"}`, money.FromFen(1000+n)))
+		req, _ := http.NewRequest("POST", base+"/v1/auctions/"+auctionID+"/bids", body)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tokens[b])
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			return fmt.Errorf("bid answered %s", resp.Status)
+		}
+		return nil
+	}), nil
+}
+
+// measure runs total calls over bidders goroutines and returns throughput and latencies.
+func measure(bidders, total int, call func(b int, n int64) error) result {
+	var next atomic.Int64
+	lat := make([][]time.Duration, bidders)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for b := 0; b < bidders; b++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := next.Add(1)
+				if n > int64(total) {
+					return
+				}
+				t0 := time.Now()
+				if err := call(b, n); err != nil {
+					fail(err)
+				}
+				lat[b] = append(lat[b], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	pct := func(p int) float64 { return float64(all[(len(all)-1)*p/100].Microseconds()) / 1000 }
+	return result{rps: float64(len(all)) / elapsed.Seconds(), p50: pct(50), p99: pct(99)}
+}
+
+func engineRun(ctx context.Context, e matching.Engine, auctionID string, bidders, total int) result {
+	return measure(bidders, total, func(_ int, n int64) error {
+		buyer := datavenue.OrgID(fmt.Sprintf("org_buyer%d", n%997))
+		_, err := e.Bid(ctx, auctionID, "bid"+strconv.FormatInt(n, 10), buyer, money.FromFen(1000+n))
+		return err
+	})
+}
+
+// baseline runs redis-benchmark: EVALSHA of bid.lua on the auction's keys, with random bid ids,
+// buyers and amounts (__rand_int__), the same number of clients and requests.
+func baseline(ctx context.Context, client *redis.Client, addr string, e matching.Engine, auctionID string, clients, total int) (result, error) {
+	src, err := os.ReadFile("matching/scripts/bid.lua")
+	if err != nil {
+		return result{}, fmt.Errorf("run from the repository root: %w", err)
+	}
+	sum := sha1.Sum(src)
+	sha := hex.EncodeToString(sum[:])
+	host, port, _ := strings.Cut(addr, ":")
+	keys := e.Keys.BidKeys(auctionID)
+	args := []string{"-h", host, "-p", port, "-c", strconv.Itoa(clients), "-n", strconv.Itoa(total), "-r", "100000000", "--csv",
+		"EVALSHA", sha, strconv.Itoa(len(keys))}
+	args = append(args, keys...)
+	args = append(args, auctionID, "bid:__rand_int__", "org_buyer__rand_int__", "__rand_int__")
+	if err := client.ScriptLoad(ctx, string(src)).Err(); err != nil { // EVALSHA needs it loaded
+		return result{}, err
+	}
+	out, err := exec.Command("redis-benchmark", args...).Output()
+	if err != nil {
+		return result{}, fmt.Errorf("redis-benchmark: %w", err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
+	if err != nil || len(rows) < 2 {
+		return result{}, fmt.Errorf("redis-benchmark output: %q", out)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	f := func(name string) float64 { v, _ := strconv.ParseFloat(rows[1][col[name]], 64); return v }
+	return result{rps: f("rps"), p50: f("p50_latency_ms"), p99: f("p99_latency_ms")}, nil
+}
+
+func cleanup(ctx context.Context, c *redis.Client, prefix string) {
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		c.Del(ctx, iter.Val())
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
