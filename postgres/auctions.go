@@ -156,3 +156,30 @@ func (db *DB) ComparableTrades(ctx context.Context, domain, productType string, 
 	}
 	return s, nil
 }
+
+// AuctionBids returns an auction's projected bids in sequence order.
+func (db *DB) AuctionBids(ctx context.Context, id string) ([]matching.ProjectedBid, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT bid_id, buyer_id, amount::text, seq, at, ends_at, bids_after
+		FROM auction_bids WHERE auction_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (matching.ProjectedBid, error) {
+		var b matching.ProjectedBid
+		var amount string
+		err := r.Scan(&b.BidID, &b.Buyer, &amount, &b.Seq, &b.At, &b.EndsAt, &b.BidsAfter)
+		b.Amount = money.MustParse(amount)
+		return b, err
+	})
+	return list, interpretError(err)
+}
+
+// DepositBuyers returns the buyers whose deposit for an auction is recorded and held.
+func (db *DB) DepositBuyers(ctx context.Context, id string) ([]datavenue.OrgID, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT buyer_id FROM auction_deposits WHERE auction_id = $1 AND outcome = 'held' ORDER BY buyer_id`, id)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowTo[datavenue.OrgID])
+	return list, interpretError(err)
+}

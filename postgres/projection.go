@@ -50,9 +50,9 @@ func (db *DB) ApplyEvent(ctx context.Context, stream, id string, f map[string]an
 			if err != nil {
 				return err
 			}
-			_, err = tx.Exec(ctx, `INSERT INTO auction_bids (auction_id, bid_id, seq, buyer_id, amount, at)
-				VALUES ($1, $2, $3, $4, $5::numeric, $6) ON CONFLICT DO NOTHING`,
-				auction, field(f, "bid"), field(f, "seq"), field(f, "buyer"), amount, msField(f, "at_ms"))
+			_, err = tx.Exec(ctx, `INSERT INTO auction_bids (auction_id, bid_id, seq, buyer_id, amount, at, ends_at, bids_after)
+				VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8) ON CONFLICT DO NOTHING`,
+				auction, field(f, "bid"), field(f, "seq"), field(f, "buyer"), amount, msField(f, "at_ms"), msField(f, "end_ms"), field(f, "bids"))
 			return err
 		case "deposit":
 			_, err := tx.Exec(ctx, `INSERT INTO auction_deposits (auction_id, buyer_id, ref) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,

@@ -259,6 +259,12 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		Version:   version,
 	})
 	background := func(ctx context.Context) {
+		// Open auctions whose hot state Redis lost are rebuilt from PostgreSQL before bidding resumes.
+		if n, err := auctions.Restore(ctx, db); err != nil {
+			logger.Warn("rebuilding open auctions from PostgreSQL", "error", err.Error())
+		} else if n > 0 {
+			logger.Warn("rebuilt open auctions that Redis had lost", "auctions", n)
+		}
 		// Expiries are recorded and events delivered: listing suspends products whose
 		// certificates, authorisations or approvals stop holding, then matching stops their
 		// auctions (the order matters: the stopper reads the product's status).

@@ -38,6 +38,8 @@ CREATE TABLE auction_bids (
     buyer_id   text NOT NULL,
     amount     numeric(17, 2) NOT NULL CHECK (amount > 0),
     at         timestamptz NOT NULL,
+    ends_at    timestamptz NOT NULL, -- the auction's end after this bid (anti-sniping moves it)
+    bids_after int NOT NULL,         -- the auction's bid count after this bid
     PRIMARY KEY (auction_id, bid_id)
 );
 CREATE TRIGGER auction_bids_append_only BEFORE UPDATE OR DELETE ON auction_bids

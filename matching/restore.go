@@ -1,0 +1,131 @@
+package matching
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/money"
+)
+
+//go:embed scripts/restore.lua
+var restoreSrc string
+
+var restoreScript = redis.NewScript(restoreSrc)
+
+// ProjectedBid is a bid as the projection copied it into PostgreSQL.
+type ProjectedBid struct {
+	BidID     string
+	Buyer     datavenue.OrgID
+	Amount    money.Yuan
+	Seq       int64
+	At        time.Time
+	EndsAt    time.Time
+	BidsAfter int
+}
+
+// RestoreStore is what a rebuild reads from PostgreSQL.
+type RestoreStore interface {
+	Store
+	AuctionBids(ctx context.Context, id string) ([]ProjectedBid, error)
+	DepositBuyers(ctx context.Context, id string) ([]datavenue.OrgID, error)
+}
+
+// Restore rebuilds the hot state of every open auction whose state Redis no longer has (Redis lost
+// its data: a disk loss, or a restore from an old backup), from the record and the projected bids
+// and deposits. An auction Redis still has is left alone. What cannot come back is what the
+// projection had not copied yet when Redis lost it: the bids and deposits of at most one
+// projection pass (a second) before the loss. It returns how many auctions it rebuilt.
+func (s Service) Restore(ctx context.Context, store RestoreStore) (int, error) {
+	open, err := store.Auctions(ctx, "", "open")
+	if err != nil {
+		return 0, err
+	}
+	restored := 0
+	for _, r := range open {
+		p, err := store.Product(ctx, r.ProductID)
+		if err != nil {
+			return restored, err
+		}
+		bids, err := store.AuctionBids(ctx, r.ID)
+		if err != nil {
+			return restored, err
+		}
+		deposits, err := store.DepositBuyers(ctx, r.ID)
+		if err != nil {
+			return restored, err
+		}
+		a := s.engineAuction(r, p)
+		done, err := s.Engine.restore(ctx, a, bids, deposits)
+		if err != nil {
+			return restored, err
+		}
+		if done {
+			restored++
+		}
+	}
+	return restored, nil
+}
+
+func (e Engine) restore(ctx context.Context, a Auction, bids []ProjectedBid, deposits []datavenue.OrgID) (bool, error) {
+	flag := func(b bool) string {
+		if b {
+			return "1"
+		}
+		return "0"
+	}
+	bandLow, bandHigh := "0", "0"
+	if a.BandLow != nil && a.BandHigh != nil {
+		bandLow, bandHigh = fen(*a.BandLow), fen(*a.BandHigh)
+	}
+	type bid struct {
+		Bid    string `json:"bid"`
+		Buyer  string `json:"buyer"`
+		Amount int64  `json:"amount"`
+		Seq    int64  `json:"seq"`
+		AtMS   int64  `json:"at_ms"`
+		EndMS  int64  `json:"end_ms"`
+		Bids   int    `json:"bids"`
+	}
+	state := struct {
+		Meta     map[string]string `json:"meta"`
+		Allow    []string          `json:"allow"`
+		Deny     []string          `json:"deny"`
+		Deposits []string          `json:"deposits"`
+		Bids     []bid             `json:"bids"`
+	}{
+		Meta: map[string]string{"id": a.ID, "product": a.ProductID, "kind": a.Kind, "operator": string(a.Operator),
+			"holders": orgList(a.Holders), "start_ms": ms(a.Start), "end_ms": ms(a.End), "reserve": fen(a.Reserve),
+			"increment": fen(a.Increment), "snipe_ms": strconv.FormatInt(a.AntiSnipe.Milliseconds(), 10),
+			"deposit": flag(a.DepositRequired), "band_low": bandLow, "band_high": bandHigh, "floor": fen(a.Floor),
+			"revisable": flag(a.Revisable)},
+		Allow: strs(a.Allow), Deny: strs(a.Deny), Deposits: strs(deposits), Bids: []bid{},
+	}
+	for _, b := range bids {
+		state.Bids = append(state.Bids, bid{b.BidID, string(b.Buyer), b.Amount.Fen(), b.Seq, b.At.UnixMilli(), b.EndsAt.UnixMilli(), b.BidsAfter})
+	}
+	raw, err := json.Marshal(state)
+	if err != nil {
+		return false, err
+	}
+	keys := e.Keys.bidKeys(a.ID)
+	res, err := restoreScript.Run(ctx, e.Redis, []string{keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]},
+		a.ID, string(raw)).StringSlice()
+	if err != nil {
+		return false, redisError(err)
+	}
+	return res[0] == "restored", nil
+}
+
+func strs(orgs []datavenue.OrgID) []string {
+	out := make([]string, len(orgs))
+	for i, o := range orgs {
+		out[i] = string(o)
+	}
+	return out
+}
