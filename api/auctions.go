@@ -32,7 +32,7 @@ func (h *handlers) auctionRoutes() []Route {
 			Auth: true, Params: id, Response: matching.View{}, Errors: []int{404}}, h.getAuction},
 		{"POST", "/v1/auctions/:id/bids", Operation{ID: "placeBid", Tag: "auctions", Summary: "Place a bid (buyer)",
 			Description: "201 means the bid is durable. Send an Idempotency-Key: a retry with the same key is the same bid. Refusals name the rule: bid_too_low, below_reserve, outside_band, below_appraisal_reserve, deposit_missing, buyer_denied, buyer_not_allowed, not_eligible_party, auction_ended, …",
-			Auth:        true, Params: id, Request: matching.BidInput{}, Response: matching.BidResult{}, Status: 201, Errors: []int{403, 404, 409}}, h.placeBid},
+			Auth:        true, Params: id, Request: matching.BidInput{}, Response: matching.BidResult{}, Status: 201, Errors: []int{403, 404, 409}, SelfIdempotent: true}, h.placeBid},
 		{"GET", "/v1/auctions/:id/bids", Operation{ID: "bidHistory", Tag: "auctions", Summary: "Bid history (sealed auctions: after the close)",
 			Auth: true, Params: id, Response: []matching.HistoryEntry{}, Errors: []int{403, 404}}, h.bidHistory},
 		{"POST", "/v1/auctions/:id/deposits", Operation{ID: "recordDeposit", Tag: "auctions", Summary: "Record a buyer's deposit as received (clerk)",
@@ -103,9 +103,9 @@ func (h *handlers) negotiationRoutes() []Route {
 	return []Route{
 		{"POST", "/v1/negotiations", Operation{ID: "startNegotiation", Tag: "negotiations", Summary: "Open a negotiation with a first offer (buyer)",
 			Description: "States: offered (the seller's move) ⇄ countered (the buyer's move) → accepted, rejected, withdrawn or expired (72 h without an answer). Every offer is checked against the guided band. An accepted price becomes a trade.",
-			Auth:        true, Request: matching.NegotiationInput{}, Response: matching.NegotiationView{}, Status: 201, Errors: []int{403, 409}}, h.startNegotiation},
+			Auth:        true, Request: matching.NegotiationInput{}, Response: matching.NegotiationView{}, Status: 201, Errors: []int{403, 409}, SelfIdempotent: true}, h.startNegotiation},
 		{"POST", "/v1/negotiations/:id/moves", Operation{ID: "moveNegotiation", Tag: "negotiations", Summary: "Counter, accept, reject or withdraw",
-			Auth: true, Params: id, Request: matching.MoveInput{}, Response: matching.NegotiationView{}, Errors: []int{403, 404, 409}}, h.moveNegotiation},
+			Auth: true, Params: id, Request: matching.MoveInput{}, Response: matching.NegotiationView{}, Errors: []int{403, 404, 409}, SelfIdempotent: true}, h.moveNegotiation},
 		{"GET", "/v1/negotiations/:id", Operation{ID: "getNegotiation", Tag: "negotiations", Summary: "A negotiation with its moves (parties and auditors)",
 			Auth: true, Params: id, Response: matching.NegotiationView{}, Errors: []int{404}}, h.getNegotiation},
 	}

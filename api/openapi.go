@@ -28,6 +28,10 @@ type Operation struct {
 	Status      int    // success status; 200 when zero
 	ContentType string // success media type; application/json when empty
 	Errors      []int  // error statuses this route can answer besides the common ones
+	// SelfIdempotent routes make Idempotency-Key part of the change itself (the engine stores the
+	// key's reply atomically with the bid), so the PostgreSQL key store is skipped: it would add a
+	// round trip and, after a crash, hold retries back for its lease.
+	SelfIdempotent bool
 }
 
 // Param is a path or query parameter.

@@ -101,7 +101,9 @@ func New(d Deps) *fiber.App {
 			if d.RateLimiter != nil {
 				chain = append(chain, limit(d.RateLimiter, d.Logger))
 			}
-			chain = append(chain, idem)
+			if !r.Op.SelfIdempotent {
+				chain = append(chain, idem)
+			}
 		}
 		chain = append(chain, r.Handler)
 		app.Add(r.Method, r.Path, chain...)

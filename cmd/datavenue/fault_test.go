@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/internal/testenv"
+	"github.com/datavenue/datavenue/matching"
+	"github.com/datavenue/datavenue/money"
+)
+
+// TestMain lets a test start this very binary as `datavenue serve` (DATAVENUE_FAULT_SERVE=1), so
+// a test can kill -9 a real venue process.
+func TestMain(m *testing.M) {
+	if os.Getenv("DATAVENUE_FAULT_SERVE") == "1" {
+		if err := run([]string{"serve"}, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+type venueProcess struct {
+	t    *testing.T
+	env  []string
+	addr string
+	cmd  *exec.Cmd
+}
+
+func (v *venueProcess) start() {
+	v.t.Helper()
+	v.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	v.cmd.Env = append(os.Environ(), v.env...)
+	if err := v.cmd.Start(); err != nil {
+		v.t.Fatal(err)
+	}
+	// Wait until it serves: bounded, and not a stand-in for ordering two events of the test.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + v.addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			v.t.Fatal("the venue did not start")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// TestAcknowledgedBidsSurviveKill9OfTheVenue bids over HTTP from concurrent buyers, kills the
+// venue process with SIGKILL in the middle, starts it again, and finds every bid acknowledged with
+// 201 in the engine, with the winner the highest acknowledged bid. Bidders retry a bid whose answer
+// they did not get with the same Idempotency-Key: a retry is the same bid.
+func TestAcknowledgedBidsSurviveKill9OfTheVenue(t *testing.T) {
+	_, dbURL := testenv.NewDBWithURL(t)
+	r := testenv.NewRedis(t)
+	keyDir := t.TempDir()
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	v := &venueProcess{t: t, addr: addr, env: []string{"DATAVENUE_FAULT_SERVE=1", "DATAVENUE_DATABASE_URL=" + dbURL,
+		"DATAVENUE_REDIS_URL=" + os.Getenv("DATAVENUE_TEST_REDIS_URL"), "DATAVENUE_LISTEN=" + addr, "DATAVENUE_KEY_DIR=" + keyDir,
+		"DATAVENUE_RATE_PER_SECOND=0", "DATAVENUE_LOG_LEVEL=error"}}
+	v.start()
+	t.Cleanup(func() { _ = v.cmd.Process.Kill(); _ = v.cmd.Wait() })
+
+	// The venue's engine keys live under "dv:"; clean them up after.
+	e := matching.Engine{Redis: r.Client, Keys: matching.Keys{Prefix: "dv:"}}
+	t.Cleanup(func() {
+		keys, _ := r.Client.Keys(context.Background(), "dv:*").Result()
+		if len(keys) > 0 {
+			r.Client.Del(context.Background(), keys...)
+		}
+	})
+	ctx := context.Background()
+	now, _ := r.Client.Time(ctx).Result()
+	auctionID := "auc_01JFAULTVENUE000000000000A"
+	if err := e.Open(ctx, matching.Auction{ID: auctionID, Kind: matching.English, Operator: "org_01JDEM00000000000000000005",
+		Reserve: money.MustParse("100.00"), Increment: money.MustParse("1.00"), Start: now.Add(-time.Minute), End: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := auth.LoadKeyring(keyDir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	minter := auth.Minter{Keys: kr, Issuer: "urn:datavenue:dev", Audience: "datavenue", Clock: datavenue.SystemClock{}}
+
+	type acked struct {
+		buyer datavenue.OrgID
+		key   string
+		res   matching.BidResult
+	}
+	var (
+		mu       sync.Mutex
+		ack      []acked
+		next     atomic.Int64
+		done     atomic.Int64
+		killAt   = make(chan struct{})
+		killOnce sync.Once
+	)
+	client := &http.Client{Timeout: 5 * time.Second}
+	const bidders, perBidder = 4, 40
+	var wg sync.WaitGroup
+	for b := 0; b < bidders; b++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buyer := datavenue.OrgID(fmt.Sprintf("org_01JFAULTBUYER%012d", b))
+			tok, _ := minter.Mint("fault", datavenue.RoleBuyer, buyer, time.Hour)
+			for n := 0; n < perBidder; n++ {
+				key := fmt.Sprintf("k%d-%d", b, n)
+				amount := money.FromFen(10000 + next.Add(1)*100)
+				for {
+					body, _ := json.Marshal(map[string]string{"amount": amount.String()})
+					req, _ := http.NewRequest("POST", "http://"+addr+"/v1/auctions/"+auctionID+"/bids", bytes.NewReader(body))
+					req.Header.Set("Authorization", "Bearer "+tok)
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Idempotency-Key", key)
+					resp, err := client.Do(req)
+					if err != nil {
+						time.Sleep(20 * time.Millisecond) // the venue is down: retry the same bid (back-off)
+						continue
+					}
+					var res matching.BidResult
+					_ = json.NewDecoder(resp.Body).Decode(&res)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusCreated {
+						mu.Lock()
+						ack = append(ack, acked{buyer, key, res})
+						mu.Unlock()
+					}
+					break // 201, or a definite refusal (outbid meanwhile)
+				}
+				if done.Add(1) == bidders*perBidder/2 {
+					killOnce.Do(func() { close(killAt) })
+				}
+			}
+		}()
+	}
+	<-killAt
+	if err := v.cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	_ = v.cmd.Wait()
+	v.start()
+	wg.Wait()
+
+	if len(ack) < bidders*perBidder/4 {
+		t.Fatalf("only %d bids acknowledged", len(ack))
+	}
+	var best acked
+	for _, a := range ack {
+		got, err := e.Bid(ctx, auctionID, matching.BidID(a.buyer, a.key), a.buyer, a.res.Amount)
+		if err != nil || !got.Duplicate || got.Seq != a.res.Seq {
+			t.Fatalf("acknowledged bid %s (seq %d): %+v %v", a.key, a.res.Seq, got, err)
+		}
+		if a.res.Seq > best.res.Seq {
+			best = a
+		}
+	}
+	e.AdvanceClock(ctx, auctionID, 2*time.Hour)
+	o, err := e.Close(ctx, auctionID)
+	if err != nil || o.Winner != best.buyer || o.Price.Cmp(best.res.Amount) != 0 {
+		t.Fatalf("outcome %+v %v; the highest acknowledged bid: %s by %s", o, err, best.res.Amount, best.buyer)
+	}
+	t.Logf("%d bids acknowledged across a kill -9 of the venue; winner %s at %s", len(ack), o.Winner, o.Price)
+}
