@@ -70,6 +70,7 @@ func TestAuctionOverTheAPI(t *testing.T) {
 		t.Fatalf("retry got seq %d, first %d", retry.Seq, first.Seq)
 	}
 	wantProblem(t, bid(m.as(datavenue.RoleBuyer, otherOrg), "k2", "9500.00"), 403, matching.ErrDenied)
+	wantProblem(t, bid(m.as(datavenue.RoleBuyer, "org_01JDEM00000000000000000077"), "k2", "9500.00"), 403, "buyer_not_registered")
 	wantProblem(t, bid(m.as(datavenue.RoleOperator, operatorOrg), "k3", "9500.00"), 403, "role_not_allowed")
 	r = bid(buyer, "k4", "9050.00")
 	wantProblem(t, r, 422, matching.ErrTooLow)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/datavenue/datavenue"
@@ -49,6 +50,27 @@ type Store interface {
 	// OpenAuctionsOnAsset lists the open auctions of products derived from an asset that are no
 	// longer published.
 	OpenAuctionsOnAsset(ctx context.Context, assetID string) ([]string, error)
+	OrganisationKind(ctx context.Context, id datavenue.OrgID) (string, error)
+}
+
+// qualified checks that the caller's organisation is a registered party of the venue: tokens
+// name an organisation, but only a registered one may trade.
+func (s Service) qualified(ctx context.Context, caller datavenue.Caller) error {
+	if s.Registered != nil {
+		if _, ok := s.Registered.Load(caller.Org); ok {
+			return nil
+		}
+	}
+	if _, err := s.Store.OrganisationKind(ctx, caller.Org); err != nil {
+		if datavenue.KindOf(err) == datavenue.KindNotFound {
+			return datavenue.Forbidden("buyer_not_registered", "your organisation is not a registered party of the venue")
+		}
+		return err
+	}
+	if s.Registered != nil {
+		s.Registered.Store(caller.Org, true)
+	}
+	return nil
 }
 
 // Service runs auctions for the API: PostgreSQL for the records, the Engine for the hot state.
@@ -56,6 +78,9 @@ type Service struct {
 	Store  Store
 	Engine Engine
 	Clock  datavenue.Clock
+	// Registered caches organisations found registered (registration is never undone, so a
+	// positive answer stays true), sparing a bid its PostgreSQL round trip. Nil: no cache.
+	Registered *sync.Map
 }
 
 // CreateInput opens an auction for a published, auction-priced product.
@@ -142,6 +167,9 @@ func (s Service) Bid(ctx context.Context, caller datavenue.Caller, auctionID, ke
 		return BidResult{}, datavenue.Invalid("validation_failed", "invalid amount",
 			datavenue.FieldError{Field: "amount", Code: "invalid_amount", Message: err.Error()})
 	}
+	if err := s.qualified(ctx, caller); err != nil {
+		return BidResult{}, err
+	}
 	return s.Engine.Bid(ctx, auctionID, BidID(caller.Org, key), caller.Org, amount)
 }
 
@@ -223,6 +251,9 @@ func (s Service) StartNegotiation(ctx context.Context, caller datavenue.Caller, 
 	}
 	amount, err := parseAmount(in.Amount)
 	if err != nil {
+		return NegotiationView{}, err
+	}
+	if err := s.qualified(ctx, caller); err != nil {
 		return NegotiationView{}, err
 	}
 	p, err := s.Store.Product(ctx, in.ProductID)

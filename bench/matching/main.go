@@ -30,9 +30,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/money"
+	"github.com/datavenue/datavenue/parties"
+	"github.com/datavenue/datavenue/postgres"
 )
 
 func main() {
@@ -41,6 +44,7 @@ func main() {
 	bids := flag.Int("bids", 20000, "bids per run")
 	venue := flag.String("http", "", "also bid through a running venue's HTTP API at this base URL (start it with DATAVENUE_RATE_PER_SECOND=0 make run)")
 	keyDir := flag.String("keys", envOr("DATAVENUE_KEY_DIR", ".data/keys"), "the venue's key folder, to mint buyer tokens")
+	dbURL := flag.String("database", envOr("DATAVENUE_DATABASE_URL", ""), "the venue's database, where the bench registers its buyer organisations")
 	flag.Parse()
 	opts, err := redis.ParseURL(*url)
 	if err != nil {
@@ -85,6 +89,9 @@ func main() {
 	if err := ve.Open(ctx, auction(id)); err != nil {
 		fail(err)
 	}
+	if err := registerBuyers(ctx, *dbURL, *bidders); err != nil {
+		fail(err)
+	}
 	h, err := httpRun(*venue, *keyDir, id, *bidders, *bids)
 	if err != nil {
 		fail(err)
@@ -105,7 +112,7 @@ func httpRun(base, keyDir, auctionID string, bidders, total int) (result, error)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: bidders, MaxConnsPerHost: bidders}}
 	tokens := make([]string, bidders)
 	for b := range tokens {
-		if tokens[b], err = minter.Mint("bench", datavenue.RoleBuyer, datavenue.OrgID(fmt.Sprintf("org_01JBENCHBUYER%013d", b)), time.Hour); err != nil {
+		if tokens[b], err = minter.Mint("bench", datavenue.RoleBuyer, buyerID(b), time.Hour); err != nil {
 			return result{}, err
 		}
 	}
@@ -125,6 +132,27 @@ func httpRun(base, keyDir, auctionID string, bidders, total int) (result, error)
 		}
 		return nil
 	}), nil
+}
+
+func buyerID(b int) datavenue.OrgID { return datavenue.OrgID(fmt.Sprintf("org_01JBENCHBUYER%013d", b)) }
+
+// registerBuyers registers the bench's buyer organisations (once; later runs find them).
+func registerBuyers(ctx context.Context, url string, n int) error {
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
+	for b := 0; b < n; b++ {
+		body := fmt.Sprintf("91350100MB%07d", 9000000+b)
+		c, _ := parties.USCCCheckChar(body)
+		_, err := db.CreateOrganisation(ctx, parties.Registration{ID: buyerID(b), USCC: body + string(c), Name: fmt.Sprintf("压测买方%d", b), Kind: parties.KindBuyer})
+		if err != nil && datavenue.KindOf(err) != datavenue.KindConflict {
+			return err
+		}
+	}
+	return nil
 }
 
 // measure runs total calls over bidders goroutines and returns throughput and latencies.

@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/internal/testenv"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/money"
+	"github.com/datavenue/datavenue/parties"
 )
 
 // TestMain lets a test start this very binary as `datavenue serve` (DATAVENUE_FAULT_SERVE=1), so
@@ -68,7 +70,7 @@ func (v *venueProcess) start() {
 // 201 in the engine, with the winner the highest acknowledged bid. Bidders retry a bid whose answer
 // they did not get with the same Idempotency-Key: a retry is the same bid.
 func TestAcknowledgedBidsSurviveKill9OfTheVenue(t *testing.T) {
-	_, dbURL := testenv.NewDBWithURL(t)
+	db, dbURL := testenv.NewDBWithURL(t)
 	r := testenv.NewRedis(t)
 	keyDir := t.TempDir()
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -117,11 +119,20 @@ func TestAcknowledgedBidsSurviveKill9OfTheVenue(t *testing.T) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	const bidders, perBidder = 4, 40
 	var wg sync.WaitGroup
+	for b := 0; b < bidders; b++ { // only registered organisations may bid
+		body := fmt.Sprintf("91350100MF%07d", b)
+		c, _ := parties.USCCCheckChar(body)
+		reg := parties.Registration{ID: datavenue.OrgID(fmt.Sprintf("org_01JFAULTBUYER%013d", b)), USCC: body + string(c),
+			Name: fmt.Sprintf("买方%d", b), Kind: parties.KindBuyer}
+		if _, err := db.CreateOrganisation(datavenue.WithCaller(ctx, audit.SystemCaller), reg); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for b := 0; b < bidders; b++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buyer := datavenue.OrgID(fmt.Sprintf("org_01JFAULTBUYER%012d", b))
+			buyer := datavenue.OrgID(fmt.Sprintf("org_01JFAULTBUYER%013d", b))
 			tok, _ := minter.Mint("fault", datavenue.RoleBuyer, buyer, time.Hour)
 			for n := 0; n < perBidder; n++ {
 				key := fmt.Sprintf("k%d-%d", b, n)

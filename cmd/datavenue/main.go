@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -223,7 +224,8 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		closeAll()
 		return nil, errors.New("no token issuer is trusted: set DATAVENUE_TRUSTED_ISSUERS or DATAVENUE_DEV_ISSUER=true")
 	}
-	auctions := matching.Service{Store: db, Engine: matching.Engine{Redis: rdb, Keys: matching.Keys{Prefix: "dv:"}}, Clock: datavenue.SystemClock{}}
+	auctions := matching.Service{Store: db, Engine: matching.Engine{Redis: rdb, Keys: matching.Keys{Prefix: "dv:"}},
+		Clock: datavenue.SystemClock{}, Registered: &sync.Map{}}
 	var limiter api.RateLimiter
 	if cfg.RatePerSecond > 0 {
 		limiter = ratelimit.Limiter{Client: rdb, Prefix: "dv:rl:", Rate: cfg.RatePerSecond, Period: time.Second, Burst: cfg.RateBurst}
