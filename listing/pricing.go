@@ -39,6 +39,7 @@ type Pricing struct {
 	Reserve *money.Yuan `json:"reserve,omitempty"`
 	// auction
 	AuctionKind      string      `json:"auction_kind,omitempty"`
+	Opening          *money.Yuan `json:"opening_price,omitempty"`
 	Increment        *money.Yuan `json:"increment,omitempty"`
 	StartAt          *time.Time  `json:"start_at,omitempty"`
 	EndAt            *time.Time  `json:"end_at,omitempty"`
@@ -60,6 +61,7 @@ type PricingInput struct {
 	ReservePercent   *int   `json:"reserve_percent,omitempty" jsonschema:"minimum=1,maximum=1000,description=reserve as a percentage of the appraised value (default 100)"`
 	Reserve          string `json:"reserve,omitempty"`
 	AuctionKind      string `json:"auction_kind,omitempty" jsonschema:"enum=english,enum=sealed_first,enum=sealed_second"`
+	OpeningPrice     string `json:"opening_price,omitempty" jsonschema:"description=English auctions: the first bid's minimum (起拍价), at most the reserve; default the reserve"`
 	Increment        string `json:"increment,omitempty"`
 	StartAt          string `json:"start_at,omitempty" jsonschema:"format=date-time"`
 	EndAt            string `json:"end_at,omitempty" jsonschema:"format=date-time"`
@@ -143,6 +145,10 @@ func (in PricingInput) Parse(f *datavenue.Fields) Pricing {
 		}
 		out.AuctionKind = in.AuctionKind
 		out.Reserve = p.amount("reserve", in.Reserve, true)
+		out.Opening = p.amount("opening_price", in.OpeningPrice, false)
+		if out.Opening != nil && out.Reserve != nil && out.Opening.Cmp(*out.Reserve) > 0 {
+			f.Add("pricing.opening_price", "above_reserve", "the opening price is at most the reserve")
+		}
 		out.Increment = p.amount("increment", in.Increment, in.AuctionKind == "english")
 		out.Deposit = p.amount("deposit", in.Deposit, false)
 		out.StartAt, out.EndAt = p.instant("start_at", in.StartAt), p.instant("end_at", in.EndAt)

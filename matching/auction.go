@@ -23,7 +23,8 @@ type Auction struct {
 	Operator        datavenue.OrgID
 	Holders         []datavenue.OrgID
 	Start, End      time.Time
-	Reserve         money.Yuan
+	Reserve         money.Yuan // the lowest price that sells (保留价)
+	Opening         money.Yuan // English: the first bid's minimum (起拍价); zero means the reserve
 	Increment       money.Yuan // English only
 	AntiSnipe       time.Duration
 	DepositRequired bool

@@ -85,8 +85,17 @@ func (e Engine) Open(ctx context.Context, a Auction) error {
 	}
 	_, err := openScript.Run(ctx, e.Redis, e.Keys.openKeys(a.ID), a.ID, a.ProductID, a.Kind, string(a.Operator),
 		orgList(a.Holders), ms(a.Start), ms(a.End), fen(a.Reserve), fen(a.Increment), a.AntiSnipe.Milliseconds(),
-		flag(a.DepositRequired), bandLow, bandHigh, fen(a.Floor), flag(a.Revisable), orgList(a.Allow), orgList(a.Deny)).StringSlice()
+		flag(a.DepositRequired), bandLow, bandHigh, fen(a.Floor), flag(a.Revisable), orgList(a.Allow), orgList(a.Deny),
+		fen(a.opening())).StringSlice()
 	return redisError(err)
+}
+
+// opening is the first bid's minimum: the opening price, or the reserve when none is set.
+func (a Auction) opening() money.Yuan {
+	if a.Opening.IsZero() {
+		return a.Reserve
+	}
+	return a.Opening
 }
 
 // Bid places a bid. bidID makes it idempotent: a retry with the same id returns the first result.

@@ -168,6 +168,7 @@ func testEngineAgreesWithModel(t *testing.T, e matching.Engine) {
 		kind := rapid.SampledFrom([]string{matching.English, matching.SealedFirst, matching.SealedSecond}).Draw(rt, "kind")
 		a := matching.Auction{ID: id, Kind: kind, Operator: operator, Holders: []datavenue.OrgID{holder},
 			Reserve:         money.FromFen(int64(rapid.IntRange(100, 10000).Draw(rt, "reserve"))),
+			Opening:         money.FromFen(int64(rapid.IntRange(0, 10000).Draw(rt, "opening"))),
 			Increment:       money.FromFen(int64(rapid.IntRange(1, 500).Draw(rt, "increment"))),
 			AntiSnipe:       time.Duration(rapid.IntRange(0, 10).Draw(rt, "snipe")) * time.Minute,
 			DepositRequired: rapid.Bool().Draw(rt, "deposit"),
@@ -235,4 +236,22 @@ func testEngineAgreesWithModel(t *testing.T, e matching.Engine) {
 			rt.Fatalf("final close: engine %+v %v, model %+v", got, gerr, want)
 		}
 	})
+}
+
+func TestOpeningPriceBelowReserve(t *testing.T) { backends(t, testOpeningPriceBelowReserve) }
+
+func testOpeningPriceBelowReserve(t *testing.T, e matching.Engine) {
+	ctx := context.Background()
+	open(t, e, matching.Auction{ID: "auc_open1", Kind: matching.English, Operator: operator, Opening: yuan("500.00"),
+		Reserve: yuan("1000.00"), Increment: yuan("10.00")})
+	if _, err := e.Bid(ctx, "auc_open1", "o1", buyers[0], yuan("499.99")); matching.CodeOf(err) != matching.ErrTooLow {
+		t.Fatalf("below the opening price: %v", err)
+	}
+	if _, err := e.Bid(ctx, "auc_open1", "o2", buyers[0], yuan("600.00")); err != nil {
+		t.Fatalf("above the opening price, below the reserve: %v", err)
+	}
+	e.AdvanceClock(ctx, "auc_open1", 2*time.Hour)
+	if o, err := e.Close(ctx, "auc_open1"); err != nil || o.Result != "no_sale" {
+		t.Fatalf("high bid under the reserve: %+v %v, want no_sale", o, err)
+	}
 }

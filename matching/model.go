@@ -79,7 +79,7 @@ func (m *Model) Bid(bidID string, buyer datavenue.OrgID, amount money.Yuan) (Bid
 		return BidResult{}, ErrBelowFloor
 	}
 	if a.Kind == English {
-		min := a.Reserve.Fen()
+		min := a.opening().Fen()
 		if m.bids > 0 {
 			min = m.high + a.Increment.Fen()
 		}

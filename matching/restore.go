@@ -103,7 +103,7 @@ func (e Engine) restore(ctx context.Context, a Auction, bids []ProjectedBid, dep
 			"holders": orgList(a.Holders), "start_ms": ms(a.Start), "end_ms": ms(a.End), "reserve": fen(a.Reserve),
 			"increment": fen(a.Increment), "snipe_ms": strconv.FormatInt(a.AntiSnipe.Milliseconds(), 10),
 			"deposit": flag(a.DepositRequired), "band_low": bandLow, "band_high": bandHigh, "floor": fen(a.Floor),
-			"revisable": flag(a.Revisable)},
+			"revisable": flag(a.Revisable), "opening": fen(a.opening())},
 		Allow: strs(a.Allow), Deny: strs(a.Deny), Deposits: strs(deposits), Bids: []bid{},
 	}
 	for _, b := range bids {

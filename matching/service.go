@@ -25,6 +25,7 @@ type Record struct {
 	StartsAt     time.Time       `json:"starts_at"`
 	EndsAt       time.Time       `json:"ends_at"`
 	Reserve      money.Yuan      `json:"reserve"`
+	Opening      money.Yuan      `json:"opening_price"`
 	Increment    money.Yuan      `json:"increment"`
 	AntiSnipeSec int             `json:"anti_snipe_seconds"`
 	Deposit      money.Yuan      `json:"deposit"`
@@ -116,6 +117,10 @@ func (s Service) Create(ctx context.Context, caller datavenue.Caller, in CreateI
 	if pr.Increment != nil {
 		r.Increment = *pr.Increment
 	}
+	r.Opening = r.Reserve
+	if pr.Opening != nil {
+		r.Opening = *pr.Opening
+	}
 	if pr.AntiSnipeMinutes != nil {
 		r.AntiSnipeSec = *pr.AntiSnipeMinutes * 60
 	}
@@ -137,7 +142,7 @@ func (s Service) Create(ctx context.Context, caller datavenue.Caller, in CreateI
 
 func (s Service) engineAuction(r Record, p listing.Product) Auction {
 	return Auction{ID: r.ID, ProductID: r.ProductID, Kind: r.Kind, Operator: r.OperatorID, Holders: p.HolderIDs,
-		Start: r.StartsAt, End: r.EndsAt, Reserve: r.Reserve, Increment: r.Increment,
+		Start: r.StartsAt, End: r.EndsAt, Reserve: r.Reserve, Opening: r.Opening, Increment: r.Increment,
 		AntiSnipe: time.Duration(r.AntiSnipeSec) * time.Second, DepositRequired: !r.Deposit.IsZero(),
 		BandLow: r.BandLow, BandHigh: r.BandHigh, Floor: r.Floor, Revisable: r.Revisable, Allow: p.AllowList, Deny: p.DenyList}
 }

@@ -12,24 +12,25 @@ import (
 	"github.com/datavenue/datavenue/money"
 )
 
-const auctionColumns = `id, product_id, operator_id, kind, status, starts_at, ends_at, reserve::text, increment::text,
+const auctionColumns = `id, product_id, operator_id, kind, status, starts_at, ends_at, reserve::text, opening::text, increment::text,
 	anti_snipe_s, deposit::text, band_low::text, band_high::text, floor::text, revisable, price_version, outcome,
 	coalesce(winner_id, ''), price::text, closed_at, coalesce(stop_reason, ''), created_at`
 
 func scanAuction(row pgx.Row) (matching.Record, error) {
 	var r matching.Record
-	var reserve, increment, deposit, floor string
+	var reserve, opening, increment, deposit, floor string
 	var bandLow, bandHigh, price, outcome *string
 	var winner string
 	var closedAt *time.Time
-	err := row.Scan(&r.ID, &r.ProductID, &r.OperatorID, &r.Kind, &r.Status, &r.StartsAt, &r.EndsAt, &reserve, &increment,
+	err := row.Scan(&r.ID, &r.ProductID, &r.OperatorID, &r.Kind, &r.Status, &r.StartsAt, &r.EndsAt, &reserve, &opening, &increment,
 		&r.AntiSnipeSec, &deposit, &bandLow, &bandHigh, &floor, &r.Revisable, &r.PriceVersion, &outcome, &winner, &price,
 		&closedAt, &r.StopReason, &r.CreatedAt)
 	if err != nil {
 		return r, err
 	}
 	r.Currency = "CNY"
-	r.Reserve, r.Increment, r.Deposit, r.Floor = money.MustParse(reserve), money.MustParse(increment), money.MustParse(deposit), money.MustParse(floor)
+	r.Reserve, r.Opening, r.Increment = money.MustParse(reserve), money.MustParse(opening), money.MustParse(increment)
+	r.Deposit, r.Floor = money.MustParse(deposit), money.MustParse(floor)
 	if bandLow != nil && bandHigh != nil {
 		lo, hi := money.MustParse(*bandLow), money.MustParse(*bandHigh)
 		r.BandLow, r.BandHigh = &lo, &hi
@@ -59,11 +60,11 @@ func optionalFen(y *money.Yuan) *string {
 func (db *DB) CreateAuction(ctx context.Context, r matching.Record) (matching.Record, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO auctions (id, product_id, operator_id, kind, status, starts_at, ends_at, reserve,
-			increment, anti_snipe_s, deposit, band_low, band_high, floor, revisable, price_version)
+			increment, anti_snipe_s, deposit, band_low, band_high, floor, revisable, price_version, opening)
 			VALUES ($1, $2, $3, $4, 'open', $5, $6, $7::numeric, $8::numeric, $9, $10::numeric, $11::numeric, $12::numeric,
-			$13::numeric, $14, $15)`,
+			$13::numeric, $14, $15, $16::numeric)`,
 			r.ID, r.ProductID, r.OperatorID, r.Kind, r.StartsAt, r.EndsAt, r.Reserve.String(), r.Increment.String(), r.AntiSnipeSec,
-			r.Deposit.String(), optionalFen(r.BandLow), optionalFen(r.BandHigh), r.Floor.String(), r.Revisable, r.PriceVersion)
+			r.Deposit.String(), optionalFen(r.BandLow), optionalFen(r.BandHigh), r.Floor.String(), r.Revisable, r.PriceVersion, r.Opening.String())
 		if err != nil {
 			return err
 		}

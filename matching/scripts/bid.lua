@@ -17,7 +17,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 local f = redis.call('HMGET', KEYS[1], 'status', 'kind', 'operator', 'holders', 'start_ms', 'end_ms',
   'reserve', 'increment', 'snipe_ms', 'deposit', 'band_low', 'band_high', 'floor', 'revisable',
-  'bids', 'high', 'test_clock_ms')
+  'bids', 'high', 'test_clock_ms', 'opening')
 local status, kind, operator, holders = f[1], f[2], f[3], f[4]
 local start_ms, end_ms = tonumber(f[5]), tonumber(f[6])
 local reserve, increment, snipe = tonumber(f[7]), tonumber(f[8]), tonumber(f[9])
@@ -53,7 +53,7 @@ if amount < floor then return {'err', 'below_appraisal_reserve', string.format('
 
 local sealed_prior = nil
 if kind == 'english' then
-  local min = reserve
+  local min = tonumber(f[18]) -- the opening price (起拍价); a sale needs the reserve (保留价) at close
   if bids > 0 then min = high + increment end
   if amount < min then return {'err', 'bid_too_low', string.format('%d', min)} end
 else

@@ -11,6 +11,7 @@ CREATE TABLE auctions (
     starts_at        timestamptz NOT NULL,
     ends_at          timestamptz NOT NULL CHECK (ends_at > starts_at),
     reserve          numeric(17, 2) NOT NULL CHECK (reserve > 0),
+    opening          numeric(17, 2) NOT NULL CHECK (opening >= 0), -- English: first bid's minimum (起拍价)
     increment        numeric(17, 2) NOT NULL CHECK (increment >= 0),
     anti_snipe_s     int NOT NULL CHECK (anti_snipe_s BETWEEN 0 AND 3600),
     deposit          numeric(17, 2) NOT NULL CHECK (deposit >= 0),
