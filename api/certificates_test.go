@@ -350,3 +350,39 @@ func (r *recordingConsumer) Handle(_ context.Context, e certificates.Event) erro
 	r.seen = append(r.seen, e.Type)
 	return nil
 }
+
+// A cancellation wakes the delivery loop: its consumers see the event at once, not at the next
+// tick (an hour away here).
+func TestCancellationIsDeliveredAtOnce(t *testing.T) {
+	v := newVenue(t)
+	v.seedParties()
+	a := v.registerCard(transportCard())
+	c := v.issueResource(a.ID)
+	wake := certificates.NewWaker()
+	seen := make(chan string, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go certificates.Run(ctx, time.Hour, v.db, certificates.Dispatcher{Log: v.db, Consumers: []certificates.Consumer{chanConsumer(seen)}}, wake)
+	svc := certificates.Service{Store: v.db, Signer: certificates.Signer{Keys: v.keys, Issuer: issuer}, Clock: datavenue.SystemClock{}, Published: wake.Wake}
+	holder := datavenue.Caller{Subject: "h", Role: datavenue.RoleOperator, Org: govHolder}
+	if _, err := svc.Cancel(datavenue.WithCaller(ctx, holder), holder, c.ID, certificates.CancelInput{Reason: "数据灭失"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case typ := <-seen:
+		if typ != certificates.EventCertificateCancelled {
+			t.Fatalf("delivered %s", typ)
+		}
+	case <-time.After(10 * time.Second): // a bound on a test that would otherwise wait an hour
+		t.Fatal("the cancellation was not delivered at once")
+	}
+}
+
+type chanConsumer chan string
+
+func (chanConsumer) Name() string { return "test.chan" }
+
+func (c chanConsumer) Handle(_ context.Context, e certificates.Event) error {
+	c <- e.Type
+	return nil
+}

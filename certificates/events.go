@@ -75,9 +75,24 @@ type Expirer interface {
 	ExpireDue(ctx context.Context, now time.Time) (int, error)
 }
 
-// Run sweeps expiries and delivers events every interval until ctx ends. Failures are logged and
-// retried on the next tick: a database blip must not stop the loop.
-func Run(ctx context.Context, every time.Duration, sweep Expirer, d Dispatcher) {
+// Waker lets a change that published an event (a cancellation, a revocation) have it delivered
+// at once rather than at the next tick: bidding must stop "at once" (D9).
+type Waker chan struct{}
+
+// NewWaker makes a waker.
+func NewWaker() Waker { return make(Waker, 1) }
+
+// Wake asks for a delivery run; it never blocks, and wakes pending at once merge into one.
+func (w Waker) Wake() {
+	select {
+	case w <- struct{}{}:
+	default:
+	}
+}
+
+// Run sweeps expiries and delivers events every interval, and whenever woken, until ctx ends.
+// Failures are logged and retried on the next run: a database blip must not stop the loop.
+func Run(ctx context.Context, every time.Duration, sweep Expirer, d Dispatcher, wake Waker) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -91,6 +106,7 @@ func Run(ctx context.Context, every time.Duration, sweep Expirer, d Dispatcher) 
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-wake:
 		}
 	}
 }

@@ -13,8 +13,9 @@ import (
 
 // GrantService runs scenario authorisations, usage/disposal approvals and appraisals.
 type GrantService struct {
-	Store GrantStore
-	Clock datavenue.Clock
+	Store     GrantStore
+	Clock     datavenue.Clock
+	Published func() // see Service.Published
 }
 
 func (s GrantService) today() civil.Date { return civil.Of(s.Clock.Now()) }
@@ -104,6 +105,7 @@ func (s GrantService) Narrow(ctx context.Context, caller datavenue.Caller, id st
 	if err := f.Err(); err != nil {
 		return Authorisation{}, err
 	}
+	defer func() { notify(s.Published) }() // a narrowing may suspend products: deliver at once
 	return s.Store.ChangeAuthorisation(ctx, id, "narrowed", in.Reason, func(a *Authorisation) error {
 		for _, t := range in.ProductTypes {
 			if !slices.Contains(a.ProductTypes, t) {
@@ -131,10 +133,14 @@ func (s GrantService) Revoke(ctx context.Context, caller datavenue.Caller, id st
 		return Authorisation{}, err
 	}
 	now := s.Clock.Now()
-	return s.Store.ChangeAuthorisation(ctx, id, "revoked", in.Reason, func(a *Authorisation) error {
+	a, err := s.Store.ChangeAuthorisation(ctx, id, "revoked", in.Reason, func(a *Authorisation) error {
 		a.Status, a.RevokedAt, a.RevocationReason = "revoked", &now, in.Reason
 		return nil
 	})
+	if err == nil {
+		notify(s.Published)
+	}
+	return a, err
 }
 
 // Assess records a periodic assessment of an active authorisation.

@@ -65,6 +65,15 @@ type Service struct {
 	Store  Store
 	Signer Signer
 	Clock  datavenue.Clock
+	// Published, when set, is called after a change that published an event (so it is delivered
+	// at once; see Waker).
+	Published func()
+}
+
+func notify(f func()) {
+	if f != nil {
+		f()
+	}
 }
 
 var errAppNotFound = datavenue.NotFound("application_not_found", "no application with this id is visible to you")
@@ -336,12 +345,16 @@ func (s Service) Cancel(ctx context.Context, caller datavenue.Caller, id string,
 	if err := f.Err(); err != nil {
 		return Certificate{}, err
 	}
-	return s.Store.CancelCertificate(ctx, id, in.Reason, func(c Certificate) error {
+	c, err := s.Store.CancelCertificate(ctx, id, in.Reason, func(c Certificate) error {
 		if !assets.IsHolder(caller, c.HolderID) && !caller.Is(issuerRole(c.Kind)) {
 			return datavenue.Forbidden("role_not_allowed", "the holder or the issuing bureau cancels a certificate")
 		}
 		return nil
 	})
+	if err == nil {
+		notify(s.Published)
+	}
+	return c, err
 }
 
 func (s Service) readApplication(ctx context.Context, caller datavenue.Caller, id string) (Application, error) {

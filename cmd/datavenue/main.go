@@ -233,12 +233,13 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	closing := make(chan struct{})
+	wake := certificates.NewWaker()
 	app := api.New(api.Deps{
 		Closing:       closing,
 		Organisations: parties.Service{Store: db},
 		Assets:        assets.Service{Store: db},
-		Certificates:  certificates.Service{Store: db, Signer: certificates.Signer{Keys: kr, Issuer: cfg.JWTIssuer}, Clock: datavenue.SystemClock{}},
-		Grants:        certificates.GrantService{Store: db, Clock: datavenue.SystemClock{}},
+		Certificates:  certificates.Service{Store: db, Signer: certificates.Signer{Keys: kr, Issuer: cfg.JWTIssuer}, Clock: datavenue.SystemClock{}, Published: wake.Wake},
+		Grants:        certificates.GrantService{Store: db, Clock: datavenue.SystemClock{}, Published: wake.Wake},
 		Listing:       listing.Service{Store: db, Clock: datavenue.SystemClock{}},
 		Auctions:      auctions,
 		Guidance: func(ctx context.Context, id string) (matching.Guidance, error) {
@@ -271,7 +272,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		// certificates, authorisations or approvals stop holding, then matching stops their
 		// auctions (the order matters: the stopper reads the product's status).
 		consumers := []certificates.Consumer{listing.Suspender{Store: db, Clock: datavenue.SystemClock{}}, matching.Stopper{Service: auctions}}
-		go certificates.Run(ctx, 10*time.Second, db, certificates.Dispatcher{Log: db, Consumers: consumers, Logger: logger})
+		go certificates.Run(ctx, 10*time.Second, db, certificates.Dispatcher{Log: db, Consumers: consumers, Logger: logger}, wake)
 		closer := matching.Closer{Engine: auctions.Engine, Logger: logger, OnClose: func(ctx context.Context, id string, o matching.Outcome) {
 			if err := auctions.Closed(ctx, id, o); err != nil {
 				logger.Warn("recording an auction outcome", "auction", id, "error", err.Error())
