@@ -37,4 +37,4 @@ bench: services
 # the same script; add HTTP=http://127.0.0.1:8080 with a venue started by
 # `DATAVENUE_RATE_PER_SECOND=0 make run` to measure the HTTP API too.
 bench-matching: services
-	$(SERVICES) exec -- go run ./bench/matching -bidders 16 -bids 20000 $(if $(HTTP),-http $(HTTP))
+	$(SERVICES) exec -- go run ./bench/matching -bidders 16 -auctions 4 -bids 20000 $(if $(HTTP),-http $(HTTP))

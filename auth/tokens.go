@@ -88,6 +88,12 @@ var validMethods = []string{jwt.SigningMethodEdDSA.Alg(), jwt.SigningMethodRS256
 
 // Verify checks a token and returns the caller it names.
 func (v Verifier) Verify(token string) (datavenue.Caller, error) {
+	caller, _, err := v.verify(token)
+	return caller, err
+}
+
+// verify checks a token and also returns when it expires.
+func (v Verifier) verify(token string) (datavenue.Caller, time.Time, error) {
 	var claims Claims
 	parser := jwt.NewParser(
 		jwt.WithValidMethods(validMethods),
@@ -101,15 +107,15 @@ func (v Verifier) Verify(token string) (datavenue.Caller, error) {
 		if errors.Is(err, jwt.ErrTokenSignatureInvalid) && !acceptedAlg(token) {
 			err = fmt.Errorf("%w: %w", jwt.ErrTokenUnverifiable, err)
 		}
-		return datavenue.Caller{}, tokenError(err)
+		return datavenue.Caller{}, time.Time{}, tokenError(err)
 	}
 	if !claims.Role.Valid() {
-		return datavenue.Caller{}, datavenue.Unauthorized("token_bad_role", "the token's role claim is not a venue role")
+		return datavenue.Caller{}, time.Time{}, datavenue.Unauthorized("token_bad_role", "the token's role claim is not a venue role")
 	}
 	if !datavenue.HasPrefix(string(claims.Org), "org") || claims.Subject == "" {
-		return datavenue.Caller{}, datavenue.Unauthorized("token_bad_claims", "the token must name a subject and the organisation it acts for")
+		return datavenue.Caller{}, time.Time{}, datavenue.Unauthorized("token_bad_claims", "the token must name a subject and the organisation it acts for")
 	}
-	return datavenue.Caller{Subject: claims.Subject, Issuer: claims.Issuer, Role: claims.Role, Org: claims.Org}, nil
+	return datavenue.Caller{Subject: claims.Subject, Issuer: claims.Issuer, Role: claims.Role, Org: claims.Org}, claims.ExpiresAt.Time, nil
 }
 
 // acceptedAlg reports whether the token's header names an accepted algorithm. golang-jwt reports a

@@ -280,3 +280,35 @@ func TestParseTrustedIssuersRejectsBadSpecs(t *testing.T) {
 		}
 	}
 }
+
+func TestCachingVerifier(t *testing.T) {
+	kr := mustKeyring(t)
+	clock := &movingClock{now}
+	cv := &auth.CachingVerifier{Verifier: auth.Verifier{Issuers: map[string]auth.KeySource{issuer: kr}, Audience: audience, Clock: clock}}
+	m := auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: fixedClock{now}}
+	tok, _ := m.Mint("a", datavenue.RoleBuyer, org, time.Minute)
+	for i := 0; i < 2; i++ { // verified, then from the cache
+		if c, err := cv.Verify(tok); err != nil || c.Role != datavenue.RoleBuyer {
+			t.Fatalf("call %d: %+v %v", i, c, err)
+		}
+	}
+	// A cached token still expires.
+	clock.t = now.Add(2 * time.Minute)
+	if _, err := cv.Verify(tok); datavenue.CodeOf(err) != "token_expired" {
+		t.Fatalf("after expiry: %v", err)
+	}
+	// A changed byte is a different token: verified (and refused), never taken from the cache.
+	clock.t = now
+	dot := strings.IndexByte(tok, '.') + 5 // inside the payload
+	flipped := byte('A')
+	if tok[dot] == 'A' {
+		flipped = 'B'
+	}
+	if _, err := cv.Verify(tok[:dot] + string(flipped) + tok[dot+1:]); err == nil {
+		t.Fatal("a tampered token passed")
+	}
+}
+
+type movingClock struct{ t time.Time }
+
+func (c *movingClock) Now() time.Time { return c.t }

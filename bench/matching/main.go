@@ -42,6 +42,7 @@ func main() {
 	url := flag.String("redis", envOr("DATAVENUE_REDIS_URL", "redis://127.0.0.1:56379/0"), "Redis URL")
 	bidders := flag.Int("bidders", 16, "concurrent bidders (and redis-benchmark clients)")
 	bids := flag.Int("bids", 20000, "bids per run")
+	auctions := flag.Int("auctions", 4, "auctions the bids are spread over")
 	venue := flag.String("http", "", "also bid through a running venue's HTTP API at this base URL (start it with DATAVENUE_RATE_PER_SECOND=0 make run)")
 	keyDir := flag.String("keys", envOr("DATAVENUE_KEY_DIR", ".data/keys"), "the venue's key folder, to mint buyer tokens")
 	dbURL := flag.String("database", envOr("DATAVENUE_DATABASE_URL", ""), "the venue's database, where the bench registers its buyer organisations")
@@ -62,19 +63,23 @@ func main() {
 			Reserve: money.MustParse("1.00"), Start: now.Add(-time.Minute), End: now.Add(time.Hour), Revisable: true}
 	}
 
-	// Baseline first: redis-benchmark with the engine's own script and keys.
-	if err := e.Open(ctx, auction("auc_baseline")); err != nil {
-		fail(err)
+	ids := func(kind string) []string {
+		out := make([]string, *auctions)
+		for i := range out {
+			out[i] = fmt.Sprintf("auc_%s%d", kind, i)
+			if err := e.Open(ctx, auction(out[i])); err != nil {
+				fail(err)
+			}
+		}
+		return out
 	}
-	base, err := baseline(ctx, client, opts.Addr, e, "auc_baseline", *bidders, *bids)
+	// Baseline first: redis-benchmark with the engine's own script and keys, one process per auction.
+	base, err := baseline(ctx, client, opts.Addr, e, ids("baseline"), *bidders, *bids)
 	if err != nil {
 		fail(err)
 	}
-	if err := e.Open(ctx, auction("auc_engine")); err != nil {
-		fail(err)
-	}
-	eng := engineRun(ctx, e, "auc_engine", *bidders, *bids)
-	fmt.Printf("%-32s %10s %9s %9s\n", "run ("+strconv.Itoa(*bidders)+" concurrent)", "bids/s", "p50 ms", "p99 ms")
+	eng := engineRun(ctx, e, ids("engine"), *bidders, *bids)
+	fmt.Printf("%-32s %10s %9s %9s\n", fmt.Sprintf("run (%d bidders, %d auctions)", *bidders, *auctions), "bids/s", "p50 ms", "p99 ms")
 	fmt.Printf("%-32s %10.0f %9.3f %9.3f\n", "baseline: redis-benchmark EVALSHA", base.rps, base.p50, base.p99)
 	fmt.Printf("%-32s %10.0f %9.3f %9.3f\n", "engine: matching.Engine.Bid", eng.rps, eng.p50, eng.p99)
 	fmt.Printf("engine / baseline: throughput %.2f, p50 %.2f, p99 %.2f\n", eng.rps/base.rps, eng.p50/base.p50, eng.p99/base.p99)
@@ -85,14 +90,18 @@ func main() {
 	// The venue's engine uses the prefix "dv:"; the bench opens its auction there directly (no
 	// product or certificates needed to measure bidding) and bids through HTTP with real tokens.
 	ve := matching.Engine{Redis: client, Keys: matching.Keys{Prefix: "dv:"}}
-	id := fmt.Sprintf("auc_BENCH%017d", time.Now().UnixNano()%1e17)
-	if err := ve.Open(ctx, auction(id)); err != nil {
-		fail(err)
+	var venueIDs []string
+	for i := 0; i < *auctions; i++ {
+		id := fmt.Sprintf("auc_BENCH%016d%d", time.Now().UnixNano()%1e16, i)
+		if err := ve.Open(ctx, auction(id)); err != nil {
+			fail(err)
+		}
+		venueIDs = append(venueIDs, id)
 	}
 	if err := registerBuyers(ctx, *dbURL, *bidders); err != nil {
 		fail(err)
 	}
-	h, err := httpRun(*venue, *keyDir, id, *bidders, *bids)
+	h, err := httpRun(*venue, *keyDir, venueIDs, *bidders, *bids)
 	if err != nil {
 		fail(err)
 	}
@@ -103,7 +112,7 @@ func main() {
 type result struct{ rps, p50, p99 float64 }
 
 // httpRun bids through the HTTP API: each bidder a buyer organisation with its own token.
-func httpRun(base, keyDir, auctionID string, bidders, total int) (result, error) {
+func httpRun(base, keyDir string, auctionIDs []string, bidders, total int) (result, error) {
 	kr, err := auth.LoadKeyring(keyDir, false)
 	if err != nil {
 		return result{}, err
@@ -118,7 +127,7 @@ func httpRun(base, keyDir, auctionID string, bidders, total int) (result, error)
 	}
 	return measure(bidders, total, func(b int, n int64) error {
 		body := strings.NewReader(fmt.Sprintf(`{"amount":"%s"}`, money.FromFen(1000+n)))
-		req, _ := http.NewRequest("POST", base+"/v1/auctions/"+auctionID+"/bids", body)
+		req, _ := http.NewRequest("POST", base+"/v1/auctions/"+auctionIDs[int(n)%len(auctionIDs)]+"/bids", body)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+tokens[b])
 		resp, err := client.Do(req)
@@ -189,36 +198,65 @@ func measure(bidders, total int, call func(b int, n int64) error) result {
 	return result{rps: float64(len(all)) / elapsed.Seconds(), p50: pct(50), p99: pct(99)}
 }
 
-func engineRun(ctx context.Context, e matching.Engine, auctionID string, bidders, total int) result {
+func engineRun(ctx context.Context, e matching.Engine, auctionIDs []string, bidders, total int) result {
 	return measure(bidders, total, func(_ int, n int64) error {
 		buyer := datavenue.OrgID(fmt.Sprintf("org_buyer%d", n%997))
-		_, err := e.Bid(ctx, auctionID, "bid"+strconv.FormatInt(n, 10), buyer, money.FromFen(1000+n))
+		_, err := e.Bid(ctx, auctionIDs[int(n)%len(auctionIDs)], "bid"+strconv.FormatInt(n, 10), buyer, money.FromFen(1000+n))
 		return err
 	})
 }
 
-// baseline runs redis-benchmark: EVALSHA of bid.lua on the auction's keys, with random bid ids,
-// buyers and amounts (__rand_int__), the same number of clients and requests.
-func baseline(ctx context.Context, client *redis.Client, addr string, e matching.Engine, auctionID string, clients, total int) (result, error) {
+// baseline runs redis-benchmark: EVALSHA of bid.lua on each auction's keys, with random bid ids,
+// buyers and amounts (__rand_int__); one process per auction, the clients and requests shared out
+// among them, all at once. Throughput is their sum; p50 and p99 the worst of them.
+func baseline(ctx context.Context, client *redis.Client, addr string, e matching.Engine, auctionIDs []string, clients, total int) (result, error) {
 	src, err := os.ReadFile("matching/scripts/bid.lua")
 	if err != nil {
 		return result{}, fmt.Errorf("run from the repository root: %w", err)
 	}
-	sum := sha1.Sum(src)
-	sha := hex.EncodeToString(sum[:])
-	host, port, _ := strings.Cut(addr, ":")
-	keys := e.Keys.BidKeys(auctionID)
-	args := []string{"-h", host, "-p", port, "-c", strconv.Itoa(clients), "-n", strconv.Itoa(total), "-r", "100000000", "--csv",
-		"EVALSHA", sha, strconv.Itoa(len(keys))}
-	args = append(args, keys...)
-	args = append(args, auctionID, "bid:__rand_int__", "org_buyer__rand_int__", "__rand_int__")
 	if err := client.ScriptLoad(ctx, string(src)).Err(); err != nil { // EVALSHA needs it loaded
 		return result{}, err
 	}
-	out, err := exec.Command("redis-benchmark", args...).Output()
-	if err != nil {
-		return result{}, fmt.Errorf("redis-benchmark: %w", err)
+	sum := sha1.Sum(src)
+	sha := hex.EncodeToString(sum[:])
+	host, port, _ := strings.Cut(addr, ":")
+	per := clients / len(auctionIDs)
+	if per < 1 {
+		per = 1
 	}
+	results := make([]result, len(auctionIDs))
+	errs := make([]error, len(auctionIDs))
+	var wg sync.WaitGroup
+	for i, id := range auctionIDs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keys := e.Keys.BidKeys(id)
+			args := []string{"-h", host, "-p", port, "-c", strconv.Itoa(per), "-n", strconv.Itoa(total / len(auctionIDs)),
+				"-r", "100000000", "--csv", "EVALSHA", sha, strconv.Itoa(len(keys))}
+			args = append(args, keys...)
+			args = append(args, id, "bid:__rand_int__", "org_buyer__rand_int__", "__rand_int__")
+			out, err := exec.Command("redis-benchmark", args...).Output()
+			if err != nil {
+				errs[i] = fmt.Errorf("redis-benchmark: %w", err)
+				return
+			}
+			results[i], errs[i] = parseCSV(out)
+		}()
+	}
+	wg.Wait()
+	var agg result
+	for i, r := range results {
+		if errs[i] != nil {
+			return result{}, errs[i]
+		}
+		agg.rps += r.rps
+		agg.p50, agg.p99 = max(agg.p50, r.p50), max(agg.p99, r.p99)
+	}
+	return agg, nil
+}
+
+func parseCSV(out []byte) (result, error) {
 	rows, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
 	if err != nil || len(rows) < 2 {
 		return result{}, fmt.Errorf("redis-benchmark output: %q", out)

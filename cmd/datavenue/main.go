@@ -250,7 +250,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		Audit:        audit.Service{Reader: db},
 		Idempotency:  db,
 		RateLimiter:  limiter,
-		Verifier:     auth.Verifier{Issuers: issuers, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}, Leeway: 30 * time.Second},
+		Verifier:     &auth.CachingVerifier{Verifier: auth.Verifier{Issuers: issuers, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}, Leeway: 30 * time.Second}},
 		JWKS:         func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
 		Ready: []api.Check{
 			{Name: "postgres", Ping: db.Ping},
