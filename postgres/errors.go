@@ -84,5 +84,7 @@ var constraintCodes = map[string]string{
 	"assets_holder_id_holder_kind_fkey":                     "not_a_holder",
 	"appraisals_appraiser_id_appraiser_kind_fkey":           "not_an_appraiser",
 	"certificates_one_valid_version":                        "certificate_not_valid",
+	"ledger_transaction_balanced":                           "ledger_unbalanced",
+	"ledger_transactions_reverses_key":                      "already_reversed",
 	"auctions_one_open_per_product":                         "auction_open",
 }

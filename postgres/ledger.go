@@ -1,0 +1,93 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/settlement"
+)
+
+// Post writes a balanced transaction and its postings in one database transaction, creating the
+// accounts it names; the deferred trigger refuses it at commit if it does not balance. A second
+// Post with the same key returns the first transaction.
+func (db *DB) Post(ctx context.Context, t settlement.Transaction) (settlement.Transaction, error) {
+	if err := t.Balanced(); err != nil {
+		return settlement.Transaction{}, datavenue.Invalid("ledger_unbalanced", err.Error())
+	}
+	if t.ID == "" {
+		t.ID = datavenue.NewID("ltx")
+	}
+	var posted string
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO ledger_transactions (id, kind, source_id, idempotency_key, reverses, memo)
+			VALUES ($1, $2, $3, $4, nullif($5, ''), $6) ON CONFLICT (idempotency_key) DO NOTHING`,
+			t.ID, t.Kind, t.SourceID, t.Key, t.Reverses, t.Memo)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 { // posted before: return that one
+			return tx.QueryRow(ctx, `SELECT id FROM ledger_transactions WHERE idempotency_key = $1`, t.Key).Scan(&posted)
+		}
+		posted = t.ID
+		for _, p := range t.Postings {
+			purpose, party, _ := strings.Cut(strings.TrimPrefix(p.Account, "acc_"), ":")
+			if _, err := tx.Exec(ctx, `INSERT INTO ledger_accounts (id, party_id, purpose) VALUES ($1, nullif($2, ''), $3)
+				ON CONFLICT DO NOTHING`, p.Account, party, purpose); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO ledger_postings (transaction_id, account_id, amount) VALUES ($1, $2, $3::numeric)`,
+				t.ID, p.Account, p.Amount.StringFixed(2)); err != nil {
+				return err
+			}
+		}
+		return appendAudit(ctx, tx, "ledger.posted", "ledger_transaction", t.ID, map[string]any{"kind": t.Kind, "source_id": t.SourceID})
+	})
+	if err != nil {
+		return settlement.Transaction{}, err
+	}
+	return db.LedgerTransaction(ctx, posted)
+}
+
+// LedgerTransaction reads a transaction with its postings.
+func (db *DB) LedgerTransaction(ctx context.Context, id string) (settlement.Transaction, error) {
+	var t settlement.Transaction
+	err := db.Pool.QueryRow(ctx, `SELECT id, kind, source_id, idempotency_key, coalesce(reverses, ''), memo, created_at
+		FROM ledger_transactions WHERE id = $1`, id).Scan(&t.ID, &t.Kind, &t.SourceID, &t.Key, &t.Reverses, &t.Memo, &t.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, datavenue.NotFound("ledger_transaction_not_found", "no ledger transaction has this id")
+	}
+	if err != nil {
+		return t, interpretError(err)
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT account_id, amount::text FROM ledger_postings WHERE transaction_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return t, interpretError(err)
+	}
+	t.Postings, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.Posting, error) {
+		var p settlement.Posting
+		var amount string
+		if err := r.Scan(&p.Account, &amount); err != nil {
+			return p, err
+		}
+		p.Amount, err = decimal.NewFromString(amount)
+		return p, err
+	})
+	return t, interpretError(err)
+}
+
+// Balance is an account's balance: the sum of its postings (debits positive).
+func (db *DB) Balance(ctx context.Context, account string) (decimal.Decimal, error) {
+	var s string
+	err := db.Pool.QueryRow(ctx, `SELECT coalesce(sum(amount), 0)::text FROM ledger_postings WHERE account_id = $1`, account).Scan(&s)
+	if err != nil {
+		return decimal.Zero, interpretError(err)
+	}
+	return decimal.NewFromString(s)
+}
+
+var _ settlement.Ledger = (*DB)(nil)

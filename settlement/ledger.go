@@ -1,0 +1,83 @@
+package settlement
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/datavenue/datavenue"
+)
+
+// Account purposes (D17, G6): where money sits on its way from a buyer to its parties.
+const (
+	Clearing      = "clearing"        // what buyers paid, not yet distributed
+	DepositsHeld  = "deposits_held"   // auction deposits (保证金) received
+	Payable       = "payable"         // owed to a party (a state enterprise, an operator, a collector …)
+	DueToTreasury = "due_to_treasury" // a government unit's share: non-tax revenue owed to its treasury
+	Remitted      = "remitted"        // remitted to the treasury (matched in reconciliation)
+	VenueFees     = "venue_fees"      // the venue's service fee
+	PaidOut       = "paid_out"        // paid out to a party
+)
+
+// AccountID names the ledger account of a party and purpose (party empty: the venue's own).
+func AccountID(purpose string, party datavenue.OrgID) string {
+	if party == "" {
+		return "acc_" + purpose
+	}
+	return "acc_" + purpose + ":" + string(party)
+}
+
+// Posting moves an amount into (positive: debit) or out of (negative: credit) an account.
+type Posting struct {
+	Account string          `json:"account"`
+	Amount  decimal.Decimal `json:"amount"`
+}
+
+// Transaction is a set of postings that balance.
+type Transaction struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	SourceID  string    `json:"source_id"`
+	Key       string    `json:"idempotency_key"`
+	Reverses  string    `json:"reverses,omitempty"`
+	Memo      string    `json:"memo,omitempty"`
+	Postings  []Posting `json:"postings"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ErrUnbalanced is a transaction whose debits and credits differ (or with fewer than two postings).
+var ErrUnbalanced = errors.New("settlement: a ledger transaction's debits must equal its credits")
+
+// Balanced checks a transaction before it reaches the database, which checks it again.
+func (t Transaction) Balanced() error {
+	sum := decimal.Zero
+	for _, p := range t.Postings {
+		if p.Amount.IsZero() || p.Amount.Exponent() < -2 {
+			return ErrUnbalanced
+		}
+		sum = sum.Add(p.Amount)
+	}
+	if len(t.Postings) < 2 || !sum.IsZero() {
+		return ErrUnbalanced
+	}
+	return nil
+}
+
+// Reversal is the transaction that undoes t: the same postings, negated. Postings are never
+// changed; a correction is a reversal (and, if needed, a new transaction).
+func (t Transaction) Reversal(key, memo string) Transaction {
+	r := Transaction{Kind: "reversal", SourceID: t.SourceID, Key: key, Reverses: t.ID, Memo: memo}
+	for _, p := range t.Postings {
+		r.Postings = append(r.Postings, Posting{Account: p.Account, Amount: p.Amount.Neg()})
+	}
+	return r
+}
+
+// Ledger stores transactions. Post is idempotent on the transaction's key: a retry returns the
+// transaction already posted (and posts nothing).
+type Ledger interface {
+	Post(ctx context.Context, t Transaction) (Transaction, error)
+	Balance(ctx context.Context, account string) (decimal.Decimal, error)
+}
