@@ -31,6 +31,8 @@ import (
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/ratelimit"
+	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/workdays"
 )
 
 const (
@@ -121,6 +123,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		},
 		Negotiations: matchingService,
 		Feed:         &matching.Feed{Redis: rdb.Client, Keys: matchingService.Engine.Keys},
+		Settlement:   settlement.Service{Store: db, Ledger: db, Calendar: mustCalendar(t), Clock: datavenue.SystemClock{}},
 		Audit:        audit.Service{Reader: db},
 		Idempotency:  db,
 		RateLimiter:  limiter,
@@ -682,4 +685,12 @@ func TestRateLimitPerOrganisation(t *testing.T) {
 	if r := v.do("GET", "/healthz", "", nil); r.status != 200 {
 		t.Fatalf("/healthz: %d", r.status)
 	}
+}
+
+func mustCalendar(t *testing.T) *workdays.Calendar {
+	c, err := workdays.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

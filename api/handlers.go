@@ -40,6 +40,7 @@ func (h *handlers) routes() []Route {
 	routes = append(routes, h.negotiationRoutes()...)
 	routes = append(routes, h.guidanceRoutes()...)
 	routes = append(routes, h.feedRoutes()...)
+	routes = append(routes, h.settlementRoutes()...)
 	return routes
 }
 

@@ -52,6 +52,7 @@ type Deps struct {
 	Negotiations  Negotiations
 	Guidance      Guidance
 	Feed          Feed
+	Settlement    Settlement
 	// Closing is closed when the venue starts shutting down, so that long-lived responses (the
 	// live feeds) end and the graceful shutdown does not wait for them.
 	Closing     <-chan struct{}

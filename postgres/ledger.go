@@ -19,38 +19,56 @@ func (db *DB) Post(ctx context.Context, t settlement.Transaction) (settlement.Tr
 	if err := t.Balanced(); err != nil {
 		return settlement.Transaction{}, datavenue.Invalid("ledger_unbalanced", err.Error())
 	}
-	if t.ID == "" {
-		t.ID = datavenue.NewID("ltx")
-	}
 	var posted string
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO ledger_transactions (id, kind, source_id, idempotency_key, reverses, memo)
-			VALUES ($1, $2, $3, $4, nullif($5, ''), $6) ON CONFLICT (idempotency_key) DO NOTHING`,
-			t.ID, t.Kind, t.SourceID, t.Key, t.Reverses, t.Memo)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 { // posted before: return that one
-			return tx.QueryRow(ctx, `SELECT id FROM ledger_transactions WHERE idempotency_key = $1`, t.Key).Scan(&posted)
-		}
-		posted = t.ID
-		for _, p := range t.Postings {
-			purpose, party, _ := strings.Cut(strings.TrimPrefix(p.Account, "acc_"), ":")
-			if _, err := tx.Exec(ctx, `INSERT INTO ledger_accounts (id, party_id, purpose) VALUES ($1, nullif($2, ''), $3)
-				ON CONFLICT DO NOTHING`, p.Account, party, purpose); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO ledger_postings (transaction_id, account_id, amount) VALUES ($1, $2, $3::numeric)`,
-				t.ID, p.Account, p.Amount.StringFixed(2)); err != nil {
-				return err
-			}
-		}
-		return appendAudit(ctx, tx, "ledger.posted", "ledger_transaction", t.ID, map[string]any{"kind": t.Kind, "source_id": t.SourceID})
+		var err error
+		posted, err = postTransaction(ctx, tx, t)
+		return err
 	})
 	if err != nil {
 		return settlement.Transaction{}, err
 	}
 	return db.LedgerTransaction(ctx, posted)
+}
+
+// postInTx posts a balanced transaction inside the caller's database transaction.
+func postInTx(ctx context.Context, tx pgx.Tx, t settlement.Transaction) error {
+	if err := t.Balanced(); err != nil {
+		return datavenue.Invalid("ledger_unbalanced", err.Error())
+	}
+	_, err := postTransaction(ctx, tx, t)
+	return err
+}
+
+// postTransaction inserts the transaction (or finds the one posted under its key) and returns
+// its id; the accounts it names are created as needed.
+func postTransaction(ctx context.Context, tx pgx.Tx, t settlement.Transaction) (string, error) {
+	if t.ID == "" {
+		t.ID = datavenue.NewID("ltx")
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO ledger_transactions (id, kind, source_id, idempotency_key, reverses, memo)
+		VALUES ($1, $2, $3, $4, nullif($5, ''), $6) ON CONFLICT (idempotency_key) DO NOTHING`,
+		t.ID, t.Kind, t.SourceID, t.Key, t.Reverses, t.Memo)
+	if err != nil {
+		return "", err
+	}
+	if tag.RowsAffected() == 0 { // posted before: that one stands
+		var posted string
+		err := tx.QueryRow(ctx, `SELECT id FROM ledger_transactions WHERE idempotency_key = $1`, t.Key).Scan(&posted)
+		return posted, err
+	}
+	for _, p := range t.Postings {
+		purpose, party, _ := strings.Cut(strings.TrimPrefix(p.Account, "acc_"), ":")
+		if _, err := tx.Exec(ctx, `INSERT INTO ledger_accounts (id, party_id, purpose) VALUES ($1, nullif($2, ''), $3)
+			ON CONFLICT DO NOTHING`, p.Account, party, purpose); err != nil {
+			return "", err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO ledger_postings (transaction_id, account_id, amount) VALUES ($1, $2, $3::numeric)`,
+			t.ID, p.Account, p.Amount.StringFixed(2)); err != nil {
+			return "", err
+		}
+	}
+	return t.ID, appendAudit(ctx, tx, "ledger.posted", "ledger_transaction", t.ID, map[string]any{"kind": t.Kind, "source_id": t.SourceID})
 }
 
 // LedgerTransaction reads a transaction with its postings.

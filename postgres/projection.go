@@ -121,7 +121,38 @@ func recordTrade(ctx context.Context, tx pgx.Tx, source, sourceID, partiesSQL st
 	if err != nil || tag.RowsAffected() == 0 {
 		return err
 	}
+	if err := createOrder(ctx, tx, tradeID, source, sourceID); err != nil {
+		return err
+	}
 	return appendAudit(ctx, tx, "trade.made", "trade", tradeID, map[string]any{"source": source, "source_id": sourceID, "buyer": buyer, "price": price})
+}
+
+// paymentDays is how long a buyer has to pay for a trade (calendar days).
+const paymentDays = 7
+
+// createOrder makes the settlement order of a new trade, in the trade's transaction: the amount
+// due is the price less the winner's deposit (applied at the close), and the agreement is the
+// version in force now.
+func createOrder(ctx context.Context, tx pgx.Tx, tradeID, source, sourceID string) error {
+	deposit := "0"
+	if source == "auction" {
+		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT a.deposit FROM auctions a JOIN auction_deposits d ON d.auction_id = a.id
+			JOIN trades t ON t.source_id = a.id AND t.buyer_id = d.buyer_id WHERE a.id = $1 AND d.outcome = 'apply'), 0)::text`,
+			sourceID).Scan(&deposit); err != nil {
+			return err
+		}
+	}
+	orderID := datavenue.NewID("ord")
+	_, err := tx.Exec(ctx, `INSERT INTO settlement_orders (id, trade_id, product_id, buyer_id, seller_id, price, deposit_applied, amount_due,
+			agreement_version, status, payment_due)
+		SELECT $1, t.id, t.product_id, t.buyer_id, t.seller_id, t.price, least($2::numeric, t.price), t.price - least($2::numeric, t.price),
+			(SELECT max(version) FROM contribution_agreements WHERE product_id = t.product_id), 'awaiting_payment',
+			(t.traded_at AT TIME ZONE 'Asia/Shanghai')::date + $3::int
+		FROM trades t WHERE t.id = $4`, orderID, deposit, paymentDays, tradeID)
+	if err != nil {
+		return err
+	}
+	return appendAudit(ctx, tx, "order.created", "order", orderID, map[string]any{"trade_id": tradeID})
 }
 
 func applyNegotiation(ctx context.Context, tx pgx.Tx, eventID string, f map[string]any) error {

@@ -34,6 +34,8 @@ import (
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/ratelimit"
+	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/workdays"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -232,6 +234,11 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	calendar, err := workdays.New(nil)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
 	closing := make(chan struct{})
 	wake := certificates.NewWaker()
 	app := api.New(api.Deps{
@@ -247,6 +254,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		},
 		Negotiations: auctions,
 		Feed:         &matching.Feed{Redis: rdb, Keys: auctions.Engine.Keys},
+		Settlement:   settlement.Service{Store: db, Ledger: db, Calendar: calendar, Clock: datavenue.SystemClock{}},
 		Audit:        audit.Service{Reader: db},
 		Idempotency:  db,
 		RateLimiter:  limiter,

@@ -1,0 +1,109 @@
+package api_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/matching"
+	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/workdays"
+)
+
+// From an auction win to a paid order: the trade makes an order (price less the applied deposit),
+// the payment splits the price by the agreement in force at the trade, posts one balanced ledger
+// transaction, and creates the government unit's treasury obligation and the state enterprise's
+// filing obligation, due 10 working days after the payment.
+func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
+	m, auc := auctionMarket(t, matching.English)
+	ctx := context.Background()
+	op := m.as(datavenue.RoleOperator, operatorOrg)
+	agreement := map[string]any{"basis": "ratio", "parties": []map[string]any{
+		{"party": govHolder, "role": "holder", "ratio": "0.5"},
+		{"party": stateHolder, "role": "collector", "ratio": "0.2"},
+		{"party": operatorOrg, "role": "operator", "ratio": "0.27"},
+		{"role": "venue_fee", "ratio": "0.03"},
+	}}
+	wantProblem(t, m.do("PUT", "/v1/products/"+auc.ProductID+"/agreement", m.as(datavenue.RoleBuyer, buyerOrg), agreement), 403, "not_operator")
+	mustStatus(t, m.do("PUT", "/v1/products/"+auc.ProductID+"/agreement", op, agreement), 201)
+
+	e := m.engine()
+	e.AdvanceClock(ctx, auc.ID, 2*time.Minute)
+	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "dep-1"}), 201)
+	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/bids", m.as(datavenue.RoleBuyer, buyerOrg), map[string]any{"amount": "10000.01"}), 201)
+	e.AdvanceClock(ctx, auc.ID, 3*time.Hour)
+	if _, err := e.Close(ctx, auc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	orders := decode[api.List[settlement.Order]](t, m.do("GET", "/v1/orders", m.as(datavenue.RoleBuyer, buyerOrg), nil))
+	if len(orders.Data) != 1 {
+		t.Fatalf("buyer sees %d orders", len(orders.Data))
+	}
+	o := orders.Data[0]
+	if o.Price.String() != "10000.01" || o.DepositApplied.String() != "500.00" || o.AmountDue.String() != "9500.01" ||
+		o.Status != "awaiting_payment" || o.AgreementVersion == nil || *o.AgreementVersion != 1 {
+		t.Fatalf("order = %+v", o)
+	}
+	wantProblem(t, m.do("POST", "/v1/orders/"+o.ID+"/payment", m.as(datavenue.RoleBuyer, buyerOrg), map[string]any{"reference": "x"}), 403, "role_not_allowed")
+	r := m.do("POST", "/v1/orders/"+o.ID+"/payment", clerk, map[string]any{"reference": "bank-20261126-001"})
+	mustStatus(t, r, 200)
+	paid := decode[settlement.Order](t, r)
+	// Retrying the same payment record changes nothing.
+	mustStatus(t, m.do("POST", "/v1/orders/"+o.ID+"/payment", clerk, map[string]any{"reference": "bank-20261126-001"}), 200)
+	wantProblem(t, m.do("POST", "/v1/orders/"+o.ID+"/payment", clerk, map[string]any{"reference": "another"}), 409, "order_not_awaiting_payment")
+
+	shares := map[string]string{}
+	sum := int64(0)
+	for _, s := range paid.Shares {
+		shares[s.Account] = s.Amount.String()
+		sum += s.Amount.Fen()
+	}
+	if sum != paid.Price.Fen() {
+		t.Fatalf("shares sum to %d fen, price %d", sum, paid.Price.Fen())
+	}
+	for acct, want := range map[string]string{
+		settlement.AccountID(settlement.DueToTreasury, govHolder): "5000.01", // 5000.005 → the largest remainder gets the fen
+		settlement.AccountID(settlement.Payable, stateHolder):     "2000.00",
+		settlement.AccountID(settlement.Payable, operatorOrg):     "2700.00",
+		settlement.AccountID(settlement.VenueFees, ""):            "300.00",
+	} {
+		if shares[acct] != want {
+			t.Errorf("%s = %s, want %s (all: %v)", acct, shares[acct], want, shares)
+		}
+	}
+	cal, _ := workdays.New(nil)
+	due, err := cal.AddWorkdays(civil.Of(time.Now()), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]settlement.Obligation{}
+	for _, ob := range paid.Obligations {
+		kinds[ob.Kind] = ob
+	}
+	treasury, filing := kinds["treasury_remittance"], kinds["supervisor_filing"]
+	if treasury.Party != govHolder || treasury.Amount.String() != "5000.01" || treasury.Counterpart != "市级国库" || treasury.DueDate != due {
+		t.Fatalf("treasury obligation = %+v, want due %s", treasury, due)
+	}
+	if filing.Party != stateHolder || filing.Counterpart != "市国资委" || filing.DueDate != due {
+		t.Fatalf("filing obligation = %+v", filing)
+	}
+	// The ledger holds one balanced transaction for the settlement; the treasury's due is booked.
+	if bal, _ := m.db.Balance(ctx, settlement.AccountID(settlement.DueToTreasury, govHolder)); bal.String() != "-5000.01" {
+		t.Fatalf("due to treasury balance = %s", bal)
+	}
+	if bal, _ := m.db.Balance(ctx, settlement.AccountID(settlement.Clearing, "")); bal.String() != "10000.01" {
+		t.Fatalf("clearing = %s", bal)
+	}
+	due2 := decode[api.List[settlement.Obligation]](t, m.do("GET", "/v1/obligations?status=due", clerk, nil))
+	if len(due2.Data) != 2 || due2.Data[0].Overdue {
+		t.Fatalf("due obligations = %+v", due2.Data)
+	}
+	wantProblem(t, m.do("GET", "/v1/obligations", m.as(datavenue.RoleBuyer, buyerOrg), nil), 403, "role_not_allowed")
+}

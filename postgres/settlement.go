@@ -1,0 +1,195 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/money"
+	"github.com/datavenue/datavenue/settlement"
+)
+
+// AddAgreement stores the next version of a product's contribution agreement.
+func (db *DB) AddAgreement(ctx context.Context, a settlement.Agreement) (settlement.Agreement, error) {
+	var version int
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		// Lock the product row so two versions cannot take the same number.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM products WHERE id = $1 FOR UPDATE`, a.ProductID); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) + 1 FROM contribution_agreements WHERE product_id = $1`, a.ProductID).Scan(&version); err != nil {
+			return err
+		}
+		parties, _ := json.Marshal(a.Parties)
+		caller, _ := datavenue.CallerFrom(ctx)
+		if _, err := tx.Exec(ctx, `INSERT INTO contribution_agreements (product_id, version, basis, parties, created_by)
+			VALUES ($1, $2, $3, $4, $5)`, a.ProductID, version, a.Basis, parties, caller.Org); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "agreement.versioned", "product", a.ProductID, map[string]any{"version": version, "basis": a.Basis})
+	})
+	if err != nil {
+		return settlement.Agreement{}, err
+	}
+	return db.Agreement(ctx, a.ProductID, version)
+}
+
+// Agreement returns a version of a product's agreement (0: the latest).
+func (db *DB) Agreement(ctx context.Context, productID string, version int) (settlement.Agreement, error) {
+	var a settlement.Agreement
+	var parties []byte
+	err := db.Pool.QueryRow(ctx, `SELECT product_id, version, basis, parties, created_by, created_at FROM contribution_agreements
+		WHERE product_id = $1 AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1`, productID, version).
+		Scan(&a.ProductID, &a.Version, &a.Basis, &parties, &a.CreatedBy, &a.CreatedAt)
+	if err != nil {
+		return a, interpretError(notFoundAs(err, datavenue.NotFound("agreement_not_found", "the product has no contribution agreement")))
+	}
+	return a, json.Unmarshal(parties, &a.Parties)
+}
+
+// ProductOperator returns a product's operator.
+func (db *DB) ProductOperator(ctx context.Context, productID string) (datavenue.OrgID, error) {
+	var op datavenue.OrgID
+	err := db.Pool.QueryRow(ctx, `SELECT operator_id FROM products WHERE id = $1`, productID).Scan(&op)
+	return op, interpretError(notFoundAs(err, errProductNotFound))
+}
+
+// Parties returns what settlement needs of organisations.
+func (db *DB) Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue.OrgID]settlement.PartyInfo, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT id, kind, coalesce(treasury, ''), coalesce(supervisor, '') FROM organisations WHERE id = ANY($1)`, strs(ids))
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	out := map[datavenue.OrgID]settlement.PartyInfo{}
+	var id datavenue.OrgID
+	var info settlement.PartyInfo
+	_, err = pgx.ForEachRow(rows, []any{&id, &info.Kind, &info.Treasury, &info.Supervisor}, func() error {
+		out[id] = info
+		return nil
+	})
+	return out, interpretError(err)
+}
+
+const orderColumns = `id, trade_id, product_id, buyer_id, seller_id, price::text, deposit_applied::text, amount_due::text,
+	agreement_version, status, payment_due, coalesce(payment_ref, ''), paid_at`
+
+func scanOrder(row pgx.Row) (settlement.Order, error) {
+	var o settlement.Order
+	var price, deposit, due string
+	var payDue time.Time
+	err := row.Scan(&o.ID, &o.TradeID, &o.ProductID, &o.BuyerID, &o.SellerID, &price, &deposit, &due, &o.AgreementVersion,
+		&o.Status, &payDue, &o.PaymentRef, &o.PaidAt)
+	if err != nil {
+		return o, err
+	}
+	o.Price, o.DepositApplied, o.AmountDue = money.MustParse(price), money.MustParse(deposit), money.MustParse(due)
+	o.PaymentDue, o.Currency = civil.FromTime(payDue), "CNY"
+	return o, nil
+}
+
+// Order returns an order with its shares and obligations.
+func (db *DB) Order(ctx context.Context, id string) (settlement.Order, error) {
+	o, err := scanOrder(db.Pool.QueryRow(ctx, `SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1`, id))
+	if err != nil {
+		return o, interpretError(notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id is visible to you")))
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT coalesce(party_id, ''), role, amount::text, account FROM settlement_shares WHERE order_id = $1 ORDER BY account`, id)
+	if err != nil {
+		return o, interpretError(err)
+	}
+	o.Shares, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.Share, error) {
+		var s settlement.Share
+		var amount string
+		err := r.Scan(&s.Party, &s.Role, &amount, &s.Account)
+		s.Amount = money.MustParse(amount)
+		return s, err
+	})
+	if err != nil {
+		return o, interpretError(err)
+	}
+	o.Obligations, err = db.obligations(ctx, `WHERE order_id = $1`, id)
+	return o, err
+}
+
+// Orders lists orders of a party (as buyer or seller), or all.
+func (db *DB) Orders(ctx context.Context, party datavenue.OrgID, status string) ([]settlement.Order, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+orderColumns+` FROM settlement_orders
+		WHERE ($1 = '' OR buyer_id = $1 OR seller_id = $1) AND ($2 = '' OR status = $2) ORDER BY id DESC LIMIT 200`, string(party), status)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.Order, error) { return scanOrder(r) })
+	return list, interpretError(err)
+}
+
+func (db *DB) obligations(ctx context.Context, where string, args ...any) ([]settlement.Obligation, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT id, kind, party_id, counterpart, amount::text, income_kind, event_date, due_date, status
+		FROM obligations `+where+` ORDER BY due_date, id`, args...)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.Obligation, error) {
+		var o settlement.Obligation
+		var amount string
+		var event, due time.Time
+		err := r.Scan(&o.ID, &o.Kind, &o.Party, &o.Counterpart, &amount, &o.IncomeKind, &event, &due, &o.Status)
+		o.Amount, o.EventDate, o.DueDate = money.MustParse(amount), civil.FromTime(event), civil.FromTime(due)
+		return o, err
+	})
+	return list, interpretError(err)
+}
+
+// Obligations lists obligations by status (empty: all).
+func (db *DB) Obligations(ctx context.Context, status string) ([]settlement.Obligation, error) {
+	return db.obligations(ctx, `WHERE ($1 = '' OR status = $1)`, status)
+}
+
+// RecordPayment records a payment and everything it sets off, in one transaction (see the interface).
+func (db *DB) RecordPayment(ctx context.Context, orderID, ref string, settle func(settlement.Order) ([]settlement.Share, settlement.Transaction, []settlement.Obligation, error)) (settlement.Order, error) {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		o, err := scanOrder(tx.QueryRow(ctx, `SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1 FOR UPDATE`, orderID))
+		if err != nil {
+			return notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id"))
+		}
+		if o.Status == "paid" && o.PaymentRef == ref {
+			return nil // the same payment recorded again
+		}
+		if o.Status != "awaiting_payment" {
+			return datavenue.Conflict("order_not_awaiting_payment", "the order is "+o.Status)
+		}
+		shares, ltx, obligations, err := settle(o)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'paid', payment_ref = $2, paid_at = now() WHERE id = $1`, orderID, ref); err != nil {
+			return err
+		}
+		for _, s := range shares {
+			if _, err := tx.Exec(ctx, `INSERT INTO settlement_shares (order_id, party_id, role, amount, account) VALUES ($1, nullif($2, ''), $3, $4::numeric, $5)`,
+				orderID, string(s.Party), s.Role, s.Amount.String(), s.Account); err != nil {
+				return err
+			}
+		}
+		if err := postInTx(ctx, tx, ltx); err != nil {
+			return err
+		}
+		for _, ob := range obligations {
+			if _, err := tx.Exec(ctx, `INSERT INTO obligations (id, order_id, kind, party_id, counterpart, amount, income_kind, event_date, due_date, status)
+				VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, 'due')`, ob.ID, orderID, ob.Kind, string(ob.Party), ob.Counterpart,
+				ob.Amount.String(), ob.IncomeKind, ob.EventDate.Time(), ob.DueDate.Time()); err != nil {
+				return err
+			}
+		}
+		return appendAudit(ctx, tx, "order.paid", "order", orderID, map[string]any{"reference": ref, "obligations": len(obligations)})
+	})
+	if err != nil {
+		return settlement.Order{}, err
+	}
+	return db.Order(ctx, orderID)
+}
+
+var _ settlement.Store = (*DB)(nil)

@@ -1,0 +1,226 @@
+package settlement
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/money"
+)
+
+// Roles a party can have in a contribution agreement.
+var Roles = []string{"holder", "collector", "processor", "operator", "venue_fee"}
+
+// AgreementParty is one party of a contribution agreement: an agreed ratio, or input costs per
+// stage. The venue's service fee is the party with role venue_fee and no organisation.
+type AgreementParty struct {
+	Party datavenue.OrgID       `json:"party,omitempty"`
+	Role  string                `json:"role"`
+	Ratio string                `json:"ratio,omitempty" jsonschema:"description=basis ratio: a decimal weight (shares follow in proportion)"`
+	Costs map[string]money.Yuan `json:"costs,omitempty" jsonschema:"description=basis cost: input cost per stage (production, collection, processing, circulation)"`
+}
+
+// Agreement is a product's contribution agreement (D16, G6), versioned: a trade uses the version in
+// force when it was made.
+type Agreement struct {
+	ProductID string           `json:"product_id"`
+	Version   int              `json:"version"`
+	Basis     string           `json:"basis"` // ratio or cost
+	Parties   []AgreementParty `json:"parties"`
+	CreatedBy datavenue.OrgID  `json:"created_by"`
+	CreatedAt time.Time        `json:"created_at"`
+}
+
+// AgreementInput is a new version of an agreement.
+type AgreementInput struct {
+	Basis   string           `json:"basis" jsonschema:"enum=ratio,enum=cost"`
+	Parties []AgreementParty `json:"parties" jsonschema:"minItems=1,maxItems=20"`
+}
+
+// Validate checks an agreement and returns its parties' weights.
+func (in AgreementInput) Validate() ([]decimal.Decimal, error) {
+	var f datavenue.Fields
+	if in.Basis != "ratio" && in.Basis != "cost" {
+		f.Add("basis", "invalid_value", "basis is ratio (agreed shares) or cost (input cost per stage)")
+	}
+	if len(in.Parties) == 0 || len(in.Parties) > 20 {
+		f.Add("parties", "invalid_length", "an agreement has 1 to 20 parties")
+	}
+	var weights []decimal.Decimal
+	positive := false
+	for i, p := range in.Parties {
+		field := "parties[" + itoa(i) + "]"
+		if !slices.Contains(Roles, p.Role) {
+			f.Add(field+".role", "invalid_value", "role is holder, collector, processor, operator or venue_fee")
+		}
+		if (p.Role == "venue_fee") != (p.Party == "") {
+			f.Add(field+".party", "invalid_party", "every party names its organisation, except the venue's fee")
+		}
+		w := decimal.Zero
+		if in.Basis == "ratio" {
+			r, err := decimal.NewFromString(p.Ratio)
+			if err != nil || r.IsNegative() || r.Exponent() < -6 {
+				f.Add(field+".ratio", "invalid_ratio", "a ratio is a non-negative decimal with at most six places")
+			} else {
+				w = r
+			}
+		} else {
+			for stage := range p.Costs {
+				if !slices.Contains(Stages, stage) {
+					f.Add(field+".costs", "invalid_stage", "stages are production, collection, processing, circulation")
+				}
+			}
+			w = CostWeights([]map[string]money.Yuan{p.Costs})[0]
+		}
+		positive = positive || w.IsPositive()
+		weights = append(weights, w)
+	}
+	if len(in.Parties) > 0 && !positive {
+		f.Add("parties", "no_share", "at least one party has a positive share")
+	}
+	return weights, f.Err()
+}
+
+func itoa(i int) string { return decimal.NewFromInt(int64(i)).String() }
+
+// Weights are an agreement's parties' weights.
+func (a Agreement) Weights() []decimal.Decimal {
+	w, _ := AgreementInput{Basis: a.Basis, Parties: a.Parties}.Validate()
+	return w
+}
+
+// Order is a settlement order made from a trade.
+type Order struct {
+	ID               string          `json:"id"`
+	TradeID          string          `json:"trade_id"`
+	ProductID        string          `json:"product_id"`
+	BuyerID          datavenue.OrgID `json:"buyer_id"`
+	SellerID         datavenue.OrgID `json:"seller_id"`
+	Price            money.Yuan      `json:"price"`
+	DepositApplied   money.Yuan      `json:"deposit_applied"`
+	AmountDue        money.Yuan      `json:"amount_due"`
+	AgreementVersion *int            `json:"agreement_version,omitempty"`
+	Status           string          `json:"status"` // awaiting_payment, paid, cancelled
+	PaymentDue       civil.Date      `json:"payment_due"`
+	PaymentRef       string          `json:"payment_ref,omitempty"`
+	PaidAt           *time.Time      `json:"paid_at,omitempty"`
+	Shares           []Share         `json:"shares,omitempty"`
+	Obligations      []Obligation    `json:"obligations,omitempty"`
+	Currency         string          `json:"currency"`
+}
+
+// Share is a party's part of a paid order and the ledger account it went to.
+type Share struct {
+	Party   datavenue.OrgID `json:"party,omitempty"`
+	Role    string          `json:"role"`
+	Amount  money.Yuan      `json:"amount"`
+	Account string          `json:"account"`
+}
+
+// Obligation is what a share obliges its holder's side to do by a deadline: remit a government
+// unit's share to its treasury, or file a state enterprise's income with its supervisor.
+type Obligation struct {
+	ID          string          `json:"id"`
+	Kind        string          `json:"kind"` // treasury_remittance, supervisor_filing
+	Party       datavenue.OrgID `json:"party"`
+	Counterpart string          `json:"counterpart"`
+	Amount      money.Yuan      `json:"amount"`
+	IncomeKind  string          `json:"income_kind"`
+	EventDate   civil.Date      `json:"event_date"`
+	DueDate     civil.Date      `json:"due_date"`
+	Status      string          `json:"status"`
+	Overdue     bool            `json:"overdue"`
+}
+
+// PartyInfo is what settlement needs to know of a party: its kind, and its treasury or supervisor.
+type PartyInfo struct {
+	Kind       string
+	Treasury   string
+	Supervisor string
+}
+
+// Deadlines computes legal deadlines in working days.
+type Deadlines interface {
+	AddWorkdays(from civil.Date, n int) (civil.Date, error)
+}
+
+// Settle splits a paid order by its agreement and returns the shares, the balanced ledger
+// transaction and the obligations the shares create (D16, D17, G6): a government unit's share is
+// due to its treasury (never paid out), a state enterprise's is payable and filed with its
+// supervisor, others' are payable, the venue's fee goes to its fee account. Deadlines: 10 working
+// days from the day of receipt (one-off income).
+func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Deadlines, paidOn civil.Date, ref string) ([]Share, Transaction, []Obligation, error) {
+	parts, err := Split(o.Price, a.Weights())
+	if err != nil {
+		return nil, Transaction{}, nil, err
+	}
+	tx := Transaction{Kind: "settlement", SourceID: o.ID, Key: "settle:" + o.ID, Memo: "payment " + ref, Postings: []Posting{
+		{Account: AccountID(Clearing, ""), Amount: o.Price.Decimal()}, // the payment plus the deposit applied
+	}}
+	var shares []Share
+	var obligations []Obligation
+	due, err := cal.AddWorkdays(paidOn, 10)
+	if err != nil {
+		return nil, Transaction{}, nil, err
+	}
+	for i, p := range a.Parties {
+		amount := parts[i]
+		purpose := Payable
+		info := parties[p.Party]
+		switch {
+		case p.Role == "venue_fee":
+			purpose = VenueFees
+		case info.Kind == "government_unit":
+			purpose = DueToTreasury
+		}
+		acct := AccountID(purpose, p.Party)
+		shares = append(shares, Share{Party: p.Party, Role: p.Role, Amount: amount, Account: acct})
+		if amount.IsZero() {
+			continue
+		}
+		tx.Postings = append(tx.Postings, Posting{Account: acct, Amount: amount.Decimal().Neg()})
+		switch {
+		case purpose == DueToTreasury:
+			obligations = append(obligations, Obligation{ID: datavenue.NewID("obl"), Kind: "treasury_remittance", Party: p.Party,
+				Counterpart: info.Treasury, Amount: amount, IncomeKind: "one_off", EventDate: paidOn, DueDate: due, Status: "due"})
+		case info.Kind == "state_enterprise":
+			obligations = append(obligations, Obligation{ID: datavenue.NewID("obl"), Kind: "supervisor_filing", Party: p.Party,
+				Counterpart: info.Supervisor, Amount: amount, IncomeKind: "one_off", EventDate: paidOn, DueDate: due, Status: "due"})
+		}
+	}
+	tx.Postings = mergePostings(tx.Postings)
+	return shares, tx, obligations, tx.Balanced()
+}
+
+// mergePostings adds up postings to the same account (a party listed twice, say).
+func mergePostings(ps []Posting) []Posting {
+	var out []Posting
+	index := map[string]int{}
+	for _, p := range ps {
+		if i, ok := index[p.Account]; ok {
+			out[i].Amount = out[i].Amount.Add(p.Amount)
+			continue
+		}
+		index[p.Account] = len(out)
+		out = append(out, p)
+	}
+	return slices.DeleteFunc(out, func(p Posting) bool { return p.Amount.IsZero() })
+}
+
+// Store keeps agreements and orders.
+type Store interface {
+	AddAgreement(ctx context.Context, a Agreement) (Agreement, error)
+	Agreement(ctx context.Context, productID string, version int) (Agreement, error) // version 0: the latest
+	ProductOperator(ctx context.Context, productID string) (datavenue.OrgID, error)
+	Order(ctx context.Context, id string) (Order, error)
+	Orders(ctx context.Context, party datavenue.OrgID, status string) ([]Order, error)
+	Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue.OrgID]PartyInfo, error)
+	// RecordPayment marks an awaiting order paid and writes its shares, ledger transaction and
+	// obligations, all in one transaction; a second call with the same reference is a no-op.
+	RecordPayment(ctx context.Context, orderID, ref string, settle func(Order) ([]Share, Transaction, []Obligation, error)) (Order, error)
+	Obligations(ctx context.Context, status string) ([]Obligation, error)
+}

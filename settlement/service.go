@@ -1,0 +1,126 @@
+package settlement
+
+import (
+	"context"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/civil"
+)
+
+// Service runs agreements, payments and obligations.
+type Service struct {
+	Store    Store
+	Ledger   Ledger
+	Calendar Deadlines
+	Clock    datavenue.Clock
+}
+
+func supervisor(c datavenue.Caller) bool {
+	return c.Is(datavenue.RoleClerk, datavenue.RoleAuditor, datavenue.RoleDataBureau, datavenue.RoleFinanceBureau)
+}
+
+// SetAgreement adds a new version of a product's contribution agreement; its operator does.
+func (s Service) SetAgreement(ctx context.Context, caller datavenue.Caller, productID string, in AgreementInput) (Agreement, error) {
+	op, err := s.Store.ProductOperator(ctx, productID)
+	if err != nil {
+		return Agreement{}, err
+	}
+	if !caller.Is(datavenue.RoleOperator) || caller.Org != op {
+		return Agreement{}, datavenue.Forbidden("not_operator", "the product's operator sets its contribution agreement")
+	}
+	if _, err := in.Validate(); err != nil {
+		return Agreement{}, err
+	}
+	return s.Store.AddAgreement(ctx, Agreement{ProductID: productID, Basis: in.Basis, Parties: in.Parties, CreatedBy: caller.Org})
+}
+
+// Agreement returns the latest agreement of a product.
+func (s Service) Agreement(ctx context.Context, productID string) (Agreement, error) {
+	return s.Store.Agreement(ctx, productID, 0)
+}
+
+// PaymentInput is a clerk's record of a payment (or a payment provider's callback).
+type PaymentInput struct {
+	Reference string `json:"reference" jsonschema:"minLength=1,maxLength=100,description=the bank or payment reference; recording it twice is a no-op"`
+}
+
+// RecordPayment records that an order was paid, splits it by the agreement in force at the
+// trade, posts the ledger transaction and creates the treasury and filing obligations, at once.
+func (s Service) RecordPayment(ctx context.Context, caller datavenue.Caller, orderID string, in PaymentInput) (Order, error) {
+	if !caller.Is(datavenue.RoleClerk) {
+		return Order{}, datavenue.Forbidden("role_not_allowed", "a settlement clerk records payments")
+	}
+	var f datavenue.Fields
+	assets.Text(&f, "reference", in.Reference, 1, 100)
+	if err := f.Err(); err != nil {
+		return Order{}, err
+	}
+	paidOn := civil.Of(s.Clock.Now())
+	return s.Store.RecordPayment(ctx, orderID, in.Reference, func(o Order) ([]Share, Transaction, []Obligation, error) {
+		if o.AgreementVersion == nil {
+			return nil, Transaction{}, nil, datavenue.Conflict("agreement_missing",
+				"the product had no contribution agreement when the trade was made; the operator must add one and the order be re-made")
+		}
+		a, err := s.Store.Agreement(ctx, o.ProductID, *o.AgreementVersion)
+		if err != nil {
+			return nil, Transaction{}, nil, err
+		}
+		var ids []datavenue.OrgID
+		for _, p := range a.Parties {
+			if p.Party != "" {
+				ids = append(ids, p.Party)
+			}
+		}
+		parties, err := s.Store.Parties(ctx, ids)
+		if err != nil {
+			return nil, Transaction{}, nil, err
+		}
+		return Settle(o, a, parties, s.Calendar, paidOn, in.Reference)
+	})
+}
+
+// Order returns an order to its buyer, its seller and the supervisors.
+func (s Service) Order(ctx context.Context, caller datavenue.Caller, id string) (Order, error) {
+	o, err := s.Store.Order(ctx, id)
+	if err == nil && !supervisor(caller) && caller.Org != o.BuyerID && caller.Org != o.SellerID {
+		return Order{}, datavenue.NotFound("order_not_found", "no order with this id is visible to you")
+	}
+	s.flagOverdue(o.Obligations)
+	return o, err
+}
+
+// Orders lists orders: a party's own, or for supervisors all.
+func (s Service) Orders(ctx context.Context, caller datavenue.Caller, status string) ([]Order, error) {
+	party := caller.Org
+	if supervisor(caller) {
+		party = ""
+	}
+	return s.Store.Orders(ctx, party, status)
+}
+
+// Obligations lists treasury remittance and filing obligations, overdue ones flagged.
+func (s Service) Obligations(ctx context.Context, caller datavenue.Caller, status string, overdueOnly bool) ([]Obligation, error) {
+	if !supervisor(caller) {
+		return nil, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read obligations")
+	}
+	list, err := s.Store.Obligations(ctx, status)
+	s.flagOverdue(list)
+	if overdueOnly {
+		out := list[:0]
+		for _, o := range list {
+			if o.Overdue {
+				out = append(out, o)
+			}
+		}
+		list = out
+	}
+	return list, err
+}
+
+func (s Service) flagOverdue(list []Obligation) {
+	today := civil.Of(s.Clock.Now())
+	for i := range list {
+		list[i].Overdue = list[i].Status == "due" && today.After(list[i].DueDate)
+	}
+}
