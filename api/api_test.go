@@ -124,6 +124,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		Negotiations: matchingService,
 		Feed:         &matching.Feed{Redis: rdb.Client, Keys: matchingService.Engine.Keys},
 		Settlement:   settlement.Service{Store: db, Ledger: db, Calendar: mustCalendar(t), Clock: datavenue.SystemClock{}},
+		Vouchers:     settlement.Vouchers{Store: db, Keys: kr, Issuer: issuer},
 		Audit:        audit.Service{Reader: db},
 		Idempotency:  db,
 		RateLimiter:  limiter,

@@ -41,6 +41,7 @@ func (h *handlers) routes() []Route {
 	routes = append(routes, h.guidanceRoutes()...)
 	routes = append(routes, h.feedRoutes()...)
 	routes = append(routes, h.settlementRoutes()...)
+	routes = append(routes, h.voucherRoutes()...)
 	return routes
 }
 

@@ -53,6 +53,7 @@ type Deps struct {
 	Guidance      Guidance
 	Feed          Feed
 	Settlement    Settlement
+	Vouchers      Vouchers
 	// Closing is closed when the venue starts shutting down, so that long-lived responses (the
 	// live feeds) end and the graceful shutdown does not wait for them.
 	Closing     <-chan struct{}

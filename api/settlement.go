@@ -94,3 +94,64 @@ func (h *handlers) listObligations(c *fiber.Ctx) error {
 	}
 	return c.JSON(list(obligations))
 }
+
+// Vouchers is what the API needs for delivery, confirmation and vouchers.
+type Vouchers interface {
+	Deliver(ctx context.Context, caller datavenue.Caller, orderID string, d settlement.Delivery) (settlement.Order, error)
+	Confirm(ctx context.Context, caller datavenue.Caller, orderID string) (settlement.Voucher, error)
+	Voucher(ctx context.Context, id string) (settlement.Voucher, error)
+}
+
+func (h *handlers) voucherRoutes() []Route {
+	id := []Param{{Name: "id", In: "path"}}
+	return []Route{
+		{"POST", "/v1/orders/:id/delivery", Operation{ID: "recordDelivery", Tag: "settlement", Summary: "Record the delivery of a paid order (seller)",
+			Description: "By the product's delivery method: file (the content hash delivered), api (the credential issued), sandbox (the account opened).",
+			Auth:        true, Params: id, Request: settlement.Delivery{}, Response: settlement.Order{}, Errors: []int{403, 404, 409}}, h.recordDelivery},
+		{"POST", "/v1/orders/:id/confirm", Operation{ID: "confirmDelivery", Tag: "settlement", Summary: "Confirm the delivery (buyer): issues the signed voucher",
+			Description: "The voucher (交易/交付凭证) binds the certificates, the trade and the delivery; it is appended to the hash-chained voucher log.",
+			Auth:        true, Params: id, Response: settlement.Voucher{}, Status: 201, Errors: []int{403, 404, 409}}, h.confirmDelivery},
+		{"GET", "/v1/vouchers/:id", Operation{ID: "getVoucher", Tag: "settlement", Summary: "A voucher's place in the log", Auth: true,
+			Params: id, Response: settlement.Voucher{}, Errors: []int{404}}, h.getVoucher},
+		{"GET", "/v1/vouchers/:id/document", Operation{ID: "voucherDocument", Tag: "settlement", Summary: "The signed voucher (JWS), verifiable offline with `datavenue voucher verify`",
+			Auth: true, Params: id, ContentType: "application/jose", Errors: []int{404}}, h.voucherDocument},
+	}
+}
+
+func (h *handlers) recordDelivery(c *fiber.Ctx) error {
+	var d settlement.Delivery
+	if err := decodeJSON(c, &d); err != nil {
+		return err
+	}
+	o, err := h.d.Vouchers.Deliver(c.UserContext(), callerOf(c), c.Params("id"), d)
+	if err != nil {
+		return err
+	}
+	return c.JSON(o)
+}
+
+func (h *handlers) confirmDelivery(c *fiber.Ctx) error {
+	v, err := h.d.Vouchers.Confirm(c.UserContext(), callerOf(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return created(c, "/v1/vouchers/"+v.ID, v)
+}
+
+func (h *handlers) getVoucher(c *fiber.Ctx) error {
+	v, err := h.d.Vouchers.Voucher(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+func (h *handlers) voucherDocument(c *fiber.Ctx) error {
+	v, err := h.d.Vouchers.Voucher(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/jose")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+v.ID+`.jws"`)
+	return c.SendString(v.Document)
+}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +107,36 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 		t.Fatalf("due obligations = %+v", due2.Data)
 	}
 	wantProblem(t, m.do("GET", "/v1/obligations", m.as(datavenue.RoleBuyer, buyerOrg), nil), 403, "role_not_allowed")
+
+	// Delivery by the seller, confirmation by the buyer: the voucher is issued, signed and chained.
+	seller, buyerTok := m.as(datavenue.RoleOperator, operatorOrg), m.as(datavenue.RoleBuyer, buyerOrg)
+	delivery := map[string]any{"method": "file", "content_hash": "sha256:" + strings.Repeat("cd", 32)}
+	wantProblem(t, m.do("POST", "/v1/orders/"+o.ID+"/confirm", buyerTok, nil), 409, "order_not_delivered")
+	wantProblem(t, m.do("POST", "/v1/orders/"+o.ID+"/delivery", seller, map[string]any{"method": "file"}), 422, "validation_failed")
+	mustStatus(t, m.do("POST", "/v1/orders/"+o.ID+"/delivery", seller, delivery), 200)
+	r = m.do("POST", "/v1/orders/"+o.ID+"/confirm", buyerTok, nil)
+	mustStatus(t, r, 201)
+	voucher := decode[settlement.Voucher](t, r)
+	if again := decode[settlement.Voucher](t, m.do("POST", "/v1/orders/"+o.ID+"/confirm", buyerTok, nil)); again.ID != voucher.ID {
+		t.Fatalf("a second confirmation issued %s, first %s", again.ID, voucher.ID)
+	}
+	doc := string(m.do("GET", "/v1/vouchers/"+voucher.ID+"/document", buyerTok, nil).body)
+	content, err := settlement.VerifyVoucher(doc, m.keys)
+	if err != nil || content.OrderID != o.ID || content.Price != "10000.01" || content.Delivery.ContentHash != delivery["content_hash"] ||
+		len(content.Certificates) != 2 || content.Seq != 1 || content.PrevHash != settlement.GenesisHash {
+		t.Fatalf("voucher = %+v, %v", content, err)
+	}
+	log, err := m.db.VoucherLog(ctx)
+	if err != nil || settlement.VerifyChain(log, m.keys) != nil {
+		t.Fatalf("the voucher log does not verify: %v", err)
+	}
+	// Tampering with a stored voucher is detected, even by someone who can bypass the triggers.
+	tampered := append([]settlement.ChainEntry(nil), log...)
+	tampered[0].Document = strings.Replace(tampered[0].Document, tampered[0].Document[40:41], "x", 1)
+	if err := settlement.VerifyChain(tampered, m.keys); err == nil || !strings.Contains(err.Error(), "altered") {
+		t.Fatalf("a tampered log verified: %v", err)
+	}
+	if _, err := m.db.Pool.Exec(ctx, `UPDATE vouchers SET document = 'x'`); err == nil {
+		t.Fatal("the voucher log accepted an UPDATE")
+	}
 }

@@ -224,3 +224,25 @@ type Store interface {
 	RecordPayment(ctx context.Context, orderID, ref string, settle func(Order) ([]Share, Transaction, []Obligation, error)) (Order, error)
 	Obligations(ctx context.Context, status string) ([]Obligation, error)
 }
+
+// VoucherStore keeps deliveries, confirmations and the voucher log.
+type VoucherStore interface {
+	RecordDelivery(ctx context.Context, orderID string, seller datavenue.OrgID, d Delivery) (Order, error)
+	// Confirm confirms a delivered order and appends its voucher to the log, in one transaction:
+	// issue gets the content (sequence number and previous hash filled in) and returns the signed
+	// document.
+	Confirm(ctx context.Context, orderID string, buyer datavenue.OrgID, issue func(VoucherContent) (string, error)) (Voucher, error)
+	Voucher(ctx context.Context, id string) (Voucher, error)
+	VoucherLog(ctx context.Context) ([]ChainEntry, error)
+}
+
+// Voucher is an issued voucher.
+type Voucher struct {
+	ID        string    `json:"id"`
+	Seq       int64     `json:"seq"`
+	OrderID   string    `json:"order_id"`
+	Hash      string    `json:"hash"`
+	PrevHash  string    `json:"prev_hash"`
+	Document  string    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+}

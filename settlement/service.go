@@ -5,6 +5,7 @@ import (
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/civil"
 )
 
@@ -123,4 +124,39 @@ func (s Service) flagOverdue(list []Obligation) {
 	for i := range list {
 		list[i].Overdue = list[i].Status == "due" && today.After(list[i].DueDate)
 	}
+}
+
+// Vouchers delivers, confirms and issues vouchers.
+type Vouchers struct {
+	Store  VoucherStore
+	Keys   *auth.Keyring
+	Issuer string
+}
+
+// Deliver records what the seller delivered for a paid order.
+func (s Vouchers) Deliver(ctx context.Context, caller datavenue.Caller, orderID string, d Delivery) (Order, error) {
+	if !caller.Is(datavenue.RoleOperator) {
+		return Order{}, datavenue.Forbidden("role_not_allowed", "the seller records the delivery")
+	}
+	if err := d.Validate(); err != nil {
+		return Order{}, datavenue.Invalid("validation_failed", "invalid delivery",
+			datavenue.FieldError{Field: "delivery", Code: "invalid_delivery", Message: err.Error()})
+	}
+	return s.Store.RecordDelivery(ctx, orderID, caller.Org, d)
+}
+
+// Confirm is the buyer's confirmation of a delivery: it issues the signed voucher and appends it
+// to the hash-chained log.
+func (s Vouchers) Confirm(ctx context.Context, caller datavenue.Caller, orderID string) (Voucher, error) {
+	if !caller.Is(datavenue.RoleBuyer) {
+		return Voucher{}, datavenue.Forbidden("role_not_allowed", "the buyer confirms the delivery")
+	}
+	return s.Store.Confirm(ctx, orderID, caller.Org, func(v VoucherContent) (string, error) {
+		return SignVoucher(s.Keys, s.Issuer, v)
+	})
+}
+
+// Voucher returns a voucher (its document is served separately, for offline verification).
+func (s Vouchers) Voucher(ctx context.Context, id string) (Voucher, error) {
+	return s.Store.Voucher(ctx, id)
 }

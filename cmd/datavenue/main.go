@@ -55,6 +55,10 @@ Usage:
                                      verify a signed certificate offline: signature, key, validity
                                      dates; with --online also its current status at the venue
   datavenue sweep                    record expired certificates, authorisations and approvals now
+  datavenue voucher verify FILE [--jwks JWKS.json]
+                                     verify a delivery voucher offline
+  datavenue voucher verify-chain [--jwks JWKS.json]
+                                     verify the whole hash-chained voucher log in the database
   datavenue version                  print the version
 
 `
@@ -93,6 +97,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return certCommand(ctx, cfg, args[1:], stdout)
 	case "sweep":
 		return sweep(ctx, cfg, stdout)
+	case "voucher":
+		return voucherCommand(ctx, cfg, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil
@@ -255,6 +261,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		Negotiations: auctions,
 		Feed:         &matching.Feed{Redis: rdb, Keys: auctions.Engine.Keys},
 		Settlement:   settlement.Service{Store: db, Ledger: db, Calendar: calendar, Clock: datavenue.SystemClock{}},
+		Vouchers:     settlement.Vouchers{Store: db, Keys: kr, Issuer: cfg.JWTIssuer},
 		Audit:        audit.Service{Reader: db},
 		Idempotency:  db,
 		RateLimiter:  limiter,

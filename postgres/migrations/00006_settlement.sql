@@ -24,13 +24,19 @@ CREATE TABLE settlement_orders (
     deposit_applied   numeric(17, 2) NOT NULL CHECK (deposit_applied >= 0 AND deposit_applied <= price),
     amount_due        numeric(17, 2) NOT NULL,
     agreement_version int, -- the contribution agreement in force when the trade was made
-    status            text NOT NULL CHECK (status IN ('awaiting_payment', 'paid', 'cancelled')),
+    status            text NOT NULL CHECK (status IN ('awaiting_payment', 'paid', 'delivered', 'confirmed', 'cancelled')),
     payment_due       date NOT NULL,
     payment_ref       text UNIQUE,
     paid_at           timestamptz,
+    delivery          jsonb,       -- what was delivered: file hash, API credential id, sandbox account
+    delivered_at      timestamptz,
+    confirmed_at      timestamptz,
+    voucher_id        text,
     created_at        timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT settlement_orders_due CHECK (amount_due = price - deposit_applied),
-    CONSTRAINT settlement_orders_paid CHECK ((status = 'paid') = (paid_at IS NOT NULL AND payment_ref IS NOT NULL))
+    CONSTRAINT settlement_orders_paid CHECK ((status IN ('paid', 'delivered', 'confirmed')) = (paid_at IS NOT NULL AND payment_ref IS NOT NULL)),
+    CONSTRAINT settlement_orders_delivered CHECK ((status IN ('delivered', 'confirmed')) = (delivered_at IS NOT NULL AND delivery IS NOT NULL)),
+    CONSTRAINT settlement_orders_confirmed CHECK ((status = 'confirmed') = (confirmed_at IS NOT NULL AND voucher_id IS NOT NULL))
 );
 
 -- Each party's share of a paid order, as split.
@@ -60,7 +66,22 @@ CREATE TABLE obligations (
 );
 CREATE INDEX obligations_due ON obligations (status, due_date);
 
+-- Delivery vouchers (交易/交付凭证, D15): signed documents in an append-only log where each entry's
+-- hash covers the previous entry's, so altering or removing an earlier voucher breaks the chain.
+CREATE TABLE vouchers (
+    seq        bigint PRIMARY KEY CHECK (seq >= 1),
+    id         text NOT NULL UNIQUE CHECK (id ~ '^vch_[0-9A-Z]{26}$'),
+    order_id   text NOT NULL UNIQUE REFERENCES settlement_orders (id),
+    document   text NOT NULL,
+    prev_hash  text NOT NULL CHECK (prev_hash ~ '^[0-9a-f]{64}$'),
+    hash       text NOT NULL UNIQUE CHECK (hash ~ '^[0-9a-f]{64}$'),
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TRIGGER vouchers_append_only BEFORE UPDATE OR DELETE ON vouchers
+    FOR EACH ROW EXECUTE FUNCTION forbid_change();
+
 -- +goose Down
+DROP TABLE vouchers;
 DROP TABLE obligations;
 DROP TABLE settlement_shares;
 DROP TABLE settlement_orders;

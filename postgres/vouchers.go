@@ -1,0 +1,130 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/settlement"
+)
+
+// RecordDelivery records the seller's delivery of a paid order.
+func (db *DB) RecordDelivery(ctx context.Context, orderID string, seller datavenue.OrgID, d settlement.Delivery) (settlement.Order, error) {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var status string
+		var owner datavenue.OrgID
+		if err := tx.QueryRow(ctx, `SELECT status, seller_id FROM settlement_orders WHERE id = $1 FOR UPDATE`, orderID).Scan(&status, &owner); err != nil {
+			return notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id"))
+		}
+		if owner != seller {
+			return datavenue.NotFound("order_not_found", "no order of yours has this id")
+		}
+		if status != "paid" {
+			return datavenue.Conflict("order_not_paid", "a delivery is recorded for a paid order; this one is "+status)
+		}
+		raw, _ := json.Marshal(d)
+		if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'delivered', delivery = $2, delivered_at = now() WHERE id = $1`, orderID, raw); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "order.delivered", "order", orderID, d)
+	})
+	if err != nil {
+		return settlement.Order{}, err
+	}
+	return db.Order(ctx, orderID)
+}
+
+// Confirm confirms a delivered order and appends its voucher (see settlement.VoucherStore). An
+// advisory lock serialises appends, so the log has no gaps and no forks.
+func (db *DB) Confirm(ctx context.Context, orderID string, buyer datavenue.OrgID, issue func(settlement.VoucherContent) (string, error)) (settlement.Voucher, error) {
+	var id string
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var v settlement.VoucherContent
+		var status, existing string
+		var owner datavenue.OrgID
+		var delivery []byte
+		var tradedAt, deliveredAt *time.Time
+		err := tx.QueryRow(ctx, `SELECT o.status, o.buyer_id, coalesce(o.voucher_id, ''), o.id, o.trade_id, o.product_id, t.pricing_method,
+				o.price::text, o.buyer_id, o.seller_id, t.traded_at, o.delivery, o.delivered_at
+			FROM settlement_orders o JOIN trades t ON t.id = o.trade_id WHERE o.id = $1 FOR UPDATE OF o`, orderID).
+			Scan(&status, &owner, &existing, &v.OrderID, &v.TradeID, &v.ProductID, &v.Method, &v.Price, &v.Buyer, &v.Seller, &tradedAt, &delivery, &deliveredAt)
+		if err != nil {
+			return notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id"))
+		}
+		if owner != buyer {
+			return datavenue.NotFound("order_not_found", "no order of yours has this id")
+		}
+		if status == "confirmed" {
+			id = existing // confirming twice: the voucher already issued
+			return nil
+		}
+		if status != "delivered" {
+			return datavenue.Conflict("order_not_delivered", "only a delivered order is confirmed; this one is "+status)
+		}
+		if err := json.Unmarshal(delivery, &v.Delivery); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT c.number || ' v' || c.version FROM certificates c JOIN product_assets pa ON pa.asset_id = c.asset_id
+			WHERE pa.product_id = $1 AND c.status = 'valid' ORDER BY 1`, v.ProductID)
+		if err != nil {
+			return err
+		}
+		if v.Certificates, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('datavenue voucher log'))`); err != nil {
+			return err
+		}
+		v.PrevHash, v.Seq = settlement.GenesisHash, 1
+		if err := tx.QueryRow(ctx, `SELECT hash, seq + 1 FROM vouchers ORDER BY seq DESC LIMIT 1`).Scan(&v.PrevHash, &v.Seq); err != nil && err != pgx.ErrNoRows {
+			return err
+		}
+		now := time.Now().UTC()
+		v.Currency, v.TradedAt, v.DeliveredAt, v.ConfirmedAt = "CNY", tradedAt.UTC().Format(time.RFC3339), deliveredAt.UTC().Format(time.RFC3339), now.Format(time.RFC3339)
+		v.ID = datavenue.NewID("vch")
+		doc, err := issue(v)
+		if err != nil {
+			return err
+		}
+		id = v.ID
+		if _, err := tx.Exec(ctx, `INSERT INTO vouchers (seq, id, order_id, document, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)`,
+			v.Seq, v.ID, orderID, doc, v.PrevHash, settlement.ChainHash(v.PrevHash, doc)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'confirmed', confirmed_at = $2, voucher_id = $3 WHERE id = $1`, orderID, now, v.ID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "voucher.issued", "voucher", v.ID, map[string]any{"order_id": orderID, "seq": v.Seq})
+	})
+	if err != nil {
+		return settlement.Voucher{}, err
+	}
+	return db.Voucher(ctx, id)
+}
+
+// Voucher returns one voucher.
+func (db *DB) Voucher(ctx context.Context, id string) (settlement.Voucher, error) {
+	var v settlement.Voucher
+	err := db.Pool.QueryRow(ctx, `SELECT id, seq, order_id, hash, prev_hash, document, created_at FROM vouchers WHERE id = $1`, id).
+		Scan(&v.ID, &v.Seq, &v.OrderID, &v.Hash, &v.PrevHash, &v.Document, &v.CreatedAt)
+	return v, interpretError(notFoundAs(err, datavenue.NotFound("voucher_not_found", "no voucher has this id")))
+}
+
+// VoucherLog returns the whole voucher log in order.
+func (db *DB) VoucherLog(ctx context.Context) ([]settlement.ChainEntry, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT seq, document, prev_hash, hash FROM vouchers ORDER BY seq`)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.ChainEntry, error) {
+		var e settlement.ChainEntry
+		err := r.Scan(&e.Seq, &e.Document, &e.PrevHash, &e.Hash)
+		return e, err
+	})
+	return list, interpretError(err)
+}
+
+var _ settlement.VoucherStore = (*DB)(nil)
