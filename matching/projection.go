@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 // acknowledges the entry only after that commit. Entries a crashed projector had read but not
 // acknowledged are reclaimed after ReclaimAfter. The lag between a bid's 201 and its row in
 // PostgreSQL is one projection pass (a second by default); what Redis holds but PostgreSQL does not
-// yet is exactly the unacknowledged entries, which survive a Redis restart (AOF, fsync always).
+// yet is exactly the unacknowledged entries, which survive a Redis restart (AOF, fsync always), and
+// which stay in the stream until acknowledged (the projector trims only what every group has).
 
 // StreamRedis is the part of go-redis the projection uses.
 type StreamRedis interface {
@@ -24,6 +26,9 @@ type StreamRedis interface {
 	XReadGroup(ctx context.Context, a *redis.XReadGroupArgs) *redis.XStreamSliceCmd
 	XAutoClaim(ctx context.Context, a *redis.XAutoClaimArgs) *redis.XAutoClaimCmd
 	XAck(ctx context.Context, stream, group string, ids ...string) *redis.IntCmd
+	XPending(ctx context.Context, stream, group string) *redis.XPendingCmd
+	XInfoGroups(ctx context.Context, key string) *redis.XInfoGroupsCmd
+	XTrimMinID(ctx context.Context, key string, minID string) *redis.IntCmd
 }
 
 // Applier applies one stream entry to PostgreSQL, idempotently on (stream, id).
@@ -88,8 +93,65 @@ func (p Projector) RunOnce(ctx context.Context) (int, error) {
 				return applied, err
 			}
 		}
+		if err := p.trim(ctx, stream); err != nil {
+			return applied, err
+		}
 	}
 	return applied, nil
+}
+
+// trim drops the entries every group has acknowledged, and only those: the scripts append without
+// a length cap, so an entry leaves the stream only after PostgreSQL has it (a cap would drop
+// entries a lagging projector has not copied yet).
+func (p Projector) trim(ctx context.Context, stream string) error {
+	groups, err := p.Redis.XInfoGroups(ctx, stream).Result()
+	if err != nil {
+		return redisError(err)
+	}
+	minID := ""
+	for _, g := range groups {
+		keep := g.LastDeliveredID // entries up to it were delivered; pending ones are kept below
+		if g.Pending > 0 {
+			pending, err := p.Redis.XPending(ctx, stream, g.Name).Result()
+			if err != nil {
+				return redisError(err)
+			}
+			keep = pending.Lower
+		} else {
+			keep = nextID(keep)
+		}
+		if minID == "" || lessID(keep, minID) {
+			minID = keep
+		}
+	}
+	if minID == "" || minID == "0-0" {
+		return nil
+	}
+	return redisError(p.Redis.XTrimMinID(ctx, stream, minID).Err())
+}
+
+// nextID is the smallest stream id after id ("ms-seq").
+func nextID(id string) string {
+	ms, seq, ok := strings.Cut(id, "-")
+	n, err := strconv.ParseUint(seq, 10, 64)
+	if !ok || err != nil {
+		return id
+	}
+	return ms + "-" + strconv.FormatUint(n+1, 10)
+}
+
+// lessID compares stream ids numerically.
+func lessID(a, b string) bool {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, _ := strings.Cut(b, "-")
+	ai, _ := strconv.ParseUint(am, 10, 64)
+	bi, _ := strconv.ParseUint(bm, 10, 64)
+	if ai != bi {
+		return ai < bi
+	}
+	an, _ := strconv.ParseUint(as, 10, 64)
+	bn, _ := strconv.ParseUint(bs, 10, 64)
+	return an < bn
 }
 
 func (p Projector) apply(ctx context.Context, stream string, msgs []redis.XMessage) (int, error) {

@@ -80,7 +80,7 @@ end
 local reply = string.format('%d|%d|%d|%d|%d', seq, amount, end_ms, bids, now)
 redis.call('HSET', KEYS[2], ARGV[2], reply)
 redis.call('RPUSH', KEYS[3], string.format('%d|%s|%s|%d|%d', seq, ARGV[2], buyer, amount, now))
-redis.call('XADD', KEYS[9], 'MAXLEN', '~', 100000, '*', 'type', 'bid', 'auction', ARGV[1], 'bid', ARGV[2],
+redis.call('XADD', KEYS[9], '*', 'type', 'bid', 'auction', ARGV[1], 'bid', ARGV[2],
   'buyer', buyer, 'amount', string.format('%d', amount), 'at_ms', string.format('%d', now), 'seq', seq,
   'end_ms', string.format('%d', end_ms), 'bids', bids)
 return {'ok', reply}

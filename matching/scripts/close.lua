@@ -70,7 +70,7 @@ redis.call('HSET', KEYS[1], 'status', status, 'outcome', outcome, 'winner', winn
 redis.call('ZREM', KEYS[5], ARGV[1])
 local reveal = '[]'
 if #revealed > 0 then reveal = cjson.encode(revealed) end
-redis.call('XADD', KEYS[6], 'MAXLEN', '~', 100000, '*', 'type', 'close', 'auction', ARGV[1], 'outcome', outcome,
+redis.call('XADD', KEYS[6], '*', 'type', 'close', 'auction', ARGV[1], 'outcome', outcome,
   'winner', winner, 'price', string.format('%d', price), 'at_ms', string.format('%d', now), 'reason', ARGV[3],
   'revealed', reveal)
 return {'closed', outcome, winner, string.format('%d', price), string.format('%d', now)}

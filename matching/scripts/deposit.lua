@@ -6,5 +6,5 @@
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'err', 'auction_not_found'} end
 if redis.call('HGET', KEYS[1], 'status') ~= 'open' then return {'err', 'auction_closed'} end
 if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then return {'exists'} end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'type', 'deposit', 'auction', ARGV[1], 'buyer', ARGV[2], 'ref', ARGV[3])
+redis.call('XADD', KEYS[3], '*', 'type', 'deposit', 'auction', ARGV[1], 'buyer', ARGV[2], 'ref', ARGV[3])
 return {'recorded'}

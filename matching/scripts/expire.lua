@@ -17,7 +17,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if now < tonumber(f[2]) then return {'not_due', f[2]} end
 redis.call('HSET', KEYS[1], 'status', 'expired', 'updated_ms', string.format('%d', now))
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', 100000, '*', 'type', 'negotiation', 'negotiation', ARGV[1],
+redis.call('XADD', KEYS[3], '*', 'type', 'negotiation', 'negotiation', ARGV[1],
   'action', 'expire', 'actor', '', 'status', 'expired', 'at_ms', string.format('%d', now), 'product', f[3],
   'buyer', f[4], 'seller', f[5], 'price', f[6], 'round', f[7])
 return {'expired'}

@@ -100,7 +100,7 @@ local reply = string.format('%s|%d|%d|%d|%d', status, price, round, expires, now
 redis.call('HSET', KEYS[2], ARGV[2], reply)
 redis.call('RPUSH', KEYS[3], string.format('%d|%s|%s|%d|%d', round, actor, action, price, now))
 local parties = redis.call('HMGET', KEYS[1], 'product', 'buyer', 'seller')
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', 100000, '*', 'type', 'negotiation', 'negotiation', ARGV[1],
+redis.call('XADD', KEYS[5], '*', 'type', 'negotiation', 'negotiation', ARGV[1],
   'action', action, 'actor', actor, 'status', status, 'price', string.format('%d', price), 'round', round,
   'at_ms', string.format('%d', now), 'product', parties[1], 'buyer', parties[2], 'seller', parties[3])
 return {'ok', reply}

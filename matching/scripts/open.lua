@@ -19,6 +19,6 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'product', ARGV[2], 'kind', ARGV[3], 
 for org in string.gmatch(ARGV[16], '[^,]+') do redis.call('SADD', KEYS[2], org) end
 for org in string.gmatch(ARGV[17], '[^,]+') do redis.call('SADD', KEYS[3], org) end
 redis.call('ZADD', KEYS[4], ARGV[7], ARGV[1])
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', 100000, '*', 'type', 'open', 'auction', ARGV[1], 'product', ARGV[2],
+redis.call('XADD', KEYS[5], '*', 'type', 'open', 'auction', ARGV[1], 'product', ARGV[2],
   'kind', ARGV[3], 'start_ms', ARGV[6], 'end_ms', ARGV[7])
 return {'opened'}
