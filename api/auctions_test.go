@@ -110,6 +110,11 @@ func TestSealedBidsStayHiddenUntilClose(t *testing.T) {
 	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
 	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "r1"}), 201)
 	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/bids", m.as(datavenue.RoleBuyer, buyerOrg), map[string]any{"amount": "12345.67"}), 201)
+	for _, line := range strings.Split(m.logs.String(), "\n") {
+		if strings.Contains(line, "12345.67") || (strings.Contains(line, `/bids"`) && strings.Contains(line, string(buyerOrg))) {
+			t.Fatalf("a log line names the sealed bidder or amount: %s", line)
+		}
+	}
 	for _, who := range []string{m.as(datavenue.RoleOperator, operatorOrg), m.as(datavenue.RoleBuyer, buyerOrg)} {
 		r := m.do("GET", "/v1/auctions/"+auc.ID, who, nil)
 		if body := string(r.body); strings.Contains(body, "12345.67") || strings.Contains(body, `"leader"`) || strings.Contains(body, `"high"`) {

@@ -22,6 +22,7 @@ const (
 	localRequestID       = "request_id"
 	localCaller          = "caller"
 	localRoute           = "route"
+	localQuiet           = "quiet" // set by handlers whose caller must not be logged (a sealed bidder)
 )
 
 func requestID(c *fiber.Ctx) string {
@@ -110,7 +111,7 @@ func observe(logger *slog.Logger, m *metrics, onError fiber.ErrorHandler) fiber.
 		m.duration.WithLabelValues(c.Method(), route).Observe(elapsed.Seconds())
 		attrs := []any{"request_id", requestID(c), "method", c.Method(), "route", route,
 			"status", status, "duration_ms", float64(elapsed.Microseconds()) / 1000}
-		if caller, ok := c.Locals(localCaller).(datavenue.Caller); ok {
+		if caller, ok := c.Locals(localCaller).(datavenue.Caller); ok && c.Locals(localQuiet) == nil {
 			attrs = append(attrs, "org", caller.Org, "role", caller.Role)
 		}
 		logger.Info("request", attrs...)
