@@ -43,17 +43,18 @@ type RateLimiter interface {
 
 // Deps are the services and settings the API is built over; cmd/datavenue wires the real ones.
 type Deps struct {
-	Organisations Organisations
-	Assets        Assets
-	Certificates  Certificates
-	Grants        Grants
-	Listing       Listing
-	Auctions      Auctions
-	Negotiations  Negotiations
-	Guidance      Guidance
-	Feed          Feed
-	Settlement    Settlement
-	Vouchers      Vouchers
+	Organisations  Organisations
+	Assets         Assets
+	Certificates   Certificates
+	Grants         Grants
+	Listing        Listing
+	Auctions       Auctions
+	Negotiations   Negotiations
+	Guidance       Guidance
+	Feed           Feed
+	Settlement     Settlement
+	Vouchers       Vouchers
+	Reconciliation Reconciliation
 	// Closing is closed when the venue starts shutting down, so that long-lived responses (the
 	// live feeds) end and the graceful shutdown does not wait for them.
 	Closing     <-chan struct{}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -154,4 +155,66 @@ func (h *handlers) voucherDocument(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "application/jose")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+v.ID+`.jws"`)
 	return c.SendString(v.Document)
+}
+
+// Reconciliation is what the API needs for statements and exceptions.
+type Reconciliation interface {
+	Import(ctx context.Context, caller datavenue.Caller, in settlement.ImportInput) (settlement.ImportResult, error)
+	Exceptions(ctx context.Context, caller datavenue.Caller, status string) ([]settlement.Exception, error)
+	Resolve(ctx context.Context, caller datavenue.Caller, id, reason string) (settlement.Exception, error)
+}
+
+// ResolveInput is a clerk's resolution of an exception.
+type ResolveInput struct {
+	Reason string `json:"reason" jsonschema:"minLength=1,maxLength=500"`
+}
+
+func (h *handlers) reconciliationRoutes() []Route {
+	return []Route{
+		{"POST", "/v1/reconciliation/imports", Operation{ID: "importStatement", Tag: "reconciliation", Summary: "Import a treasury or bank receipt statement (clerk)",
+			Description: "The body is the file itself (CSV in UTF-8, or XLSX). Headers 缴款书编号, 缴款码, 执收单位, 金额, 缴款日期, 收款国库 unless `mapping` (JSON field→header) says otherwise. Matching by payment code, then by unit, amount and date. Outcomes: matched, partial, over_paid, duplicate, unmatched; obligations due by period_end with nothing received are missing. A malformed row fails the whole import with its line number.",
+			Auth:        true, Params: []Param{{Name: "format", In: "query", Description: "csv (default) or xlsx"}, {Name: "name", In: "query"},
+				{Name: "period_end", In: "query", Required: true, Schema: map[string]any{"type": "string", "format": "date"}}, {Name: "mapping", In: "query"}},
+			Response: settlement.ImportResult{}, Status: 201, Errors: []int{403}}, h.importStatement},
+		{"GET", "/v1/reconciliation/exceptions", Operation{ID: "listExceptions", Tag: "reconciliation", Summary: "The exception queue", Auth: true,
+			Params: []Param{{Name: "status", In: "query", Description: "open or resolved"}}, Response: List[settlement.Exception]{}, Errors: []int{403}}, h.listExceptions},
+		{"POST", "/v1/reconciliation/exceptions/:id/resolve", Operation{ID: "resolveException", Tag: "reconciliation", Summary: "Resolve an exception with a reason (clerk)",
+			Auth: true, Params: []Param{{Name: "id", In: "path"}}, Request: ResolveInput{}, Response: settlement.Exception{}, Errors: []int{403, 409}}, h.resolveException},
+	}
+}
+
+func (h *handlers) importStatement(c *fiber.Ctx) error {
+	in := settlement.ImportInput{Name: c.Query("name", "statement"), Format: c.Query("format", "csv"), PeriodEnd: c.Query("period_end"),
+		Data: c.Body()}
+	if raw := c.Query("mapping"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &in.Mapping); err != nil {
+			return datavenue.Invalid("validation_failed", "invalid mapping",
+				datavenue.FieldError{Field: "mapping", Code: "invalid_json", Message: "mapping is a JSON object of field → header"})
+		}
+	}
+	res, err := h.d.Reconciliation.Import(c.UserContext(), callerOf(c), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(res)
+}
+
+func (h *handlers) listExceptions(c *fiber.Ctx) error {
+	list, err := h.d.Reconciliation.Exceptions(c.UserContext(), callerOf(c), c.Query("status"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(List[settlement.Exception]{Data: append([]settlement.Exception{}, list...)})
+}
+
+func (h *handlers) resolveException(c *fiber.Ctx) error {
+	var in ResolveInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	e, err := h.d.Reconciliation.Resolve(c.UserContext(), callerOf(c), c.Params("id"), in.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(e)
 }

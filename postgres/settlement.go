@@ -127,7 +127,7 @@ func (db *DB) Orders(ctx context.Context, party datavenue.OrgID, status string) 
 }
 
 func (db *DB) obligations(ctx context.Context, where string, args ...any) ([]settlement.Obligation, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT id, kind, party_id, counterpart, amount::text, income_kind, event_date, due_date, status
+	rows, err := db.Pool.Query(ctx, `SELECT id, kind, party_id, counterpart, amount::text, income_kind, event_date, due_date, status, payment_code
 		FROM obligations `+where+` ORDER BY due_date, id`, args...)
 	if err != nil {
 		return nil, interpretError(err)
@@ -136,7 +136,7 @@ func (db *DB) obligations(ctx context.Context, where string, args ...any) ([]set
 		var o settlement.Obligation
 		var amount string
 		var event, due time.Time
-		err := r.Scan(&o.ID, &o.Kind, &o.Party, &o.Counterpart, &amount, &o.IncomeKind, &event, &due, &o.Status)
+		err := r.Scan(&o.ID, &o.Kind, &o.Party, &o.Counterpart, &amount, &o.IncomeKind, &event, &due, &o.Status, &o.PaymentCode)
 		o.Amount, o.EventDate, o.DueDate = money.MustParse(amount), civil.FromTime(event), civil.FromTime(due)
 		return o, err
 	})
@@ -178,9 +178,9 @@ func (db *DB) RecordPayment(ctx context.Context, orderID, ref string, settle fun
 			return err
 		}
 		for _, ob := range obligations {
-			if _, err := tx.Exec(ctx, `INSERT INTO obligations (id, order_id, kind, party_id, counterpart, amount, income_kind, event_date, due_date, status)
-				VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, 'due')`, ob.ID, orderID, ob.Kind, string(ob.Party), ob.Counterpart,
-				ob.Amount.String(), ob.IncomeKind, ob.EventDate.Time(), ob.DueDate.Time()); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO obligations (id, order_id, kind, party_id, counterpart, amount, income_kind, event_date, due_date, status, payment_code)
+				VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, 'due', $10)`, ob.ID, orderID, ob.Kind, string(ob.Party), ob.Counterpart,
+				ob.Amount.String(), ob.IncomeKind, ob.EventDate.Time(), ob.DueDate.Time(), ob.PaymentCode); err != nil {
 				return err
 			}
 		}

@@ -134,6 +134,8 @@ type Obligation struct {
 	DueDate     civil.Date      `json:"due_date"`
 	Status      string          `json:"status"`
 	Overdue     bool            `json:"overdue"`
+	// PaymentCode is what the unit quotes when it remits (缴款码); reconciliation matches on it.
+	PaymentCode string `json:"payment_code"`
 }
 
 // PartyInfo is what settlement needs to know of a party: its kind, and its treasury or supervisor.
@@ -185,11 +187,15 @@ func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Dea
 		tx.Postings = append(tx.Postings, Posting{Account: acct, Amount: amount.Decimal().Neg()})
 		switch {
 		case purpose == DueToTreasury:
-			obligations = append(obligations, Obligation{ID: datavenue.NewID("obl"), Kind: "treasury_remittance", Party: p.Party,
-				Counterpart: info.Treasury, Amount: amount, IncomeKind: "one_off", EventDate: paidOn, DueDate: due, Status: "due"})
+			id := datavenue.NewID("obl")
+			obligations = append(obligations, Obligation{ID: id, Kind: "treasury_remittance", Party: p.Party,
+				Counterpart: info.Treasury, Amount: amount, IncomeKind: "one_off", EventDate: paidOn, DueDate: due, Status: "due",
+				PaymentCode: "JK" + id[len(id)-18:]})
 		case info.Kind == "state_enterprise":
-			obligations = append(obligations, Obligation{ID: datavenue.NewID("obl"), Kind: "supervisor_filing", Party: p.Party,
-				Counterpart: info.Supervisor, Amount: amount, IncomeKind: "one_off", EventDate: paidOn, DueDate: due, Status: "due"})
+			id := datavenue.NewID("obl")
+			obligations = append(obligations, Obligation{ID: id, Kind: "supervisor_filing", Party: p.Party,
+				Counterpart: info.Supervisor, Amount: amount, IncomeKind: "one_off", EventDate: paidOn, DueDate: due, Status: "due",
+				PaymentCode: "BA" + id[len(id)-18:]})
 		}
 	}
 	tx.Postings = mergePostings(tx.Postings)

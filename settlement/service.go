@@ -160,3 +160,55 @@ func (s Vouchers) Confirm(ctx context.Context, caller datavenue.Caller, orderID 
 func (s Vouchers) Voucher(ctx context.Context, id string) (Voucher, error) {
 	return s.Store.Voucher(ctx, id)
 }
+
+// Reconciliation is the clerk's statement import and exception queue.
+type Reconciliation struct {
+	Store ReconcileStore
+}
+
+// ImportInput describes a statement upload.
+type ImportInput struct {
+	Name      string
+	Format    string            // csv or xlsx
+	Mapping   map[string]string // field → header, where the file's headers differ from DefaultHeaders
+	PeriodEnd string            // obligations due by this day with nothing received are reported missing
+	Data      []byte
+}
+
+// Import parses and applies a statement (all or nothing).
+func (r Reconciliation) Import(ctx context.Context, caller datavenue.Caller, in ImportInput) (ImportResult, error) {
+	if !caller.Is(datavenue.RoleClerk) {
+		return ImportResult{}, datavenue.Forbidden("role_not_allowed", "a settlement clerk imports statements")
+	}
+	end, err := civil.Parse(in.PeriodEnd)
+	if err != nil {
+		return ImportResult{}, datavenue.Invalid("validation_failed", "invalid period end",
+			datavenue.FieldError{Field: "period_end", Code: "invalid_date", Message: err.Error()})
+	}
+	rows, err := ParseStatement(in.Data, in.Format, in.Mapping)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	return r.Store.Import(ctx, in.Name, rows, end)
+}
+
+// Exceptions lists the queue to clerks, bureaus and auditors.
+func (r Reconciliation) Exceptions(ctx context.Context, caller datavenue.Caller, status string) ([]Exception, error) {
+	if !supervisor(caller) {
+		return nil, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read the exception queue")
+	}
+	return r.Store.Exceptions(ctx, status)
+}
+
+// Resolve closes an exception with the clerk's reason.
+func (r Reconciliation) Resolve(ctx context.Context, caller datavenue.Caller, id, reason string) (Exception, error) {
+	if !caller.Is(datavenue.RoleClerk) {
+		return Exception{}, datavenue.Forbidden("role_not_allowed", "a settlement clerk resolves exceptions")
+	}
+	var f datavenue.Fields
+	assets.Text(&f, "reason", reason, 1, 500)
+	if err := f.Err(); err != nil {
+		return Exception{}, err
+	}
+	return r.Store.ResolveException(ctx, id, reason)
+}

@@ -61,6 +61,8 @@ CREATE TABLE obligations (
     due_date    date NOT NULL CHECK (due_date > event_date),
     status      text NOT NULL CHECK (status IN ('due', 'remitted', 'filed')),
     settled_at  timestamptz,
+    payment_code text NOT NULL UNIQUE, -- the code a unit quotes when it remits (缴款码)
+    remitted    numeric(17, 2) NOT NULL DEFAULT 0 CHECK (remitted >= 0),
     UNIQUE (order_id, kind, party_id),
     CONSTRAINT obligations_settled CHECK ((status = 'due') = (settled_at IS NULL))
 );
@@ -80,7 +82,48 @@ CREATE TABLE vouchers (
 CREATE TRIGGER vouchers_append_only BEFORE UPDATE OR DELETE ON vouchers
     FOR EACH ROW EXECUTE FUNCTION forbid_change();
 
+-- Treasury statements imported by clerks, their receipts, and the exceptions a clerk resolves.
+CREATE TABLE statement_imports (
+    id          text PRIMARY KEY CHECK (id ~ '^imp_[0-9A-Z]{26}$'),
+    source_name text NOT NULL,
+    rows        int NOT NULL,
+    imported_by text NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE receipts (
+    id            text PRIMARY KEY CHECK (id ~ '^rcp_[0-9A-Z]{26}$'),
+    import_id     text NOT NULL REFERENCES statement_imports (id),
+    line          int NOT NULL,
+    slip_no       text NOT NULL,
+    payment_code  text NOT NULL,
+    unit_name     text NOT NULL,
+    amount        numeric(17, 2) NOT NULL CHECK (amount > 0),
+    paid_on       date NOT NULL,
+    treasury      text NOT NULL,
+    outcome       text NOT NULL CHECK (outcome IN ('matched', 'partial', 'over_paid', 'duplicate', 'unmatched')),
+    obligation_id text REFERENCES obligations (id)
+);
+-- A slip number is one receipt: the same slip again is a duplicate receipt, never a second payment.
+CREATE UNIQUE INDEX receipts_one_per_slip ON receipts (slip_no) WHERE outcome <> 'duplicate' AND slip_no <> '';
+CREATE TABLE reconciliation_exceptions (
+    id            text PRIMARY KEY CHECK (id ~ '^exc_[0-9A-Z]{26}$'),
+    kind          text NOT NULL CHECK (kind IN ('partial', 'over_paid', 'duplicate', 'unmatched', 'missing')),
+    receipt_id    text REFERENCES receipts (id),
+    obligation_id text REFERENCES obligations (id),
+    detail        text NOT NULL,
+    status        text NOT NULL CHECK (status IN ('open', 'resolved')),
+    resolution    text,
+    resolved_by   text,
+    resolved_at   timestamptz,
+    CONSTRAINT reconciliation_exceptions_resolved CHECK ((status = 'resolved') = (resolution IS NOT NULL AND resolved_at IS NOT NULL))
+);
+-- One open "missing" exception per obligation, however many statements are imported.
+CREATE UNIQUE INDEX reconciliation_exceptions_one_missing ON reconciliation_exceptions (obligation_id) WHERE kind = 'missing' AND status = 'open';
+
 -- +goose Down
+DROP TABLE reconciliation_exceptions;
+DROP TABLE receipts;
+DROP TABLE statement_imports;
 DROP TABLE vouchers;
 DROP TABLE obligations;
 DROP TABLE settlement_shares;

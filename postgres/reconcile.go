@@ -1,0 +1,186 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/money"
+	"github.com/datavenue/datavenue/settlement"
+)
+
+// Import applies a statement in one transaction: every receipt is recorded with its outcome,
+// matched amounts post from due-to-treasury to remitted, exceptions are queued, and obligations
+// due by the period's end with nothing received are reported missing. A failure applies nothing.
+//
+// Matching: first by payment code (缴款码) or, failing that, by the paying unit's name and the
+// amount still due, with the payment dated from the obligation's event to 30 days past its due
+// date. A slip number seen before (in an earlier statement or earlier in this one) is a
+// duplicate receipt, never a second payment.
+func (db *DB) Import(ctx context.Context, name string, rows []settlement.ReceiptRow, periodEnd civil.Date) (settlement.ImportResult, error) {
+	res := settlement.ImportResult{ID: datavenue.NewID("imp"), Counts: map[string]int{}}
+	caller, _ := datavenue.CallerFrom(ctx)
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		res.Receipts, res.Missing, res.Counts = nil, nil, map[string]int{}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('datavenue reconciliation'))`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO statement_imports (id, source_name, rows, imported_by) VALUES ($1, $2, $3, $4)`,
+			res.ID, name, len(rows), caller.Subject); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, row := range rows {
+			out, err := applyReceipt(ctx, tx, res.ID, row, seen)
+			if err != nil {
+				return err
+			}
+			res.Receipts = append(res.Receipts, out)
+			res.Counts[out.Outcome]++
+		}
+		missing, err := collect(ctx, tx, func(r pgx.Row) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		}, `SELECT id FROM obligations WHERE kind = 'treasury_remittance' AND status = 'due' AND remitted = 0 AND due_date <= $1 ORDER BY id`, periodEnd.Time())
+		if err != nil {
+			return err
+		}
+		for _, id := range missing {
+			if _, err := tx.Exec(ctx, `INSERT INTO reconciliation_exceptions (id, kind, obligation_id, detail, status)
+				VALUES ($1, 'missing', $2, 'due by the period end and nothing received', 'open') ON CONFLICT DO NOTHING`, datavenue.NewID("exc"), id); err != nil {
+				return err
+			}
+		}
+		res.Missing = missing
+		res.Counts["missing"] = len(missing)
+		return appendAudit(ctx, tx, "reconciliation.imported", "statement_import", res.ID, res.Counts)
+	})
+	return res, err
+}
+
+func applyReceipt(ctx context.Context, tx pgx.Tx, importID string, row settlement.ReceiptRow, seen map[string]bool) (settlement.ReceiptOutcome, error) {
+	out := settlement.ReceiptOutcome{ReceiptRow: row, ID: datavenue.NewID("rcp")}
+	duplicate := false
+	if row.SlipNo != "" {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM receipts WHERE slip_no = $1 AND outcome <> 'duplicate'`, row.SlipNo).Scan(&n); err != nil {
+			return out, err
+		}
+		duplicate = n > 0 || seen[row.SlipNo]
+		seen[row.SlipNo] = true
+	}
+	var oblID, party string
+	var amount, remitted string
+	found := false
+	if !duplicate {
+		err := tx.QueryRow(ctx, `SELECT o.id, o.party_id, o.amount::text, o.remitted::text FROM obligations o JOIN organisations g ON g.id = o.party_id
+			WHERE o.kind = 'treasury_remittance' AND o.status = 'due' AND (
+				($1 <> '' AND o.payment_code = $1) OR
+				($1 = '' AND g.name = $2 AND o.amount - o.remitted = $3::numeric AND $4 BETWEEN o.event_date AND o.due_date + 30))
+			ORDER BY o.due_date LIMIT 1 FOR UPDATE OF o`, row.PaymentCode, row.Unit, row.Amount.String(), row.PaidOn.Time()).
+			Scan(&oblID, &party, &amount, &remitted)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return out, err
+		}
+		found = err == nil
+	}
+	var post money.Yuan
+	switch {
+	case duplicate:
+		out.Outcome = "duplicate"
+	case !found:
+		out.Outcome = "unmatched"
+	default:
+		remaining := money.MustParse(amount).Decimal().Sub(money.MustParse(remitted).Decimal())
+		out.Obligation = oblID
+		switch row.Amount.Decimal().Cmp(remaining) {
+		case 0:
+			out.Outcome, post = "matched", row.Amount
+		case -1:
+			out.Outcome, post = "partial", row.Amount
+		default:
+			out.Outcome, post = "over_paid", money.FromDecimal(remaining)
+		}
+	}
+	var obl *string
+	if out.Obligation != "" {
+		obl = &out.Obligation
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO receipts (id, import_id, line, slip_no, payment_code, unit_name, amount, paid_on, treasury, outcome, obligation_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, $8, $9, $10, $11)`, out.ID, importID, row.Line, row.SlipNo, row.PaymentCode, row.Unit,
+		row.Amount.String(), row.PaidOn.Time(), row.Treasury, out.Outcome, obl); err != nil {
+		return out, err
+	}
+	if found && !post.IsZero() {
+		// The remittance leaves the due-to-treasury account for remitted.
+		if _, err := postTransaction(ctx, tx, settlement.Transaction{Kind: "remittance", SourceID: oblID, Key: "remit:" + out.ID,
+			Memo: "receipt " + row.SlipNo + row.PaymentCode, Postings: []settlement.Posting{
+				{Account: settlement.AccountID(settlement.DueToTreasury, datavenue.OrgID(party)), Amount: post.Decimal()},
+				{Account: settlement.AccountID(settlement.Remitted, datavenue.OrgID(party)), Amount: post.Decimal().Neg()},
+			}}); err != nil {
+			return out, err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE obligations SET remitted = remitted + $2::numeric,
+				status = CASE WHEN remitted + $2::numeric >= amount THEN 'remitted' ELSE status END,
+				settled_at = CASE WHEN remitted + $2::numeric >= amount THEN now() ELSE settled_at END
+			WHERE id = $1`, oblID, post.String()); err != nil {
+			return out, err
+		}
+	}
+	if out.Outcome != "matched" {
+		detail := map[string]string{"partial": "less than the amount still due", "over_paid": "more than the amount still due",
+			"duplicate": "the slip number was received before", "unmatched": "no obligation matches"}[out.Outcome]
+		if _, err := tx.Exec(ctx, `INSERT INTO reconciliation_exceptions (id, kind, receipt_id, obligation_id, detail, status)
+			VALUES ($1, $2, $3, $4, $5, 'open')`, datavenue.NewID("exc"), out.Outcome, out.ID, obl, detail); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// Exceptions lists reconciliation exceptions by status (empty: all).
+func (db *DB) Exceptions(ctx context.Context, status string) ([]settlement.Exception, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT id, kind, coalesce(receipt_id, ''), coalesce(obligation_id, ''), detail, status, coalesce(resolution, '')
+		FROM reconciliation_exceptions WHERE ($1 = '' OR status = $1) ORDER BY id`, status)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.Exception, error) {
+		var e settlement.Exception
+		err := r.Scan(&e.ID, &e.Kind, &e.Receipt, &e.Obligation, &e.Detail, &e.Status, &e.Resolution)
+		return e, err
+	})
+	return list, interpretError(err)
+}
+
+// ResolveException closes an open exception with the clerk's reason, audited.
+func (db *DB) ResolveException(ctx context.Context, id, reason string) (settlement.Exception, error) {
+	caller, _ := datavenue.CallerFrom(ctx)
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE reconciliation_exceptions SET status = 'resolved', resolution = $2, resolved_by = $3, resolved_at = $4
+			WHERE id = $1 AND status = 'open'`, id, reason, caller.Subject, time.Now())
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return datavenue.Conflict("exception_not_open", "no open exception has this id")
+		}
+		return appendAudit(ctx, tx, "reconciliation.resolved", "reconciliation_exception", id, map[string]string{"reason": reason})
+	})
+	if err != nil {
+		return settlement.Exception{}, err
+	}
+	list, err := db.Exceptions(ctx, "")
+	for _, e := range list {
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return settlement.Exception{}, err
+}
+
+var _ settlement.ReconcileStore = (*DB)(nil)
