@@ -154,3 +154,35 @@ func TestReconciliationOutcomes(t *testing.T) {
 		t.Fatalf("xlsx import: %d %s", r.status, r.body)
 	}
 }
+
+func TestSettlementReport(t *testing.T) {
+	m, order, clerk := paidOrder(t)
+	today := time.Now().Format("2006-01-02")
+	rep := decode[settlement.Report](t, m.do("GET", "/v1/reports/settlement?from="+today+"&to="+today, clerk, nil))
+	holders := map[string]string{}
+	for _, l := range rep.RevenueByHolder {
+		holders[l.Key] = l.Amount.String()
+	}
+	if holders[string(govHolder)+" holder"] != "5000.01" || holders[string(operatorOrg)+" operator"] != "5000.01" ||
+		len(rep.RevenueByProduct) != 1 || rep.RevenueByProduct[0].Amount.Cmp(order.Price) != 0 {
+		t.Fatalf("report = %+v", rep)
+	}
+	if len(rep.Remittances) != 1 || rep.Remittances[0].Key != "due" || rep.Remittances[0].Amount.String() != "5000.01" {
+		t.Fatalf("remittances = %+v", rep.Remittances)
+	}
+	csvBody := string(m.do("GET", "/v1/reports/settlement?format=csv&from="+today+"&to="+today, clerk, nil).body)
+	if !strings.Contains(csvBody, "按持有方收入,"+string(govHolder)+" holder,市交通运输局,1,5000.01") {
+		t.Fatalf("CSV report:\n%s", csvBody)
+	}
+	x := m.do("GET", "/v1/reports/settlement?format=xlsx&from="+today+"&to="+today, m.as(datavenue.RoleAuditor, auditorOrg), nil)
+	book, err := excelize.OpenReader(bytes.NewReader(x.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := book.GetCellValue("上缴情况", "D2", excelize.Options{RawCellValue: true})
+	if v != "5000.01" {
+		t.Fatalf("XLSX 上缴情况 D2 = %q", v)
+	}
+	wantProblem(t, m.do("GET", "/v1/reports/settlement?from="+today+"&to=2020-01-01", clerk, nil), 422, "validation_failed")
+	wantProblem(t, m.do("GET", "/v1/reports/settlement?from="+today+"&to="+today, m.as(datavenue.RoleBuyer, buyerOrg), nil), 403, "role_not_allowed")
+}

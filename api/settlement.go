@@ -162,6 +162,7 @@ type Reconciliation interface {
 	Import(ctx context.Context, caller datavenue.Caller, in settlement.ImportInput) (settlement.ImportResult, error)
 	Exceptions(ctx context.Context, caller datavenue.Caller, status string) ([]settlement.Exception, error)
 	Resolve(ctx context.Context, caller datavenue.Caller, id, reason string) (settlement.Exception, error)
+	Report(ctx context.Context, caller datavenue.Caller, from, to string) (settlement.Report, error)
 }
 
 // ResolveInput is a clerk's resolution of an exception.
@@ -178,6 +179,10 @@ func (h *handlers) reconciliationRoutes() []Route {
 			Response: settlement.ImportResult{}, Status: 201, Errors: []int{403}}, h.importStatement},
 		{"GET", "/v1/reconciliation/exceptions", Operation{ID: "listExceptions", Tag: "reconciliation", Summary: "The exception queue", Auth: true,
 			Params: []Param{{Name: "status", In: "query", Description: "open or resolved"}}, Response: List[settlement.Exception]{}, Errors: []int{403}}, h.listExceptions},
+		{"GET", "/v1/reports/settlement", Operation{ID: "settlementReport", Tag: "reconciliation", Summary: "Settlement report for a period: revenue by holder and by product, remittance status, filings due",
+			Description: "format=json (default), csv (UTF-8 with BOM) or xlsx (one sheet per section).", Auth: true,
+			Params:   []Param{{Name: "from", In: "query", Required: true}, {Name: "to", In: "query", Required: true}, {Name: "format", In: "query"}},
+			Response: settlement.Report{}, Errors: []int{403}}, h.settlementReport},
 		{"POST", "/v1/reconciliation/exceptions/:id/resolve", Operation{ID: "resolveException", Tag: "reconciliation", Summary: "Resolve an exception with a reason (clerk)",
 			Auth: true, Params: []Param{{Name: "id", In: "path"}}, Request: ResolveInput{}, Response: settlement.Exception{}, Errors: []int{403, 409}}, h.resolveException},
 	}
@@ -217,4 +222,30 @@ func (h *handlers) resolveException(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(e)
+}
+
+func (h *handlers) settlementReport(c *fiber.Ctx) error {
+	r, err := h.d.Reconciliation.Report(c.UserContext(), callerOf(c), c.Query("from"), c.Query("to"))
+	if err != nil {
+		return err
+	}
+	switch c.Query("format", "json") {
+	case "csv":
+		body, err := r.CSV()
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="settlement-report.csv"`)
+		return c.Send(body)
+	case "xlsx":
+		body, err := r.XLSX()
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="settlement-report.xlsx"`)
+		return c.Send(body)
+	}
+	return c.JSON(r)
 }

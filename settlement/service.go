@@ -163,7 +163,9 @@ func (s Vouchers) Voucher(ctx context.Context, id string) (Voucher, error) {
 
 // Reconciliation is the clerk's statement import and exception queue.
 type Reconciliation struct {
-	Store ReconcileStore
+	Store   ReconcileStore
+	Reports ReportStore
+	Clock   datavenue.Clock
 }
 
 // ImportInput describes a statement upload.
@@ -211,4 +213,26 @@ func (r Reconciliation) Resolve(ctx context.Context, caller datavenue.Caller, id
 		return Exception{}, err
 	}
 	return r.Store.ResolveException(ctx, id, reason)
+}
+
+// Report computes a period's report for clerks, bureaus and auditors.
+func (r Reconciliation) Report(ctx context.Context, caller datavenue.Caller, from, to string) (Report, error) {
+	if !supervisor(caller) {
+		return Report{}, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read settlement reports")
+	}
+	var f datavenue.Fields
+	fd, err1 := civil.Parse(from)
+	td, err2 := civil.Parse(to)
+	if err1 != nil {
+		f.Add("from", "invalid_date", err1.Error())
+	}
+	if err2 != nil {
+		f.Add("to", "invalid_date", err2.Error())
+	} else if err1 == nil && td.Before(fd) {
+		f.Add("to", "invalid_period", "to is on or after from")
+	}
+	if err := f.Err(); err != nil {
+		return Report{}, err
+	}
+	return r.Reports.Report(ctx, fd, td, civil.Of(r.Clock.Now()))
 }

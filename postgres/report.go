@@ -1,0 +1,57 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/money"
+	"github.com/datavenue/datavenue/settlement"
+)
+
+func reportLines(ctx context.Context, db *DB, sql string, args ...any) ([]settlement.ReportLine, error) {
+	rows, err := db.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.ReportLine, error) {
+		var l settlement.ReportLine
+		var amount string
+		err := r.Scan(&l.Key, &l.Label, &l.Count, &amount)
+		l.Amount = money.MustParse(amount)
+		return l, err
+	})
+	if list == nil {
+		list = []settlement.ReportLine{}
+	}
+	return list, interpretError(err)
+}
+
+// Report computes a period's settlement report (dates in China Standard Time).
+func (db *DB) Report(ctx context.Context, from, to, today civil.Date) (settlement.Report, error) {
+	r := settlement.Report{From: from, To: to, Currency: "CNY"}
+	inPeriod := `(o.paid_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $1 AND $2`
+	var err error
+	if r.RevenueByHolder, err = reportLines(ctx, db, `SELECT coalesce(s.party_id, 'venue') || ' ' || s.role, coalesce(g.name, '交易场所服务费'),
+			count(*), sum(s.amount)::numeric(17,2)::text
+		FROM settlement_shares s JOIN settlement_orders o ON o.id = s.order_id LEFT JOIN organisations g ON g.id = s.party_id
+		WHERE `+inPeriod+` GROUP BY 1, 2 ORDER BY 1`, from.Time(), to.Time()); err != nil {
+		return r, err
+	}
+	if r.RevenueByProduct, err = reportLines(ctx, db, `SELECT o.product_id, p.title, count(*), sum(o.price)::numeric(17,2)::text
+		FROM settlement_orders o JOIN products p ON p.id = o.product_id WHERE `+inPeriod+` GROUP BY 1, 2 ORDER BY 1`, from.Time(), to.Time()); err != nil {
+		return r, err
+	}
+	if r.Remittances, err = reportLines(ctx, db, `SELECT st, st, count(*), sum(amount)::numeric(17,2)::text FROM (
+			SELECT CASE WHEN status = 'due' AND due_date < $1 THEN 'overdue' ELSE status END AS st, amount
+			FROM obligations WHERE kind = 'treasury_remittance') x GROUP BY 1 ORDER BY 1`, today.Time()); err != nil {
+		return r, err
+	}
+	r.FilingsDue, err = reportLines(ctx, db, `SELECT o.party_id, g.name, count(*), sum(o.amount)::numeric(17,2)::text
+		FROM obligations o JOIN organisations g ON g.id = o.party_id WHERE o.kind = 'supervisor_filing' AND o.status = 'due'
+		GROUP BY 1, 2 ORDER BY 1`)
+	return r, err
+}
+
+var _ settlement.ReportStore = (*DB)(nil)

@@ -1,0 +1,101 @@
+package settlement
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/money"
+)
+
+// ReportLine is one line of a report section.
+type ReportLine struct {
+	Key    string     `json:"key"`   // holder, product or status
+	Label  string     `json:"label"` // its name
+	Count  int        `json:"count"`
+	Amount money.Yuan `json:"amount"`
+}
+
+// Report is a period's settlement report.
+type Report struct {
+	From             civil.Date   `json:"from"`
+	To               civil.Date   `json:"to"`
+	RevenueByHolder  []ReportLine `json:"revenue_by_holder"`  // shares of orders paid in the period, by party and role
+	RevenueByProduct []ReportLine `json:"revenue_by_product"` // prices of orders paid in the period
+	Remittances      []ReportLine `json:"remittances"`        // treasury obligations by status: due, overdue, remitted
+	FilingsDue       []ReportLine `json:"filings_due"`        // supervisor filings still due, by enterprise
+	Currency         string       `json:"currency"`
+}
+
+// ReportStore computes reports.
+type ReportStore interface {
+	Report(ctx context.Context, from, to, today civil.Date) (Report, error)
+}
+
+var sectionNames = []struct{ key, title string }{
+	{"revenue_by_holder", "按持有方收入"}, {"revenue_by_product", "按产品收入"}, {"remittances", "上缴情况"}, {"filings_due", "待备案"},
+}
+
+func (r Report) sections() map[string][]ReportLine {
+	return map[string][]ReportLine{"revenue_by_holder": r.RevenueByHolder, "revenue_by_product": r.RevenueByProduct,
+		"remittances": r.Remittances, "filings_due": r.FilingsDue}
+}
+
+// CSV writes the report as one UTF-8 CSV (with BOM) whose first column names the section.
+func (r Report) CSV() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString("\uFEFF")
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"报表", "项目", "名称", "笔数", "金额（元）"})
+	for _, s := range sectionNames {
+		for _, l := range r.sections()[s.key] {
+			w.Write([]string{s.title, l.Key, csvSafeCell(l.Label), itoa(l.Count), l.Amount.String()})
+		}
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+func csvSafeCell(v string) string {
+	if v != "" && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@') {
+		return "'" + v
+	}
+	return v
+}
+
+// XLSX writes the report as a workbook with one sheet per section.
+func (r Report) XLSX() ([]byte, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	amount, _ := f.NewStyle(&excelize.Style{NumFmt: 4})
+	for i, s := range sectionNames {
+		if i == 0 {
+			f.SetSheetName("Sheet1", s.title)
+		} else {
+			f.NewSheet(s.title)
+		}
+		for c, h := range []string{"项目", "名称", "笔数", "金额（元）"} {
+			cell, _ := excelize.CoordinatesToCellName(c+1, 1)
+			f.SetCellStr(s.title, cell, h)
+		}
+		for row, l := range r.sections()[s.key] {
+			n := row + 2
+			f.SetCellStr(s.title, cellName(1, n), l.Key)
+			f.SetCellStr(s.title, cellName(2, n), l.Label)
+			f.SetCellInt(s.title, cellName(3, n), int64(l.Count))
+			f.SetCellDefault(s.title, cellName(4, n), l.Amount.String()) // exact decimal text, numeric cell
+			f.SetCellStyle(s.title, cellName(4, n), cellName(4, n), amount)
+		}
+	}
+	var buf bytes.Buffer
+	err := f.Write(&buf)
+	return buf.Bytes(), err
+}
+
+func cellName(col, row int) string {
+	n, _ := excelize.CoordinatesToCellName(col, row)
+	return n
+}
