@@ -87,7 +87,7 @@ func WriteCSV(w io.Writer, rows []Asset) error {
 	for _, a := range rows {
 		rec := make([]string, len(ledgerColumns))
 		for i, c := range ledgerColumns {
-			rec[i] = csvSafe(c.cell(a))
+			rec[i] = CSVSafe(c.cell(a))
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -97,9 +97,9 @@ func WriteCSV(w io.Writer, rows []Asset) error {
 	return cw.Error()
 }
 
-// csvSafe defuses spreadsheet formula injection: a cell a spreadsheet would evaluate gets a
+// CSVSafe defuses spreadsheet formula injection: a cell a spreadsheet would evaluate gets a
 // leading apostrophe (OWASP "CSV injection").
-func csvSafe(v string) string {
+func CSVSafe(v string) string {
 	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
 		return "'" + v
 	}

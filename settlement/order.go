@@ -3,6 +3,7 @@ package settlement
 import (
 	"context"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -53,7 +54,7 @@ func (in AgreementInput) Validate() ([]decimal.Decimal, error) {
 	var weights []decimal.Decimal
 	positive := false
 	for i, p := range in.Parties {
-		field := "parties[" + itoa(i) + "]"
+		field := "parties[" + strconv.Itoa(i) + "]"
 		if !slices.Contains(Roles, p.Role) {
 			f.Add(field+".role", "invalid_value", "role is holder, collector, processor, operator or venue_fee")
 		}
@@ -84,8 +85,6 @@ func (in AgreementInput) Validate() ([]decimal.Decimal, error) {
 	}
 	return weights, f.Err()
 }
-
-func itoa(i int) string { return decimal.NewFromInt(int64(i)).String() }
 
 // Weights are an agreement's parties' weights.
 func (a Agreement) Weights() []decimal.Decimal {

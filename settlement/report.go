@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"strconv"
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/datavenue/datavenue/assets"
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/money"
 )
@@ -52,18 +54,11 @@ func (r Report) CSV() ([]byte, error) {
 	w.Write([]string{"报表", "项目", "名称", "笔数", "金额（元）"})
 	for _, s := range sectionNames {
 		for _, l := range r.sections()[s.key] {
-			w.Write([]string{s.title, l.Key, csvSafeCell(l.Label), itoa(l.Count), l.Amount.String()})
+			w.Write([]string{s.title, l.Key, assets.CSVSafe(l.Label), strconv.Itoa(l.Count), l.Amount.String()})
 		}
 	}
 	w.Flush()
 	return buf.Bytes(), w.Error()
-}
-
-func csvSafeCell(v string) string {
-	if v != "" && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@') {
-		return "'" + v
-	}
-	return v
 }
 
 // XLSX writes the report as a workbook with one sheet per section.
