@@ -123,7 +123,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		},
 		Negotiations:   matchingService,
 		Feed:           &matching.Feed{Redis: rdb.Client, Keys: matchingService.Engine.Keys},
-		Settlement:     settlement.Service{Store: db, Ledger: db, Calendar: mustCalendar(t), Clock: datavenue.SystemClock{}},
+		Settlement:     settlement.Service{Store: db, Calendar: mustCalendar(t), Clock: datavenue.SystemClock{}},
 		Vouchers:       settlement.Vouchers{Store: db, Keys: kr, Issuer: issuer},
 		Reconciliation: settlement.Reconciliation{Store: db, Reports: db, Clock: datavenue.SystemClock{}},
 		Audit:          audit.Service{Reader: db},

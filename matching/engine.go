@@ -54,12 +54,14 @@ func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 
 func fen(y money.Yuan) string { return strconv.FormatInt(y.Fen(), 10) }
 
-func orgList(orgs []datavenue.OrgID) string {
-	s := make([]string, len(orgs))
-	for i, o := range orgs {
-		s[i] = string(o)
+func orgList(orgs []datavenue.OrgID) string { return strings.Join(strs(orgs), ",") }
+
+// flag is a script's 0|1 argument.
+func flag(b bool) string {
+	if b {
+		return "1"
 	}
-	return strings.Join(s, ",")
+	return "0"
 }
 
 // redisError turns a failed Redis call into a venue error: the engine being unreachable is a 503
@@ -76,12 +78,6 @@ func (e Engine) Open(ctx context.Context, a Auction) error {
 	bandLow, bandHigh := "0", "0"
 	if a.BandLow != nil && a.BandHigh != nil {
 		bandLow, bandHigh = fen(*a.BandLow), fen(*a.BandHigh)
-	}
-	flag := func(b bool) string {
-		if b {
-			return "1"
-		}
-		return "0"
 	}
 	_, err := openScript.Run(ctx, e.Redis, e.Keys.openKeys(a.ID), a.ID, a.ProductID, a.Kind, string(a.Operator),
 		orgList(a.Holders), ms(a.Start), ms(a.End), fen(a.Reserve), fen(a.Increment), a.AntiSnipe.Milliseconds(),

@@ -73,12 +73,6 @@ func (s Service) Restore(ctx context.Context, store RestoreStore) (int, error) {
 }
 
 func (e Engine) restore(ctx context.Context, a Auction, bids []ProjectedBid, deposits []datavenue.OrgID) (bool, error) {
-	flag := func(b bool) string {
-		if b {
-			return "1"
-		}
-		return "0"
-	}
 	bandLow, bandHigh := "0", "0"
 	if a.BandLow != nil && a.BandHigh != nil {
 		bandLow, bandHigh = fen(*a.BandLow), fen(*a.BandHigh)

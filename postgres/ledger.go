@@ -107,5 +107,3 @@ func (db *DB) Balance(ctx context.Context, account string) (decimal.Decimal, err
 	}
 	return decimal.NewFromString(s)
 }
-
-var _ settlement.Ledger = (*DB)(nil)

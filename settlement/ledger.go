@@ -1,7 +1,6 @@
 package settlement
 
 import (
-	"context"
 	"errors"
 	"time"
 
@@ -73,11 +72,4 @@ func (t Transaction) Reversal(key, memo string) Transaction {
 		r.Postings = append(r.Postings, Posting{Account: p.Account, Amount: p.Amount.Neg()})
 	}
 	return r
-}
-
-// Ledger stores transactions. Post is idempotent on the transaction's key: a retry returns the
-// transaction already posted (and posts nothing).
-type Ledger interface {
-	Post(ctx context.Context, t Transaction) (Transaction, error)
-	Balance(ctx context.Context, account string) (decimal.Decimal, error)
 }

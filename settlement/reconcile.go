@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -143,6 +142,3 @@ type ReconcileStore interface {
 	Exceptions(ctx context.Context, status string) ([]Exception, error)
 	ResolveException(ctx context.Context, id, reason string) (Exception, error)
 }
-
-// ErrNoReason is a resolution without a reason.
-var ErrNoReason = errors.New("a resolution needs a reason")

@@ -12,7 +12,6 @@ import (
 // Service runs agreements, payments and obligations.
 type Service struct {
 	Store    Store
-	Ledger   Ledger
 	Calendar Deadlines
 	Clock    datavenue.Clock
 }

@@ -260,7 +260,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		},
 		Negotiations:   auctions,
 		Feed:           &matching.Feed{Redis: rdb, Keys: auctions.Engine.Keys},
-		Settlement:     settlement.Service{Store: db, Ledger: db, Calendar: calendar, Clock: datavenue.SystemClock{}},
+		Settlement:     settlement.Service{Store: db, Calendar: calendar, Clock: datavenue.SystemClock{}},
 		Vouchers:       settlement.Vouchers{Store: db, Keys: kr, Issuer: cfg.JWTIssuer},
 		Reconciliation: settlement.Reconciliation{Store: db, Reports: db, Clock: datavenue.SystemClock{}},
 		Audit:          audit.Service{Reader: db},
