@@ -90,6 +90,9 @@ func newVenue(t *testing.T, ready ...check) *venue {
 	return newVenueWith(t, nil, ready...)
 }
 
+// callbackSecret is the test venues' payment callback secret.
+var callbackSecret = []byte("test-callback-secret")
+
 // bodyLimit is the venues' body limit; a test of the limit lowers it (see TestBodyOverTheLimitIs413).
 var bodyLimit = 64 << 10
 
@@ -124,7 +127,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		Negotiations:   matchingService,
 		Feed:           &matching.Feed{Redis: rdb.Client, Keys: matchingService.Engine.Keys},
 		Settlement:     settlement.Service{Store: db, Calendar: mustCalendar(t), Clock: datavenue.SystemClock{}},
-		Vouchers:       settlement.Vouchers{Store: db, Keys: kr, Issuer: issuer},
+		Vouchers:       settlement.Vouchers{Store: db, Keys: kr, Issuer: issuer, Clock: datavenue.SystemClock{}, ConfirmAfter: 7 * 24 * time.Hour},
 		Reconciliation: settlement.Reconciliation{Store: db, Reports: db, Clock: datavenue.SystemClock{}},
 		Audit:          audit.Service{Reader: db},
 		Idempotency:    db,
@@ -135,7 +138,10 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		Logger:         slog.New(slog.NewJSONHandler(logs, nil)),
 		Registry:       prometheus.NewRegistry(),
 		BodyLimit:      bodyLimit,
-		Version:        "test",
+		// Statement imports take larger files than any other route.
+		LargeBodyLimit:        8 << 20,
+		PaymentCallbackSecret: callbackSecret,
+		Version:               "test",
 	})
 	return &venue{t: t, app: app, db: db, keys: kr, logs: logs, redis: rdb, closing: closing,
 		minter: auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: datavenue.SystemClock{}}}
@@ -430,6 +436,18 @@ func TestBodyOverTheLimitIs413(t *testing.T) {
 	if r.status != http.StatusRequestEntityTooLarge || r.problem.Code != "body_too_large" ||
 		!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
 		t.Fatalf("oversized body: %d %s %s", r.status, resp.Header.Get("Content-Type"), r.body)
+	}
+	// A statement import may be larger: the same body reaches the importer (and is refused as a
+	// statement, not for its size).
+	req, _ = http.NewRequest("POST", base+"/v1/reconciliation/imports?period_end=2026-11-30", strings.NewReader(big))
+	req.Header.Set("Authorization", "Bearer "+v.token(datavenue.RoleClerk, bureauOrg))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("large statement: %d, want 422 (read, not refused for size)", resp.StatusCode)
 	}
 }
 

@@ -172,6 +172,17 @@ func callerOf(c *fiber.Ctx) datavenue.Caller {
 // idempotent makes state-changing requests safe to retry (see package idempotency). Only
 // successful (2xx) responses are stored: a refused request changed nothing, so its key is released
 // and the client may retry it, corrected or not, with the same key.
+// limitBody refuses a body larger than limit bytes (the app's own limit is the larger one of the
+// routes that take files).
+func limitBody(limit int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if len(c.Body()) > limit {
+			return fiber.NewError(fiber.StatusRequestEntityTooLarge, "request body too large")
+		}
+		return c.Next()
+	}
+}
+
 func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		key := c.Get(headerIdempotencyKey)
@@ -200,7 +211,9 @@ func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logge
 		}
 		err = c.Next()
 		status := c.Response().StatusCode()
-		if err != nil || status < 200 || status > 299 {
+		// A streamed answer (an import's progress) is not kept: reading it here would wait for
+		// the whole import; a retry runs again into the domain's own duplicate checks.
+		if err != nil || status < 200 || status > 299 || c.Response().IsBodyStream() {
 			if rerr := store.Release(ctx, scope, key); rerr != nil && err == nil {
 				return rerr
 			}

@@ -32,6 +32,9 @@ type Operation struct {
 	// key's reply atomically with the bid), so the PostgreSQL key store is skipped: it would add a
 	// round trip and, after a crash, hold retries back for its lease.
 	SelfIdempotent bool
+	// LargeBody routes (statement imports) accept bodies up to Deps.LargeBodyLimit; every other
+	// route keeps to Deps.BodyLimit.
+	LargeBody bool
 }
 
 // Param is a path or query parameter.

@@ -67,7 +67,11 @@ type Deps struct {
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry // metrics are registered here and served at /metrics
 	BodyLimit   int                  // bytes; larger bodies get 413
-	Version     string
+	// LargeBodyLimit is the body limit of routes marked LargeBody (statement imports).
+	LargeBodyLimit int
+	// PaymentCallbackSecret authenticates the payment provider's callbacks (empty: refused).
+	PaymentCallbackSecret []byte
+	Version               string
 }
 
 // New builds the Fiber app with every route of the venue.
@@ -75,11 +79,12 @@ func New(d Deps) *fiber.App {
 	if d.BodyLimit <= 0 {
 		d.BodyLimit = 1 << 20
 	}
+	d.LargeBodyLimit = max(d.LargeBodyLimit, d.BodyLimit)
 	onError := errorHandler(d.Logger)
 	app := fiber.New(fiber.Config{
 		AppName:               "datavenue",
 		ErrorHandler:          onError,
-		BodyLimit:             d.BodyLimit,
+		BodyLimit:             d.LargeBodyLimit, // routes not marked LargeBody check BodyLimit themselves
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,
@@ -99,6 +104,9 @@ func New(d Deps) *fiber.App {
 	h := handlers{d: d}
 	for _, r := range h.routes() {
 		chain := []fiber.Handler{}
+		if !r.Op.LargeBody && d.LargeBodyLimit > d.BodyLimit {
+			chain = append(chain, limitBody(d.BodyLimit))
+		}
 		if r.Op.Auth {
 			chain = append(chain, auth)
 			if d.RateLimiter != nil {

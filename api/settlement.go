@@ -1,12 +1,15 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/settlement"
 )
 
@@ -18,6 +21,7 @@ type Settlement interface {
 	Order(ctx context.Context, caller datavenue.Caller, id string) (settlement.Order, error)
 	Orders(ctx context.Context, caller datavenue.Caller, status string) ([]settlement.Order, error)
 	Obligations(ctx context.Context, caller datavenue.Caller, status string, overdueOnly bool) ([]settlement.Obligation, error)
+	RecordCallback(ctx context.Context, in settlement.PaymentCallback) (settlement.Order, error)
 }
 
 func (h *handlers) settlementRoutes() []Route {
@@ -34,6 +38,9 @@ func (h *handlers) settlementRoutes() []Route {
 			Params: id, Response: settlement.Order{}, Errors: []int{404}}, h.getOrder},
 		{"POST", "/v1/orders/:id/payment", Operation{ID: "recordPayment", Tag: "settlement", Summary: "Record a payment (clerk): split, ledger postings, treasury and filing obligations",
 			Auth: true, Params: id, Request: settlement.PaymentInput{}, Response: settlement.Order{}, Errors: []int{403, 404, 409}}, h.recordPayment},
+		{"POST", "/v1/payments/callback", Operation{ID: "paymentCallback", Tag: "settlement", Summary: "A payment provider reports a payment (signed callback)",
+			Description: "Authenticated by the header `X-Datavenue-Signature: sha256=<hex HMAC-SHA256 of the body under DATAVENUE_PAYMENT_CALLBACK_SECRET>`, not by a token. Idempotent by `reference`: the provider may deliver a callback any number of times. An amount other than the order's amount due is refused (422 amount_mismatch) and nothing is recorded.",
+			Request:     settlement.PaymentCallback{}, Response: settlement.Order{}, Errors: []int{401, 404, 409}}, h.paymentCallback},
 		{"GET", "/v1/obligations", Operation{ID: "listObligations", Tag: "settlement", Summary: "Treasury remittance and supervisor filing obligations, overdue flagged",
 			Auth: true, Params: []Param{{Name: "status", In: "query", Description: "due, remitted or filed"}, {Name: "overdue", In: "query", Description: "true: only overdue ones"}},
 			Response: List[settlement.Obligation]{}, Errors: []int{403}}, h.listObligations},
@@ -82,6 +89,25 @@ func (h *handlers) recordPayment(c *fiber.Ctx) error {
 		return err
 	}
 	o, err := h.d.Settlement.RecordPayment(c.UserContext(), callerOf(c), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(o)
+}
+
+// headerCallbackSignature carries a payment callback's HMAC.
+const headerCallbackSignature = "X-Datavenue-Signature"
+
+func (h *handlers) paymentCallback(c *fiber.Ctx) error {
+	if err := settlement.VerifyCallback(h.d.PaymentCallbackSecret, c.Body(), c.Get(headerCallbackSignature)); err != nil {
+		return err
+	}
+	var in settlement.PaymentCallback
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	ctx := datavenue.WithCaller(c.UserContext(), audit.PaymentProviderCaller)
+	o, err := h.d.Settlement.RecordCallback(ctx, in)
 	if err != nil {
 		return err
 	}
@@ -173,10 +199,10 @@ type ResolveInput struct {
 func (h *handlers) reconciliationRoutes() []Route {
 	return []Route{
 		{"POST", "/v1/reconciliation/imports", Operation{ID: "importStatement", Tag: "reconciliation", Summary: "Import a treasury or bank receipt statement (clerk)",
-			Description: "The body is the file itself (CSV in UTF-8, or XLSX). Headers 缴款书编号, 缴款码, 执收单位, 金额, 缴款日期, 收款国库 unless `mapping` (JSON field→header) says otherwise. Matching by payment code, then by unit, amount and date. Outcomes: matched, partial, over_paid, duplicate, unmatched; obligations due by period_end with nothing received are missing. A malformed row fails the whole import with its line number.",
+			Description: "The body is the file itself (CSV in UTF-8, or XLSX). Headers 缴款书编号, 缴款码, 执收单位, 金额, 缴款日期, 收款国库 unless `mapping` (JSON field→header) says otherwise. Matching by payment code, then by unit, amount and date. Outcomes: matched, partial, over_paid, duplicate, unmatched; obligations due by period_end with nothing received are missing. A malformed row fails the whole import with its line number. Files up to DATAVENUE_IMPORT_LIMIT bytes (64 MiB by default). With `Accept: application/x-ndjson` the answer streams progress lines ({stage: parsed|applying, done, total}) and ends with {stage: done, result} or {stage: failed, problem}.",
 			Auth:        true, Params: []Param{{Name: "format", In: "query", Description: "csv (default) or xlsx"}, {Name: "name", In: "query"},
 				{Name: "period_end", In: "query", Required: true, Schema: map[string]any{"type": "string", "format": "date"}}, {Name: "mapping", In: "query"}},
-			Response: settlement.ImportResult{}, Status: 201, Errors: []int{403}}, h.importStatement},
+			Response: settlement.ImportResult{}, Status: 201, Errors: []int{403}, LargeBody: true}, h.importStatement},
 		{"GET", "/v1/reconciliation/exceptions", Operation{ID: "listExceptions", Tag: "reconciliation", Summary: "The exception queue", Auth: true,
 			Params: []Param{{Name: "status", In: "query", Description: "open or resolved"}}, Response: List[settlement.Exception]{}, Errors: []int{403}}, h.listExceptions},
 		{"GET", "/v1/reports/settlement", Operation{ID: "settlementReport", Tag: "reconciliation", Summary: "Settlement report for a period: revenue by holder and by product, remittance status, filings due",
@@ -197,11 +223,61 @@ func (h *handlers) importStatement(c *fiber.Ctx) error {
 				datavenue.FieldError{Field: "mapping", Code: "invalid_json", Message: "mapping is a JSON object of field → header"})
 		}
 	}
+	if strings.Contains(c.Get(fiber.HeaderAccept), contentTypeNDJSON) {
+		return h.importWithProgress(c, in)
+	}
 	res, err := h.d.Reconciliation.Import(c.UserContext(), callerOf(c), in)
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(res)
+}
+
+const contentTypeNDJSON = "application/x-ndjson"
+
+// ImportProgress is one line of an import streamed as NDJSON: progress lines, then the result
+// or the problem that failed the import (which then applied nothing).
+type ImportProgress struct {
+	Stage   string                   `json:"stage"` // parsed, applying, done, failed
+	Done    int                      `json:"done"`
+	Total   int                      `json:"total"`
+	Result  *settlement.ImportResult `json:"result,omitempty"`
+	Problem *Problem                 `json:"problem,omitempty"`
+}
+
+// importWithProgress runs an import while streaming its progress, one JSON line per stage and
+// every few hundred receipts, so that a clerk importing a large statement sees it advance. The
+// status is 200 before the outcome is known: the last line says done or failed. A streamed
+// import is not replayed from the idempotency store; importing the same statement again is
+// harmless (every slip number comes back a duplicate, nothing posts twice).
+func (h *handlers) importWithProgress(c *fiber.Ctx, in settlement.ImportInput) error {
+	in.Data = append([]byte(nil), in.Data...) // the writer outlives the handler and its buffers
+	ctx, caller, path, reqID := c.UserContext(), callerOf(c), c.Path(), requestID(c)
+	c.Set(fiber.HeaderContentType, contentTypeNDJSON)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		enc := json.NewEncoder(w)
+		send := func(p ImportProgress) {
+			_ = enc.Encode(p)
+			_ = w.Flush() // a client gone away only stops the progress, not the import
+		}
+		ctx := settlement.WithProgress(ctx, func(stage string, done, total int) {
+			send(ImportProgress{Stage: stage, Done: done, Total: total})
+		})
+		res, err := h.d.Reconciliation.Import(ctx, caller, in)
+		if err != nil {
+			p := problemFor(err)
+			p.Instance, p.RequestID = path, reqID
+			if p.Status >= 500 {
+				h.d.Logger.Error("streamed import failed", "request_id", reqID, "error", err.Error())
+			}
+			send(ImportProgress{Stage: "failed", Problem: &p})
+			return
+		}
+		n := len(res.Receipts)
+		send(ImportProgress{Stage: "done", Done: n, Total: n, Result: &res})
+	})
+	return nil
 }
 
 func (h *handlers) listExceptions(c *fiber.Ctx) error {

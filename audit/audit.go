@@ -59,3 +59,7 @@ func (s Service) List(ctx context.Context, caller datavenue.Caller, f Filter) ([
 	}
 	return s.Reader.Events(ctx, f)
 }
+
+// PaymentProviderCaller is the actor recorded for payments the provider reports by its signed
+// callback.
+var PaymentProviderCaller = datavenue.Caller{Subject: "payment-callback", Issuer: "payment-provider", Role: "system", Org: "org_system"}

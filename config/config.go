@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Var is one setting.
@@ -30,6 +31,9 @@ var Vars = []Var{
 	{"DATAVENUE_BODY_LIMIT", "1048576", "largest accepted request body in bytes (larger gets 413)"},
 	{"DATAVENUE_RATE_PER_SECOND", "50", "authenticated requests per second allowed per organisation on average (0: no limit)"},
 	{"DATAVENUE_RATE_BURST", "100", "authenticated requests an organisation may send at once"},
+	{"DATAVENUE_CONFIRM_AFTER_DAYS", "7", "days a buyer has to confirm a delivery before the venue confirms it (the voucher says so)"},
+	{"DATAVENUE_PAYMENT_CALLBACK_SECRET", "", "shared secret of the payment provider's callback (HMAC-SHA256 of the body); empty: callbacks refused"},
+	{"DATAVENUE_IMPORT_LIMIT", "67108864", "largest treasury statement a clerk may import, in bytes"},
 	{"DATAVENUE_LOG_LEVEL", "info", "debug, info, warn or error (logs are JSON lines on stderr)"},
 }
 
@@ -47,6 +51,10 @@ type Config struct {
 	RatePerSecond  int
 	RateBurst      int
 	LogLevel       slog.Level
+	// ConfirmAfter is how long a buyer has to confirm a delivery.
+	ConfirmAfter          time.Duration
+	PaymentCallbackSecret string
+	ImportLimit           int
 }
 
 // Load reads the settings through lookup (os.LookupEnv in production, a map in tests).
@@ -83,6 +91,15 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if cfg.RateBurst, err = strconv.Atoi(get("DATAVENUE_RATE_BURST")); err != nil || cfg.RateBurst < 1 {
 		return cfg, fmt.Errorf("DATAVENUE_RATE_BURST: want a number, 1 or more")
+	}
+	days, err := strconv.Atoi(get("DATAVENUE_CONFIRM_AFTER_DAYS"))
+	if err != nil || days < 1 || days > 90 {
+		return cfg, fmt.Errorf("DATAVENUE_CONFIRM_AFTER_DAYS: want a number of days, 1 to 90")
+	}
+	cfg.ConfirmAfter = time.Duration(days) * 24 * time.Hour
+	cfg.PaymentCallbackSecret = get("DATAVENUE_PAYMENT_CALLBACK_SECRET")
+	if cfg.ImportLimit, err = strconv.Atoi(get("DATAVENUE_IMPORT_LIMIT")); err != nil || cfg.ImportLimit < 1024 {
+		return cfg, fmt.Errorf("DATAVENUE_IMPORT_LIMIT: want a number of bytes, at least 1024")
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(get("DATAVENUE_LOG_LEVEL"))); err != nil {
 		return cfg, fmt.Errorf("DATAVENUE_LOG_LEVEL: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/money"
+	"github.com/datavenue/datavenue/settlement"
 )
 
 func field(f map[string]any, k string) string {
@@ -55,9 +56,7 @@ func (db *DB) ApplyEvent(ctx context.Context, stream, id string, f map[string]an
 				auction, field(f, "bid"), field(f, "seq"), field(f, "buyer"), amount, msField(f, "at_ms"), msField(f, "end_ms"), field(f, "bids"))
 			return err
 		case "deposit":
-			_, err := tx.Exec(ctx, `INSERT INTO auction_deposits (auction_id, buyer_id, ref) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-				auction, field(f, "buyer"), field(f, "ref"))
-			return err
+			return applyDeposit(ctx, tx, auction, datavenue.OrgID(field(f, "buyer")), field(f, "ref"))
 		case "close":
 			return applyClose(ctx, tx, auction, f)
 		case "negotiation":
@@ -65,6 +64,25 @@ func (db *DB) ApplyEvent(ctx context.Context, stream, id string, f map[string]an
 		}
 		return nil // open: the record was written before the auction opened
 	})
+}
+
+// applyDeposit records a buyer's deposit and books it in the ledger the moment it is received, at
+// the auction's deposit amount.
+func applyDeposit(ctx context.Context, tx pgx.Tx, auction string, buyer datavenue.OrgID, ref string) error {
+	var amount string
+	err := tx.QueryRow(ctx, `INSERT INTO auction_deposits (auction_id, buyer_id, ref, amount)
+		SELECT $1, $2, $3, deposit FROM auctions WHERE id = $1 ON CONFLICT DO NOTHING RETURNING amount::text`,
+		auction, string(buyer), ref).Scan(&amount)
+	if err == pgx.ErrNoRows {
+		return nil // recorded before
+	}
+	if err != nil {
+		return err
+	}
+	if d := money.MustParse(amount).Decimal(); d.IsPositive() {
+		return postInTx(ctx, tx, settlement.DepositReceived(auction, buyer, d))
+	}
+	return nil
 }
 
 func applyClose(ctx context.Context, tx pgx.Tx, auction string, f map[string]any) error {
@@ -87,11 +105,29 @@ func applyClose(ctx context.Context, tx pgx.Tx, auction string, f map[string]any
 	if err != nil {
 		return err
 	}
-	// Deposits: the winner's is applied to the price, the others are released (the settlement
-	// issue books the money).
-	if _, err := tx.Exec(ctx, `UPDATE auction_deposits SET outcome = CASE WHEN buyer_id = $2 THEN 'apply' ELSE 'release' END
-		WHERE auction_id = $1 AND outcome = 'held'`, auction, string(o.Winner)); err != nil {
+	// Deposits: the winner's is applied to the price (settlement takes it out of deposits held),
+	// the others are released and refunded.
+	rows, err := tx.Query(ctx, `UPDATE auction_deposits SET outcome = CASE WHEN buyer_id = $2 THEN 'apply' ELSE 'release' END
+		WHERE auction_id = $1 AND outcome = 'held' RETURNING buyer_id, outcome, coalesce(amount, 0)::text`, auction, string(o.Winner))
+	if err != nil {
 		return err
+	}
+	type deposit struct {
+		buyer           datavenue.OrgID
+		outcome, amount string
+	}
+	deposits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (d deposit, err error) {
+		return d, r.Scan(&d.buyer, &d.outcome, &d.amount)
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range deposits {
+		if amount := money.MustParse(d.amount).Decimal(); d.outcome == "release" && amount.IsPositive() {
+			if err := postInTx(ctx, tx, settlement.DepositReleased(auction, d.buyer, amount)); err != nil {
+				return err
+			}
+		}
 	}
 	if o.Result == "won" {
 		if err := recordTrade(ctx, tx, "auction", auction, `SELECT product_id, operator_id FROM auctions WHERE id = $1`,

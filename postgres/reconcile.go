@@ -13,6 +13,9 @@ import (
 	"github.com/datavenue/datavenue/settlement"
 )
 
+// progressEvery is how many receipts an import applies between progress reports.
+const progressEvery = 500
+
 // Import applies a statement in one transaction: every receipt is recorded with its outcome,
 // matched amounts post from due-to-treasury to remitted, exceptions are queued, and obligations
 // due by the period's end with nothing received are reported missing. A failure applies nothing.
@@ -34,7 +37,10 @@ func (db *DB) Import(ctx context.Context, name string, rows []settlement.Receipt
 			return err
 		}
 		seen := map[string]bool{}
-		for _, row := range rows {
+		for i, row := range rows {
+			if i%progressEvery == 0 {
+				settlement.ReportProgress(ctx, "applying", i, len(rows))
+			}
 			out, err := applyReceipt(ctx, tx, res.ID, row, seen)
 			if err != nil {
 				return err
@@ -57,6 +63,7 @@ func (db *DB) Import(ctx context.Context, name string, rows []settlement.Receipt
 		}
 		res.Missing = missing
 		res.Counts["missing"] = len(missing)
+		settlement.ReportProgress(ctx, "applying", len(rows), len(rows))
 		return appendAudit(ctx, tx, "reconciliation.imported", "statement_import", res.ID, res.Counts)
 	})
 	return res, err

@@ -75,18 +75,20 @@ func (db *DB) Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue
 }
 
 const orderColumns = `id, trade_id, product_id, buyer_id, seller_id, price::text, deposit_applied::text, amount_due::text,
-	agreement_version, status, payment_due, coalesce(payment_ref, ''), paid_at`
+	agreement_version, status, payment_due, coalesce(payment_ref, ''), coalesce(paid_via, ''), paid_at, income_kind, delivered_at,
+	coalesce(confirmed_by, ''), coalesce(cancel_reason, ''), deposit_forfeited::text`
 
 func scanOrder(row pgx.Row) (settlement.Order, error) {
 	var o settlement.Order
-	var price, deposit, due string
+	var price, deposit, due, forfeited string
 	var payDue time.Time
 	err := row.Scan(&o.ID, &o.TradeID, &o.ProductID, &o.BuyerID, &o.SellerID, &price, &deposit, &due, &o.AgreementVersion,
-		&o.Status, &payDue, &o.PaymentRef, &o.PaidAt)
+		&o.Status, &payDue, &o.PaymentRef, &o.PaidVia, &o.PaidAt, &o.IncomeKind, &o.DeliveredAt, &o.ConfirmedBy, &o.CancelReason, &forfeited)
 	if err != nil {
 		return o, err
 	}
 	o.Price, o.DepositApplied, o.AmountDue = money.MustParse(price), money.MustParse(deposit), money.MustParse(due)
+	o.DepositForfeited = money.MustParse(forfeited)
 	o.PaymentDue, o.Currency = civil.FromTime(payDue), "CNY"
 	return o, nil
 }
@@ -149,13 +151,13 @@ func (db *DB) Obligations(ctx context.Context, status string) ([]settlement.Obli
 }
 
 // RecordPayment records a payment and everything it sets off, in one transaction (see the interface).
-func (db *DB) RecordPayment(ctx context.Context, orderID, ref string, settle func(settlement.Order) ([]settlement.Share, settlement.Transaction, []settlement.Obligation, error)) (settlement.Order, error) {
+func (db *DB) RecordPayment(ctx context.Context, orderID string, p settlement.Payment, settle func(settlement.Order) ([]settlement.Share, settlement.Transaction, []settlement.Obligation, error)) (settlement.Order, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		o, err := scanOrder(tx.QueryRow(ctx, `SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1 FOR UPDATE`, orderID))
 		if err != nil {
 			return notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id"))
 		}
-		if o.Status == "paid" && o.PaymentRef == ref {
+		if o.Status != "awaiting_payment" && o.Status != "cancelled" && o.PaymentRef == p.Reference {
 			return nil // the same payment recorded again
 		}
 		if o.Status != "awaiting_payment" {
@@ -165,7 +167,12 @@ func (db *DB) RecordPayment(ctx context.Context, orderID, ref string, settle fun
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'paid', payment_ref = $2, paid_at = now() WHERE id = $1`, orderID, ref); err != nil {
+		incomeKind := p.IncomeKind
+		if incomeKind == "" {
+			incomeKind = "one_off"
+		}
+		if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'paid', payment_ref = $2, paid_at = now(), paid_via = $3, income_kind = $4
+			WHERE id = $1`, orderID, p.Reference, p.Via, incomeKind); err != nil {
 			return err
 		}
 		for _, s := range shares {
@@ -184,12 +191,67 @@ func (db *DB) RecordPayment(ctx context.Context, orderID, ref string, settle fun
 				return err
 			}
 		}
-		return appendAudit(ctx, tx, "order.paid", "order", orderID, map[string]any{"reference": ref, "obligations": len(obligations)})
+		return appendAudit(ctx, tx, "order.paid", "order", orderID, map[string]any{"reference": p.Reference, "via": p.Via,
+			"income_kind": incomeKind, "obligations": len(obligations)})
 	})
 	if err != nil {
 		return settlement.Order{}, err
 	}
 	return db.Order(ctx, orderID)
+}
+
+// CancelUnpaid cancels the orders past their last day to pay (see settlement.Store). Each order is
+// its own transaction, locked and re-checked, so a payment recorded at the same moment wins or
+// loses cleanly: an order is either paid or cancelled, never both.
+func (db *DB) CancelUnpaid(ctx context.Context, today civil.Date) ([]settlement.Order, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT id FROM settlement_orders WHERE status = 'awaiting_payment' AND payment_due < $1 ORDER BY id LIMIT 500`, today.Time())
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	var cancelled []settlement.Order
+	for _, id := range ids {
+		done := false
+		err := db.inTx(ctx, func(tx pgx.Tx) error {
+			o, err := scanOrder(tx.QueryRow(ctx, `SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1 FOR UPDATE`, id))
+			if err != nil {
+				return err
+			}
+			if o.Status != "awaiting_payment" || !o.PaymentDue.Before(today) {
+				return nil // paid meanwhile
+			}
+			if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'cancelled', cancelled_at = now(), cancel_reason = 'unpaid',
+				deposit_forfeited = deposit_applied WHERE id = $1`, id); err != nil {
+				return err
+			}
+			if o.DepositApplied.Decimal().IsPositive() {
+				if _, err := tx.Exec(ctx, `UPDATE auction_deposits d SET outcome = 'forfeit' FROM trades t
+					WHERE t.id = $1 AND d.auction_id = t.source_id AND d.buyer_id = t.buyer_id AND d.outcome = 'apply'`, o.TradeID); err != nil {
+					return err
+				}
+				if err := postInTx(ctx, tx, settlement.DepositForfeited(id, o.BuyerID, o.DepositApplied.Decimal())); err != nil {
+					return err
+				}
+			}
+			done = true
+			return appendAudit(ctx, tx, "order.cancelled", "order", id, map[string]any{"reason": "unpaid", "payment_due": o.PaymentDue,
+				"deposit_forfeited": o.DepositApplied})
+		})
+		if err != nil {
+			return cancelled, err
+		}
+		if done {
+			o, err := db.Order(ctx, id)
+			if err != nil {
+				return cancelled, err
+			}
+			cancelled = append(cancelled, o)
+		}
+	}
+	return cancelled, nil
 }
 
 var _ settlement.Store = (*DB)(nil)

@@ -37,72 +37,117 @@ func (db *DB) RecordDelivery(ctx context.Context, orderID string, seller dataven
 	return db.Order(ctx, orderID)
 }
 
-// Confirm confirms a delivered order and appends its voucher (see settlement.VoucherStore). An
-// advisory lock serialises appends, so the log has no gaps and no forks.
+// Confirm confirms a delivered order and appends its voucher (see settlement.VoucherStore).
 func (db *DB) Confirm(ctx context.Context, orderID string, buyer datavenue.OrgID, issue func(settlement.VoucherContent) (string, error)) (settlement.Voucher, error) {
 	var id string
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		var v settlement.VoucherContent
-		var status, existing string
-		var owner datavenue.OrgID
-		var delivery []byte
-		var tradedAt, deliveredAt *time.Time
-		err := tx.QueryRow(ctx, `SELECT o.status, o.buyer_id, coalesce(o.voucher_id, ''), o.id, o.trade_id, o.product_id, t.pricing_method,
-				o.price::text, o.buyer_id, o.seller_id, t.traded_at, o.delivery, o.delivered_at
-			FROM settlement_orders o JOIN trades t ON t.id = o.trade_id WHERE o.id = $1 FOR UPDATE OF o`, orderID).
-			Scan(&status, &owner, &existing, &v.OrderID, &v.TradeID, &v.ProductID, &v.Method, &v.Price, &v.Buyer, &v.Seller, &tradedAt, &delivery, &deliveredAt)
-		if err != nil {
-			return notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id"))
-		}
-		if owner != buyer {
-			return datavenue.NotFound("order_not_found", "no order of yours has this id")
-		}
-		if status == "confirmed" {
-			id = existing // confirming twice: the voucher already issued
-			return nil
-		}
-		if status != "delivered" {
-			return datavenue.Conflict("order_not_delivered", "only a delivered order is confirmed; this one is "+status)
-		}
-		if err := json.Unmarshal(delivery, &v.Delivery); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT c.number || ' v' || c.version FROM certificates c JOIN product_assets pa ON pa.asset_id = c.asset_id
-			WHERE pa.product_id = $1 AND c.status = 'valid' ORDER BY 1`, v.ProductID)
-		if err != nil {
-			return err
-		}
-		if v.Certificates, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('datavenue voucher log'))`); err != nil {
-			return err
-		}
-		v.PrevHash, v.Seq = settlement.GenesisHash, 1
-		if err := tx.QueryRow(ctx, `SELECT hash, seq + 1 FROM vouchers ORDER BY seq DESC LIMIT 1`).Scan(&v.PrevHash, &v.Seq); err != nil && err != pgx.ErrNoRows {
-			return err
-		}
-		now := time.Now().UTC()
-		v.Currency, v.TradedAt, v.DeliveredAt, v.ConfirmedAt = "CNY", tradedAt.UTC().Format(time.RFC3339), deliveredAt.UTC().Format(time.RFC3339), now.Format(time.RFC3339)
-		v.ID = datavenue.NewID("vch")
-		doc, err := issue(v)
-		if err != nil {
-			return err
-		}
-		id = v.ID
-		if _, err := tx.Exec(ctx, `INSERT INTO vouchers (seq, id, order_id, document, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)`,
-			v.Seq, v.ID, orderID, doc, v.PrevHash, settlement.ChainHash(v.PrevHash, doc)); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'confirmed', confirmed_at = $2, voucher_id = $3 WHERE id = $1`, orderID, now, v.ID); err != nil {
-			return err
-		}
-		return appendAudit(ctx, tx, "voucher.issued", "voucher", v.ID, map[string]any{"order_id": orderID, "seq": v.Seq})
+	err := db.inTx(ctx, func(tx pgx.Tx) (err error) {
+		id, err = confirmInTx(ctx, tx, orderID, buyer, issue)
+		return err
 	})
 	if err != nil {
 		return settlement.Voucher{}, err
 	}
 	return db.Voucher(ctx, id)
+}
+
+// AutoConfirm confirms, as the venue, deliveries left unconfirmed (see settlement.VoucherStore),
+// each order in its own transaction.
+func (db *DB) AutoConfirm(ctx context.Context, deliveredBefore time.Time, issue func(settlement.VoucherContent) (string, error)) ([]settlement.Voucher, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT id FROM settlement_orders WHERE status = 'delivered' AND delivered_at < $1 ORDER BY delivered_at, id LIMIT 500`, deliveredBefore)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	var issued []settlement.Voucher
+	for _, orderID := range ids {
+		var id string
+		err := db.inTx(ctx, func(tx pgx.Tx) (err error) {
+			id, err = confirmInTx(ctx, tx, orderID, "", issue)
+			return err
+		})
+		if datavenue.KindOf(err) == datavenue.KindConflict {
+			continue // confirmed by its buyer meanwhile
+		}
+		if err != nil {
+			return issued, err
+		}
+		v, err := db.Voucher(ctx, id)
+		if err != nil {
+			return issued, err
+		}
+		issued = append(issued, v)
+	}
+	return issued, nil
+}
+
+// confirmInTx confirms a delivered order and appends its voucher: by its buyer, or (buyer empty)
+// by the venue once the confirmation period has passed. An advisory lock serialises appends, so
+// the log has no gaps and no forks.
+func confirmInTx(ctx context.Context, tx pgx.Tx, orderID string, buyer datavenue.OrgID, issue func(settlement.VoucherContent) (string, error)) (string, error) {
+	var v settlement.VoucherContent
+	var status, existing string
+	var owner datavenue.OrgID
+	var delivery []byte
+	var tradedAt, deliveredAt *time.Time
+	err := tx.QueryRow(ctx, `SELECT o.status, o.buyer_id, coalesce(o.voucher_id, ''), o.id, o.trade_id, o.product_id, t.pricing_method,
+			o.price::text, o.buyer_id, o.seller_id, t.traded_at, o.delivery, o.delivered_at
+		FROM settlement_orders o JOIN trades t ON t.id = o.trade_id WHERE o.id = $1 FOR UPDATE OF o`, orderID).
+		Scan(&status, &owner, &existing, &v.OrderID, &v.TradeID, &v.ProductID, &v.Method, &v.Price, &v.Buyer, &v.Seller, &tradedAt, &delivery, &deliveredAt)
+	if err != nil {
+		return "", notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id"))
+	}
+	v.ConfirmedBy = "buyer"
+	if buyer == "" {
+		v.ConfirmedBy = "auto"
+	} else if owner != buyer {
+		return "", datavenue.NotFound("order_not_found", "no order of yours has this id")
+	}
+	if status == "confirmed" {
+		if buyer == "" {
+			return "", datavenue.Conflict("order_confirmed", "the order is confirmed already")
+		}
+		return existing, nil // confirming twice: the voucher already issued
+	}
+	if status != "delivered" {
+		return "", datavenue.Conflict("order_not_delivered", "only a delivered order is confirmed; this one is "+status)
+	}
+	if err := json.Unmarshal(delivery, &v.Delivery); err != nil {
+		return "", err
+	}
+	rows, err := tx.Query(ctx, `SELECT c.number || ' v' || c.version FROM certificates c JOIN product_assets pa ON pa.asset_id = c.asset_id
+		WHERE pa.product_id = $1 AND c.status = 'valid' ORDER BY 1`, v.ProductID)
+	if err != nil {
+		return "", err
+	}
+	if v.Certificates, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return "", err
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('datavenue voucher log'))`); err != nil {
+		return "", err
+	}
+	v.PrevHash, v.Seq = settlement.GenesisHash, 1
+	if err := tx.QueryRow(ctx, `SELECT hash, seq + 1 FROM vouchers ORDER BY seq DESC LIMIT 1`).Scan(&v.PrevHash, &v.Seq); err != nil && err != pgx.ErrNoRows {
+		return "", err
+	}
+	now := time.Now().UTC()
+	v.Currency, v.TradedAt, v.DeliveredAt, v.ConfirmedAt = "CNY", tradedAt.UTC().Format(time.RFC3339), deliveredAt.UTC().Format(time.RFC3339), now.Format(time.RFC3339)
+	v.ID = datavenue.NewID("vch")
+	doc, err := issue(v)
+	if err != nil {
+		return "", err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO vouchers (seq, id, order_id, document, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)`,
+		v.Seq, v.ID, orderID, doc, v.PrevHash, settlement.ChainHash(v.PrevHash, doc)); err != nil {
+		return "", err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'confirmed', confirmed_at = $2, voucher_id = $3, confirmed_by = $4 WHERE id = $1`,
+		orderID, now, v.ID, v.ConfirmedBy); err != nil {
+		return "", err
+	}
+	return v.ID, appendAudit(ctx, tx, "voucher.issued", "voucher", v.ID, map[string]any{"order_id": orderID, "seq": v.Seq, "confirmed_by": v.ConfirmedBy})
 }
 
 // Voucher returns one voucher.

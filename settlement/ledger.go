@@ -17,8 +17,39 @@ const (
 	DueToTreasury = "due_to_treasury" // a government unit's share: non-tax revenue owed to its treasury
 	Remitted      = "remitted"        // remitted to the treasury (matched in reconciliation)
 	VenueFees     = "venue_fees"      // the venue's service fee
-	PaidOut       = "paid_out"        // paid out to a party
+	PaidOut       = "paid_out"        // paid out to a party (a released deposit refunded, too)
+	// ForfeitedDeposits holds the deposits of winners who did not pay, until a clerk decides on
+	// compensation: the pilot plans do not say who receives them.
+	ForfeitedDeposits = "forfeited_deposits"
 )
+
+// DepositReceived books an auction deposit when it is received: the money is in clearing and held
+// for the buyer.
+func DepositReceived(auctionID string, buyer datavenue.OrgID, amount decimal.Decimal) Transaction {
+	return Transaction{Kind: "deposit_received", SourceID: auctionID, Key: "deposit:" + auctionID + ":" + string(buyer),
+		Memo: "auction deposit", Postings: []Posting{
+			{Account: AccountID(Clearing, ""), Amount: amount},
+			{Account: AccountID(DepositsHeld, buyer), Amount: amount.Neg()},
+		}}
+}
+
+// DepositReleased refunds a deposit held for a buyer who did not win.
+func DepositReleased(auctionID string, buyer datavenue.OrgID, amount decimal.Decimal) Transaction {
+	return Transaction{Kind: "deposit_released", SourceID: auctionID, Key: "deposit-release:" + auctionID + ":" + string(buyer),
+		Memo: "auction deposit refunded", Postings: []Posting{
+			{Account: AccountID(DepositsHeld, buyer), Amount: amount},
+			{Account: AccountID(PaidOut, buyer), Amount: amount.Neg()},
+		}}
+}
+
+// DepositForfeited moves the deposit of a winner who did not pay in time to forfeited deposits.
+func DepositForfeited(orderID string, buyer datavenue.OrgID, amount decimal.Decimal) Transaction {
+	return Transaction{Kind: "deposit_forfeited", SourceID: orderID, Key: "deposit-forfeit:" + orderID,
+		Memo: "unpaid: deposit forfeited", Postings: []Posting{
+			{Account: AccountID(DepositsHeld, buyer), Amount: amount},
+			{Account: AccountID(ForfeitedDeposits, ""), Amount: amount.Neg()},
+		}}
+}
 
 // AccountID names the ledger account of a party and purpose (party empty: the venue's own).
 func AccountID(purpose string, party datavenue.OrgID) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/money"
+	"github.com/datavenue/datavenue/workdays"
 )
 
 // Roles a party can have in a contribution agreement.
@@ -103,13 +104,21 @@ type Order struct {
 	DepositApplied   money.Yuan      `json:"deposit_applied"`
 	AmountDue        money.Yuan      `json:"amount_due"`
 	AgreementVersion *int            `json:"agreement_version,omitempty"`
-	Status           string          `json:"status"` // awaiting_payment, paid, cancelled
-	PaymentDue       civil.Date      `json:"payment_due"`
+	Status           string          `json:"status"` // awaiting_payment, paid, delivered, confirmed, cancelled
+	PaymentDue       civil.Date      `json:"payment_due" jsonschema:"description=the last day to pay; an order unpaid after it is cancelled and the deposit forfeited"`
 	PaymentRef       string          `json:"payment_ref,omitempty"`
+	PaidVia          string          `json:"paid_via,omitempty"` // clerk or callback
 	PaidAt           *time.Time      `json:"paid_at,omitempty"`
-	Shares           []Share         `json:"shares,omitempty"`
-	Obligations      []Obligation    `json:"obligations,omitempty"`
-	Currency         string          `json:"currency"`
+	// IncomeKind is one_off, or instalment for one payment of a contract paid in instalments: a
+	// government unit then files after the quarter ends (D17).
+	IncomeKind       string       `json:"income_kind"`
+	DeliveredAt      *time.Time   `json:"delivered_at,omitempty"`
+	ConfirmedBy      string       `json:"confirmed_by,omitempty"` // buyer, or auto after the confirmation period
+	CancelReason     string       `json:"cancel_reason,omitempty"`
+	DepositForfeited money.Yuan   `json:"deposit_forfeited"`
+	Shares           []Share      `json:"shares,omitempty"`
+	Obligations      []Obligation `json:"obligations,omitempty"`
+	Currency         string       `json:"currency"`
 }
 
 // Share is a party's part of a paid order and the ledger account it went to.
@@ -137,6 +146,14 @@ type Obligation struct {
 	PaymentCode string `json:"payment_code"`
 }
 
+// Payment is a payment of an order as recorded: its reference (recording the same reference again
+// is a no-op), who recorded it (clerk or callback) and the kind of income it is.
+type Payment struct {
+	Reference  string
+	Via        string
+	IncomeKind string
+}
+
 // PartyInfo is what settlement needs to know of a party: its kind, and its treasury or supervisor.
 type PartyInfo struct {
 	Kind       string
@@ -152,19 +169,29 @@ type Deadlines interface {
 // Settle splits a paid order by its agreement and returns the shares, the balanced ledger
 // transaction and the obligations the shares create (D16, D17, G6): a government unit's share is
 // due to its treasury (never paid out), a state enterprise's is payable and filed with its
-// supervisor, others' are payable, the venue's fee goes to its fee account. Deadlines: 10 working
-// days from the day of receipt (one-off income).
+// supervisor, others' are payable, the venue's fee goes to its fee account. The price is met by
+// the payment (into clearing) and the winner's deposit (out of deposits held, where it was booked
+// when received). Deadlines: 10 working days from the day of receipt for one-off income, 10
+// working days after the quarter's end for instalment income.
 func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Deadlines, paidOn civil.Date, ref string) ([]Share, Transaction, []Obligation, error) {
 	parts, err := Split(o.Price, a.Weights())
 	if err != nil {
 		return nil, Transaction{}, nil, err
 	}
 	tx := Transaction{Kind: "settlement", SourceID: o.ID, Key: "settle:" + o.ID, Memo: "payment " + ref, Postings: []Posting{
-		{Account: AccountID(Clearing, ""), Amount: o.Price.Decimal()}, // the payment plus the deposit applied
+		{Account: AccountID(Clearing, ""), Amount: o.AmountDue.Decimal()},
+		{Account: AccountID(DepositsHeld, o.BuyerID), Amount: o.DepositApplied.Decimal()},
 	}}
 	var shares []Share
 	var obligations []Obligation
-	due, err := cal.AddWorkdays(paidOn, 10)
+	incomeKind, event := o.IncomeKind, paidOn
+	if incomeKind == "" {
+		incomeKind = "one_off"
+	}
+	if incomeKind == "instalment" {
+		event = workdays.QuarterEnd(paidOn)
+	}
+	due, err := cal.AddWorkdays(event, 10)
 	if err != nil {
 		return nil, Transaction{}, nil, err
 	}
@@ -188,12 +215,12 @@ func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Dea
 		case purpose == DueToTreasury:
 			id := datavenue.NewID("obl")
 			obligations = append(obligations, Obligation{ID: id, Kind: "treasury_remittance", Party: p.Party,
-				Counterpart: info.Treasury, Amount: amount, IncomeKind: "one_off", EventDate: paidOn, DueDate: due, Status: "due",
+				Counterpart: info.Treasury, Amount: amount, IncomeKind: incomeKind, EventDate: event, DueDate: due, Status: "due",
 				PaymentCode: "JK" + id[len(id)-18:]})
 		case info.Kind == "state_enterprise":
 			id := datavenue.NewID("obl")
 			obligations = append(obligations, Obligation{ID: id, Kind: "supervisor_filing", Party: p.Party,
-				Counterpart: info.Supervisor, Amount: amount, IncomeKind: "one_off", EventDate: paidOn, DueDate: due, Status: "due",
+				Counterpart: info.Supervisor, Amount: amount, IncomeKind: incomeKind, EventDate: event, DueDate: due, Status: "due",
 				PaymentCode: "BA" + id[len(id)-18:]})
 		}
 	}
@@ -226,7 +253,10 @@ type Store interface {
 	Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue.OrgID]PartyInfo, error)
 	// RecordPayment marks an awaiting order paid and writes its shares, ledger transaction and
 	// obligations, all in one transaction; a second call with the same reference is a no-op.
-	RecordPayment(ctx context.Context, orderID, ref string, settle func(Order) ([]Share, Transaction, []Obligation, error)) (Order, error)
+	RecordPayment(ctx context.Context, orderID string, p Payment, settle func(Order) ([]Share, Transaction, []Obligation, error)) (Order, error)
+	// CancelUnpaid cancels the orders still awaiting payment after their last day to pay (before
+	// today), forfeiting each winner's deposit, each order in its own transaction.
+	CancelUnpaid(ctx context.Context, today civil.Date) ([]Order, error)
 	Obligations(ctx context.Context, status string) ([]Obligation, error)
 }
 
@@ -237,6 +267,9 @@ type VoucherStore interface {
 	// issue gets the content (sequence number and previous hash filled in) and returns the signed
 	// document.
 	Confirm(ctx context.Context, orderID string, buyer datavenue.OrgID, issue func(VoucherContent) (string, error)) (Voucher, error)
+	// AutoConfirm confirms, as the venue, the orders delivered before the given time that their
+	// buyers neither confirmed nor disputed, each with its voucher.
+	AutoConfirm(ctx context.Context, deliveredBefore time.Time, issue func(VoucherContent) (string, error)) ([]Voucher, error)
 	Voucher(ctx context.Context, id string) (Voucher, error)
 	VoucherLog(ctx context.Context) ([]ChainEntry, error)
 }

@@ -142,3 +142,21 @@ type ReconcileStore interface {
 	Exceptions(ctx context.Context, status string) ([]Exception, error)
 	ResolveException(ctx context.Context, id, reason string) (Exception, error)
 }
+
+// Progress receives how far an import has gone: the stage (parsed, applying) and rows done of
+// the total. It is called from the importing goroutine, between rows.
+type Progress func(stage string, done, total int)
+
+type progressKey struct{}
+
+// WithProgress makes imports under ctx report their progress to fn.
+func WithProgress(ctx context.Context, fn Progress) context.Context {
+	return context.WithValue(ctx, progressKey{}, fn)
+}
+
+// ReportProgress tells the progress receiver of ctx, if any, how far an import has gone.
+func ReportProgress(ctx context.Context, stage string, done, total int) {
+	if fn, ok := ctx.Value(progressKey{}).(Progress); ok {
+		fn(stage, done, total)
+	}
+}

@@ -2,11 +2,16 @@ package settlement
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/assets"
 	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/money"
 )
 
 // Service runs agreements, payments and obligations.
@@ -40,9 +45,17 @@ func (s Service) Agreement(ctx context.Context, productID string) (Agreement, er
 	return s.Store.Agreement(ctx, productID, 0)
 }
 
-// PaymentInput is a clerk's record of a payment (or a payment provider's callback).
+// PaymentInput is a clerk's record of a payment.
 type PaymentInput struct {
-	Reference string `json:"reference" jsonschema:"minLength=1,maxLength=100,description=the bank or payment reference; recording it twice is a no-op"`
+	Reference  string `json:"reference" jsonschema:"minLength=1,maxLength=100,description=the bank or payment reference; recording it twice is a no-op"`
+	IncomeKind string `json:"income_kind,omitempty" jsonschema:"enum=one_off,enum=instalment,description=instalment: one payment of a contract paid in instalments (a government unit files after the quarter ends); default one_off"`
+}
+
+func (in PaymentInput) validate(f *datavenue.Fields) {
+	assets.Text(f, "reference", in.Reference, 1, 100)
+	if in.IncomeKind != "" && in.IncomeKind != "one_off" && in.IncomeKind != "instalment" {
+		f.Add("income_kind", "invalid_value", "income_kind is one_off or instalment")
+	}
 }
 
 // RecordPayment records that an order was paid, splits it by the agreement in force at the
@@ -52,12 +65,64 @@ func (s Service) RecordPayment(ctx context.Context, caller datavenue.Caller, ord
 		return Order{}, datavenue.Forbidden("role_not_allowed", "a settlement clerk records payments")
 	}
 	var f datavenue.Fields
-	assets.Text(&f, "reference", in.Reference, 1, 100)
+	in.validate(&f)
 	if err := f.Err(); err != nil {
 		return Order{}, err
 	}
+	return s.recordPayment(ctx, orderID, Payment{Reference: in.Reference, Via: "clerk", IncomeKind: in.IncomeKind}, nil)
+}
+
+// PaymentCallback is what a payment provider reports: the order paid, its reference, the amount
+// and the kind of income.
+type PaymentCallback struct {
+	OrderID string     `json:"order_id" jsonschema:"minLength=1,maxLength=40"`
+	Amount  money.Yuan `json:"amount" jsonschema:"description=the amount paid; it must equal the order's amount due"`
+	PaymentInput
+}
+
+// CallbackSignature is the signature a payment provider sends with a callback: hex HMAC-SHA256 of
+// the request body under the shared secret, as "sha256=<hex>".
+func CallbackSignature(secret, body []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// VerifyCallback checks a callback's signature in constant time. A venue with no secret
+// configured accepts no callbacks.
+func VerifyCallback(secret, body []byte, signature string) error {
+	if len(secret) == 0 {
+		return datavenue.Unauthorized("callbacks_disabled", "payment callbacks are not configured on this venue")
+	}
+	if !hmac.Equal([]byte(CallbackSignature(secret, body)), []byte(signature)) {
+		return datavenue.Unauthorized("bad_signature", "the callback's signature does not match its body")
+	}
+	return nil
+}
+
+// RecordCallback records a payment reported by the provider (its signature already verified).
+// It is idempotent by reference, like a clerk's record; an amount other than the amount due is
+// refused and nothing is recorded.
+func (s Service) RecordCallback(ctx context.Context, in PaymentCallback) (Order, error) {
+	var f datavenue.Fields
+	in.validate(&f)
+	assets.Text(&f, "order_id", in.OrderID, 1, 40)
+	if !in.Amount.Decimal().IsPositive() {
+		f.Add("amount", "invalid_amount", "the amount paid is positive")
+	}
+	if err := f.Err(); err != nil {
+		return Order{}, err
+	}
+	amount := in.Amount
+	return s.recordPayment(ctx, in.OrderID, Payment{Reference: in.Reference, Via: "callback", IncomeKind: in.IncomeKind}, &amount)
+}
+
+func (s Service) recordPayment(ctx context.Context, orderID string, p Payment, amount *money.Yuan) (Order, error) {
 	paidOn := civil.Of(s.Clock.Now())
-	return s.Store.RecordPayment(ctx, orderID, in.Reference, func(o Order) ([]Share, Transaction, []Obligation, error) {
+	return s.Store.RecordPayment(ctx, orderID, p, func(o Order) ([]Share, Transaction, []Obligation, error) {
+		if amount != nil && amount.Cmp(o.AmountDue) != 0 {
+			return nil, Transaction{}, nil, datavenue.Invalid("amount_mismatch", "the amount paid is "+amount.String()+"; the order's amount due is "+o.AmountDue.String())
+		}
 		if o.AgreementVersion == nil {
 			return nil, Transaction{}, nil, datavenue.Conflict("agreement_missing",
 				"the product had no contribution agreement when the trade was made; the operator must add one and the order be re-made")
@@ -76,8 +141,15 @@ func (s Service) RecordPayment(ctx context.Context, caller datavenue.Caller, ord
 		if err != nil {
 			return nil, Transaction{}, nil, err
 		}
-		return Settle(o, a, parties, s.Calendar, paidOn, in.Reference)
+		o.IncomeKind = p.IncomeKind
+		return Settle(o, a, parties, s.Calendar, paidOn, p.Reference)
 	})
+}
+
+// CancelUnpaid cancels the orders whose last day to pay has passed, forfeiting the winners'
+// deposits (the sweeper runs it).
+func (s Service) CancelUnpaid(ctx context.Context) ([]Order, error) {
+	return s.Store.CancelUnpaid(ctx, civil.Of(s.Clock.Now()))
 }
 
 // Order returns an order to its buyer, its seller and the supervisors.
@@ -130,6 +202,10 @@ type Vouchers struct {
 	Store  VoucherStore
 	Keys   *auth.Keyring
 	Issuer string
+	Clock  datavenue.Clock
+	// ConfirmAfter is how long a buyer has to confirm (or dispute) a delivery before the venue
+	// confirms it.
+	ConfirmAfter time.Duration
 }
 
 // Deliver records what the seller delivered for a paid order.
@@ -151,6 +227,14 @@ func (s Vouchers) Confirm(ctx context.Context, caller datavenue.Caller, orderID 
 		return Voucher{}, datavenue.Forbidden("role_not_allowed", "the buyer confirms the delivery")
 	}
 	return s.Store.Confirm(ctx, orderID, caller.Org, func(v VoucherContent) (string, error) {
+		return SignVoucher(s.Keys, s.Issuer, v)
+	})
+}
+
+// AutoConfirm confirms the deliveries their buyers left unconfirmed for the confirmation period
+// (the sweeper runs it); the vouchers say they were confirmed automatically.
+func (s Vouchers) AutoConfirm(ctx context.Context) ([]Voucher, error) {
+	return s.Store.AutoConfirm(ctx, s.Clock.Now().Add(-s.ConfirmAfter), func(v VoucherContent) (string, error) {
 		return SignVoucher(s.Keys, s.Issuer, v)
 	})
 }
@@ -190,6 +274,7 @@ func (r Reconciliation) Import(ctx context.Context, caller datavenue.Caller, in 
 	if err != nil {
 		return ImportResult{}, err
 	}
+	ReportProgress(ctx, "parsed", len(rows), len(rows))
 	return r.Store.Import(ctx, in.Name, rows, end)
 }
 

@@ -63,7 +63,8 @@ type VoucherContent struct {
 	Delivery     Delivery `json:"delivery"`
 	DeliveredAt  string   `json:"delivered_at"`
 	ConfirmedAt  string   `json:"confirmed_at"`
-	PrevHash     string   `json:"prev_hash"` // the previous voucher's chain hash: the chain is in the signed content too
+	ConfirmedBy  string   `json:"confirmed_by"` // buyer, or auto: the buyer let the confirmation period pass
+	PrevHash     string   `json:"prev_hash"`    // the previous voucher's chain hash: the chain is in the signed content too
 }
 
 // SignVoucher signs a voucher with the venue's active key.

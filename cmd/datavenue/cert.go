@@ -19,6 +19,8 @@ import (
 	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/config"
 	"github.com/datavenue/datavenue/postgres"
+	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/workdays"
 )
 
 // certCommand verifies a certificate file. Offline by default: the trusted keys come from a JWKS
@@ -131,5 +133,21 @@ func sweep(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "sweep: %d expiries recorded\n", n)
+	kr, err := auth.LoadKeyring(cfg.KeyDir, true) // as serve does: the first run makes the key
+	if err != nil {
+		return err
+	}
+	calendar, err := workdays.New(nil)
+	if err != nil {
+		return err
+	}
+	clock := datavenue.SystemClock{}
+	sweeper := settlement.Sweeper{Orders: settlement.Service{Store: db, Calendar: calendar, Clock: clock},
+		Vouchers: settlement.Vouchers{Store: db, Keys: kr, Issuer: cfg.JWTIssuer, Clock: clock, ConfirmAfter: cfg.ConfirmAfter}}
+	res, err := sweeper.Once(datavenue.WithCaller(ctx, audit.SystemCaller))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sweep: %d unpaid orders cancelled (deposits forfeited), %d deliveries confirmed automatically\n", res.Cancelled, res.AutoConfirmed)
 	return nil
 }

@@ -54,7 +54,7 @@ Usage:
   datavenue cert verify FILE [--jwks JWKS.json] [--online BASE_URL]
                                      verify a signed certificate offline: signature, key, validity
                                      dates; with --online also its current status at the venue
-  datavenue sweep                    record expired certificates, authorisations and approvals now
+  datavenue sweep                    record expiries, cancel unpaid orders, auto-confirm deliveries now
   datavenue voucher verify FILE [--jwks JWKS.json]
                                      verify a delivery voucher offline
   datavenue voucher verify-chain [--jwks JWKS.json]
@@ -247,6 +247,8 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 	}
 	closing := make(chan struct{})
 	wake := certificates.NewWaker()
+	orders := settlement.Service{Store: db, Calendar: calendar, Clock: datavenue.SystemClock{}}
+	vouchers := settlement.Vouchers{Store: db, Keys: kr, Issuer: cfg.JWTIssuer, Clock: datavenue.SystemClock{}, ConfirmAfter: cfg.ConfirmAfter}
 	app := api.New(api.Deps{
 		Closing:       closing,
 		Organisations: parties.Service{Store: db},
@@ -260,8 +262,8 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		},
 		Negotiations:   auctions,
 		Feed:           &matching.Feed{Redis: rdb, Keys: auctions.Engine.Keys},
-		Settlement:     settlement.Service{Store: db, Calendar: calendar, Clock: datavenue.SystemClock{}},
-		Vouchers:       settlement.Vouchers{Store: db, Keys: kr, Issuer: cfg.JWTIssuer},
+		Settlement:     orders,
+		Vouchers:       vouchers,
 		Reconciliation: settlement.Reconciliation{Store: db, Reports: db, Clock: datavenue.SystemClock{}},
 		Audit:          audit.Service{Reader: db},
 		Idempotency:    db,
@@ -272,10 +274,12 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		},
-		Logger:    logger,
-		Registry:  reg,
-		BodyLimit: cfg.BodyLimit,
-		Version:   version,
+		Logger:                logger,
+		Registry:              reg,
+		BodyLimit:             cfg.BodyLimit,
+		LargeBodyLimit:        cfg.ImportLimit,
+		PaymentCallbackSecret: []byte(cfg.PaymentCallbackSecret),
+		Version:               version,
 	})
 	background := func(ctx context.Context) {
 		// Open auctions whose hot state Redis lost are rebuilt from PostgreSQL before bidding resumes.
@@ -295,6 +299,8 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 			}
 		}}
 		go closer.Run(ctx, time.Second)
+		sweeper := settlement.Sweeper{Orders: orders, Vouchers: vouchers, Logger: logger}
+		go sweeper.Run(datavenue.WithCaller(ctx, audit.SystemCaller), time.Minute)
 		host, _ := os.Hostname()
 		projector := matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
 			ReclaimAfter: 30 * time.Second, Logger: logger}

@@ -1,0 +1,55 @@
+package settlement
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Sweeper does what the clock sets off in settlement: it cancels orders left unpaid after their
+// last day to pay (the winner's deposit is forfeited) and confirms deliveries their buyers let
+// the confirmation period pass on. Both are idempotent: running it twice, or on two instances at
+// once, changes each order once (each change locks and re-checks its order).
+type Sweeper struct {
+	Orders   Service
+	Vouchers Vouchers
+	Logger   *slog.Logger
+}
+
+// SweepResult counts what one sweep changed.
+type SweepResult struct {
+	Cancelled     int
+	AutoConfirmed int
+}
+
+// Once sweeps now.
+func (s Sweeper) Once(ctx context.Context) (SweepResult, error) {
+	cancelled, err := s.Orders.CancelUnpaid(ctx)
+	res := SweepResult{Cancelled: len(cancelled)}
+	if err != nil {
+		return res, err
+	}
+	confirmed, err := s.Vouchers.AutoConfirm(ctx)
+	res.AutoConfirmed = len(confirmed)
+	return res, err
+}
+
+// Run sweeps every interval until ctx ends; failures are logged and retried at the next tick.
+func (s Sweeper) Run(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		res, err := s.Once(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.Logger.Warn("settlement sweep", "error", err.Error())
+		}
+		if res.Cancelled+res.AutoConfirmed > 0 {
+			s.Logger.Info("settlement sweep", "cancelled_unpaid", res.Cancelled, "auto_confirmed", res.AutoConfirmed)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
