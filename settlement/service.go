@@ -119,6 +119,29 @@ func (s Service) RecordCallback(ctx context.Context, in PaymentCallback) (Order,
 
 func (s Service) recordPayment(ctx context.Context, orderID string, p Payment, amount *money.Yuan) (Order, error) {
 	paidOn := civil.Of(s.Clock.Now())
+	// The agreement and its parties are read before the order is locked: the settle step runs
+	// inside the store's transaction and must not wait for another connection (a pool full of
+	// transactions each waiting for one more connection would deadlock).
+	before, err := s.Store.Order(ctx, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	var a Agreement
+	var parties map[datavenue.OrgID]PartyInfo
+	if before.AgreementVersion != nil {
+		if a, err = s.Store.Agreement(ctx, before.ProductID, *before.AgreementVersion); err != nil {
+			return Order{}, err
+		}
+		var ids []datavenue.OrgID
+		for _, p := range a.Parties {
+			if p.Party != "" {
+				ids = append(ids, p.Party)
+			}
+		}
+		if parties, err = s.Store.Parties(ctx, ids); err != nil {
+			return Order{}, err
+		}
+	}
 	return s.Store.RecordPayment(ctx, orderID, p, func(o Order) ([]Share, Transaction, []Obligation, error) {
 		if amount != nil && amount.Cmp(o.AmountDue) != 0 {
 			return nil, Transaction{}, nil, datavenue.Invalid("amount_mismatch", "the amount paid is "+amount.String()+"; the order's amount due is "+o.AmountDue.String())
@@ -127,19 +150,8 @@ func (s Service) recordPayment(ctx context.Context, orderID string, p Payment, a
 			return nil, Transaction{}, nil, datavenue.Conflict("agreement_missing",
 				"the product had no contribution agreement when the trade was made; the operator must add one and the order be re-made")
 		}
-		a, err := s.Store.Agreement(ctx, o.ProductID, *o.AgreementVersion)
-		if err != nil {
-			return nil, Transaction{}, nil, err
-		}
-		var ids []datavenue.OrgID
-		for _, p := range a.Parties {
-			if p.Party != "" {
-				ids = append(ids, p.Party)
-			}
-		}
-		parties, err := s.Store.Parties(ctx, ids)
-		if err != nil {
-			return nil, Transaction{}, nil, err
+		if *o.AgreementVersion != a.Version { // set when the order was made and never changed: a guard, not a path
+			return nil, Transaction{}, nil, datavenue.Conflict("agreement_changed", "the order's agreement changed while it was being paid; retry")
 		}
 		o.IncomeKind = p.IncomeKind
 		return Settle(o, a, parties, s.Calendar, paidOn, p.Reference)
