@@ -3,7 +3,7 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: run test stop services build vet bench bench-matching
+.PHONY: run test stop services build vet bench bench-matching bench-settlement
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
@@ -32,6 +32,10 @@ vet:
 # bench: the catalogue search benchmark (100,000 products; see README "Catalogue search speed").
 bench: services
 	$(SERVICES) exec -- go test ./postgres -run '^$$' -bench CatalogueSearch -benchtime 2000x -count 1
+
+# bench-settlement: settlements/s from trade to voucher against plain inserts of the same rows.
+bench-settlement: services
+	$(SERVICES) exec -- go test ./postgres -run '^$$' -bench Settlement -benchtime 3s -count 1
 
 # bench-matching: bids/s and latency of the engine (Go API) against a redis-benchmark baseline of
 # the same script; add HTTP=http://127.0.0.1:8080 with a venue started by

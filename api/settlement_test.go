@@ -17,7 +17,8 @@ import (
 // From an auction win to a paid order: the trade makes an order (price less the applied deposit),
 // the payment splits the price by the agreement in force at the trade, posts one balanced ledger
 // transaction, and creates the government unit's treasury obligation and the state enterprise's
-// filing obligation, due 10 working days after the payment.
+// filing obligation, due 10 working days after the payment; then delivery, a verified voucher, and
+// the treasury's statement matched to the remittance.
 func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 	m, auc := auctionMarket(t, matching.English)
 	ctx := context.Background()
@@ -138,5 +139,26 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 	}
 	if _, err := m.db.Pool.Exec(ctx, `UPDATE vouchers SET document = 'x'`); err == nil {
 		t.Fatal("the voucher log accepted an UPDATE")
+	}
+
+	// The unit remits its share; the clerk imports the treasury's statement and it matches.
+	today := time.Now().Format("2006-01-02")
+	statement := "缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n" +
+		"T-0001," + treasury.PaymentCode + ",市交通运输局,5000.01," + today + ",市级国库\n"
+	r = m.importStatement(clerk, "csv", "period_end="+today, []byte(statement))
+	mustStatus(t, r, 201)
+	imported := decode[settlement.ImportResult](t, r)
+	if imported.Counts["matched"] != 1 || len(imported.Receipts) != 1 || imported.Receipts[0].Obligation != treasury.ID {
+		t.Fatalf("import = %+v", imported)
+	}
+	if bal, _ := m.db.Balance(ctx, settlement.AccountID(settlement.DueToTreasury, govHolder)); !bal.IsZero() {
+		t.Fatalf("due to treasury after the remittance = %s", bal)
+	}
+	if bal, _ := m.db.Balance(ctx, settlement.AccountID(settlement.Remitted, govHolder)); bal.String() != "-5000.01" {
+		t.Fatalf("remitted = %s", bal)
+	}
+	remitted := decode[api.List[settlement.Obligation]](t, m.do("GET", "/v1/obligations?status=remitted", clerk, nil))
+	if len(remitted.Data) != 1 || remitted.Data[0].ID != treasury.ID {
+		t.Fatalf("remitted obligations = %+v", remitted.Data)
 	}
 }

@@ -57,16 +57,22 @@ func postTransaction(ctx context.Context, tx pgx.Tx, t settlement.Transaction) (
 		err := tx.QueryRow(ctx, `SELECT id FROM ledger_transactions WHERE idempotency_key = $1`, t.Key).Scan(&posted)
 		return posted, err
 	}
-	for _, p := range t.Postings {
+	// Accounts (created as needed) and postings go in one statement each, whatever their number:
+	// a settlement's round trips do not grow with its parties.
+	accounts, parties, purposes, amounts := make([]string, len(t.Postings)), make([]string, len(t.Postings)), make([]string, len(t.Postings)), make([]string, len(t.Postings))
+	for i, p := range t.Postings {
 		purpose, party, _ := strings.Cut(strings.TrimPrefix(p.Account, "acc_"), ":")
-		if _, err := tx.Exec(ctx, `INSERT INTO ledger_accounts (id, party_id, purpose) VALUES ($1, nullif($2, ''), $3)
-			ON CONFLICT DO NOTHING`, p.Account, party, purpose); err != nil {
-			return "", err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO ledger_postings (transaction_id, account_id, amount) VALUES ($1, $2, $3::numeric)`,
-			t.ID, p.Account, p.Amount.StringFixed(2)); err != nil {
-			return "", err
-		}
+		accounts[i], parties[i], purposes[i], amounts[i] = p.Account, party, purpose, p.Amount.StringFixed(2)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO ledger_accounts (id, party_id, purpose)
+		SELECT a, nullif(p, ''), u FROM unnest($1::text[], $2::text[], $3::text[]) AS x(a, p, u) ORDER BY a
+		ON CONFLICT DO NOTHING`, accounts, parties, purposes); err != nil {
+		return "", err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO ledger_postings (transaction_id, account_id, amount)
+		SELECT $1, a, m::numeric FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS x(a, m, n) ORDER BY n`,
+		t.ID, accounts, amounts); err != nil {
+		return "", err
 	}
 	return t.ID, appendAudit(ctx, tx, "ledger.posted", "ledger_transaction", t.ID, map[string]any{"kind": t.Kind, "source_id": t.SourceID})
 }

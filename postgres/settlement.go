@@ -175,11 +175,14 @@ func (db *DB) RecordPayment(ctx context.Context, orderID string, p settlement.Pa
 			WHERE id = $1`, orderID, p.Reference, p.Via, incomeKind); err != nil {
 			return err
 		}
+		var sParties, sRoles, sAmounts, sAccounts []string
 		for _, s := range shares {
-			if _, err := tx.Exec(ctx, `INSERT INTO settlement_shares (order_id, party_id, role, amount, account) VALUES ($1, nullif($2, ''), $3, $4::numeric, $5)`,
-				orderID, string(s.Party), s.Role, s.Amount.String(), s.Account); err != nil {
-				return err
-			}
+			sParties, sRoles, sAmounts, sAccounts = append(sParties, string(s.Party)), append(sRoles, s.Role), append(sAmounts, s.Amount.String()), append(sAccounts, s.Account)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO settlement_shares (order_id, party_id, role, amount, account)
+			SELECT $1, nullif(p, ''), r, m::numeric, a FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS x(p, r, m, a)`,
+			orderID, sParties, sRoles, sAmounts, sAccounts); err != nil {
+			return err
 		}
 		if err := postInTx(ctx, tx, ltx); err != nil {
 			return err
