@@ -144,8 +144,11 @@ func TestSettlementTakesTheDepositOutOfDepositsHeld(t *testing.T) {
 func TestDeliveryIsConfirmedAutomaticallyAfterThePeriod(t *testing.T) {
 	m, o, clerk := paidOrder(t)
 	ctx := datavenue.WithCaller(context.Background(), audit.SystemCaller)
-	mustStatus(t, m.do("POST", "/v1/orders/"+o.ID+"/delivery", m.as(datavenue.RoleOperator, operatorOrg),
-		map[string]any{"method": "api", "credential": "cred-7"}), 200)
+	seller := m.as(datavenue.RoleOperator, operatorOrg)
+	// The product is delivered as a file: another method is refused.
+	wantProblem(t, m.do("POST", "/v1/orders/"+o.ID+"/delivery", seller, map[string]any{"method": "api", "credential": "cred-7"}), 422, "delivery_method_mismatch")
+	mustStatus(t, m.do("POST", "/v1/orders/"+o.ID+"/delivery", seller,
+		map[string]any{"method": "file", "content_hash": "sha256:" + strings.Repeat("0f", 32)}), 200)
 	res, err := m.sweeper(time.Now().Add(6 * 24 * time.Hour)).Once(ctx)
 	if err != nil || res.AutoConfirmed != 0 {
 		t.Fatalf("sweep inside the period: %+v %v", res, err)

@@ -95,7 +95,7 @@ func (s *settlementBench) settle(ctx context.Context) (string, error) {
 	}
 	seller := datavenue.Caller{Subject: "seller", Role: datavenue.RoleOperator, Org: s.operator}
 	if _, err := s.vouchers.Deliver(datavenue.WithCaller(ctx, seller), seller, orderID,
-		settlement.Delivery{Method: "file", ContentHash: "sha256:" + strings.Repeat("ab", 32)}); err != nil {
+		settlement.Delivery{Method: "api", Credential: fmt.Sprintf("cred-%d", n)}); err != nil {
 		return "", err
 	}
 	buyer := datavenue.Caller{Subject: "buyer", Role: datavenue.RoleBuyer, Org: s.buyer}

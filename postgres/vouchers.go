@@ -14,9 +14,10 @@ import (
 // RecordDelivery records the seller's delivery of a paid order.
 func (db *DB) RecordDelivery(ctx context.Context, orderID string, seller datavenue.OrgID, d settlement.Delivery) (settlement.Order, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		var status string
+		var status, method string
 		var owner datavenue.OrgID
-		if err := tx.QueryRow(ctx, `SELECT status, seller_id FROM settlement_orders WHERE id = $1 FOR UPDATE`, orderID).Scan(&status, &owner); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT o.status, o.seller_id, coalesce(p.delivery->>'method', '') FROM settlement_orders o
+			JOIN products p ON p.id = o.product_id WHERE o.id = $1 FOR UPDATE OF o`, orderID).Scan(&status, &owner, &method); err != nil {
 			return notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id"))
 		}
 		if owner != seller {
@@ -24,6 +25,9 @@ func (db *DB) RecordDelivery(ctx context.Context, orderID string, seller dataven
 		}
 		if status != "paid" {
 			return datavenue.Conflict("order_not_paid", "a delivery is recorded for a paid order; this one is "+status)
+		}
+		if method != "" && d.Method != method {
+			return datavenue.Invalid("delivery_method_mismatch", "the product is delivered by "+method+", not "+d.Method)
 		}
 		raw, _ := json.Marshal(d)
 		if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'delivered', delivery = $2, delivered_at = now() WHERE id = $1`, orderID, raw); err != nil {
