@@ -121,6 +121,7 @@ func TestUnpaidWinnerForfeitsDepositAndLoserIsRefunded(t *testing.T) {
 	if err := m.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'order.cancelled' AND resource_id = $1`, o.ID).Scan(&events); err != nil || events != 1 {
 		t.Fatalf("order.cancelled audit events = %d (%v)", events, err)
 	}
+	m.checkInvariants()
 }
 
 // A paid order is settled from the payment and the held deposit: nothing of the deposit stays
@@ -172,6 +173,7 @@ func TestDeliveryIsConfirmedAutomaticallyAfterThePeriod(t *testing.T) {
 	if res, _ := m.sweeper(time.Now().Add(9 * 24 * time.Hour)).Once(ctx); res.AutoConfirmed != 0 {
 		t.Fatalf("a second sweep confirmed again: %+v", res)
 	}
+	m.checkInvariants()
 }
 
 func (m *market) callback(body any, sign bool) response {
@@ -221,6 +223,7 @@ func TestPaymentCallback(t *testing.T) {
 	if len(paid.Obligations) != 1 || paid.Obligations[0].IncomeKind != "instalment" || paid.Obligations[0].EventDate != quarterEnd || paid.Obligations[0].DueDate != due {
 		t.Fatalf("obligations = %+v, want event %s due %s", paid.Obligations, quarterEnd, due)
 	}
+	m.checkInvariants()
 }
 
 // A large statement streams its progress as NDJSON and ends with the result; a malformed one ends
@@ -289,4 +292,72 @@ func (m *market) streamImport(token, periodEnd, body string) []api.ImportProgres
 		m.t.Fatal("no progress lines")
 	}
 	return out
+}
+
+// checkInvariants fails the test if `datavenue check`'s rules find anything broken.
+func (m *market) checkInvariants() {
+	m.t.Helper()
+	results, err := m.db.CheckInvariants(context.Background())
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	log, err := m.db.VoucherLog(context.Background())
+	if err != nil || settlement.VerifyChain(log, m.keys) != nil {
+		m.t.Fatalf("voucher chain: %v", err)
+	}
+	for _, r := range results {
+		if !r.OK() {
+			m.t.Errorf("invariant broken: %s", r)
+		}
+	}
+}
+
+// The invariants hold after every settlement path, and each catches the damage it is about.
+func TestInvariantsHoldAndCatchDamage(t *testing.T) {
+	m, o, clerk := wonAuction(t)
+	mustStatus(t, m.do("POST", "/v1/orders/"+o.ID+"/payment", clerk, map[string]any{"reference": "inv-1"}), 200)
+	paid := decode[settlement.Order](t, m.do("GET", "/v1/orders/"+o.ID, clerk, nil))
+	today := time.Now().Format("2006-01-02")
+	statement := "缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n" +
+		"P1," + paid.Obligations[0].PaymentCode + ",市交通运输局,1000.00," + today + ",市级国库\n" + // partial
+		"P2,NOPE,某单位,5.00," + today + ",市级国库\n" // unmatched
+	mustStatus(t, m.importStatement(clerk, "csv", "period_end="+today, []byte(statement)), 201)
+	m.checkInvariants()
+
+	ctx := context.Background()
+	broken := func(name string) {
+		t.Helper()
+		results, err := m.db.CheckInvariants(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range results {
+			if r.Name == name {
+				if r.OK() {
+					t.Fatalf("%s did not notice the damage", name)
+				}
+				return
+			}
+		}
+		t.Fatalf("no invariant %s", name)
+	}
+	// Someone with write access behind the venue's back: each is caught.
+	if _, err := m.db.Pool.Exec(ctx, `UPDATE obligations SET status = 'remitted', settled_at = now() WHERE order_id = $1`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	broken("obligations_remitted_xor_due")
+	if _, err := m.db.Pool.Exec(ctx, `DELETE FROM reconciliation_exceptions WHERE receipt_id IN (SELECT id FROM receipts WHERE slip_no = 'P2');
+		DELETE FROM receipts WHERE slip_no = 'P2'`); err != nil {
+		t.Fatal(err)
+	}
+	broken("imports_whole")
+	if _, err := m.db.Pool.Exec(ctx, `UPDATE settlement_shares SET amount = amount + 0.01 WHERE order_id = $1 AND role = 'operator'`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	broken("shares_sum_to_price")
+	if _, err := m.db.Pool.Exec(ctx, `UPDATE obligations SET amount = amount - 1 WHERE order_id = $1`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	broken("government_shares_have_obligations")
+	broken("treasury_account_matches_obligations")
 }

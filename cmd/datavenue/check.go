@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/postgres"
+	"github.com/datavenue/datavenue/settlement"
+)
+
+// errInvariantsBroken makes `datavenue check` exit non-zero when a rule is broken.
+var errInvariantsBroken = errors.New("check: invariants broken (see above)")
+
+// check verifies the invariants of a live database (see postgres.CheckInvariants) and the voucher
+// chain with the venue's keys.
+func check(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	results, err := runChecks(ctx, db, cfg.KeyDir)
+	if err != nil {
+		return err
+	}
+	broken := 0
+	for _, r := range results {
+		if !r.OK() {
+			broken++
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"ok": broken == 0, "invariants": results}); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range results {
+			fmt.Fprintln(stdout, r)
+		}
+		fmt.Fprintf(stdout, "check: %d invariants, %d broken\n", len(results), broken)
+	}
+	if broken > 0 {
+		return errInvariantsBroken
+	}
+	return nil
+}
+
+// runChecks is every invariant, the voucher chain's included.
+func runChecks(ctx context.Context, db *postgres.DB, keyDir string) ([]postgres.Invariant, error) {
+	results, err := db.CheckInvariants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := auth.LoadKeyring(keyDir, false)
+	if err != nil {
+		return nil, fmt.Errorf("check: the venue's keys verify the voucher chain: %w", err)
+	}
+	log, err := db.VoucherLog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	chain := postgres.Invariant{Name: "voucher_chain_intact", Checked: int64(len(log)),
+		Rule: "every voucher's signature verifies and each entry's hash covers the one before"}
+	if err := settlement.VerifyChain(log, kr); err != nil {
+		chain.Violating = []string{err.Error()}
+	}
+	return append(results, chain), nil
+}
