@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/datavenue/datavenue"
@@ -275,6 +276,31 @@ func TestEveryAuthFailureIs401(t *testing.T) {
 	_ = header
 	payload, _, _ = strings.Cut(payload, ".")
 	algNone := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + payload + "."
+	// The classic confusion attack: HS256 "signed" with the venue's public key as the HMAC secret,
+	// both as raw bytes and as the JWKS "x" text a client could fetch.
+	active := v.keys.Active()
+	claims := auth.Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: issuer, Subject: "x", Audience: jwt.ClaimStrings{audience},
+		ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}, Role: datavenue.RoleClerk, Org: buyerOrg}
+	hmacWith := func(secret []byte) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+		tok.Header["kid"] = active.KID
+		signed, err := tok.SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return signed
+	}
+	hmacRaw := hmacWith(active.Public())
+	hmacJWK := hmacWith([]byte(v.keys.JWKS().Keys[0].X))
+	// A properly signed token whose role is not a venue role.
+	badRole := claims
+	badRole.Role = "superuser"
+	badRoleTok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, badRole)
+	badRoleTok.Header["kid"] = active.KID
+	badRoleSigned, err := badRoleTok.SignedString(active.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name, authz, code string
@@ -289,6 +315,9 @@ func TestEveryAuthFailureIs401(t *testing.T) {
 		{"wrong audience", "Bearer " + wrongAudTok, "token_bad_audience"},
 		{"untrusted issuer", "Bearer " + wrongIssTok, "token_bad_issuer"},
 		{"signature altered", "Bearer " + good[:len(good)-4] + flip(good[len(good)-4:]), "token_bad_signature"},
+		{"HS256 with the public key", "Bearer " + hmacRaw, "token_bad_algorithm"},
+		{"HS256 with the JWK text", "Bearer " + hmacJWK, "token_bad_algorithm"},
+		{"role that does not exist", "Bearer " + badRoleSigned, "token_bad_role"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
