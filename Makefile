@@ -3,7 +3,7 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: run test stop services build vet bench bench-matching bench-settlement
+.PHONY: run test fuzz stop services build vet bench bench-matching bench-settlement
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
@@ -18,10 +18,17 @@ run: services build
 	$(SERVICES) exec -- bin/datavenue serve
 
 # test: start the services, then the whole suite against them (own test databases, never the
-# demo one), ending with go test's summary.
+# demo one), then every fuzz target briefly (FUZZTIME each, 4s by default).
 test:
 	$(SERVICES) up --cluster
 	$(SERVICES) exec -- go test $(GO_TEST_FLAGS) ./...
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+FUZZTIME ?= 4s
+
+# fuzz: only the fuzz targets, longer: make fuzz FUZZTIME=2m
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 stop:
 	$(SERVICES) down

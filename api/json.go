@@ -21,7 +21,11 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 	if err != nil || (mediaType != fiber.MIMEApplicationJSON && !strings.HasSuffix(mediaType, "+json")) {
 		return fiber.NewError(fiber.StatusUnsupportedMediaType, "the request body must be application/json")
 	}
-	body := c.Body()
+	return decodeBody(c.Body(), v)
+}
+
+// decodeBody reads one JSON object into v, refusing unknown fields and trailing data.
+func decodeBody(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return datavenue.Malformed("empty_body", "the request body is empty; send a JSON object")
 	}
