@@ -189,6 +189,7 @@ type Reconciliation interface {
 	Exceptions(ctx context.Context, caller datavenue.Caller, status string) ([]settlement.Exception, error)
 	Resolve(ctx context.Context, caller datavenue.Caller, id, reason string) (settlement.Exception, error)
 	Report(ctx context.Context, caller datavenue.Caller, from, to string) (settlement.Report, error)
+	TrialBalance(ctx context.Context, caller datavenue.Caller) (settlement.TrialBalance, error)
 }
 
 // ResolveInput is a clerk's resolution of an exception.
@@ -209,6 +210,9 @@ func (h *handlers) reconciliationRoutes() []Route {
 			Description: "format=json (default), csv (UTF-8 with BOM) or xlsx (one sheet per section).", Auth: true,
 			Params:   []Param{{Name: "from", In: "query", Required: true}, {Name: "to", In: "query", Required: true}, {Name: "format", In: "query"}},
 			Response: settlement.Report{}, Errors: []int{403}}, h.settlementReport},
+		{"GET", "/v1/ledger/balances", Operation{ID: "trialBalance", Tag: "reconciliation", Summary: "Every ledger account's balance and the total (zero when balanced)",
+			Description: "Clerks, bureaus and auditors. Balances are debits minus credits: what the venue owes (deposits held, payable, due to treasury, fees) shows negative.",
+			Auth:        true, Response: settlement.TrialBalance{}, Errors: []int{403}}, h.trialBalance},
 		{"POST", "/v1/reconciliation/exceptions/:id/resolve", Operation{ID: "resolveException", Tag: "reconciliation", Summary: "Resolve an exception with a reason (clerk)",
 			Auth: true, Params: []Param{{Name: "id", In: "path"}}, Request: ResolveInput{}, Response: settlement.Exception{}, Errors: []int{403, 409}}, h.resolveException},
 	}
@@ -278,6 +282,14 @@ func (h *handlers) importWithProgress(c *fiber.Ctx, in settlement.ImportInput) e
 		send(ImportProgress{Stage: "done", Done: n, Total: n, Result: &res})
 	})
 	return nil
+}
+
+func (h *handlers) trialBalance(c *fiber.Ctx) error {
+	tb, err := h.d.Reconciliation.TrialBalance(c.UserContext(), callerOf(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(tb)
 }
 
 func (h *handlers) listExceptions(c *fiber.Ctx) error {

@@ -161,4 +161,15 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 	if len(remitted.Data) != 1 || remitted.Data[0].ID != treasury.ID {
 		t.Fatalf("remitted obligations = %+v", remitted.Data)
 	}
+	tb := decode[settlement.TrialBalance](t, m.do("GET", "/v1/ledger/balances", m.as(datavenue.RoleAuditor, auditorOrg), nil))
+	balances := map[string]string{}
+	for _, a := range tb.Accounts {
+		balances[a.Account] = a.Balance
+	}
+	if tb.Total != "0.00" || tb.Transactions < 3 || balances[settlement.AccountID(settlement.Remitted, govHolder)] != "-5000.01" ||
+		balances[settlement.AccountID(settlement.DueToTreasury, govHolder)] != "0.00" {
+		t.Fatalf("trial balance = %+v", tb)
+	}
+	wantProblem(t, m.do("GET", "/v1/ledger/balances", buyerTok, nil), 403, "role_not_allowed")
+	m.checkInvariants()
 }

@@ -104,6 +104,26 @@ func (db *DB) LedgerTransaction(ctx context.Context, id string) (settlement.Tran
 	return t, interpretError(err)
 }
 
+// TrialBalance returns every account's balance and the total, from one snapshot.
+func (db *DB) TrialBalance(ctx context.Context) (settlement.TrialBalance, error) {
+	tb := settlement.TrialBalance{Total: "0.00", Accounts: []settlement.AccountBalance{}}
+	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT a.id, coalesce(a.party_id, ''), a.purpose, coalesce(sum(p.amount), 0)::numeric(17, 2)::text
+			FROM ledger_accounts a LEFT JOIN ledger_postings p ON p.account_id = a.id GROUP BY a.id ORDER BY a.purpose, a.id`)
+		if err != nil {
+			return err
+		}
+		if tb.Accounts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (b settlement.AccountBalance, err error) {
+			return b, r.Scan(&b.Account, &b.Party, &b.Purpose, &b.Balance)
+		}); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT coalesce(sum(amount), 0)::numeric(17, 2)::text, (SELECT count(*) FROM ledger_transactions) FROM ledger_postings`).
+			Scan(&tb.Total, &tb.Transactions)
+	})
+	return tb, interpretError(err)
+}
+
 // Balance is an account's balance: the sum of its postings (debits positive).
 func (db *DB) Balance(ctx context.Context, account string) (decimal.Decimal, error) {
 	var s string

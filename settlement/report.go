@@ -8,6 +8,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/assets"
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/money"
@@ -35,6 +36,31 @@ type Report struct {
 // ReportStore computes reports.
 type ReportStore interface {
 	Report(ctx context.Context, from, to, today civil.Date) (Report, error)
+	TrialBalance(ctx context.Context) (TrialBalance, error)
+}
+
+// TrialBalance reads every account's balance (clerks, bureaus and auditors).
+func (r Reconciliation) TrialBalance(ctx context.Context, caller datavenue.Caller) (TrialBalance, error) {
+	if !supervisor(caller) {
+		return TrialBalance{}, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read the ledger")
+	}
+	return r.Reports.TrialBalance(ctx)
+}
+
+// AccountBalance is one ledger account's balance: debits minus credits (a credit balance is
+// negative).
+type AccountBalance struct {
+	Account string          `json:"account"`
+	Party   datavenue.OrgID `json:"party,omitempty"`
+	Purpose string          `json:"purpose"`
+	Balance string          `json:"balance" jsonschema:"description=yuan, two places, signed: debits minus credits"`
+}
+
+// TrialBalance is every account's balance and their total, which is zero in a balanced ledger.
+type TrialBalance struct {
+	Accounts     []AccountBalance `json:"accounts"`
+	Total        string           `json:"total" jsonschema:"description=the sum of all balances: 0.00 in a balanced ledger"`
+	Transactions int64            `json:"transactions"`
 }
 
 var sectionNames = []struct{ key, title string }{
