@@ -3,7 +3,7 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: run test fuzz stop services build vet bench bench-matching bench-settlement
+.PHONY: run test fuzz demo stop services build vet bench bench-matching bench-settlement
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
@@ -32,6 +32,10 @@ fuzz:
 
 stop:
 	$(SERVICES) down
+
+# demo: walk the running venue (make run, in another terminal) through a whole trade over its API.
+demo: build
+	$(SERVICES) exec -- bin/datavenue demo
 
 vet:
 	gofmt -l . | (! grep .) && go vet ./...

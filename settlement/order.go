@@ -54,8 +54,14 @@ func (in AgreementInput) Validate() ([]decimal.Decimal, error) {
 	}
 	var weights []decimal.Decimal
 	positive := false
+	seen := map[string]bool{}
 	for i, p := range in.Parties {
 		field := "parties[" + strconv.Itoa(i) + "]"
+		if key := string(p.Party) + "|" + p.Role; seen[key] {
+			f.Add(field, "duplicate_party_role", "a party appears once per role (add its weights up instead)")
+		} else {
+			seen[key] = true
+		}
 		if !slices.Contains(Roles, p.Role) {
 			f.Add(field+".role", "invalid_value", "role is holder, collector, processor, operator or venue_fee")
 		}
@@ -225,7 +231,24 @@ func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Dea
 		}
 	}
 	tx.Postings = mergePostings(tx.Postings)
-	return shares, tx, obligations, tx.Balanced()
+	return shares, tx, mergeObligations(obligations), tx.Balanced()
+}
+
+// mergeObligations makes one obligation per kind and party: a unit with two roles in an
+// agreement (collector and processor, say) remits or files its income once per order.
+func mergeObligations(obs []Obligation) []Obligation {
+	var out []Obligation
+	index := map[string]int{}
+	for _, o := range obs {
+		key := o.Kind + "|" + string(o.Party)
+		if i, ok := index[key]; ok {
+			out[i].Amount = out[i].Amount.Add(o.Amount)
+			continue
+		}
+		index[key] = len(out)
+		out = append(out, o)
+	}
+	return out
 }
 
 // mergePostings adds up postings to the same account (a party listed twice, say).

@@ -54,6 +54,7 @@ Usage:
   datavenue cert verify FILE [--jwks JWKS.json] [--online BASE_URL]
                                      verify a signed certificate offline: signature, key, validity
                                      dates; with --online also its current status at the venue
+  datavenue demo [--url URL]         walk a running venue through the whole trade, over its public API, printing each step
   datavenue check [--json]           verify the stored data's invariants (ledger, vouchers, auctions, obligations); exit 1 if broken
   datavenue sweep                    record expiries, cancel unpaid orders, auto-confirm deliveries now
   datavenue voucher verify FILE [--jwks JWKS.json]
@@ -100,6 +101,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return sweep(ctx, cfg, stdout)
 	case "check":
 		return check(ctx, cfg, args[1:], stdout)
+	case "demo":
+		return demo(ctx, cfg, args[1:], stdout)
 	case "voucher":
 		return voucherCommand(ctx, cfg, args[1:], stdout)
 	case "version":

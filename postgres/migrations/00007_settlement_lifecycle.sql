@@ -25,10 +25,16 @@ ALTER TABLE settlement_orders ADD CONSTRAINT settlement_orders_cancelled
 -- Only an order cancelled for non-payment forfeits, and never more than the deposit applied.
 ALTER TABLE settlement_orders ADD CONSTRAINT settlement_orders_forfeit
     CHECK (deposit_forfeited = 0 OR (status = 'cancelled' AND deposit_forfeited = deposit_applied));
+-- A party may hold two roles in an agreement (collector and processor): one share per role, both
+-- booked to the party's account.
+ALTER TABLE settlement_shares DROP CONSTRAINT settlement_shares_pkey;
+ALTER TABLE settlement_shares ADD PRIMARY KEY (order_id, account, role);
 CREATE INDEX settlement_orders_open ON settlement_orders (status, payment_due) WHERE status IN ('awaiting_payment', 'delivered');
 
 -- +goose Down
 DROP INDEX settlement_orders_open;
+ALTER TABLE settlement_shares DROP CONSTRAINT settlement_shares_pkey;
+ALTER TABLE settlement_shares ADD PRIMARY KEY (order_id, account);
 ALTER TABLE settlement_orders DROP CONSTRAINT settlement_orders_forfeit;
 ALTER TABLE settlement_orders DROP CONSTRAINT settlement_orders_cancelled;
 ALTER TABLE settlement_orders DROP COLUMN income_kind;
