@@ -3,7 +3,7 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: run test fuzz demo stop services build vet bench bench-matching bench-settlement
+.PHONY: run test fuzz faults demo stop services build vet bench bench-matching bench-settlement
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
@@ -23,8 +23,18 @@ test:
 	$(SERVICES) up --cluster
 	$(SERVICES) exec -- go test $(GO_TEST_FLAGS) ./...
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+	$(MAKE) --no-print-directory faults
 
 FUZZTIME ?= 4s
+ROUNDS ?= 1
+
+# faults: stop and start PostgreSQL and Redis, and kill -9 the venue, under load (see README
+# "Faults"); runs alone because it stops the shared services. Longer: make faults ROUNDS=5
+faults:
+	$(SERVICES) up --cluster
+	@mkdir -p .data; rc=0; DATAVENUE_FAULTS=1 DATAVENUE_FAULT_ROUNDS=$(ROUNDS) $(SERVICES) exec -- \
+		go test -count=1 -timeout 30m -run '^TestFault' -v ./cmd/datavenue > .data/faults.log 2>&1 || rc=$$?; \
+		grep -E '^(---|ok|FAIL|PASS|panic)|_test.go' .data/faults.log; exit $$rc
 
 # fuzz: only the fuzz targets, longer: make fuzz FUZZTIME=2m
 fuzz:

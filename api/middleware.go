@@ -169,9 +169,6 @@ func callerOf(c *fiber.Ctx) datavenue.Caller {
 	return caller
 }
 
-// idempotent makes state-changing requests safe to retry (see package idempotency). Only
-// successful (2xx) responses are stored: a refused request changed nothing, so its key is released
-// and the client may retry it, corrected or not, with the same key.
 // limitBody refuses a body larger than limit bytes (the app's own limit is the larger one of the
 // routes that take files).
 func limitBody(limit int) fiber.Handler {
@@ -183,6 +180,9 @@ func limitBody(limit int) fiber.Handler {
 	}
 }
 
+// idempotent makes state-changing requests safe to retry (see package idempotency). Only
+// successful (2xx) responses are stored: a refused request changed nothing, so its key is released
+// and the client may retry it, corrected or not, with the same key.
 func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		key := c.Get(headerIdempotencyKey)

@@ -7,6 +7,7 @@
 #   scripts/services.sh status  say what runs where
 #   scripts/services.sh env     print the DATAVENUE_* variables that point at them
 #   scripts/services.sh exec -- CMD...   run CMD with those variables exported
+#   scripts/services.sh pg-stop|pg-start|redis-stop|redis-start   one service (the fault suite)
 #
 # Everything lives under $DATAVENUE_DATA_DIR (default: .data/ in the checkout, git-ignored) and
 # listens on loopback only, on non-default ports, so a system PostgreSQL or Redis on 5432/6379 is
@@ -242,6 +243,11 @@ ENV
 case "${1:-}" in
   up) install_packages; pg_up; redis_up; if [ "${2:-}" = "--cluster" ]; then cluster_up; fi ;;
   down) cluster_down; redis_down; pg_down ;;
+  # Single services, for the fault suite (make faults): stop and start one under a running venue.
+  pg-stop) pg_down ;;
+  pg-start) pg_up ;;
+  redis-stop) redis_down ;;
+  redis-start) redis_up ;;
   status)
     if [ -e "$DATA/pg" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$(pg_root)/data" status >/dev/null 2>&1; then
       echo "postgres: running on 127.0.0.1:$PG_PORT"; else echo "postgres: stopped"; fi
@@ -251,5 +257,5 @@ case "${1:-}" in
     shift; [ "${1:-}" = "--" ] && shift
     eval "$(print_env)"
     exec "$@" ;;
-  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
