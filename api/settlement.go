@@ -126,7 +126,7 @@ func (h *handlers) listObligations(c *fiber.Ctx) error {
 type Vouchers interface {
 	Deliver(ctx context.Context, caller datavenue.Caller, orderID string, d settlement.Delivery) (settlement.Order, error)
 	Confirm(ctx context.Context, caller datavenue.Caller, orderID string) (settlement.Voucher, error)
-	Voucher(ctx context.Context, id string) (settlement.Voucher, error)
+	Voucher(ctx context.Context, caller datavenue.Caller, id string) (settlement.Voucher, error)
 }
 
 func (h *handlers) voucherRoutes() []Route {
@@ -166,7 +166,7 @@ func (h *handlers) confirmDelivery(c *fiber.Ctx) error {
 }
 
 func (h *handlers) getVoucher(c *fiber.Ctx) error {
-	v, err := h.d.Vouchers.Voucher(c.UserContext(), c.Params("id"))
+	v, err := h.d.Vouchers.Voucher(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func (h *handlers) getVoucher(c *fiber.Ctx) error {
 }
 
 func (h *handlers) voucherDocument(c *fiber.Ctx) error {
-	v, err := h.d.Vouchers.Voucher(c.UserContext(), c.Params("id"))
+	v, err := h.d.Vouchers.Voucher(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
 		return err
 	}

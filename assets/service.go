@@ -45,6 +45,17 @@ func (s Service) Register(ctx context.Context, caller datavenue.Caller, in Input
 // Update changes the caller's own card; expected is the version the caller edited, so two holders'
 // clerks cannot overwrite each other's change (409 version_conflict).
 func (s Service) Update(ctx context.Context, caller datavenue.Caller, id ID, expected int, reason string, in Input) (Asset, error) {
+	// Who may comes before what is sent (the transaction below checks again, authoritatively).
+	current, err := s.Store.Asset(ctx, id)
+	if err != nil {
+		return Asset{}, err
+	}
+	if !IsHolder(caller, current.HolderID) {
+		if CanRead(caller, current.HolderID) {
+			return Asset{}, datavenue.Forbidden("not_holder", "only the holder changes its asset card")
+		}
+		return Asset{}, errNotFound
+	}
 	next, err := in.Validate()
 	var f datavenue.Fields
 	if err != nil {

@@ -186,6 +186,9 @@ func (s GrantService) Authorisations(ctx context.Context, caller datavenue.Calle
 
 // SubmitApproval submits (government unit) or records (state enterprise) a usage or disposal approval.
 func (s GrantService) SubmitApproval(ctx context.Context, caller datavenue.Caller, in ApprovalInput) (Approval, error) {
+	if !caller.Is(datavenue.RoleOperator) {
+		return Approval{}, datavenue.Forbidden("role_not_allowed", "the holder submits its approval request with the operator role")
+	}
 	var f datavenue.Fields
 	if in.Purpose != "paid_use" && in.Purpose != "disposal" {
 		f.Add("purpose", "invalid_value", "purpose is paid_use (有偿使用) or disposal (处置)")

@@ -92,6 +92,10 @@ func issuerRole(k Kind) datavenue.Role {
 
 // Apply submits an application for the caller's own asset.
 func (s Service) Apply(ctx context.Context, caller datavenue.Caller, in ApplyInput) (Application, error) {
+	// Who may comes before what is sent: a caller without the right learns nothing of the rules.
+	if !caller.Is(datavenue.RoleOperator) {
+		return Application{}, datavenue.Forbidden("role_not_allowed", "a holder applies for registration with the operator role")
+	}
 	var f datavenue.Fields
 	if in.Kind != KindResource && in.Kind != KindAsset {
 		f.Add("kind", "invalid_value", "kind is resource (数据资源登记证书) or asset (数据资产证书)")
@@ -311,6 +315,13 @@ func (s Service) draft(ctx context.Context, caller datavenue.Caller, app Applica
 // Correct fixes an error in a valid certificate: its issuer signs a new version, the old one is
 // superseded and kept.
 func (s Service) Correct(ctx context.Context, caller datavenue.Caller, id string, in CorrectInput) (Certificate, error) {
+	current, err := s.Store.Certificate(ctx, id)
+	if err != nil {
+		return Certificate{}, err
+	}
+	if !caller.Is(issuerRole(current.Kind)) { // checked again in the correction's transaction
+		return Certificate{}, datavenue.Forbidden("role_not_allowed", "only the issuing bureau corrects a certificate")
+	}
 	var f datavenue.Fields
 	in.Scope.validate(&f, "scope")
 	assets.Text(&f, "reason", in.Reason, 1, 500)
@@ -340,6 +351,13 @@ func (s Service) Correct(ctx context.Context, caller datavenue.Caller, id string
 // Cancel cancels a valid certificate (注销) with a reason; the holder or the issuing bureau may.
 // Listing and matching learn of it through the certificate.cancelled event.
 func (s Service) Cancel(ctx context.Context, caller datavenue.Caller, id string, in CancelInput) (Certificate, error) {
+	current, err := s.Store.Certificate(ctx, id)
+	if err != nil {
+		return Certificate{}, err
+	}
+	if !assets.IsHolder(caller, current.HolderID) && !caller.Is(issuerRole(current.Kind)) {
+		return Certificate{}, datavenue.Forbidden("role_not_allowed", "the holder or the issuing bureau cancels a certificate")
+	}
 	var f datavenue.Fields
 	assets.Text(&f, "reason", in.Reason, 1, 500)
 	if err := f.Err(); err != nil {

@@ -121,6 +121,9 @@ func (s Service) resolve(ctx context.Context, p *Product) error {
 
 // Update replaces a draft's content (a submitted product returns to draft).
 func (s Service) Update(ctx context.Context, caller datavenue.Caller, id string, version int, in Input) (Product, error) {
+	if err := s.mayManage(ctx, caller, id, false); err != nil {
+		return Product{}, err
+	}
 	next, err := in.Validate()
 	if err != nil {
 		return Product{}, err
@@ -142,6 +145,16 @@ func (s Service) Update(ctx context.Context, caller datavenue.Caller, id string,
 		*p = next
 		return nil
 	})
+}
+
+// mayManage checks, before anything is validated, that caller may manage the product (see own);
+// the change's transaction checks again on the row it locks.
+func (s Service) mayManage(ctx context.Context, caller datavenue.Caller, id string, bureauToo bool) error {
+	p, err := s.Store.Product(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.own(caller, &p, bureauToo)
 }
 
 // own checks that caller may manage p: its operator, or (when bureauToo) a bureau.
@@ -215,6 +228,9 @@ type SuspendInput struct {
 
 // Suspend takes a published product off the market: its operator or a bureau may.
 func (s Service) Suspend(ctx context.Context, caller datavenue.Caller, id string, in SuspendInput) (Product, error) {
+	if err := s.mayManage(ctx, caller, id, true); err != nil {
+		return Product{}, err
+	}
 	var f datavenue.Fields
 	assets.Text(&f, "reason", in.Reason, 1, 500)
 	if err := f.Err(); err != nil {
@@ -238,6 +254,9 @@ func (s Service) Suspend(ctx context.Context, caller datavenue.Caller, id string
 
 // Delist ends a product for good: its operator or a bureau may.
 func (s Service) Delist(ctx context.Context, caller datavenue.Caller, id string, in SuspendInput) (Product, error) {
+	if err := s.mayManage(ctx, caller, id, true); err != nil {
+		return Product{}, err
+	}
 	var f datavenue.Fields
 	assets.Text(&f, "reason", in.Reason, 1, 500)
 	if err := f.Err(); err != nil {
@@ -265,6 +284,9 @@ type PriceInput struct {
 // new price must satisfy the price conditions (band, appraisal reserve) at once. The operator
 // changes its product's price; a bureau may change a guided price's parameters.
 func (s Service) ChangePrice(ctx context.Context, caller datavenue.Caller, id string, in PriceInput) (Product, error) {
+	if err := s.mayManage(ctx, caller, id, true); err != nil { // the bureau's narrower right is checked below
+		return Product{}, err
+	}
 	var f datavenue.Fields
 	pricing := in.Pricing.Parse(&f)
 	assets.Text(&f, "reason", in.Reason, 1, 500)

@@ -296,6 +296,23 @@ func (s Service) Move(ctx context.Context, caller datavenue.Caller, id, key stri
 	if !caller.Is(datavenue.RoleBuyer, datavenue.RoleOperator) {
 		return NegotiationView{}, datavenue.Forbidden("role_not_allowed", "the buyer and the operator negotiate")
 	}
+	// A party moves in its own role: the buyer's organisation as buyer, the seller's as operator.
+	v, err := s.Engine.NegotiationView(ctx, id)
+	if err != nil {
+		return NegotiationView{}, err
+	}
+	switch caller.Org {
+	case v.Buyer:
+		if !caller.Is(datavenue.RoleBuyer) {
+			return NegotiationView{}, datavenue.Forbidden("role_not_allowed", "the buyer's side moves with the buyer role")
+		}
+	case v.Seller:
+		if !caller.Is(datavenue.RoleOperator) {
+			return NegotiationView{}, datavenue.Forbidden("role_not_allowed", "the seller's side moves with the operator role")
+		}
+	default:
+		return NegotiationView{}, datavenue.NotFound("negotiation_not_found", "no negotiation of yours has this id")
+	}
 	amount := money.Zero
 	if in.Action == MoveCounter {
 		var err error

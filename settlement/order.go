@@ -285,6 +285,7 @@ type Store interface {
 
 // VoucherStore keeps deliveries, confirmations and the voucher log.
 type VoucherStore interface {
+	Order(ctx context.Context, id string) (Order, error)
 	RecordDelivery(ctx context.Context, orderID string, seller datavenue.OrgID, d Delivery) (Order, error)
 	// Confirm confirms a delivered order and appends its voucher to the log, in one transaction:
 	// issue gets the content (sequence number and previous hash filled in) and returns the signed

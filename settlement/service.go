@@ -225,6 +225,14 @@ func (s Vouchers) Deliver(ctx context.Context, caller datavenue.Caller, orderID 
 	if !caller.Is(datavenue.RoleOperator) {
 		return Order{}, datavenue.Forbidden("role_not_allowed", "the seller records the delivery")
 	}
+	// Who may comes before what is sent (the store checks the seller again, in its transaction).
+	o, err := s.Store.Order(ctx, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	if o.SellerID != caller.Org {
+		return Order{}, datavenue.NotFound("order_not_found", "no order of yours has this id")
+	}
 	if err := d.Validate(); err != nil {
 		return Order{}, datavenue.Invalid("validation_failed", "invalid delivery",
 			datavenue.FieldError{Field: "delivery", Code: "invalid_delivery", Message: err.Error()})
@@ -252,8 +260,23 @@ func (s Vouchers) AutoConfirm(ctx context.Context) ([]Voucher, error) {
 }
 
 // Voucher returns a voucher (its document is served separately, for offline verification).
-func (s Vouchers) Voucher(ctx context.Context, id string) (Voucher, error) {
-	return s.Store.Voucher(ctx, id)
+func (s Vouchers) Voucher(ctx context.Context, caller datavenue.Caller, id string) (Voucher, error) {
+	v, err := s.Store.Voucher(ctx, id)
+	if err != nil {
+		return Voucher{}, err
+	}
+	// A voucher names the parties and the price: it is the buyer's, the seller's and the
+	// supervisors' to read (an accountant books from it), nobody else's.
+	if !supervisor(caller) {
+		o, err := s.Store.Order(ctx, v.OrderID)
+		if err != nil {
+			return Voucher{}, err
+		}
+		if caller.Org != o.BuyerID && caller.Org != o.SellerID {
+			return Voucher{}, datavenue.NotFound("voucher_not_found", "no voucher of yours has this id")
+		}
+	}
+	return v, nil
 }
 
 // Reconciliation is the clerk's statement import and exception queue.
