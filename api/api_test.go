@@ -734,6 +734,24 @@ func TestRateLimitPerOrganisation(t *testing.T) {
 	if r := v.do("GET", "/healthz", "", nil); r.status != 200 {
 		t.Fatalf("/healthz: %d", r.status)
 	}
+	// Bidding spends the organisation's budget like any authenticated route.
+	wantProblem(t, v.do("POST", "/v1/auctions/auc_x/bids", buyer, map[string]any{"amount": "1.00"}), http.StatusTooManyRequests, "rate_limited")
+	// The public catalogue: anonymous searches spend their address's budget; a search with a token
+	// spends the organisation's (this buyer's is spent already).
+	for i := 0; i < 2; i++ {
+		if r := v.do("GET", "/v1/catalogue?q=公交", "", nil); r.status != 200 {
+			t.Fatalf("anonymous search %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	anon := v.do("GET", "/v1/catalogue?q=公交", "", nil)
+	wantProblem(t, anon, http.StatusTooManyRequests, "rate_limited")
+	if anon.header.Get("Retry-After") == "" {
+		t.Fatal("a limited search without Retry-After")
+	}
+	wantProblem(t, v.do("GET", "/v1/catalogue?q=公交", buyer, nil), http.StatusTooManyRequests, "rate_limited")
+	if r := v.do("GET", "/v1/catalogue?q=公交", v.token(datavenue.RoleBuyer, auditorOrg), nil); r.status != 200 {
+		t.Fatalf("search by an organisation with budget left: %d", r.status)
+	}
 }
 
 func mustCalendar(t *testing.T) *workdays.Calendar {

@@ -150,18 +150,38 @@ func authenticate(v TokenVerifier) fiber.Handler {
 // the limiter is down would turn a small outage into a total one.
 func limit(rl RateLimiter, logger *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		ok, retry, err := rl.Allow(c.UserContext(), string(callerOf(c).Org))
-		if err != nil {
-			logger.Warn("rate limiter unavailable; request let through", "request_id", requestID(c), "error", err.Error())
-			return c.Next()
+		return spend(c, rl, logger, string(callerOf(c).Org))
+	}
+}
+
+// limitPublic limits a public route (the catalogue, guidance, certificate status): a caller who
+// sends a valid token spends its organisation's budget, anyone else the budget of its IP address.
+// An invalid token is not refused here (the route is public) but counts as no token.
+func limitPublic(rl RateLimiter, v TokenVerifier, logger *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		key := "ip:" + c.IP()
+		if scheme, token, ok := strings.Cut(c.Get(fiber.HeaderAuthorization), " "); ok && strings.EqualFold(scheme, "Bearer") {
+			if caller, err := v.Verify(strings.TrimSpace(token)); err == nil {
+				key = string(caller.Org)
+			}
 		}
-		if !ok {
-			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-			return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "rate_limited",
-				Message: "too many requests from your organisation; retry after the time in Retry-After"}
-		}
+		return spend(c, rl, logger, key)
+	}
+}
+
+// spend takes one request from key's budget.
+func spend(c *fiber.Ctx, rl RateLimiter, logger *slog.Logger, key string) error {
+	ok, retry, err := rl.Allow(c.UserContext(), key)
+	if err != nil {
+		logger.Warn("rate limiter unavailable; request let through", "request_id", requestID(c), "error", err.Error())
 		return c.Next()
 	}
+	if !ok {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "rate_limited",
+			Message: "too many requests from your organisation (or, without a token, your address); retry after the time in Retry-After"}
+	}
+	return c.Next()
 }
 
 func callerOf(c *fiber.Ctx) datavenue.Caller {

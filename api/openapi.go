@@ -35,6 +35,9 @@ type Operation struct {
 	// LargeBody routes (statement imports) accept bodies up to Deps.LargeBodyLimit; every other
 	// route keeps to Deps.BodyLimit.
 	LargeBody bool
+	// Limited public routes spend a rate-limit budget: the organisation's when a valid token is
+	// sent, the client IP's otherwise (authenticated routes always spend the organisation's).
+	Limited bool
 }
 
 // Param is a path or query parameter.

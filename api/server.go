@@ -107,6 +107,9 @@ func New(d Deps) *fiber.App {
 		if !r.Op.LargeBody && d.LargeBodyLimit > d.BodyLimit {
 			chain = append(chain, limitBody(d.BodyLimit))
 		}
+		if !r.Op.Auth && r.Op.Limited && d.RateLimiter != nil {
+			chain = append(chain, limitPublic(d.RateLimiter, d.Verifier, d.Logger))
+		}
 		if r.Op.Auth {
 			chain = append(chain, auth)
 			if d.RateLimiter != nil {
