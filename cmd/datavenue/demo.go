@@ -221,122 +221,25 @@ func (c *demoClient) run() error {
 	}
 	buyerC := actor{datavenue.RoleBuyer, third.ID}
 
-	c.say("The transport bureau registers its data as an asset card (D1–D4)")
-	var asset assets.Asset
-	if err := c.call(holder, "POST", "/v1/assets", map[string]any{
-		"category": "data_asset", "name": "公交刷卡客流数据", "summary": "全市公交线路刷卡客流，按站点、小时汇总",
-		"rights": []string{"holding", "processing", "operating"}, "classification": "transport", "grade": "important",
-		"source": "公交IC卡系统", "scale": "每日约300万条", "update_frequency": "daily", "acquisition_mode": "self_built",
-		"cost_components":   []map[string]string{{"stage": "collection", "amount": "120000.50"}, {"stage": "processing", "amount": "30000.25"}},
-		"measurement_basis": "cost", "accounting_status": "booked"}, &asset); err != nil {
+	asset, scenario, err := c.certify()
+	if err != nil {
 		return err
 	}
-	c.note("asset %s v%d, original cost %s yuan", asset.ID, asset.Version, asset.OriginalCost)
-
-	scenario := "城市交通规划客流分析"
-	until := time.Now().AddDate(1, 0, 0).Format("2006-01-02")
-	scope := map[string]any{"scenarios": []string{scenario}, "product_types": []string{"dataset", "data_report", "api_service"}}
-	c.say("Registration: a data resource certificate (data bureau) and a data asset certificate (finance bureau, data bureau concurring)")
-	var app certificates.Application
-	if err := c.call(holder, "POST", "/v1/certificate-applications", map[string]any{"kind": "resource", "asset_id": asset.ID, "scope": scope,
-		"materials": map[string]any{"legality": "数据采集依据《公共交通条例》", "product_info": "按站点小时汇总的客流数据集",
-			"scenario_info": "面向交通规划研究", "security_assessment": "已脱敏，无个人信息"}}, &app); err != nil {
-		return err
-	}
-	var review struct {
-		Certificate *certificates.Certificate `json:"certificate"`
-	}
-	if err := c.call(dataBureau, "POST", "/v1/certificate-applications/"+app.ID+"/review", map[string]any{"valid_until": until,
-		"items": passAll("legality", "product_info", "scenario_info", "security_risk")}, &review); err != nil {
-		return err
-	}
-	resource := *review.Certificate
-	c.note("%s v%d issued to %s, valid until %s", resource.Number, resource.Version, resource.HolderID, resource.ValidUntil)
-	if err := c.call(holder, "POST", "/v1/certificate-applications", map[string]any{"kind": "asset", "asset_id": asset.ID, "scope": scope,
-		"materials": map[string]any{"source_compliance": "来源合法，权属清晰"}}, &app); err != nil {
-		return err
-	}
-	if err := c.call(dataBureau, "POST", "/v1/certificate-applications/"+app.ID+"/concurrence", map[string]any{"verdict": "pass", "comment": "同意"}, nil); err != nil {
-		return err
-	}
-	if err := c.call(financeBureau, "POST", "/v1/certificate-applications/"+app.ID+"/review", map[string]any{"valid_until": until,
-		"items": passAll("source_compliance")}, &review); err != nil {
-		return err
-	}
-	c.note("%s v%d issued", review.Certificate.Number, review.Certificate.Version)
-	var doc string
-	if err := c.call(public, "GET", "/v1/public/certificates/"+resource.Number+"/status", nil, &doc); err != nil {
-		return err
-	}
-	c.note("public status of %s: %s", resource.Number, strings.TrimSpace(doc))
-
-	c.say("Scenario authorisation (data bureau), paid-use approval (finance bureau), appraisal (appraiser)")
-	var grant certificates.Authorisation
-	if err := c.call(dataBureau, "POST", "/v1/authorisations", map[string]any{"asset_id": asset.ID, "operator_id": operator.org, "scenario": scenario,
-		"product_types": []string{"dataset", "api_service"}, "conditions": "仅限脱敏汇总数据", "valid_until": until}, &grant); err != nil {
-		return err
-	}
-	c.note("authorisation %s: %s may operate %q", grant.ID, grant.OperatorID, grant.Scenario)
-	var approval certificates.Approval
-	if err := c.call(holder, "POST", "/v1/approvals", map[string]any{"asset_id": asset.ID, "purpose": "paid_use", "scenario": scenario,
-		"pricing_methods": []string{"guided", "appraisal", "auction", "negotiation"}, "internal_decision_ref": "局务会〔2026〕3号"}, &approval); err != nil {
-		return err
-	}
-	if err := c.call(financeBureau, "POST", "/v1/approvals/"+approval.ID+"/decision", map[string]any{"decision": "approve", "comment": "同意",
-		"valid_until": until}, &approval); err != nil {
-		return err
-	}
-	c.note("approval %s: %s", approval.ID, approval.Status)
-	var appraisal certificates.Appraisal
-	if err := c.call(appraiser, "POST", "/v1/appraisals", map[string]any{"asset_id": asset.ID, "report_number": fmt.Sprintf("评报〔%d〕%05d", time.Now().Year(), time.Now().Unix()%100000),
-		"method": "income", "value": "200000.00", "valuation_date": time.Now().Format("2006-01-02"), "valid_until": until}, &appraisal); err != nil {
-		return err
-	}
-	c.note("appraisal %s: %s yuan by the %s method", appraisal.ReportNumber, appraisal.Value, appraisal.Method)
 
 	c.say("The operator publishes three products (the gate checks certificates, authorisation and approval) with a contribution agreement each")
 	opensAt := time.Now().Add(6 * time.Second).Truncate(time.Second)
-	product := func(title string, pricing map[string]any) (listing.Product, error) {
-		var p listing.Product
-		body := map[string]any{"source_assets": []assets.ID{asset.ID}, "title": title, "title_en": "Hourly bus ridership",
-			"description": "全市公交站点按小时汇总的刷卡客流", "description_en": "Bus ridership per stop and hour",
-			"product_type": "dataset", "domain": "transport", "scenario": scenario, "keywords": []string{"公交", "客流"},
-			"delivery":         map[string]any{"method": "file", "format": "CSV", "content_hash": "sha256:" + strings.Repeat("ab", 32)},
-			"update_frequency": "daily", "schema": map[string]any{"stop_id": "string", "hour": "int", "riders": "int"},
-			"sample":       []map[string]any{{"stop_id": "S0001", "hour": 8, "riders": 123}},
-			"licence":      map[string]any{"duration_days": 365, "permitted_use": "交通规划研究", "onward_transfer": false},
-			"use_category": "industry", "pricing": pricing}
-		if err := c.call(operator, "POST", "/v1/products", body, &p); err != nil {
-			return p, err
-		}
-		if err := c.call(operator, "POST", "/v1/products/"+p.ID+"/submit", nil, nil); err != nil {
-			return p, err
-		}
-		if err := c.call(operator, "POST", "/v1/products/"+p.ID+"/publish", nil, &p); err != nil {
-			return p, err
-		}
-		agreement := map[string]any{"basis": "ratio", "parties": []map[string]any{
-			{"party": holder.org, "role": "holder", "ratio": "0.40"}, {"party": demoID(4), "role": "collector", "ratio": "0.25"},
-			{"party": demoID(4), "role": "processor", "ratio": "0.10"}, {"party": operator.org, "role": "operator", "ratio": "0.22"},
-			{"role": "venue_fee", "ratio": "0.03"}}}
-		if err := c.call(operator, "PUT", "/v1/products/"+p.ID+"/agreement", agreement, nil); err != nil {
-			return p, err
-		}
-		c.note("%s %s: %s, %s", p.ID, p.Title, p.Status, p.Pricing.Method)
-		return p, nil
-	}
-	english, err := product("公交客流小时数据（英式拍卖）", map[string]any{"method": "auction", "auction_kind": "english", "reserve": "9000.00",
+	english, err := c.publish(asset, scenario, "公交客流小时数据（英式拍卖）", map[string]any{"method": "auction", "auction_kind": "english", "reserve": "9000.00",
 		"opening_price": "8000.00", "increment": "100.00", "deposit": "500.00", "anti_snipe_minutes": 1,
 		"start_at": opensAt.Format(time.RFC3339), "end_at": opensAt.Add(20 * time.Second).Format(time.RFC3339)})
 	if err != nil {
 		return err
 	}
-	sealed, err := product("公交客流小时数据（密封二价拍卖）", map[string]any{"method": "auction", "auction_kind": "sealed_second", "reserve": "9000.00",
+	sealed, err := c.publish(asset, scenario, "公交客流小时数据（密封二价拍卖）", map[string]any{"method": "auction", "auction_kind": "sealed_second", "reserve": "9000.00",
 		"start_at": opensAt.Format(time.RFC3339), "end_at": opensAt.Add(15 * time.Second).Format(time.RFC3339)})
 	if err != nil {
 		return err
 	}
-	negotiated, err := product("公交客流小时数据（协议定价）", map[string]any{"method": "negotiation", "list_price": "12000.00", "min_price": "9000.00", "max_price": "15000.00"})
+	negotiated, err := c.publish(asset, scenario, "公交客流小时数据（协议定价）", map[string]any{"method": "negotiation", "list_price": "12000.00", "min_price": "9000.00", "max_price": "15000.00"})
 	if err != nil {
 		return err
 	}
@@ -578,6 +481,118 @@ func (c *demoClient) run() error {
 		c.note("filing due   %-30s %3d %12s", l.Label, l.Count, l.Amount)
 	}
 	return nil
+}
+
+// certify takes a new asset card of the transport bureau through registration, authorisation,
+// approval and appraisal, so that products derived from it may be published; it returns the asset
+// and the authorised scenario.
+func (c *demoClient) certify() (assets.Asset, string, error) {
+	c.say("The transport bureau registers its data as an asset card (D1–D4)")
+	var asset assets.Asset
+	if err := c.call(holder, "POST", "/v1/assets", map[string]any{
+		"category": "data_asset", "name": "公交刷卡客流数据", "summary": "全市公交线路刷卡客流，按站点、小时汇总",
+		"rights": []string{"holding", "processing", "operating"}, "classification": "transport", "grade": "important",
+		"source": "公交IC卡系统", "scale": "每日约300万条", "update_frequency": "daily", "acquisition_mode": "self_built",
+		"cost_components":   []map[string]string{{"stage": "collection", "amount": "120000.50"}, {"stage": "processing", "amount": "30000.25"}},
+		"measurement_basis": "cost", "accounting_status": "booked"}, &asset); err != nil {
+		return assets.Asset{}, "", err
+	}
+	c.note("asset %s v%d, original cost %s yuan", asset.ID, asset.Version, asset.OriginalCost)
+
+	scenario := "城市交通规划客流分析"
+	until := time.Now().AddDate(1, 0, 0).Format("2006-01-02")
+	scope := map[string]any{"scenarios": []string{scenario}, "product_types": []string{"dataset", "data_report", "api_service"}}
+	c.say("Registration: a data resource certificate (data bureau) and a data asset certificate (finance bureau, data bureau concurring)")
+	var app certificates.Application
+	if err := c.call(holder, "POST", "/v1/certificate-applications", map[string]any{"kind": "resource", "asset_id": asset.ID, "scope": scope,
+		"materials": map[string]any{"legality": "数据采集依据《公共交通条例》", "product_info": "按站点小时汇总的客流数据集",
+			"scenario_info": "面向交通规划研究", "security_assessment": "已脱敏，无个人信息"}}, &app); err != nil {
+		return assets.Asset{}, "", err
+	}
+	var review struct {
+		Certificate *certificates.Certificate `json:"certificate"`
+	}
+	if err := c.call(dataBureau, "POST", "/v1/certificate-applications/"+app.ID+"/review", map[string]any{"valid_until": until,
+		"items": passAll("legality", "product_info", "scenario_info", "security_risk")}, &review); err != nil {
+		return assets.Asset{}, "", err
+	}
+	resource := *review.Certificate
+	c.note("%s v%d issued to %s, valid until %s", resource.Number, resource.Version, resource.HolderID, resource.ValidUntil)
+	if err := c.call(holder, "POST", "/v1/certificate-applications", map[string]any{"kind": "asset", "asset_id": asset.ID, "scope": scope,
+		"materials": map[string]any{"source_compliance": "来源合法，权属清晰"}}, &app); err != nil {
+		return assets.Asset{}, "", err
+	}
+	if err := c.call(dataBureau, "POST", "/v1/certificate-applications/"+app.ID+"/concurrence", map[string]any{"verdict": "pass", "comment": "同意"}, nil); err != nil {
+		return assets.Asset{}, "", err
+	}
+	if err := c.call(financeBureau, "POST", "/v1/certificate-applications/"+app.ID+"/review", map[string]any{"valid_until": until,
+		"items": passAll("source_compliance")}, &review); err != nil {
+		return assets.Asset{}, "", err
+	}
+	c.note("%s v%d issued", review.Certificate.Number, review.Certificate.Version)
+	var doc string
+	if err := c.call(public, "GET", "/v1/public/certificates/"+resource.Number+"/status", nil, &doc); err != nil {
+		return assets.Asset{}, "", err
+	}
+	c.note("public status of %s: %s", resource.Number, strings.TrimSpace(doc))
+
+	c.say("Scenario authorisation (data bureau), paid-use approval (finance bureau), appraisal (appraiser)")
+	var grant certificates.Authorisation
+	if err := c.call(dataBureau, "POST", "/v1/authorisations", map[string]any{"asset_id": asset.ID, "operator_id": operator.org, "scenario": scenario,
+		"product_types": []string{"dataset", "api_service"}, "conditions": "仅限脱敏汇总数据", "valid_until": until}, &grant); err != nil {
+		return assets.Asset{}, "", err
+	}
+	c.note("authorisation %s: %s may operate %q", grant.ID, grant.OperatorID, grant.Scenario)
+	var approval certificates.Approval
+	if err := c.call(holder, "POST", "/v1/approvals", map[string]any{"asset_id": asset.ID, "purpose": "paid_use", "scenario": scenario,
+		"pricing_methods": []string{"guided", "appraisal", "auction", "negotiation"}, "internal_decision_ref": "局务会〔2026〕3号"}, &approval); err != nil {
+		return assets.Asset{}, "", err
+	}
+	if err := c.call(financeBureau, "POST", "/v1/approvals/"+approval.ID+"/decision", map[string]any{"decision": "approve", "comment": "同意",
+		"valid_until": until}, &approval); err != nil {
+		return assets.Asset{}, "", err
+	}
+	c.note("approval %s: %s", approval.ID, approval.Status)
+	var appraisal certificates.Appraisal
+	if err := c.call(appraiser, "POST", "/v1/appraisals", map[string]any{"asset_id": asset.ID, "report_number": fmt.Sprintf("评报〔%d〕%05d", time.Now().Year(), time.Now().Unix()%100000),
+		"method": "income", "value": "200000.00", "valuation_date": time.Now().Format("2006-01-02"), "valid_until": until}, &appraisal); err != nil {
+		return assets.Asset{}, "", err
+	}
+	c.note("appraisal %s: %s yuan by the %s method", appraisal.ReportNumber, appraisal.Value, appraisal.Method)
+
+	return asset, scenario, nil
+}
+
+// publish creates a dataset product of asset for scenario, submits and publishes it, and gives it
+// a five-party contribution agreement.
+func (c *demoClient) publish(asset assets.Asset, scenario, title string, pricing map[string]any) (listing.Product, error) {
+	var p listing.Product
+	body := map[string]any{"source_assets": []assets.ID{asset.ID}, "title": title, "title_en": "Hourly bus ridership",
+		"description": "全市公交站点按小时汇总的刷卡客流", "description_en": "Bus ridership per stop and hour",
+		"product_type": "dataset", "domain": "transport", "scenario": scenario, "keywords": []string{"公交", "客流"},
+		"delivery":         map[string]any{"method": "file", "format": "CSV", "content_hash": "sha256:" + strings.Repeat("ab", 32)},
+		"update_frequency": "daily", "schema": map[string]any{"stop_id": "string", "hour": "int", "riders": "int"},
+		"sample":       []map[string]any{{"stop_id": "S0001", "hour": 8, "riders": 123}},
+		"licence":      map[string]any{"duration_days": 365, "permitted_use": "交通规划研究", "onward_transfer": false},
+		"use_category": "industry", "pricing": pricing}
+	if err := c.call(operator, "POST", "/v1/products", body, &p); err != nil {
+		return p, err
+	}
+	if err := c.call(operator, "POST", "/v1/products/"+p.ID+"/submit", nil, nil); err != nil {
+		return p, err
+	}
+	if err := c.call(operator, "POST", "/v1/products/"+p.ID+"/publish", nil, &p); err != nil {
+		return p, err
+	}
+	agreement := map[string]any{"basis": "ratio", "parties": []map[string]any{
+		{"party": holder.org, "role": "holder", "ratio": "0.40"}, {"party": demoID(4), "role": "collector", "ratio": "0.25"},
+		{"party": demoID(4), "role": "processor", "ratio": "0.10"}, {"party": operator.org, "role": "operator", "ratio": "0.22"},
+		{"role": "venue_fee", "ratio": "0.03"}}}
+	if err := c.call(operator, "PUT", "/v1/products/"+p.ID+"/agreement", agreement, nil); err != nil {
+		return p, err
+	}
+	c.note("%s %s: %s, %s", p.ID, p.Title, p.Status, p.Pricing.Method)
+	return p, nil
 }
 
 // importStatement uploads a statement with progress streamed as NDJSON and returns the result.

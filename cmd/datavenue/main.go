@@ -55,6 +55,7 @@ Usage:
                                      verify a signed certificate offline: signature, key, validity
                                      dates; with --online also its current status at the venue
   datavenue demo [--url URL]         walk a running venue through the whole trade, over its public API, printing each step
+  datavenue load [--url URL] [--duration 1m]  mixed load on a running venue (DATAVENUE_RATE_PER_SECOND=0): searches, bids, negotiations, settlements, imports
   datavenue check [--json]           verify the stored data's invariants (ledger, vouchers, auctions, obligations); exit 1 if broken
   datavenue sweep                    record expiries, cancel unpaid orders, auto-confirm deliveries now
   datavenue voucher verify FILE [--jwks JWKS.json]
@@ -103,6 +104,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return check(ctx, cfg, args[1:], stdout)
 	case "demo":
 		return demo(ctx, cfg, args[1:], stdout)
+	case "load":
+		return loadCommand(ctx, cfg, args[1:], stdout)
 	case "voucher":
 		return voucherCommand(ctx, cfg, args[1:], stdout)
 	case "version":

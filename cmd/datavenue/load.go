@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/matching"
+	"github.com/datavenue/datavenue/parties"
+	"github.com/datavenue/datavenue/settlement"
+)
+
+// loadReport is what a mixed-load run measured.
+type loadReport struct {
+	Duration time.Duration
+	Ops      map[string]*opStats
+	MemStart venueMemory
+	MemEnd   venueMemory
+	Requests int
+	Errors   int // transport errors and 5xx answers
+	Refused  int // 4xx answers (business refusals, expected in small numbers)
+}
+
+type opStats struct {
+	latencies []time.Duration
+	errors    int
+	refused   int
+}
+
+type venueMemory struct{ RSS, HeapInuse float64 }
+
+// loadRun drives a running venue with a mix of catalogue searches, sealed bids, negotiations,
+// settlements (payment, delivery, confirmation) and statement imports, each kind by its own
+// workers, for the given time; it needs the venue started without rate limits
+// (DATAVENUE_RATE_PER_SECOND=0), as its workers act for few organisations.
+type loadRun struct {
+	c        *demoClient
+	mu       sync.Mutex
+	report   loadReport
+	deadline time.Time
+}
+
+func loadCommand(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	base := fs.String("url", "http://"+cfg.Listen, "the running venue's base URL (start it with DATAVENUE_RATE_PER_SECOND=0)")
+	duration := fs.Duration("duration", time.Minute, "how long the load runs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m, err := minter(cfg)
+	if err != nil {
+		return err
+	}
+	c := &demoClient{base: strings.TrimRight(*base, "/"), http: &http.Client{Timeout: 30 * time.Second}, minter: m, out: io.Discard}
+	rep, err := runLoad(ctx, c, *duration)
+	if err != nil {
+		return err
+	}
+	printLoad(stdout, rep)
+	if rep.Errors > 0 {
+		return fmt.Errorf("load: %d errors", rep.Errors)
+	}
+	return nil
+}
+
+func runLoad(ctx context.Context, c *demoClient, duration time.Duration) (loadReport, error) {
+	l := &loadRun{c: c, report: loadReport{Ops: map[string]*opStats{}}}
+	// Setup, through the API: a certified asset, a negotiable product, a sealed revisable auction,
+	// and eight buyers.
+	asset, scenario, err := c.certify()
+	if err != nil {
+		return l.report, err
+	}
+	negotiable, err := c.publish(asset, scenario, "负载测试协议定价数据", map[string]any{"method": "negotiation", "list_price": "12000.00",
+		"min_price": "9000.00", "max_price": "15000.00"})
+	if err != nil {
+		return l.report, err
+	}
+	opens := time.Now().Add(3 * time.Second).Truncate(time.Second)
+	auctioned, err := c.publish(asset, scenario, "负载测试密封拍卖数据", map[string]any{"method": "auction", "auction_kind": "sealed_first",
+		"reserve": "1000.00", "start_at": opens.Format(time.RFC3339), "end_at": opens.Add(duration + time.Hour).Format(time.RFC3339)})
+	if err != nil {
+		return l.report, err
+	}
+	var auction matching.Record
+	if err := c.call(operator, "POST", "/v1/auctions", map[string]any{"product_id": auctioned.ID, "revisable": true}, &auction); err != nil {
+		return l.report, err
+	}
+	buyers, err := loadBuyers(c, 8)
+	if err != nil {
+		return l.report, err
+	}
+	time.Sleep(time.Until(opens.Add(200 * time.Millisecond))) // bidding opens on the venue's clock
+	if l.report.MemStart, err = l.memory(); err != nil {
+		return l.report, err
+	}
+
+	start := time.Now()
+	l.deadline = start.Add(duration)
+	var wg sync.WaitGroup
+	worker := func(n int, fn func(w int) error) {
+		for w := 0; w < n; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(l.deadline) && ctx.Err() == nil {
+					if err := fn(w); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}
+	terms := []string{"公交", "客流", "数据", "transport", "bus ridership", "医保", "地理 遥感"}
+	worker(2, func(w int) error {
+		l.op("search", public, "GET", "/v1/catalogue?q="+urlQuery(terms[rand.IntN(len(terms))])+"&limit=20", nil, nil)
+		return nil
+	})
+	var bidMu sync.Mutex
+	bidFen := int64(100000)
+	worker(4, func(w int) error {
+		b := buyers[rand.IntN(len(buyers))]
+		bidMu.Lock()
+		bidFen += 100
+		amount := bidFen
+		bidMu.Unlock()
+		l.op("bid", b, "POST", "/v1/auctions/"+auction.ID+"/bids", map[string]any{"amount": fmt.Sprintf("%d.%02d", amount/100, amount%100)}, nil)
+		return nil
+	})
+	worker(2, func(w int) error {
+		b := buyers[rand.IntN(len(buyers))]
+		var neg matching.NegotiationView
+		if !l.op("negotiate", b, "POST", "/v1/negotiations", map[string]any{"product_id": negotiable.ID, "amount": "9500.00"}, &neg) {
+			return nil
+		}
+		if !l.op("negotiate", operator, "POST", "/v1/negotiations/"+neg.ID+"/moves", map[string]any{"action": "counter", "amount": "11000.00"}, nil) {
+			return nil
+		}
+		l.op("negotiate", b, "POST", "/v1/negotiations/"+neg.ID+"/moves", map[string]any{"action": "accept"}, nil)
+		return nil
+	})
+	byOrg := map[datavenue.OrgID]actor{}
+	for _, b := range buyers {
+		byOrg[b.org] = b
+	}
+	worker(1, func(w int) error {
+		var orders api.List[settlement.Order]
+		if !l.op("settle", clerk, "GET", "/v1/orders?status=awaiting_payment", nil, &orders) {
+			return nil
+		}
+		for _, o := range orders.Data {
+			b, ok := byOrg[o.BuyerID]
+			if !ok || time.Now().After(l.deadline) {
+				continue
+			}
+			if l.op("settle", clerk, "POST", "/v1/orders/"+o.ID+"/payment", map[string]any{"reference": "LOAD-" + o.ID}, nil) &&
+				l.op("settle", operator, "POST", "/v1/orders/"+o.ID+"/delivery", map[string]any{"method": "file", "content_hash": "sha256:" + strings.Repeat("cd", 32)}, nil) {
+				l.op("settle", b, "POST", "/v1/orders/"+o.ID+"/confirm", nil, nil)
+			}
+		}
+		if len(orders.Data) == 0 {
+			time.Sleep(100 * time.Millisecond) // nothing to settle yet: the negotiations' trades are projected within a second
+		}
+		return nil
+	})
+	imports := 0
+	worker(1, func(w int) error {
+		imports++
+		var csv strings.Builder
+		csv.WriteString("缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n")
+		for i := 0; i < 200; i++ {
+			fmt.Fprintf(&csv, "L%d-%d-%d,NONE,负载单位,%d.00,%s,市级国库\n", start.UnixNano(), imports, i, 1+i, time.Now().Format("2006-01-02"))
+		}
+		l.op("import", clerk, "POST", "/v1/reconciliation/imports?format=csv&period_end="+time.Now().Format("2006-01-02"), []byte(csv.String()), nil)
+		return nil
+	})
+	wg.Wait()
+	l.report.Duration = time.Since(start)
+	if l.report.MemEnd, err = l.memory(); err != nil {
+		return l.report, err
+	}
+	return l.report, nil
+}
+
+// op makes one timed request and records it; it reports whether the request succeeded.
+func (l *loadRun) op(name string, who actor, method, path string, body, out any) bool {
+	t0 := time.Now()
+	err := l.c.call(who, method, path, body, out)
+	took := time.Since(t0)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.report.Ops[name]
+	if s == nil {
+		s = &opStats{}
+		l.report.Ops[name] = s
+	}
+	l.report.Requests++
+	var p *demoProblem
+	switch {
+	case err == nil:
+		s.latencies = append(s.latencies, took)
+		return true
+	case errors.As(err, &p) && p.Status < 500:
+		s.refused++
+		l.report.Refused++
+	default:
+		s.errors++
+		l.report.Errors++
+	}
+	return false
+}
+
+// memory reads the venue's resident memory and Go heap in use from /metrics.
+func (l *loadRun) memory() (venueMemory, error) {
+	resp, err := l.c.http.Get(l.c.base + "/metrics")
+	if err != nil {
+		return venueMemory{}, err
+	}
+	defer resp.Body.Close()
+	var m venueMemory
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		v, _ := strconv.ParseFloat(value, 64)
+		switch name {
+		case "process_resident_memory_bytes":
+			m.RSS = v
+		case "go_memstats_heap_inuse_bytes":
+			m.HeapInuse = v
+		}
+	}
+	return m, sc.Err()
+}
+
+// loadBuyers finds or registers n buyers for the load.
+func loadBuyers(c *demoClient, n int) ([]actor, error) {
+	var registered api.List[parties.Organisation]
+	if err := c.call(dataBureau, "GET", "/v1/organisations?kind=buyer&limit=200", nil, &registered); err != nil {
+		return nil, err
+	}
+	byUSCC := map[string]datavenue.OrgID{}
+	for _, o := range registered.Data {
+		byUSCC[o.USCC] = o.ID
+	}
+	var out []actor
+	for i := 0; i < n; i++ {
+		uscc := demoUSCC(fmt.Sprintf("91350100MC%07d", i))
+		id, ok := byUSCC[uscc]
+		if !ok {
+			var o parties.Organisation
+			if err := c.call(dataBureau, "POST", "/v1/organisations", map[string]any{"uscc": uscc, "name": fmt.Sprintf("负载测试买方%d", i),
+				"kind": parties.KindBuyer}, &o); err != nil {
+				return nil, err
+			}
+			id = o.ID
+		}
+		out = append(out, actor{datavenue.RoleBuyer, id})
+	}
+	return out, nil
+}
+
+func urlQuery(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "%", "%25"), " ", "%20")
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	sorted := append([]time.Duration(nil), d...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	return sorted[int(float64(len(sorted)-1)*p)]
+}
+
+func printLoad(w io.Writer, r loadReport) {
+	fmt.Fprintf(w, "mixed load for %s: %d requests, %d errors, %d refused (4xx)\n\n", r.Duration.Round(time.Second), r.Requests, r.Errors, r.Refused)
+	fmt.Fprintf(w, "| operation | requests ok | per second | p50 ms | p99 ms | refused | errors |\n|---|---|---|---|---|---|---|\n")
+	names := make([]string, 0, len(r.Ops))
+	for name := range r.Ops {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		s := r.Ops[name]
+		fmt.Fprintf(w, "| %s | %d | %.1f | %.1f | %.1f | %d | %d |\n", name, len(s.latencies), float64(len(s.latencies))/r.Duration.Seconds(),
+			float64(percentile(s.latencies, 0.5).Microseconds())/1000, float64(percentile(s.latencies, 0.99).Microseconds())/1000, s.refused, s.errors)
+	}
+	fmt.Fprintf(w, "\nvenue memory: resident %.0f MiB at start, %.0f MiB at end; Go heap in use %.0f MiB → %.0f MiB\n",
+		r.MemStart.RSS/(1<<20), r.MemEnd.RSS/(1<<20), r.MemStart.HeapInuse/(1<<20), r.MemEnd.HeapInuse/(1<<20))
+}
