@@ -74,7 +74,8 @@ func applyReceipt(ctx context.Context, tx pgx.Tx, importID string, row settlemen
 	duplicate := false
 	if row.SlipNo != "" {
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM receipts WHERE slip_no = $1 AND outcome <> 'duplicate'`, row.SlipNo).Scan(&n); err != nil {
+		// The predicate repeats the partial unique index's, so that the lookup uses it.
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM receipts WHERE slip_no = $1 AND outcome <> 'duplicate' AND slip_no <> ''`, row.SlipNo).Scan(&n); err != nil {
 			return out, err
 		}
 		duplicate = n > 0 || seen[row.SlipNo]
@@ -84,12 +85,18 @@ func applyReceipt(ctx context.Context, tx pgx.Tx, importID string, row settlemen
 	var amount, remitted string
 	found := false
 	if !duplicate {
-		err := tx.QueryRow(ctx, `SELECT o.id, o.party_id, o.amount::text, o.remitted::text FROM obligations o JOIN organisations g ON g.id = o.party_id
-			WHERE o.kind = 'treasury_remittance' AND o.status = 'due' AND (
-				($1 <> '' AND o.payment_code = $1) OR
-				($1 = '' AND g.name = $2 AND o.amount - o.remitted = $3::numeric AND $4 BETWEEN o.event_date AND o.due_date + 30))
-			ORDER BY o.due_date LIMIT 1 FOR UPDATE OF o`, row.PaymentCode, row.Unit, row.Amount.String(), row.PaidOn.Time()).
-			Scan(&oblID, &party, &amount, &remitted)
+		// By payment code (its unique index), or, for a receipt without one, by unit, amount and date.
+		const columns = `SELECT o.id, o.party_id, o.amount::text, o.remitted::text FROM obligations o `
+		var r pgx.Row
+		if row.PaymentCode != "" {
+			r = tx.QueryRow(ctx, columns+`WHERE o.payment_code = $1 AND o.kind = 'treasury_remittance' AND o.status = 'due' FOR UPDATE OF o`, row.PaymentCode)
+		} else {
+			r = tx.QueryRow(ctx, columns+`JOIN organisations g ON g.id = o.party_id
+				WHERE o.kind = 'treasury_remittance' AND o.status = 'due' AND g.name = $1 AND o.amount - o.remitted = $2::numeric
+					AND $3 BETWEEN o.event_date AND o.due_date + 30
+				ORDER BY o.due_date LIMIT 1 FOR UPDATE OF o`, row.Unit, row.Amount.String(), row.PaidOn.Time())
+		}
+		err := r.Scan(&oblID, &party, &amount, &remitted)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return out, err
 		}
