@@ -18,14 +18,13 @@ run: services build
 	$(SERVICES) exec -- bin/datavenue serve
 
 # test: start the services, then the whole suite against them (own test databases, never the
-# demo one), then every fuzz target briefly (FUZZTIME each, 4s by default).
+# demo one), then every fuzz target briefly, then one round of the fault suite.
 test:
 	$(SERVICES) up --cluster
 	$(SERVICES) exec -- go test $(GO_TEST_FLAGS) ./...
-	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+	scripts/fuzz.sh
 	$(MAKE) --no-print-directory faults
 
-FUZZTIME ?= 4s
 ROUNDS ?= 1
 
 # faults: stop and start PostgreSQL and Redis, and kill -9 the venue, under load (see README
@@ -36,7 +35,7 @@ faults:
 		go test -count=1 -timeout 30m -run '^TestFault' -v ./cmd/datavenue > .data/faults.log 2>&1 || rc=$$?; \
 		grep -E '^(---|ok|FAIL|PASS|panic)|_test.go' .data/faults.log; exit $$rc
 
-# fuzz: only the fuzz targets, longer: make fuzz FUZZTIME=2m
+# fuzz: only the fuzz targets; longer: make fuzz FUZZTIME=2m
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
