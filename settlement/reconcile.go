@@ -14,6 +14,9 @@ import (
 	"github.com/datavenue/datavenue/money"
 )
 
+// The dates a receipt may carry.
+var earliestReceipt, latestReceipt = civil.MustParse("2000-01-01"), civil.MustParse("2099-12-31")
+
 // Statement fields, and the Chinese headers a treasury or bank receipt statement uses for them.
 // A clerk whose file names its columns otherwise sends a mapping (field → header).
 var DefaultHeaders = map[string]string{
@@ -99,6 +102,10 @@ func ParseStatement(data []byte, format string, mapping map[string]string) ([]Re
 		paid, err := civil.Parse(strings.ReplaceAll(get("paid_on"), "/", "-"))
 		if err != nil {
 			return nil, datavenue.Invalid("statement_row_invalid", fmt.Sprintf("line %d: the date %q is not YYYY-MM-DD", line, get("paid_on")))
+		}
+		// A receipt of the year 1 (found by fuzzing) or 9999 is a broken export, not a payment.
+		if paid.Before(earliestReceipt) || paid.After(latestReceipt) {
+			return nil, datavenue.Invalid("statement_row_invalid", fmt.Sprintf("line %d: the date %s is outside %s to %s", line, paid, earliestReceipt, latestReceipt))
 		}
 		if get("slip_no") == "" && get("payment_code") == "" && get("unit") == "" {
 			return nil, datavenue.Invalid("statement_row_invalid", fmt.Sprintf("line %d: a receipt names a slip number, a payment code or a unit", line))
