@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -80,47 +79,15 @@ func (s *faultStats) String() string {
 
 func newFaultVenue(t *testing.T) *faultVenue {
 	t.Helper()
-	db, dbURL := testenv.NewDBWithURL(t)
-	r := testenv.NewRedis(t)
-	// Whatever happens to the test, the services run again after it (and before its database is
-	// dropped): the rest of the suite needs them.
+	f := newTestVenue(t, nil)
+	// Whatever happens to the test, the services run again after it (this runs first among its
+	// cleanups, before its database is dropped): the rest of the suite needs them.
 	t.Cleanup(func() {
 		for _, s := range []string{"pg-start", "redis-start"} {
 			_ = exec.Command("../../scripts/services.sh", s).Run()
 		}
 	})
-	keyDir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	env := map[string]string{"DATAVENUE_DATABASE_URL": dbURL, "DATAVENUE_REDIS_URL": os.Getenv("DATAVENUE_TEST_REDIS_URL"),
-		"DATAVENUE_LISTEN": addr, "DATAVENUE_KEY_DIR": keyDir, "DATAVENUE_RATE_PER_SECOND": "0", "DATAVENUE_LOG_LEVEL": "error"}
-	if out, err := runCmd(t, env, "seed"); err != nil {
-		t.Fatalf("seed: %v\n%s", err, out)
-	}
-	v := &venueProcess{t: t, addr: addr, env: []string{"DATAVENUE_FAULT_SERVE=1"}}
-	for k, val := range env {
-		v.env = append(v.env, k+"="+val)
-	}
-	t.Cleanup(func() {
-		keys, _ := r.Client.Keys(context.Background(), "dv:*").Result()
-		if len(keys) > 0 {
-			r.Client.Del(context.Background(), keys...)
-		}
-	})
-	v.start()
-	t.Cleanup(func() { _ = v.cmd.Process.Kill(); _ = v.cmd.Wait() })
-	kr, err := auth.LoadKeyring(keyDir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &faultVenue{venueProcess: v, db: db, env: env, keys: kr, base: "http://" + addr,
-		mint:  auth.Minter{Keys: kr, Issuer: "urn:datavenue:dev", Audience: "datavenue", Clock: datavenue.SystemClock{}},
-		http:  &http.Client{Timeout: 10 * time.Second},
-		stats: &faultStats{}}
+	return f
 }
 
 // send makes one request; a 500 is counted (and fails the test at its end), a 503 must be
