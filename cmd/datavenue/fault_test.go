@@ -103,14 +103,9 @@ func TestAcknowledgedBidsSurviveKill9OfTheVenue(t *testing.T) {
 	}
 	minter := auth.Minter{Keys: kr, Issuer: "urn:datavenue:dev", Audience: "datavenue", Clock: datavenue.SystemClock{}}
 
-	type acked struct {
-		buyer datavenue.OrgID
-		key   string
-		res   matching.BidResult
-	}
 	var (
 		mu       sync.Mutex
-		ack      []acked
+		ack      []ackedBid
 		next     atomic.Int64
 		done     atomic.Int64
 		killAt   = make(chan struct{})
@@ -153,7 +148,7 @@ func TestAcknowledgedBidsSurviveKill9OfTheVenue(t *testing.T) {
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusCreated {
 						mu.Lock()
-						ack = append(ack, acked{buyer, key, res})
+						ack = append(ack, ackedBid{buyer, key, res})
 						mu.Unlock()
 					}
 					break // 201, or a definite refusal (outbid meanwhile)
@@ -175,8 +170,25 @@ func TestAcknowledgedBidsSurviveKill9OfTheVenue(t *testing.T) {
 	if len(ack) < bidders*perBidder/4 {
 		t.Fatalf("only %d bids acknowledged", len(ack))
 	}
-	var best acked
-	for _, a := range ack {
+	o := checkAcknowledgedBids(t, e, auctionID, ack)
+	t.Logf("%d bids acknowledged across a kill -9 of the venue; winner %s at %s", len(ack), o.Winner, o.Price)
+}
+
+// ackedBid is a bid the venue acknowledged with 201.
+type ackedBid struct {
+	buyer datavenue.OrgID
+	key   string
+	res   matching.BidResult
+}
+
+// checkAcknowledgedBids finds every acknowledged bid in the engine (the same bid again is a
+// duplicate with its original sequence number), then closes the auction and checks that the
+// highest acknowledged bid won.
+func checkAcknowledgedBids(t *testing.T, e matching.Engine, auctionID string, acks []ackedBid) matching.Outcome {
+	t.Helper()
+	ctx := context.Background()
+	var best ackedBid
+	for _, a := range acks {
 		got, err := e.Bid(ctx, auctionID, matching.BidID(a.buyer, a.key), a.buyer, a.res.Amount)
 		if err != nil || !got.Duplicate || got.Seq != a.res.Seq {
 			t.Fatalf("acknowledged bid %s (seq %d): %+v %v", a.key, a.res.Seq, got, err)
@@ -190,5 +202,5 @@ func TestAcknowledgedBidsSurviveKill9OfTheVenue(t *testing.T) {
 	if err != nil || o.Winner != best.buyer || o.Price.Cmp(best.res.Amount) != 0 {
 		t.Fatalf("outcome %+v %v; the highest acknowledged bid: %s by %s", o, err, best.res.Amount, best.buyer)
 	}
-	t.Logf("%d bids acknowledged across a kill -9 of the venue; winner %s at %s", len(ack), o.Winner, o.Price)
+	return o
 }

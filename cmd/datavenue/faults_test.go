@@ -412,14 +412,9 @@ func TestFaultRedisRestartUnderBidding(t *testing.T) {
 		Reserve: money.MustParse("100.00"), Increment: money.MustParse("1.00"), Start: now.Add(-time.Minute), End: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	type ack struct {
-		buyer datavenue.OrgID
-		key   string
-		res   matching.BidResult
-	}
 	var (
 		mu     sync.Mutex
-		acks   []ack
+		acks   []ackedBid
 		next   atomic.Int64
 		wg     sync.WaitGroup
 		bidded = make(chan struct{}, 1000)
@@ -438,7 +433,7 @@ func TestFaultRedisRestartUnderBidding(t *testing.T) {
 					var res matching.BidResult
 					_ = json.Unmarshal(data, &res)
 					mu.Lock()
-					acks = append(acks, ack{b, key, res})
+					acks = append(acks, ackedBid{b, key, res})
 					mu.Unlock()
 					f.stats.acknowledged.Add(1)
 				} else if status != http.StatusConflict && status != http.StatusUnprocessableEntity {
@@ -464,20 +459,6 @@ func TestFaultRedisRestartUnderBidding(t *testing.T) {
 	if len(acks) < perBuyer/2 {
 		t.Fatalf("only %d bids acknowledged", len(acks))
 	}
-	var best ack
-	for _, a := range acks {
-		got, err := e.Bid(ctx, auctionID, matching.BidID(a.buyer, a.key), a.buyer, a.res.Amount)
-		if err != nil || !got.Duplicate || got.Seq != a.res.Seq {
-			t.Fatalf("acknowledged bid %s (seq %d) after the restart: %+v %v", a.key, a.res.Seq, got, err)
-		}
-		if a.res.Seq > best.res.Seq {
-			best = a
-		}
-	}
-	e.AdvanceClock(ctx, auctionID, 2*time.Hour)
-	o, err := e.Close(ctx, auctionID)
-	if err != nil || o.Winner != best.buyer || o.Price.Cmp(best.res.Amount) != 0 {
-		t.Fatalf("outcome %+v %v; the highest acknowledged bid: %s by %s", o, err, best.res.Amount, best.buyer)
-	}
+	checkAcknowledgedBids(t, e, auctionID, acks)
 	t.Logf("Redis stopped and started %d times under bidding: %s; %d bids acknowledged, all in the engine, the highest won", faultRounds(), f.stats, len(acks))
 }
