@@ -252,8 +252,8 @@ type ImportProgress struct {
 // importWithProgress runs an import while streaming its progress, one JSON line per stage and
 // every few hundred receipts, so that a clerk importing a large statement sees it advance. The
 // status is 200 before the outcome is known: the last line says done or failed. A streamed
-// import is not replayed from the idempotency store; importing the same statement again is
-// harmless (every slip number comes back a duplicate, nothing posts twice).
+// import is not replayed from the idempotency store; importing the same statement again posts
+// nothing twice (every slip comes back a duplicate receipt, each an exception for the clerk).
 func (h *handlers) importWithProgress(c *fiber.Ctx, in settlement.ImportInput) error {
 	in.Data = append([]byte(nil), in.Data...) // the writer outlives the handler and its buffers
 	ctx, caller, path, reqID := c.UserContext(), callerOf(c), c.Path(), requestID(c)
