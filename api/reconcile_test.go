@@ -133,6 +133,16 @@ func TestReconciliationOutcomes(t *testing.T) {
 			t.Fatalf("exceptions %v, want one %s", kinds, k)
 		}
 	}
+	// Paged two at a time, the queue is the same, in the same order, each exception once; so are
+	// the obligations, one at a time in due-date order.
+	if ids := pageThrough[settlement.Exception](t, m, "/v1/reconciliation/exceptions?status=open&limit=2", clerk, func(e settlement.Exception) string { return e.ID }); fmt.Sprint(ids) != fmt.Sprint(idsOf(queue.Data, func(e settlement.Exception) string { return e.ID })) {
+		t.Fatalf("paged exceptions %v, all at once %v", ids, idsOf(queue.Data, func(e settlement.Exception) string { return e.ID }))
+	}
+	all := decode[api.Page[settlement.Obligation]](t, m.do("GET", "/v1/obligations", clerk, nil))
+	if ids := pageThrough[settlement.Obligation](t, m, "/v1/obligations?limit=1", clerk, func(o settlement.Obligation) string { return o.ID }); len(all.Data) < 3 || fmt.Sprint(ids) != fmt.Sprint(idsOf(all.Data, func(o settlement.Obligation) string { return o.ID })) {
+		t.Fatalf("paged obligations %v, all at once %d", ids, len(all.Data))
+	}
+	wantProblem(t, m.do("GET", "/v1/obligations?cursor=bm9wZQ", clerk, nil), 422, "validation_failed")
 	wantProblem(t, m.do("POST", "/v1/reconciliation/exceptions/"+queue.Data[0].ID+"/resolve", clerk, map[string]any{"reason": ""}), 422, "validation_failed")
 	mustStatus(t, m.do("POST", "/v1/reconciliation/exceptions/"+queue.Data[0].ID+"/resolve", clerk, map[string]any{"reason": "已与国库核实"}), 200)
 	wantProblem(t, m.do("POST", "/v1/reconciliation/exceptions/"+queue.Data[0].ID+"/resolve", clerk, map[string]any{"reason": "again"}), 409, "exception_not_open")
@@ -185,4 +195,35 @@ func TestSettlementReport(t *testing.T) {
 	}
 	wantProblem(t, m.do("GET", "/v1/reports/settlement?from="+today+"&to=2020-01-01", clerk, nil), 422, "validation_failed")
 	wantProblem(t, m.do("GET", "/v1/reports/settlement?from="+today+"&to="+today, m.as(datavenue.RoleBuyer, buyerOrg), nil), 403, "role_not_allowed")
+}
+
+// pageThrough follows next_cursor from path (which sets a limit) to the last page and returns the
+// keys of every item in order.
+func pageThrough[T any](t *testing.T, m *market, path, token string, key func(T) string) []string {
+	t.Helper()
+	var keys []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		url := path
+		if cursor != "" {
+			url += "&cursor=" + cursor
+		}
+		page := decode[api.Page[T]](t, m.do("GET", url, token, nil))
+		keys = append(keys, idsOf(page.Data, key)...)
+		if page.NextCursor == "" {
+			return keys
+		}
+		if pages > 100 {
+			t.Fatalf("%s: no last page", path)
+		}
+		cursor = page.NextCursor
+	}
+}
+
+func idsOf[T any](items []T, key func(T) string) []string {
+	out := []string{}
+	for _, it := range items {
+		out = append(out, key(it))
+	}
+	return out
 }

@@ -19,8 +19,8 @@ type Settlement interface {
 	Agreement(ctx context.Context, productID string) (settlement.Agreement, error)
 	RecordPayment(ctx context.Context, caller datavenue.Caller, orderID string, in settlement.PaymentInput) (settlement.Order, error)
 	Order(ctx context.Context, caller datavenue.Caller, id string) (settlement.Order, error)
-	Orders(ctx context.Context, caller datavenue.Caller, status string) ([]settlement.Order, error)
-	Obligations(ctx context.Context, caller datavenue.Caller, status string, overdueOnly bool) ([]settlement.Obligation, error)
+	Orders(ctx context.Context, caller datavenue.Caller, status string, p settlement.Page) ([]settlement.Order, error)
+	Obligations(ctx context.Context, caller datavenue.Caller, status string, overdueOnly bool, p settlement.Page) ([]settlement.Obligation, error)
 	RecordCallback(ctx context.Context, in settlement.PaymentCallback) (settlement.Order, error)
 }
 
@@ -33,7 +33,7 @@ func (h *handlers) settlementRoutes() []Route {
 		{"GET", "/v1/products/:id/agreement", Operation{ID: "getAgreement", Tag: "settlement", Summary: "The product's current contribution agreement", Auth: true,
 			Params: id, Response: settlement.Agreement{}, Errors: []int{404}}, h.getAgreement},
 		{"GET", "/v1/orders", Operation{ID: "listOrders", Tag: "settlement", Summary: "Settlement orders (a party's own; clerks, bureaus and auditors all)", Auth: true,
-			Params: []Param{{Name: "status", In: "query"}}, Response: List[settlement.Order]{}}, h.listOrders},
+			Params: []Param{{Name: "status", In: "query"}, limitParam, cursorParam}, Response: Page[settlement.Order]{}, Errors: []int{422}}, h.listOrders},
 		{"GET", "/v1/orders/:id", Operation{ID: "getOrder", Tag: "settlement", Summary: "An order with its shares and obligations", Auth: true,
 			Params: id, Response: settlement.Order{}, Errors: []int{404}}, h.getOrder},
 		{"POST", "/v1/orders/:id/payment", Operation{ID: "recordPayment", Tag: "settlement", Summary: "Record a payment (clerk): split, ledger postings, treasury and filing obligations",
@@ -42,8 +42,9 @@ func (h *handlers) settlementRoutes() []Route {
 			Description: "Authenticated by the header `X-Datavenue-Signature: sha256=<hex HMAC-SHA256 of the body under DATAVENUE_PAYMENT_CALLBACK_SECRET>`, not by a token. Idempotent by `reference`: the provider may deliver a callback any number of times. An amount other than the order's amount due is refused (422 amount_mismatch) and nothing is recorded.",
 			Request:     settlement.PaymentCallback{}, Response: settlement.Order{}, Errors: []int{401, 404, 409}}, h.paymentCallback},
 		{"GET", "/v1/obligations", Operation{ID: "listObligations", Tag: "settlement", Summary: "Treasury remittance and supervisor filing obligations, overdue flagged",
-			Auth: true, Params: []Param{{Name: "status", In: "query", Description: "due, remitted or filed"}, {Name: "overdue", In: "query", Description: "true: only overdue ones"}},
-			Response: List[settlement.Obligation]{}, Errors: []int{403}}, h.listObligations},
+			Auth: true, Params: []Param{{Name: "status", In: "query", Description: "due, remitted or filed"}, {Name: "overdue", In: "query", Description: "true: only overdue ones"},
+				limitParam, cursorParam},
+			Response: Page[settlement.Obligation]{}, Errors: []int{403, 422}}, h.listObligations},
 	}
 }
 
@@ -67,12 +68,34 @@ func (h *handlers) getAgreement(c *fiber.Ctx) error {
 	return c.JSON(a)
 }
 
-func (h *handlers) listOrders(c *fiber.Ctx) error {
-	orders, err := h.d.Settlement.Orders(c.UserContext(), callerOf(c), c.Query("status"))
+// Page is one page of a list: its items and, while more follow, the cursor of the next page.
+type Page[T any] struct {
+	Data       []T    `json:"data"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// paged reads one page with fetch (asked for one item more than the page holds, to know whether
+// more follow) and answers it; key is the cursor of an item.
+func paged[T any](c *fiber.Ctx, fetch func(settlement.Page) ([]T, error), key func(T) string) error {
+	limit, after, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(list(orders))
+	items, err := fetch(settlement.Page{After: after, Limit: limit + 1})
+	if err != nil {
+		return err
+	}
+	page := Page[T]{Data: append([]T{}, items...)}
+	if len(items) > limit {
+		page.Data, page.NextCursor = page.Data[:limit], encodeCursor(key(items[limit-1]))
+	}
+	return c.JSON(page)
+}
+
+func (h *handlers) listOrders(c *fiber.Ctx) error {
+	return paged(c, func(p settlement.Page) ([]settlement.Order, error) {
+		return h.d.Settlement.Orders(c.UserContext(), callerOf(c), c.Query("status"), p)
+	}, func(o settlement.Order) string { return o.ID })
 }
 
 func (h *handlers) getOrder(c *fiber.Ctx) error {
@@ -115,11 +138,9 @@ func (h *handlers) paymentCallback(c *fiber.Ctx) error {
 }
 
 func (h *handlers) listObligations(c *fiber.Ctx) error {
-	obligations, err := h.d.Settlement.Obligations(c.UserContext(), callerOf(c), c.Query("status"), c.Query("overdue") == "true")
-	if err != nil {
-		return err
-	}
-	return c.JSON(list(obligations))
+	return paged(c, func(p settlement.Page) ([]settlement.Obligation, error) {
+		return h.d.Settlement.Obligations(c.UserContext(), callerOf(c), c.Query("status"), c.Query("overdue") == "true", p)
+	}, settlement.ObligationCursor)
 }
 
 // Vouchers is what the API needs for delivery, confirmation and vouchers.
@@ -186,7 +207,7 @@ func (h *handlers) voucherDocument(c *fiber.Ctx) error {
 // Reconciliation is what the API needs for statements and exceptions.
 type Reconciliation interface {
 	Import(ctx context.Context, caller datavenue.Caller, in settlement.ImportInput) (settlement.ImportResult, error)
-	Exceptions(ctx context.Context, caller datavenue.Caller, status string) ([]settlement.Exception, error)
+	Exceptions(ctx context.Context, caller datavenue.Caller, status string, p settlement.Page) ([]settlement.Exception, error)
 	Resolve(ctx context.Context, caller datavenue.Caller, id, reason string) (settlement.Exception, error)
 	Report(ctx context.Context, caller datavenue.Caller, from, to string) (settlement.Report, error)
 	TrialBalance(ctx context.Context, caller datavenue.Caller) (settlement.TrialBalance, error)
@@ -205,7 +226,8 @@ func (h *handlers) reconciliationRoutes() []Route {
 				{Name: "period_end", In: "query", Required: true, Schema: map[string]any{"type": "string", "format": "date"}}, {Name: "mapping", In: "query"}},
 			Response: settlement.ImportResult{}, Status: 201, Errors: []int{403}, LargeBody: true}, h.importStatement},
 		{"GET", "/v1/reconciliation/exceptions", Operation{ID: "listExceptions", Tag: "reconciliation", Summary: "The exception queue", Auth: true,
-			Params: []Param{{Name: "status", In: "query", Description: "open or resolved"}}, Response: List[settlement.Exception]{}, Errors: []int{403}}, h.listExceptions},
+			Params:   []Param{{Name: "status", In: "query", Description: "open or resolved"}, limitParam, cursorParam},
+			Response: Page[settlement.Exception]{}, Errors: []int{403, 422}}, h.listExceptions},
 		{"GET", "/v1/reports/settlement", Operation{ID: "settlementReport", Tag: "reconciliation", Summary: "Settlement report for a period: revenue by holder and by product, remittance status, filings due",
 			Description: "format=json (default), csv (UTF-8 with BOM) or xlsx (one sheet per section).", Auth: true,
 			Params:   []Param{{Name: "from", In: "query", Required: true}, {Name: "to", In: "query", Required: true}, {Name: "format", In: "query"}},
@@ -293,11 +315,9 @@ func (h *handlers) trialBalance(c *fiber.Ctx) error {
 }
 
 func (h *handlers) listExceptions(c *fiber.Ctx) error {
-	list, err := h.d.Reconciliation.Exceptions(c.UserContext(), callerOf(c), c.Query("status"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(List[settlement.Exception]{Data: append([]settlement.Exception{}, list...)})
+	return paged(c, func(p settlement.Page) ([]settlement.Exception, error) {
+		return h.d.Reconciliation.Exceptions(c.UserContext(), callerOf(c), c.Query("status"), p)
+	}, func(e settlement.Exception) string { return e.ID })
 }
 
 func (h *handlers) resolveException(c *fiber.Ctx) error {

@@ -157,9 +157,13 @@ func applyReceipt(ctx context.Context, tx pgx.Tx, importID string, row settlemen
 }
 
 // Exceptions lists reconciliation exceptions by status (empty: all).
-func (db *DB) Exceptions(ctx context.Context, status string) ([]settlement.Exception, error) {
+func (db *DB) Exceptions(ctx context.Context, status string, p settlement.Page) ([]settlement.Exception, error) {
+	return db.exceptions(ctx, `WHERE ($1 = '' OR status = $1) AND ($2 = '' OR id > $2) ORDER BY id LIMIT $3`, status, p.After, pageLimit(p))
+}
+
+func (db *DB) exceptions(ctx context.Context, where string, args ...any) ([]settlement.Exception, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id, kind, coalesce(receipt_id, ''), coalesce(obligation_id, ''), detail, status, coalesce(resolution, '')
-		FROM reconciliation_exceptions WHERE ($1 = '' OR status = $1) ORDER BY id`, status)
+		FROM reconciliation_exceptions `+where, args...)
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -188,13 +192,11 @@ func (db *DB) ResolveException(ctx context.Context, id, reason string) (settleme
 	if err != nil {
 		return settlement.Exception{}, err
 	}
-	list, err := db.Exceptions(ctx, "")
-	for _, e := range list {
-		if e.ID == id {
-			return e, nil
-		}
+	list, err := db.exceptions(ctx, `WHERE id = $1`, id)
+	if err != nil || len(list) == 0 {
+		return settlement.Exception{}, notFoundAs(pgx.ErrNoRows, datavenue.NotFound("exception_not_found", "no exception has this id"))
 	}
-	return settlement.Exception{}, err
+	return list[0], nil
 }
 
 var _ settlement.ReconcileStore = (*DB)(nil)

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -113,14 +115,15 @@ func (db *DB) Order(ctx context.Context, id string) (settlement.Order, error) {
 	if err != nil {
 		return o, interpretError(err)
 	}
-	o.Obligations, err = db.obligations(ctx, `WHERE order_id = $1`, id)
+	o.Obligations, err = db.obligations(ctx, `WHERE order_id = $1`, 0, id)
 	return o, err
 }
 
 // Orders lists orders of a party (as buyer or seller), or all.
-func (db *DB) Orders(ctx context.Context, party datavenue.OrgID, status string) ([]settlement.Order, error) {
+func (db *DB) Orders(ctx context.Context, party datavenue.OrgID, status string, p settlement.Page) ([]settlement.Order, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+orderColumns+` FROM settlement_orders
-		WHERE ($1 = '' OR buyer_id = $1 OR seller_id = $1) AND ($2 = '' OR status = $2) ORDER BY id DESC LIMIT 200`, string(party), status)
+		WHERE ($1 = '' OR buyer_id = $1 OR seller_id = $1) AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3)
+		ORDER BY id DESC LIMIT $4`, string(party), status, p.After, pageLimit(p))
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -128,9 +131,15 @@ func (db *DB) Orders(ctx context.Context, party datavenue.OrgID, status string) 
 	return list, interpretError(err)
 }
 
-func (db *DB) obligations(ctx context.Context, where string, args ...any) ([]settlement.Obligation, error) {
+// obligations reads obligations in due-date order; limit 0: all that match.
+func (db *DB) obligations(ctx context.Context, where string, limit int, args ...any) ([]settlement.Obligation, error) {
+	if limit > 0 {
+		where += " ORDER BY due_date, id LIMIT " + strconv.Itoa(limit)
+	} else {
+		where += " ORDER BY due_date, id"
+	}
 	rows, err := db.Pool.Query(ctx, `SELECT id, kind, party_id, counterpart, amount::text, income_kind, event_date, due_date, status, payment_code
-		FROM obligations `+where+` ORDER BY due_date, id`, args...)
+		FROM obligations `+where, args...)
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -145,9 +154,36 @@ func (db *DB) obligations(ctx context.Context, where string, args ...any) ([]set
 	return list, interpretError(err)
 }
 
-// Obligations lists obligations by status (empty: all).
-func (db *DB) Obligations(ctx context.Context, status string) ([]settlement.Obligation, error) {
-	return db.obligations(ctx, `WHERE ($1 = '' OR status = $1)`, status)
+// Obligations lists obligations by due date, then id, a page at a time.
+func (db *DB) Obligations(ctx context.Context, f settlement.ObligationFilter) ([]settlement.Obligation, error) {
+	afterDate, afterID := time.Time{}, ""
+	if f.After != "" {
+		date, id, ok := strings.Cut(f.After, "|")
+		d, err := civil.Parse(date)
+		if !ok || err != nil {
+			return nil, errBadCursor
+		}
+		afterDate, afterID = d.Time(), id
+	}
+	var overdueOn *time.Time
+	if !f.OverdueOn.IsZero() {
+		t := f.OverdueOn.Time()
+		overdueOn = &t
+	}
+	return db.obligations(ctx, `WHERE ($1 = '' OR status = $1) AND ($2::date IS NULL OR (status = 'due' AND due_date < $2::date))
+		AND ($3 = '' OR (due_date, id) > ($4::date, $3))`, pageLimit(f.Page), f.Status, overdueOn, afterID, afterDate)
+}
+
+// errBadCursor is a cursor the store cannot read.
+var errBadCursor = datavenue.Invalid("validation_failed", "invalid query parameter",
+	datavenue.FieldError{Field: "cursor", Code: "invalid_cursor", Message: "cursor must be a next_cursor value from a previous page"})
+
+// pageLimit is a page's size, 200 when the caller set none.
+func pageLimit(p settlement.Page) int {
+	if p.Limit <= 0 {
+		return 200
+	}
+	return p.Limit
 }
 
 // RecordPayment records a payment and everything it sets off, in one transaction (see the interface).

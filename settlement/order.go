@@ -152,6 +152,24 @@ type Obligation struct {
 	PaymentCode string `json:"payment_code"`
 }
 
+// Page asks for one page of a list: at most Limit items after the cursor After (the key of the last
+// item of the previous page; empty: from the start).
+type Page struct {
+	After string
+	Limit int
+}
+
+// ObligationFilter selects obligations: by status, and, when OverdueOn is set, only those still
+// due after their due date as of that day.
+type ObligationFilter struct {
+	Status    string
+	OverdueOn civil.Date
+	Page
+}
+
+// ObligationCursor is the key of an obligation in the due-date order of lists.
+func ObligationCursor(o Obligation) string { return o.DueDate.String() + "|" + o.ID }
+
 // Payment is a payment of an order as recorded: its reference (recording the same reference again
 // is a no-op), who recorded it (clerk or callback) and the kind of income it is.
 type Payment struct {
@@ -272,7 +290,7 @@ type Store interface {
 	Agreement(ctx context.Context, productID string, version int) (Agreement, error) // version 0: the latest
 	ProductOperator(ctx context.Context, productID string) (datavenue.OrgID, error)
 	Order(ctx context.Context, id string) (Order, error)
-	Orders(ctx context.Context, party datavenue.OrgID, status string) ([]Order, error)
+	Orders(ctx context.Context, party datavenue.OrgID, status string, p Page) ([]Order, error) // newest first
 	Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue.OrgID]PartyInfo, error)
 	// RecordPayment marks an awaiting order paid and writes its shares, ledger transaction and
 	// obligations, all in one transaction; a second call with the same reference is a no-op.
@@ -280,7 +298,7 @@ type Store interface {
 	// CancelUnpaid cancels the orders still awaiting payment after their last day to pay (before
 	// today), forfeiting each winner's deposit, each order in its own transaction.
 	CancelUnpaid(ctx context.Context, today civil.Date) ([]Order, error)
-	Obligations(ctx context.Context, status string) ([]Obligation, error)
+	Obligations(ctx context.Context, f ObligationFilter) ([]Obligation, error) // by due date, then id
 }
 
 // VoucherStore keeps deliveries, confirmations and the voucher log.

@@ -146,7 +146,7 @@ type Exception struct {
 // ReconcileStore applies a statement in one transaction.
 type ReconcileStore interface {
 	Import(ctx context.Context, name string, rows []ReceiptRow, periodEnd civil.Date) (ImportResult, error)
-	Exceptions(ctx context.Context, status string) ([]Exception, error)
+	Exceptions(ctx context.Context, status string, p Page) ([]Exception, error) // oldest first
 	ResolveException(ctx context.Context, id, reason string) (Exception, error)
 }
 

@@ -175,30 +175,26 @@ func (s Service) Order(ctx context.Context, caller datavenue.Caller, id string) 
 }
 
 // Orders lists orders: a party's own, or for supervisors all.
-func (s Service) Orders(ctx context.Context, caller datavenue.Caller, status string) ([]Order, error) {
+func (s Service) Orders(ctx context.Context, caller datavenue.Caller, status string, p Page) ([]Order, error) {
 	party := caller.Org
 	if supervisor(caller) {
 		party = ""
 	}
-	return s.Store.Orders(ctx, party, status)
+	return s.Store.Orders(ctx, party, status, p)
 }
 
-// Obligations lists treasury remittance and filing obligations, overdue ones flagged.
-func (s Service) Obligations(ctx context.Context, caller datavenue.Caller, status string, overdueOnly bool) ([]Obligation, error) {
+// Obligations lists treasury remittance and filing obligations, overdue ones flagged (with
+// overdueOnly, only those).
+func (s Service) Obligations(ctx context.Context, caller datavenue.Caller, status string, overdueOnly bool, p Page) ([]Obligation, error) {
 	if !supervisor(caller) {
 		return nil, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read obligations")
 	}
-	list, err := s.Store.Obligations(ctx, status)
-	s.flagOverdue(list)
+	f := ObligationFilter{Status: status, Page: p}
 	if overdueOnly {
-		out := list[:0]
-		for _, o := range list {
-			if o.Overdue {
-				out = append(out, o)
-			}
-		}
-		list = out
+		f.OverdueOn = civil.Of(s.Clock.Now())
 	}
+	list, err := s.Store.Obligations(ctx, f)
+	s.flagOverdue(list)
 	return list, err
 }
 
@@ -314,11 +310,11 @@ func (r Reconciliation) Import(ctx context.Context, caller datavenue.Caller, in 
 }
 
 // Exceptions lists the queue to clerks, bureaus and auditors.
-func (r Reconciliation) Exceptions(ctx context.Context, caller datavenue.Caller, status string) ([]Exception, error) {
+func (r Reconciliation) Exceptions(ctx context.Context, caller datavenue.Caller, status string, p Page) ([]Exception, error) {
 	if !supervisor(caller) {
 		return nil, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read the exception queue")
 	}
-	return r.Store.Exceptions(ctx, status)
+	return r.Store.Exceptions(ctx, status, p)
 }
 
 // Resolve closes an exception with the clerk's reason.
