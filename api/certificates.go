@@ -46,12 +46,6 @@ func list[T any](items []T) List[T] {
 	return List[T]{Data: items}
 }
 
-// limitOnly reads the limit parameter of a list that is not paginated by cursor.
-func limitOnly(c *fiber.Ctx) (int, error) {
-	limit, _, err := pageParams(c)
-	return limit, err
-}
-
 func (h *handlers) certificateRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -59,7 +53,7 @@ func (h *handlers) certificateRoutes() []Route {
 			Description: "The holder applies for a data resource registration certificate (kind resource, reviewed by the data bureau) or a data asset certificate (kind asset, issued by the finance bureau with the data bureau's concurrence). With amends, it is a change registration of that certificate.",
 			Auth:        true, Request: certificates.ApplyInput{}, Response: certificates.Application{}, Status: 201, Errors: []int{403, 409}}, h.apply},
 		{"GET", "/v1/certificate-applications", Operation{ID: "listApplications", Tag: "certificates", Summary: "Certificate applications", Auth: true,
-			Params: []Param{{Name: "kind", In: "query"}, {Name: "status", In: "query"}, limitParam}, Response: List[certificates.Application]{}}, h.listApplications},
+			Params: []Param{{Name: "kind", In: "query"}, {Name: "status", In: "query"}, limitParam, cursorParam}, Response: Page[certificates.Application]{}, Errors: []int{422}}, h.listApplications},
 		{"GET", "/v1/certificate-applications/:id", Operation{ID: "getApplication", Tag: "certificates", Summary: "One application with every review", Auth: true,
 			Params: id, Response: certificates.Application{}, Errors: []int{404}}, h.getApplication},
 		{"POST", "/v1/certificate-applications/:id/amend", Operation{ID: "amendApplication", Tag: "certificates", Summary: "Amend and resubmit a rejected application", Auth: true,
@@ -70,8 +64,8 @@ func (h *handlers) certificateRoutes() []Route {
 			Description: "A verdict (pass/fail with comment) on every review item: legality, product_info, scenario_info, security_risk for a resource certificate; source_compliance for an asset certificate. Any fail rejects the application with the reasons.",
 			Auth:        true, Params: id, Request: certificates.ReviewInput{}, Response: ReviewResult{}, Errors: []int{403, 404, 409}}, h.review},
 		{"GET", "/v1/certificates", Operation{ID: "listCertificates", Tag: "certificates", Summary: "Certificate versions, newest first", Auth: true,
-			Params:   []Param{{Name: "asset_id", In: "query"}, {Name: "holder", In: "query"}, {Name: "number", In: "query"}, limitParam},
-			Response: List[certificates.Certificate]{}}, h.listCertificates},
+			Params:   []Param{{Name: "asset_id", In: "query"}, {Name: "holder", In: "query"}, {Name: "number", In: "query"}, limitParam, cursorParam},
+			Response: Page[certificates.Certificate]{}, Errors: []int{422}}, h.listCertificates},
 		{"GET", "/v1/certificates/:id", Operation{ID: "getCertificate", Tag: "certificates", Summary: "One certificate version with its status today", Auth: true,
 			Params: id, Response: certificates.Certificate{}, Errors: []int{404}}, h.getCertificate},
 		{"GET", "/v1/certificates/:id/document", Operation{ID: "certificateDocument", Tag: "certificates", Summary: "The signed certificate file (JWS), verifiable offline",
@@ -102,16 +96,10 @@ func (h *handlers) apply(c *fiber.Ctx) error {
 }
 
 func (h *handlers) listApplications(c *fiber.Ctx) error {
-	limit, err := limitOnly(c)
-	if err != nil {
-		return err
-	}
-	apps, err := h.d.Certificates.Applications(c.UserContext(), callerOf(c), certificates.ApplicationFilter{
-		Kind: certificates.Kind(c.Query("kind")), Status: certificates.ApplicationStatus(c.Query("status")), Limit: limit})
-	if err != nil {
-		return err
-	}
-	return c.JSON(list(apps))
+	return paged(c, func(after string, limit int) ([]certificates.Application, error) {
+		return h.d.Certificates.Applications(c.UserContext(), callerOf(c), certificates.ApplicationFilter{Kind: certificates.Kind(c.Query("kind")),
+			Status: certificates.ApplicationStatus(c.Query("status")), After: after, Limit: limit})
+	}, func(a certificates.Application) string { return a.ID })
 }
 
 func (h *handlers) getApplication(c *fiber.Ctx) error {
@@ -159,16 +147,10 @@ func (h *handlers) review(c *fiber.Ctx) error {
 }
 
 func (h *handlers) listCertificates(c *fiber.Ctx) error {
-	limit, err := limitOnly(c)
-	if err != nil {
-		return err
-	}
-	certs, err := h.d.Certificates.Certificates(c.UserContext(), certificates.CertificateFilter{
-		Holder: datavenue.OrgID(c.Query("holder")), AssetID: assets.ID(c.Query("asset_id")), Number: c.Query("number"), Limit: limit})
-	if err != nil {
-		return err
-	}
-	return c.JSON(list(certs))
+	return paged(c, func(after string, limit int) ([]certificates.Certificate, error) {
+		return h.d.Certificates.Certificates(c.UserContext(), certificates.CertificateFilter{Holder: datavenue.OrgID(c.Query("holder")),
+			AssetID: assets.ID(c.Query("asset_id")), Number: c.Query("number"), After: after, Limit: limit})
+	}, func(cert certificates.Certificate) string { return cert.ID })
 }
 
 func (h *handlers) getCertificate(c *fiber.Ctx) error {

@@ -28,13 +28,12 @@ type Grants interface {
 	Appraisals(ctx context.Context, caller datavenue.Caller, f certificates.GrantFilter) ([]certificates.Appraisal, error)
 }
 
-func grantFilter(c *fiber.Ctx) (certificates.GrantFilter, error) {
-	limit, err := limitOnly(c)
+func grantFilter(c *fiber.Ctx, after string, limit int) certificates.GrantFilter {
 	return certificates.GrantFilter{AssetID: assets.ID(c.Query("asset_id")), Holder: datavenue.OrgID(c.Query("holder")),
-		Operator: datavenue.OrgID(c.Query("operator")), Limit: limit}, err
+		Operator: datavenue.OrgID(c.Query("operator")), After: after, Limit: limit}
 }
 
-var grantParams = []Param{{Name: "asset_id", In: "query"}, {Name: "holder", In: "query"}, {Name: "operator", In: "query"}, limitParam}
+var grantParams = []Param{{Name: "asset_id", In: "query"}, {Name: "holder", In: "query"}, {Name: "operator", In: "query"}, limitParam, cursorParam}
 
 func (h *handlers) grantRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
@@ -43,7 +42,7 @@ func (h *handlers) grantRoutes() []Route {
 			Description: "One scenario, one authorisation (D9): an asset's scenario is authorised to one operator at a time (409 scenario_already_authorised). Shared data needs the source unit's consent on the card (G5).",
 			Auth:        true, Request: certificates.GrantInput{}, Response: certificates.Authorisation{}, Status: 201, Errors: []int{403, 409}}, h.grant},
 		{"GET", "/v1/authorisations", Operation{ID: "listAuthorisations", Tag: "authorisations", Summary: "Scenario authorisations", Auth: true,
-			Params: grantParams, Response: List[certificates.Authorisation]{}}, h.listAuthorisations},
+			Params: grantParams, Response: Page[certificates.Authorisation]{}}, h.listAuthorisations},
 		{"GET", "/v1/authorisations/:id", Operation{ID: "getAuthorisation", Tag: "authorisations", Summary: "One authorisation with its history and assessments", Auth: true,
 			Params: id, Response: certificates.Authorisation{}, Errors: []int{404}}, h.getAuthorisation},
 		{"POST", "/v1/authorisations/:id/narrow", Operation{ID: "narrowAuthorisation", Tag: "authorisations", Summary: "Narrow an authorisation", Auth: true,
@@ -56,7 +55,7 @@ func (h *handlers) grantRoutes() []Route {
 			Description: "D10: a government unit's paid use or disposal needs the finance bureau's approval after its internal decision; a state enterprise records its own approval route and validity.",
 			Auth:        true, Request: certificates.ApprovalInput{}, Response: certificates.Approval{}, Status: 201, Errors: []int{403}}, h.submitApproval},
 		{"GET", "/v1/approvals", Operation{ID: "listApprovals", Tag: "approvals", Summary: "Usage and disposal approvals", Auth: true,
-			Params: grantParams, Response: List[certificates.Approval]{}}, h.listApprovals},
+			Params: grantParams, Response: Page[certificates.Approval]{}}, h.listApprovals},
 		{"GET", "/v1/approvals/:id", Operation{ID: "getApproval", Tag: "approvals", Summary: "One approval", Auth: true,
 			Params: id, Response: certificates.Approval{}, Errors: []int{404}}, h.getApproval},
 		{"POST", "/v1/approvals/:id/decision", Operation{ID: "decideApproval", Tag: "approvals", Summary: "The finance bureau approves or rejects", Auth: true,
@@ -64,7 +63,7 @@ func (h *handlers) grantRoutes() []Route {
 		{"POST", "/v1/appraisals", Operation{ID: "recordAppraisal", Tag: "appraisals", Summary: "Record an appraisal report (appraiser)", Auth: true,
 			Request: certificates.AppraisalInput{}, Response: certificates.Appraisal{}, Status: 201, Errors: []int{403, 409}}, h.recordAppraisal},
 		{"GET", "/v1/appraisals", Operation{ID: "listAppraisals", Tag: "appraisals", Summary: "Appraisal reports", Auth: true,
-			Params: grantParams, Response: List[certificates.Appraisal]{}}, h.listAppraisals},
+			Params: grantParams, Response: Page[certificates.Appraisal]{}}, h.listAppraisals},
 		{"GET", "/v1/appraisals/:id", Operation{ID: "getAppraisal", Tag: "appraisals", Summary: "One appraisal report", Auth: true,
 			Params: id, Response: certificates.Appraisal{}, Errors: []int{404}}, h.getAppraisal},
 	}
@@ -89,15 +88,9 @@ func (h *handlers) grant(c *fiber.Ctx) error {
 }
 
 func (h *handlers) listAuthorisations(c *fiber.Ctx) error {
-	f, err := grantFilter(c)
-	if err != nil {
-		return err
-	}
-	out, err := h.d.Grants.Authorisations(c.UserContext(), callerOf(c), f)
-	if err != nil {
-		return err
-	}
-	return c.JSON(list(out))
+	return paged(c, func(after string, limit int) ([]certificates.Authorisation, error) {
+		return h.d.Grants.Authorisations(c.UserContext(), callerOf(c), grantFilter(c, after, limit))
+	}, func(x certificates.Authorisation) string { return x.ID })
 }
 
 func (h *handlers) getAuthorisation(c *fiber.Ctx) error {
@@ -157,15 +150,9 @@ func (h *handlers) submitApproval(c *fiber.Ctx) error {
 }
 
 func (h *handlers) listApprovals(c *fiber.Ctx) error {
-	f, err := grantFilter(c)
-	if err != nil {
-		return err
-	}
-	out, err := h.d.Grants.Approvals(c.UserContext(), callerOf(c), f)
-	if err != nil {
-		return err
-	}
-	return c.JSON(list(out))
+	return paged(c, func(after string, limit int) ([]certificates.Approval, error) {
+		return h.d.Grants.Approvals(c.UserContext(), callerOf(c), grantFilter(c, after, limit))
+	}, func(x certificates.Approval) string { return x.ID })
 }
 
 func (h *handlers) getApproval(c *fiber.Ctx) error {
@@ -201,15 +188,9 @@ func (h *handlers) recordAppraisal(c *fiber.Ctx) error {
 }
 
 func (h *handlers) listAppraisals(c *fiber.Ctx) error {
-	f, err := grantFilter(c)
-	if err != nil {
-		return err
-	}
-	out, err := h.d.Grants.Appraisals(c.UserContext(), callerOf(c), f)
-	if err != nil {
-		return err
-	}
-	return c.JSON(list(out))
+	return paged(c, func(after string, limit int) ([]certificates.Appraisal, error) {
+		return h.d.Grants.Appraisals(c.UserContext(), callerOf(c), grantFilter(c, after, limit))
+	}, func(x certificates.Appraisal) string { return x.ID })
 }
 
 func (h *handlers) getAppraisal(c *fiber.Ctx) error {

@@ -223,6 +223,30 @@ func (h *handlers) listAudit(c *fiber.Ctx) error {
 	return c.JSON(page)
 }
 
+// Page is one page of a list: its items and, while more follow, the cursor of the next page.
+type Page[T any] struct {
+	Data       []T    `json:"data"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// paged reads one page with fetch (asked for one item more than the page holds, to know whether
+// more follow) and answers it; key is the cursor of an item.
+func paged[T any](c *fiber.Ctx, fetch func(after string, limit int) ([]T, error), key func(T) string) error {
+	limit, after, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	items, err := fetch(after, limit+1)
+	if err != nil {
+		return err
+	}
+	page := Page[T]{Data: append([]T{}, items...)}
+	if len(items) > limit {
+		page.Data, page.NextCursor = page.Data[:limit], encodeCursor(key(items[limit-1]))
+	}
+	return c.JSON(page)
+}
+
 // pageParams reads limit (default 50, 1..500) and the decoded cursor.
 func pageParams(c *fiber.Ctx) (int, string, error) {
 	limit := 50

@@ -68,33 +68,9 @@ func (h *handlers) getAgreement(c *fiber.Ctx) error {
 	return c.JSON(a)
 }
 
-// Page is one page of a list: its items and, while more follow, the cursor of the next page.
-type Page[T any] struct {
-	Data       []T    `json:"data"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
-// paged reads one page with fetch (asked for one item more than the page holds, to know whether
-// more follow) and answers it; key is the cursor of an item.
-func paged[T any](c *fiber.Ctx, fetch func(settlement.Page) ([]T, error), key func(T) string) error {
-	limit, after, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	items, err := fetch(settlement.Page{After: after, Limit: limit + 1})
-	if err != nil {
-		return err
-	}
-	page := Page[T]{Data: append([]T{}, items...)}
-	if len(items) > limit {
-		page.Data, page.NextCursor = page.Data[:limit], encodeCursor(key(items[limit-1]))
-	}
-	return c.JSON(page)
-}
-
 func (h *handlers) listOrders(c *fiber.Ctx) error {
-	return paged(c, func(p settlement.Page) ([]settlement.Order, error) {
-		return h.d.Settlement.Orders(c.UserContext(), callerOf(c), c.Query("status"), p)
+	return paged(c, func(after string, limit int) ([]settlement.Order, error) {
+		return h.d.Settlement.Orders(c.UserContext(), callerOf(c), c.Query("status"), settlement.Page{After: after, Limit: limit})
 	}, func(o settlement.Order) string { return o.ID })
 }
 
@@ -138,8 +114,8 @@ func (h *handlers) paymentCallback(c *fiber.Ctx) error {
 }
 
 func (h *handlers) listObligations(c *fiber.Ctx) error {
-	return paged(c, func(p settlement.Page) ([]settlement.Obligation, error) {
-		return h.d.Settlement.Obligations(c.UserContext(), callerOf(c), c.Query("status"), c.Query("overdue") == "true", p)
+	return paged(c, func(after string, limit int) ([]settlement.Obligation, error) {
+		return h.d.Settlement.Obligations(c.UserContext(), callerOf(c), c.Query("status"), c.Query("overdue") == "true", settlement.Page{After: after, Limit: limit})
 	}, settlement.ObligationCursor)
 }
 
@@ -315,8 +291,8 @@ func (h *handlers) trialBalance(c *fiber.Ctx) error {
 }
 
 func (h *handlers) listExceptions(c *fiber.Ctx) error {
-	return paged(c, func(p settlement.Page) ([]settlement.Exception, error) {
-		return h.d.Reconciliation.Exceptions(c.UserContext(), callerOf(c), c.Query("status"), p)
+	return paged(c, func(after string, limit int) ([]settlement.Exception, error) {
+		return h.d.Reconciliation.Exceptions(c.UserContext(), callerOf(c), c.Query("status"), settlement.Page{After: after, Limit: limit})
 	}, func(e settlement.Exception) string { return e.ID })
 }
 

@@ -178,6 +178,7 @@ type GrantFilter struct {
 	Holder    datavenue.OrgID
 	Operator  datavenue.OrgID
 	Appraiser datavenue.OrgID
+	After     string // the last id of the previous page (newest first)
 	Limit     int
 }
 

@@ -22,6 +22,7 @@ type ApplicationFilter struct {
 	Holder datavenue.OrgID
 	Kind   Kind
 	Status ApplicationStatus
+	After  string // the last id of the previous page (newest first)
 	Limit  int
 }
 
@@ -30,6 +31,7 @@ type CertificateFilter struct {
 	Holder  datavenue.OrgID
 	AssetID assets.ID
 	Number  string
+	After   string // the last id of the previous page (newest first)
 	Limit   int
 }
 

@@ -79,7 +79,8 @@ func (db *DB) Application(ctx context.Context, id string) (certificates.Applicat
 // Applications lists applications, newest first.
 func (db *DB) Applications(ctx context.Context, f certificates.ApplicationFilter) ([]certificates.Application, error) {
 	rows, err := db.Pool.Query(ctx, applicationSelect+`WHERE ($1 = '' OR holder_id = $1) AND ($2 = '' OR kind = $2)
-		AND ($3 = '' OR status = $3) ORDER BY id DESC LIMIT $4`, string(f.Holder), string(f.Kind), string(f.Status), clampLimit(f.Limit))
+		AND ($3 = '' OR status = $3) AND ($5 = '' OR id < $5) ORDER BY id DESC LIMIT $4`,
+		string(f.Holder), string(f.Kind), string(f.Status), clampLimit(f.Limit), f.After)
 	if err != nil {
 		return nil, interpretError(err)
 	}

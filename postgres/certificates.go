@@ -79,7 +79,8 @@ func (db *DB) CertificateVersion(ctx context.Context, number string, version int
 func (db *DB) Certificates(ctx context.Context, f certificates.CertificateFilter) ([]certificates.Certificate, error) {
 	rows, err := db.Pool.Query(ctx, certificateSelect+`
 		WHERE ($1 = '' OR c.holder_id = $1) AND ($2 = '' OR c.asset_id = $2) AND ($3 = '' OR c.number = $3)
-		ORDER BY c.issued_at DESC, c.id DESC LIMIT $4`, string(f.Holder), string(f.AssetID), f.Number, clampLimit(f.Limit))
+			AND ($5 = '' OR c.id < $5)
+		ORDER BY c.id DESC LIMIT $4`, string(f.Holder), string(f.AssetID), f.Number, clampLimit(f.Limit), f.After) // ids are issue-time ordered
 	if err != nil {
 		return nil, interpretError(err)
 	}

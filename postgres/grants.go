@@ -103,8 +103,8 @@ func (db *DB) Authorisation(ctx context.Context, id string) (certificates.Author
 // Authorisations lists authorisations, newest first.
 func (db *DB) Authorisations(ctx context.Context, f certificates.GrantFilter) ([]certificates.Authorisation, error) {
 	rows, err := db.Pool.Query(ctx, authorisationSelect+`WHERE ($1 = '' OR g.asset_id = $1) AND ($2 = '' OR a.holder_id = $2)
-		AND ($3 = '' OR g.operator_id = $3) ORDER BY g.id DESC LIMIT $4`,
-		string(f.AssetID), string(f.Holder), string(f.Operator), clampLimit(f.Limit))
+		AND ($3 = '' OR g.operator_id = $3) AND ($5 = '' OR g.id < $5) ORDER BY g.id DESC LIMIT $4`,
+		string(f.AssetID), string(f.Holder), string(f.Operator), clampLimit(f.Limit), f.After)
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -231,7 +231,7 @@ func (db *DB) Approval(ctx context.Context, id string) (certificates.Approval, e
 // Approvals lists approvals, newest first.
 func (db *DB) Approvals(ctx context.Context, f certificates.GrantFilter) ([]certificates.Approval, error) {
 	rows, err := db.Pool.Query(ctx, approvalSelect+`WHERE ($1 = '' OR asset_id = $1) AND ($2 = '' OR holder_id = $2)
-		ORDER BY id DESC LIMIT $3`, string(f.AssetID), string(f.Holder), clampLimit(f.Limit))
+		AND ($4 = '' OR id < $4) ORDER BY id DESC LIMIT $3`, string(f.AssetID), string(f.Holder), clampLimit(f.Limit), f.After)
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -306,8 +306,8 @@ func (db *DB) Appraisal(ctx context.Context, id string) (certificates.Appraisal,
 // Appraisals lists appraisals, newest first.
 func (db *DB) Appraisals(ctx context.Context, f certificates.GrantFilter) ([]certificates.Appraisal, error) {
 	rows, err := db.Pool.Query(ctx, appraisalSelect+`WHERE ($1 = '' OR asset_id = $1) AND ($2 = '' OR appraiser_id = $2)
-		AND ($3 = '' OR asset_id IN (SELECT id FROM assets WHERE holder_id = $3)) ORDER BY id DESC LIMIT $4`,
-		string(f.AssetID), string(f.Appraiser), string(f.Holder), clampLimit(f.Limit))
+		AND ($3 = '' OR asset_id IN (SELECT id FROM assets WHERE holder_id = $3)) AND ($5 = '' OR id < $5) ORDER BY id DESC LIMIT $4`,
+		string(f.AssetID), string(f.Appraiser), string(f.Holder), clampLimit(f.Limit), f.After)
 	if err != nil {
 		return nil, interpretError(err)
 	}
