@@ -572,7 +572,7 @@ func TestAuditTrailRecordsWhoAndRequest(t *testing.T) {
 	if r.status != 201 || r.header.Get("X-Request-Id") != "client-trace-42" {
 		t.Fatalf("register: %d, X-Request-Id %q", r.status, r.header.Get("X-Request-Id"))
 	}
-	page := decode[api.AuditPage](t, v.do("GET", "/v1/audit-events", v.token(datavenue.RoleAuditor, otherOrg), nil))
+	page := decode[api.Page[audit.Event]](t, v.do("GET", "/v1/audit-events", v.token(datavenue.RoleAuditor, otherOrg), nil))
 	if len(page.Data) != 1 {
 		t.Fatalf("auditor sees %d events, want 1", len(page.Data))
 	}
@@ -582,7 +582,7 @@ func TestAuditTrailRecordsWhoAndRequest(t *testing.T) {
 		t.Fatalf("event = %+v", e)
 	}
 	// A buyer of another organisation sees only its own organisation's events: none.
-	page = decode[api.AuditPage](t, v.do("GET", "/v1/audit-events", v.token(datavenue.RoleBuyer, buyerOrg), nil))
+	page = decode[api.Page[audit.Event]](t, v.do("GET", "/v1/audit-events", v.token(datavenue.RoleBuyer, buyerOrg), nil))
 	if len(page.Data) != 0 {
 		t.Fatalf("buyer sees %d events of another organisation", len(page.Data))
 	}
@@ -604,7 +604,7 @@ func TestKeysetPagination(t *testing.T) {
 	seen := map[datavenue.OrgID]bool{}
 	cursor, pages := "", 0
 	for {
-		page := decode[api.OrganisationPage](t, v.do("GET", "/v1/organisations?limit=2&cursor="+cursor, bureau, nil))
+		page := decode[api.Page[parties.Organisation]](t, v.do("GET", "/v1/organisations?limit=2&cursor="+cursor, bureau, nil))
 		pages++
 		for _, o := range page.Data {
 			if seen[o.ID] {

@@ -28,12 +28,6 @@ type AssetChange struct {
 	assets.Input
 }
 
-// AssetPage is one page of the ledger.
-type AssetPage struct {
-	Data       []assets.Asset `json:"data"`
-	NextCursor string         `json:"next_cursor,omitempty"`
-}
-
 var ledgerParams = []Param{
 	{Name: "holder", In: "query", Description: "holder organisation id (default: your own, unless you are a bureau, auditor or appraiser)"},
 	{Name: "category", In: "query", Description: "data_resource or data_asset"},
@@ -48,7 +42,7 @@ func (h *handlers) assetRoutes() []Route {
 			Description: "The holder (a government unit or state enterprise, operator role) registers its own asset. Cost components sum to the original cost; measurement at a nominal amount books 1.00 yuan (G4).",
 			Auth:        true, Request: assets.Input{}, Response: assets.Asset{}, Status: 201, Errors: []int{403}}, h.registerAsset},
 		{"GET", "/v1/assets", Operation{ID: "listAssets", Tag: "assets", Summary: "The ledger (台账) as JSON", Auth: true,
-			Params: append(append([]Param{}, ledgerParams...), limitParam, cursorParam), Response: AssetPage{}, Errors: []int{403, 422}}, h.listAssets},
+			Params: append(append([]Param{}, ledgerParams...), limitParam, cursorParam), Response: Page[assets.Asset]{}, Errors: []int{403, 422}}, h.listAssets},
 		{"GET", "/v1/assets/:id", Operation{ID: "getAsset", Tag: "assets", Summary: "An asset card with its usage information", Auth: true,
 			Params: idParam, Response: assets.Card{}, Errors: []int{404}}, h.getAsset},
 		{"PUT", "/v1/assets/:id", Operation{ID: "changeAsset", Tag: "assets", Summary: "Change a card (kept as a new version)", Auth: true,
@@ -81,24 +75,11 @@ func ledgerFilter(c *fiber.Ctx) assets.Filter {
 }
 
 func (h *handlers) listAssets(c *fiber.Ctx) error {
-	limit, after, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	f := ledgerFilter(c)
-	f.After, f.Limit = assets.ID(after), limit+1
-	list, err := h.d.Assets.Ledger(c.UserContext(), callerOf(c), f)
-	if err != nil {
-		return err
-	}
-	page := AssetPage{Data: list}
-	if len(list) > limit {
-		page.Data, page.NextCursor = list[:limit], encodeCursor(string(list[limit-1].ID))
-	}
-	if page.Data == nil {
-		page.Data = []assets.Asset{}
-	}
-	return c.JSON(page)
+	return paged(c, func(after string, limit int) ([]assets.Asset, error) {
+		f := ledgerFilter(c)
+		f.After, f.Limit = assets.ID(after), limit
+		return h.d.Assets.Ledger(c.UserContext(), callerOf(c), f)
+	}, func(a assets.Asset) string { return string(a.ID) })
 }
 
 func (h *handlers) getAsset(c *fiber.Ctx) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
 	"github.com/datavenue/datavenue/assets"
 	"github.com/datavenue/datavenue/audit"
 )
@@ -80,14 +81,10 @@ func TestAssetReadAndWriteRights(t *testing.T) {
 	wantProblem(t, v.do("POST", "/v1/assets", v.as(datavenue.RoleAuditor, auditorOrg), transportCard()), 403, "role_not_allowed")
 	wantProblem(t, v.do("GET", "/v1/assets?holder="+string(govHolder), v.as(datavenue.RoleOperator, stateHolder), nil), 403, "not_holder")
 	// A holder's unfiltered ledger is its own.
-	page := decode[AssetPageT](t, v.do("GET", "/v1/assets", v.as(datavenue.RoleOperator, stateHolder), nil))
+	page := decode[api.Page[assets.Asset]](t, v.do("GET", "/v1/assets", v.as(datavenue.RoleOperator, stateHolder), nil))
 	if len(page.Data) != 0 {
 		t.Fatalf("another holder's ledger shows %d assets", len(page.Data))
 	}
-}
-
-type AssetPageT struct {
-	Data []assets.Asset `json:"data"`
 }
 
 func TestAssetChangesAreVersionedNeverOverwritten(t *testing.T) {

@@ -99,7 +99,7 @@ func TestAuctionOverTheAPI(t *testing.T) {
 		t.Fatalf("record after close = %+v", view.Record)
 	}
 	wantProblem(t, bid(buyer, "k6", "20000.00"), 409, matching.ErrClosed)
-	trail := decode[api.AuditPage](t, m.do("GET", "/v1/audit-events?resource_type=auction&resource_id="+auc.ID, m.as(datavenue.RoleAuditor, auditorOrg), nil))
+	trail := decode[api.Page[audit.Event]](t, m.do("GET", "/v1/audit-events?resource_type=auction&resource_id="+auc.ID, m.as(datavenue.RoleAuditor, auditorOrg), nil))
 	if len(trail.Data) != 2 || trail.Data[0].Action != "auction.closed" || trail.Data[1].Action != "auction.opened" {
 		t.Fatalf("auction audit = %+v", trail.Data)
 	}

@@ -34,18 +34,6 @@ type ReviewResult struct {
 	Certificate *certificates.Certificate `json:"certificate,omitempty"`
 }
 
-// List is a list response.
-type List[T any] struct {
-	Data []T `json:"data"`
-}
-
-func list[T any](items []T) List[T] {
-	if items == nil {
-		items = []T{}
-	}
-	return List[T]{Data: items}
-}
-
 func (h *handlers) certificateRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{

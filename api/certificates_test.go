@@ -199,7 +199,7 @@ func TestChangeCorrectionCancellation(t *testing.T) {
 		t.Fatalf("correction = %+v", v3)
 	}
 	wantProblem(t, v.do("POST", "/v1/certificates/"+v2.ID+"/correct", bureau, correct), 409, "certificate_not_valid")
-	history := decode[api.List[certificates.Certificate]](t, v.do("GET", "/v1/certificates?number="+v1.Number, bureau, nil))
+	history := decode[api.Page[certificates.Certificate]](t, v.do("GET", "/v1/certificates?number="+v1.Number, bureau, nil))
 	if len(history.Data) != 3 {
 		t.Fatalf("history has %d versions, want 3", len(history.Data))
 	}

@@ -40,7 +40,7 @@ func TestScenarioAuthorisationLifecycle(t *testing.T) {
 	mustStatus(t, v.do("GET", "/v1/authorisations/"+g.ID, v.as(datavenue.RoleOperator, operatorOrg), nil), 200)
 	mustStatus(t, v.do("GET", "/v1/authorisations/"+g.ID, v.as(datavenue.RoleOperator, govHolder), nil), 200)
 	wantProblem(t, v.do("GET", "/v1/authorisations/"+g.ID, v.as(datavenue.RoleBuyer, buyerOrg), nil), 404, "authorisation_not_found")
-	mine := decode[api.List[certificates.Authorisation]](t, v.do("GET", "/v1/authorisations", v.as(datavenue.RoleOperator, operatorOrg), nil))
+	mine := decode[api.Page[certificates.Authorisation]](t, v.do("GET", "/v1/authorisations", v.as(datavenue.RoleOperator, operatorOrg), nil))
 	if len(mine.Data) != 1 {
 		t.Fatalf("operator sees %d authorisations, want 1", len(mine.Data))
 	}

@@ -62,13 +62,13 @@ func (h *handlers) baseRoutes() []Route {
 			Auth:        true, Request: parties.Registration{}, Response: parties.Organisation{}, Status: 201, Errors: []int{403, 409}}, h.registerOrganisation},
 		{"GET", "/v1/organisations", Operation{ID: "listOrganisations", Tag: "organisations", Summary: "List organisations", Auth: true,
 			Params:   []Param{{Name: "kind", In: "query", Description: "only this kind"}, limitParam, cursorParam},
-			Response: OrganisationPage{}, Errors: []int{422}}, h.listOrganisations},
+			Response: Page[parties.Organisation]{}, Errors: []int{422}}, h.listOrganisations},
 		{"GET", "/v1/organisations/:id", Operation{ID: "getOrganisation", Tag: "organisations", Summary: "One organisation", Auth: true,
 			Params: []Param{{Name: "id", In: "path"}}, Response: parties.Organisation{}, Errors: []int{404}}, h.getOrganisation},
 		{"GET", "/v1/audit-events", Operation{ID: "listAuditEvents", Tag: "audit", Summary: "The audit trail, newest first",
 			Description: "Auditors see every event; other roles see what their own organisation's callers did.", Auth: true,
 			Params:   []Param{{Name: "resource_type", In: "query"}, {Name: "resource_id", In: "query"}, limitParam, cursorParam},
-			Response: AuditPage{}, Errors: []int{422}}, h.listAudit},
+			Response: Page[audit.Event]{}, Errors: []int{422}}, h.listAudit},
 	}
 }
 
@@ -155,31 +155,10 @@ func (h *handlers) registerOrganisation(c *fiber.Ctx) error {
 	return c.Status(http.StatusCreated).JSON(org)
 }
 
-// OrganisationPage is one page of organisations.
-type OrganisationPage struct {
-	Data       []parties.Organisation `json:"data"`
-	NextCursor string                 `json:"next_cursor,omitempty"`
-}
-
 func (h *handlers) listOrganisations(c *fiber.Ctx) error {
-	limit, after, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	orgs, err := h.d.Organisations.List(c.UserContext(), parties.ListFilter{
-		Kind: parties.Kind(c.Query("kind")), After: datavenue.OrgID(after), Limit: limit + 1})
-	if err != nil {
-		return err
-	}
-	page := OrganisationPage{Data: orgs}
-	if len(orgs) > limit {
-		page.Data = orgs[:limit]
-		page.NextCursor = encodeCursor(string(orgs[limit-1].ID))
-	}
-	if page.Data == nil {
-		page.Data = []parties.Organisation{}
-	}
-	return c.JSON(page)
+	return paged(c, func(after string, limit int) ([]parties.Organisation, error) {
+		return h.d.Organisations.List(c.UserContext(), parties.ListFilter{Kind: parties.Kind(c.Query("kind")), After: datavenue.OrgID(after), Limit: limit})
+	}, func(o parties.Organisation) string { return string(o.ID) })
 }
 
 func (h *handlers) getOrganisation(c *fiber.Ctx) error {
@@ -190,37 +169,18 @@ func (h *handlers) getOrganisation(c *fiber.Ctx) error {
 	return c.JSON(org)
 }
 
-// AuditPage is one page of audit events.
-type AuditPage struct {
-	Data       []audit.Event `json:"data"`
-	NextCursor string        `json:"next_cursor,omitempty"`
-}
-
 func (h *handlers) listAudit(c *fiber.Ctx) error {
-	limit, before, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	var beforeID int64
-	if before != "" {
-		if beforeID, err = strconv.ParseInt(before, 10, 64); err != nil {
-			return invalidCursor()
+	return paged(c, func(before string, limit int) ([]audit.Event, error) { // newest first: the cursor is the last id seen
+		var beforeID int64
+		if before != "" {
+			var err error
+			if beforeID, err = strconv.ParseInt(before, 10, 64); err != nil {
+				return nil, invalidCursor()
+			}
 		}
-	}
-	events, err := h.d.Audit.List(c.UserContext(), callerOf(c), audit.Filter{
-		ResourceType: c.Query("resource_type"), ResourceID: c.Query("resource_id"), Before: beforeID, Limit: limit + 1})
-	if err != nil {
-		return err
-	}
-	page := AuditPage{Data: events}
-	if len(events) > limit {
-		page.Data = events[:limit]
-		page.NextCursor = encodeCursor(strconv.FormatInt(events[limit-1].ID, 10))
-	}
-	if page.Data == nil {
-		page.Data = []audit.Event{}
-	}
-	return c.JSON(page)
+		return h.d.Audit.List(c.UserContext(), callerOf(c), audit.Filter{
+			ResourceType: c.Query("resource_type"), ResourceID: c.Query("resource_id"), Before: beforeID, Limit: limit})
+	}, func(e audit.Event) string { return strconv.FormatInt(e.ID, 10) })
 }
 
 // Page is one page of a list: its items and, while more follow, the cursor of the next page.

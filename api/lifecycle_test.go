@@ -51,7 +51,7 @@ func wonAuction(t *testing.T) (*market, settlement.Order, string) {
 	if _, err := (matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	orders := decode[api.List[settlement.Order]](t, m.do("GET", "/v1/orders", clerk, nil))
+	orders := decode[api.Page[settlement.Order]](t, m.do("GET", "/v1/orders", clerk, nil))
 	if len(orders.Data) != 1 || orders.Data[0].BuyerID != buyerOrg {
 		t.Fatalf("orders = %+v", orders.Data)
 	}

@@ -35,12 +35,6 @@ type ProductEdit struct {
 	listing.Input
 }
 
-// ProductPage is one page of an operator's products.
-type ProductPage struct {
-	Data       []listing.Product `json:"data"`
-	NextCursor string            `json:"next_cursor,omitempty"`
-}
-
 var catalogueParams = []Param{
 	{Name: "q", In: "query", Description: "words in Chinese or English (CJK text matches by character pairs, English words by prefix)"},
 	{Name: "domain", In: "query"}, {Name: "product_type", In: "query"}, {Name: "pricing_method", In: "query"},
@@ -83,7 +77,7 @@ func (h *handlers) listingRoutes() []Route {
 		{"POST", "/v1/products", Operation{ID: "createProduct", Tag: "products", Summary: "Create a draft data product (operator)", Auth: true,
 			Request: listing.Input{}, Response: listing.Product{}, Status: 201, Errors: []int{403}}, h.createProduct},
 		{"GET", "/v1/products", Operation{ID: "listProducts", Tag: "products", Summary: "Your products in every status (supervisors: everyone's)", Auth: true,
-			Params: []Param{{Name: "status", In: "query"}, limitParam, cursorParam}, Response: ProductPage{}}, h.listProducts},
+			Params: []Param{{Name: "status", In: "query"}, limitParam, cursorParam}, Response: Page[listing.Product]{}}, h.listProducts},
 		{"GET", "/v1/products/:id", Operation{ID: "getProduct", Tag: "products", Summary: "One product", Auth: true, Params: id,
 			Response: listing.Product{}, Errors: []int{404}}, h.getProduct},
 		{"PUT", "/v1/products/:id", Operation{ID: "editProduct", Tag: "products", Summary: "Edit a draft (a submitted product returns to draft)", Auth: true,
@@ -132,22 +126,9 @@ func (h *handlers) createProduct(c *fiber.Ctx) error {
 }
 
 func (h *handlers) listProducts(c *fiber.Ctx) error {
-	limit, after, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	list, err := h.d.Listing.Products(c.UserContext(), callerOf(c), listing.ProductFilter{Status: c.Query("status"), After: after, Limit: limit + 1})
-	if err != nil {
-		return err
-	}
-	page := ProductPage{Data: list}
-	if len(list) > limit {
-		page.Data, page.NextCursor = list[:limit], encodeCursor(list[limit-1].ID)
-	}
-	if page.Data == nil {
-		page.Data = []listing.Product{}
-	}
-	return c.JSON(page)
+	return paged(c, func(after string, limit int) ([]listing.Product, error) {
+		return h.d.Listing.Products(c.UserContext(), callerOf(c), listing.ProductFilter{Status: c.Query("status"), After: after, Limit: limit})
+	}, func(p listing.Product) string { return p.ID })
 }
 
 func (h *handlers) getProduct(c *fiber.Ctx) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/api"
 	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/listing"
 )
@@ -237,7 +238,7 @@ func TestProductLifecycleAndRoles(t *testing.T) {
 	mustStatus(t, m.do("POST", path+"/delist", op, map[string]any{"reason": "停止供应"}), 200)
 	wantProblem(t, m.do("POST", path+"/reinstate", op, nil), 409, "invalid_transition")
 
-	trail := decode[api.AuditPage](t, m.do("GET", "/v1/audit-events?resource_type=product&resource_id="+p.ID+"&limit=50", m.as(datavenue.RoleAuditor, auditorOrg), nil))
+	trail := decode[api.Page[audit.Event]](t, m.do("GET", "/v1/audit-events?resource_type=product&resource_id="+p.ID+"&limit=50", m.as(datavenue.RoleAuditor, auditorOrg), nil))
 	actions := map[string]int{}
 	for _, e := range trail.Data {
 		actions[e.Action]++

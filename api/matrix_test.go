@@ -107,9 +107,9 @@ func TestAuthorisationMatrix(t *testing.T) {
 		map[string]any{"product_id": neg.ID, "amount": "9800.00"}))
 	today := time.Now().Format("2006-01-02")
 	mustStatus(t, m.importStatement(clerk, "csv", "period_end="+today, []byte("缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\nX1,NONE,某单位,1.00,"+today+",市级国库\n")), 201)
-	exceptions := decode[api.List[settlement.Exception]](t, m.do("GET", "/v1/reconciliation/exceptions", clerk, nil))
-	apps := decode[api.List[certificates.Application]](t, m.do("GET", "/v1/certificate-applications", m.as(datavenue.RoleDataBureau, bureauOrg), nil))
-	approvals := decode[api.List[certificates.Approval]](t, m.do("GET", "/v1/approvals", m.as(datavenue.RoleFinanceBureau, financeOrg), nil))
+	exceptions := decode[api.Page[settlement.Exception]](t, m.do("GET", "/v1/reconciliation/exceptions", clerk, nil))
+	apps := decode[api.Page[certificates.Application]](t, m.do("GET", "/v1/certificate-applications", m.as(datavenue.RoleDataBureau, bureauOrg), nil))
+	approvals := decode[api.Page[certificates.Approval]](t, m.do("GET", "/v1/approvals", m.as(datavenue.RoleFinanceBureau, financeOrg), nil))
 	if len(exceptions.Data) == 0 || len(apps.Data) == 0 || len(approvals.Data) == 0 {
 		t.Fatalf("fixtures: %d exceptions, %d applications, %d approvals", len(exceptions.Data), len(apps.Data), len(approvals.Data))
 	}

@@ -37,7 +37,7 @@ func paidOrder(t *testing.T) (*market, settlement.Order, string) {
 	if _, err := (matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	orders := decode[api.List[settlement.Order]](t, m.do("GET", "/v1/orders", clerk, nil))
+	orders := decode[api.Page[settlement.Order]](t, m.do("GET", "/v1/orders", clerk, nil))
 	r := m.do("POST", "/v1/orders/"+orders.Data[0].ID+"/payment", clerk, map[string]any{"reference": "pay-1"})
 	mustStatus(t, r, 200)
 	return m, decode[settlement.Order](t, r), clerk
@@ -123,7 +123,7 @@ func TestReconciliationOutcomes(t *testing.T) {
 		t.Fatalf("due to treasury after remittance = %s", b)
 	}
 	// Every non-matched outcome waits in the queue; a clerk resolves one with a reason.
-	queue := decode[api.List[settlement.Exception]](t, m.do("GET", "/v1/reconciliation/exceptions?status=open", clerk, nil))
+	queue := decode[api.Page[settlement.Exception]](t, m.do("GET", "/v1/reconciliation/exceptions?status=open", clerk, nil))
 	kinds := map[string]int{}
 	for _, e := range queue.Data {
 		kinds[e.Kind]++

@@ -44,7 +44,7 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 	if _, err := (matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	orders := decode[api.List[settlement.Order]](t, m.do("GET", "/v1/orders", m.as(datavenue.RoleBuyer, buyerOrg), nil))
+	orders := decode[api.Page[settlement.Order]](t, m.do("GET", "/v1/orders", m.as(datavenue.RoleBuyer, buyerOrg), nil))
 	if len(orders.Data) != 1 {
 		t.Fatalf("buyer sees %d orders", len(orders.Data))
 	}
@@ -103,7 +103,7 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 	if bal, _ := m.db.Balance(ctx, settlement.AccountID(settlement.Clearing, "")); bal.String() != "10000.01" {
 		t.Fatalf("clearing = %s", bal)
 	}
-	due2 := decode[api.List[settlement.Obligation]](t, m.do("GET", "/v1/obligations?status=due", clerk, nil))
+	due2 := decode[api.Page[settlement.Obligation]](t, m.do("GET", "/v1/obligations?status=due", clerk, nil))
 	if len(due2.Data) != 2 || due2.Data[0].Overdue {
 		t.Fatalf("due obligations = %+v", due2.Data)
 	}
@@ -157,7 +157,7 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 	if bal, _ := m.db.Balance(ctx, settlement.AccountID(settlement.Remitted, govHolder)); bal.String() != "-5000.01" {
 		t.Fatalf("remitted = %s", bal)
 	}
-	remitted := decode[api.List[settlement.Obligation]](t, m.do("GET", "/v1/obligations?status=remitted", clerk, nil))
+	remitted := decode[api.Page[settlement.Obligation]](t, m.do("GET", "/v1/obligations?status=remitted", clerk, nil))
 	if len(remitted.Data) != 1 || remitted.Data[0].ID != treasury.ID {
 		t.Fatalf("remitted obligations = %+v", remitted.Data)
 	}

@@ -201,7 +201,7 @@ func (c *demoClient) run() error {
 		c.note("%-18s %s  %s", a.role, o.ID, o.Name)
 	}
 	// A third buyer, registered through the API the first time (the venue assigns its id).
-	var registered api.List[parties.Organisation]
+	var registered api.Page[parties.Organisation]
 	if err := c.call(dataBureau, "GET", "/v1/organisations?kind=buyer&limit=200", nil, &registered); err != nil {
 		return err
 	}
@@ -345,9 +345,9 @@ func (c *demoClient) run() error {
 		}
 		c.note("%s %s: %s by %s at %s", view.Kind, id, view.Outcome.Result, view.Outcome.Winner, view.Outcome.Price)
 	}
-	var orders api.List[settlement.Order]
+	var orders api.Page[settlement.Order]
 	if err := waitFor(time.Minute, "three settlement orders", func() (bool, error) {
-		orders = api.List[settlement.Order]{}
+		orders = api.Page[settlement.Order]{}
 		err := c.call(clerk, "GET", "/v1/orders?status=awaiting_payment", nil, &orders)
 		n := 0
 		for _, o := range orders.Data {
@@ -441,7 +441,7 @@ func (c *demoClient) run() error {
 		return err
 	}
 	c.note("import %s: %v", result.ID, result.Counts)
-	var exceptions api.List[settlement.Exception]
+	var exceptions api.Page[settlement.Exception]
 	if err := c.call(clerk, "GET", "/v1/reconciliation/exceptions?status=open", nil, &exceptions); err != nil {
 		return err
 	}

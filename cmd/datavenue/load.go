@@ -157,7 +157,7 @@ func runLoad(ctx context.Context, c *demoClient, duration time.Duration) (loadRe
 		byOrg[b.org] = b
 	}
 	worker(1, func(w int) error {
-		var orders api.List[settlement.Order]
+		var orders api.Page[settlement.Order]
 		if !l.op("settle", clerk, "GET", "/v1/orders?status=awaiting_payment", nil, &orders) {
 			return nil
 		}
@@ -250,7 +250,7 @@ func (l *loadRun) memory() (venueMemory, error) {
 
 // loadBuyers finds or registers n buyers for the load.
 func loadBuyers(c *demoClient, n int) ([]actor, error) {
-	var registered api.List[parties.Organisation]
+	var registered api.Page[parties.Organisation]
 	if err := c.call(dataBureau, "GET", "/v1/organisations?kind=buyer&limit=200", nil, &registered); err != nil {
 		return nil, err
 	}
