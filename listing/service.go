@@ -228,18 +228,7 @@ type SuspendInput struct {
 
 // Suspend takes a published product off the market: its operator or a bureau may.
 func (s Service) Suspend(ctx context.Context, caller datavenue.Caller, id string, in SuspendInput) (Product, error) {
-	if err := s.mayManage(ctx, caller, id, true); err != nil {
-		return Product{}, err
-	}
-	var f datavenue.Fields
-	assets.Text(&f, "reason", in.Reason, 1, 500)
-	if err := f.Err(); err != nil {
-		return Product{}, err
-	}
-	return s.Store.Transition(ctx, id, "product.suspended", "", func(p *Product, _ Facts) error {
-		if err := s.own(caller, p, true); err != nil {
-			return err
-		}
+	return s.withReason(ctx, caller, id, "product.suspended", in.Reason, func(p *Product) error {
 		if p.Status != StatusPublished {
 			return datavenue.Conflict("invalid_transition", "only a published product is suspended")
 		}
@@ -254,23 +243,31 @@ func (s Service) Suspend(ctx context.Context, caller datavenue.Caller, id string
 
 // Delist ends a product for good: its operator or a bureau may.
 func (s Service) Delist(ctx context.Context, caller datavenue.Caller, id string, in SuspendInput) (Product, error) {
-	if err := s.mayManage(ctx, caller, id, true); err != nil {
-		return Product{}, err
-	}
-	var f datavenue.Fields
-	assets.Text(&f, "reason", in.Reason, 1, 500)
-	if err := f.Err(); err != nil {
-		return Product{}, err
-	}
-	return s.Store.Transition(ctx, id, "product.delisted", "", func(p *Product, _ Facts) error {
-		if err := s.own(caller, p, true); err != nil {
-			return err
-		}
+	return s.withReason(ctx, caller, id, "product.delisted", in.Reason, func(p *Product) error {
 		if p.Status == StatusDelisted {
 			return datavenue.Conflict("invalid_transition", "the product is already delisted")
 		}
 		p.Status, p.Suspension = StatusDelisted, nil
 		return nil
+	})
+}
+
+// withReason applies a change its operator or a bureau makes with a reason: who may is checked
+// first, then the reason, then change runs in the product's transaction (who may checked again).
+func (s Service) withReason(ctx context.Context, caller datavenue.Caller, id, action, reason string, change func(*Product) error) (Product, error) {
+	if err := s.mayManage(ctx, caller, id, true); err != nil {
+		return Product{}, err
+	}
+	var f datavenue.Fields
+	assets.Text(&f, "reason", reason, 1, 500)
+	if err := f.Err(); err != nil {
+		return Product{}, err
+	}
+	return s.Store.Transition(ctx, id, action, "", func(p *Product, _ Facts) error {
+		if err := s.own(caller, p, true); err != nil {
+			return err
+		}
+		return change(p)
 	})
 }
 
