@@ -95,11 +95,17 @@ func scanOrder(row pgx.Row) (settlement.Order, error) {
 	return o, nil
 }
 
+// OrderHead returns an order without its shares and obligations.
+func (db *DB) OrderHead(ctx context.Context, id string) (settlement.Order, error) {
+	o, err := scanOrder(db.Pool.QueryRow(ctx, `SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1`, id))
+	return o, interpretError(notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id is visible to you")))
+}
+
 // Order returns an order with its shares and obligations.
 func (db *DB) Order(ctx context.Context, id string) (settlement.Order, error) {
-	o, err := scanOrder(db.Pool.QueryRow(ctx, `SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1`, id))
+	o, err := db.OrderHead(ctx, id)
 	if err != nil {
-		return o, interpretError(notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id is visible to you")))
+		return o, err
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT coalesce(party_id, ''), role, amount::text, account FROM settlement_shares WHERE order_id = $1 ORDER BY account`, id)
 	if err != nil {
@@ -242,7 +248,7 @@ func (db *DB) RecordPayment(ctx context.Context, orderID string, p settlement.Pa
 // CancelUnpaid cancels the orders past their last day to pay (see settlement.Store). Each order is
 // its own transaction, locked and re-checked, so a payment recorded at the same moment wins or
 // loses cleanly: an order is either paid or cancelled, never both.
-func (db *DB) CancelUnpaid(ctx context.Context, today civil.Date) ([]settlement.Order, error) {
+func (db *DB) CancelUnpaid(ctx context.Context, today civil.Date) ([]string, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id FROM settlement_orders WHERE status = 'awaiting_payment' AND payment_due < $1 ORDER BY id LIMIT 500`, today.Time())
 	if err != nil {
 		return nil, interpretError(err)
@@ -251,7 +257,7 @@ func (db *DB) CancelUnpaid(ctx context.Context, today civil.Date) ([]settlement.
 	if err != nil {
 		return nil, interpretError(err)
 	}
-	var cancelled []settlement.Order
+	var cancelled []string
 	for _, id := range ids {
 		done := false
 		err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -283,11 +289,7 @@ func (db *DB) CancelUnpaid(ctx context.Context, today civil.Date) ([]settlement.
 			return cancelled, err
 		}
 		if done {
-			o, err := db.Order(ctx, id)
-			if err != nil {
-				return cancelled, err
-			}
-			cancelled = append(cancelled, o)
+			cancelled = append(cancelled, id)
 		}
 	}
 	return cancelled, nil

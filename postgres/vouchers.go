@@ -56,7 +56,7 @@ func (db *DB) Confirm(ctx context.Context, orderID string, buyer datavenue.OrgID
 
 // AutoConfirm confirms, as the venue, deliveries left unconfirmed (see settlement.VoucherStore),
 // each order in its own transaction.
-func (db *DB) AutoConfirm(ctx context.Context, deliveredBefore time.Time, issue func(settlement.VoucherContent) (string, error)) ([]settlement.Voucher, error) {
+func (db *DB) AutoConfirm(ctx context.Context, deliveredBefore time.Time, issue func(settlement.VoucherContent) (string, error)) ([]string, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id FROM settlement_orders WHERE status = 'delivered' AND delivered_at < $1 ORDER BY delivered_at, id LIMIT 500`, deliveredBefore)
 	if err != nil {
 		return nil, interpretError(err)
@@ -65,7 +65,7 @@ func (db *DB) AutoConfirm(ctx context.Context, deliveredBefore time.Time, issue 
 	if err != nil {
 		return nil, interpretError(err)
 	}
-	var issued []settlement.Voucher
+	var issued []string
 	for _, orderID := range ids {
 		var id string
 		err := db.inTx(ctx, func(tx pgx.Tx) (err error) {
@@ -78,11 +78,7 @@ func (db *DB) AutoConfirm(ctx context.Context, deliveredBefore time.Time, issue 
 		if err != nil {
 			return issued, err
 		}
-		v, err := db.Voucher(ctx, id)
-		if err != nil {
-			return issued, err
-		}
-		issued = append(issued, v)
+		issued = append(issued, id)
 	}
 	return issued, nil
 }

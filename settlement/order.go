@@ -290,6 +290,9 @@ type Store interface {
 	Agreement(ctx context.Context, productID string, version int) (Agreement, error) // version 0: the latest
 	ProductOperator(ctx context.Context, productID string) (datavenue.OrgID, error)
 	Order(ctx context.Context, id string) (Order, error)
+	// OrderHead is an order without its shares and obligations: what a check of who may act on it
+	// needs.
+	OrderHead(ctx context.Context, id string) (Order, error)
 	Orders(ctx context.Context, party datavenue.OrgID, status string, p Page) ([]Order, error) // newest first
 	Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue.OrgID]PartyInfo, error)
 	// RecordPayment marks an awaiting order paid and writes its shares, ledger transaction and
@@ -297,13 +300,13 @@ type Store interface {
 	RecordPayment(ctx context.Context, orderID string, p Payment, settle func(Order) ([]Share, Transaction, []Obligation, error)) (Order, error)
 	// CancelUnpaid cancels the orders still awaiting payment after their last day to pay (before
 	// today), forfeiting each winner's deposit, each order in its own transaction.
-	CancelUnpaid(ctx context.Context, today civil.Date) ([]Order, error)
+	CancelUnpaid(ctx context.Context, today civil.Date) (orderIDs []string, err error)
 	Obligations(ctx context.Context, f ObligationFilter) ([]Obligation, error) // by due date, then id
 }
 
 // VoucherStore keeps deliveries, confirmations and the voucher log.
 type VoucherStore interface {
-	Order(ctx context.Context, id string) (Order, error)
+	OrderHead(ctx context.Context, id string) (Order, error)
 	RecordDelivery(ctx context.Context, orderID string, seller datavenue.OrgID, d Delivery) (Order, error)
 	// Confirm confirms a delivered order and appends its voucher to the log, in one transaction:
 	// issue gets the content (sequence number and previous hash filled in) and returns the signed
@@ -311,7 +314,7 @@ type VoucherStore interface {
 	Confirm(ctx context.Context, orderID string, buyer datavenue.OrgID, issue func(VoucherContent) (string, error)) (Voucher, error)
 	// AutoConfirm confirms, as the venue, the orders delivered before the given time that their
 	// buyers neither confirmed nor disputed, each with its voucher.
-	AutoConfirm(ctx context.Context, deliveredBefore time.Time, issue func(VoucherContent) (string, error)) ([]Voucher, error)
+	AutoConfirm(ctx context.Context, deliveredBefore time.Time, issue func(VoucherContent) (string, error)) (voucherIDs []string, err error)
 	Voucher(ctx context.Context, id string) (Voucher, error)
 	VoucherLog(ctx context.Context) ([]ChainEntry, error)
 }

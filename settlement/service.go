@@ -122,7 +122,7 @@ func (s Service) recordPayment(ctx context.Context, orderID string, p Payment, a
 	// The agreement and its parties are read before the order is locked: the settle step runs
 	// inside the store's transaction and must not wait for another connection (a pool full of
 	// transactions each waiting for one more connection would deadlock).
-	before, err := s.Store.Order(ctx, orderID)
+	before, err := s.Store.OrderHead(ctx, orderID)
 	if err != nil {
 		return Order{}, err
 	}
@@ -159,8 +159,8 @@ func (s Service) recordPayment(ctx context.Context, orderID string, p Payment, a
 }
 
 // CancelUnpaid cancels the orders whose last day to pay has passed, forfeiting the winners'
-// deposits (the sweeper runs it).
-func (s Service) CancelUnpaid(ctx context.Context) ([]Order, error) {
+// deposits (the sweeper runs it); it returns the ids of the orders it cancelled.
+func (s Service) CancelUnpaid(ctx context.Context) ([]string, error) {
 	return s.Store.CancelUnpaid(ctx, civil.Of(s.Clock.Now()))
 }
 
@@ -222,7 +222,7 @@ func (s Vouchers) Deliver(ctx context.Context, caller datavenue.Caller, orderID 
 		return Order{}, datavenue.Forbidden("role_not_allowed", "the seller records the delivery")
 	}
 	// Who may comes before what is sent (the store checks the seller again, in its transaction).
-	o, err := s.Store.Order(ctx, orderID)
+	o, err := s.Store.OrderHead(ctx, orderID)
 	if err != nil {
 		return Order{}, err
 	}
@@ -248,8 +248,8 @@ func (s Vouchers) Confirm(ctx context.Context, caller datavenue.Caller, orderID 
 }
 
 // AutoConfirm confirms the deliveries their buyers left unconfirmed for the confirmation period
-// (the sweeper runs it); the vouchers say they were confirmed automatically.
-func (s Vouchers) AutoConfirm(ctx context.Context) ([]Voucher, error) {
+// (the sweeper runs it); the vouchers say they were confirmed automatically. It returns their ids.
+func (s Vouchers) AutoConfirm(ctx context.Context) ([]string, error) {
 	return s.Store.AutoConfirm(ctx, s.Clock.Now().Add(-s.ConfirmAfter), func(v VoucherContent) (string, error) {
 		return SignVoucher(s.Keys, s.Issuer, v)
 	})
@@ -264,7 +264,7 @@ func (s Vouchers) Voucher(ctx context.Context, caller datavenue.Caller, id strin
 	// A voucher names the parties and the price: it is the buyer's, the seller's and the
 	// supervisors' to read (an accountant books from it), nobody else's.
 	if !supervisor(caller) {
-		o, err := s.Store.Order(ctx, v.OrderID)
+		o, err := s.Store.OrderHead(ctx, v.OrderID)
 		if err != nil {
 			return Voucher{}, err
 		}
