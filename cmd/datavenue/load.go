@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -126,7 +127,7 @@ func runLoad(ctx context.Context, c *demoClient, duration time.Duration) (loadRe
 	}
 	terms := []string{"公交", "客流", "数据", "transport", "bus ridership", "医保", "地理 遥感"}
 	worker(2, func(w int) error {
-		l.op("search", public, "GET", "/v1/catalogue?q="+urlQuery(terms[rand.IntN(len(terms))])+"&limit=20", nil, nil)
+		l.op("search", public, "GET", "/v1/catalogue?q="+url.QueryEscape(terms[rand.IntN(len(terms))])+"&limit=20", nil, nil)
 		return nil
 	})
 	var bidMu sync.Mutex
@@ -273,10 +274,6 @@ func loadBuyers(c *demoClient, n int) ([]actor, error) {
 		out = append(out, actor{datavenue.RoleBuyer, id})
 	}
 	return out, nil
-}
-
-func urlQuery(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "%", "%25"), " ", "%20")
 }
 
 func percentile(d []time.Duration, p float64) time.Duration {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,48 +21,6 @@ import (
 	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/parties"
 )
-
-// TestMain lets a test start this very binary as `datavenue serve` (DATAVENUE_FAULT_SERVE=1), so
-// a test can kill -9 a real venue process.
-func TestMain(m *testing.M) {
-	if os.Getenv("DATAVENUE_FAULT_SERVE") == "1" {
-		if err := run([]string{"serve"}, os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-type venueProcess struct {
-	t    *testing.T
-	env  []string
-	addr string
-	cmd  *exec.Cmd
-}
-
-func (v *venueProcess) start() {
-	v.t.Helper()
-	v.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	v.cmd.Env = append(os.Environ(), v.env...)
-	if err := v.cmd.Start(); err != nil {
-		v.t.Fatal(err)
-	}
-	// Wait until it serves: bounded, and not a stand-in for ordering two events of the test.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + v.addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			v.t.Fatal("the venue did not start")
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
 
 // TestAcknowledgedBidsSurviveKill9OfTheVenue bids over HTTP from concurrent buyers, kills the
 // venue process with SIGKILL in the middle, starts it again, and finds every bid acknowledged with
