@@ -42,12 +42,7 @@ type demoClient struct {
 }
 
 // demoProblem is an error answer of the venue.
-type demoProblem struct {
-	Status int                    `json:"status"`
-	Code   string                 `json:"code"`
-	Detail string                 `json:"detail"`
-	Errors []datavenue.FieldError `json:"errors"`
-}
+type demoProblem struct{ api.Problem }
 
 func (p *demoProblem) Error() string {
 	msg := fmt.Sprintf("%d %s: %s", p.Status, p.Code, p.Detail)
@@ -122,7 +117,7 @@ func (c *demoClient) call(who actor, method, path string, body, out any, headers
 			return err
 		}
 		if resp.StatusCode >= 300 {
-			p := &demoProblem{Status: resp.StatusCode}
+			p := &demoProblem{api.Problem{Status: resp.StatusCode}}
 			_ = json.Unmarshal(data, p)
 			return fmt.Errorf("%s %s: %w", method, path, p)
 		}
@@ -617,20 +612,14 @@ func (c *demoClient) importStatement(csv string) (settlement.ImportResult, error
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
-		var line struct {
-			Stage   string                   `json:"stage"`
-			Done    int                      `json:"done"`
-			Total   int                      `json:"total"`
-			Result  *settlement.ImportResult `json:"result"`
-			Problem *demoProblem             `json:"problem"`
-		}
+		var line api.ImportProgress
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			return settlement.ImportResult{}, err
 		}
 		c.note("progress: %s %d/%d", line.Stage, line.Done, line.Total)
 		switch {
 		case line.Problem != nil:
-			return settlement.ImportResult{}, line.Problem
+			return settlement.ImportResult{}, &demoProblem{*line.Problem}
 		case line.Result != nil:
 			return *line.Result, nil
 		}
