@@ -132,7 +132,7 @@ func TestSealedBidsStayHiddenUntilClose(t *testing.T) {
 		m.do("GET", "/metrics", "", nil),
 	}
 	// The projection has copied the bid to PostgreSQL meanwhile: it must not show from there either.
-	if _, err := (matching.Projector{Redis: m.redis.Client, Keys: m.engine().Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
+	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: m.engine().Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	answers = append(answers, m.do("GET", "/v1/audit-events?resource_type=auction&resource_id="+auc.ID, m.as(datavenue.RoleAuditor, auditorOrg), nil))

@@ -43,13 +43,18 @@ func (h *handlers) routes() []Route {
 	routes = append(routes, h.settlementRoutes()...)
 	routes = append(routes, h.voucherRoutes()...)
 	routes = append(routes, h.reconciliationRoutes()...)
+	routes = append(routes, h.projectionRoutes()...)
 	return routes
 }
 
 func (h *handlers) baseRoutes() []Route {
 	return []Route{
 		{"GET", "/healthz", Operation{ID: "health", Tag: "operations", Summary: "Liveness: the process is up", Response: Status{}}, h.health},
-		{"GET", "/readyz", Operation{ID: "ready", Tag: "operations", Summary: "Readiness: PostgreSQL and Redis answer", Response: Readiness{}, Errors: []int{503}}, h.ready},
+		{"GET", "/readyz", Operation{ID: "ready", Tag: "operations", Summary: "Readiness: PostgreSQL and Redis answer",
+			Description: "503 not_ready when PostgreSQL or Redis does not answer. 200 degraded when the venue serves but its projection " +
+				"of engine events into PostgreSQL does not keep up (an event parked, or one waiting longer than DATAVENUE_PROJECTION_LAG_LIMIT): " +
+				"trading goes on, but trades behind it do not become orders until it is handled; `degraded` says where.",
+			Response: Readiness{}, Errors: []int{503}}, h.ready},
 		{"GET", "/metrics", Operation{ID: "metrics", Tag: "operations", Summary: "Prometheus metrics", ContentType: "text/plain"},
 			adaptor.HTTPHandler(promhttp.HandlerFor(h.d.Registry, promhttp.HandlerOpts{}))},
 		{"GET", "/.well-known/jwks.json", Operation{ID: "jwks", Tag: "operations", Summary: "The venue's public signing keys (JWKS)",
@@ -81,8 +86,10 @@ func (h *handlers) health(c *fiber.Ctx) error { return c.JSON(Status{Status: "ok
 
 // Readiness lists each dependency's state.
 type Readiness struct {
-	Status string            `json:"status"`
+	Status string            `json:"status" jsonschema:"enum=ready,enum=degraded,enum=not_ready"`
 	Checks map[string]string `json:"checks"`
+	// Degraded says what does not keep up, when Status is degraded.
+	Degraded []string `json:"degraded,omitempty"`
 }
 
 func (h *handlers) ready(c *fiber.Ctx) error {
@@ -96,7 +103,18 @@ func (h *handlers) ready(c *fiber.Ctx) error {
 		}
 		res.Checks[chk.Name] = "ok"
 	}
-	if res.Status != "ready" {
+	if h.d.Projection != nil && res.Status == "ready" {
+		health, err := h.d.Projection.Health(ctx)
+		switch {
+		case err != nil:
+			res.Status, res.Checks["projection"], res.Degraded = "degraded", "unknown", []string{"projection health unreadable"}
+		case len(health.Degraded) > 0:
+			res.Status, res.Checks["projection"], res.Degraded = "degraded", "degraded", health.Degraded
+		default:
+			res.Checks["projection"] = "ok"
+		}
+	}
+	if res.Status == "not_ready" {
 		c.Set(fiber.HeaderRetryAfter, "5")
 		return c.Status(http.StatusServiceUnavailable).JSON(res)
 	}

@@ -48,7 +48,7 @@ func wonAuction(t *testing.T) (*market, settlement.Order, string) {
 	if _, err := e.Close(ctx, auc.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
+	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	orders := decode[api.Page[settlement.Order]](t, m.do("GET", "/v1/orders", clerk, nil))

@@ -87,6 +87,9 @@ var accessTable = map[string]struct{ own, other string }{
 	"resolveException": {"clerk", "clerk"},
 	"settlementReport": {"data_bureau finance_bureau clerk auditor", "data_bureau finance_bureau clerk auditor"},
 	"trialBalance":     {"data_bureau finance_bureau clerk auditor", "data_bureau finance_bureau clerk auditor"},
+	// the projection's parked engine events: the venue's clerks handle them, auditors read
+	"listParkedEntries": {"clerk auditor", "clerk auditor"}, "getParkedEntry": {"clerk auditor", "clerk auditor"},
+	"retryParkedEntry": {"clerk", "clerk"},
 }
 
 // TestAuthorisationMatrix sends every operation, as every role, acting for the resource's own
@@ -115,6 +118,12 @@ func TestAuthorisationMatrix(t *testing.T) {
 	}
 	var auctionID string
 	m.db.Pool.QueryRow(ctx, `SELECT id FROM auctions LIMIT 1`).Scan(&auctionID)
+	if err := m.db.ParkEvent(ctx, matching.ParkedEntry{Stream: "matrix", EventID: "1-0", Fields: map[string]string{"type": "bid", "auction": "auc_none"},
+		Error: "reference_not_found", ErrorCode: "reference_not_found"}); err != nil {
+		t.Fatal(err)
+	}
+	var parkedID string
+	m.db.Pool.QueryRow(ctx, `SELECT id::text FROM projection_parked LIMIT 1`).Scan(&parkedID)
 
 	// Each path's resource and the organisation it belongs to.
 	type resource struct {
@@ -137,6 +146,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"/v1/orders/":                    {o.ID, buyerOrg},
 		"/v1/vouchers/":                  {voucher.ID, buyerOrg},
 		"/v1/reconciliation/exceptions/": {exceptions.Data[0].ID, otherOrg},
+		"/v1/projection/parked/":         {parkedID, otherOrg},
 	}
 	resp, _ := m.app.Test(httptest.NewRequest("GET", "/openapi.json", nil), -1)
 	var doc struct {

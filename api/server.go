@@ -55,6 +55,9 @@ type Deps struct {
 	Settlement     Settlement
 	Vouchers       Vouchers
 	Reconciliation Reconciliation
+	// Projection shows the engine-to-PostgreSQL projection's health and parked entries (nil:
+	// no such routes, metrics or readiness detail).
+	Projection Projection
 	// Closing is closed when the venue starts shutting down, so that long-lived responses (the
 	// live feeds) end and the graceful shutdown does not wait for them.
 	Closing     <-chan struct{}
@@ -97,6 +100,9 @@ func New(d Deps) *fiber.App {
 		CaseSensitive: true,
 	})
 	m := newMetrics(d.Registry)
+	if d.Projection != nil {
+		d.Registry.MustRegister(newProjectionCollector(d.Projection))
+	}
 	app.Use(withRequestID, observe(d.Logger, m, onError), recoverPanics(d.Logger))
 
 	auth := authenticate(d.Verifier)

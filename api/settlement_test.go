@@ -41,7 +41,7 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 	if _, err := e.Close(ctx, auc.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
+	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	orders := decode[api.Page[settlement.Order]](t, m.do("GET", "/v1/orders", m.as(datavenue.RoleBuyer, buyerOrg), nil))

@@ -34,6 +34,7 @@ var Vars = []Var{
 	{"DATAVENUE_CONFIRM_AFTER_DAYS", "7", "days a buyer has to confirm a delivery before the venue confirms it (the voucher says so)"},
 	{"DATAVENUE_PAYMENT_CALLBACK_SECRET", "", "shared secret of the payment provider's callback (HMAC-SHA256 of the body); empty: callbacks refused"},
 	{"DATAVENUE_IMPORT_LIMIT", "67108864", "largest treasury statement a clerk may import, in bytes"},
+	{"DATAVENUE_PROJECTION_LAG_LIMIT", "30s", "age of the oldest engine event not yet in PostgreSQL past which /readyz says degraded (a Go duration)"},
 	{"DATAVENUE_LOG_LEVEL", "info", "debug, info, warn or error (logs are JSON lines on stderr)"},
 }
 
@@ -55,6 +56,8 @@ type Config struct {
 	ConfirmAfter          time.Duration
 	PaymentCallbackSecret string
 	ImportLimit           int
+	// ProjectionLagLimit is how far behind the projection may fall before /readyz says degraded.
+	ProjectionLagLimit time.Duration
 }
 
 // Load reads the settings through lookup (os.LookupEnv in production, a map in tests).
@@ -100,6 +103,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	cfg.PaymentCallbackSecret = get("DATAVENUE_PAYMENT_CALLBACK_SECRET")
 	if cfg.ImportLimit, err = strconv.Atoi(get("DATAVENUE_IMPORT_LIMIT")); err != nil || cfg.ImportLimit < 1024 {
 		return cfg, fmt.Errorf("DATAVENUE_IMPORT_LIMIT: want a number of bytes, at least 1024")
+	}
+	if cfg.ProjectionLagLimit, err = time.ParseDuration(get("DATAVENUE_PROJECTION_LAG_LIMIT")); err != nil || cfg.ProjectionLagLimit < time.Second {
+		return cfg, fmt.Errorf("DATAVENUE_PROJECTION_LAG_LIMIT: want a duration of at least 1s, such as 30s or 2m")
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(get("DATAVENUE_LOG_LEVEL"))); err != nil {
 		return cfg, fmt.Errorf("DATAVENUE_LOG_LEVEL: %w", err)

@@ -3,12 +3,16 @@ package matching
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/datavenue/datavenue"
 )
 
 // The projection copies every accepted bid, deposit and close from the shards' Redis streams into
@@ -31,9 +35,59 @@ type StreamRedis interface {
 	XTrimMinID(ctx context.Context, key string, minID string) *redis.IntCmd
 }
 
-// Applier applies one stream entry to PostgreSQL, idempotently on (stream, id).
+// Applier applies one stream entry to PostgreSQL, idempotently on (stream, id), and parks the
+// entries that cannot be applied.
 type Applier interface {
 	ApplyEvent(ctx context.Context, stream, id string, fields map[string]any) error
+	// ParkEvent stores an entry that failed for good, with its error, once per (stream, id).
+	ParkEvent(ctx context.Context, e ParkedEntry) error
+}
+
+// ParkedEntry is a stream entry the projection set aside because applying it failed in a way
+// that retrying cannot fix (a reference PostgreSQL does not have, a field that does not decode).
+// It keeps everything needed to apply it later, once the cause is fixed.
+type ParkedEntry struct {
+	ID         int64             `json:"id"`
+	Stream     string            `json:"stream"`
+	EventID    string            `json:"event_id"`
+	Shard      int               `json:"shard"`
+	Fields     map[string]string `json:"fields"`
+	Error      string            `json:"error"`
+	ErrorCode  string            `json:"error_code"`
+	Attempts   int               `json:"attempts"`
+	ParkedAt   time.Time         `json:"parked_at"`
+	RetriedAt  *time.Time        `json:"retried_at,omitempty"`
+	ResolvedAt *time.Time        `json:"resolved_at,omitempty"`
+	// Status is parked (waiting for a retry) or applied (a retry applied it).
+	Status string `json:"status" jsonschema:"enum=parked,enum=applied"`
+}
+
+// Failure classes. A transient failure (the database down or slow, a serialisation conflict,
+// Redis unreachable) is retried with back-off and never parked: the entry will apply once the
+// dependency is back. A permanent one (the input itself is wrong) parks the entry at once. An
+// unexpected one (a bug, a schema mismatch) is retried a few times first, then parked: the shard
+// must move on, and a parked entry can always be retried once the cause is fixed.
+const (
+	failureTransient  = "transient"
+	failurePermanent  = "permanent"
+	failureUnexpected = "unexpected"
+)
+
+// classify tells the three classes apart from the venue error the store returned.
+func classify(err error) string {
+	e := datavenue.AsError(err)
+	switch e.Kind {
+	case datavenue.KindUnavailable, datavenue.KindRateLimited:
+		return failureTransient
+	case datavenue.KindConflict:
+		if e.Code == "concurrent_update" {
+			return failureTransient
+		}
+		return failurePermanent
+	case datavenue.KindInternal:
+		return failureUnexpected
+	}
+	return failurePermanent
 }
 
 // Projector runs the projection. Several may run (one per venue process) under different
@@ -46,38 +100,61 @@ type Projector struct {
 	Consumer     string
 	ReclaimAfter time.Duration
 	Logger       *slog.Logger
+	// UnexpectedAttempts is how many times an entry failing unexpectedly is tried before it is
+	// parked (5 by default).
+	UnexpectedAttempts int
+	// Failures, when set, counts failures by class (for metrics).
+	Failures func(class string)
+
+	mu       sync.Mutex
+	attempts map[string]int // stream/id -> unexpected failures so far
 }
 
-func (p Projector) group() string {
+// errShardHeld stops a shard's pass at an entry that failed transiently: the entries after it
+// wait, in order, for the next pass.
+var errShardHeld = errors.New("projection: shard held by a transient failure")
+
+func (p *Projector) group() string {
 	if p.Group == "" {
 		return "pg"
 	}
 	return p.Group
 }
 
-// RunOnce applies what is pending in every shard and returns how many entries it applied.
-func (p Projector) RunOnce(ctx context.Context) (int, error) {
+// RunOnce applies what is pending in every shard and returns how many entries it applied
+// (parked ones included). A shard whose pass fails does not hold back the others: every shard is
+// tried, and the errors are joined.
+func (p *Projector) RunOnce(ctx context.Context) (int, error) {
 	applied := 0
+	var errs []error
 	for shard := 0; shard < Shards; shard++ {
-		stream := p.Keys.Events(shard)
-		err := p.Redis.XGroupCreateMkStream(ctx, stream, p.group(), "0").Err()
-		if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
-			return applied, redisError(err)
-		}
-		// Entries another projector read and never acknowledged (it died) come first.
-		claimed, _, err := p.Redis.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: stream, Group: p.group(),
-			Consumer: p.Consumer, MinIdle: p.ReclaimAfter, Start: "0", Count: 100}).Result()
-		if err != nil {
-			return applied, redisError(err)
-		}
-		n, err := p.apply(ctx, stream, claimed)
+		n, err := p.runShard(ctx, shard)
 		applied += n
 		if err != nil {
-			return applied, err
+			errs = append(errs, fmt.Errorf("shard %d: %w", shard, err))
 		}
+	}
+	return applied, errors.Join(errs...)
+}
+
+func (p *Projector) runShard(ctx context.Context, shard int) (int, error) {
+	stream := p.Keys.Events(shard)
+	err := p.Redis.XGroupCreateMkStream(ctx, stream, p.group(), "0").Err()
+	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+		return 0, redisError(err)
+	}
+	// Entries read and never acknowledged come first, in stream order: another projector's that
+	// died (claimed, so they become this one's), then this one's own that a transient failure
+	// held back on an earlier pass (reading from "0" returns them).
+	if err := p.Redis.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: stream, Group: p.group(),
+		Consumer: p.Consumer, MinIdle: p.ReclaimAfter, Start: "0", Count: 100}).Err(); err != nil {
+		return 0, redisError(err)
+	}
+	applied := 0
+	for _, from := range []string{"0", ">"} {
 		for {
 			res, err := p.Redis.XReadGroup(ctx, &redis.XReadGroupArgs{Group: p.group(), Consumer: p.Consumer,
-				Streams: []string{stream, ">"}, Count: 200, Block: -1}).Result()
+				Streams: []string{stream, from}, Count: 200, Block: -1}).Result()
 			if errors.Is(err, redis.Nil) {
 				break
 			}
@@ -87,23 +164,20 @@ func (p Projector) RunOnce(ctx context.Context) (int, error) {
 			if len(res) == 0 || len(res[0].Messages) == 0 {
 				break
 			}
-			n, err := p.apply(ctx, stream, res[0].Messages)
+			n, err := p.apply(ctx, shard, stream, res[0].Messages)
 			applied += n
 			if err != nil {
 				return applied, err
 			}
 		}
-		if err := p.trim(ctx, stream); err != nil {
-			return applied, err
-		}
 	}
-	return applied, nil
+	return applied, p.trim(ctx, stream)
 }
 
 // trim drops the entries every group has acknowledged, and only those: the scripts append without
 // a length cap, so an entry leaves the stream only after PostgreSQL has it (a cap would drop
 // entries a lagging projector has not copied yet).
-func (p Projector) trim(ctx context.Context, stream string) error {
+func (p *Projector) trim(ctx context.Context, stream string) error {
 	groups, err := p.Redis.XInfoGroups(ctx, stream).Result()
 	if err != nil {
 		return redisError(err)
@@ -154,10 +228,17 @@ func lessID(a, b string) bool {
 	return an < bn
 }
 
-func (p Projector) apply(ctx context.Context, stream string, msgs []redis.XMessage) (int, error) {
+// apply applies msgs in order, acknowledging each after its commit. An entry that fails for good
+// is parked and acknowledged, and the shard moves on; one that fails transiently stops the shard
+// here (it stays pending, and so do the entries after it, to keep their order).
+func (p *Projector) apply(ctx context.Context, shard int, stream string, msgs []redis.XMessage) (int, error) {
 	for i, m := range msgs {
 		if err := p.Store.ApplyEvent(ctx, stream, m.ID, m.Values); err != nil {
-			return i, err
+			if err := p.failed(ctx, shard, stream, m, err); err != nil {
+				return i, err
+			}
+		} else {
+			p.forget(stream, m.ID)
 		}
 		if err := p.Redis.XAck(ctx, stream, p.group(), m.ID).Err(); err != nil {
 			return i + 1, redisError(err)
@@ -166,18 +247,172 @@ func (p Projector) apply(ctx context.Context, stream string, msgs []redis.XMessa
 	return len(msgs), nil
 }
 
-// Run projects every interval until ctx ends.
-func (p Projector) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
+// failed decides what a failed entry becomes: parked (nil: acknowledge it and go on) or held
+// (an error: the shard stops here until the next pass).
+func (p *Projector) failed(ctx context.Context, shard int, stream string, m redis.XMessage, cause error) error {
+	class := classify(cause)
+	if ctx.Err() != nil {
+		class = failureTransient // shutting down: the entry is simply not done
+	}
+	if p.Failures != nil {
+		p.Failures(class)
+	}
+	if class == failureUnexpected && p.count(stream, m.ID) < p.unexpectedAttempts() {
+		class = failureTransient
+	}
+	if class == failureTransient {
+		if p.Logger != nil {
+			p.Logger.Warn("projection: entry not applied; retrying", "stream", stream, "entry", m.ID, "error", cause.Error())
+		}
+		return fmt.Errorf("%w at %s: %w", errShardHeld, m.ID, cause)
+	}
+	entry := ParkedEntry{Stream: stream, EventID: m.ID, Shard: shard, Fields: stringFields(m.Values),
+		Error: cause.Error(), ErrorCode: datavenue.CodeOf(cause), Attempts: 1}
+	if err := p.Store.ParkEvent(ctx, entry); err != nil {
+		return fmt.Errorf("parking %s: %w", m.ID, err)
+	}
+	p.forget(stream, m.ID)
+	if p.Logger != nil {
+		p.Logger.Error("projection: entry parked; its shard goes on without it", "stream", stream, "entry", m.ID,
+			"error", cause.Error(), "see", "datavenue parked list")
+	}
+	return nil
+}
+
+func (p *Projector) unexpectedAttempts() int {
+	if p.UnexpectedAttempts > 0 {
+		return p.UnexpectedAttempts
+	}
+	return 5
+}
+
+// count records one more unexpected failure of an entry and returns how many it has had.
+func (p *Projector) count(stream, id string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.attempts == nil {
+		p.attempts = map[string]int{}
+	}
+	p.attempts[stream+"/"+id]++
+	return p.attempts[stream+"/"+id]
+}
+
+func (p *Projector) forget(stream, id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.attempts, stream+"/"+id)
+}
+
+func stringFields(values map[string]any) map[string]string {
+	out := make(map[string]string, len(values))
+	for k, v := range values {
+		out[k] = fmt.Sprint(v)
+	}
+	return out
+}
+
+// Run projects every interval until ctx ends. After a pass that a transient failure held back it
+// waits longer, doubling up to maxBackoff, so a database that is down is not hammered; the first
+// clean pass goes back to every.
+func (p *Projector) Run(ctx context.Context, every time.Duration) {
+	const maxBackoff = 30 * time.Second
+	wait := every
 	for {
-		if _, err := p.RunOnce(ctx); err != nil && ctx.Err() == nil && p.Logger != nil {
-			p.Logger.Warn("projection", "error", err.Error())
+		_, err := p.RunOnce(ctx)
+		switch {
+		case err == nil:
+			wait = every
+		case ctx.Err() == nil:
+			if p.Logger != nil {
+				p.Logger.Warn("projection", "error", err.Error(), "next_pass_in", (2 * wait).String())
+			}
+			wait = min(2*wait, maxBackoff)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
 	}
+}
+
+// ShardLag is what one shard's stream holds that PostgreSQL does not yet: entries written but not
+// applied (read and unacknowledged, or not read at all) and the age of the oldest of them.
+type ShardLag struct {
+	Shard   int           `json:"shard"`
+	Entries int64         `json:"entries"`
+	Oldest  time.Duration `json:"-"`
+}
+
+// LagRedis is the part of go-redis Lag reads.
+type LagRedis interface {
+	XInfoGroups(ctx context.Context, key string) *redis.XInfoGroupsCmd
+	XPending(ctx context.Context, stream, group string) *redis.XPendingCmd
+	XRangeN(ctx context.Context, stream, start, stop string, count int64) *redis.XMessageSliceCmd
+	XLen(ctx context.Context, stream string) *redis.IntCmd
+}
+
+// Lag measures every shard's backlog from Redis alone, so it is right even when no projector
+// runs (the case it must show). now is the venue's clock; stream ids carry Redis's.
+func Lag(ctx context.Context, r LagRedis, keys Keys, group string, now time.Time) ([]ShardLag, error) {
+	if group == "" {
+		group = "pg"
+	}
+	out := make([]ShardLag, 0, Shards)
+	for shard := 0; shard < Shards; shard++ {
+		stream := keys.Events(shard)
+		lag := ShardLag{Shard: shard}
+		groups, err := r.XInfoGroups(ctx, stream).Result()
+		if err != nil && !strings.Contains(err.Error(), "no such key") {
+			return nil, redisError(err)
+		}
+		var oldest string
+		for _, g := range groups {
+			if g.Name != group {
+				continue
+			}
+			lag.Entries = g.Pending
+			if g.Pending > 0 {
+				p, err := r.XPending(ctx, stream, group).Result()
+				if err != nil {
+					return nil, redisError(err)
+				}
+				oldest = p.Lower
+			}
+			unread, err := r.XRangeN(ctx, stream, "("+g.LastDeliveredID, "+", 1).Result()
+			if err != nil {
+				return nil, redisError(err)
+			}
+			if len(unread) > 0 {
+				if oldest == "" {
+					oldest = unread[0].ID
+				}
+				if g.Lag > 0 {
+					lag.Entries += g.Lag
+				} else {
+					lag.Entries++ // Redis could not count them (-1); at least one waits
+				}
+			}
+		}
+		if len(groups) == 0 { // no projector ever ran: everything in the stream waits
+			first, err := r.XRangeN(ctx, stream, "-", "+", 1).Result()
+			if err != nil {
+				return nil, redisError(err)
+			}
+			if len(first) > 0 {
+				oldest = first[0].ID
+				if lag.Entries, err = r.XLen(ctx, stream).Result(); err != nil {
+					return nil, redisError(err)
+				}
+			}
+		}
+		if oldest != "" {
+			ms, _, _ := strings.Cut(oldest, "-")
+			if n, err := strconv.ParseInt(ms, 10, 64); err == nil {
+				lag.Oldest = max(now.Sub(time.UnixMilli(n)), 0)
+			}
+		}
+		out = append(out, lag)
+	}
+	return out, nil
 }

@@ -63,6 +63,9 @@ var invariantQueries = []struct {
 	{"trades_one_order", "every trade has exactly one settlement order",
 		`SELECT count(*) FROM trades`,
 		`SELECT t.id FROM trades t LEFT JOIN settlement_orders o ON o.trade_id = t.id GROUP BY t.id HAVING count(o.id) <> 1`},
+	{"projection_nothing_parked", "every engine event is applied: none waits parked (see datavenue parked list)",
+		`SELECT count(*) FROM projection_parked`,
+		`SELECT 'parked ' || id || ' ' || stream || '/' || event_id || ': ' || error_code FROM projection_parked WHERE resolved_at IS NULL ORDER BY id`},
 	{"orders_settled_once", "a paid order has exactly one settlement transaction; an unpaid or cancelled one has none",
 		`SELECT count(*) FROM settlement_orders`,
 		`SELECT o.id FROM settlement_orders o LEFT JOIN ledger_transactions t ON t.source_id = o.id AND t.kind = 'settlement'

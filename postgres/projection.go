@@ -20,17 +20,26 @@ func field(f map[string]any, k string) string {
 	return s
 }
 
+// undecodable is the error of an entry field that does not decode: the entry can never apply as
+// it is, so the projection parks it.
+func undecodable(k, v string) error {
+	return datavenue.Invalid("event_undecodable", fmt.Sprintf("projection: field %s does not decode: %q", k, v))
+}
+
 func fenField(f map[string]any, k string) (string, error) {
 	n, err := strconv.ParseInt(field(f, k), 10, 64)
 	if err != nil {
-		return "", fmt.Errorf("projection: %s is not fen: %q", k, field(f, k))
+		return "", undecodable(k, field(f, k))
 	}
 	return money.FromFen(n).String(), nil
 }
 
-func msField(f map[string]any, k string) time.Time {
-	n, _ := strconv.ParseInt(field(f, k), 10, 64)
-	return time.UnixMilli(n).UTC()
+func msField(f map[string]any, k string) (time.Time, error) {
+	n, err := strconv.ParseInt(field(f, k), 10, 64)
+	if err != nil {
+		return time.Time{}, undecodable(k, field(f, k))
+	}
+	return time.UnixMilli(n).UTC(), nil
 }
 
 // ApplyEvent applies one engine event in one transaction, recording its id so a second delivery
@@ -40,30 +49,50 @@ func (db *DB) ApplyEvent(ctx context.Context, stream, id string, f map[string]an
 		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO projected_events (stream, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, stream, id)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		auction := field(f, "auction")
-		switch field(f, "type") {
-		case "bid":
-			amount, err := fenField(f, "amount")
-			if err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO auction_bids (auction_id, bid_id, seq, buyer_id, amount, at, ends_at, bids_after)
-				VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8) ON CONFLICT DO NOTHING`,
-				auction, field(f, "bid"), field(f, "seq"), field(f, "buyer"), amount, msField(f, "at_ms"), msField(f, "end_ms"), field(f, "bids"))
-			return err
-		case "deposit":
-			return applyDeposit(ctx, tx, auction, datavenue.OrgID(field(f, "buyer")), field(f, "ref"))
-		case "close":
-			return applyClose(ctx, tx, auction, f)
-		case "negotiation":
-			return applyNegotiation(ctx, tx, id, f)
-		}
-		return nil // open: the record was written before the auction opened
+		_, err := applyEvent(ctx, tx, stream, id, f)
+		return err
 	})
+}
+
+// applyEvent applies one engine event in tx unless it was applied before; it reports whether it
+// applied it now.
+func applyEvent(ctx context.Context, tx pgx.Tx, stream, id string, f map[string]any) (bool, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO projected_events (stream, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, stream, id)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, err
+	}
+	auction := field(f, "auction")
+	switch field(f, "type") {
+	case "bid":
+		err = applyBid(ctx, tx, auction, f)
+	case "deposit":
+		err = applyDeposit(ctx, tx, auction, datavenue.OrgID(field(f, "buyer")), field(f, "ref"))
+	case "close":
+		err = applyClose(ctx, tx, auction, f)
+	case "negotiation":
+		err = applyNegotiation(ctx, tx, id, f)
+	}
+	// open: the record was written before the auction opened; nothing to apply
+	return err == nil, err
+}
+
+func applyBid(ctx context.Context, tx pgx.Tx, auction string, f map[string]any) error {
+	amount, err := fenField(f, "amount")
+	if err != nil {
+		return err
+	}
+	at, err := msField(f, "at_ms")
+	if err != nil {
+		return err
+	}
+	endsAt, err := msField(f, "end_ms")
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO auction_bids (auction_id, bid_id, seq, buyer_id, amount, at, ends_at, bids_after)
+		VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8) ON CONFLICT DO NOTHING`,
+		auction, field(f, "bid"), field(f, "seq"), field(f, "buyer"), amount, at, endsAt, field(f, "bids"))
+	return err
 }
 
 // applyDeposit records a buyer's deposit and books it in the ledger the moment it is received, at
@@ -90,7 +119,11 @@ func applyClose(ctx context.Context, tx pgx.Tx, auction string, f map[string]any
 	if err != nil {
 		return err
 	}
-	o := matching.Outcome{Result: field(f, "outcome"), Winner: datavenue.OrgID(field(f, "winner")), Price: money.MustParse(price), ClosedAt: msField(f, "at_ms")}
+	closedAt, err := msField(f, "at_ms")
+	if err != nil {
+		return err
+	}
+	o := matching.Outcome{Result: field(f, "outcome"), Winner: datavenue.OrgID(field(f, "winner")), Price: money.MustParse(price), ClosedAt: closedAt}
 	status := "closed"
 	if o.Result == "stopped" {
 		status = "stopped"
@@ -197,7 +230,10 @@ func applyNegotiation(ctx context.Context, tx pgx.Tx, eventID string, f map[stri
 	if err != nil {
 		return err
 	}
-	at := msField(f, "at_ms")
+	at, err := msField(f, "at_ms")
+	if err != nil {
+		return err
+	}
 	_, err = tx.Exec(ctx, `INSERT INTO negotiations (id, product_id, buyer_id, seller_id, status, price, round, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8)
 		ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, price = EXCLUDED.price, round = EXCLUDED.round,

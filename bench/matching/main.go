@@ -30,12 +30,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/datavenue/datavenue"
-	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/internal/venueclient"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/money"
-	"github.com/datavenue/datavenue/parties"
-	"github.com/datavenue/datavenue/postgres"
 )
 
 func main() {
@@ -45,7 +43,6 @@ func main() {
 	auctions := flag.Int("auctions", 4, "auctions the bids are spread over")
 	venue := flag.String("http", "", "also bid through a running venue's HTTP API at this base URL (start it with DATAVENUE_RATE_PER_SECOND=0 make run)")
 	keyDir := flag.String("keys", envOr("DATAVENUE_KEY_DIR", ".data/keys"), "the venue's key folder, to mint buyer tokens")
-	dbURL := flag.String("database", envOr("DATAVENUE_DATABASE_URL", ""), "the venue's database, where the bench registers its buyer organisations")
 	flag.Parse()
 	opts, err := redis.ParseURL(*url)
 	if err != nil {
@@ -87,21 +84,7 @@ func main() {
 	if *venue == "" {
 		return
 	}
-	// The venue's engine uses the prefix "dv:"; the bench opens its auction there directly (no
-	// product or certificates needed to measure bidding) and bids through HTTP with real tokens.
-	ve := matching.Engine{Redis: client, Keys: matching.Keys{Prefix: "dv:"}}
-	var venueIDs []string
-	for i := 0; i < *auctions; i++ {
-		id := fmt.Sprintf("auc_BENCH%016d%d", time.Now().UnixNano()%1e16, i)
-		if err := ve.Open(ctx, auction(id)); err != nil {
-			fail(err)
-		}
-		venueIDs = append(venueIDs, id)
-	}
-	if err := registerBuyers(ctx, *dbURL, *bidders); err != nil {
-		fail(err)
-	}
-	h, err := httpRun(*venue, *keyDir, venueIDs, *bidders, *bids)
+	h, err := httpBench(*venue, *keyDir, *auctions, *bidders, *bids)
 	if err != nil {
 		fail(err)
 	}
@@ -111,23 +94,58 @@ func main() {
 
 type result struct{ rps, p50, p99 float64 }
 
-// httpRun bids through the HTTP API: each bidder a buyer organisation with its own token.
-func httpRun(base, keyDir string, auctionIDs []string, bidders, total int) (result, error) {
+// httpBench bids through a running venue's HTTP API into auctions it opens through that API, as
+// an operator would (a certified asset, sealed revisable auctions on products of it), with buyers
+// it registers through the API. It never writes into the venue's Redis keyspace or database by
+// itself: bids the venue accepted are projected into PostgreSQL like any others. Afterwards it
+// revokes the asset's authorisation, which stops its auctions with no sale, so the venue is left
+// as it was, trading on.
+func httpBench(base, keyDir string, auctions, bidders, total int) (result, error) {
 	kr, err := auth.LoadKeyring(keyDir, false)
 	if err != nil {
 		return result{}, err
 	}
 	minter := auth.Minter{Keys: kr, Issuer: envOr("DATAVENUE_JWT_ISSUER", "urn:datavenue:dev"), Audience: envOr("DATAVENUE_JWT_AUDIENCE", "datavenue"), Clock: datavenue.SystemClock{}}
+	c := &venueclient.Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 30 * time.Second}, Minter: minter, Out: io.Discard}
+	cert, err := c.Certify()
+	if err != nil {
+		return result{}, fmt.Errorf("setting up through the API: %w", err)
+	}
+	opens := time.Now().Add(3 * time.Second).Truncate(time.Second)
+	var ids []string
+	for i := 0; i < auctions; i++ {
+		p, err := c.Publish(cert.Asset, cert.Scenario, fmt.Sprintf("压测密封拍卖数据%d", i), map[string]any{"method": "auction", "auction_kind": "sealed_first",
+			"reserve": "1.00", "start_at": opens.Format(time.RFC3339), "end_at": opens.Add(24 * time.Hour).Format(time.RFC3339)})
+		if err != nil {
+			return result{}, err
+		}
+		var a matching.Record
+		if err := c.Call(venueclient.Operator, "POST", "/v1/auctions", map[string]any{"product_id": p.ID, "revisable": true}, &a); err != nil {
+			return result{}, err
+		}
+		ids = append(ids, a.ID)
+	}
+	buyers, err := c.Buyers(bidders, "91350100MB", "压测买方")
+	if err != nil {
+		return result{}, err
+	}
+	defer func() {
+		err := c.Call(venueclient.DataBureau, "POST", "/v1/authorisations/"+cert.Authorisation+"/revoke", map[string]any{"reason": "压测结束"}, nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: revoking the bench's authorisation (its auctions stay open):", err)
+		}
+	}()
+	time.Sleep(time.Until(opens.Add(200 * time.Millisecond))) // bidding opens on the venue's clock
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: bidders, MaxConnsPerHost: bidders}}
 	tokens := make([]string, bidders)
 	for b := range tokens {
-		if tokens[b], err = minter.Mint("bench", datavenue.RoleBuyer, buyerID(b), time.Hour); err != nil {
+		if tokens[b], err = minter.Mint("bench", datavenue.RoleBuyer, buyers[b].Org, time.Hour); err != nil {
 			return result{}, err
 		}
 	}
 	return measure(bidders, total, func(b int, n int64) error {
 		body := strings.NewReader(fmt.Sprintf(`{"amount":"%s"}`, money.FromFen(1000+n)))
-		req, _ := http.NewRequest("POST", base+"/v1/auctions/"+auctionIDs[int(n)%len(auctionIDs)]+"/bids", body)
+		req, _ := http.NewRequest("POST", c.Base+"/v1/auctions/"+ids[int(n)%len(ids)]+"/bids", body)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+tokens[b])
 		resp, err := client.Do(req)
@@ -141,27 +159,6 @@ func httpRun(base, keyDir string, auctionIDs []string, bidders, total int) (resu
 		}
 		return nil
 	}), nil
-}
-
-func buyerID(b int) datavenue.OrgID { return datavenue.OrgID(fmt.Sprintf("org_01JBENCHBUYER%013d", b)) }
-
-// registerBuyers registers the bench's buyer organisations (once; later runs find them).
-func registerBuyers(ctx context.Context, url string, n int) error {
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
-	for b := 0; b < n; b++ {
-		body := fmt.Sprintf("91350100MB%07d", 9000000+b)
-		c, _ := parties.USCCCheckChar(body)
-		_, err := db.CreateOrganisation(ctx, parties.Registration{ID: buyerID(b), USCC: body + string(c), Name: fmt.Sprintf("压测买方%d", b), Kind: parties.KindBuyer})
-		if err != nil && datavenue.KindOf(err) != datavenue.KindConflict {
-			return err
-		}
-	}
-	return nil
 }
 
 // measure runs total calls over bidders goroutines and returns throughput and latencies.

@@ -7,9 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/settlement"
 )
@@ -34,6 +38,7 @@ func check(ctx context.Context, cfg config.Config, args []string, stdout io.Writ
 	if err != nil {
 		return err
 	}
+	results = append(results, projectionBacklog(ctx, cfg))
 	broken := 0
 	for _, r := range results {
 		if !r.OK() {
@@ -78,4 +83,29 @@ func runChecks(ctx context.Context, db *postgres.DB, keyDir string) ([]postgres.
 		chain.Violating = []string{err.Error()}
 	}
 	return append(results, chain), nil
+}
+
+// projectionBacklog is the one check that reads Redis: engine events that wait longer than the
+// lag limit to reach PostgreSQL (a stuck shard: trades there do not become orders).
+func projectionBacklog(ctx context.Context, cfg config.Config) postgres.Invariant {
+	inv := postgres.Invariant{Name: "projection_keeps_up", Checked: matching.Shards,
+		Rule: fmt.Sprintf("no engine event waits longer than %s to reach PostgreSQL", cfg.ProjectionLagLimit)}
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		inv.Violating = []string{"DATAVENUE_REDIS_URL: " + err.Error()}
+		return inv
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	lags, err := matching.Lag(ctx, rdb, venueKeys, "", time.Now())
+	if err != nil {
+		inv.Violating = []string{"Redis unreadable: " + err.Error()}
+		return inv
+	}
+	for _, l := range lags {
+		if l.Entries > 0 && l.Oldest > cfg.ProjectionLagLimit {
+			inv.Violating = append(inv.Violating, fmt.Sprintf("shard %d: %d events, the oldest %s old", l.Shard, l.Entries, l.Oldest.Round(time.Second)))
+		}
+	}
+	return inv
 }

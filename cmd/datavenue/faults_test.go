@@ -21,6 +21,7 @@ import (
 	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/internal/catalogueseed"
 	"github.com/datavenue/datavenue/internal/testenv"
+	"github.com/datavenue/datavenue/internal/venueclient"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/postgres"
@@ -92,10 +93,10 @@ func newFaultVenue(t *testing.T) *faultVenue {
 
 // send makes one request; a 500 is counted (and fails the test at its end), a 503 must be
 // problem+json. err is set when no answer came.
-func (f *faultVenue) send(who actor, method, path, key string, body []byte, headers ...string) (int, []byte, error) {
+func (f *faultVenue) send(who venueclient.Actor, method, path, key string, body []byte, headers ...string) (int, []byte, error) {
 	f.stats.requests.Add(1)
 	req, _ := http.NewRequest(method, f.base+path, bytes.NewReader(body))
-	tok, _ := f.mint.Mint("fault", who.role, who.org, time.Hour)
+	tok, _ := f.mint.Mint("fault", who.Role, who.Org, time.Hour)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	if body != nil && len(headers) == 0 {
 		req.Header.Set("Content-Type", "application/json")
@@ -127,7 +128,7 @@ func (f *faultVenue) send(who actor, method, path, key string, body []byte, head
 
 // retry sends the same request (same Idempotency-Key) until it gets a definite answer: anything
 // but no answer or 503. Bounded: a minute.
-func (f *faultVenue) retry(who actor, method, path, key string, body []byte) (int, []byte) {
+func (f *faultVenue) retry(who venueclient.Actor, method, path, key string, body []byte) (int, []byte) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		status, data, err := f.send(who, method, path, key, body)
@@ -182,7 +183,7 @@ var assetCard = []byte(`{"category":"data_asset","name":"公交刷卡客流数�
 func TestFaultPostgresRestartUnderLoad(t *testing.T) {
 	faultsEnabled(t)
 	f := newFaultVenue(t)
-	holder := actor{datavenue.RoleOperator, demoID(3)}
+	holder := venueclient.Actor{Role: datavenue.RoleOperator, Org: demoID(3)}
 	var (
 		mu     sync.Mutex
 		acked  = map[string]string{} // idempotency key → asset id
@@ -302,7 +303,7 @@ func paidOrderFixtures(t *testing.T, db *postgres.DB, n int) []string {
 func TestFaultKill9MidSettlementAndImport(t *testing.T) {
 	faultsEnabled(t)
 	f := newFaultVenue(t)
-	clerk := actor{datavenue.RoleClerk, demoID(9)}
+	clerk := venueclient.Actor{Role: datavenue.RoleClerk, Org: demoID(9)}
 	orders := paidOrderFixtures(t, f.db, 120*faultRounds())
 	var (
 		next atomic.Int64
@@ -358,7 +359,7 @@ func TestFaultKill9MidSettlementAndImport(t *testing.T) {
 		fmt.Fprintf(&csv, "K%06d,NONE%06d,某单位,1.00,%s,市级国库\n", i, i, time.Now().Format("2006-01-02"))
 	}
 	importPath := "/v1/reconciliation/imports?format=csv&period_end=" + time.Now().Format("2006-01-02")
-	tok, _ := f.mint.Mint("fault", clerk.role, clerk.org, time.Hour)
+	tok, _ := f.mint.Mint("fault", clerk.Role, clerk.Org, time.Hour)
 	req, _ := http.NewRequest("POST", f.base+importPath, strings.NewReader(csv.String()))
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/x-ndjson")
@@ -408,10 +409,8 @@ func TestFaultRedisRestartUnderBidding(t *testing.T) {
 		t.Fatal(err)
 	}
 	auctionID := "auc_01JFAULTREDIS0000000000000"
-	if err := e.Open(ctx, matching.Auction{ID: auctionID, Kind: matching.English, Operator: demoID(5),
-		Reserve: money.MustParse("100.00"), Increment: money.MustParse("1.00"), Start: now.Add(-time.Minute), End: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	recordedAuction(t, f.db, e, matching.Auction{ID: auctionID, Kind: matching.English, Operator: demoID(5),
+		Reserve: money.MustParse("100.00"), Increment: money.MustParse("1.00"), Start: now.Add(-time.Minute), End: now.Add(time.Hour)})
 	var (
 		mu     sync.Mutex
 		acks   []ackedBid
@@ -428,7 +427,7 @@ func TestFaultRedisRestartUnderBidding(t *testing.T) {
 			for n := 0; n < perBuyer; n++ {
 				key := fmt.Sprintf("bid-%s-%d", b, n)
 				body := []byte(`{"amount":"` + money.FromFen(10000+next.Add(1)*100).String() + `"}`)
-				status, data := f.retry(actor{datavenue.RoleBuyer, b}, "POST", "/v1/auctions/"+auctionID+"/bids", key, body)
+				status, data := f.retry(venueclient.Actor{Role: datavenue.RoleBuyer, Org: b}, "POST", "/v1/auctions/"+auctionID+"/bids", key, body)
 				if status == http.StatusCreated {
 					var res matching.BidResult
 					_ = json.Unmarshal(data, &res)
@@ -460,5 +459,63 @@ func TestFaultRedisRestartUnderBidding(t *testing.T) {
 		t.Fatalf("only %d bids acknowledged", len(acks))
 	}
 	checkAcknowledgedBids(t, e, auctionID, acks)
+	checkProjected(t, f, auctionID, len(acks))
 	t.Logf("Redis stopped and started %d times under bidding: %s; %d bids acknowledged, all in the engine, the highest won", faultRounds(), f.stats, len(acks))
+}
+
+// checkProjected waits until PostgreSQL has at least the acknowledged bids of the auction (the
+// projection catches up by itself), then finds nothing parked and every invariant holding.
+func checkProjected(t *testing.T, f *faultVenue, auctionID string, acknowledged int) {
+	t.Helper()
+	var projected int
+	waitUntil(t, time.Minute, "the acknowledged bids in PostgreSQL", func() bool {
+		_ = f.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM auction_bids WHERE auction_id = $1`, auctionID).Scan(&projected)
+		return projected >= acknowledged
+	})
+	var parked int
+	if err := f.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM projection_parked`).Scan(&parked); err != nil || parked != 0 {
+		t.Fatalf("%d entries parked by a transient outage (%v)", parked, err)
+	}
+	f.checkInvariants()
+}
+
+// PostgreSQL stopped while the projection has engine events to apply (bids placed in the engine
+// meanwhile): the projection fails, transiently, retries with back-off, parks nothing, and once
+// PostgreSQL is back applies every event.
+func TestFaultPostgresStopMidProjection(t *testing.T) {
+	faultsEnabled(t)
+	f := newFaultVenue(t)
+	r := testenv.NewRedis(t)
+	e := matching.Engine{Redis: r.Client, Keys: venueKeys}
+	ctx := context.Background()
+	now, err := r.Client.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	auctionID := "auc_01JFAULTPROJECTION00000000"
+	recordedAuction(t, f.db, e, matching.Auction{ID: auctionID, Kind: matching.SealedFirst, Operator: demoID(5), Revisable: true,
+		Reserve: money.MustParse("100.00"), Start: now.Add(-time.Minute), End: now.Add(time.Hour)})
+	bids := 0
+	bid := func(n int) {
+		for i := 0; i < n; i++ {
+			bids++
+			buyer := []datavenue.OrgID{demoID(6), demoID(7)}[bids%2]
+			if _, err := e.Bid(ctx, auctionID, fmt.Sprintf("bid-%d", bids), buyer, money.FromFen(int64(10000+bids))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for round := 0; round < faultRounds(); round++ {
+		bid(50)
+		services(t, "pg-stop")
+		f.ready(http.StatusServiceUnavailable)
+		bid(200) // the projection has these to apply while PostgreSQL is down
+		waitUntil(t, 30*time.Second, "a transient projection failure", func() bool {
+			return strings.Contains(get(t, f.base+"/metrics"), `datavenue_projection_failures_total{class="transient"}`)
+		})
+		services(t, "pg-start")
+		f.ready(http.StatusOK)
+	}
+	checkProjected(t, f, auctionID, bids)
+	t.Logf("PostgreSQL stopped %d times with engine events waiting: %d bids, all projected, none parked", faultRounds(), bids)
 }

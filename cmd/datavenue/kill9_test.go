@@ -50,10 +50,11 @@ func TestAcknowledgedBidsSurviveKill9OfTheVenue(t *testing.T) {
 	ctx := context.Background()
 	now, _ := r.Client.Time(ctx).Result()
 	auctionID := "auc_01JFAULTVENUE000000000000A"
-	if err := e.Open(ctx, matching.Auction{ID: auctionID, Kind: matching.English, Operator: "org_01JDEM00000000000000000005",
-		Reserve: money.MustParse("100.00"), Increment: money.MustParse("1.00"), Start: now.Add(-time.Minute), End: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
+	if out, err := runCmd(t, map[string]string{"DATAVENUE_DATABASE_URL": dbURL, "DATAVENUE_KEY_DIR": t.TempDir()}, "seed"); err != nil {
+		t.Fatalf("seed: %v\n%s", err, out)
 	}
+	recordedAuction(t, db, e, matching.Auction{ID: auctionID, Kind: matching.English, Operator: "org_01JDEM00000000000000000005",
+		Reserve: money.MustParse("100.00"), Increment: money.MustParse("1.00"), Start: now.Add(-time.Minute), End: now.Add(time.Hour)})
 	kr, err := auth.LoadKeyring(keyDir, false)
 	if err != nil {
 		t.Fatal(err)

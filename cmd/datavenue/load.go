@@ -19,8 +19,8 @@ import (
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/api"
 	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/internal/venueclient"
 	"github.com/datavenue/datavenue/matching"
-	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/settlement"
 )
 
@@ -48,7 +48,7 @@ type venueMemory struct{ RSS, HeapInuse float64 }
 // workers, for the given time; it needs the venue started without rate limits
 // (DATAVENUE_RATE_PER_SECOND=0), as its workers act for few organisations.
 type loadRun struct {
-	c        *demoClient
+	c        *venueclient.Client
 	mu       sync.Mutex
 	report   loadReport
 	deadline time.Time
@@ -65,7 +65,7 @@ func loadCommand(ctx context.Context, cfg config.Config, args []string, stdout i
 	if err != nil {
 		return err
 	}
-	c := &demoClient{base: strings.TrimRight(*base, "/"), http: &http.Client{Timeout: 30 * time.Second}, minter: m, out: io.Discard}
+	c := &venueclient.Client{Base: strings.TrimRight(*base, "/"), HTTP: &http.Client{Timeout: 30 * time.Second}, Minter: m, Out: io.Discard}
 	rep, err := runLoad(ctx, c, *duration)
 	if err != nil {
 		return err
@@ -77,30 +77,31 @@ func loadCommand(ctx context.Context, cfg config.Config, args []string, stdout i
 	return nil
 }
 
-func runLoad(ctx context.Context, c *demoClient, duration time.Duration) (loadReport, error) {
+func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration) (loadReport, error) {
 	l := &loadRun{c: c, report: loadReport{Ops: map[string]*opStats{}}}
 	// Setup, through the API: a certified asset, a negotiable product, a sealed revisable auction,
 	// and eight buyers.
-	asset, scenario, err := c.certify()
+	cert, err := c.Certify()
 	if err != nil {
 		return l.report, err
 	}
-	negotiable, err := c.publish(asset, scenario, "负载测试协议定价数据", map[string]any{"method": "negotiation", "list_price": "12000.00",
+	asset, scenario := cert.Asset, cert.Scenario
+	negotiable, err := c.Publish(asset, scenario, "负载测试协议定价数据", map[string]any{"method": "negotiation", "list_price": "12000.00",
 		"min_price": "9000.00", "max_price": "15000.00"})
 	if err != nil {
 		return l.report, err
 	}
 	opens := time.Now().Add(3 * time.Second).Truncate(time.Second)
-	auctioned, err := c.publish(asset, scenario, "负载测试密封拍卖数据", map[string]any{"method": "auction", "auction_kind": "sealed_first",
+	auctioned, err := c.Publish(asset, scenario, "负载测试密封拍卖数据", map[string]any{"method": "auction", "auction_kind": "sealed_first",
 		"reserve": "1000.00", "start_at": opens.Format(time.RFC3339), "end_at": opens.Add(duration + time.Hour).Format(time.RFC3339)})
 	if err != nil {
 		return l.report, err
 	}
 	var auction matching.Record
-	if err := c.call(operator, "POST", "/v1/auctions", map[string]any{"product_id": auctioned.ID, "revisable": true}, &auction); err != nil {
+	if err := c.Call(operator, "POST", "/v1/auctions", map[string]any{"product_id": auctioned.ID, "revisable": true}, &auction); err != nil {
 		return l.report, err
 	}
-	buyers, err := loadBuyers(c, 8)
+	buyers, err := c.Buyers(8, "91350100MC", "负载测试买方")
 	if err != nil {
 		return l.report, err
 	}
@@ -153,9 +154,9 @@ func runLoad(ctx context.Context, c *demoClient, duration time.Duration) (loadRe
 		l.op("negotiate", b, "POST", "/v1/negotiations/"+neg.ID+"/moves", map[string]any{"action": "accept"}, nil)
 		return nil
 	})
-	byOrg := map[datavenue.OrgID]actor{}
+	byOrg := map[datavenue.OrgID]venueclient.Actor{}
 	for _, b := range buyers {
-		byOrg[b.org] = b
+		byOrg[b.Org] = b
 	}
 	worker(1, func(w int) error {
 		var orders api.Page[settlement.Order]
@@ -197,9 +198,9 @@ func runLoad(ctx context.Context, c *demoClient, duration time.Duration) (loadRe
 }
 
 // op makes one timed request and records it; it reports whether the request succeeded.
-func (l *loadRun) op(name string, who actor, method, path string, body, out any) bool {
+func (l *loadRun) op(name string, who venueclient.Actor, method, path string, body, out any) bool {
 	t0 := time.Now()
-	err := l.c.call(who, method, path, body, out)
+	err := l.c.Call(who, method, path, body, out)
 	took := time.Since(t0)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -209,7 +210,7 @@ func (l *loadRun) op(name string, who actor, method, path string, body, out any)
 		l.report.Ops[name] = s
 	}
 	l.report.Requests++
-	var p *demoProblem
+	var p *venueclient.Problem
 	switch {
 	case err == nil:
 		s.latencies = append(s.latencies, took)
@@ -226,7 +227,7 @@ func (l *loadRun) op(name string, who actor, method, path string, body, out any)
 
 // memory reads the venue's resident memory and Go heap in use from /metrics.
 func (l *loadRun) memory() (venueMemory, error) {
-	resp, err := l.c.http.Get(l.c.base + "/metrics")
+	resp, err := l.c.HTTP.Get(l.c.Base + "/metrics")
 	if err != nil {
 		return venueMemory{}, err
 	}
@@ -247,33 +248,6 @@ func (l *loadRun) memory() (venueMemory, error) {
 		}
 	}
 	return m, sc.Err()
-}
-
-// loadBuyers finds or registers n buyers for the load.
-func loadBuyers(c *demoClient, n int) ([]actor, error) {
-	var registered api.Page[parties.Organisation]
-	if err := c.call(dataBureau, "GET", "/v1/organisations?kind=buyer&limit=200", nil, &registered); err != nil {
-		return nil, err
-	}
-	byUSCC := map[string]datavenue.OrgID{}
-	for _, o := range registered.Data {
-		byUSCC[o.USCC] = o.ID
-	}
-	var out []actor
-	for i := 0; i < n; i++ {
-		uscc := demoUSCC(fmt.Sprintf("91350100MC%07d", i))
-		id, ok := byUSCC[uscc]
-		if !ok {
-			var o parties.Organisation
-			if err := c.call(dataBureau, "POST", "/v1/organisations", map[string]any{"uscc": uscc, "name": fmt.Sprintf("负载测试买方%d", i),
-				"kind": parties.KindBuyer}, &o); err != nil {
-				return nil, err
-			}
-			id = o.ID
-		}
-		out = append(out, actor{datavenue.RoleBuyer, id})
-	}
-	return out, nil
 }
 
 func percentile(d []time.Duration, p float64) time.Duration {

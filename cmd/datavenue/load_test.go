@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/datavenue/datavenue/internal/venueclient"
 )
 
 // TestMixedLoadShort is the short version of `datavenue load` that CI runs: a real venue process,
@@ -17,7 +19,7 @@ func TestMixedLoadShort(t *testing.T) {
 	}
 	v := newTestVenue(t, nil)
 	env := v.env
-	c := &demoClient{base: v.base, http: &http.Client{Timeout: 30 * time.Second}, out: &bytes.Buffer{}, minter: v.mint}
+	c := &venueclient.Client{Base: v.base, HTTP: &http.Client{Timeout: 30 * time.Second}, Out: &bytes.Buffer{}, Minter: v.mint}
 	rep, err := runLoad(context.Background(), c, 8*time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,10 @@ import (
 	"github.com/datavenue/datavenue/workdays"
 )
 
+// venueKeys are the engine's Redis keys in a venue: every key under "dv:". Nothing else may
+// write there (a benchmark uses a prefix of its own).
+var venueKeys = matching.Keys{Prefix: "dv:"}
+
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
@@ -57,6 +61,8 @@ Usage:
   datavenue demo [--url URL]         walk a running venue through the whole trade, over its public API, printing each step
   datavenue load [--url URL] [--duration 1m]  mixed load on a running venue (DATAVENUE_RATE_PER_SECOND=0): searches, bids, negotiations, settlements, imports
   datavenue check [--json]           verify the stored data's invariants (ledger, vouchers, auctions, obligations); exit 1 if broken
+  datavenue parked list [--all] | show ID | retry ID
+                                     engine events the projection parked: list them, show one whole, apply one again
   datavenue sweep                    record expiries, cancel unpaid orders, auto-confirm deliveries now
   datavenue voucher verify FILE [--jwks JWKS.json]
                                      verify a delivery voucher offline
@@ -100,6 +106,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return certCommand(ctx, cfg, args[1:], stdout)
 	case "sweep":
 		return sweep(ctx, cfg, stdout)
+	case "parked":
+		return parkedCommand(ctx, cfg, args[1:], stdout)
 	case "check":
 		return check(ctx, cfg, args[1:], stdout)
 	case "demo":
@@ -241,7 +249,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		closeAll()
 		return nil, errors.New("no token issuer is trusted: set DATAVENUE_TRUSTED_ISSUERS or DATAVENUE_DEV_ISSUER=true")
 	}
-	auctions := matching.Service{Store: db, Engine: matching.Engine{Redis: rdb, Keys: matching.Keys{Prefix: "dv:"}},
+	auctions := matching.Service{Store: db, Engine: matching.Engine{Redis: rdb, Keys: venueKeys},
 		Clock: datavenue.SystemClock{}, Registered: &sync.Map{}}
 	var limiter api.RateLimiter
 	if cfg.RatePerSecond > 0 {
@@ -256,6 +264,12 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 	}
 	closing := make(chan struct{})
 	wake := certificates.NewWaker()
+	projection := matching.ProjectionControl{Store: db, Redis: rdb, Keys: auctions.Engine.Keys, Clock: datavenue.SystemClock{},
+		LagLimit: cfg.ProjectionLagLimit}
+	projectionFailures := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "datavenue_projection_failures_total",
+		Help: "Engine events the projection failed to apply, by class: transient (retried), permanent (parked), unexpected (retried, then parked)."},
+		[]string{"class"})
+	reg.MustRegister(projectionFailures)
 	orders := settlement.Service{Store: db, Calendar: calendar, Clock: datavenue.SystemClock{}}
 	vouchers := settlement.Vouchers{Store: db, Keys: kr, Issuer: cfg.JWTIssuer, Clock: datavenue.SystemClock{}, ConfirmAfter: cfg.ConfirmAfter}
 	app := api.New(api.Deps{
@@ -274,6 +288,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		Settlement:     orders,
 		Vouchers:       vouchers,
 		Reconciliation: settlement.Reconciliation{Store: db, Reports: db, Clock: datavenue.SystemClock{}},
+		Projection:     projection,
 		Audit:          audit.Service{Reader: db},
 		Idempotency:    db,
 		RateLimiter:    limiter,
@@ -311,8 +326,8 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		sweeper := settlement.Sweeper{Orders: orders, Vouchers: vouchers, Logger: logger}
 		go sweeper.Run(datavenue.WithCaller(ctx, audit.SystemCaller), time.Minute)
 		host, _ := os.Hostname()
-		projector := matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
-			ReclaimAfter: 30 * time.Second, Logger: logger}
+		projector := &matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
+			ReclaimAfter: 30 * time.Second, Logger: logger, Failures: func(class string) { projectionFailures.WithLabelValues(class).Inc() }}
 		go projector.Run(ctx, time.Second)
 	}
 	return &server{app: app, closing: closing, background: background, close: closeAll}, nil

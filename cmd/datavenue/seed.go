@@ -10,6 +10,7 @@ import (
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/internal/venueclient"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
 )
@@ -21,7 +22,7 @@ type demoOrg struct {
 }
 
 // demoID makes stable ids, so seeding twice finds the same rows and the printed tokens stay valid.
-func demoID(n int) datavenue.OrgID { return datavenue.OrgID(fmt.Sprintf("org_01JDEM%020d", n)) }
+func demoID(n int) datavenue.OrgID { return venueclient.DemoID(n) }
 
 // demoUSCC completes a 17-character body with its check character.
 func demoUSCC(body string) string {
