@@ -62,9 +62,9 @@ func (s ProjectionControl) Get(ctx context.Context, caller datavenue.Caller, id 
 	if !mayReadProjection(caller) {
 		return ParkedEntry{}, datavenue.Forbidden("role_not_allowed", "settlement clerks and auditors read parked projection entries")
 	}
-	n, err := parkedID(id)
+	n, err := pathParkedID(id)
 	if err != nil {
-		return ParkedEntry{}, datavenue.NotFound("parked_entry_not_found", "no parked projection entry has this id")
+		return ParkedEntry{}, err
 	}
 	e, err := s.Store.ParkedEntry(ctx, n)
 	return redactParked(e), err
@@ -75,12 +75,21 @@ func (s ProjectionControl) Retry(ctx context.Context, caller datavenue.Caller, i
 	if !caller.Is(datavenue.RoleClerk) {
 		return ParkedEntry{}, datavenue.Forbidden("role_not_allowed", "a settlement clerk retries parked projection entries")
 	}
-	n, err := parkedID(id)
+	n, err := pathParkedID(id)
 	if err != nil {
-		return ParkedEntry{}, datavenue.NotFound("parked_entry_not_found", "no parked projection entry has this id")
+		return ParkedEntry{}, err
 	}
 	e, err := s.Store.RetryParked(ctx, n)
 	return redactParked(e), err
+}
+
+// pathParkedID reads an entry id from a path: one that cannot be an id names no entry.
+func pathParkedID(s string) (int64, error) {
+	n, err := parkedID(s)
+	if err != nil || s == "" {
+		return 0, datavenue.NotFound("parked_entry_not_found", "no parked projection entry has this id")
+	}
+	return n, nil
 }
 
 func parkedID(s string) (int64, error) {
