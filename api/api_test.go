@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -762,4 +763,44 @@ func mustCalendar(t *testing.T) *workdays.Calendar {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// A gzip- or deflate-encoded body is decoded within the route's limit: a small compressed body
+// that unfolds past it is refused (413), never decoded whole; other encodings are refused (415).
+func TestEncodedBodiesAreDecodedWithinTheLimit(t *testing.T) {
+	v := newVenueLimit(t, 4096)
+	base := v.serve()
+	gz := func(payload []byte) []byte {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		w.Write(payload)
+		w.Close()
+		return b.Bytes()
+	}
+	post := func(body []byte, encoding string) response {
+		req, _ := http.NewRequest("POST", base+"/v1/organisations", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Encoding", encoding)
+		req.Header.Set("Authorization", "Bearer "+v.token(datavenue.RoleDataBureau, bureauOrg))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		r := response{status: resp.StatusCode, header: resp.Header}
+		r.body, _ = io.ReadAll(resp.Body)
+		_ = json.Unmarshal(r.body, &r.problem)
+		return r
+	}
+	small := gz(bytes.Repeat([]byte(" "), 10000)) // 10,000 bytes decoded, a few dozen sent
+	if r := post(small, "gzip"); r.status != http.StatusRequestEntityTooLarge || r.problem.Code != "body_too_large" {
+		t.Fatalf("a small gzip body over the limit once decoded: %d %s", r.status, r.body)
+	}
+	valid := gz([]byte(`{"uscc":"` + uscc(t, 7077) + `","name":"压缩请求单位","kind":"buyer"}`))
+	if r := post(valid, "gzip"); r.status != http.StatusCreated {
+		t.Fatalf("a gzip-encoded registration: %d %s", r.status, r.body)
+	}
+	if r := post([]byte(`{}`), "br"); r.status != http.StatusUnsupportedMediaType {
+		t.Fatalf("a brotli body: %d %s", r.status, r.body)
+	}
 }

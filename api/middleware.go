@@ -189,17 +189,6 @@ func callerOf(c *fiber.Ctx) datavenue.Caller {
 	return caller
 }
 
-// limitBody refuses a body larger than limit bytes (the app's own limit is the larger one of the
-// routes that take files).
-func limitBody(limit int) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if len(c.Body()) > limit {
-			return fiber.NewError(fiber.StatusRequestEntityTooLarge, "request body too large")
-		}
-		return c.Next()
-	}
-}
-
 // idempotent makes state-changing requests safe to retry (see package idempotency). Only
 // successful (2xx) responses are stored: a refused request changed nothing, so its key is released
 // and the client may retry it, corrected or not, with the same key.

@@ -87,7 +87,8 @@ func New(d Deps) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "datavenue",
 		ErrorHandler:          onError,
-		BodyLimit:             d.LargeBodyLimit, // routes not marked LargeBody check BodyLimit themselves
+		BodyLimit:             d.LargeBodyLimit, // each route checks its own limit (body.go)
+		StreamRequestBody:     true,             // nothing is read before a route asks for it
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,
@@ -103,15 +104,22 @@ func New(d Deps) *fiber.App {
 	if d.Projection != nil {
 		d.Registry.MustRegister(newProjectionCollector(d.Projection))
 	}
-	app.Use(withRequestID, observe(d.Logger, m, onError), recoverPanics(d.Logger))
+	app.Use(withRequestID, observe(d.Logger, m, onError), recoverPanics(d.Logger), closeUnreadBodies)
 
 	auth := authenticate(d.Verifier)
 	idem := idempotent(d.Idempotency, 30*time.Second, d.Logger)
 	h := handlers{d: d}
 	for _, r := range h.routes() {
-		chain := []fiber.Handler{}
-		if !r.Op.LargeBody && d.LargeBodyLimit > d.BodyLimit {
-			chain = append(chain, limitBody(d.BodyLimit))
+		// Bodies: refused by their declared size first; an ordinary route's (small) body is read
+		// before anything else, so that an oversized chunked body is refused whoever sends it; a
+		// statement's is read by its handler, once the caller is known to be a clerk.
+		bodyLimit := d.BodyLimit
+		if r.Op.LargeBody {
+			bodyLimit = d.LargeBodyLimit
+		}
+		chain := []fiber.Handler{guardBodySize(bodyLimit)}
+		if !r.Op.LargeBody {
+			chain = append(chain, readBody(bodyLimit))
 		}
 		if !r.Op.Auth && r.Op.Limited && d.RateLimiter != nil {
 			chain = append(chain, limitPublic(d.RateLimiter, d.Verifier, d.Logger))

@@ -182,6 +182,7 @@ func (h *handlers) voucherDocument(c *fiber.Ctx) error {
 
 // Reconciliation is what the API needs for statements and exceptions.
 type Reconciliation interface {
+	MayImport(caller datavenue.Caller) error
 	Import(ctx context.Context, caller datavenue.Caller, in settlement.ImportInput) (settlement.ImportResult, error)
 	Exceptions(ctx context.Context, caller datavenue.Caller, status string, p settlement.Page) ([]settlement.Exception, error)
 	Resolve(ctx context.Context, caller datavenue.Caller, id, reason string) (settlement.Exception, error)
@@ -217,6 +218,13 @@ func (h *handlers) reconciliationRoutes() []Route {
 }
 
 func (h *handlers) importStatement(c *fiber.Ctx) error {
+	// The one large body: read only for a caller who may import (see body.go).
+	if err := h.d.Reconciliation.MayImport(callerOf(c)); err != nil {
+		return err
+	}
+	if err := readBodyUpTo(c, h.d.LargeBodyLimit); err != nil {
+		return err
+	}
 	in := settlement.ImportInput{Name: c.Query("name", "statement"), Format: c.Query("format", "csv"), PeriodEnd: c.Query("period_end"),
 		Data: c.Body()}
 	if raw := c.Query("mapping"); raw != "" {

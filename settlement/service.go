@@ -291,10 +291,19 @@ type ImportInput struct {
 	Data      []byte
 }
 
+// MayImport says whether the caller may import statements: the HTTP layer asks before it reads a
+// statement's (large) body.
+func (r Reconciliation) MayImport(caller datavenue.Caller) error {
+	if !caller.Is(datavenue.RoleClerk) {
+		return datavenue.Forbidden("role_not_allowed", "a settlement clerk imports statements")
+	}
+	return nil
+}
+
 // Import parses and applies a statement (all or nothing).
 func (r Reconciliation) Import(ctx context.Context, caller datavenue.Caller, in ImportInput) (ImportResult, error) {
-	if !caller.Is(datavenue.RoleClerk) {
-		return ImportResult{}, datavenue.Forbidden("role_not_allowed", "a settlement clerk imports statements")
+	if err := r.MayImport(caller); err != nil {
+		return ImportResult{}, err
 	}
 	end, err := civil.Parse(in.PeriodEnd)
 	if err != nil {
