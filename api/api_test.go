@@ -136,6 +136,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		Audit:       audit.Service{Reader: db},
 		Idempotency: db,
 		RateLimiter: limiter,
+		Roles:       &parties.RoleGate{Store: db, Clock: datavenue.SystemClock{}, TTL: time.Nanosecond},
 		Verifier:    auth.Verifier{Issuers: map[string]auth.KeySource{issuer: kr}, Audience: audience, Clock: datavenue.SystemClock{}},
 		JWKS:        func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
 		Ready:       ready,
@@ -147,9 +148,14 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		PaymentCallbackSecret: callbackSecret,
 		Version:               "test",
 	})
-	return &venue{t: t, app: app, db: db, keys: kr, logs: logs, redis: rdb, closing: closing,
+	v := &venue{t: t, app: app, db: db, keys: kr, logs: logs, redis: rdb, closing: closing,
 		minter: auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: datavenue.SystemClock{}}}
+	v.seedParties()
+	return v
 }
+
+// seededParties is how many organisations seedParties registers.
+const seededParties = 10
 
 func (v *venue) token(role datavenue.Role, org datavenue.OrgID) string {
 	v.t.Helper()
@@ -419,8 +425,8 @@ func TestBadInputGetsItsDocumentedStatus(t *testing.T) {
 		})
 	}
 	var count int
-	if err := v.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM organisations`).Scan(&count); err != nil || count != 1 {
-		t.Fatalf("organisations after bad input = %d (%v), want 1", count, err)
+	if err := v.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM organisations`).Scan(&count); err != nil || count != seededParties+1 {
+		t.Fatalf("organisations after bad input = %d (%v), want %d", count, err, seededParties+1)
 	}
 }
 
@@ -472,7 +478,7 @@ func TestBodyOverTheLimitIs413(t *testing.T) {
 	// A statement import may be larger: the same body reaches the importer (and is refused as a
 	// statement, not for its size).
 	req, _ = http.NewRequest("POST", base+"/v1/reconciliation/imports?period_end=2026-11-30", strings.NewReader(big))
-	req.Header.Set("Authorization", "Bearer "+v.token(datavenue.RoleClerk, bureauOrg))
+	req.Header.Set("Authorization", "Bearer "+v.token(datavenue.RoleClerk, venueOrg))
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -485,7 +491,7 @@ func TestBodyOverTheLimitIs413(t *testing.T) {
 
 func TestPanicIsAnswered500WithoutInternals(t *testing.T) {
 	v := newVenue(t)
-	r := v.do("GET", "/v1/organisations?kind=panic", v.token(datavenue.RoleAuditor, bureauOrg), nil)
+	r := v.do("GET", "/v1/organisations?kind=panic", v.token(datavenue.RoleAuditor, auditorOrg), nil)
 	wantProblem(t, r, http.StatusInternalServerError, "internal")
 	if bytes.Contains(r.body, []byte("secret")) {
 		t.Fatalf("500 body leaks the panic: %s", r.body)
@@ -528,8 +534,14 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 
 	events, err := v.db.Events(context.Background(), audit.Filter{})
-	if err != nil || len(events) != 2 {
-		t.Fatalf("audit events = %d (%v), want 2: one per organisation actually registered", len(events), err)
+	registered := 0
+	for _, e := range events {
+		if e.ActorRole != "system" { // the seeded parties are the system's
+			registered++
+		}
+	}
+	if err != nil || registered != 2 {
+		t.Fatalf("audit events = %d (%v), want 2: one per organisation actually registered", registered, err)
 	}
 }
 
@@ -563,8 +575,8 @@ func TestConcurrentRetriesCreateOnce(t *testing.T) {
 		}
 	}
 	var count int
-	if err := v.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM organisations`).Scan(&count); err != nil || count != 1 {
-		t.Fatalf("organisations = %d (%v), want exactly 1", count, err)
+	if err := v.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM organisations`).Scan(&count); err != nil || count != seededParties+1 {
+		t.Fatalf("organisations = %d (%v), want exactly %d", count, err, seededParties+1)
 	}
 }
 
@@ -575,7 +587,8 @@ func TestAuditTrailRecordsWhoAndRequest(t *testing.T) {
 	if r.status != 201 || r.header.Get("X-Request-Id") != "client-trace-42" {
 		t.Fatalf("register: %d, X-Request-Id %q", r.status, r.header.Get("X-Request-Id"))
 	}
-	page := decode[api.Page[audit.Event]](t, v.do("GET", "/v1/audit-events", v.token(datavenue.RoleAuditor, otherOrg), nil))
+	created := decode[parties.Organisation](t, r)
+	page := decode[api.Page[audit.Event]](t, v.do("GET", "/v1/audit-events?resource_id="+string(created.ID), v.token(datavenue.RoleAuditor, auditorOrg), nil))
 	if len(page.Data) != 1 {
 		t.Fatalf("auditor sees %d events, want 1", len(page.Data))
 	}
@@ -607,7 +620,7 @@ func TestKeysetPagination(t *testing.T) {
 	seen := map[datavenue.OrgID]bool{}
 	cursor, pages := "", 0
 	for {
-		page := decode[api.Page[parties.Organisation]](t, v.do("GET", "/v1/organisations?limit=2&cursor="+cursor, bureau, nil))
+		page := decode[api.Page[parties.Organisation]](t, v.do("GET", "/v1/organisations?kind=buyer&limit=2&cursor="+cursor, bureau, nil))
 		pages++
 		for _, o := range page.Data {
 			if seen[o.ID] {
@@ -620,8 +633,13 @@ func TestKeysetPagination(t *testing.T) {
 		}
 		cursor = page.NextCursor
 	}
-	if len(seen) != len(want) || pages != 3 {
-		t.Fatalf("saw %d organisations on %d pages, want 5 on 3", len(seen), pages)
+	for id := range want {
+		if !seen[id] {
+			t.Fatalf("registered buyer %s on no page", id)
+		}
+	}
+	if len(seen) != len(want)+2 || pages != 4 { // and the two seeded buyers
+		t.Fatalf("saw %d buyers on %d pages, want 7 on 4", len(seen), pages)
 	}
 }
 

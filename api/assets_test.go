@@ -77,7 +77,9 @@ func TestAssetReadAndWriteRights(t *testing.T) {
 	wantProblem(t, v.do("PUT", path, v.as(datavenue.RoleOperator, stateHolder), change), 404, "asset_not_found")
 	wantProblem(t, v.do("PUT", path, v.as(datavenue.RoleAuditor, auditorOrg), change), 403, "not_holder")
 	wantProblem(t, v.do("PUT", path, v.as(datavenue.RoleDataBureau, bureauOrg), change), 403, "not_holder")
-	wantProblem(t, v.do("POST", "/v1/assets", v.as(datavenue.RoleOperator, buyerOrg), transportCard()), 403, "not_a_holder")
+	// A buyer's organisation does not hold the operator role: refused at the door (the store's
+	// not_a_holder check stays behind it).
+	wantProblem(t, v.do("POST", "/v1/assets", v.as(datavenue.RoleOperator, buyerOrg), transportCard()), 403, "role_not_held")
 	wantProblem(t, v.do("POST", "/v1/assets", v.as(datavenue.RoleAuditor, auditorOrg), transportCard()), 403, "role_not_allowed")
 	wantProblem(t, v.do("GET", "/v1/assets?holder="+string(govHolder), v.as(datavenue.RoleOperator, stateHolder), nil), 403, "not_holder")
 	// A holder's unfiltered ledger is its own.

@@ -61,7 +61,7 @@ func TestAuctionOverTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantProblem(t, bid(buyer, "k1", "9000.00"), 403, matching.ErrDeposit)
-	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	clerk := m.as(datavenue.RoleClerk, venueOrg)
 	wantProblem(t, m.do("POST", path+"/deposits", buyer, map[string]any{"buyer": buyerOrg, "ref": "x"}), 403, "role_not_allowed")
 	mustStatus(t, m.do("POST", path+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "银行流水 2026112601"}), 201)
 	r := bid(buyer, "k1", "9000.00")
@@ -72,7 +72,7 @@ func TestAuctionOverTheAPI(t *testing.T) {
 		t.Fatalf("retry got seq %d, first %d", retry.Seq, first.Seq)
 	}
 	wantProblem(t, bid(m.as(datavenue.RoleBuyer, otherOrg), "k2", "9500.00"), 403, matching.ErrDenied)
-	wantProblem(t, bid(m.as(datavenue.RoleBuyer, "org_01JDEM00000000000000000077"), "k2", "9500.00"), 403, "buyer_not_registered")
+	wantProblem(t, bid(m.as(datavenue.RoleBuyer, "org_01JDEM00000000000000000077"), "k2", "9500.00"), 403, "organisation_unknown")
 	wantProblem(t, bid(m.as(datavenue.RoleOperator, operatorOrg), "k3", "9500.00"), 403, "role_not_allowed")
 	r = bid(buyer, "k4", "9050.00")
 	wantProblem(t, r, 422, matching.ErrTooLow)
@@ -109,7 +109,7 @@ func TestSealedBidsStayHiddenUntilClose(t *testing.T) {
 	m, auc := auctionMarket(t, matching.SealedSecond)
 	ctx := context.Background()
 	m.engine().AdvanceClock(ctx, auc.ID, 2*time.Minute)
-	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	clerk := m.as(datavenue.RoleClerk, venueOrg)
 	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "r1"}), 201)
 	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/bids", m.as(datavenue.RoleBuyer, buyerOrg), map[string]any{"amount": "12345.67"}), 201)
 	for _, line := range strings.Split(m.logs.String(), "\n") {
@@ -177,7 +177,7 @@ func TestCancellationStopsBidding(t *testing.T) {
 	if view.Status != "stopped" || view.Live.Status != "stopped" || view.StopReason == "" {
 		t.Fatalf("after cancellation: record %s (%s), live %s", view.Status, view.StopReason, view.Live.Status)
 	}
-	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	clerk := m.as(datavenue.RoleClerk, venueOrg)
 	wantProblem(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "r"}), 409, matching.ErrClosed)
 }
 
@@ -186,7 +186,7 @@ func TestProjectionCopiesEngineEventsOnce(t *testing.T) {
 	ctx := context.Background()
 	e := m.engine()
 	e.AdvanceClock(ctx, auc.ID, 2*time.Minute)
-	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	clerk := m.as(datavenue.RoleClerk, venueOrg)
 	for _, b := range []datavenue.OrgID{buyerOrg, stateHolder} {
 		mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": b, "ref": "r-" + string(b)}), 201)
 	}
@@ -302,7 +302,7 @@ func TestLiveFeed(t *testing.T) {
 			base := m.serve()
 			buyer := m.as(datavenue.RoleBuyer, buyerOrg)
 			feed := openFeed(t, m, base, auc.ID, m.as(datavenue.RoleBuyer, otherOrg))
-			clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+			clerk := m.as(datavenue.RoleClerk, venueOrg)
 			mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "r"}), 201)
 			mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/bids", buyer, map[string]any{"amount": "9876.54"}), 201)
 			readEvents(t, feed, func(event, data string) bool {
@@ -337,7 +337,7 @@ func TestOpenAuctionsAreRebuiltFromPostgreSQLAfterRedisLosesThem(t *testing.T) {
 	ctx := context.Background()
 	e := m.engine()
 	e.AdvanceClock(ctx, auc.ID, 2*time.Minute)
-	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	clerk := m.as(datavenue.RoleClerk, venueOrg)
 	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "r"}), 201)
 	buyer := m.as(datavenue.RoleBuyer, buyerOrg)
 	var last matching.BidResult

@@ -20,6 +20,7 @@ const (
 	operatorOrg  = datavenue.OrgID("org_01JDEM00000000000000000005")
 	appraiserOrg = datavenue.OrgID("org_01JDEM00000000000000000008")
 	auditorOrg   = datavenue.OrgID("org_01JDEM00000000000000000010")
+	venueOrg     = datavenue.OrgID("org_01JDEM00000000000000000009") // the venue's own: its clerks
 )
 
 func uscc(t *testing.T, n int) string {
@@ -27,7 +28,9 @@ func uscc(t *testing.T, n int) string {
 	return body + string(mustCheck(t, body))
 }
 
-// seedParties registers the parties directly in the store, as the seed command does.
+// seedParties registers the parties directly in the store, as the seed command does (every test
+// venue has them: a token's organisation must be registered and hold the token's role). Seeding
+// again changes nothing.
 func (v *venue) seedParties() {
 	v.t.Helper()
 	ctx := datavenue.WithCaller(context.Background(), audit.SystemCaller)
@@ -35,18 +38,34 @@ func (v *venue) seedParties() {
 		return parties.Registration{ID: id, USCC: uscc(v.t, n), Name: name, Kind: parties.KindGovernmentUnit,
 			FiscalLevel: parties.LevelMunicipal, Treasury: "市级国库"}
 	}
+	role := func(reg parties.Registration, r datavenue.Role) parties.Registration {
+		reg.Roles = []datavenue.Role{r}
+		return reg
+	}
 	for _, reg := range []parties.Registration{
-		gov(bureauOrg, 1, "市数据管理局"),
-		gov(financeOrg, 2, "市财政局"),
-		gov(govHolder, 3, "市交通运输局"),
-		{ID: stateHolder, USCC: uscc(v.t, 4), Name: "城市大数据集团", Kind: parties.KindStateEnterprise, Supervisor: "市国资委"},
+		role(gov(bureauOrg, 1, "市数据管理局"), datavenue.RoleDataBureau),
+		role(gov(financeOrg, 2, "市财政局"), datavenue.RoleFinanceBureau),
+		// The holder may also buy (other units' data): the rules on parties to a product are then
+		// what stops it buying its own.
+		func() parties.Registration {
+			r := gov(govHolder, 3, "市交通运输局")
+			r.Roles = []datavenue.Role{datavenue.RoleOperator, datavenue.RoleBuyer}
+			return r
+		}(),
+		{ID: stateHolder, USCC: uscc(v.t, 4), Name: "城市大数据集团", Kind: parties.KindStateEnterprise, Supervisor: "市国资委",
+			Roles: []datavenue.Role{datavenue.RoleOperator, datavenue.RoleBuyer}},
 		{ID: operatorOrg, USCC: uscc(v.t, 5), Name: "数据运营有限公司", Kind: parties.KindOperator},
 		{ID: buyerOrg, USCC: uscc(v.t, 6), Name: "智慧物流", Kind: parties.KindBuyer},
 		{ID: otherOrg, USCC: uscc(v.t, 7), Name: "规划研究院", Kind: parties.KindBuyer},
 		{ID: appraiserOrg, USCC: uscc(v.t, 8), Name: "正信评估", Kind: parties.KindAppraiser},
-		gov(auditorOrg, 10, "市国资委"),
+		{ID: venueOrg, USCC: uscc(v.t, 9), Name: "公共数据交易中心", Kind: parties.KindStateEnterprise, Supervisor: "市国资委",
+			Roles: []datavenue.Role{datavenue.RoleClerk}},
+		role(gov(auditorOrg, 10, "市国资委"), datavenue.RoleAuditor),
 	} {
-		if _, err := v.db.CreateOrganisation(ctx, reg); err != nil {
+		if err := reg.Validate(); err != nil {
+			v.t.Fatalf("seed %s: %v", reg.Name, err)
+		}
+		if _, err := v.db.CreateOrganisation(ctx, reg); err != nil && datavenue.CodeOf(err) != "organisation_exists" {
 			v.t.Fatalf("seed %s: %v", reg.Name, err)
 		}
 	}

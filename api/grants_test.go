@@ -155,7 +155,7 @@ func TestAppraisals(t *testing.T) {
 	}
 	wantProblem(t, v.do("POST", "/v1/appraisals", appraiser, report), 409, "report_number_taken")
 	wantProblem(t, v.do("POST", "/v1/appraisals", v.as(datavenue.RoleOperator, operatorOrg), report), 403, "role_not_allowed")
-	wantProblem(t, v.do("POST", "/v1/appraisals", v.as(datavenue.RoleAppraiser, buyerOrg), report), 403, "not_an_appraiser")
+	wantProblem(t, v.do("POST", "/v1/appraisals", v.as(datavenue.RoleAppraiser, buyerOrg), report), 403, "role_not_held")
 	for field, value := range map[string]string{"value": "0", "valuation_date": today().AddDays(5).String(), "method": "guess"} {
 		bad := map[string]any{}
 		for k, val := range report {

@@ -38,7 +38,7 @@ func wonAuction(t *testing.T) (*market, settlement.Order, string) {
 		"parties": []map[string]any{{"party": govHolder, "role": "holder", "ratio": "0.5"}, {"party": operatorOrg, "role": "operator", "ratio": "0.5"}}}), 201)
 	e := m.engine()
 	e.AdvanceClock(ctx, auc.ID, 2*time.Minute)
-	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	clerk := m.as(datavenue.RoleClerk, venueOrg)
 	for _, b := range []datavenue.OrgID{buyerOrg, secondBuyer} {
 		mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": b, "ref": "dep-" + string(b)}), 201)
 	}

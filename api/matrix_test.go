@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/datavenue/datavenue/api"
 	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/matching"
+	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/settlement"
 )
 
@@ -171,7 +173,16 @@ func TestAuthorisationMatrix(t *testing.T) {
 		}
 		return ops[i].id < ops[j].id
 	})
-	stranger := otherOrg // a registered organisation unrelated to every resource
+	// Acting for another organisation, each role is played by an organisation that holds it and
+	// is unrelated to every resource: fresh ones for the kinds that own resources, the bureaus,
+	// the venue (clerks) and the supervisor for theirs.
+	strangers := map[datavenue.Role]datavenue.OrgID{datavenue.RoleDataBureau: bureauOrg, datavenue.RoleFinanceBureau: financeOrg,
+		datavenue.RoleClerk: venueOrg, datavenue.RoleAuditor: auditorOrg}
+	for i, kind := range []parties.Kind{parties.KindBuyer, parties.KindOperator, parties.KindAppraiser} {
+		o := decode[parties.Organisation](t, m.do("POST", "/v1/organisations", m.as(datavenue.RoleDataBureau, bureauOrg),
+			map[string]any{"uscc": uscc(t, 900+i), "name": "无关" + string(kind), "kind": kind}))
+		strangers[o.Roles[0]] = o.ID
+	}
 	// Operations that create something name the resource they act on in the body: send it, so
 	// that the check of who may act on it is what answers.
 	bodies := map[string]map[string]any{
@@ -182,7 +193,15 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"grantAuthorisation":  {"asset_id": m.asset.ID},
 		"recordAppraisal":     {"asset_id": m.asset.ID},
 	}
+	held := func(org datavenue.OrgID) []datavenue.Role {
+		o, err := m.db.Organisation(ctx, org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Roles
+	}
 	observed := map[string][2][]string{}
+	owners := map[string]datavenue.OrgID{}
 	requests := 0
 	for _, o := range ops {
 		if _, ok := accessTable[o.id]; !ok {
@@ -203,8 +222,12 @@ func TestAuthorisationMatrix(t *testing.T) {
 			continue // a stream; its access is the auction's (getAuction), checked in TestLiveFeed
 		}
 		var roles [2][]string
-		for side, org := range []datavenue.OrgID{owner, stranger} {
+		for side := range 2 {
 			for _, role := range datavenue.Roles {
+				org := owner
+				if side == 1 {
+					org = strangers[role]
+				}
 				var body any
 				if o.method != "GET" {
 					body = map[string]any{}
@@ -217,16 +240,32 @@ func TestAuthorisationMatrix(t *testing.T) {
 				if r.status >= 500 {
 					t.Errorf("%s %s as %s of %s: %d %s", o.method, url, role, org, r.status, r.body)
 				}
+				if !slices.Contains(held(org), role) && o.id != "paymentCallback" && !strings.HasSuffix(accessTable[o.id].own, "-") {
+					// A role the organisation does not hold: refused before anything else.
+					if r.status != 403 || r.problem.Code != "role_not_held" {
+						t.Errorf("%s %s as %s of %s (a role it does not hold): %d %s", o.method, url, role, org, r.status, r.body)
+					}
+					continue
+				}
 				refused := r.status == 401 || r.status == 403 || r.status == 404 || strings.HasSuffix(r.problem.Code, "_not_found")
 				if !refused {
 					roles[side] = append(roles[side], string(role))
 				}
 			}
-			if anon := m.do(o.method, url, "", nil); anon.status != 401 {
-				roles[side] = append(roles[side], "-")
+			if side == 0 {
+				if anon := m.do(o.method, url, "", nil); anon.status != 401 {
+					roles[0] = append(roles[0], "-")
+				}
+				if unknown := m.do(o.method, url, m.as(datavenue.RoleBuyer, "org_01JUNKNOWN0000000000000000"), nil); unknown.status != 401 &&
+					!strings.HasSuffix(accessTable[o.id].own, "-") && o.id != "paymentCallback" && unknown.problem.Code != "organisation_unknown" {
+					t.Errorf("%s %s for an unknown organisation: %d %s", o.method, url, unknown.status, unknown.body)
+				}
+			} else if anon := m.do(o.method, url, "", nil); anon.status != 401 {
+				roles[1] = append(roles[1], "-")
 			}
 		}
 		observed[o.id] = roles
+		owners[o.id] = owner
 	}
 	all := func(s string) []string {
 		if strings.HasPrefix(s, "*") {
@@ -244,8 +283,15 @@ func TestAuthorisationMatrix(t *testing.T) {
 	norm := func(xs []string) string { sort.Strings(xs); return strings.Join(xs, " ") }
 	for id, got := range observed {
 		want := accessTable[id]
-		if norm(got[0]) != norm(all(want.own)) || norm(got[1]) != norm(all(want.other)) {
-			t.Errorf("%s: reached by own %q, other %q; the table says own %q, other %q", id, norm(got[0]), norm(got[1]), norm(all(want.own)), norm(all(want.other)))
+		// Acting for the resource's organisation, only the roles it holds can get through.
+		var own []string
+		for _, r := range all(want.own) {
+			if r == "-" || slices.Contains(held(owners[id]), datavenue.Role(r)) || strings.HasSuffix(want.own, "-") {
+				own = append(own, r)
+			}
+		}
+		if norm(got[0]) != norm(own) || norm(got[1]) != norm(all(want.other)) {
+			t.Errorf("%s: reached by own %q, other %q; the table says own %q, other %q", id, norm(got[0]), norm(got[1]), norm(own), norm(all(want.other)))
 		}
 	}
 	if os.Getenv("MATRIX_PRINT") != "" {
@@ -253,5 +299,6 @@ func TestAuthorisationMatrix(t *testing.T) {
 			fmt.Printf("%q: {%q, %q},\n", id, norm(got[0]), norm(got[1]))
 		}
 	}
-	t.Logf("%d operations × %d roles × own/other organisation + anonymous: %d requests", len(observed), len(datavenue.Roles), requests)
+	t.Logf("%d operations × %d roles × own organisation (each role it does not hold refused) / another organisation holding the role, + anonymous and an unknown organisation: %d requests",
+		len(observed), len(datavenue.Roles), requests)
 }

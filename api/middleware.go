@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math"
@@ -124,8 +125,14 @@ type TokenVerifier interface {
 	Verify(token string) (datavenue.Caller, error)
 }
 
-// authenticate requires a valid bearer token and puts the caller in the request context.
-func authenticate(v TokenVerifier) fiber.Handler {
+// RoleChecker refuses a caller whose organisation does not hold the token's role, or is unknown.
+type RoleChecker interface {
+	Check(ctx context.Context, caller datavenue.Caller) error
+}
+
+// authenticate requires a valid bearer token whose organisation holds its role (when roles is
+// set), and puts the caller in the request context.
+func authenticate(v TokenVerifier, roles RoleChecker) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		header := c.Get(fiber.HeaderAuthorization)
 		scheme, token, ok := strings.Cut(header, " ")
@@ -138,6 +145,11 @@ func authenticate(v TokenVerifier) fiber.Handler {
 		caller, err := v.Verify(strings.TrimSpace(token))
 		if err != nil {
 			return err
+		}
+		if roles != nil {
+			if err := roles.Check(c.UserContext(), caller); err != nil {
+				return err
+			}
 		}
 		c.Locals(localCaller, caller)
 		c.SetUserContext(datavenue.WithCaller(c.UserContext(), caller))

@@ -27,7 +27,7 @@ func paidOrder(t *testing.T) (*market, settlement.Order, string) {
 		"parties": []map[string]any{{"party": govHolder, "role": "holder", "ratio": "0.5"}, {"party": operatorOrg, "role": "operator", "ratio": "0.5"}}}), 201)
 	e := m.engine()
 	e.AdvanceClock(ctx, auc.ID, 2*time.Minute)
-	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	clerk := m.as(datavenue.RoleClerk, venueOrg)
 	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "d"}), 201)
 	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/bids", m.as(datavenue.RoleBuyer, buyerOrg), map[string]any{"amount": "10000.02"}), 201)
 	e.AdvanceClock(ctx, auc.ID, 3*time.Hour)

@@ -64,6 +64,8 @@ type Deps struct {
 	Audit       AuditLog
 	Idempotency idempotency.Store
 	Verifier    TokenVerifier
+	// Roles binds a token's role to its organisation (nil: any role a valid token names).
+	Roles       RoleChecker
 	RateLimiter RateLimiter // nil: no limit
 	JWKS        func() []byte
 	Ready       []Check
@@ -106,7 +108,7 @@ func New(d Deps) *fiber.App {
 	}
 	app.Use(withRequestID, observe(d.Logger, m, onError), recoverPanics(d.Logger), closeUnreadBodies)
 
-	auth := authenticate(d.Verifier)
+	auth := authenticate(d.Verifier, d.Roles)
 	idem := idempotent(d.Idempotency, 30*time.Second, d.Logger)
 	h := handlers{d: d}
 	for _, r := range h.routes() {

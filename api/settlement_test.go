@@ -34,7 +34,7 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 
 	e := m.engine()
 	e.AdvanceClock(ctx, auc.ID, 2*time.Minute)
-	clerk := m.as(datavenue.RoleClerk, datavenue.OrgID("org_01JDEM00000000000000000009"))
+	clerk := m.as(datavenue.RoleClerk, venueOrg)
 	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/deposits", clerk, map[string]any{"buyer": buyerOrg, "ref": "dep-1"}), 201)
 	mustStatus(t, m.do("POST", "/v1/auctions/"+auc.ID+"/bids", m.as(datavenue.RoleBuyer, buyerOrg), map[string]any{"amount": "10000.01"}), 201)
 	e.AdvanceClock(ctx, auc.ID, 3*time.Hour)

@@ -56,8 +56,11 @@ type Organisation struct {
 	FiscalLevel FiscalLevel `json:"fiscal_level,omitempty"`
 	Treasury    string      `json:"treasury,omitempty"`
 	// Supervisor is set for state enterprises: the body (e.g. a SASAC) their income is filed with.
-	Supervisor string    `json:"supervisor,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
+	Supervisor string `json:"supervisor,omitempty"`
+	// Roles are the roles the venue lets this organisation's callers act in: a token naming
+	// another role is refused, whatever its issuer says (see RolesFor).
+	Roles     []datavenue.Role `json:"roles"`
+	CreatedAt time.Time        `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
@@ -71,6 +74,10 @@ type Registration struct {
 	FiscalLevel FiscalLevel     `json:"fiscal_level,omitempty" jsonschema:"enum=central,enum=provincial,enum=municipal,enum=county,enum=township"`
 	Treasury    string          `json:"treasury,omitempty" jsonschema:"maxLength=200"`
 	Supervisor  string          `json:"supervisor,omitempty" jsonschema:"maxLength=200"`
+	// Roles the organisation may act in; empty: its kind's default (DefaultRoles). Over the API
+	// only operator, buyer and appraiser may be named; the bureau, clerk and auditor roles are
+	// granted by the venue's administrators (`datavenue org roles`), an audited act.
+	Roles []datavenue.Role `json:"roles,omitempty" jsonschema:"uniqueItems=true"`
 }
 
 const maxNameRunes = 200
@@ -108,6 +115,69 @@ func (r *Registration) Validate() error {
 	if r.Supervisor != "" && r.Kind != KindStateEnterprise {
 		f.Add("supervisor", "not_applicable", "only a state enterprise has a supervisor on record")
 	}
+	if len(r.Roles) == 0 {
+		r.Roles = DefaultRoles(r.Kind)
+	}
+	if err := CheckRoles(r.Kind, r.Roles); err != nil {
+		f = append(f, datavenue.AsError(err).Fields...)
+	}
+	return f.Err()
+}
+
+// RolesFor is which roles an organisation of a kind may hold. The bureaus and supervisors are
+// government bodies, but not every government unit is one: they hold those roles only when
+// granted. A settlement clerk acts for the venue's own organisation, a state enterprise. Holders
+// and operators may also be granted the buyer role (a unit buying another's data); a buyer or an
+// appraiser holds only its own role.
+func RolesFor(k Kind) []datavenue.Role {
+	switch k {
+	case KindGovernmentUnit:
+		return []datavenue.Role{datavenue.RoleOperator, datavenue.RoleBuyer, datavenue.RoleDataBureau, datavenue.RoleFinanceBureau, datavenue.RoleAuditor}
+	case KindStateEnterprise:
+		return []datavenue.Role{datavenue.RoleOperator, datavenue.RoleBuyer, datavenue.RoleClerk, datavenue.RoleAuditor}
+	case KindOperator:
+		return []datavenue.Role{datavenue.RoleOperator, datavenue.RoleBuyer}
+	case KindBuyer:
+		return []datavenue.Role{datavenue.RoleBuyer}
+	case KindAppraiser:
+		return []datavenue.Role{datavenue.RoleAppraiser}
+	}
+	return nil
+}
+
+// DefaultRoles is what an organisation of a kind holds when its registration names none: a
+// holder (government unit or state enterprise) manages its assets in the operator role.
+func DefaultRoles(k Kind) []datavenue.Role {
+	switch k {
+	case KindGovernmentUnit, KindStateEnterprise, KindOperator:
+		return []datavenue.Role{datavenue.RoleOperator}
+	case KindBuyer:
+		return []datavenue.Role{datavenue.RoleBuyer}
+	case KindAppraiser:
+		return []datavenue.Role{datavenue.RoleAppraiser}
+	}
+	return nil
+}
+
+// PrivilegedRoles are granted only by the venue's administrators, never by a registration over
+// the API: whoever holds them reviews, approves, reconciles or reads everything.
+var PrivilegedRoles = []datavenue.Role{datavenue.RoleDataBureau, datavenue.RoleFinanceBureau, datavenue.RoleClerk, datavenue.RoleAuditor}
+
+// CheckRoles says whether an organisation of kind may hold roles (each known, none twice, each
+// one its kind may hold).
+func CheckRoles(kind Kind, roles []datavenue.Role) error {
+	var f datavenue.Fields
+	allowed := RolesFor(kind)
+	for i, r := range roles {
+		switch {
+		case !r.Valid():
+			f.Add("roles", "invalid_role", "unknown role "+string(r))
+		case slices.Contains(roles[:i], r):
+			f.Add("roles", "duplicate_role", string(r)+" is named twice")
+		case !slices.Contains(allowed, r):
+			f.Add("roles", "role_not_for_kind", "an organisation of kind "+string(kind)+" cannot hold the role "+string(r))
+		}
+	}
 	return f.Err()
 }
 
@@ -131,11 +201,14 @@ type ListFilter struct {
 	Limit int
 }
 
-// Store keeps organisations. Create writes an audit record in the same transaction.
+// Store keeps organisations. Create and SetRoles write an audit record in the same transaction.
 type Store interface {
 	CreateOrganisation(ctx context.Context, reg Registration) (Organisation, error)
 	Organisation(ctx context.Context, id datavenue.OrgID) (Organisation, error)
 	Organisations(ctx context.Context, f ListFilter) ([]Organisation, error)
+	// SetOrganisationRoles replaces an organisation's roles (the store checks them against its
+	// kind too), audited with the roles before and after.
+	SetOrganisationRoles(ctx context.Context, id datavenue.OrgID, roles []datavenue.Role) (Organisation, error)
 }
 
 // Service applies the venue's rules for registering and reading organisations.
@@ -151,10 +224,29 @@ func (s Service) Register(ctx context.Context, caller datavenue.Caller, reg Regi
 	if err := reg.Validate(); err != nil {
 		return Organisation{}, err
 	}
+	for _, r := range reg.Roles {
+		if slices.Contains(PrivilegedRoles, r) {
+			return Organisation{}, datavenue.Invalid("validation_failed", "the request has invalid fields", datavenue.FieldError{Field: "roles",
+				Code: "role_not_grantable", Message: "the role " + string(r) + " is granted by the venue's administrators, not at registration"})
+		}
+	}
 	if reg.ID == "" {
 		reg.ID = datavenue.OrgID(datavenue.NewID("org"))
 	}
 	return s.Store.CreateOrganisation(ctx, reg)
+}
+
+// SetRoles replaces an organisation's roles. It is the venue administrators' act (`datavenue org
+// roles`): no API route reaches it, and the store audits it.
+func (s Service) SetRoles(ctx context.Context, id datavenue.OrgID, roles []datavenue.Role) (Organisation, error) {
+	o, err := s.Get(ctx, id)
+	if err != nil {
+		return Organisation{}, err
+	}
+	if err := CheckRoles(o.Kind, roles); err != nil {
+		return Organisation{}, err
+	}
+	return s.Store.SetOrganisationRoles(ctx, id, roles)
 }
 
 // Get returns one organisation. Registered parties are public to every authenticated caller:

@@ -77,6 +77,7 @@ var constraintCodes = map[string]string{
 	"organisations_uscc_check":                              "invalid_uscc",
 	"organisations_government_treasury":                     "government_unit_needs_treasury",
 	"organisations_supervisor_state_enterprise":             "supervisor_not_applicable",
+	"organisations_roles_fit_kind":                          "role_not_for_kind",
 	"certificate_applications_one_open":                     "application_open",
 	"authorisations_one_per_scenario":                       "scenario_already_authorised",
 	"authorisation_assessments_authorisation_id_period_key": "assessment_exists",

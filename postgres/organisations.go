@@ -10,25 +10,42 @@ import (
 )
 
 const orgColumns = `id, uscc, name, name_en, kind, coalesce(fiscal_level, ''), coalesce(treasury, ''),
-	coalesce(supervisor, ''), created_at, updated_at`
+	coalesce(supervisor, ''), roles, created_at, updated_at`
 
 func scanOrganisation(row pgx.Row) (parties.Organisation, error) {
 	var o parties.Organisation
+	var roles []string
 	err := row.Scan(&o.ID, &o.USCC, &o.Name, &o.NameEN, &o.Kind, &o.FiscalLevel, &o.Treasury,
-		&o.Supervisor, &o.CreatedAt, &o.UpdatedAt)
+		&o.Supervisor, &roles, &o.CreatedAt, &o.UpdatedAt)
+	o.Roles = make([]datavenue.Role, len(roles))
+	for i, r := range roles {
+		o.Roles[i] = datavenue.Role(r)
+	}
 	return o, err
 }
 
-// CreateOrganisation inserts an organisation and its audit record in one transaction.
+func roleStrings(roles []datavenue.Role) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = string(r)
+	}
+	return out
+}
+
+// CreateOrganisation inserts an organisation and its audit record in one transaction. A
+// registration naming no roles gets its kind's default ones.
 func (db *DB) CreateOrganisation(ctx context.Context, reg parties.Registration) (parties.Organisation, error) {
+	if len(reg.Roles) == 0 {
+		reg.Roles = parties.DefaultRoles(reg.Kind)
+	}
 	var org parties.Organisation
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		org, err = scanOrganisation(tx.QueryRow(ctx, `INSERT INTO organisations
-			(id, uscc, name, name_en, kind, fiscal_level, treasury, supervisor)
-			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), nullif($8, ''))
+			(id, uscc, name, name_en, kind, fiscal_level, treasury, supervisor, roles)
+			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), nullif($8, ''), $9)
 			RETURNING `+orgColumns,
-			reg.ID, reg.USCC, reg.Name, reg.NameEN, reg.Kind, reg.FiscalLevel, reg.Treasury, reg.Supervisor))
+			reg.ID, reg.USCC, reg.Name, reg.NameEN, reg.Kind, reg.FiscalLevel, reg.Treasury, reg.Supervisor, roleStrings(reg.Roles)))
 		if err != nil {
 			return err
 		}
@@ -59,6 +76,25 @@ func (db *DB) Organisations(ctx context.Context, f parties.ListFilter) ([]partie
 		return scanOrganisation(row)
 	})
 	return orgs, interpretError(err)
+}
+
+// SetOrganisationRoles replaces an organisation's roles, audited with what they were.
+func (db *DB) SetOrganisationRoles(ctx context.Context, id datavenue.OrgID, roles []datavenue.Role) (parties.Organisation, error) {
+	var org parties.Organisation
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var before []string
+		if err := tx.QueryRow(ctx, `SELECT roles FROM organisations WHERE id = $1 FOR UPDATE`, id).Scan(&before); err != nil {
+			return notFoundAs(err, datavenue.NotFound("organisation_not_found", "no organisation has this id"))
+		}
+		var err error
+		org, err = scanOrganisation(tx.QueryRow(ctx, `UPDATE organisations SET roles = $2, updated_at = now() WHERE id = $1 RETURNING `+orgColumns,
+			id, roleStrings(roles)))
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "organisation.roles_changed", "organisation", string(id), map[string]any{"before": before, "after": roles})
+	})
+	return org, err
 }
 
 var _ parties.Store = (*DB)(nil)

@@ -61,6 +61,9 @@ Usage:
   datavenue demo [--url URL]         walk a running venue through the whole trade, over its public API, printing each step
   datavenue load [--url URL] [--duration 1m]  mixed load on a running venue (DATAVENUE_RATE_PER_SECOND=0): searches, bids, negotiations, settlements, imports
   datavenue check [--json]           verify the stored data's invariants (ledger, vouchers, auctions, obligations); exit 1 if broken
+  datavenue org roles ORG_ID [ROLE...]
+                                     show an organisation's roles, or set them (audited; the bureau,
+                                     clerk and auditor roles are granted only this way)
   datavenue parked list [--all] | show ID | retry ID
                                      engine events the projection parked: list them, show one whole, apply one again
   datavenue sweep                    record expiries, cancel unpaid orders, auto-confirm deliveries now
@@ -108,6 +111,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return sweep(ctx, cfg, stdout)
 	case "parked":
 		return parkedCommand(ctx, cfg, args[1:], stdout)
+	case "org":
+		return orgCommand(ctx, cfg, args[1:], stdout)
 	case "check":
 		return check(ctx, cfg, args[1:], stdout)
 	case "demo":
@@ -292,6 +297,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		Audit:          audit.Service{Reader: db},
 		Idempotency:    db,
 		RateLimiter:    limiter,
+		Roles:          &parties.RoleGate{Store: db, Clock: datavenue.SystemClock{}},
 		Verifier:       &auth.CachingVerifier{Verifier: auth.Verifier{Issuers: issuers, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}, Leeway: 30 * time.Second}},
 		JWKS:           func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
 		Ready: []api.Check{

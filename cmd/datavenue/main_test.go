@@ -50,6 +50,25 @@ func TestMigrateAndSeedAreIdempotent(t *testing.T) {
 	if orgs != 10 || events != 10 {
 		t.Fatalf("after two seeds: %d organisations, %d audit events; want 10 and 10", orgs, events)
 	}
+
+	// Roles: the seeded clerk organisation holds the clerk role; an administrator grants the
+	// state enterprise the buyer role (audited); a buyer cannot be made a clerk.
+	out, err = runCmd(t, env, "org", "roles", string(demoID(9)))
+	if err != nil || !strings.Contains(out, "roles [clerk]") {
+		t.Fatalf("org roles (show): %q, %v", out, err)
+	}
+	out, err = runCmd(t, env, "org", "roles", string(demoID(4)), "operator", "buyer")
+	if err != nil || !strings.Contains(out, "roles [operator buyer]") {
+		t.Fatalf("org roles (grant): %q, %v", out, err)
+	}
+	if _, err := runCmd(t, env, "org", "roles", string(demoID(6)), "clerk"); err == nil || !strings.Contains(err.Error(), "role_not_for_kind") &&
+		!strings.Contains(err.Error(), "validation_failed") {
+		t.Fatalf("a buyer made a clerk: %v", err)
+	}
+	var changed int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'organisation.roles_changed'`).Scan(&changed); err != nil || changed != 1 {
+		t.Fatalf("role changes audited: %d (%v), want 1", changed, err)
+	}
 }
 
 func TestTokenCommandMintsAVerifiableToken(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ func demoOrgs() []demoOrg {
 	stateEnterprise.reg.Supervisor = "市人民政府国有资产监督管理委员会"
 	venue := org(9, "91350100MA0000009", "市公共数据交易中心有限公司", "City Public Data Exchange Co., Ltd.", parties.KindStateEnterprise, datavenue.RoleClerk)
 	venue.reg.Supervisor = "市人民政府国有资产监督管理委员会"
-	return []demoOrg{
+	orgs := []demoOrg{
 		gov(1, "11350100MB0000001", "市数据管理局", "Municipal Data Bureau", datavenue.RoleDataBureau),
 		gov(2, "11350100MB0000002", "市财政局", "Municipal Finance Bureau", datavenue.RoleFinanceBureau),
 		gov(3, "11350100MB0000003", "市交通运输局", "Municipal Transport Bureau", ""),
@@ -58,6 +59,15 @@ func demoOrgs() []demoOrg {
 		venue,
 		gov(10, "11350100MB0000010", "市人民政府国有资产监督管理委员会", "Municipal SASAC", datavenue.RoleAuditor),
 	}
+	// Each holds its kind's default roles; the bureaus, the venue (clerks) and the supervisor
+	// hold their own role instead, granted as an administrator would.
+	for i := range orgs {
+		orgs[i].reg.Roles = parties.DefaultRoles(orgs[i].reg.Kind)
+		if slices.Contains(parties.PrivilegedRoles, orgs[i].role) {
+			orgs[i].reg.Roles = []datavenue.Role{orgs[i].role}
+		}
+	}
+	return orgs
 }
 
 // seed loads the demo organisations. Each is inserted once (stable id and USCC); a second run
@@ -77,6 +87,12 @@ func seed(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		_, err := db.CreateOrganisation(ctx, d.reg)
 		switch datavenue.CodeOf(err) {
 		case "organisation_exists", "organisation_uscc_taken":
+			// Present, perhaps from before roles were recorded: give it its demo roles.
+			if o, err := db.Organisation(ctx, d.reg.ID); err == nil && !slices.Equal(o.Roles, d.reg.Roles) {
+				if _, err := db.SetOrganisationRoles(ctx, d.reg.ID, d.reg.Roles); err != nil {
+					return fmt.Errorf("seed %s roles: %w", d.reg.Name, err)
+				}
+			}
 		default:
 			if err != nil {
 				return fmt.Errorf("seed %s: %w", d.reg.Name, err)
