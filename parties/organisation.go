@@ -61,7 +61,7 @@ type Organisation struct {
 	// another role is refused, whatever its issuer says (see RolesFor).
 	Roles     []datavenue.Role `json:"roles"`
 	CreatedAt time.Time        `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
 }
 
 // Registration is what a caller submits to register an organisation.
