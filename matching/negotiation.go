@@ -91,6 +91,8 @@ func negotiationError(code, detail string) error {
 		return datavenue.NotFound(code, "no negotiation has this id")
 	case "not_a_party":
 		return datavenue.NotFound("negotiation_not_found", "no negotiation has this id")
+	case "idempotency_key_reused":
+		return datavenue.Invalid(code, "this Idempotency-Key was used for a different request")
 	case "not_your_move":
 		return datavenue.Conflict(code, "it is the other party's move")
 	case "invalid_action":

@@ -152,15 +152,24 @@ type BidInput struct {
 	Amount string `json:"amount" jsonschema:"description=yuan as a decimal string with at most two places"`
 }
 
-// BidID derives the engine's bid id from the buyer and its Idempotency-Key, so a retried request
-// is the same bid and two buyers' keys can never collide; without a key every request is a bid.
-func BidID(buyer datavenue.OrgID, key string) string {
+// keyScope is whose an Idempotency-Key is: the caller's issuer, organisation and subject, as for
+// every other route (package idempotency). Two users of one organisation never share a key.
+func keyScope(caller datavenue.Caller, key string) []byte {
+	return []byte(caller.Issuer + "|" + string(caller.Org) + "|" + caller.Subject + "|" + key)
+}
+
+// BidID derives the engine's bid id from the caller and its Idempotency-Key, so a retried request
+// is the same bid and two callers' keys can never collide; without a key every request is a bid.
+func BidID(caller datavenue.Caller, key string) string {
 	if key == "" {
 		return datavenue.NewID("bid")
 	}
-	sum := sha256.Sum256([]byte(string(buyer) + "|" + key))
+	sum := sha256.Sum256(keyScope(caller, key))
 	return "bid_" + hex.EncodeToString(sum[:13])
 }
+
+// errKeyReused answers a key used before for a different request.
+var errKeyReused = datavenue.Invalid("idempotency_key_reused", "this Idempotency-Key was used for a different request")
 
 // Bid places a buyer's bid.
 func (s Service) Bid(ctx context.Context, caller datavenue.Caller, auctionID, key string, in BidInput) (BidResult, error) {
@@ -175,7 +184,11 @@ func (s Service) Bid(ctx context.Context, caller datavenue.Caller, auctionID, ke
 	if err := s.qualified(ctx, caller); err != nil {
 		return BidResult{}, err
 	}
-	return s.Engine.Bid(ctx, auctionID, BidID(caller.Org, key), caller.Org, amount)
+	r, err := s.Engine.Bid(ctx, auctionID, BidID(caller, key), caller.Org, amount)
+	if err == nil && r.Duplicate && r.Amount.Cmp(amount) != 0 {
+		return BidResult{}, errKeyReused // the key's first bid was another amount: this one is not placed
+	}
+	return r, err
 }
 
 // DepositInput records a buyer's deposit as received.
@@ -272,8 +285,8 @@ func (s Service) StartNegotiation(ctx context.Context, caller datavenue.Caller, 
 	terms := NegotiationTerms{ProductID: p.ID, Operator: p.OperatorID, Holders: p.HolderIDs, BandLow: p.Pricing.BandLow,
 		BandHigh: p.Pricing.BandHigh, Floor: money.Zero, Allow: p.AllowList, Deny: p.DenyList, OfferTTL: OfferTTL}
 	id := datavenue.NewID("neg")
-	if key != "" { // a retried request opens the same negotiation
-		sum := sha256.Sum256([]byte(string(caller.Org) + "|neg|" + key))
+	if key != "" { // a retried request opens the same negotiation; the script refuses another request
+		sum := sha256.Sum256(append([]byte("neg|"), keyScope(caller, key)...))
 		id = "neg_" + strings.ToUpper(hex.EncodeToString(sum[:13]))
 	}
 	if _, err := s.Engine.Negotiate(ctx, id, "open", caller.Org, MoveOffer, amount, &terms); err != nil {
@@ -320,10 +333,12 @@ func (s Service) Move(ctx context.Context, caller datavenue.Caller, id, key stri
 			return NegotiationView{}, err
 		}
 	}
-	if key == "" {
-		key = datavenue.NewID("mv")
+	moveID := datavenue.NewID("mv")
+	if key != "" {
+		sum := sha256.Sum256(keyScope(caller, key))
+		moveID = "mv_" + hex.EncodeToString(sum[:13])
 	}
-	if _, err := s.Engine.Negotiate(ctx, id, string(caller.Org)+"|"+key, caller.Org, in.Action, amount, nil); err != nil {
+	if _, err := s.Engine.Negotiate(ctx, id, moveID, caller.Org, in.Action, amount, nil); err != nil {
 		return NegotiationView{}, err
 	}
 	return s.Engine.NegotiationView(ctx, id)

@@ -147,7 +147,7 @@ func checkAcknowledgedBids(t *testing.T, e matching.Engine, auctionID string, ac
 	ctx := context.Background()
 	var best ackedBid
 	for _, a := range acks {
-		got, err := e.Bid(ctx, auctionID, matching.BidID(a.buyer, a.key), a.buyer, a.res.Amount)
+		got, err := e.Bid(ctx, auctionID, matching.BidID(datavenue.Caller{Subject: "fault", Issuer: "urn:datavenue:dev", Role: datavenue.RoleBuyer, Org: a.buyer}, a.key), a.buyer, a.res.Amount)
 		if err != nil || !got.Duplicate || got.Seq != a.res.Seq {
 			t.Fatalf("acknowledged bid %s (seq %d): %+v %v", a.key, a.res.Seq, got, err)
 		}

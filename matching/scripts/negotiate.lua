@@ -17,9 +17,15 @@
 --           band low fen, band high fen (0: none), floor fen, offer lifetime ms,
 --           allow list and deny list (comma-separated)
 -- returns {"ok", reply} or {"dup", reply} with reply = "status|price|round|expires_ms|at_ms",
--- or {"err", code, detail}
+-- or {"err", code, detail}. An action id used before answers the first reply when the request is
+-- the same (action, amount, product) and "idempotency_key_reused" when it is not.
+local request = ARGV[4] .. '|' .. ARGV[5] .. '|' .. (ARGV[6] or '')
 local prior = redis.call('HGET', KEYS[2], ARGV[2])
-if prior then return {'dup', prior} end
+if prior then
+  local was = redis.call('HGET', KEYS[2], ARGV[2] .. '#request')
+  if was and was ~= request then return {'err', 'idempotency_key_reused', ''} end
+  return {'dup', prior}
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local actor, action = ARGV[3], ARGV[4]
@@ -97,7 +103,7 @@ else
   redis.call('ZADD', KEYS[4], expires, ARGV[1])
 end
 local reply = string.format('%s|%d|%d|%d|%d', status, price, round, expires, now)
-redis.call('HSET', KEYS[2], ARGV[2], reply)
+redis.call('HSET', KEYS[2], ARGV[2], reply, ARGV[2] .. '#request', request)
 redis.call('RPUSH', KEYS[3], string.format('%d|%s|%s|%d|%d', round, actor, action, price, now))
 local parties = redis.call('HMGET', KEYS[1], 'product', 'buyer', 'seller')
 redis.call('XADD', KEYS[5], '*', 'type', 'negotiation', 'negotiation', ARGV[1],
