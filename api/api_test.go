@@ -822,3 +822,30 @@ func TestEncodedBodiesAreDecodedWithinTheLimit(t *testing.T) {
 		t.Fatalf("a brotli body: %d %s", r.status, r.body)
 	}
 }
+
+// A key twice in one object, or a key in another case than the field's, is refused: encoding/json
+// would take the last one, or match it anyway (issue 11, finding 6).
+func TestDuplicateAndMiscasedKeysAreRefused(t *testing.T) {
+	v := newVenue(t)
+	bureau := v.token(datavenue.RoleDataBureau, bureauOrg)
+	for body, field := range map[string]string{
+		`{"uscc":"` + uscc(t, 301) + `","name":"甲","name":"乙","kind":"buyer"}`: "name",
+		`{"uscc":"` + uscc(t, 302) + `","NAME":"甲","kind":"buyer"}`:            "NAME",
+		`{"uscc":"` + uscc(t, 303) + `","Name":"甲","kind":"buyer"}`:            "Name",
+		`{"uscc":"` + uscc(t, 304) + `","name":"甲","kind":"buyer","roles":["buyer"],"kind":"operator"}`: "kind",
+	} {
+		r := v.do("POST", "/v1/organisations", bureau, body)
+		if r.status != 422 || len(r.problem.Errors) != 1 || r.problem.Errors[0].Field != field {
+			t.Errorf("%s: %d %s, want 422 naming %s", body, r.status, r.body, field)
+		}
+	}
+	deep := strings.Repeat("[", 40) + strings.Repeat("]", 40)
+	if r := v.do("POST", "/v1/organisations", bureau, `{"uscc":`+deep+`}`); r.status != 400 {
+		t.Errorf("a body nested 40 deep: %d %s", r.status, r.body)
+	}
+	var n int
+	v.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM organisations`).Scan(&n)
+	if n != seededParties {
+		t.Errorf("%d organisations after refused bodies, want %d", n, seededParties)
+	}
+}
