@@ -829,9 +829,9 @@ func TestDuplicateAndMiscasedKeysAreRefused(t *testing.T) {
 	v := newVenue(t)
 	bureau := v.token(datavenue.RoleDataBureau, bureauOrg)
 	for body, field := range map[string]string{
-		`{"uscc":"` + uscc(t, 301) + `","name":"甲","name":"乙","kind":"buyer"}`: "name",
-		`{"uscc":"` + uscc(t, 302) + `","NAME":"甲","kind":"buyer"}`:            "NAME",
-		`{"uscc":"` + uscc(t, 303) + `","Name":"甲","kind":"buyer"}`:            "Name",
+		`{"uscc":"` + uscc(t, 301) + `","name":"甲","name":"乙","kind":"buyer"}`:                          "name",
+		`{"uscc":"` + uscc(t, 302) + `","NAME":"甲","kind":"buyer"}`:                                     "NAME",
+		`{"uscc":"` + uscc(t, 303) + `","Name":"甲","kind":"buyer"}`:                                     "Name",
 		`{"uscc":"` + uscc(t, 304) + `","name":"甲","kind":"buyer","roles":["buyer"],"kind":"operator"}`: "kind",
 	} {
 		r := v.do("POST", "/v1/organisations", bureau, body)
