@@ -74,6 +74,7 @@ type ctxKey int
 const (
 	callerKey ctxKey = iota
 	requestIDKey
+	clientRequestIDKey
 )
 
 // WithCaller returns a context that carries the caller; the HTTP layer sets it after auth.
@@ -91,6 +92,18 @@ func CallerFrom(ctx context.Context) (Caller, bool) {
 // work done for one request can be joined.
 func WithRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey, id)
+}
+
+// WithClientRequestID returns a context that carries the id the client gave its request (its
+// X-Request-Id), kept beside the venue's own in audit records.
+func WithClientRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, clientRequestIDKey, id)
+}
+
+// ClientRequestIDFrom returns the client's request id carried by ctx, or "".
+func ClientRequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(clientRequestIDKey).(string)
+	return id
 }
 
 // RequestIDFrom returns the request id carried by ctx, or "".

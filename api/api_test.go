@@ -584,8 +584,9 @@ func TestAuditTrailRecordsWhoAndRequest(t *testing.T) {
 	v := newVenue(t)
 	r := v.do("POST", "/v1/organisations", v.token(datavenue.RoleDataBureau, bureauOrg), validRegistration("审计测试"),
 		"X-Request-Id", "client-trace-42")
-	if r.status != 201 || r.header.Get("X-Request-Id") != "client-trace-42" {
-		t.Fatalf("register: %d, X-Request-Id %q", r.status, r.header.Get("X-Request-Id"))
+	venueID := r.header.Get("X-Request-Id")
+	if r.status != 201 || !strings.HasPrefix(venueID, "req_") || r.header.Get("X-Client-Request-Id") != "client-trace-42" {
+		t.Fatalf("register: %d, X-Request-Id %q, X-Client-Request-Id %q", r.status, venueID, r.header.Get("X-Client-Request-Id"))
 	}
 	created := decode[parties.Organisation](t, r)
 	page := decode[api.Page[audit.Event]](t, v.do("GET", "/v1/audit-events?resource_id="+string(created.ID), v.token(datavenue.RoleAuditor, auditorOrg), nil))
@@ -594,7 +595,7 @@ func TestAuditTrailRecordsWhoAndRequest(t *testing.T) {
 	}
 	e := page.Data[0]
 	if e.Action != "organisation.registered" || e.ActorOrg != bureauOrg || e.ActorRole != "data_bureau" ||
-		e.ActorSubject != "user-data_bureau" || e.RequestID != "client-trace-42" || e.At.IsZero() {
+		e.ActorSubject != "user-data_bureau" || e.RequestID != venueID || e.ClientRequestID != "client-trace-42" || e.At.IsZero() {
 		t.Fatalf("event = %+v", e)
 	}
 	// A buyer of another organisation sees only its own organisation's events: none.

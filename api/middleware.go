@@ -31,16 +31,20 @@ func requestID(c *fiber.Ctx) string {
 	return id
 }
 
-// withRequestID takes the client's X-Request-Id when it is a sane token (so a caller can trace its
-// own ids through our logs) and makes one otherwise; it is echoed on the response.
+// withRequestID gives every request the venue's own id (X-Request-Id on the response, request_id
+// in problems, logs and audit records). A client's own X-Request-Id, when it is a sane token, is
+// kept beside it (client_request_id in logs and audit records, X-Client-Request-Id on the
+// response) but never used as the venue's: two clients could send the same one.
 func withRequestID(c *fiber.Ctx) error {
-	id := c.Get(headerRequestID)
-	if !saneID(id) {
-		id = datavenue.NewID("req")
-	}
+	id := datavenue.NewID("req")
 	c.Locals(localRequestID, id)
 	c.Set(headerRequestID, id)
-	c.SetUserContext(datavenue.WithRequestID(c.UserContext(), id))
+	ctx := datavenue.WithRequestID(c.UserContext(), id)
+	if client := c.Get(headerRequestID); saneID(client) {
+		c.Set("X-Client-Request-Id", client)
+		ctx = datavenue.WithClientRequestID(ctx, client)
+	}
+	c.SetUserContext(ctx)
 	return c.Next()
 }
 
@@ -112,6 +116,9 @@ func observe(logger *slog.Logger, m *metrics, onError fiber.ErrorHandler) fiber.
 		m.duration.WithLabelValues(c.Method(), route).Observe(elapsed.Seconds())
 		attrs := []any{"request_id", requestID(c), "method", c.Method(), "route", route,
 			"status", status, "duration_ms", float64(elapsed.Microseconds()) / 1000}
+		if client := datavenue.ClientRequestIDFrom(c.UserContext()); client != "" {
+			attrs = append(attrs, "client_request_id", client)
+		}
 		if caller, ok := c.Locals(localCaller).(datavenue.Caller); ok && c.Locals(localQuiet) == nil {
 			attrs = append(attrs, "org", caller.Org, "role", caller.Role)
 		}

@@ -20,11 +20,14 @@ type Event struct {
 	ActorRole    string          `json:"actor_role"`
 	ActorSubject string          `json:"actor_subject"`
 	ActorIssuer  string          `json:"actor_issuer"`
-	RequestID    string          `json:"request_id"`
-	Action       string          `json:"action"`
-	ResourceType string          `json:"resource_type"`
-	ResourceID   string          `json:"resource_id"`
-	Detail       json.RawMessage `json:"detail"`
+	RequestID    string          `json:"request_id"` // the venue's own, unique to one request
+	// ClientRequestID is the X-Request-Id the client sent, if any: the client's to trace by, not
+	// unique (another client may send the same).
+	ClientRequestID string          `json:"client_request_id,omitempty"`
+	Action          string          `json:"action"`
+	ResourceType    string          `json:"resource_type"`
+	ResourceID      string          `json:"resource_id"`
+	Detail          json.RawMessage `json:"detail"`
 }
 
 // Filter narrows a listing of events. Org limits to events by one organisation's callers; Before is

@@ -109,9 +109,9 @@ func appendAudit(ctx context.Context, tx pgx.Tx, action, resourceType, resourceI
 		return err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO audit_events
-		(actor_org, actor_role, actor_subject, actor_issuer, request_id, action, resource_type, resource_id, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		caller.Org, caller.Role, caller.Subject, caller.Issuer, datavenue.RequestIDFrom(ctx),
+		(actor_org, actor_role, actor_subject, actor_issuer, request_id, client_request_id, action, resource_type, resource_id, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		caller.Org, caller.Role, caller.Subject, caller.Issuer, datavenue.RequestIDFrom(ctx), datavenue.ClientRequestIDFrom(ctx),
 		action, resourceType, resourceID, raw)
 	return err
 }
@@ -119,7 +119,7 @@ func appendAudit(ctx context.Context, tx pgx.Tx, action, resourceType, resourceI
 // Events lists audit events, newest first.
 func (db *DB) Events(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id, at, actor_org, actor_role, actor_subject, actor_issuer,
-			request_id, action, resource_type, resource_id, detail
+			request_id, client_request_id, action, resource_type, resource_id, detail
 		FROM audit_events
 		WHERE ($1 = '' OR actor_org = $1)
 		  AND ($2 = '' OR resource_type = $2)
@@ -133,7 +133,7 @@ func (db *DB) Events(ctx context.Context, f audit.Filter) ([]audit.Event, error)
 	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (audit.Event, error) {
 		var e audit.Event
 		err := row.Scan(&e.ID, &e.At, &e.ActorOrg, &e.ActorRole, &e.ActorSubject, &e.ActorIssuer,
-			&e.RequestID, &e.Action, &e.ResourceType, &e.ResourceID, &e.Detail)
+			&e.RequestID, &e.ClientRequestID, &e.Action, &e.ResourceType, &e.ResourceID, &e.Detail)
 		return e, err
 	})
 	return events, interpretError(err)
