@@ -850,3 +850,31 @@ func TestDuplicateAndMiscasedKeysAreRefused(t *testing.T) {
 		t.Errorf("%d organisations after refused bodies, want %d", n, seededParties)
 	}
 }
+
+// Every anonymous route but the liveness probe, and every request whose token is refused, spends
+// its address's budget (issue 11, finding 4).
+func TestAnonymousRoutesAndRefusedTokensSpendTheAddressBudget(t *testing.T) {
+	for _, path := range []string{"/openapi.json", "/docs", "/v1/catalogue.jsonld", "/v1/public/certificates/DR-2026-000001/status", "/readyz"} {
+		r := testenv.NewRedis(t)
+		v := newVenueWith(t, ratelimit.Limiter{Client: r.Client, Prefix: r.Prefix, Rate: 1, Period: time.Hour, Burst: 2})
+		for i := 0; i < 2; i++ {
+			if r := v.do("GET", path, "", nil); r.status == http.StatusTooManyRequests {
+				t.Fatalf("%s request %d refused", path, i+1)
+			}
+		}
+		wantProblem(t, v.do("GET", path, "", nil), http.StatusTooManyRequests, "rate_limited")
+		if r := v.do("GET", "/healthz", "", nil); r.status != 200 {
+			t.Fatalf("/healthz after the budget is spent: %d", r.status)
+		}
+	}
+	r := testenv.NewRedis(t)
+	v := newVenueWith(t, ratelimit.Limiter{Client: r.Client, Prefix: r.Prefix, Rate: 1, Period: time.Hour, Burst: 2})
+	for _, tok := range []string{"not-a-token", v.token(datavenue.RoleClerk, buyerOrg)} {
+		if r := v.do("GET", "/v1/me", tok, nil); r.status != 401 && r.status != 403 {
+			t.Fatalf("a refused token: %d %s", r.status, r.body)
+		}
+	}
+	wantProblem(t, v.do("GET", "/v1/me", "still-not-a-token", nil), http.StatusTooManyRequests, "rate_limited")
+	// A valid token spends its organisation's budget, not the address's.
+	mustStatus(t, v.do("GET", "/v1/me", v.token(datavenue.RoleBuyer, buyerOrg), nil), 200)
+}

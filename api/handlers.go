@@ -49,7 +49,7 @@ func (h *handlers) routes() []Route {
 
 func (h *handlers) baseRoutes() []Route {
 	return []Route{
-		{"GET", "/healthz", Operation{ID: "health", Tag: "operations", Summary: "Liveness: the process is up", Response: Status{}}, h.health},
+		{"GET", "/healthz", Operation{ID: "health", Tag: "operations", Summary: "Liveness: the process is up", Response: Status{}, Unmetered: true}, h.health},
 		{"GET", "/readyz", Operation{ID: "ready", Tag: "operations", Summary: "Readiness: PostgreSQL and Redis answer",
 			Description: "503 not_ready when PostgreSQL or Redis does not answer. 200 degraded when the venue serves but its projection " +
 				"of engine events into PostgreSQL does not keep up (an event parked, or one waiting longer than DATAVENUE_PROJECTION_LAG_LIMIT): " +

@@ -173,7 +173,33 @@ func limit(rl RateLimiter, logger *slog.Logger) fiber.Handler {
 	}
 }
 
-// limitPublic limits a public route (the catalogue, guidance, certificate status): a caller who
+// limitRefused makes a request whose token authenticate refuses spend its address's budget, so
+// that guessing tokens, or sending expired ones in a loop, is limited like anonymous traffic.
+// (It runs before authenticate and looks at what came back: the caller is set only on success.)
+func limitRefused(rl RateLimiter, logger *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		err := c.Next()
+		if err == nil || c.Locals(localCaller) != nil {
+			return err // authenticated (what failed later is not the token's doing)
+		}
+		if k := datavenue.KindOf(err); k != datavenue.KindUnauthorized && k != datavenue.KindForbidden {
+			return err
+		}
+		ok, retry, lerr := rl.Allow(c.UserContext(), "ip:"+c.IP())
+		if lerr != nil {
+			logger.Warn("rate limiter unavailable", "request_id", requestID(c), "error", lerr.Error())
+			return err
+		}
+		if !ok {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+			return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "rate_limited",
+				Message: "too many refused requests from your address; retry after the time in Retry-After"}
+		}
+		return err
+	}
+}
+
+// limitPublic limits a public route (the catalogue, guidance, certificate status, the documents): a caller who
 // sends a valid token spends its organisation's budget, anyone else the budget of its IP address.
 // An invalid token is not refused here (the route is public) but counts as no token.
 func limitPublic(rl RateLimiter, v TokenVerifier, logger *slog.Logger) fiber.Handler {

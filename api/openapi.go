@@ -35,9 +35,10 @@ type Operation struct {
 	// LargeBody routes (statement imports) accept bodies up to Deps.LargeBodyLimit; every other
 	// route keeps to Deps.BodyLimit.
 	LargeBody bool
-	// Limited public routes spend a rate-limit budget: the organisation's when a valid token is
-	// sent, the client IP's otherwise (authenticated routes always spend the organisation's).
-	Limited bool
+	// Unmetered routes spend no rate-limit budget (the liveness probe). Every other public route
+	// spends the organisation's when a valid token is sent, the client address's otherwise;
+	// authenticated routes spend the organisation's, and a refused token the address's.
+	Unmetered bool
 }
 
 // Param is a path or query parameter.

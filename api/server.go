@@ -123,10 +123,13 @@ func New(d Deps) *fiber.App {
 		if !r.Op.LargeBody {
 			chain = append(chain, readBody(bodyLimit))
 		}
-		if !r.Op.Auth && r.Op.Limited && d.RateLimiter != nil {
+		if !r.Op.Auth && !r.Op.Unmetered && d.RateLimiter != nil {
 			chain = append(chain, limitPublic(d.RateLimiter, d.Verifier, d.Logger))
 		}
 		if r.Op.Auth {
+			if d.RateLimiter != nil {
+				chain = append(chain, limitRefused(d.RateLimiter, d.Logger))
+			}
 			chain = append(chain, auth)
 			if d.RateLimiter != nil {
 				chain = append(chain, limit(d.RateLimiter, d.Logger))
