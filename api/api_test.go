@@ -147,6 +147,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		LargeBodyLimit:        8 << 20,
 		PaymentCallbackSecret: callbackSecret,
 		Version:               "test",
+		PublicURL:             "https://venue.test",
 	})
 	v := &venue{t: t, app: app, db: db, keys: kr, logs: logs, redis: rdb, closing: closing,
 		minter: auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: datavenue.SystemClock{}}}

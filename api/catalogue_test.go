@@ -163,8 +163,16 @@ func TestCatalogueFiltersFacetsAndKeysetPagination(t *testing.T) {
 func TestDCATExport(t *testing.T) {
 	v := newCatalogue(t)
 	id := v.search("limit=1").Data[0].ID
-	r := v.do("GET", "/v1/catalogue/"+id+"/dcat", "", nil)
+	// Identifiers come from the configured public URL, never from the request (issue 11, 10).
+	r := v.do("GET", "/v1/catalogue/"+id+"/dcat", "", nil, "Host", "evil.example", "X-Forwarded-Host", "evil.example", "X-Forwarded-Proto", "http")
 	mustStatus(t, r, 200)
+	if strings.Contains(string(r.body), "evil.example") || !strings.Contains(string(r.body), `"https://venue.test/`) {
+		t.Fatalf("the DCAT document takes its identifiers from the request: %s", r.body)
+	}
+	all := v.do("GET", "/v1/catalogue.jsonld", "", nil, "Host", "evil.example", "X-Forwarded-Host", "evil.example")
+	if strings.Contains(string(all.body), "evil.example") {
+		t.Fatalf("the DCAT catalogue takes its identifiers from the request")
+	}
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/ld+json") {
 		t.Fatalf("Content-Type = %s", ct)
 	}

@@ -203,7 +203,10 @@ func (h *handlers) catalogueProduct(c *fiber.Ctx) error {
 }
 
 // baseURL is the venue's public address as this request reached it.
-func baseURL(c *fiber.Ctx) string { return c.Protocol() + "://" + c.Hostname() }
+// baseURL is the venue's public base URL from its configuration: never the request's Host or
+// X-Forwarded-* headers, which anyone can set (a catalogue harvested through "Host: evil.example"
+// would carry that host in every identifier).
+func (h *handlers) baseURL() string { return h.d.PublicURL }
 
 func (h *handlers) operatorName(ctx context.Context, id datavenue.OrgID) string {
 	if org, err := h.d.Organisations.Get(ctx, id); err == nil {
@@ -218,7 +221,7 @@ func (h *handlers) catalogueProductDCAT(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "application/ld+json")
-	return c.JSON(listing.DCATDocument(p, baseURL(c), h.operatorName(c.UserContext(), p.OperatorID)), "application/ld+json")
+	return c.JSON(listing.DCATDocument(p, h.baseURL(), h.operatorName(c.UserContext(), p.OperatorID)), "application/ld+json")
 }
 
 func (h *handlers) catalogueDCAT(c *fiber.Ctx) error {
@@ -241,9 +244,9 @@ func (h *handlers) catalogueDCAT(c *fiber.Ctx) error {
 			names[string(p.OperatorID)] = h.operatorName(c.UserContext(), p.OperatorID)
 		}
 	}
-	doc := listing.DCATCatalog(products, names, baseURL(c))
+	doc := listing.DCATCatalog(products, names, h.baseURL())
 	if next != "" {
-		doc["hydra:next"] = map[string]string{"@id": baseURL(c) + "/v1/catalogue.jsonld?cursor=" + next}
+		doc["hydra:next"] = map[string]string{"@id": h.baseURL() + "/v1/catalogue.jsonld?cursor=" + next}
 		doc["@context"].(map[string]any)["hydra"] = "http://www.w3.org/ns/hydra/core#"
 	}
 	return c.Status(http.StatusOK).JSON(doc, "application/ld+json")

@@ -77,6 +77,8 @@ type Deps struct {
 	// PaymentCallbackSecret authenticates the payment provider's callbacks (empty: refused).
 	PaymentCallbackSecret []byte
 	Version               string
+	// PublicURL is the venue's public base URL (identifiers in DCAT documents).
+	PublicURL string
 }
 
 // New builds the Fiber app with every route of the venue.
@@ -85,6 +87,9 @@ func New(d Deps) *fiber.App {
 		d.BodyLimit = 1 << 20
 	}
 	d.LargeBodyLimit = max(d.LargeBodyLimit, d.BodyLimit)
+	if d.PublicURL == "" {
+		d.PublicURL = "http://localhost"
+	}
 	onError := errorHandler(d.Logger)
 	app := fiber.New(fiber.Config{
 		AppName:               "datavenue",

@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ var Vars = []Var{
 	{"DATAVENUE_DATABASE_URL", "postgres://datavenue@127.0.0.1:55432/datavenue?sslmode=disable", "PostgreSQL connection URL (make run sets it, password included, for the local instance)"},
 	{"DATAVENUE_REDIS_URL", "redis://127.0.0.1:56379/0", "Redis connection URL"},
 	{"DATAVENUE_LISTEN", "127.0.0.1:8080", "address the HTTP API listens on"},
+	{"DATAVENUE_PUBLIC_URL", "", "the venue's public base URL (scheme, host, any path prefix), used in the identifiers of what it publishes (DCAT); empty: http:// and DATAVENUE_LISTEN. Never taken from a request's Host"},
 	{"DATAVENUE_KEY_DIR", ".data/keys", "folder of the venue's Ed25519 signing keys (PKCS#8 PEM, one per file; the newest signs, all verify)"},
 	{"DATAVENUE_JWT_ISSUER", "urn:datavenue:dev", "\"iss\" of tokens minted by the venue's own (development) issuer"},
 	{"DATAVENUE_JWT_AUDIENCE", "datavenue", "\"aud\" every accepted token must carry"},
@@ -58,6 +60,8 @@ type Config struct {
 	ImportLimit           int
 	// ProjectionLagLimit is how far behind the projection may fall before /readyz says degraded.
 	ProjectionLagLimit time.Duration
+	// PublicURL is the venue's public base URL, without a trailing slash.
+	PublicURL string
 }
 
 // Load reads the settings through lookup (os.LookupEnv in production, a map in tests).
@@ -103,6 +107,13 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	cfg.PaymentCallbackSecret = get("DATAVENUE_PAYMENT_CALLBACK_SECRET")
 	if cfg.ImportLimit, err = strconv.Atoi(get("DATAVENUE_IMPORT_LIMIT")); err != nil || cfg.ImportLimit < 1024 {
 		return cfg, fmt.Errorf("DATAVENUE_IMPORT_LIMIT: want a number of bytes, at least 1024")
+	}
+	cfg.PublicURL = strings.TrimRight(get("DATAVENUE_PUBLIC_URL"), "/")
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + cfg.Listen
+	}
+	if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		return cfg, fmt.Errorf("DATAVENUE_PUBLIC_URL: want an absolute http or https URL such as https://data-exchange.example.cn")
 	}
 	if cfg.ProjectionLagLimit, err = time.ParseDuration(get("DATAVENUE_PROJECTION_LAG_LIMIT")); err != nil || cfg.ProjectionLagLimit < time.Second {
 		return cfg, fmt.Errorf("DATAVENUE_PROJECTION_LAG_LIMIT: want a duration of at least 1s, such as 30s or 2m")

@@ -310,6 +310,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		LargeBodyLimit:        cfg.ImportLimit,
 		PaymentCallbackSecret: []byte(cfg.PaymentCallbackSecret),
 		Version:               version,
+		PublicURL:             cfg.PublicURL,
 	})
 	background := func(ctx context.Context) {
 		// Open auctions whose hot state Redis lost are rebuilt from PostgreSQL before bidding resumes.
