@@ -664,7 +664,7 @@ func TestMetricsByRouteTemplate(t *testing.T) {
 	tok := v.token(datavenue.RoleBuyer, buyerOrg)
 	v.do("GET", "/v1/organisations/org_01JDEM00000000000000000042", tok, nil)
 	v.do("GET", "/no/such/path/123", "", nil)
-	body := string(v.do("GET", "/metrics", "", nil).body)
+	body := string(v.do("GET", "/metrics", v.token(datavenue.RoleAuditor, auditorOrg), nil).body)
 	for _, want := range []string{
 		`datavenue_http_requests_total{method="GET",route="/v1/organisations/:id",status="404"} 1`,
 		`datavenue_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
@@ -878,4 +878,31 @@ func TestAnonymousRoutesAndRefusedTokensSpendTheAddressBudget(t *testing.T) {
 	wantProblem(t, v.do("GET", "/v1/me", "still-not-a-token", nil), http.StatusTooManyRequests, "rate_limited")
 	// A valid token spends its organisation's budget, not the address's.
 	mustStatus(t, v.do("GET", "/v1/me", v.token(datavenue.RoleBuyer, buyerOrg), nil), 200)
+}
+
+// Every answer says nosniff; an answer to a request with a token is never cached; the HTML page
+// carries a CSP that forbids scripts, outside loads and framing; /metrics needs a clerk's or an
+// auditor's token (issue 11, finding 9).
+func TestSecurityHeaders(t *testing.T) {
+	v := newVenue(t)
+	for _, r := range []response{v.do("GET", "/healthz", "", nil), v.do("GET", "/v1/me", v.token(datavenue.RoleBuyer, buyerOrg), nil),
+		v.do("GET", "/v1/no-such", "", nil), v.do("GET", "/docs", "", nil)} {
+		if r.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%d %s: no nosniff", r.status, r.header.Get("Content-Type"))
+		}
+	}
+	for _, r := range []response{v.do("GET", "/v1/me", v.token(datavenue.RoleBuyer, buyerOrg), nil), v.do("GET", "/v1/me", "bad", nil),
+		v.do("GET", "/v1/organisations", v.token(datavenue.RoleBuyer, buyerOrg), nil)} {
+		if r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("an authenticated answer (%d) has Cache-Control %q", r.status, r.header.Get("Cache-Control"))
+		}
+	}
+	docs := v.do("GET", "/docs", "", nil)
+	if csp := docs.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "default-src 'none'") ||
+		docs.header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("/docs: CSP %q, X-Frame-Options %q", csp, docs.header.Get("X-Frame-Options"))
+	}
+	wantProblem(t, v.do("GET", "/metrics", "", nil), 401, "token_missing")
+	wantProblem(t, v.do("GET", "/metrics", v.token(datavenue.RoleBuyer, buyerOrg), nil), 403, "role_not_allowed")
+	mustStatus(t, v.do("GET", "/metrics", v.token(datavenue.RoleClerk, venueOrg), nil), 200)
 }

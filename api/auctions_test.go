@@ -129,7 +129,7 @@ func TestSealedBidsStayHiddenUntilClose(t *testing.T) {
 		m.do("POST", "/v1/auctions/"+auc.ID+"/bids", second, map[string]any{"amount": "12345.66"}),
 		m.do("POST", "/v1/auctions/"+auc.ID+"/bids", second, map[string]any{"amount": "12345.68"}), // a second sealed bid
 		m.do("GET", "/v1/products/"+auc.ProductID+"/guidance", second, nil),
-		m.do("GET", "/metrics", "", nil),
+		m.do("GET", "/metrics", m.as(datavenue.RoleAuditor, auditorOrg), nil),
 	}
 	// The projection has copied the bid to PostgreSQL meanwhile: it must not show from there either.
 	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: m.engine().Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {

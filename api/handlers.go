@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/audit"
@@ -18,10 +16,11 @@ import (
 )
 
 type handlers struct {
-	d        Deps
-	docsOnce sync.Once
-	docJSON  []byte
-	docHTML  []byte
+	d              Deps
+	metricsHandler fiber.Handler
+	docsOnce       sync.Once
+	docJSON        []byte
+	docHTML        []byte
 }
 
 var (
@@ -48,15 +47,13 @@ func (h *handlers) routes() []Route {
 }
 
 func (h *handlers) baseRoutes() []Route {
-	return []Route{
+	routes := []Route{
 		{"GET", "/healthz", Operation{ID: "health", Tag: "operations", Summary: "Liveness: the process is up", Response: Status{}, Unmetered: true}, h.health},
 		{"GET", "/readyz", Operation{ID: "ready", Tag: "operations", Summary: "Readiness: PostgreSQL and Redis answer",
 			Description: "503 not_ready when PostgreSQL or Redis does not answer. 200 degraded when the venue serves but its projection " +
 				"of engine events into PostgreSQL does not keep up (an event parked, or one waiting longer than DATAVENUE_PROJECTION_LAG_LIMIT): " +
 				"trading goes on, but trades behind it do not become orders until it is handled; `degraded` says where.",
 			Response: Readiness{}, Errors: []int{503}}, h.ready},
-		{"GET", "/metrics", Operation{ID: "metrics", Tag: "operations", Summary: "Prometheus metrics", ContentType: "text/plain"},
-			adaptor.HTTPHandler(promhttp.HandlerFor(h.d.Registry, promhttp.HandlerOpts{}))},
 		{"GET", "/.well-known/jwks.json", Operation{ID: "jwks", Tag: "operations", Summary: "The venue's public signing keys (JWKS)",
 			Description: "Verifies the venue's tokens and, offline, its signed documents. Keys stay published after rotation.", ContentType: "application/jwk-set+json"}, h.jwks},
 		{"GET", "/openapi.json", Operation{ID: "openapi", Tag: "operations", Summary: "This OpenAPI 3.1 document"}, h.openapi},
@@ -75,6 +72,20 @@ func (h *handlers) baseRoutes() []Route {
 			Params:   []Param{{Name: "resource_type", In: "query"}, {Name: "resource_id", In: "query"}, limitParam, cursorParam},
 			Response: Page[audit.Event]{}, Errors: []int{422}}, h.listAudit},
 	}
+	if !h.d.MetricsElsewhere {
+		routes = append(routes, Route{"GET", "/metrics", Operation{ID: "metrics", Tag: "operations", Summary: "Prometheus metrics (clerks, auditors)",
+			Description: "Needs a clerk's or an auditor's token (a scraper sends one as its bearer token), unless the venue serves metrics " +
+				"on a listen address of their own (DATAVENUE_METRICS_LISTEN), where they need none and this route does not exist.",
+			Auth: true, ContentType: "text/plain", Errors: []int{403}}, h.metrics})
+	}
+	return routes
+}
+
+func (h *handlers) metrics(c *fiber.Ctx) error {
+	if !callerOf(c).Is(datavenue.RoleClerk, datavenue.RoleAuditor) {
+		return datavenue.Forbidden("role_not_allowed", "clerks and auditors read the venue's metrics")
+	}
+	return h.metricsHandler(c)
 }
 
 // Status is a plain status answer.

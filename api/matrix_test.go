@@ -29,7 +29,7 @@ import (
 // table guards is who gets that far.
 var accessTable = map[string]struct{ own, other string }{
 	// operations: public
-	"health": {"* -", "* -"}, "ready": {"* -", "* -"}, "metrics": {"* -", "* -"}, "jwks": {"* -", "* -"},
+	"health": {"* -", "* -"}, "ready": {"* -", "* -"}, "metrics": {"clerk auditor", "clerk auditor"}, "jwks": {"* -", "* -"},
 	"openapi": {"* -", "* -"}, "docs": {"* -", "* -"},
 	"me": {"*", "*"},
 	// organisations and the audit trail (every role reads what its own organisation did; auditors all)

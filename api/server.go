@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/audit"
@@ -79,6 +81,8 @@ type Deps struct {
 	Version               string
 	// PublicURL is the venue's public base URL (identifiers in DCAT documents).
 	PublicURL string
+	// MetricsElsewhere: the metrics are served on a listen address of their own, not on the API.
+	MetricsElsewhere bool
 }
 
 // New builds the Fiber app with every route of the venue.
@@ -111,11 +115,11 @@ func New(d Deps) *fiber.App {
 	if d.Projection != nil {
 		d.Registry.MustRegister(newProjectionCollector(d.Projection))
 	}
-	app.Use(withRequestID, observe(d.Logger, m, onError), recoverPanics(d.Logger), closeUnreadBodies)
+	app.Use(withRequestID, observe(d.Logger, m, onError), recoverPanics(d.Logger), securityHeaders, closeUnreadBodies)
 
 	auth := authenticate(d.Verifier, d.Roles)
 	idem := idempotent(d.Idempotency, 30*time.Second, d.Logger)
-	h := handlers{d: d}
+	h := handlers{d: d, metricsHandler: adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))}
 	for _, r := range h.routes() {
 		// Bodies: refused by their declared size first; an ordinary route's (small) body is read
 		// before anything else, so that an oversized chunked body is refused whoever sends it; a

@@ -25,6 +25,7 @@ var Vars = []Var{
 	{"DATAVENUE_REDIS_URL", "redis://127.0.0.1:56379/0", "Redis connection URL"},
 	{"DATAVENUE_LISTEN", "127.0.0.1:8080", "address the HTTP API listens on"},
 	{"DATAVENUE_PUBLIC_URL", "", "the venue's public base URL (scheme, host, any path prefix), used in the identifiers of what it publishes (DCAT); empty: http:// and DATAVENUE_LISTEN. Never taken from a request's Host"},
+	{"DATAVENUE_METRICS_LISTEN", "", "serve the Prometheus metrics on this address of their own (e.g. 127.0.0.1:9464), without a token; empty: at /metrics on the API, for a clerk's or an auditor's token"},
 	{"DATAVENUE_KEY_DIR", ".data/keys", "folder of the venue's Ed25519 signing keys (PKCS#8 PEM, one per file; the newest signs, all verify)"},
 	{"DATAVENUE_JWT_ISSUER", "urn:datavenue:dev", "\"iss\" of tokens minted by the venue's own (development) issuer"},
 	{"DATAVENUE_JWT_AUDIENCE", "datavenue", "\"aud\" every accepted token must carry"},
@@ -62,6 +63,8 @@ type Config struct {
 	ProjectionLagLimit time.Duration
 	// PublicURL is the venue's public base URL, without a trailing slash.
 	PublicURL string
+	// MetricsListen is where the metrics are served apart from the API ("": on the API, with a token).
+	MetricsListen string
 }
 
 // Load reads the settings through lookup (os.LookupEnv in production, a map in tests).
@@ -108,6 +111,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if cfg.ImportLimit, err = strconv.Atoi(get("DATAVENUE_IMPORT_LIMIT")); err != nil || cfg.ImportLimit < 1024 {
 		return cfg, fmt.Errorf("DATAVENUE_IMPORT_LIMIT: want a number of bytes, at least 1024")
 	}
+	cfg.MetricsListen = get("DATAVENUE_METRICS_LISTEN")
 	cfg.PublicURL = strings.TrimRight(get("DATAVENUE_PUBLIC_URL"), "/")
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + cfg.Listen

@@ -511,7 +511,8 @@ func TestFaultPostgresStopMidProjection(t *testing.T) {
 		f.ready(http.StatusServiceUnavailable)
 		bid(200) // the projection has these to apply while PostgreSQL is down
 		waitUntil(t, 30*time.Second, "a transient projection failure", func() bool {
-			return strings.Contains(get(t, f.base+"/metrics"), `datavenue_projection_failures_total{class="transient"}`)
+			_, metrics, _ := f.send(venueclient.Clerk, "GET", "/metrics", "", nil)
+			return strings.Contains(string(metrics), `datavenue_projection_failures_total{class="transient"}`)
 		})
 		services(t, "pg-start")
 		f.ready(http.StatusOK)

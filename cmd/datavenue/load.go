@@ -225,15 +225,14 @@ func (l *loadRun) op(name string, who venueclient.Actor, method, path string, bo
 	return false
 }
 
-// memory reads the venue's resident memory and Go heap in use from /metrics.
+// memory reads the venue's resident memory and Go heap in use from /metrics (as a clerk).
 func (l *loadRun) memory() (venueMemory, error) {
-	resp, err := l.c.HTTP.Get(l.c.Base + "/metrics")
-	if err != nil {
+	var text string
+	if err := l.c.Call(clerk, "GET", "/metrics", nil, &text); err != nil {
 		return venueMemory{}, err
 	}
-	defer resp.Body.Close()
 	var m venueMemory
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		name, value, ok := strings.Cut(sc.Text(), " ")
 		if !ok {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/datavenue/datavenue"
@@ -219,6 +221,7 @@ func keys(cfg config.Config, args []string, stdout io.Writer) error {
 // server is the wired venue: the HTTP app and the background loops that go with it.
 type server struct {
 	app        *fiber.App
+	registry   *prometheus.Registry
 	closing    chan struct{}
 	background func(ctx context.Context)
 	close      func()
@@ -311,6 +314,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		PaymentCallbackSecret: []byte(cfg.PaymentCallbackSecret),
 		Version:               version,
 		PublicURL:             cfg.PublicURL,
+		MetricsElsewhere:      cfg.MetricsListen != "",
 	})
 	background := func(ctx context.Context) {
 		// Open auctions whose hot state Redis lost are rebuilt from PostgreSQL before bidding resumes.
@@ -337,7 +341,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 			ReclaimAfter: 30 * time.Second, Logger: logger, Failures: func(class string) { projectionFailures.WithLabelValues(class).Inc() }}
 		go projector.Run(ctx, time.Second)
 	}
-	return &server{app: app, closing: closing, background: background, close: closeAll}, nil
+	return &server{app: app, registry: reg, closing: closing, background: background, close: closeAll}, nil
 }
 
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
@@ -347,8 +351,17 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	}
 	defer srv.close()
 	srv.background(ctx)
-	listenErr := make(chan error, 1)
+	listenErr := make(chan error, 2)
 	go func() { listenErr <- srv.app.Listen(cfg.Listen) }()
+	if cfg.MetricsListen != "" {
+		// Metrics on an address of their own (an internal network, a sidecar): no token there, and
+		// no /metrics on the API.
+		metrics := &http.Server{Addr: cfg.MetricsListen, Handler: promhttp.HandlerFor(srv.registry, promhttp.HandlerOpts{}),
+			ReadHeaderTimeout: 5 * time.Second}
+		go func() { listenErr <- metrics.ListenAndServe() }()
+		defer metrics.Close()
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", cfg.MetricsListen)
+	}
 	fmt.Fprintf(stdout, "datavenue %s serving http://%s (docs: http://%s/docs); Ctrl-C stops it\n", version, cfg.Listen, cfg.Listen)
 	select {
 	case err := <-listenErr:

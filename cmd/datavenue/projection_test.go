@@ -132,7 +132,10 @@ func TestUnappliableEntriesAreParkedAndTradingGoesOn(t *testing.T) {
 		}
 	}
 
-	metrics := get(t, v.base+"/metrics")
+	var metrics string
+	if err := c.Call(clerk, "GET", "/metrics", nil, &metrics); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(metrics, `datavenue_projection_parked_entries{shard="3"} 2`) ||
 		!strings.Contains(metrics, `datavenue_projection_parked_entries{shard="7"} 1`) ||
 		!strings.Contains(metrics, `datavenue_projection_failures_total{class="permanent"} 18`) {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // zeros is an endless body of zero bytes.
@@ -109,4 +111,41 @@ func TestLargeUploadsDoNotExhaustMemory(t *testing.T) {
 		t.Errorf("the venue's peak resident memory reached %.0f MiB under 40 large uploads", peak)
 	}
 	t.Logf("40 concurrent 60 MiB uploads (half chunked) with no token: answers %v; the venue's peak RSS %.0f MiB", counts, peak)
+}
+
+// With DATAVENUE_METRICS_LISTEN the metrics are served on that address, without a token, and not
+// on the API at all.
+func TestMetricsOnTheirOwnAddress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a venue process")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	v := newTestVenue(t, map[string]string{"DATAVENUE_METRICS_LISTEN": addr})
+	var body string
+	waitUntil(t, 10*time.Second, "the metrics listener", func() bool {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == 200
+	})
+	if !strings.Contains(body, "datavenue_projection_lag_entries") {
+		t.Fatalf("metrics on their own address lack the projection's:\n%.500s", body)
+	}
+	resp, err := http.Get(v.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/metrics on the API with a metrics listener: %d", resp.StatusCode)
+	}
 }
