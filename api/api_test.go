@@ -95,6 +95,14 @@ func newVenue(t *testing.T, ready ...check) *venue {
 // callbackSecret is the test venues' payment callback secret.
 var callbackSecret = []byte("test-callback-secret")
 
+// The venues' response write timeout, live-feed heartbeat and feeds per organisation; a test of
+// the feeds shortens them (TestLiveFeedsOutliveTheWriteTimeout).
+var (
+	writeTimeout         = 30 * time.Second
+	feedHeartbeat        = 15 * time.Second
+	feedsPerOrganisation = 20
+)
+
 // bodyLimit is the venues' body limit; a test of the limit lowers it (see TestBodyOverTheLimitIs413).
 var bodyLimit = 64 << 10
 
@@ -148,6 +156,9 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		PaymentCallbackSecret: callbackSecret,
 		Version:               "test",
 		PublicURL:             "https://venue.test",
+		WriteTimeout:          writeTimeout,
+		FeedHeartbeat:         feedHeartbeat,
+		FeedsPerOrganisation:  feedsPerOrganisation,
 	})
 	v := &venue{t: t, app: app, db: db, keys: kr, logs: logs, redis: rdb, closing: closing,
 		minter: auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: datavenue.SystemClock{}}}

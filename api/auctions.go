@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -174,9 +175,38 @@ type Feed interface {
 
 func (h *handlers) feedRoutes() []Route {
 	return []Route{{"GET", "/v1/auctions/:id/feed", Operation{ID: "auctionFeed", Tag: "auctions",
-		Summary:     "Live feed (Server-Sent Events): bids, extensions and the close",
-		Description: "Events: ready, bid (English: amount, buyer, ends_at, which moves on anti-sniping; sealed: only the number of bids), close. A comment line every 15 s keeps the connection alive.",
-		Auth:        true, Params: []Param{{Name: "id", In: "path"}}, ContentType: "text/event-stream", Errors: []int{404}}, h.feed}}
+		Summary: "Live feed (Server-Sent Events): bids, extensions and the close",
+		Description: "Events: ready, bid (English: amount, buyer, ends_at, which moves on anti-sniping; sealed: only the number of bids), close. " +
+			"A comment line every 15 s keeps the connection alive; the feed lasts until the client leaves or the venue shuts down. " +
+			"An organisation may hold 20 feeds open at once (429 beyond).",
+		Auth: true, Params: []Param{{Name: "id", In: "path"}}, ContentType: "text/event-stream", Errors: []int{404, 429}}, h.feed}}
+}
+
+// feedSlots counts the live feeds each organisation holds open.
+type feedSlots struct {
+	mu   sync.Mutex
+	open map[datavenue.OrgID]int
+}
+
+func (s *feedSlots) take(org datavenue.OrgID, limit int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open == nil {
+		s.open = map[datavenue.OrgID]int{}
+	}
+	if s.open[org] >= limit {
+		return false
+	}
+	s.open[org]++
+	return true
+}
+
+func (s *feedSlots) release(org datavenue.OrgID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[org]--; s.open[org] <= 0 {
+		delete(s.open, org)
+	}
 }
 
 func (h *handlers) feed(c *fiber.Ctx) error {
@@ -184,15 +214,28 @@ func (h *handlers) feed(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	org := callerOf(c).Org
+	if !h.feeds.take(org, h.d.FeedsPerOrganisation) {
+		c.Set(fiber.HeaderRetryAfter, "30")
+		return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "too_many_feeds",
+			Message: "your organisation holds the most live feeds it may; close one first"}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	events := h.d.Feed.Subscribe(ctx, st.ID, st.Kind)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Set("X-Accel-Buffering", "no")
+	// The server's write timeout is one deadline for a whole response; a feed has no end, so each
+	// write gets its own deadline instead: a client that stops reading is still dropped, one that
+	// reads is kept until it leaves.
+	conn := c.Context().Conn()
+	deadline := func() { _ = conn.SetWriteDeadline(time.Now().Add(h.d.WriteTimeout)) }
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer h.feeds.release(org)
 		defer cancel()
-		heartbeat := time.NewTicker(15 * time.Second)
+		heartbeat := time.NewTicker(h.d.FeedHeartbeat)
 		defer heartbeat.Stop()
+		deadline()
 		fmt.Fprintf(w, "event: ready\ndata: {\"auction\":%q}\n\n", st.ID)
 		if w.Flush() != nil {
 			return
@@ -210,6 +253,7 @@ func (h *handlers) feed(c *fiber.Ctx) error {
 			case <-heartbeat.C:
 				fmt.Fprint(w, ": keep-alive\n\n")
 			}
+			deadline()
 			if w.Flush() != nil { // the client went away
 				return
 			}

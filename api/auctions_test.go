@@ -381,3 +381,43 @@ func TestOpenAuctionsAreRebuiltFromPostgreSQLAfterRedisLosesThem(t *testing.T) {
 		t.Fatalf("next bid seq %d, want %d", got.Seq, last.Seq+1)
 	}
 }
+
+// A live feed lasts as long as its client reads it, well past the server's write timeout (it was
+// cut at 30.0 s), with keep-alives; an organisation holds a bounded number of feeds open (issue
+// 11, finding 8). Here the write timeout is 1 s and the heartbeat 100 ms.
+func TestLiveFeedsOutliveTheWriteTimeout(t *testing.T) {
+	saved := [3]any{writeTimeout, feedHeartbeat, feedsPerOrganisation}
+	writeTimeout, feedHeartbeat, feedsPerOrganisation = time.Second, 100*time.Millisecond, 2
+	m, auc := auctionMarket(t, matching.English)
+	writeTimeout, feedHeartbeat, feedsPerOrganisation = saved[0].(time.Duration), saved[1].(time.Duration), saved[2].(int)
+	base := m.serve()
+	token := m.as(datavenue.RoleBuyer, otherOrg)
+	feed := openFeed(t, m, base, auc.ID, token)
+	start, keepAlives := time.Now(), 0
+	for time.Since(start) < 3*time.Second { // three write timeouts
+		line, err := feed.ReadString('\n')
+		if err != nil {
+			t.Fatalf("the feed ended after %s (%d keep-alives): %v", time.Since(start).Round(time.Millisecond), keepAlives, err)
+		}
+		if strings.HasPrefix(line, ": keep-alive") {
+			keepAlives++
+		}
+	}
+	if keepAlives < 10 {
+		t.Fatalf("%d keep-alives in 3 s", keepAlives)
+	}
+	second := openFeed(t, m, base, auc.ID, token)
+	req, _ := http.NewRequest("GET", base+"/v1/auctions/"+auc.ID+"/feed", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a third feed of one organisation: %d", resp.StatusCode)
+	}
+	// Another organisation has its own allowance.
+	openFeed(t, m, base, auc.ID, m.as(datavenue.RoleBuyer, buyerOrg))
+	_ = second
+}

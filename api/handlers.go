@@ -18,6 +18,7 @@ import (
 type handlers struct {
 	d              Deps
 	metricsHandler fiber.Handler
+	feeds          feedSlots
 	docsOnce       sync.Once
 	docJSON        []byte
 	docHTML        []byte

@@ -83,6 +83,12 @@ type Deps struct {
 	PublicURL string
 	// MetricsElsewhere: the metrics are served on a listen address of their own, not on the API.
 	MetricsElsewhere bool
+	// WriteTimeout bounds writing a response (for a live feed: each write); 30 s by default.
+	WriteTimeout time.Duration
+	// FeedHeartbeat is how often a live feed sends a keep-alive comment (15 s by default).
+	FeedHeartbeat time.Duration
+	// FeedsPerOrganisation is how many live feeds an organisation may hold open (20 by default).
+	FeedsPerOrganisation int
 }
 
 // New builds the Fiber app with every route of the venue.
@@ -91,6 +97,15 @@ func New(d Deps) *fiber.App {
 		d.BodyLimit = 1 << 20
 	}
 	d.LargeBodyLimit = max(d.LargeBodyLimit, d.BodyLimit)
+	if d.WriteTimeout <= 0 {
+		d.WriteTimeout = 30 * time.Second
+	}
+	if d.FeedHeartbeat <= 0 {
+		d.FeedHeartbeat = 15 * time.Second
+	}
+	if d.FeedsPerOrganisation <= 0 {
+		d.FeedsPerOrganisation = 20
+	}
 	if d.PublicURL == "" {
 		d.PublicURL = "http://localhost"
 	}
@@ -101,7 +116,7 @@ func New(d Deps) *fiber.App {
 		BodyLimit:             d.LargeBodyLimit, // each route checks its own limit (body.go)
 		StreamRequestBody:     true,             // nothing is read before a route asks for it
 		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
+		WriteTimeout:          d.WriteTimeout,
 		IdleTimeout:           120 * time.Second,
 		DisableStartupMessage: true,
 		StrictRouting:         false,
@@ -119,7 +134,7 @@ func New(d Deps) *fiber.App {
 
 	auth := authenticate(d.Verifier, d.Roles)
 	idem := idempotent(d.Idempotency, 30*time.Second, d.Logger)
-	h := handlers{d: d, metricsHandler: adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))}
+	h := &handlers{d: d, metricsHandler: adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))}
 	for _, r := range h.routes() {
 		// Bodies: refused by their declared size first; an ordinary route's (small) body is read
 		// before anything else, so that an oversized chunked body is refused whoever sends it; a
