@@ -2,8 +2,12 @@ package auth
 
 import (
 	"crypto"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -75,12 +79,24 @@ func (kr *Keyring) PublicKey(kid string) (crypto.PublicKey, error) {
 // Verifier checks bearer tokens: signature by a trusted issuer's key named by kid (EdDSA or RS256
 // only, so "none" and HMAC tokens are refused whatever key they claim), issuer, audience, exp and
 // nbf (exp is required), and the venue's own claims.
+//
+// It is strict about the JWS itself (RFC 7515, RFC 8725): a "crit" header is refused (the venue
+// understands no extension), so is a "typ" other than a token's (the venue's certificates and
+// vouchers are JWSs signed by the same keys, told apart by typ), a signature or segment in
+// non-canonical base64url, a time claim that is not a JSON number, an "iat" in the future beyond
+// the leeway, and a lifetime (exp after iat, or after now without iat) over MaxLifetime.
 type Verifier struct {
 	Issuers  map[string]KeySource // by "iss"
 	Audience string
 	Clock    datavenue.Clock
 	Leeway   time.Duration
+	// MaxLifetime is the longest lifetime a token may have (24 h when zero).
+	MaxLifetime time.Duration
 }
+
+// tokenTypes are the "typ" values of an access token (RFC 7519 and RFC 9068), compared without
+// case; no typ at all is accepted too.
+var tokenTypes = []string{"jwt", "at+jwt", "application/at+jwt"}
 
 // validMethods are the only algorithms accepted: asymmetric ones, so a public key can never be
 // used as an HMAC secret.
@@ -99,9 +115,14 @@ func (v Verifier) verify(token string) (datavenue.Caller, time.Time, error) {
 		jwt.WithValidMethods(validMethods),
 		jwt.WithAudience(v.Audience),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithStrictDecoding(),
 		jwt.WithLeeway(v.Leeway),
 		jwt.WithTimeFunc(v.Clock.Now),
 	)
+	if err := numericTimes(token); err != nil {
+		return datavenue.Caller{}, time.Time{}, err
+	}
 	_, err := parser.ParseWithClaims(token, &claims, v.keyFor)
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenSignatureInvalid) && !acceptedAlg(token) {
@@ -114,6 +135,18 @@ func (v Verifier) verify(token string) (datavenue.Caller, time.Time, error) {
 	}
 	if !datavenue.HasPrefix(string(claims.Org), "org") || claims.Subject == "" {
 		return datavenue.Caller{}, time.Time{}, datavenue.Unauthorized("token_bad_claims", "the token must name a subject and the organisation it acts for")
+	}
+	maxLife := v.MaxLifetime
+	if maxLife <= 0 {
+		maxLife = 24 * time.Hour
+	}
+	from := v.Clock.Now()
+	if claims.IssuedAt != nil {
+		from = claims.IssuedAt.Time
+	}
+	if claims.ExpiresAt.Time.Sub(from) > maxLife+v.Leeway {
+		return datavenue.Caller{}, time.Time{}, datavenue.Unauthorized("token_lifetime_too_long",
+			fmt.Sprintf("the bearer token lives longer than the venue accepts (%s)", maxLife))
 	}
 	return datavenue.Caller{Subject: claims.Subject, Issuer: claims.Issuer, Role: claims.Role, Org: claims.Org}, claims.ExpiresAt.Time, nil
 }
@@ -137,9 +170,47 @@ func acceptedAlg(token string) bool {
 var (
 	errIssuer = errors.New("untrusted issuer")
 	errKID    = errors.New("missing or unknown kid")
+	errCrit   = errors.New("crit header")
+	errType   = errors.New("typ of no token")
 )
 
+// numericTimes refuses a token whose exp, nbf or iat is not a JSON number: golang-jwt reads
+// "exp":"1767225600" (a string) as a time too, and what a token says must mean one thing.
+func numericTimes(token string) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil // malformed: the parser says so
+	}
+	payload, err := base64.RawURLEncoding.Strict().DecodeString(parts[1])
+	if err != nil {
+		return nil
+	}
+	var claims map[string]json.RawMessage
+	if json.Unmarshal(payload, &claims) != nil {
+		return nil
+	}
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		raw, ok := claims[name]
+		if !ok {
+			continue
+		}
+		if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+			return datavenue.Unauthorized("token_bad_claims", "the bearer token's "+name+" is not a number of seconds")
+		}
+	}
+	return nil
+}
+
 func (v Verifier) keyFor(t *jwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errCrit
+	}
+	if typ, ok := t.Header["typ"]; ok {
+		s, _ := typ.(string)
+		if !slices.Contains(tokenTypes, strings.ToLower(s)) {
+			return nil, errType
+		}
+	}
 	iss, _ := t.Claims.GetIssuer()
 	src, ok := v.Issuers[iss]
 	if !ok {
@@ -172,6 +243,12 @@ func tokenError(err error) error {
 		code, msg = "token_bad_audience", "the bearer token is not meant for this venue"
 	case errors.Is(err, errIssuer):
 		code, msg = "token_bad_issuer", "the bearer token's issuer is not trusted"
+	case errors.Is(err, errCrit):
+		code, msg = "token_crit_unsupported", "the bearer token names critical header extensions the venue does not understand"
+	case errors.Is(err, errType):
+		code, msg = "token_bad_type", "the bearer token's typ is not that of an access token"
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		code, msg = "token_issued_in_future", "the bearer token says it was issued in the future"
 	case errors.Is(err, errKID):
 		code, msg = "token_unknown_key", "the bearer token's kid names no trusted key"
 	case errors.Is(err, jwt.ErrTokenUnverifiable):

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -312,3 +313,75 @@ func TestCachingVerifier(t *testing.T) {
 type movingClock struct{ t time.Time }
 
 func (c *movingClock) Now() time.Time { return c.t }
+
+// The JWS details an outside tester found accepted (issue 11, finding 7).
+func TestStrictJWS(t *testing.T) {
+	kr := mustKeyring(t)
+	v := verifierFor(kr)
+	key := kr.Active()
+	signWith := func(header map[string]any, c auth.Claims) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+		tok.Header["kid"] = key.KID
+		for k, val := range header {
+			tok.Header[k] = val
+		}
+		s, err := tok.SignedString(key.Private)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// signRaw signs a payload given as JSON text, as a careless identity provider might write it.
+	signRaw := func(payload string) string {
+		head := jwtB64([]byte(`{"alg":"EdDSA","kid":"` + key.KID + `"}`))
+		body := jwtB64([]byte(payload))
+		sig := ed25519.Sign(key.Private, []byte(head+"."+body))
+		return head + "." + body + "." + jwtB64(sig)
+	}
+	good := signWith(nil, claims(nil))
+	if _, err := v.Verify(good); err != nil {
+		t.Fatalf("a plain token: %v", err)
+	}
+	for _, typ := range []string{"JWT", "at+jwt"} {
+		if _, err := v.Verify(signWith(map[string]any{"typ": typ}, claims(nil))); err != nil {
+			t.Errorf("typ %s refused: %v", typ, err)
+		}
+	}
+	wantCode(t, verifyErr(v, signWith(map[string]any{"crit": []string{"exp"}}, claims(nil))), "token_crit_unsupported")
+	wantCode(t, verifyErr(v, signWith(map[string]any{"typ": "datavenue-certificate+jwt"}, claims(nil))), "token_bad_type")
+	wantCode(t, verifyErr(v, signWith(map[string]any{"typ": "datavenue-voucher+jwt"}, claims(nil))), "token_bad_type")
+
+	// The same signature bytes with other (non-zero) padding bits in the last base64 character.
+	parts := strings.Split(good, ".")
+	sig := parts[2]
+	last := strings.IndexByte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", sig[len(sig)-1])
+	alt := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last|1]
+	if byte(alt) == sig[len(sig)-1] {
+		alt = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last&^1]
+	}
+	wantCode(t, verifyErr(v, parts[0]+"."+parts[1]+"."+sig[:len(sig)-1]+string(alt)), "token_malformed")
+
+	exp, nbf := now.Add(time.Hour).Unix(), now.Add(-time.Minute).Unix()
+	base := `"iss":"` + issuer + `","sub":"alice","aud":"` + audience + `","role":"buyer","org":"` + string(org) + `"`
+	if _, err := v.Verify(signRaw(`{` + base + `,"exp":` + itoa(exp) + `,"nbf":` + itoa(nbf) + `}`)); err != nil {
+		t.Fatalf("a hand-written token: %v", err)
+	}
+	wantCode(t, verifyErr(v, signRaw(`{`+base+`,"exp":"`+itoa(exp)+`"}`)), "token_bad_claims")
+	wantCode(t, verifyErr(v, signRaw(`{`+base+`,"exp":`+itoa(exp)+`,"iat":"`+itoa(nbf)+`"}`)), "token_bad_claims")
+	wantCode(t, verifyErr(v, signWith(nil, claims(func(c *auth.Claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(10 * time.Minute)) }))), "token_issued_in_future")
+	wantCode(t, verifyErr(v, signWith(nil, claims(func(c *auth.Claims) {
+		c.IssuedAt, c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour)), jwt.NewNumericDate(now.Add(47*time.Hour))
+	}))), "token_lifetime_too_long")
+	wantCode(t, verifyErr(v, signWith(nil, claims(func(c *auth.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(25 * time.Hour)) }))), "token_lifetime_too_long")
+	v.MaxLifetime = 72 * time.Hour
+	if _, err := v.Verify(signWith(nil, claims(func(c *auth.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(48 * time.Hour)) }))); err != nil {
+		t.Fatalf("a 48 h token under a 72 h maximum: %v", err)
+	}
+}
+
+func verifyErr(v auth.Verifier, token string) error {
+	_, err := v.Verify(token)
+	return err
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

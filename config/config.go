@@ -31,6 +31,7 @@ var Vars = []Var{
 	{"DATAVENUE_JWT_AUDIENCE", "datavenue", "\"aud\" every accepted token must carry"},
 	{"DATAVENUE_DEV_ISSUER", "true", "trust tokens signed by the venue's own keys (set false in production, where an identity provider issues tokens)"},
 	{"DATAVENUE_TRUSTED_ISSUERS", "", "external token issuers, ';'-separated: ISSUER=jwks:URL or ISSUER=file:PUBLIC_KEY.pem[#KID]"},
+	{"DATAVENUE_TOKEN_MAX_LIFETIME", "24h", "the longest lifetime (exp after iat) a bearer token may have; longer ones are refused (a Go duration)"},
 	{"DATAVENUE_BODY_LIMIT", "1048576", "largest accepted request body in bytes (larger gets 413)"},
 	{"DATAVENUE_RATE_PER_SECOND", "50", "authenticated requests per second allowed per organisation on average (0: no limit)"},
 	{"DATAVENUE_RATE_BURST", "100", "authenticated requests an organisation may send at once"},
@@ -63,6 +64,8 @@ type Config struct {
 	ProjectionLagLimit time.Duration
 	// PublicURL is the venue's public base URL, without a trailing slash.
 	PublicURL string
+	// TokenMaxLifetime is the longest lifetime a bearer token may have.
+	TokenMaxLifetime time.Duration
 	// MetricsListen is where the metrics are served apart from the API ("": on the API, with a token).
 	MetricsListen string
 }
@@ -112,6 +115,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		return cfg, fmt.Errorf("DATAVENUE_IMPORT_LIMIT: want a number of bytes, at least 1024")
 	}
 	cfg.MetricsListen = get("DATAVENUE_METRICS_LISTEN")
+	if cfg.TokenMaxLifetime, err = time.ParseDuration(get("DATAVENUE_TOKEN_MAX_LIFETIME")); err != nil || cfg.TokenMaxLifetime < time.Minute {
+		return cfg, fmt.Errorf("DATAVENUE_TOKEN_MAX_LIFETIME: want a duration of at least 1m, such as 24h")
+	}
 	cfg.PublicURL = strings.TrimRight(get("DATAVENUE_PUBLIC_URL"), "/")
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + cfg.Listen

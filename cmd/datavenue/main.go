@@ -301,8 +301,9 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		Idempotency:    db,
 		RateLimiter:    limiter,
 		Roles:          &parties.RoleGate{Store: db, Clock: datavenue.SystemClock{}},
-		Verifier:       &auth.CachingVerifier{Verifier: auth.Verifier{Issuers: issuers, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}, Leeway: 30 * time.Second}},
-		JWKS:           func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
+		Verifier: &auth.CachingVerifier{Verifier: auth.Verifier{Issuers: issuers, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}, Leeway: 30 * time.Second,
+			MaxLifetime: cfg.TokenMaxLifetime}},
+		JWKS: func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
 		Ready: []api.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
