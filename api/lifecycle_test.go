@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -181,7 +185,7 @@ func (m *market) callback(body any, sign bool) response {
 	raw, _ := json.Marshal(body)
 	headers := []string{}
 	if sign {
-		headers = append(headers, "X-Datavenue-Signature", settlement.CallbackSignature(callbackSecret, raw))
+		headers = append(headers, "X-Datavenue-Signature", settlement.CallbackSignature(callbackSecret, raw, time.Now()))
 	}
 	return m.do("POST", "/v1/payments/callback", "", string(raw), headers...)
 }
@@ -191,11 +195,23 @@ func (m *market) callback(body any, sign bool) response {
 func TestPaymentCallback(t *testing.T) {
 	m, o, clerk := wonAuction(t)
 	pay := map[string]any{"order_id": o.ID, "reference": "psp-771", "amount": "8600.00", "income_kind": "instalment"}
-	wantProblem(t, m.callback(pay, false), 401, "bad_signature")
+	wantProblem(t, m.callback(pay, false), 401, "signature_malformed")
 	tampered, _ := json.Marshal(pay)
 	r := m.do("POST", "/v1/payments/callback", "", strings.Replace(string(tampered), "8600.00", "1.00", 1),
-		"X-Datavenue-Signature", settlement.CallbackSignature(callbackSecret, tampered))
+		"X-Datavenue-Signature", settlement.CallbackSignature(callbackSecret, tampered, time.Now()))
 	wantProblem(t, r, 401, "bad_signature")
+	// A callback captured on the wire and played again later, or signed the old way (body only),
+	// is refused (issue 11, finding 12).
+	replayed := settlement.CallbackSignature(callbackSecret, tampered, time.Now().Add(-6*time.Minute))
+	wantProblem(t, m.do("POST", "/v1/payments/callback", "", string(tampered), "X-Datavenue-Signature", replayed), 401, "signature_expired")
+	mac := hmac.New(sha256.New, callbackSecret)
+	mac.Write(tampered)
+	wantProblem(t, m.do("POST", "/v1/payments/callback", "", string(tampered), "X-Datavenue-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil))),
+		401, "signature_malformed")
+	// The timestamp is signed: moved forward, the signature no longer matches.
+	fresh := settlement.CallbackSignature(callbackSecret, tampered, time.Now().Add(-6*time.Minute))
+	moved := "t=" + strconv.FormatInt(time.Now().Unix(), 10) + fresh[strings.Index(fresh, ","):]
+	wantProblem(t, m.do("POST", "/v1/payments/callback", "", string(tampered), "X-Datavenue-Signature", moved), 401, "bad_signature")
 	wrong := map[string]any{"order_id": o.ID, "reference": "psp-770", "amount": "8599.99"}
 	wantProblem(t, m.callback(wrong, true), 422, "amount_mismatch")
 	if got := decode[settlement.Order](t, m.do("GET", "/v1/orders/"+o.ID, clerk, nil)); got.Status != "awaiting_payment" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -39,7 +40,7 @@ func (h *handlers) settlementRoutes() []Route {
 		{"POST", "/v1/orders/:id/payment", Operation{ID: "recordPayment", Tag: "settlement", Summary: "Record a payment (clerk): split, ledger postings, treasury and filing obligations",
 			Auth: true, Params: id, Request: settlement.PaymentInput{}, Response: settlement.Order{}, Errors: []int{403, 404, 409}}, h.recordPayment},
 		{"POST", "/v1/payments/callback", Operation{ID: "paymentCallback", Tag: "settlement", Summary: "A payment provider reports a payment (signed callback)",
-			Description: "Authenticated by the header `X-Datavenue-Signature: sha256=<hex HMAC-SHA256 of the body under DATAVENUE_PAYMENT_CALLBACK_SECRET>`, not by a token. Idempotent by `reference`: the provider may deliver a callback any number of times. An amount other than the order's amount due is refused (422 amount_mismatch) and nothing is recorded.",
+			Description: "Authenticated by the header `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" under DATAVENUE_PAYMENT_CALLBACK_SECRET>`, not by a token; t must be within 5 minutes of the venue's clock (a captured callback cannot be replayed later). Idempotent by `reference`: the provider may deliver a callback any number of times. An amount other than the order's amount due is refused (422 amount_mismatch) and nothing is recorded.",
 			Request:     settlement.PaymentCallback{}, Response: settlement.Order{}, Errors: []int{401, 404, 409}}, h.paymentCallback},
 		{"GET", "/v1/obligations", Operation{ID: "listObligations", Tag: "settlement", Summary: "Treasury remittance and supervisor filing obligations, overdue flagged",
 			Auth: true, Params: []Param{{Name: "status", In: "query", Description: "due, remitted or filed"}, {Name: "overdue", In: "query", Description: "true: only overdue ones"},
@@ -98,7 +99,7 @@ func (h *handlers) recordPayment(c *fiber.Ctx) error {
 const headerCallbackSignature = "X-Datavenue-Signature"
 
 func (h *handlers) paymentCallback(c *fiber.Ctx) error {
-	if err := settlement.VerifyCallback(h.d.PaymentCallbackSecret, c.Body(), c.Get(headerCallbackSignature)); err != nil {
+	if err := settlement.VerifyCallback(h.d.PaymentCallbackSecret, c.Body(), c.Get(headerCallbackSignature), time.Now()); err != nil {
 		return err
 	}
 	var in settlement.PaymentCallback

@@ -5,6 +5,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/datavenue/datavenue"
@@ -80,24 +82,59 @@ type PaymentCallback struct {
 	PaymentInput
 }
 
-// CallbackSignature is the signature a payment provider sends with a callback: hex HMAC-SHA256 of
-// the request body under the shared secret, as "sha256=<hex>".
-func CallbackSignature(secret, body []byte) string {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+// CallbackTolerance is how far a callback's signed timestamp may be from the venue's clock: a
+// callback captured on the wire cannot be played again later than this.
+const CallbackTolerance = 5 * time.Minute
+
+// CallbackSignature is the signature header a payment provider sends with a callback sent at
+// at: "t=<unix seconds>,v1=<hex HMAC-SHA256 under the shared secret of "<t>.<body>">". The
+// timestamp is signed with the body, so a recorded callback cannot be replayed later.
+func CallbackSignature(secret, body []byte, at time.Time) string {
+	t := strconv.FormatInt(at.Unix(), 10)
+	return "t=" + t + ",v1=" + callbackMAC(secret, t, body)
 }
 
-// VerifyCallback checks a callback's signature in constant time. A venue with no secret
-// configured accepts no callbacks.
-func VerifyCallback(secret, body []byte, signature string) error {
+func callbackMAC(secret []byte, t string, body []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(t))
+	mac.Write([]byte("."))
+	mac.Write(body)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// VerifyCallback checks a callback's signature header (see CallbackSignature) in constant time,
+// and that its timestamp is within CallbackTolerance of now. Several v1 values may be sent (a
+// provider rolling its secret); one must match. A venue with no secret configured accepts no
+// callbacks.
+func VerifyCallback(secret, body []byte, header string, now time.Time) error {
 	if len(secret) == 0 {
 		return datavenue.Unauthorized("callbacks_disabled", "payment callbacks are not configured on this venue")
 	}
-	if !hmac.Equal([]byte(CallbackSignature(secret, body)), []byte(signature)) {
-		return datavenue.Unauthorized("bad_signature", "the callback's signature does not match its body")
+	var t string
+	var sigs []string
+	for _, part := range strings.Split(header, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch k {
+		case "t":
+			t = v
+		case "v1":
+			sigs = append(sigs, v)
+		}
 	}
-	return nil
+	sec, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || len(sigs) == 0 {
+		return datavenue.Unauthorized("signature_malformed", "the callback's signature header must be t=<unix seconds>,v1=<hex HMAC-SHA256 of t.body>")
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > CallbackTolerance || d < -CallbackTolerance {
+		return datavenue.Unauthorized("signature_expired", "the callback's signed timestamp is more than 5 minutes from the venue's clock")
+	}
+	want := []byte(callbackMAC(secret, t, body))
+	for _, sig := range sigs {
+		if hmac.Equal(want, []byte(sig)) {
+			return nil
+		}
+	}
+	return datavenue.Unauthorized("bad_signature", "the callback's signature does not match its timestamp and body")
 }
 
 // RecordCallback records a payment reported by the provider (its signature already verified).

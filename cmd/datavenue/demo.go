@@ -229,7 +229,7 @@ func runDemo(c *venueclient.Client) error {
 		ref := "BANK-" + o.ID
 		if len(c.Secret) > 0 && o.ProductID == sealed.ID {
 			body, _ := json.Marshal(map[string]any{"order_id": o.ID, "reference": ref, "amount": o.AmountDue})
-			if err := c.Call(public, "POST", "/v1/payments/callback", body, &got, "X-Datavenue-Signature", settlement.CallbackSignature(c.Secret, body)); err != nil {
+			if err := c.Call(public, "POST", "/v1/payments/callback", body, &got, "X-Datavenue-Signature", settlement.CallbackSignature(c.Secret, body, time.Now())); err != nil {
 				return err
 			}
 		} else if err := c.Call(clerk, "POST", "/v1/orders/"+o.ID+"/payment", map[string]any{"reference": ref}, &got); err != nil {
