@@ -160,6 +160,19 @@ func TestSealedBidsStayHiddenUntilClose(t *testing.T) {
 	if len(history) < 2 || history[0].Amount.String() != "12345.67" {
 		t.Fatalf("revealed history = %+v", history)
 	}
+	// After the close the whole list goes to the bidders, the operator and the supervisors; any
+	// other caller sees the outcome on the auction, not who bid what (issue 11, finding 11).
+	for _, who := range []string{second, m.as(datavenue.RoleBuyer, buyerOrg), m.as(datavenue.RoleOperator, operatorOrg),
+		m.as(datavenue.RoleClerk, venueOrg), m.as(datavenue.RoleDataBureau, bureauOrg)} {
+		mustStatus(t, m.do("GET", "/v1/auctions/"+auc.ID+"/bids", who, nil), 200)
+	}
+	for _, who := range []string{m.as(datavenue.RoleBuyer, otherOrg), m.as(datavenue.RoleOperator, govHolder), m.as(datavenue.RoleAppraiser, appraiserOrg)} {
+		wantProblem(t, m.do("GET", "/v1/auctions/"+auc.ID+"/bids", who, nil), 403, "bids_not_yours")
+	}
+	view := decode[matching.View](t, m.do("GET", "/v1/auctions/"+auc.ID, m.as(datavenue.RoleBuyer, otherOrg), nil))
+	if view.Live.Outcome == nil || view.Live.Outcome.Result != "won" || !view.Live.Outcome.Price.Decimal().IsPositive() {
+		t.Fatalf("the outcome to a non-bidder: %+v", view.Live.Outcome)
+	}
 }
 
 func TestCancellationStopsBidding(t *testing.T) {

@@ -76,7 +76,7 @@ var accessTable = map[string]struct{ own, other string }{
 	"bidHistory": {"*", "*"}, "recordDeposit": {"clerk", "clerk"}, "auctionFeed": {"*", "*"},
 	"startNegotiation": {"buyer", "buyer"}, "moveNegotiation": {"buyer", ""}, "getNegotiation": {"*", "auditor"},
 	// settlement: orders are seen by the buyer's and seller's organisations and the supervisors
-	"setAgreement": {"operator", ""}, "getAgreement": {"*", "*"}, "listOrders": {"*", "*"},
+	"setAgreement": {"operator", ""}, "getAgreement": {"*", "data_bureau finance_bureau clerk auditor"}, "listOrders": {"*", "*"},
 	"getOrder":        {"*", "data_bureau finance_bureau clerk auditor"},
 	"recordPayment":   {"clerk", "clerk"},
 	"paymentCallback": {"", ""}, // no token: the provider's HMAC signature, absent here (401)

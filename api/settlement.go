@@ -17,7 +17,7 @@ import (
 // Settlement is what the API needs of the settlement service.
 type Settlement interface {
 	SetAgreement(ctx context.Context, caller datavenue.Caller, productID string, in settlement.AgreementInput) (settlement.Agreement, error)
-	Agreement(ctx context.Context, productID string) (settlement.Agreement, error)
+	Agreement(ctx context.Context, caller datavenue.Caller, productID string) (settlement.Agreement, error)
 	RecordPayment(ctx context.Context, caller datavenue.Caller, orderID string, in settlement.PaymentInput) (settlement.Order, error)
 	Order(ctx context.Context, caller datavenue.Caller, id string) (settlement.Order, error)
 	Orders(ctx context.Context, caller datavenue.Caller, status string, p settlement.Page) ([]settlement.Order, error)
@@ -31,7 +31,7 @@ func (h *handlers) settlementRoutes() []Route {
 		{"PUT", "/v1/products/:id/agreement", Operation{ID: "setAgreement", Tag: "settlement", Summary: "Add a version of the product's contribution agreement (operator)",
 			Description: "Parties with agreed ratios (basis ratio) or input costs per stage (basis cost: production, collection, processing, circulation); the venue's fee is the party with role venue_fee. A trade settles by the version in force when it was made.",
 			Auth:        true, Params: id, Request: settlement.AgreementInput{}, Response: settlement.Agreement{}, Status: 201, Errors: []int{403, 404}}, h.setAgreement},
-		{"GET", "/v1/products/:id/agreement", Operation{ID: "getAgreement", Tag: "settlement", Summary: "The product's current contribution agreement", Auth: true,
+		{"GET", "/v1/products/:id/agreement", Operation{ID: "getAgreement", Tag: "settlement", Summary: "The product's current contribution agreement (its parties and the supervisors)", Auth: true,
 			Params: id, Response: settlement.Agreement{}, Errors: []int{404}}, h.getAgreement},
 		{"GET", "/v1/orders", Operation{ID: "listOrders", Tag: "settlement", Summary: "Settlement orders (a party's own; clerks, bureaus and auditors all)", Auth: true,
 			Params: []Param{{Name: "status", In: "query"}, limitParam, cursorParam}, Response: Page[settlement.Order]{}, Errors: []int{422}}, h.listOrders},
@@ -62,7 +62,7 @@ func (h *handlers) setAgreement(c *fiber.Ctx) error {
 }
 
 func (h *handlers) getAgreement(c *fiber.Ctx) error {
-	a, err := h.d.Settlement.Agreement(c.UserContext(), c.Params("id"))
+	a, err := h.d.Settlement.Agreement(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
 		return err
 	}

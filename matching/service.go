@@ -228,17 +228,40 @@ func (s Service) Get(ctx context.Context, id string) (View, error) {
 	return View{Record: r, Live: st}, nil
 }
 
-// History returns the bids: for an English auction to any caller; for a sealed one only after it
-// closed (before, nobody, operator included, may see an amount or a bidder), or to an auditor.
+// History returns the bids. An English auction is open outcry: its bids are public to every
+// caller, as the live feed shows them. A sealed auction's bids are seen by nobody, operator
+// included, until the close; after it, the whole list (losing bidders and amounts) goes to those
+// with a part in it: its bidders, its operator and the supervisors (bureaus, clerks, auditors).
+// Everyone else learns the outcome, the winning price, from the auction itself.
 func (s Service) History(ctx context.Context, caller datavenue.Caller, id string) ([]HistoryEntry, error) {
 	st, err := s.Engine.State(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if st.Kind != English && st.Status == "open" {
+	if st.Kind == English {
+		return s.Engine.History(ctx, id)
+	}
+	if st.Status == "open" {
 		return nil, datavenue.Forbidden("sealed_until_close", "sealed bids are revealed at the close")
 	}
-	return s.Engine.History(ctx, id)
+	list, err := s.Engine.History(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if caller.Is(datavenue.RoleAuditor, datavenue.RoleClerk, datavenue.RoleDataBureau, datavenue.RoleFinanceBureau) {
+		return list, nil
+	}
+	if caller.Is(datavenue.RoleOperator) {
+		if r, err := s.Store.Auction(ctx, id); err == nil && r.OperatorID == caller.Org {
+			return list, nil
+		}
+	}
+	for _, e := range list {
+		if caller.Is(datavenue.RoleBuyer) && e.Buyer == caller.Org {
+			return list, nil
+		}
+	}
+	return nil, datavenue.Forbidden("bids_not_yours", "a sealed auction's bids go to its bidders, its operator and the supervisors; its outcome is on the auction")
 }
 
 // Closed records an outcome the closer decided.

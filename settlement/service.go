@@ -43,8 +43,19 @@ func (s Service) SetAgreement(ctx context.Context, caller datavenue.Caller, prod
 }
 
 // Agreement returns the latest agreement of a product.
-func (s Service) Agreement(ctx context.Context, productID string) (Agreement, error) {
-	return s.Store.Agreement(ctx, productID, 0)
+// It is seen by its parties (and the operator who set it) and the supervisors: who gets what
+// share of a product's revenue is theirs, not the market's.
+func (s Service) Agreement(ctx context.Context, caller datavenue.Caller, productID string) (Agreement, error) {
+	a, err := s.Store.Agreement(ctx, productID, 0)
+	if err != nil || supervisor(caller) || a.CreatedBy == caller.Org {
+		return a, err
+	}
+	for _, p := range a.Parties {
+		if p.Party == caller.Org {
+			return a, nil
+		}
+	}
+	return Agreement{}, datavenue.NotFound("agreement_not_found", "no agreement of yours is on this product")
 }
 
 // PaymentInput is a clerk's record of a payment.
