@@ -16,11 +16,14 @@ type RoleStore interface {
 
 // RoleGate refuses a caller whose organisation is unknown or does not hold the role its token
 // names: the identity provider may be wrong, and the venue must not follow it. Roles are cached
-// for TTL (10 s by default), so a role taken away stops working within that time; a lookup that
-// fails (the database down) is not cached and answers 503.
+// for TTL (10 s by default), so a role taken away stops working within that time. While the
+// database cannot be read, what was last read is used for up to Stale (10 min by default), so that
+// bidding, which needs only Redis, goes on through a PostgreSQL outage; an organisation not read
+// before answers 503.
 type RoleGate struct {
 	Store RoleStore
 	TTL   time.Duration
+	Stale time.Duration
 	Clock datavenue.Clock
 
 	mu    sync.Mutex
@@ -63,6 +66,13 @@ func (g *RoleGate) lookup(ctx context.Context, org datavenue.OrgID) (gateEntry, 
 	case datavenue.KindOf(err) == datavenue.KindNotFound:
 		e = gateEntry{}
 	default:
+		stale := g.Stale
+		if stale <= 0 {
+			stale = 10 * time.Minute
+		}
+		if ok && datavenue.KindOf(err) == datavenue.KindUnavailable && now.Before(e.expires.Add(stale)) {
+			return e, nil
+		}
 		return gateEntry{}, err
 	}
 	ttl := g.TTL

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -78,9 +79,13 @@ func (s *faultStats) String() string {
 		s.requests.Load(), s.acknowledged.Load(), s.unavailable.Load(), s.retried.Load(), s.internal.Load())
 }
 
-func newFaultVenue(t *testing.T) *faultVenue {
+func newFaultVenue(t *testing.T, extra ...map[string]string) *faultVenue {
 	t.Helper()
-	f := newTestVenue(t, nil)
+	var env map[string]string
+	if len(extra) > 0 {
+		env = extra[0]
+	}
+	f := newTestVenue(t, env)
 	// Whatever happens to the test, the services run again after it (this runs first among its
 	// cleanups, before its database is dropped): the rest of the suite needs them.
 	t.Cleanup(func() {
@@ -484,7 +489,14 @@ func checkProjected(t *testing.T, f *faultVenue, auctionID string, acknowledged 
 // PostgreSQL is back applies every event.
 func TestFaultPostgresStopMidProjection(t *testing.T) {
 	faultsEnabled(t)
-	f := newFaultVenue(t)
+	// Metrics on their own address: they are read while PostgreSQL is down, without a token.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := l.Addr().String()
+	l.Close()
+	f := newFaultVenue(t, map[string]string{"DATAVENUE_METRICS_LISTEN": metricsAddr})
 	r := testenv.NewRedis(t)
 	e := matching.Engine{Redis: r.Client, Keys: venueKeys}
 	ctx := context.Background()
@@ -505,13 +517,31 @@ func TestFaultPostgresStopMidProjection(t *testing.T) {
 			}
 		}
 	}
+	// A bid over HTTP needs PostgreSQL only for what the venue caches (the buyer's registration and
+	// roles): once they are read, bidding goes on through an outage.
+	httpBid := func() int {
+		bids++
+		status, data := f.retry(venueclient.Actor{Role: datavenue.RoleBuyer, Org: demoID(6)}, "POST", "/v1/auctions/"+auctionID+"/bids",
+			fmt.Sprintf("http-bid-%d", bids), []byte(`{"amount":"`+money.FromFen(int64(10000+bids)).String()+`"}`))
+		if status != http.StatusCreated {
+			t.Errorf("an HTTP bid: %d %s", status, data)
+		}
+		return status
+	}
 	for round := 0; round < faultRounds(); round++ {
 		bid(50)
+		httpBid()
 		services(t, "pg-stop")
 		f.ready(http.StatusServiceUnavailable)
 		bid(200) // the projection has these to apply while PostgreSQL is down
+		httpBid()
 		waitUntil(t, 30*time.Second, "a transient projection failure", func() bool {
-			_, metrics, _ := f.send(venueclient.Clerk, "GET", "/metrics", "", nil)
+			resp, err := http.Get("http://" + metricsAddr + "/metrics")
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			metrics, _ := io.ReadAll(resp.Body)
 			return strings.Contains(string(metrics), `datavenue_projection_failures_total{class="transient"}`)
 		})
 		services(t, "pg-start")
