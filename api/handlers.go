@@ -126,6 +126,22 @@ func (h *handlers) ready(c *fiber.Ctx) error {
 			res.Checks["projection"] = "ok"
 		}
 	}
+	for _, a := range h.d.Advisories {
+		if res.Status == "not_ready" {
+			break
+		}
+		warnings, err := a.Check(ctx)
+		switch {
+		case err != nil:
+			res.Status, res.Checks[a.Name] = "degraded", "unknown"
+			res.Degraded = append(res.Degraded, a.Name+" unreadable")
+		case len(warnings) > 0:
+			res.Status, res.Checks[a.Name] = "degraded", "degraded"
+			res.Degraded = append(res.Degraded, warnings...)
+		default:
+			res.Checks[a.Name] = "ok"
+		}
+	}
 	if res.Status == "not_ready" {
 		c.Set(fiber.HeaderRetryAfter, "5")
 		return c.Status(http.StatusServiceUnavailable).JSON(res)

@@ -38,6 +38,13 @@ type Check struct {
 	Ping func(context.Context) error
 }
 
+// Advisory is a named check of something that does not stop the venue serving but needs an
+// operator's attention (the calendar running out): its warnings make /readyz say degraded.
+type Advisory struct {
+	Name  string
+	Check func(context.Context) ([]string, error)
+}
+
 // RateLimiter decides whether a subject (the caller's organisation) may make another request.
 type RateLimiter interface {
 	Allow(ctx context.Context, key string) (allowed bool, retryAfter time.Duration, err error)
@@ -71,6 +78,7 @@ type Deps struct {
 	RateLimiter RateLimiter // nil: no limit
 	JWKS        func() []byte
 	Ready       []Check
+	Advisories  []Advisory
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry // metrics are registered here and served at /metrics
 	BodyLimit   int                  // bytes; larger bodies get 413

@@ -90,10 +90,10 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 		kinds[ob.Kind] = ob
 	}
 	treasury, filing := kinds["treasury_remittance"], kinds["supervisor_filing"]
-	if treasury.Party != govHolder || treasury.Amount.String() != "5000.01" || treasury.Counterpart != "市级国库" || treasury.DueDate != due {
+	if treasury.Party != govHolder || treasury.Amount.String() != "5000.01" || treasury.Counterpart != "市级国库" || treasury.DueDate == nil || *treasury.DueDate != due {
 		t.Fatalf("treasury obligation = %+v, want due %s", treasury, due)
 	}
-	if filing.Party != stateHolder || filing.Counterpart != "市国资委" || filing.DueDate != due {
+	if filing.Party != stateHolder || filing.Counterpart != "市国资委" || filing.DueDate == nil || *filing.DueDate != due {
 		t.Fatalf("filing obligation = %+v", filing)
 	}
 	// The ledger holds one balanced transaction for the settlement; the treasury's due is booked.

@@ -38,6 +38,7 @@ var Vars = []Var{
 	{"DATAVENUE_CONFIRM_AFTER_DAYS", "7", "days a buyer has to confirm a delivery before the venue confirms it (the voucher says so)"},
 	{"DATAVENUE_PAYMENT_CALLBACK_SECRET", "", "shared secret of the payment provider's callback (HMAC-SHA256 of the body); empty: callbacks refused"},
 	{"DATAVENUE_IMPORT_LIMIT", "67108864", "largest treasury statement a clerk may import, in bytes"},
+	{"DATAVENUE_CALENDAR_FILE", "", "CSV of official holidays and adjusted working days for years the built-in schedules lack (date,kind,name; a YYYY,year line declares a year complete); checked at start-up: see `datavenue calendar check`"},
 	{"DATAVENUE_PROJECTION_LAG_LIMIT", "30s", "age of the oldest engine event not yet in PostgreSQL past which /readyz says degraded (a Go duration)"},
 	{"DATAVENUE_LOG_LEVEL", "info", "debug, info, warn or error (logs are JSON lines on stderr)"},
 }
@@ -66,6 +67,8 @@ type Config struct {
 	PublicURL string
 	// TokenMaxLifetime is the longest lifetime a bearer token may have.
 	TokenMaxLifetime time.Duration
+	// CalendarFile is the calendar override file ("": the built-in schedules only).
+	CalendarFile string
 	// MetricsListen is where the metrics are served apart from the API ("": on the API, with a token).
 	MetricsListen string
 }
@@ -115,6 +118,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		return cfg, fmt.Errorf("DATAVENUE_IMPORT_LIMIT: want a number of bytes, at least 1024")
 	}
 	cfg.MetricsListen = get("DATAVENUE_METRICS_LISTEN")
+	cfg.CalendarFile = get("DATAVENUE_CALENDAR_FILE")
 	if cfg.TokenMaxLifetime, err = time.ParseDuration(get("DATAVENUE_TOKEN_MAX_LIFETIME")); err != nil || cfg.TokenMaxLifetime < time.Minute {
 		return cfg, fmt.Errorf("DATAVENUE_TOKEN_MAX_LIFETIME: want a duration of at least 1m, such as 24h")
 	}

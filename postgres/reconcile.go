@@ -93,8 +93,8 @@ func applyReceipt(ctx context.Context, tx pgx.Tx, importID string, row settlemen
 		} else {
 			r = tx.QueryRow(ctx, columns+`JOIN organisations g ON g.id = o.party_id
 				WHERE o.kind = 'treasury_remittance' AND o.status = 'due' AND g.name = $1 AND o.amount - o.remitted = $2::numeric
-					AND $3 BETWEEN o.event_date AND o.due_date + 30
-				ORDER BY o.due_date LIMIT 1 FOR UPDATE OF o`, row.Unit, row.Amount.String(), row.PaidOn.Time())
+					AND $3 >= o.event_date AND (o.due_date IS NULL OR $3 <= o.due_date + 30)
+				ORDER BY o.due_date NULLS LAST LIMIT 1 FOR UPDATE OF o`, row.Unit, row.Amount.String(), row.PaidOn.Time())
 		}
 		err := r.Scan(&oblID, &party, &amount, &remitted)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {

@@ -43,9 +43,15 @@ func (db *DB) Report(ctx context.Context, from, to, today civil.Date) (settlemen
 		FROM settlement_orders o JOIN products p ON p.id = o.product_id WHERE `+inPeriod+` GROUP BY 1, 2 ORDER BY 1`, from.Time(), to.Time()); err != nil {
 		return r, err
 	}
-	if r.Remittances, err = reportLines(ctx, db, `SELECT st, st, count(*), sum(amount)::numeric(17,2)::text FROM (
-			SELECT CASE WHEN status = 'due' AND due_date < $1 THEN 'overdue' ELSE status END AS st, amount
-			FROM obligations WHERE kind = 'treasury_remittance') x GROUP BY 1 ORDER BY 1`, today.Time()); err != nil {
+	// What is still owed (due, overdue, or with its due date pending) counts only what remains of
+	// an obligation; what reached the treasury, partial payments included, is "remitted": so the
+	// report agrees with the ledger's due-to-treasury accounts (issue 17).
+	if r.Remittances, err = reportLines(ctx, db, `SELECT st, st, count(*), sum(v)::numeric(17,2)::text FROM (
+			SELECT CASE WHEN due_date IS NULL THEN 'due_date_pending' WHEN due_date < $1 THEN 'overdue' ELSE 'due' END AS st, amount - remitted AS v
+			FROM obligations WHERE kind = 'treasury_remittance' AND status = 'due'
+			UNION ALL
+			SELECT 'remitted', remitted FROM obligations WHERE kind = 'treasury_remittance' AND remitted > 0) x
+		GROUP BY 1 ORDER BY 1`, today.Time()); err != nil {
 		return r, err
 	}
 	r.FilingsDue, err = reportLines(ctx, db, `SELECT o.party_id, g.name, count(*), sum(o.amount)::numeric(17,2)::text

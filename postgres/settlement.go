@@ -78,17 +78,25 @@ func (db *DB) Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue
 
 const orderColumns = `id, trade_id, product_id, buyer_id, seller_id, price::text, deposit_applied::text, amount_due::text,
 	agreement_version, status, payment_due, coalesce(payment_ref, ''), coalesce(paid_via, ''), paid_at, income_kind, delivered_at,
-	coalesce(confirmed_by, ''), coalesce(cancel_reason, ''), deposit_forfeited::text`
+	coalesce(confirmed_by, ''), coalesce(cancel_reason, ''), deposit_forfeited::text, received_on,
+	(SELECT (traded_at AT TIME ZONE 'Asia/Shanghai')::date FROM trades WHERE trades.id = settlement_orders.trade_id)`
 
 func scanOrder(row pgx.Row) (settlement.Order, error) {
 	var o settlement.Order
 	var price, deposit, due, forfeited string
-	var payDue time.Time
+	var payDue, tradedOn time.Time
+	var receivedOn *time.Time
 	err := row.Scan(&o.ID, &o.TradeID, &o.ProductID, &o.BuyerID, &o.SellerID, &price, &deposit, &due, &o.AgreementVersion,
-		&o.Status, &payDue, &o.PaymentRef, &o.PaidVia, &o.PaidAt, &o.IncomeKind, &o.DeliveredAt, &o.ConfirmedBy, &o.CancelReason, &forfeited)
+		&o.Status, &payDue, &o.PaymentRef, &o.PaidVia, &o.PaidAt, &o.IncomeKind, &o.DeliveredAt, &o.ConfirmedBy, &o.CancelReason, &forfeited,
+		&receivedOn, &tradedOn)
 	if err != nil {
 		return o, err
 	}
+	if receivedOn != nil {
+		d := civil.FromTime(*receivedOn)
+		o.ReceivedOn = &d
+	}
+	o.TradedOn = civil.FromTime(tradedOn)
 	o.Price, o.DepositApplied, o.AmountDue = money.MustParse(price), money.MustParse(deposit), money.MustParse(due)
 	o.DepositForfeited = money.MustParse(forfeited)
 	o.PaymentDue, o.Currency = civil.FromTime(payDue), "CNY"
@@ -137,24 +145,34 @@ func (db *DB) Orders(ctx context.Context, party datavenue.OrgID, status string, 
 	return list, interpretError(err)
 }
 
+// obligationOrder sorts obligations by due date, the pending ones (no date yet) last.
+const obligationOrder = `(coalesce(due_date, '9999-12-31'::date), id)`
+
 // obligations reads obligations in due-date order; limit 0: all that match.
 func (db *DB) obligations(ctx context.Context, where string, limit int, args ...any) ([]settlement.Obligation, error) {
 	if limit > 0 {
-		where += " ORDER BY due_date, id LIMIT " + strconv.Itoa(limit)
+		where += " ORDER BY " + obligationOrder + " LIMIT " + strconv.Itoa(limit)
 	} else {
-		where += " ORDER BY due_date, id"
+		where += " ORDER BY " + obligationOrder
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT id, kind, party_id, counterpart, amount::text, income_kind, event_date, due_date, status, payment_code
+	rows, err := db.Pool.Query(ctx, `SELECT id, kind, party_id, counterpart, amount::text, remitted::text, income_kind, event_date, due_date,
+			coalesce(due_pending, ''), status, payment_code
 		FROM obligations `+where, args...)
 	if err != nil {
 		return nil, interpretError(err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.Obligation, error) {
 		var o settlement.Obligation
-		var amount string
-		var event, due time.Time
-		err := r.Scan(&o.ID, &o.Kind, &o.Party, &o.Counterpart, &amount, &o.IncomeKind, &event, &due, &o.Status, &o.PaymentCode)
-		o.Amount, o.EventDate, o.DueDate = money.MustParse(amount), civil.FromTime(event), civil.FromTime(due)
+		var amount, remitted string
+		var event time.Time
+		var due *time.Time
+		err := r.Scan(&o.ID, &o.Kind, &o.Party, &o.Counterpart, &amount, &remitted, &o.IncomeKind, &event, &due, &o.DuePending, &o.Status, &o.PaymentCode)
+		o.Amount, o.Remitted, o.EventDate = money.MustParse(amount), money.MustParse(remitted), civil.FromTime(event)
+		o.Remaining = money.FromDecimal(o.Amount.Decimal().Sub(o.Remitted.Decimal()))
+		if due != nil {
+			d := civil.FromTime(*due)
+			o.DueDate = &d
+		}
 		return o, err
 	})
 	return list, interpretError(err)
@@ -177,7 +195,7 @@ func (db *DB) Obligations(ctx context.Context, f settlement.ObligationFilter) ([
 		overdueOn = &t
 	}
 	return db.obligations(ctx, `WHERE ($1 = '' OR status = $1) AND ($2::date IS NULL OR (status = 'due' AND due_date < $2::date))
-		AND ($3 = '' OR (due_date, id) > ($4::date, $3))`, pageLimit(f.Page), f.Status, overdueOn, afterID, afterDate)
+		AND ($3 = '' OR `+obligationOrder+` > ($4::date, $3))`, pageLimit(f.Page), f.Status, overdueOn, afterID, afterDate)
 }
 
 // errBadCursor is a cursor the store cannot read.
@@ -213,8 +231,8 @@ func (db *DB) RecordPayment(ctx context.Context, orderID string, p settlement.Pa
 		if incomeKind == "" {
 			incomeKind = "one_off"
 		}
-		if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'paid', payment_ref = $2, paid_at = now(), paid_via = $3, income_kind = $4
-			WHERE id = $1`, orderID, p.Reference, p.Via, incomeKind); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'paid', payment_ref = $2, paid_at = now(), paid_via = $3, income_kind = $4,
+			received_on = $5, payment_claimed_at = NULL, payment_claim = NULL WHERE id = $1`, orderID, p.Reference, p.Via, incomeKind, p.ReceivedOn.Time()); err != nil {
 			return err
 		}
 		var sParties, sRoles, sAmounts, sAccounts []string
@@ -230,14 +248,20 @@ func (db *DB) RecordPayment(ctx context.Context, orderID string, p settlement.Pa
 			return err
 		}
 		for _, ob := range obligations {
-			if _, err := tx.Exec(ctx, `INSERT INTO obligations (id, order_id, kind, party_id, counterpart, amount, income_kind, event_date, due_date, status, payment_code)
-				VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, 'due', $10)`, ob.ID, orderID, ob.Kind, string(ob.Party), ob.Counterpart,
-				ob.Amount.String(), ob.IncomeKind, ob.EventDate.Time(), ob.DueDate.Time(), ob.PaymentCode); err != nil {
+			var due *time.Time
+			if ob.DueDate != nil {
+				t := ob.DueDate.Time()
+				due = &t
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO obligations (id, order_id, kind, party_id, counterpart, amount, income_kind, event_date, due_date,
+					due_pending, status, payment_code)
+				VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, nullif($10, ''), 'due', $11)`, ob.ID, orderID, ob.Kind, string(ob.Party), ob.Counterpart,
+				ob.Amount.String(), ob.IncomeKind, ob.EventDate.Time(), due, ob.DuePending, ob.PaymentCode); err != nil {
 				return err
 			}
 		}
 		return appendAudit(ctx, tx, "order.paid", "order", orderID, map[string]any{"reference": p.Reference, "via": p.Via,
-			"income_kind": incomeKind, "obligations": len(obligations)})
+			"income_kind": incomeKind, "received_on": p.ReceivedOn, "obligations": len(obligations)})
 	})
 	if err != nil {
 		return settlement.Order{}, err
@@ -249,7 +273,8 @@ func (db *DB) RecordPayment(ctx context.Context, orderID string, p settlement.Pa
 // its own transaction, locked and re-checked, so a payment recorded at the same moment wins or
 // loses cleanly: an order is either paid or cancelled, never both.
 func (db *DB) CancelUnpaid(ctx context.Context, today civil.Date) ([]string, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT id FROM settlement_orders WHERE status = 'awaiting_payment' AND payment_due < $1 ORDER BY id LIMIT 500`, today.Time())
+	rows, err := db.Pool.Query(ctx, `SELECT id FROM settlement_orders WHERE status = 'awaiting_payment' AND payment_due < $1
+		AND payment_claimed_at IS NULL ORDER BY id LIMIT 500`, today.Time())
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -265,8 +290,12 @@ func (db *DB) CancelUnpaid(ctx context.Context, today civil.Date) ([]string, err
 			if err != nil {
 				return err
 			}
-			if o.Status != "awaiting_payment" || !o.PaymentDue.Before(today) {
-				return nil // paid meanwhile
+			var claimed bool
+			if err := tx.QueryRow(ctx, `SELECT payment_claimed_at IS NOT NULL FROM settlement_orders WHERE id = $1`, id).Scan(&claimed); err != nil {
+				return err
+			}
+			if o.Status != "awaiting_payment" || !o.PaymentDue.Before(today) || claimed {
+				return nil // paid meanwhile, or a payment reached the venue and waits for a clerk
 			}
 			if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'cancelled', cancelled_at = now(), cancel_reason = 'unpaid',
 				deposit_forfeited = deposit_applied WHERE id = $1`, id); err != nil {
@@ -296,3 +325,39 @@ func (db *DB) CancelUnpaid(ctx context.Context, today civil.Date) ([]string, err
 }
 
 var _ settlement.Store = (*DB)(nil)
+
+// ClaimPayment notes that a payment reached the venue but could not be settled (see
+// settlement.Store), audited; the order is then never cancelled by the sweeper.
+func (db *DB) ClaimPayment(ctx context.Context, orderID, claim string) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE settlement_orders SET payment_claimed_at = now(), payment_claim = $2
+			WHERE id = $1 AND status = 'awaiting_payment'`, orderID, claim)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return appendAudit(ctx, tx, "order.payment_claimed", "order", orderID, map[string]string{"claim": claim})
+	})
+}
+
+// PendingDueDates lists the obligations whose due date is pending, oldest first.
+func (db *DB) PendingDueDates(ctx context.Context, limit int) ([]settlement.Obligation, error) {
+	return db.obligations(ctx, `WHERE due_date IS NULL`, limit)
+}
+
+// SetDueDate fills in a pending due date, once, audited.
+func (db *DB) SetDueDate(ctx context.Context, obligationID string, due civil.Date) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE obligations SET due_date = $2, due_pending = NULL WHERE id = $1 AND due_date IS NULL`, obligationID, due.Time())
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return appendAudit(ctx, tx, "obligation.due_date_set", "obligation", obligationID, map[string]any{"due_date": due})
+	})
+}
+
+// CountPendingDueDates counts the obligations whose due date is pending.
+func (db *DB) CountPendingDueDates(ctx context.Context) (int, error) {
+	var n int
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM obligations WHERE due_date IS NULL`).Scan(&n)
+	return n, interpretError(err)
+}

@@ -2,6 +2,8 @@ package settlement
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -22,7 +24,7 @@ var Roles = []string{"holder", "collector", "processor", "operator", "venue_fee"
 type AgreementParty struct {
 	Party datavenue.OrgID       `json:"party,omitempty"`
 	Role  string                `json:"role"`
-	Ratio string                `json:"ratio,omitempty" jsonschema:"description=basis ratio: a decimal weight (shares follow in proportion)"`
+	Ratio string                `json:"ratio,omitempty" jsonschema:"description=basis ratio: the party's fraction of the whole as a decimal (0.40 for 40%); an agreement's ratios add up to exactly 1"`
 	Costs map[string]money.Yuan `json:"costs,omitempty" jsonschema:"description=basis cost: input cost per stage (production, collection, processing, circulation)"`
 }
 
@@ -90,6 +92,13 @@ func (in AgreementInput) Validate() ([]decimal.Decimal, error) {
 	if len(in.Parties) > 0 && !positive {
 		f.Add("parties", "no_share", "at least one party has a positive share")
 	}
+	// Agreed shares are what the parties signed: 60% and 30% is an agreement missing 10%, not one
+	// to be stretched to 100% (issue 17). Input costs are weights, and keep their proportions.
+	if in.Basis == "ratio" && len(f) == 0 {
+		if sum := decimal.Sum(decimal.Zero, weights...); !sum.Equal(decimal.NewFromInt(1)) {
+			f.Add("parties", "ratios_not_whole", "the ratios add up to "+sum.String()+" ("+sum.Shift(2).String()+"%); agreed shares add up to exactly 1 (100%)")
+		}
+	}
 	return weights, f.Err()
 }
 
@@ -112,9 +121,14 @@ type Order struct {
 	AgreementVersion *int            `json:"agreement_version,omitempty"`
 	Status           string          `json:"status"` // awaiting_payment, paid, delivered, confirmed, cancelled
 	PaymentDue       civil.Date      `json:"payment_due" jsonschema:"description=the last day to pay; an order unpaid after it is cancelled and the deposit forfeited"`
-	PaymentRef       string          `json:"payment_ref,omitempty"`
-	PaidVia          string          `json:"paid_via,omitempty"` // clerk or callback
-	PaidAt           *time.Time      `json:"paid_at,omitempty"`
+	// TradedOn is the day of the trade (China Standard Time): no payment is received before it.
+	TradedOn   civil.Date `json:"traded_on"`
+	PaymentRef string     `json:"payment_ref,omitempty"`
+	PaidVia    string     `json:"paid_via,omitempty"` // clerk or callback
+	PaidAt     *time.Time `json:"paid_at,omitempty"`
+	// ReceivedOn is the day the money was received (the payment's value date): the deadlines of
+	// the obligations run from it, however late the payment was recorded.
+	ReceivedOn *civil.Date `json:"received_on,omitempty"`
 	// IncomeKind is one_off, or instalment for one payment of a contract paid in instalments: a
 	// government unit then files after the quarter ends (D17).
 	IncomeKind       string       `json:"income_kind"`
@@ -145,9 +159,15 @@ type Obligation struct {
 	Amount      money.Yuan      `json:"amount"`
 	IncomeKind  string          `json:"income_kind"`
 	EventDate   civil.Date      `json:"event_date"`
-	DueDate     civil.Date      `json:"due_date"`
-	Status      string          `json:"status"`
-	Overdue     bool            `json:"overdue"`
+	// DueDate is the deadline; nil while it cannot be computed yet, DuePending saying why (a
+	// year whose official holiday schedule is not published): it is filled in once it is.
+	DueDate    *civil.Date `json:"due_date"`
+	DuePending string      `json:"due_pending,omitempty"`
+	Status     string      `json:"status"`
+	Overdue    bool        `json:"overdue"`
+	// Remitted is what the treasury has received of it so far, Remaining what it still owes.
+	Remitted  money.Yuan `json:"remitted"`
+	Remaining money.Yuan `json:"remaining"`
 	// PaymentCode is what the unit quotes when it remits (缴款码); reconciliation matches on it.
 	PaymentCode string `json:"payment_code"`
 }
@@ -167,8 +187,17 @@ type ObligationFilter struct {
 	Page
 }
 
+// PendingDueSortDate is where obligations with a pending due date sort: after every real one.
+var PendingDueSortDate = civil.MustParse("9999-12-31")
+
 // ObligationCursor is the key of an obligation in the due-date order of lists.
-func ObligationCursor(o Obligation) string { return o.DueDate.String() + "|" + o.ID }
+func ObligationCursor(o Obligation) string {
+	d := PendingDueSortDate
+	if o.DueDate != nil {
+		d = *o.DueDate
+	}
+	return d.String() + "|" + o.ID
+}
 
 // Payment is a payment of an order as recorded: its reference (recording the same reference again
 // is a no-op), who recorded it (clerk or callback) and the kind of income it is.
@@ -176,6 +205,7 @@ type Payment struct {
 	Reference  string
 	Via        string
 	IncomeKind string
+	ReceivedOn civil.Date // the value date: the day the money was received
 }
 
 // PartyInfo is what settlement needs to know of a party: its kind, and its treasury or supervisor.
@@ -196,8 +226,8 @@ type Deadlines interface {
 // supervisor, others' are payable, the venue's fee goes to its fee account. The price is met by
 // the payment (into clearing) and the winner's deposit (out of deposits held, where it was booked
 // when received). Deadlines: 10 working days from the day of receipt for one-off income, 10
-// working days after the quarter's end for instalment income.
-func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Deadlines, paidOn civil.Date, ref string) ([]Share, Transaction, []Obligation, error) {
+// working days after the quarter's end for instalment income (see Deadline).
+func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Deadlines, receivedOn civil.Date, ref string) ([]Share, Transaction, []Obligation, error) {
 	parts, err := Split(o.Price, a.Weights())
 	if err != nil {
 		return nil, Transaction{}, nil, err
@@ -208,14 +238,14 @@ func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Dea
 	}}
 	var shares []Share
 	var obligations []Obligation
-	incomeKind, event := o.IncomeKind, paidOn
+	incomeKind, event := o.IncomeKind, receivedOn
 	if incomeKind == "" {
 		incomeKind = "one_off"
 	}
 	if incomeKind == "instalment" {
-		event = workdays.QuarterEnd(paidOn)
+		event = workdays.QuarterEnd(receivedOn)
 	}
-	due, err := cal.AddWorkdays(event, 10)
+	due, pending, err := Deadline(cal, event)
 	if err != nil {
 		return nil, Transaction{}, nil, err
 	}
@@ -239,17 +269,37 @@ func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Dea
 		case purpose == DueToTreasury:
 			id := datavenue.NewID("obl")
 			obligations = append(obligations, Obligation{ID: id, Kind: "treasury_remittance", Party: p.Party,
-				Counterpart: info.Treasury, Amount: amount, IncomeKind: incomeKind, EventDate: event, DueDate: due, Status: "due",
-				PaymentCode: "JK" + id[len(id)-18:]})
+				Counterpart: info.Treasury, Amount: amount, IncomeKind: incomeKind, EventDate: event, DueDate: due, DuePending: pending, Status: "due",
+				PaymentCode: "JK" + id[len(id)-18:], Remaining: amount})
 		case info.Kind == "state_enterprise":
 			id := datavenue.NewID("obl")
 			obligations = append(obligations, Obligation{ID: id, Kind: "supervisor_filing", Party: p.Party,
-				Counterpart: info.Supervisor, Amount: amount, IncomeKind: incomeKind, EventDate: event, DueDate: due, Status: "due",
-				PaymentCode: "BA" + id[len(id)-18:]})
+				Counterpart: info.Supervisor, Amount: amount, IncomeKind: incomeKind, EventDate: event, DueDate: due, DuePending: pending, Status: "due",
+				PaymentCode: "BA" + id[len(id)-18:], Remaining: amount})
 		}
 	}
 	tx.Postings = mergePostings(tx.Postings)
 	return shares, tx, mergeObligations(obligations), tx.Balanced()
+}
+
+// DeadlineDays is the filing and remittance period in working days (G6).
+const DeadlineDays = 10
+
+// Deadline is the due date of an obligation whose period starts with event: DeadlineDays working
+// days after it (Civil Code Art. 201, 203). When the official schedule of a year the period
+// reaches is not known yet, the date is pending, with the reason, rather than guessed or an error:
+// the payment that creates the obligation must never fail for it (issue 17), and the date is
+// filled in when the year is published (FillDueDates).
+func Deadline(cal Deadlines, event civil.Date) (*civil.Date, string, error) {
+	due, err := cal.AddWorkdays(event, DeadlineDays)
+	if errors.Is(err, workdays.ErrNotCovered) {
+		return nil, fmt.Sprintf("the official holiday schedule of %d is not known yet: the due date (%d working days after %s) is set once it is added to the calendar",
+			event.Time().Year()+1, DeadlineDays, event), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return &due, "", nil
 }
 
 // mergeObligations makes one obligation per kind and party: a unit with two roles in an
@@ -299,8 +349,15 @@ type Store interface {
 	// obligations, all in one transaction; a second call with the same reference is a no-op.
 	RecordPayment(ctx context.Context, orderID string, p Payment, settle func(Order) ([]Share, Transaction, []Obligation, error)) (Order, error)
 	// CancelUnpaid cancels the orders still awaiting payment after their last day to pay (before
-	// today), forfeiting each winner's deposit, each order in its own transaction.
+	// today), forfeiting each winner's deposit, each order in its own transaction; never an order
+	// with a payment claim (ClaimPayment).
 	CancelUnpaid(ctx context.Context, today civil.Date) (orderIDs []string, err error)
+	// ClaimPayment notes on an order that a payment reached the venue but could not be settled:
+	// the order is kept from cancellation until a clerk has dealt with it.
+	ClaimPayment(ctx context.Context, orderID, claim string) error
+	// PendingDueDates lists obligations whose due date is pending; SetDueDate fills one in (once).
+	PendingDueDates(ctx context.Context, limit int) ([]Obligation, error)
+	SetDueDate(ctx context.Context, obligationID string, due civil.Date) error
 	Obligations(ctx context.Context, f ObligationFilter) ([]Obligation, error) // by due date, then id
 }
 

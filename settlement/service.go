@@ -5,6 +5,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -62,13 +64,27 @@ func (s Service) Agreement(ctx context.Context, caller datavenue.Caller, product
 type PaymentInput struct {
 	Reference  string `json:"reference" jsonschema:"minLength=1,maxLength=100,description=the bank or payment reference; recording it twice is a no-op"`
 	IncomeKind string `json:"income_kind,omitempty" jsonschema:"enum=one_off,enum=instalment,description=instalment: one payment of a contract paid in instalments (a government unit files after the quarter ends); default one_off"`
+	// ReceivedOn is the value date of the receipt (YYYY-MM-DD, China Standard Time): the day the
+	// money was received, from which the deadlines run (G6: 10 working days after receipt).
+	ReceivedOn *civil.Date `json:"received_on,omitempty" jsonschema:"description=the day the money was received (the value date on the bank or payment record); default: the day it is recorded"`
 }
 
-func (in PaymentInput) validate(f *datavenue.Fields) {
+func (in PaymentInput) validate(f *datavenue.Fields, today civil.Date) {
 	assets.Text(f, "reference", in.Reference, 1, 100)
 	if in.IncomeKind != "" && in.IncomeKind != "one_off" && in.IncomeKind != "instalment" {
 		f.Add("income_kind", "invalid_value", "income_kind is one_off or instalment")
 	}
+	if in.ReceivedOn != nil && in.ReceivedOn.After(today) {
+		f.Add("received_on", "in_future", "received_on is after today ("+today.String()+", China Standard Time)")
+	}
+}
+
+// receivedOn is the value date of a payment: the one given, or today.
+func (in PaymentInput) receivedOn(today civil.Date) civil.Date {
+	if in.ReceivedOn != nil {
+		return *in.ReceivedOn
+	}
+	return today
 }
 
 // RecordPayment records that an order was paid, splits it by the agreement in force at the
@@ -77,12 +93,13 @@ func (s Service) RecordPayment(ctx context.Context, caller datavenue.Caller, ord
 	if !caller.Is(datavenue.RoleClerk) {
 		return Order{}, datavenue.Forbidden("role_not_allowed", "a settlement clerk records payments")
 	}
+	today := civil.Of(s.Clock.Now())
 	var f datavenue.Fields
-	in.validate(&f)
+	in.validate(&f, today)
 	if err := f.Err(); err != nil {
 		return Order{}, err
 	}
-	return s.recordPayment(ctx, orderID, Payment{Reference: in.Reference, Via: "clerk", IncomeKind: in.IncomeKind}, nil)
+	return s.recordPayment(ctx, orderID, Payment{Reference: in.Reference, Via: "clerk", IncomeKind: in.IncomeKind, ReceivedOn: in.receivedOn(today)}, nil)
 }
 
 // PaymentCallback is what a payment provider reports: the order paid, its reference, the amount
@@ -152,8 +169,9 @@ func VerifyCallback(secret, body []byte, header string, now time.Time) error {
 // It is idempotent by reference, like a clerk's record; an amount other than the amount due is
 // refused and nothing is recorded.
 func (s Service) RecordCallback(ctx context.Context, in PaymentCallback) (Order, error) {
+	today := civil.Of(s.Clock.Now())
 	var f datavenue.Fields
-	in.validate(&f)
+	in.validate(&f, today)
 	assets.Text(&f, "order_id", in.OrderID, 1, 40)
 	if !in.Amount.Decimal().IsPositive() {
 		f.Add("amount", "invalid_amount", "the amount paid is positive")
@@ -162,11 +180,23 @@ func (s Service) RecordCallback(ctx context.Context, in PaymentCallback) (Order,
 		return Order{}, err
 	}
 	amount := in.Amount
-	return s.recordPayment(ctx, in.OrderID, Payment{Reference: in.Reference, Via: "callback", IncomeKind: in.IncomeKind}, &amount)
+	return s.recordPayment(ctx, in.OrderID, Payment{Reference: in.Reference, Via: "callback", IncomeKind: in.IncomeKind,
+		ReceivedOn: in.receivedOn(today)}, &amount)
 }
 
 func (s Service) recordPayment(ctx context.Context, orderID string, p Payment, amount *money.Yuan) (Order, error) {
-	paidOn := civil.Of(s.Clock.Now())
+	o, err := s.settlePayment(ctx, orderID, p, amount)
+	if datavenue.KindOf(err) == datavenue.KindInternal {
+		// The money reached the venue and something unforeseen kept it from being settled: the
+		// order must not be cancelled, nor its deposit forfeited, while a clerk looks into it.
+		if cerr := s.Store.ClaimPayment(ctx, orderID, fmt.Sprintf("%s payment %s received %s could not be settled", p.Via, p.Reference, p.ReceivedOn)); cerr != nil {
+			return o, errors.Join(err, cerr)
+		}
+	}
+	return o, err
+}
+
+func (s Service) settlePayment(ctx context.Context, orderID string, p Payment, amount *money.Yuan) (Order, error) {
 	// The agreement and its parties are read before the order is locked: the settle step runs
 	// inside the store's transaction and must not wait for another connection (a pool full of
 	// transactions each waiting for one more connection would deadlock).
@@ -201,9 +231,37 @@ func (s Service) recordPayment(ctx context.Context, orderID string, p Payment, a
 		if *o.AgreementVersion != a.Version { // set when the order was made and never changed: a guard, not a path
 			return nil, Transaction{}, nil, datavenue.Conflict("agreement_changed", "the order's agreement changed while it was being paid; retry")
 		}
+		if p.ReceivedOn.Before(o.TradedOn) {
+			return nil, Transaction{}, nil, datavenue.Invalid("validation_failed", "the request has invalid fields", datavenue.FieldError{Field: "received_on",
+				Code: "before_trade", Message: "received_on is before the trade (" + o.TradedOn.String() + ")"})
+		}
 		o.IncomeKind = p.IncomeKind
-		return Settle(o, a, parties, s.Calendar, paidOn, p.Reference)
+		return Settle(o, a, parties, s.Calendar, p.ReceivedOn, p.Reference)
 	})
+}
+
+// FillDueDates sets the due dates left pending for want of a year's official holiday schedule, now
+// that the calendar may know it (the sweeper runs it; FillDueDates after a calendar update too);
+// it returns how many it set and how many stay pending.
+func (s Service) FillDueDates(ctx context.Context) (filled, pending int, err error) {
+	list, err := s.Store.PendingDueDates(ctx, 1000)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, o := range list {
+		due, _, err := Deadline(s.Calendar, o.EventDate)
+		if err != nil {
+			return filled, len(list) - filled, err
+		}
+		if due == nil {
+			continue
+		}
+		if err := s.Store.SetDueDate(ctx, o.ID, *due); err != nil {
+			return filled, len(list) - filled, err
+		}
+		filled++
+	}
+	return filled, len(list) - filled, nil
 }
 
 // CancelUnpaid cancels the orders whose last day to pay has passed, forfeiting the winners'
@@ -249,7 +307,7 @@ func (s Service) Obligations(ctx context.Context, caller datavenue.Caller, statu
 func (s Service) flagOverdue(list []Obligation) {
 	today := civil.Of(s.Clock.Now())
 	for i := range list {
-		list[i].Overdue = list[i].Status == "due" && today.After(list[i].DueDate)
+		list[i].Overdue = list[i].Status == "due" && list[i].DueDate != nil && today.After(*list[i].DueDate)
 	}
 }
 

@@ -7,8 +7,9 @@ import (
 )
 
 // Sweeper does what the clock sets off in settlement: it cancels orders left unpaid after their
-// last day to pay (the winner's deposit is forfeited) and confirms deliveries their buyers let
-// the confirmation period pass on. Both are idempotent: running it twice, or on two instances at
+// last day to pay (the winner's deposit is forfeited), confirms deliveries their buyers let the
+// confirmation period pass on, and fills in due dates that were pending for want of a year's
+// official holiday schedule. Both are idempotent: running it twice, or on two instances at
 // once, changes each order once (each change locks and re-checks its order).
 type Sweeper struct {
 	Orders   Service
@@ -18,8 +19,10 @@ type Sweeper struct {
 
 // SweepResult counts what one sweep changed.
 type SweepResult struct {
-	Cancelled     int
-	AutoConfirmed int
+	Cancelled       int
+	AutoConfirmed   int
+	DueDatesFilled  int
+	DueDatesPending int
 }
 
 // Once sweeps now.
@@ -31,6 +34,10 @@ func (s Sweeper) Once(ctx context.Context) (SweepResult, error) {
 	}
 	confirmed, err := s.Vouchers.AutoConfirm(ctx)
 	res.AutoConfirmed = len(confirmed)
+	if err != nil {
+		return res, err
+	}
+	res.DueDatesFilled, res.DueDatesPending, err = s.Orders.FillDueDates(ctx)
 	return res, err
 }
 
@@ -43,8 +50,9 @@ func (s Sweeper) Run(ctx context.Context, every time.Duration) {
 		if err != nil && ctx.Err() == nil {
 			s.Logger.Warn("settlement sweep", "error", err.Error())
 		}
-		if res.Cancelled+res.AutoConfirmed > 0 {
-			s.Logger.Info("settlement sweep", "cancelled_unpaid", res.Cancelled, "auto_confirmed", res.AutoConfirmed)
+		if res.Cancelled+res.AutoConfirmed+res.DueDatesFilled > 0 {
+			s.Logger.Info("settlement sweep", "cancelled_unpaid", res.Cancelled, "auto_confirmed", res.AutoConfirmed,
+				"due_dates_filled", res.DueDatesFilled)
 		}
 		select {
 		case <-ctx.Done():

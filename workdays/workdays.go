@@ -7,10 +7,14 @@
 package workdays
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,47 +28,142 @@ var ErrNotCovered = errors.New("workdays: the official holiday schedule of this 
 
 // Calendar answers whether a day is a working day.
 type Calendar struct {
-	overrides map[string]bool // date -> working day?
-	years     map[int]bool    // years the override file covers entirely
+	overrides map[string]bool   // date -> working day?
+	names     map[string]string // date -> the holiday's name, as the file gives it
+	years     map[int]bool      // years the override file covers entirely
 }
 
 // New makes a calendar with overrides read from r (may be nil). The override file is CSV with the
 // header "date,kind,name": kind is holiday (a day off) or workday (an adjusted working day), and a
 // line "YYYY,year,..." declares that the file lists every holiday and adjusted working day of that
-// year, so the year counts as covered.
+// year, so the year counts as covered. It is read as people write it: a UTF-8 BOM, spaces around a
+// value and any case of a kind are accepted; anything else (a short line, a date that is not a
+// date, a kind that is not one, a day named twice with two meanings) fails with its line number,
+// before the venue starts: a calendar that is silently wrong moves legal deadlines.
 func New(r io.Reader) (*Calendar, error) {
-	c := &Calendar{overrides: map[string]bool{}, years: map[int]bool{}}
+	c := &Calendar{overrides: map[string]bool{}, years: map[int]bool{}, names: map[string]string{}}
 	if r == nil {
 		return c, nil
 	}
-	rows, err := csv.NewReader(r).ReadAll()
+	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("calendar overrides: %w", err)
+		return nil, fmt.Errorf("calendar file: %w", err)
+	}
+	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\uFEFF"))))
+	cr.FieldsPerRecord = -1
+	cr.Comment = '#'
+	cr.TrimLeadingSpace = true
+	rows, err := cr.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("calendar file: %w", err)
 	}
 	for i, row := range rows {
-		if i == 0 && len(row) > 0 && row[0] == "date" {
+		line := i + 1
+		for k := range row {
+			row[k] = strings.TrimSpace(row[k])
+		}
+		if i == 0 && len(row) > 0 && strings.EqualFold(row[0], "date") {
+			continue
+		}
+		if len(row) == 1 && row[0] == "" {
 			continue
 		}
 		if len(row) < 2 {
-			return nil, fmt.Errorf("calendar overrides line %d: want date,kind,name", i+1)
+			return nil, fmt.Errorf("calendar file line %d: want date,kind,name (kind holiday, workday or year), got %q", line, strings.Join(row, ","))
 		}
-		switch strings.TrimSpace(row[1]) {
+		kind := strings.ToLower(row[1])
+		name := ""
+		if len(row) > 2 {
+			name = row[2]
+		}
+		switch kind {
 		case "year":
-			var y int
-			if _, err := fmt.Sscanf(row[0], "%d", &y); err != nil {
-				return nil, fmt.Errorf("calendar overrides line %d: %q is not a year", i+1, row[0])
+			y, err := strconv.Atoi(row[0])
+			if err != nil || y < 2000 || y > 2099 {
+				return nil, fmt.Errorf("calendar file line %d: %q is not a year from 2000 to 2099", line, row[0])
 			}
 			c.years[y] = true
 		case "holiday", "workday":
-			if _, err := civil.Parse(row[0]); err != nil {
-				return nil, fmt.Errorf("calendar overrides line %d: %w", i+1, err)
+			d, err := civil.Parse(row[0])
+			if err != nil {
+				return nil, fmt.Errorf("calendar file line %d: %q is not a date (YYYY-MM-DD)", line, row[0])
 			}
-			c.overrides[row[0]] = row[1] == "workday"
+			if was, ok := c.overrides[d.String()]; ok && was != (kind == "workday") {
+				return nil, fmt.Errorf("calendar file line %d: %s is named both a holiday and a working day", line, d)
+			}
+			c.overrides[d.String()] = kind == "workday"
+			c.names[d.String()] = name
 		default:
-			return nil, fmt.Errorf("calendar overrides line %d: kind is holiday, workday or year", i+1)
+			return nil, fmt.Errorf("calendar file line %d: kind %q is not holiday, workday or year", line, row[1])
 		}
 	}
 	return c, nil
+}
+
+// Load reads the override file at path; an empty path is a calendar of the built-in schedules.
+func Load(path string) (*Calendar, error) {
+	if path == "" {
+		return New(nil)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("calendar file: %w", err)
+	}
+	defer f.Close()
+	c, err := New(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Covered reports whether the official schedule of year is known (built in, or declared whole in
+// the override file).
+func (c *Calendar) Covered(year int) bool { return c.covered(year) }
+
+// LastCovered is the last year of the unbroken run of covered years that starts with from (from-1
+// when from itself is not covered): deadlines can be computed up to its end.
+func (c *Calendar) LastCovered(from int) int {
+	y := from
+	for c.covered(y) {
+		y++
+	}
+	return y - 1
+}
+
+// Day is one day of the calendar that is not an ordinary weekday or weekend day.
+type Day struct {
+	Date    civil.Date
+	Workday bool   // an adjusted working day (调休) rather than a holiday
+	Name    string // the holiday it belongs to
+	Source  string // "built-in" (lunar-go) or "file" (the override file)
+}
+
+// Year lists a year's holidays and adjusted working days, in date order, the override file
+// winning over the built-in schedule.
+func (c *Calendar) Year(year int) []Day {
+	byDate := map[string]Day{}
+	for e := HolidayUtil.GetHolidaysByYear(year).Front(); e != nil; e = e.Next() {
+		hd, ok := e.Value.(*HolidayUtil.Holiday)
+		if !ok {
+			continue
+		}
+		if d, err := civil.Parse(hd.GetDay()); err == nil {
+			byDate[d.String()] = Day{Date: d, Workday: hd.IsWork(), Name: hd.GetName(), Source: "built-in"}
+		}
+	}
+	for date, work := range c.overrides {
+		d := civil.MustParse(date)
+		if d.Time().Year() == year {
+			byDate[date] = Day{Date: d, Workday: work, Name: c.names[date], Source: "file"}
+		}
+	}
+	out := make([]Day, 0, len(byDate))
+	for _, d := range byDate {
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b Day) int { return strings.Compare(a.Date.String(), b.Date.String()) })
+	return out
 }
 
 func (c *Calendar) covered(year int) bool {

@@ -137,7 +137,7 @@ func sweep(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	calendar, err := workdays.New(nil)
+	calendar, err := workdays.Load(cfg.CalendarFile)
 	if err != nil {
 		return err
 	}
@@ -148,6 +148,7 @@ func sweep(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sweep: %d unpaid orders cancelled (deposits forfeited), %d deliveries confirmed automatically\n", res.Cancelled, res.AutoConfirmed)
+	fmt.Fprintf(stdout, "sweep: %d unpaid orders cancelled (deposits forfeited), %d deliveries confirmed automatically, %d due dates filled in (%d still pending)\n",
+		res.Cancelled, res.AutoConfirmed, res.DueDatesFilled, res.DueDatesPending)
 	return nil
 }

@@ -245,7 +245,11 @@ func runDemo(c *venueclient.Client) error {
 			c.Note("    %-10s %-30s %10s → %s", s.Role, party, s.Amount, s.Account)
 		}
 		for _, ob := range got.Obligations {
-			c.Note("    obligation %s: %s %s to %s, due %s (payment code %s)", ob.ID, ob.Kind, ob.Amount, ob.Counterpart, ob.DueDate, ob.PaymentCode)
+			due := ob.DuePending
+			if ob.DueDate != nil {
+				due = ob.DueDate.String()
+			}
+			c.Note("    obligation %s: %s %s to %s, due %s (payment code %s)", ob.ID, ob.Kind, ob.Amount, ob.Counterpart, due, ob.PaymentCode)
 		}
 	}
 

@@ -63,6 +63,10 @@ Usage:
   datavenue demo [--url URL]         walk a running venue through the whole trade, over its public API, printing each step
   datavenue load [--url URL] [--duration 1m]  mixed load on a running venue (DATAVENUE_RATE_PER_SECOND=0): searches, bids, negotiations, settlements, imports
   datavenue check [--json]           verify the stored data's invariants (ledger, vouchers, auctions, obligations); exit 1 if broken
+  datavenue calendar show YEAR | check [YEAR]
+                                     the official calendar deadlines are counted with (built in, and
+                                     DATAVENUE_CALENDAR_FILE): a year's holidays and adjusted working days;
+                                     check the file and which years it covers
   datavenue org roles ORG_ID [ROLE...]
                                      show an organisation's roles, or set them (audited; the bureau,
                                      clerk and auditor roles are granted only this way)
@@ -115,6 +119,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return parkedCommand(ctx, cfg, args[1:], stdout)
 	case "org":
 		return orgCommand(ctx, cfg, args[1:], stdout)
+	case "calendar":
+		return calendarCommand(cfg, args[1:], stdout)
 	case "check":
 		return check(ctx, cfg, args[1:], stdout)
 	case "demo":
@@ -265,11 +271,27 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	calendar, err := workdays.New(nil)
+	// The calendar file is read and checked before anything serves: a wrong one moves deadlines.
+	calendar, err := workdays.Load(cfg.CalendarFile)
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
+	calendarMonitor := settlement.CalendarMonitor{Calendar: calendar, Store: db, Clock: datavenue.SystemClock{}}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "datavenue_calendar_last_covered_year",
+		Help: "The last year whose official holiday schedule the calendar knows (deadlines beyond it wait)."},
+		func() float64 { return float64(calendar.LastCovered(time.Now().Year())) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "datavenue_obligations_due_date_pending",
+		Help: "Obligations whose due date waits for a year's official holiday schedule."},
+		func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := db.CountPendingDueDates(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
 	closing := make(chan struct{})
 	wake := certificates.NewWaker()
 	projection := matching.ProjectionControl{Store: db, Redis: rdb, Keys: auctions.Engine.Keys, Clock: datavenue.SystemClock{},
@@ -304,6 +326,10 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		Verifier: &auth.CachingVerifier{Verifier: auth.Verifier{Issuers: issuers, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}, Leeway: 30 * time.Second,
 			MaxLifetime: cfg.TokenMaxLifetime}},
 		JWKS: func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
+		Advisories: []api.Advisory{{Name: "calendar", Check: func(ctx context.Context) ([]string, error) {
+			h, err := calendarMonitor.Health(ctx)
+			return h.Warnings, err
+		}}},
 		Ready: []api.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
