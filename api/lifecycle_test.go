@@ -236,7 +236,7 @@ func TestPaymentCallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(paid.Obligations) != 1 || paid.Obligations[0].IncomeKind != "instalment" || paid.Obligations[0].EventDate != quarterEnd || paid.Obligations[0].DueDate == nil || *paid.Obligations[0].DueDate != due {
+	if len(paid.Obligations) != 2 || paid.Obligations[0].IncomeKind != "instalment" || paid.Obligations[0].EventDate != quarterEnd || paid.Obligations[0].DueDate == nil || *paid.Obligations[0].DueDate != due {
 		t.Fatalf("obligations = %+v, want event %s due %s", paid.Obligations, quarterEnd, due)
 	}
 	m.checkInvariants()

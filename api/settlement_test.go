@@ -8,7 +8,6 @@ import (
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/api"
-	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/settlement"
 	"github.com/datavenue/datavenue/workdays"
@@ -81,7 +80,10 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 		}
 	}
 	cal, _ := workdays.New(nil)
-	due, err := cal.AddWorkdays(civil.Of(time.Now()), 10)
+	if paid.ReceivedOn == nil {
+		t.Fatal("a paid order without its receipt date")
+	}
+	due, err := cal.AddWorkdays(*paid.ReceivedOn, 10) // recorded today (or the trade's day, on the engine's test clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +95,10 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 	if treasury.Party != govHolder || treasury.Amount.String() != "5000.01" || treasury.Counterpart != "市级国库" || treasury.DueDate == nil || *treasury.DueDate != due {
 		t.Fatalf("treasury obligation = %+v, want due %s", treasury, due)
 	}
-	if filing.Party != stateHolder || filing.Counterpart != "市国资委" || filing.DueDate == nil || *filing.DueDate != due {
+	if fin := kinds["finance_filing"]; fin.Party != govHolder || fin.Amount.String() != "5000.01" || fin.DueDate == nil || *fin.DueDate != due {
+		t.Fatalf("the unit's filing with the finance department = %+v", fin)
+	}
+	if filing.Party != stateHolder || filing.Counterpart != "市国资委" || filing.CopyTo == "" || filing.DueDate == nil || *filing.DueDate != due {
 		t.Fatalf("filing obligation = %+v", filing)
 	}
 	// The ledger holds one balanced transaction for the settlement; the treasury's due is booked.
@@ -104,7 +109,7 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 		t.Fatalf("clearing = %s", bal)
 	}
 	due2 := decode[api.Page[settlement.Obligation]](t, m.do("GET", "/v1/obligations?status=due", clerk, nil))
-	if len(due2.Data) != 2 || due2.Data[0].Overdue {
+	if len(due2.Data) != 3 || due2.Data[0].Overdue {
 		t.Fatalf("due obligations = %+v", due2.Data)
 	}
 	wantProblem(t, m.do("GET", "/v1/obligations", m.as(datavenue.RoleBuyer, buyerOrg), nil), 403, "role_not_allowed")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/settlement"
 	"github.com/datavenue/datavenue/workdays"
@@ -46,7 +47,7 @@ func TestAPaymentWhoseDeadlineReachesAnUnknownYearIsRecorded(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the payment: %v", err)
 			}
-			if paid.Status != "paid" || paid.ReceivedOn == nil || *paid.ReceivedOn != received || len(paid.Obligations) != 1 {
+			if paid.Status != "paid" || paid.ReceivedOn == nil || *paid.ReceivedOn != received || len(paid.Obligations) != 2 {
 				t.Fatalf("paid = %+v", paid)
 			}
 			ob := paid.Obligations[0]
@@ -73,11 +74,11 @@ func TestAPaymentWhoseDeadlineReachesAnUnknownYearIsRecorded(t *testing.T) {
 				}
 				return res
 			}
-			if res := sweep(builtIn, now.AddDate(0, 0, 20)); res.Cancelled != 0 || res.DueDatesFilled != 0 || res.DueDatesPending != 1 {
+			if res := sweep(builtIn, now.AddDate(0, 0, 20)); res.Cancelled != 0 || res.DueDatesFilled != 0 || res.DueDatesPending != 2 {
 				t.Fatalf("a sweep without the 2028 schedule: %+v", res)
 			}
 			// The schedule is added: the next sweep fills the date in, counted from the receipt.
-			if res := sweep(with2028, now.AddDate(0, 0, 21)); res.DueDatesFilled != 1 || res.DueDatesPending != 0 {
+			if res := sweep(with2028, now.AddDate(0, 0, 21)); res.DueDatesFilled != 2 || res.DueDatesPending != 0 { // the remittance and the filing
 				t.Fatalf("a sweep with the 2028 schedule: %+v", res)
 			}
 			got, err := m.db.Order(ctx, o.ID)
@@ -141,4 +142,109 @@ func TestTheSweeperNeverCancelsAClaimedPayment(t *testing.T) {
 	if got, _ := m.db.Order(ctx, o.ID); got.Status != "awaiting_payment" || !got.DepositForfeited.IsZero() {
 		t.Fatalf("a claimed order after the sweep: %s, forfeited %s", got.Status, got.DepositForfeited)
 	}
+}
+
+// Reconciliation by the seeds' rules (issue 17): money paid into another level's treasury is not a
+// remittance; a slip naming another paying unit than its payment code's is posted and flagged; a
+// partial payment leaves the rest due and visible, and the report agrees with the ledger; a later
+// receipt answers the "missing" exception; an over-payment's excess is booked to suspense and
+// shown.
+func TestReconciliationFollowsTheSeedsRules(t *testing.T) {
+	m, order, clerk := paidOrder(t)
+	ctx := context.Background()
+	ob := order.Obligations[0]
+	if ob.Kind != "treasury_remittance" || ob.Amount.String() != "5000.01" {
+		t.Fatalf("obligation = %+v", ob)
+	}
+	today := time.Now().Format("2006-01-02")
+	periodEnd := time.Now().AddDate(0, 1, 0).Format("2006-01-02") // past the due date
+	head := "缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n"
+	importCSV := func(rows string) settlement.ImportResult {
+		t.Helper()
+		r := m.importStatement(clerk, "csv", "period_end="+periodEnd, []byte(head+rows))
+		if r.status != 201 {
+			t.Fatalf("import: %d %s", r.status, r.body)
+		}
+		return decode[settlement.ImportResult](t, r)
+	}
+	obligation := func() settlement.Obligation {
+		for _, o := range decode[settlement.Order](t, m.do("GET", "/v1/orders/"+order.ID, clerk, nil)).Obligations {
+			if o.ID == ob.ID {
+				return o
+			}
+		}
+		t.Fatal("the obligation is gone")
+		return settlement.Obligation{}
+	}
+	exceptions := func() map[string]settlement.Exception {
+		out := map[string]settlement.Exception{}
+		for _, e := range decode[api.Page[settlement.Exception]](t, m.do("GET", "/v1/reconciliation/exceptions?limit=500", clerk, nil)).Data {
+			out[e.Kind+"/"+e.Status] = e
+		}
+		return out
+	}
+
+	// 1. Paid into the provincial treasury: not a remittance of a municipal unit; and the
+	// obligation, due by the period's end, has received nothing: missing.
+	res := importCSV("W1," + ob.PaymentCode + ",市交通运输局,5000.01," + today + ",省级国库\n")
+	if res.Receipts[0].Outcome != "wrong_treasury" || len(res.Missing) != 1 || res.Missing[0] != ob.ID {
+		t.Fatalf("wrong treasury: %+v, missing %v", res.Receipts, res.Missing)
+	}
+	if got := obligation(); !got.Remitted.IsZero() || got.Status != "due" {
+		t.Fatalf("after a wrong-treasury receipt: %+v", got)
+	}
+	if e := exceptions()["wrong_treasury/open"]; !strings.Contains(e.Detail, "省级国库") || e.Amount.String() != "5000.01" {
+		t.Fatalf("wrong_treasury exception: %+v", e)
+	}
+
+	// 2. A partial payment by payment code, but the slip names another unit: posted, flagged; the
+	// rest is due and visible; the missing exception is answered.
+	res = importCSV("P1," + ob.PaymentCode + ",某区卫生健康委员会,1000.00," + today + ",市级国库（市财政局国库支付中心）\n")
+	if res.Receipts[0].Outcome != "partial" {
+		t.Fatalf("partial: %+v", res.Receipts)
+	}
+	got := obligation()
+	if got.Remitted.String() != "1000.00" || got.Remaining.String() != "4000.01" || got.Status != "due" {
+		t.Fatalf("after a partial payment: remitted %s, remaining %s, %s", got.Remitted, got.Remaining, got.Status)
+	}
+	ex := exceptions()
+	if e := ex["unit_mismatch/open"]; !strings.Contains(e.Detail, "某区卫生健康委员会") {
+		t.Fatalf("unit_mismatch exception: %+v", e)
+	}
+	if e := ex["partial/open"]; e.Amount.String() != "4000.01" {
+		t.Fatalf("partial exception: %+v", e)
+	}
+	if e, open := ex["missing/open"]; open || !strings.Contains(ex["missing/resolved"].Resolution, "received") {
+		t.Fatalf("the missing exception after a receipt: open %+v, resolved %+v", e, ex["missing/resolved"])
+	}
+	// The report's remittances agree with the ledger: what is due is what remains.
+	report := decode[settlement.Report](t, m.do("GET", "/v1/reports/settlement?from="+today+"&to="+periodEnd, clerk, nil))
+	due, _ := m.db.Balance(ctx, settlement.AccountID(settlement.DueToTreasury, govHolder))
+	lines := map[string]string{}
+	for _, l := range report.Remittances {
+		lines[l.Key] = l.Amount.String()
+	}
+	if lines["due"] != "4000.01" || due.Neg().StringFixed(2) != "4000.01" || lines["remitted"] != "1000.00" {
+		t.Fatalf("report %v, ledger due to treasury %s", lines, due)
+	}
+
+	// 3. Over-paid: 4100.01 for the 4000.01 left: the obligation is remitted, the 100.00 excess is
+	// in the unit's treasury suspense account and on the exception.
+	res = importCSV("O1," + ob.PaymentCode + ",市交通运输局,4100.01," + today + ",市级国库\n")
+	if res.Receipts[0].Outcome != "over_paid" {
+		t.Fatalf("over-paid: %+v", res.Receipts)
+	}
+	if got := obligation(); got.Status != "remitted" || got.Remitted.String() != "5000.01" || !got.Remaining.IsZero() {
+		t.Fatalf("after the over-payment: %+v", got)
+	}
+	if b, _ := m.db.Balance(ctx, settlement.AccountID(settlement.TreasurySuspense, govHolder)); b.StringFixed(2) != "100.00" {
+		t.Fatalf("treasury suspense = %s, want 100.00", b)
+	}
+	if b, _ := m.db.Balance(ctx, settlement.AccountID(settlement.Remitted, govHolder)); b.StringFixed(2) != "-5100.01" {
+		t.Fatalf("remitted = %s, want -5100.01 (all the treasury received)", b)
+	}
+	if e := exceptions()["over_paid/open"]; e.Amount.String() != "100.00" || !strings.Contains(e.Detail, "100.00") {
+		t.Fatalf("over_paid exception: %+v", e)
+	}
+	m.checkInvariants()
 }

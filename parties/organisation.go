@@ -266,3 +266,22 @@ func (s Service) List(ctx context.Context, f ListFilter) ([]Organisation, error)
 	}
 	return s.Store.Organisations(ctx, f)
 }
+
+// TreasuryLevel tells the fiscal level of a treasury from its name as Chinese statements write it
+// (中央国库, 省级国库, 市级国库, 区级国库, 县级国库, 乡镇国库 …); ok is false when the name does not
+// say. A district (区) treasury is county level.
+func TreasuryLevel(name string) (FiscalLevel, bool) {
+	switch {
+	case strings.Contains(name, "中央"):
+		return LevelCentral, true
+	case strings.Contains(name, "省") || strings.Contains(name, "自治区"):
+		return LevelProvincial, true
+	case strings.Contains(name, "乡") || strings.Contains(name, "镇"):
+		return LevelTownship, true
+	case strings.Contains(name, "县") || strings.Contains(name, "区级") || strings.Contains(name, "区国库") || strings.Contains(name, "旗"):
+		return LevelCounty, true
+	case strings.Contains(name, "市"):
+		return LevelMunicipal, true
+	}
+	return "", false
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/money"
+	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/settlement"
 )
 
@@ -81,47 +82,36 @@ func applyReceipt(ctx context.Context, tx pgx.Tx, importID string, row settlemen
 		duplicate = n > 0 || seen[row.SlipNo]
 		seen[row.SlipNo] = true
 	}
-	var oblID, party string
-	var amount, remitted string
-	found := false
+	var cand *settlement.Candidate
+	var party string
 	if !duplicate {
 		// By payment code (its unique index), or, for a receipt without one, by unit, amount and date.
-		const columns = `SELECT o.id, o.party_id, o.amount::text, o.remitted::text FROM obligations o `
+		const columns = `SELECT o.id, o.party_id, o.amount::text, o.remitted::text, g.name, coalesce(g.fiscal_level, ''), o.counterpart
+			FROM obligations o JOIN organisations g ON g.id = o.party_id `
 		var r pgx.Row
 		if row.PaymentCode != "" {
 			r = tx.QueryRow(ctx, columns+`WHERE o.payment_code = $1 AND o.kind = 'treasury_remittance' AND o.status = 'due' FOR UPDATE OF o`, row.PaymentCode)
 		} else {
-			r = tx.QueryRow(ctx, columns+`JOIN organisations g ON g.id = o.party_id
-				WHERE o.kind = 'treasury_remittance' AND o.status = 'due' AND g.name = $1 AND o.amount - o.remitted = $2::numeric
+			r = tx.QueryRow(ctx, columns+`WHERE o.kind = 'treasury_remittance' AND o.status = 'due' AND g.name = $1 AND o.amount - o.remitted = $2::numeric
 					AND $3 >= o.event_date AND (o.due_date IS NULL OR $3 <= o.due_date + 30)
 				ORDER BY o.due_date NULLS LAST LIMIT 1 FOR UPDATE OF o`, row.Unit, row.Amount.String(), row.PaidOn.Time())
 		}
-		err := r.Scan(&oblID, &party, &amount, &remitted)
+		var c settlement.Candidate
+		var amount, remitted, level string
+		err := r.Scan(&c.ObligationID, &party, &amount, &remitted, &c.UnitName, &level, &c.Treasury)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return out, err
 		}
-		found = err == nil
-	}
-	var post money.Yuan
-	switch {
-	case duplicate:
-		out.Outcome = "duplicate"
-	case !found:
-		out.Outcome = "unmatched"
-	default:
-		remaining := money.MustParse(amount).Decimal().Sub(money.MustParse(remitted).Decimal())
-		out.Obligation = oblID
-		switch row.Amount.Decimal().Cmp(remaining) {
-		case 0:
-			out.Outcome, post = "matched", row.Amount
-		case -1:
-			out.Outcome, post = "partial", row.Amount
-		default:
-			out.Outcome, post = "over_paid", money.FromDecimal(remaining)
+		if err == nil {
+			c.Amount, c.Remitted, c.FiscalLevel, c.ByCode = money.MustParse(amount), money.MustParse(remitted), parties.FiscalLevel(level), row.PaymentCode != ""
+			cand = &c
 		}
 	}
+	d := settlement.MatchReceipt(row, cand, duplicate)
+	out.Outcome = d.Outcome
 	var obl *string
-	if out.Obligation != "" {
+	if cand != nil && d.Outcome != "duplicate" {
+		out.Obligation = cand.ObligationID
 		obl = &out.Obligation
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO receipts (id, import_id, line, slip_no, payment_code, unit_name, amount, paid_on, treasury, outcome, obligation_id)
@@ -129,27 +119,36 @@ func applyReceipt(ctx context.Context, tx pgx.Tx, importID string, row settlemen
 		row.Amount.String(), row.PaidOn.Time(), row.Treasury, out.Outcome, obl); err != nil {
 		return out, err
 	}
-	if found && !post.IsZero() {
-		// The remittance leaves the due-to-treasury account for remitted.
-		if _, err := postTransaction(ctx, tx, settlement.Transaction{Kind: "remittance", SourceID: oblID, Key: "remit:" + out.ID,
-			Memo: "receipt " + row.SlipNo + row.PaymentCode, Postings: []settlement.Posting{
-				{Account: settlement.AccountID(settlement.DueToTreasury, datavenue.OrgID(party)), Amount: post.Decimal()},
-				{Account: settlement.AccountID(settlement.Remitted, datavenue.OrgID(party)), Amount: post.Decimal().Neg()},
-			}}); err != nil {
+	if !d.Remit.IsZero() || !d.Excess.IsZero() {
+		// The remittance leaves the due-to-treasury account for remitted; an excess was received by
+		// the treasury too, and waits in the unit's treasury suspense account for a clerk.
+		postings := []settlement.Posting{
+			{Account: settlement.AccountID(settlement.DueToTreasury, datavenue.OrgID(party)), Amount: d.Remit.Decimal()},
+			{Account: settlement.AccountID(settlement.Remitted, datavenue.OrgID(party)), Amount: d.Remit.Decimal().Add(d.Excess.Decimal()).Neg()},
+		}
+		if !d.Excess.IsZero() {
+			postings = append(postings, settlement.Posting{Account: settlement.AccountID(settlement.TreasurySuspense, datavenue.OrgID(party)), Amount: d.Excess.Decimal()})
+		}
+		if _, err := postTransaction(ctx, tx, settlement.Transaction{Kind: "remittance", SourceID: cand.ObligationID, Key: "remit:" + out.ID,
+			Memo: "receipt " + row.SlipNo + row.PaymentCode, Postings: postings}); err != nil {
 			return out, err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE obligations SET remitted = remitted + $2::numeric,
 				status = CASE WHEN remitted + $2::numeric >= amount THEN 'remitted' ELSE status END,
 				settled_at = CASE WHEN remitted + $2::numeric >= amount THEN now() ELSE settled_at END
-			WHERE id = $1`, oblID, post.String()); err != nil {
+			WHERE id = $1`, cand.ObligationID, d.Remit.String()); err != nil {
+			return out, err
+		}
+		// A "missing" exception of this obligation is answered by this receipt.
+		if _, err := tx.Exec(ctx, `UPDATE reconciliation_exceptions SET status = 'resolved', resolved_at = now(), resolved_by = 'reconciliation',
+				resolution = 'received: receipt ' || $2 || ' (import ' || $3 || ')'
+			WHERE obligation_id = $1 AND kind = 'missing' AND status = 'open'`, cand.ObligationID, out.ID, importID); err != nil {
 			return out, err
 		}
 	}
-	if out.Outcome != "matched" {
-		detail := map[string]string{"partial": "less than the amount still due", "over_paid": "more than the amount still due",
-			"duplicate": "the slip number was received before", "unmatched": "no obligation matches"}[out.Outcome]
-		if _, err := tx.Exec(ctx, `INSERT INTO reconciliation_exceptions (id, kind, receipt_id, obligation_id, detail, status)
-			VALUES ($1, $2, $3, $4, $5, 'open')`, datavenue.NewID("exc"), out.Outcome, out.ID, obl, detail); err != nil {
+	for _, f := range d.Findings {
+		if _, err := tx.Exec(ctx, `INSERT INTO reconciliation_exceptions (id, kind, receipt_id, obligation_id, detail, status, amount)
+			VALUES ($1, $2, $3, $4, $5, 'open', $6::numeric)`, datavenue.NewID("exc"), f.Kind, out.ID, obl, f.Detail, f.Amount.String()); err != nil {
 			return out, err
 		}
 	}
@@ -162,14 +161,17 @@ func (db *DB) Exceptions(ctx context.Context, status string, p settlement.Page) 
 }
 
 func (db *DB) exceptions(ctx context.Context, where string, args ...any) ([]settlement.Exception, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT id, kind, coalesce(receipt_id, ''), coalesce(obligation_id, ''), detail, status, coalesce(resolution, '')
+	rows, err := db.Pool.Query(ctx, `SELECT id, kind, coalesce(receipt_id, ''), coalesce(obligation_id, ''), detail, status, coalesce(resolution, ''),
+			coalesce(amount, 0)::text
 		FROM reconciliation_exceptions `+where, args...)
 	if err != nil {
 		return nil, interpretError(err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.Exception, error) {
 		var e settlement.Exception
-		err := r.Scan(&e.ID, &e.Kind, &e.Receipt, &e.Obligation, &e.Detail, &e.Status, &e.Resolution)
+		var amount string
+		err := r.Scan(&e.ID, &e.Kind, &e.Receipt, &e.Obligation, &e.Detail, &e.Status, &e.Resolution, &amount)
+		e.Amount = money.MustParse(amount)
 		return e, err
 	})
 	return list, interpretError(err)

@@ -55,7 +55,7 @@ func (db *DB) Report(ctx context.Context, from, to, today civil.Date) (settlemen
 		return r, err
 	}
 	r.FilingsDue, err = reportLines(ctx, db, `SELECT o.party_id, g.name, count(*), sum(o.amount)::numeric(17,2)::text
-		FROM obligations o JOIN organisations g ON g.id = o.party_id WHERE o.kind = 'supervisor_filing' AND o.status = 'due'
+		FROM obligations o JOIN organisations g ON g.id = o.party_id WHERE o.kind IN ('supervisor_filing', 'finance_filing') AND o.status = 'due'
 		GROUP BY 1, 2 ORDER BY 1`)
 	return r, err
 }

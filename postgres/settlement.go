@@ -62,14 +62,15 @@ func (db *DB) ProductOperator(ctx context.Context, productID string) (datavenue.
 
 // Parties returns what settlement needs of organisations.
 func (db *DB) Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue.OrgID]settlement.PartyInfo, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT id, kind, coalesce(treasury, ''), coalesce(supervisor, '') FROM organisations WHERE id = ANY($1)`, strs(ids))
+	rows, err := db.Pool.Query(ctx, `SELECT id, kind, coalesce(fiscal_level, ''), coalesce(treasury, ''), coalesce(supervisor, '')
+		FROM organisations WHERE id = ANY($1)`, strs(ids))
 	if err != nil {
 		return nil, interpretError(err)
 	}
 	out := map[datavenue.OrgID]settlement.PartyInfo{}
 	var id datavenue.OrgID
 	var info settlement.PartyInfo
-	_, err = pgx.ForEachRow(rows, []any{&id, &info.Kind, &info.Treasury, &info.Supervisor}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&id, &info.Kind, &info.FiscalLevel, &info.Treasury, &info.Supervisor}, func() error {
 		out[id] = info
 		return nil
 	})
@@ -156,7 +157,7 @@ func (db *DB) obligations(ctx context.Context, where string, limit int, args ...
 		where += " ORDER BY " + obligationOrder
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT id, kind, party_id, counterpart, amount::text, remitted::text, income_kind, event_date, due_date,
-			coalesce(due_pending, ''), status, payment_code
+			coalesce(due_pending, ''), status, payment_code, coalesce(copy_to, '')
 		FROM obligations `+where, args...)
 	if err != nil {
 		return nil, interpretError(err)
@@ -166,7 +167,7 @@ func (db *DB) obligations(ctx context.Context, where string, limit int, args ...
 		var amount, remitted string
 		var event time.Time
 		var due *time.Time
-		err := r.Scan(&o.ID, &o.Kind, &o.Party, &o.Counterpart, &amount, &remitted, &o.IncomeKind, &event, &due, &o.DuePending, &o.Status, &o.PaymentCode)
+		err := r.Scan(&o.ID, &o.Kind, &o.Party, &o.Counterpart, &amount, &remitted, &o.IncomeKind, &event, &due, &o.DuePending, &o.Status, &o.PaymentCode, &o.CopyTo)
 		o.Amount, o.Remitted, o.EventDate = money.MustParse(amount), money.MustParse(remitted), civil.FromTime(event)
 		o.Remaining = money.FromDecimal(o.Amount.Decimal().Sub(o.Remitted.Decimal()))
 		if due != nil {
@@ -254,9 +255,9 @@ func (db *DB) RecordPayment(ctx context.Context, orderID string, p settlement.Pa
 				due = &t
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO obligations (id, order_id, kind, party_id, counterpart, amount, income_kind, event_date, due_date,
-					due_pending, status, payment_code)
-				VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, nullif($10, ''), 'due', $11)`, ob.ID, orderID, ob.Kind, string(ob.Party), ob.Counterpart,
-				ob.Amount.String(), ob.IncomeKind, ob.EventDate.Time(), due, ob.DuePending, ob.PaymentCode); err != nil {
+					due_pending, status, payment_code, copy_to)
+				VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, nullif($10, ''), 'due', $11, nullif($12, ''))`, ob.ID, orderID, ob.Kind, string(ob.Party), ob.Counterpart,
+				ob.Amount.String(), ob.IncomeKind, ob.EventDate.Time(), due, ob.DuePending, ob.PaymentCode, ob.CopyTo); err != nil {
 				return err
 			}
 		}

@@ -21,6 +21,9 @@ const (
 	// ForfeitedDeposits holds the deposits of winners who did not pay, until a clerk decides on
 	// compensation: the pilot plans do not say who receives them.
 	ForfeitedDeposits = "forfeited_deposits"
+	// TreasurySuspense holds what a unit paid its treasury beyond what it owed (an over-payment),
+	// until a clerk settles it (a refund by the treasury, or a later obligation).
+	TreasurySuspense = "treasury_suspense"
 )
 
 // DepositReceived books an auction deposit when it is received: the money is in clearing and held

@@ -153,7 +153,7 @@ type Share struct {
 // unit's share to its treasury, or file a state enterprise's income with its supervisor.
 type Obligation struct {
 	ID          string          `json:"id"`
-	Kind        string          `json:"kind"` // treasury_remittance, supervisor_filing
+	Kind        string          `json:"kind" jsonschema:"enum=treasury_remittance,enum=finance_filing,enum=supervisor_filing"`
 	Party       datavenue.OrgID `json:"party"`
 	Counterpart string          `json:"counterpart"`
 	Amount      money.Yuan      `json:"amount"`
@@ -170,6 +170,9 @@ type Obligation struct {
 	Remaining money.Yuan `json:"remaining"`
 	// PaymentCode is what the unit quotes when it remits (缴款码); reconciliation matches on it.
 	PaymentCode string `json:"payment_code"`
+	// CopyTo is who a filing is copied to (抄送): a state enterprise's filing goes to its
+	// supervisor and is copied to the finance department (G6).
+	CopyTo string `json:"copy_to,omitempty"`
 }
 
 // Page asks for one page of a list: at most Limit items after the cursor After (the key of the last
@@ -206,13 +209,34 @@ type Payment struct {
 	Via        string
 	IncomeKind string
 	ReceivedOn civil.Date // the value date: the day the money was received
+	// ReceivedOnGiven: the value date was stated (otherwise it is the day of recording).
+	ReceivedOnGiven bool
 }
 
 // PartyInfo is what settlement needs to know of a party: its kind, and its treasury or supervisor.
 type PartyInfo struct {
-	Kind       string
-	Treasury   string
-	Supervisor string
+	Kind        string
+	FiscalLevel string
+	Treasury    string
+	Supervisor  string
+}
+
+// financeDepartment names the finance department a government unit files with (its own level's),
+// and that a state enterprise copies its filings to.
+func financeDepartment(level string) string {
+	switch level {
+	case "central":
+		return "财政部"
+	case "provincial":
+		return "省级财政部门"
+	case "municipal":
+		return "市级财政部门"
+	case "county":
+		return "县级财政部门"
+	case "township":
+		return "乡级财政部门"
+	}
+	return "同级财政部门"
 }
 
 // Deadlines computes legal deadlines in working days.
@@ -238,16 +262,30 @@ func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Dea
 	}}
 	var shares []Share
 	var obligations []Obligation
-	incomeKind, event := o.IncomeKind, receivedOn
+	incomeKind := o.IncomeKind
 	if incomeKind == "" {
 		incomeKind = "one_off"
 	}
+	// G6: one-off income is filed (and a government unit's share remitted) within 10 working
+	// days of its receipt; a government unit's instalment income within 10 working days after the
+	// quarter it was received in ends. The quarter rule is the government units': a state
+	// enterprise files each receipt within 10 working days.
+	govEvent := receivedOn
 	if incomeKind == "instalment" {
-		event = workdays.QuarterEnd(receivedOn)
+		govEvent = workdays.QuarterEnd(receivedOn)
 	}
-	due, pending, err := Deadline(cal, event)
+	govDue, govPending, err := Deadline(cal, govEvent)
 	if err != nil {
 		return nil, Transaction{}, nil, err
+	}
+	seDue, sePending, err := Deadline(cal, receivedOn)
+	if err != nil {
+		return nil, Transaction{}, nil, err
+	}
+	obligation := func(kind, prefix string, party datavenue.OrgID, counterpart string, amount money.Yuan, event civil.Date, due *civil.Date, pending string) Obligation {
+		id := datavenue.NewID("obl")
+		return Obligation{ID: id, Kind: kind, Party: party, Counterpart: counterpart, Amount: amount, IncomeKind: incomeKind, EventDate: event,
+			DueDate: due, DuePending: pending, Status: "due", PaymentCode: prefix + id[len(id)-18:], Remaining: amount}
 	}
 	for i, p := range a.Parties {
 		amount := parts[i]
@@ -267,15 +305,15 @@ func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Dea
 		tx.Postings = append(tx.Postings, Posting{Account: acct, Amount: amount.Decimal().Neg()})
 		switch {
 		case purpose == DueToTreasury:
-			id := datavenue.NewID("obl")
-			obligations = append(obligations, Obligation{ID: id, Kind: "treasury_remittance", Party: p.Party,
-				Counterpart: info.Treasury, Amount: amount, IncomeKind: incomeKind, EventDate: event, DueDate: due, DuePending: pending, Status: "due",
-				PaymentCode: "JK" + id[len(id)-18:], Remaining: amount})
+			// Remitted in full to the treasury of its own level (D17), and filed (备案) with
+			// the finance department by the unit itself (G6).
+			obligations = append(obligations,
+				obligation("treasury_remittance", "JK", p.Party, info.Treasury, amount, govEvent, govDue, govPending),
+				obligation("finance_filing", "BA", p.Party, financeDepartment(info.FiscalLevel), amount, govEvent, govDue, govPending))
 		case info.Kind == "state_enterprise":
-			id := datavenue.NewID("obl")
-			obligations = append(obligations, Obligation{ID: id, Kind: "supervisor_filing", Party: p.Party,
-				Counterpart: info.Supervisor, Amount: amount, IncomeKind: incomeKind, EventDate: event, DueDate: due, DuePending: pending, Status: "due",
-				PaymentCode: "BA" + id[len(id)-18:], Remaining: amount})
+			ob := obligation("supervisor_filing", "BA", p.Party, info.Supervisor, amount, receivedOn, seDue, sePending)
+			ob.IncomeKind, ob.CopyTo = incomeKind, financeDepartment("")
+			obligations = append(obligations, ob)
 		}
 	}
 	tx.Postings = mergePostings(tx.Postings)
@@ -310,7 +348,7 @@ func mergeObligations(obs []Obligation) []Obligation {
 	for _, o := range obs {
 		key := o.Kind + "|" + string(o.Party)
 		if i, ok := index[key]; ok {
-			out[i].Amount = out[i].Amount.Add(o.Amount)
+			out[i].Amount, out[i].Remaining = out[i].Amount.Add(o.Amount), out[i].Remaining.Add(o.Remaining)
 			continue
 		}
 		index[key] = len(out)

@@ -99,7 +99,8 @@ func (s Service) RecordPayment(ctx context.Context, caller datavenue.Caller, ord
 	if err := f.Err(); err != nil {
 		return Order{}, err
 	}
-	return s.recordPayment(ctx, orderID, Payment{Reference: in.Reference, Via: "clerk", IncomeKind: in.IncomeKind, ReceivedOn: in.receivedOn(today)}, nil)
+	return s.recordPayment(ctx, orderID, Payment{Reference: in.Reference, Via: "clerk", IncomeKind: in.IncomeKind, ReceivedOn: in.receivedOn(today),
+		ReceivedOnGiven: in.ReceivedOn != nil}, nil)
 }
 
 // PaymentCallback is what a payment provider reports: the order paid, its reference, the amount
@@ -181,7 +182,7 @@ func (s Service) RecordCallback(ctx context.Context, in PaymentCallback) (Order,
 	}
 	amount := in.Amount
 	return s.recordPayment(ctx, in.OrderID, Payment{Reference: in.Reference, Via: "callback", IncomeKind: in.IncomeKind,
-		ReceivedOn: in.receivedOn(today)}, &amount)
+		ReceivedOn: in.receivedOn(today), ReceivedOnGiven: in.ReceivedOn != nil}, &amount)
 }
 
 func (s Service) recordPayment(ctx context.Context, orderID string, p Payment, amount *money.Yuan) (Order, error) {
@@ -220,6 +221,15 @@ func (s Service) settlePayment(ctx context.Context, orderID string, p Payment, a
 			return Order{}, err
 		}
 	}
+	if p.ReceivedOn.Before(before.TradedOn) && !p.ReceivedOnGiven {
+		// Recorded "today" for a trade dated tomorrow: the engine's clock (Redis TIME) runs ahead
+		// of this process's. The receipt cannot precede the trade.
+		p.ReceivedOn = before.TradedOn
+	}
+	if p.ReceivedOn.Before(before.TradedOn) {
+		return Order{}, datavenue.Invalid("validation_failed", "the request has invalid fields", datavenue.FieldError{Field: "received_on",
+			Code: "before_trade", Message: "received_on is before the trade (" + before.TradedOn.String() + ")"})
+	}
 	return s.Store.RecordPayment(ctx, orderID, p, func(o Order) ([]Share, Transaction, []Obligation, error) {
 		if amount != nil && amount.Cmp(o.AmountDue) != 0 {
 			return nil, Transaction{}, nil, datavenue.Invalid("amount_mismatch", "the amount paid is "+amount.String()+"; the order's amount due is "+o.AmountDue.String())
@@ -230,10 +240,6 @@ func (s Service) settlePayment(ctx context.Context, orderID string, p Payment, a
 		}
 		if *o.AgreementVersion != a.Version { // set when the order was made and never changed: a guard, not a path
 			return nil, Transaction{}, nil, datavenue.Conflict("agreement_changed", "the order's agreement changed while it was being paid; retry")
-		}
-		if p.ReceivedOn.Before(o.TradedOn) {
-			return nil, Transaction{}, nil, datavenue.Invalid("validation_failed", "the request has invalid fields", datavenue.FieldError{Field: "received_on",
-				Code: "before_trade", Message: "received_on is before the trade (" + o.TradedOn.String() + ")"})
 		}
 		o.IncomeKind = p.IncomeKind
 		return Settle(o, a, parties, s.Calendar, p.ReceivedOn, p.Reference)

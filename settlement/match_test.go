@@ -1,0 +1,57 @@
+package settlement_test
+
+import (
+	"testing"
+
+	"github.com/datavenue/datavenue/money"
+	"github.com/datavenue/datavenue/parties"
+	"github.com/datavenue/datavenue/settlement"
+)
+
+func TestMatchReceipt(t *testing.T) {
+	c := &settlement.Candidate{ObligationID: "obl_1", Amount: money.MustParse("100.00"), Remitted: money.MustParse("30.00"),
+		UnitName: "市交通运输局", FiscalLevel: parties.LevelMunicipal, Treasury: "市级国库", ByCode: true}
+	row := func(amount, unit, treasury string) settlement.ReceiptRow {
+		return settlement.ReceiptRow{SlipNo: "S", PaymentCode: "JK1", Unit: unit, Amount: money.MustParse(amount), Treasury: treasury}
+	}
+	for _, tc := range []struct {
+		row                          settlement.ReceiptRow
+		cand                         *settlement.Candidate
+		dup                          bool
+		outcome, remit, excess, kind string
+	}{
+		{row("70.00", "市交通运输局", "市级国库"), c, false, "matched", "70.00", "0.00", ""},
+		{row("20.00", "市交通运输局", "市级国库"), c, false, "partial", "20.00", "0.00", "partial"},
+		{row("90.00", "市交通运输局", ""), c, false, "over_paid", "70.00", "20.00", "over_paid"},
+		{row("70.00", "市交通运输局", "省级国库"), c, false, "wrong_treasury", "0.00", "0.00", "wrong_treasury"},
+		{row("70.00", "市交通运输局", "某区国库"), c, false, "wrong_treasury", "0.00", "0.00", "wrong_treasury"},
+		{row("70.00", "市交通运输局", "市本级国库"), c, false, "matched", "70.00", "0.00", ""},
+		{row("70.00", "市 交通运输局", "市级国库"), c, false, "matched", "70.00", "0.00", ""},
+		{row("70.00", "区卫健委", "市级国库"), c, false, "matched", "70.00", "0.00", "unit_mismatch"},
+		{row("70.00", "市交通运输局", "市级国库"), nil, false, "unmatched", "0.00", "0.00", "unmatched"},
+		{row("70.00", "市交通运输局", "市级国库"), c, true, "duplicate", "0.00", "0.00", "duplicate"},
+	} {
+		d := settlement.MatchReceipt(tc.row, tc.cand, tc.dup)
+		kind := ""
+		if len(d.Findings) > 0 {
+			kind = d.Findings[len(d.Findings)-1].Kind
+		}
+		if d.Outcome != tc.outcome || d.Remit.String() != tc.remit || d.Excess.String() != tc.excess || kind != tc.kind {
+			t.Errorf("%s %s %s: %s remit %s excess %s %v; want %s %s %s %s", tc.row.Amount, tc.row.Unit, tc.row.Treasury,
+				d.Outcome, d.Remit, d.Excess, d.Findings, tc.outcome, tc.remit, tc.excess, tc.kind)
+		}
+	}
+}
+
+func TestTreasuryLevel(t *testing.T) {
+	for name, want := range map[string]parties.FiscalLevel{"中央国库": parties.LevelCentral, "福建省级国库": parties.LevelProvincial,
+		"宁夏回族自治区国库": parties.LevelProvincial, "市级国库（市财政局国库支付中心）": parties.LevelMunicipal, "台江区级国库": parties.LevelCounty,
+		"闽侯县国库": parties.LevelCounty, "洪塘镇国库": parties.LevelTownship} {
+		if got, ok := parties.TreasuryLevel(name); !ok || got != want {
+			t.Errorf("%s: %s %v, want %s", name, got, ok, want)
+		}
+	}
+	if _, ok := parties.TreasuryLevel("国库支付中心"); ok {
+		t.Error("a treasury name without a level was given one")
+	}
+}
