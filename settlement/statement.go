@@ -232,7 +232,10 @@ func utf16Order(data []byte) (order xunicode.Endianness, ok bool) {
 // readXLSX reads the first sheet's raw values: dates as serial numbers and amounts as the stored
 // numbers, whatever their number format, where formatted text would depend on the locale.
 func readXLSX(data []byte) (statementTable, error) {
-	f, err := excelize.OpenReader(bytes.NewReader(data))
+	// An XLSX is a zip: a small upload can unfold into gigabytes (excelize allows 16 GB by
+	// default). A statement's sheets unzip to at most 512 MiB, and a worksheet larger than 64 MiB
+	// is read from a temporary file rather than memory.
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: 512 << 20, UnzipXMLSizeLimit: 64 << 20})
 	if err != nil {
 		return statementTable{}, datavenue.Invalid("statement_malformed", "the XLSX cannot be read")
 	}
