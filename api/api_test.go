@@ -159,6 +159,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		WriteTimeout:          writeTimeout,
 		FeedHeartbeat:         feedHeartbeat,
 		FeedsPerOrganisation:  feedsPerOrganisation,
+		CORSOrigins:           []string{"https://console.venue.test"},
 	})
 	v := &venue{t: t, app: app, db: db, keys: kr, logs: logs, redis: rdb, closing: closing,
 		minter: auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: datavenue.SystemClock{}}}
@@ -528,6 +529,9 @@ func TestIdempotencyKey(t *testing.T) {
 	retry := v.do("POST", "/v1/organisations", bureau, body, "Idempotency-Key", "reg-1")
 	if retry.status != 201 || !bytes.Equal(retry.body, first.body) || retry.header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("retry: %d %s (replayed %q), want the original 201 %s", retry.status, retry.body, retry.header.Get("Idempotent-Replayed"), first.body)
+	}
+	if loc := first.header.Get("Location"); loc == "" || retry.header.Get("Location") != loc {
+		t.Fatalf("the replay's Location %q, the first's %q (issue 12)", retry.header.Get("Location"), loc)
 	}
 	other := v.do("POST", "/v1/organisations", bureau, validRegistration("别的公司"), "Idempotency-Key", "reg-1")
 	wantProblem(t, other, http.StatusUnprocessableEntity, "idempotency_key_reused")
@@ -916,4 +920,56 @@ func TestSecurityHeaders(t *testing.T) {
 	wantProblem(t, v.do("GET", "/metrics", "", nil), 401, "token_missing")
 	wantProblem(t, v.do("GET", "/metrics", v.token(datavenue.RoleBuyer, buyerOrg), nil), 403, "role_not_allowed")
 	mustStatus(t, v.do("GET", "/metrics", v.token(datavenue.RoleClerk, venueOrg), nil), 200)
+}
+
+// The conventions clients' tools expect (issue 12): 405 with Allow for a known path and another
+// method; CORS for the configured origins only; compressed answers; an ETag and Cache-Control on
+// the public documents, If-None-Match answered 304.
+func TestHTTPConventions(t *testing.T) {
+	v := newVenue(t)
+	r := v.do("DELETE", "/v1/catalogue", "", nil)
+	if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "GET, HEAD" || r.problem.Code != "method_not_allowed" {
+		t.Fatalf("DELETE /v1/catalogue: %d Allow %q %s", r.status, r.header.Get("Allow"), r.body)
+	}
+	if r := v.do("PUT", "/v1/orders/ord_x/payment", "", nil); r.status != 405 || r.header.Get("Allow") != "POST" {
+		t.Fatalf("PUT on a POST route with a parameter: %d Allow %q", r.status, r.header.Get("Allow"))
+	}
+	if r := v.do("GET", "/v1/no/such/thing", "", nil); r.status != 404 || r.header.Get("Allow") != "" {
+		t.Fatalf("an unknown path: %d Allow %q", r.status, r.header.Get("Allow"))
+	}
+
+	pre := v.do("OPTIONS", "/v1/me", "", nil, "Origin", "https://console.venue.test", "Access-Control-Request-Method", "GET",
+		"Access-Control-Request-Headers", "authorization")
+	if pre.status != 204 || pre.header.Get("Access-Control-Allow-Origin") != "https://console.venue.test" ||
+		!strings.Contains(strings.ToLower(pre.header.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Fatalf("preflight from an allowed origin: %d %v", pre.status, pre.header)
+	}
+	if other := v.do("GET", "/healthz", "", nil, "Origin", "https://evil.example"); other.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("an origin not allowed got %q", other.header.Get("Access-Control-Allow-Origin"))
+	}
+
+	doc := v.do("GET", "/openapi.json", "", nil, "Accept-Encoding", "gzip")
+	if doc.header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("/openapi.json asked gzip: Content-Encoding %q", doc.header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(doc.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || !json.Valid(plain) {
+		t.Fatalf("the gzip answer does not decode to JSON: %v", err)
+	}
+
+	first := v.do("GET", "/v1/catalogue?q=x", "", nil)
+	tag := first.header.Get("ETag")
+	if first.status != 200 || tag == "" || first.header.Get("Cache-Control") != "public, max-age=60" {
+		t.Fatalf("the public catalogue: %d ETag %q Cache-Control %q", first.status, tag, first.header.Get("Cache-Control"))
+	}
+	if again := v.do("GET", "/v1/catalogue?q=x", "", nil, "If-None-Match", tag); again.status != http.StatusNotModified || len(again.body) != 0 {
+		t.Fatalf("If-None-Match: %d %s", again.status, again.body)
+	}
+	if withToken := v.do("GET", "/v1/catalogue?q=x", v.token(datavenue.RoleBuyer, buyerOrg), nil); withToken.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("the catalogue asked with a token: Cache-Control %q", withToken.header.Get("Cache-Control"))
+	}
 }

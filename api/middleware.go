@@ -274,6 +274,9 @@ func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logge
 		case idempotency.Replay:
 			c.Set("Idempotent-Replayed", "true")
 			c.Set(fiber.HeaderContentType, claim.Response.ContentType)
+			if claim.Response.Location != "" {
+				c.Set(fiber.HeaderLocation, claim.Response.Location)
+			}
 			return c.Status(claim.Response.Status).Send(claim.Response.Body)
 		case idempotency.Mismatch:
 			return datavenue.Invalid("idempotency_key_reused", "this Idempotency-Key was used for a different request")
@@ -291,7 +294,7 @@ func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logge
 			return err
 		}
 		resp := idempotency.Response{Status: status, ContentType: string(c.Response().Header.ContentType()),
-			Body: append([]byte(nil), c.Response().Body()...)}
+			Body: append([]byte(nil), c.Response().Body()...), Location: string(c.Response().Header.Peek(fiber.HeaderLocation))}
 		if err := store.Complete(ctx, scope, key, resp); err != nil {
 			// The change itself is committed: answer with it. A retry finds the claim running
 			// until the lease ends, then runs again into the domain's own uniqueness checks.

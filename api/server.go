@@ -91,6 +91,8 @@ type Deps struct {
 	PublicURL string
 	// MetricsElsewhere: the metrics are served on a listen address of their own, not on the API.
 	MetricsElsewhere bool
+	// CORSOrigins are the browser origins allowed to call the venue (none: no CORS).
+	CORSOrigins []string
 	// WriteTimeout bounds writing a response (for a live feed: each write); 30 s by default.
 	WriteTimeout time.Duration
 	// FeedHeartbeat is how often a live feed sends a keep-alive comment (15 s by default).
@@ -139,6 +141,11 @@ func New(d Deps) *fiber.App {
 		d.Registry.MustRegister(newProjectionCollector(d.Projection))
 	}
 	app.Use(withRequestID, observe(d.Logger, m, onError), recoverPanics(d.Logger), securityHeaders, closeUnreadBodies)
+	if len(d.CORSOrigins) > 0 {
+		app.Use(corsFor(d.CORSOrigins))
+	}
+	app.Use(compressed())
+	methods := methodTable{}
 
 	auth := authenticate(d.Verifier, d.Roles)
 	idem := idempotent(d.Idempotency, 30*time.Second, d.Logger)
@@ -170,11 +177,19 @@ func New(d Deps) *fiber.App {
 				chain = append(chain, idem)
 			}
 		}
+		if cc, ok := cacheable[r.Op.ID]; ok {
+			chain = append(chain, validated(cc)...)
+		}
 		chain = append(chain, r.Handler)
 		app.Add(r.Method, r.Path, chain...)
+		methods.add(r.Method, r.Path)
 	}
 	app.Use(func(c *fiber.Ctx) error {
 		c.Locals(localRoute, "unmatched")
+		if allow := methods.allowed(c.Path()); allow != "" {
+			c.Set(fiber.HeaderAllow, allow)
+			return fiber.NewError(fiber.StatusMethodNotAllowed, c.Method()+" is not a method of "+c.Path()+"; it answers "+allow)
+		}
 		return fiber.NewError(fiber.StatusNotFound, "no route matches "+c.Method()+" "+c.Path())
 	})
 	return app

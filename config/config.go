@@ -25,6 +25,7 @@ var Vars = []Var{
 	{"DATAVENUE_REDIS_URL", "redis://127.0.0.1:56379/0", "Redis connection URL"},
 	{"DATAVENUE_LISTEN", "127.0.0.1:8080", "address the HTTP API listens on"},
 	{"DATAVENUE_PUBLIC_URL", "", "the venue's public base URL (scheme, host, any path prefix), used in the identifiers of what it publishes (DCAT); empty: http:// and DATAVENUE_LISTEN. Never taken from a request's Host"},
+	{"DATAVENUE_CORS_ORIGINS", "", "browser origins allowed to call the API, comma-separated (e.g. https://console.example.cn); empty: none"},
 	{"DATAVENUE_METRICS_LISTEN", "", "serve the Prometheus metrics on this address of their own (e.g. 127.0.0.1:9464), without a token; empty: at /metrics on the API, for a clerk's or an auditor's token"},
 	{"DATAVENUE_KEY_DIR", ".data/keys", "folder of the venue's Ed25519 signing keys (PKCS#8 PEM, one per file; the newest signs, all verify)"},
 	{"DATAVENUE_JWT_ISSUER", "urn:datavenue:dev", "\"iss\" of tokens minted by the venue's own (development) issuer"},
@@ -67,6 +68,8 @@ type Config struct {
 	PublicURL string
 	// TokenMaxLifetime is the longest lifetime a bearer token may have.
 	TokenMaxLifetime time.Duration
+	// CORSOrigins are the browser origins allowed to call the API.
+	CORSOrigins []string
 	// CalendarFile is the calendar override file ("": the built-in schedules only).
 	CalendarFile string
 	// MetricsListen is where the metrics are served apart from the API ("": on the API, with a token).
@@ -119,6 +122,16 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	}
 	cfg.MetricsListen = get("DATAVENUE_METRICS_LISTEN")
 	cfg.CalendarFile = get("DATAVENUE_CALENDAR_FILE")
+	for _, o := range strings.Split(get("DATAVENUE_CORS_ORIGINS"), ",") {
+		o = strings.TrimRight(strings.TrimSpace(o), "/")
+		if o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || o == "*" {
+			return cfg, fmt.Errorf("DATAVENUE_CORS_ORIGINS: %q is not an origin such as https://console.example.cn (no wildcard)", o)
+		}
+		cfg.CORSOrigins = append(cfg.CORSOrigins, o)
+	}
 	if cfg.TokenMaxLifetime, err = time.ParseDuration(get("DATAVENUE_TOKEN_MAX_LIFETIME")); err != nil || cfg.TokenMaxLifetime < time.Minute {
 		return cfg, fmt.Errorf("DATAVENUE_TOKEN_MAX_LIFETIME: want a duration of at least 1m, such as 24h")
 	}

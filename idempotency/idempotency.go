@@ -27,6 +27,7 @@ type Response struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	Location    string // the Location header of a 201, replayed with it
 }
 
 // Claim is the result of claiming a key.

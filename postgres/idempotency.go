@@ -33,9 +33,9 @@ func (db *DB) Claim(ctx context.Context, scope, key string, hash []byte, lease t
 			ctype   *string
 			status  *int
 		)
-		err = tx.QueryRow(ctx, `SELECT request_hash, state, coalesce(locked_until < now(), false), status, content_type, body
+		err = tx.QueryRow(ctx, `SELECT request_hash, state, coalesce(locked_until < now(), false), status, content_type, body, coalesce(location, '')
 			FROM idempotency_keys WHERE scope = $1 AND key = $2 FOR UPDATE`, scope, key).
-			Scan(&stored, &state, &expired, &status, &ctype, &resp.Body)
+			Scan(&stored, &state, &expired, &status, &ctype, &resp.Body, &resp.Location)
 		if err != nil {
 			return err
 		}
@@ -66,9 +66,9 @@ func (db *DB) Claim(ctx context.Context, scope, key string, hash []byte, lease t
 // Complete stores the response for replay.
 func (db *DB) Complete(ctx context.Context, scope, key string, resp idempotency.Response) error {
 	_, err := db.Pool.Exec(ctx, `UPDATE idempotency_keys
-		SET state = 'completed', status = $3, content_type = $4, body = $5, completed_at = now(), locked_until = NULL
+		SET state = 'completed', status = $3, content_type = $4, body = $5, location = nullif($6, ''), completed_at = now(), locked_until = NULL
 		WHERE scope = $1 AND key = $2 AND state = 'started'`,
-		scope, key, resp.Status, resp.ContentType, resp.Body)
+		scope, key, resp.Status, resp.ContentType, resp.Body, resp.Location)
 	return interpretError(err)
 }
 

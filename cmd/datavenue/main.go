@@ -342,6 +342,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		Version:               version,
 		PublicURL:             cfg.PublicURL,
 		MetricsElsewhere:      cfg.MetricsListen != "",
+		CORSOrigins:           cfg.CORSOrigins,
 	})
 	background := func(ctx context.Context) {
 		// Open auctions whose hot state Redis lost are rebuilt from PostgreSQL before bidding resumes.
