@@ -20,6 +20,7 @@ type Auctions interface {
 	Bid(ctx context.Context, caller datavenue.Caller, auctionID, key string, in matching.BidInput) (matching.BidResult, error)
 	RecordDeposit(ctx context.Context, caller datavenue.Caller, auctionID string, in matching.DepositInput) error
 	Get(ctx context.Context, id string) (matching.View, error)
+	List(ctx context.Context, f matching.AuctionFilter) ([]matching.Record, error)
 	History(ctx context.Context, caller datavenue.Caller, id string) ([]matching.HistoryEntry, error)
 }
 
@@ -29,6 +30,11 @@ func (h *handlers) auctionRoutes() []Route {
 		{"POST", "/v1/auctions", Operation{ID: "openAuction", Tag: "auctions", Summary: "Open the auction of a published, auction-priced product",
 			Description: "On the terms of the product's current price version: kind (english, sealed_first, sealed_second), reserve, increment, schedule, anti-sniping, deposit; buyers by the product's allow and deny lists.",
 			Auth:        true, Request: matching.CreateInput{}, Response: matching.Record{}, Status: 201, Errors: []int{403, 409}}, h.openAuction},
+		{"GET", "/v1/auctions", Operation{ID: "listAuctions", Tag: "auctions", Summary: "Auctions, newest first",
+			Description: "Their terms, status and, once closed, the outcome (the winning price is public); sealed bids never show here.", Auth: true,
+			Params: []Param{{Name: "status", In: "query", Description: "open, closed or stopped"}, {Name: "kind", In: "query", Description: "english, sealed_first or sealed_second"},
+				{Name: "product_id", In: "query"}, {Name: "operator_id", In: "query"}, limitParam, cursorParam},
+			Response: Page[matching.Record]{}, Errors: []int{422}}, h.listAuctions},
 		{"GET", "/v1/auctions/:id", Operation{ID: "getAuction", Tag: "auctions", Summary: "An auction and its live state (sealed: only the number of bids until the close)",
 			Auth: true, Params: id, Response: matching.View{}, Errors: []int{404}}, h.getAuction},
 		{"POST", "/v1/auctions/:id/bids", Operation{ID: "placeBid", Tag: "auctions", Summary: "Place a bid (buyer)",
@@ -39,6 +45,13 @@ func (h *handlers) auctionRoutes() []Route {
 		{"POST", "/v1/auctions/:id/deposits", Operation{ID: "recordDeposit", Tag: "auctions", Summary: "Record a buyer's deposit as received (clerk)",
 			Auth: true, Params: id, Request: matching.DepositInput{}, Response: Status{}, Status: 201, Errors: []int{403, 404, 409}}, h.recordDeposit},
 	}
+}
+
+func (h *handlers) listAuctions(c *fiber.Ctx) error {
+	return paged(c, func(after string, limit int) ([]matching.Record, error) {
+		return h.d.Auctions.List(c.UserContext(), matching.AuctionFilter{Status: c.Query("status"), Kind: c.Query("kind"),
+			ProductID: c.Query("product_id"), OperatorID: datavenue.OrgID(c.Query("operator_id")), After: after, Limit: limit})
+	}, func(r matching.Record) string { return r.ID })
 }
 
 func (h *handlers) openAuction(c *fiber.Ctx) error {

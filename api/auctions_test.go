@@ -434,3 +434,22 @@ func TestLiveFeedsOutliveTheWriteTimeout(t *testing.T) {
 	openFeed(t, m, base, auc.ID, m.as(datavenue.RoleBuyer, buyerOrg))
 	_ = second
 }
+
+// GET /v1/auctions lists auctions newest first, filtered and paged; a sealed auction's bids never
+// show in the list (issue 12).
+func TestListAuctions(t *testing.T) {
+	m, auc := auctionMarket(t, matching.SealedFirst)
+	buyer := m.as(datavenue.RoleBuyer, buyerOrg)
+	page := decode[api.Page[matching.Record]](t, m.do("GET", "/v1/auctions?status=open&kind=sealed_first", buyer, nil))
+	if len(page.Data) != 1 || page.Data[0].ID != auc.ID {
+		t.Fatalf("open sealed auctions: %+v", page.Data)
+	}
+	if none := decode[api.Page[matching.Record]](t, m.do("GET", "/v1/auctions?status=closed", buyer, nil)); len(none.Data) != 0 {
+		t.Fatalf("closed auctions: %+v", none.Data)
+	}
+	if byProduct := decode[api.Page[matching.Record]](t, m.do("GET", "/v1/auctions?product_id="+auc.ProductID+"&limit=1", buyer, nil)); len(byProduct.Data) != 1 || byProduct.NextCursor != "" {
+		t.Fatalf("by product: %+v", byProduct)
+	}
+	wantProblem(t, m.do("GET", "/v1/auctions?status=won", buyer, nil), 422, "validation_failed")
+	wantProblem(t, m.do("GET", "/v1/auctions", "", nil), 401, "token_missing")
+}

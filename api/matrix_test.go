@@ -72,7 +72,7 @@ var accessTable = map[string]struct{ own, other string }{
 	"catalogueDCAT": {"* -", "* -"}, "pricingGuidance": {"* -", "* -"},
 	// matching: the operator opens its auctions; buyers bid and negotiate; clerks record deposits;
 	// a negotiation is seen by its parties' organisations and auditors
-	"openAuction": {"operator", ""}, "getAuction": {"*", "*"}, "placeBid": {"buyer", "buyer"},
+	"openAuction": {"operator", ""}, "getAuction": {"*", "*"}, "listAuctions": {"*", "*"}, "placeBid": {"buyer", "buyer"},
 	"bidHistory": {"*", "*"}, "recordDeposit": {"clerk", "clerk"}, "auctionFeed": {"*", "*"},
 	"startNegotiation": {"buyer", "buyer"}, "moveNegotiation": {"buyer", ""}, "getNegotiation": {"*", "auditor"},
 	// settlement: orders are seen by the buyer's and seller's organisations and the supervisors

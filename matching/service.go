@@ -52,6 +52,32 @@ type Store interface {
 	// longer published.
 	OpenAuctionsOnAsset(ctx context.Context, assetID string) ([]string, error)
 	OrganisationKind(ctx context.Context, id datavenue.OrgID) (string, error)
+	// ListAuctions pages through auctions, newest first (by id, after After).
+	ListAuctions(ctx context.Context, f AuctionFilter) ([]Record, error)
+}
+
+// AuctionFilter selects auctions to list; empty fields select all.
+type AuctionFilter struct {
+	Status, Kind, ProductID string
+	OperatorID              datavenue.OrgID
+	After                   string
+	Limit                   int
+}
+
+// List lists auctions, newest first: their records (terms, status, and once closed the outcome,
+// which is public; sealed bids never show here).
+func (s Service) List(ctx context.Context, f AuctionFilter) ([]Record, error) {
+	var fields datavenue.Fields
+	if f.Status != "" && f.Status != "open" && f.Status != "closed" && f.Status != "stopped" {
+		fields.Add("status", "invalid_value", "status is open, closed or stopped")
+	}
+	if f.Kind != "" && f.Kind != English && f.Kind != SealedFirst && f.Kind != SealedSecond {
+		fields.Add("kind", "invalid_value", "kind is english, sealed_first or sealed_second")
+	}
+	if err := fields.Err(); err != nil {
+		return nil, err
+	}
+	return s.Store.ListAuctions(ctx, f)
 }
 
 // qualified checks that the caller's organisation is a registered party of the venue: tokens

@@ -93,6 +93,19 @@ func (db *DB) Auctions(ctx context.Context, productID, status string) ([]matchin
 	return list, interpretError(err)
 }
 
+// ListAuctions pages through auctions, newest first.
+func (db *DB) ListAuctions(ctx context.Context, f matching.AuctionFilter) ([]matching.Record, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+auctionColumns+` FROM auctions
+		WHERE ($1 = '' OR status = $1) AND ($2 = '' OR kind = $2) AND ($3 = '' OR product_id = $3) AND ($4 = '' OR operator_id = $4)
+			AND ($5 = '' OR id < $5)
+		ORDER BY id DESC LIMIT $6`, f.Status, f.Kind, f.ProductID, string(f.OperatorID), f.After, clampLimit(f.Limit))
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (matching.Record, error) { return scanAuction(r) })
+	return list, interpretError(err)
+}
+
 // RecordOutcome stores how an open auction ended, once.
 func (db *DB) RecordOutcome(ctx context.Context, id string, o matching.Outcome, reason string) error {
 	if _, ok := datavenue.CallerFrom(ctx); !ok {
