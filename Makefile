@@ -3,7 +3,7 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: run test fuzz faults demo stop services build vet bench bench-matching bench-settlement
+.PHONY: run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
@@ -56,6 +56,11 @@ bench: services
 # bench-settlement: settlements/s from trade to voucher against plain inserts of the same rows.
 bench-settlement: services
 	$(SERVICES) exec -- go test ./postgres -run '^$$' -bench Settlement -benchtime 3s -count 1
+
+# bench-import: a 100,000-receipt treasury statement imported in one transaction, against a raw COPY
+# of the same rows in the same run.
+bench-import: services
+	$(SERVICES) exec -- go test ./postgres -run '^$$' -bench Import -benchtime 1x -count 1
 
 # bench-matching: bids/s and latency of the engine (Go API) against a redis-benchmark baseline of
 # the same script; add HTTP=http://127.0.0.1:8080 with a venue started by

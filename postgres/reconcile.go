@@ -3,9 +3,12 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/civil"
@@ -18,13 +21,16 @@ import (
 const progressEvery = 500
 
 // Import applies a statement in one transaction: every receipt is recorded with its outcome,
-// matched amounts post from due-to-treasury to remitted, exceptions are queued, and obligations
-// due by the period's end with nothing received are reported missing. A failure applies nothing.
+// remitted amounts post from due-to-treasury to remitted (one ledger transaction for the
+// statement), exceptions are queued, and obligations due by the period's end with nothing
+// received are reported missing. A failure applies nothing.
 //
-// Matching: first by payment code (缴款码) or, failing that, by the paying unit's name and the
-// amount still due, with the payment dated from the obligation's event to 30 days past its due
-// date. A slip number seen before (in an earlier statement or earlier in this one) is a
-// duplicate receipt, never a second payment.
+// The rules are settlement.MatchReceipt's; this is storage, shaped for large statements: the
+// candidates by payment code are read (and locked) in one query, each receipt is decided in
+// memory against the obligations' running state, and receipts, exceptions, obligation updates and
+// postings are written in bulk (COPY and unnest), so an import costs a few statements, not four a
+// receipt. A receipt without a payment code is matched by unit, amount still due and date, one
+// query each, after the changes before it are written, so it sees them.
 func (db *DB) Import(ctx context.Context, name string, rows []settlement.ReceiptRow, periodEnd civil.Date) (settlement.ImportResult, error) {
 	res := settlement.ImportResult{ID: datavenue.NewID("imp"), Counts: map[string]int{}}
 	caller, _ := datavenue.CallerFrom(ctx)
@@ -37,17 +43,26 @@ func (db *DB) Import(ctx context.Context, name string, rows []settlement.Receipt
 			res.ID, name, len(rows), caller.Subject); err != nil {
 			return err
 		}
-		seen := map[string]bool{}
+		b, err := newImportBatch(ctx, tx, res.ID, rows)
+		if err != nil {
+			return err
+		}
 		for i, row := range rows {
 			if i%progressEvery == 0 {
 				settlement.ReportProgress(ctx, "applying", i, len(rows))
 			}
-			out, err := applyReceipt(ctx, tx, res.ID, row, seen)
+			out, err := b.apply(ctx, row)
 			if err != nil {
 				return err
 			}
 			res.Receipts = append(res.Receipts, out)
 			res.Counts[out.Outcome]++
+		}
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+		if err := b.post(ctx); err != nil {
+			return err
 		}
 		missing, err := collect(ctx, tx, func(r pgx.Row) (string, error) {
 			var id string
@@ -56,11 +71,14 @@ func (db *DB) Import(ctx context.Context, name string, rows []settlement.Receipt
 		if err != nil {
 			return err
 		}
-		for _, id := range missing {
-			if _, err := tx.Exec(ctx, `INSERT INTO reconciliation_exceptions (id, kind, obligation_id, detail, status)
-				VALUES ($1, 'missing', $2, 'due by the period end and nothing received', 'open') ON CONFLICT DO NOTHING`, datavenue.NewID("exc"), id); err != nil {
-				return err
-			}
+		excIDs := make([]string, len(missing))
+		for i := range missing {
+			excIDs[i] = datavenue.NewID("exc")
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO reconciliation_exceptions (id, kind, obligation_id, detail, status, amount)
+			SELECT e, 'missing', o, 'due by the period end and nothing received', 'open', 0
+			FROM unnest($1::text[], $2::text[]) AS x(o, e) ON CONFLICT DO NOTHING`, missing, excIDs); err != nil {
+			return err
 		}
 		res.Missing = missing
 		res.Counts["missing"] = len(missing)
@@ -70,41 +88,97 @@ func (db *DB) Import(ctx context.Context, name string, rows []settlement.Receipt
 	return res, err
 }
 
-func applyReceipt(ctx context.Context, tx pgx.Tx, importID string, row settlement.ReceiptRow, seen map[string]bool) (settlement.ReceiptOutcome, error) {
-	out := settlement.ReceiptOutcome{ReceiptRow: row, ID: datavenue.NewID("rcp")}
-	duplicate := false
-	if row.SlipNo != "" {
-		var n int
-		// The predicate repeats the partial unique index's, so that the lookup uses it.
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM receipts WHERE slip_no = $1 AND outcome <> 'duplicate' AND slip_no <> ''`, row.SlipNo).Scan(&n); err != nil {
-			return out, err
+// importBatch is one statement's import in progress: what is known of the obligations it pays,
+// and what waits to be written.
+type importBatch struct {
+	tx       pgx.Tx
+	importID string
+	seen     map[string]bool                  // slip numbers received before or earlier in the file
+	byCode   map[string]*settlement.Candidate // due obligations by payment code, with their running remitted
+	party    map[string]string                // obligation -> its unit
+	receipts [][]any
+	excepts  [][]any
+	remitted map[string]decimal.Decimal // obligation -> what this import remits of it, not yet written
+	paidBy   map[string]string          // obligation -> the receipt that paid it (missing exceptions)
+	postings map[string]decimal.Decimal // account -> the statement's remittance postings
+}
+
+func newImportBatch(ctx context.Context, tx pgx.Tx, importID string, rows []settlement.ReceiptRow) (*importBatch, error) {
+	b := &importBatch{tx: tx, importID: importID, seen: map[string]bool{}, byCode: map[string]*settlement.Candidate{},
+		party: map[string]string{}, remitted: map[string]decimal.Decimal{}, paidBy: map[string]string{}, postings: map[string]decimal.Decimal{}}
+	var slips, codes []string
+	for _, r := range rows {
+		if r.SlipNo != "" {
+			slips = append(slips, r.SlipNo)
 		}
-		duplicate = n > 0 || seen[row.SlipNo]
-		seen[row.SlipNo] = true
+		if r.PaymentCode != "" {
+			codes = append(codes, r.PaymentCode)
+		}
+	}
+	// Slips received in earlier statements (the predicate repeats the partial unique index's).
+	known, err := collect(ctx, tx, func(r pgx.Row) (string, error) {
+		var s string
+		return s, r.Scan(&s)
+	}, `SELECT slip_no FROM receipts WHERE slip_no = ANY($1) AND outcome <> 'duplicate' AND slip_no <> ''`, slips)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range known {
+		b.seen[s] = true
+	}
+	// The obligations the payment codes name. Not locked here: imports are serialised (the
+	// advisory lock above), nothing else changes what an obligation has remitted, and the bulk
+	// UPDATE adds to the value it finds (locking 100,000 rows one by one first cost more than the
+	// rest of the import).
+	dbRows, err := tx.Query(ctx, candidateColumns+`WHERE o.payment_code = ANY($1) AND o.kind = 'treasury_remittance' AND o.status = 'due'`, codes)
+	if err != nil {
+		return nil, err
+	}
+	defer dbRows.Close()
+	for dbRows.Next() {
+		c, party, code, err := scanCandidate(dbRows)
+		if err != nil {
+			return nil, err
+		}
+		c.ByCode = true
+		b.byCode[code], b.party[c.ObligationID] = c, party
+	}
+	return b, dbRows.Err()
+}
+
+const candidateColumns = `SELECT o.id, o.party_id, o.amount::text, o.remitted::text, g.name, coalesce(g.fiscal_level, ''), o.counterpart, o.payment_code
+	FROM obligations o JOIN organisations g ON g.id = o.party_id `
+
+func scanCandidate(r pgx.Row) (*settlement.Candidate, string, string, error) {
+	var c settlement.Candidate
+	var party, amount, remitted, level, code string
+	if err := r.Scan(&c.ObligationID, &party, &amount, &remitted, &c.UnitName, &level, &c.Treasury, &code); err != nil {
+		return nil, "", "", err
+	}
+	c.Amount, c.Remitted, c.FiscalLevel = money.MustParse(amount), money.MustParse(remitted), parties.FiscalLevel(level)
+	return &c, party, code, nil
+}
+
+// apply decides one receipt and queues what it writes.
+func (b *importBatch) apply(ctx context.Context, row settlement.ReceiptRow) (settlement.ReceiptOutcome, error) {
+	out := settlement.ReceiptOutcome{ReceiptRow: row, ID: datavenue.NewID("rcp")}
+	duplicate := row.SlipNo != "" && b.seen[row.SlipNo]
+	if row.SlipNo != "" {
+		b.seen[row.SlipNo] = true
 	}
 	var cand *settlement.Candidate
-	var party string
 	if !duplicate {
-		// By payment code (its unique index), or, for a receipt without one, by unit, amount and date.
-		const columns = `SELECT o.id, o.party_id, o.amount::text, o.remitted::text, g.name, coalesce(g.fiscal_level, ''), o.counterpart
-			FROM obligations o JOIN organisations g ON g.id = o.party_id `
-		var r pgx.Row
 		if row.PaymentCode != "" {
-			r = tx.QueryRow(ctx, columns+`WHERE o.payment_code = $1 AND o.kind = 'treasury_remittance' AND o.status = 'due' FOR UPDATE OF o`, row.PaymentCode)
+			// Remitted in full earlier in this statement, it is no longer due: like any receipt
+			// for an obligation that is not due, this one matches nothing.
+			if c := b.byCode[row.PaymentCode]; c != nil && c.Remitted.Cmp(c.Amount) < 0 {
+				cand = c
+			}
 		} else {
-			r = tx.QueryRow(ctx, columns+`WHERE o.kind = 'treasury_remittance' AND o.status = 'due' AND g.name = $1 AND o.amount - o.remitted = $2::numeric
-					AND $3 >= o.event_date AND (o.due_date IS NULL OR $3 <= o.due_date + 30)
-				ORDER BY o.due_date NULLS LAST LIMIT 1 FOR UPDATE OF o`, row.Unit, row.Amount.String(), row.PaidOn.Time())
-		}
-		var c settlement.Candidate
-		var amount, remitted, level string
-		err := r.Scan(&c.ObligationID, &party, &amount, &remitted, &c.UnitName, &level, &c.Treasury)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return out, err
-		}
-		if err == nil {
-			c.Amount, c.Remitted, c.FiscalLevel, c.ByCode = money.MustParse(amount), money.MustParse(remitted), parties.FiscalLevel(level), row.PaymentCode != ""
-			cand = &c
+			var err error
+			if cand, err = b.byUnit(ctx, row); err != nil {
+				return out, err
+			}
 		}
 	}
 	d := settlement.MatchReceipt(row, cand, duplicate)
@@ -114,45 +188,107 @@ func applyReceipt(ctx context.Context, tx pgx.Tx, importID string, row settlemen
 		out.Obligation = cand.ObligationID
 		obl = &out.Obligation
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO receipts (id, import_id, line, slip_no, payment_code, unit_name, amount, paid_on, treasury, outcome, obligation_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, $8, $9, $10, $11)`, out.ID, importID, row.Line, row.SlipNo, row.PaymentCode, row.Unit,
-		row.Amount.String(), row.PaidOn.Time(), row.Treasury, out.Outcome, obl); err != nil {
-		return out, err
-	}
+	b.receipts = append(b.receipts, []any{out.ID, b.importID, row.Line, row.SlipNo, row.PaymentCode, row.Unit, row.Amount.Decimal(),
+		row.PaidOn.Time(), row.Treasury, out.Outcome, obl})
 	if !d.Remit.IsZero() || !d.Excess.IsZero() {
 		// The remittance leaves the due-to-treasury account for remitted; an excess was received by
 		// the treasury too, and waits in the unit's treasury suspense account for a clerk.
-		postings := []settlement.Posting{
-			{Account: settlement.AccountID(settlement.DueToTreasury, datavenue.OrgID(party)), Amount: d.Remit.Decimal()},
-			{Account: settlement.AccountID(settlement.Remitted, datavenue.OrgID(party)), Amount: d.Remit.Decimal().Add(d.Excess.Decimal()).Neg()},
-		}
+		party := datavenue.OrgID(b.party[cand.ObligationID])
+		b.postings[settlement.AccountID(settlement.DueToTreasury, party)] = b.postings[settlement.AccountID(settlement.DueToTreasury, party)].Add(d.Remit.Decimal())
+		b.postings[settlement.AccountID(settlement.Remitted, party)] = b.postings[settlement.AccountID(settlement.Remitted, party)].Sub(d.Remit.Decimal().Add(d.Excess.Decimal()))
 		if !d.Excess.IsZero() {
-			postings = append(postings, settlement.Posting{Account: settlement.AccountID(settlement.TreasurySuspense, datavenue.OrgID(party)), Amount: d.Excess.Decimal()})
+			b.postings[settlement.AccountID(settlement.TreasurySuspense, party)] = b.postings[settlement.AccountID(settlement.TreasurySuspense, party)].Add(d.Excess.Decimal())
 		}
-		if _, err := postTransaction(ctx, tx, settlement.Transaction{Kind: "remittance", SourceID: cand.ObligationID, Key: "remit:" + out.ID,
-			Memo: "receipt " + row.SlipNo + row.PaymentCode, Postings: postings}); err != nil {
-			return out, err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE obligations SET remitted = remitted + $2::numeric,
-				status = CASE WHEN remitted + $2::numeric >= amount THEN 'remitted' ELSE status END,
-				settled_at = CASE WHEN remitted + $2::numeric >= amount THEN now() ELSE settled_at END
-			WHERE id = $1`, cand.ObligationID, d.Remit.String()); err != nil {
-			return out, err
-		}
-		// A "missing" exception of this obligation is answered by this receipt.
-		if _, err := tx.Exec(ctx, `UPDATE reconciliation_exceptions SET status = 'resolved', resolved_at = now(), resolved_by = 'reconciliation',
-				resolution = 'received: receipt ' || $2 || ' (import ' || $3 || ')'
-			WHERE obligation_id = $1 AND kind = 'missing' AND status = 'open'`, cand.ObligationID, out.ID, importID); err != nil {
-			return out, err
+		cand.Remitted = cand.Remitted.Add(d.Remit)
+		b.remitted[cand.ObligationID] = b.remitted[cand.ObligationID].Add(d.Remit.Decimal())
+		if _, ok := b.paidBy[cand.ObligationID]; !ok {
+			b.paidBy[cand.ObligationID] = out.ID
 		}
 	}
 	for _, f := range d.Findings {
-		if _, err := tx.Exec(ctx, `INSERT INTO reconciliation_exceptions (id, kind, receipt_id, obligation_id, detail, status, amount)
-			VALUES ($1, $2, $3, $4, $5, 'open', $6::numeric)`, datavenue.NewID("exc"), f.Kind, out.ID, obl, f.Detail, f.Amount.String()); err != nil {
-			return out, err
-		}
+		b.excepts = append(b.excepts, []any{datavenue.NewID("exc"), f.Kind, out.ID, obl, f.Detail, "open", f.Amount.Decimal()})
 	}
 	return out, nil
+}
+
+// byUnit finds the obligation a receipt without a payment code pays: the unit's, with exactly
+// the amount still due, the receipt dated from its event to 30 days past its deadline. What this
+// statement changed so far is written first, so the lookup sees it.
+func (b *importBatch) byUnit(ctx context.Context, row settlement.ReceiptRow) (*settlement.Candidate, error) {
+	if err := b.flush(ctx); err != nil {
+		return nil, err
+	}
+	c, party, code, err := scanCandidate(b.tx.QueryRow(ctx, candidateColumns+`WHERE o.kind = 'treasury_remittance' AND o.status = 'due'
+			AND g.name = $1 AND o.amount - o.remitted = $2::numeric AND $3 >= o.event_date AND (o.due_date IS NULL OR $3 <= o.due_date + 30)
+		ORDER BY o.due_date NULLS LAST LIMIT 1 FOR UPDATE OF o`, row.Unit, row.Amount.String(), row.PaidOn.Time()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if known := b.byCode[code]; known != nil {
+		return known, nil // one obligation, one running state
+	}
+	b.byCode[code], b.party[c.ObligationID] = c, party
+	return c, nil
+}
+
+// flush writes the receipts, exceptions and obligation changes queued so far.
+func (b *importBatch) flush(ctx context.Context) error {
+	if len(b.receipts) > 0 {
+		if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"receipts"}, []string{"id", "import_id", "line", "slip_no", "payment_code", "unit_name",
+			"amount", "paid_on", "treasury", "outcome", "obligation_id"}, pgx.CopyFromRows(b.receipts)); err != nil {
+			return err
+		}
+		b.receipts = b.receipts[:0]
+	}
+	if len(b.excepts) > 0 {
+		if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"reconciliation_exceptions"}, []string{"id", "kind", "receipt_id", "obligation_id",
+			"detail", "status", "amount"}, pgx.CopyFromRows(b.excepts)); err != nil {
+			return err
+		}
+		b.excepts = b.excepts[:0]
+	}
+	if len(b.remitted) == 0 {
+		return nil
+	}
+	ids, amounts, receipts := make([]string, 0, len(b.remitted)), make([]string, 0, len(b.remitted)), make([]string, 0, len(b.remitted))
+	for id, a := range b.remitted {
+		ids, amounts, receipts = append(ids, id), append(amounts, a.StringFixed(2)), append(receipts, b.paidBy[id])
+	}
+	if _, err := b.tx.Exec(ctx, `UPDATE obligations o SET remitted = o.remitted + x.amount,
+			status = CASE WHEN o.remitted + x.amount >= o.amount THEN 'remitted' ELSE o.status END,
+			settled_at = CASE WHEN o.remitted + x.amount >= o.amount THEN now() ELSE o.settled_at END
+		FROM unnest($1::text[], $2::numeric[]) AS x(id, amount) WHERE o.id = x.id`, ids, amounts); err != nil {
+		return err
+	}
+	// A "missing" exception of an obligation is answered by the receipt that paid it.
+	if _, err := b.tx.Exec(ctx, `UPDATE reconciliation_exceptions e SET status = 'resolved', resolved_at = now(), resolved_by = 'reconciliation',
+			resolution = 'received: receipt ' || x.receipt || ' (import ' || $3 || ')'
+		FROM unnest($1::text[], $2::text[]) AS x(obligation, receipt)
+		WHERE e.obligation_id = x.obligation AND e.kind = 'missing' AND e.status = 'open'`, ids, receipts, b.importID); err != nil {
+		return err
+	}
+	clear(b.remitted)
+	clear(b.paidBy)
+	return nil
+}
+
+// post books the statement's remittances as one ledger transaction.
+func (b *importBatch) post(ctx context.Context) error {
+	var postings []settlement.Posting
+	for account, amount := range b.postings {
+		if !amount.IsZero() {
+			postings = append(postings, settlement.Posting{Account: account, Amount: amount})
+		}
+	}
+	if len(postings) == 0 {
+		return nil
+	}
+	slices.SortFunc(postings, func(x, y settlement.Posting) int { return strings.Compare(x.Account, y.Account) })
+	return postInTx(ctx, b.tx, settlement.Transaction{Kind: "remittance", SourceID: b.importID, Key: "remit:" + b.importID,
+		Memo: "treasury statement " + b.importID, Postings: postings})
 }
 
 // Exceptions lists reconciliation exceptions by status (empty: all).

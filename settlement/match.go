@@ -89,9 +89,9 @@ func SameTreasury(received, ofRecord string, level parties.FiscalLevel) bool {
 	return ok && l == level
 }
 
-// normaliseName compares names as statements write them: spaces (full-width too) and brackets'
-// width do not count.
-func normaliseName(s string) string {
-	s = strings.NewReplacer(" ", "", "\u3000", "", "（", "(", "）", ")").Replace(s)
-	return strings.TrimSpace(s)
-}
+// nameNoise is what does not count when names are compared: spaces (full-width too) and the
+// width of brackets.
+var nameNoise = strings.NewReplacer(" ", "", "\u3000", "", "（", "(", "）", ")")
+
+// normaliseName compares names as statements write them.
+func normaliseName(s string) string { return strings.TrimSpace(nameNoise.Replace(s)) }

@@ -83,12 +83,17 @@ func newTestVenue(t *testing.T, extra map[string]string) *faultVenue {
 	for k, val := range env {
 		v.env = append(v.env, k+"="+val)
 	}
-	t.Cleanup(func() { // the venue's engine keys live under "dv:"
+	// The venue's engine keys live under "dv:" in the test Redis: cleared before (a run cut off
+	// earlier may have left auctions whose deadlines have passed since, which this venue's closer
+	// would then close into a database that has never heard of them) and after.
+	clearEngine := func() {
 		keys, _ := r.Client.Keys(context.Background(), "dv:*").Result()
 		if len(keys) > 0 {
 			r.Client.Del(context.Background(), keys...)
 		}
-	})
+	}
+	clearEngine()
+	t.Cleanup(clearEngine)
 	v.start()
 	t.Cleanup(func() { _ = v.cmd.Process.Kill(); _ = v.cmd.Wait() })
 	kr, err := auth.LoadKeyring(keyDir, false)

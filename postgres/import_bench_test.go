@@ -1,0 +1,133 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/internal/catalogueseed"
+	"github.com/datavenue/datavenue/internal/testenv"
+	"github.com/datavenue/datavenue/money"
+	"github.com/datavenue/datavenue/parties"
+	"github.com/datavenue/datavenue/settlement"
+)
+
+// BenchmarkImport imports a treasury statement of importRows receipts, each paying one of as many
+// treasury obligations by its payment code (the common case: the statement a clerk imports each
+// day), in one transaction, and in the same run copies the very same rows with COPY into a table
+// like receipts with no constraint, index or trigger: the least PostgreSQL can do with them. It
+// reports both times, their ratio, and the Go heap the import used.
+//
+//	make bench-import   (go test ./postgres -run '^$' -bench Import -benchtime 1x)
+func BenchmarkImport(b *testing.B) {
+	const importRows = 100_000
+	db := testenv.NewDB(b)
+	ctx := datavenue.WithCaller(context.Background(), audit.SystemCaller)
+	unit, op := datavenue.OrgID("org_01JBENCHUNIT00000000000001"), datavenue.OrgID("org_01JBENCHOPER00000000000001")
+	for i, reg := range []parties.Registration{
+		{ID: unit, Name: "市交通运输局", Kind: parties.KindGovernmentUnit, FiscalLevel: parties.LevelMunicipal, Treasury: "市级国库"},
+		{ID: op, Name: "数据运营有限公司", Kind: parties.KindOperator},
+	} {
+		body := fmt.Sprintf("91350100MC%07d", i)
+		c, _ := parties.USCCCheckChar(body)
+		reg.USCC = body + string(c)
+		if _, err := db.CreateOrganisation(ctx, reg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := catalogueseed.Load(ctx, db.Pool, op, 0, 1); err != nil {
+		b.Fatal(err)
+	}
+	product := catalogueseed.Product(0, op, time.Time{}).ID
+	// The obligations: one paid order each (trade, order, obligation), written by SQL.
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO trades (id, source, source_id, product_id, buyer_id, seller_id, price, pricing_method, price_version, traded_at)
+			SELECT 'trd_' || lpad(i::text, 26, '0'), 'negotiation', 'bench-' || i, $1, $2, $2, 100.00, 'negotiation', 1, now() - interval '3 days'
+			FROM generate_series(1, $3) i;
+		`, product, string(op), importRows); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO settlement_orders (id, trade_id, product_id, buyer_id, seller_id, price, deposit_applied, amount_due, status, payment_due,
+				payment_ref, paid_at, received_on)
+			SELECT 'ord_' || lpad(i::text, 26, '0'), 'trd_' || lpad(i::text, 26, '0'), $1, $2, $2, 100.00, 0, 100.00, 'paid', current_date,
+				'bench-' || i, now(), current_date - 3
+			FROM generate_series(1, $3) i`, product, string(op), importRows); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `
+		INSERT INTO obligations (id, order_id, kind, party_id, counterpart, amount, income_kind, event_date, due_date, status, payment_code)
+			SELECT 'obl_' || lpad(i::text, 26, '0'), 'ord_' || lpad(i::text, 26, '0'), 'treasury_remittance', $1, '市级国库', 60.00, 'one_off',
+				current_date - 3, current_date + 10, 'due', 'JKBENCH' || i
+			FROM generate_series(1, $2) i`, string(unit), importRows); err != nil {
+		b.Fatal(err)
+	}
+	// What the obligations owe is booked, as a settlement would have (the ledger must balance).
+	tx := settlement.Transaction{Kind: "settlement", SourceID: "bench", Key: "bench-settle", Postings: []settlement.Posting{
+		{Account: settlement.AccountID(settlement.Clearing, ""), Amount: money.MustParse(fmt.Sprintf("%d.00", 60*importRows)).Decimal()},
+		{Account: settlement.AccountID(settlement.DueToTreasury, unit), Amount: money.MustParse(fmt.Sprintf("%d.00", 60*importRows)).Decimal().Neg()}}}
+	if _, err := db.Post(ctx, tx); err != nil {
+		b.Fatal(err)
+	}
+	today := civil.Of(time.Now())
+	rows := make([]settlement.ReceiptRow, importRows)
+	for i := range rows {
+		rows[i] = settlement.ReceiptRow{Line: i + 2, SlipNo: fmt.Sprintf("S%07d", i+1), PaymentCode: fmt.Sprintf("JKBENCH%d", i+1),
+			Unit: "市交通运输局", Amount: money.MustParse("60.00"), PaidOn: today, Treasury: "市级国库"}
+	}
+
+	// The baseline: the same rows, COPY into a bare table, one transaction.
+	if _, err := db.Pool.Exec(ctx, `CREATE UNLOGGED TABLE IF NOT EXISTS raw_receipts (id text, import_id text, line int, slip_no text,
+		payment_code text, unit_name text, amount numeric, paid_on date, treasury text, outcome text, obligation_id text)`); err != nil {
+		b.Fatal(err)
+	}
+	raw := make([][]any, len(rows))
+	for i, r := range rows {
+		raw[i] = []any{datavenue.NewID("rcp"), "imp_raw", r.Line, r.SlipNo, r.PaymentCode, r.Unit, r.Amount.Decimal(), r.PaidOn.Time(), r.Treasury,
+			"matched", fmt.Sprintf("obl_%026d", i+1)}
+	}
+	b.ResetTimer()
+	var rawTime, importTime time.Duration
+	var heapUsed uint64
+	for n := 0; n < b.N; n++ {
+		start := time.Now()
+		if err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{"raw_receipts"}, []string{"id", "import_id", "line", "slip_no", "payment_code", "unit_name",
+				"amount", "paid_on", "treasury", "outcome", "obligation_id"}, pgx.CopyFromRows(raw))
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		rawTime += time.Since(start)
+
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		start = time.Now()
+		res, err := db.Import(ctx, "bench", rows, today)
+		if err != nil {
+			b.Fatal(err)
+		}
+		importTime += time.Since(start)
+		runtime.ReadMemStats(&after)
+		heapUsed = after.TotalAlloc - before.TotalAlloc
+		if n == 0 && res.Counts["matched"] != importRows {
+			b.Fatalf("counts %v, want %d matched", res.Counts, importRows)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(rawTime.Milliseconds())/float64(b.N), "raw-copy-ms")
+	b.ReportMetric(float64(importTime.Milliseconds())/float64(b.N), "import-ms")
+	b.ReportMetric(float64(rawTime)/float64(importTime), "raw/import")
+	b.ReportMetric(float64(importTime.Microseconds())/float64(b.N*importRows), "µs/receipt")
+	b.ReportMetric(float64(heapUsed)/(1<<20), "MiB-allocated")
+	b.Logf("%d receipts: raw COPY %s, import %s (%.2f of raw); allocated %.0f MiB", importRows, rawTime/time.Duration(b.N),
+		importTime/time.Duration(b.N), float64(rawTime)/float64(importTime), float64(heapUsed)/(1<<20))
+}
