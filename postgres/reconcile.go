@@ -213,9 +213,9 @@ func (b *importBatch) apply(ctx context.Context, row settlement.ReceiptRow) (set
 
 // byUnit finds the obligation a receipt without a payment code pays: the unit's, with exactly
 // the amount still due, the receipt dated from its event to 30 days past its deadline. What this
-// statement changed so far is written first, so the lookup sees it.
+// statement remitted so far is written first, so the lookup sees it.
 func (b *importBatch) byUnit(ctx context.Context, row settlement.ReceiptRow) (*settlement.Candidate, error) {
-	if err := b.flush(ctx); err != nil {
+	if err := b.flushObligations(ctx); err != nil {
 		return nil, err
 	}
 	c, party, code, err := scanCandidate(b.tx.QueryRow(ctx, candidateColumns+`WHERE o.kind = 'treasury_remittance' AND o.status = 'due'
@@ -234,7 +234,9 @@ func (b *importBatch) byUnit(ctx context.Context, row settlement.ReceiptRow) (*s
 	return c, nil
 }
 
-// flush writes the receipts, exceptions and obligation changes queued so far.
+// flush writes the receipts, exceptions and obligation changes queued so far. (Receipts reference
+// obligations and exceptions reference receipts: both are written before anything is committed,
+// and the foreign keys are checked as they are copied, so the order is receipts, then exceptions.)
 func (b *importBatch) flush(ctx context.Context) error {
 	if len(b.receipts) > 0 {
 		if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"receipts"}, []string{"id", "import_id", "line", "slip_no", "payment_code", "unit_name",
@@ -250,6 +252,11 @@ func (b *importBatch) flush(ctx context.Context) error {
 		}
 		b.excepts = b.excepts[:0]
 	}
+	return b.flushObligations(ctx)
+}
+
+// flushObligations writes what the statement remitted of each obligation so far.
+func (b *importBatch) flushObligations(ctx context.Context) error {
 	if len(b.remitted) == 0 {
 		return nil
 	}
