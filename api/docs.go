@@ -6,13 +6,16 @@ import (
 	"html/template"
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 func jsonMarshal(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
 
 // docsPage renders the route table as a page a person can read without any JavaScript or network
 // access (venue operators may run it air-gapped); the machine-readable twin is /openapi.json.
-var docsPage = template.Must(template.New("docs").Parse(`<!doctype html>
+var docsPage = template.Must(template.Must(template.New("docs").Parse(
+	`{{define "schema"}}{{if .Ref}} (<a href="#schema-{{.Ref}}">{{.Ref}}</a>){{end}}{{if .Example}}, for example:<pre>{{.Example}}</pre>{{else}}.{{end}}{{end}}`)).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>datavenue API {{.Version}}</title>
 <style>
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45;color:#222}
@@ -36,14 +39,23 @@ Public keys: <a href="/.well-known/jwks.json">/.well-known/jwks.json</a>.</p>
 {{range .Groups}}<h2>{{.Tag}}</h2>{{range .Ops}}
 <div class="op" id="{{.ID}}"><span class="m {{.Method}}">{{.Method}}</span> <code>{{.Path}}</code> {{if .Auth}}<span class="lock">(bearer token)</span>{{end}}
 <div><b>{{.Summary}}</b>. {{.Description}}</div>
-{{if .Request}}<div>Request body:</div><pre>{{.Request}}</pre>{{end}}
-{{if .Response}}<div>{{.Status}} response:</div><pre>{{.Response}}</pre>{{else}}<div>{{.Status}} response.</div>{{end}}
+{{if .Request.Shown}}<div>Request body{{template "schema" .Request}}</div>{{end}}
+<div>{{.Status}} response{{if .Response.Shown}}{{template "schema" .Response}}{{else}}.{{end}}</div>
 </div>{{end}}{{end}}
+<h2 id="schemas">Schemas</h2>
+{{range .Schemas}}<div class="op" id="schema-{{.Name}}"><b>{{.Name}}</b><pre>{{.JSON}}</pre></div>{{end}}
 </body></html>`))
 
 type docsOp struct {
-	ID, Method, Path, Summary, Description, Request, Response, Status string
-	Auth                                                              bool
+	ID, Method, Path, Summary, Description, Status string
+	Auth                                           bool
+	Request, Response                              docsBody
+}
+
+// docsBody is a body as the page shows it: an example, and the schema it follows.
+type docsBody struct {
+	Shown        bool
+	Ref, Example string
 }
 
 type docsGroup struct {
@@ -51,31 +63,61 @@ type docsGroup struct {
 	Ops []docsOp
 }
 
+type docsSchema struct{ Name, JSON string }
+
+// renderDocs renders the document the routes make, so the page and /openapi.json agree.
 func renderDocs(routes []Route, version string) []byte {
+	doc := Document(routes, version)
+	paths := doc["paths"].(map[string]map[string]any)
 	byTag := map[string][]docsOp{}
 	for _, r := range routes {
 		status := r.Op.Status
 		if status == 0 {
 			status = http.StatusOK
 		}
-		op := docsOp{ID: r.Op.ID, Method: r.Method, Path: openAPIPath(r.Path), Summary: r.Op.Summary,
+		op := paths[openAPIPath(r.Path)][strings.ToLower(r.Method)].(map[string]any)
+		d := docsOp{ID: r.Op.ID, Method: r.Method, Path: openAPIPath(r.Path), Summary: r.Op.Summary,
 			Description: r.Op.Description, Auth: r.Op.Auth, Status: http.StatusText(status)}
-		if r.Op.Request != nil {
-			b, _ := jsonMarshal(schemaOf(r.Op.Request))
-			op.Request = string(b)
+		if body, ok := op["requestBody"].(map[string]any); ok {
+			d.Request = docsBodyOf(body)
 		}
-		if r.Op.Response != nil {
-			b, _ := jsonMarshal(schemaOf(r.Op.Response))
-			op.Response = string(b)
+		if ok, found := op["responses"].(map[string]any)[strconv.Itoa(status)].(map[string]any); found {
+			d.Response = docsBodyOf(ok)
 		}
-		byTag[r.Op.Tag] = append(byTag[r.Op.Tag], op)
+		byTag[r.Op.Tag] = append(byTag[r.Op.Tag], d)
 	}
 	var groups []docsGroup
 	for tag, ops := range byTag {
 		groups = append(groups, docsGroup{Tag: tag, Ops: ops})
 	}
 	sort.Slice(groups, func(i, j int) bool { return groups[i].Tag < groups[j].Tag })
+	var schemas []docsSchema
+	for name, sc := range doc["components"].(map[string]any)["schemas"].(map[string]any) {
+		b, _ := jsonMarshal(sc)
+		schemas = append(schemas, docsSchema{Name: name, JSON: string(b)})
+	}
+	sort.Slice(schemas, func(i, j int) bool { return schemas[i].Name < schemas[j].Name })
 	var buf bytes.Buffer
-	_ = docsPage.Execute(&buf, map[string]any{"Version": version, "Groups": groups})
+	_ = docsPage.Execute(&buf, map[string]any{"Version": version, "Groups": groups, "Schemas": schemas})
 	return buf.Bytes()
+}
+
+// docsBodyOf shows a request body or response: its JSON example and the component it follows.
+func docsBodyOf(body map[string]any) docsBody {
+	content, _ := body["content"].(map[string]any)
+	media, ok := content["application/json"].(map[string]any)
+	if !ok {
+		return docsBody{}
+	}
+	var out docsBody
+	if sc, ok := media["schema"].(map[string]any); ok {
+		out.Ref, _ = sc["$ref"].(string)
+		out.Ref = strings.TrimPrefix(out.Ref, componentPrefix)
+	}
+	if ex, ok := media["example"]; ok {
+		b, _ := jsonMarshal(ex)
+		out.Example = string(b)
+	}
+	out.Shown = out.Ref != "" || out.Example != ""
+	return out
 }

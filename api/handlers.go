@@ -157,7 +157,7 @@ func (h *handlers) jwks(c *fiber.Ctx) error {
 
 func (h *handlers) buildDocs() {
 	h.docsOnce.Do(func() {
-		doc := Document(h.routes(), h.d.Version)
+		doc := Document(h.routes(), h.d.Version, h.d.PublicURL)
 		h.docJSON, _ = jsonMarshal(doc)
 		h.docHTML = renderDocs(h.routes(), h.d.Version)
 	})

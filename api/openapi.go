@@ -1,15 +1,13 @@
 package api
 
 import (
-	"encoding/json"
+	"cmp"
 	"net/http"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/invopop/jsonschema"
-	"github.com/shopspring/decimal"
+	"github.com/datavenue/datavenue"
 )
 
 // Operation is what the OpenAPI document says about a route. It sits beside the handler in the
@@ -41,38 +39,99 @@ type Operation struct {
 	Unmetered bool
 }
 
-// Param is a path or query parameter.
+// Param is a path, query or header parameter.
 type Param struct {
 	Name        string
-	In          string // "path" or "query"
+	In          string // "path", "query" or "header"
 	Description string
 	Required    bool
 	Schema      map[string]any
 }
 
-var reflector = &jsonschema.Reflector{
-	Anonymous:      true,
-	DoNotReference: true,
-	Mapper: func(t reflect.Type) *jsonschema.Schema {
-		if t == reflect.TypeOf(decimal.Decimal{}) {
-			return &jsonschema.Schema{Type: "string", Pattern: `^-?[0-9]+(\.[0-9]{1,2})?$`,
-				Description: "an amount in yuan as a decimal string, e.g. \"1234.50\""}
-		}
-		if t == reflect.TypeOf(json.RawMessage{}) {
-			return &jsonschema.Schema{}
-		}
-		return nil
-	},
+// Documented response headers (components/headers).
+const (
+	hdrLocation   = "Location"
+	hdrRetryAfter = "Retry-After"
+	hdrReplayed   = "Idempotent-Replayed"
+	hdrWWWAuth    = "WWW-Authenticate"
+	mediaXLSX     = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+)
+
+// opExtra is what the document says of an operation beyond its route-table entry: answers that a
+// handler gives besides its main one, which Operation has no field for yet.
+type opExtra struct {
+	headers      []Param        // request headers
+	requestMedia []string       // a body that is a file, not JSON
+	alsoOK       []string       // other media types of the success answer (files)
+	okNoLocation bool           // 201 without a Location: the handler sends none
+	errorBody    map[int]any    // status → body type, where it is not a Problem
+	extraOK      map[int]okForm // other success statuses
 }
 
-func schemaOf(v any) any {
-	s := reflector.Reflect(v)
-	s.Version = ""
-	return s
+// okForm is another success answer: its media type and body type.
+type okForm struct {
+	media       string
+	body        any
+	description string
 }
 
-// Document builds the OpenAPI 3.1 document of the routes.
-func Document(routes []Route, version string) map[string]any {
+var opExtras = map[string]opExtra{
+	// /readyz answers 503 with its checks, not a problem.
+	"ready": {errorBody: map[int]any{http.StatusServiceUnavailable: Readiness{}}},
+	"paymentCallback": {headers: []Param{{Name: "X-Datavenue-Signature", In: "header", Required: true,
+		Description: "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" under the venue's callback secret>",
+		Schema:      map[string]any{"type": "string", "pattern": "^t=[0-9]+,v1=[0-9a-f]{64}$"}}}},
+	// A bid and a deposit are not resources of their own; an import is answered, not kept.
+	"placeBid":      {okNoLocation: true},
+	"recordDeposit": {okNoLocation: true},
+	"importStatement": {okNoLocation: true, requestMedia: []string{"text/csv", mediaXLSX},
+		extraOK: map[int]okForm{http.StatusOK: {media: contentTypeNDJSON, body: ImportProgress{},
+			description: "With Accept: application/x-ndjson: progress lines, one ImportProgress object each, the last done or failed"}}},
+	"settlementReport": {alsoOK: []string{"text/csv", mediaXLSX}},
+}
+
+// staticOps answer from memory, so a dependency that is down cannot make them fail.
+var staticOps = map[string]bool{"health": true, "jwks": true, "openapi": true, "docs": true}
+
+// tagDescriptions describe the route table's tags (a tag without one is listed bare).
+var tagDescriptions = map[string]string{
+	"operations":     "Liveness, readiness, keys, metrics, this document, and the engine projection's parked events.",
+	"identity":       "Who a bearer token says the caller is.",
+	"organisations":  "The venue's parties: government units, state enterprises, bureaus, operators, buyers, appraisers.",
+	"audit":          "The audit trail of every change.",
+	"assets":         "Data resource and data asset cards, and the ledger (台账).",
+	"certificates":   "Registration certificate applications, reviews and signed certificates.",
+	"authorisations": "Scenario authorisations of an asset to an operator.",
+	"approvals":      "Usage and disposal approvals.",
+	"appraisals":     "Appraisal reports.",
+	"products":       "Data products: drafts, the publishing gate, prices and pricing guidance.",
+	"catalogue":      "The public catalogue, as JSON and as DCAT-AP.",
+	"auctions":       "Auctions, bids, deposits and the live feed.",
+	"negotiations":   "Price negotiations between a buyer and a seller.",
+	"settlement":     "Contribution agreements, orders, payments, delivery and vouchers.",
+	"reconciliation": "Treasury and bank statement imports, exceptions, reports and the trial balance.",
+}
+
+// Document builds the OpenAPI 3.1 document of the routes. servers are the venue's base URLs
+// (the configured public URL); without one the document names its own origin ("/").
+func Document(routes []Route, version string, servers ...string) map[string]any {
+	schemas := newSchemaSet()
+	schemas.gather(Problem{})
+	for _, r := range routes {
+		for _, v := range []any{r.Op.Request, r.Op.Response} {
+			if v != nil {
+				schemas.gather(v)
+			}
+		}
+		for _, e := range opExtras[r.Op.ID].extraOK {
+			schemas.gather(e.body)
+		}
+		for _, v := range opExtras[r.Op.ID].errorBody {
+			schemas.gather(v)
+		}
+	}
+	schemas.name()
+	b := &docBuilder{schemas: schemas, components: schemas.components(), responses: map[string]any{}}
 	paths := map[string]map[string]any{}
 	tags := map[string]bool{}
 	for _, r := range routes {
@@ -80,33 +139,75 @@ func Document(routes []Route, version string) map[string]any {
 		if paths[p] == nil {
 			paths[p] = map[string]any{}
 		}
-		paths[p][strings.ToLower(r.Method)] = operationObject(r)
+		paths[p][strings.ToLower(r.Method)] = b.operation(r)
 		tags[r.Op.Tag] = true
 	}
-	var tagList []map[string]string
-	for t := range tags {
-		tagList = append(tagList, map[string]string{"name": t})
-	}
-	sort.Slice(tagList, func(i, j int) bool { return tagList[i]["name"] < tagList[j]["name"] })
 	return map[string]any{
 		"openapi": "3.1.0",
-		"info": map[string]any{
-			"title":   "datavenue API",
-			"version": version,
-			"description": "Trading venue for certified public data assets. Errors are RFC 9457 " +
-				"application/problem+json with a stable `code`. Money is a decimal string in yuan " +
-				"next to `\"currency\": \"CNY\"`. State-changing requests accept an `Idempotency-Key` header.",
-		},
-		"tags":  tagList,
-		"paths": paths,
+		"info":    info(version, servers),
+		"servers": serverList(servers),
+		"tags":    tagList(tags),
+		"paths":   paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{
 				"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
 					"description": "EdDSA or RS256 JWT with claims role and org; keys at /.well-known/jwks.json"},
 			},
-			"schemas": map[string]any{"Problem": schemaOf(Problem{})},
+			"schemas":   b.components,
+			"responses": b.responses,
+			"headers":   headerComponents(),
 		},
 	}
+}
+
+func info(version string, servers []string) map[string]any {
+	return map[string]any{
+		"title":   "datavenue API",
+		"contact": contact(servers),
+		"version": version,
+		"description": "Trading venue for certified public data assets. Errors are RFC 9457 " +
+			"application/problem+json with a stable `code`. Money is a decimal string in yuan " +
+			"next to `\"currency\": \"CNY\"`. State-changing requests accept an `Idempotency-Key` header. " +
+			"Every answer carries `X-Request-Id`, the venue's id of the request (quote it when reporting a problem); " +
+			"a client's own `X-Request-Id`, when it is a token of at most 128 letters, digits, `-`, `_` or `.`, comes back as `X-Client-Request-Id`. " +
+			"Human-readable documentation: /docs.",
+		// No licence has been chosen for the API description; until one is, it is the venue's own
+		// (an SPDX LicenseRef names a licence that is not on the SPDX list).
+		"license": map[string]any{"name": "Proprietary", "identifier": "LicenseRef-datavenue-proprietary"},
+	}
+}
+
+// contact points at the human-readable documentation, where the venue's address is known.
+func contact(servers []string) map[string]any {
+	c := map[string]any{"name": "datavenue venue operator"}
+	if len(servers) > 0 && strings.Contains(servers[0], "://") {
+		c["url"] = strings.TrimSuffix(servers[0], "/") + "/docs"
+	}
+	return c
+}
+
+func serverList(urls []string) []map[string]any {
+	if len(urls) == 0 {
+		urls = []string{"/"}
+	}
+	var out []map[string]any
+	for _, u := range urls {
+		out = append(out, map[string]any{"url": u, "description": "this venue"})
+	}
+	return out
+}
+
+func tagList(tags map[string]bool) []map[string]string {
+	var out []map[string]string
+	for t := range tags {
+		tag := map[string]string{"name": t}
+		if d := tagDescriptions[t]; d != "" {
+			tag["description"] = d
+		}
+		out = append(out, tag)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i]["name"] < out[j]["name"] })
+	return out
 }
 
 func openAPIPath(fiberPath string) string {
@@ -119,62 +220,223 @@ func openAPIPath(fiberPath string) string {
 	return strings.Join(parts, "/")
 }
 
-func operationObject(r Route) map[string]any {
+// docBuilder builds the operations of one document, adding the shared responses they use.
+type docBuilder struct {
+	schemas    *schemaSet
+	components map[string]any
+	responses  map[string]any
+}
+
+func (b *docBuilder) operation(r Route) map[string]any {
 	op := map[string]any{"operationId": r.Op.ID, "summary": r.Op.Summary, "tags": []string{r.Op.Tag}}
 	if r.Op.Description != "" {
 		op["description"] = r.Op.Description
 	}
-	var params []map[string]any
-	for _, p := range r.Op.Params {
+	extra := opExtras[r.Op.ID]
+	params := append(append([]Param{}, r.Op.Params...), extra.headers...)
+	if r.Op.Auth {
+		op["security"] = []map[string][]string{{"bearer": {}}}
+		if r.Method != http.MethodGet {
+			params = append(params, Param{Name: headerIdempotencyKey, In: "header",
+				Description: "Makes the request safe to retry: a retry with the same key and body gets the original response.",
+				Schema:      map[string]any{"type": "string", "minLength": 1, "maxLength": 255}})
+		}
+	} else {
+		op["security"] = []map[string][]string{} // public: no token needed
+	}
+	if len(params) > 0 {
+		op["parameters"] = parameterObjects(params)
+	}
+	if body := b.requestBody(r.Op, extra); body != nil {
+		op["requestBody"] = body
+	}
+	op["responses"] = b.responsesOf(r, extra)
+	return op
+}
+
+func parameterObjects(params []Param) []map[string]any {
+	var out []map[string]any
+	for _, p := range params {
 		schema := p.Schema
 		if schema == nil {
 			schema = map[string]any{"type": "string"}
 		}
-		params = append(params, map[string]any{"name": p.Name, "in": p.In, "required": p.Required || p.In == "path",
-			"description": p.Description, "schema": schema})
-	}
-	errs := append([]int{}, r.Op.Errors...)
-	if r.Op.Auth {
-		op["security"] = []map[string][]string{{"bearer": {}}}
-		errs = append(errs, http.StatusUnauthorized, http.StatusTooManyRequests)
-		if r.Method != http.MethodGet {
-			params = append(params, map[string]any{"name": headerIdempotencyKey, "in": "header", "required": false,
-				"description": "Makes the request safe to retry: a retry with the same key and body gets the original response.",
-				"schema":      map[string]any{"type": "string", "minLength": 1, "maxLength": 255}})
-			errs = append(errs, http.StatusConflict, http.StatusUnprocessableEntity)
+		o := map[string]any{"name": p.Name, "in": p.In, "required": p.Required || p.In == "path", "schema": schema}
+		if p.Description != "" {
+			o["description"] = p.Description
 		}
+		out = append(out, o)
 	}
-	if params != nil {
-		op["parameters"] = params
-	}
-	if r.Op.Request != nil {
-		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-			"application/json": map[string]any{"schema": schemaOf(r.Op.Request)}}}
-		errs = append(errs, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
-	}
-	op["responses"] = responses(r.Op, errs)
-	return op
+	return out
 }
 
-func responses(o Operation, errs []int) map[string]any {
-	status, ctype := o.Status, o.ContentType
+func (b *docBuilder) requestBody(o Operation, extra opExtra) map[string]any {
+	if len(extra.requestMedia) > 0 {
+		content := map[string]any{}
+		for _, m := range extra.requestMedia {
+			content[m] = map[string]any{"schema": map[string]any{"type": "string", "contentMediaType": m}}
+		}
+		return map[string]any{"required": true, "content": content}
+	}
+	if o.Request == nil {
+		return nil
+	}
+	media := map[string]any{"schema": b.schemas.schema(o.Request)}
+	if ex, ok := example(media["schema"], b.components); ok {
+		media["example"] = ex
+	}
+	return map[string]any{"required": true, "content": map[string]any{"application/json": media},
+		"description": "A JSON object; an unknown field is refused (422 unknown_field)."}
+}
+
+// impliedErrors are the error statuses every operation of its kind can answer, whatever its
+// handler does: from the middleware (token, rate limit, body, idempotency) and the stores.
+func impliedErrors(r Route) []int {
+	o := r.Op
+	errs := append([]int{}, o.Errors...)
+	if o.Auth {
+		errs = append(errs, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests)
+		if r.Method != http.MethodGet {
+			// The Idempotency-Key: malformed (400), in flight (409), reused for another body (422).
+			errs = append(errs, http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity)
+		}
+	} else if !o.Unmetered {
+		errs = append(errs, http.StatusTooManyRequests)
+	}
+	if o.Request != nil {
+		errs = append(errs, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
+	}
+	if o.LargeBody {
+		errs = append(errs, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
+	}
+	for _, p := range o.Params {
+		if p.In == "query" && (p.Required || p.Name == "limit" || p.Name == "cursor") {
+			errs = append(errs, http.StatusUnprocessableEntity) // validation_failed
+		}
+	}
+	if !staticOps[o.ID] {
+		errs = append(errs, http.StatusServiceUnavailable)
+	}
+	return append(errs, http.StatusInternalServerError)
+}
+
+func (b *docBuilder) responsesOf(r Route, extra opExtra) map[string]any {
+	o := r.Op
+	status := o.Status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	if ctype == "" {
-		ctype = "application/json"
+	out := map[string]any{strconv.Itoa(status): b.success(r, status, extra)}
+	for s, form := range extra.extraOK {
+		out[strconv.Itoa(s)] = map[string]any{"description": form.description, "headers": requestIDHeader(),
+			"content": map[string]any{form.media: map[string]any{"schema": b.schemas.schema(form.body)}}}
 	}
-	ok := map[string]any{"description": http.StatusText(status)}
-	if o.Response != nil {
-		ok["content"] = map[string]any{ctype: map[string]any{"schema": schemaOf(o.Response)}}
-	} else if o.ContentType != "" {
-		ok["content"] = map[string]any{ctype: map[string]any{"schema": map[string]any{"type": "string"}}}
-	}
-	out := map[string]any{strconv.Itoa(status): ok}
-	errs = append(errs, http.StatusInternalServerError)
-	for _, s := range errs {
-		out[strconv.Itoa(s)] = map[string]any{"description": http.StatusText(s), "content": map[string]any{
-			problemContentType: map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}}}
+	for _, s := range impliedErrors(r) {
+		key := strconv.Itoa(s)
+		if body, ok := extra.errorBody[s]; ok {
+			out[key] = map[string]any{"description": http.StatusText(s), "headers": map[string]any{
+				headerRequestID: headerRef(headerRequestID), hdrRetryAfter: headerRef(hdrRetryAfter)},
+				"content": map[string]any{"application/json": map[string]any{"schema": b.schemas.schema(body)}}}
+			continue
+		}
+		out[key] = map[string]any{"$ref": "#/components/responses/" + b.problemResponse(s)}
 	}
 	return out
+}
+
+func (b *docBuilder) success(r Route, status int, extra opExtra) map[string]any {
+	o := r.Op
+	headers := requestIDHeader()
+	if status == http.StatusCreated && !extra.okNoLocation {
+		headers[hdrLocation] = headerRef(hdrLocation)
+	}
+	if o.Auth && r.Method != http.MethodGet && !o.SelfIdempotent {
+		headers[hdrReplayed] = headerRef(hdrReplayed)
+	}
+	ok := map[string]any{"description": http.StatusText(status), "headers": headers}
+	content := map[string]any{}
+	switch {
+	case o.Response != nil:
+		media := map[string]any{"schema": b.schemas.schema(o.Response)}
+		if ex, found := example(media["schema"], b.components); found {
+			media["example"] = ex
+		}
+		content[cmp.Or(o.ContentType, "application/json")] = media
+	case o.ContentType == "" || strings.HasSuffix(o.ContentType, "+json"):
+		content[cmp.Or(o.ContentType, "application/json")] = map[string]any{"schema": map[string]any{"type": "object"}}
+	default:
+		content[o.ContentType] = map[string]any{"schema": map[string]any{"type": "string", "contentMediaType": o.ContentType}}
+	}
+	for _, m := range extra.alsoOK {
+		content[m] = map[string]any{"schema": map[string]any{"type": "string", "contentMediaType": m}}
+	}
+	ok["content"] = content
+	return ok
+}
+
+func headerRef(name string) map[string]any {
+	return map[string]any{"$ref": "#/components/headers/" + name}
+}
+
+func requestIDHeader() map[string]any {
+	return map[string]any{headerRequestID: headerRef(headerRequestID)}
+}
+
+func headerComponents() map[string]any {
+	str := map[string]any{"type": "string"}
+	return map[string]any{
+		headerRequestID: map[string]any{"required": true, "schema": map[string]any{"type": "string", "pattern": "^req_"},
+			"description": "The venue's id of the request, in its logs and audit records and in a problem's request_id.", "example": "req_01JDEM0000000000000000000A"},
+		hdrLocation: map[string]any{"required": true, "schema": map[string]any{"type": "string", "format": "uri-reference"},
+			"description": "The created resource.", "example": "/v1/products/prd_01JDEM0000000000000000000A"},
+		hdrRetryAfter: map[string]any{"required": true, "schema": map[string]any{"type": "integer", "minimum": 0},
+			"description": "Seconds to wait before retrying.", "example": 1},
+		hdrReplayed: map[string]any{"schema": map[string]any{"type": "string", "enum": []string{"true"}},
+			"description": "Present when this is the stored answer to an earlier request with the same Idempotency-Key."},
+		hdrWWWAuth: map[string]any{"required": true, "schema": str, "description": "The bearer challenge (RFC 6750).",
+			"example": `Bearer realm="datavenue", error="invalid_token"`},
+	}
+}
+
+// problemExamples are a typical problem of each status, for the shared responses.
+var problemExamples = map[int][2]string{
+	http.StatusBadRequest:            {"malformed_json", "the request body is not valid JSON"},
+	http.StatusUnauthorized:          {"token_missing", "send a bearer token in the Authorization header"},
+	http.StatusForbidden:             {"role_not_allowed", "this role may not do that"},
+	http.StatusNotFound:              {"not_found", "no such resource"},
+	http.StatusConflict:              {"conflict", "the resource is not in a state that allows this"},
+	http.StatusRequestEntityTooLarge: {"body_too_large", "the request body is larger than this route accepts (1048576 bytes)"},
+	http.StatusUnsupportedMediaType:  {"unsupported_media_type", "the request body must be application/json"},
+	http.StatusUnprocessableEntity:   {"validation_failed", "the request has invalid fields"},
+	http.StatusTooManyRequests:       {"rate_limited", "too many requests; retry after the time in Retry-After"},
+	http.StatusInternalServerError:   {"internal", "something went wrong on our side; quote the request id"},
+	http.StatusServiceUnavailable:    {"database_unavailable", "the database is unavailable; retry later"},
+}
+
+// problemResponse adds the shared response of an error status and returns its name.
+func (b *docBuilder) problemResponse(status int) string {
+	name := strings.NewReplacer(" ", "", "-", "", "'", "").Replace(http.StatusText(status))
+	if _, ok := b.responses[name]; ok {
+		return name
+	}
+	headers := requestIDHeader()
+	switch status {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		headers[hdrRetryAfter] = headerRef(hdrRetryAfter)
+	case http.StatusUnauthorized:
+		headers[hdrWWWAuth] = headerRef(hdrWWWAuth)
+	}
+	ex := problemExamples[status]
+	if ex[0] == "" {
+		ex = [2]string{"error", http.StatusText(status)}
+	}
+	p := Problem{Type: problemType(ex[0]), Title: http.StatusText(status), Status: status, Detail: ex[1], Code: ex[0],
+		Instance: "/v1/products", RequestID: "req_01JDEM0000000000000000000A"}
+	if status == http.StatusUnprocessableEntity {
+		p.Errors = []datavenue.FieldError{{Field: "title", Code: "required", Message: "title is required"}}
+	}
+	b.responses[name] = map[string]any{"description": http.StatusText(status), "headers": headers,
+		"content": map[string]any{problemContentType: map[string]any{
+			"schema": map[string]any{"$ref": componentPrefix + b.schemas.nameOf(Problem{})}, "example": p}}}
+	return name
 }
