@@ -470,14 +470,14 @@ func objectExample(sc map[string]any, components map[string]any, depth int) (any
 var amountName = regexp.MustCompile(`(^|_)(price|amount|deposit|reserve|increment|value|floor)$`)
 
 func stringExample(sc map[string]any, name string) (any, bool) {
+	if amountName.MatchString(name) && sc["format"] == nil {
+		return "9000.00", true // a plain amount, with or without its pattern
+	}
 	if _, ok := sc["pattern"]; ok {
 		return nil, false
 	}
-	switch {
-	case name == "currency":
+	if name == "currency" {
 		return "CNY", true
-	case amountName.MatchString(name) && sc["format"] == nil:
-		return "9000.00", true
 	}
 	switch sc["format"] {
 	case "date":

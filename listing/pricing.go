@@ -54,21 +54,21 @@ type Pricing struct {
 // PricingInput is pricing as submitted: amounts as decimal strings, times as RFC 3339.
 type PricingInput struct {
 	Method           string `json:"method" jsonschema:"enum=guided,enum=appraisal,enum=auction,enum=negotiation,enum=free"`
-	BasePrice        string `json:"base_price,omitempty"`
+	BasePrice        string `json:"base_price,omitempty" jsonschema:"pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 	FloatPercent     *int   `json:"float_percent,omitempty" jsonschema:"minimum=0,maximum=100"`
-	ListPrice        string `json:"list_price,omitempty"`
+	ListPrice        string `json:"list_price,omitempty" jsonschema:"pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 	AppraisalID      string `json:"appraisal_id,omitempty"`
 	ReservePercent   *int   `json:"reserve_percent,omitempty" jsonschema:"minimum=1,maximum=1000,description=reserve as a percentage of the appraised value (default 100)"`
-	Reserve          string `json:"reserve,omitempty"`
+	Reserve          string `json:"reserve,omitempty" jsonschema:"pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 	AuctionKind      string `json:"auction_kind,omitempty" jsonschema:"enum=english,enum=sealed_first,enum=sealed_second"`
-	OpeningPrice     string `json:"opening_price,omitempty" jsonschema:"description=English auctions: the first bid's minimum (起拍价), at most the reserve; default the reserve"`
-	Increment        string `json:"increment,omitempty"`
+	OpeningPrice     string `json:"opening_price,omitempty" jsonschema:"description=English auctions: the first bid's minimum (起拍价), at most the reserve; default the reserve,pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
+	Increment        string `json:"increment,omitempty" jsonschema:"pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 	StartAt          string `json:"start_at,omitempty" jsonschema:"format=date-time"`
 	EndAt            string `json:"end_at,omitempty" jsonschema:"format=date-time"`
 	AntiSnipeMinutes *int   `json:"anti_snipe_minutes,omitempty" jsonschema:"minimum=0,maximum=60"`
-	Deposit          string `json:"deposit,omitempty"`
-	MinPrice         string `json:"min_price,omitempty"`
-	MaxPrice         string `json:"max_price,omitempty"`
+	Deposit          string `json:"deposit,omitempty" jsonschema:"pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
+	MinPrice         string `json:"min_price,omitempty" jsonschema:"pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
+	MaxPrice         string `json:"max_price,omitempty" jsonschema:"pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 }
 
 type pricingParser struct {

@@ -175,7 +175,7 @@ func (s Service) engineAuction(r Record, p listing.Product) Auction {
 
 // BidInput is a bid's amount (yuan, decimal string).
 type BidInput struct {
-	Amount string `json:"amount" jsonschema:"description=yuan as a decimal string with at most two places"`
+	Amount string `json:"amount" jsonschema:"description=yuan as a decimal string with at most two places,pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 }
 
 // keyScope is whose an Idempotency-Key is: the caller's issuer, organisation and subject, as for
@@ -298,13 +298,13 @@ func (s Service) Closed(ctx context.Context, id string, o Outcome) error {
 // NegotiationInput opens a negotiation with the buyer's first offer.
 type NegotiationInput struct {
 	ProductID string `json:"product_id"`
-	Amount    string `json:"amount" jsonschema:"description=yuan as a decimal string"`
+	Amount    string `json:"amount" jsonschema:"description=yuan as a decimal string,pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 }
 
 // MoveInput is a move in a negotiation.
 type MoveInput struct {
 	Action string `json:"action" jsonschema:"enum=counter,enum=accept,enum=reject,enum=withdraw"`
-	Amount string `json:"amount,omitempty" jsonschema:"description=counter: the new price in yuan"`
+	Amount string `json:"amount,omitempty" jsonschema:"description=counter: the new price in yuan,pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 }
 
 // OfferTTL is how long a party has to answer an offer before the negotiation expires.
