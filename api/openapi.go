@@ -85,8 +85,8 @@ var opExtras = map[string]opExtra{
 	"placeBid":      {okNoLocation: true},
 	"recordDeposit": {okNoLocation: true},
 	"importStatement": {okNoLocation: true, requestMedia: []string{"text/csv", mediaXLSX},
-		extraOK: map[int]okForm{http.StatusOK: {media: contentTypeNDJSON, body: ImportProgress{},
-			description: "With Accept: application/x-ndjson: progress lines, one ImportProgress object each, the last done or failed"}}},
+		extraOK: map[int]okForm{http.StatusOK: {media: contentTypeNDJSON, body: "",
+			description: "With Accept: application/x-ndjson: progress lines, one ImportProgress object (#/components/schemas/ImportProgress) each, the last done or failed"}}},
 	"settlementReport": {alsoOK: []string{"text/csv", mediaXLSX}},
 }
 

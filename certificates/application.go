@@ -120,7 +120,7 @@ type ItemVerdict struct {
 // when all pass, its validity period.
 type ReviewInput struct {
 	Items      []ItemVerdict `json:"items"`
-	ValidFrom  string        `json:"valid_from" jsonschema:"format=date"`
+	ValidFrom  string        `json:"valid_from,omitempty" jsonschema:"format=date,description=default: today"`
 	ValidUntil string        `json:"valid_until" jsonschema:"format=date"`
 }
 

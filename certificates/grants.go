@@ -69,7 +69,7 @@ type GrantInput struct {
 	Scenario     string          `json:"scenario" jsonschema:"minLength=1,maxLength=500"`
 	ProductTypes []string        `json:"product_types" jsonschema:"minItems=1"`
 	Conditions   string          `json:"conditions" jsonschema:"maxLength=2000"`
-	ValidFrom    string          `json:"valid_from" jsonschema:"format=date"`
+	ValidFrom    string          `json:"valid_from,omitempty" jsonschema:"format=date,description=default: today"`
 	ValidUntil   string          `json:"valid_until" jsonschema:"format=date"`
 }
 
@@ -106,9 +106,11 @@ type Approval struct {
 	DecidedBy           string          `json:"decided_by,omitempty"`
 	DecidedAt           *time.Time      `json:"decided_at,omitempty"`
 	DecisionComment     string          `json:"decision_comment,omitempty"`
-	ValidFrom           civil.Date      `json:"valid_from"`
-	ValidUntil          civil.Date      `json:"valid_until"`
-	SubmittedAt         time.Time       `json:"submitted_at"`
+	// ValidFrom and ValidUntil are null until a finance bureau approves (or a state enterprise
+	// records) it.
+	ValidFrom   civil.Date `json:"valid_from" jsonschema:"nullable"`
+	ValidUntil  civil.Date `json:"valid_until" jsonschema:"nullable"`
+	SubmittedAt time.Time  `json:"submitted_at"`
 }
 
 // Covers reports whether a granted approval allows a pricing method on a day.

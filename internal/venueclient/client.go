@@ -89,7 +89,11 @@ func (c *Client) Call(who Actor, method, path string, body, out any, headers ...
 		if err != nil {
 			return err
 		}
-		if body != nil {
+		switch body.(type) {
+		case nil:
+		case []byte: // raw bytes are a statement file: the imports are the one route that takes them
+			req.Header.Set("Content-Type", "text/csv; charset=utf-8")
+		default:
 			req.Header.Set("Content-Type", "application/json")
 		}
 		if method != http.MethodGet {
