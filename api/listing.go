@@ -244,7 +244,7 @@ func (h *handlers) catalogueDCAT(c *fiber.Ctx) error {
 			names[string(p.OperatorID)] = h.operatorName(c.UserContext(), p.OperatorID)
 		}
 	}
-	doc := listing.DCATCatalog(products, names, h.baseURL())
+	doc := listing.DCATCatalog(products, names, h.baseURL(), h.d.CataloguePublisher)
 	if next != "" {
 		doc["hydra:next"] = map[string]string{"@id": h.baseURL() + "/v1/catalogue.jsonld?cursor=" + next}
 		doc["@context"].(map[string]any)["hydra"] = "http://www.w3.org/ns/hydra/core#"

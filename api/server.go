@@ -91,6 +91,8 @@ type Deps struct {
 	PublicURL string
 	// MetricsElsewhere: the metrics are served on a listen address of their own, not on the API.
 	MetricsElsewhere bool
+	// CataloguePublisher names the venue as the publisher of its DCAT catalogue.
+	CataloguePublisher string
 	// CORSOrigins are the browser origins allowed to call the venue (none: no CORS).
 	CORSOrigins []string
 	// WriteTimeout bounds writing a response (for a live feed: each write); 30 s by default.
@@ -115,6 +117,9 @@ func New(d Deps) *fiber.App {
 	}
 	if d.FeedsPerOrganisation <= 0 {
 		d.FeedsPerOrganisation = 20
+	}
+	if d.CataloguePublisher == "" {
+		d.CataloguePublisher = "datavenue 公共数据资产交易平台"
 	}
 	if d.PublicURL == "" {
 		d.PublicURL = "http://localhost"

@@ -25,6 +25,7 @@ var Vars = []Var{
 	{"DATAVENUE_REDIS_URL", "redis://127.0.0.1:56379/0", "Redis connection URL"},
 	{"DATAVENUE_LISTEN", "127.0.0.1:8080", "address the HTTP API listens on"},
 	{"DATAVENUE_PUBLIC_URL", "", "the venue's public base URL (scheme, host, any path prefix), used in the identifiers of what it publishes (DCAT); empty: http:// and DATAVENUE_LISTEN. Never taken from a request's Host"},
+	{"DATAVENUE_CATALOGUE_PUBLISHER", "datavenue 公共数据资产交易平台", "the venue's name as the publisher of its DCAT-AP catalogue"},
 	{"DATAVENUE_CORS_ORIGINS", "", "browser origins allowed to call the API, comma-separated (e.g. https://console.example.cn); empty: none"},
 	{"DATAVENUE_METRICS_LISTEN", "", "serve the Prometheus metrics on this address of their own (e.g. 127.0.0.1:9464), without a token; empty: at /metrics on the API, for a clerk's or an auditor's token"},
 	{"DATAVENUE_KEY_DIR", ".data/keys", "folder of the venue's Ed25519 signing keys (PKCS#8 PEM, one per file; the newest signs, all verify)"},
@@ -68,6 +69,8 @@ type Config struct {
 	PublicURL string
 	// TokenMaxLifetime is the longest lifetime a bearer token may have.
 	TokenMaxLifetime time.Duration
+	// CataloguePublisher is the venue's name as its catalogue's publisher.
+	CataloguePublisher string
 	// CORSOrigins are the browser origins allowed to call the API.
 	CORSOrigins []string
 	// CalendarFile is the calendar override file ("": the built-in schedules only).
@@ -122,6 +125,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	}
 	cfg.MetricsListen = get("DATAVENUE_METRICS_LISTEN")
 	cfg.CalendarFile = get("DATAVENUE_CALENDAR_FILE")
+	cfg.CataloguePublisher = get("DATAVENUE_CATALOGUE_PUBLISHER")
 	for _, o := range strings.Split(get("DATAVENUE_CORS_ORIGINS"), ",") {
 		o = strings.TrimRight(strings.TrimSpace(o), "/")
 		if o == "" {

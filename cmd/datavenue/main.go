@@ -343,6 +343,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		PublicURL:             cfg.PublicURL,
 		MetricsElsewhere:      cfg.MetricsListen != "",
 		CORSOrigins:           cfg.CORSOrigins,
+		CataloguePublisher:    cfg.CataloguePublisher,
 	})
 	background := func(ctx context.Context) {
 		// Open auctions whose hot state Redis lost are rebuilt from PostgreSQL before bidding resumes.
