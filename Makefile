@@ -3,7 +3,7 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: shacl-tools run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import
+.PHONY: conformance-tools run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
@@ -19,9 +19,9 @@ run: services build
 
 # test: start the services, then the whole suite against them (own test databases, never the
 # demo one), then every fuzz target briefly, then one round of the fault suite.
-test: shacl-tools
+test: conformance-tools
 	$(SERVICES) up --cluster
-	DATAVENUE_SHACL=1 $(SERVICES) exec -- go test $(GO_TEST_FLAGS) ./...
+	DATAVENUE_CONFORMANCE=1 $(SERVICES) exec -- go test $(GO_TEST_FLAGS) ./...
 	scripts/fuzz.sh
 	$(MAKE) --no-print-directory faults
 
@@ -35,10 +35,11 @@ faults:
 		go test -count=1 -timeout 30m -run '^TestFault' -v ./cmd/datavenue > .data/faults.log 2>&1 || rc=$$?; \
 		grep -E '^(---|ok|FAIL|PASS|panic)|_test.go' .data/faults.log; exit $$rc
 
-# shacl-tools: the SHACL engine the DCAT-AP export is validated with (Node.js packages from the npm
-# registry, pinned by scripts/shacl/package-lock.json).
-shacl-tools:
-	@test -d scripts/shacl/node_modules || npm ci --prefix scripts/shacl --no-audit --no-fund --loglevel=error
+# conformance-tools: the outside tools make test checks outputs with: a SHACL engine for the DCAT-AP
+# export and Redocly for the OpenAPI document (Node.js packages from the npm
+# registry, pinned by scripts/conformance/package-lock.json).
+conformance-tools:
+	@test -d scripts/conformance/node_modules || npm ci --prefix scripts/conformance --no-audit --no-fund --loglevel=error
 
 # fuzz: only the fuzz targets; longer: make fuzz FUZZTIME=2m
 fuzz:

@@ -239,12 +239,12 @@ func TestBroadQueriesAreEstimatedAndStillPage(t *testing.T) {
 }
 
 // The DCAT-AP export passes the official DCAT-AP 3.0.0 SHACL shapes (SEMIC; a copy in
-// scripts/shacl/dcat-ap-3.0.0), validated by a SHACL engine nobody here wrote (scripts/shacl:
-// jsonld, n3, shacl-engine on Node.js). make test installs it and sets DATAVENUE_SHACL; without
+// scripts/conformance/dcat-ap-3.0.0), validated by a SHACL engine nobody here wrote (scripts/conformance:
+// jsonld, n3, shacl-engine on Node.js). make test installs it and sets DATAVENUE_CONFORMANCE; without
 // that the test says how to run it and skips (issue 12: the export had 121 violations).
 func TestDCATExportPassesTheOfficialShapes(t *testing.T) {
-	if os.Getenv("DATAVENUE_SHACL") == "" {
-		t.Skip("DATAVENUE_SHACL unset: run through make test (it installs scripts/shacl's packages)")
+	if os.Getenv("DATAVENUE_CONFORMANCE") == "" {
+		t.Skip("DATAVENUE_CONFORMANCE unset: run through make test (it installs scripts/conformance's packages)")
 	}
 	v := newCatalogue(t)
 	// A data service too: it is a dcat:DataService with an endpoint, under dcat:service.
@@ -267,9 +267,9 @@ func TestDCATExportPassesTheOfficialShapes(t *testing.T) {
 	}
 	for _, f := range files {
 		for _, shapes := range [][]string{{"dcat-ap-SHACL.ttl"}, {"shapes.ttl", "range.ttl"}} {
-			args := []string{"../scripts/shacl/validate.mjs", f}
+			args := []string{"../scripts/conformance/validate.mjs", f}
 			for _, s := range shapes {
-				args = append(args, "../scripts/shacl/dcat-ap-3.0.0/"+s)
+				args = append(args, "../scripts/conformance/dcat-ap-3.0.0/"+s)
 			}
 			out, err := exec.Command("node", args...).CombinedOutput()
 			summary := string(out)
@@ -283,4 +283,26 @@ func TestDCATExportPassesTheOfficialShapes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The OpenAPI document is lint-clean under Redocly's recommended rules (errors; warnings are
+// printed), with Redocly's own CLI (scripts/conformance; issue 12: 14 errors before).
+func TestOpenAPIDocumentPassesRedoclyLint(t *testing.T) {
+	if os.Getenv("DATAVENUE_CONFORMANCE") == "" {
+		t.Skip("DATAVENUE_CONFORMANCE unset: run through make test (it installs scripts/conformance's packages)")
+	}
+	v := newVenue(t)
+	r := v.do("GET", "/openapi.json", "", nil)
+	mustStatus(t, r, 200)
+	f := filepath.Join(t.TempDir(), "openapi.json")
+	if err := os.WriteFile(f, r.body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", "../scripts/conformance/node_modules/@redocly/cli/bin/cli.js", "lint", "--extends", "recommended", "--format", "summary", f)
+	cmd.Env = append(os.Environ(), "REDOCLY_TELEMETRY=off", "REDOCLY_SUPPRESS_UPDATE_NOTICE=true")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("redocly lint: %v\n%s", err, out)
+	}
+	t.Logf("redocly lint (recommended): %s", strings.TrimSpace(string(out)))
 }

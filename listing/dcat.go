@@ -13,7 +13,7 @@ import (
 // distribution describing how it is delivered. Prices are not DCAT vocabulary; they are given as a
 // schema.org Offer, which DCAT-AP allows as an extension.
 //
-// The export is checked against the official DCAT-AP 3.0.0 SHACL shapes (scripts/shacl, in make
+// The export is checked against the official DCAT-AP 3.0.0 SHACL shapes (scripts/conformance, in make
 // test): every node that a shape gives a class carries its rdf:type (SHACL validates a closed
 // world: an IRI of a controlled vocabulary is only a dct:Frequency if the document says so), the
 // format is an IRI of the EU file-type authority, a checksum is xsd:hexBinary, and the catalogue
