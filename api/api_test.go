@@ -934,6 +934,9 @@ func TestHTTPConventions(t *testing.T) {
 	if r := v.do("PUT", "/v1/orders/ord_x/payment", "", nil); r.status != 405 || r.header.Get("Allow") != "POST" {
 		t.Fatalf("PUT on a POST route with a parameter: %d Allow %q", r.status, r.header.Get("Allow"))
 	}
+	if r := v.do("HEAD", "/healthz", "", nil); r.status != 200 || len(r.body) != 0 {
+		t.Fatalf("HEAD /healthz: %d %q", r.status, r.body)
+	}
 	if r := v.do("GET", "/v1/no/such/thing", "", nil); r.status != 404 || r.header.Get("Allow") != "" {
 		t.Fatalf("an unknown path: %d Allow %q", r.status, r.header.Get("Allow"))
 	}

@@ -178,7 +178,10 @@ func New(d Deps) *fiber.App {
 			if d.RateLimiter != nil {
 				chain = append(chain, limit(d.RateLimiter, d.Logger))
 			}
-			if !r.Op.SelfIdempotent {
+			// The idempotency store fingerprints the body, which would read a statement whole
+			// before its handler has checked the caller may send one: statements are not kept
+			// there (importing one again posts nothing twice: its slips come back duplicates).
+			if !r.Op.SelfIdempotent && !r.Op.LargeBody {
 				chain = append(chain, idem)
 			}
 		}
@@ -187,6 +190,9 @@ func New(d Deps) *fiber.App {
 		}
 		chain = append(chain, r.Handler)
 		app.Add(r.Method, r.Path, chain...)
+		if r.Method == fiber.MethodGet { // app.Add, unlike app.Get, does not answer HEAD by itself
+			app.Add(fiber.MethodHead, r.Path, chain...)
+		}
 		methods.add(r.Method, r.Path)
 	}
 	app.Use(func(c *fiber.Ctx) error {

@@ -41,7 +41,10 @@ func (h *handlers) settlementRoutes() []Route {
 			Auth: true, Params: id, Request: settlement.PaymentInput{}, Response: settlement.Order{}, Errors: []int{403, 404, 409}}, h.recordPayment},
 		{"POST", "/v1/payments/callback", Operation{ID: "paymentCallback", Tag: "settlement", Summary: "A payment provider reports a payment (signed callback)",
 			Description: "Authenticated by the header `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" under DATAVENUE_PAYMENT_CALLBACK_SECRET>`, not by a token; t must be within 5 minutes of the venue's clock (a captured callback cannot be replayed later). Idempotent by `reference`: the provider may deliver a callback any number of times. An amount other than the order's amount due is refused (422 amount_mismatch) and nothing is recorded.",
-			Request:     settlement.PaymentCallback{}, Response: settlement.Order{}, Errors: []int{401, 404, 409}}, h.paymentCallback},
+			Request:     settlement.PaymentCallback{}, Response: settlement.Order{}, Errors: []int{401, 404, 409},
+			// Signed, and sent by the provider from few addresses: an address's anonymous budget,
+			// spent by anyone behind the same proxy, must not refuse it.
+			Unmetered: true}, h.paymentCallback},
 		{"GET", "/v1/obligations", Operation{ID: "listObligations", Tag: "settlement", Summary: "Treasury remittance and supervisor filing obligations, overdue flagged",
 			Auth: true, Params: []Param{{Name: "status", In: "query", Description: "due, remitted or filed"}, {Name: "overdue", In: "query", Description: "true: only overdue ones"},
 				limitParam, cursorParam},

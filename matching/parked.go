@@ -119,6 +119,8 @@ func redactParked(e ParkedEntry) ParkedEntry {
 		out[k] = v
 	}
 	e.Fields = out
+	// The error text may quote a field (an amount that did not decode): its code says enough.
+	e.Error = "(sealed: " + e.ErrorCode + "; datavenue parked show prints it whole)"
 	return e
 }
 

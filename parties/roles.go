@@ -88,10 +88,3 @@ func (g *RoleGate) lookup(ctx context.Context, org datavenue.OrgID) (gateEntry, 
 	g.mu.Unlock()
 	return e, nil
 }
-
-// Forget drops an organisation from the cache (after its roles change in this process).
-func (g *RoleGate) Forget(org datavenue.OrgID) {
-	g.mu.Lock()
-	delete(g.cache, org)
-	g.mu.Unlock()
-}

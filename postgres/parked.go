@@ -94,6 +94,7 @@ func (db *DB) ParkedCounts(ctx context.Context) (map[int]int64, error) {
 func (db *DB) RetryParked(ctx context.Context, id int64) (matching.ParkedEntry, error) {
 	var cause error
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		cause = nil // inTx may run this again after a serialisation failure
 		e, err := scanParked(tx.QueryRow(ctx, `SELECT `+parkedColumns+` FROM projection_parked WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
 			return notFoundAs(err, errParkedNotFound)

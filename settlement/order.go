@@ -331,8 +331,12 @@ const DeadlineDays = 10
 func Deadline(cal Deadlines, event civil.Date) (*civil.Date, string, error) {
 	due, err := cal.AddWorkdays(event, DeadlineDays)
 	if errors.Is(err, workdays.ErrNotCovered) {
+		missing := event.Time().Year() + 1 // the period runs past the end of the event's year
+		if c, ok := cal.(Coverage); ok {
+			missing = c.LastCovered(event.Time().Year()) + 1
+		}
 		return nil, fmt.Sprintf("the official holiday schedule of %d is not known yet: the due date (%d working days after %s) is set once it is added to the calendar",
-			event.Time().Year()+1, DeadlineDays, event), nil
+			missing, DeadlineDays, event), nil
 	}
 	if err != nil {
 		return nil, "", err

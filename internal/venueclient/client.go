@@ -89,10 +89,15 @@ func (c *Client) Call(who Actor, method, path string, body, out any, headers ...
 		if err != nil {
 			return err
 		}
-		switch body.(type) {
+		switch b := body.(type) {
 		case nil:
-		case []byte: // raw bytes are a statement file: the imports are the one route that takes them
-			req.Header.Set("Content-Type", "text/csv; charset=utf-8")
+		case []byte:
+			// Raw bytes: a signed JSON document (a payment callback), or a statement file.
+			if json.Valid(b) {
+				req.Header.Set("Content-Type", "application/json")
+			} else {
+				req.Header.Set("Content-Type", "text/csv; charset=utf-8")
+			}
 		default:
 			req.Header.Set("Content-Type", "application/json")
 		}
