@@ -119,7 +119,7 @@ func (a Approval) Covers(method string, today civil.Date) bool {
 		!today.Before(a.ValidFrom) && !today.After(a.ValidUntil)
 }
 
-// PricingMethods an approval may cover (the listing issue's paid pricing methods).
+// PricingMethods an approval may cover: the paid pricing methods of listing.
 var PricingMethods = []string{"guided", "appraisal", "auction", "negotiation"}
 
 // ApprovalInput is what a holder submits. A state enterprise gives its own approver and validity,

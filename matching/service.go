@@ -223,7 +223,8 @@ type DepositInput struct {
 	Ref   string          `json:"ref" jsonschema:"minLength=1,maxLength=100,description=the payment record the clerk matched"`
 }
 
-// RecordDeposit is the clerk's record that a deposit arrived; the settlement issue books the money.
+// RecordDeposit is the clerk's record that a deposit arrived; the projection books the money in
+// the ledger (postgres applyDeposit).
 func (s Service) RecordDeposit(ctx context.Context, caller datavenue.Caller, auctionID string, in DepositInput) error {
 	if !caller.Is(datavenue.RoleClerk) {
 		return datavenue.Forbidden("role_not_allowed", "a settlement clerk records deposits")

@@ -1,6 +1,6 @@
 // Package settlement turns trades into money movements (DOMAIN.md D15–D17, G4, G6, G8). This file
 // is the revenue split by contribution (D16, G6: 谁投入、谁贡献、谁受益); orders, vouchers, the ledger,
-// treasury obligations and reconciliation come with the rest of the settlement issue.
+// treasury obligations and reconciliation are in the package's other files.
 package settlement
 
 import (
