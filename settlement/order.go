@@ -278,9 +278,11 @@ func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Dea
 	if err != nil {
 		return nil, Transaction{}, nil, err
 	}
-	seDue, sePending, err := Deadline(cal, receivedOn)
-	if err != nil {
-		return nil, Transaction{}, nil, err
+	seDue, sePending := govDue, govPending
+	if govEvent != receivedOn {
+		if seDue, sePending, err = Deadline(cal, receivedOn); err != nil {
+			return nil, Transaction{}, nil, err
+		}
 	}
 	obligation := func(kind, prefix string, party datavenue.OrgID, counterpart string, amount money.Yuan, event civil.Date, due *civil.Date, pending string) Obligation {
 		id := datavenue.NewID("obl")
@@ -312,7 +314,7 @@ func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Dea
 				obligation("finance_filing", "BA", p.Party, financeDepartment(info.FiscalLevel), amount, govEvent, govDue, govPending))
 		case info.Kind == "state_enterprise":
 			ob := obligation("supervisor_filing", "BA", p.Party, info.Supervisor, amount, receivedOn, seDue, sePending)
-			ob.IncomeKind, ob.CopyTo = incomeKind, financeDepartment("")
+			ob.CopyTo = financeDepartment("")
 			obligations = append(obligations, ob)
 		}
 	}
