@@ -467,15 +467,14 @@ func (v *venue) serve() string {
 	return "http://" + ln.Addr().String()
 }
 
-func TestBodyOverTheLimitIs413(t *testing.T) {
-	// A small limit and a body just over it: the client writes the whole request at once, so the
-	// server's early 413 cannot race the client's write (which would end in a broken pipe).
-	v := newVenueLimit(t, 1024)
-	base := v.serve()
-	big := `{"uscc":"91350100M000100Y43","name":"` + strings.Repeat("x", 1500) + `","kind":"operator"}`
-	req, _ := http.NewRequest("POST", base+"/v1/organisations", strings.NewReader(big))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+v.token(datavenue.RoleDataBureau, bureauOrg))
+// postServed sends a raw body over a real connection to a served venue (for what app.Test cannot
+// show), the headers given as name, value pairs.
+func postServed(t *testing.T, url string, body []byte, headers ...string) response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -484,21 +483,26 @@ func TestBodyOverTheLimitIs413(t *testing.T) {
 	r := response{status: resp.StatusCode, header: resp.Header}
 	r.body, _ = io.ReadAll(resp.Body)
 	_ = json.Unmarshal(r.body, &r.problem)
+	return r
+}
+
+func TestBodyOverTheLimitIs413(t *testing.T) {
+	// A small limit and a body just over it: the client writes the whole request at once, so the
+	// server's early 413 cannot race the client's write (which would end in a broken pipe).
+	v := newVenueLimit(t, 1024)
+	base := v.serve()
+	big := `{"uscc":"91350100M000100Y43","name":"` + strings.Repeat("x", 1500) + `","kind":"operator"}`
+	r := postServed(t, base+"/v1/organisations", []byte(big), "Content-Type", "application/json",
+		"Authorization", "Bearer "+v.token(datavenue.RoleDataBureau, bureauOrg))
 	if r.status != http.StatusRequestEntityTooLarge || r.problem.Code != "body_too_large" ||
-		!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
-		t.Fatalf("oversized body: %d %s %s", r.status, resp.Header.Get("Content-Type"), r.body)
+		!strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") {
+		t.Fatalf("oversized body: %d %s %s", r.status, r.header.Get("Content-Type"), r.body)
 	}
 	// A statement import may be larger: the same body reaches the importer (and is refused as a
 	// statement, not for its size).
-	req, _ = http.NewRequest("POST", base+"/v1/reconciliation/imports?period_end=2026-11-30", strings.NewReader(big))
-	req.Header.Set("Authorization", "Bearer "+v.token(datavenue.RoleClerk, venueOrg))
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnprocessableEntity {
-		t.Fatalf("large statement: %d, want 422 (read, not refused for size)", resp.StatusCode)
+	if r := postServed(t, base+"/v1/reconciliation/imports?period_end=2026-11-30", []byte(big),
+		"Authorization", "Bearer "+v.token(datavenue.RoleClerk, venueOrg)); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("large statement: %d, want 422 (read, not refused for size)", r.status)
 	}
 }
 
@@ -813,19 +817,8 @@ func TestEncodedBodiesAreDecodedWithinTheLimit(t *testing.T) {
 		return b.Bytes()
 	}
 	post := func(body []byte, encoding string) response {
-		req, _ := http.NewRequest("POST", base+"/v1/organisations", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Content-Encoding", encoding)
-		req.Header.Set("Authorization", "Bearer "+v.token(datavenue.RoleDataBureau, bureauOrg))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		r := response{status: resp.StatusCode, header: resp.Header}
-		r.body, _ = io.ReadAll(resp.Body)
-		_ = json.Unmarshal(r.body, &r.problem)
-		return r
+		return postServed(t, base+"/v1/organisations", body, "Content-Type", "application/json", "Content-Encoding", encoding,
+			"Authorization", "Bearer "+v.token(datavenue.RoleDataBureau, bureauOrg))
 	}
 	small := gz(bytes.Repeat([]byte(" "), 10000)) // 10,000 bytes decoded, a few dozen sent
 	if r := post(small, "gzip"); r.status != http.StatusRequestEntityTooLarge || r.problem.Code != "body_too_large" {
