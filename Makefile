@@ -3,10 +3,16 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: conformance-tools run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import
+.PHONY: client conformance-tools run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
+
+# client: write the OpenAPI document (client/openapi.json, `datavenue openapi`) and generate the Go
+# client from it (client/client.gen.go, oapi-codegen pinned in go.mod); run it after changing a
+# route or a type the API sends. make test fails (TestClientIsUpToDate) while either is stale.
+client:
+	go generate ./client
 
 services:
 	$(SERVICES) up
@@ -20,7 +26,7 @@ run: services build
 # test: start the services, then the whole suite against them (own test databases, never the
 # demo one), then every fuzz target briefly, then one round of the fault suite.
 test: conformance-tools
-	$(SERVICES) up --cluster
+	$(SERVICES) up --cluster --replica
 	DATAVENUE_CONFORMANCE=1 $(SERVICES) exec -- go test $(GO_TEST_FLAGS) ./...
 	scripts/fuzz.sh
 	$(MAKE) --no-print-directory faults
@@ -35,11 +41,28 @@ faults:
 		go test -count=1 -timeout 30m -run '^TestFault' -v ./cmd/datavenue > .data/faults.log 2>&1 || rc=$$?; \
 		grep -E '^(---|ok|FAIL|PASS|panic)|_test.go' .data/faults.log; exit $$rc
 
+# test-cluster: every served-venue test (cmd/datavenue) with its venues on the local Redis Cluster
+# (make test runs a representative part there: TestServedVenueOnRedisCluster, TestScaleOut…).
+# test-scaleout: three venue processes on one database and the cluster, one killed mid-run, under
+# a longer load (make test runs 15 s): make test-scaleout SCALEOUT=5m
+.PHONY: test-cluster test-scaleout
+SCALEOUT ?= 2m
+test-cluster:
+	$(SERVICES) up --cluster
+	DATAVENUE_TEST_VENUE_REDIS=cluster $(SERVICES) exec -- go test $(GO_TEST_FLAGS) -timeout 20m ./cmd/datavenue
+
+test-scaleout:
+	$(SERVICES) up --cluster
+	DATAVENUE_SCALEOUT_DURATION=$(SCALEOUT) $(SERVICES) exec -- go test -count=1 -timeout 60m -run '^TestScaleOut' -v ./cmd/datavenue
+
 # conformance-tools: the outside tools make test checks outputs with: a SHACL engine for the DCAT-AP
-# export and Redocly for the OpenAPI document (Node.js packages from the npm
+# export, Redocly for the OpenAPI document, and openapi-typescript with tsc, the second client
+# generator checked on it (Node.js packages from the npm
 # registry, pinned by scripts/conformance/package-lock.json).
+# Reinstalled when package-lock.json changes (npm writes node_modules/.package-lock.json).
 conformance-tools:
-	@test -d scripts/conformance/node_modules || npm ci --prefix scripts/conformance --no-audit --no-fund --loglevel=error
+	@test scripts/conformance/node_modules/.package-lock.json -nt scripts/conformance/package-lock.json || \
+		npm ci --prefix scripts/conformance --no-audit --no-fund --loglevel=error
 
 # fuzz: only the fuzz targets; longer: make fuzz FUZZTIME=2m
 fuzz:
@@ -66,7 +89,7 @@ bench-settlement: services
 # bench-import: a 100,000-receipt treasury statement imported in one transaction, against a raw COPY
 # of the same rows in the same run.
 bench-import: services
-	$(SERVICES) exec -- go test ./postgres -run '^$$' -bench Import -benchtime 1x -count 1
+	$(SERVICES) exec -- go test ./postgres -run '^$$' -bench Import -benchtime 1x -count 1 $(BENCHFLAGS)
 
 # bench-matching: bids/s and latency of the engine (Go API) against a redis-benchmark baseline of
 # the same script; add HTTP=http://127.0.0.1:8080 with a venue started by

@@ -12,8 +12,8 @@ import (
 // Domain packages hold the venue's rules; they must not depend on transport or drivers, so the
 // rules can be tested and reused without them (STYLE.md, "A layout that follows from them").
 func TestDomainPackagesImportNoTransportOrDriver(t *testing.T) {
-	domain := []string{".", "./parties", "./audit", "./idempotency", "./auth", "./config", "./assets",
-		"./certificates", "./listing", "./matching", "./settlement", "./money", "./civil"}
+	domain := []string{".", "./access", "./parties", "./audit", "./idempotency", "./auth", "./config", "./assets",
+		"./certificates", "./listing", "./matching", "./settlement", "./money", "./civil", "./webhooks"}
 	forbidden := []string{"github.com/gofiber/", "github.com/valyala/fasthttp", "github.com/jackc/pgx",
 		"github.com/datavenue/datavenue/api", "github.com/datavenue/datavenue/postgres"}
 	for _, pkg := range domain {

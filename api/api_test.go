@@ -19,21 +19,18 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/api"
-	"github.com/datavenue/datavenue/assets"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/auth"
-	"github.com/datavenue/datavenue/certificates"
+	"github.com/datavenue/datavenue/config"
 	"github.com/datavenue/datavenue/internal/testenv"
-	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/internal/wiring"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/ratelimit"
-	"github.com/datavenue/datavenue/settlement"
 	"github.com/datavenue/datavenue/workdays"
 )
 
@@ -108,59 +105,37 @@ var bodyLimit = 64 << 10
 
 func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue {
 	t.Helper()
-	db := testenv.NewDB(t)
+	db, dbURL := testenv.NewDBWithURL(t)
+	replica := replicaFor(t, db, dbURL) // none unless a test of the read replica asks (replica_test.go)
 	rdb := testenv.NewRedis(t)
 	kr, err := auth.LoadKeyring(t.TempDir(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ready == nil {
-		ready = []check{
-			{Name: "postgres", Ping: db.Ping},
-			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Client.Ping(ctx).Err() }},
-		}
-	}
 	logs := &syncBuffer{}
-	matchingService := matching.Service{Store: db, Engine: matching.Engine{Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}}, Clock: datavenue.SystemClock{}}
-	closing := make(chan struct{})
-	app := api.New(api.Deps{
-		Closing:       closing,
-		Organisations: panickyOrganisations{parties.Service{Store: db}},
-		Assets:        assets.Service{Store: db},
-		Certificates:  certificates.Service{Store: db, Signer: certificates.Signer{Keys: kr, Issuer: issuer}, Clock: datavenue.SystemClock{}},
-		Grants:        certificates.GrantService{Store: db, Clock: datavenue.SystemClock{}},
-		Listing:       listing.Service{Store: db, Clock: datavenue.SystemClock{}},
-		Auctions:      matchingService,
-		Guidance: func(ctx context.Context, id string) (matching.Guidance, error) {
-			return matching.Guide(ctx, db, datavenue.SystemClock{}, id)
-		},
-		Negotiations:   matchingService,
-		Feed:           &matching.Feed{Redis: rdb.Client, Keys: matchingService.Engine.Keys},
-		Settlement:     settlement.Service{Store: db, Calendar: mustCalendar(t), Clock: datavenue.SystemClock{}},
-		Vouchers:       settlement.Vouchers{Store: db, Keys: kr, Issuer: issuer, Clock: datavenue.SystemClock{}, ConfirmAfter: 7 * 24 * time.Hour},
-		Reconciliation: settlement.Reconciliation{Store: db, Reports: db, Clock: datavenue.SystemClock{}},
-		Projection: matching.ProjectionControl{Store: db, Redis: rdb.Client, Keys: matchingService.Engine.Keys, Clock: datavenue.SystemClock{},
-			LagLimit: 30 * time.Second},
-		Audit:       audit.Service{Reader: db},
-		Idempotency: db,
-		RateLimiter: limiter,
-		Roles:       &parties.RoleGate{Store: db, Clock: datavenue.SystemClock{}, TTL: time.Nanosecond},
-		Verifier:    auth.Verifier{Issuers: map[string]auth.KeySource{issuer: kr}, Audience: audience, Clock: datavenue.SystemClock{}},
-		JWKS:        func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
-		Ready:       ready,
-		Logger:      slog.New(slog.NewJSONHandler(logs, nil)),
-		Registry:    prometheus.NewRegistry(),
-		BodyLimit:   bodyLimit,
+	// The venue as `datavenue serve` wires it (internal/wiring), over this test's database and Redis
+	// prefix, with the test's issuer and limits; roles are read again at every request.
+	cfg := config.Config{JWTIssuer: issuer, JWTAudience: audience, ConfirmAfter: 7 * 24 * time.Hour, WebhookAllowHTTP: true,
+		ProjectionLagLimit: 30 * time.Second, BodyLimit: bodyLimit,
 		// Statement imports take larger files than any other route.
-		LargeBodyLimit:        8 << 20,
-		PaymentCallbackSecret: callbackSecret,
-		Version:               "test",
-		PublicURL:             "https://venue.test",
-		WriteTimeout:          writeTimeout,
-		FeedHeartbeat:         feedHeartbeat,
-		FeedsPerOrganisation:  feedsPerOrganisation,
-		CORSOrigins:           []string{"https://console.venue.test"},
-	})
+		ImportLimit:           8 << 20,
+		PaymentCallbackSecret: string(callbackSecret), PublicURL: "https://venue.test", CORSOrigins: []string{"https://console.venue.test"}}
+	wired, err := wiring.New(cfg, wiring.Backends{DB: db, Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}, Keyring: kr,
+		Issuers: map[string]auth.KeySource{issuer: kr}, Catalogue: replica.catalogue, ReadReplica: replica.status},
+		wiring.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Version: "test", RolesTTL: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closing := make(chan struct{})
+	deps := wired.Deps
+	deps.Closing = closing
+	deps.Organisations = panickyOrganisations{parties.Service{Store: db}}
+	deps.RateLimiter = limiter
+	if ready != nil { // the venue's own checks unless a test fakes a dependency down
+		deps.Ready = ready
+	}
+	deps.WriteTimeout, deps.FeedHeartbeat, deps.FeedsPerOrganisation = writeTimeout, feedHeartbeat, feedsPerOrganisation
+	app := api.New(deps)
 	v := &venue{t: t, app: app, db: db, keys: kr, logs: logs, redis: rdb, closing: closing,
 		minter: auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: datavenue.SystemClock{}}}
 	v.seedParties()

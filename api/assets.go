@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"net/http"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -57,16 +56,7 @@ func (h *handlers) assetRoutes() []Route {
 }
 
 func (h *handlers) registerAsset(c *fiber.Ctx) error {
-	var in assets.Input
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	a, err := h.d.Assets.Register(c.UserContext(), callerOf(c), in)
-	if err != nil {
-		return err
-	}
-	c.Location("/v1/assets/" + string(a.ID))
-	return c.Status(http.StatusCreated).JSON(a)
+	return create(c, h.d.Assets.Register, func(a assets.Asset) string { return "/v1/assets/" + string(a.ID) })
 }
 
 func ledgerFilter(c *fiber.Ctx) assets.Filter {

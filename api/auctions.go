@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -22,6 +23,8 @@ type Auctions interface {
 	Get(ctx context.Context, id string) (matching.View, error)
 	List(ctx context.Context, f matching.AuctionFilter) ([]matching.Record, error)
 	History(ctx context.Context, caller datavenue.Caller, id string) ([]matching.HistoryEntry, error)
+	AcceptedBid(ctx context.Context, caller datavenue.Caller, auctionID string, seq int64) (matching.HistoryEntry, error)
+	Deposit(ctx context.Context, caller datavenue.Caller, auctionID string, buyer datavenue.OrgID) (matching.Deposit, error)
 }
 
 func (h *handlers) auctionRoutes() []Route {
@@ -42,8 +45,16 @@ func (h *handlers) auctionRoutes() []Route {
 			Auth:        true, Params: id, Request: matching.BidInput{}, Response: matching.BidResult{}, Status: 201, Errors: []int{403, 404, 409}, SelfIdempotent: true}, h.placeBid},
 		{"GET", "/v1/auctions/:id/bids", Operation{ID: "bidHistory", Tag: "auctions", Summary: "Bid history (sealed auctions: after the close)",
 			Auth: true, Params: id, Response: []matching.HistoryEntry{}, Errors: []int{403, 404}}, h.bidHistory},
+		{"GET", "/v1/auctions/:id/bids/:seq", Operation{ID: "getBid", Tag: "auctions", Summary: "One accepted bid by its number (a placed bid's Location)",
+			Description: "Its bidder sees it at any time; anyone else as the bid history shows it (sealed auctions: after the close, to those with a part in the auction).",
+			Auth:        true, Params: append(id, Param{Name: "seq", In: "path", Schema: map[string]any{"type": "integer", "minimum": 1}}),
+			Response: matching.HistoryEntry{}, Errors: []int{403, 404}}, h.getBid},
 		{"POST", "/v1/auctions/:id/deposits", Operation{ID: "recordDeposit", Tag: "auctions", Summary: "Record a buyer's deposit as received (clerk)",
 			Auth: true, Params: id, Request: matching.DepositInput{}, Response: Status{}, Status: 201, Errors: []int{403, 404, 409}}, h.recordDeposit},
+		{"GET", "/v1/auctions/:id/deposits/:buyer", Operation{ID: "getDeposit", Tag: "auctions", Summary: "Whether a buyer's deposit is recorded (a recorded deposit's Location)",
+			Description: "The clerks, bureaus and auditors see every deposit; a buyer its own.",
+			Auth:        true, Params: append(id, Param{Name: "buyer", In: "path", Description: "the buyer's organisation id"}),
+			Response: matching.Deposit{}, Errors: []int{403, 404}}, h.getDeposit},
 	}
 }
 
@@ -55,15 +66,7 @@ func (h *handlers) listAuctions(c *fiber.Ctx) error {
 }
 
 func (h *handlers) openAuction(c *fiber.Ctx) error {
-	var in matching.CreateInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	r, err := h.d.Auctions.Create(c.UserContext(), callerOf(c), in)
-	if err != nil {
-		return err
-	}
-	return created(c, "/v1/auctions/"+r.ID, r)
+	return create(c, h.d.Auctions.Create, func(r matching.Record) string { return "/v1/auctions/" + r.ID })
 }
 
 func (h *handlers) getAuction(c *fiber.Ctx) error {
@@ -86,7 +89,27 @@ func (h *handlers) placeBid(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(r)
+	return created(c, "/v1/auctions/"+c.Params("id")+"/bids/"+strconv.FormatInt(r.Seq, 10), r)
+}
+
+func (h *handlers) getBid(c *fiber.Ctx) error {
+	seq, err := strconv.ParseInt(c.Params("seq"), 10, 64)
+	if err != nil || seq < 1 {
+		return datavenue.NotFound("bid_not_found", "a bid's number is a whole number from 1")
+	}
+	e, err := h.d.Auctions.AcceptedBid(c.UserContext(), callerOf(c), c.Params("id"), seq)
+	if err != nil {
+		return err
+	}
+	return c.JSON(e)
+}
+
+func (h *handlers) getDeposit(c *fiber.Ctx) error {
+	d, err := h.d.Auctions.Deposit(c.UserContext(), callerOf(c), c.Params("id"), datavenue.OrgID(c.Params("buyer")))
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
 }
 
 func (h *handlers) bidHistory(c *fiber.Ctx) error {
@@ -105,7 +128,7 @@ func (h *handlers) recordDeposit(c *fiber.Ctx) error {
 	if err := h.d.Auctions.RecordDeposit(c.UserContext(), callerOf(c), c.Params("id"), in); err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(Status{Status: "recorded"})
+	return created(c, "/v1/auctions/"+c.Params("id")+"/deposits/"+string(in.Buyer), Status{Status: "recorded"})
 }
 
 // Negotiations is what the API needs for price negotiation.

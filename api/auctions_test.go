@@ -244,8 +244,12 @@ func TestProjectionCopiesEngineEventsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	stream, id, _ := strings.Cut(first, " ")
-	if err := m.db.ApplyEvent(ctx, stream, id, map[string]any{"type": "bid", "auction": auc.ID, "bid": "x", "seq": "99",
-		"buyer": string(buyerOrg), "amount": "100", "at_ms": "1", "end_ms": "1", "bids": "9"}); err != nil {
+	late, err := matching.DecodeEvent(stream, id, map[string]any{"type": "bid", "auction": auc.ID, "bid": "x", "seq": "99",
+		"buyer": string(buyerOrg), "amount": "100", "at_ms": "1", "end_ms": "1", "bids": "9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.db.ApplyEvent(ctx, late); err != nil {
 		t.Fatal(err)
 	}
 	var bids int

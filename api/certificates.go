@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"net/http"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -71,16 +70,7 @@ func (h *handlers) certificateRoutes() []Route {
 }
 
 func (h *handlers) apply(c *fiber.Ctx) error {
-	var in certificates.ApplyInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	app, err := h.d.Certificates.Apply(c.UserContext(), callerOf(c), in)
-	if err != nil {
-		return err
-	}
-	c.Location("/v1/certificate-applications/" + app.ID)
-	return c.Status(http.StatusCreated).JSON(app)
+	return create(c, h.d.Certificates.Apply, func(a certificates.Application) string { return "/v1/certificate-applications/" + a.ID })
 }
 
 func (h *handlers) listApplications(c *fiber.Ctx) error {
@@ -99,27 +89,11 @@ func (h *handlers) getApplication(c *fiber.Ctx) error {
 }
 
 func (h *handlers) amend(c *fiber.Ctx) error {
-	var in certificates.AmendInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	app, err := h.d.Certificates.Amend(c.UserContext(), callerOf(c), c.Params("id"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(app)
+	return update(c, h.d.Certificates.Amend)
 }
 
 func (h *handlers) concur(c *fiber.Ctx) error {
-	var in certificates.ConcurInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	app, err := h.d.Certificates.Concur(c.UserContext(), callerOf(c), c.Params("id"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(app)
+	return update(c, h.d.Certificates.Concur)
 }
 
 func (h *handlers) review(c *fiber.Ctx) error {
@@ -160,28 +134,11 @@ func (h *handlers) certificateDocument(c *fiber.Ctx) error {
 }
 
 func (h *handlers) correct(c *fiber.Ctx) error {
-	var in certificates.CorrectInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	cert, err := h.d.Certificates.Correct(c.UserContext(), callerOf(c), c.Params("id"), in)
-	if err != nil {
-		return err
-	}
-	c.Location("/v1/certificates/" + cert.ID)
-	return c.Status(http.StatusCreated).JSON(cert)
+	return create(c, onID(c, h.d.Certificates.Correct), func(cert certificates.Certificate) string { return "/v1/certificates/" + cert.ID })
 }
 
 func (h *handlers) cancel(c *fiber.Ctx) error {
-	var in certificates.CancelInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	cert, err := h.d.Certificates.Cancel(c.UserContext(), callerOf(c), c.Params("id"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(cert)
+	return update(c, h.d.Certificates.Cancel)
 }
 
 func (h *handlers) certificateStatus(c *fiber.Ctx) error {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -69,22 +68,11 @@ func (h *handlers) grantRoutes() []Route {
 	}
 }
 
-// created answers 201 with a Location.
-func created(c *fiber.Ctx, location string, body any) error {
-	c.Location(location)
-	return c.Status(http.StatusCreated).JSON(body)
-}
+// authorisationAt is where an authorisation is read back (a grant's and an assessment's Location).
+func authorisationAt(g certificates.Authorisation) string { return "/v1/authorisations/" + g.ID }
 
 func (h *handlers) grant(c *fiber.Ctx) error {
-	var in certificates.GrantInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	g, err := h.d.Grants.Grant(c.UserContext(), callerOf(c), in)
-	if err != nil {
-		return err
-	}
-	return created(c, "/v1/authorisations/"+g.ID, g)
+	return create(c, h.d.Grants.Grant, authorisationAt)
 }
 
 func (h *handlers) listAuthorisations(c *fiber.Ctx) error {
@@ -102,51 +90,19 @@ func (h *handlers) getAuthorisation(c *fiber.Ctx) error {
 }
 
 func (h *handlers) narrow(c *fiber.Ctx) error {
-	var in certificates.NarrowInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	g, err := h.d.Grants.Narrow(c.UserContext(), callerOf(c), c.Params("id"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(g)
+	return update(c, h.d.Grants.Narrow)
 }
 
 func (h *handlers) assess(c *fiber.Ctx) error {
-	var in certificates.AssessInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	g, err := h.d.Grants.Assess(c.UserContext(), callerOf(c), c.Params("id"), in)
-	if err != nil {
-		return err
-	}
-	return created(c, "/v1/authorisations/"+g.ID, g)
+	return create(c, onID(c, h.d.Grants.Assess), authorisationAt)
 }
 
 func (h *handlers) revoke(c *fiber.Ctx) error {
-	var in certificates.CancelInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	g, err := h.d.Grants.Revoke(c.UserContext(), callerOf(c), c.Params("id"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(g)
+	return update(c, h.d.Grants.Revoke)
 }
 
 func (h *handlers) submitApproval(c *fiber.Ctx) error {
-	var in certificates.ApprovalInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	a, err := h.d.Grants.SubmitApproval(c.UserContext(), callerOf(c), in)
-	if err != nil {
-		return err
-	}
-	return created(c, "/v1/approvals/"+a.ID, a)
+	return create(c, h.d.Grants.SubmitApproval, func(a certificates.Approval) string { return "/v1/approvals/" + a.ID })
 }
 
 func (h *handlers) listApprovals(c *fiber.Ctx) error {
@@ -164,27 +120,11 @@ func (h *handlers) getApproval(c *fiber.Ctx) error {
 }
 
 func (h *handlers) decideApproval(c *fiber.Ctx) error {
-	var in certificates.DecisionInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	a, err := h.d.Grants.DecideApproval(c.UserContext(), callerOf(c), c.Params("id"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(a)
+	return update(c, h.d.Grants.DecideApproval)
 }
 
 func (h *handlers) recordAppraisal(c *fiber.Ctx) error {
-	var in certificates.AppraisalInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	a, err := h.d.Grants.RecordAppraisal(c.UserContext(), callerOf(c), in)
-	if err != nil {
-		return err
-	}
-	return created(c, "/v1/appraisals/"+a.ID, a)
+	return create(c, h.d.Grants.RecordAppraisal, func(a certificates.Appraisal) string { return "/v1/appraisals/" + a.ID })
 }
 
 func (h *handlers) listAppraisals(c *fiber.Ctx) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/access"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/parties"
 )
@@ -44,6 +45,7 @@ func (h *handlers) routes() []Route {
 	routes = append(routes, h.voucherRoutes()...)
 	routes = append(routes, h.reconciliationRoutes()...)
 	routes = append(routes, h.projectionRoutes()...)
+	routes = append(routes, h.webhookRoutes()...)
 	return routes
 }
 
@@ -53,7 +55,9 @@ func (h *handlers) baseRoutes() []Route {
 		{"GET", "/readyz", Operation{ID: "ready", Tag: "operations", Summary: "Readiness: PostgreSQL and Redis answer",
 			Description: "503 not_ready when PostgreSQL or Redis does not answer. 200 degraded when the venue serves but its projection " +
 				"of engine events into PostgreSQL does not keep up (an event parked, or one waiting longer than DATAVENUE_PROJECTION_LAG_LIMIT): " +
-				"trading goes on, but trades behind it do not become orders until it is handled; `degraded` says where.",
+				"trading goes on, but trades behind it do not become orders until it is handled; `degraded` says where. " +
+				"Also degraded when the catalogue's read replica (DATAVENUE_DATABASE_READ_URL) is unreachable or further behind than " +
+				"DATAVENUE_READ_MAX_LAG: catalogue reads then go to the primary.",
 			Response: Readiness{}, Errors: []int{503}}, h.ready},
 		{"GET", "/.well-known/jwks.json", Operation{ID: "jwks", Tag: "operations", Summary: "The venue's public signing keys (JWKS)",
 			Description: "Verifies the venue's tokens and, offline, its signed documents. Keys stay published after rotation.", ContentType: "application/jwk-set+json"}, h.jwks},
@@ -83,7 +87,7 @@ func (h *handlers) baseRoutes() []Route {
 }
 
 func (h *handlers) metrics(c *fiber.Ctx) error {
-	if !callerOf(c).Is(datavenue.RoleClerk, datavenue.RoleAuditor) {
+	if !callerOf(c).Is(access.VenueStaff...) {
 		return datavenue.Forbidden("role_not_allowed", "clerks and auditors read the venue's metrics")
 	}
 	return h.metricsHandler(c)
@@ -142,6 +146,7 @@ func (h *handlers) ready(c *fiber.Ctx) error {
 			res.Checks[a.Name] = "ok"
 		}
 	}
+	h.replicaReadiness(&res)
 	if res.Status == "not_ready" {
 		c.Set(fiber.HeaderRetryAfter, "5")
 		return c.Status(http.StatusServiceUnavailable).JSON(res)
@@ -189,16 +194,7 @@ func (h *handlers) me(c *fiber.Ctx) error {
 }
 
 func (h *handlers) registerOrganisation(c *fiber.Ctx) error {
-	var reg parties.Registration
-	if err := decodeJSON(c, &reg); err != nil {
-		return err
-	}
-	org, err := h.d.Organisations.Register(c.UserContext(), callerOf(c), reg)
-	if err != nil {
-		return err
-	}
-	c.Location("/v1/organisations/" + string(org.ID))
-	return c.Status(http.StatusCreated).JSON(org)
+	return create(c, h.d.Organisations.Register, func(o parties.Organisation) string { return "/v1/organisations/" + string(o.ID) })
 }
 
 func (h *handlers) listOrganisations(c *fiber.Ctx) error {

@@ -246,7 +246,7 @@ func TestPaymentCallback(t *testing.T) {
 // with the problem and applies nothing.
 func TestStatementImportStreamsProgress(t *testing.T) {
 	m, order, clerk := paidOrder(t)
-	today := time.Now().Format("2006-01-02")
+	today := civil.Of(time.Now()).String()
 	var csv strings.Builder
 	csv.WriteString("缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n")
 	csv.WriteString("M1," + order.Obligations[0].PaymentCode + ",市交通运输局,5000.01," + today + ",市级国库\n")
@@ -333,7 +333,7 @@ func TestInvariantsHoldAndCatchDamage(t *testing.T) {
 	m, o, clerk := wonAuction(t)
 	mustStatus(t, m.do("POST", "/v1/orders/"+o.ID+"/payment", clerk, map[string]any{"reference": "inv-1"}), 200)
 	paid := decode[settlement.Order](t, m.do("GET", "/v1/orders/"+o.ID, clerk, nil))
-	today := time.Now().Format("2006-01-02")
+	today := civil.Of(time.Now()).String()
 	statement := "缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n" +
 		"P1," + paid.Obligations[0].PaymentCode + ",市交通运输局,1000.00," + today + ",市级国库\n" + // partial
 		"P2,NOPE,某单位,5.00," + today + ",市级国库\n" // unmatched

@@ -62,15 +62,7 @@ func (h *handlers) listingRoutes() []Route {
 	withReason := func(opID, path, summary string, fn func(context.Context, datavenue.Caller, string, listing.SuspendInput) (listing.Product, error)) Route {
 		return Route{"POST", "/v1/products/:id/" + path, Operation{ID: opID, Tag: "products", Summary: summary, Auth: true, Params: id,
 			Request: listing.SuspendInput{}, Response: listing.Product{}, Errors: []int{403, 404, 409}}, func(c *fiber.Ctx) error {
-			var in listing.SuspendInput
-			if err := decodeJSON(c, &in); err != nil {
-				return err
-			}
-			p, err := fn(c.UserContext(), callerOf(c), c.Params("id"), in)
-			if err != nil {
-				return err
-			}
-			return c.JSON(p)
+			return update(c, fn)
 		}}
 	}
 	return []Route{
@@ -114,15 +106,7 @@ func (h *handlers) listingRoutes() []Route {
 }
 
 func (h *handlers) createProduct(c *fiber.Ctx) error {
-	var in listing.Input
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	p, err := h.d.Listing.Create(c.UserContext(), callerOf(c), in)
-	if err != nil {
-		return err
-	}
-	return created(c, "/v1/products/"+p.ID, p)
+	return create(c, h.d.Listing.Create, func(p listing.Product) string { return "/v1/products/" + p.ID })
 }
 
 func (h *handlers) listProducts(c *fiber.Ctx) error {
@@ -152,15 +136,7 @@ func (h *handlers) editProduct(c *fiber.Ctx) error {
 }
 
 func (h *handlers) changePrice(c *fiber.Ctx) error {
-	var in listing.PriceInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	p, err := h.d.Listing.ChangePrice(c.UserContext(), callerOf(c), c.Params("id"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(p)
+	return update(c, h.d.Listing.ChangePrice)
 }
 
 func (h *handlers) priceHistory(c *fiber.Ctx) error {
@@ -187,7 +163,7 @@ func (h *handlers) searchCatalogue(c *fiber.Ctx) error {
 			in.Limit = 1000 // refused by the service's range check
 		}
 	}
-	res, err := h.d.Listing.Search(c.UserContext(), in)
+	res, err := h.catalogue(c).Search(c.UserContext(), in)
 	if err != nil {
 		return err
 	}
@@ -195,7 +171,7 @@ func (h *handlers) searchCatalogue(c *fiber.Ctx) error {
 }
 
 func (h *handlers) catalogueProduct(c *fiber.Ctx) error {
-	p, err := h.d.Listing.Public(c.UserContext(), c.Params("id"))
+	p, err := h.catalogue(c).Public(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -216,7 +192,7 @@ func (h *handlers) operatorName(ctx context.Context, id datavenue.OrgID) string 
 }
 
 func (h *handlers) catalogueProductDCAT(c *fiber.Ctx) error {
-	p, err := h.d.Listing.Public(c.UserContext(), c.Params("id"))
+	p, err := h.catalogue(c).Public(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -230,7 +206,7 @@ func (h *handlers) catalogueDCAT(c *fiber.Ctx) error {
 		return err
 	}
 	const pageSize = 500
-	products, err := h.d.Listing.Published(c.UserContext(), after, pageSize+1)
+	products, err := h.catalogue(c).Published(c.UserContext(), after, pageSize+1)
 	if err != nil {
 		return err
 	}

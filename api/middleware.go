@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -254,7 +255,9 @@ func callerOf(c *fiber.Ctx) datavenue.Caller {
 // idempotent makes state-changing requests safe to retry (see package idempotency). Only
 // successful (2xx) responses are stored: a refused request changed nothing, so its key is released
 // and the client may retry it, corrected or not, with the same key.
-func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logger) fiber.Handler {
+//
+// unkept names top-level fields of a JSON answer stored blank (see Operation.Unkept).
+func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logger, unkept ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		key := c.Get(headerIdempotencyKey)
 		if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead || key == "" {
@@ -294,7 +297,7 @@ func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logge
 			return err
 		}
 		resp := idempotency.Response{Status: status, ContentType: string(c.Response().Header.ContentType()),
-			Body: append([]byte(nil), c.Response().Body()...), Location: string(c.Response().Header.Peek(fiber.HeaderLocation))}
+			Body: blankFields(c.Response().Body(), unkept), Location: string(c.Response().Header.Peek(fiber.HeaderLocation))}
 		if err := store.Complete(ctx, scope, key, resp); err != nil {
 			// The change itself is committed: answer with it. A retry finds the claim running
 			// until the lease ends, then runs again into the domain's own uniqueness checks.
@@ -302,4 +305,26 @@ func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logge
 		}
 		return nil
 	}
+}
+
+// blankFields copies a JSON object with the named top-level string fields replaced by a note that
+// the value was shown once; anything that is not such an object is copied as it is.
+func blankFields(body []byte, names []string) []byte {
+	if len(names) == 0 {
+		return append([]byte(nil), body...)
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) != nil {
+		return append([]byte(nil), body...)
+	}
+	for _, n := range names {
+		if _, ok := obj[n]; ok {
+			obj[n] = json.RawMessage(`"(shown once, to the first request)"`)
+		}
+	}
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return append([]byte(nil), body...)
+	}
+	return out
 }

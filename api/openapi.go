@@ -30,6 +30,10 @@ type Operation struct {
 	// key's reply atomically with the bid), so the PostgreSQL key store is skipped: it would add a
 	// round trip and, after a crash, hold retries back for its lease.
 	SelfIdempotent bool
+	// Unkept are top-level fields of the answer that the idempotency store keeps blank: a secret
+	// shown once (a webhook's signing secret) is not copied into another table and its backups. A
+	// retried request's answer then says the secret was shown to the first request.
+	Unkept []string
 	// LargeBody routes (statement imports) accept bodies up to Deps.LargeBodyLimit; every other
 	// route keeps to Deps.BodyLimit.
 	LargeBody bool
@@ -63,7 +67,6 @@ type opExtra struct {
 	headers      []Param        // request headers
 	requestMedia []string       // a body that is a file, not JSON
 	alsoOK       []string       // other media types of the success answer (files)
-	okNoLocation bool           // 201 without a Location: the handler sends none
 	errorBody    map[int]any    // status → body type, where it is not a Problem
 	extraOK      map[int]okForm // other success statuses
 }
@@ -81,10 +84,7 @@ var opExtras = map[string]opExtra{
 	"paymentCallback": {headers: []Param{{Name: "X-Datavenue-Signature", In: "header", Required: true,
 		Description: "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" under the venue's callback secret>",
 		Schema:      map[string]any{"type": "string", "pattern": "^t=[0-9]+,v1=[0-9a-f]{64}$"}}}},
-	// A bid and a deposit are not resources of their own; an import is answered, not kept.
-	"placeBid":      {okNoLocation: true},
-	"recordDeposit": {okNoLocation: true},
-	"importStatement": {okNoLocation: true, requestMedia: []string{"text/csv", mediaXLSX},
+	"importStatement": {requestMedia: []string{"text/csv", mediaXLSX},
 		extraOK: map[int]okForm{http.StatusOK: {media: contentTypeNDJSON, body: "",
 			description: "With Accept: application/x-ndjson: progress lines, one ImportProgress object (#/components/schemas/ImportProgress) each, the last done or failed"}}},
 	"settlementReport": {alsoOK: []string{"text/csv", mediaXLSX}},
@@ -110,6 +110,7 @@ var tagDescriptions = map[string]string{
 	"negotiations":   "Price negotiations between a buyer and a seller.",
 	"settlement":     "Contribution agreements, orders, payments, delivery and vouchers.",
 	"reconciliation": "Treasury and bank statement imports, exceptions, reports and the trial balance.",
+	"webhooks":       "Signed event deliveries to an organisation's own endpoints: subscriptions, the delivery log, replay.",
 }
 
 // Document builds the OpenAPI 3.1 document of the routes. servers are the venue's base URLs
@@ -347,7 +348,7 @@ func (b *docBuilder) responsesOf(r Route, extra opExtra) map[string]any {
 func (b *docBuilder) success(r Route, status int, extra opExtra) map[string]any {
 	o := r.Op
 	headers := requestIDHeader()
-	if status == http.StatusCreated && !extra.okNoLocation {
+	if status == http.StatusCreated {
 		headers[hdrLocation] = headerRef(hdrLocation)
 	}
 	if o.Auth && r.Method != http.MethodGet && !o.SelfIdempotent {

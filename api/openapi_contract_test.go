@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/settlement"
 )
 
@@ -123,9 +124,9 @@ func documentSchemas(where string, v any, fn func(where string, schema any)) {
 var publicOperations = []string{"health", "ready", "jwks", "openapi", "docs", "certificateStatus", "searchCatalogue",
 	"catalogueProduct", "catalogueProductDCAT", "catalogueDCAT", "pricingGuidance", "paymentCallback"}
 
-// createdWithoutLocation are the 201 answers whose handlers send no Location: a bid and a deposit
-// are not resources with a URL of their own, and an import's result is not kept as one.
-var createdWithoutLocation = []string{"placeBid", "recordDeposit", "importStatement"}
+// createdWithoutLocation are the 201 answers whose handlers send no Location: none since a bid,
+// a deposit and an import each have a GET of their own (getBid, getDeposit, getImport).
+var createdWithoutLocation []string
 
 func TestOpenAPIDocumentShape(t *testing.T) {
 	doc, _ := openAPIDocument(t, newVenue(t))
@@ -393,7 +394,7 @@ func TestResponsesFollowTheOpenAPIDocument(t *testing.T) {
 	if again := c.json("POST", "/v1/organisations", bureau, reg, "Idempotency-Key", "contract-org"); again.header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("replay: %d, Idempotent-Replayed %q", again.status, again.header.Get("Idempotent-Replayed"))
 	}
-	today := time.Now().Format("2006-01-02")
+	today := civil.Of(time.Now()).String()
 	mustStatus(t, c.send("POST", "/v1/reconciliation/imports?format=csv&period_end="+today, clerk, "text/csv",
 		[]byte("缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\nX1,NONE,某单位,1.00,"+today+",市级国库\n")), 201)
 

@@ -129,6 +129,9 @@ func (s *schemaSet) name() {
 		}
 	}
 	plain := func(pkg, name string) string {
+		if n, ok := componentNames[pkg+"."+name]; ok {
+			return n
+		}
 		if count[name] > 1 {
 			return exported(pkg) + name
 		}
@@ -144,6 +147,28 @@ func (s *schemaSet) name() {
 		}
 	}
 	s.checkUnique()
+}
+
+// componentNames name the components whose Go name says little outside its package: a generated
+// client's type is named after the component, and "Record" or "View" would not say an auction.
+var componentNames = map[string]string{
+	"matching.Record":      "Auction",
+	"matching.View":        "AuctionView",
+	"matching.State":       "AuctionState",
+	"matching.Outcome":     "AuctionOutcome",
+	"matching.CreateInput": "OpenAuctionInput",
+	"matching.Move":        "NegotiationMove",
+	"matching.Bound":       "GuidanceBound",
+	"audit.Event":          "AuditEvent",
+	"listing.Entry":        "CatalogueEntry",
+	"assets.Card":          "AssetCard",
+	"assets.Version":       "AssetVersion",
+	"assets.Usage":         "AssetUsage",
+	"certificates.Review":  "ItemReview",
+	"assets.Input":         "AssetInput",
+	"listing.Input":        "ProductInput",
+	"listing.Delivery":     "ProductDelivery",
+	"settlement.Delivery":  "OrderDelivery",
 }
 
 // genericName names an instance of a generic type by its arguments: "PageOfOrder".

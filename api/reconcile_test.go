@@ -9,10 +9,13 @@ import (
 	"time"
 
 	"bytes"
+
 	"github.com/xuri/excelize/v2"
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/settlement"
 )
@@ -74,7 +77,7 @@ func TestReconciliationOutcomes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	today := time.Now().Format("2006-01-02")
+	today := civil.Of(time.Now()).String()
 	csvText := "\uFEFF缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n" +
 		"S1," + treasury.PaymentCode + ",市交通运输局,3000.00," + today + ",市级国库\n" + // partial
 		"S2," + treasury.PaymentCode + ",市交通运输局,\"2,000.01\"," + today + ",市级国库\n" + // the rest: matched
@@ -167,7 +170,12 @@ func TestReconciliationOutcomes(t *testing.T) {
 
 func TestSettlementReport(t *testing.T) {
 	m, order, clerk := paidOrder(t)
-	today := time.Now().Format("2006-01-02")
+	// The asset's card counts what was listed and traded on it, and what it earned its holder.
+	card := decode[assets.Card](t, m.do("GET", "/v1/assets/"+string(m.asset.ID), m.as(datavenue.RoleOperator, govHolder), nil))
+	if card.Usage.Listings != 1 || card.Usage.Trades != 1 || card.Usage.Revenue.String() != "5000.01" {
+		t.Fatalf("card usage = %+v", card.Usage)
+	}
+	today := civil.Of(time.Now()).String()
 	rep := decode[settlement.Report](t, m.do("GET", "/v1/reports/settlement?from="+today+"&to="+today, clerk, nil))
 	holders := map[string]string{}
 	for _, l := range rep.RevenueByHolder {

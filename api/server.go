@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/access"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/idempotency"
 	"github.com/datavenue/datavenue/parties"
@@ -50,7 +51,8 @@ type RateLimiter interface {
 	Allow(ctx context.Context, key string) (allowed bool, retryAfter time.Duration, err error)
 }
 
-// Deps are the services and settings the API is built over; cmd/datavenue wires the real ones.
+// Deps are the services and settings the API is built over; internal/wiring builds the real ones
+// (for `datavenue serve` and the API tests alike).
 type Deps struct {
 	Organisations  Organisations
 	Assets         Assets
@@ -67,6 +69,13 @@ type Deps struct {
 	// Projection shows the engine-to-PostgreSQL projection's health and parked entries (nil:
 	// no such routes, metrics or readiness detail).
 	Projection Projection
+	// Webhooks manages organisations' webhook subscriptions and delivery logs (nil: no such
+	// routes or metrics).
+	Webhooks Webhooks
+	// Catalogue answers anonymous catalogue requests, possibly from a hot standby (nil: Listing
+	// answers them); ReadReplica reports on that standby for /readyz and the metrics (nil: none).
+	Catalogue   CatalogueReader
+	ReadReplica ReadReplica
 	// Closing is closed when the venue starts shutting down, so that long-lived responses (the
 	// live feeds) end and the graceful shutdown does not wait for them.
 	Closing     <-chan struct{}
@@ -145,6 +154,12 @@ func New(d Deps) *fiber.App {
 	if d.Projection != nil {
 		d.Registry.MustRegister(newProjectionCollector(d.Projection))
 	}
+	if d.Webhooks != nil {
+		d.Registry.MustRegister(newWebhooksCollector(d.Webhooks))
+	}
+	if d.ReadReplica != nil {
+		d.Registry.MustRegister(newReplicaCollector(d.ReadReplica))
+	}
 	app.Use(withRequestID, observe(d.Logger, m, onError), recoverPanics(d.Logger), securityHeaders, closeUnreadBodies)
 	if len(d.CORSOrigins) > 0 {
 		app.Use(corsFor(d.CORSOrigins))
@@ -156,6 +171,17 @@ func New(d Deps) *fiber.App {
 	idem := idempotent(d.Idempotency, 30*time.Second, d.Logger)
 	h := &handlers{d: d, metricsHandler: adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))}
 	for _, r := range h.routes() {
+		// Every route has its rule in the access policy, and agrees with it on whether it takes a
+		// token: a route added without one does not start. Who may act is then the services' to
+		// check (with the policy's role groups), each with the reason that fits the resource (not
+		// its holder, not its operator…); the authorisation matrix test holds them to the policy.
+		rule, ok := access.Of(r.Op.ID)
+		if !ok {
+			panic("api: operation " + r.Op.ID + " has no rule in access.Policy")
+		}
+		if rule.Token() != r.Op.Auth {
+			panic("api: operation " + r.Op.ID + " and its rule in access.Policy disagree on whether it takes a token")
+		}
 		// Bodies: refused by their declared size first; an ordinary route's (small) body is read
 		// before anything else, so that an oversized chunked body is refused whoever sends it; a
 		// statement's is read by its handler, once the caller is known to be a clerk.
@@ -182,7 +208,11 @@ func New(d Deps) *fiber.App {
 			// before its handler has checked the caller may send one: statements are not kept
 			// there (importing one again posts nothing twice: its slips come back duplicates).
 			if !r.Op.SelfIdempotent && !r.Op.LargeBody {
-				chain = append(chain, idem)
+				if len(r.Op.Unkept) > 0 {
+					chain = append(chain, idempotent(d.Idempotency, 30*time.Second, d.Logger, r.Op.Unkept...))
+				} else {
+					chain = append(chain, idem)
+				}
 			}
 		}
 		if cc, ok := cacheable[r.Op.ID]; ok {

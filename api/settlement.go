@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,15 +54,7 @@ func (h *handlers) settlementRoutes() []Route {
 }
 
 func (h *handlers) setAgreement(c *fiber.Ctx) error {
-	var in settlement.AgreementInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	a, err := h.d.Settlement.SetAgreement(c.UserContext(), callerOf(c), c.Params("id"), in)
-	if err != nil {
-		return err
-	}
-	return created(c, "/v1/products/"+a.ProductID+"/agreement", a)
+	return create(c, onID(c, h.d.Settlement.SetAgreement), func(a settlement.Agreement) string { return "/v1/products/" + a.ProductID + "/agreement" })
 }
 
 func (h *handlers) getAgreement(c *fiber.Ctx) error {
@@ -87,15 +80,7 @@ func (h *handlers) getOrder(c *fiber.Ctx) error {
 }
 
 func (h *handlers) recordPayment(c *fiber.Ctx) error {
-	var in settlement.PaymentInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	o, err := h.d.Settlement.RecordPayment(c.UserContext(), callerOf(c), c.Params("id"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(o)
+	return update(c, h.d.Settlement.RecordPayment)
 }
 
 // headerCallbackSignature carries a payment callback's HMAC.
@@ -147,15 +132,7 @@ func (h *handlers) voucherRoutes() []Route {
 }
 
 func (h *handlers) recordDelivery(c *fiber.Ctx) error {
-	var d settlement.Delivery
-	if err := decodeJSON(c, &d); err != nil {
-		return err
-	}
-	o, err := h.d.Vouchers.Deliver(c.UserContext(), callerOf(c), c.Params("id"), d)
-	if err != nil {
-		return err
-	}
-	return c.JSON(o)
+	return update(c, h.d.Vouchers.Deliver)
 }
 
 func (h *handlers) confirmDelivery(c *fiber.Ctx) error {
@@ -190,6 +167,7 @@ type Reconciliation interface {
 	Import(ctx context.Context, caller datavenue.Caller, in settlement.ImportInput) (settlement.ImportResult, error)
 	Exceptions(ctx context.Context, caller datavenue.Caller, status string, p settlement.Page) ([]settlement.Exception, error)
 	Resolve(ctx context.Context, caller datavenue.Caller, id, reason string) (settlement.Exception, error)
+	ImportedReceipts(ctx context.Context, caller datavenue.Caller, importID, outcome string, p settlement.Page) ([]settlement.ReceiptOutcome, error)
 	Report(ctx context.Context, caller datavenue.Caller, from, to string) (settlement.Report, error)
 	TrialBalance(ctx context.Context, caller datavenue.Caller) (settlement.TrialBalance, error)
 }
@@ -206,6 +184,11 @@ func (h *handlers) reconciliationRoutes() []Route {
 			Auth:        true, Params: []Param{{Name: "format", In: "query", Description: "csv (default) or xlsx"}, {Name: "name", In: "query"},
 				{Name: "period_end", In: "query", Required: true, Schema: map[string]any{"type": "string", "format": "date"}}, {Name: "mapping", In: "query"}},
 			Response: settlement.ImportResult{}, Status: 201, Errors: []int{403}, LargeBody: true}, h.importStatement},
+		{"GET", "/v1/reconciliation/imports/:id", Operation{ID: "getImport", Tag: "reconciliation", Summary: "An import: its receipts and their outcomes, in line order (an import's Location)",
+			Description: "Every receipt of the statement, paged (the import's answer lists the first 1,000). Clerks, bureaus and auditors.", Auth: true,
+			Params: []Param{{Name: "id", In: "path"}, {Name: "outcome", In: "query", Description: "only this outcome: matched, partial, over_paid, duplicate, unmatched or wrong_treasury"},
+				limitParam, cursorParam},
+			Response: Page[settlement.ReceiptOutcome]{}, Errors: []int{403, 404, 422}}, h.getImport},
 		{"GET", "/v1/reconciliation/exceptions", Operation{ID: "listExceptions", Tag: "reconciliation", Summary: "The exception queue", Auth: true,
 			Params:   []Param{{Name: "status", In: "query", Description: "open or resolved"}, limitParam, cursorParam},
 			Response: Page[settlement.Exception]{}, Errors: []int{403, 422}}, h.listExceptions},
@@ -244,7 +227,14 @@ func (h *handlers) importStatement(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(res)
+	return created(c, "/v1/reconciliation/imports/"+res.ID, res)
+}
+
+// getImport pages through what is kept of an import: its receipts.
+func (h *handlers) getImport(c *fiber.Ctx) error {
+	return paged(c, func(after string, limit int) ([]settlement.ReceiptOutcome, error) {
+		return h.d.Reconciliation.ImportedReceipts(c.UserContext(), callerOf(c), c.Params("id"), c.Query("outcome"), settlement.Page{After: after, Limit: limit})
+	}, func(o settlement.ReceiptOutcome) string { return strconv.Itoa(o.Line) })
 }
 
 const contentTypeNDJSON = "application/x-ndjson"
@@ -288,7 +278,7 @@ func (h *handlers) importWithProgress(c *fiber.Ctx, in settlement.ImportInput) e
 			send(ImportProgress{Stage: "failed", Problem: &p})
 			return
 		}
-		n := len(res.Receipts)
+		n := res.ReceiptsTotal
 		send(ImportProgress{Stage: "done", Done: n, Total: n, Result: &res})
 	})
 	return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/settlement"
 	"github.com/datavenue/datavenue/workdays"
@@ -147,7 +148,7 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 	}
 
 	// The unit remits its share; the clerk imports the treasury's statement and it matches.
-	today := time.Now().Format("2006-01-02")
+	today := civil.Of(time.Now()).String()
 	statement := "缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n" +
 		"T-0001," + treasury.PaymentCode + ",市交通运输局,5000.01," + today + ",市级国库\n"
 	r = m.importStatement(clerk, "csv", "period_end="+today, []byte(statement))

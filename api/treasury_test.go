@@ -156,7 +156,7 @@ func TestReconciliationFollowsTheSeedsRules(t *testing.T) {
 	if ob.Kind != "treasury_remittance" || ob.Amount.String() != "5000.01" {
 		t.Fatalf("obligation = %+v", ob)
 	}
-	today := time.Now().Format("2006-01-02")
+	today := civil.Of(time.Now()).String()
 	periodEnd := time.Now().AddDate(0, 1, 0).Format("2006-01-02") // past the due date
 	head := "缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n"
 	importCSV := func(rows string) settlement.ImportResult {

@@ -190,15 +190,20 @@ type Version struct {
 	ChangedAt    time.Time       `json:"changed_at"`
 }
 
-// Usage is the card's usage information: what was granted and traded on the asset. Certificates
-// and authorisations are counted here; listings, trades and revenue are filled by later issues.
+// Usage is the card's usage information (the ledger's 使用情况): what was granted and traded on
+// the asset.
 type Usage struct {
-	ValidCertificates    []string   `json:"valid_certificates"`
-	ActiveAuthorisations int        `json:"active_authorisations"`
-	Appraisals           int        `json:"appraisals"`
-	Listings             int        `json:"listings"`
-	Trades               int        `json:"trades"`
-	Revenue              money.Yuan `json:"revenue"`
+	ValidCertificates    []string `json:"valid_certificates"`
+	ActiveAuthorisations int      `json:"active_authorisations"`
+	Appraisals           int      `json:"appraisals"`
+	// Listings are the products on the market (published or suspended) built on the asset.
+	Listings int `json:"listings"`
+	// Trades are the trades made on those products, whatever became of their orders.
+	Trades int `json:"trades"`
+	// Revenue is the holder's shares of the paid orders of those products (cancelled ones not
+	// counted): what the asset earned its holder. A product built on several of the holder's
+	// assets counts on each card.
+	Revenue money.Yuan `json:"revenue"`
 }
 
 // Card is an asset with its usage information.

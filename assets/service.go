@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/access"
 )
 
 // Service applies who may register, change and read cards.
@@ -17,8 +18,7 @@ var errNotFound = datavenue.NotFound("asset_not_found", "no asset with this id i
 // CanRead reports whether caller may read the holder's register: the holder itself, the bureaus
 // that review and approve, auditors, and appraisers who value assets.
 func CanRead(caller datavenue.Caller, holder datavenue.OrgID) bool {
-	return caller.Org == holder || caller.Is(datavenue.RoleDataBureau, datavenue.RoleFinanceBureau,
-		datavenue.RoleAuditor, datavenue.RoleAppraiser)
+	return caller.Org == holder || caller.Is(access.Overseers...) || caller.Is(datavenue.RoleAppraiser)
 }
 
 // IsHolder reports whether caller acts for holder as its operator (a holder registers and changes

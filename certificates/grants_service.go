@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/access"
 	"github.com/datavenue/datavenue/assets"
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/money"
@@ -20,9 +21,7 @@ type GrantService struct {
 
 func (s GrantService) today() civil.Date { return civil.Of(s.Clock.Now()) }
 
-func isSupervisor(c datavenue.Caller) bool {
-	return c.Is(datavenue.RoleDataBureau, datavenue.RoleFinanceBureau, datavenue.RoleAuditor)
-}
+func isOverseer(c datavenue.Caller) bool { return c.Is(access.Overseers...) }
 
 // period parses a validity period given as text; an empty start means today.
 func (s GrantService) period(f *datavenue.Fields, fromText, untilText string) (civil.Date, civil.Date) {
@@ -166,7 +165,7 @@ var errGrantNotFound = datavenue.NotFound("authorisation_not_found", "no authori
 // operator and the asset's holder.
 func (s GrantService) Authorisation(ctx context.Context, caller datavenue.Caller, id string) (Authorisation, error) {
 	a, err := s.Store.Authorisation(ctx, id)
-	if datavenue.KindOf(err) == datavenue.KindNotFound || (err == nil && !isSupervisor(caller) && caller.Org != a.OperatorID && caller.Org != a.HolderID) {
+	if datavenue.KindOf(err) == datavenue.KindNotFound || (err == nil && !isOverseer(caller) && caller.Org != a.OperatorID && caller.Org != a.HolderID) {
 		return Authorisation{}, errGrantNotFound
 	}
 	return a, err
@@ -174,7 +173,7 @@ func (s GrantService) Authorisation(ctx context.Context, caller datavenue.Caller
 
 // Authorisations lists authorisations visible to caller.
 func (s GrantService) Authorisations(ctx context.Context, caller datavenue.Caller, f GrantFilter) ([]Authorisation, error) {
-	if !isSupervisor(caller) {
+	if !isOverseer(caller) {
 		// A party sees grants to it and grants on its assets: two queries would be needed for the
 		// union, so a party filters by its role: operators by grantee, holders by holder.
 		if f.Holder != caller.Org {
@@ -275,7 +274,7 @@ func (s GrantService) DecideApproval(ctx context.Context, caller datavenue.Calle
 // Approval returns one approval to the bureaus, auditors and the holder.
 func (s GrantService) Approval(ctx context.Context, caller datavenue.Caller, id string) (Approval, error) {
 	a, err := s.Store.Approval(ctx, id)
-	if datavenue.KindOf(err) == datavenue.KindNotFound || (err == nil && !isSupervisor(caller) && caller.Org != a.HolderID) {
+	if datavenue.KindOf(err) == datavenue.KindNotFound || (err == nil && !isOverseer(caller) && caller.Org != a.HolderID) {
 		return Approval{}, datavenue.NotFound("approval_not_found", "no approval with this id is visible to you")
 	}
 	return a, err
@@ -283,7 +282,7 @@ func (s GrantService) Approval(ctx context.Context, caller datavenue.Caller, id 
 
 // Approvals lists approvals visible to caller.
 func (s GrantService) Approvals(ctx context.Context, caller datavenue.Caller, f GrantFilter) ([]Approval, error) {
-	if !isSupervisor(caller) {
+	if !isOverseer(caller) {
 		f.Holder = caller.Org
 	}
 	return s.Store.Approvals(ctx, f)
@@ -338,7 +337,7 @@ func (s GrantService) Appraisal(ctx context.Context, caller datavenue.Caller, id
 	if err != nil {
 		return Appraisal{}, err
 	}
-	if isSupervisor(caller) || caller.Org == a.AppraiserID {
+	if isOverseer(caller) || caller.Org == a.AppraiserID {
 		return a, nil
 	}
 	if asset, err := s.Store.Asset(ctx, a.AssetID); err == nil && caller.Org == asset.HolderID {
@@ -349,7 +348,7 @@ func (s GrantService) Appraisal(ctx context.Context, caller datavenue.Caller, id
 
 // Appraisals lists the appraisals of an asset visible to caller.
 func (s GrantService) Appraisals(ctx context.Context, caller datavenue.Caller, f GrantFilter) ([]Appraisal, error) {
-	if !isSupervisor(caller) && !caller.Is(datavenue.RoleAppraiser) {
+	if !isOverseer(caller) && !caller.Is(datavenue.RoleAppraiser) {
 		f.Holder = caller.Org
 	}
 	if caller.Is(datavenue.RoleAppraiser) {

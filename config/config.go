@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -22,7 +23,10 @@ type Var struct {
 // Vars are all settings, in the order --help shows them.
 var Vars = []Var{
 	{"DATAVENUE_DATABASE_URL", "postgres://datavenue@127.0.0.1:55432/datavenue?sslmode=disable", "PostgreSQL connection URL (make run sets it, password included, for the local instance)"},
-	{"DATAVENUE_REDIS_URL", "redis://127.0.0.1:56379/0", "Redis connection URL"},
+	{"DATAVENUE_DATABASE_READ_URL", "", "PostgreSQL hot standby URL for the public catalogue's anonymous reads (search, product pages, DCAT export); empty: every read goes to the primary"},
+	{"DATAVENUE_READ_MAX_LAG", "5s", "how far behind the primary the standby may be for catalogue reads to use it; further behind, or unreachable, they go to the primary (a Go duration)"},
+	{"DATAVENUE_REDIS_URL", "redis://127.0.0.1:56379/0", "Redis connection URL (a single Redis; see DATAVENUE_REDIS_CLUSTER for a cluster)"},
+	{"DATAVENUE_REDIS_CLUSTER", "", "a Redis Cluster instead of DATAVENUE_REDIS_URL: its seed nodes, comma-separated host:port (e.g. 10.0.0.1:6379,10.0.0.2:6379; the others are discovered), or go-redis's cluster URL for a password or TLS: redis[s]://[user:password@]host:port?addr=host:port&addr=…"},
 	{"DATAVENUE_LISTEN", "127.0.0.1:8080", "address the HTTP API listens on"},
 	{"DATAVENUE_PUBLIC_URL", "", "the venue's public base URL (scheme, host, any path prefix), used in the identifiers of what it publishes (DCAT); empty: http:// and DATAVENUE_LISTEN. Never taken from a request's Host"},
 	{"DATAVENUE_CATALOGUE_PUBLISHER", "datavenue 公共数据资产交易平台", "the venue's name as the publisher of its DCAT-AP catalogue"},
@@ -42,6 +46,8 @@ var Vars = []Var{
 	{"DATAVENUE_IMPORT_LIMIT", "67108864", "largest treasury statement a clerk may import, in bytes"},
 	{"DATAVENUE_CALENDAR_FILE", "", "CSV of official holidays and adjusted working days for years the built-in schedules lack (date,kind,name; a YYYY,year line declares a year complete); checked at start-up: see `datavenue calendar check`"},
 	{"DATAVENUE_PROJECTION_LAG_LIMIT", "30s", "age of the oldest engine event not yet in PostgreSQL past which /readyz says degraded (a Go duration)"},
+	{"DATAVENUE_WEBHOOK_ALLOW_HTTP", "false", "accept http:// webhook subscription URLs (a closed network, tests); otherwise https only: deliveries carry trade data"},
+	{"DATAVENUE_WEBHOOK_ALLOW_PRIVATE", "false", "deliver webhooks to loopback, private and link-local addresses (a closed network, tests); otherwise refused where they are dialled"},
 	{"DATAVENUE_LOG_LEVEL", "info", "debug, info, warn or error (logs are JSON lines on stderr)"},
 }
 
@@ -75,8 +81,18 @@ type Config struct {
 	CORSOrigins []string
 	// CalendarFile is the calendar override file ("": the built-in schedules only).
 	CalendarFile string
+	// DatabaseReadURL is the hot standby the anonymous catalogue reads from ("": the primary).
+	DatabaseReadURL string
+	// ReadMaxLag is the staleness past which catalogue reads leave the standby for the primary.
+	ReadMaxLag time.Duration
 	// MetricsListen is where the metrics are served apart from the API ("": on the API, with a token).
 	MetricsListen string
+	// RedisCluster is the Redis Cluster's seed nodes (host:port,…) or cluster URL; "" for the
+	// single Redis at RedisURL.
+	RedisCluster string
+	// WebhookAllowHTTP accepts http:// webhook URLs; WebhookAllowPrivate delivers to private
+	// addresses. Both off in production.
+	WebhookAllowHTTP, WebhookAllowPrivate bool
 }
 
 // Load reads the settings through lookup (os.LookupEnv in production, a map in tests).
@@ -101,9 +117,19 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		JWTAudience:    get("DATAVENUE_JWT_AUDIENCE"),
 		TrustedIssuers: get("DATAVENUE_TRUSTED_ISSUERS"),
 	}
+	cfg.RedisCluster = strings.TrimSpace(get("DATAVENUE_REDIS_CLUSTER"))
+	if err := checkClusterSeeds(cfg.RedisCluster); err != nil {
+		return cfg, err
+	}
 	var err error
 	if cfg.DevIssuer, err = strconv.ParseBool(get("DATAVENUE_DEV_ISSUER")); err != nil {
 		return cfg, fmt.Errorf("DATAVENUE_DEV_ISSUER: want true or false")
+	}
+	if cfg.WebhookAllowHTTP, err = strconv.ParseBool(get("DATAVENUE_WEBHOOK_ALLOW_HTTP")); err != nil {
+		return cfg, fmt.Errorf("DATAVENUE_WEBHOOK_ALLOW_HTTP: want true or false")
+	}
+	if cfg.WebhookAllowPrivate, err = strconv.ParseBool(get("DATAVENUE_WEBHOOK_ALLOW_PRIVATE")); err != nil {
+		return cfg, fmt.Errorf("DATAVENUE_WEBHOOK_ALLOW_PRIVATE: want true or false")
 	}
 	if cfg.BodyLimit, err = strconv.Atoi(get("DATAVENUE_BODY_LIMIT")); err != nil || cfg.BodyLimit < 1024 {
 		return cfg, fmt.Errorf("DATAVENUE_BODY_LIMIT: want a number of bytes, at least 1024")
@@ -146,6 +172,10 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
 		return cfg, fmt.Errorf("DATAVENUE_PUBLIC_URL: want an absolute http or https URL such as https://data-exchange.example.cn")
 	}
+	cfg.DatabaseReadURL = get("DATAVENUE_DATABASE_READ_URL")
+	if cfg.ReadMaxLag, err = time.ParseDuration(get("DATAVENUE_READ_MAX_LAG")); err != nil || cfg.ReadMaxLag < 100*time.Millisecond {
+		return cfg, fmt.Errorf("DATAVENUE_READ_MAX_LAG: want a duration of at least 100ms, such as 5s")
+	}
 	if cfg.ProjectionLagLimit, err = time.ParseDuration(get("DATAVENUE_PROJECTION_LAG_LIMIT")); err != nil || cfg.ProjectionLagLimit < time.Second {
 		return cfg, fmt.Errorf("DATAVENUE_PROJECTION_LAG_LIMIT: want a duration of at least 1s, such as 30s or 2m")
 	}
@@ -153,6 +183,21 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		return cfg, fmt.Errorf("DATAVENUE_LOG_LEVEL: %w", err)
 	}
 	return cfg, nil
+}
+
+// checkClusterSeeds checks the form of DATAVENUE_REDIS_CLUSTER: a list of host:port seeds (a
+// cluster URL is checked where it is parsed, by go-redis).
+func checkClusterSeeds(v string) error {
+	if v == "" || strings.Contains(v, "://") {
+		return nil
+	}
+	for _, seed := range strings.Split(v, ",") {
+		host, port, err := net.SplitHostPort(strings.TrimSpace(seed))
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("DATAVENUE_REDIS_CLUSTER: %q is not a host:port seed (want host:port,host:port or a redis:// cluster URL)", seed)
+		}
+	}
+	return nil
 }
 
 // Help describes every variable, for --help.

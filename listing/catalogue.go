@@ -99,8 +99,28 @@ type SearchInput struct {
 	NoFacets                                                                                             bool
 }
 
-// Search runs a catalogue search. The catalogue is public: no caller is needed.
+// CatalogueStore is what the public catalogue reads, and all it reads: a hot standby can answer it
+// (postgres.ReadRouter), since none of it is read to decide a change.
+type CatalogueStore interface {
+	Search(ctx context.Context, q SearchQuery) (SearchResult, error)
+	Product(ctx context.Context, id string) (Product, error)
+	Products(ctx context.Context, f ProductFilter) ([]Product, error)
+}
+
+// Catalogue is the public catalogue: search, a product as the public sees it, and the export's
+// pages. Service serves it over its Store (the primary); the API serves anonymous callers from a
+// Catalogue over a store that may read a standby.
+type Catalogue struct {
+	Store CatalogueStore
+}
+
+// Search runs a catalogue search (Catalogue.Search over the service's store).
 func (s Service) Search(ctx context.Context, in SearchInput) (SearchResult, error) {
+	return Catalogue{Store: s.Store}.Search(ctx, in)
+}
+
+// Search runs a catalogue search. The catalogue is public: no caller is needed.
+func (s Catalogue) Search(ctx context.Context, in SearchInput) (SearchResult, error) {
 	var f datavenue.Fields
 	q := SearchQuery{Text: in.Q, Terms: Query(in.Q), Domain: in.Domain, ProductType: in.ProductType,
 		PricingMethod: in.PricingMethod, Holder: datavenue.OrgID(in.Holder), UseCategory: in.UseCategory,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/access"
 	"github.com/datavenue/datavenue/assets"
 	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/civil"
@@ -62,13 +63,9 @@ type Service struct {
 
 var errProductNotFound = datavenue.NotFound("product_not_found", "no product with this id is visible to you")
 
-func isSupervisor(c datavenue.Caller) bool {
-	return c.Is(datavenue.RoleDataBureau, datavenue.RoleFinanceBureau, datavenue.RoleAuditor)
-}
+func isOverseer(c datavenue.Caller) bool { return c.Is(access.Overseers...) }
 
-func isBureau(c datavenue.Caller) bool {
-	return c.Is(datavenue.RoleDataBureau, datavenue.RoleFinanceBureau)
-}
+func isRegulator(c datavenue.Caller) bool { return c.Is(access.Regulators...) }
 
 func ownedBy(c datavenue.Caller, p *Product) bool {
 	return c.Is(datavenue.RoleOperator) && c.Org == p.OperatorID
@@ -77,7 +74,7 @@ func ownedBy(c datavenue.Caller, p *Product) bool {
 // visible reports whether caller may read p: published and suspended products are public; drafts
 // are the operator's and the supervisors'.
 func visible(c datavenue.Caller, p Product) bool {
-	return p.Status == StatusPublished || p.Status == StatusSuspended || c.Org == p.OperatorID || isSupervisor(c)
+	return p.Status == StatusPublished || p.Status == StatusSuspended || c.Org == p.OperatorID || isOverseer(c)
 }
 
 // Create makes a draft product for the caller's organisation.
@@ -159,7 +156,7 @@ func (s Service) mayManage(ctx context.Context, caller datavenue.Caller, id stri
 
 // own checks that caller may manage p: its operator, or (when bureauToo) a bureau.
 func (s Service) own(caller datavenue.Caller, p *Product, bureauToo bool) error {
-	if ownedBy(caller, p) || (bureauToo && isBureau(caller)) {
+	if ownedBy(caller, p) || (bureauToo && isRegulator(caller)) {
 		return nil
 	}
 	if visible(caller, *p) {
@@ -206,7 +203,7 @@ func (s Service) step(ctx context.Context, caller datavenue.Caller, id, action, 
 		if p.Status != from {
 			return datavenue.Conflict("invalid_transition", "a "+p.Status+" product cannot be "+to)
 		}
-		if p.Suspension != nil && p.Suspension.By == "bureau" && !isBureau(caller) {
+		if p.Suspension != nil && p.Suspension.By == "bureau" && !isRegulator(caller) {
 			return datavenue.Forbidden("suspended_by_bureau", "a bureau suspended this product; a bureau reinstates it")
 		}
 		if err := s.gate(*p, facts, true); err != nil {
@@ -233,7 +230,7 @@ func (s Service) Suspend(ctx context.Context, caller datavenue.Caller, id string
 			return datavenue.Conflict("invalid_transition", "only a published product is suspended")
 		}
 		by := "operator"
-		if isBureau(caller) {
+		if isRegulator(caller) {
 			by = "bureau"
 		}
 		p.Status, p.Suspension = StatusSuspended, &Suspension{By: by, Reason: in.Reason, Actor: caller.Org, At: s.Clock.Now()}
@@ -300,7 +297,7 @@ func (s Service) ChangePrice(ctx context.Context, caller datavenue.Caller, id st
 		return Product{}, err
 	}
 	return s.Store.Transition(ctx, id, "product.price_changed", in.Reason, func(p *Product, facts Facts) error {
-		bureauGuided := isBureau(caller) && p.Pricing.Method == MethodGuided && pricing.Method == MethodGuided
+		bureauGuided := isRegulator(caller) && p.Pricing.Method == MethodGuided && pricing.Method == MethodGuided
 		if !ownedBy(caller, p) && !bureauGuided {
 			if visible(caller, *p) {
 				return datavenue.Forbidden("not_operator", "the operator changes its price; a bureau changes only guided price parameters")
@@ -310,7 +307,7 @@ func (s Service) ChangePrice(ctx context.Context, caller datavenue.Caller, id st
 		if p.Status == StatusDelisted {
 			return datavenue.Conflict("invalid_transition", "a delisted product has no price to change")
 		}
-		if !isBureau(caller) && p.Status != StatusDraft && bandChanged(p.Pricing, probe.Pricing) {
+		if !isRegulator(caller) && p.Status != StatusDraft && bandChanged(p.Pricing, probe.Pricing) {
 			return datavenue.Forbidden("band_set_by_bureau", "once a product is on the market its guided band (base price and float) is changed by the bureau; change only the list price")
 		}
 		if p.UseCategory == "industry" && pricing.Method == MethodFree {
@@ -347,7 +344,7 @@ func (s Service) Get(ctx context.Context, caller datavenue.Caller, id string) (P
 
 // Products lists an operator's own products (any status), or for supervisors everyone's.
 func (s Service) Products(ctx context.Context, caller datavenue.Caller, f ProductFilter) ([]Product, error) {
-	if !isSupervisor(caller) {
+	if !isOverseer(caller) {
 		f.Operator = caller.Org
 	}
 	if f.Status != "" && !slices.Contains([]string{StatusDraft, StatusSubmitted, StatusPublished, StatusSuspended, StatusDelisted}, f.Status) {
@@ -365,14 +362,24 @@ func (s Service) PriceHistory(ctx context.Context, caller datavenue.Caller, id s
 	return s.Store.PriceHistory(ctx, id)
 }
 
-// Published returns a page of published products in id order, for catalogue exports.
+// Published returns a page of published products in id order (Catalogue.Published).
 func (s Service) Published(ctx context.Context, after string, limit int) ([]Product, error) {
+	return Catalogue{Store: s.Store}.Published(ctx, after, limit)
+}
+
+// Public returns a product as anyone may see it (Catalogue.Public).
+func (s Service) Public(ctx context.Context, id string) (Product, error) {
+	return Catalogue{Store: s.Store}.Public(ctx, id)
+}
+
+// Published returns a page of published products in id order, for catalogue exports.
+func (s Catalogue) Published(ctx context.Context, after string, limit int) ([]Product, error) {
 	return s.Store.Products(ctx, ProductFilter{Status: StatusPublished, After: after, Limit: limit})
 }
 
 // Public returns a published or suspended product as anyone may see it: without its allow and
 // deny lists, which name other organisations.
-func (s Service) Public(ctx context.Context, id string) (Product, error) {
+func (s Catalogue) Public(ctx context.Context, id string) (Product, error) {
 	p, err := s.Store.Product(ctx, id)
 	if datavenue.KindOf(err) == datavenue.KindNotFound || (err == nil && p.Status != StatusPublished && p.Status != StatusSuspended) {
 		return Product{}, errProductNotFound

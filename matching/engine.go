@@ -40,6 +40,7 @@ type Redis interface {
 	redis.Scripter
 	HGetAll(ctx context.Context, key string) *redis.MapStringStringCmd
 	LRange(ctx context.Context, key string, start, stop int64) *redis.StringSliceCmd
+	SIsMember(ctx context.Context, key string, member any) *redis.BoolCmd
 	ZRangeByScore(ctx context.Context, key string, opt *redis.ZRangeBy) *redis.StringSliceCmd
 	Time(ctx context.Context) *redis.TimeCmd
 }
@@ -173,15 +174,6 @@ func amountMessage(code, detail string) string {
 	return "an amount is more than 0.00 and at most 90071992547409.91 yuan, in whole fen"
 }
 
-// CodeOf returns the refusal code of a bid error, or "".
-func CodeOf(err error) string {
-	var be *BidError
-	if errors.As(err, &be) {
-		return be.Code
-	}
-	return ""
-}
-
 // Close closes the auction if its deadline passed (exactly once across all callers).
 func (e Engine) Close(ctx context.Context, auctionID string) (Outcome, error) {
 	return e.close(ctx, auctionID, "due", "")
@@ -267,7 +259,7 @@ func (e Engine) State(ctx context.Context, auctionID string) (State, error) {
 		high := money.FromFen(num("high"))
 		s.High, s.Leader = &high, datavenue.OrgID(m["high_bidder"])
 	}
-	if s.Status != "open" {
+	if s.Status != AuctionOpen {
 		s.Outcome = &Outcome{Result: m["outcome"], Winner: datavenue.OrgID(m["winner"]), Price: money.FromFen(num("price")),
 			ClosedAt: time.UnixMilli(num("closed_ms")).UTC()}
 	}

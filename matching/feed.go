@@ -3,7 +3,6 @@ package matching
 import (
 	"context"
 	"errors"
-	"strconv"
 	"sync"
 	"time"
 
@@ -110,45 +109,32 @@ func (f *Feed) read(shard int, last string) {
 }
 
 func (f *Feed) dispatch(v map[string]any) {
-	s := func(k string) string { x, _ := v[k].(string); return x }
-	id := s("auction")
+	e, err := DecodeEvent("", "", v)
+	if err != nil {
+		return // an entry that does not decode is the projection's to park; the feed shows nothing of it
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for ch, kind := range f.subs[id] {
-		for _, e := range feedEvents(kind, s) {
+	for ch, kind := range f.subs[e.Auction] {
+		for _, fe := range feedEvents(kind, e) {
 			select {
-			case ch <- e:
+			case ch <- fe:
 			default: // a subscriber that does not keep up loses events rather than stalling the feed
 			}
 		}
 	}
 }
 
-func feedEvents(kind string, s func(string) string) []FeedEvent {
-	fenText := func(k string) string {
-		n, _ := strconv.ParseInt(s(k), 10, 64)
-		return fenString(n)
-	}
-	switch s("type") {
-	case "bid":
-		seq, _ := strconv.ParseInt(s("seq"), 10, 64)
-		end, _ := strconv.ParseInt(s("end_ms"), 10, 64)
-		t := time.UnixMilli(end).UTC()
+func feedEvents(kind string, e Event) []FeedEvent {
+	switch e.Type {
+	case EventBid:
 		if kind != English {
-			bids, _ := strconv.Atoi(s("bids"))
-			return []FeedEvent{{Type: "bid", Bids: bids}}
+			return []FeedEvent{{Type: "bid", Bids: e.Bids}}
 		}
-		return []FeedEvent{{Type: "bid", Seq: seq, Amount: fenText("amount"), Buyer: s("buyer"), EndsAt: &t}}
-	case "close":
-		return []FeedEvent{{Type: "close", Outcome: s("outcome"), Winner: s("winner"), Price: fenText("price")}}
+		t := e.EndsAt
+		return []FeedEvent{{Type: "bid", Seq: e.Seq, Amount: e.Amount.String(), Buyer: string(e.Buyer), EndsAt: &t}}
+	case EventClose:
+		return []FeedEvent{{Type: "close", Outcome: e.Outcome, Winner: string(e.Winner), Price: e.Price.String()}}
 	}
 	return nil
-}
-
-func fenString(n int64) string {
-	neg := ""
-	if n < 0 {
-		neg, n = "-", -n
-	}
-	return neg + strconv.FormatInt(n/100, 10) + "." + strconv.FormatInt(100+n%100, 10)[1:]
 }

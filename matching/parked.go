@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/access"
 )
 
 // ParkedStore keeps the entries the projection parked.
@@ -31,7 +32,7 @@ type ProjectionControl struct {
 }
 
 func mayReadProjection(c datavenue.Caller) bool {
-	return c.Is(datavenue.RoleClerk, datavenue.RoleAuditor)
+	return c.Is(access.VenueStaff...)
 }
 
 // Parked lists parked entries (status parked, applied or empty for both), oldest first.

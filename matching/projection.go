@@ -38,7 +38,7 @@ type StreamRedis interface {
 // Applier applies one stream entry to PostgreSQL, idempotently on (stream, id), and parks the
 // entries that cannot be applied.
 type Applier interface {
-	ApplyEvent(ctx context.Context, stream, id string, fields map[string]any) error
+	ApplyEvent(ctx context.Context, e Event) error
 	// ParkEvent stores an entry that failed for good, with its error, once per (stream, id).
 	ParkEvent(ctx context.Context, e ParkedEntry) error
 }
@@ -105,9 +105,25 @@ type Projector struct {
 	UnexpectedAttempts int
 	// Failures, when set, counts failures by class (for metrics).
 	Failures func(class string)
+	// Locks, when set, gives each shard to one projector at a time across processes (see
+	// ShardLocker); a venue with several processes sets it.
+	Locks ShardLocker
 
 	mu       sync.Mutex
 	attempts map[string]int // stream/id -> unexpected failures so far
+}
+
+// ShardLocker lets one projector at a time, among all the venue's processes, work on a shard. A
+// shard's entries must apply in stream order: a close after the bids and deposits before it (the
+// close releases the deposits it finds and applies the winner's to the order), and a consumer group
+// alone does not keep that order once several consumers read: each read hands the next entries to
+// whichever consumer asks, and a dead consumer's entries wait for ReclaimAfter while the others
+// go on past them. Under the lock, the holder takes over every entry still pending in the group
+// (nobody else can be applying them), so a killed process's entries are applied first, at once.
+type ShardLocker interface {
+	// TryLockShard takes the shard's lock unless another projector holds it (ok false); unlock
+	// releases it. The lock must end with its holder's process.
+	TryLockShard(ctx context.Context, shard int) (unlock func(), ok bool, err error)
 }
 
 // errShardHeld stops a shard's pass at an entry that failed transiently: the entries after it
@@ -139,6 +155,15 @@ func (p *Projector) RunOnce(ctx context.Context) (int, error) {
 
 func (p *Projector) runShard(ctx context.Context, shard int) (int, error) {
 	stream := p.Keys.Events(shard)
+	reclaimAfter := p.ReclaimAfter
+	if p.Locks != nil {
+		unlock, ok, err := p.Locks.TryLockShard(ctx, shard)
+		if err != nil || !ok {
+			return 0, err // another process projects this shard now (or the lock is unreachable: retried)
+		}
+		defer unlock()
+		reclaimAfter = 0 // only the lock's holder reads: whatever is pending is left over
+	}
 	err := p.Redis.XGroupCreateMkStream(ctx, stream, p.group(), "0").Err()
 	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
 		return 0, redisError(err)
@@ -146,9 +171,8 @@ func (p *Projector) runShard(ctx context.Context, shard int) (int, error) {
 	// Entries read and never acknowledged come first, in stream order: another projector's that
 	// died (claimed, so they become this one's), then this one's own that a transient failure
 	// held back on an earlier pass (reading from "0" returns them).
-	if err := p.Redis.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: stream, Group: p.group(),
-		Consumer: p.Consumer, MinIdle: p.ReclaimAfter, Start: "0", Count: 100}).Err(); err != nil {
-		return 0, redisError(err)
+	if err := p.reclaim(ctx, stream, reclaimAfter); err != nil {
+		return 0, err
 	}
 	applied := 0
 	for _, from := range []string{"0", ">"} {
@@ -169,9 +193,34 @@ func (p *Projector) runShard(ctx context.Context, shard int) (int, error) {
 			if err != nil {
 				return applied, err
 			}
+			if applied >= shardPassLimit {
+				return applied, p.trim(ctx, stream) // the rest at the next pass: the other shards' turn
+			}
 		}
 	}
 	return applied, p.trim(ctx, stream)
+}
+
+// shardPassLimit is how many entries a pass applies from one shard before it moves on, so a shard
+// that receives entries as fast as they are applied (one busy auction) does not starve the others.
+const shardPassLimit = 1000
+
+// reclaim makes this projector the owner of the entries other consumers read and left
+// unacknowledged for at least idle: all of them, page by page, so none is left behind the ones
+// this pass reads next.
+func (p *Projector) reclaim(ctx context.Context, stream string, idle time.Duration) error {
+	start := "0"
+	for {
+		_, next, err := p.Redis.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: stream, Group: p.group(),
+			Consumer: p.Consumer, MinIdle: idle, Start: start, Count: 100}).Result()
+		if err != nil {
+			return redisError(err)
+		}
+		if next == "0-0" || next == "" || next == start {
+			return nil
+		}
+		start = next
+	}
 }
 
 // trim drops the entries every group has acknowledged, and only those: the scripts append without
@@ -233,7 +282,7 @@ func lessID(a, b string) bool {
 // here (it stays pending, and so do the entries after it, to keep their order).
 func (p *Projector) apply(ctx context.Context, shard int, stream string, msgs []redis.XMessage) (int, error) {
 	for i, m := range msgs {
-		if err := p.Store.ApplyEvent(ctx, stream, m.ID, m.Values); err != nil {
+		if err := p.applyEntry(ctx, stream, m); err != nil {
 			if err := p.failed(ctx, shard, stream, m, err); err != nil {
 				return i, err
 			}
@@ -245,6 +294,16 @@ func (p *Projector) apply(ctx context.Context, shard int, stream string, msgs []
 		}
 	}
 	return len(msgs), nil
+}
+
+// applyEntry decodes an entry and applies it; an entry that does not decode fails for good (it is
+// parked, see classify).
+func (p *Projector) applyEntry(ctx context.Context, stream string, m redis.XMessage) error {
+	e, err := DecodeEvent(stream, m.ID, m.Values)
+	if err != nil {
+		return err
+	}
+	return p.Store.ApplyEvent(ctx, e)
 }
 
 // failed decides what a failed entry becomes: parked (nil: acknowledge it and go on) or held

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/access"
 )
 
 // Kind is the legal nature of an organisation, which decides how the venue treats its money.
@@ -218,7 +219,7 @@ type Service struct {
 
 // Register registers an organisation. The bureaus that run the pilot register the parties.
 func (s Service) Register(ctx context.Context, caller datavenue.Caller, reg Registration) (Organisation, error) {
-	if !caller.Is(datavenue.RoleDataBureau, datavenue.RoleFinanceBureau) {
+	if !caller.Is(access.Regulators...) {
 		return Organisation{}, datavenue.Forbidden("role_not_allowed", "only the data or finance bureau registers organisations")
 	}
 	if err := reg.Validate(); err != nil {

@@ -154,13 +154,20 @@ func (db *DB) Card(ctx context.Context, id assets.ID) (assets.Card, error) {
 	if err != nil {
 		return assets.Card{}, err
 	}
-	c := assets.Card{Asset: a, Usage: assets.Usage{Revenue: money.Zero}}
+	c := assets.Card{Asset: a}
+	var revenue string
 	err = db.Pool.QueryRow(ctx, `SELECT
 			coalesce((SELECT array_agg(number || ' v' || version ORDER BY number) FROM certificates
 				WHERE asset_id = $1 AND status = 'valid' AND valid_until >= (now() AT TIME ZONE 'Asia/Shanghai')::date), '{}'),
 			(SELECT count(*) FROM authorisations WHERE asset_id = $1 AND status = 'active'),
-			(SELECT count(*) FROM appraisals WHERE asset_id = $1)`, id).
-		Scan(&c.Usage.ValidCertificates, &c.Usage.ActiveAuthorisations, &c.Usage.Appraisals)
+			(SELECT count(*) FROM appraisals WHERE asset_id = $1),
+			(SELECT count(*) FROM product_assets pa JOIN products p ON p.id = pa.product_id WHERE pa.asset_id = $1 AND p.status IN ('published', 'suspended')),
+			(SELECT count(*) FROM trades t JOIN product_assets pa ON pa.product_id = t.product_id WHERE pa.asset_id = $1),
+			(SELECT coalesce(sum(s.amount), 0)::text FROM settlement_shares s JOIN settlement_orders o ON o.id = s.order_id
+				JOIN product_assets pa ON pa.product_id = o.product_id
+				WHERE pa.asset_id = $1 AND s.role = 'holder' AND s.party_id = $2 AND o.status <> 'cancelled')`, id, string(a.HolderID)).
+		Scan(&c.Usage.ValidCertificates, &c.Usage.ActiveAuthorisations, &c.Usage.Appraisals, &c.Usage.Listings, &c.Usage.Trades, &revenue)
+	c.Usage.Revenue = money.MustParse(revenue)
 	return c, interpretError(err)
 }
 

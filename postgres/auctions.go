@@ -113,11 +113,11 @@ func (db *DB) RecordOutcome(ctx context.Context, id string, o matching.Outcome, 
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		status := "closed"
-		if o.Result == "stopped" {
+		if o.Result == matching.OutcomeStopped {
 			status = "stopped"
 		}
 		var winner, price *string
-		if o.Result == "won" {
+		if o.Result == matching.OutcomeWon {
 			w, p := string(o.Winner), o.Price.String()
 			winner, price = &w, &p
 		}

@@ -139,13 +139,13 @@ func (db *DB) Events(ctx context.Context, f audit.Filter) ([]audit.Event, error)
 	return events, interpretError(err)
 }
 
-// clampLimit bounds a page size: 50 by default, 500 at most.
+// clampLimit bounds a page size: 50 by default, 1000 at most.
 func clampLimit(n int) int {
 	switch {
 	case n <= 0:
 		return 50
-	case n > 500:
-		return 500
+	case n > 1000:
+		return 1000 // a guard: the API allows 500 a page and asks for one more to know whether there is a next page
 	}
 	return n
 }

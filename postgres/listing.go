@@ -202,6 +202,11 @@ func (db *DB) Transition(ctx context.Context, id, action, newPrice string, chang
 		if newPrice != "" {
 			detail["price_version"], detail["reason"] = p.PriceVersion, newPrice
 		}
+		if action == "product.suspended" && p.Status == listing.StatusSuspended {
+			if err := announceProductSuspended(ctx, tx, p); err != nil {
+				return err
+			}
+		}
 		return appendAudit(ctx, tx, action, "product", id, detail)
 	})
 	if errors.Is(err, listing.ErrUnchanged) {

@@ -108,7 +108,11 @@ func (db *DB) RetryParked(ctx context.Context, id int64) (matching.ParkedEntry, 
 		}
 		// A savepoint: a failed apply is undone, and the attempt is still recorded below.
 		if err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
-			_, err := applyEvent(ctx, sp, e.Stream, e.EventID, fields)
+			event, err := matching.DecodeEvent(e.Stream, e.EventID, fields)
+			if err != nil {
+				return err
+			}
+			_, err = applyEvent(ctx, sp, event)
 			return err
 		}); err != nil {
 			cause = interpretError(err)

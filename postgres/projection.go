@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,85 +11,46 @@ import (
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/webhooks"
 )
-
-func field(f map[string]any, k string) string {
-	s, _ := f[k].(string)
-	return s
-}
-
-// undecodable is the error of an entry field that does not decode: the entry can never apply as
-// it is, so the projection parks it.
-func undecodable(k, v string) error {
-	return datavenue.Invalid("event_undecodable", fmt.Sprintf("projection: field %s does not decode: %q", k, v))
-}
-
-func fenField(f map[string]any, k string) (string, error) {
-	n, err := strconv.ParseInt(field(f, k), 10, 64)
-	if err != nil {
-		return "", undecodable(k, field(f, k))
-	}
-	return money.FromFen(n).String(), nil
-}
-
-func msField(f map[string]any, k string) (time.Time, error) {
-	n, err := strconv.ParseInt(field(f, k), 10, 64)
-	if err != nil {
-		return time.Time{}, undecodable(k, field(f, k))
-	}
-	return time.UnixMilli(n).UTC(), nil
-}
 
 // ApplyEvent applies one engine event in one transaction, recording its id so a second delivery
 // changes nothing (see matching.Projector).
-func (db *DB) ApplyEvent(ctx context.Context, stream, id string, f map[string]any) error {
+func (db *DB) ApplyEvent(ctx context.Context, e matching.Event) error {
 	if _, ok := datavenue.CallerFrom(ctx); !ok {
 		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := applyEvent(ctx, tx, stream, id, f)
+		_, err := applyEvent(ctx, tx, e)
 		return err
 	})
 }
 
 // applyEvent applies one engine event in tx unless it was applied before; it reports whether it
 // applied it now.
-func applyEvent(ctx context.Context, tx pgx.Tx, stream, id string, f map[string]any) (bool, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO projected_events (stream, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, stream, id)
+func applyEvent(ctx context.Context, tx pgx.Tx, e matching.Event) (bool, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO projected_events (stream, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, e.Stream, e.ID)
 	if err != nil || tag.RowsAffected() == 0 {
 		return false, err
 	}
-	auction := field(f, "auction")
-	switch field(f, "type") {
-	case "bid":
-		err = applyBid(ctx, tx, auction, f)
-	case "deposit":
-		err = applyDeposit(ctx, tx, auction, datavenue.OrgID(field(f, "buyer")), field(f, "ref"))
-	case "close":
-		err = applyClose(ctx, tx, auction, f)
-	case "negotiation":
-		err = applyNegotiation(ctx, tx, id, f)
+	switch e.Type {
+	case matching.EventBid:
+		err = applyBid(ctx, tx, e)
+	case matching.EventDeposit:
+		err = applyDeposit(ctx, tx, e.Auction, e.Buyer, e.Ref)
+	case matching.EventClose:
+		err = applyClose(ctx, tx, e)
+	case matching.EventNegotiation:
+		err = applyNegotiation(ctx, tx, e)
 	}
 	// open: the record was written before the auction opened; nothing to apply
 	return err == nil, err
 }
 
-func applyBid(ctx context.Context, tx pgx.Tx, auction string, f map[string]any) error {
-	amount, err := fenField(f, "amount")
-	if err != nil {
-		return err
-	}
-	at, err := msField(f, "at_ms")
-	if err != nil {
-		return err
-	}
-	endsAt, err := msField(f, "end_ms")
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO auction_bids (auction_id, bid_id, seq, buyer_id, amount, at, ends_at, bids_after)
+func applyBid(ctx context.Context, tx pgx.Tx, e matching.Event) error {
+	_, err := tx.Exec(ctx, `INSERT INTO auction_bids (auction_id, bid_id, seq, buyer_id, amount, at, ends_at, bids_after)
 		VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8) ON CONFLICT DO NOTHING`,
-		auction, field(f, "bid"), field(f, "seq"), field(f, "buyer"), amount, at, endsAt, field(f, "bids"))
+		e.Auction, e.BidID, e.Seq, string(e.Buyer), e.Amount.String(), e.At, e.EndsAt, e.Bids)
 	return err
 }
 
@@ -114,27 +73,20 @@ func applyDeposit(ctx context.Context, tx pgx.Tx, auction string, buyer datavenu
 	return nil
 }
 
-func applyClose(ctx context.Context, tx pgx.Tx, auction string, f map[string]any) error {
-	price, err := fenField(f, "price")
-	if err != nil {
-		return err
-	}
-	closedAt, err := msField(f, "at_ms")
-	if err != nil {
-		return err
-	}
-	o := matching.Outcome{Result: field(f, "outcome"), Winner: datavenue.OrgID(field(f, "winner")), Price: money.MustParse(price), ClosedAt: closedAt}
+func applyClose(ctx context.Context, tx pgx.Tx, e matching.Event) error {
+	auction, price := e.Auction, e.Price.String()
+	o := matching.Outcome{Result: e.Outcome, Winner: e.Winner, Price: e.Price, ClosedAt: e.At}
 	status := "closed"
-	if o.Result == "stopped" {
+	if o.Result == matching.OutcomeStopped {
 		status = "stopped"
 	}
 	var winner, amount *string
-	if o.Result == "won" {
+	if o.Result == matching.OutcomeWon {
 		w := string(o.Winner)
 		winner, amount = &w, &price
 	}
 	tag, err := tx.Exec(ctx, `UPDATE auctions SET status = $2, outcome = $3, winner_id = $4, price = $5::numeric, closed_at = $6,
-		stop_reason = nullif($7, '') WHERE id = $1 AND status = 'open'`, auction, status, o.Result, winner, amount, o.ClosedAt, field(f, "reason"))
+		stop_reason = nullif($7, '') WHERE id = $1 AND status = 'open'`, auction, status, o.Result, winner, amount, o.ClosedAt, e.Reason)
 	if err != nil {
 		return err
 	}
@@ -162,7 +114,12 @@ func applyClose(ctx context.Context, tx pgx.Tx, auction string, f map[string]any
 			}
 		}
 	}
-	if o.Result == "won" {
+	// Announced here, by the projection, whichever of it and the closer recorded the outcome:
+	// every bid of the auction is projected by now (they precede the close in its stream).
+	if err := announceAuctionClosed(ctx, tx, auction); err != nil {
+		return err
+	}
+	if o.Result == matching.OutcomeWon {
 		if err := recordTrade(ctx, tx, "auction", auction, `SELECT product_id, operator_id FROM auctions WHERE id = $1`,
 			o.Winner, price, o.ClosedAt); err != nil {
 			return err
@@ -196,62 +153,56 @@ func recordTrade(ctx context.Context, tx pgx.Tx, source, sourceID, partiesSQL st
 	return appendAudit(ctx, tx, "trade.made", "trade", tradeID, map[string]any{"source": source, "source_id": sourceID, "buyer": buyer, "price": price})
 }
 
-// paymentDays is how long a buyer has to pay for a trade (calendar days).
-const paymentDays = 7
-
-// createOrder makes the settlement order of a new trade, in the trade's transaction: the amount
-// due is the price less the winner's deposit (applied at the close), and the agreement is the
-// version in force now.
+// createOrder makes the settlement order of a new trade, in the trade's transaction, on the terms
+// settlement.TermsOf gives (the winner's deposit applied, the rest due within the payment days);
+// the agreement is the version in force now.
 func createOrder(ctx context.Context, tx pgx.Tx, tradeID, source, sourceID string) error {
-	deposit := "0"
-	if source == "auction" {
-		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT a.deposit FROM auctions a JOIN auction_deposits d ON d.auction_id = a.id
-			JOIN trades t ON t.source_id = a.id AND t.buyer_id = d.buyer_id WHERE a.id = $1 AND d.outcome = 'apply'), 0)::text`,
-			sourceID).Scan(&deposit); err != nil {
-			return err
-		}
+	var price, deposit string
+	var tradedAt time.Time
+	o := orderFacts{ID: datavenue.NewID("ord"), TradeID: tradeID, Status: "awaiting_payment"}
+	if err := tx.QueryRow(ctx, `SELECT t.price::text, t.traded_at, t.product_id, t.buyer_id, t.seller_id,
+			coalesce((SELECT a.deposit FROM auctions a JOIN auction_deposits d ON d.auction_id = a.id AND d.buyer_id = t.buyer_id
+				WHERE $2 = 'auction' AND a.id = t.source_id AND d.outcome = 'apply'), 0)::text
+		FROM trades t WHERE t.id = $1`, tradeID, source).Scan(&price, &tradedAt, &o.ProductID, &o.Buyer, &o.Seller, &deposit); err != nil {
+		return err
 	}
-	orderID := datavenue.NewID("ord")
+	terms := settlement.TermsOf(money.MustParse(price), money.MustParse(deposit), tradedAt)
+	o.Price, o.AmountDue, o.PaymentDue = money.MustParse(price).String(), terms.AmountDue.String(), terms.PaymentDue
+	orderID := o.ID
 	_, err := tx.Exec(ctx, `INSERT INTO settlement_orders (id, trade_id, product_id, buyer_id, seller_id, price, deposit_applied, amount_due,
 			agreement_version, status, payment_due)
-		SELECT $1, t.id, t.product_id, t.buyer_id, t.seller_id, t.price, least($2::numeric, t.price), t.price - least($2::numeric, t.price),
-			(SELECT max(version) FROM contribution_agreements WHERE product_id = t.product_id), 'awaiting_payment',
-			(t.traded_at AT TIME ZONE 'Asia/Shanghai')::date + $3::int
-		FROM trades t WHERE t.id = $4`, orderID, deposit, paymentDays, tradeID)
+		SELECT $1, t.id, t.product_id, t.buyer_id, t.seller_id, t.price, $2::numeric, $3::numeric,
+			(SELECT max(version) FROM contribution_agreements WHERE product_id = t.product_id), 'awaiting_payment', $4
+		FROM trades t WHERE t.id = $5`, orderID, terms.DepositApplied.String(), terms.AmountDue.String(), terms.PaymentDue.Time(), tradeID)
 	if err != nil {
 		return err
 	}
-	return appendAudit(ctx, tx, "order.created", "order", orderID, map[string]any{"trade_id": tradeID})
+	if err := appendAudit(ctx, tx, "order.created", "order", orderID, map[string]any{"trade_id": tradeID}); err != nil {
+		return err
+	}
+	return announceOrder(ctx, tx, webhooks.OrderCreated, o, nil)
 }
 
-func applyNegotiation(ctx context.Context, tx pgx.Tx, eventID string, f map[string]any) error {
-	id, status := field(f, "negotiation"), field(f, "status")
-	price, err := fenField(f, "price")
-	if err != nil {
-		return err
-	}
-	at, err := msField(f, "at_ms")
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO negotiations (id, product_id, buyer_id, seller_id, status, price, round, updated_at)
+func applyNegotiation(ctx context.Context, tx pgx.Tx, e matching.Event) error {
+	price := e.Price.String()
+	_, err := tx.Exec(ctx, `INSERT INTO negotiations (id, product_id, buyer_id, seller_id, status, price, round, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8)
 		ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, price = EXCLUDED.price, round = EXCLUDED.round,
 			updated_at = EXCLUDED.updated_at WHERE negotiations.updated_at <= EXCLUDED.updated_at`,
-		id, field(f, "product"), field(f, "buyer"), field(f, "seller"), status, price, field(f, "round"), at)
+		e.Negotiation, e.Product, string(e.Buyer), string(e.Seller), e.Status, price, e.Round, e.At)
 	if err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO negotiation_moves (negotiation_id, round, action, actor_id, price, at, event_id)
 		VALUES ($1, $2, $3, $4, $5::numeric, $6, $7) ON CONFLICT DO NOTHING`,
-		id, field(f, "round"), field(f, "action"), field(f, "actor"), price, at, eventID); err != nil {
+		e.Negotiation, e.Round, e.Action, e.Actor, price, e.At, e.ID); err != nil {
 		return err
 	}
-	if status != "accepted" {
+	if e.Status != matching.NegotiationAccepted {
 		return nil
 	}
-	return recordTrade(ctx, tx, "negotiation", id, `SELECT product_id, seller_id FROM negotiations WHERE id = $1`,
-		datavenue.OrgID(field(f, "buyer")), price, at)
+	return recordTrade(ctx, tx, "negotiation", e.Negotiation, `SELECT product_id, seller_id FROM negotiations WHERE id = $1`,
+		e.Buyer, price, e.At)
 }
 
 var _ matching.Applier = (*DB)(nil)

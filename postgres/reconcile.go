@@ -2,8 +2,9 @@ package postgres
 
 import (
 	"context"
-	"errors"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,25 +18,32 @@ import (
 	"github.com/datavenue/datavenue/settlement"
 )
 
-// progressEvery is how many receipts an import applies between progress reports.
+// progressEvery is how many receipts an import decides between progress reports.
 const progressEvery = 500
+
+// importChunk is how many receipts an import decides and writes at a time: the candidates, the
+// slips already seen and the rows waiting to be written are held for one chunk only, so an
+// import's working memory does not grow with the statement.
+const importChunk = 5000
 
 // Import applies a statement in one transaction: every receipt is recorded with its outcome,
 // remitted amounts post from due-to-treasury to remitted (one ledger transaction for the
 // statement), exceptions are queued, and obligations due by the period's end with nothing
 // received are reported missing. A failure applies nothing.
 //
-// The rules are settlement.MatchReceipt's; this is storage, shaped for large statements: the
-// candidates by payment code are read (and locked) in one query, each receipt is decided in
-// memory against the obligations' running state, and receipts, exceptions, obligation updates and
-// postings are written in bulk (COPY and unnest), so an import costs a few statements, not four a
-// receipt. A receipt without a payment code is matched by unit, amount still due and date, one
-// query each, after the changes before it are written, so it sees them.
+// The rules are settlement.MatchReceipt's; this is storage, shaped for large statements. Receipts
+// are taken a chunk at a time: the chunk's candidates by payment code are read in one query and
+// its slips checked against those already received (earlier statements and earlier chunks, which
+// are written by then) in another, each receipt is decided in memory against the obligations'
+// running state, and the chunk's receipts, exceptions and obligation changes are written in bulk
+// (COPY and unnest). An import costs a few statements a chunk, not four a receipt. A receipt
+// without a payment code is matched by unit, amount still due and date, one query each, after the
+// changes before it are written, so it sees them.
 func (db *DB) Import(ctx context.Context, name string, rows []settlement.ReceiptRow, periodEnd civil.Date) (settlement.ImportResult, error) {
-	res := settlement.ImportResult{ID: datavenue.NewID("imp"), Counts: map[string]int{}}
+	res := settlement.ImportResult{ID: datavenue.NewID("imp")}
 	caller, _ := datavenue.CallerFrom(ctx)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		res.Receipts, res.Missing, res.Counts = nil, nil, map[string]int{}
+		res.Receipts, res.Missing, res.Counts, res.ReceiptsTotal = nil, nil, map[string]int{}, len(rows)
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('datavenue reconciliation'))`); err != nil {
 			return err
 		}
@@ -43,24 +51,34 @@ func (db *DB) Import(ctx context.Context, name string, rows []settlement.Receipt
 			res.ID, name, len(rows), caller.Subject); err != nil {
 			return err
 		}
-		b, err := newImportBatch(ctx, tx, res.ID, rows)
-		if err != nil {
+		b := newImportBatch(tx, res.ID)
+		if err := b.findOpenMissing(ctx); err != nil {
 			return err
 		}
-		for i, row := range rows {
-			if i%progressEvery == 0 {
-				settlement.ReportProgress(ctx, "applying", i, len(rows))
-			}
-			out, err := b.apply(ctx, row)
-			if err != nil {
+		done := 0
+		for chunk := range slices.Chunk(rows, importChunk) {
+			if err := b.load(ctx, chunk); err != nil {
 				return err
 			}
-			res.Receipts = append(res.Receipts, out)
-			res.Counts[out.Outcome]++
+			for _, row := range chunk {
+				if done%progressEvery == 0 {
+					settlement.ReportProgress(ctx, "applying", done, len(rows))
+				}
+				done++
+				out, err := b.apply(ctx, row)
+				if err != nil {
+					return err
+				}
+				if len(res.Receipts) < settlement.ReceiptsListed {
+					res.Receipts = append(res.Receipts, out)
+				}
+				res.Counts[out.Outcome]++
+			}
+			if err := b.flush(ctx); err != nil {
+				return err
+			}
 		}
-		if err := b.flush(ctx); err != nil {
-			return err
-		}
+		settlement.ReportProgress(ctx, "applying", done, len(rows))
 		if err := b.post(ctx); err != nil {
 			return err
 		}
@@ -82,32 +100,48 @@ func (db *DB) Import(ctx context.Context, name string, rows []settlement.Receipt
 		}
 		res.Missing = missing
 		res.Counts["missing"] = len(missing)
-		settlement.ReportProgress(ctx, "applying", len(rows), len(rows))
 		return appendAudit(ctx, tx, "reconciliation.imported", "statement_import", res.ID, res.Counts)
 	})
 	return res, err
 }
 
-// importBatch is one statement's import in progress: what is known of the obligations it pays,
-// and what waits to be written.
+// importBatch is one statement's import in progress: what is known of the obligations the
+// current chunk pays, and what waits to be written.
 type importBatch struct {
-	tx       pgx.Tx
-	importID string
-	seen     map[string]bool                  // slip numbers received before or earlier in the file
-	byCode   map[string]*settlement.Candidate // due obligations by payment code, with their running remitted
-	party    map[string]string                // obligation -> its unit
-	receipts [][]any
-	excepts  [][]any
-	remitted map[string]decimal.Decimal // obligation -> what this import remits of it, not yet written
-	paidBy   map[string]string          // obligation -> the receipt that paid it (missing exceptions)
-	postings map[string]decimal.Decimal // account -> the statement's remittance postings
+	tx          pgx.Tx
+	importID    string
+	openMissing bool                             // some obligation has an open "missing" exception a receipt may answer
+	seen        map[string]bool                  // the chunk's slip numbers received before or earlier in the file
+	byCode      map[string]*settlement.Candidate // due obligations by payment code, with their running remitted
+	party       map[string]string                // obligation -> its unit
+	receipts    [][]any
+	excepts     [][]any
+	remitted    map[string]decimal.Decimal // obligation -> what this import remits of it, not yet written
+	paidBy      map[string]string          // obligation -> the receipt that paid it (missing exceptions)
+	postings    map[string]decimal.Decimal // account -> the statement's remittance postings
 }
 
-func newImportBatch(ctx context.Context, tx pgx.Tx, importID string, rows []settlement.ReceiptRow) (*importBatch, error) {
-	b := &importBatch{tx: tx, importID: importID, seen: map[string]bool{}, byCode: map[string]*settlement.Candidate{},
+func newImportBatch(tx pgx.Tx, importID string) *importBatch {
+	return &importBatch{tx: tx, importID: importID, seen: map[string]bool{}, byCode: map[string]*settlement.Candidate{},
 		party: map[string]string{}, remitted: map[string]decimal.Decimal{}, paidBy: map[string]string{}, postings: map[string]decimal.Decimal{}}
+}
+
+// findOpenMissing learns whether any "missing" exception is open, so that chunks skip answering them
+// when none is.
+func (b *importBatch) findOpenMissing(ctx context.Context) error {
+	return b.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reconciliation_exceptions WHERE kind = 'missing' AND status = 'open')`).Scan(&b.openMissing)
+}
+
+// load reads what a chunk's receipts need: the slips already received and the obligations their
+// payment codes name. The obligations are not locked: imports are serialised (the advisory lock),
+// nothing else changes what an obligation has remitted, and the bulk UPDATE adds to the value it
+// finds (locking 100,000 rows one by one cost more than the rest of the import).
+func (b *importBatch) load(ctx context.Context, chunk []settlement.ReceiptRow) error {
+	clear(b.seen)
+	clear(b.byCode)
+	clear(b.party)
 	var slips, codes []string
-	for _, r := range rows {
+	for _, r := range chunk {
 		if r.SlipNo != "" {
 			slips = append(slips, r.SlipNo)
 		}
@@ -115,47 +149,50 @@ func newImportBatch(ctx context.Context, tx pgx.Tx, importID string, rows []sett
 			codes = append(codes, r.PaymentCode)
 		}
 	}
-	// Slips received in earlier statements (the predicate repeats the partial unique index's).
-	known, err := collect(ctx, tx, func(r pgx.Row) (string, error) {
+	// Slips received in earlier statements or chunks (the predicate repeats the partial unique index's).
+	known, err := collect(ctx, b.tx, func(r pgx.Row) (string, error) {
 		var s string
 		return s, r.Scan(&s)
 	}, `SELECT slip_no FROM receipts WHERE slip_no = ANY($1) AND outcome <> 'duplicate' AND slip_no <> ''`, slips)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, s := range known {
 		b.seen[s] = true
 	}
-	// The obligations the payment codes name. Not locked here: imports are serialised (the
-	// advisory lock above), nothing else changes what an obligation has remitted, and the bulk
-	// UPDATE adds to the value it finds (locking 100,000 rows one by one first cost more than the
-	// rest of the import).
-	dbRows, err := tx.Query(ctx, candidateColumns+`WHERE o.payment_code = ANY($1) AND o.kind = 'treasury_remittance' AND o.status = 'due'`, codes)
+	dbRows, err := b.tx.Query(ctx, candidateColumns+`WHERE o.payment_code = ANY($1) AND o.kind = 'treasury_remittance' AND o.status = 'due'`, codes)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer dbRows.Close()
 	for dbRows.Next() {
 		c, party, code, err := scanCandidate(dbRows)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c.ByCode = true
 		b.byCode[code], b.party[c.ObligationID] = c, party
 	}
-	return b, dbRows.Err()
+	return dbRows.Err()
 }
 
-const candidateColumns = `SELECT o.id, o.party_id, o.amount::text, o.remitted::text, g.name, coalesce(g.fiscal_level, ''), o.counterpart, o.payment_code
+const candidateColumns = `SELECT o.id, o.party_id, o.amount::text, o.remitted::text, g.name, coalesce(g.fiscal_level, ''), o.counterpart, o.payment_code,
+		o.event_date, o.due_date
 	FROM obligations o JOIN organisations g ON g.id = o.party_id `
 
 func scanCandidate(r pgx.Row) (*settlement.Candidate, string, string, error) {
 	var c settlement.Candidate
 	var party, amount, remitted, level, code string
-	if err := r.Scan(&c.ObligationID, &party, &amount, &remitted, &c.UnitName, &level, &c.Treasury, &code); err != nil {
+	var event time.Time
+	var due *time.Time
+	if err := r.Scan(&c.ObligationID, &party, &amount, &remitted, &c.UnitName, &level, &c.Treasury, &code, &event, &due); err != nil {
 		return nil, "", "", err
 	}
-	c.Amount, c.Remitted, c.FiscalLevel = money.MustParse(amount), money.MustParse(remitted), parties.FiscalLevel(level)
+	c.Amount, c.Remitted, c.FiscalLevel, c.EventDate = money.MustParse(amount), money.MustParse(remitted), parties.FiscalLevel(level), civil.FromTime(event)
+	if due != nil {
+		d := civil.FromTime(*due)
+		c.DueDate = &d
+	}
 	return &c, party, code, nil
 }
 
@@ -188,7 +225,7 @@ func (b *importBatch) apply(ctx context.Context, row settlement.ReceiptRow) (set
 		out.Obligation = cand.ObligationID
 		obl = &out.Obligation
 	}
-	b.receipts = append(b.receipts, []any{out.ID, b.importID, row.Line, row.SlipNo, row.PaymentCode, row.Unit, row.Amount.Decimal(),
+	b.receipts = append(b.receipts, []any{out.ID, b.importID, row.Line, row.SlipNo, row.PaymentCode, row.Unit, row.Amount.String(),
 		row.PaidOn.Time(), row.Treasury, out.Outcome, obl})
 	if !d.Remit.IsZero() || !d.Excess.IsZero() {
 		// The remittance leaves the due-to-treasury account for remitted; an excess was received by
@@ -206,31 +243,47 @@ func (b *importBatch) apply(ctx context.Context, row settlement.ReceiptRow) (set
 		}
 	}
 	for _, f := range d.Findings {
-		b.excepts = append(b.excepts, []any{datavenue.NewID("exc"), f.Kind, out.ID, obl, f.Detail, "open", f.Amount.Decimal()})
+		b.excepts = append(b.excepts, []any{datavenue.NewID("exc"), f.Kind, out.ID, obl, f.Detail, "open", f.Amount.String()})
 	}
 	return out, nil
 }
 
-// byUnit finds the obligation a receipt without a payment code pays: the unit's, with exactly
-// the amount still due, the receipt dated from its event to 30 days past its deadline. What this
-// statement remitted so far is written first, so the lookup sees it.
+// byUnit finds the obligation a receipt without a payment code pays: settlement.PickByUnit among
+// the unit's obligations owing exactly the amount, the earliest deadline first. What this statement remitted so far is written
+// first, so the lookup sees it.
 func (b *importBatch) byUnit(ctx context.Context, row settlement.ReceiptRow) (*settlement.Candidate, error) {
 	if err := b.flushObligations(ctx); err != nil {
 		return nil, err
 	}
-	c, party, code, err := scanCandidate(b.tx.QueryRow(ctx, candidateColumns+`WHERE o.kind = 'treasury_remittance' AND o.status = 'due'
-			AND g.name = $1 AND o.amount - o.remitted = $2::numeric AND $3 >= o.event_date AND (o.due_date IS NULL OR $3 <= o.due_date + 30)
-		ORDER BY o.due_date NULLS LAST LIMIT 1 FOR UPDATE OF o`, row.Unit, row.Amount.String(), row.PaidOn.Time()))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
+	// The query narrows by settlement.MayPayByUnit's window (so that a unit with many obligations
+	// of the same amount costs one row, locked), and PickByUnit decides.
+	rows, err := b.tx.Query(ctx, candidateColumns+`WHERE o.kind = 'treasury_remittance' AND o.status = 'due'
+			AND g.name = $1 AND o.amount - o.remitted = $2::numeric AND $3 >= o.event_date AND (o.due_date IS NULL OR $3 <= o.due_date + $4::int)
+		ORDER BY o.due_date NULLS LAST, o.id LIMIT 1 FOR UPDATE OF o`, row.Unit, row.Amount.String(), row.PaidOn.Time(), settlement.LateReceiptDays)
 	if err != nil {
 		return nil, err
 	}
-	if known := b.byCode[code]; known != nil {
+	var found []*settlement.Candidate
+	partyOf, codeOf := map[*settlement.Candidate]string{}, map[*settlement.Candidate]string{}
+	for rows.Next() {
+		c, party, code, err := scanCandidate(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		found, partyOf[c], codeOf[c] = append(found, c), party, code
+	}
+	if rows.Close(); rows.Err() != nil {
+		return nil, rows.Err()
+	}
+	c := settlement.PickByUnit(row.PaidOn, found)
+	if c == nil {
+		return nil, nil
+	}
+	if known := b.byCode[codeOf[c]]; known != nil {
 		return known, nil // one obligation, one running state
 	}
-	b.byCode[code], b.party[c.ObligationID] = c, party
+	b.byCode[codeOf[c]], b.party[c.ObligationID] = c, partyOf[c]
 	return c, nil
 }
 
@@ -260,9 +313,11 @@ func (b *importBatch) flushObligations(ctx context.Context) error {
 	if len(b.remitted) == 0 {
 		return nil
 	}
-	ids, amounts, receipts := make([]string, 0, len(b.remitted)), make([]string, 0, len(b.remitted)), make([]string, 0, len(b.remitted))
-	for id, a := range b.remitted {
-		ids, amounts, receipts = append(ids, id), append(amounts, a.StringFixed(2)), append(receipts, b.paidBy[id])
+	// In id order: the rows are then visited in the order of the primary key's pages.
+	ids := slices.Sorted(maps.Keys(b.remitted))
+	amounts, receipts := make([]string, len(ids)), make([]string, len(ids))
+	for i, id := range ids {
+		amounts[i], receipts[i] = b.remitted[id].StringFixed(2), b.paidBy[id]
 	}
 	if _, err := b.tx.Exec(ctx, `UPDATE obligations o SET remitted = o.remitted + x.amount,
 			status = CASE WHEN o.remitted + x.amount >= o.amount THEN 'remitted' ELSE o.status END,
@@ -270,7 +325,16 @@ func (b *importBatch) flushObligations(ctx context.Context) error {
 		FROM unnest($1::text[], $2::numeric[]) AS x(id, amount) WHERE o.id = x.id`, ids, amounts); err != nil {
 		return err
 	}
+	// Integrators learn which obligations are now paid off (webhooks: obligation.remitted).
+	if err := appendObligationsRemitted(ctx, b.tx, ids); err != nil {
+		return err
+	}
 	// A "missing" exception of an obligation is answered by the receipt that paid it.
+	if !b.openMissing {
+		clear(b.remitted)
+		clear(b.paidBy)
+		return nil
+	}
 	if _, err := b.tx.Exec(ctx, `UPDATE reconciliation_exceptions e SET status = 'resolved', resolved_at = now(), resolved_by = 'reconciliation',
 			resolution = 'received: receipt ' || x.receipt || ' (import ' || $3 || ')'
 		FROM unnest($1::text[], $2::text[]) AS x(obligation, receipt)
@@ -316,6 +380,35 @@ func (db *DB) exceptions(ctx context.Context, where string, args ...any) ([]sett
 		err := r.Scan(&e.ID, &e.Kind, &e.Receipt, &e.Obligation, &e.Detail, &e.Status, &e.Resolution, &amount)
 		e.Amount = money.MustParse(amount)
 		return e, err
+	})
+	return list, interpretError(err)
+}
+
+// ImportedReceipts pages through an import's receipts in line order.
+func (db *DB) ImportedReceipts(ctx context.Context, importID, outcome string, p settlement.Page) ([]settlement.ReceiptOutcome, error) {
+	var exists bool
+	if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM statement_imports WHERE id = $1)`, importID).Scan(&exists); err != nil {
+		return nil, interpretError(err)
+	}
+	if !exists {
+		return nil, datavenue.NotFound("import_not_found", "no statement import has this id")
+	}
+	after := 0
+	if p.After != "" {
+		after, _ = strconv.Atoi(p.After) // checked by the service
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT id, line, slip_no, payment_code, unit_name, amount::text, paid_on, treasury, outcome, coalesce(obligation_id, '')
+		FROM receipts WHERE import_id = $1 AND ($2 = '' OR outcome = $2) AND line > $3 ORDER BY line LIMIT $4`, importID, outcome, after, pageLimit(p))
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.ReceiptOutcome, error) {
+		var o settlement.ReceiptOutcome
+		var amount string
+		var paidOn time.Time
+		err := r.Scan(&o.ID, &o.Line, &o.SlipNo, &o.PaymentCode, &o.Unit, &amount, &paidOn, &o.Treasury, &o.Outcome, &o.Obligation)
+		o.Amount, o.PaidOn = money.MustParse(amount), civil.FromTime(paidOn)
+		return o, err
 	})
 	return list, interpretError(err)
 }

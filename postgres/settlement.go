@@ -13,6 +13,7 @@ import (
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/webhooks"
 )
 
 // AddAgreement stores the next version of a product's contribution agreement.
@@ -110,28 +111,42 @@ func (db *DB) OrderHead(ctx context.Context, id string) (settlement.Order, error
 	return o, interpretError(notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id is visible to you")))
 }
 
-// Order returns an order with its shares and obligations.
+// Order returns an order with its shares and obligations, read in one round trip (a batch of
+// three queries): every payment, delivery and confirmation answers with it.
 func (db *DB) Order(ctx context.Context, id string) (settlement.Order, error) {
-	o, err := db.OrderHead(ctx, id)
-	if err != nil {
-		return o, err
-	}
-	rows, err := db.Pool.Query(ctx, `SELECT coalesce(party_id, ''), role, amount::text, account FROM settlement_shares WHERE order_id = $1 ORDER BY account`, id)
-	if err != nil {
-		return o, interpretError(err)
-	}
-	o.Shares, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.Share, error) {
-		var s settlement.Share
-		var amount string
-		err := r.Scan(&s.Party, &s.Role, &amount, &s.Account)
-		s.Amount = money.MustParse(amount)
-		return s, err
+	batch := &pgx.Batch{}
+	var o settlement.Order
+	var headErr error
+	batch.Queue(`SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1`, id).QueryRow(func(r pgx.Row) error {
+		o, headErr = scanOrder(r)
+		return nil // a missing order is answered below, after the batch
 	})
-	if err != nil {
-		return o, interpretError(err)
+	batch.Queue(`SELECT coalesce(party_id, ''), role, amount::text, account FROM settlement_shares WHERE order_id = $1 ORDER BY account`, id).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			o.Shares, err = pgx.CollectRows(rows, scanShare)
+			return err
+		})
+	batch.Queue(obligationSelect+` WHERE order_id = $1 ORDER BY `+obligationOrder, id).Query(func(rows pgx.Rows) error {
+		var err error
+		o.Obligations, err = pgx.CollectRows(rows, scanObligation)
+		return err
+	})
+	if err := db.Pool.SendBatch(ctx, batch).Close(); err != nil {
+		return settlement.Order{}, interpretError(err)
 	}
-	o.Obligations, err = db.obligations(ctx, `WHERE order_id = $1`, 0, id)
-	return o, err
+	if headErr != nil {
+		return settlement.Order{}, interpretError(notFoundAs(headErr, datavenue.NotFound("order_not_found", "no order with this id is visible to you")))
+	}
+	return o, nil
+}
+
+func scanShare(r pgx.CollectableRow) (settlement.Share, error) {
+	var s settlement.Share
+	var amount string
+	err := r.Scan(&s.Party, &s.Role, &amount, &s.Account)
+	s.Amount = money.MustParse(amount)
+	return s, err
 }
 
 // Orders lists orders of a party (as buyer or seller), or all.
@@ -156,27 +171,31 @@ func (db *DB) obligations(ctx context.Context, where string, limit int, args ...
 	} else {
 		where += " ORDER BY " + obligationOrder
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT id, kind, party_id, counterpart, amount::text, remitted::text, income_kind, event_date, due_date,
-			coalesce(due_pending, ''), status, payment_code, coalesce(copy_to, '')
-		FROM obligations `+where, args...)
+	rows, err := db.Pool.Query(ctx, obligationSelect+" "+where, args...)
 	if err != nil {
 		return nil, interpretError(err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.Obligation, error) {
-		var o settlement.Obligation
-		var amount, remitted string
-		var event time.Time
-		var due *time.Time
-		err := r.Scan(&o.ID, &o.Kind, &o.Party, &o.Counterpart, &amount, &remitted, &o.IncomeKind, &event, &due, &o.DuePending, &o.Status, &o.PaymentCode, &o.CopyTo)
-		o.Amount, o.Remitted, o.EventDate = money.MustParse(amount), money.MustParse(remitted), civil.FromTime(event)
-		o.Remaining = money.FromDecimal(o.Amount.Decimal().Sub(o.Remitted.Decimal()))
-		if due != nil {
-			d := civil.FromTime(*due)
-			o.DueDate = &d
-		}
-		return o, err
-	})
+	list, err := pgx.CollectRows(rows, scanObligation)
 	return list, interpretError(err)
+}
+
+const obligationSelect = `SELECT id, kind, party_id, counterpart, amount::text, remitted::text, income_kind, event_date, due_date,
+		coalesce(due_pending, ''), status, payment_code, coalesce(copy_to, '')
+	FROM obligations`
+
+func scanObligation(r pgx.CollectableRow) (settlement.Obligation, error) {
+	var o settlement.Obligation
+	var amount, remitted string
+	var event time.Time
+	var due *time.Time
+	err := r.Scan(&o.ID, &o.Kind, &o.Party, &o.Counterpart, &amount, &remitted, &o.IncomeKind, &event, &due, &o.DuePending, &o.Status, &o.PaymentCode, &o.CopyTo)
+	o.Amount, o.Remitted, o.EventDate = money.MustParse(amount), money.MustParse(remitted), civil.FromTime(event)
+	o.Remaining = money.FromDecimal(o.Amount.Decimal().Sub(o.Remitted.Decimal()))
+	if due != nil {
+		d := civil.FromTime(*due)
+		o.DueDate = &d
+	}
+	return o, err
 }
 
 // Obligations lists obligations by due date, then id, a page at a time.
@@ -218,20 +237,17 @@ func (db *DB) RecordPayment(ctx context.Context, orderID string, p settlement.Pa
 		if err != nil {
 			return notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id"))
 		}
-		if o.Status != "awaiting_payment" && o.Status != "cancelled" && o.PaymentRef == p.Reference {
+		if o.Status != settlement.OrderAwaitingPayment && o.Status != settlement.OrderCancelled && o.PaymentRef == p.Reference {
 			return nil // the same payment recorded again
 		}
-		if o.Status != "awaiting_payment" {
+		if o.Status != settlement.OrderAwaitingPayment {
 			return datavenue.Conflict("order_not_awaiting_payment", "the order is "+o.Status)
 		}
 		shares, ltx, obligations, err := settle(o)
 		if err != nil {
 			return err
 		}
-		incomeKind := p.IncomeKind
-		if incomeKind == "" {
-			incomeKind = "one_off"
-		}
+		incomeKind := settlement.IncomeKindOf(p.IncomeKind)
 		if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'paid', payment_ref = $2, paid_at = now(), paid_via = $3, income_kind = $4,
 			received_on = $5, payment_claimed_at = NULL, payment_claim = NULL WHERE id = $1`, orderID, p.Reference, p.Via, incomeKind, p.ReceivedOn.Time()); err != nil {
 			return err
@@ -248,18 +264,13 @@ func (db *DB) RecordPayment(ctx context.Context, orderID string, p settlement.Pa
 		if err := postInTx(ctx, tx, ltx); err != nil {
 			return err
 		}
-		for _, ob := range obligations {
-			var due *time.Time
-			if ob.DueDate != nil {
-				t := ob.DueDate.Time()
-				due = &t
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO obligations (id, order_id, kind, party_id, counterpart, amount, income_kind, event_date, due_date,
-					due_pending, status, payment_code, copy_to)
-				VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9, nullif($10, ''), 'due', $11, nullif($12, ''))`, ob.ID, orderID, ob.Kind, string(ob.Party), ob.Counterpart,
-				ob.Amount.String(), ob.IncomeKind, ob.EventDate.Time(), due, ob.DuePending, ob.PaymentCode, ob.CopyTo); err != nil {
-				return err
-			}
+		if err := insertObligations(ctx, tx, orderID, obligations); err != nil {
+			return err
+		}
+		paid := factsOf(o)
+		paid.Status, paid.PaymentRef, paid.PaidVia, paid.ReceivedOn = "paid", p.Reference, p.Via, &p.ReceivedOn
+		if err := announceOrder(ctx, tx, webhooks.PaymentRecorded, paid, map[string]any{"income_kind": incomeKind}); err != nil {
+			return err
 		}
 		return appendAudit(ctx, tx, "order.paid", "order", orderID, map[string]any{"reference": p.Reference, "via": p.Via,
 			"income_kind": incomeKind, "received_on": p.ReceivedOn, "obligations": len(obligations)})
@@ -268,6 +279,30 @@ func (db *DB) RecordPayment(ctx context.Context, orderID string, p settlement.Pa
 		return settlement.Order{}, err
 	}
 	return db.Order(ctx, orderID)
+}
+
+// insertObligations writes an order's obligations in one statement.
+func insertObligations(ctx context.Context, tx pgx.Tx, orderID string, obligations []settlement.Obligation) error {
+	if len(obligations) == 0 {
+		return nil
+	}
+	n := len(obligations)
+	ids, kinds, parties, counterparts, amounts, incomeKinds := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	events, dues, pendings, codes, copies := make([]time.Time, n), make([]*time.Time, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, ob := range obligations {
+		ids[i], kinds[i], parties[i], counterparts[i], amounts[i], incomeKinds[i] = ob.ID, ob.Kind, string(ob.Party), ob.Counterpart, ob.Amount.String(), ob.IncomeKind
+		events[i], pendings[i], codes[i], copies[i] = ob.EventDate.Time(), ob.DuePending, ob.PaymentCode, ob.CopyTo
+		if ob.DueDate != nil {
+			t := ob.DueDate.Time()
+			dues[i] = &t
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO obligations (id, order_id, kind, party_id, counterpart, amount, income_kind, event_date, due_date,
+			due_pending, status, payment_code, copy_to)
+		SELECT id, $1, kind, party, counterpart, amount::numeric, income_kind, event, due, nullif(pending, ''), 'due', code, nullif(copy, '')
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::date[], $9::date[], $10::text[], $11::text[], $12::text[])
+			AS x(id, kind, party, counterpart, amount, income_kind, event, due, pending, code, copy)`, orderID, ids, kinds, parties, counterparts, amounts, incomeKinds, events, dues, pendings, codes, copies)
+	return err
 }
 
 // CancelUnpaid cancels the orders past their last day to pay (see settlement.Store). Each order is
@@ -295,25 +330,26 @@ func (db *DB) CancelUnpaid(ctx context.Context, today civil.Date) ([]string, err
 			if err := tx.QueryRow(ctx, `SELECT payment_claimed_at IS NOT NULL FROM settlement_orders WHERE id = $1`, id).Scan(&claimed); err != nil {
 				return err
 			}
-			if o.Status != "awaiting_payment" || !o.PaymentDue.Before(today) || claimed {
+			cancel, forfeited := settlement.CancelUnpaid(o, claimed, today)
+			if !cancel {
 				return nil // paid meanwhile, or a payment reached the venue and waits for a clerk
 			}
 			if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'cancelled', cancelled_at = now(), cancel_reason = 'unpaid',
-				deposit_forfeited = deposit_applied WHERE id = $1`, id); err != nil {
+				deposit_forfeited = $2::numeric WHERE id = $1`, id, forfeited.String()); err != nil {
 				return err
 			}
-			if o.DepositApplied.Decimal().IsPositive() {
+			if !forfeited.IsZero() {
 				if _, err := tx.Exec(ctx, `UPDATE auction_deposits d SET outcome = 'forfeit' FROM trades t
 					WHERE t.id = $1 AND d.auction_id = t.source_id AND d.buyer_id = t.buyer_id AND d.outcome = 'apply'`, o.TradeID); err != nil {
 					return err
 				}
-				if err := postInTx(ctx, tx, settlement.DepositForfeited(id, o.BuyerID, o.DepositApplied.Decimal())); err != nil {
+				if err := postInTx(ctx, tx, settlement.DepositForfeited(id, o.BuyerID, forfeited.Decimal())); err != nil {
 					return err
 				}
 			}
 			done = true
 			return appendAudit(ctx, tx, "order.cancelled", "order", id, map[string]any{"reason": "unpaid", "payment_due": o.PaymentDue,
-				"deposit_forfeited": o.DepositApplied})
+				"deposit_forfeited": forfeited})
 		})
 		if err != nil {
 			return cancelled, err

@@ -35,7 +35,7 @@ type settlementBench struct {
 	seq      atomic.Int64
 }
 
-func newSettlementBench(b *testing.B) *settlementBench {
+func newSettlementBench(b testing.TB) *settlementBench {
 	db := testenv.NewDB(b)
 	ctx := datavenue.WithCaller(context.Background(), audit.SystemCaller)
 	org := func(n int) datavenue.OrgID { return datavenue.OrgID(fmt.Sprintf("org_01JBENCH%018d", n)) }

@@ -8,7 +8,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/webhooks"
 )
 
 // RecordDelivery records the seller's delivery of a paid order.
@@ -23,7 +25,7 @@ func (db *DB) RecordDelivery(ctx context.Context, orderID string, seller dataven
 		if owner != seller {
 			return datavenue.NotFound("order_not_found", "no order of yours has this id")
 		}
-		if status != "paid" {
+		if status != settlement.OrderPaid {
 			return datavenue.Conflict("order_not_paid", "a delivery is recorded for a paid order; this one is "+status)
 		}
 		if method != "" && d.Method != method {
@@ -91,11 +93,15 @@ func confirmInTx(ctx context.Context, tx pgx.Tx, orderID string, buyer datavenue
 	var status, existing string
 	var owner datavenue.OrgID
 	var delivery []byte
-	var tradedAt, deliveredAt *time.Time
+	var tradedAt, deliveredAt, receivedOn *time.Time
+	var payDue time.Time
+	var o orderFacts
 	err := tx.QueryRow(ctx, `SELECT o.status, o.buyer_id, coalesce(o.voucher_id, ''), o.id, o.trade_id, o.product_id, t.pricing_method,
-			o.price::text, o.buyer_id, o.seller_id, t.traded_at, o.delivery, o.delivered_at
+			o.price::text, o.buyer_id, o.seller_id, t.traded_at, o.delivery, o.delivered_at,
+			o.amount_due::text, o.payment_due, coalesce(o.payment_ref, ''), coalesce(o.paid_via, ''), o.received_on
 		FROM settlement_orders o JOIN trades t ON t.id = o.trade_id WHERE o.id = $1 FOR UPDATE OF o`, orderID).
-		Scan(&status, &owner, &existing, &v.OrderID, &v.TradeID, &v.ProductID, &v.Method, &v.Price, &v.Buyer, &v.Seller, &tradedAt, &delivery, &deliveredAt)
+		Scan(&status, &owner, &existing, &v.OrderID, &v.TradeID, &v.ProductID, &v.Method, &v.Price, &v.Buyer, &v.Seller, &tradedAt, &delivery, &deliveredAt,
+			&o.AmountDue, &payDue, &o.PaymentRef, &o.PaidVia, &receivedOn)
 	if err != nil {
 		return "", notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id"))
 	}
@@ -105,13 +111,13 @@ func confirmInTx(ctx context.Context, tx pgx.Tx, orderID string, buyer datavenue
 	} else if owner != buyer {
 		return "", datavenue.NotFound("order_not_found", "no order of yours has this id")
 	}
-	if status == "confirmed" {
+	if status == settlement.OrderConfirmed {
 		if buyer == "" {
 			return "", datavenue.Conflict("order_confirmed", "the order is confirmed already")
 		}
 		return existing, nil // confirming twice: the voucher already issued
 	}
-	if status != "delivered" {
+	if status != settlement.OrderDelivered {
 		return "", datavenue.Conflict("order_not_delivered", "only a delivered order is confirmed; this one is "+status)
 	}
 	if err := json.Unmarshal(delivery, &v.Delivery); err != nil {
@@ -145,6 +151,16 @@ func confirmInTx(ctx context.Context, tx pgx.Tx, orderID string, buyer datavenue
 	}
 	if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'confirmed', confirmed_at = $2, voucher_id = $3, confirmed_by = $4 WHERE id = $1`,
 		orderID, now, v.ID, v.ConfirmedBy); err != nil {
+		return "", err
+	}
+	o.ID, o.TradeID, o.ProductID, o.Buyer, o.Seller, o.Price, o.Status, o.PaymentDue = v.OrderID, v.TradeID, v.ProductID, datavenue.OrgID(v.Buyer), datavenue.OrgID(v.Seller), v.Price,
+		"confirmed", civil.FromTime(payDue)
+	if receivedOn != nil {
+		d := civil.FromTime(*receivedOn)
+		o.ReceivedOn = &d
+	}
+	if err := announceOrder(ctx, tx, webhooks.VoucherIssued, o, map[string]any{"voucher_id": v.ID, "voucher_seq": v.Seq,
+		"confirmed_by": v.ConfirmedBy}); err != nil {
 		return "", err
 	}
 	return v.ID, appendAudit(ctx, tx, "voucher.issued", "voucher", v.ID, map[string]any{"order_id": orderID, "seq": v.Seq, "confirmed_by": v.ConfirmedBy})

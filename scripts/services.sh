@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Local PostgreSQL and Redis for datavenue, owned by this checkout.
 #
-#   scripts/services.sh up [--cluster]   install (Debian packages) if missing, init and start both
-#                               (--cluster: also a local 3-master Redis Cluster, for the tests)
+#   scripts/services.sh up [--cluster] [--replica]   install (Debian packages) if missing, init and start both
+#                               (--cluster: also a local 3-master Redis Cluster, for the tests;
+#                                --replica: also a streaming hot standby of PostgreSQL, for the tests)
 #   scripts/services.sh down    stop both (data is kept)
 #   scripts/services.sh status  say what runs where
 #   scripts/services.sh env     print the DATAVENUE_* variables that point at them
@@ -131,6 +132,62 @@ pg_down() {
   fi
 }
 
+# A streaming hot standby of the instance above (up --replica; make test starts it): the public
+# catalogue's reads can go to it (DATAVENUE_DATABASE_READ_URL), and the tests prove what the venue
+# does when it lags or is gone. It is a copy taken with pg_basebackup -R over the primary's Unix
+# socket (trusted locally), with a physical replication slot so the primary keeps the WAL it has
+# not received; max_slot_wal_keep_size bounds that WAL should the standby stay stopped for long.
+PG_REPLICA_PORT=${DATAVENUE_PG_REPLICA_PORT:-55433}
+PG_SLOT=datavenue_replica
+
+pg_sql() { pg_run "$(pg_bindir)/psql" -h "$(pg_root)/run" -p "$1" -U "$PG_USER" -d postgres -v ON_ERROR_STOP=1 -tAc "$2"; }
+
+replica_running() {
+  [ -e "$DATA/pg" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$(pg_root)/replica" status >/dev/null 2>&1
+}
+
+replica_up() {
+  local bin pgroot
+  bin=$(pg_bindir) || die "PostgreSQL binaries not found under /usr/lib/postgresql"
+  pgroot=$(pg_root)
+  if ! pg_run test -f "$pgroot/replica/PG_VERSION"; then
+    log "cloning a hot standby of PostgreSQL into $pgroot/replica (pg_basebackup)"
+    pg_sql "$PG_PORT" "ALTER SYSTEM SET max_slot_wal_keep_size = '1GB'" >/dev/null
+    pg_sql "$PG_PORT" "SELECT pg_reload_conf()" >/dev/null
+    # A slot left by an earlier, unfinished clone would make -C fail.
+    pg_sql "$PG_PORT" "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+      WHERE slot_name = '$PG_SLOT' AND NOT active" >/dev/null
+    pg_run rm -rf "$pgroot/replica.tmp"
+    pg_run "$bin/pg_basebackup" -h "$pgroot/run" -p "$PG_PORT" -U "$PG_USER" -D "$pgroot/replica.tmp" \
+      -R -X stream -c fast -C -S "$PG_SLOT" >"$DATA/basebackup.log" 2>&1 \
+      || { cat "$DATA/basebackup.log" >&2; die "pg_basebackup failed"; }
+    pg_run bash -c "cat >>'$pgroot/replica.tmp/postgresql.conf'" <<CONF
+# datavenue: the hot standby of the instance above (scripts/services.sh up --replica)
+port = $PG_REPLICA_PORT
+hot_standby = on
+hot_standby_feedback = on
+CONF
+    pg_run mv "$pgroot/replica.tmp" "$pgroot/replica"
+  fi
+  if replica_running; then
+    log "PostgreSQL standby already running on 127.0.0.1:$PG_REPLICA_PORT"
+  else
+    log "starting the PostgreSQL hot standby on 127.0.0.1:$PG_REPLICA_PORT"
+    pg_run "$bin/pg_ctl" -D "$pgroot/replica" -l "$pgroot/replica.log" -w -t 120 start >/dev/null \
+      || { tail -n 30 "$pgroot/replica.log" >&2; die "the PostgreSQL standby did not start"; }
+  fi
+  # A test that paused replay (to make the standby lag) and died before resuming it would leave
+  # the standby behind for good.
+  pg_sql "$PG_REPLICA_PORT" "SELECT pg_wal_replay_resume() WHERE pg_get_wal_replay_pause_state() <> 'not paused'" >/dev/null
+}
+
+replica_down() {
+  if replica_running; then
+    log "stopping the PostgreSQL standby"
+    pg_run "$(pg_bindir)/pg_ctl" -D "$(pg_root)/replica" -m fast -w stop >/dev/null
+  fi
+}
+
 redis_cli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 
 redis_up() {
@@ -238,11 +295,25 @@ export DATAVENUE_TEST_REDIS_URL='redis://127.0.0.1:$REDIS_PORT/1'
 export DATAVENUE_TEST_REDIS_CLUSTER='$(for p in $CLUSTER_PORTS; do printf '127.0.0.1:%s,' "$p"; done | sed 's/,$//')'
 export DATAVENUE_KEY_DIR='${DATAVENUE_KEY_DIR:-$DATA/keys}'
 ENV
+  # The standby's URL for the tests, once up --replica has made one. Not DATAVENUE_DATABASE_READ_URL:
+  # the tests that start venue processes pass their own database's URL and inherit the rest, and
+  # would then read another database's catalogue.
+  if [ -e "$DATA/pg" ] && pg_run test -f "$(pg_root)/replica/PG_VERSION"; then
+    echo "export DATAVENUE_TEST_DATABASE_READ_URL='postgres://$PG_USER:$pw@127.0.0.1:$PG_REPLICA_PORT/datavenue_test?sslmode=disable'"
+  fi
 }
 
 case "${1:-}" in
-  up) install_packages; pg_up; redis_up; if [ "${2:-}" = "--cluster" ]; then cluster_up; fi ;;
-  down) cluster_down; redis_down; pg_down ;;
+  up)
+    install_packages; pg_up; redis_up
+    for opt in "${@:2}"; do
+      case "$opt" in
+        --cluster) cluster_up ;;
+        --replica) replica_up ;;
+        *) die "up: unknown option $opt (--cluster, --replica)" ;;
+      esac
+    done ;;
+  down) cluster_down; redis_down; replica_down; pg_down ;;
   # Single services, for the fault suite (make faults): stop and start one under a running venue.
   pg-stop) pg_down ;;
   pg-start) pg_up ;;
@@ -251,11 +322,12 @@ case "${1:-}" in
   status)
     if [ -e "$DATA/pg" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$(pg_root)/data" status >/dev/null 2>&1; then
       echo "postgres: running on 127.0.0.1:$PG_PORT"; else echo "postgres: stopped"; fi
+    if replica_running; then echo "postgres standby: running on 127.0.0.1:$PG_REPLICA_PORT"; else echo "postgres standby: stopped"; fi
     if redis_cli ping >/dev/null 2>&1; then echo "redis: running on 127.0.0.1:$REDIS_PORT"; else echo "redis: stopped"; fi ;;
   env) print_env ;;
   exec)
     shift; [ "${1:-}" = "--" ] && shift
     eval "$(print_env)"
     exec "$@" ;;
-  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

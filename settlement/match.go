@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/parties"
 )
@@ -18,6 +19,34 @@ type Candidate struct {
 	FiscalLevel  parties.FiscalLevel
 	Treasury     string // the unit's treasury of record (the obligation's counterpart)
 	ByCode       bool   // found by its payment code (not by unit and amount)
+	EventDate    civil.Date
+	DueDate      *civil.Date // nil while the calendar does not reach it
+}
+
+// LateReceiptDays is how long after an obligation's deadline a receipt without a payment code
+// may still be taken for it: remittances arrive late, and a slip a month past its deadline is
+// still that obligation's, to be flagged by the overdue report rather than left unmatched.
+const LateReceiptDays = 30
+
+// MayPayByUnit says whether a receipt without a payment code, of the unit and for the exact amount
+// still due, may be taken for an obligation: received on or after the obligation's event and no
+// later than LateReceiptDays past its deadline (any time while the deadline is pending).
+func MayPayByUnit(paidOn civil.Date, c Candidate) bool {
+	if paidOn.Before(c.EventDate) {
+		return false
+	}
+	return c.DueDate == nil || !paidOn.After(c.DueDate.AddDays(LateReceiptDays))
+}
+
+// PickByUnit chooses, among a unit's obligations owing exactly a receipt's amount (in the order of
+// their deadlines, pending ones last), the first the receipt may pay.
+func PickByUnit(paidOn civil.Date, candidates []*Candidate) *Candidate {
+	for _, c := range candidates {
+		if MayPayByUnit(paidOn, *c) {
+			return c
+		}
+	}
+	return nil
 }
 
 // Finding is an exception a receipt opens for a clerk, with the amount it is about.
@@ -26,6 +55,9 @@ type Finding struct {
 	Detail string
 	Amount money.Yuan
 }
+
+// ReceiptOutcomes are the outcomes a receipt can have.
+var ReceiptOutcomes = []string{"matched", "partial", "over_paid", "duplicate", "unmatched", "wrong_treasury"}
 
 // Decision is what a receipt does: its outcome, what it remits of the obligation, what it paid
 // beyond it (booked to the unit's treasury suspense account), and the exceptions it opens.

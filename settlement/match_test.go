@@ -3,6 +3,7 @@ package settlement_test
 import (
 	"testing"
 
+	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/settlement"
@@ -53,5 +54,35 @@ func TestTreasuryLevel(t *testing.T) {
 	}
 	if _, ok := parties.TreasuryLevel("国库支付中心"); ok {
 		t.Error("a treasury name without a level was given one")
+	}
+}
+
+// A receipt without a payment code is taken for an obligation from its event to 30 days past its
+// deadline, at any time while the deadline is pending; the earliest deadline that fits wins.
+func TestAReceiptByUnitFitsTheObligationsWindow(t *testing.T) {
+	event, due := civil.MustParse("2026-12-01"), civil.MustParse("2026-12-15")
+	pending := settlement.Candidate{ObligationID: "pending", EventDate: event}
+	dated := settlement.Candidate{ObligationID: "dated", EventDate: event, DueDate: &due}
+	for _, tc := range []struct {
+		paidOn string
+		c      settlement.Candidate
+		want   bool
+	}{
+		{"2026-11-30", dated, false}, // before the event
+		{"2026-12-01", dated, true},
+		{"2027-01-14", dated, true}, // the 30th day past the deadline
+		{"2027-01-15", dated, false},
+		{"2030-01-01", pending, true},
+		{"2026-11-30", pending, false},
+	} {
+		if got := settlement.MayPayByUnit(civil.MustParse(tc.paidOn), tc.c); got != tc.want {
+			t.Errorf("%s paying %s: %v, want %v", tc.paidOn, tc.c.ObligationID, got, tc.want)
+		}
+	}
+	if got := settlement.PickByUnit(civil.MustParse("2027-01-20"), []*settlement.Candidate{&dated, &pending}); got != &pending {
+		t.Errorf("past the first's window: picked %+v, want the pending one", got)
+	}
+	if got := settlement.PickByUnit(civil.MustParse("2026-11-01"), []*settlement.Candidate{&dated, &pending}); got != nil {
+		t.Errorf("before both events: picked %+v", got)
 	}
 }

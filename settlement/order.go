@@ -262,16 +262,13 @@ func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Dea
 	}}
 	var shares []Share
 	var obligations []Obligation
-	incomeKind := o.IncomeKind
-	if incomeKind == "" {
-		incomeKind = "one_off"
-	}
+	incomeKind := IncomeKindOf(o.IncomeKind)
 	// G6: one-off income is filed (and a government unit's share remitted) within 10 working
 	// days of its receipt; a government unit's instalment income within 10 working days after the
 	// quarter it was received in ends. The quarter rule is the government units': a state
 	// enterprise files each receipt within 10 working days.
 	govEvent := receivedOn
-	if incomeKind == "instalment" {
+	if incomeKind == IncomeInstalment {
 		govEvent = workdays.QuarterEnd(receivedOn)
 	}
 	govDue, govPending, err := Deadline(cal, govEvent)

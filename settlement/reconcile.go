@@ -26,12 +26,19 @@ type ReceiptOutcome struct {
 	Obligation string `json:"obligation_id,omitempty"`
 }
 
+// ReceiptsListed is how many receipts an import's result lists, in line order; the rest of a
+// large statement's are read page by page from the import (a 100,000-row statement's outcomes
+// would otherwise be one 30 MB answer, held whole in memory).
+const ReceiptsListed = 1000
+
 // ImportResult is what an import found.
 type ImportResult struct {
-	ID       string           `json:"id"`
-	Receipts []ReceiptOutcome `json:"receipts"`
-	Missing  []string         `json:"missing_obligations"` // due by the period's end with nothing received: never "balanced"
-	Counts   map[string]int   `json:"counts"`
+	ID string `json:"id"`
+	// Receipts are the first ReceiptsListed receipts' outcomes; ReceiptsTotal counts them all.
+	Receipts      []ReceiptOutcome `json:"receipts"`
+	ReceiptsTotal int              `json:"receipts_total"`
+	Missing       []string         `json:"missing_obligations"` // due by the period's end with nothing received: never "balanced"
+	Counts        map[string]int   `json:"counts"`
 }
 
 // Exception is a receipt or obligation a clerk must resolve.
@@ -52,6 +59,9 @@ type Exception struct {
 type ReconcileStore interface {
 	Import(ctx context.Context, name string, rows []ReceiptRow, periodEnd civil.Date) (ImportResult, error)
 	Exceptions(ctx context.Context, status string, p Page) ([]Exception, error) // oldest first
+	// ImportedReceipts pages through an import's receipts in line order (the cursor is a line
+	// number), those with the outcome given or all; an unknown import is not found.
+	ImportedReceipts(ctx context.Context, importID, outcome string, p Page) ([]ReceiptOutcome, error)
 	ResolveException(ctx context.Context, id, reason string) (Exception, error)
 }
 

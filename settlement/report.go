@@ -41,7 +41,7 @@ type ReportStore interface {
 
 // TrialBalance reads every account's balance (clerks, bureaus and auditors).
 func (r Reconciliation) TrialBalance(ctx context.Context, caller datavenue.Caller) (TrialBalance, error) {
-	if !supervisor(caller) {
+	if !isBookKeeper(caller) {
 		return TrialBalance{}, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read the ledger")
 	}
 	return r.Reports.TrialBalance(ctx)

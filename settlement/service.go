@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/access"
 	"github.com/datavenue/datavenue/assets"
-	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/money"
 )
@@ -25,9 +25,7 @@ type Service struct {
 	Clock    datavenue.Clock
 }
 
-func supervisor(c datavenue.Caller) bool {
-	return c.Is(datavenue.RoleClerk, datavenue.RoleAuditor, datavenue.RoleDataBureau, datavenue.RoleFinanceBureau)
-}
+func isBookKeeper(c datavenue.Caller) bool { return c.Is(access.BookKeepers...) }
 
 // SetAgreement adds a new version of a product's contribution agreement; its operator does.
 func (s Service) SetAgreement(ctx context.Context, caller datavenue.Caller, productID string, in AgreementInput) (Agreement, error) {
@@ -49,7 +47,7 @@ func (s Service) SetAgreement(ctx context.Context, caller datavenue.Caller, prod
 // share of a product's revenue is theirs, not the market's.
 func (s Service) Agreement(ctx context.Context, caller datavenue.Caller, productID string) (Agreement, error) {
 	a, err := s.Store.Agreement(ctx, productID, 0)
-	if err != nil || supervisor(caller) || a.CreatedBy == caller.Org {
+	if err != nil || isBookKeeper(caller) || a.CreatedBy == caller.Org {
 		return a, err
 	}
 	for _, p := range a.Parties {
@@ -71,7 +69,7 @@ type PaymentInput struct {
 
 func (in PaymentInput) validate(f *datavenue.Fields, today civil.Date) {
 	assets.Text(f, "reference", in.Reference, 1, 100)
-	if in.IncomeKind != "" && in.IncomeKind != "one_off" && in.IncomeKind != "instalment" {
+	if in.IncomeKind != "" && in.IncomeKind != IncomeOneOff && in.IncomeKind != IncomeInstalment {
 		f.Add("income_kind", "invalid_value", "income_kind is one_off or instalment")
 	}
 	if in.ReceivedOn != nil && in.ReceivedOn.After(today) {
@@ -187,7 +185,7 @@ func (s Service) RecordCallback(ctx context.Context, in PaymentCallback) (Order,
 
 func (s Service) recordPayment(ctx context.Context, orderID string, p Payment, amount *money.Yuan) (Order, error) {
 	o, err := s.settlePayment(ctx, orderID, p, amount)
-	if datavenue.KindOf(err) == datavenue.KindInternal {
+	if err != nil && datavenue.KindOf(err) == datavenue.KindInternal { // KindOf(nil) is internal too
 		// The money reached the venue and something unforeseen kept it from being settled: the
 		// order must not be cancelled, nor its deposit forfeited, while a clerk looks into it.
 		if cerr := s.Store.ClaimPayment(ctx, orderID, fmt.Sprintf("%s payment %s received %s could not be settled", p.Via, p.Reference, p.ReceivedOn)); cerr != nil {
@@ -279,7 +277,7 @@ func (s Service) CancelUnpaid(ctx context.Context) ([]string, error) {
 // Order returns an order to its buyer, its seller and the supervisors.
 func (s Service) Order(ctx context.Context, caller datavenue.Caller, id string) (Order, error) {
 	o, err := s.Store.Order(ctx, id)
-	if err == nil && !supervisor(caller) && caller.Org != o.BuyerID && caller.Org != o.SellerID {
+	if err == nil && !isBookKeeper(caller) && caller.Org != o.BuyerID && caller.Org != o.SellerID {
 		return Order{}, datavenue.NotFound("order_not_found", "no order with this id is visible to you")
 	}
 	s.flagOverdue(o.Obligations)
@@ -289,7 +287,7 @@ func (s Service) Order(ctx context.Context, caller datavenue.Caller, id string) 
 // Orders lists orders: a party's own, or for supervisors all.
 func (s Service) Orders(ctx context.Context, caller datavenue.Caller, status string, p Page) ([]Order, error) {
 	party := caller.Org
-	if supervisor(caller) {
+	if isBookKeeper(caller) {
 		party = ""
 	}
 	return s.Store.Orders(ctx, party, status, p)
@@ -298,7 +296,7 @@ func (s Service) Orders(ctx context.Context, caller datavenue.Caller, status str
 // Obligations lists treasury remittance and filing obligations, overdue ones flagged (with
 // overdueOnly, only those).
 func (s Service) Obligations(ctx context.Context, caller datavenue.Caller, status string, overdueOnly bool, p Page) ([]Obligation, error) {
-	if !supervisor(caller) {
+	if !isBookKeeper(caller) {
 		return nil, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read obligations")
 	}
 	f := ObligationFilter{Status: status, Page: p}
@@ -313,162 +311,6 @@ func (s Service) Obligations(ctx context.Context, caller datavenue.Caller, statu
 func (s Service) flagOverdue(list []Obligation) {
 	today := civil.Of(s.Clock.Now())
 	for i := range list {
-		list[i].Overdue = list[i].Status == "due" && list[i].DueDate != nil && today.After(*list[i].DueDate)
+		list[i].Overdue = list[i].Status == ObligationDue && list[i].DueDate != nil && today.After(*list[i].DueDate)
 	}
-}
-
-// Vouchers delivers, confirms and issues vouchers.
-type Vouchers struct {
-	Store  VoucherStore
-	Keys   *auth.Keyring
-	Issuer string
-	Clock  datavenue.Clock
-	// ConfirmAfter is how long a buyer has to confirm (or dispute) a delivery before the venue
-	// confirms it.
-	ConfirmAfter time.Duration
-}
-
-// Deliver records what the seller delivered for a paid order.
-func (s Vouchers) Deliver(ctx context.Context, caller datavenue.Caller, orderID string, d Delivery) (Order, error) {
-	if !caller.Is(datavenue.RoleOperator) {
-		return Order{}, datavenue.Forbidden("role_not_allowed", "the seller records the delivery")
-	}
-	// Who may comes before what is sent (the store checks the seller again, in its transaction).
-	o, err := s.Store.OrderHead(ctx, orderID)
-	if err != nil {
-		return Order{}, err
-	}
-	if o.SellerID != caller.Org {
-		return Order{}, datavenue.NotFound("order_not_found", "no order of yours has this id")
-	}
-	if err := d.Validate(); err != nil {
-		return Order{}, datavenue.Invalid("validation_failed", "invalid delivery",
-			datavenue.FieldError{Field: "delivery", Code: "invalid_delivery", Message: err.Error()})
-	}
-	return s.Store.RecordDelivery(ctx, orderID, caller.Org, d)
-}
-
-// Confirm is the buyer's confirmation of a delivery: it issues the signed voucher and appends it
-// to the hash-chained log.
-func (s Vouchers) Confirm(ctx context.Context, caller datavenue.Caller, orderID string) (Voucher, error) {
-	if !caller.Is(datavenue.RoleBuyer) {
-		return Voucher{}, datavenue.Forbidden("role_not_allowed", "the buyer confirms the delivery")
-	}
-	return s.Store.Confirm(ctx, orderID, caller.Org, func(v VoucherContent) (string, error) {
-		return SignVoucher(s.Keys, s.Issuer, v)
-	})
-}
-
-// AutoConfirm confirms the deliveries their buyers left unconfirmed for the confirmation period
-// (the sweeper runs it); the vouchers say they were confirmed automatically. It returns their ids.
-func (s Vouchers) AutoConfirm(ctx context.Context) ([]string, error) {
-	return s.Store.AutoConfirm(ctx, s.Clock.Now().Add(-s.ConfirmAfter), func(v VoucherContent) (string, error) {
-		return SignVoucher(s.Keys, s.Issuer, v)
-	})
-}
-
-// Voucher returns a voucher (its document is served separately, for offline verification).
-func (s Vouchers) Voucher(ctx context.Context, caller datavenue.Caller, id string) (Voucher, error) {
-	v, err := s.Store.Voucher(ctx, id)
-	if err != nil {
-		return Voucher{}, err
-	}
-	// A voucher names the parties and the price: it is the buyer's, the seller's and the
-	// supervisors' to read (an accountant books from it), nobody else's.
-	if !supervisor(caller) {
-		o, err := s.Store.OrderHead(ctx, v.OrderID)
-		if err != nil {
-			return Voucher{}, err
-		}
-		if caller.Org != o.BuyerID && caller.Org != o.SellerID {
-			return Voucher{}, datavenue.NotFound("voucher_not_found", "no voucher of yours has this id")
-		}
-	}
-	return v, nil
-}
-
-// Reconciliation is the clerk's statement import and exception queue.
-type Reconciliation struct {
-	Store   ReconcileStore
-	Reports ReportStore
-	Clock   datavenue.Clock
-}
-
-// ImportInput describes a statement upload.
-type ImportInput struct {
-	Name      string
-	Format    string            // csv or xlsx
-	Mapping   map[string]string // field → header, where the file's headers differ from DefaultHeaders
-	PeriodEnd string            // obligations due by this day with nothing received are reported missing
-	Data      []byte
-}
-
-// MayImport says whether the caller may import statements: the HTTP layer asks before it reads a
-// statement's (large) body.
-func (r Reconciliation) MayImport(caller datavenue.Caller) error {
-	if !caller.Is(datavenue.RoleClerk) {
-		return datavenue.Forbidden("role_not_allowed", "a settlement clerk imports statements")
-	}
-	return nil
-}
-
-// Import parses and applies a statement (all or nothing).
-func (r Reconciliation) Import(ctx context.Context, caller datavenue.Caller, in ImportInput) (ImportResult, error) {
-	if err := r.MayImport(caller); err != nil {
-		return ImportResult{}, err
-	}
-	end, err := civil.Parse(in.PeriodEnd)
-	if err != nil {
-		return ImportResult{}, datavenue.Invalid("validation_failed", "invalid period end",
-			datavenue.FieldError{Field: "period_end", Code: "invalid_date", Message: err.Error()})
-	}
-	rows, err := ParseStatement(in.Data, in.Format, in.Mapping)
-	if err != nil {
-		return ImportResult{}, err
-	}
-	ReportProgress(ctx, "parsed", len(rows), len(rows))
-	return r.Store.Import(ctx, in.Name, rows, end)
-}
-
-// Exceptions lists the queue to clerks, bureaus and auditors.
-func (r Reconciliation) Exceptions(ctx context.Context, caller datavenue.Caller, status string, p Page) ([]Exception, error) {
-	if !supervisor(caller) {
-		return nil, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read the exception queue")
-	}
-	return r.Store.Exceptions(ctx, status, p)
-}
-
-// Resolve closes an exception with the clerk's reason.
-func (r Reconciliation) Resolve(ctx context.Context, caller datavenue.Caller, id, reason string) (Exception, error) {
-	if !caller.Is(datavenue.RoleClerk) {
-		return Exception{}, datavenue.Forbidden("role_not_allowed", "a settlement clerk resolves exceptions")
-	}
-	var f datavenue.Fields
-	assets.Text(&f, "reason", reason, 1, 500)
-	if err := f.Err(); err != nil {
-		return Exception{}, err
-	}
-	return r.Store.ResolveException(ctx, id, reason)
-}
-
-// Report computes a period's report for clerks, bureaus and auditors.
-func (r Reconciliation) Report(ctx context.Context, caller datavenue.Caller, from, to string) (Report, error) {
-	if !supervisor(caller) {
-		return Report{}, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read settlement reports")
-	}
-	var f datavenue.Fields
-	fd, err1 := civil.Parse(from)
-	td, err2 := civil.Parse(to)
-	if err1 != nil {
-		f.Add("from", "invalid_date", err1.Error())
-	}
-	if err2 != nil {
-		f.Add("to", "invalid_date", err2.Error())
-	} else if err1 == nil && td.Before(fd) {
-		f.Add("to", "invalid_period", "to is on or after from")
-	}
-	if err := f.Err(); err != nil {
-		return Report{}, err
-	}
-	return r.Reports.Report(ctx, fd, td, civil.Of(r.Clock.Now()))
 }

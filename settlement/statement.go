@@ -70,6 +70,7 @@ type statementTable struct {
 	rows     []statementRow
 	xlsx     bool // cells are raw XLSX values: dates may be serial numbers, amounts binary doubles
 	date1904 bool // the workbook counts its date serials from 1904 (old Mac Excel)
+	sep      rune // a CSV's separator
 	readErr  error
 }
 
@@ -84,21 +85,21 @@ func ParseStatement(data []byte, format string, mapping map[string]string) ([]Re
 	if err != nil {
 		return nil, err
 	}
-	var tables []statementTable
+	var (
+		t      statementTable
+		header int
+		cols   columns
+	)
 	switch format {
 	case "csv":
-		tables, err = readCSV(data)
+		t, header, cols, err = readCSV(data, names)
 	case "xlsx":
-		var t statementTable
-		t, err = readXLSX(data)
-		tables = []statementTable{t}
+		if t, err = readXLSX(data); err == nil {
+			t, header, cols, err = findHeader([]statementTable{t}, names)
+		}
 	default:
 		return nil, datavenue.Invalid("statement_format", "a statement is csv or xlsx")
 	}
-	if err != nil {
-		return nil, err
-	}
-	t, header, cols, err := findHeader(tables, names)
 	if err != nil {
 		return nil, err
 	}
@@ -138,28 +139,42 @@ func normaliseHeader(s string) string {
 	return strings.TrimSuffix(s, "(元)")
 }
 
-// readCSV decodes a text statement and splits it with each separator exports use; findHeader
-// keeps the one that finds the header.
-func readCSV(data []byte) ([]statementTable, error) {
+// headerProbeRows is how many rows of a CSV statement are split with each separator to find its
+// header; only the separator that finds it splits the whole file (a large statement is split
+// once, not three times).
+const headerProbeRows = 50
+
+// readCSV decodes a text statement, finds its separator (one of those exports use) and header,
+// and splits it. A header not among the first rows is searched for in the whole file, with each
+// separator.
+func readCSV(data []byte, names map[string][]string) (statementTable, int, columns, error) {
 	text, err := decodeText(data)
 	if err != nil {
-		return nil, err
+		return statementTable{}, 0, nil, err
 	}
-	var tables []statementTable
-	for _, sep := range []rune{',', ';', '\t'} {
-		tables = append(tables, splitCSV(text, sep))
+	separators := []rune{',', ';', '\t'}
+	probes := make([]statementTable, len(separators))
+	for i, sep := range separators {
+		probes[i] = splitCSV(text, sep, headerProbeRows)
 	}
-	return tables, nil
+	if t, _, _, err := findHeader(probes, names); err == nil {
+		return findHeader([]statementTable{splitCSV(text, t.sep, 0)}, names)
+	}
+	whole := make([]statementTable, len(separators))
+	for i, sep := range separators {
+		whole[i] = splitCSV(text, sep, 0)
+	}
+	return findHeader(whole, names)
 }
 
-// splitCSV reads text as CSV with the separator sep. It keeps the rows before a syntax error, so
-// that the separator can be judged on the header; the error fails the statement only if that
-// separator is chosen.
-func splitCSV(text string, sep rune) statementTable {
+// splitCSV reads text as CSV with the separator sep, up to maxRows records (0: all). It keeps the
+// rows before a syntax error, so that the separator can be judged on the header; the error fails
+// the statement only if that separator is chosen.
+func splitCSV(text string, sep rune, maxRows int) statementTable {
 	r := csv.NewReader(strings.NewReader(text))
 	r.Comma, r.FieldsPerRecord = sep, -1
-	var t statementTable
-	for {
+	t := statementTable{sep: sep}
+	for maxRows == 0 || len(t.rows) < maxRows {
 		cells, err := r.Read()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -172,6 +187,7 @@ func splitCSV(text string, sep rune) statementTable {
 		line, _ := r.FieldPos(0)
 		t.rows = append(t.rows, statementRow{line: line, cells: cells})
 	}
+	return t
 }
 
 // decodeText returns a text statement as UTF-8. Chinese Excel and bank systems save "CSV" as

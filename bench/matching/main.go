@@ -31,6 +31,7 @@ import (
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/auth"
+	dvclient "github.com/datavenue/datavenue/client"
 	"github.com/datavenue/datavenue/internal/venueclient"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/money"
@@ -114,23 +115,26 @@ func httpBench(base, keyDir string, auctions, bidders, total int) (result, error
 	opens := time.Now().Add(3 * time.Second).Truncate(time.Second)
 	var ids []string
 	for i := 0; i < auctions; i++ {
-		p, err := c.Publish(cert.Asset, cert.Scenario, fmt.Sprintf("压测密封拍卖数据%d", i), map[string]any{"method": "auction", "auction_kind": "sealed_first",
-			"reserve": "1.00", "start_at": opens.Format(time.RFC3339), "end_at": opens.Add(24 * time.Hour).Format(time.RFC3339)})
+		p, err := c.Publish(cert.Asset, cert.Scenario, fmt.Sprintf("压测密封拍卖数据%d", i), dvclient.PricingInput{Method: dvclient.PricingInputMethodAuction,
+			AuctionKind: venueclient.Ptr(dvclient.PricingInputAuctionKindSealedFirst), Reserve: venueclient.Ptr("1.00"),
+			StartAt: venueclient.Ptr(opens), EndAt: venueclient.Ptr(opens.Add(24 * time.Hour))})
 		if err != nil {
 			return result{}, err
 		}
-		var a matching.Record
-		if err := c.Call(venueclient.Operator, "POST", "/v1/auctions", map[string]any{"product_id": p.ID, "revisable": true}, &a); err != nil {
+		a, err := venueclient.Result[dvclient.Auction](c.API().OpenAuctionWithResponse(context.Background(), nil,
+			dvclient.OpenAuctionInput{ProductId: p.Id, Revisable: venueclient.Ptr(true)}, c.As(venueclient.Operator)))
+		if err != nil {
 			return result{}, err
 		}
-		ids = append(ids, a.ID)
+		ids = append(ids, a.Id)
 	}
 	buyers, err := c.Buyers(bidders, "91350100MB", "压测买方")
 	if err != nil {
 		return result{}, err
 	}
 	defer func() {
-		err := c.Call(venueclient.DataBureau, "POST", "/v1/authorisations/"+cert.Authorisation+"/revoke", map[string]any{"reason": "压测结束"}, nil)
+		_, err := c.API().RevokeAuthorisationWithResponse(context.Background(), cert.Authorisation, nil, dvclient.CancelInput{Reason: "压测结束"},
+			c.As(venueclient.DataBureau))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench: revoking the bench's authorisation (its auctions stay open):", err)
 		}

@@ -9,8 +9,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/config"
 	"github.com/datavenue/datavenue/matching"
@@ -90,12 +88,11 @@ func runChecks(ctx context.Context, db *postgres.DB, keyDir string) ([]postgres.
 func projectionBacklog(ctx context.Context, cfg config.Config) postgres.Invariant {
 	inv := postgres.Invariant{Name: "projection_keeps_up", Checked: matching.Shards,
 		Rule: fmt.Sprintf("no engine event waits longer than %s to reach PostgreSQL", cfg.ProjectionLagLimit)}
-	opts, err := redis.ParseURL(cfg.RedisURL)
+	rdb, err := openRedis(cfg)
 	if err != nil {
-		inv.Violating = []string{"DATAVENUE_REDIS_URL: " + err.Error()}
+		inv.Violating = []string{err.Error()}
 		return inv
 	}
-	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	lags, err := matching.Lag(ctx, rdb, venueKeys, "", time.Now())
 	if err != nil {

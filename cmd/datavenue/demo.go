@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,13 +16,11 @@ import (
 	"time"
 
 	"github.com/datavenue/datavenue"
-	"github.com/datavenue/datavenue/api"
 	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/client"
 	"github.com/datavenue/datavenue/config"
 	"github.com/datavenue/datavenue/internal/venueclient"
-	"github.com/datavenue/datavenue/listing"
-	"github.com/datavenue/datavenue/matching"
-	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/settlement"
 )
 
@@ -45,281 +44,385 @@ func demo(ctx context.Context, cfg config.Config, args []string, stdout io.Write
 	return nil
 }
 
+// demoRun is what the demo's steps hand on to each other: the parties, products, auctions and
+// orders it made. Every request is a method of the generated client (package client).
+type demoRun struct {
+	c                           *venueclient.Client
+	api                         *client.ClientWithResponses
+	ctx                         context.Context
+	buyerC                      venueclient.Actor
+	english, sealed, negotiated client.Product
+	opensAt                     time.Time
+	englishAuc, sealedAuc       client.Auction
+	orders                      []client.Order // awaiting payment, then paid
+}
+
 func runDemo(c *venueclient.Client) error {
-	var ready map[string]any
-	if err := c.Call(public, "GET", "/readyz", nil, &ready); err != nil {
+	d := &demoRun{c: c, api: c.API(), ctx: context.Background()}
+	if _, err := d.api.ReadyWithResponse(d.ctx, c.As(public)); err != nil {
 		return fmt.Errorf("the venue at %s is not ready (start it with make run): %w", c.Base, err)
 	}
+	for _, step := range []func() error{d.parties, d.publish, d.openAuctions, d.negotiate, d.bid, d.awaitClose, d.settle, d.deliver,
+		d.reconcile, d.ledger} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parties shows the seeded organisations and registers a third buyer through the API.
+func (d *demoRun) parties() error {
+	c := d.c
 	c.Say("Parties: the seeded bureaus, holder, operator, buyers, appraiser, venue and supervisor")
 	for _, a := range []venueclient.Actor{dataBureau, financeBureau, holder, operator, buyerA, buyerB, appraiser, clerk, auditor} {
-		var o parties.Organisation
-		if err := c.Call(dataBureau, "GET", "/v1/organisations/"+string(a.Org), nil, &o); err != nil {
+		o, err := venueclient.Result[client.Organisation](d.api.GetOrganisationWithResponse(d.ctx, string(a.Org), c.As(dataBureau)))
+		if err != nil {
 			return fmt.Errorf("%w (run `datavenue seed` first: make run does)", err)
 		}
-		c.Note("%-18s %s  %s", a.Role, o.ID, o.Name)
+		c.Note("%-18s %s  %s", a.Role, o.Id, o.Name)
 	}
 	// A third buyer, registered through the API the first time (the venue assigns its id).
-	var registered api.Page[parties.Organisation]
-	if err := c.Call(dataBureau, "GET", "/v1/organisations?kind=buyer&limit=200", nil, &registered); err != nil {
+	registered, err := venueclient.Result[client.PageOfOrganisation](d.api.ListOrganisationsWithResponse(d.ctx,
+		&client.ListOrganisationsParams{Kind: venueclient.Ptr("buyer"), Limit: venueclient.Ptr(200)}, c.As(dataBureau)))
+	if err != nil {
 		return err
 	}
 	thirdUSCC := demoUSCC("91350100MA0000011")
-	var third parties.Organisation
+	var third client.Organisation
 	for _, o := range registered.Data {
-		if o.USCC == thirdUSCC {
+		if o.Uscc == thirdUSCC {
 			third = o
 		}
 	}
-	if third.ID == "" {
-		if err := c.Call(dataBureau, "POST", "/v1/organisations", map[string]any{"uscc": thirdUSCC,
-			"name": "港口物流有限公司", "name_en": "Harbour Logistics Co., Ltd.", "kind": parties.KindBuyer}, &third); err != nil {
+	if third.Id == "" {
+		if third, err = venueclient.Result[client.Organisation](d.api.RegisterOrganisationWithResponse(d.ctx, nil, client.Registration{Uscc: thirdUSCC,
+			Name: "港口物流有限公司", NameEn: venueclient.Ptr("Harbour Logistics Co., Ltd."), Kind: client.RegistrationKindBuyer}, c.As(dataBureau))); err != nil {
 			return err
 		}
-		c.Note("registered a third buyer through the API: %s %s", third.ID, third.Name)
+		c.Note("registered a third buyer through the API: %s %s", third.Id, third.Name)
 	}
-	buyerC := venueclient.Actor{Role: datavenue.RoleBuyer, Org: third.ID}
+	d.buyerC = venueclient.Actor{Role: datavenue.RoleBuyer, Org: datavenue.OrgID(third.Id)}
+	return nil
+}
 
+// publish certifies an asset and publishes three products of it, then searches the catalogue.
+func (d *demoRun) publish() error {
+	c := d.c
 	cert, err := c.Certify()
 	if err != nil {
 		return err
 	}
 	asset, scenario := cert.Asset, cert.Scenario
-
 	c.Say("The operator publishes three products (the gate checks certificates, authorisation and approval) with a contribution agreement each")
-	opensAt := time.Now().Add(6 * time.Second).Truncate(time.Second)
-	english, err := c.Publish(asset, scenario, "公交客流小时数据（英式拍卖）", map[string]any{"method": "auction", "auction_kind": "english", "reserve": "9000.00",
-		"opening_price": "8000.00", "increment": "100.00", "deposit": "500.00", "anti_snipe_minutes": 1,
-		"start_at": opensAt.Format(time.RFC3339), "end_at": opensAt.Add(20 * time.Second).Format(time.RFC3339)})
-	if err != nil {
+	d.opensAt = time.Now().Add(6 * time.Second).Truncate(time.Second)
+	ptr := venueclient.Ptr[string]
+	if d.english, err = c.Publish(asset, scenario, "公交客流小时数据（英式拍卖）", client.PricingInput{Method: client.PricingInputMethodAuction,
+		AuctionKind: venueclient.Ptr(client.PricingInputAuctionKindEnglish), Reserve: ptr("9000.00"), OpeningPrice: ptr("8000.00"),
+		Increment: ptr("100.00"), Deposit: ptr("500.00"), AntiSnipeMinutes: venueclient.Ptr(1),
+		StartAt: venueclient.Ptr(d.opensAt), EndAt: venueclient.Ptr(d.opensAt.Add(20 * time.Second))}); err != nil {
 		return err
 	}
-	sealed, err := c.Publish(asset, scenario, "公交客流小时数据（密封二价拍卖）", map[string]any{"method": "auction", "auction_kind": "sealed_second", "reserve": "9000.00",
-		"start_at": opensAt.Format(time.RFC3339), "end_at": opensAt.Add(15 * time.Second).Format(time.RFC3339)})
-	if err != nil {
+	if d.sealed, err = c.Publish(asset, scenario, "公交客流小时数据（密封二价拍卖）", client.PricingInput{Method: client.PricingInputMethodAuction,
+		AuctionKind: venueclient.Ptr(client.PricingInputAuctionKindSealedSecond), Reserve: ptr("9000.00"),
+		StartAt: venueclient.Ptr(d.opensAt), EndAt: venueclient.Ptr(d.opensAt.Add(15 * time.Second))}); err != nil {
 		return err
 	}
-	negotiated, err := c.Publish(asset, scenario, "公交客流小时数据（协议定价）", map[string]any{"method": "negotiation", "list_price": "12000.00", "min_price": "9000.00", "max_price": "15000.00"})
-	if err != nil {
+	if d.negotiated, err = c.Publish(asset, scenario, "公交客流小时数据（协议定价）", client.PricingInput{Method: client.PricingInputMethodNegotiation,
+		ListPrice: ptr("12000.00"), MinPrice: ptr("9000.00"), MaxPrice: ptr("15000.00")}); err != nil {
 		return err
 	}
-	var found listing.SearchResult
-	if err := c.Call(public, "GET", "/v1/catalogue?q=%E5%85%AC%E4%BA%A4%E5%AE%A2%E6%B5%81&limit=5", nil, &found); err != nil {
+	found, err := venueclient.Result[client.SearchResult](d.api.SearchCatalogueWithResponse(d.ctx,
+		&client.SearchCatalogueParams{Q: ptr("公交客流"), Limit: venueclient.Ptr(5)}, c.As(public)))
+	if err != nil {
 		return err
 	}
 	c.Note("the public catalogue finds %d products for 公交客流", found.Total)
+	return nil
+}
 
+// openAuctions opens the English and the sealed auction and records three deposits.
+func (d *demoRun) openAuctions() error {
+	c := d.c
 	c.Say("Auctions open: English with anti-sniping and deposits, sealed second-price")
-	var englishAuc, sealedAuc matching.Record
-	if err := c.Call(operator, "POST", "/v1/auctions", map[string]any{"product_id": english.ID}, &englishAuc); err != nil {
+	var err error
+	if d.englishAuc, err = venueclient.Result[client.Auction](d.api.OpenAuctionWithResponse(d.ctx, nil,
+		client.OpenAuctionInput{ProductId: d.english.Id}, c.As(operator))); err != nil {
 		return err
 	}
-	if err := c.Call(operator, "POST", "/v1/auctions", map[string]any{"product_id": sealed.ID}, &sealedAuc); err != nil {
+	if d.sealedAuc, err = venueclient.Result[client.Auction](d.api.OpenAuctionWithResponse(d.ctx, nil,
+		client.OpenAuctionInput{ProductId: d.sealed.Id}, c.As(operator))); err != nil {
 		return err
 	}
-	for _, b := range []venueclient.Actor{buyerA, buyerB, buyerC} {
-		if err := c.Call(clerk, "POST", "/v1/auctions/"+englishAuc.ID+"/deposits", map[string]any{"buyer": b.Org, "ref": "保证金-" + string(b.Org)[len(b.Org)-4:]}, nil); err != nil {
+	for _, b := range []venueclient.Actor{buyerA, buyerB, d.buyerC} {
+		if _, err := d.api.RecordDepositWithResponse(d.ctx, d.englishAuc.Id, nil,
+			client.DepositInput{Buyer: string(b.Org), Ref: "保证金-" + string(b.Org)[len(b.Org)-4:]}, c.As(clerk)); err != nil {
 			return err
 		}
 	}
-	c.Note("English %s (reserve %s, opening %s, +%s, deposit %s, anti-sniping %ds); sealed %s (reserve %s)", englishAuc.ID, englishAuc.Reserve,
-		englishAuc.Opening, englishAuc.Increment, englishAuc.Deposit, englishAuc.AntiSnipeSec, sealedAuc.ID, sealedAuc.Reserve)
-	c.Note("the clerk recorded three deposits; bidding starts at %s", opensAt.Format(time.TimeOnly))
+	e := d.englishAuc
+	c.Note("English %s (reserve %s, opening %s, +%s, deposit %s, anti-sniping %ds); sealed %s (reserve %s)", e.Id, e.Reserve,
+		e.OpeningPrice, e.Increment, e.Deposit, e.AntiSnipeSeconds, d.sealedAuc.Id, d.sealedAuc.Reserve)
+	c.Note("the clerk recorded three deposits; bidding starts at %s", d.opensAt.Format(time.TimeOnly))
+	return nil
+}
 
+// negotiate has two buyers offer for the negotiated product: one countered and accepted, one
+// rejected; and shows a negotiation is not public.
+func (d *demoRun) negotiate() error {
+	c := d.c
 	c.Say("Negotiation with two buyers (counter-offers inside the operator's range)")
-	var negA, negB matching.NegotiationView
-	if err := c.Call(buyerA, "POST", "/v1/negotiations", map[string]any{"product_id": negotiated.ID, "amount": "9500.00"}, &negA); err != nil {
+	start := func(who venueclient.Actor, amount string) (client.NegotiationView, error) {
+		return venueclient.Result[client.NegotiationView](d.api.StartNegotiationWithResponse(d.ctx, nil,
+			client.NegotiationInput{ProductId: d.negotiated.Id, Amount: amount}, c.As(who)))
+	}
+	move := func(who venueclient.Actor, id string, m client.MoveInput) (client.NegotiationView, error) {
+		return venueclient.Result[client.NegotiationView](d.api.MoveNegotiationWithResponse(d.ctx, id, nil, m, c.As(who)))
+	}
+	negA, err := start(buyerA, "9500.00")
+	if err != nil {
 		return err
 	}
-	if err := c.Call(buyerB, "POST", "/v1/negotiations", map[string]any{"product_id": negotiated.ID, "amount": "10000.00"}, &negB); err != nil {
+	negB, err := start(buyerB, "10000.00")
+	if err != nil {
 		return err
 	}
-	if err := c.Call(operator, "POST", "/v1/negotiations/"+negB.ID+"/moves", map[string]any{"action": "counter", "amount": "11000.00"}, &negB); err != nil {
+	if negB, err = move(operator, negB.Id, client.MoveInput{Action: client.MoveInputActionCounter, Amount: venueclient.Ptr("11000.00")}); err != nil {
 		return err
 	}
-	if err := c.Call(buyerB, "POST", "/v1/negotiations/"+negB.ID+"/moves", map[string]any{"action": "accept"}, &negB); err != nil {
+	if negB, err = move(buyerB, negB.Id, client.MoveInput{Action: client.MoveInputActionAccept}); err != nil {
 		return err
 	}
-	if err := c.Call(operator, "POST", "/v1/negotiations/"+negA.ID+"/moves", map[string]any{"action": "reject"}, &negA); err != nil {
+	if _, err = move(operator, negA.Id, client.MoveInput{Action: client.MoveInputActionReject}); err != nil {
 		return err
 	}
 	c.Note("%s offered 9500.00 → rejected; %s offered 10000.00, countered 11000.00 → %s at %s", buyerA.Org, buyerB.Org, negB.Status, negB.Price)
-	if err := c.Call(public, "GET", "/v1/negotiations/"+negB.ID, nil, nil); err == nil {
+	if _, err := d.api.GetNegotiationWithResponse(d.ctx, negB.Id, c.As(public)); err == nil {
 		return errors.New("demo: a negotiation was visible without a token")
 	}
+	return nil
+}
 
+// bid places bids in both auctions once they open: anti-sniping moves the English end, a bid
+// under the increment is refused, and the sealed auction shows no amount before the close.
+func (d *demoRun) bid() error {
+	c := d.c
 	c.Say("Bidding (waiting for the start)")
-	time.Sleep(time.Until(opensAt.Add(300 * time.Millisecond))) // the venue's clock decides; the demo cannot hurry it
-	var view matching.View
-	if err := c.Call(buyerA, "GET", "/v1/auctions/"+englishAuc.ID, nil, &view); err != nil {
+	time.Sleep(time.Until(d.opensAt.Add(300 * time.Millisecond))) // the venue's clock decides; the demo cannot hurry it
+	view, err := venueclient.Result[client.AuctionView](d.api.GetAuctionWithResponse(d.ctx, d.englishAuc.Id, c.As(buyerA)))
+	if err != nil {
 		return err
 	}
 	endsBefore := view.Live.EndsAt
+	place := func(who venueclient.Actor, auction, amount string) (client.BidResult, error) {
+		return venueclient.Result[client.BidResult](d.api.PlaceBidWithResponse(d.ctx, auction, nil, client.BidInput{Amount: amount}, c.As(who)))
+	}
 	for _, bid := range []struct {
 		who    venueclient.Actor
 		amount string
-	}{{buyerA, "8000.00"}, {buyerB, "9000.00"}, {buyerA, "9500.00"}, {buyerC, "10000.00"}} {
-		var res matching.BidResult
-		if err := c.Call(bid.who, "POST", "/v1/auctions/"+englishAuc.ID+"/bids", map[string]any{"amount": bid.amount}, &res); err != nil {
+	}{{buyerA, "8000.00"}, {buyerB, "9000.00"}, {buyerA, "9500.00"}, {d.buyerC, "10000.00"}} {
+		res, err := place(bid.who, d.englishAuc.Id, bid.amount)
+		if err != nil {
 			return err
 		}
 		c.Note("English: %s bids %s (bid #%d)", bid.who.Org, bid.amount, res.Seq)
 	}
-	var low matching.BidResult
-	err = c.Call(buyerB, "POST", "/v1/auctions/"+englishAuc.ID+"/bids", map[string]any{"amount": "10050.00"}, &low)
+	_, err = place(buyerB, d.englishAuc.Id, "10050.00")
 	var p *venueclient.Problem
 	if !errors.As(err, &p) {
 		return fmt.Errorf("demo: a bid under the increment was not refused: %v", err)
 	}
 	c.Note("English: %s bids 10050.00 → refused: %s", buyerB.Org, p.Code)
-	if err := c.Call(buyerA, "GET", "/v1/auctions/"+englishAuc.ID, nil, &view); err != nil {
+	if view, err = venueclient.Result[client.AuctionView](d.api.GetAuctionWithResponse(d.ctx, d.englishAuc.Id, c.As(buyerA))); err != nil {
 		return err
 	}
 	c.Note("anti-sniping: the end moved from %s to %s (bids in the last minute extend it)", endsBefore.Local().Format(time.TimeOnly), view.Live.EndsAt.Local().Format(time.TimeOnly))
 	for _, bid := range []struct {
 		who    venueclient.Actor
 		amount string
-	}{{buyerA, "11000.00"}, {buyerB, "12500.00"}, {buyerC, "12000.00"}} {
-		if err := c.Call(bid.who, "POST", "/v1/auctions/"+sealedAuc.ID+"/bids", map[string]any{"amount": bid.amount}, nil); err != nil {
+	}{{buyerA, "11000.00"}, {buyerB, "12500.00"}, {d.buyerC, "12000.00"}} {
+		if _, err := place(bid.who, d.sealedAuc.Id, bid.amount); err != nil {
 			return err
 		}
 		c.Note("sealed: %s places a sealed bid", bid.who.Org)
 	}
-	var sealedView matching.View
-	if err := c.Call(operator, "GET", "/v1/auctions/"+sealedAuc.ID, nil, &sealedView); err != nil {
+	sealedView, err := venueclient.Result[client.AuctionView](d.api.GetAuctionWithResponse(d.ctx, d.sealedAuc.Id, c.As(operator)))
+	if err != nil {
 		return err
 	}
-	if sealedView.Live.High != nil || sealedView.Live.Leader != "" {
+	if sealedView.Live.High != nil || venueclient.Deref(sealedView.Live.Leader) != "" {
 		return fmt.Errorf("demo: a sealed auction shows its high bid before the close: %+v", sealedView.Live)
 	}
 	c.Note("sealed, as the operator sees it before the close: %d bids, no amount, no leader", sealedView.Live.Bids)
+	return nil
+}
 
+// awaitClose waits for the venue to close both auctions and for the three trades' orders.
+func (d *demoRun) awaitClose() error {
+	c := d.c
 	c.Say("Waiting for the venue to close both auctions and record the trades")
-	for _, id := range []string{sealedAuc.ID, englishAuc.ID} {
+	for _, id := range []string{d.sealedAuc.Id, d.englishAuc.Id} {
+		var view client.AuctionView
 		if err := venueclient.WaitFor(3*time.Minute, "auction "+id+" to close", func() (bool, error) {
-			view = matching.View{}
-			err := c.Call(auditor, "GET", "/v1/auctions/"+id, nil, &view)
+			var err error
+			view, err = venueclient.Result[client.AuctionView](d.api.GetAuctionWithResponse(d.ctx, id, c.As(auditor)))
 			return view.Outcome != nil, err
 		}); err != nil {
 			return err
 		}
-		c.Note("%s %s: %s by %s at %s", view.Kind, id, view.Outcome.Result, view.Outcome.Winner, view.Outcome.Price)
+		c.Note("%s %s: %s by %s at %s", view.Kind, id, view.Outcome.Result, venueclient.Deref(view.Outcome.Winner), view.Outcome.Price)
 	}
-	var orders api.Page[settlement.Order]
-	if err := venueclient.WaitFor(time.Minute, "three settlement orders", func() (bool, error) {
-		orders = api.Page[settlement.Order]{}
-		err := c.Call(clerk, "GET", "/v1/orders?status=awaiting_payment", nil, &orders)
-		n := 0
+	return venueclient.WaitFor(time.Minute, "three settlement orders", func() (bool, error) {
+		orders, err := venueclient.Result[client.PageOfOrder](d.api.ListOrdersWithResponse(d.ctx,
+			&client.ListOrdersParams{Status: venueclient.Ptr("awaiting_payment")}, c.As(clerk)))
+		d.orders = nil
 		for _, o := range orders.Data {
-			if o.ProductID == english.ID || o.ProductID == sealed.ID || o.ProductID == negotiated.ID {
-				n++
+			if d.ours(o) {
+				d.orders = append(d.orders, o)
 			}
 		}
-		return n == 3, err
-	}); err != nil {
-		return err
-	}
+		return len(d.orders) == 3, err
+	})
+}
 
+// ours says whether an order is for one of the demo's three products.
+func (d *demoRun) ours(o client.Order) bool {
+	return o.ProductId == d.english.Id || o.ProductId == d.sealed.Id || o.ProductId == d.negotiated.Id
+}
+
+// settle pays the three orders (the sealed one by the signed callback when the venue has a
+// secret) and shows each split and its obligations.
+func (d *demoRun) settle() error {
+	c := d.c
 	c.Say("Settlement: payment, split over five parties, ledger postings, treasury and filing obligations")
-	var paid []settlement.Order
-	for _, o := range orders.Data {
-		if o.ProductID != english.ID && o.ProductID != sealed.ID && o.ProductID != negotiated.ID {
-			continue
-		}
-		var got settlement.Order
-		ref := "BANK-" + o.ID
-		if len(c.Secret) > 0 && o.ProductID == sealed.ID {
-			body, _ := json.Marshal(map[string]any{"order_id": o.ID, "reference": ref, "amount": o.AmountDue})
-			if err := c.Call(public, "POST", "/v1/payments/callback", body, &got, "X-Datavenue-Signature", settlement.CallbackSignature(c.Secret, body, time.Now())); err != nil {
-				return err
-			}
-		} else if err := c.Call(clerk, "POST", "/v1/orders/"+o.ID+"/payment", map[string]any{"reference": ref}, &got); err != nil {
+	var paid []client.Order
+	for _, o := range d.orders {
+		got, err := d.pay(o)
+		if err != nil {
 			return err
 		}
 		paid = append(paid, got)
-		c.Note("order %s: price %s, deposit applied %s, paid %s (%s)", got.ID, got.Price, got.DepositApplied, got.AmountDue, got.PaidVia)
-		for _, s := range got.Shares {
-			party := string(s.Party)
+		c.Note("order %s: price %s, deposit applied %s, paid %s (%s)", got.Id, got.Price, got.DepositApplied, got.AmountDue, venueclient.Deref(got.PaidVia))
+		for _, s := range venueclient.Deref(got.Shares) {
+			party := venueclient.Deref(s.Party)
 			if party == "" {
 				party = "venue"
 			}
 			c.Note("    %-10s %-30s %10s → %s", s.Role, party, s.Amount, s.Account)
 		}
-		for _, ob := range got.Obligations {
-			due := ob.DuePending
+		for _, ob := range venueclient.Deref(got.Obligations) {
+			due := venueclient.Deref(ob.DuePending)
 			if ob.DueDate != nil {
 				due = ob.DueDate.String()
 			}
-			c.Note("    obligation %s: %s %s to %s, due %s (payment code %s)", ob.ID, ob.Kind, ob.Amount, ob.Counterpart, due, ob.PaymentCode)
+			c.Note("    obligation %s: %s %s to %s, due %s (payment code %s)", ob.Id, ob.Kind, ob.Amount, ob.Counterpart, due, ob.PaymentCode)
 		}
 	}
+	d.orders = paid
+	return nil
+}
 
+// pay records an order's payment: by the payment provider's signed callback for the sealed
+// auction's order when the venue has a callback secret, by the clerk otherwise.
+func (d *demoRun) pay(o client.Order) (client.Order, error) {
+	c, ref := d.c, "BANK-"+o.Id
+	if len(c.Secret) > 0 && o.ProductId == d.sealed.Id {
+		// The signature covers the exact bytes sent, so the body is sent as made here.
+		body, _ := json.Marshal(client.PaymentCallback{OrderId: o.Id, Reference: ref, Amount: o.AmountDue})
+		sig := settlement.CallbackSignature(c.Secret, body, time.Now())
+		return venueclient.Result[client.Order](d.api.PaymentCallbackWithBodyWithResponse(d.ctx,
+			&client.PaymentCallbackParams{XDatavenueSignature: sig}, "application/json", bytes.NewReader(body), c.As(public)))
+	}
+	return venueclient.Result[client.Order](d.api.RecordPaymentWithResponse(d.ctx, o.Id, nil, client.PaymentInput{Reference: ref}, c.As(clerk)))
+}
+
+// deliver delivers and confirms each paid order and verifies its voucher offline against the
+// published keys.
+func (d *demoRun) deliver() error {
+	c := d.c
 	c.Say("Delivery by the operator, confirmation by the buyer, vouchers verified offline")
+	published, err := d.api.JwksWithResponse(d.ctx, c.As(public))
+	if err != nil {
+		return err
+	}
 	var jwks auth.JWKSet
-	if err := c.Call(public, "GET", "/.well-known/jwks.json", nil, &jwks); err != nil {
+	if err := json.Unmarshal(published.Body, &jwks); err != nil {
 		return err
 	}
 	keys, err := auth.StaticSet(jwks)
 	if err != nil {
 		return err
 	}
-	buyers := map[datavenue.OrgID]venueclient.Actor{buyerA.Org: buyerA, buyerB.Org: buyerB, buyerC.Org: buyerC}
-	for _, o := range paid {
-		content := sha256.Sum256([]byte("demo delivery of " + o.ID))
-		if err := c.Call(operator, "POST", "/v1/orders/"+o.ID+"/delivery", map[string]any{"method": "file",
-			"content_hash": "sha256:" + hex.EncodeToString(content[:])}, nil); err != nil {
+	buyers := map[string]venueclient.Actor{string(buyerA.Org): buyerA, string(buyerB.Org): buyerB, string(d.buyerC.Org): d.buyerC}
+	for _, o := range d.orders {
+		content := sha256.Sum256([]byte("demo delivery of " + o.Id))
+		if _, err := d.api.RecordDeliveryWithResponse(d.ctx, o.Id, nil, client.OrderDelivery{Method: client.OrderDeliveryMethodFile,
+			ContentHash: venueclient.Ptr("sha256:" + hex.EncodeToString(content[:]))}, c.As(operator)); err != nil {
 			return err
 		}
-		var v settlement.Voucher
-		if err := c.Call(buyers[o.BuyerID], "POST", "/v1/orders/"+o.ID+"/confirm", nil, &v); err != nil {
-			return err
-		}
-		var document string
-		if err := c.Call(buyers[o.BuyerID], "GET", "/v1/vouchers/"+v.ID+"/document", nil, &document); err != nil {
-			return err
-		}
-		vc, err := settlement.VerifyVoucher(strings.TrimSpace(document), keys)
+		v, err := venueclient.Result[client.Voucher](d.api.ConfirmDeliveryWithResponse(d.ctx, o.Id, nil, c.As(buyers[o.BuyerId])))
 		if err != nil {
-			return fmt.Errorf("demo: voucher %s does not verify: %w", v.ID, err)
+			return err
 		}
-		c.Note("voucher %s #%d verified offline: %s paid %s for %s, certificates %s, chained to %s…", v.ID, vc.Seq, vc.Buyer, vc.Price,
+		document, err := d.api.VoucherDocumentWithResponse(d.ctx, v.Id, c.As(buyers[o.BuyerId]))
+		if err != nil {
+			return err
+		}
+		vc, err := settlement.VerifyVoucher(strings.TrimSpace(string(document.Body)), keys)
+		if err != nil {
+			return fmt.Errorf("demo: voucher %s does not verify: %w", v.Id, err)
+		}
+		c.Note("voucher %s #%d verified offline: %s paid %s for %s, certificates %s, chained to %s…", v.Id, vc.Seq, vc.Buyer, vc.Price,
 			vc.ProductID, strings.Join(vc.Certificates, ", "), vc.PrevHash[:12])
 	}
+	return nil
+}
 
+// reconcile imports the treasury's statement of the paid orders' remittances (and one receipt
+// that is not the venue's) and resolves the unmatched one.
+func (d *demoRun) reconcile() error {
+	c := d.c
 	c.Say("The treasury's statement arrives; the clerk imports it and reconciles")
 	var csv strings.Builder
 	csv.WriteString("缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n")
 	n := 0
-	for _, o := range paid {
-		for _, ob := range o.Obligations {
+	for _, o := range d.orders {
+		for _, ob := range venueclient.Deref(o.Obligations) {
 			if ob.Kind == "treasury_remittance" {
 				n++
 				fmt.Fprintf(&csv, "GK%s%03d,%s,市交通运输局,%s,%s,%s\n", time.Now().Format("20060102150405"), n, ob.PaymentCode, ob.Amount,
-					time.Now().Format("2006-01-02"), ob.Counterpart)
+					civil.Of(time.Now()).String(), ob.Counterpart)
 			}
 		}
 	}
-	fmt.Fprintf(&csv, "GK%s999,,某区文旅局,88.00,%s,区级国库\n", time.Now().Format("20060102150405"), time.Now().Format("2006-01-02"))
+	fmt.Fprintf(&csv, "GK%s999,,某区文旅局,88.00,%s,区级国库\n", time.Now().Format("20060102150405"), civil.Of(time.Now()).String())
 	result, err := c.ImportStatement(csv.String())
 	if err != nil {
 		return err
 	}
-	c.Note("import %s: %v", result.ID, result.Counts)
-	var exceptions api.Page[settlement.Exception]
-	if err := c.Call(clerk, "GET", "/v1/reconciliation/exceptions?status=open", nil, &exceptions); err != nil {
+	c.Note("import %s: %v", result.Id, result.Counts)
+	exceptions, err := venueclient.Result[client.PageOfException](d.api.ListExceptionsWithResponse(d.ctx,
+		&client.ListExceptionsParams{Status: venueclient.Ptr("open")}, c.As(clerk)))
+	if err != nil {
 		return err
 	}
 	for _, e := range exceptions.Data {
 		if e.Kind == "unmatched" {
-			if err := c.Call(clerk, "POST", "/v1/reconciliation/exceptions/"+e.ID+"/resolve", map[string]any{"reason": "非本平台收入，已转区财政核对"}, nil); err != nil {
+			if _, err := d.api.ResolveExceptionWithResponse(d.ctx, e.Id, nil, client.ResolveInput{Reason: "非本平台收入，已转区财政核对"}, c.As(clerk)); err != nil {
 				return err
 			}
-			c.Note("exception %s (%s) resolved with a reason", e.ID, e.Kind)
+			c.Note("exception %s (%s) resolved with a reason", e.Id, e.Kind)
 		}
 	}
+	return nil
+}
 
+// ledger shows the trial balance (it must total 0.00) and today's remittance report.
+func (d *demoRun) ledger() error {
+	c := d.c
 	c.Say("The ledger and the remittance report")
-	var tb settlement.TrialBalance
-	if err := c.Call(auditor, "GET", "/v1/ledger/balances", nil, &tb); err != nil {
+	tb, err := venueclient.Result[client.TrialBalance](d.api.TrialBalanceWithResponse(d.ctx, c.As(auditor)))
+	if err != nil {
 		return err
 	}
 	sort.Slice(tb.Accounts, func(i, j int) bool { return tb.Accounts[i].Account < tb.Accounts[j].Account })
@@ -332,9 +435,10 @@ func runDemo(c *venueclient.Client) error {
 	if tb.Total != "0.00" {
 		return fmt.Errorf("demo: the ledger does not balance: %s", tb.Total)
 	}
-	today := time.Now().Format("2006-01-02")
-	var report settlement.Report
-	if err := c.Call(financeBureau, "GET", "/v1/reports/settlement?from="+today+"&to="+today, nil, &report); err != nil {
+	today := civil.Of(time.Now()).String()
+	report, err := venueclient.Result[client.Report](d.api.SettlementReportWithResponse(d.ctx,
+		&client.SettlementReportParams{From: today, To: today}, c.As(financeBureau)))
+	if err != nil {
 		return err
 	}
 	for _, l := range report.Remittances {

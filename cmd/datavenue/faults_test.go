@@ -20,6 +20,7 @@ import (
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/internal/catalogueseed"
 	"github.com/datavenue/datavenue/internal/testenv"
 	"github.com/datavenue/datavenue/internal/venueclient"
@@ -361,9 +362,9 @@ func TestFaultKill9MidSettlementAndImport(t *testing.T) {
 	var csv strings.Builder
 	csv.WriteString("缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n")
 	for i := 0; i < 20000; i++ {
-		fmt.Fprintf(&csv, "K%06d,NONE%06d,某单位,1.00,%s,市级国库\n", i, i, time.Now().Format("2006-01-02"))
+		fmt.Fprintf(&csv, "K%06d,NONE%06d,某单位,1.00,%s,市级国库\n", i, i, civil.Of(time.Now()).String())
 	}
-	importPath := "/v1/reconciliation/imports?format=csv&period_end=" + time.Now().Format("2006-01-02")
+	importPath := "/v1/reconciliation/imports?format=csv&period_end=" + civil.Of(time.Now()).String()
 	tok, _ := f.mint.Mint("fault", clerk.Role, clerk.Org, time.Hour)
 	req, _ := http.NewRequest("POST", f.base+importPath, strings.NewReader(csv.String()))
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -407,7 +408,7 @@ func TestFaultRedisRestartUnderBidding(t *testing.T) {
 	faultsEnabled(t)
 	f := newFaultVenue(t)
 	r := testenv.NewRedis(t)
-	e := matching.Engine{Redis: r.Client, Keys: matching.Keys{Prefix: "dv:"}}
+	e := matching.Engine{Redis: r.Client, Keys: venueKeys}
 	ctx := context.Background()
 	now, err := r.Client.Time(ctx).Result()
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,27 +27,23 @@ import (
 // they did not get with the same Idempotency-Key: a retry is the same bid.
 func TestAcknowledgedBidsSurviveKill9OfTheVenue(t *testing.T) {
 	db, dbURL := testenv.NewDBWithURL(t)
-	r := testenv.NewRedis(t)
+	redisEnv := venueRedisEnv(t) // the single test Redis or the cluster (see venueOnCluster)
+	rdb := venueRedis(t, redisEnv)
 	keyDir := t.TempDir()
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
 	v := &venueProcess{t: t, addr: addr, env: []string{"DATAVENUE_FAULT_SERVE=1", "DATAVENUE_DATABASE_URL=" + dbURL,
-		"DATAVENUE_REDIS_URL=" + os.Getenv("DATAVENUE_TEST_REDIS_URL"), "DATAVENUE_LISTEN=" + addr, "DATAVENUE_KEY_DIR=" + keyDir,
-		"DATAVENUE_RATE_PER_SECOND=0", "DATAVENUE_LOG_LEVEL=error"}}
+		"DATAVENUE_REDIS_URL=" + redisEnv["DATAVENUE_REDIS_URL"], "DATAVENUE_REDIS_CLUSTER=" + redisEnv["DATAVENUE_REDIS_CLUSTER"],
+		"DATAVENUE_LISTEN=" + addr, "DATAVENUE_KEY_DIR=" + keyDir, "DATAVENUE_RATE_PER_SECOND=0", "DATAVENUE_LOG_LEVEL=error"}}
 	v.start()
 	t.Cleanup(func() { _ = v.cmd.Process.Kill(); _ = v.cmd.Wait() })
 
-	// The venue's engine keys live under "dv:"; clean them up after.
-	e := matching.Engine{Redis: r.Client, Keys: matching.Keys{Prefix: "dv:"}}
-	t.Cleanup(func() {
-		keys, _ := r.Client.Keys(context.Background(), "dv:*").Result()
-		if len(keys) > 0 {
-			r.Client.Del(context.Background(), keys...)
-		}
-	})
+	// The venue's engine keys live under venueKeys.Prefix; clean them up after.
+	e := matching.Engine{Redis: rdb, Keys: venueKeys}
+	t.Cleanup(func() { clearVenueKeys(rdb) })
 	ctx := context.Background()
-	now, _ := r.Client.Time(ctx).Result()
+	now, _ := rdb.Time(ctx).Result()
 	auctionID := "auc_01JFAULTVENUE000000000000A"
 	if out, err := runCmd(t, map[string]string{"DATAVENUE_DATABASE_URL": dbURL, "DATAVENUE_KEY_DIR": t.TempDir()}, "seed"); err != nil {
 		t.Fatalf("seed: %v\n%s", err, out)

@@ -9,19 +9,16 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/datavenue/datavenue"
-	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/client"
 	"github.com/datavenue/datavenue/config"
 	"github.com/datavenue/datavenue/internal/venueclient"
-	"github.com/datavenue/datavenue/matching"
-	"github.com/datavenue/datavenue/settlement"
 )
 
 // loadReport is what a mixed-load run measured.
@@ -86,19 +83,23 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 		return l.report, err
 	}
 	asset, scenario := cert.Asset, cert.Scenario
-	negotiable, err := c.Publish(asset, scenario, "负载测试协议定价数据", map[string]any{"method": "negotiation", "list_price": "12000.00",
-		"min_price": "9000.00", "max_price": "15000.00"})
+	ptr := venueclient.Ptr[string]
+	negotiable, err := c.Publish(asset, scenario, "负载测试协议定价数据", client.PricingInput{Method: client.PricingInputMethodNegotiation,
+		ListPrice: ptr("12000.00"), MinPrice: ptr("9000.00"), MaxPrice: ptr("15000.00")})
 	if err != nil {
 		return l.report, err
 	}
 	opens := time.Now().Add(3 * time.Second).Truncate(time.Second)
-	auctioned, err := c.Publish(asset, scenario, "负载测试密封拍卖数据", map[string]any{"method": "auction", "auction_kind": "sealed_first",
-		"reserve": "1000.00", "start_at": opens.Format(time.RFC3339), "end_at": opens.Add(duration + time.Hour).Format(time.RFC3339)})
+	auctioned, err := c.Publish(asset, scenario, "负载测试密封拍卖数据", client.PricingInput{Method: client.PricingInputMethodAuction,
+		AuctionKind: venueclient.Ptr(client.PricingInputAuctionKindSealedFirst), Reserve: ptr("1000.00"),
+		StartAt: venueclient.Ptr(opens), EndAt: venueclient.Ptr(opens.Add(duration + time.Hour))})
 	if err != nil {
 		return l.report, err
 	}
-	var auction matching.Record
-	if err := c.Call(operator, "POST", "/v1/auctions", map[string]any{"product_id": auctioned.ID, "revisable": true}, &auction); err != nil {
+	api := c.API()
+	auction, err := venueclient.Result[client.Auction](api.OpenAuctionWithResponse(ctx, nil,
+		client.OpenAuctionInput{ProductId: auctioned.Id, Revisable: venueclient.Ptr(true)}, c.As(operator)))
+	if err != nil {
 		return l.report, err
 	}
 	buyers, err := c.Buyers(8, "91350100MC", "负载测试买方")
@@ -128,7 +129,11 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 	}
 	terms := []string{"公交", "客流", "数据", "transport", "bus ridership", "医保", "地理 遥感"}
 	worker(2, func(w int) error {
-		l.op("search", public, "GET", "/v1/catalogue?q="+url.QueryEscape(terms[rand.IntN(len(terms))])+"&limit=20", nil, nil)
+		l.op("search", func() error {
+			_, err := api.SearchCatalogueWithResponse(ctx, &client.SearchCatalogueParams{Q: ptr(terms[rand.IntN(len(terms))]), Limit: venueclient.Ptr(20)},
+				c.As(public))
+			return err
+		})
 		return nil
 	})
 	var bidMu sync.Mutex
@@ -139,38 +144,62 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 		bidFen += 100
 		amount := bidFen
 		bidMu.Unlock()
-		l.op("bid", b, "POST", "/v1/auctions/"+auction.ID+"/bids", map[string]any{"amount": fmt.Sprintf("%d.%02d", amount/100, amount%100)}, nil)
+		l.op("bid", func() error {
+			_, err := api.PlaceBidWithResponse(ctx, auction.Id, nil, client.BidInput{Amount: fmt.Sprintf("%d.%02d", amount/100, amount%100)}, c.As(b))
+			return err
+		})
 		return nil
 	})
 	worker(2, func(w int) error {
 		b := buyers[rand.IntN(len(buyers))]
-		var neg matching.NegotiationView
-		if !l.op("negotiate", b, "POST", "/v1/negotiations", map[string]any{"product_id": negotiable.ID, "amount": "9500.00"}, &neg) {
+		var neg client.NegotiationView
+		if !l.op("negotiate", func() (err error) {
+			neg, err = venueclient.Result[client.NegotiationView](api.StartNegotiationWithResponse(ctx, nil,
+				client.NegotiationInput{ProductId: negotiable.Id, Amount: "9500.00"}, c.As(b)))
+			return err
+		}) {
 			return nil
 		}
-		if !l.op("negotiate", operator, "POST", "/v1/negotiations/"+neg.ID+"/moves", map[string]any{"action": "counter", "amount": "11000.00"}, nil) {
-			return nil
+		move := func(who venueclient.Actor, m client.MoveInput) func() error {
+			return func() error {
+				_, err := api.MoveNegotiationWithResponse(ctx, neg.Id, nil, m, c.As(who))
+				return err
+			}
 		}
-		l.op("negotiate", b, "POST", "/v1/negotiations/"+neg.ID+"/moves", map[string]any{"action": "accept"}, nil)
+		if l.op("negotiate", move(operator, client.MoveInput{Action: client.MoveInputActionCounter, Amount: ptr("11000.00")})) {
+			l.op("negotiate", move(b, client.MoveInput{Action: client.MoveInputActionAccept}))
+		}
 		return nil
 	})
-	byOrg := map[datavenue.OrgID]venueclient.Actor{}
+	byOrg := map[string]venueclient.Actor{}
 	for _, b := range buyers {
-		byOrg[b.Org] = b
+		byOrg[string(b.Org)] = b
 	}
 	worker(1, func(w int) error {
-		var orders api.Page[settlement.Order]
-		if !l.op("settle", clerk, "GET", "/v1/orders?status=awaiting_payment", nil, &orders) {
+		var orders client.PageOfOrder
+		if !l.op("settle", func() (err error) {
+			orders, err = venueclient.Result[client.PageOfOrder](api.ListOrdersWithResponse(ctx, &client.ListOrdersParams{Status: ptr("awaiting_payment")}, c.As(clerk)))
+			return err
+		}) {
 			return nil
 		}
 		for _, o := range orders.Data {
-			b, ok := byOrg[o.BuyerID]
+			b, ok := byOrg[o.BuyerId]
 			if !ok || time.Now().After(l.deadline) {
 				continue
 			}
-			if l.op("settle", clerk, "POST", "/v1/orders/"+o.ID+"/payment", map[string]any{"reference": "LOAD-" + o.ID}, nil) &&
-				l.op("settle", operator, "POST", "/v1/orders/"+o.ID+"/delivery", map[string]any{"method": "file", "content_hash": "sha256:" + strings.Repeat("cd", 32)}, nil) {
-				l.op("settle", b, "POST", "/v1/orders/"+o.ID+"/confirm", nil, nil)
+			if l.op("settle", func() error {
+				_, err := api.RecordPaymentWithResponse(ctx, o.Id, nil, client.PaymentInput{Reference: "LOAD-" + o.Id}, c.As(clerk))
+				return err
+			}) && l.op("settle", func() error {
+				_, err := api.RecordDeliveryWithResponse(ctx, o.Id, nil, client.OrderDelivery{Method: client.OrderDeliveryMethodFile,
+					ContentHash: ptr("sha256:" + strings.Repeat("cd", 32))}, c.As(operator))
+				return err
+			}) {
+				l.op("settle", func() error {
+					_, err := api.ConfirmDeliveryWithResponse(ctx, o.Id, nil, c.As(b))
+					return err
+				})
 			}
 		}
 		if len(orders.Data) == 0 {
@@ -184,9 +213,13 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 		var csv strings.Builder
 		csv.WriteString("缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n")
 		for i := 0; i < 200; i++ {
-			fmt.Fprintf(&csv, "L%d-%d-%d,NONE,负载单位,%d.00,%s,市级国库\n", start.UnixNano(), imports, i, 1+i, time.Now().Format("2006-01-02"))
+			fmt.Fprintf(&csv, "L%d-%d-%d,NONE,负载单位,%d.00,%s,市级国库\n", start.UnixNano(), imports, i, 1+i, civil.Of(time.Now()).String())
 		}
-		l.op("import", clerk, "POST", "/v1/reconciliation/imports?format=csv&period_end="+time.Now().Format("2006-01-02"), []byte(csv.String()), nil)
+		l.op("import", func() error {
+			_, err := api.ImportStatementWithBodyWithResponse(ctx, &client.ImportStatementParams{Format: ptr("csv"), PeriodEnd: venueclient.Date(time.Now())},
+				"text/csv; charset=utf-8", strings.NewReader(csv.String()), c.As(clerk))
+			return err
+		})
 		return nil
 	})
 	wg.Wait()
@@ -197,10 +230,11 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 	return l.report, nil
 }
 
-// op makes one timed request and records it; it reports whether the request succeeded.
-func (l *loadRun) op(name string, who venueclient.Actor, method, path string, body, out any) bool {
+// op makes one timed request (a call of the generated client) and records it; it reports
+// whether the request succeeded.
+func (l *loadRun) op(name string, call func() error) bool {
 	t0 := time.Now()
-	err := l.c.Call(who, method, path, body, out)
+	err := call()
 	took := time.Since(t0)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -227,10 +261,11 @@ func (l *loadRun) op(name string, who venueclient.Actor, method, path string, bo
 
 // memory reads the venue's resident memory and Go heap in use from /metrics (as a clerk).
 func (l *loadRun) memory() (venueMemory, error) {
-	var text string
-	if err := l.c.Call(clerk, "GET", "/metrics", nil, &text); err != nil {
+	res, err := l.c.API().MetricsWithResponse(context.Background(), l.c.As(clerk))
+	if err != nil {
 		return venueMemory{}, err
 	}
+	text := string(res.Body)
 	var m venueMemory
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {

@@ -1,6 +1,7 @@
 // Command datavenue is the venue's one binary: it serves the API, applies migrations, loads demo
-// data, mints development tokens and manages signing keys. It is the only place that knows every
-// concrete type; everything else is wired here.
+// data, mints development tokens and manages signing keys. It opens the stores and hands them to
+// internal/wiring, which builds every service (as it does for the API tests), then runs the
+// background work of a serving process.
 package main
 
 import (
@@ -14,35 +15,37 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/api"
-	"github.com/datavenue/datavenue/assets"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/internal/wiring"
 	"github.com/datavenue/datavenue/listing"
 	"github.com/datavenue/datavenue/matching"
-	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
-	"github.com/datavenue/datavenue/ratelimit"
 	"github.com/datavenue/datavenue/settlement"
-	"github.com/datavenue/datavenue/workdays"
+	"github.com/datavenue/datavenue/webhooks"
 )
 
 // venueKeys are the engine's Redis keys in a venue: every key under "dv:". Nothing else may
 // write there (a benchmark uses a prefix of its own).
 var venueKeys = matching.Keys{Prefix: "dv:"}
+
+// How often each venue process runs the clock-driven work (every process runs it; each step is
+// safe to run at once in several, see the scale-out test). Tests shorten them.
+var (
+	sweepEvery  = time.Minute      // unpaid orders cancelled, deliveries auto-confirmed, due dates filled
+	expiryEvery = 10 * time.Second // expiries recorded, certificate events delivered
+)
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
@@ -77,6 +80,8 @@ Usage:
                                      verify a delivery voucher offline
   datavenue voucher verify-chain [--jwks JWKS.json]
                                      verify the whole hash-chained voucher log in the database
+  datavenue openapi [-o FILE] [--server URL]
+                                     write the OpenAPI document (what /openapi.json serves) without a running venue
   datavenue version                  print the version
 
 `
@@ -92,6 +97,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage+config.Help())
 		return nil
+	}
+	if helpAsked(args[1:]) { // before the configuration is read: --help touches nothing (help.go)
+		return commandHelp(args, stdout)
+	}
+	if args[0] == "openapi" { // needs no configuration: it describes the API, not this venue
+		return openapiCommand(args[1:], stdout)
 	}
 	cfg, err := config.Load(os.LookupEnv)
 	if err != nil {
@@ -239,12 +250,11 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 	if err != nil {
 		return nil, err
 	}
-	redisOpts, err := redis.ParseURL(cfg.RedisURL)
+	rdb, err := openRedis(cfg) // a single Redis or a Redis Cluster
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("DATAVENUE_REDIS_URL: %w", err)
+		return nil, err
 	}
-	rdb := redis.NewClient(redisOpts)
 	closeAll := func() { rdb.Close(); db.Close() }
 	kr, err := auth.LoadKeyring(cfg.KeyDir, cfg.DevIssuer)
 	if err != nil {
@@ -263,88 +273,28 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		closeAll()
 		return nil, errors.New("no token issuer is trusted: set DATAVENUE_TRUSTED_ISSUERS or DATAVENUE_DEV_ISSUER=true")
 	}
-	auctions := matching.Service{Store: db, Engine: matching.Engine{Redis: rdb, Keys: venueKeys},
-		Clock: datavenue.SystemClock{}, Registered: &sync.Map{}}
-	var limiter api.RateLimiter
-	if cfg.RatePerSecond > 0 {
-		limiter = ratelimit.Limiter{Client: rdb, Prefix: "dv:rl:", Rate: cfg.RatePerSecond, Period: time.Second, Burst: cfg.RateBurst}
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// The calendar file is read and checked before anything serves: a wrong one moves deadlines.
-	calendar, err := workdays.Load(cfg.CalendarFile)
+	// Anonymous catalogue reads may go to a hot standby (replica.go).
+	reads, err := openReadReplica(ctx, cfg, db, logger)
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
-	calendarMonitor := settlement.CalendarMonitor{Calendar: calendar, Store: db, Clock: datavenue.SystemClock{}}
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "datavenue_calendar_last_covered_year",
-		Help: "The last year whose official holiday schedule the calendar knows (deadlines beyond it wait)."},
-		func() float64 { return float64(calendar.LastCovered(time.Now().Year())) }))
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "datavenue_obligations_due_date_pending",
-		Help: "Obligations whose due date waits for a year's official holiday schedule."},
-		func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			n, err := db.CountPendingDueDates(ctx)
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}))
+	closePrimary := closeAll
+	closeAll = func() { reads.close(); closePrimary() }
+	// Every service and the API's dependencies, as the API tests build them too (internal/wiring);
+	// the calendar file is read and checked there, before anything serves.
+	venue, err := wiring.New(cfg, wiring.Backends{DB: db, Redis: rdb, Keys: venueKeys, Keyring: kr, Issuers: issuers,
+		Catalogue: reads.catalogue(), ReadReplica: reads.status()}, wiring.Options{Logger: logger, Version: version})
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
 	closing := make(chan struct{})
-	wake := certificates.NewWaker()
-	projection := matching.ProjectionControl{Store: db, Redis: rdb, Keys: auctions.Engine.Keys, Clock: datavenue.SystemClock{},
-		LagLimit: cfg.ProjectionLagLimit}
-	projectionFailures := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "datavenue_projection_failures_total",
-		Help: "Engine events the projection failed to apply, by class: transient (retried), permanent (parked), unexpected (retried, then parked)."},
-		[]string{"class"})
-	reg.MustRegister(projectionFailures)
-	orders := settlement.Service{Store: db, Calendar: calendar, Clock: datavenue.SystemClock{}}
-	vouchers := settlement.Vouchers{Store: db, Keys: kr, Issuer: cfg.JWTIssuer, Clock: datavenue.SystemClock{}, ConfirmAfter: cfg.ConfirmAfter}
-	app := api.New(api.Deps{
-		Closing:       closing,
-		Organisations: parties.Service{Store: db},
-		Assets:        assets.Service{Store: db},
-		Certificates:  certificates.Service{Store: db, Signer: certificates.Signer{Keys: kr, Issuer: cfg.JWTIssuer}, Clock: datavenue.SystemClock{}, Published: wake.Wake},
-		Grants:        certificates.GrantService{Store: db, Clock: datavenue.SystemClock{}, Published: wake.Wake},
-		Listing:       listing.Service{Store: db, Clock: datavenue.SystemClock{}},
-		Auctions:      auctions,
-		Guidance: func(ctx context.Context, id string) (matching.Guidance, error) {
-			return matching.Guide(ctx, db, datavenue.SystemClock{}, id)
-		},
-		Negotiations:   auctions,
-		Feed:           &matching.Feed{Redis: rdb, Keys: auctions.Engine.Keys},
-		Settlement:     orders,
-		Vouchers:       vouchers,
-		Reconciliation: settlement.Reconciliation{Store: db, Reports: db, Clock: datavenue.SystemClock{}},
-		Projection:     projection,
-		Audit:          audit.Service{Reader: db},
-		Idempotency:    db,
-		RateLimiter:    limiter,
-		Roles:          &parties.RoleGate{Store: db, Clock: datavenue.SystemClock{}},
-		Verifier: &auth.CachingVerifier{Verifier: auth.Verifier{Issuers: issuers, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}, Leeway: 30 * time.Second,
-			MaxLifetime: cfg.TokenMaxLifetime}},
-		JWKS: func() []byte { return auth.MarshalJWKS(kr.JWKS()) },
-		Advisories: []api.Advisory{{Name: "calendar", Check: func(ctx context.Context) ([]string, error) {
-			h, err := calendarMonitor.Health(ctx)
-			return h.Warnings, err
-		}}},
-		Ready: []api.Check{
-			{Name: "postgres", Ping: db.Ping},
-			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
-		},
-		Logger:                logger,
-		Registry:              reg,
-		BodyLimit:             cfg.BodyLimit,
-		LargeBodyLimit:        cfg.ImportLimit,
-		PaymentCallbackSecret: []byte(cfg.PaymentCallbackSecret),
-		Version:               version,
-		PublicURL:             cfg.PublicURL,
-		MetricsElsewhere:      cfg.MetricsListen != "",
-		CORSOrigins:           cfg.CORSOrigins,
-		CataloguePublisher:    cfg.CataloguePublisher,
-	})
+	venue.Deps.Closing = closing
+	app := api.New(venue.Deps)
+	reg := venue.Deps.Registry
+	auctions, orders, vouchers, wake := venue.Auctions, venue.Orders, venue.Vouchers, venue.Wake
+	webhookWorker, projectionFailures := venue.WebhookWorker, venue.ProjectionFailures
 	background := func(ctx context.Context) {
 		// Open auctions whose hot state Redis lost are rebuilt from PostgreSQL before bidding resumes.
 		if n, err := auctions.Restore(ctx, db); err != nil {
@@ -355,8 +305,9 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		// Expiries are recorded and events delivered: listing suspends products whose
 		// certificates, authorisations or approvals stop holding, then matching stops their
 		// auctions (the order matters: the stopper reads the product's status).
-		consumers := []certificates.Consumer{listing.Suspender{Store: db, Clock: datavenue.SystemClock{}}, matching.Stopper{Service: auctions}}
-		go certificates.Run(ctx, 10*time.Second, db, certificates.Dispatcher{Log: db, Consumers: consumers, Logger: logger}, wake)
+		consumers := []certificates.Consumer{listing.Suspender{Store: db, Clock: datavenue.SystemClock{}}, matching.Stopper{Service: auctions},
+			webhooks.CertificateEvents{Store: db}}
+		go certificates.Run(ctx, expiryEvery, db, certificates.Dispatcher{Log: db, Consumers: consumers, Logger: logger}, wake)
 		closer := matching.Closer{Engine: auctions.Engine, Logger: logger, OnClose: func(ctx context.Context, id string, o matching.Outcome) {
 			if err := auctions.Closed(ctx, id, o); err != nil {
 				logger.Warn("recording an auction outcome", "auction", id, "error", err.Error())
@@ -364,11 +315,15 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		}}
 		go closer.Run(ctx, time.Second)
 		sweeper := settlement.Sweeper{Orders: orders, Vouchers: vouchers, Logger: logger}
-		go sweeper.Run(datavenue.WithCaller(ctx, audit.SystemCaller), time.Minute)
+		go sweeper.Run(datavenue.WithCaller(ctx, audit.SystemCaller), sweepEvery)
 		host, _ := os.Hostname()
 		projector := &matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
-			ReclaimAfter: 30 * time.Second, Logger: logger, Failures: func(class string) { projectionFailures.WithLabelValues(class).Inc() }}
+			ReclaimAfter: 30 * time.Second, Locks: db.ProjectionLocks(), Logger: logger, Failures: func(class string) { projectionFailures.WithLabelValues(class).Inc() }}
 		go projector.Run(ctx, time.Second)
+		reads.run(ctx)
+		// Webhook deliveries: every second and when a ping or replay wakes it; obligations due or
+		// overdue are announced every minute. Each venue process runs one (claims skip locked rows).
+		go webhookWorker.Run(datavenue.WithCaller(ctx, audit.SystemCaller), time.Second, time.Minute)
 	}
 	return &server{app: app, registry: reg, closing: closing, background: background, close: closeAll}, nil
 }

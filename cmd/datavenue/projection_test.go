@@ -19,13 +19,12 @@ import (
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/api"
 	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/client"
 	"github.com/datavenue/datavenue/internal/catalogueseed"
-	"github.com/datavenue/datavenue/internal/testenv"
 	"github.com/datavenue/datavenue/internal/venueclient"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/postgres"
-	"github.com/datavenue/datavenue/settlement"
 )
 
 // waitUntil polls cond until it holds or limit passes: the test waits for the venue's own
@@ -51,34 +50,35 @@ func TestUnappliableEntriesAreParkedAndTradingGoesOn(t *testing.T) {
 		t.Skip("a venue process")
 	}
 	v := newTestVenue(t, map[string]string{"DATAVENUE_PROJECTION_LAG_LIMIT": "2s"})
-	r := testenv.NewRedis(t)
+	r := venueRedis(t, v.env) // the venue's own Redis: the single one or the cluster
 	ctx := context.Background()
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	for shard := 0; shard < matching.Shards; shard++ {
-		if err := r.Client.XAdd(ctx, &redis.XAddArgs{Stream: venueKeys.Events(shard), Values: []string{"type", "bid",
+		if err := r.XAdd(ctx, &redis.XAddArgs{Stream: venueKeys.Events(shard), Values: []string{"type", "bid",
 			"auction", fmt.Sprintf("auc_01JGHOSTAUCTION%011d", shard), "bid", "ghost", "seq", "1", "buyer", string(demoID(6)),
 			"amount", "100000", "at_ms", now, "end_ms", now, "bids", "1"}}).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := r.Client.XAdd(ctx, &redis.XAddArgs{Stream: venueKeys.Events(3), Values: []string{"type", "negotiation",
+	if err := r.XAdd(ctx, &redis.XAddArgs{Stream: venueKeys.Events(3), Values: []string{"type", "negotiation",
 		"negotiation", "neg_01JUNDECODABLE000000000000", "status", "offered", "price", "abc", "at_ms", now}}).Err(); err != nil {
 		t.Fatal(err)
 	}
 	// Repairable: a negotiation of a buyer PostgreSQL does not know (yet).
 	ghostBuyer := datavenue.OrgID("org_01JGHOSTBUYER0000000000000")
 	c := &venueclient.Client{Base: v.base, HTTP: &http.Client{Timeout: 30 * time.Second}, Out: io.Discard, Minter: v.mint}
+	dv := c.API()
 	cert, err := c.Certify()
 	if err != nil {
 		t.Fatal(err)
 	}
-	product, err := c.Publish(cert.Asset, cert.Scenario, "停滞测试协议定价数据", map[string]any{"method": "negotiation",
-		"list_price": "12000.00", "min_price": "9000.00", "max_price": "15000.00"})
+	product, err := c.Publish(cert.Asset, cert.Scenario, "停滞测试协议定价数据", client.PricingInput{Method: client.PricingInputMethodNegotiation,
+		ListPrice: venueclient.Ptr("12000.00"), MinPrice: venueclient.Ptr("9000.00"), MaxPrice: venueclient.Ptr("15000.00")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Client.XAdd(ctx, &redis.XAddArgs{Stream: venueKeys.Events(5), Values: []string{"type", "negotiation",
-		"negotiation", "neg_01JREPAIRABLE0000000000000", "product", product.ID, "buyer", string(ghostBuyer), "seller", string(demoID(5)),
+	if err := r.XAdd(ctx, &redis.XAddArgs{Stream: venueKeys.Events(5), Values: []string{"type", "negotiation",
+		"negotiation", "neg_01JREPAIRABLE0000000000000", "product", product.Id, "buyer", string(ghostBuyer), "seller", string(demoID(5)),
 		"status", "offered", "action", "offer", "actor", string(ghostBuyer), "round", "1", "price", "950000", "at_ms", now}}).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -87,15 +87,16 @@ func TestUnappliableEntriesAreParkedAndTradingGoesOn(t *testing.T) {
 	shards := map[int]bool{}
 	var negotiations []string
 	for len(shards) < 4 {
-		var neg matching.NegotiationView
-		if err := c.Call(venueclient.BuyerA, "POST", "/v1/negotiations", map[string]any{"product_id": product.ID, "amount": "12000.00"}, &neg); err != nil {
+		neg, err := venueclient.Result[client.NegotiationView](dv.StartNegotiationWithResponse(ctx, nil,
+			client.NegotiationInput{ProductId: product.Id, Amount: "12000.00"}, c.As(venueclient.BuyerA)))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Call(venueclient.Operator, "POST", "/v1/negotiations/"+neg.ID+"/moves", map[string]any{"action": "accept"}, nil); err != nil {
+		if _, err := dv.MoveNegotiationWithResponse(ctx, neg.Id, nil, client.MoveInput{Action: client.MoveInputActionAccept}, c.As(venueclient.Operator)); err != nil {
 			t.Fatal(err)
 		}
-		shards[matching.Shard(neg.ID)] = true
-		negotiations = append(negotiations, neg.ID)
+		shards[matching.Shard(neg.Id)] = true
+		negotiations = append(negotiations, neg.Id)
 	}
 	waitUntil(t, 10*time.Second, "every accepted negotiation an order", func() bool {
 		var n int
@@ -105,15 +106,17 @@ func TestUnappliableEntriesAreParkedAndTradingGoesOn(t *testing.T) {
 	})
 
 	clerk := venueclient.Clerk
-	var page api.Page[matching.ParkedEntry]
+	var page client.PageOfParkedEntry
 	waitUntil(t, 10*time.Second, "18 entries parked", func() bool {
-		return c.Call(clerk, "GET", "/v1/projection/parked?status=parked&limit=500", nil, &page) == nil && len(page.Data) == 18
+		page, err = venueclient.Result[client.PageOfParkedEntry](dv.ListParkedEntriesWithResponse(ctx,
+			&client.ListParkedEntriesParams{Status: venueclient.Ptr("parked"), Limit: venueclient.Ptr(500)}, c.As(clerk)))
+		return err == nil && len(page.Data) == 18
 	})
-	byEvent := map[string]matching.ParkedEntry{}
+	byEvent := map[string]client.ParkedEntry{}
 	for _, e := range page.Data {
 		byEvent[e.Fields["auction"]+e.Fields["negotiation"]] = e
 		if e.Status != "parked" || e.Error == "" {
-			t.Errorf("parked entry %d: status %q, error %q", e.ID, e.Status, e.Error)
+			t.Errorf("parked entry %d: status %q, error %q", e.Id, e.Status, e.Error)
 		}
 		if e.Fields["type"] == "bid" && (e.Fields["amount"] != "(sealed)" || e.Fields["buyer"] != "(sealed)") {
 			t.Errorf("a parked bid shows its amount or bidder through the API: %v", e.Fields)
@@ -126,16 +129,17 @@ func TestUnappliableEntriesAreParkedAndTradingGoesOn(t *testing.T) {
 		t.Errorf("the undecodable negotiation: %+v", e)
 	}
 	for _, role := range []datavenue.Role{datavenue.RoleBuyer, datavenue.RoleOperator} {
-		err := c.Call(venueclient.Actor{Role: role, Org: demoID(6)}, "GET", "/v1/projection/parked", nil, nil)
+		_, err := dv.ListParkedEntriesWithResponse(ctx, nil, c.As(venueclient.Actor{Role: role, Org: demoID(6)}))
 		if p, ok := asProblem(err); !ok || p.Status != 403 {
 			t.Errorf("%s lists parked entries: %v", role, err)
 		}
 	}
 
-	var metrics string
-	if err := c.Call(clerk, "GET", "/metrics", nil, &metrics); err != nil {
+	res, err := dv.MetricsWithResponse(ctx, c.As(clerk))
+	if err != nil {
 		t.Fatal(err)
 	}
+	metrics := string(res.Body)
 	if !strings.Contains(metrics, `datavenue_projection_parked_entries{shard="3"} 2`) ||
 		!strings.Contains(metrics, `datavenue_projection_parked_entries{shard="7"} 1`) ||
 		!strings.Contains(metrics, `datavenue_projection_failures_total{class="permanent"} 18`) {
@@ -153,8 +157,10 @@ func TestUnappliableEntriesAreParkedAndTradingGoesOn(t *testing.T) {
 
 	// The repair: the buyer is registered (as an operator would, by hand), then a clerk retries.
 	repairable := byEvent["neg_01JREPAIRABLE0000000000000"]
-	retry := "/v1/projection/parked/" + strconv.FormatInt(repairable.ID, 10) + "/retry"
-	err = c.Call(clerk, "POST", retry, nil, nil)
+	retry := func() (client.ParkedEntry, error) {
+		return venueclient.Result[client.ParkedEntry](dv.RetryParkedEntryWithResponse(ctx, strconv.Itoa(repairable.Id), nil, c.As(clerk)))
+	}
+	_, err = retry()
 	if p, ok := asProblem(err); !ok || p.Status != 409 || p.Code != "parked_entry_still_fails" {
 		t.Fatalf("retry before the repair: %v", err)
 	}
@@ -163,8 +169,7 @@ func TestUnappliableEntriesAreParkedAndTradingGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	for attempt := 0; attempt < 2; attempt++ { // the second retry changes nothing
-		var e matching.ParkedEntry
-		if err := c.Call(clerk, "POST", retry, nil, &e); err != nil || e.Status != "applied" || e.Attempts != 3 {
+		if e, err := retry(); err != nil || e.Status != client.ParkedEntryStatusApplied || e.Attempts != 3 {
 			t.Fatalf("retry %d after the repair: %+v %v", attempt+1, e, err)
 		}
 	}
@@ -177,12 +182,13 @@ func TestUnappliableEntriesAreParkedAndTradingGoesOn(t *testing.T) {
 	if err != nil || !strings.Contains(out, "parked: 17 entries") || !strings.Contains(out, "auc_01JGHOSTAUCTION00000000007") {
 		t.Errorf("datavenue parked list: %v\n%s", err, out)
 	}
-	out, err = runCmd(t, v.env, "parked", "show", strconv.FormatInt(byEvent["auc_01JGHOSTAUCTION00000000007"].ID, 10))
+	out, err = runCmd(t, v.env, "parked", "show", strconv.Itoa(byEvent["auc_01JGHOSTAUCTION00000000007"].Id))
 	if err != nil || !strings.Contains(out, `"amount": "100000"`) {
 		t.Errorf("datavenue parked show (whole entry): %v\n%s", err, out)
 	}
-	var orders api.Page[settlement.Order]
-	if err := c.Call(clerk, "GET", "/v1/orders?status=awaiting_payment&limit=500", nil, &orders); err != nil || len(orders.Data) < len(negotiations) {
+	orders, err := venueclient.Result[client.PageOfOrder](dv.ListOrdersWithResponse(ctx,
+		&client.ListOrdersParams{Status: venueclient.Ptr("awaiting_payment"), Limit: venueclient.Ptr(500)}, c.As(clerk)))
+	if err != nil || len(orders.Data) < len(negotiations) {
 		t.Errorf("orders of the trades: %d, %v", len(orders.Data), err)
 	}
 	t.Logf("trades in shards %v became orders behind 18 unappliable entries; 17 parked, 1 repaired and applied", shardList(shards))

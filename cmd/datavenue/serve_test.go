@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,11 +22,13 @@ import (
 // cause) and always problem+json when it is an error.
 func TestEveryRouteOfTheWiredVenueAnswersWithoutA500(t *testing.T) {
 	_, dbURL := testenv.NewDBWithURL(t)
-	testenv.NewRedis(t)
 	keyDir := t.TempDir()
+	env := venueRedisEnv(t) // the single test Redis or the cluster (see venueOnCluster)
+	for k, v := range map[string]string{"DATAVENUE_DATABASE_URL": dbURL, "DATAVENUE_KEY_DIR": keyDir, "DATAVENUE_RATE_PER_SECOND": "0"} {
+		env[k] = v
+	}
 	cfg, err := config.Load(func(k string) (string, bool) {
-		v, ok := map[string]string{"DATAVENUE_DATABASE_URL": dbURL, "DATAVENUE_REDIS_URL": os.Getenv("DATAVENUE_TEST_REDIS_URL"),
-			"DATAVENUE_KEY_DIR": keyDir, "DATAVENUE_RATE_PER_SECOND": "0"}[k]
+		v, ok := env[k]
 		return v, ok
 	})
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 // TestMain lets a test start this very binary as `datavenue serve` (DATAVENUE_FAULT_SERVE=1), so
 // a test can kill -9 a real venue process.
 func TestMain(m *testing.M) {
+	useTestKeys()
 	if os.Getenv("DATAVENUE_FAULT_SERVE") == "1" {
 		if err := run([]string{"serve"}, os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -39,6 +39,12 @@ func (v *venueProcess) start() {
 	v.t.Helper()
 	v.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	v.cmd.Env = append(os.Environ(), v.env...)
+	if path := os.Getenv("DATAVENUE_TEST_VENUE_LOG"); path != "" { // the venues' logs, for a failure's reader
+		if f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
+			v.cmd.Stderr = f
+			v.t.Cleanup(func() { f.Close() })
+		}
+	}
 	if err := v.cmd.Start(); err != nil {
 		v.t.Fatal(err)
 	}
@@ -63,7 +69,6 @@ func (v *venueProcess) start() {
 func newTestVenue(t *testing.T, extra map[string]string) *faultVenue {
 	t.Helper()
 	db, dbURL := testenv.NewDBWithURL(t)
-	r := testenv.NewRedis(t)
 	keyDir := t.TempDir()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -71,8 +76,11 @@ func newTestVenue(t *testing.T, extra map[string]string) *faultVenue {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	env := map[string]string{"DATAVENUE_DATABASE_URL": dbURL, "DATAVENUE_REDIS_URL": os.Getenv("DATAVENUE_TEST_REDIS_URL"),
-		"DATAVENUE_LISTEN": addr, "DATAVENUE_KEY_DIR": keyDir, "DATAVENUE_RATE_PER_SECOND": "0", "DATAVENUE_LOG_LEVEL": "error"}
+	env := venueRedisEnv(t) // the single test Redis or the cluster (see venueOnCluster)
+	for k, v := range map[string]string{"DATAVENUE_DATABASE_URL": dbURL,
+		"DATAVENUE_LISTEN": addr, "DATAVENUE_KEY_DIR": keyDir, "DATAVENUE_RATE_PER_SECOND": "0", "DATAVENUE_LOG_LEVEL": "error"} {
+		env[k] = v
+	}
 	for k, v := range extra {
 		env[k] = v
 	}
@@ -83,15 +91,11 @@ func newTestVenue(t *testing.T, extra map[string]string) *faultVenue {
 	for k, val := range env {
 		v.env = append(v.env, k+"="+val)
 	}
-	// The venue's engine keys live under "dv:" in the test Redis: cleared before (a run cut off
-	// earlier may have left auctions whose deadlines have passed since, which this venue's closer
-	// would then close into a database that has never heard of them) and after.
-	clearEngine := func() {
-		keys, _ := r.Client.Keys(context.Background(), "dv:*").Result()
-		if len(keys) > 0 {
-			r.Client.Del(context.Background(), keys...)
-		}
-	}
+	// The venue's engine keys live under venueKeys.Prefix in the test Redis: cleared before (an
+	// earlier test of this run may have left auctions whose deadlines have passed since, which
+	// this venue's closer would then close into a database that has never heard of them) and after.
+	rdb := venueRedis(t, env)
+	clearEngine := func() { clearVenueKeys(rdb) }
 	clearEngine()
 	t.Cleanup(clearEngine)
 	v.start()

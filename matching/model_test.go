@@ -42,7 +42,7 @@ func (m *Model) Advance(d time.Duration) { m.Now = m.Now.Add(d) }
 
 // Deposit records a deposit.
 func (m *Model) Deposit(buyer datavenue.OrgID) string {
-	if m.status != "open" {
+	if m.status != AuctionOpen {
 		return ErrClosed
 	}
 	m.deposits[buyer] = true
@@ -57,7 +57,7 @@ func (m *Model) Bid(bidID string, buyer datavenue.OrgID, amount money.Yuan) (Bid
 	}
 	a, v := m.A, amount.Fen()
 	switch {
-	case m.status != "open":
+	case m.status != AuctionOpen:
 		return BidResult{}, "auction_" + m.status
 	case m.Now.Before(a.Start):
 		return BidResult{}, ErrNotStarted
@@ -120,13 +120,13 @@ func (m *Model) Close(stop bool) (Outcome, bool) {
 	if !stop && m.Now.Before(m.A.End) {
 		return Outcome{}, false
 	}
-	o := Outcome{Result: "no_sale", Price: money.Zero, ClosedAt: m.Now}
+	o := Outcome{Result: OutcomeNoSale, Price: money.Zero, ClosedAt: m.Now}
 	switch {
 	case stop:
 		o.Result = "stopped"
 	case m.A.Kind == English:
 		if m.bids > 0 && m.high >= m.A.Reserve.Fen() {
-			o.Result, o.Winner, o.Price = "won", m.leader, money.FromFen(m.high)
+			o.Result, o.Winner, o.Price = OutcomeWon, m.leader, money.FromFen(m.high)
 		}
 	default:
 		type ranked struct {
@@ -147,7 +147,7 @@ func (m *Model) Close(stop bool) (Outcome, bool) {
 			return all[i].seq < all[j].seq
 		})
 		if len(all) > 0 {
-			o.Result, o.Winner, o.Price = "won", all[0].buyer, money.FromFen(all[0].amount)
+			o.Result, o.Winner, o.Price = OutcomeWon, all[0].buyer, money.FromFen(all[0].amount)
 			if m.A.Kind == SealedSecond {
 				o.Price = m.A.Reserve
 				if len(all) > 1 && all[1].amount > m.A.Reserve.Fen() {

@@ -1,0 +1,17 @@
+package api
+
+// PublishedDocument is the OpenAPI document of a venue that serves every route (the projection's,
+// the webhooks' and /metrics included), built without a running venue: what `datavenue openapi`
+// writes and the generated client in client/ is made from. It is byte for byte what /openapi.json
+// serves for the same version and servers (none: the document names its own origin, "/").
+func PublishedDocument(version string, servers ...string) ([]byte, error) {
+	h := &handlers{d: Deps{Projection: documentedProjection{}, Webhooks: documentedWebhooks{}, Version: version}}
+	return jsonMarshal(Document(h.routes(), version, servers...))
+}
+
+// documentedProjection and documentedWebhooks stand in for the optional services so that their
+// routes are documented; the document never calls them.
+type (
+	documentedProjection struct{ Projection }
+	documentedWebhooks   struct{ Webhooks }
+)

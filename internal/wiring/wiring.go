@@ -1,0 +1,210 @@
+// Package wiring builds the venue: every service over its PostgreSQL store and Redis, the metrics
+// they report, and the api.Deps the HTTP API is made of. `datavenue serve` and the API tests both
+// build their venue here, so the tests run the venue as production wires it; when each wrote its
+// own copy the two drifted apart (a verifier without its cache, services without their wake-ups,
+// no calendar advisory).
+//
+// What differs between them is explicit: the backends (a test's own database and Redis key
+// prefix), the configuration (a test's issuer and limits), and the few Options only tests set.
+// A test replaces a dependency with a fake by setting the field of Venue.Deps before api.New.
+package wiring
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/certificates"
+	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/matching"
+	"github.com/datavenue/datavenue/parties"
+	"github.com/datavenue/datavenue/postgres"
+	"github.com/datavenue/datavenue/ratelimit"
+	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/webhooks"
+	"github.com/datavenue/datavenue/workdays"
+)
+
+// Backends are what the venue is built over; the caller opens them and closes them.
+type Backends struct {
+	DB *postgres.DB
+	// Redis is a single Redis or a Redis Cluster: every key the venue writes carries a hash tag.
+	Redis redis.UniversalClient
+	// Keys are the engine's keys in Redis ("dv:" in a venue, a prefix of its own in a test); the
+	// rate limiter's live under the same prefix.
+	Keys matching.Keys
+	// Keyring signs certificates and vouchers (and verifies the development issuer's tokens).
+	Keyring *auth.Keyring
+	// Issuers are the token issuers the venue trusts, by "iss".
+	Issuers map[string]auth.KeySource
+	// Catalogue and ReadReplica are the catalogue's hot standby and its status (nil: anonymous
+	// catalogue reads go to the primary).
+	Catalogue   api.CatalogueReader
+	ReadReplica api.ReadReplica
+}
+
+// Options are the settings that do not come from the configuration.
+type Options struct {
+	Logger  *slog.Logger // nil: logs are discarded
+	Version string
+	// Clock is every service's clock (nil: the system clock).
+	Clock datavenue.Clock
+	// RolesTTL is how long the role gate keeps an organisation's roles (0: its default, 10 s);
+	// tests make it tiny so that a role granted is seen by the next request.
+	RolesTTL time.Duration
+}
+
+// Venue is a wired venue: the API's dependencies, and the services and workers the background
+// loops of a serving process run (`datavenue serve` starts them; the API tests drive them).
+type Venue struct {
+	// Deps are ready for api.New.
+	Deps          api.Deps
+	Auctions      matching.Service
+	Orders        settlement.Service
+	Vouchers      settlement.Vouchers
+	Calendar      *workdays.Calendar
+	Wake          certificates.Waker // wakes the certificate event dispatcher
+	WebhookWorker *webhooks.Worker
+	// ProjectionFailures counts engine events the projection failed to apply, by class.
+	ProjectionFailures *prometheus.CounterVec
+}
+
+// New wires every service of the venue over b by cfg. It connects to nothing itself; it fails
+// only when the calendar file (DATAVENUE_CALENDAR_FILE) cannot be read or is wrong, which would
+// move deadlines, so nothing may serve with it.
+func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
+	clock, logger := opts.Clock, opts.Logger
+	if clock == nil {
+		clock = datavenue.SystemClock{}
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	calendar, err := workdays.Load(cfg.CalendarFile)
+	if err != nil {
+		return nil, err
+	}
+	v := &Venue{Calendar: calendar, Wake: certificates.NewWaker(),
+		Auctions: matching.Service{Store: b.DB, Engine: matching.Engine{Redis: b.Redis, Keys: b.Keys}, Clock: clock, Registered: &sync.Map{}},
+		Orders:   settlement.Service{Store: b.DB, Calendar: calendar, Clock: clock},
+		Vouchers: settlement.Vouchers{Store: b.DB, Keys: b.Keyring, Issuer: cfg.JWTIssuer, Clock: clock, ConfirmAfter: cfg.ConfirmAfter},
+	}
+	reg := v.metrics(b.DB)
+	v.WebhookWorker = &webhooks.Worker{Queue: b.DB, Client: webhooks.NewClient(10*time.Second, cfg.WebhookAllowPrivate), Clock: clock,
+		Logger: logger, Outcome: webhookOutcomes(reg), Wake: make(chan struct{}, 1)}
+	v.Deps = api.Deps{
+		Organisations: parties.Service{Store: b.DB},
+		Assets:        assets.Service{Store: b.DB},
+		Certificates:  certificates.Service{Store: b.DB, Signer: certificates.Signer{Keys: b.Keyring, Issuer: cfg.JWTIssuer}, Clock: clock, Published: v.Wake.Wake},
+		Grants:        certificates.GrantService{Store: b.DB, Clock: clock, Published: v.Wake.Wake},
+		Listing:       listing.Service{Store: b.DB, Clock: clock},
+		Catalogue:     b.Catalogue,
+		ReadReplica:   b.ReadReplica,
+		Auctions:      v.Auctions,
+		Negotiations:  v.Auctions,
+		Guidance: func(ctx context.Context, id string) (matching.Guidance, error) {
+			return matching.Guide(ctx, b.DB, clock, id)
+		},
+		Feed:           &matching.Feed{Redis: b.Redis, Keys: b.Keys},
+		Settlement:     v.Orders,
+		Vouchers:       v.Vouchers,
+		Reconciliation: settlement.Reconciliation{Store: b.DB, Reports: b.DB, Clock: clock},
+		Projection:     matching.ProjectionControl{Store: b.DB, Redis: b.Redis, Keys: b.Keys, Clock: clock, LagLimit: cfg.ProjectionLagLimit},
+		Webhooks:       webhooks.Service{Store: b.DB, Clock: clock, AllowHTTP: cfg.WebhookAllowHTTP, Wake: v.wakeWebhooks},
+		Audit:          audit.Service{Reader: b.DB},
+		Idempotency:    b.DB,
+		RateLimiter:    rateLimiter(cfg, b),
+		Roles:          &parties.RoleGate{Store: b.DB, Clock: clock, TTL: opts.RolesTTL},
+		Verifier: &auth.CachingVerifier{Verifier: auth.Verifier{Issuers: b.Issuers, Audience: cfg.JWTAudience, Clock: clock,
+			Leeway: 30 * time.Second, MaxLifetime: cfg.TokenMaxLifetime}},
+		JWKS:       func() []byte { return auth.MarshalJWKS(b.Keyring.JWKS()) },
+		Advisories: []api.Advisory{v.calendarAdvisory(b.DB, clock)},
+		Ready: []api.Check{
+			{Name: "postgres", Ping: b.DB.Ping},
+			{Name: "redis", Ping: func(ctx context.Context) error { return b.Redis.Ping(ctx).Err() }},
+		},
+		Logger:                logger,
+		Registry:              reg,
+		BodyLimit:             cfg.BodyLimit,
+		LargeBodyLimit:        cfg.ImportLimit,
+		PaymentCallbackSecret: []byte(cfg.PaymentCallbackSecret),
+		Version:               opts.Version,
+		PublicURL:             cfg.PublicURL,
+		MetricsElsewhere:      cfg.MetricsListen != "",
+		CORSOrigins:           cfg.CORSOrigins,
+		CataloguePublisher:    cfg.CataloguePublisher,
+	}
+	return v, nil
+}
+
+// rateLimiter is the per-organisation request budget in Redis (nil: DATAVENUE_RATE_PER_SECOND=0,
+// no limit).
+func rateLimiter(cfg config.Config, b Backends) api.RateLimiter {
+	if cfg.RatePerSecond <= 0 {
+		return nil
+	}
+	return ratelimit.Limiter{Client: b.Redis, Prefix: b.Keys.Prefix + "rl:", Rate: cfg.RatePerSecond, Period: time.Second, Burst: cfg.RateBurst}
+}
+
+// wakeWebhooks asks the delivery worker for a run now (a ping or a replay); it never blocks.
+func (v *Venue) wakeWebhooks() {
+	select {
+	case v.WebhookWorker.Wake <- struct{}{}:
+	default:
+	}
+}
+
+// calendarAdvisory makes /readyz say degraded while the calendar runs out or due dates wait for it.
+func (v *Venue) calendarAdvisory(db *postgres.DB, clock datavenue.Clock) api.Advisory {
+	monitor := settlement.CalendarMonitor{Calendar: v.Calendar, Store: db, Clock: clock}
+	return api.Advisory{Name: "calendar", Check: func(ctx context.Context) ([]string, error) {
+		h, err := monitor.Health(ctx)
+		return h.Warnings, err
+	}}
+}
+
+// metrics makes the venue's registry: the Go runtime and process, the calendar, and the
+// projection's failures (the API registers its own request metrics there).
+func (v *Venue) metrics(db *postgres.DB) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "datavenue_calendar_last_covered_year",
+		Help: "The last year whose official holiday schedule the calendar knows (deadlines beyond it wait)."},
+		func() float64 { return float64(v.Calendar.LastCovered(time.Now().Year())) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "datavenue_obligations_due_date_pending",
+		Help: "Obligations whose due date waits for a year's official holiday schedule."},
+		func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := db.CountPendingDueDates(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
+	v.ProjectionFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "datavenue_projection_failures_total",
+		Help: "Engine events the projection failed to apply, by class: transient (retried), permanent (parked), unexpected (retried, then parked)."},
+		[]string{"class"})
+	reg.MustRegister(v.ProjectionFailures)
+	return reg
+}
+
+// webhookOutcomes counts webhook delivery attempts by outcome, for the delivery worker.
+func webhookOutcomes(reg *prometheus.Registry) func(outcome string) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "datavenue_webhook_attempts_total",
+		Help: "Webhook delivery attempts by outcome: delivered, retrying (failed, tried again later), dead (given up)."}, []string{"outcome"})
+	reg.MustRegister(c)
+	return func(o string) { c.WithLabelValues(o).Inc() }
+}

@@ -1,0 +1,117 @@
+package settlement
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/civil"
+)
+
+// Reconciliation is the clerk's statement import and exception queue.
+type Reconciliation struct {
+	Store   ReconcileStore
+	Reports ReportStore
+	Clock   datavenue.Clock
+}
+
+// ImportInput describes a statement upload.
+type ImportInput struct {
+	Name      string
+	Format    string            // csv or xlsx
+	Mapping   map[string]string // field → header, where the file's headers differ from DefaultHeaders
+	PeriodEnd string            // obligations due by this day with nothing received are reported missing
+	Data      []byte
+}
+
+// MayImport says whether the caller may import statements: the HTTP layer asks before it reads a
+// statement's (large) body.
+func (r Reconciliation) MayImport(caller datavenue.Caller) error {
+	if !caller.Is(datavenue.RoleClerk) {
+		return datavenue.Forbidden("role_not_allowed", "a settlement clerk imports statements")
+	}
+	return nil
+}
+
+// Import parses and applies a statement (all or nothing).
+func (r Reconciliation) Import(ctx context.Context, caller datavenue.Caller, in ImportInput) (ImportResult, error) {
+	if err := r.MayImport(caller); err != nil {
+		return ImportResult{}, err
+	}
+	end, err := civil.Parse(in.PeriodEnd)
+	if err != nil {
+		return ImportResult{}, datavenue.Invalid("validation_failed", "invalid period end",
+			datavenue.FieldError{Field: "period_end", Code: "invalid_date", Message: err.Error()})
+	}
+	rows, err := ParseStatement(in.Data, in.Format, in.Mapping)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	ReportProgress(ctx, "parsed", len(rows), len(rows))
+	return r.Store.Import(ctx, in.Name, rows, end)
+}
+
+// Exceptions lists the queue to clerks, bureaus and auditors.
+func (r Reconciliation) Exceptions(ctx context.Context, caller datavenue.Caller, status string, p Page) ([]Exception, error) {
+	if !isBookKeeper(caller) {
+		return nil, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read the exception queue")
+	}
+	return r.Store.Exceptions(ctx, status, p)
+}
+
+// ImportedReceipts pages through an import's receipts, every one of a large statement's
+// outcomes (the import's answer lists the first ReceiptsListed).
+func (r Reconciliation) ImportedReceipts(ctx context.Context, caller datavenue.Caller, importID, outcome string, p Page) ([]ReceiptOutcome, error) {
+	if !isBookKeeper(caller) {
+		return nil, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read imported receipts")
+	}
+	if outcome != "" && !slices.Contains(ReceiptOutcomes, outcome) {
+		return nil, datavenue.Invalid("validation_failed", "unknown outcome",
+			datavenue.FieldError{Field: "outcome", Code: "unknown_value", Message: "one of " + strings.Join(ReceiptOutcomes, ", ")})
+	}
+	if p.After != "" {
+		if n, err := strconv.Atoi(p.After); err != nil || n < 0 {
+			return nil, datavenue.Invalid("validation_failed", "invalid cursor",
+				datavenue.FieldError{Field: "cursor", Code: "invalid_cursor", Message: "the cursor is a next_cursor this list gave"})
+		}
+	}
+	return r.Store.ImportedReceipts(ctx, importID, outcome, p)
+}
+
+// Resolve closes an exception with the clerk's reason.
+func (r Reconciliation) Resolve(ctx context.Context, caller datavenue.Caller, id, reason string) (Exception, error) {
+	if !caller.Is(datavenue.RoleClerk) {
+		return Exception{}, datavenue.Forbidden("role_not_allowed", "a settlement clerk resolves exceptions")
+	}
+	var f datavenue.Fields
+	assets.Text(&f, "reason", reason, 1, 500)
+	if err := f.Err(); err != nil {
+		return Exception{}, err
+	}
+	return r.Store.ResolveException(ctx, id, reason)
+}
+
+// Report computes a period's report for clerks, bureaus and auditors.
+func (r Reconciliation) Report(ctx context.Context, caller datavenue.Caller, from, to string) (Report, error) {
+	if !isBookKeeper(caller) {
+		return Report{}, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read settlement reports")
+	}
+	var f datavenue.Fields
+	fd, err1 := civil.Parse(from)
+	td, err2 := civil.Parse(to)
+	if err1 != nil {
+		f.Add("from", "invalid_date", err1.Error())
+	}
+	if err2 != nil {
+		f.Add("to", "invalid_date", err2.Error())
+	} else if err1 == nil && td.Before(fd) {
+		f.Add("to", "invalid_period", "to is on or after from")
+	}
+	if err := f.Err(); err != nil {
+		return Report{}, err
+	}
+	return r.Reports.Report(ctx, fd, td, civil.Of(r.Clock.Now()))
+}

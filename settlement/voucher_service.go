@@ -1,0 +1,79 @@
+package settlement
+
+import (
+	"context"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/auth"
+)
+
+// Vouchers delivers, confirms and issues vouchers.
+type Vouchers struct {
+	Store  VoucherStore
+	Keys   *auth.Keyring
+	Issuer string
+	Clock  datavenue.Clock
+	// ConfirmAfter is how long a buyer has to confirm (or dispute) a delivery before the venue
+	// confirms it.
+	ConfirmAfter time.Duration
+}
+
+// Deliver records what the seller delivered for a paid order.
+func (s Vouchers) Deliver(ctx context.Context, caller datavenue.Caller, orderID string, d Delivery) (Order, error) {
+	if !caller.Is(datavenue.RoleOperator) {
+		return Order{}, datavenue.Forbidden("role_not_allowed", "the seller records the delivery")
+	}
+	// Who may comes before what is sent (the store checks the seller again, in its transaction).
+	o, err := s.Store.OrderHead(ctx, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	if o.SellerID != caller.Org {
+		return Order{}, datavenue.NotFound("order_not_found", "no order of yours has this id")
+	}
+	if err := d.Validate(); err != nil {
+		return Order{}, datavenue.Invalid("validation_failed", "invalid delivery",
+			datavenue.FieldError{Field: "delivery", Code: "invalid_delivery", Message: err.Error()})
+	}
+	return s.Store.RecordDelivery(ctx, orderID, caller.Org, d)
+}
+
+// Confirm is the buyer's confirmation of a delivery: it issues the signed voucher and appends it
+// to the hash-chained log.
+func (s Vouchers) Confirm(ctx context.Context, caller datavenue.Caller, orderID string) (Voucher, error) {
+	if !caller.Is(datavenue.RoleBuyer) {
+		return Voucher{}, datavenue.Forbidden("role_not_allowed", "the buyer confirms the delivery")
+	}
+	return s.Store.Confirm(ctx, orderID, caller.Org, func(v VoucherContent) (string, error) {
+		return SignVoucher(s.Keys, s.Issuer, v)
+	})
+}
+
+// AutoConfirm confirms the deliveries their buyers left unconfirmed for the confirmation period
+// (the sweeper runs it); the vouchers say they were confirmed automatically. It returns their ids.
+func (s Vouchers) AutoConfirm(ctx context.Context) ([]string, error) {
+	return s.Store.AutoConfirm(ctx, s.Clock.Now().Add(-s.ConfirmAfter), func(v VoucherContent) (string, error) {
+		return SignVoucher(s.Keys, s.Issuer, v)
+	})
+}
+
+// Voucher returns a voucher (its document is served separately, for offline verification).
+func (s Vouchers) Voucher(ctx context.Context, caller datavenue.Caller, id string) (Voucher, error) {
+	v, err := s.Store.Voucher(ctx, id)
+	if err != nil {
+		return Voucher{}, err
+	}
+	// A voucher names the parties and the price: it is the buyer's, the seller's and the
+	// supervisors' to read (an accountant books from it), nobody else's.
+	if !isBookKeeper(caller) {
+		o, err := s.Store.OrderHead(ctx, v.OrderID)
+		if err != nil {
+			return Voucher{}, err
+		}
+		if caller.Org != o.BuyerID && caller.Org != o.SellerID {
+			return Voucher{}, datavenue.NotFound("voucher_not_found", "no voucher of yours has this id")
+		}
+	}
+	return v, nil
+}
