@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -74,6 +75,77 @@ func readBodyUpTo(c *fiber.Ctx, limit int) error {
 	req.Header.Del(fiber.HeaderContentEncoding) // decoded here: Fiber must not decode it again, unbounded
 	req.SetBodyRaw(decoded)
 	return nil
+}
+
+// spoolBody writes the request body, up to limit (decoded, within the same limit, when gzip or
+// deflate encoded), to a temporary file, and returns it open at its start: a statement of tens of
+// megabytes is then read from disk a row at a time, never held in memory. The caller removes it
+// (removeSpool).
+func spoolBody(c *fiber.Ctx, limit int) (*os.File, error) {
+	c.Locals(localBodyRead, true)
+	req := c.Request()
+	if req.Header.ContentLength() > limit {
+		return nil, bodyTooLarge(limit)
+	}
+	var src io.Reader = bytes.NewReader(req.Body()) // not streamed (app.Test in the tests)
+	if stream := c.Context().RequestBodyStream(); stream != nil {
+		src = stream // never req.Body() here: with a stream it reads the whole body
+	}
+	f, err := spool(src, limit)
+	if err != nil {
+		if datavenue.KindOf(err) == datavenue.KindTooLarge {
+			discardBody(c)
+		} else {
+			c.Context().SetConnectionClose()
+		}
+		return nil, err
+	}
+	var decode func(io.Reader) (io.Reader, error)
+	switch strings.ToLower(strings.TrimSpace(string(req.Header.Peek(fiber.HeaderContentEncoding)))) {
+	case "", "identity":
+		return f, nil
+	case "gzip", "x-gzip":
+		decode = func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
+	case "deflate":
+		decode = func(r io.Reader) (io.Reader, error) { return flate.NewReader(r), nil }
+	default:
+		removeSpool(f)
+		return nil, fiber.NewError(fiber.StatusUnsupportedMediaType, "request bodies may be sent as they are, or gzip or deflate encoded")
+	}
+	defer removeSpool(f)
+	r, err := decode(f)
+	if err != nil {
+		return nil, datavenue.Malformed("body_undecodable", "the encoded body could not be decoded")
+	}
+	return spool(r, limit)
+}
+
+// spool copies r, up to limit bytes, to a new temporary file open at its start.
+func spool(r io.Reader, limit int) (*os.File, error) {
+	f, err := os.CreateTemp("", "datavenue-upload-*")
+	if err != nil {
+		return nil, err
+	}
+	n, err := io.Copy(f, io.LimitReader(r, int64(limit)+1))
+	switch {
+	case err != nil:
+		removeSpool(f)
+		return nil, datavenue.Malformed("body_unreadable", "the request body could not be read")
+	case n > int64(limit):
+		removeSpool(f)
+		return nil, bodyTooLarge(limit)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		removeSpool(f)
+		return nil, err
+	}
+	return f, nil
+}
+
+// removeSpool closes and removes a spooled body.
+func removeSpool(f *os.File) {
+	_ = f.Close()
+	_ = os.Remove(f.Name())
 }
 
 // readBody is readBodyUpTo as a route's middleware.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -209,20 +210,23 @@ func (h *handlers) importStatement(c *fiber.Ctx) error {
 	if err := h.d.Reconciliation.MayImport(callerOf(c)); err != nil {
 		return err
 	}
-	if err := readBodyUpTo(c, h.d.LargeBodyLimit); err != nil {
+	file, err := spoolBody(c, h.d.LargeBodyLimit)
+	if err != nil {
 		return err
 	}
 	in := settlement.ImportInput{Name: c.Query("name", "statement"), Format: c.Query("format", "csv"), PeriodEnd: c.Query("period_end"),
-		Data: c.Body()}
+		Statement: file}
 	if raw := c.Query("mapping"); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &in.Mapping); err != nil {
+			removeSpool(file)
 			return datavenue.Invalid("validation_failed", "invalid mapping",
 				datavenue.FieldError{Field: "mapping", Code: "invalid_json", Message: "mapping is a JSON object of field → header"})
 		}
 	}
 	if strings.Contains(c.Get(fiber.HeaderAccept), contentTypeNDJSON) {
-		return h.importWithProgress(c, in)
+		return h.importWithProgress(c, in, file) // the file is removed once the stream ends
 	}
+	defer removeSpool(file)
 	res, err := h.d.Reconciliation.Import(c.UserContext(), callerOf(c), in)
 	if err != nil {
 		return err
@@ -254,12 +258,12 @@ type ImportProgress struct {
 // status is 200 before the outcome is known: the last line says done or failed. A streamed
 // import is not replayed from the idempotency store; importing the same statement again posts
 // nothing twice (every slip comes back a duplicate receipt, each an exception for the clerk).
-func (h *handlers) importWithProgress(c *fiber.Ctx, in settlement.ImportInput) error {
-	in.Data = append([]byte(nil), in.Data...) // the writer outlives the handler and its buffers
+func (h *handlers) importWithProgress(c *fiber.Ctx, in settlement.ImportInput, file *os.File) error {
 	ctx, caller, path, reqID := c.UserContext(), callerOf(c), c.Path(), requestID(c)
 	c.Set(fiber.HeaderContentType, contentTypeNDJSON)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer removeSpool(file)
 		enc := json.NewEncoder(w)
 		send := func(p ImportProgress) {
 			_ = enc.Encode(p)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"iter"
 	"maps"
 	"slices"
 	"strconv"
@@ -39,16 +40,16 @@ const importChunk = 5000
 // (COPY and unnest). An import costs a few statements a chunk, not four a receipt. A receipt
 // without a payment code is matched by unit, amount still due and date, one query each, after the
 // changes before it are written, so it sees them.
-func (db *DB) Import(ctx context.Context, name string, rows []settlement.ReceiptRow, periodEnd civil.Date) (settlement.ImportResult, error) {
+func (db *DB) Import(ctx context.Context, name string, rows iter.Seq2[settlement.ReceiptRow, error], total int, periodEnd civil.Date) (settlement.ImportResult, error) {
 	res := settlement.ImportResult{ID: datavenue.NewID("imp")}
 	caller, _ := datavenue.CallerFrom(ctx)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		res.Receipts, res.Missing, res.Counts, res.ReceiptsTotal = nil, nil, map[string]int{}, len(rows)
+		res.Receipts, res.Missing, res.Counts, res.ReceiptsTotal = nil, nil, map[string]int{}, 0
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('datavenue reconciliation'))`); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO statement_imports (id, source_name, rows, imported_by) VALUES ($1, $2, $3, $4)`,
-			res.ID, name, len(rows), caller.Subject); err != nil {
+			res.ID, name, total, caller.Subject); err != nil {
 			return err
 		}
 		b := newImportBatch(tx, res.ID)
@@ -56,13 +57,13 @@ func (db *DB) Import(ctx context.Context, name string, rows []settlement.Receipt
 			return err
 		}
 		done := 0
-		for chunk := range slices.Chunk(rows, importChunk) {
+		apply := func(chunk []settlement.ReceiptRow) error {
 			if err := b.load(ctx, chunk); err != nil {
 				return err
 			}
 			for _, row := range chunk {
 				if done%progressEvery == 0 {
-					settlement.ReportProgress(ctx, "applying", done, len(rows))
+					settlement.ReportProgress(ctx, "applying", done, total)
 				}
 				done++
 				out, err := b.apply(ctx, row)
@@ -74,11 +75,32 @@ func (db *DB) Import(ctx context.Context, name string, rows []settlement.Receipt
 				}
 				res.Counts[out.Outcome]++
 			}
-			if err := b.flush(ctx); err != nil {
+			return b.flush(ctx)
+		}
+		chunk := make([]settlement.ReceiptRow, 0, importChunk)
+		for row, err := range rows {
+			if err != nil {
+				return err
+			}
+			if chunk = append(chunk, row); len(chunk) == importChunk {
+				if err := apply(chunk); err != nil {
+					return err
+				}
+				chunk = chunk[:0]
+			}
+		}
+		if err := apply(chunk); err != nil {
+			return err
+		}
+		res.ReceiptsTotal = done
+		if done != total {
+			// The statement read differently the second time (the scan gives the same rows each
+			// time; this guards the count the import row recorded).
+			if _, err := tx.Exec(ctx, `UPDATE statement_imports SET rows = $2 WHERE id = $1`, res.ID, done); err != nil {
 				return err
 			}
 		}
-		settlement.ReportProgress(ctx, "applying", done, len(rows))
+		settlement.ReportProgress(ctx, "applying", done, total)
 		if err := b.post(ctx); err != nil {
 			return err
 		}

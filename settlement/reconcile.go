@@ -2,6 +2,7 @@ package settlement
 
 import (
 	"context"
+	"iter"
 
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/money"
@@ -24,6 +25,17 @@ type ReceiptOutcome struct {
 	ID         string `json:"id"`
 	Outcome    string `json:"outcome"` // matched, partial, over_paid, duplicate, unmatched
 	Obligation string `json:"obligation_id,omitempty"`
+}
+
+// RowsOf gives receipts held in memory as the rows a store imports.
+func RowsOf(rows []ReceiptRow) iter.Seq2[ReceiptRow, error] {
+	return func(yield func(ReceiptRow, error) bool) {
+		for _, r := range rows {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
 }
 
 // ReceiptsListed is how many receipts an import's result lists, in line order; the rest of a
@@ -57,7 +69,9 @@ type Exception struct {
 
 // ReconcileStore applies a statement in one transaction.
 type ReconcileStore interface {
-	Import(ctx context.Context, name string, rows []ReceiptRow, periodEnd civil.Date) (ImportResult, error)
+	// Import applies a statement's receipts, total of them, read in line order from rows (a
+	// statement is not held in memory: the store takes it a chunk at a time).
+	Import(ctx context.Context, name string, rows iter.Seq2[ReceiptRow, error], total int, periodEnd civil.Date) (ImportResult, error)
 	Exceptions(ctx context.Context, status string, p Page) ([]Exception, error) // oldest first
 	// ImportedReceipts pages through an import's receipts in line order (the cursor is a line
 	// number), those with the outcome given or all; an unknown import is not found.

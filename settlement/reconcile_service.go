@@ -2,6 +2,8 @@ package settlement
 
 import (
 	"context"
+	"errors"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,7 +26,9 @@ type ImportInput struct {
 	Format    string            // csv or xlsx
 	Mapping   map[string]string // field → header, where the file's headers differ from DefaultHeaders
 	PeriodEnd string            // obligations due by this day with nothing received are reported missing
-	Data      []byte
+	// Statement is the file as uploaded; it is read twice (checked whole, then applied), from its
+	// start each time, one row at a time.
+	Statement io.ReadSeeker
 }
 
 // MayImport says whether the caller may import statements: the HTTP layer asks before it reads a
@@ -46,12 +50,26 @@ func (r Reconciliation) Import(ctx context.Context, caller datavenue.Caller, in 
 		return ImportResult{}, datavenue.Invalid("validation_failed", "invalid period end",
 			datavenue.FieldError{Field: "period_end", Code: "invalid_date", Message: err.Error()})
 	}
-	rows, err := ParseStatement(in.Data, in.Format, in.Mapping)
-	if err != nil {
+	// Checked whole first, so that a bad row fails the statement before anything is applied (and
+	// the count is known for the progress); then read again into the store's transaction.
+	total := 0
+	if err := ScanStatement(in.Statement, in.Format, in.Mapping, func(ReceiptRow) error { total++; return nil }); err != nil {
 		return ImportResult{}, err
 	}
-	ReportProgress(ctx, "parsed", len(rows), len(rows))
-	return r.Store.Import(ctx, in.Name, rows, end)
+	ReportProgress(ctx, "parsed", total, total)
+	rows := func(yield func(ReceiptRow, error) bool) {
+		stopped := errors.New("stopped")
+		err := ScanStatement(in.Statement, in.Format, in.Mapping, func(r ReceiptRow) error {
+			if !yield(r, nil) {
+				return stopped
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, stopped) {
+			yield(ReceiptRow{}, err)
+		}
+	}
+	return r.Store.Import(ctx, in.Name, rows, total, end)
 }
 
 // Exceptions lists the queue to clerks, bureaus and auditors.

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	xunicode "golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 	"golang.org/x/text/width"
 
 	"github.com/datavenue/datavenue"
@@ -77,36 +78,88 @@ type statementTable struct {
 // columns says which cell holds each field found in a header row.
 type columns map[string]int
 
-// ParseStatement reads a CSV (UTF-8, UTF-16 or GB18030; comma, semicolon or TAB) or XLSX (first
-// sheet) statement, with title rows above its header and totals rows among its receipts. Any
-// malformed row fails the whole statement with its line number: nothing of a bad file is applied.
+// ParseStatement reads a whole statement held in memory into its receipts (see ScanStatement).
 func ParseStatement(data []byte, format string, mapping map[string]string) ([]ReceiptRow, error) {
+	var out []ReceiptRow
+	err := ScanStatement(bytes.NewReader(data), format, mapping, func(r ReceiptRow) error {
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// ScanStatement reads a CSV (UTF-8, UTF-16 or GB18030; comma, semicolon or TAB) or XLSX (first
+// sheet) statement, with title rows above its header and totals rows among its receipts, and
+// gives each receipt to emit in line order. Any malformed row fails the whole statement with its
+// line number; a caller that must apply nothing of a bad file scans it once to check it, then
+// again to apply it (src is read from its start each time). It holds a row at a time, and the
+// rows above the header: a CSV statement of any size is read in constant memory (an XLSX's zip
+// is held, its rows streamed).
+func ScanStatement(src io.ReadSeeker, format string, mapping map[string]string, emit func(ReceiptRow) error) error {
 	names, err := headerNames(mapping)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var (
-		t      statementTable
-		header int
-		cols   columns
-	)
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return datavenue.Malformed("statement_unreadable", "the statement could not be read")
+	}
 	switch format {
 	case "csv":
-		t, header, cols, err = readCSV(data, names)
+		return scanCSV(src, names, emit)
 	case "xlsx":
-		if t, err = readXLSX(data); err == nil {
-			t, header, cols, err = findHeader([]statementTable{t}, names)
+		return scanXLSX(src, names, emit)
+	}
+	return datavenue.Invalid("statement_format", "a statement is csv or xlsx")
+}
+
+// scanRows reads the rows below a header from next (which answers false after the last row)
+// into receipts, checking the totals rows.
+func (t statementTable) scanRows(cols columns, next func() (statementRow, bool, error), emit func(ReceiptRow) error) error {
+	check := totals{sum: money.Zero, sinceSubtotal: money.Zero}
+	for {
+		r, ok, err := next()
+		if err != nil {
+			return err
 		}
-	default:
-		return nil, datavenue.Invalid("statement_format", "a statement is csv or xlsx")
+		if !ok {
+			break
+		}
+		if isBlank(r.cells) {
+			continue
+		}
+		if word := totalsWord(r.cells); word != "" {
+			if err := t.readTotal(r, cols, word, &check); err != nil {
+				return err
+			}
+			continue
+		}
+		row, err := t.receipt(r, cols)
+		if err != nil {
+			return err
+		}
+		if err := emit(row); err != nil {
+			return err
+		}
+		check.sum, check.sinceSubtotal = check.sum.Add(row.Amount), check.sinceSubtotal.Add(row.Amount)
 	}
-	if err != nil {
-		return nil, err
+	for _, g := range check.grand {
+		if err := matchTotal(g, check.sum); err != nil {
+			return err
+		}
 	}
-	if err := checkDeclaredUnit(t.rows[:header]); err != nil {
-		return nil, err
+	return nil
+}
+
+// rowsOf walks rows held in memory.
+func rowsOf(rows []statementRow) func() (statementRow, bool, error) {
+	i := 0
+	return func() (statementRow, bool, error) {
+		if i >= len(rows) {
+			return statementRow{}, false, nil
+		}
+		i++
+		return rows[i-1], true, nil
 	}
-	return t.receipts(t.rows[header+1:], cols)
 }
 
 // headerNames gives, for each field, the normalised headers that name it: the clerk's mapping
@@ -139,84 +192,174 @@ func normaliseHeader(s string) string {
 	return strings.TrimSuffix(s, "(元)")
 }
 
-// headerProbeRows is how many rows of a CSV statement are split with each separator to find its
-// header; only the separator that finds it splits the whole file (a large statement is split
-// once, not three times).
+// headerProbeRows is how many rows of a CSV statement are read with each separator to find its
+// header; the separator that finds it reads the rest, one row at a time.
 const headerProbeRows = 50
 
-// readCSV decodes a text statement, finds its separator (one of those exports use) and header,
-// and splits it. A header not among the first rows is searched for in the whole file, with each
-// separator.
-func readCSV(data []byte, names map[string][]string) (statementTable, int, columns, error) {
-	text, err := decodeText(data)
+// encodingProbe is how much of a text statement its encoding is judged on.
+const encodingProbe = 1 << 20
+
+// scanCSV finds a text statement's encoding, separator and header, then reads its receipts row by
+// row. A header not among the first rows is searched for in the whole file, with each separator
+// (such a file is read whole).
+func scanCSV(src io.ReadSeeker, names map[string][]string, emit func(ReceiptRow) error) error {
+	prefix, err := io.ReadAll(io.LimitReader(src, encodingProbe))
 	if err != nil {
-		return statementTable{}, 0, nil, err
+		return datavenue.Malformed("statement_unreadable", "the statement could not be read")
+	}
+	enc, err := detectEncoding(prefix)
+	if err != nil {
+		return err
+	}
+	open := func(sep rune) (*csv.Reader, error) {
+		if _, err := src.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		r := csv.NewReader(enc.reader(src))
+		r.Comma, r.FieldsPerRecord, r.ReuseRecord = sep, -1, true
+		return r, nil
 	}
 	separators := []rune{',', ';', '\t'}
-	probes := make([]statementTable, len(separators))
-	for i, sep := range separators {
-		probes[i] = splitCSV(text, sep, headerProbeRows)
+	read := func(maxRows int) ([]statementTable, error) {
+		tables := make([]statementTable, len(separators))
+		for i, sep := range separators {
+			r, err := open(sep)
+			if err != nil {
+				return nil, err
+			}
+			tables[i] = splitCSV(r, enc, maxRows)
+		}
+		return tables, nil
 	}
-	if t, _, _, err := findHeader(probes, names); err == nil {
-		return findHeader([]statementTable{splitCSV(text, t.sep, 0)}, names)
+	probes, err := read(headerProbeRows)
+	if err != nil {
+		return err
 	}
-	whole := make([]statementTable, len(separators))
-	for i, sep := range separators {
-		whole[i] = splitCSV(text, sep, 0)
+	t, header, cols, err := findHeader(probes, names)
+	if err != nil {
+		whole, rerr := read(0)
+		if rerr != nil {
+			return rerr
+		}
+		if t, header, cols, err = findHeader(whole, names); err != nil {
+			return err
+		}
+		if err := checkDeclaredUnit(t.rows[:header]); err != nil {
+			return err
+		}
+		return t.scanRows(cols, rowsOf(t.rows[header+1:]), emit)
 	}
-	return findHeader(whole, names)
+	if err := checkDeclaredUnit(t.rows[:header]); err != nil {
+		return err
+	}
+	r, err := open(t.sep)
+	if err != nil {
+		return err
+	}
+	for range header + 1 { // the title rows and the header, read before
+		if _, err := r.Read(); err != nil {
+			return datavenue.Invalid("statement_malformed", "the CSV cannot be read: "+err.Error())
+		}
+	}
+	return t.scanRows(cols, func() (statementRow, bool, error) {
+		row, err := readRecord(r, enc)
+		if errors.Is(err, io.EOF) {
+			return statementRow{}, false, nil
+		}
+		return row, err == nil, err
+	}, emit)
 }
 
-// splitCSV reads text as CSV with the separator sep, up to maxRows records (0: all). It keeps the
-// rows before a syntax error, so that the separator can be judged on the header; the error fails
-// the statement only if that separator is chosen.
-func splitCSV(text string, sep rune, maxRows int) statementTable {
-	r := csv.NewReader(strings.NewReader(text))
-	r.Comma, r.FieldsPerRecord = sep, -1
-	t := statementTable{sep: sep}
+// splitCSV reads up to maxRows records (0: all). It keeps the rows before a syntax error, so that
+// the separator can be judged on the header; the error fails the statement only if that
+// separator is chosen.
+func splitCSV(r *csv.Reader, enc textEncoding, maxRows int) statementTable {
+	t := statementTable{sep: r.Comma}
 	for maxRows == 0 || len(t.rows) < maxRows {
-		cells, err := r.Read()
+		row, err := readRecord(r, enc)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				t.readErr = err
 			}
 			return t
 		}
-		// The record's first line, not its index: csv skips empty lines and a quoted cell may
-		// span several, and the clerk looks for the line in an editor.
-		line, _ := r.FieldPos(0)
-		t.rows = append(t.rows, statementRow{line: line, cells: cells})
+		t.rows = append(t.rows, row)
 	}
 	return t
 }
 
-// decodeText returns a text statement as UTF-8. Chinese Excel and bank systems save "CSV" as
-// GB18030 (GBK) without a mark and "Unicode text" as UTF-16 with a BOM; UTF-8 may carry a BOM.
-func decodeText(data []byte) (string, error) {
-	var dec *encoding.Decoder
-	order, isUTF16 := utf16Order(data)
+// readRecord reads one record with the line it starts on (not its index: csv skips empty lines
+// and a quoted cell may span several, and the clerk looks for the line in an editor). Its cells
+// must be text in the statement's encoding.
+func readRecord(r *csv.Reader, enc textEncoding) (statementRow, error) {
+	cells, err := r.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return statementRow{}, err
+		}
+		return statementRow{}, datavenue.Invalid("statement_malformed", "the CSV cannot be read: "+err.Error())
+	}
+	line, _ := r.FieldPos(0)
+	cells = slices.Clone(cells) // the reader reuses its record
+	for _, c := range cells {
+		// A decoder puts U+FFFD where bytes mean nothing in its encoding, and UTF-8 read as it
+		// is may be invalid past the part its encoding was judged on: such a file would otherwise
+		// be read as garbled text (or refused by the database).
+		if (enc.decoded && strings.ContainsRune(c, utf8.RuneError)) || !utf8.ValidString(c) {
+			return statementRow{}, datavenue.Invalid("statement_malformed", fmt.Sprintf(
+				"line %d: the CSV is neither UTF-8, UTF-16 nor GB18030 (GBK) text", line))
+		}
+	}
+	return statementRow{line: line, cells: cells}, nil
+}
+
+// textEncoding is how a text statement's bytes become UTF-8.
+type textEncoding struct {
+	skip    int64             // bytes to skip first (a UTF-8 BOM)
+	decoder *encoding.Decoder // nil: UTF-8 as it is
+	decoded bool
+}
+
+func (e textEncoding) reader(r io.Reader) io.Reader {
+	if e.skip > 0 {
+		_, _ = io.CopyN(io.Discard, r, e.skip)
+	}
+	if e.decoder == nil {
+		return r
+	}
+	return transform.NewReader(r, e.decoder)
+}
+
+// detectEncoding judges a text statement's encoding on its first bytes. Chinese Excel and bank
+// systems save "CSV" as GB18030 (GBK) without a mark and "Unicode text" as UTF-16 with a BOM;
+// UTF-8 may carry a BOM.
+func detectEncoding(prefix []byte) (textEncoding, error) {
+	even := prefix[:len(prefix)&^1]
+	order, isUTF16 := utf16Order(even)
 	switch {
-	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
-		return "", datavenue.Invalid("statement_format", "the statement is an XLSX (zip) file; send it as xlsx")
-	case bytes.HasPrefix(data, []byte("\xEF\xBB\xBF")):
-		return string(data[3:]), nil
-	case bytes.HasPrefix(data, []byte("\xFF\xFE")), bytes.HasPrefix(data, []byte("\xFE\xFF")):
+	case bytes.HasPrefix(prefix, []byte("PK\x03\x04")):
+		return textEncoding{}, datavenue.Invalid("statement_format", "the statement is an XLSX (zip) file; send it as xlsx")
+	case bytes.HasPrefix(prefix, []byte("\xEF\xBB\xBF")):
+		return textEncoding{skip: 3}, nil
+	case bytes.HasPrefix(prefix, []byte("\xFF\xFE")), bytes.HasPrefix(prefix, []byte("\xFE\xFF")):
 		// The BOM decides the byte order; the one named here is a default never used.
-		dec = xunicode.UTF16(xunicode.LittleEndian, xunicode.ExpectBOM).NewDecoder()
+		return textEncoding{decoder: xunicode.UTF16(xunicode.LittleEndian, xunicode.ExpectBOM).NewDecoder(), decoded: true}, nil
 	case isUTF16:
-		dec = xunicode.UTF16(order, xunicode.IgnoreBOM).NewDecoder()
-	case utf8.Valid(data):
-		return string(data), nil
-	default:
-		dec = simplifiedchinese.GB18030.NewDecoder()
+		return textEncoding{decoder: xunicode.UTF16(order, xunicode.IgnoreBOM).NewDecoder(), decoded: true}, nil
+	case validUTF8Prefix(prefix):
+		return textEncoding{}, nil
 	}
-	text, err := dec.Bytes(data)
-	// The decoders put U+FFFD where bytes mean nothing in the encoding: a file that is none of
-	// them would otherwise be read as garbled headers and refused for the wrong reason.
-	if err != nil || bytes.ContainsRune(text, utf8.RuneError) {
-		return "", datavenue.Invalid("statement_malformed", "the CSV is neither UTF-8, UTF-16 nor GB18030 (GBK) text")
+	return textEncoding{decoder: simplifiedchinese.GB18030.NewDecoder(), decoded: true}, nil
+}
+
+// validUTF8Prefix says whether b is UTF-8, allowing a character cut off at its end.
+func validUTF8Prefix(b []byte) bool {
+	for cut := 0; cut < utf8.UTFMax && cut <= len(b); cut++ {
+		if utf8.Valid(b[:len(b)-cut]) {
+			return cut == 0 || !utf8.FullRune(b[len(b)-cut:])
+		}
 	}
-	return string(text), nil
+	return false
 }
 
 // utf16Order recognises UTF-16 without a BOM by its NUL bytes: every ASCII character (digits,
@@ -245,30 +388,73 @@ func utf16Order(data []byte) (order xunicode.Endianness, ok bool) {
 	return order, false
 }
 
-// readXLSX reads the first sheet's raw values: dates as serial numbers and amounts as the stored
-// numbers, whatever their number format, where formatted text would depend on the locale.
-func readXLSX(data []byte) (statementTable, error) {
+// scanXLSX reads the first sheet's raw values: dates as serial numbers and amounts as the stored
+// numbers, whatever their number format, where formatted text would depend on the locale. The
+// rows above the header are read first, then the receipts one row at a time.
+func scanXLSX(src io.ReadSeeker, names map[string][]string, emit func(ReceiptRow) error) error {
 	// An XLSX is a zip: a small upload can unfold into gigabytes (excelize allows 16 GB by
 	// default). A statement's sheets unzip to at most 512 MiB, and a worksheet larger than 64 MiB
 	// is read from a temporary file rather than memory.
-	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: 512 << 20, UnzipXMLSizeLimit: 64 << 20})
+	f, err := excelize.OpenReader(src, excelize.Options{UnzipSizeLimit: 512 << 20, UnzipXMLSizeLimit: 64 << 20})
 	if err != nil {
-		return statementTable{}, datavenue.Invalid("statement_malformed", "the XLSX cannot be read")
+		return datavenue.Invalid("statement_malformed", "the XLSX cannot be read")
 	}
 	defer f.Close()
-	grid, err := f.GetRows(f.GetSheetName(0), excelize.Options{RawCellValue: true})
-	if err != nil {
-		return statementTable{}, datavenue.Invalid("statement_malformed", "the XLSX's first sheet cannot be read")
-	}
 	t := statementTable{xlsx: true}
 	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
 		t.date1904 = *props.Date1904
 	}
-	// GetRows keeps empty rows between filled ones, so the index is the sheet's row number.
-	for i, cells := range grid {
-		t.rows = append(t.rows, statementRow{line: i + 1, cells: cells})
+	rows, err := f.Rows(f.GetSheetName(0))
+	if err != nil {
+		return datavenue.Invalid("statement_malformed", "the XLSX's first sheet cannot be read")
 	}
-	return t, nil
+	defer rows.Close()
+	line := 0
+	next := func() (statementRow, bool, error) {
+		if !rows.Next() {
+			if err := rows.Error(); err != nil {
+				return statementRow{}, false, datavenue.Invalid("statement_malformed", "the XLSX's first sheet cannot be read")
+			}
+			return statementRow{}, false, nil
+		}
+		// Rows keeps empty rows between filled ones, so the count is the sheet's row number.
+		line++
+		cells, err := rows.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return statementRow{}, false, datavenue.Invalid("statement_malformed", fmt.Sprintf("row %d of the XLSX cannot be read", line))
+		}
+		return statementRow{line: line, cells: cells}, true, nil
+	}
+	// The header is searched for among the first rows, then, if need be, in the whole sheet.
+	for {
+		r, ok, err := next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		t.rows = append(t.rows, r)
+		if len(t.rows) >= headerProbeRows {
+			if scan := t.scanHeader(names); scan.index >= 0 {
+				break
+			}
+		}
+	}
+	found, header, cols, err := findHeader([]statementTable{t}, names)
+	if err != nil {
+		return err
+	}
+	if err := checkDeclaredUnit(found.rows[:header]); err != nil {
+		return err
+	}
+	held := rowsOf(t.rows[header+1:])
+	return t.scanRows(cols, func() (statementRow, bool, error) {
+		if r, ok, _ := held(); ok {
+			return r, true, nil
+		}
+		return next()
+	}, emit)
 }
 
 // headerScan is what a table's rows say about its header.
@@ -402,35 +588,6 @@ type totals struct {
 type statedTotal struct {
 	line   int
 	amount money.Yuan
-}
-
-// receipts reads the rows below the header: receipts, totals rows and blank rows.
-func (t statementTable) receipts(rows []statementRow, cols columns) ([]ReceiptRow, error) {
-	var out []ReceiptRow
-	check := totals{sum: money.Zero, sinceSubtotal: money.Zero}
-	for _, r := range rows {
-		if isBlank(r.cells) {
-			continue
-		}
-		if word := totalsWord(r.cells); word != "" {
-			if err := t.readTotal(r, cols, word, &check); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		row, err := t.receipt(r, cols)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, row)
-		check.sum, check.sinceSubtotal = check.sum.Add(row.Amount), check.sinceSubtotal.Add(row.Amount)
-	}
-	for _, g := range check.grand {
-		if err := matchTotal(g, check.sum); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // readTotal checks a 小计 at once and keeps a 合计 or 总计 for the end. A totals row without an

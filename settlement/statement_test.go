@@ -470,3 +470,19 @@ func writeDate1904Fixture(tb testing.TB, x *excelize.File) {
 	setDate(tb, x, "E2", wallClock(2026, 12, 9, 0, 0), 14)
 	mustOK(tb, x.SetCellStr("Sheet1", "F2", "市级国库"))
 }
+
+// A statement is scanned twice by an import (checked, then applied): the second scan reads the
+// same receipts from the file's start, whatever the first left of its position.
+func TestAStatementScansTheSameTwice(t *testing.T) {
+	data := "\uFEFF缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\nS1,JK1,市交通运输局,3000.00,2026-12-01,市级国库\nS2,JK2,市交通运输局,1.00,2026-12-01,市级国库\n"
+	src := strings.NewReader(data)
+	var scans [2][]settlement.ReceiptRow
+	for i := range scans {
+		if err := settlement.ScanStatement(src, "csv", nil, func(r settlement.ReceiptRow) error { scans[i] = append(scans[i], r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(scans[0]) != 2 || fmt.Sprint(scans[0]) != fmt.Sprint(scans[1]) || scans[1][0].SlipNo != "S1" {
+		t.Fatalf("first scan %+v, second %+v", scans[0], scans[1])
+	}
+}
