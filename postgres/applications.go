@@ -93,10 +93,7 @@ func lockOpenApplication(ctx context.Context, tx pgx.Tx, id string, revision int
 	var found string
 	err := tx.QueryRow(ctx, `SELECT id FROM certificate_applications WHERE id = $1 AND status = 'submitted' AND revision = $2
 		FOR UPDATE`, id, revision).Scan(&found)
-	if err == pgx.ErrNoRows {
-		return datavenue.Conflict("application_not_open", "the application was decided or amended meanwhile; reload it")
-	}
-	return err
+	return notFoundAs(err, datavenue.Conflict("application_not_open", "the application was decided or amended meanwhile; reload it"))
 }
 
 func insertReviews(ctx context.Context, tx pgx.Tx, appID string, reviews []certificates.Review) error {

@@ -177,7 +177,7 @@ func (db *DB) Assets(ctx context.Context, f assets.Filter) ([]assets.Asset, erro
 		WHERE ($1 = '' OR a.holder_id = $1) AND ($2 = '' OR a.category = $2) AND ($3 = '' OR a.grade = $3)
 		  AND ($4 = '' OR a.accounting_status = $4) AND a.id > $5
 		ORDER BY a.id LIMIT $6`,
-		string(f.Holder), f.Category, f.Grade, f.AccountingStatus, string(f.After), clampLimitMax(f.Limit, 10000))
+		string(f.Holder), f.Category, f.Grade, f.AccountingStatus, string(f.After), exportLimit(f.Limit, 10000))
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -201,14 +201,6 @@ func (db *DB) AssetVersions(ctx context.Context, id assets.ID) ([]assets.Version
 		return v, json.Unmarshal(snap, &v.Snapshot)
 	})
 	return list, interpretError(err)
-}
-
-// clampLimitMax bounds a page size with a given maximum (exports read whole ledgers).
-func clampLimitMax(n, max int) int {
-	if n <= 0 || n > max {
-		return max
-	}
-	return n
 }
 
 var _ assets.Store = (*DB)(nil)

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -36,13 +35,6 @@ func scanCertificate(row pgx.Row) (certificates.Certificate, error) {
 }
 
 var errCertNotFound = datavenue.NotFound("certificate_not_found", "no certificate has this id")
-
-func notFoundAs(err error, nf error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nf
-	}
-	return err
-}
 
 // publish writes an event to the outbox in the caller's transaction.
 func publish(ctx context.Context, tx pgx.Tx, typ, subjectID, assetID string, payload any) error {

@@ -139,17 +139,6 @@ func (db *DB) Events(ctx context.Context, f audit.Filter) ([]audit.Event, error)
 	return events, interpretError(err)
 }
 
-// clampLimit bounds a page size: 50 by default, 1000 at most.
-func clampLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 50
-	case n > 1000:
-		return 1000 // a guard: the API allows 500 a page and asks for one more to know whether there is a next page
-	}
-	return n
-}
-
 // MigrationsFingerprint is a hash of the embedded migration files: tests name their migrated
 // template database after it, so a new migration gets a new template.
 func MigrationsFingerprint() string {

@@ -140,7 +140,7 @@ func (db *DB) Product(ctx context.Context, id string) (listing.Product, error) {
 func (db *DB) Products(ctx context.Context, f listing.ProductFilter) ([]listing.Product, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+productColumns+` FROM products p
 		WHERE ($1 = '' OR p.operator_id = $1) AND ($2 = '' OR p.status = $2) AND p.id > $3 ORDER BY p.id LIMIT $4`,
-		string(f.Operator), f.Status, f.After, clampLimitMax(f.Limit, 1000))
+		string(f.Operator), f.Status, f.After, exportLimit(f.Limit, 1000))
 	if err != nil {
 		return nil, interpretError(err)
 	}

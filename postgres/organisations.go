@@ -57,10 +57,7 @@ func (db *DB) CreateOrganisation(ctx context.Context, reg parties.Registration) 
 // Organisation returns one organisation.
 func (db *DB) Organisation(ctx context.Context, id datavenue.OrgID) (parties.Organisation, error) {
 	org, err := scanOrganisation(db.Pool.QueryRow(ctx, `SELECT `+orgColumns+` FROM organisations WHERE id = $1`, id))
-	if err == pgx.ErrNoRows {
-		return org, datavenue.NotFound("organisation_not_found", "no organisation has this id")
-	}
-	return org, interpretError(err)
+	return org, interpretError(notFoundAs(err, datavenue.NotFound("organisation_not_found", "no organisation has this id")))
 }
 
 // Organisations returns a page of organisations in id order (ids are ULIDs, so that is

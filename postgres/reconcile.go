@@ -454,7 +454,7 @@ func (db *DB) ResolveException(ctx context.Context, id, reason string) (settleme
 	}
 	list, err := db.exceptions(ctx, `WHERE id = $1`, id)
 	if err != nil || len(list) == 0 {
-		return settlement.Exception{}, notFoundAs(pgx.ErrNoRows, datavenue.NotFound("exception_not_found", "no exception has this id"))
+		return settlement.Exception{}, datavenue.NotFound("exception_not_found", "no exception has this id")
 	}
 	return list[0], nil
 }

@@ -222,14 +222,6 @@ func (db *DB) Obligations(ctx context.Context, f settlement.ObligationFilter) ([
 var errBadCursor = datavenue.Invalid("validation_failed", "invalid query parameter",
 	datavenue.FieldError{Field: "cursor", Code: "invalid_cursor", Message: "cursor must be a next_cursor value from a previous page"})
 
-// pageLimit is a page's size, 200 when the caller set none.
-func pageLimit(p settlement.Page) int {
-	if p.Limit <= 0 {
-		return 200
-	}
-	return p.Limit
-}
-
 // RecordPayment records a payment and everything it sets off, in one transaction (see the interface).
 func (db *DB) RecordPayment(ctx context.Context, orderID string, p settlement.Payment, settle func(settlement.Order) ([]settlement.Share, settlement.Transaction, []settlement.Obligation, error)) (settlement.Order, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {

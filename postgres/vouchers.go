@@ -135,7 +135,7 @@ func confirmInTx(ctx context.Context, tx pgx.Tx, orderID string, buyer datavenue
 		return "", err
 	}
 	v.PrevHash, v.Seq = settlement.GenesisHash, 1
-	if err := tx.QueryRow(ctx, `SELECT hash, seq + 1 FROM vouchers ORDER BY seq DESC LIMIT 1`).Scan(&v.PrevHash, &v.Seq); err != nil && err != pgx.ErrNoRows {
+	if err := tx.QueryRow(ctx, `SELECT hash, seq + 1 FROM vouchers ORDER BY seq DESC LIMIT 1`).Scan(&v.PrevHash, &v.Seq); ignoreNoRows(err) != nil {
 		return "", err
 	}
 	now := time.Now().UTC()

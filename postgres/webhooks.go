@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -490,13 +489,6 @@ func (db *DB) RecordAttempt(ctx context.Context, r webhooks.Result) error {
 			sub, key, seq, strconv.FormatInt(r.DeliveryID, 10))
 		return err
 	})
-}
-
-func ignoreNoRows(err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	return err
 }
 
 // WebhookHealth counts pending and dead deliveries and the age of the oldest pending one.

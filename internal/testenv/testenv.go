@@ -60,18 +60,8 @@ func template(ctx context.Context, admin *pgx.Conn, url string) (string, error) 
 			if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil || exists {
 				return err
 			}
-			// Templates of older migration sets are of no further use.
-			old, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'dv\_tpl\_%' AND datname <> $1`, name)
-			if err != nil {
-				return err
-			}
-			stale, err := pgx.CollectRows(old, pgx.RowTo[string])
-			if err != nil {
-				return err
-			}
-			for _, db := range stale {
-				_, _ = admin.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{db}.Sanitize())
-			}
+			// Templates of other migration sets are left alone: another checkout (a branch, a
+			// worktree) may be testing with one right now. They are a few MB each.
 			building := name + "_build"
 			if _, err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+building); err != nil {
 				return err

@@ -1,0 +1,57 @@
+package postgres
+
+import (
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datavenue/datavenue/settlement"
+)
+
+// What every store shares: one page size rule and one way to turn "no row" into the domain's
+// not-found error.
+
+// Page sizes: what a list gives when no size is asked, and the most it gives (the API allows 500 a
+// page and asks for one more to learn whether a next page exists).
+const (
+	defaultPageSize = 50
+	maxPageSize     = 1000
+)
+
+// clampLimit bounds a page size.
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return defaultPageSize
+	case n > maxPageSize:
+		return maxPageSize
+	}
+	return n
+}
+
+// pageLimit is a settlement page's size.
+func pageLimit(p settlement.Page) int { return clampLimit(p.Limit) }
+
+// exportLimit bounds what an export reads (whole ledgers), max when none is asked.
+func exportLimit(n, max int) int {
+	if n <= 0 || n > max {
+		return max
+	}
+	return n
+}
+
+// notFoundAs answers nf, the domain's not-found error, for a query that found no row.
+func notFoundAs(err error, nf error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nf
+	}
+	return err
+}
+
+// ignoreNoRows treats a query that found no row as nothing to do.
+func ignoreNoRows(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	return err
+}
