@@ -125,7 +125,9 @@ var Policy = map[string]Rule{
 	"delistProduct":    ownOr(append(roles(operator), Regulators...), Regulators...),
 	"changePrice":      ownOr(append(roles(operator), Regulators...), Regulators...),
 	"priceHistory":     anyone(Everyone...),
-	"searchCatalogue":  public(), "catalogueProduct": public(), "catalogueProductDCAT": public(),
+	// Price caps (N4) are filed by the authorising body, a data bureau; everyone with a token reads them.
+	"fileCap": anyone(dataBureau), "listCaps": anyone(Everyone...),
+	"searchCatalogue": public(), "catalogueProduct": public(), "catalogueProductDCAT": public(),
 	"catalogueDCAT": public(), "pricingGuidance": public(),
 
 	// Matching: the operator opens its auctions; buyers bid and negotiate; clerks record deposits;

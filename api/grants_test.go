@@ -10,7 +10,7 @@ import (
 )
 
 func grantBody(assetID any, scenario string) map[string]any {
-	return map[string]any{"asset_id": assetID, "operator_id": operatorOrg, "scenario": scenario,
+	return map[string]any{"asset_id": assetID, "operator_id": operatorOrg, "scenario": scenario, "purpose": "industry",
 		"product_types": []string{"dataset", "api_service"}, "conditions": "仅限脱敏汇总数据",
 		"valid_until": today().AddDays(180).String()}
 }

@@ -29,6 +29,12 @@ type Listing interface {
 	Published(ctx context.Context, after string, limit int) ([]listing.Product, error)
 }
 
+// PriceCaps is what the API needs of the price caps (上限收费标准, N2–N4).
+type PriceCaps interface {
+	File(ctx context.Context, caller datavenue.Caller, productID string, in listing.CapInput) (listing.Cap, error)
+	List(ctx context.Context, caller datavenue.Caller, productID string) ([]listing.Cap, error)
+}
+
 // ProductEdit is the body of a draft edit: the version edited and the new content.
 type ProductEdit struct {
 	Version int `json:"version" jsonschema:"minimum=1"`
@@ -93,6 +99,11 @@ func (h *handlers) listingRoutes() []Route {
 			Params: id, Request: listing.PriceInput{}, Response: listing.Product{}, Errors: []int{403, 404, 409}}, h.changePrice},
 		{"GET", "/v1/products/:id/prices", Operation{ID: "priceHistory", Tag: "products", Summary: "Every price version of a product", Auth: true,
 			Params: id, Response: []listing.PriceVersion{}, Errors: []int{404}}, h.priceHistory},
+		{"POST", "/v1/products/:id/caps", Operation{ID: "fileCap", Tag: "products", Summary: "File a price cap (上限收费标准) for a product and charging unit (data bureau)",
+			Description: "Append-only: the next version for the product and unit. The cap in force on a day is the newest version whose validity covers it. A cap lower than a running auction's is applied at once: bids above it are refused (above_cap), and an auction whose leading bid is above it is stopped (cap_lowered).",
+			Auth:        true, Params: id, Request: listing.CapInput{}, Response: listing.Cap{}, Status: 201, Errors: []int{403, 404, 409}}, h.fileCap},
+		{"GET", "/v1/products/:id/caps", Operation{ID: "listCaps", Tag: "products", Summary: "Every price cap version of a product", Auth: true,
+			Params: id, Response: []listing.Cap{}, Errors: []int{404}}, h.listCaps},
 		{"GET", "/v1/catalogue", Operation{ID: "searchCatalogue", Tag: "catalogue", Summary: "Search the public catalogue",
 			Description: "Full-text search in Chinese and English, filters, facet counts over all matches, sorting, keyset pagination (next_cursor).",
 			Params:      catalogueParams, Response: listing.SearchResult{}, Errors: []int{422, 429}}, h.searchCatalogue},
@@ -133,6 +144,18 @@ func (h *handlers) editProduct(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(p)
+}
+
+func (h *handlers) fileCap(c *fiber.Ctx) error {
+	return create(c, onID(c, h.d.Caps.File), func(cp listing.Cap) string { return "/v1/products/" + cp.ProductID + "/caps" })
+}
+
+func (h *handlers) listCaps(c *fiber.Ctx) error {
+	list, err := h.d.Caps.List(c.UserContext(), callerOf(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(list)
 }
 
 func (h *handlers) changePrice(c *fiber.Ctx) error {

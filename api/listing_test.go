@@ -100,11 +100,36 @@ func (m *market) product(mod func(map[string]any)) map[string]any {
 	return p
 }
 
+// createProduct creates a draft and, for a paid (industry) use, has the data bureau file a generous
+// price cap for it (1,000,000.00 yuan, one_off), so that it may publish (N4).
 func (m *market) createProduct(mod func(map[string]any)) listing.Product {
+	m.t.Helper()
+	p := m.createProductUncapped(mod)
+	if !listing.FreeUse(p.UseCategory) {
+		m.fileCap(p.ID, "1000000.00", nil)
+	}
+	return p
+}
+
+// createProductUncapped creates a draft without any price cap.
+func (m *market) createProductUncapped(mod func(map[string]any)) listing.Product {
 	m.t.Helper()
 	r := m.do("POST", "/v1/products", m.as(datavenue.RoleOperator, operatorOrg), m.product(mod))
 	mustStatus(m.t, r, 201)
 	return decode[listing.Product](m.t, r)
+}
+
+// fileCap has the data bureau file a cap for a product, valid for a year from today.
+func (m *market) fileCap(productID, amount string, mod func(map[string]any)) listing.Cap {
+	m.t.Helper()
+	body := map[string]any{"amount": amount, "approval_ref": "数据局批复〔2026〕12号", "pricing_doc_number": "发改价格〔2025〕65号",
+		"valid_until": today().AddDays(365).String()}
+	if mod != nil {
+		mod(body)
+	}
+	r := m.do("POST", "/v1/products/"+productID+"/caps", m.as(datavenue.RoleDataBureau, bureauOrg), body)
+	mustStatus(m.t, r, 201)
+	return decode[listing.Cap](m.t, r)
 }
 
 func (m *market) publish(id string) response {

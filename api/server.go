@@ -59,6 +59,7 @@ type Deps struct {
 	Certificates   Certificates
 	Grants         Grants
 	Listing        Listing
+	Caps           PriceCaps
 	Auctions       Auctions
 	Negotiations   Negotiations
 	Guidance       Guidance

@@ -20,6 +20,7 @@ type Authorisation struct {
 	HolderID         datavenue.OrgID `json:"holder_id"`
 	OperatorID       datavenue.OrgID `json:"operator_id"`
 	Scenario         string          `json:"scenario"`
+	Purpose          string          `json:"purpose"` // public_governance, public_welfare (free), industry (paid): N1
 	ProductTypes     []string        `json:"product_types"`
 	Conditions       string          `json:"conditions"`
 	ValidFrom        civil.Date      `json:"valid_from"`
@@ -67,6 +68,7 @@ type GrantInput struct {
 	AssetID      assets.ID       `json:"asset_id"`
 	OperatorID   datavenue.OrgID `json:"operator_id"`
 	Scenario     string          `json:"scenario" jsonschema:"minLength=1,maxLength=500"`
+	Purpose      string          `json:"purpose" jsonschema:"enum=public_governance,enum=public_welfare,enum=industry,description=the purpose of use (N1): public governance and public welfare are free; industry (and sector) development is paid. A product serves its authorisation's purpose; another purpose needs another authorisation"`
 	ProductTypes []string        `json:"product_types" jsonschema:"minItems=1"`
 	Conditions   string          `json:"conditions" jsonschema:"maxLength=2000"`
 	ValidFrom    string          `json:"valid_from,omitempty" jsonschema:"format=date,description=default: today"`
@@ -87,6 +89,9 @@ type AssessInput struct {
 	Result  string `json:"result" jsonschema:"enum=satisfactory,enum=needs_improvement,enum=unsatisfactory"`
 	Comment string `json:"comment" jsonschema:"maxLength=2000"`
 }
+
+// Purposes of use on a scenario authorisation (N1, G7); the same words as a product's use category.
+var Purposes = []string{"public_governance", "public_welfare", "industry"}
 
 // Approval is a usage or disposal approval (D10, G5): a government unit's paid use or disposal of
 // a data asset is approved by the finance bureau after the unit's internal decision; a state

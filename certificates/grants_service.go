@@ -66,6 +66,9 @@ func (s GrantService) Grant(ctx context.Context, caller datavenue.Caller, in Gra
 	assets.Text(&f, "scenario", in.Scenario, 1, 500)
 	assets.Text(&f, "conditions", in.Conditions, 0, 2000)
 	checkProductTypes(&f, "product_types", in.ProductTypes)
+	if !slices.Contains(Purposes, in.Purpose) {
+		f.Add("purpose", "invalid_value", "purpose is public_governance, public_welfare (free use) or industry (paid)")
+	}
 	from, until := s.period(&f, in.ValidFrom, in.ValidUntil)
 	if err := f.Err(); err != nil {
 		return Authorisation{}, err
@@ -86,7 +89,7 @@ func (s GrantService) Grant(ctx context.Context, caller datavenue.Caller, in Gra
 	}
 	return s.Store.CreateAuthorisation(ctx, Authorisation{
 		ID: datavenue.NewID("aut"), AssetID: a.ID, HolderID: a.HolderID, OperatorID: in.OperatorID, Scenario: in.Scenario,
-		ProductTypes: in.ProductTypes, Conditions: in.Conditions, ValidFrom: from, ValidUntil: until, Version: 1,
+		Purpose: in.Purpose, ProductTypes: in.ProductTypes, Conditions: in.Conditions, ValidFrom: from, ValidUntil: until, Version: 1,
 		Status: "active", GrantedByOrg: caller.Org, GrantedBy: caller.Subject,
 	}, "granted")
 }

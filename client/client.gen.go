@@ -270,6 +270,30 @@ func (e AssetInputMeasurementBasis) Valid() bool {
 	}
 }
 
+// Defines values for CapInputChargingUnit.
+const (
+	CapInputChargingUnitOneOff      CapInputChargingUnit = "one_off"
+	CapInputChargingUnitPerCall     CapInputChargingUnit = "per_call"
+	CapInputChargingUnitPerTimeUnit CapInputChargingUnit = "per_time_unit"
+	CapInputChargingUnitPerVolume   CapInputChargingUnit = "per_volume"
+)
+
+// Valid indicates whether the value is a known member of the CapInputChargingUnit enum.
+func (e CapInputChargingUnit) Valid() bool {
+	switch e {
+	case CapInputChargingUnitOneOff:
+		return true
+	case CapInputChargingUnitPerCall:
+		return true
+	case CapInputChargingUnitPerTimeUnit:
+		return true
+	case CapInputChargingUnitPerVolume:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ConcurInputVerdict.
 const (
 	ConcurInputVerdictFail ConcurInputVerdict = "fail"
@@ -315,6 +339,27 @@ const (
 func (e DepositStatus) Valid() bool {
 	switch e {
 	case DepositStatusRecorded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GrantInputPurpose.
+const (
+	GrantInputPurposeIndustry         GrantInputPurpose = "industry"
+	GrantInputPurposePublicGovernance GrantInputPurpose = "public_governance"
+	GrantInputPurposePublicWelfare    GrantInputPurpose = "public_welfare"
+)
+
+// Valid indicates whether the value is a known member of the GrantInputPurpose enum.
+func (e GrantInputPurpose) Valid() bool {
+	switch e {
+	case GrantInputPurposeIndustry:
+		return true
+	case GrantInputPurposePublicGovernance:
+		return true
+	case GrantInputPurposePublicWelfare:
 		return true
 	default:
 		return false
@@ -474,6 +519,30 @@ func (e PricingInputAuctionKind) Valid() bool {
 	case PricingInputAuctionKindSealedFirst:
 		return true
 	case PricingInputAuctionKindSealedSecond:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PricingInputChargingUnit.
+const (
+	PricingInputChargingUnitOneOff      PricingInputChargingUnit = "one_off"
+	PricingInputChargingUnitPerCall     PricingInputChargingUnit = "per_call"
+	PricingInputChargingUnitPerTimeUnit PricingInputChargingUnit = "per_time_unit"
+	PricingInputChargingUnitPerVolume   PricingInputChargingUnit = "per_volume"
+)
+
+// Valid indicates whether the value is a known member of the PricingInputChargingUnit enum.
+func (e PricingInputChargingUnit) Valid() bool {
+	switch e {
+	case PricingInputChargingUnitOneOff:
+		return true
+	case PricingInputChargingUnitPerCall:
+		return true
+	case PricingInputChargingUnitPerTimeUnit:
+		return true
+	case PricingInputChargingUnitPerVolume:
 		return true
 	default:
 		return false
@@ -1092,7 +1161,10 @@ type AuctionOutcome struct {
 
 // AuctionState defines model for AuctionState.
 type AuctionState struct {
-	Bids     int       `json:"bids"`
+	Bids int `json:"bids"`
+
+	// Cap Examples: 9000.00
+	Cap      *string   `json:"cap,omitempty"`
 	Currency string    `json:"currency"`
 	EndsAt   time.Time `json:"ends_at"`
 
@@ -1181,6 +1253,7 @@ type Authorisation struct {
 	Id               string             `json:"id"`
 	OperatorId       string             `json:"operator_id"`
 	ProductTypes     []string           `json:"product_types"`
+	Purpose          string             `json:"purpose"`
 	RevocationReason *string            `json:"revocation_reason,omitempty"`
 	RevokedAt        *time.Time         `json:"revoked_at,omitempty"`
 	Scenario         string             `json:"scenario"`
@@ -1210,6 +1283,46 @@ type BidResult struct {
 type CancelInput struct {
 	Reason string `json:"reason"`
 }
+
+// Cap defines model for Cap.
+type Cap struct {
+	// Amount Examples: 9000.00
+	Amount           string             `json:"amount"`
+	ApprovalRef      string             `json:"approval_ref"`
+	ChargingUnit     string             `json:"charging_unit"`
+	Currency         string             `json:"currency"`
+	FiledAt          time.Time          `json:"filed_at"`
+	FiledBy          string             `json:"filed_by"`
+	FiledByOrg       string             `json:"filed_by_org"`
+	Id               string             `json:"id"`
+	PricingDocNumber *string            `json:"pricing_doc_number,omitempty"`
+	ProductId        string             `json:"product_id"`
+	ValidFrom        openapi_types.Date `json:"valid_from"`
+	ValidUntil       openapi_types.Date `json:"valid_until"`
+	Version          int                `json:"version"`
+}
+
+// CapInput defines model for CapInput.
+type CapInput struct {
+	// Amount the cap in yuan as a decimal string
+	Amount string `json:"amount"`
+
+	// ApprovalRef the authorising body's written approval (e.g. 数据局批复〔2026〕12号)
+	ApprovalRef string `json:"approval_ref"`
+
+	// ChargingUnit default: one_off
+	ChargingUnit *CapInputChargingUnit `json:"charging_unit,omitempty"`
+
+	// PricingDocNumber the pricing authority's document number where one exists
+	PricingDocNumber *string `json:"pricing_doc_number,omitempty"`
+
+	// ValidFrom China Standard Time; default: today
+	ValidFrom  *openapi_types.Date `json:"valid_from,omitempty"`
+	ValidUntil openapi_types.Date  `json:"valid_until"`
+}
+
+// CapInputChargingUnit default: one_off
+type CapInputChargingUnit string
 
 // CatalogueEntry defines model for CatalogueEntry.
 type CatalogueEntry struct {
@@ -1367,12 +1480,18 @@ type GrantInput struct {
 	Conditions   string   `json:"conditions"`
 	OperatorId   string   `json:"operator_id"`
 	ProductTypes []string `json:"product_types"`
-	Scenario     string   `json:"scenario"`
+
+	// Purpose the purpose of use (N1): public governance and public welfare are free; industry (and sector) development is paid. A product serves its authorisation's purpose; another purpose needs another authorisation
+	Purpose  GrantInputPurpose `json:"purpose"`
+	Scenario string            `json:"scenario"`
 
 	// ValidFrom default: today
 	ValidFrom  *openapi_types.Date `json:"valid_from,omitempty"`
 	ValidUntil openapi_types.Date  `json:"valid_until"`
 }
+
+// GrantInputPurpose the purpose of use (N1): public governance and public welfare are free; industry (and sector) development is paid. A product serves its authorisation's purpose; another purpose needs another authorisation
+type GrantInputPurpose string
 
 // Guidance defines model for Guidance.
 type Guidance struct {
@@ -1803,8 +1922,9 @@ type Pricing struct {
 	BandLow *string `json:"band_low,omitempty"`
 
 	// BasePrice Examples: 9000.00
-	BasePrice *string `json:"base_price,omitempty"`
-	Currency  string  `json:"currency"`
+	BasePrice    *string `json:"base_price,omitempty"`
+	ChargingUnit *string `json:"charging_unit,omitempty"`
+	Currency     string  `json:"currency"`
 
 	// Deposit Examples: 9000.00
 	Deposit      *string    `json:"deposit,omitempty"`
@@ -1839,14 +1959,17 @@ type PricingInput struct {
 	AppraisalId      *string                  `json:"appraisal_id,omitempty"`
 	AuctionKind      *PricingInputAuctionKind `json:"auction_kind,omitempty"`
 	BasePrice        *string                  `json:"base_price,omitempty"`
-	Deposit          *string                  `json:"deposit,omitempty"`
-	EndAt            *time.Time               `json:"end_at,omitempty"`
-	FloatPercent     *int                     `json:"float_percent,omitempty"`
-	Increment        *string                  `json:"increment,omitempty"`
-	ListPrice        *string                  `json:"list_price,omitempty"`
-	MaxPrice         *string                  `json:"max_price,omitempty"`
-	Method           PricingInputMethod       `json:"method"`
-	MinPrice         *string                  `json:"min_price,omitempty"`
+
+	// ChargingUnit what the price is charged per (N3); default: one_off
+	ChargingUnit *PricingInputChargingUnit `json:"charging_unit,omitempty"`
+	Deposit      *string                   `json:"deposit,omitempty"`
+	EndAt        *time.Time                `json:"end_at,omitempty"`
+	FloatPercent *int                      `json:"float_percent,omitempty"`
+	Increment    *string                   `json:"increment,omitempty"`
+	ListPrice    *string                   `json:"list_price,omitempty"`
+	MaxPrice     *string                   `json:"max_price,omitempty"`
+	Method       PricingInputMethod        `json:"method"`
+	MinPrice     *string                   `json:"min_price,omitempty"`
 
 	// OpeningPrice English auctions: the first bid's minimum (起拍价)
 	OpeningPrice *string `json:"opening_price,omitempty"`
@@ -1859,6 +1982,9 @@ type PricingInput struct {
 
 // PricingInputAuctionKind defines model for PricingInput.AuctionKind.
 type PricingInputAuctionKind string
+
+// PricingInputChargingUnit what the price is charged per (N3); default: one_off
+type PricingInputChargingUnit string
 
 // PricingInputMethod defines model for PricingInput.Method.
 type PricingInputMethod string
@@ -2663,6 +2789,12 @@ type SetAgreementParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// FileCapParams defines parameters for FileCap.
+type FileCapParams struct {
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // DelistProductParams defines parameters for DelistProduct.
 type DelistProductParams struct {
 	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
@@ -2903,6 +3035,9 @@ type EditProductJSONRequestBody = ProductEdit
 
 // SetAgreementJSONRequestBody defines body for SetAgreement for application/json ContentType.
 type SetAgreementJSONRequestBody = AgreementInput
+
+// FileCapJSONRequestBody defines body for FileCap for application/json ContentType.
+type FileCapJSONRequestBody = CapInput
 
 // DelistProductJSONRequestBody defines body for DelistProduct for application/json ContentType.
 type DelistProductJSONRequestBody = SuspendInput
@@ -3673,6 +3808,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/products/{id}/agreement (the `SetAgreement` operationId).
 	SetAgreement(ctx context.Context, id string, params *SetAgreementParams, body SetAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCaps Every price cap version of a product
+	//
+	// Corresponds with GET /v1/products/{id}/caps (the `ListCaps` operationId).
+	ListCaps(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FileCapWithBody File a price cap (上限收费标准) for a product and charging unit (data bureau)
+	//
+	// Append-only: the next version for the product and unit. The cap in force on a day is the newest version whose validity covers it. A cap lower than a running auction's is applied at once: bids above it are refused (above_cap), and an auction whose leading bid is above it is stopped (cap_lowered).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/products/{id}/caps (the `FileCap` operationId).
+	FileCapWithBody(ctx context.Context, id string, params *FileCapParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FileCap File a price cap (上限收费标准) for a product and charging unit (data bureau)
+	//
+	// Append-only: the next version for the product and unit. The cap in force on a day is the newest version whose validity covers it. A cap lower than a running auction's is applied at once: bids above it are refused (above_cap), and an auction whose leading bid is above it is stopped (cap_lowered).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/products/{id}/caps (the `FileCap` operationId).
+	FileCap(ctx context.Context, id string, params *FileCapParams, body FileCapJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DelistProductWithBody Delist a product for good (operator or bureau)
 	//
@@ -5540,6 +5698,59 @@ func (c *Client) SetAgreementWithBody(ctx context.Context, id string, params *Se
 // Corresponds with PUT /v1/products/{id}/agreement (the `SetAgreement` operationId).
 func (c *Client) SetAgreement(ctx context.Context, id string, params *SetAgreementParams, body SetAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetAgreementRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCaps Every price cap version of a product
+//
+// Corresponds with GET /v1/products/{id}/caps (the `ListCaps` operationId).
+func (c *Client) ListCaps(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCapsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FileCapWithBody File a price cap (上限收费标准) for a product and charging unit (data bureau)
+//
+// Append-only: the next version for the product and unit. The cap in force on a day is the newest version whose validity covers it. A cap lower than a running auction's is applied at once: bids above it are refused (above_cap), and an auction whose leading bid is above it is stopped (cap_lowered).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/products/{id}/caps (the `FileCap` operationId).
+func (c *Client) FileCapWithBody(ctx context.Context, id string, params *FileCapParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFileCapRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FileCap File a price cap (上限收费标准) for a product and charging unit (data bureau)
+//
+// Append-only: the next version for the product and unit. The cap in force on a day is the newest version whose validity covers it. A cap lower than a running auction's is applied at once: bids above it are refused (above_cap), and an auction whose leading bid is above it is stopped (cap_lowered).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/products/{id}/caps (the `FileCap` operationId).
+func (c *Client) FileCap(ctx context.Context, id string, params *FileCapParams, body FileCapJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFileCapRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -10207,6 +10418,102 @@ func NewSetAgreementRequestWithBody(server string, id string, params *SetAgreeme
 	return req, nil
 }
 
+// NewListCapsRequest constructs an http.Request for the ListCaps method
+func NewListCapsRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/caps", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFileCapRequest calls the generic FileCap builder with application/json body
+func NewFileCapRequest(server string, id string, params *FileCapParams, body FileCapJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFileCapRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewFileCapRequestWithBody constructs an http.Request for the FileCap method, with any body, and a specified content type
+func NewFileCapRequestWithBody(server string, id string, params *FileCapParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/caps", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewDelistProductRequest calls the generic DelistProduct builder with application/json body
 func NewDelistProductRequest(server string, id string, params *DelistProductParams, body DelistProductJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -12543,6 +12850,31 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/products/{id}/agreement (the `SetAgreement` operationId).
 	SetAgreementWithResponse(ctx context.Context, id string, params *SetAgreementParams, body SetAgreementJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAgreementResponse, error)
+
+	// ListCapsWithResponse Every price cap version of a product
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/products/{id}/caps (the `ListCaps` operationId).
+	ListCapsWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ListCapsResponse, error)
+
+	// FileCapWithBodyWithResponse File a price cap (上限收费标准) for a product and charging unit (data bureau)
+	//
+	// Append-only: the next version for the product and unit. The cap in force on a day is the newest version whose validity covers it. A cap lower than a running auction's is applied at once: bids above it are refused (above_cap), and an auction whose leading bid is above it is stopped (cap_lowered).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/products/{id}/caps (the `FileCap` operationId).
+	FileCapWithBodyWithResponse(ctx context.Context, id string, params *FileCapParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FileCapResponse, error)
+
+	// FileCapWithResponse File a price cap (上限收费标准) for a product and charging unit (data bureau)
+	//
+	// Append-only: the next version for the product and unit. The cap in force on a day is the newest version whose validity covers it. A cap lower than a running auction's is applied at once: bids above it are refused (above_cap), and an auction whose leading bid is above it is stopped (cap_lowered).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/products/{id}/caps (the `FileCap` operationId).
+	FileCapWithResponse(ctx context.Context, id string, params *FileCapParams, body FileCapJSONRequestBody, reqEditors ...RequestEditorFn) (*FileCapResponse, error)
 
 	// DelistProductWithBodyWithResponse Delist a product for good (operator or bureau)
 	//
@@ -23837,6 +24169,348 @@ func (r SetAgreementResponse) ContentType() string {
 	return ""
 }
 
+// ListCapsResponse200Headers the declared response headers of an HTTP 200 response for ListCaps
+type ListCapsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListCapsResponse401Headers the declared response headers of an HTTP 401 response for ListCaps
+type ListCapsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListCapsResponse403Headers the declared response headers of an HTTP 403 response for ListCaps
+type ListCapsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListCapsResponse404Headers the declared response headers of an HTTP 404 response for ListCaps
+type ListCapsResponse404Headers struct {
+	XRequestId string
+}
+
+// ListCapsResponse429Headers the declared response headers of an HTTP 429 response for ListCaps
+type ListCapsResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// ListCapsResponse500Headers the declared response headers of an HTTP 500 response for ListCaps
+type ListCapsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListCapsResponse503Headers the declared response headers of an HTTP 503 response for ListCaps
+type ListCapsResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListCapsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Cap
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListCapsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListCapsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListCapsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListCapsResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListCapsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListCapsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListCapsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCapsResponse) GetJSON200() *[]Cap {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCapsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCapsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCapsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListCapsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCapsResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCapsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCapsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCapsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCapsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCapsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// FileCapResponse201Headers the declared response headers of an HTTP 201 response for FileCap
+type FileCapResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           string
+	XRequestId         string
+}
+
+// FileCapResponse400Headers the declared response headers of an HTTP 400 response for FileCap
+type FileCapResponse400Headers struct {
+	XRequestId string
+}
+
+// FileCapResponse401Headers the declared response headers of an HTTP 401 response for FileCap
+type FileCapResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// FileCapResponse403Headers the declared response headers of an HTTP 403 response for FileCap
+type FileCapResponse403Headers struct {
+	XRequestId string
+}
+
+// FileCapResponse404Headers the declared response headers of an HTTP 404 response for FileCap
+type FileCapResponse404Headers struct {
+	XRequestId string
+}
+
+// FileCapResponse409Headers the declared response headers of an HTTP 409 response for FileCap
+type FileCapResponse409Headers struct {
+	XRequestId string
+}
+
+// FileCapResponse413Headers the declared response headers of an HTTP 413 response for FileCap
+type FileCapResponse413Headers struct {
+	XRequestId string
+}
+
+// FileCapResponse415Headers the declared response headers of an HTTP 415 response for FileCap
+type FileCapResponse415Headers struct {
+	XRequestId string
+}
+
+// FileCapResponse422Headers the declared response headers of an HTTP 422 response for FileCap
+type FileCapResponse422Headers struct {
+	XRequestId string
+}
+
+// FileCapResponse429Headers the declared response headers of an HTTP 429 response for FileCap
+type FileCapResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// FileCapResponse500Headers the declared response headers of an HTTP 500 response for FileCap
+type FileCapResponse500Headers struct {
+	XRequestId string
+}
+
+// FileCapResponse503Headers the declared response headers of an HTTP 503 response for FileCap
+type FileCapResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type FileCapResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Cap
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *RequestEntityTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *FileCapResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *FileCapResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *FileCapResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *FileCapResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *FileCapResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *FileCapResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *FileCapResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *FileCapResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *FileCapResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *FileCapResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *FileCapResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *FileCapResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r FileCapResponse) GetJSON201() *Cap {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r FileCapResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r FileCapResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r FileCapResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r FileCapResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r FileCapResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r FileCapResponse) GetApplicationproblemJSON413() *RequestEntityTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r FileCapResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r FileCapResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r FileCapResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r FileCapResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r FileCapResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r FileCapResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FileCapResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FileCapResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FileCapResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DelistProductResponse200Headers the declared response headers of an HTTP 200 response for DelistProduct
 type DelistProductResponse200Headers struct {
 	IdempotentReplayed *string
@@ -29503,6 +30177,49 @@ func (c *ClientWithResponses) SetAgreementWithResponse(ctx context.Context, id s
 		return nil, err
 	}
 	return ParseSetAgreementResponse(rsp)
+}
+
+// ListCapsWithResponse Every price cap version of a product
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/products/{id}/caps (the `ListCaps` operationId).
+func (c *ClientWithResponses) ListCapsWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*ListCapsResponse, error) {
+	rsp, err := c.ListCaps(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCapsResponse(rsp)
+}
+
+// FileCapWithBodyWithResponse File a price cap (上限收费标准) for a product and charging unit (data bureau)
+//
+// Append-only: the next version for the product and unit. The cap in force on a day is the newest version whose validity covers it. A cap lower than a running auction's is applied at once: bids above it are refused (above_cap), and an auction whose leading bid is above it is stopped (cap_lowered).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/products/{id}/caps (the `FileCap` operationId).
+func (c *ClientWithResponses) FileCapWithBodyWithResponse(ctx context.Context, id string, params *FileCapParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FileCapResponse, error) {
+	rsp, err := c.FileCapWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFileCapResponse(rsp)
+}
+
+// FileCapWithResponse File a price cap (上限收费标准) for a product and charging unit (data bureau)
+//
+// Append-only: the next version for the product and unit. The cap in force on a day is the newest version whose validity covers it. A cap lower than a running auction's is applied at once: bids above it are refused (above_cap), and an auction whose leading bid is above it is stopped (cap_lowered).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/products/{id}/caps (the `FileCap` operationId).
+func (c *ClientWithResponses) FileCapWithResponse(ctx context.Context, id string, params *FileCapParams, body FileCapJSONRequestBody, reqEditors ...RequestEditorFn) (*FileCapResponse, error) {
+	rsp, err := c.FileCap(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFileCapResponse(rsp)
 }
 
 // DelistProductWithBodyWithResponse Delist a product for good (operator or bureau)
@@ -43345,6 +44062,429 @@ func ParseSetAgreementResponse(rsp *http.Response) (*SetAgreementResponse, error
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers SetAgreementResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListCapsResponse parses an HTTP response from a ListCapsWithResponse call
+func ParseListCapsResponse(rsp *http.Response) (*ListCapsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCapsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Cap
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListCapsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListCapsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListCapsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListCapsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListCapsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListCapsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListCapsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFileCapResponse parses an HTTP response from a FileCapWithResponse call
+func ParseFileCapResponse(rsp *http.Response) (*FileCapResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FileCapResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Cap
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest RequestEntityTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers FileCapResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers FileCapResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers FileCapResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers FileCapResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers FileCapResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers FileCapResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers FileCapResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers FileCapResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers FileCapResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers FileCapResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers FileCapResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers FileCapResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -18,6 +18,7 @@ type Facts struct {
 	Assets       map[assets.ID]AssetFacts
 	Appraisal    *certificates.Appraisal
 	OperatorKind string
+	Caps         []Cap // every cap version filed for the product
 }
 
 // AssetFacts are the facts about one source asset.
@@ -43,6 +44,10 @@ const (
 	CondEligibilityConflict   = "eligibility_inconsistent"
 	CondAuctionSchedulePassed = "auction_schedule_passed"
 	CondFreeNeedsPublicUse    = "industry_use_must_be_paid"
+	CondFreeUsePriced         = "free_use_must_be_free"
+	CondPurposeMismatch       = "purpose_not_authorised"
+	CondCapMissing            = "price_cap_missing"
+	CondAboveCap              = "price_above_cap"
 )
 
 // Evaluate checks every publishing condition of p at an instant and returns the unmet ones (none:
@@ -59,6 +64,9 @@ func Evaluate(p Product, facts Facts, now time.Time) []datavenue.FieldError {
 	if p.UseCategory == "industry" && p.Pricing.Method == MethodFree {
 		add("pricing.method", CondFreeNeedsPublicUse, "industry use is paid (G7)")
 	}
+	if FreeUse(p.UseCategory) && p.Pricing.Method != MethodFree {
+		add("pricing.method", CondFreeUsePriced, p.UseCategory+" use is free (N1): its pricing method is free, with no auction, negotiation or price")
+	}
 	for i, id := range p.SourceAssets {
 		field := fmt.Sprintf("source_assets[%d]", i)
 		af, ok := facts.Assets[id]
@@ -69,6 +77,7 @@ func Evaluate(p Product, facts Facts, now time.Time) []datavenue.FieldError {
 		unmet = append(unmet, evaluateAsset(p, af, field, today)...)
 	}
 	unmet = append(unmet, evaluatePrice(p, facts, today)...)
+	unmet = append(unmet, evaluateCap(p, facts, today)...)
 	unmet = append(unmet, evaluateEligibility(p)...)
 	return unmet
 }
@@ -101,9 +110,18 @@ func evaluateAsset(p Product, af AssetFacts, field string, today civil.Date) []d
 	authorised := slices.ContainsFunc(af.Authorisations, func(a certificates.Authorisation) bool {
 		return a.OperatorID == p.OperatorID && a.Scenario == p.Scenario && a.ActiveOn(today) && slices.Contains(a.ProductTypes, p.ProductType)
 	})
+	// The purpose comes from the authorisation (N1): a product serves the one purpose its scenario
+	// was authorised for; another purpose needs another authorisation.
+	forPurpose := slices.ContainsFunc(af.Authorisations, func(a certificates.Authorisation) bool {
+		return a.OperatorID == p.OperatorID && a.Scenario == p.Scenario && a.ActiveOn(today) && slices.Contains(a.ProductTypes, p.ProductType) &&
+			a.Purpose == p.UseCategory
+	})
 	if !authorised {
 		unmet = append(unmet, datavenue.FieldError{Field: "scenario", Code: CondAuthorisation,
 			Message: "no active scenario authorisation of " + string(p.OperatorID) + " for \"" + p.Scenario + "\" covering " + p.ProductType + " on " + name + " (D9)"})
+	} else if !forPurpose {
+		unmet = append(unmet, datavenue.FieldError{Field: "use_category", Code: CondPurposeMismatch,
+			Message: "the scenario authorisation on " + name + " is not for " + p.UseCategory + " use: another purpose needs a new authorisation (N1)"})
 	}
 	if af.HolderKind == "government_unit" && p.Pricing.Method != MethodFree {
 		approved := slices.ContainsFunc(af.Approvals, func(a certificates.Approval) bool {

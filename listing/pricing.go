@@ -48,7 +48,10 @@ type Pricing struct {
 	// negotiation: an optional range around the list price.
 	MinPrice *money.Yuan `json:"min_price,omitempty"`
 	MaxPrice *money.Yuan `json:"max_price,omitempty"`
-	Currency string      `json:"currency"`
+	// ChargingUnit is what the price is charged per (N3): one_off (the product as a whole, the
+	// default), per_call, per_time_unit, per_volume. Metadata for now: trades settle one-off.
+	ChargingUnit string `json:"charging_unit,omitempty"`
+	Currency     string `json:"currency"`
 }
 
 // PricingInput is pricing as submitted: amounts as decimal strings, times as RFC 3339.
@@ -69,6 +72,7 @@ type PricingInput struct {
 	Deposit          string `json:"deposit,omitempty" jsonschema:"pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 	MinPrice         string `json:"min_price,omitempty" jsonschema:"pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 	MaxPrice         string `json:"max_price,omitempty" jsonschema:"pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
+	ChargingUnit     string `json:"charging_unit,omitempty" jsonschema:"enum=one_off,enum=per_call,enum=per_time_unit,enum=per_volume,description=what the price is charged per (N3); default: one_off"`
 }
 
 type pricingParser struct {
@@ -115,6 +119,10 @@ func (p pricingParser) forbid(field, v string) {
 func (in PricingInput) Parse(f *datavenue.Fields) Pricing {
 	p := pricingParser{f}
 	out := Pricing{Method: in.Method, Currency: "CNY"}
+	if in.ChargingUnit != "" && in.ChargingUnit != UnitOneOff {
+		enum(f, "pricing.charging_unit", in.ChargingUnit, ChargingUnits)
+		out.ChargingUnit = in.ChargingUnit
+	}
 	switch in.Method {
 	case MethodGuided:
 		out.BasePrice = p.amount("base_price", in.BasePrice, true)

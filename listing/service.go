@@ -317,7 +317,8 @@ func (s Service) ChangePrice(ctx context.Context, caller datavenue.Caller, id st
 		p.Pricing = probe.Pricing
 		if p.Status == StatusPublished {
 			// Only the price conditions: the rest did not change with the price.
-			if unmet := evaluatePrice(*p, facts, civil.Of(s.Clock.Now())); len(unmet) > 0 {
+			today := civil.Of(s.Clock.Now())
+			if unmet := append(evaluatePrice(*p, facts, today), evaluateCap(*p, facts, today)...); len(unmet) > 0 {
 				return GateError(unmet)
 			}
 		}

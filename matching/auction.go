@@ -33,6 +33,7 @@ type Auction struct {
 	Floor           money.Yuan // the appraisal-based reserve, zero if none
 	Revisable       bool       // sealed bids may be revised until close
 	Allow, Deny     []datavenue.OrgID
+	Cap             money.Yuan // the price cap in force when it opens (N4), zero if none
 }
 
 // BidResult is an accepted bid.
@@ -72,4 +73,9 @@ const (
 	ErrTooLow       = "bid_too_low"
 	ErrBelowReserve = "below_reserve"
 	ErrBidExists    = "bid_exists"
+	ErrAboveCap     = "above_cap"
 )
+
+// StopCapLowered is the reason an auction is stopped when a lower price cap takes effect while its
+// leading bid is above it: it never clears above the cap in force.
+const StopCapLowered = "cap_lowered"

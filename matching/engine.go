@@ -26,12 +26,15 @@ var (
 	depositSrc string
 	//go:embed scripts/advance.lua
 	advanceSrc string
+	//go:embed scripts/cap.lua
+	capSrc string
 
 	openScript    = redis.NewScript(openSrc)
 	bidScript     = redis.NewScript(bidSrc)
 	closeScript   = redis.NewScript(closeSrc)
 	depositScript = redis.NewScript(depositSrc)
 	advanceScript = redis.NewScript(advanceSrc)
+	capScript     = redis.NewScript(capSrc)
 )
 
 // Redis is the part of go-redis the engine uses; a *redis.Client and a *redis.ClusterClient both
@@ -83,7 +86,7 @@ func (e Engine) Open(ctx context.Context, a Auction) error {
 	_, err := openScript.Run(ctx, e.Redis, e.Keys.openKeys(a.ID), a.ID, a.ProductID, a.Kind, string(a.Operator),
 		orgList(a.Holders), ms(a.Start), ms(a.End), fen(a.Reserve), fen(a.Increment), a.AntiSnipe.Milliseconds(),
 		flag(a.DepositRequired), bandLow, bandHigh, fen(a.Floor), flag(a.Revisable), orgList(a.Allow), orgList(a.Deny),
-		fen(a.opening())).StringSlice()
+		fen(a.opening()), fen(a.Cap)).StringSlice()
 	return redisError(err)
 }
 
@@ -138,7 +141,7 @@ func bidError(code, detail string) error {
 		e = datavenue.NotFound(code, "no open auction has this id")
 	case ErrParty, ErrDenied, ErrNotAllowed, ErrDeposit:
 		e = datavenue.Forbidden(code, eligibilityMessage[code])
-	case ErrAmount, ErrOutsideBand, ErrBelowFloor, ErrTooLow, ErrBelowReserve:
+	case ErrAmount, ErrOutsideBand, ErrBelowFloor, ErrTooLow, ErrBelowReserve, ErrAboveCap:
 		e = datavenue.Invalid(code, "the bid amount breaks a price rule",
 			datavenue.FieldError{Field: "amount", Code: code, Message: amountMessage(code, detail)})
 	default:
@@ -167,6 +170,8 @@ func amountMessage(code, detail string) string {
 		return "the bid must be at least the reserve " + yuan(detail)
 	case ErrBelowFloor:
 		return "the bid must be at least the appraisal-based reserve " + yuan(detail)
+	case ErrAboveCap:
+		return "the amount must be at most the price cap " + yuan(detail) + " (上限收费标准)"
 	case ErrOutsideBand:
 		lo, hi, _ := strings.Cut(detail, "|")
 		return "the bid must be inside the guided band " + yuan(lo) + "–" + yuan(hi)
@@ -239,7 +244,9 @@ type State struct {
 	High      *money.Yuan     `json:"high,omitempty"`
 	Leader    datavenue.OrgID `json:"leader,omitempty"`
 	Outcome   *Outcome        `json:"outcome,omitempty"`
-	Currency  string          `json:"currency"`
+	// Cap is the price cap (上限收费标准) the engine holds: no bid above it, no clearing above it.
+	Cap      *money.Yuan `json:"cap,omitempty"`
+	Currency string      `json:"currency"`
 }
 
 // State reads an auction's public state.
@@ -255,6 +262,10 @@ func (e Engine) State(ctx context.Context, auctionID string) (State, error) {
 	s := State{ID: auctionID, Kind: m["kind"], Status: m["status"], StartsAt: time.UnixMilli(num("start_ms")).UTC(),
 		EndsAt: time.UnixMilli(num("end_ms")).UTC(), Reserve: money.FromFen(num("reserve")),
 		Increment: money.FromFen(num("increment")), Bids: int(num("bids")), Currency: "CNY"}
+	if c := num("cap"); c > 0 {
+		y := money.FromFen(c)
+		s.Cap = &y
+	}
 	if s.Kind == English && s.Bids > 0 {
 		high := money.FromFen(num("high"))
 		s.High, s.Leader = &high, datavenue.OrgID(m["high_bidder"])
@@ -303,4 +314,27 @@ func (e Engine) Due(ctx context.Context, shard int, limit int64) ([]string, erro
 	}
 	ids, err := e.Redis.ZRangeByScore(ctx, e.Keys.Deadlines(shard), &redis.ZRangeBy{Min: "-inf", Max: ms(now), Count: limit}).Result()
 	return ids, redisError(err)
+}
+
+// LowerCap lowers a running auction's price cap to amount (never raises it): bids above it are
+// refused from then on, and the close never clears above it. When the leading bid is already above
+// the new cap the auction is stopped at once, reason cap_lowered (StopCapLowered). It reports
+// whether it stopped the auction; an auction no longer open is left alone.
+func (e Engine) LowerCap(ctx context.Context, auctionID string, amount money.Yuan) (stopped bool, err error) {
+	keys := e.Keys.closeKeys(auctionID)
+	res, err := capScript.Run(ctx, e.Redis, []string{keys[0], keys[1]}, auctionID, amount.Fen()).StringSlice()
+	if err != nil {
+		return false, redisError(err)
+	}
+	switch res[0] {
+	case "err":
+		return false, bidError(res[1], "")
+	case "not_open":
+		return false, nil
+	}
+	if res[2] != "1" {
+		return false, nil
+	}
+	o, err := e.Stop(ctx, auctionID, StopCapLowered)
+	return err == nil && !o.Already, err
 }

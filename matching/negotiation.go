@@ -45,6 +45,22 @@ type NegotiationTerms struct {
 	OfferTTL    time.Duration // how long a party has to answer an offer
 }
 
+// NegotiateCapped makes one move. terms is needed only for the buyer's opening offer; cap is the price
+// cap in force at the move (zero: none), which the script holds atomically with the move.
+func (e Engine) NegotiateCapped(ctx context.Context, id, moveID string, actor datavenue.OrgID, move string, amount, cap money.Yuan, terms *NegotiationTerms) (NegotiationState, error) {
+	args := []any{id, moveID, string(actor), move, amount.Fen(), "", "", "", "", "", "", "", "", ""}
+	if terms != nil {
+		bandLow, bandHigh := "0", "0"
+		if terms.BandLow != nil && terms.BandHigh != nil {
+			bandLow, bandHigh = fen(*terms.BandLow), fen(*terms.BandHigh)
+		}
+		args = append(args[:5], terms.ProductID, string(terms.Operator), orgList(terms.Holders), bandLow, bandHigh,
+			fen(terms.Floor), terms.OfferTTL.Milliseconds(), orgList(terms.Allow), orgList(terms.Deny))
+	}
+	args = append(args, fen(cap))
+	return e.negotiate(ctx, id, args)
+}
+
 // NegotiationState is a negotiation's state after a move.
 type NegotiationState struct {
 	Status    string     `json:"status"` // offered, countered, accepted, rejected, withdrawn, expired
@@ -55,17 +71,12 @@ type NegotiationState struct {
 	Duplicate bool       `json:"-"`
 }
 
-// Negotiate makes one move. terms is needed only for the buyer's opening offer.
+// Negotiate makes one move without a price cap (NegotiateCapped with a zero cap).
 func (e Engine) Negotiate(ctx context.Context, id, moveID string, actor datavenue.OrgID, move string, amount money.Yuan, terms *NegotiationTerms) (NegotiationState, error) {
-	args := []any{id, moveID, string(actor), move, amount.Fen()}
-	if terms != nil {
-		bandLow, bandHigh := "0", "0"
-		if terms.BandLow != nil && terms.BandHigh != nil {
-			bandLow, bandHigh = fen(*terms.BandLow), fen(*terms.BandHigh)
-		}
-		args = append(args, terms.ProductID, string(terms.Operator), orgList(terms.Holders), bandLow, bandHigh,
-			fen(terms.Floor), terms.OfferTTL.Milliseconds(), orgList(terms.Allow), orgList(terms.Deny))
-	}
+	return e.NegotiateCapped(ctx, id, moveID, actor, move, amount, money.Zero, terms)
+}
+
+func (e Engine) negotiate(ctx context.Context, id string, args []any) (NegotiationState, error) {
 	res, err := negotiateScript.Run(ctx, e.Redis, e.Keys.negotiateKeys(id), args...).StringSlice()
 	if err != nil {
 		return NegotiationState{}, redisError(err)

@@ -45,6 +45,9 @@ func (s Service) StartNegotiation(ctx context.Context, caller datavenue.Caller, 
 		return NegotiationView{}, datavenue.Invalid("product_not_found", "no published product has this id",
 			datavenue.FieldError{Field: "product_id", Code: "not_found", Message: "no published product has this id"})
 	}
+	if listing.FreeUse(p.UseCategory) {
+		return NegotiationView{}, datavenue.Conflict("free_use_not_priced", p.UseCategory+" use is free (N1): it is never negotiated")
+	}
 	if p.Pricing.Method != listing.MethodNegotiation && p.Pricing.Method != listing.MethodGuided {
 		return NegotiationView{}, datavenue.Conflict("not_negotiable", "this product's pricing method is "+p.Pricing.Method+", not negotiation")
 	}
@@ -55,7 +58,11 @@ func (s Service) StartNegotiation(ctx context.Context, caller datavenue.Caller, 
 		sum := sha256.Sum256(append([]byte("neg|"), keyScope(caller, key)...))
 		id = "neg_" + strings.ToUpper(hex.EncodeToString(sum[:13]))
 	}
-	if _, err := s.Engine.Negotiate(ctx, id, "open", caller.Org, MoveOffer, amount, &terms); err != nil {
+	cap, err := s.capFor(ctx, p)
+	if err != nil {
+		return NegotiationView{}, err
+	}
+	if _, err := s.Engine.NegotiateCapped(ctx, id, "open", caller.Org, MoveOffer, amount, cap, &terms); err != nil {
 		return NegotiationView{}, err
 	}
 	return s.Engine.NegotiationView(ctx, id)
@@ -104,7 +111,16 @@ func (s Service) Move(ctx context.Context, caller datavenue.Caller, id, key stri
 		sum := sha256.Sum256(keyScope(caller, key))
 		moveID = "mv_" + hex.EncodeToString(sum[:13])
 	}
-	if _, err := s.Engine.Negotiate(ctx, id, moveID, caller.Org, in.Action, amount, nil); err != nil {
+	// The cap in force now goes with the move: the script holds the lowest one it has seen.
+	cap := money.Zero
+	if p, err := s.Store.Product(ctx, v.ProductID); err == nil {
+		if cap, err = s.capFor(ctx, p); err != nil {
+			return NegotiationView{}, err
+		}
+	} else if datavenue.KindOf(err) != datavenue.KindNotFound {
+		return NegotiationView{}, err
+	}
+	if _, err := s.Engine.NegotiateCapped(ctx, id, moveID, caller.Org, in.Action, amount, cap, nil); err != nil {
 		return NegotiationView{}, err
 	}
 	return s.Engine.NegotiationView(ctx, id)

@@ -61,6 +61,9 @@ func (s Service) Restore(ctx context.Context, store RestoreStore) (int, error) {
 			return restored, err
 		}
 		a := s.engineAuction(r, p)
+		if a.Cap, err = s.capFor(ctx, p); err != nil {
+			return restored, err
+		}
 		done, err := s.Engine.restore(ctx, a, bids, deposits)
 		if err != nil {
 			return restored, err
@@ -97,7 +100,7 @@ func (e Engine) restore(ctx context.Context, a Auction, bids []ProjectedBid, dep
 			"holders": orgList(a.Holders), "start_ms": ms(a.Start), "end_ms": ms(a.End), "reserve": fen(a.Reserve),
 			"increment": fen(a.Increment), "snipe_ms": strconv.FormatInt(a.AntiSnipe.Milliseconds(), 10),
 			"deposit": flag(a.DepositRequired), "band_low": bandLow, "band_high": bandHigh, "floor": fen(a.Floor),
-			"revisable": flag(a.Revisable), "opening": fen(a.opening())},
+			"revisable": flag(a.Revisable), "opening": fen(a.opening()), "cap": fen(a.Cap)},
 		Allow: strs(a.Allow), Deny: strs(a.Deny), Deposits: strs(deposits), Bids: []bid{},
 	}
 	for _, b := range bids {

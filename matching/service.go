@@ -106,6 +106,8 @@ type Service struct {
 	// Registered caches organisations found registered (registration is never undone, so a
 	// positive answer stays true), sparing a bid its PostgreSQL round trip. Nil: no cache.
 	Registered *sync.Map
+	// Caps finds the price cap in force (N4); nil: no caps (engine tests).
+	Caps CapLookup
 }
 
 // CreateInput opens an auction for a published, auction-priced product.
@@ -135,6 +137,15 @@ func (s Service) Create(ctx context.Context, caller datavenue.Caller, in CreateI
 	case !pr.EndAt.After(s.Clock.Now()):
 		return Record{}, datavenue.Conflict("auction_schedule_passed", "the auction's end has passed; change the product's price schedule")
 	}
+	cap, err := s.capFor(ctx, p)
+	if err != nil {
+		return Record{}, err
+	}
+	if s.Caps != nil {
+		if err := checkCapped(p, cap); err != nil {
+			return Record{}, err
+		}
+	}
 	r := Record{ID: datavenue.NewID("auc"), ProductID: p.ID, OperatorID: p.OperatorID, Kind: pr.AuctionKind, Status: "open",
 		StartsAt: *pr.StartAt, EndsAt: *pr.EndAt, Reserve: *pr.Reserve, Increment: money.Zero, Deposit: money.Zero,
 		Floor: money.Zero, Revisable: in.Revisable && pr.AuctionKind != English, PriceVersion: p.PriceVersion, Currency: "CNY"}
@@ -161,7 +172,9 @@ func (s Service) Create(ctx context.Context, caller datavenue.Caller, in CreateI
 	} else if err != nil {
 		return Record{}, err
 	}
-	return rec, s.Engine.Open(ctx, s.engineAuction(rec, p))
+	a := s.engineAuction(rec, p)
+	a.Cap = cap
+	return rec, s.Engine.Open(ctx, a)
 }
 
 func (s Service) engineAuction(r Record, p listing.Product) Auction {

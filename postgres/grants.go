@@ -19,7 +19,7 @@ func (db *DB) OrganisationKind(ctx context.Context, id datavenue.OrgID) (string,
 	return kind, interpretError(notFoundAs(err, datavenue.NotFound("organisation_not_found", "no organisation has this id")))
 }
 
-const authorisationSelect = `SELECT g.id, g.asset_id, a.holder_id, g.operator_id, g.scenario, g.product_types, g.conditions,
+const authorisationSelect = `SELECT g.id, g.asset_id, a.holder_id, g.operator_id, g.scenario, g.purpose, g.product_types, g.conditions,
 	g.valid_from, g.valid_until, g.version, g.status, g.granted_by_org, g.granted_by, g.granted_at, g.revoked_at,
 	coalesce(g.revocation_reason, '')
 	FROM authorisations g JOIN assets a ON a.id = g.asset_id `
@@ -27,7 +27,7 @@ const authorisationSelect = `SELECT g.id, g.asset_id, a.holder_id, g.operator_id
 func scanAuthorisation(row pgx.Row) (certificates.Authorisation, error) {
 	var g certificates.Authorisation
 	var from, until time.Time
-	err := row.Scan(&g.ID, &g.AssetID, &g.HolderID, &g.OperatorID, &g.Scenario, &g.ProductTypes, &g.Conditions, &from, &until,
+	err := row.Scan(&g.ID, &g.AssetID, &g.HolderID, &g.OperatorID, &g.Scenario, &g.Purpose, &g.ProductTypes, &g.Conditions, &from, &until,
 		&g.Version, &g.Status, &g.GrantedByOrg, &g.GrantedBy, &g.GrantedAt, &g.RevokedAt, &g.RevocationReason)
 	g.ValidFrom, g.ValidUntil = civil.FromTime(from), civil.FromTime(until)
 	return g, err
@@ -47,10 +47,10 @@ func recordGrantChange(ctx context.Context, tx pgx.Tx, g certificates.Authorisat
 func (db *DB) CreateAuthorisation(ctx context.Context, g certificates.Authorisation, reason string) (certificates.Authorisation, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO authorisations (id, asset_id, operator_id, scenario, product_types, conditions,
-			valid_from, valid_until, version, status, granted_by_org, granted_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, 'active', $9, $10)`,
+			valid_from, valid_until, version, status, granted_by_org, granted_by, purpose)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, 'active', $9, $10, $11)`,
 			g.ID, g.AssetID, g.OperatorID, g.Scenario, g.ProductTypes, g.Conditions, g.ValidFrom.Time(), g.ValidUntil.Time(),
-			g.GrantedByOrg, g.GrantedBy)
+			g.GrantedByOrg, g.GrantedBy, g.Purpose)
 		if err != nil {
 			return err
 		}
@@ -58,7 +58,7 @@ func (db *DB) CreateAuthorisation(ctx context.Context, g certificates.Authorisat
 			return err
 		}
 		return appendAudit(ctx, tx, "authorisation.granted", "authorisation", g.ID,
-			map[string]any{"asset_id": g.AssetID, "operator_id": g.OperatorID, "scenario": g.Scenario})
+			map[string]any{"asset_id": g.AssetID, "operator_id": g.OperatorID, "scenario": g.Scenario, "purpose": g.Purpose})
 	})
 	if err != nil {
 		return certificates.Authorisation{}, err

@@ -272,6 +272,9 @@ func gateFacts(ctx context.Context, tx pgx.Tx, p listing.Product) (listing.Facts
 		}
 		facts.Assets[id] = af
 	}
+	if facts.Caps, err = collect(ctx, tx, scanCap, capSelect+`WHERE product_id = $1 ORDER BY charging_unit, version`, p.ID); err != nil {
+		return facts, err
+	}
 	if p.Pricing.Method == listing.MethodAppraisal && p.Pricing.AppraisalID != "" {
 		a, err := scanAppraisal(tx.QueryRow(ctx, appraisalSelect+`WHERE id = $1 FOR SHARE`, p.Pricing.AppraisalID))
 		if err == nil {

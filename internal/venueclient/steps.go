@@ -94,7 +94,7 @@ func (c *Client) grantAndApprove(assetID, scenario string, until openapi_types.D
 	ctx, api := context.Background(), c.API()
 	c.Say("Scenario authorisation (data bureau), paid-use approval (finance bureau), appraisal (appraiser)")
 	grant, err := Result[client.Authorisation](api.GrantAuthorisationWithResponse(ctx, nil, client.GrantInput{AssetId: assetID,
-		OperatorId: string(Operator.Org), Scenario: scenario, ProductTypes: []string{"dataset", "api_service"}, Conditions: "仅限脱敏汇总数据",
+		OperatorId: string(Operator.Org), Scenario: scenario, Purpose: client.GrantInputPurposeIndustry, ProductTypes: []string{"dataset", "api_service"}, Conditions: "仅限脱敏汇总数据",
 		ValidUntil: until}, c.As(DataBureau)))
 	if err != nil {
 		return grant, err
@@ -143,6 +143,13 @@ func (c *Client) Publish(asset client.Asset, scenario, title string, pricing cli
 		Licence:     client.Licence{DurationDays: 365, PermittedUse: "交通规划研究", OnwardTransfer: false},
 		UseCategory: client.ProductInputUseCategoryIndustry, Pricing: pricing}, c.As(Operator)))
 	if err != nil {
+		return p, err
+	}
+	// Industry use is paid, under the authorising body's cap (上限收费标准, N4): the data bureau files
+	// it before the product goes on the market.
+	if _, err := Result[client.Cap](api.FileCapWithResponse(ctx, p.Id, nil, client.CapInput{Amount: "1000000.00",
+		ApprovalRef: "数据局批复〔2026〕12号", PricingDocNumber: Ptr("发改价格〔2025〕65号"), ValidUntil: Date(time.Now().AddDate(1, 0, 0))},
+		c.As(DataBureau))); err != nil {
 		return p, err
 	}
 	if _, err := api.SubmitProductWithResponse(ctx, p.Id, nil, c.As(Operator)); err != nil {

@@ -97,7 +97,7 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		return nil, err
 	}
 	v := &Venue{Calendar: calendar, Wake: certificates.NewWaker(),
-		Auctions: matching.Service{Store: b.DB, Engine: matching.Engine{Redis: b.Redis, Keys: b.Keys}, Clock: clock, Registered: &sync.Map{}},
+		Auctions: matching.Service{Store: b.DB, Engine: matching.Engine{Redis: b.Redis, Keys: b.Keys}, Clock: clock, Registered: &sync.Map{}, Caps: b.DB},
 		Orders:   settlement.Service{Store: b.DB, Calendar: calendar, Clock: clock},
 		Vouchers: settlement.Vouchers{Store: b.DB, Keys: b.Keyring, Issuer: cfg.JWTIssuer, Clock: clock, ConfirmAfter: cfg.ConfirmAfter},
 	}
@@ -110,10 +110,14 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		Certificates:  certificates.Service{Store: b.DB, Signer: certificates.Signer{Keys: b.Keyring, Issuer: cfg.JWTIssuer}, Clock: clock, Published: v.Wake.Wake},
 		Grants:        certificates.GrantService{Store: b.DB, Clock: clock, Published: v.Wake.Wake},
 		Listing:       listing.Service{Store: b.DB, Clock: clock},
-		Catalogue:     b.Catalogue,
-		ReadReplica:   b.ReadReplica,
-		Auctions:      v.Auctions,
-		Negotiations:  v.Auctions,
+		Caps: listing.Caps{Store: b.DB, Products: b.DB, Clock: clock, Filed: func(ctx context.Context, productID string) error {
+			_, err := v.Auctions.ApplyCap(ctx, productID)
+			return err
+		}},
+		Catalogue:    b.Catalogue,
+		ReadReplica:  b.ReadReplica,
+		Auctions:     v.Auctions,
+		Negotiations: v.Auctions,
 		Guidance: func(ctx context.Context, id string) (matching.Guidance, error) {
 			return matching.Guide(ctx, b.DB, clock, id)
 		},

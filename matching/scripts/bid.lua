@@ -17,7 +17,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 local f = redis.call('HMGET', KEYS[1], 'status', 'kind', 'operator', 'holders', 'start_ms', 'end_ms',
   'reserve', 'increment', 'snipe_ms', 'deposit', 'band_low', 'band_high', 'floor', 'revisable',
-  'bids', 'high', 'test_clock_ms', 'opening')
+  'bids', 'high', 'test_clock_ms', 'opening', 'cap')
 local status, kind, operator, holders = f[1], f[2], f[3], f[4]
 local start_ms, end_ms = tonumber(f[5]), tonumber(f[6])
 local reserve, increment, snipe = tonumber(f[7]), tonumber(f[8]), tonumber(f[9])
@@ -46,6 +46,8 @@ if f[10] == '1' and redis.call('SISMEMBER', KEYS[7], buyer) == 0 then return {'e
 if not amount or amount ~= math.floor(amount) or amount <= 0 or amount > 9007199254740991 then
   return {'err', 'invalid_amount', ''}
 end
+local cap = tonumber(f[19]) or 0 -- the price cap in force (N4), lowered by cap.lua; 0: none
+if cap > 0 and amount > cap then return {'err', 'above_cap', string.format('%d', cap)} end
 if band_high > 0 and (amount < band_low or amount > band_high) then
   return {'err', 'outside_band', string.format('%d|%d', band_low, band_high)}
 end

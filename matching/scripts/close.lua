@@ -7,12 +7,13 @@
 -- ARGV[1] auction id  ARGV[2] mode: "due" (close if the deadline passed) or "stop" (stop now,
 -- no winner: a certificate or authorisation stopped holding)  ARGV[3] reason (for "stop")
 -- returns {"closed"|"already", outcome, winner, price fen, closed_ms} or {"not_due", end_ms}
--- or {"err", code}; outcome is won, no_sale or stopped
+-- or {"err", code}; outcome is won, no_sale or stopped. A price above the cap in force (lowered
+-- under the running auction: cap.lua) never clears: the auction is stopped, reason cap_lowered.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'err', 'auction_not_found'}
 end
 local f = redis.call('HMGET', KEYS[1], 'status', 'kind', 'end_ms', 'reserve', 'bids', 'high', 'high_bidder',
-  'outcome', 'winner', 'price', 'closed_ms', 'test_clock_ms')
+  'outcome', 'winner', 'price', 'closed_ms', 'test_clock_ms', 'cap')
 if f[1] ~= 'open' then
   return {'already', f[8], f[9], f[10], f[11]}
 end
@@ -55,6 +56,12 @@ else
   end
 end
 
+local reason = ARGV[3]
+local cap = tonumber(f[13]) or 0
+if outcome == 'won' and cap > 0 and price > cap then
+  outcome, winner, price, reason = 'stopped', '', 0, 'cap_lowered'
+end
+
 -- Deposits: the winner's is applied to the price, every other one is released.
 for _, buyer in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   if buyer == winner then
@@ -66,11 +73,11 @@ end
 local status = 'closed'
 if outcome == 'stopped' then status = 'stopped' end
 redis.call('HSET', KEYS[1], 'status', status, 'outcome', outcome, 'winner', winner,
-  'price', string.format('%d', price), 'closed_ms', string.format('%d', now), 'reason', ARGV[3])
+  'price', string.format('%d', price), 'closed_ms', string.format('%d', now), 'reason', reason)
 redis.call('ZREM', KEYS[5], ARGV[1])
 local reveal = '[]'
 if #revealed > 0 then reveal = cjson.encode(revealed) end
 redis.call('XADD', KEYS[6], '*', 'type', 'close', 'auction', ARGV[1], 'outcome', outcome,
-  'winner', winner, 'price', string.format('%d', price), 'at_ms', string.format('%d', now), 'reason', ARGV[3],
+  'winner', winner, 'price', string.format('%d', price), 'at_ms', string.format('%d', now), 'reason', reason,
   'revealed', reveal)
 return {'closed', outcome, winner, string.format('%d', price), string.format('%d', now)}

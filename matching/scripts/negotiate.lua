@@ -15,7 +15,9 @@
 -- ARGV[4] action: offer | counter | accept | reject | withdraw  ARGV[5] amount fen (offer, counter)
 -- ARGV[6..] for the opening offer only: product id, operator org, holders (comma-separated),
 --           band low fen, band high fen (0: none), floor fen, offer lifetime ms,
---           allow list and deny list (comma-separated)
+--           allow list and deny list (comma-separated); on other moves ARGV[6..14] are empty
+-- ARGV[15] the price cap in force now, fen (N4; 0: none), given on every move: no offer, counter or
+--           acceptance above it. The lowest cap a negotiation has seen stays in its terms.
 -- returns {"ok", reply} or {"dup", reply} with reply = "status|price|round|expires_ms|at_ms",
 -- or {"err", code, detail}. An action id used before answers the first reply when the request is
 -- the same (action, amount, product) and "idempotency_key_reused" when it is not.
@@ -31,10 +33,12 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local actor, action = ARGV[3], ARGV[4]
 local amount = tonumber(ARGV[5])
 
+local cap = tonumber(ARGV[15] or '0') or 0
 local function check_price(band_low, band_high, floor)
   if not amount or amount ~= math.floor(amount) or amount <= 0 or amount > 9007199254740991 then
     return {'err', 'invalid_amount', ''}
   end
+  if cap > 0 and amount > cap then return {'err', 'above_cap', string.format('%d', cap)} end
   if band_high > 0 and (amount < band_low or amount > band_high) then
     return {'err', 'outside_band', string.format('%d|%d', band_low, band_high)}
   end
@@ -61,11 +65,13 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   local bad = check_price(tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]))
   if bad then return bad end
   redis.call('HSET', KEYS[1], 'id', ARGV[1], 'product', ARGV[6], 'buyer', actor, 'seller', operator,
-    'band_low', ARGV[9], 'band_high', ARGV[10], 'floor', ARGV[11], 'ttl_ms', ARGV[12])
+    'band_low', ARGV[9], 'band_high', ARGV[10], 'floor', ARGV[11], 'ttl_ms', ARGV[12], 'cap', string.format('%d', cap))
   status, price, round = 'offered', amount, 1
 else
-  local f = redis.call('HMGET', KEYS[1], 'status', 'buyer', 'seller', 'round', 'expires_ms', 'band_low', 'band_high', 'floor', 'price')
+  local f = redis.call('HMGET', KEYS[1], 'status', 'buyer', 'seller', 'round', 'expires_ms', 'band_low', 'band_high', 'floor', 'price', 'cap')
   status, round, expires, price = f[1], tonumber(f[4]), tonumber(f[5]), tonumber(f[9])
+  local held = tonumber(f[10]) or 0
+  if held > 0 and (cap == 0 or held < cap) then cap = held end
   local buyer, seller = f[2], f[3]
   if status ~= 'offered' and status ~= 'countered' then return {'err', 'negotiation_' .. status, ''} end
   if now >= expires then return {'err', 'negotiation_expired', ''} end
@@ -79,6 +85,7 @@ else
   elseif not my_turn then
     return {'err', 'not_your_move', ''}
   elseif action == 'accept' then
+    if cap > 0 and price > cap then return {'err', 'above_cap', string.format('%d', cap)} end
     status = 'accepted'
   elseif action == 'reject' then
     status = 'rejected'
@@ -95,7 +102,7 @@ end
 local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl_ms'))
 expires = now + ttl
 local final = status == 'accepted' or status == 'rejected' or status == 'withdrawn'
-redis.call('HSET', KEYS[1], 'status', status, 'price', string.format('%d', price), 'round', round,
+redis.call('HSET', KEYS[1], 'cap', string.format('%d', cap), 'status', status, 'price', string.format('%d', price), 'round', round,
   'expires_ms', string.format('%d', expires), 'last_by', actor, 'updated_ms', string.format('%d', now))
 if final then
   redis.call('ZREM', KEYS[4], ARGV[1])

@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/money"
+)
+
+const capSelect = `SELECT id, product_id, charging_unit, version, amount::text, approval_ref, pricing_doc_number,
+	valid_from, valid_until, filed_by_org, filed_by, filed_at FROM price_caps `
+
+func scanCap(row pgx.Row) (listing.Cap, error) {
+	var c listing.Cap
+	var amount string
+	var from, until time.Time
+	err := row.Scan(&c.ID, &c.ProductID, &c.ChargingUnit, &c.Version, &amount, &c.ApprovalRef, &c.PricingDocNumber,
+		&from, &until, &c.FiledByOrg, &c.FiledBy, &c.FiledAt)
+	if err == nil {
+		c.Amount, c.Currency = money.MustParse(amount), "CNY"
+		c.ValidFrom, c.ValidUntil = civil.FromTime(from), civil.FromTime(until)
+	}
+	return c, err
+}
+
+// FileCap appends the next version of a product's cap for a charging unit, with its audit record.
+// The product row is locked so that two filings number their versions one after the other, and a
+// publishing step running meanwhile sees the cap or not at all.
+func (db *DB) FileCap(ctx context.Context, c listing.Cap) (listing.Cap, error) {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM products WHERE id = $1 FOR UPDATE`, c.ProductID).Scan(&status); err != nil {
+			return notFoundAs(err, errProductNotFound)
+		}
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) + 1 FROM price_caps WHERE product_id = $1 AND charging_unit = $2`,
+			c.ProductID, c.ChargingUnit).Scan(&c.Version); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `INSERT INTO price_caps (id, product_id, charging_unit, version, amount, approval_ref,
+			pricing_doc_number, valid_from, valid_until, filed_by_org, filed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			RETURNING filed_at`, c.ID, c.ProductID, c.ChargingUnit, c.Version, c.Amount.Decimal(), c.ApprovalRef, c.PricingDocNumber,
+			c.ValidFrom.Time(), c.ValidUntil.Time(), c.FiledByOrg, c.FiledBy).Scan(&c.FiledAt)
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, "price_cap.filed", "product", c.ProductID, map[string]any{"cap_id": c.ID,
+			"charging_unit": c.ChargingUnit, "version": c.Version, "amount": c.Amount, "approval_ref": c.ApprovalRef,
+			"pricing_doc_number": c.PricingDocNumber, "valid_from": c.ValidFrom, "valid_until": c.ValidUntil})
+	})
+	if err != nil {
+		return listing.Cap{}, err
+	}
+	return scanCap(db.Pool.QueryRow(ctx, capSelect+`WHERE id = $1`, c.ID))
+}
+
+// Caps lists every cap version of a product, oldest first.
+func (db *DB) Caps(ctx context.Context, productID string) ([]listing.Cap, error) {
+	rows, err := db.Pool.Query(ctx, capSelect+`WHERE product_id = $1 ORDER BY charging_unit, version`, productID)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (listing.Cap, error) { return scanCap(r) })
+	return list, interpretError(err)
+}
+
+// CapInForce returns the cap in force for a product's charging unit on a day, or nil.
+func (db *DB) CapInForce(ctx context.Context, productID, unit string, day civil.Date) (*listing.Cap, error) {
+	caps, err := db.Caps(ctx, productID)
+	if err != nil {
+		return nil, err
+	}
+	return listing.CapInForce(caps, unit, day), nil
+}
+
+var _ listing.CapStore = (*DB)(nil)
