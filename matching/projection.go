@@ -163,6 +163,11 @@ func (p *Projector) runShard(ctx context.Context, shard int) (int, error) {
 		}
 		defer unlock()
 		reclaimAfter = 0 // only the lock's holder reads: whatever is pending is left over
+		// A holder that hangs (a connection that never answers) must not keep the shard: the
+		// pass ends at its deadline, like a transient failure, and the next holder goes on.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, shardPassTimeout)
+		defer cancel()
 	}
 	err := p.Redis.XGroupCreateMkStream(ctx, stream, p.group(), "0").Err()
 	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
@@ -204,6 +209,10 @@ func (p *Projector) runShard(ctx context.Context, shard int) (int, error) {
 // shardPassLimit is how many entries a pass applies from one shard before it moves on, so a shard
 // that receives entries as fast as they are applied (one busy auction) does not starve the others.
 const shardPassLimit = 1000
+
+// shardPassTimeout bounds one locked pass over a shard (at most shardPassLimit entries, a few
+// seconds).
+const shardPassTimeout = 30 * time.Second
 
 // reclaim makes this projector the owner of the entries other consumers read and left
 // unacknowledged for at least idle: all of them, page by page, so none is left behind the ones

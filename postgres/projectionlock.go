@@ -14,6 +14,9 @@ import (
 // second.
 const projectionLockKey = `hashtext('datavenue projection')`
 
+// projectionLease is the longest a projector keeps a shard's lock.
+const projectionLease = time.Minute
+
 // ProjectionLocks are the projection's shard locks (see matching.ShardLocker): session-level
 // advisory locks, held on a connection of their own rather than one of the pool's. A projector
 // holding a shard needs pooled connections to apply its entries; holding a pooled one as well
@@ -46,7 +49,13 @@ func (l *ProjectionLocks) TryLockShard(ctx context.Context, shard int) (unlock f
 		l.mu.Unlock()
 		return nil, false, interpretError(err)
 	}
+	// A lease: a holder that has not unlocked within projectionLease (a pass takes seconds) is
+	// stuck (seen: a Redis call that did not return), and gives the shard up as a dead process
+	// would: its session's socket is closed, PostgreSQL ends the session and frees the lock.
+	conn := l.conn
+	lease := time.AfterFunc(projectionLease, func() { _ = conn.PgConn().Conn().Close() })
 	return func() {
+		lease.Stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock(`+projectionLockKey+`, $1)`, shard); err != nil {

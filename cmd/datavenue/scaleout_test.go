@@ -127,7 +127,7 @@ func TestScaleOutThreeVenueProcesses(t *testing.T) {
 	// Every auction closed; its trade and order made; the engine's streams all applied.
 	var open, orderless int
 	var backlog int64
-	s.waitFor(time.Minute, "every auction closed, every trade an order, nothing left to project", func() bool {
+	s.waitFor(2*time.Minute, "every auction closed, every trade an order, nothing left to project", func() bool {
 		open = s.count(`SELECT count(*) FROM auctions WHERE id = ANY($1) AND status = 'open'`, auctions)
 		orderless = s.count(`SELECT count(*) FROM trades t WHERE NOT EXISTS (SELECT 1 FROM settlement_orders o WHERE o.trade_id = t.id)`)
 		backlog = s.backlog()
