@@ -158,8 +158,16 @@ func (p *Projector) runShard(ctx context.Context, shard int) (int, error) {
 	reclaimAfter := p.ReclaimAfter
 	if p.Locks != nil {
 		unlock, ok, err := p.Locks.TryLockShard(ctx, shard)
-		if err != nil || !ok {
-			return 0, err // another process projects this shard now (or the lock is unreachable: retried)
+		if err != nil {
+			// The lock lives in PostgreSQL: unreachable, the entries cannot be applied either.
+			// A transient failure like any other (counted: it is what an outage looks like).
+			if p.Failures != nil {
+				p.Failures(failureTransient)
+			}
+			return 0, err
+		}
+		if !ok {
+			return 0, nil // another process projects this shard now
 		}
 		defer unlock()
 		reclaimAfter = 0 // only the lock's holder reads: whatever is pending is left over
