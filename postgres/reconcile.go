@@ -133,6 +133,7 @@ type importBatch struct {
 	tx          pgx.Tx
 	importID    string
 	openMissing bool                             // some obligation has an open "missing" exception a receipt may answer
+	announce    bool                             // some organisation subscribes to obligation.remitted
 	seen        map[string]bool                  // the chunk's slip numbers received before or earlier in the file
 	byCode      map[string]*settlement.Candidate // due obligations by payment code, with their running remitted
 	party       map[string]string                // obligation -> its unit
@@ -148,10 +149,12 @@ func newImportBatch(tx pgx.Tx, importID string) *importBatch {
 		party: map[string]string{}, remitted: map[string]decimal.Decimal{}, paidBy: map[string]string{}, postings: map[string]decimal.Decimal{}}
 }
 
-// findOpenMissing learns whether any "missing" exception is open, so that chunks skip answering them
-// when none is.
+// findOpenMissing learns whether any "missing" exception is open and whether anyone subscribes to
+// obligation.remitted, so that chunks skip answering and announcing when nothing would.
 func (b *importBatch) findOpenMissing(ctx context.Context) error {
-	return b.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reconciliation_exceptions WHERE kind = 'missing' AND status = 'open')`).Scan(&b.openMissing)
+	return b.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM reconciliation_exceptions WHERE kind = 'missing' AND status = 'open'),
+			EXISTS (SELECT 1 FROM webhook_subscriptions WHERE status = 'active' AND 'obligation.remitted' = ANY (events))`).
+		Scan(&b.openMissing, &b.announce)
 }
 
 // load reads what a chunk's receipts need: the slips already received and the obligations their
@@ -348,8 +351,10 @@ func (b *importBatch) flushObligations(ctx context.Context) error {
 		return err
 	}
 	// Integrators learn which obligations are now paid off (webhooks: obligation.remitted).
-	if err := appendObligationsRemitted(ctx, b.tx, ids); err != nil {
-		return err
+	if b.announce {
+		if err := appendObligationsRemitted(ctx, b.tx, ids); err != nil {
+			return err
+		}
 	}
 	// A "missing" exception of an obligation is answered by the receipt that paid it.
 	if !b.openMissing {

@@ -156,7 +156,7 @@ func appendObligationsRemitted(ctx context.Context, tx pgx.Tx, obligationIDs []s
 			INSERT INTO webhook_events (id, type, resource_type, resource_id, orgs, data, dedupe_key)
 			SELECT x.event_id, 'obligation.remitted', 'obligation', o.id, ARRAY[o.party_id], `+obligationData+`, 'obligation.remitted:' || o.id
 			FROM unnest($1::text[], $2::text[]) AS x(obligation, event_id) JOIN obligations o ON o.id = x.obligation
-			WHERE o.status = 'remitted' AND EXISTS (SELECT 1 FROM webhook_subscriptions s
+			WHERE o.id = ANY ($1::text[]) AND o.status = 'remitted' AND EXISTS (SELECT 1 FROM webhook_subscriptions s
 				WHERE s.org_id = o.party_id AND s.status = 'active' AND 'obligation.remitted' = ANY (s.events))
 			ORDER BY o.id
 			ON CONFLICT (dedupe_key) DO NOTHING
