@@ -23,12 +23,17 @@ func openRedis(cfg config.Config) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("DATAVENUE_REDIS_URL: %w", err)
 		}
+		// A command's context deadline bounds its socket reads and writes too: by default
+		// go-redis reads with context.Background() and a stalled connection holds a caller (the
+		// projector's pass, a request) past its deadline.
+		opts.ContextTimeoutEnabled = true
 		return redis.NewClient(opts), nil
 	}
 	opts, err := clusterOptions(cfg.RedisCluster)
 	if err != nil {
 		return nil, fmt.Errorf("DATAVENUE_REDIS_CLUSTER: %w", err)
 	}
+	opts.ContextTimeoutEnabled = true
 	return redis.NewClusterClient(opts), nil
 }
 
