@@ -144,8 +144,10 @@ var Policy = map[string]Rule{
 	// Settlement: orders are seen by the buyer's and the seller's organisations and the book
 	// keepers; clerks record payments and reconcile; the operator delivers, the buyer confirms.
 	"setAgreement": ownOnly(operator), "getAgreement": ownOr(Everyone, BookKeepers...), "listOrders": anyone(Everyone...),
-	"getOrder":        ownOr(Everyone, BookKeepers...),
-	"recordPayment":   anyone(clerk),
+	"getOrder":      ownOr(Everyone, BookKeepers...),
+	"recordPayment": anyone(clerk),
+	// A registered buyer obtains a free-use product (N1); the service checks the product's lists.
+	"obtainFreeUse":   anyone(buyer),
 	"paymentCallback": {Signed: true}, // the provider's HMAC signature
 	"listObligations": anyone(BookKeepers...),
 	"recordDelivery":  ownOnly(operator), "confirmDelivery": ownOnly(buyer),

@@ -25,6 +25,7 @@ type Settlement interface {
 	Orders(ctx context.Context, caller datavenue.Caller, status string, p settlement.Page) ([]settlement.Order, error)
 	Obligations(ctx context.Context, caller datavenue.Caller, status string, overdueOnly bool, p settlement.Page) ([]settlement.Obligation, error)
 	RecordCallback(ctx context.Context, in settlement.PaymentCallback) (settlement.Order, error)
+	ObtainFree(ctx context.Context, caller datavenue.Caller, productID, key string) (settlement.Order, error)
 }
 
 func (h *handlers) settlementRoutes() []Route {
@@ -35,6 +36,9 @@ func (h *handlers) settlementRoutes() []Route {
 			Auth:        true, Params: id, Request: settlement.AgreementInput{}, Response: settlement.Agreement{}, Status: 201, Errors: []int{403, 404}}, h.setAgreement},
 		{"GET", "/v1/products/:id/agreement", Operation{ID: "getAgreement", Tag: "settlement", Summary: "The product's current contribution agreement (its parties and the supervisors)", Auth: true,
 			Params: id, Response: settlement.Agreement{}, Errors: []int{404}}, h.getAgreement},
+		{"POST", "/v1/products/:id/free-orders", Operation{ID: "obtainFreeUse", Tag: "settlement", Summary: "Obtain a free-use product (buyer): an order of 0.00, settled at once",
+			Description: "For a published product whose purpose is public governance or public welfare (free use by law, N1; pricing method free). Makes a trade at 0.00 (source free_use) and its order, status paid at once (paid_via free_use): no payment, no split, no ledger posting, no treasury or filing obligation. The seller then records the delivery and the buyer confirms it as for any order; the voucher states the price 0.00 and the purpose. A paid product is refused (409 not_free_use). Send an Idempotency-Key: a retry returns the same order.",
+			Auth:        true, Params: id, Response: settlement.Order{}, Status: 201, Errors: []int{403, 404, 409}}, h.obtainFreeUse},
 		{"GET", "/v1/orders", Operation{ID: "listOrders", Tag: "settlement", Summary: "Settlement orders (a party's own; clerks, bureaus and auditors all)", Auth: true,
 			Params: []Param{{Name: "status", In: "query"}, limitParam, cursorParam}, Response: Page[settlement.Order]{}, Errors: []int{422}}, h.listOrders},
 		{"GET", "/v1/orders/:id", Operation{ID: "getOrder", Tag: "settlement", Summary: "An order with its shares and obligations", Auth: true,
@@ -64,6 +68,14 @@ func (h *handlers) getAgreement(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(a)
+}
+
+func (h *handlers) obtainFreeUse(c *fiber.Ctx) error {
+	o, err := h.d.Settlement.ObtainFree(c.UserContext(), callerOf(c), c.Params("id"), c.Get(headerIdempotencyKey))
+	if err != nil {
+		return err
+	}
+	return created(c, "/v1/orders/"+o.ID, o)
 }
 
 func (h *handlers) listOrders(c *fiber.Ctx) error {

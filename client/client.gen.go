@@ -2801,6 +2801,12 @@ type DelistProductParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ObtainFreeUseParams defines parameters for ObtainFreeUse.
+type ObtainFreeUseParams struct {
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // ChangePriceParams defines parameters for ChangePrice.
 type ChangePriceParams struct {
 	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
@@ -3845,6 +3851,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/products/{id}/delist (the `DelistProduct` operationId).
 	DelistProduct(ctx context.Context, id string, params *DelistProductParams, body DelistProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ObtainFreeUse Obtain a free-use product (buyer): an order of 0.00, settled at once
+	//
+	// For a published product whose purpose is public governance or public welfare (free use by law, N1; pricing method free). Makes a trade at 0.00 (source free_use) and its order, status paid at once (paid_via free_use): no payment, no split, no ledger posting, no treasury or filing obligation. The seller then records the delivery and the buyer confirms it as for any order; the voucher states the price 0.00 and the purpose. A paid product is refused (409 not_free_use). Send an Idempotency-Key: a retry returns the same order.
+	//
+	// Corresponds with POST /v1/products/{id}/free-orders (the `ObtainFreeUse` operationId).
+	ObtainFreeUse(ctx context.Context, id string, params *ObtainFreeUseParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PricingGuidance Pricing guidance: guided band, appraisal, comparable trades (90 days) and a suggested range with reasons
 	//
@@ -5785,6 +5798,23 @@ func (c *Client) DelistProductWithBody(ctx context.Context, id string, params *D
 // Corresponds with POST /v1/products/{id}/delist (the `DelistProduct` operationId).
 func (c *Client) DelistProduct(ctx context.Context, id string, params *DelistProductParams, body DelistProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDelistProductRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ObtainFreeUse Obtain a free-use product (buyer): an order of 0.00, settled at once
+//
+// For a published product whose purpose is public governance or public welfare (free use by law, N1; pricing method free). Makes a trade at 0.00 (source free_use) and its order, status paid at once (paid_via free_use): no payment, no split, no ledger posting, no treasury or filing obligation. The seller then records the delivery and the buyer confirms it as for any order; the voucher states the price 0.00 and the purpose. A paid product is refused (409 not_free_use). Send an Idempotency-Key: a retry returns the same order.
+//
+// Corresponds with POST /v1/products/{id}/free-orders (the `ObtainFreeUse` operationId).
+func (c *Client) ObtainFreeUse(ctx context.Context, id string, params *ObtainFreeUseParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewObtainFreeUseRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -10576,6 +10606,55 @@ func NewDelistProductRequestWithBody(server string, id string, params *DelistPro
 	return req, nil
 }
 
+// NewObtainFreeUseRequest constructs an http.Request for the ObtainFreeUse method
+func NewObtainFreeUseRequest(server string, id string, params *ObtainFreeUseParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/free-orders", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewPricingGuidanceRequest constructs an http.Request for the PricingGuidance method
 func NewPricingGuidanceRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -12889,6 +12968,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/products/{id}/delist (the `DelistProduct` operationId).
 	DelistProductWithResponse(ctx context.Context, id string, params *DelistProductParams, body DelistProductJSONRequestBody, reqEditors ...RequestEditorFn) (*DelistProductResponse, error)
+
+	// ObtainFreeUseWithResponse Obtain a free-use product (buyer): an order of 0.00, settled at once
+	//
+	// For a published product whose purpose is public governance or public welfare (free use by law, N1; pricing method free). Makes a trade at 0.00 (source free_use) and its order, status paid at once (paid_via free_use): no payment, no split, no ledger posting, no treasury or filing obligation. The seller then records the delivery and the buyer confirms it as for any order; the voucher states the price 0.00 and the purpose. A paid product is refused (409 not_free_use). Send an Idempotency-Key: a retry returns the same order.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/products/{id}/free-orders (the `ObtainFreeUse` operationId).
+	ObtainFreeUseWithResponse(ctx context.Context, id string, params *ObtainFreeUseParams, reqEditors ...RequestEditorFn) (*ObtainFreeUseResponse, error)
 
 	// PricingGuidanceWithResponse Pricing guidance: guided band, appraisal, comparable trades (90 days) and a suggested range with reasons
 	//
@@ -24717,6 +24805,185 @@ func (r DelistProductResponse) ContentType() string {
 	return ""
 }
 
+// ObtainFreeUseResponse201Headers the declared response headers of an HTTP 201 response for ObtainFreeUse
+type ObtainFreeUseResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           string
+	XRequestId         string
+}
+
+// ObtainFreeUseResponse400Headers the declared response headers of an HTTP 400 response for ObtainFreeUse
+type ObtainFreeUseResponse400Headers struct {
+	XRequestId string
+}
+
+// ObtainFreeUseResponse401Headers the declared response headers of an HTTP 401 response for ObtainFreeUse
+type ObtainFreeUseResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ObtainFreeUseResponse403Headers the declared response headers of an HTTP 403 response for ObtainFreeUse
+type ObtainFreeUseResponse403Headers struct {
+	XRequestId string
+}
+
+// ObtainFreeUseResponse404Headers the declared response headers of an HTTP 404 response for ObtainFreeUse
+type ObtainFreeUseResponse404Headers struct {
+	XRequestId string
+}
+
+// ObtainFreeUseResponse409Headers the declared response headers of an HTTP 409 response for ObtainFreeUse
+type ObtainFreeUseResponse409Headers struct {
+	XRequestId string
+}
+
+// ObtainFreeUseResponse422Headers the declared response headers of an HTTP 422 response for ObtainFreeUse
+type ObtainFreeUseResponse422Headers struct {
+	XRequestId string
+}
+
+// ObtainFreeUseResponse429Headers the declared response headers of an HTTP 429 response for ObtainFreeUse
+type ObtainFreeUseResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// ObtainFreeUseResponse500Headers the declared response headers of an HTTP 500 response for ObtainFreeUse
+type ObtainFreeUseResponse500Headers struct {
+	XRequestId string
+}
+
+// ObtainFreeUseResponse503Headers the declared response headers of an HTTP 503 response for ObtainFreeUse
+type ObtainFreeUseResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ObtainFreeUseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Order
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *ObtainFreeUseResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ObtainFreeUseResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ObtainFreeUseResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ObtainFreeUseResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ObtainFreeUseResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ObtainFreeUseResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ObtainFreeUseResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ObtainFreeUseResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ObtainFreeUseResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ObtainFreeUseResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ObtainFreeUseResponse) GetJSON201() *Order {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ObtainFreeUseResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ObtainFreeUseResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ObtainFreeUseResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ObtainFreeUseResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ObtainFreeUseResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ObtainFreeUseResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ObtainFreeUseResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ObtainFreeUseResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ObtainFreeUseResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ObtainFreeUseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ObtainFreeUseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ObtainFreeUseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ObtainFreeUseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PricingGuidanceResponse200Headers the declared response headers of an HTTP 200 response for PricingGuidance
 type PricingGuidanceResponse200Headers struct {
 	XRequestId string
@@ -30246,6 +30513,21 @@ func (c *ClientWithResponses) DelistProductWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseDelistProductResponse(rsp)
+}
+
+// ObtainFreeUseWithResponse Obtain a free-use product (buyer): an order of 0.00, settled at once
+//
+// For a published product whose purpose is public governance or public welfare (free use by law, N1; pricing method free). Makes a trade at 0.00 (source free_use) and its order, status paid at once (paid_via free_use): no payment, no split, no ledger posting, no treasury or filing obligation. The seller then records the delivery and the buyer confirms it as for any order; the voucher states the price 0.00 and the purpose. A paid product is refused (409 not_free_use). Send an Idempotency-Key: a retry returns the same order.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/products/{id}/free-orders (the `ObtainFreeUse` operationId).
+func (c *ClientWithResponses) ObtainFreeUseWithResponse(ctx context.Context, id string, params *ObtainFreeUseParams, reqEditors ...RequestEditorFn) (*ObtainFreeUseResponse, error) {
+	rsp, err := c.ObtainFreeUse(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseObtainFreeUseResponse(rsp)
 }
 
 // PricingGuidanceWithResponse Pricing guidance: guided band, appraisal, comparable trades (90 days) and a suggested range with reasons
@@ -44739,6 +45021,233 @@ func ParseDelistProductResponse(rsp *http.Response) (*DelistProductResponse, err
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers DelistProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseObtainFreeUseResponse parses an HTTP response from a ObtainFreeUseWithResponse call
+func ParseObtainFreeUseResponse(rsp *http.Response) (*ObtainFreeUseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ObtainFreeUseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Order
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers ObtainFreeUseResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers ObtainFreeUseResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ObtainFreeUseResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ObtainFreeUseResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ObtainFreeUseResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ObtainFreeUseResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers ObtainFreeUseResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ObtainFreeUseResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ObtainFreeUseResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ObtainFreeUseResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

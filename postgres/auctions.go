@@ -155,7 +155,7 @@ func (db *DB) ComparableTrades(ctx context.Context, domain, productType string, 
 			(percentile_cont(0.25) WITHIN GROUP (ORDER BY t.price))::numeric(17, 2)::text,
 			(percentile_cont(0.75) WITHIN GROUP (ORDER BY t.price))::numeric(17, 2)::text
 		FROM trades t JOIN products p ON p.id = t.product_id
-		WHERE p.domain = $1 AND p.product_type = $2 AND t.traded_at >= $3`, domain, productType, since).Scan(&s.Count, &median, &q1, &q3)
+		WHERE p.domain = $1 AND p.product_type = $2 AND t.traded_at >= $3 AND t.source <> 'free_use'`, domain, productType, since).Scan(&s.Count, &median, &q1, &q3)
 	if err != nil {
 		return s, interpretError(err)
 	}

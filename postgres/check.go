@@ -66,10 +66,10 @@ var invariantQueries = []struct {
 	{"projection_nothing_parked", "every engine event is applied: none waits parked (see datavenue parked list)",
 		`SELECT count(*) FROM projection_parked`,
 		`SELECT 'parked ' || id || ' ' || stream || '/' || event_id || ': ' || error_code FROM projection_parked WHERE resolved_at IS NULL ORDER BY id`},
-	{"orders_settled_once", "a paid order has exactly one settlement transaction; an unpaid or cancelled one has none",
+	{"orders_settled_once", "a paid order has exactly one settlement transaction; an unpaid, cancelled or free-use (0.00) one has none",
 		`SELECT count(*) FROM settlement_orders`,
 		`SELECT o.id FROM settlement_orders o LEFT JOIN ledger_transactions t ON t.source_id = o.id AND t.kind = 'settlement'
-			GROUP BY o.id, o.status HAVING count(t.id) <> CASE WHEN o.status IN ('paid', 'delivered', 'confirmed') THEN 1 ELSE 0 END`},
+			GROUP BY o.id, o.status, o.price HAVING count(t.id) <> CASE WHEN o.status IN ('paid', 'delivered', 'confirmed') AND o.price > 0 THEN 1 ELSE 0 END`},
 	{"shares_sum_to_price", "a paid order's shares add up to its price, to the fen",
 		`SELECT count(*) FROM settlement_orders WHERE status IN ('paid', 'delivered', 'confirmed')`,
 		`SELECT o.id FROM settlement_orders o LEFT JOIN settlement_shares s ON s.order_id = o.id

@@ -97,10 +97,11 @@ func confirmInTx(ctx context.Context, tx pgx.Tx, orderID string, buyer datavenue
 	var payDue time.Time
 	var o orderFacts
 	err := tx.QueryRow(ctx, `SELECT o.status, o.buyer_id, coalesce(o.voucher_id, ''), o.id, o.trade_id, o.product_id, t.pricing_method,
+			(SELECT use_category FROM products WHERE id = o.product_id),
 			o.price::text, o.buyer_id, o.seller_id, t.traded_at, o.delivery, o.delivered_at,
 			o.amount_due::text, o.payment_due, coalesce(o.payment_ref, ''), coalesce(o.paid_via, ''), o.received_on
 		FROM settlement_orders o JOIN trades t ON t.id = o.trade_id WHERE o.id = $1 FOR UPDATE OF o`, orderID).
-		Scan(&status, &owner, &existing, &v.OrderID, &v.TradeID, &v.ProductID, &v.Method, &v.Price, &v.Buyer, &v.Seller, &tradedAt, &delivery, &deliveredAt,
+		Scan(&status, &owner, &existing, &v.OrderID, &v.TradeID, &v.ProductID, &v.Method, &v.Purpose, &v.Price, &v.Buyer, &v.Seller, &tradedAt, &delivery, &deliveredAt,
 			&o.AmountDue, &payDue, &o.PaymentRef, &o.PaidVia, &receivedOn)
 	if err != nil {
 		return "", notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id"))

@@ -400,6 +400,7 @@ type Store interface {
 	PendingDueDates(ctx context.Context, limit int) ([]Obligation, error)
 	SetDueDate(ctx context.Context, obligationID string, due civil.Date) error
 	Obligations(ctx context.Context, f ObligationFilter) ([]Obligation, error) // by due date, then id
+	FreeUseStore
 }
 
 // VoucherStore keeps deliveries, confirmations and the voucher log.

@@ -55,16 +55,19 @@ type VoucherContent struct {
 	TradeID      string   `json:"trade_id"`
 	ProductID    string   `json:"product_id"`
 	Method       string   `json:"pricing_method"`
-	Price        string   `json:"price"`
-	Currency     string   `json:"currency"`
-	Buyer        string   `json:"buyer"`
-	Seller       string   `json:"seller"`
-	TradedAt     string   `json:"traded_at"`
-	Delivery     Delivery `json:"delivery"`
-	DeliveredAt  string   `json:"delivered_at"`
-	ConfirmedAt  string   `json:"confirmed_at"`
-	ConfirmedBy  string   `json:"confirmed_by"` // buyer, or auto: the buyer let the confirmation period pass
-	PrevHash     string   `json:"prev_hash"`    // the previous voucher's chain hash: the chain is in the signed content too
+	// Purpose is the product's purpose of use (N1): public_governance and public_welfare are free
+	// use, at a price of 0.00.
+	Purpose     string   `json:"purpose,omitempty"`
+	Price       string   `json:"price"`
+	Currency    string   `json:"currency"`
+	Buyer       string   `json:"buyer"`
+	Seller      string   `json:"seller"`
+	TradedAt    string   `json:"traded_at"`
+	Delivery    Delivery `json:"delivery"`
+	DeliveredAt string   `json:"delivered_at"`
+	ConfirmedAt string   `json:"confirmed_at"`
+	ConfirmedBy string   `json:"confirmed_by"` // buyer, or auto: the buyer let the confirmation period pass
+	PrevHash    string   `json:"prev_hash"`    // the previous voucher's chain hash: the chain is in the signed content too
 }
 
 // SignVoucher signs a voucher with the venue's active key.

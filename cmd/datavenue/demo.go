@@ -52,6 +52,8 @@ type demoRun struct {
 	ctx                         context.Context
 	buyerC                      venueclient.Actor
 	english, sealed, negotiated client.Product
+	asset                       client.Asset // the certified asset the products are made of
+	keys                        auth.KeySet
 	opensAt                     time.Time
 	englishAuc, sealedAuc       client.Auction
 	orders                      []client.Order // awaiting payment, then paid
@@ -63,7 +65,7 @@ func runDemo(c *venueclient.Client) error {
 		return fmt.Errorf("the venue at %s is not ready (start it with make run): %w", c.Base, err)
 	}
 	for _, step := range []func() error{d.parties, d.publish, d.openAuctions, d.negotiate, d.bid, d.awaitClose, d.settle, d.deliver,
-		d.reconcile, d.ledger} {
+		d.freeUse, d.reconcile, d.ledger} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -114,6 +116,7 @@ func (d *demoRun) publish() error {
 		return err
 	}
 	asset, scenario := cert.Asset, cert.Scenario
+	d.asset = asset
 	c.Say("The operator publishes three products (the gate checks certificates, authorisation and approval) with a contribution agreement each")
 	d.opensAt = time.Now().Add(6 * time.Second).Truncate(time.Second)
 	ptr := venueclient.Ptr[string]
@@ -349,32 +352,68 @@ func (d *demoRun) deliver() error {
 	if err := json.Unmarshal(published.Body, &jwks); err != nil {
 		return err
 	}
-	keys, err := auth.StaticSet(jwks)
-	if err != nil {
+	if d.keys, err = auth.StaticSet(jwks); err != nil {
 		return err
 	}
 	buyers := map[string]venueclient.Actor{string(buyerA.Org): buyerA, string(buyerB.Org): buyerB, string(d.buyerC.Org): d.buyerC}
 	for _, o := range d.orders {
-		content := sha256.Sum256([]byte("demo delivery of " + o.Id))
-		if _, err := d.api.RecordDeliveryWithResponse(d.ctx, o.Id, nil, client.OrderDelivery{Method: client.OrderDeliveryMethodFile,
-			ContentHash: venueclient.Ptr("sha256:" + hex.EncodeToString(content[:]))}, c.As(operator)); err != nil {
-			return err
-		}
-		v, err := venueclient.Result[client.Voucher](d.api.ConfirmDeliveryWithResponse(d.ctx, o.Id, nil, c.As(buyers[o.BuyerId])))
+		v, vc, err := d.deliverAndConfirm(o, buyers[o.BuyerId])
 		if err != nil {
 			return err
-		}
-		document, err := d.api.VoucherDocumentWithResponse(d.ctx, v.Id, c.As(buyers[o.BuyerId]))
-		if err != nil {
-			return err
-		}
-		vc, err := settlement.VerifyVoucher(strings.TrimSpace(string(document.Body)), keys)
-		if err != nil {
-			return fmt.Errorf("demo: voucher %s does not verify: %w", v.Id, err)
 		}
 		c.Note("voucher %s #%d verified offline: %s paid %s for %s, certificates %s, chained to %s…", v.Id, vc.Seq, vc.Buyer, vc.Price,
 			vc.ProductID, strings.Join(vc.Certificates, ", "), vc.PrevHash[:12])
 	}
+	return nil
+}
+
+// deliverAndConfirm records the operator's delivery of an order, has its buyer confirm it and
+// verifies the voucher offline against the published keys.
+func (d *demoRun) deliverAndConfirm(o client.Order, buyer venueclient.Actor) (client.Voucher, settlement.VoucherContent, error) {
+	c := d.c
+	content := sha256.Sum256([]byte("demo delivery of " + o.Id))
+	if _, err := venueclient.Result[client.Order](d.api.RecordDeliveryWithResponse(d.ctx, o.Id, nil, client.OrderDelivery{Method: client.OrderDeliveryMethodFile,
+		ContentHash: venueclient.Ptr("sha256:" + hex.EncodeToString(content[:]))}, c.As(operator))); err != nil {
+		return client.Voucher{}, settlement.VoucherContent{}, err
+	}
+	v, err := venueclient.Result[client.Voucher](d.api.ConfirmDeliveryWithResponse(d.ctx, o.Id, nil, c.As(buyer)))
+	if err != nil {
+		return v, settlement.VoucherContent{}, err
+	}
+	document, err := d.api.VoucherDocumentWithResponse(d.ctx, v.Id, c.As(buyer))
+	if err != nil {
+		return v, settlement.VoucherContent{}, err
+	}
+	vc, err := settlement.VerifyVoucher(strings.TrimSpace(string(document.Body)), d.keys)
+	if err != nil {
+		return v, vc, fmt.Errorf("demo: voucher %s does not verify: %w", v.Id, err)
+	}
+	return v, vc, nil
+}
+
+// freeUse publishes a public-welfare product (free use by law, N1) and has a buyer obtain it: an
+// order of 0.00 settled at once, with no split, no ledger posting and no obligation; delivered,
+// confirmed and vouchered like the paid ones.
+func (d *demoRun) freeUse() error {
+	c := d.c
+	c.Say("Free use for public welfare (N1): an order of 0.00, no payment, split or obligation; delivered and vouchered")
+	p, err := c.PublishFree(d.asset, "城市交通公益研究", "公交客流小时数据（公益免费使用）")
+	if err != nil {
+		return err
+	}
+	key := "demo-free-" + p.Id
+	o, err := venueclient.Result[client.Order](d.api.ObtainFreeUseWithResponse(d.ctx, p.Id, &client.ObtainFreeUseParams{IdempotencyKey: &key}, c.As(buyerB)))
+	if err != nil {
+		return err
+	}
+	c.Note("order %s: price %s, status %s (%s), %d shares, %d obligations", o.Id, o.Price, o.Status, venueclient.Deref(o.PaidVia),
+		len(venueclient.Deref(o.Shares)), len(venueclient.Deref(o.Obligations)))
+	v, vc, err := d.deliverAndConfirm(o, buyerB)
+	if err != nil {
+		return err
+	}
+	c.Note("voucher %s #%d verified offline: %s obtained %s for %s at %s, chained to %s…", v.Id, vc.Seq, vc.Buyer, vc.ProductID, vc.Purpose, vc.Price,
+		vc.PrevHash[:12])
 	return nil
 }
 

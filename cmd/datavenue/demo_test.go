@@ -20,7 +20,8 @@ func TestDemoWalksTheWholeTrade(t *testing.T) {
 		t.Fatalf("demo: %v", err)
 	}
 	for _, want := range []string{"verified offline", "map[matched:3 missing:0 unmatched:1]", "(callback)", "refused: bid_too_low",
-		"anti-sniping: the end moved", "no amount, no leader", "demo: done"} {
+		"anti-sniping: the end moved", "no amount, no leader", "price 0.00, status paid (free_use), 0 shares, 0 obligations",
+		"for public_welfare at 0.00", "demo: done"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the demo's output lacks %q", want)
 		}

@@ -261,3 +261,37 @@ func (c *Client) Buyers(n int, usccPrefix, name string) ([]Actor, error) {
 	}
 	return out, nil
 }
+
+// PublishFree grants the operator a public-welfare scenario on asset (free use by law, N1) and
+// publishes a free dataset product for it: no cap, no approval of paid use, no agreement (nothing
+// is ever split).
+func (c *Client) PublishFree(asset client.Asset, scenario, title string) (client.Product, error) {
+	ctx, api := context.Background(), c.API()
+	grant, err := Result[client.Authorisation](api.GrantAuthorisationWithResponse(ctx, nil, client.GrantInput{AssetId: asset.Id,
+		OperatorId: string(Operator.Org), Scenario: scenario, Purpose: client.GrantInputPurposePublicWelfare, ProductTypes: []string{"dataset"},
+		Conditions: "仅限公益研究，不得转售", ValidUntil: Date(time.Now().AddDate(1, 0, 0))}, c.As(DataBureau)))
+	if err != nil {
+		return client.Product{}, err
+	}
+	c.Note("authorisation %s: %s may operate %q for %s", grant.Id, grant.OperatorId, grant.Scenario, grant.Purpose)
+	var sample any = []map[string]any{{"stop_id": "S0001", "hour": 8, "riders": 123}}
+	var schema any = map[string]any{"stop_id": "string", "hour": "int", "riders": "int"}
+	p, err := Result[client.Product](api.CreateProductWithResponse(ctx, nil, client.ProductInput{SourceAssets: []string{asset.Id}, Title: title,
+		TitleEn: Ptr("Hourly bus ridership for public-welfare research"), Description: "全市公交站点按小时汇总的刷卡客流，供公益研究免费使用",
+		ProductType: "dataset", Domain: "transport", Scenario: scenario, Keywords: &[]string{"公交", "客流", "公益"},
+		Delivery:        client.ProductDelivery{Method: "file", Format: Ptr("CSV"), ContentHash: Ptr("sha256:" + strings.Repeat("cd", 32))},
+		UpdateFrequency: "daily", Schema: schema, Sample: sample,
+		Licence:     client.Licence{DurationDays: 365, PermittedUse: "公益研究", OnwardTransfer: false},
+		UseCategory: client.ProductInputUseCategoryPublicWelfare, Pricing: client.PricingInput{Method: client.PricingInputMethodFree}}, c.As(Operator)))
+	if err != nil {
+		return p, err
+	}
+	if _, err := api.SubmitProductWithResponse(ctx, p.Id, nil, c.As(Operator)); err != nil {
+		return p, err
+	}
+	if p, err = Result[client.Product](api.PublishProductWithResponse(ctx, p.Id, nil, c.As(Operator))); err != nil {
+		return p, err
+	}
+	c.Note("%s %s: %s, %s", p.Id, p.Title, p.Status, p.Pricing.Method)
+	return p, nil
+}
