@@ -2,9 +2,12 @@ package api_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/matching"
 )
 
@@ -56,7 +59,16 @@ func TestNegotiationToTrade(t *testing.T) {
 	// Guidance now counts the trade; the appraisal (200,000) lies above the band, so the band binds.
 	g := decode[matching.Guidance](t, m.do("GET", "/v1/products/"+p.ID+"/guidance", "", nil))
 	if g.Comparable.Count != 1 || g.Band == nil || g.Appraisal == nil || g.Low == nil || g.Low.Amount.String() != "11000.00" ||
-		g.High == nil || g.High.Amount.String() != "11000.00" {
+		g.High == nil || g.High.Amount.String() != "11000.00" || g.Cap == nil || g.Cap.ChargingUnit != "one_off" {
 		t.Fatalf("guidance = %+v", g)
+	}
+	// A cap below the band (filed by the data bureau) bounds the suggestion too: the guidance shows
+	// the cap, the band, the appraisal and the comparable trades together.
+	mustStatus(t, m.do("POST", "/v1/products/"+p.ID+"/caps", m.as(datavenue.RoleDataBureau, bureauOrg), map[string]any{
+		"amount": "10800.00", "approval_ref": "数据局〔2026〕12号", "valid_from": civil.Of(time.Now()).String(), "valid_until": "2027-12-31"}), 201)
+	g = decode[matching.Guidance](t, m.do("GET", "/v1/products/"+p.ID+"/guidance", "", nil))
+	if g.Cap == nil || g.Cap.Amount.String() != "10800.00" || g.High == nil || g.High.Amount.String() != "10800.00" || g.Low.Amount.String() != "10800.00" ||
+		!strings.Contains(g.High.Reason, "cap") {
+		t.Fatalf("guidance under a lowered cap = %+v (cap %+v)", g, g.Cap)
 	}
 }

@@ -1496,6 +1496,7 @@ type GrantInputPurpose string
 // Guidance defines model for Guidance.
 type Guidance struct {
 	Appraisal        *Appraisal     `json:"appraisal,omitempty"`
+	Cap              *Cap           `json:"cap,omitempty"`
 	ComparableTrades TradeStats     `json:"comparable_trades"`
 	Currency         string         `json:"currency"`
 	GuidedBand       *[]string      `json:"guided_band,omitempty"`

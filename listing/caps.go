@@ -156,8 +156,8 @@ func (s Caps) List(ctx context.Context, caller datavenue.Caller, productID strin
 	return s.Store.Caps(ctx, productID)
 }
 
-// unitOf is a pricing's charging unit, one_off when none is given.
-func unitOf(p Pricing) string {
+// UnitOf is a pricing's charging unit, one_off when none is given.
+func UnitOf(p Pricing) string {
 	if p.ChargingUnit == "" {
 		return UnitOneOff
 	}
@@ -177,7 +177,7 @@ func evaluateCap(p Product, facts Facts, today civil.Date) []datavenue.FieldErro
 	if FreeUse(p.UseCategory) || p.Pricing.Method == MethodFree {
 		return nil
 	}
-	unit := unitOf(p.Pricing)
+	unit := UnitOf(p.Pricing)
 	c := CapInForce(facts.Caps, unit, today)
 	if c == nil {
 		return []datavenue.FieldError{{Field: "pricing.charging_unit", Code: CondCapMissing,

@@ -29,9 +29,12 @@ type Bound struct {
 // Guidance is pricing guidance for a product: the rules that bind its price and what the market
 // paid for comparable products.
 type Guidance struct {
-	ProductID  string                  `json:"product_id"`
-	Method     string                  `json:"method"`
-	Band       *[2]money.Yuan          `json:"guided_band,omitempty"`
+	ProductID string         `json:"product_id"`
+	Method    string         `json:"method"`
+	Band      *[2]money.Yuan `json:"guided_band,omitempty"`
+	// Cap is the price cap in force today for the product's charging unit (N2–N4): no price,
+	// bid or counter-offer may exceed it, so the suggested range stays under it too.
+	Cap        *listing.Cap            `json:"cap,omitempty"`
 	Appraisal  *certificates.Appraisal `json:"appraisal,omitempty"`
 	Comparable TradeStats              `json:"comparable_trades"`
 	Low        *Bound                  `json:"suggested_low,omitempty"`
@@ -44,6 +47,7 @@ type GuidanceStore interface {
 	Product(ctx context.Context, id string) (listing.Product, error)
 	Appraisals(ctx context.Context, f certificates.GrantFilter) ([]certificates.Appraisal, error)
 	ComparableTrades(ctx context.Context, domain, productType string, since time.Time) (TradeStats, error)
+	Caps(ctx context.Context, productID string) ([]listing.Cap, error)
 }
 
 // Guide computes pricing guidance (D14): the guided band binds where one applies; the appraised
@@ -78,12 +82,17 @@ func Guide(ctx context.Context, s GuidanceStore, clock datavenue.Clock, productI
 	if g.Comparable, err = s.ComparableTrades(ctx, p.Domain, p.ProductType, now.AddDate(0, 0, -90)); err != nil {
 		return g, err
 	}
+	caps, err := s.Caps(ctx, p.ID)
+	if err != nil {
+		return g, err
+	}
+	g.Cap = listing.CapInForce(caps, listing.UnitOf(p.Pricing), today)
 	g.suggest()
 	return g, nil
 }
 
 // suggest sets the suggested range: the market's interquartile range (or the appraised value as
-// the lower bound), clamped into the guided band.
+// the lower bound), clamped into the guided band and under the cap in force.
 func (g *Guidance) suggest() {
 	if g.Comparable.Count >= 5 {
 		g.Low = &Bound{*g.Comparable.Q1, "first quartile of the comparable trades of the last 90 days"}
@@ -101,6 +110,15 @@ func (g *Guidance) suggest() {
 		}
 		if g.High == nil || g.High.Amount.Cmp(g.Band[1]) > 0 {
 			g.High = &Bound{g.Band[1], "upper end of the government-guided band"}
+		}
+	}
+	if g.Cap != nil {
+		capReason := "the price cap in force (approval " + g.Cap.ApprovalRef + ")"
+		if g.High == nil || g.High.Amount.Cmp(g.Cap.Amount) > 0 {
+			g.High = &Bound{g.Cap.Amount, capReason}
+		}
+		if g.Low != nil && g.Low.Amount.Cmp(g.Cap.Amount) > 0 {
+			g.Low = &Bound{g.Cap.Amount, capReason + ": the other bases lie above it"}
 		}
 	}
 	if g.Low != nil && g.High != nil && g.High.Amount.Cmp(g.Low.Amount) < 0 {
