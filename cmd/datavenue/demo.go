@@ -166,6 +166,13 @@ func (d *demoRun) openAuctions() error {
 	e := d.englishAuc
 	c.Note("English %s (reserve %s, opening %s, +%s, deposit %s, anti-sniping %ds); sealed %s (reserve %s)", e.Id, e.Reserve,
 		e.OpeningPrice, e.Increment, e.Deposit, e.AntiSnipeSeconds, d.sealedAuc.Id, d.sealedAuc.Reserve)
+	caps, err := venueclient.Result[[]client.Cap](d.api.ListCapsWithResponse(d.ctx, d.english.Id, c.As(operator)))
+	if err != nil {
+		return err
+	}
+	for _, cp := range caps {
+		c.Note("the price cap in force (%s, %s): %s per %s; no bid above it is accepted", cp.ApprovalRef, derefOr(cp.PricingDocNumber, "-"), cp.Amount, cp.ChargingUnit)
+	}
 	c.Note("the clerk recorded three deposits; bidding starts at %s", d.opensAt.Format(time.TimeOnly))
 	return nil
 }
@@ -502,3 +509,10 @@ var (
 	auditor       = venueclient.Auditor
 	public        = venueclient.Public
 )
+
+func derefOr(s *string, otherwise string) string {
+	if s == nil {
+		return otherwise
+	}
+	return *s
+}

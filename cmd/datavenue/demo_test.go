@@ -19,7 +19,7 @@ func TestDemoWalksTheWholeTrade(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v", err)
 	}
-	for _, want := range []string{"verified offline", "map[matched:3 missing:0 unmatched:1]", "(callback)", "refused: bid_too_low",
+	for _, want := range []string{"verified offline", "the price cap in force (数据局批复〔2026〕12号, 发改价格〔2025〕65号): 1000000.00 per one_off", "map[matched:3 missing:0 unmatched:1]", "(callback)", "refused: bid_too_low",
 		"anti-sniping: the end moved", "no amount, no leader", "price 0.00, status paid (free_use), 0 shares, 0 obligations",
 		"for public_welfare at 0.00", "demo: done"} {
 		if !strings.Contains(out, want) {
