@@ -150,7 +150,10 @@ var Policy = map[string]Rule{
 	"obtainFreeUse":   anyone(buyer),
 	"paymentCallback": {Signed: true}, // the provider's HMAC signature
 	"listObligations": anyone(BookKeepers...),
-	"recordDelivery":  ownOnly(operator), "confirmDelivery": ownOnly(buyer),
+	// The operator's maximum allowed revenue (N4/N5): a finance bureau sets it; the operator reads
+	// its own standing, the bureaus and auditors every operator's.
+	"setAllowedRevenue": anyone(financeBureau), "getAllowedRevenue": ownOr(append(roles(operator), Overseers...), Overseers...),
+	"recordDelivery": ownOnly(operator), "confirmDelivery": ownOnly(buyer),
 	"getVoucher":       ownOr(Everyone, BookKeepers...),
 	"voucherDocument":  ownOr(Everyone, BookKeepers...),
 	"importStatement":  anyone(clerk),

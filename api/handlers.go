@@ -42,6 +42,7 @@ func (h *handlers) routes() []Route {
 	routes = append(routes, h.guidanceRoutes()...)
 	routes = append(routes, h.feedRoutes()...)
 	routes = append(routes, h.settlementRoutes()...)
+	routes = append(routes, h.revenueRoutes()...)
 	routes = append(routes, h.voucherRoutes()...)
 	routes = append(routes, h.reconciliationRoutes()...)
 	routes = append(routes, h.projectionRoutes()...)

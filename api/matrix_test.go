@@ -107,6 +107,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"/v1/auctions/":                  {auctionID, operatorOrg},
 		"/v1/negotiations/":              {negotiation.ID, buyerOrg},
 		"/v1/orders/":                    {o.ID, buyerOrg},
+		"/v1/operators/":                 {string(operatorOrg), operatorOrg},
 		"/v1/vouchers/":                  {voucher.ID, buyerOrg},
 		"/v1/reconciliation/exceptions/": {exceptions.Data[0].ID, otherOrg},
 		"/v1/reconciliation/imports/":    {importID, otherOrg},

@@ -24,6 +24,12 @@ import (
 // treasury.
 func paidOrder(t *testing.T) (*market, settlement.Order, string) {
 	t.Helper()
+	return paidOrderAfter(t, nil)
+}
+
+// paidOrderAfter is paidOrder with before run just before the payment is recorded (nil: nothing).
+func paidOrderAfter(t *testing.T, before func(m *market)) (*market, settlement.Order, string) {
+	t.Helper()
 	m, auc := auctionMarket(t, matching.English)
 	ctx := context.Background()
 	mustStatus(t, m.do("PUT", "/v1/products/"+auc.ProductID+"/agreement", m.as(datavenue.RoleOperator, operatorOrg), map[string]any{"basis": "ratio",
@@ -41,6 +47,9 @@ func paidOrder(t *testing.T) (*market, settlement.Order, string) {
 		t.Fatal(err)
 	}
 	orders := decode[api.Page[settlement.Order]](t, m.do("GET", "/v1/orders", clerk, nil))
+	if before != nil {
+		before(m)
+	}
 	r := m.do("POST", "/v1/orders/"+orders.Data[0].ID+"/payment", clerk, map[string]any{"reference": "pay-1"})
 	mustStatus(t, r, 200)
 	return m, decode[settlement.Order](t, r), clerk

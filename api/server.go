@@ -65,6 +65,7 @@ type Deps struct {
 	Guidance       Guidance
 	Feed           Feed
 	Settlement     Settlement
+	AllowedRevenue AllowedRevenue
 	Vouchers       Vouchers
 	Reconciliation Reconciliation
 	// Projection shows the engine-to-PostgreSQL projection's health and parked entries (nil:

@@ -714,6 +714,33 @@ func (e RegistrationKind) Valid() bool {
 	}
 }
 
+// Defines values for RevenueStandingStatus.
+const (
+	RevenueStandingStatusApproaching RevenueStandingStatus = "approaching"
+	RevenueStandingStatusExceeded    RevenueStandingStatus = "exceeded"
+	RevenueStandingStatusNotSet      RevenueStandingStatus = "not_set"
+	RevenueStandingStatusReached     RevenueStandingStatus = "reached"
+	RevenueStandingStatusWithin      RevenueStandingStatus = "within"
+)
+
+// Valid indicates whether the value is a known member of the RevenueStandingStatus enum.
+func (e RevenueStandingStatus) Valid() bool {
+	switch e {
+	case RevenueStandingStatusApproaching:
+		return true
+	case RevenueStandingStatusExceeded:
+		return true
+	case RevenueStandingStatusNotSet:
+		return true
+	case RevenueStandingStatusReached:
+		return true
+	case RevenueStandingStatusWithin:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SubscriptionStatus.
 const (
 	SubscriptionStatusActive  SubscriptionStatus = "active"
@@ -812,6 +839,37 @@ type AgreementParty struct {
 	// Ratio basis ratio: the party's fraction of the whole as a decimal (0.40 for 40%); an agreement's ratios add up to exactly 1
 	Ratio *string `json:"ratio,omitempty"`
 	Role  string  `json:"role"`
+}
+
+// AllowedRevenue defines model for AllowedRevenue.
+type AllowedRevenue struct {
+	// Amount Examples: 9000.00
+	Amount           string    `json:"amount"`
+	ApprovalRef      string    `json:"approval_ref"`
+	Currency         string    `json:"currency"`
+	Id               string    `json:"id"`
+	OperatorId       string    `json:"operator_id"`
+	PricingDocNumber *string   `json:"pricing_doc_number,omitempty"`
+	SetAt            time.Time `json:"set_at"`
+	SetBy            string    `json:"set_by"`
+	SetByOrg         string    `json:"set_by_org"`
+	Version          int       `json:"version"`
+	Year             int       `json:"year"`
+}
+
+// AllowedRevenueInput defines model for AllowedRevenueInput.
+type AllowedRevenueInput struct {
+	// Amount the maximum in yuan as a decimal string
+	Amount string `json:"amount"`
+
+	// ApprovalRef the written approval (e.g. 财政局批复〔2026〕3号)
+	ApprovalRef string `json:"approval_ref"`
+
+	// PricingDocNumber the pricing authority's document number where one exists
+	PricingDocNumber *string `json:"pricing_doc_number,omitempty"`
+
+	// Year the calendar year in China Standard Time
+	Year int `json:"year"`
 }
 
 // AmendInput defines model for AmendInput.
@@ -2191,6 +2249,36 @@ type Resource struct {
 	Type string `json:"type"`
 }
 
+// RevenueStanding defines model for RevenueStanding.
+type RevenueStanding struct {
+	// Allowed Examples: 9000.00
+	Allowed  *string `json:"allowed"`
+	Currency string  `json:"currency"`
+
+	// Deducted Examples: 9000.00
+	Deducted string `json:"deducted"`
+
+	// Earned Examples: 9000.00
+	Earned string `json:"earned"`
+
+	// Effective Examples: 9000.00
+	Effective *string `json:"effective"`
+
+	// Excess Examples: 9000.00
+	Excess     string  `json:"excess"`
+	OperatorId string  `json:"operator_id"`
+	Ratio      *string `json:"ratio"`
+
+	// Remaining Examples: 9000.00
+	Remaining *string               `json:"remaining"`
+	Status    RevenueStandingStatus `json:"status"`
+	Versions  []AllowedRevenue      `json:"versions"`
+	Year      int                   `json:"year"`
+}
+
+// RevenueStandingStatus defines model for RevenueStanding.Status.
+type RevenueStandingStatus string
+
 // ReviewInput defines model for ReviewInput.
 type ReviewInput struct {
 	Items []ItemVerdict `json:"items"`
@@ -2708,6 +2796,18 @@ type ListObligationsParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetAllowedRevenueParams defines parameters for GetAllowedRevenue.
+type GetAllowedRevenueParams struct {
+	// Year the calendar year; default: this year
+	Year *string `form:"year,omitempty" json:"year,omitempty"`
+}
+
+// SetAllowedRevenueParams defines parameters for SetAllowedRevenue.
+type SetAllowedRevenueParams struct {
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // ListOrdersParams defines parameters for ListOrders.
 type ListOrdersParams struct {
 	Status *string `form:"status,omitempty" json:"status,omitempty"`
@@ -3021,6 +3121,9 @@ type StartNegotiationJSONRequestBody = NegotiationInput
 
 // MoveNegotiationJSONRequestBody defines body for MoveNegotiation for application/json ContentType.
 type MoveNegotiationJSONRequestBody = MoveInput
+
+// SetAllowedRevenueJSONRequestBody defines body for SetAllowedRevenue for application/json ContentType.
+type SetAllowedRevenueJSONRequestBody = AllowedRevenueInput
 
 // RecordDeliveryJSONRequestBody defines body for RecordDelivery for application/json ContentType.
 type RecordDeliveryJSONRequestBody = OrderDelivery
@@ -3659,6 +3762,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/obligations (the `ListObligations` operationId).
 	ListObligations(ctx context.Context, params *ListObligationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAllowedRevenue An operator's revenue against its maximum allowed revenue for a year (the operator, bureaus, auditors)
+	//
+	// Revenue is the operator's shares (role operator) of paid, non-cancelled orders whose money was received in the year (China Standard Time). Status: not_set, within, approaching (90% or more of the effective maximum), reached, exceeded; effective is the maximum less the previous year's excess.
+	//
+	// Corresponds with GET /v1/operators/{id}/allowed-revenue (the `GetAllowedRevenue` operationId).
+	GetAllowedRevenue(ctx context.Context, id string, params *GetAllowedRevenueParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAllowedRevenueWithBody Set an operator's maximum allowed revenue (最高准许收入) for a year (finance bureau)
+	//
+	// Append-only: the next version for the operator and year; the newest is in force. Revenue above the maximum is not refused: it is recorded as the year's excess and deducted from the next year's maximum (N5).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/operators/{id}/allowed-revenue (the `SetAllowedRevenue` operationId).
+	SetAllowedRevenueWithBody(ctx context.Context, id string, params *SetAllowedRevenueParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetAllowedRevenue Set an operator's maximum allowed revenue (最高准许收入) for a year (finance bureau)
+	//
+	// Append-only: the next version for the operator and year; the newest is in force. Revenue above the maximum is not refused: it is recorded as the year's excess and deducted from the next year's maximum (N5).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/operators/{id}/allowed-revenue (the `SetAllowedRevenue` operationId).
+	SetAllowedRevenue(ctx context.Context, id string, params *SetAllowedRevenueParams, body SetAllowedRevenueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListOrders Settlement orders (a party's own; clerks, bureaus and auditors all)
 	//
@@ -5336,6 +5464,61 @@ func (c *Client) MoveNegotiation(ctx context.Context, id string, params *MoveNeg
 // Corresponds with GET /v1/obligations (the `ListObligations` operationId).
 func (c *Client) ListObligations(ctx context.Context, params *ListObligationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListObligationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAllowedRevenue An operator's revenue against its maximum allowed revenue for a year (the operator, bureaus, auditors)
+//
+// Revenue is the operator's shares (role operator) of paid, non-cancelled orders whose money was received in the year (China Standard Time). Status: not_set, within, approaching (90% or more of the effective maximum), reached, exceeded; effective is the maximum less the previous year's excess.
+//
+// Corresponds with GET /v1/operators/{id}/allowed-revenue (the `GetAllowedRevenue` operationId).
+func (c *Client) GetAllowedRevenue(ctx context.Context, id string, params *GetAllowedRevenueParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAllowedRevenueRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAllowedRevenueWithBody Set an operator's maximum allowed revenue (最高准许收入) for a year (finance bureau)
+//
+// Append-only: the next version for the operator and year; the newest is in force. Revenue above the maximum is not refused: it is recorded as the year's excess and deducted from the next year's maximum (N5).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/operators/{id}/allowed-revenue (the `SetAllowedRevenue` operationId).
+func (c *Client) SetAllowedRevenueWithBody(ctx context.Context, id string, params *SetAllowedRevenueParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAllowedRevenueRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetAllowedRevenue Set an operator's maximum allowed revenue (最高准许收入) for a year (finance bureau)
+//
+// Append-only: the next version for the operator and year; the newest is in force. Revenue above the maximum is not refused: it is recorded as the year's excess and deducted from the next year's maximum (N5).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/operators/{id}/allowed-revenue (the `SetAllowedRevenue` operationId).
+func (c *Client) SetAllowedRevenue(ctx context.Context, id string, params *SetAllowedRevenueParams, body SetAllowedRevenueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetAllowedRevenueRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9619,6 +9802,129 @@ func NewListObligationsRequest(server string, params *ListObligationsParams) (*h
 	return req, nil
 }
 
+// NewGetAllowedRevenueRequest constructs an http.Request for the GetAllowedRevenue method
+func NewGetAllowedRevenueRequest(server string, id string, params *GetAllowedRevenueParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operators/%s/allowed-revenue", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Year != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "year", *params.Year, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetAllowedRevenueRequest calls the generic SetAllowedRevenue builder with application/json body
+func NewSetAllowedRevenueRequest(server string, id string, params *SetAllowedRevenueParams, body SetAllowedRevenueJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetAllowedRevenueRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewSetAllowedRevenueRequestWithBody constructs an http.Request for the SetAllowedRevenue method, with any body, and a specified content type
+func NewSetAllowedRevenueRequestWithBody(server string, id string, params *SetAllowedRevenueParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operators/%s/allowed-revenue", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListOrdersRequest constructs an http.Request for the ListOrders method
 func NewListOrdersRequest(server string, params *ListOrdersParams) (*http.Request, error) {
 	var err error
@@ -12758,6 +13064,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/obligations (the `ListObligations` operationId).
 	ListObligationsWithResponse(ctx context.Context, params *ListObligationsParams, reqEditors ...RequestEditorFn) (*ListObligationsResponse, error)
+
+	// GetAllowedRevenueWithResponse An operator's revenue against its maximum allowed revenue for a year (the operator, bureaus, auditors)
+	//
+	// Revenue is the operator's shares (role operator) of paid, non-cancelled orders whose money was received in the year (China Standard Time). Status: not_set, within, approaching (90% or more of the effective maximum), reached, exceeded; effective is the maximum less the previous year's excess.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/operators/{id}/allowed-revenue (the `GetAllowedRevenue` operationId).
+	GetAllowedRevenueWithResponse(ctx context.Context, id string, params *GetAllowedRevenueParams, reqEditors ...RequestEditorFn) (*GetAllowedRevenueResponse, error)
+
+	// SetAllowedRevenueWithBodyWithResponse Set an operator's maximum allowed revenue (最高准许收入) for a year (finance bureau)
+	//
+	// Append-only: the next version for the operator and year; the newest is in force. Revenue above the maximum is not refused: it is recorded as the year's excess and deducted from the next year's maximum (N5).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operators/{id}/allowed-revenue (the `SetAllowedRevenue` operationId).
+	SetAllowedRevenueWithBodyWithResponse(ctx context.Context, id string, params *SetAllowedRevenueParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAllowedRevenueResponse, error)
+
+	// SetAllowedRevenueWithResponse Set an operator's maximum allowed revenue (最高准许收入) for a year (finance bureau)
+	//
+	// Append-only: the next version for the operator and year; the newest is in force. Revenue above the maximum is not refused: it is recorded as the year's excess and deducted from the next year's maximum (N5).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operators/{id}/allowed-revenue (the `SetAllowedRevenue` operationId).
+	SetAllowedRevenueWithResponse(ctx context.Context, id string, params *SetAllowedRevenueParams, body SetAllowedRevenueJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAllowedRevenueResponse, error)
 
 	// ListOrdersWithResponse Settlement orders (a party's own; clerks, bureaus and auditors all)
 	//
@@ -21747,6 +22080,362 @@ func (r ListObligationsResponse) ContentType() string {
 	return ""
 }
 
+// GetAllowedRevenueResponse200Headers the declared response headers of an HTTP 200 response for GetAllowedRevenue
+type GetAllowedRevenueResponse200Headers struct {
+	XRequestId string
+}
+
+// GetAllowedRevenueResponse401Headers the declared response headers of an HTTP 401 response for GetAllowedRevenue
+type GetAllowedRevenueResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// GetAllowedRevenueResponse403Headers the declared response headers of an HTTP 403 response for GetAllowedRevenue
+type GetAllowedRevenueResponse403Headers struct {
+	XRequestId string
+}
+
+// GetAllowedRevenueResponse404Headers the declared response headers of an HTTP 404 response for GetAllowedRevenue
+type GetAllowedRevenueResponse404Headers struct {
+	XRequestId string
+}
+
+// GetAllowedRevenueResponse422Headers the declared response headers of an HTTP 422 response for GetAllowedRevenue
+type GetAllowedRevenueResponse422Headers struct {
+	XRequestId string
+}
+
+// GetAllowedRevenueResponse429Headers the declared response headers of an HTTP 429 response for GetAllowedRevenue
+type GetAllowedRevenueResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// GetAllowedRevenueResponse500Headers the declared response headers of an HTTP 500 response for GetAllowedRevenue
+type GetAllowedRevenueResponse500Headers struct {
+	XRequestId string
+}
+
+// GetAllowedRevenueResponse503Headers the declared response headers of an HTTP 503 response for GetAllowedRevenue
+type GetAllowedRevenueResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type GetAllowedRevenueResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RevenueStanding
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetAllowedRevenueResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetAllowedRevenueResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetAllowedRevenueResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetAllowedRevenueResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetAllowedRevenueResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetAllowedRevenueResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetAllowedRevenueResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAllowedRevenueResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAllowedRevenueResponse) GetJSON200() *RevenueStanding {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAllowedRevenueResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetAllowedRevenueResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetAllowedRevenueResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetAllowedRevenueResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetAllowedRevenueResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetAllowedRevenueResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetAllowedRevenueResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAllowedRevenueResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAllowedRevenueResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAllowedRevenueResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAllowedRevenueResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetAllowedRevenueResponse201Headers the declared response headers of an HTTP 201 response for SetAllowedRevenue
+type SetAllowedRevenueResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           string
+	XRequestId         string
+}
+
+// SetAllowedRevenueResponse400Headers the declared response headers of an HTTP 400 response for SetAllowedRevenue
+type SetAllowedRevenueResponse400Headers struct {
+	XRequestId string
+}
+
+// SetAllowedRevenueResponse401Headers the declared response headers of an HTTP 401 response for SetAllowedRevenue
+type SetAllowedRevenueResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// SetAllowedRevenueResponse403Headers the declared response headers of an HTTP 403 response for SetAllowedRevenue
+type SetAllowedRevenueResponse403Headers struct {
+	XRequestId string
+}
+
+// SetAllowedRevenueResponse404Headers the declared response headers of an HTTP 404 response for SetAllowedRevenue
+type SetAllowedRevenueResponse404Headers struct {
+	XRequestId string
+}
+
+// SetAllowedRevenueResponse409Headers the declared response headers of an HTTP 409 response for SetAllowedRevenue
+type SetAllowedRevenueResponse409Headers struct {
+	XRequestId string
+}
+
+// SetAllowedRevenueResponse413Headers the declared response headers of an HTTP 413 response for SetAllowedRevenue
+type SetAllowedRevenueResponse413Headers struct {
+	XRequestId string
+}
+
+// SetAllowedRevenueResponse415Headers the declared response headers of an HTTP 415 response for SetAllowedRevenue
+type SetAllowedRevenueResponse415Headers struct {
+	XRequestId string
+}
+
+// SetAllowedRevenueResponse422Headers the declared response headers of an HTTP 422 response for SetAllowedRevenue
+type SetAllowedRevenueResponse422Headers struct {
+	XRequestId string
+}
+
+// SetAllowedRevenueResponse429Headers the declared response headers of an HTTP 429 response for SetAllowedRevenue
+type SetAllowedRevenueResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// SetAllowedRevenueResponse500Headers the declared response headers of an HTTP 500 response for SetAllowedRevenue
+type SetAllowedRevenueResponse500Headers struct {
+	XRequestId string
+}
+
+// SetAllowedRevenueResponse503Headers the declared response headers of an HTTP 503 response for SetAllowedRevenue
+type SetAllowedRevenueResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type SetAllowedRevenueResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *AllowedRevenue
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *RequestEntityTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *SetAllowedRevenueResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SetAllowedRevenueResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetAllowedRevenueResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SetAllowedRevenueResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SetAllowedRevenueResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SetAllowedRevenueResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SetAllowedRevenueResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *SetAllowedRevenueResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SetAllowedRevenueResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SetAllowedRevenueResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SetAllowedRevenueResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SetAllowedRevenueResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r SetAllowedRevenueResponse) GetJSON201() *AllowedRevenue {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetAllowedRevenueResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetAllowedRevenueResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetAllowedRevenueResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetAllowedRevenueResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SetAllowedRevenueResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetAllowedRevenueResponse) GetApplicationproblemJSON413() *RequestEntityTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SetAllowedRevenueResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetAllowedRevenueResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SetAllowedRevenueResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SetAllowedRevenueResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SetAllowedRevenueResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SetAllowedRevenueResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetAllowedRevenueResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetAllowedRevenueResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetAllowedRevenueResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListOrdersResponse200Headers the declared response headers of an HTTP 200 response for ListOrders
 type ListOrdersResponse200Headers struct {
 	XRequestId string
@@ -30141,6 +30830,51 @@ func (c *ClientWithResponses) ListObligationsWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseListObligationsResponse(rsp)
+}
+
+// GetAllowedRevenueWithResponse An operator's revenue against its maximum allowed revenue for a year (the operator, bureaus, auditors)
+//
+// Revenue is the operator's shares (role operator) of paid, non-cancelled orders whose money was received in the year (China Standard Time). Status: not_set, within, approaching (90% or more of the effective maximum), reached, exceeded; effective is the maximum less the previous year's excess.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/operators/{id}/allowed-revenue (the `GetAllowedRevenue` operationId).
+func (c *ClientWithResponses) GetAllowedRevenueWithResponse(ctx context.Context, id string, params *GetAllowedRevenueParams, reqEditors ...RequestEditorFn) (*GetAllowedRevenueResponse, error) {
+	rsp, err := c.GetAllowedRevenue(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAllowedRevenueResponse(rsp)
+}
+
+// SetAllowedRevenueWithBodyWithResponse Set an operator's maximum allowed revenue (最高准许收入) for a year (finance bureau)
+//
+// Append-only: the next version for the operator and year; the newest is in force. Revenue above the maximum is not refused: it is recorded as the year's excess and deducted from the next year's maximum (N5).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operators/{id}/allowed-revenue (the `SetAllowedRevenue` operationId).
+func (c *ClientWithResponses) SetAllowedRevenueWithBodyWithResponse(ctx context.Context, id string, params *SetAllowedRevenueParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetAllowedRevenueResponse, error) {
+	rsp, err := c.SetAllowedRevenueWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAllowedRevenueResponse(rsp)
+}
+
+// SetAllowedRevenueWithResponse Set an operator's maximum allowed revenue (最高准许收入) for a year (finance bureau)
+//
+// Append-only: the next version for the operator and year; the newest is in force. Revenue above the maximum is not refused: it is recorded as the year's excess and deducted from the next year's maximum (N5).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operators/{id}/allowed-revenue (the `SetAllowedRevenue` operationId).
+func (c *ClientWithResponses) SetAllowedRevenueWithResponse(ctx context.Context, id string, params *SetAllowedRevenueParams, body SetAllowedRevenueJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAllowedRevenueResponse, error) {
+	rsp, err := c.SetAllowedRevenue(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetAllowedRevenueResponse(rsp)
 }
 
 // ListOrdersWithResponse Settlement orders (a party's own; clerks, bureaus and auditors all)
@@ -41267,6 +42001,446 @@ func ParseListObligationsResponse(rsp *http.Response) (*ListObligationsResponse,
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListObligationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetAllowedRevenueResponse parses an HTTP response from a GetAllowedRevenueWithResponse call
+func ParseGetAllowedRevenueResponse(rsp *http.Response) (*GetAllowedRevenueResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAllowedRevenueResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RevenueStanding
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetAllowedRevenueResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetAllowedRevenueResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetAllowedRevenueResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetAllowedRevenueResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetAllowedRevenueResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetAllowedRevenueResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetAllowedRevenueResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetAllowedRevenueResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetAllowedRevenueResponse parses an HTTP response from a SetAllowedRevenueWithResponse call
+func ParseSetAllowedRevenueResponse(rsp *http.Response) (*SetAllowedRevenueResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetAllowedRevenueResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest AllowedRevenue
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest RequestEntityTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers SetAllowedRevenueResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers SetAllowedRevenueResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SetAllowedRevenueResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SetAllowedRevenueResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SetAllowedRevenueResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SetAllowedRevenueResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers SetAllowedRevenueResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers SetAllowedRevenueResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers SetAllowedRevenueResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers SetAllowedRevenueResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers SetAllowedRevenueResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SetAllowedRevenueResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -23,6 +23,10 @@ type Service struct {
 	Store    Store
 	Calendar Deadlines
 	Clock    datavenue.Clock
+	// Paid runs after a payment is settled and committed: the operator's allowed revenue is
+	// measured and warned about (AllowedRevenues.Watch). It cannot undo the payment, so it
+	// reports nothing back; nil: nothing runs.
+	Paid func(ctx context.Context, o Order)
 }
 
 func isBookKeeper(c datavenue.Caller) bool { return c.Is(access.BookKeepers...) }
@@ -185,6 +189,9 @@ func (s Service) RecordCallback(ctx context.Context, in PaymentCallback) (Order,
 
 func (s Service) recordPayment(ctx context.Context, orderID string, p Payment, amount *money.Yuan) (Order, error) {
 	o, err := s.settlePayment(ctx, orderID, p, amount)
+	if err == nil && s.Paid != nil {
+		s.Paid(ctx, o)
+	}
 	if err != nil && datavenue.KindOf(err) == datavenue.KindInternal { // KindOf(nil) is internal too
 		// The money reached the venue and something unforeseen kept it from being settled: the
 		// order must not be cancelled, nor its deposit forfeited, while a clerk looks into it.

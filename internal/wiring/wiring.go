@@ -70,10 +70,12 @@ type Options struct {
 // loops of a serving process run (`datavenue serve` starts them; the API tests drive them).
 type Venue struct {
 	// Deps are ready for api.New.
-	Deps          api.Deps
-	Auctions      matching.Service
-	Orders        settlement.Service
-	Vouchers      settlement.Vouchers
+	Deps     api.Deps
+	Auctions matching.Service
+	Orders   settlement.Service
+	Vouchers settlement.Vouchers
+	// Revenue measures operators' revenue against their maximum allowed revenue (N4/N5).
+	Revenue       settlement.AllowedRevenues
 	Calendar      *workdays.Calendar
 	Wake          certificates.Waker // wakes the certificate event dispatcher
 	WebhookWorker *webhooks.Worker
@@ -99,9 +101,18 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 	v := &Venue{Calendar: calendar, Wake: certificates.NewWaker(),
 		Auctions: matching.Service{Store: b.DB, Engine: matching.Engine{Redis: b.Redis, Keys: b.Keys}, Clock: clock, Registered: &sync.Map{}, Caps: b.DB},
 		Orders:   settlement.Service{Store: b.DB, Calendar: calendar, Clock: clock},
+		Revenue:  settlement.AllowedRevenues{Store: b.DB, Clock: clock},
 		Vouchers: settlement.Vouchers{Store: b.DB, Keys: b.Keyring, Issuer: cfg.JWTIssuer, Clock: clock, ConfirmAfter: cfg.ConfirmAfter},
 	}
+	v.Orders.Paid = func(ctx context.Context, o settlement.Order) {
+		// A warning missed here is not lost: the standing is recomputed on every read and in
+		// the metrics; the audit event waits for the operator's next payment.
+		if err := v.Revenue.Watch(ctx, o); err != nil {
+			logger.ErrorContext(ctx, "allowed revenue: the warning could not be recorded", "order", o.ID, "error", err)
+		}
+	}
 	reg := v.metrics(b.DB)
+	reg.MustRegister(revenueCollector{revenue: v.Revenue})
 	v.WebhookWorker = &webhooks.Worker{Queue: b.DB, Client: webhooks.NewClient(10*time.Second, cfg.WebhookAllowPrivate), Clock: clock,
 		Logger: logger, Outcome: webhookOutcomes(reg), Wake: make(chan struct{}, 1)}
 	v.Deps = api.Deps{
@@ -123,6 +134,7 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		},
 		Feed:           &matching.Feed{Redis: b.Redis, Keys: b.Keys},
 		Settlement:     v.Orders,
+		AllowedRevenue: v.Revenue,
 		Vouchers:       v.Vouchers,
 		Reconciliation: settlement.Reconciliation{Store: b.DB, Reports: b.DB, Clock: clock},
 		Projection:     matching.ProjectionControl{Store: b.DB, Redis: b.Redis, Keys: b.Keys, Clock: clock, LagLimit: cfg.ProjectionLagLimit},
