@@ -55,6 +55,14 @@ test-scaleout:
 	$(SERVICES) up --cluster
 	DATAVENUE_SCALEOUT_DURATION=$(SCALEOUT) $(SERVICES) exec -- go test -count=1 -timeout 60m -run '^TestScaleOut' -v ./cmd/datavenue
 
+# test-replica: catalogue reads through the read router while the standby's replay is paused and
+# resumed in cycles under a stream of writes (make test runs 4 s): make test-replica REPLICA=10m
+.PHONY: test-replica
+REPLICA ?= 2m
+test-replica:
+	$(SERVICES) up --replica
+	DATAVENUE_REPLICA_DURATION=$(REPLICA) $(SERVICES) exec -- go test -count=1 -timeout 60m -run '^TestReadRouterUnderLoad$$' -v ./postgres
+
 # conformance-tools: the outside tools make test checks outputs with: a SHACL engine for the DCAT-AP
 # export, Redocly for the OpenAPI document, and openapi-typescript with tsc, the second client
 # generator checked on it (Node.js packages from the npm
