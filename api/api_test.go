@@ -129,7 +129,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 	closing := make(chan struct{})
 	deps := wired.Deps
 	deps.Closing = closing
-	deps.Organisations = panickyOrganisations{parties.Service{Store: db}}
+	deps.Organisations = panickyOrganisations{parties.Service{Store: db.Parties()}}
 	deps.RateLimiter = limiter
 	if ready != nil { // the venue's own checks unless a test fakes a dependency down
 		deps.Ready = ready
@@ -528,7 +528,7 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Fatalf("corrected retry: %d %s", r.status, r.body)
 	}
 
-	events, err := v.db.Events(context.Background(), audit.Filter{})
+	events, err := v.db.Audit().Events(context.Background(), audit.Filter{})
 	registered := 0
 	for _, e := range events {
 		if e.ActorRole != "system" { // the seeded parties are the system's

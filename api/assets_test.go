@@ -111,7 +111,7 @@ func TestAssetChangesAreVersionedNeverOverwritten(t *testing.T) {
 		versions[1].ChangeReason != "补充处理成本" || versions[1].ChangedBy != "user-operator" {
 		t.Fatalf("versions = %+v", versions)
 	}
-	events, _ := v.db.Events(context.Background(), audit.Filter{ResourceID: string(a.ID)})
+	events, _ := v.db.Audit().Events(context.Background(), audit.Filter{ResourceID: string(a.ID)})
 	if len(events) != 2 || events[0].Action != "asset.changed" || events[1].Action != "asset.registered" {
 		t.Fatalf("audit = %+v", events)
 	}

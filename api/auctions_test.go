@@ -86,7 +86,7 @@ func TestAuctionOverTheAPI(t *testing.T) {
 	}
 	// Past the end the auction closes, and the record gets the outcome (the closer's OnClose).
 	m.engine().AdvanceClock(ctx, auc.ID, 3*time.Hour)
-	svc := matching.Service{Store: m.db, Engine: m.engine(), Clock: datavenue.SystemClock{}}
+	svc := matching.Service{Store: m.db.Matching(), Engine: m.engine(), Clock: datavenue.SystemClock{}}
 	o, err := svc.Engine.Close(ctx, auc.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func TestSealedBidsStayHiddenUntilClose(t *testing.T) {
 		}
 	}
 	// Another bidder learns nothing of the first bid from its own answers, right or wrong.
-	if _, err := m.db.CreateOrganisation(datavenue.WithCaller(ctx, audit.SystemCaller), parties.Registration{ID: secondBuyer,
+	if _, err := m.db.Parties().CreateOrganisation(datavenue.WithCaller(ctx, audit.SystemCaller), parties.Registration{ID: secondBuyer,
 		USCC: uscc(t, 11), Name: "港口物流", Kind: parties.KindBuyer}); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestSealedBidsStayHiddenUntilClose(t *testing.T) {
 		m.do("GET", "/metrics", m.as(datavenue.RoleAuditor, auditorOrg), nil),
 	}
 	// The projection has copied the bid to PostgreSQL meanwhile: it must not show from there either.
-	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: m.engine().Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
+	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: m.engine().Keys, Store: m.db.Matching(), Consumer: "t"}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	answers = append(answers, m.do("GET", "/v1/audit-events?resource_type=auction&resource_id="+auc.ID, m.as(datavenue.RoleAuditor, auditorOrg), nil))
@@ -180,9 +180,9 @@ func TestCancellationStopsBidding(t *testing.T) {
 	ctx := context.Background()
 	m.engine().AdvanceClock(ctx, auc.ID, 2*time.Minute)
 	mustStatus(t, m.do("POST", "/v1/certificates/"+m.assetCert.ID+"/cancel", m.as(datavenue.RoleOperator, govHolder), map[string]any{"reason": "数据灭失"}), 200)
-	svc := matching.Service{Store: m.db, Engine: m.engine(), Clock: datavenue.SystemClock{}}
-	d := certificates.Dispatcher{Log: m.db, Consumers: []certificates.Consumer{
-		listing.Suspender{Store: m.db, Clock: datavenue.SystemClock{}}, matching.Stopper{Service: svc}}}
+	svc := matching.Service{Store: m.db.Matching(), Engine: m.engine(), Clock: datavenue.SystemClock{}}
+	d := certificates.Dispatcher{Log: m.db.Certificates(), Consumers: []certificates.Consumer{
+		listing.Suspender{Store: m.db.Listing(), Clock: datavenue.SystemClock{}}, matching.Stopper{Service: svc}}}
 	if _, err := d.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestProjectionCopiesEngineEventsOnce(t *testing.T) {
 	if _, err := e.Close(ctx, auc.ID); err != nil {
 		t.Fatal(err)
 	}
-	p := matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "live", ReclaimAfter: 0}
+	p := matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db.Matching(), Consumer: "live", ReclaimAfter: 0}
 	n, err := p.RunOnce(ctx)
 	if err != nil || n < 7 { // open, 2 deposits, 3 bids, close
 		t.Fatalf("first pass applied %d (%v)", n, err)
@@ -249,7 +249,7 @@ func TestProjectionCopiesEngineEventsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.db.ApplyEvent(ctx, late); err != nil {
+	if err := m.db.Matching().ApplyEvent(ctx, late); err != nil {
 		t.Fatal(err)
 	}
 	var bids int
@@ -363,7 +363,7 @@ func TestOpenAuctionsAreRebuiltFromPostgreSQLAfterRedisLosesThem(t *testing.T) {
 		mustStatus(t, r, 201)
 		last = decode[matching.BidResult](t, r)
 	}
-	proj := matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}
+	proj := matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db.Matching(), Consumer: "t"}
 	if _, err := proj.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -372,11 +372,11 @@ func TestOpenAuctionsAreRebuiltFromPostgreSQLAfterRedisLosesThem(t *testing.T) {
 	m.redis.Client.Del(ctx, keys...)
 	wantProblem(t, m.do("GET", "/v1/auctions/"+auc.ID, buyer, nil), 404, matching.ErrNotFound)
 
-	svc := matching.Service{Store: m.db, Engine: e, Clock: datavenue.SystemClock{}}
-	if n, err := svc.Restore(ctx, m.db); err != nil || n != 1 {
+	svc := matching.Service{Store: m.db.Matching(), Engine: e, Clock: datavenue.SystemClock{}}
+	if n, err := svc.Restore(ctx, m.db.Matching()); err != nil || n != 1 {
 		t.Fatalf("restore: %d, %v", n, err)
 	}
-	if n, _ := svc.Restore(ctx, m.db); n != 0 {
+	if n, _ := svc.Restore(ctx, m.db.Matching()); n != 0 {
 		t.Fatalf("a second restore rebuilt %d", n)
 	}
 	st, err := e.State(ctx, auc.ID)

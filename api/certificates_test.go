@@ -230,7 +230,7 @@ func TestChangeCorrectionCancellation(t *testing.T) {
 		}
 	}
 	// And the audit trail has every step.
-	trail, _ := v.db.Events(context.Background(), audit.Filter{Limit: 500})
+	trail, _ := v.db.Audit().Events(context.Background(), audit.Filter{Limit: 500})
 	actions := map[string]int{}
 	for _, e := range trail {
 		actions[e.Action]++
@@ -247,7 +247,7 @@ func TestChangeCorrectionCancellation(t *testing.T) {
 func (v *venue) outbox() []certificates.Event {
 	v.t.Helper()
 	var got []certificates.Event
-	_, err := v.db.Deliver(context.Background(), "test-reader-"+datavenue.NewID("c"), 1000, func(e certificates.Event) error {
+	_, err := v.db.Certificates().Deliver(context.Background(), "test-reader-"+datavenue.NewID("c"), 1000, func(e certificates.Event) error {
 		got = append(got, e)
 		return nil
 	})
@@ -304,14 +304,14 @@ func TestExpirySweepAndEventDelivery(t *testing.T) {
 	a := v.registerCard(transportCard())
 	c := v.issueResource(a.ID)
 	ctx := context.Background()
-	if n, err := v.db.ExpireDue(ctx, time.Now()); err != nil || n != 0 {
+	if n, err := v.db.Certificates().ExpireDue(ctx, time.Now()); err != nil || n != 0 {
 		t.Fatalf("sweep today: %d, %v; want nothing expired", n, err)
 	}
 	after := c.ValidUntil.AddDays(1).Start().Add(time.Hour)
-	if n, err := v.db.ExpireDue(ctx, after); err != nil || n != 1 {
+	if n, err := v.db.Certificates().ExpireDue(ctx, after); err != nil || n != 1 {
 		t.Fatalf("sweep after the last valid day: %d, %v; want 1", n, err)
 	}
-	if n, _ := v.db.ExpireDue(ctx, after); n != 0 {
+	if n, _ := v.db.Certificates().ExpireDue(ctx, after); n != 0 {
 		t.Fatalf("second sweep recorded %d more", n)
 	}
 	st := decode[certificates.StatusReport](t, v.do("GET", "/v1/public/certificates/"+c.Number+"/status", "", nil))
@@ -321,7 +321,7 @@ func TestExpirySweepAndEventDelivery(t *testing.T) {
 
 	// A consumer gets each event once per success; a failure is retried from where it stopped.
 	rec := &recordingConsumer{failOn: certificates.EventCertificateExpired}
-	d := certificates.Dispatcher{Log: v.db, Consumers: []certificates.Consumer{rec}}
+	d := certificates.Dispatcher{Log: v.db.Certificates(), Consumers: []certificates.Consumer{rec}}
 	if _, err := d.RunOnce(ctx); err == nil {
 		t.Fatal("dispatch did not report the consumer's failure")
 	}
@@ -363,8 +363,8 @@ func TestCancellationIsDeliveredAtOnce(t *testing.T) {
 	seen := make(chan string, 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go certificates.Run(ctx, time.Hour, v.db, certificates.Dispatcher{Log: v.db, Consumers: []certificates.Consumer{chanConsumer(seen)}}, wake)
-	svc := certificates.Service{Store: v.db, Signer: certificates.Signer{Keys: v.keys, Issuer: issuer}, Clock: datavenue.SystemClock{}, Published: wake.Wake}
+	go certificates.Run(ctx, time.Hour, v.db.Certificates(), certificates.Dispatcher{Log: v.db.Certificates(), Consumers: []certificates.Consumer{chanConsumer(seen)}}, wake)
+	svc := certificates.Service{Store: v.db.Certificates(), Signer: certificates.Signer{Keys: v.keys, Issuer: issuer}, Clock: datavenue.SystemClock{}, Published: wake.Wake}
 	holder := datavenue.Caller{Subject: "h", Role: datavenue.RoleOperator, Org: govHolder}
 	if _, err := svc.Cancel(datavenue.WithCaller(ctx, holder), holder, c.ID, certificates.CancelInput{Reason: "数据灭失"}); err != nil {
 		t.Fatal(err)

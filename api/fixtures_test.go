@@ -65,7 +65,7 @@ func (v *venue) seedParties() {
 		if err := reg.Validate(); err != nil {
 			v.t.Fatalf("seed %s: %v", reg.Name, err)
 		}
-		if _, err := v.db.CreateOrganisation(ctx, reg); err != nil && datavenue.CodeOf(err) != "organisation_exists" {
+		if _, err := v.db.Parties().CreateOrganisation(ctx, reg); err != nil && datavenue.CodeOf(err) != "organisation_exists" {
 			v.t.Fatalf("seed %s: %v", reg.Name, err)
 		}
 	}

@@ -47,7 +47,7 @@ func TestFreeUseOrderEndToEnd(t *testing.T) {
 		t.Fatalf("retry made order %s, want %s", again.ID, o.ID)
 	}
 	// The same key past the idempotency store (its answer lost) still finds the same order.
-	if again, err := (settlement.Service{Store: m.db, Clock: datavenue.SystemClock{}}).ObtainFree(ctx,
+	if again, err := (settlement.Service{Store: m.db.Settlement(), Clock: datavenue.SystemClock{}}).ObtainFree(ctx,
 		datavenue.Caller{Org: buyerOrg, Role: datavenue.RoleBuyer}, free.ID, "free-1"); err != nil || again.ID != o.ID {
 		t.Fatalf("service retry = %s, %v; want %s", again.ID, err, o.ID)
 	}

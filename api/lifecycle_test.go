@@ -34,7 +34,7 @@ func wonAuction(t *testing.T) (*market, settlement.Order, string) {
 	t.Helper()
 	m, auc := auctionMarket(t, matching.English)
 	ctx := context.Background()
-	if _, err := m.db.CreateOrganisation(datavenue.WithCaller(ctx, audit.SystemCaller), parties.Registration{ID: secondBuyer,
+	if _, err := m.db.Parties().CreateOrganisation(datavenue.WithCaller(ctx, audit.SystemCaller), parties.Registration{ID: secondBuyer,
 		USCC: uscc(t, 11), Name: "港口物流", Kind: parties.KindBuyer}); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func wonAuction(t *testing.T) (*market, settlement.Order, string) {
 	if _, err := e.Close(ctx, auc.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
+	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db.Matching(), Consumer: "t"}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	orders := decode[api.Page[settlement.Order]](t, m.do("GET", "/v1/orders", clerk, nil))
@@ -64,7 +64,7 @@ func wonAuction(t *testing.T) (*market, settlement.Order, string) {
 
 func (m *market) balance(account string) string {
 	m.t.Helper()
-	b, err := m.db.Balance(context.Background(), account)
+	b, err := m.db.Settlement().Balance(context.Background(), account)
 	if err != nil {
 		m.t.Fatal(err)
 	}
@@ -74,8 +74,8 @@ func (m *market) balance(account string) string {
 func (m *market) sweeper(now time.Time) settlement.Sweeper {
 	clock := fixedClock{now}
 	return settlement.Sweeper{
-		Orders:   settlement.Service{Store: m.db, Calendar: mustCalendar(m.t), Clock: clock},
-		Vouchers: settlement.Vouchers{Store: m.db, Keys: m.keys, Issuer: issuer, Clock: clock, ConfirmAfter: 7 * 24 * time.Hour},
+		Orders:   settlement.Service{Store: m.db.Settlement(), Calendar: mustCalendar(m.t), Clock: clock},
+		Vouchers: settlement.Vouchers{Store: m.db.Settlement(), Keys: m.keys, Issuer: issuer, Clock: clock, ConfirmAfter: 7 * 24 * time.Hour},
 	}
 }
 
@@ -317,7 +317,7 @@ func (m *market) checkInvariants() {
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	log, err := m.db.VoucherLog(context.Background())
+	log, err := m.db.Settlement().VoucherLog(context.Background())
 	if err != nil || settlement.VerifyChain(log, m.keys) != nil {
 		m.t.Fatalf("voucher chain: %v", err)
 	}

@@ -308,7 +308,7 @@ func TestPriceChangesAreVersioned(t *testing.T) {
 
 func (m *market) dispatch() {
 	m.t.Helper()
-	d := certificates.Dispatcher{Log: m.db, Consumers: []certificates.Consumer{listing.Suspender{Store: m.db, Clock: datavenue.SystemClock{}}}}
+	d := certificates.Dispatcher{Log: m.db.Certificates(), Consumers: []certificates.Consumer{listing.Suspender{Store: m.db.Listing(), Clock: datavenue.SystemClock{}}}}
 	if _, err := d.RunOnce(context.Background()); err != nil {
 		m.t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	}
 	var auctionID string
 	m.db.Pool.QueryRow(ctx, `SELECT id FROM auctions LIMIT 1`).Scan(&auctionID)
-	if err := m.db.ParkEvent(ctx, matching.ParkedEntry{Stream: "matrix", EventID: "1-0", Fields: map[string]string{"type": "bid", "auction": "auc_none"},
+	if err := m.db.Matching().ParkEvent(ctx, matching.ParkedEntry{Stream: "matrix", EventID: "1-0", Fields: map[string]string{"type": "bid", "auction": "auc_none"},
 		Error: "reference_not_found", ErrorCode: "reference_not_found"}); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"recordAppraisal":     {"asset_id": m.asset.ID},
 	}
 	held := func(org datavenue.OrgID) []datavenue.Role {
-		o, err := m.db.Organisation(ctx, org)
+		o, err := m.db.Parties().Organisation(ctx, org)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,7 +44,7 @@ func TestNegotiationToTrade(t *testing.T) {
 	}
 	// The projection turns the accepted price into one trade, however often it runs.
 	ctx := context.Background()
-	proj := matching.Projector{Redis: m.redis.Client, Keys: m.engine().Keys, Store: m.db, Consumer: "t"}
+	proj := matching.Projector{Redis: m.redis.Client, Keys: m.engine().Keys, Store: m.db.Matching(), Consumer: "t"}
 	for i := 0; i < 2; i++ {
 		if _, err := proj.RunOnce(ctx); err != nil {
 			t.Fatal(err)

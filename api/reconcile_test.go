@@ -43,7 +43,7 @@ func paidOrderAfter(t *testing.T, before func(m *market)) (*market, settlement.O
 	if _, err := e.Close(ctx, auc.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
+	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db.Matching(), Consumer: "t"}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	orders := decode[api.Page[settlement.Order]](t, m.do("GET", "/v1/orders", clerk, nil))
@@ -128,10 +128,10 @@ func TestReconciliationOutcomes(t *testing.T) {
 		}
 	}
 	// Matched amounts moved from due-to-treasury to remitted in the ledger.
-	if b, _ := m.db.Balance(ctx, "acc_remitted:"+string(govHolder)); b.String() != "-5000.01" {
+	if b, _ := m.db.Settlement().Balance(ctx, "acc_remitted:"+string(govHolder)); b.String() != "-5000.01" {
 		t.Fatalf("remitted = %s", b)
 	}
-	if b, _ := m.db.Balance(ctx, "acc_due_to_treasury:"+string(govHolder)); !b.IsZero() {
+	if b, _ := m.db.Settlement().Balance(ctx, "acc_due_to_treasury:"+string(govHolder)); !b.IsZero() {
 		t.Fatalf("due to treasury after remittance = %s", b)
 	}
 	// Every non-matched outcome waits in the queue; a clerk resolves one with a reason.

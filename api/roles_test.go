@@ -34,16 +34,16 @@ func TestRolesAreBoundToOrganisations(t *testing.T) {
 	// The administrators' act grants a role (audited); from then on the token works.
 	ctx := datavenue.WithCaller(context.Background(), audit.SystemCaller)
 	wantProblem(t, m.do("GET", "/v1/reconciliation/exceptions", m.as(datavenue.RoleAuditor, stateHolder), nil), 403, "role_not_held")
-	if _, err := m.db.SetOrganisationRoles(ctx, stateHolder, []datavenue.Role{datavenue.RoleOperator, datavenue.RoleBuyer, datavenue.RoleAuditor}); err != nil {
+	if _, err := m.db.Parties().SetOrganisationRoles(ctx, stateHolder, []datavenue.Role{datavenue.RoleOperator, datavenue.RoleBuyer, datavenue.RoleAuditor}); err != nil {
 		t.Fatal(err)
 	}
 	mustStatus(t, m.do("GET", "/v1/reconciliation/exceptions", m.as(datavenue.RoleAuditor, stateHolder), nil), 200)
-	events, err := m.db.Events(ctx, audit.Filter{ResourceID: string(stateHolder)})
+	events, err := m.db.Audit().Events(ctx, audit.Filter{ResourceID: string(stateHolder)})
 	if err != nil || len(events) == 0 || events[0].Action != "organisation.roles_changed" {
 		t.Fatalf("the grant's audit event: %+v %v", events, err)
 	}
 	// The database holds the rule too: a buyer cannot be made a clerk, whatever the code does.
-	if _, err := m.db.SetOrganisationRoles(ctx, buyerOrg, []datavenue.Role{datavenue.RoleClerk}); datavenue.CodeOf(err) != "role_not_for_kind" {
+	if _, err := m.db.Parties().SetOrganisationRoles(ctx, buyerOrg, []datavenue.Role{datavenue.RoleClerk}); datavenue.CodeOf(err) != "role_not_for_kind" {
 		t.Fatalf("a buyer made a clerk in the store: %v", err)
 	}
 }

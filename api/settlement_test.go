@@ -41,7 +41,7 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 	if _, err := e.Close(ctx, auc.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
+	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db.Matching(), Consumer: "t"}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	orders := decode[api.Page[settlement.Order]](t, m.do("GET", "/v1/orders", m.as(datavenue.RoleBuyer, buyerOrg), nil))
@@ -103,10 +103,10 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 		t.Fatalf("filing obligation = %+v", filing)
 	}
 	// The ledger holds one balanced transaction for the settlement; the treasury's due is booked.
-	if bal, _ := m.db.Balance(ctx, settlement.AccountID(settlement.DueToTreasury, govHolder)); bal.String() != "-5000.01" {
+	if bal, _ := m.db.Settlement().Balance(ctx, settlement.AccountID(settlement.DueToTreasury, govHolder)); bal.String() != "-5000.01" {
 		t.Fatalf("due to treasury balance = %s", bal)
 	}
-	if bal, _ := m.db.Balance(ctx, settlement.AccountID(settlement.Clearing, "")); bal.String() != "10000.01" {
+	if bal, _ := m.db.Settlement().Balance(ctx, settlement.AccountID(settlement.Clearing, "")); bal.String() != "10000.01" {
 		t.Fatalf("clearing = %s", bal)
 	}
 	due2 := decode[api.Page[settlement.Obligation]](t, m.do("GET", "/v1/obligations?status=due", clerk, nil))
@@ -133,7 +133,7 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 		len(content.Certificates) != 2 || content.Seq != 1 || content.PrevHash != settlement.GenesisHash {
 		t.Fatalf("voucher = %+v, %v", content, err)
 	}
-	log, err := m.db.VoucherLog(ctx)
+	log, err := m.db.Settlement().VoucherLog(ctx)
 	if err != nil || settlement.VerifyChain(log, m.keys) != nil {
 		t.Fatalf("the voucher log does not verify: %v", err)
 	}
@@ -157,10 +157,10 @@ func TestAuctionWinToSplitLedgerAndObligations(t *testing.T) {
 	if imported.Counts["matched"] != 1 || len(imported.Receipts) != 1 || imported.Receipts[0].Obligation != treasury.ID {
 		t.Fatalf("import = %+v", imported)
 	}
-	if bal, _ := m.db.Balance(ctx, settlement.AccountID(settlement.DueToTreasury, govHolder)); !bal.IsZero() {
+	if bal, _ := m.db.Settlement().Balance(ctx, settlement.AccountID(settlement.DueToTreasury, govHolder)); !bal.IsZero() {
 		t.Fatalf("due to treasury after the remittance = %s", bal)
 	}
-	if bal, _ := m.db.Balance(ctx, settlement.AccountID(settlement.Remitted, govHolder)); bal.String() != "-5000.01" {
+	if bal, _ := m.db.Settlement().Balance(ctx, settlement.AccountID(settlement.Remitted, govHolder)); bal.String() != "-5000.01" {
 		t.Fatalf("remitted = %s", bal)
 	}
 	remitted := decode[api.Page[settlement.Obligation]](t, m.do("GET", "/v1/obligations?status=remitted", clerk, nil))

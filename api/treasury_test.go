@@ -41,7 +41,7 @@ func TestAPaymentWhoseDeadlineReachesAnUnknownYearIsRecorded(t *testing.T) {
 			m, o, _ := wonAuction(t)
 			received := civil.MustParse(tc.received)
 			now := received.Time().Add(30 * time.Hour) // the next day: recorded a day late
-			svc := settlement.Service{Store: m.db, Calendar: builtIn, Clock: fixedClock{now}}
+			svc := settlement.Service{Store: m.db.Settlement(), Calendar: builtIn, Clock: fixedClock{now}}
 			paid, err := svc.RecordPayment(ctx, clerk, o.ID, settlement.PaymentInput{Reference: "late-" + tc.received,
 				IncomeKind: tc.incomeKind, ReceivedOn: &received})
 			if err != nil {
@@ -67,7 +67,7 @@ func TestAPaymentWhoseDeadlineReachesAnUnknownYearIsRecorded(t *testing.T) {
 			// Weeks later, still no 2028 schedule: the sweeper neither cancels the paid order nor
 			// guesses the date.
 			sweep := func(cal *workdays.Calendar, at time.Time) settlement.SweepResult {
-				res, err := settlement.Sweeper{Orders: settlement.Service{Store: m.db, Calendar: cal, Clock: fixedClock{at}},
+				res, err := settlement.Sweeper{Orders: settlement.Service{Store: m.db.Settlement(), Calendar: cal, Clock: fixedClock{at}},
 					Vouchers: m.sweeper(at).Vouchers}.Once(ctx)
 				if err != nil {
 					t.Fatal(err)
@@ -81,7 +81,7 @@ func TestAPaymentWhoseDeadlineReachesAnUnknownYearIsRecorded(t *testing.T) {
 			if res := sweep(with2028, now.AddDate(0, 0, 21)); res.DueDatesFilled != 2 || res.DueDatesPending != 0 { // the remittance and the filing
 				t.Fatalf("a sweep with the 2028 schedule: %+v", res)
 			}
-			got, err := m.db.Order(ctx, o.ID)
+			got, err := m.db.Settlement().Order(ctx, o.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +103,7 @@ func TestDeadlinesRunFromTheReceiptDate(t *testing.T) {
 	if _, err := m.db.Pool.Exec(context.Background(), `UPDATE trades SET traded_at = now() - interval '7 days' WHERE id = $1`, o.TradeID); err != nil {
 		t.Fatal(err)
 	}
-	o, _ = m.db.OrderHead(context.Background(), o.ID)
+	o, _ = m.db.Settlement().OrderHead(context.Background(), o.ID)
 	today := civil.Of(time.Now())
 	tomorrow := today.AddDays(1)
 	wantProblem(t, m.do("POST", "/v1/orders/"+o.ID+"/payment", clerk, map[string]any{"reference": "f-1", "received_on": tomorrow.String()}), 422, "validation_failed")
@@ -132,14 +132,14 @@ func TestDeadlinesRunFromTheReceiptDate(t *testing.T) {
 func TestTheSweeperNeverCancelsAClaimedPayment(t *testing.T) {
 	m, o, _ := wonAuction(t)
 	ctx := datavenue.WithCaller(context.Background(), datavenue.Caller{Subject: "c", Role: datavenue.RoleClerk, Org: venueOrg})
-	if err := m.db.ClaimPayment(ctx, o.ID, "clerk payment X received 2026-11-30 could not be settled"); err != nil {
+	if err := m.db.Settlement().ClaimPayment(ctx, o.ID, "clerk payment X received 2026-11-30 could not be settled"); err != nil {
 		t.Fatal(err)
 	}
 	res, err := m.sweeper(time.Now().AddDate(0, 0, 30)).Once(ctx)
 	if err != nil || res.Cancelled != 0 {
 		t.Fatalf("sweep: %+v %v", res, err)
 	}
-	if got, _ := m.db.Order(ctx, o.ID); got.Status != "awaiting_payment" || !got.DepositForfeited.IsZero() {
+	if got, _ := m.db.Settlement().Order(ctx, o.ID); got.Status != "awaiting_payment" || !got.DepositForfeited.IsZero() {
 		t.Fatalf("a claimed order after the sweep: %s, forfeited %s", got.Status, got.DepositForfeited)
 	}
 }
@@ -219,7 +219,7 @@ func TestReconciliationFollowsTheSeedsRules(t *testing.T) {
 	}
 	// The report's remittances agree with the ledger: what is due is what remains.
 	report := decode[settlement.Report](t, m.do("GET", "/v1/reports/settlement?from="+today+"&to="+periodEnd, clerk, nil))
-	due, _ := m.db.Balance(ctx, settlement.AccountID(settlement.DueToTreasury, govHolder))
+	due, _ := m.db.Settlement().Balance(ctx, settlement.AccountID(settlement.DueToTreasury, govHolder))
 	lines := map[string]string{}
 	for _, l := range report.Remittances {
 		lines[l.Key] = l.Amount.String()
@@ -237,10 +237,10 @@ func TestReconciliationFollowsTheSeedsRules(t *testing.T) {
 	if got := obligation(); got.Status != "remitted" || got.Remitted.String() != "5000.01" || !got.Remaining.IsZero() {
 		t.Fatalf("after the over-payment: %+v", got)
 	}
-	if b, _ := m.db.Balance(ctx, settlement.AccountID(settlement.TreasurySuspense, govHolder)); b.StringFixed(2) != "100.00" {
+	if b, _ := m.db.Settlement().Balance(ctx, settlement.AccountID(settlement.TreasurySuspense, govHolder)); b.StringFixed(2) != "100.00" {
 		t.Fatalf("treasury suspense = %s, want 100.00", b)
 	}
-	if b, _ := m.db.Balance(ctx, settlement.AccountID(settlement.Remitted, govHolder)); b.StringFixed(2) != "-5100.01" {
+	if b, _ := m.db.Settlement().Balance(ctx, settlement.AccountID(settlement.Remitted, govHolder)); b.StringFixed(2) != "-5100.01" {
 		t.Fatalf("remitted = %s, want -5100.01 (all the treasury received)", b)
 	}
 	if e := exceptions()["over_paid/open"]; e.Amount.String() != "100.00" || !strings.Contains(e.Detail, "100.00") {

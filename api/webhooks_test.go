@@ -172,7 +172,7 @@ func webhookMarket(t *testing.T, subscribe func(m *market)) (*market, settlement
 	t.Helper()
 	m, auc := auctionMarket(t, matching.English)
 	ctx := context.Background()
-	if _, err := m.db.CreateOrganisation(datavenue.WithCaller(ctx, audit.SystemCaller), parties.Registration{ID: secondBuyer,
+	if _, err := m.db.Parties().CreateOrganisation(datavenue.WithCaller(ctx, audit.SystemCaller), parties.Registration{ID: secondBuyer,
 		USCC: uscc(t, 11), Name: "港口物流", Kind: parties.KindBuyer}); err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func webhookMarket(t *testing.T, subscribe func(m *market)) (*market, settlement
 	if _, err := e.Close(ctx, auc.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}).RunOnce(ctx); err != nil {
+	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db.Matching(), Consumer: "t"}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	orders := decode[api.Page[settlement.Order]](t, m.do("GET", "/v1/orders", clerk, nil))
@@ -229,7 +229,7 @@ func subscribeAll(t *testing.T, c checked, org datavenue.OrgID, role datavenue.R
 }
 
 func newWorker(m *market, clock *worldClock) *webhooks.Worker {
-	return &webhooks.Worker{Queue: m.db, Client: webhooks.NewClient(5*time.Second, true), Clock: clock}
+	return &webhooks.Worker{Queue: m.db.Webhooks(), Client: webhooks.NewClient(5*time.Second, true), Clock: clock}
 }
 
 func runWorker(t *testing.T, w *webhooks.Worker) webhooks.RunStats {
@@ -265,7 +265,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	far := o.TradedOn.AddDays(365)
 	for range 2 {
-		if _, err := m.db.AnnounceObligations(ctx, far, far); err != nil {
+		if _, err := m.db.Webhooks().AnnounceObligations(ctx, far, far); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -530,7 +530,7 @@ func TestWebhookSubscriptionsOverTheAPI(t *testing.T) {
 	ping := c.json("POST", "/v1/webhooks/subscriptions/"+s.ID+"/ping", buyer, nil)
 	mustStatus(t, ping, 201)
 	d := decode[webhooks.Delivery](t, ping)
-	w := &webhooks.Worker{Queue: v.db, Client: webhooks.NewClient(5*time.Second, true), Clock: clock}
+	w := &webhooks.Worker{Queue: v.db.Webhooks(), Client: webhooks.NewClient(5*time.Second, true), Clock: clock}
 	if _, err := w.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -546,7 +546,7 @@ func TestWebhookSubscriptionsOverTheAPI(t *testing.T) {
 		t.Fatalf("deleted %+v, again %+v", deleted, again)
 	}
 	wantProblem(t, c.json("POST", "/v1/webhooks/subscriptions/"+s.ID+"/ping", buyer, nil), 409, "subscription_deleted")
-	events, err := v.db.Events(context.Background(), audit.Filter{ResourceType: "webhook_subscription", ResourceID: s.ID})
+	events, err := v.db.Audit().Events(context.Background(), audit.Filter{ResourceType: "webhook_subscription", ResourceID: s.ID})
 	if err != nil || len(events) != 3 {
 		t.Fatalf("audit of the subscription: %d events (%v), want subscribed, pinged, unsubscribed", len(events), err)
 	}
@@ -569,8 +569,8 @@ func TestRevocationAndSuspensionAreAnnounced(t *testing.T) {
 	p := m.createProduct(nil)
 	mustStatus(t, m.publish(p.ID), 200)
 	mustStatus(t, m.do("POST", "/v1/authorisations/"+m.grant.ID+"/revoke", m.as(datavenue.RoleDataBureau, bureauOrg), map[string]any{"reason": "违规"}), 200)
-	d := certificates.Dispatcher{Log: m.db, Consumers: []certificates.Consumer{listing.Suspender{Store: m.db, Clock: datavenue.SystemClock{}},
-		webhooks.CertificateEvents{Store: m.db}}}
+	d := certificates.Dispatcher{Log: m.db.Certificates(), Consumers: []certificates.Consumer{listing.Suspender{Store: m.db.Listing(), Clock: datavenue.SystemClock{}},
+		webhooks.CertificateEvents{Store: m.db.Webhooks()}}}
 	for range 2 {
 		if _, err := d.RunOnce(context.Background()); err != nil {
 			t.Fatal(err)

@@ -28,7 +28,7 @@ func scanAllowed(row pgx.Row) (settlement.AllowedRevenue, error) {
 
 // SetAllowedRevenue appends the next version of an operator's maximum for a year, with its audit
 // record. The organisation row is locked so that two settings number their versions in turn.
-func (db *DB) SetAllowedRevenue(ctx context.Context, a settlement.AllowedRevenue) (settlement.AllowedRevenue, error) {
+func (db SettlementStore) SetAllowedRevenue(ctx context.Context, a settlement.AllowedRevenue) (settlement.AllowedRevenue, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT id FROM organisations WHERE id = $1 FOR UPDATE`, a.OperatorID).Scan(new(string)); err != nil {
 			return notFoundAs(err, errOperatorNotFound)
@@ -52,7 +52,7 @@ func (db *DB) SetAllowedRevenue(ctx context.Context, a settlement.AllowedRevenue
 }
 
 // AllowedRevenues lists every version of an operator's maximum for a year, oldest first.
-func (db *DB) AllowedRevenues(ctx context.Context, operator datavenue.OrgID, year int) ([]settlement.AllowedRevenue, error) {
+func (db SettlementStore) AllowedRevenues(ctx context.Context, operator datavenue.OrgID, year int) ([]settlement.AllowedRevenue, error) {
 	if err := db.Pool.QueryRow(ctx, `SELECT id FROM organisations WHERE id = $1`, operator).Scan(new(string)); err != nil {
 		return nil, interpretError(notFoundAs(err, errOperatorNotFound))
 	}
@@ -67,7 +67,7 @@ func (db *DB) AllowedRevenues(ctx context.Context, operator datavenue.OrgID, yea
 // RevenueYears reads, for each year from the first with a maximum set up to upTo, the maximum in
 // force (the newest version) and the operator's revenue: its `operator` shares of orders that are
 // paid and not cancelled, by the year (China Standard Time) their money was received.
-func (db *DB) RevenueYears(ctx context.Context, operator datavenue.OrgID, upTo int) ([]settlement.RevenueYear, error) {
+func (db SettlementStore) RevenueYears(ctx context.Context, operator datavenue.OrgID, upTo int) ([]settlement.RevenueYear, error) {
 	rows, err := db.Pool.Query(ctx, `
 		WITH span AS (SELECT generate_series(least(coalesce(min(year), $2), $2), $2) AS year FROM allowed_revenues
 			WHERE operator_id = $1 AND year <= $2),
@@ -101,7 +101,7 @@ func (db *DB) RevenueYears(ctx context.Context, operator datavenue.OrgID, upTo i
 
 // RecordRevenueWarning records a standing's status once per operator and year, with an audit
 // event (allowed_revenue.approaching, .reached or .exceeded).
-func (db *DB) RecordRevenueWarning(ctx context.Context, s settlement.RevenueStanding) error {
+func (db SettlementStore) RecordRevenueWarning(ctx context.Context, s settlement.RevenueStanding) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO allowed_revenue_warnings (operator_id, year, status) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING`, s.OperatorID, s.Year, s.Status)
@@ -115,7 +115,7 @@ func (db *DB) RecordRevenueWarning(ctx context.Context, s settlement.RevenueStan
 }
 
 // OperatorsWithAllowedRevenue lists the operators with a maximum set for a year.
-func (db *DB) OperatorsWithAllowedRevenue(ctx context.Context, year int) ([]datavenue.OrgID, error) {
+func (db SettlementStore) OperatorsWithAllowedRevenue(ctx context.Context, year int) ([]datavenue.OrgID, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT DISTINCT operator_id FROM allowed_revenues WHERE year = $1 ORDER BY 1`, year)
 	if err != nil {
 		return nil, interpretError(err)
@@ -124,4 +124,4 @@ func (db *DB) OperatorsWithAllowedRevenue(ctx context.Context, year int) ([]data
 	return list, interpretError(err)
 }
 
-var _ settlement.AllowedRevenueStore = (*DB)(nil)
+var _ settlement.AllowedRevenueStore = SettlementStore{}

@@ -38,7 +38,7 @@ func scanApplication(row pgx.Row) (certificates.Application, error) {
 var errApplicationNotFound = datavenue.NotFound("application_not_found", "no application with this id is visible to you")
 
 // CreateApplication inserts a submitted application.
-func (db *DB) CreateApplication(ctx context.Context, app certificates.Application) (certificates.Application, error) {
+func (db CertificateStore) CreateApplication(ctx context.Context, app certificates.Application) (certificates.Application, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		materials, _ := json.Marshal(app.Materials)
 		_, err := tx.Exec(ctx, `INSERT INTO certificate_applications (id, kind, asset_id, asset_version, holder_id, amends,
@@ -58,7 +58,7 @@ func (db *DB) CreateApplication(ctx context.Context, app certificates.Applicatio
 }
 
 // Application returns an application with every review of every revision.
-func (db *DB) Application(ctx context.Context, id string) (certificates.Application, error) {
+func (db CertificateStore) Application(ctx context.Context, id string) (certificates.Application, error) {
 	app, err := scanApplication(db.Pool.QueryRow(ctx, applicationSelect+`WHERE id = $1`, id))
 	if err != nil {
 		return app, interpretError(notFoundAs(err, errApplicationNotFound))
@@ -77,7 +77,7 @@ func (db *DB) Application(ctx context.Context, id string) (certificates.Applicat
 }
 
 // Applications lists applications, newest first.
-func (db *DB) Applications(ctx context.Context, f certificates.ApplicationFilter) ([]certificates.Application, error) {
+func (db CertificateStore) Applications(ctx context.Context, f certificates.ApplicationFilter) ([]certificates.Application, error) {
 	rows, err := db.Pool.Query(ctx, applicationSelect+`WHERE ($1 = '' OR holder_id = $1) AND ($2 = '' OR kind = $2)
 		AND ($3 = '' OR status = $3) AND ($5 = '' OR id < $5) ORDER BY id DESC LIMIT $4`,
 		string(f.Holder), string(f.Kind), string(f.Status), clampLimit(f.Limit), f.After)
@@ -107,7 +107,7 @@ func insertReviews(ctx context.Context, tx pgx.Tx, appID string, reviews []certi
 }
 
 // RejectApplication records failing verdicts and rejects the application.
-func (db *DB) RejectApplication(ctx context.Context, id string, revision int, reviews []certificates.Review) (certificates.Application, error) {
+func (db CertificateStore) RejectApplication(ctx context.Context, id string, revision int, reviews []certificates.Review) (certificates.Application, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockOpenApplication(ctx, tx, id, revision); err != nil {
 			return err
@@ -127,7 +127,7 @@ func (db *DB) RejectApplication(ctx context.Context, id string, revision int, re
 }
 
 // AmendApplication resubmits a rejected application as its next revision.
-func (db *DB) AmendApplication(ctx context.Context, id string, revision, assetVersion int, in certificates.AmendInput) (certificates.Application, error) {
+func (db CertificateStore) AmendApplication(ctx context.Context, id string, revision, assetVersion int, in certificates.AmendInput) (certificates.Application, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		materials, _ := json.Marshal(in.Materials)
 		tag, err := tx.Exec(ctx, `UPDATE certificate_applications SET status = 'submitted', revision = revision + 1,
@@ -150,7 +150,7 @@ func (db *DB) AmendApplication(ctx context.Context, id string, revision, assetVe
 }
 
 // RecordConcurrence stores the data bureau's concurrence on an open asset-certificate application.
-func (db *DB) RecordConcurrence(ctx context.Context, id string, revision int, c certificates.Concurrence) (certificates.Application, error) {
+func (db CertificateStore) RecordConcurrence(ctx context.Context, id string, revision int, c certificates.Concurrence) (certificates.Application, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		raw, _ := json.Marshal(c)
 		tag, err := tx.Exec(ctx, `UPDATE certificate_applications SET concurrence = $3

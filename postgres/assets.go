@@ -59,7 +59,7 @@ func holderKind(ctx context.Context, tx pgx.Tx, holder datavenue.OrgID) (string,
 }
 
 // CreateAsset inserts a card, its first version and the audit record in one transaction.
-func (db *DB) CreateAsset(ctx context.Context, a assets.Asset) (assets.Asset, error) {
+func (db AssetStore) CreateAsset(ctx context.Context, a assets.Asset) (assets.Asset, error) {
 	var out assets.Asset
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		kind, err := holderKind(ctx, tx, a.HolderID)
@@ -100,7 +100,7 @@ func appendVersion(ctx context.Context, tx pgx.Tx, a assets.Asset, reason string
 }
 
 // UpdateAsset applies change to the current card under a row lock and saves it as the next version.
-func (db *DB) UpdateAsset(ctx context.Context, id assets.ID, expected int, reason string, change func(*assets.Asset) error) (assets.Asset, error) {
+func (db AssetStore) UpdateAsset(ctx context.Context, id assets.ID, expected int, reason string, change func(*assets.Asset) error) (assets.Asset, error) {
 	var out assets.Asset
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		cur, err := scanAsset(tx.QueryRow(ctx, `SELECT `+assetColumns+assetFrom+`WHERE a.id = $1 FOR UPDATE OF a`, id))
@@ -140,7 +140,7 @@ func (db *DB) UpdateAsset(ctx context.Context, id assets.ID, expected int, reaso
 }
 
 // Asset returns a card's current version.
-func (db *DB) Asset(ctx context.Context, id assets.ID) (assets.Asset, error) {
+func (db AssetStore) Asset(ctx context.Context, id assets.ID) (assets.Asset, error) {
 	a, err := scanAsset(db.Pool.QueryRow(ctx, `SELECT `+assetColumns+assetFrom+`WHERE a.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, datavenue.NotFound("asset_not_found", "no asset with this id is visible to you")
@@ -149,7 +149,7 @@ func (db *DB) Asset(ctx context.Context, id assets.ID) (assets.Asset, error) {
 }
 
 // Card returns a card with its usage information.
-func (db *DB) Card(ctx context.Context, id assets.ID) (assets.Card, error) {
+func (db AssetStore) Card(ctx context.Context, id assets.ID) (assets.Card, error) {
 	a, err := db.Asset(ctx, id)
 	if err != nil {
 		return assets.Card{}, err
@@ -172,7 +172,7 @@ func (db *DB) Card(ctx context.Context, id assets.ID) (assets.Card, error) {
 }
 
 // Assets lists cards in id order.
-func (db *DB) Assets(ctx context.Context, f assets.Filter) ([]assets.Asset, error) {
+func (db AssetStore) Assets(ctx context.Context, f assets.Filter) ([]assets.Asset, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+assetColumns+assetFrom+`
 		WHERE ($1 = '' OR a.holder_id = $1) AND ($2 = '' OR a.category = $2) AND ($3 = '' OR a.grade = $3)
 		  AND ($4 = '' OR a.accounting_status = $4) AND a.id > $5
@@ -186,7 +186,7 @@ func (db *DB) Assets(ctx context.Context, f assets.Filter) ([]assets.Asset, erro
 }
 
 // AssetVersions returns every version of a card, oldest first.
-func (db *DB) AssetVersions(ctx context.Context, id assets.ID) ([]assets.Version, error) {
+func (db AssetStore) AssetVersions(ctx context.Context, id assets.ID) ([]assets.Version, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT version, snapshot, change_reason, changed_by_org, changed_by, changed_at
 		FROM asset_versions WHERE asset_id = $1 ORDER BY version`, id)
 	if err != nil {
@@ -203,4 +203,4 @@ func (db *DB) AssetVersions(ctx context.Context, id assets.ID) ([]assets.Version
 	return list, interpretError(err)
 }
 
-var _ assets.Store = (*DB)(nil)
+var _ assets.Store = AssetStore{}

@@ -57,7 +57,7 @@ func optionalFen(y *money.Yuan) *string {
 }
 
 // CreateAuction inserts an open auction (one per product: a second is a conflict, auction_open).
-func (db *DB) CreateAuction(ctx context.Context, r matching.Record) (matching.Record, error) {
+func (db MatchingStore) CreateAuction(ctx context.Context, r matching.Record) (matching.Record, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO auctions (id, product_id, operator_id, kind, status, starts_at, ends_at, reserve,
 			increment, anti_snipe_s, deposit, band_low, band_high, floor, revisable, price_version, opening)
@@ -77,13 +77,13 @@ func (db *DB) CreateAuction(ctx context.Context, r matching.Record) (matching.Re
 }
 
 // Auction returns one auction record.
-func (db *DB) Auction(ctx context.Context, id string) (matching.Record, error) {
+func (db MatchingStore) Auction(ctx context.Context, id string) (matching.Record, error) {
 	r, err := scanAuction(db.Pool.QueryRow(ctx, `SELECT `+auctionColumns+` FROM auctions WHERE id = $1`, id))
 	return r, interpretError(notFoundAs(err, datavenue.NotFound("auction_not_found", "no auction has this id")))
 }
 
 // Auctions lists auctions of a product (all when productID is empty), newest first.
-func (db *DB) Auctions(ctx context.Context, productID, status string) ([]matching.Record, error) {
+func (db MatchingStore) Auctions(ctx context.Context, productID, status string) ([]matching.Record, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+auctionColumns+` FROM auctions
 		WHERE ($1 = '' OR product_id = $1) AND ($2 = '' OR status = $2) ORDER BY id DESC LIMIT 200`, productID, status)
 	if err != nil {
@@ -94,7 +94,7 @@ func (db *DB) Auctions(ctx context.Context, productID, status string) ([]matchin
 }
 
 // ListAuctions pages through auctions, newest first.
-func (db *DB) ListAuctions(ctx context.Context, f matching.AuctionFilter) ([]matching.Record, error) {
+func (db MatchingStore) ListAuctions(ctx context.Context, f matching.AuctionFilter) ([]matching.Record, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+auctionColumns+` FROM auctions
 		WHERE ($1 = '' OR status = $1) AND ($2 = '' OR kind = $2) AND ($3 = '' OR product_id = $3) AND ($4 = '' OR operator_id = $4)
 			AND ($5 = '' OR id < $5)
@@ -107,7 +107,7 @@ func (db *DB) ListAuctions(ctx context.Context, f matching.AuctionFilter) ([]mat
 }
 
 // RecordOutcome stores how an open auction ended, once.
-func (db *DB) RecordOutcome(ctx context.Context, id string, o matching.Outcome, reason string) error {
+func (db MatchingStore) RecordOutcome(ctx context.Context, id string, o matching.Outcome, reason string) error {
 	if _, ok := datavenue.CallerFrom(ctx); !ok {
 		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
 	}
@@ -133,7 +133,7 @@ func (db *DB) RecordOutcome(ctx context.Context, id string, o matching.Outcome, 
 
 // OpenAuctionsOnAsset lists the open auctions of products derived from an asset that are no
 // longer published.
-func (db *DB) OpenAuctionsOnAsset(ctx context.Context, assetID string) ([]string, error) {
+func (db MatchingStore) OpenAuctionsOnAsset(ctx context.Context, assetID string) ([]string, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT a.id FROM auctions a
 		JOIN product_assets pa ON pa.product_id = a.product_id JOIN products p ON p.id = a.product_id
 		WHERE pa.asset_id = $1 AND a.status = 'open' AND p.status <> 'published' ORDER BY a.id`, assetID)
@@ -144,10 +144,10 @@ func (db *DB) OpenAuctionsOnAsset(ctx context.Context, assetID string) ([]string
 	return ids, interpretError(err)
 }
 
-var _ matching.Store = (*DB)(nil)
+var _ matching.Store = MatchingStore{}
 
 // ComparableTrades summarises the trades of products of one domain and type since a time.
-func (db *DB) ComparableTrades(ctx context.Context, domain, productType string, since time.Time) (matching.TradeStats, error) {
+func (db MatchingStore) ComparableTrades(ctx context.Context, domain, productType string, since time.Time) (matching.TradeStats, error) {
 	s := matching.TradeStats{Since: since}
 	var median, q1, q3 *string
 	err := db.Pool.QueryRow(ctx, `SELECT count(*),
@@ -172,7 +172,7 @@ func (db *DB) ComparableTrades(ctx context.Context, domain, productType string, 
 }
 
 // AuctionBids returns an auction's projected bids in sequence order.
-func (db *DB) AuctionBids(ctx context.Context, id string) ([]matching.ProjectedBid, error) {
+func (db MatchingStore) AuctionBids(ctx context.Context, id string) ([]matching.ProjectedBid, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT bid_id, buyer_id, amount::text, seq, at, ends_at, bids_after
 		FROM auction_bids WHERE auction_id = $1 ORDER BY seq`, id)
 	if err != nil {
@@ -189,7 +189,7 @@ func (db *DB) AuctionBids(ctx context.Context, id string) ([]matching.ProjectedB
 }
 
 // DepositBuyers returns the buyers whose deposit for an auction is recorded and held.
-func (db *DB) DepositBuyers(ctx context.Context, id string) ([]datavenue.OrgID, error) {
+func (db MatchingStore) DepositBuyers(ctx context.Context, id string) ([]datavenue.OrgID, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT buyer_id FROM auction_deposits WHERE auction_id = $1 AND outcome = 'held' ORDER BY buyer_id`, id)
 	if err != nil {
 		return nil, interpretError(err)

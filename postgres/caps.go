@@ -30,7 +30,7 @@ func scanCap(row pgx.Row) (listing.Cap, error) {
 // FileCap appends the next version of a product's cap for a charging unit, with its audit record.
 // The product row is locked so that two filings number their versions one after the other, and a
 // publishing step running meanwhile sees the cap or not at all.
-func (db *DB) FileCap(ctx context.Context, c listing.Cap) (listing.Cap, error) {
+func (db ListingStore) FileCap(ctx context.Context, c listing.Cap) (listing.Cap, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var status string
 		if err := tx.QueryRow(ctx, `SELECT status FROM products WHERE id = $1 FOR UPDATE`, c.ProductID).Scan(&status); err != nil {
@@ -58,7 +58,7 @@ func (db *DB) FileCap(ctx context.Context, c listing.Cap) (listing.Cap, error) {
 }
 
 // Caps lists every cap version of a product, oldest first.
-func (db *DB) Caps(ctx context.Context, productID string) ([]listing.Cap, error) {
+func (db ListingStore) Caps(ctx context.Context, productID string) ([]listing.Cap, error) {
 	rows, err := db.Pool.Query(ctx, capSelect+`WHERE product_id = $1 ORDER BY charging_unit, version`, productID)
 	if err != nil {
 		return nil, interpretError(err)
@@ -68,7 +68,7 @@ func (db *DB) Caps(ctx context.Context, productID string) ([]listing.Cap, error)
 }
 
 // CapInForce returns the cap in force for a product's charging unit on a day, or nil.
-func (db *DB) CapInForce(ctx context.Context, productID, unit string, day civil.Date) (*listing.Cap, error) {
+func (db ListingStore) CapInForce(ctx context.Context, productID, unit string, day civil.Date) (*listing.Cap, error) {
 	caps, err := db.Caps(ctx, productID)
 	if err != nil {
 		return nil, err
@@ -76,4 +76,4 @@ func (db *DB) CapInForce(ctx context.Context, productID, unit string, day civil.
 	return listing.CapInForce(caps, unit, day), nil
 }
 
-var _ listing.CapStore = (*DB)(nil)
+var _ listing.CapStore = ListingStore{}

@@ -48,13 +48,13 @@ func publish(ctx context.Context, tx pgx.Tx, typ, subjectID, assetID string, pay
 }
 
 // Certificate returns one certificate version.
-func (db *DB) Certificate(ctx context.Context, id string) (certificates.Certificate, error) {
+func (db CertificateStore) Certificate(ctx context.Context, id string) (certificates.Certificate, error) {
 	c, err := scanCertificate(db.Pool.QueryRow(ctx, certificateSelect+`WHERE c.id = $1`, id))
 	return c, interpretError(notFoundAs(err, errCertNotFound))
 }
 
 // CertificateVersion returns one version of a number (0: the latest) and the latest version.
-func (db *DB) CertificateVersion(ctx context.Context, number string, version int) (certificates.Certificate, int, error) {
+func (db CertificateStore) CertificateVersion(ctx context.Context, number string, version int) (certificates.Certificate, int, error) {
 	var latest int
 	err := db.Pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM certificates WHERE number = $1`, number).Scan(&latest)
 	if err != nil {
@@ -68,7 +68,7 @@ func (db *DB) CertificateVersion(ctx context.Context, number string, version int
 }
 
 // Certificates lists certificate versions, newest first.
-func (db *DB) Certificates(ctx context.Context, f certificates.CertificateFilter) ([]certificates.Certificate, error) {
+func (db CertificateStore) Certificates(ctx context.Context, f certificates.CertificateFilter) ([]certificates.Certificate, error) {
 	rows, err := db.Pool.Query(ctx, certificateSelect+`
 		WHERE ($1 = '' OR c.holder_id = $1) AND ($2 = '' OR c.asset_id = $2) AND ($3 = '' OR c.number = $3)
 			AND ($5 = '' OR c.id < $5)
@@ -126,7 +126,7 @@ func sign(c *certificates.Certificate, fn certificates.SignFunc) error {
 }
 
 // IssueCertificate decides an application in favour and issues its certificate (see the interface).
-func (db *DB) IssueCertificate(ctx context.Context, appID string, revision int, reviews []certificates.Review, c certificates.Certificate, signFn certificates.SignFunc) (certificates.Certificate, error) {
+func (db CertificateStore) IssueCertificate(ctx context.Context, appID string, revision int, reviews []certificates.Review, c certificates.Certificate, signFn certificates.SignFunc) (certificates.Certificate, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockOpenApplication(ctx, tx, appID, revision); err != nil {
 			return err
@@ -170,7 +170,7 @@ func (db *DB) IssueCertificate(ctx context.Context, appID string, revision int, 
 }
 
 // CorrectCertificate supersedes a valid version by a corrected one.
-func (db *DB) CorrectCertificate(ctx context.Context, id string, fix func(certificates.Certificate) (certificates.Certificate, error), signFn certificates.SignFunc) (certificates.Certificate, error) {
+func (db CertificateStore) CorrectCertificate(ctx context.Context, id string, fix func(certificates.Certificate) (certificates.Certificate, error), signFn certificates.SignFunc) (certificates.Certificate, error) {
 	var next certificates.Certificate
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		old, err := scanCertificate(tx.QueryRow(ctx, certificateSelect+`WHERE c.id = $1 FOR UPDATE OF c`, id))
@@ -199,7 +199,7 @@ func (db *DB) CorrectCertificate(ctx context.Context, id string, fix func(certif
 }
 
 // CancelCertificate cancels a valid version and publishes certificate.cancelled.
-func (db *DB) CancelCertificate(ctx context.Context, id, reason string, check func(certificates.Certificate) error) (certificates.Certificate, error) {
+func (db CertificateStore) CancelCertificate(ctx context.Context, id, reason string, check func(certificates.Certificate) error) (certificates.Certificate, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		c, err := scanCertificate(tx.QueryRow(ctx, certificateSelect+`WHERE c.id = $1 FOR UPDATE OF c`, id))
 		if err != nil {
@@ -227,4 +227,4 @@ func (db *DB) CancelCertificate(ctx context.Context, id, reason string, check fu
 	return db.Certificate(ctx, id)
 }
 
-var _ certificates.Store = (*DB)(nil)
+var _ certificates.Store = CertificateStore{}

@@ -29,8 +29,14 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is the venue's database: a pgx pool plus the stores built on it.
+// DB is the venue's database: the pool, its migrations, the cross-domain invariant check, and one
+// store per domain (stores.go) that the domain packages' store interfaces are satisfied by.
 type DB struct {
+	conn
+}
+
+// conn is what every store shares: the pool and the one way to run a transaction (inTx).
+type conn struct {
 	Pool *pgxpool.Pool
 }
 
@@ -45,7 +51,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{Pool: pool}, nil
+	return &DB{conn{Pool: pool}}, nil
 }
 
 // Close closes the pool.
@@ -80,7 +86,7 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 // inTx runs fn in one transaction and commits it. A serialisation failure or deadlock (which
 // PostgreSQL resolves by aborting one side) is retried a few times here, in one place, rather than
 // surfacing as an error the client must handle.
-func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+func (db conn) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	const attempts = 4
 	var err error
 	for i := 0; i < attempts; i++ {
@@ -117,7 +123,7 @@ func appendAudit(ctx context.Context, tx pgx.Tx, action, resourceType, resourceI
 }
 
 // Events lists audit events, newest first.
-func (db *DB) Events(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
+func (db AuditStore) Events(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id, at, actor_org, actor_role, actor_subject, actor_issuer,
 			request_id, client_request_id, action, resource_type, resource_id, detail
 		FROM audit_events

@@ -15,7 +15,7 @@ import (
 // Deliver hands a consumer the events after its cursor, in id order, advancing the cursor after
 // each one handled. The cursor row is locked for the run, so two venue processes never deliver to
 // the same consumer at once; a failure keeps the cursor at the last success (at-least-once).
-func (db *DB) Deliver(ctx context.Context, consumer string, limit int, handle func(certificates.Event) error) (int, error) {
+func (db CertificateStore) Deliver(ctx context.Context, consumer string, limit int, handle func(certificates.Event) error) (int, error) {
 	delivered := 0
 	var handleErr error
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -60,7 +60,7 @@ func (db *DB) Deliver(ctx context.Context, consumer string, limit int, handle fu
 // ExpireDue records what expired before today (China Standard Time): certificates and
 // authorisations change status, approvals are marked lapsed; each publishes its event. It is
 // idempotent: a second run finds nothing left to do.
-func (db *DB) ExpireDue(ctx context.Context, now time.Time) (int, error) {
+func (db CertificateStore) ExpireDue(ctx context.Context, now time.Time) (int, error) {
 	if _, ok := datavenue.CallerFrom(ctx); !ok {
 		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
 	}

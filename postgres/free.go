@@ -19,7 +19,7 @@ import (
 // settlement.FreeUseStore). The product is share-locked while check runs on it, so a suspension
 // or a price change committed meanwhile waits and is then seen. The same SourceID again returns
 // the order made the first time.
-func (db *DB) CreateFreeOrder(ctx context.Context, f settlement.FreeOrder, check func(listing.Product) error) (settlement.Order, error) {
+func (db SettlementStore) CreateFreeOrder(ctx context.Context, f settlement.FreeOrder, check func(listing.Product) error) (settlement.Order, error) {
 	orderID := f.OrderID
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT o.id FROM trades t JOIN settlement_orders o ON o.trade_id = t.id

@@ -12,13 +12,6 @@ import (
 	"github.com/datavenue/datavenue/money"
 )
 
-// OrganisationKind returns an organisation's kind.
-func (db *DB) OrganisationKind(ctx context.Context, id datavenue.OrgID) (string, error) {
-	var kind string
-	err := db.Pool.QueryRow(ctx, `SELECT kind FROM organisations WHERE id = $1`, id).Scan(&kind)
-	return kind, interpretError(notFoundAs(err, datavenue.NotFound("organisation_not_found", "no organisation has this id")))
-}
-
 const authorisationSelect = `SELECT g.id, g.asset_id, a.holder_id, g.operator_id, g.scenario, g.purpose, g.product_types, g.conditions,
 	g.valid_from, g.valid_until, g.version, g.status, g.granted_by_org, g.granted_by, g.granted_at, g.revoked_at,
 	coalesce(g.revocation_reason, '')
@@ -44,7 +37,7 @@ func recordGrantChange(ctx context.Context, tx pgx.Tx, g certificates.Authorisat
 }
 
 // CreateAuthorisation inserts an active authorisation with its first history entry.
-func (db *DB) CreateAuthorisation(ctx context.Context, g certificates.Authorisation, reason string) (certificates.Authorisation, error) {
+func (db CertificateStore) CreateAuthorisation(ctx context.Context, g certificates.Authorisation, reason string) (certificates.Authorisation, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO authorisations (id, asset_id, operator_id, scenario, product_types, conditions,
 			valid_from, valid_until, version, status, granted_by_org, granted_by, purpose)
@@ -67,7 +60,7 @@ func (db *DB) CreateAuthorisation(ctx context.Context, g certificates.Authorisat
 }
 
 // Authorisation returns an authorisation with its history and assessments.
-func (db *DB) Authorisation(ctx context.Context, id string) (certificates.Authorisation, error) {
+func (db CertificateStore) Authorisation(ctx context.Context, id string) (certificates.Authorisation, error) {
 	g, err := scanAuthorisation(db.Pool.QueryRow(ctx, authorisationSelect+`WHERE g.id = $1`, id))
 	if err != nil {
 		return g, interpretError(notFoundAs(err, errAuthorisationNotFound))
@@ -101,7 +94,7 @@ func (db *DB) Authorisation(ctx context.Context, id string) (certificates.Author
 }
 
 // Authorisations lists authorisations, newest first.
-func (db *DB) Authorisations(ctx context.Context, f certificates.GrantFilter) ([]certificates.Authorisation, error) {
+func (db CertificateStore) Authorisations(ctx context.Context, f certificates.GrantFilter) ([]certificates.Authorisation, error) {
 	rows, err := db.Pool.Query(ctx, authorisationSelect+`WHERE ($1 = '' OR g.asset_id = $1) AND ($2 = '' OR a.holder_id = $2)
 		AND ($3 = '' OR g.operator_id = $3) AND ($5 = '' OR g.id < $5) ORDER BY g.id DESC LIMIT $4`,
 		string(f.AssetID), string(f.Holder), string(f.Operator), clampLimit(f.Limit), f.After)
@@ -113,7 +106,7 @@ func (db *DB) Authorisations(ctx context.Context, f certificates.GrantFilter) ([
 }
 
 // ChangeAuthorisation narrows or revokes an active authorisation (see the interface).
-func (db *DB) ChangeAuthorisation(ctx context.Context, id, change, reason string, apply func(*certificates.Authorisation) error) (certificates.Authorisation, error) {
+func (db CertificateStore) ChangeAuthorisation(ctx context.Context, id, change, reason string, apply func(*certificates.Authorisation) error) (certificates.Authorisation, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		g, err := scanAuthorisation(tx.QueryRow(ctx, authorisationSelect+`WHERE g.id = $1 FOR UPDATE OF g`, id))
 		if err != nil {
@@ -152,7 +145,7 @@ func (db *DB) ChangeAuthorisation(ctx context.Context, id, change, reason string
 }
 
 // AddAssessment records an assessment of an active authorisation.
-func (db *DB) AddAssessment(ctx context.Context, id string, a certificates.Assessment) (certificates.Authorisation, error) {
+func (db CertificateStore) AddAssessment(ctx context.Context, id string, a certificates.Assessment) (certificates.Authorisation, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		g, err := scanAuthorisation(tx.QueryRow(ctx, authorisationSelect+`WHERE g.id = $1 FOR SHARE OF g`, id))
 		if err != nil {
@@ -203,7 +196,7 @@ func nullDate(d civil.Date) *time.Time {
 var errApprovalNotFound = datavenue.NotFound("approval_not_found", "no approval with this id is visible to you")
 
 // CreateApproval inserts a submitted (finance-bureau route) or recorded (own route) approval.
-func (db *DB) CreateApproval(ctx context.Context, a certificates.Approval) (certificates.Approval, error) {
+func (db CertificateStore) CreateApproval(ctx context.Context, a certificates.Approval) (certificates.Approval, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO approvals (id, asset_id, holder_id, purpose, scenario, pricing_methods,
 			internal_decision_ref, route, own_approver, status, valid_from, valid_until)
@@ -223,13 +216,13 @@ func (db *DB) CreateApproval(ctx context.Context, a certificates.Approval) (cert
 }
 
 // Approval returns one approval.
-func (db *DB) Approval(ctx context.Context, id string) (certificates.Approval, error) {
+func (db CertificateStore) Approval(ctx context.Context, id string) (certificates.Approval, error) {
 	a, err := scanApproval(db.Pool.QueryRow(ctx, approvalSelect+`WHERE id = $1`, id))
 	return a, interpretError(notFoundAs(err, errApprovalNotFound))
 }
 
 // Approvals lists approvals, newest first.
-func (db *DB) Approvals(ctx context.Context, f certificates.GrantFilter) ([]certificates.Approval, error) {
+func (db CertificateStore) Approvals(ctx context.Context, f certificates.GrantFilter) ([]certificates.Approval, error) {
 	rows, err := db.Pool.Query(ctx, approvalSelect+`WHERE ($1 = '' OR asset_id = $1) AND ($2 = '' OR holder_id = $2)
 		AND ($4 = '' OR id < $4) ORDER BY id DESC LIMIT $3`, string(f.AssetID), string(f.Holder), clampLimit(f.Limit), f.After)
 	if err != nil {
@@ -240,7 +233,7 @@ func (db *DB) Approvals(ctx context.Context, f certificates.GrantFilter) ([]cert
 }
 
 // DecideApproval applies the finance bureau's decision under a row lock.
-func (db *DB) DecideApproval(ctx context.Context, id string, decide func(*certificates.Approval) error) (certificates.Approval, error) {
+func (db CertificateStore) DecideApproval(ctx context.Context, id string, decide func(*certificates.Approval) error) (certificates.Approval, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		a, err := scanApproval(tx.QueryRow(ctx, approvalSelect+`WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
@@ -280,7 +273,7 @@ func scanAppraisal(row pgx.Row) (certificates.Appraisal, error) {
 }
 
 // CreateAppraisal records an appraisal report.
-func (db *DB) CreateAppraisal(ctx context.Context, a certificates.Appraisal) (certificates.Appraisal, error) {
+func (db CertificateStore) CreateAppraisal(ctx context.Context, a certificates.Appraisal) (certificates.Appraisal, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO appraisals (id, asset_id, appraiser_id, report_number, method, value, valuation_date,
 			valid_until, recorded_by) VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9)`,
@@ -298,13 +291,13 @@ func (db *DB) CreateAppraisal(ctx context.Context, a certificates.Appraisal) (ce
 }
 
 // Appraisal returns one appraisal.
-func (db *DB) Appraisal(ctx context.Context, id string) (certificates.Appraisal, error) {
+func (db CertificateStore) Appraisal(ctx context.Context, id string) (certificates.Appraisal, error) {
 	a, err := scanAppraisal(db.Pool.QueryRow(ctx, appraisalSelect+`WHERE id = $1`, id))
 	return a, interpretError(notFoundAs(err, datavenue.NotFound("appraisal_not_found", "no appraisal with this id is visible to you")))
 }
 
 // Appraisals lists appraisals, newest first.
-func (db *DB) Appraisals(ctx context.Context, f certificates.GrantFilter) ([]certificates.Appraisal, error) {
+func (db CertificateStore) Appraisals(ctx context.Context, f certificates.GrantFilter) ([]certificates.Appraisal, error) {
 	rows, err := db.Pool.Query(ctx, appraisalSelect+`WHERE ($1 = '' OR asset_id = $1) AND ($2 = '' OR appraiser_id = $2)
 		AND ($3 = '' OR asset_id IN (SELECT id FROM assets WHERE holder_id = $3)) AND ($5 = '' OR id < $5) ORDER BY id DESC LIMIT $4`,
 		string(f.AssetID), string(f.Appraiser), string(f.Holder), clampLimit(f.Limit), f.After)
@@ -315,4 +308,4 @@ func (db *DB) Appraisals(ctx context.Context, f certificates.GrantFilter) ([]cer
 	return list, interpretError(err)
 }
 
-var _ certificates.GrantStore = (*DB)(nil)
+var _ certificates.GrantStore = CertificateStore{}

@@ -12,7 +12,7 @@ import (
 
 // Claim claims an idempotency key (see idempotency.Store). One INSERT … ON CONFLICT decides the
 // race between two requests with the same key: exactly one of them claims it.
-func (db *DB) Claim(ctx context.Context, scope, key string, hash []byte, lease time.Duration) (idempotency.Claim, error) {
+func (db IdempotencyStore) Claim(ctx context.Context, scope, key string, hash []byte, lease time.Duration) (idempotency.Claim, error) {
 	var claim idempotency.Claim
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, state, locked_until)
@@ -64,7 +64,7 @@ func (db *DB) Claim(ctx context.Context, scope, key string, hash []byte, lease t
 }
 
 // Complete stores the response for replay.
-func (db *DB) Complete(ctx context.Context, scope, key string, resp idempotency.Response) error {
+func (db IdempotencyStore) Complete(ctx context.Context, scope, key string, resp idempotency.Response) error {
 	_, err := db.Pool.Exec(ctx, `UPDATE idempotency_keys
 		SET state = 'completed', status = $3, content_type = $4, body = $5, location = nullif($6, ''), completed_at = now(), locked_until = NULL
 		WHERE scope = $1 AND key = $2 AND state = 'started'`,
@@ -73,9 +73,9 @@ func (db *DB) Complete(ctx context.Context, scope, key string, resp idempotency.
 }
 
 // Release forgets a claimed key whose request changed nothing.
-func (db *DB) Release(ctx context.Context, scope, key string) error {
+func (db IdempotencyStore) Release(ctx context.Context, scope, key string) error {
 	_, err := db.Pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND state = 'started'`, scope, key)
 	return interpretError(err)
 }
 
-var _ idempotency.Store = (*DB)(nil)
+var _ idempotency.Store = IdempotencyStore{}

@@ -55,7 +55,7 @@ func benchmarkImport(b *testing.B, importRows int) {
 		body := fmt.Sprintf("91350100MC%07d", i)
 		c, _ := parties.USCCCheckChar(body)
 		reg.USCC = body + string(c)
-		if _, err := db.CreateOrganisation(ctx, reg); err != nil {
+		if _, err := db.Parties().CreateOrganisation(ctx, reg); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -90,7 +90,7 @@ func benchmarkImport(b *testing.B, importRows int) {
 	tx := settlement.Transaction{Kind: "settlement", SourceID: "bench", Key: "bench-settle", Postings: []settlement.Posting{
 		{Account: settlement.AccountID(settlement.Clearing, ""), Amount: money.MustParse(fmt.Sprintf("%d.00", 60*importRows)).Decimal()},
 		{Account: settlement.AccountID(settlement.DueToTreasury, unit), Amount: money.MustParse(fmt.Sprintf("%d.00", 60*importRows)).Decimal().Neg()}}}
-	if _, err := db.Post(ctx, tx); err != nil {
+	if _, err := db.Settlement().Post(ctx, tx); err != nil {
 		b.Fatal(err)
 	}
 	today := civil.Of(time.Now())
@@ -141,7 +141,7 @@ func benchmarkImport(b *testing.B, importRows int) {
 
 		stop := sampleHeap(&peakHeap)
 		start = time.Now()
-		res, err := db.Import(ctx, "bench", settlement.RowsOf(rows), len(rows), today)
+		res, err := db.Settlement().Import(ctx, "bench", settlement.RowsOf(rows), len(rows), today)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -15,7 +15,7 @@ import (
 // Post writes a balanced transaction and its postings in one database transaction, creating the
 // accounts it names; the deferred trigger refuses it at commit if it does not balance. A second
 // Post with the same key returns the first transaction.
-func (db *DB) Post(ctx context.Context, t settlement.Transaction) (settlement.Transaction, error) {
+func (db SettlementStore) Post(ctx context.Context, t settlement.Transaction) (settlement.Transaction, error) {
 	if err := t.Balanced(); err != nil {
 		return settlement.Transaction{}, datavenue.Invalid("ledger_unbalanced", err.Error())
 	}
@@ -78,7 +78,7 @@ func postTransaction(ctx context.Context, tx pgx.Tx, t settlement.Transaction) (
 }
 
 // LedgerTransaction reads a transaction with its postings.
-func (db *DB) LedgerTransaction(ctx context.Context, id string) (settlement.Transaction, error) {
+func (db SettlementStore) LedgerTransaction(ctx context.Context, id string) (settlement.Transaction, error) {
 	var t settlement.Transaction
 	err := db.Pool.QueryRow(ctx, `SELECT id, kind, source_id, idempotency_key, coalesce(reverses, ''), memo, created_at
 		FROM ledger_transactions WHERE id = $1`, id).Scan(&t.ID, &t.Kind, &t.SourceID, &t.Key, &t.Reverses, &t.Memo, &t.CreatedAt)
@@ -105,7 +105,7 @@ func (db *DB) LedgerTransaction(ctx context.Context, id string) (settlement.Tran
 }
 
 // TrialBalance returns every account's balance and the total, from one snapshot.
-func (db *DB) TrialBalance(ctx context.Context) (settlement.TrialBalance, error) {
+func (db SettlementStore) TrialBalance(ctx context.Context) (settlement.TrialBalance, error) {
 	tb := settlement.TrialBalance{Total: "0.00", Accounts: []settlement.AccountBalance{}}
 	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT a.id, coalesce(a.party_id, ''), a.purpose, coalesce(sum(p.amount), 0)::numeric(17, 2)::text
@@ -125,7 +125,7 @@ func (db *DB) TrialBalance(ctx context.Context) (settlement.TrialBalance, error)
 }
 
 // Balance is an account's balance: the sum of its postings (debits positive).
-func (db *DB) Balance(ctx context.Context, account string) (decimal.Decimal, error) {
+func (db SettlementStore) Balance(ctx context.Context, account string) (decimal.Decimal, error) {
 	var s string
 	err := db.Pool.QueryRow(ctx, `SELECT coalesce(sum(amount), 0)::text FROM ledger_postings WHERE account_id = $1`, account).Scan(&s)
 	if err != nil {

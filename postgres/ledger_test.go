@@ -41,7 +41,7 @@ func ledgerDB(t *testing.T) (context.Context, *postgres.DB) {
 	for i, org := range []datavenue.OrgID{govOrg, stateOrg} {
 		body := fmt.Sprintf("91350100ML%07d", i)
 		c, _ := parties.USCCCheckChar(body)
-		if _, err := db.CreateOrganisation(ctx, parties.Registration{ID: org, USCC: body + string(c), Name: "x", Kind: parties.KindBuyer}); err != nil {
+		if _, err := db.Parties().CreateOrganisation(ctx, parties.Registration{ID: org, USCC: body + string(c), Name: "x", Kind: parties.KindBuyer}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -59,34 +59,34 @@ func count(t *testing.T, db *postgres.DB, sql string) int {
 
 func TestLedgerPostsBalancedTransactionsOnce(t *testing.T) {
 	ctx, db := ledgerDB(t)
-	first, err := db.Post(ctx, settle("settle:trd_1", "1000.05"))
+	first, err := db.Settlement().Post(ctx, settle("settle:trd_1", "1000.05"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := db.Post(ctx, settle("settle:trd_1", "1000.05"))
+	again, err := db.Settlement().Post(ctx, settle("settle:trd_1", "1000.05"))
 	if err != nil || again.ID != first.ID {
 		t.Fatalf("retry posted %s (%v), first %s", again.ID, err, first.ID)
 	}
 	if n := count(t, db, `SELECT count(*) FROM ledger_postings`); n != 3 {
 		t.Fatalf("%d postings after a retry, want 3", n)
 	}
-	if b, _ := db.Balance(ctx, settlement.AccountID(settlement.DueToTreasury, govOrg)); b.String() != "400.02" {
+	if b, _ := db.Settlement().Balance(ctx, settlement.AccountID(settlement.DueToTreasury, govOrg)); b.String() != "400.02" {
 		t.Fatalf("due to treasury = %s", b)
 	}
 	// A correction is a reversal; a transaction is reversed at most once.
-	if _, err := db.Post(ctx, first.Reversal("reverse:trd_1", "wrong split")); err != nil {
+	if _, err := db.Settlement().Post(ctx, first.Reversal("reverse:trd_1", "wrong split")); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := db.Balance(ctx, settlement.AccountID(settlement.Clearing, "")); !b.IsZero() {
+	if b, _ := db.Settlement().Balance(ctx, settlement.AccountID(settlement.Clearing, "")); !b.IsZero() {
 		t.Fatalf("clearing after reversal = %s", b)
 	}
-	if _, err := db.Post(ctx, first.Reversal("reverse-again:trd_1", "twice")); datavenue.CodeOf(err) != "already_reversed" {
+	if _, err := db.Settlement().Post(ctx, first.Reversal("reverse-again:trd_1", "twice")); datavenue.CodeOf(err) != "already_reversed" {
 		t.Fatalf("second reversal: %v", err)
 	}
 	// Unbalanced: refused by the code …
 	bad := settle("settle:bad", "10.00")
 	bad.Postings[0].Amount = d("-9.99")
-	if _, err := db.Post(ctx, bad); datavenue.CodeOf(err) != "ledger_unbalanced" {
+	if _, err := db.Settlement().Post(ctx, bad); datavenue.CodeOf(err) != "ledger_unbalanced" {
 		t.Fatalf("unbalanced post: %v", err)
 	}
 	// … and by the database, were the code wrong.
@@ -118,7 +118,7 @@ func TestLedgerUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tr, err := db.Post(ctx, settle("settle:same", "77.77"))
+			tr, err := db.Settlement().Post(ctx, settle("settle:same", "77.77"))
 			if err != nil {
 				t.Error(err)
 				return
@@ -140,7 +140,7 @@ func TestLedgerUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := db.Post(ctx, settle(fmt.Sprintf("settle:%d", i), "100.01")); err != nil {
+			if _, err := db.Settlement().Post(ctx, settle(fmt.Sprintf("settle:%d", i), "100.01")); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -152,7 +152,7 @@ func TestLedgerUnderConcurrency(t *testing.T) {
 	if n := count(t, db, `SELECT count(*) FROM (SELECT transaction_id FROM ledger_postings GROUP BY 1 HAVING sum(amount) <> 0) u`); n != 0 {
 		t.Fatalf("%d unbalanced transactions", n)
 	}
-	clearing, _ := db.Balance(ctx, settlement.AccountID(settlement.Clearing, ""))
+	clearing, _ := db.Settlement().Balance(ctx, settlement.AccountID(settlement.Clearing, ""))
 	if clearing.String() != d("-77.77").Add(d("-4000.40")).String() {
 		t.Fatalf("clearing = %s", clearing)
 	}

@@ -107,7 +107,7 @@ func appendPrice(ctx context.Context, tx pgx.Tx, p listing.Product, reason strin
 }
 
 // CreateProduct inserts a draft with its first price version.
-func (db *DB) CreateProduct(ctx context.Context, p listing.Product, reason string) (listing.Product, error) {
+func (db ListingStore) CreateProduct(ctx context.Context, p listing.Product, reason string) (listing.Product, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO products (id, operator_id, holder_ids, title, title_en, description, description_en,
 			product_type, domain, scenario, keywords, delivery, update_frequency, data_schema, sample, licence, use_category,
@@ -131,13 +131,13 @@ func (db *DB) CreateProduct(ctx context.Context, p listing.Product, reason strin
 }
 
 // Product returns one product.
-func (db *DB) Product(ctx context.Context, id string) (listing.Product, error) {
+func (db ListingStore) Product(ctx context.Context, id string) (listing.Product, error) {
 	p, err := scanProduct(db.Pool.QueryRow(ctx, `SELECT `+productColumns+` FROM products p WHERE p.id = $1`, id))
 	return p, interpretError(notFoundAs(err, errProductNotFound))
 }
 
 // Products lists products in id order.
-func (db *DB) Products(ctx context.Context, f listing.ProductFilter) ([]listing.Product, error) {
+func (db ListingStore) Products(ctx context.Context, f listing.ProductFilter) ([]listing.Product, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+productColumns+` FROM products p
 		WHERE ($1 = '' OR p.operator_id = $1) AND ($2 = '' OR p.status = $2) AND p.id > $3 ORDER BY p.id LIMIT $4`,
 		string(f.Operator), f.Status, f.After, exportLimit(f.Limit, 1000))
@@ -149,7 +149,7 @@ func (db *DB) Products(ctx context.Context, f listing.ProductFilter) ([]listing.
 }
 
 // ProductsOnAsset lists the ids of products in a status that derive from an asset.
-func (db *DB) ProductsOnAsset(ctx context.Context, assetID, status string) ([]string, error) {
+func (db ListingStore) ProductsOnAsset(ctx context.Context, assetID, status string) ([]string, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT p.id FROM products p JOIN product_assets pa ON pa.product_id = p.id
 		WHERE pa.asset_id = $1 AND p.status = $2 ORDER BY p.id`, assetID, status)
 	if err != nil {
@@ -161,7 +161,7 @@ func (db *DB) ProductsOnAsset(ctx context.Context, assetID, status string) ([]st
 
 // Transition changes a product under a row lock, with the gate's facts read (and share-locked) in
 // the same transaction (see listing.Store).
-func (db *DB) Transition(ctx context.Context, id, action, newPrice string, change func(*listing.Product, listing.Facts) error) (listing.Product, error) {
+func (db ListingStore) Transition(ctx context.Context, id, action, newPrice string, change func(*listing.Product, listing.Facts) error) (listing.Product, error) {
 	var out listing.Product
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		p, err := scanProduct(tx.QueryRow(ctx, `SELECT `+productColumns+` FROM products p WHERE p.id = $1 FOR UPDATE`, id))
@@ -295,7 +295,7 @@ func collect[T any](ctx context.Context, tx pgx.Tx, scan func(pgx.Row) (T, error
 }
 
 // PriceHistory returns every price version of a product, oldest first.
-func (db *DB) PriceHistory(ctx context.Context, id string) ([]listing.PriceVersion, error) {
+func (db ListingStore) PriceHistory(ctx context.Context, id string) ([]listing.PriceVersion, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT version, pricing, ref_price::text, reason, changed_by_org, changed_by, changed_at
 		FROM product_prices WHERE product_id = $1 ORDER BY version`, id)
 	if err != nil {
@@ -317,4 +317,4 @@ func (db *DB) PriceHistory(ctx context.Context, id string) ([]listing.PriceVersi
 	return list, interpretError(err)
 }
 
-var _ listing.Store = (*DB)(nil)
+var _ listing.Store = ListingStore{}

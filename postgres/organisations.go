@@ -34,7 +34,7 @@ func roleStrings(roles []datavenue.Role) []string {
 
 // CreateOrganisation inserts an organisation and its audit record in one transaction. A
 // registration naming no roles gets its kind's default ones.
-func (db *DB) CreateOrganisation(ctx context.Context, reg parties.Registration) (parties.Organisation, error) {
+func (db PartyStore) CreateOrganisation(ctx context.Context, reg parties.Registration) (parties.Organisation, error) {
 	if len(reg.Roles) == 0 {
 		reg.Roles = parties.DefaultRoles(reg.Kind)
 	}
@@ -55,14 +55,14 @@ func (db *DB) CreateOrganisation(ctx context.Context, reg parties.Registration) 
 }
 
 // Organisation returns one organisation.
-func (db *DB) Organisation(ctx context.Context, id datavenue.OrgID) (parties.Organisation, error) {
+func (db PartyStore) Organisation(ctx context.Context, id datavenue.OrgID) (parties.Organisation, error) {
 	org, err := scanOrganisation(db.Pool.QueryRow(ctx, `SELECT `+orgColumns+` FROM organisations WHERE id = $1`, id))
 	return org, interpretError(notFoundAs(err, datavenue.NotFound("organisation_not_found", "no organisation has this id")))
 }
 
 // Organisations returns a page of organisations in id order (ids are ULIDs, so that is
 // registration order).
-func (db *DB) Organisations(ctx context.Context, f parties.ListFilter) ([]parties.Organisation, error) {
+func (db PartyStore) Organisations(ctx context.Context, f parties.ListFilter) ([]parties.Organisation, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+orgColumns+` FROM organisations
 		WHERE ($1 = '' OR kind = $1) AND id > $2 ORDER BY id LIMIT $3`,
 		string(f.Kind), string(f.After), clampLimit(f.Limit))
@@ -76,7 +76,7 @@ func (db *DB) Organisations(ctx context.Context, f parties.ListFilter) ([]partie
 }
 
 // SetOrganisationRoles replaces an organisation's roles, audited with what they were.
-func (db *DB) SetOrganisationRoles(ctx context.Context, id datavenue.OrgID, roles []datavenue.Role) (parties.Organisation, error) {
+func (db PartyStore) SetOrganisationRoles(ctx context.Context, id datavenue.OrgID, roles []datavenue.Role) (parties.Organisation, error) {
 	var org parties.Organisation
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var before []string
@@ -94,4 +94,11 @@ func (db *DB) SetOrganisationRoles(ctx context.Context, id datavenue.OrgID, role
 	return org, err
 }
 
-var _ parties.Store = (*DB)(nil)
+var _ parties.Store = PartyStore{}
+
+// OrganisationKind returns an organisation's kind.
+func (db PartyStore) OrganisationKind(ctx context.Context, id datavenue.OrgID) (string, error) {
+	var kind string
+	err := db.Pool.QueryRow(ctx, `SELECT kind FROM organisations WHERE id = $1`, id).Scan(&kind)
+	return kind, interpretError(notFoundAs(err, datavenue.NotFound("organisation_not_found", "no organisation has this id")))
+}

@@ -15,7 +15,7 @@ import (
 // ParkEvent stores a stream entry the projection cannot apply, once per (stream, id): a projector
 // that parked it and died before acknowledging it parks it again on the next pass, which changes
 // nothing. Parking is audited (by the system).
-func (db *DB) ParkEvent(ctx context.Context, e matching.ParkedEntry) error {
+func (db MatchingStore) ParkEvent(ctx context.Context, e matching.ParkedEntry) error {
 	if _, ok := datavenue.CallerFrom(ctx); !ok {
 		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
 	}
@@ -53,7 +53,7 @@ func scanParked(r pgx.Row) (matching.ParkedEntry, error) {
 
 // ParkedEntries lists parked entries in the order they were parked, a page at a time; status
 // "parked" (waiting), "applied" (a retry applied them) or "" (both).
-func (db *DB) ParkedEntries(ctx context.Context, status string, after int64, limit int) ([]matching.ParkedEntry, error) {
+func (db MatchingStore) ParkedEntries(ctx context.Context, status string, after int64, limit int) ([]matching.ParkedEntry, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+parkedColumns+` FROM projection_parked
 		WHERE ($1 = '' OR ($1 = 'parked') = (resolved_at IS NULL)) AND id > $2 ORDER BY id LIMIT $3`, status, after, limit)
 	if err != nil {
@@ -66,13 +66,13 @@ func (db *DB) ParkedEntries(ctx context.Context, status string, after int64, lim
 var errParkedNotFound = datavenue.NotFound("parked_entry_not_found", "no parked projection entry has this id")
 
 // ParkedEntry reads one parked entry.
-func (db *DB) ParkedEntry(ctx context.Context, id int64) (matching.ParkedEntry, error) {
+func (db MatchingStore) ParkedEntry(ctx context.Context, id int64) (matching.ParkedEntry, error) {
 	e, err := scanParked(db.Pool.QueryRow(ctx, `SELECT `+parkedColumns+` FROM projection_parked WHERE id = $1`, id))
 	return e, interpretError(notFoundAs(err, errParkedNotFound))
 }
 
 // ParkedCounts is how many entries wait parked, by shard (shards with none are left out).
-func (db *DB) ParkedCounts(ctx context.Context) (map[int]int64, error) {
+func (db MatchingStore) ParkedCounts(ctx context.Context) (map[int]int64, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT shard, count(*) FROM projection_parked WHERE resolved_at IS NULL GROUP BY shard`)
 	if err != nil {
 		return nil, interpretError(err)
@@ -91,7 +91,7 @@ func (db *DB) ParkedCounts(ctx context.Context) (map[int]int64, error) {
 // audits the attempt. Retrying an entry already applied changes nothing and answers it as it is;
 // an entry that still fails stays parked with the new error and one more attempt, and the error
 // is returned.
-func (db *DB) RetryParked(ctx context.Context, id int64) (matching.ParkedEntry, error) {
+func (db MatchingStore) RetryParked(ctx context.Context, id int64) (matching.ParkedEntry, error) {
 	var cause error
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		cause = nil // inTx may run this again after a serialisation failure

@@ -28,15 +28,15 @@ func registration() parties.Registration {
 func TestCreateOrganisationWritesAuditInSameTransaction(t *testing.T) {
 	db := testenv.NewDB(t)
 	ctx := callerCtx()
-	org, err := db.CreateOrganisation(ctx, registration())
+	org, err := db.Parties().CreateOrganisation(ctx, registration())
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := db.Organisation(ctx, org.ID)
+	got, err := db.Parties().Organisation(ctx, org.ID)
 	if err != nil || got.Name != "数据运营有限公司" {
 		t.Fatalf("Organisation = %+v, %v", got, err)
 	}
-	events, err := db.Events(ctx, audit.Filter{ResourceID: string(org.ID)})
+	events, err := db.Audit().Events(ctx, audit.Filter{ResourceID: string(org.ID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +46,11 @@ func TestCreateOrganisationWritesAuditInSameTransaction(t *testing.T) {
 	}
 
 	// A second registration with the same code fails and leaves no audit record behind.
-	_, err = db.CreateOrganisation(ctx, registration())
+	_, err = db.Parties().CreateOrganisation(ctx, registration())
 	if code := datavenue.CodeOf(err); code != "organisation_uscc_taken" {
 		t.Fatalf("duplicate USCC: code %s (%v), want organisation_uscc_taken", code, err)
 	}
-	all, _ := db.Events(ctx, audit.Filter{})
+	all, _ := db.Audit().Events(ctx, audit.Filter{})
 	if len(all) != 1 {
 		t.Fatalf("audit has %d events after a failed insert, want 1", len(all))
 	}
@@ -75,7 +75,7 @@ func TestDatabaseRefusesWhatValidationShouldHaveCaught(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := registration()
 			tt.mod(&reg)
-			_, err := db.CreateOrganisation(ctx, reg)
+			_, err := db.Parties().CreateOrganisation(ctx, reg)
 			if datavenue.KindOf(err) != datavenue.KindInvalid || datavenue.CodeOf(err) != tt.code {
 				t.Fatalf("got %v (code %s), want invalid %s", err, datavenue.CodeOf(err), tt.code)
 			}
@@ -86,7 +86,7 @@ func TestDatabaseRefusesWhatValidationShouldHaveCaught(t *testing.T) {
 func TestAuditTrailIsAppendOnly(t *testing.T) {
 	db := testenv.NewDB(t)
 	ctx := callerCtx()
-	if _, err := db.CreateOrganisation(ctx, registration()); err != nil {
+	if _, err := db.Parties().CreateOrganisation(ctx, registration()); err != nil {
 		t.Fatal(err)
 	}
 	for _, stmt := range []string{
@@ -98,7 +98,7 @@ func TestAuditTrailIsAppendOnly(t *testing.T) {
 			t.Errorf("%s succeeded, want it refused", stmt)
 		}
 	}
-	events, _ := db.Events(ctx, audit.Filter{})
+	events, _ := db.Audit().Events(ctx, audit.Filter{})
 	if len(events) != 1 || events[0].Action != "organisation.registered" {
 		t.Fatalf("audit events after tampering = %+v", events)
 	}
@@ -110,39 +110,39 @@ func TestIdempotencyClaim(t *testing.T) {
 	hash := idempotency.Fingerprint("POST", "/v1/x", []byte(`{"a":1}`))
 	other := idempotency.Fingerprint("POST", "/v1/x", []byte(`{"a":2}`))
 
-	claim, err := db.Claim(ctx, "s", "k1", hash, time.Minute)
+	claim, err := db.Idempotency().Claim(ctx, "s", "k1", hash, time.Minute)
 	if err != nil || claim.State != idempotency.Claimed {
 		t.Fatalf("first claim = %+v, %v; want Claimed", claim, err)
 	}
-	if claim, _ := db.Claim(ctx, "s", "k1", hash, time.Minute); claim.State != idempotency.InProgress {
+	if claim, _ := db.Idempotency().Claim(ctx, "s", "k1", hash, time.Minute); claim.State != idempotency.InProgress {
 		t.Fatalf("claim while running = %v, want InProgress", claim.State)
 	}
-	if claim, _ := db.Claim(ctx, "s", "k1", other, time.Minute); claim.State != idempotency.Mismatch {
+	if claim, _ := db.Idempotency().Claim(ctx, "s", "k1", other, time.Minute); claim.State != idempotency.Mismatch {
 		t.Fatalf("claim with another body = %v, want Mismatch", claim.State)
 	}
-	if claim, _ := db.Claim(ctx, "other-scope", "k1", other, time.Minute); claim.State != idempotency.Claimed {
+	if claim, _ := db.Idempotency().Claim(ctx, "other-scope", "k1", other, time.Minute); claim.State != idempotency.Claimed {
 		t.Fatalf("same key in another scope = %v, want Claimed", claim.State)
 	}
 	resp := idempotency.Response{Status: 201, ContentType: "application/json", Body: []byte(`{"id":"x"}`)}
-	if err := db.Complete(ctx, "s", "k1", resp); err != nil {
+	if err := db.Idempotency().Complete(ctx, "s", "k1", resp); err != nil {
 		t.Fatal(err)
 	}
-	claim, _ = db.Claim(ctx, "s", "k1", hash, time.Minute)
+	claim, _ = db.Idempotency().Claim(ctx, "s", "k1", hash, time.Minute)
 	if claim.State != idempotency.Replay || claim.Response.Status != 201 || string(claim.Response.Body) != `{"id":"x"}` {
 		t.Fatalf("claim after completion = %+v, want Replay of the 201", claim)
 	}
 
 	// A claim whose holder died (lease over) can be taken again; a released one too.
-	if claim, _ := db.Claim(ctx, "s", "k2", hash, -time.Second); claim.State != idempotency.Claimed {
+	if claim, _ := db.Idempotency().Claim(ctx, "s", "k2", hash, -time.Second); claim.State != idempotency.Claimed {
 		t.Fatalf("claim k2 = %v", claim.State)
 	}
-	if claim, _ := db.Claim(ctx, "s", "k2", hash, time.Minute); claim.State != idempotency.Claimed {
+	if claim, _ := db.Idempotency().Claim(ctx, "s", "k2", hash, time.Minute); claim.State != idempotency.Claimed {
 		t.Fatalf("claim of an expired lease = %v, want Claimed", claim.State)
 	}
-	if err := db.Release(ctx, "s", "k2"); err != nil {
+	if err := db.Idempotency().Release(ctx, "s", "k2"); err != nil {
 		t.Fatal(err)
 	}
-	if claim, _ := db.Claim(ctx, "s", "k2", other, time.Minute); claim.State != idempotency.Claimed {
+	if claim, _ := db.Idempotency().Claim(ctx, "s", "k2", other, time.Minute); claim.State != idempotency.Claimed {
 		t.Fatalf("claim after release = %v, want Claimed", claim.State)
 	}
 }
@@ -159,7 +159,7 @@ func TestIdempotencyClaimRaceHasOneWinner(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			claim, err := db.Claim(context.Background(), "s", "race", hash, time.Minute)
+			claim, err := db.Idempotency().Claim(context.Background(), "s", "race", hash, time.Minute)
 			if err != nil {
 				t.Error(err)
 				return

@@ -16,7 +16,7 @@ import (
 
 // ApplyEvent applies one engine event in one transaction, recording its id so a second delivery
 // changes nothing (see matching.Projector).
-func (db *DB) ApplyEvent(ctx context.Context, e matching.Event) error {
+func (db MatchingStore) ApplyEvent(ctx context.Context, e matching.Event) error {
 	if _, ok := datavenue.CallerFrom(ctx); !ok {
 		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
 	}
@@ -205,4 +205,4 @@ func applyNegotiation(ctx context.Context, tx pgx.Tx, e matching.Event) error {
 		e.Buyer, price, e.At)
 }
 
-var _ matching.Applier = (*DB)(nil)
+var _ matching.Applier = MatchingStore{}

@@ -24,13 +24,13 @@ const projectionLease = time.Minute
 // other for good. A process that dies loses its session, and its locks with it, so a survivor takes
 // the shard over at its next pass.
 type ProjectionLocks struct {
-	db   *DB
+	db   conn
 	mu   sync.Mutex // held from a lock to its unlock: one shard at a time per process
 	conn *pgx.Conn
 }
 
 // ProjectionLocks makes the process's shard locks; Close ends their connection.
-func (db *DB) ProjectionLocks() *ProjectionLocks { return &ProjectionLocks{db: db} }
+func (db MatchingStore) ProjectionLocks() *ProjectionLocks { return &ProjectionLocks{db: db.conn} }
 
 // TryLockShard takes one shard's lock unless another process holds it (ok false).
 func (l *ProjectionLocks) TryLockShard(ctx context.Context, shard int) (unlock func(), ok bool, err error) {

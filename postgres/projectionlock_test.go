@@ -14,7 +14,7 @@ import (
 func TestProjectionShardLockIsExclusiveAcrossProcesses(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.NewDB(t)
-	a, b := db.ProjectionLocks(), db.ProjectionLocks() // two processes' locks
+	a, b := db.Matching().ProjectionLocks(), db.Matching().ProjectionLocks() // two processes' locks
 	defer a.Close()
 	defer b.Close()
 	unlock, ok, err := a.TryLockShard(ctx, 3)

@@ -40,7 +40,7 @@ const importChunk = 5000
 // (COPY and unnest). An import costs a few statements a chunk, not four a receipt. A receipt
 // without a payment code is matched by unit, amount still due and date, one query each, after the
 // changes before it are written, so it sees them.
-func (db *DB) Import(ctx context.Context, name string, rows iter.Seq2[settlement.ReceiptRow, error], total int, periodEnd civil.Date) (settlement.ImportResult, error) {
+func (db SettlementStore) Import(ctx context.Context, name string, rows iter.Seq2[settlement.ReceiptRow, error], total int, periodEnd civil.Date) (settlement.ImportResult, error) {
 	res := settlement.ImportResult{ID: datavenue.NewID("imp")}
 	caller, _ := datavenue.CallerFrom(ctx)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -390,11 +390,11 @@ func (b *importBatch) post(ctx context.Context) error {
 }
 
 // Exceptions lists reconciliation exceptions by status (empty: all).
-func (db *DB) Exceptions(ctx context.Context, status string, p settlement.Page) ([]settlement.Exception, error) {
+func (db SettlementStore) Exceptions(ctx context.Context, status string, p settlement.Page) ([]settlement.Exception, error) {
 	return db.exceptions(ctx, `WHERE ($1 = '' OR status = $1) AND ($2 = '' OR id > $2) ORDER BY id LIMIT $3`, status, p.After, pageLimit(p))
 }
 
-func (db *DB) exceptions(ctx context.Context, where string, args ...any) ([]settlement.Exception, error) {
+func (db SettlementStore) exceptions(ctx context.Context, where string, args ...any) ([]settlement.Exception, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id, kind, coalesce(receipt_id, ''), coalesce(obligation_id, ''), detail, status, coalesce(resolution, ''),
 			coalesce(amount, 0)::text
 		FROM reconciliation_exceptions `+where, args...)
@@ -412,7 +412,7 @@ func (db *DB) exceptions(ctx context.Context, where string, args ...any) ([]sett
 }
 
 // ImportedReceipts pages through an import's receipts in line order.
-func (db *DB) ImportedReceipts(ctx context.Context, importID, outcome string, p settlement.Page) ([]settlement.ReceiptOutcome, error) {
+func (db SettlementStore) ImportedReceipts(ctx context.Context, importID, outcome string, p settlement.Page) ([]settlement.ReceiptOutcome, error) {
 	var exists bool
 	if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM statement_imports WHERE id = $1)`, importID).Scan(&exists); err != nil {
 		return nil, interpretError(err)
@@ -441,7 +441,7 @@ func (db *DB) ImportedReceipts(ctx context.Context, importID, outcome string, p 
 }
 
 // ResolveException closes an open exception with the clerk's reason, audited.
-func (db *DB) ResolveException(ctx context.Context, id, reason string) (settlement.Exception, error) {
+func (db SettlementStore) ResolveException(ctx context.Context, id, reason string) (settlement.Exception, error) {
 	caller, _ := datavenue.CallerFrom(ctx)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE reconciliation_exceptions SET status = 'resolved', resolution = $2, resolved_by = $3, resolved_at = $4
@@ -464,4 +464,4 @@ func (db *DB) ResolveException(ctx context.Context, id, reason string) (settleme
 	return list[0], nil
 }
 
-var _ settlement.ReconcileStore = (*DB)(nil)
+var _ settlement.ReconcileStore = SettlementStore{}

@@ -227,15 +227,15 @@ func (r *ReadRouter) logChange(replica bool, why string) {
 
 // Search runs a catalogue search (DB.Search) on the standby or the primary.
 func (r *ReadRouter) Search(ctx context.Context, q listing.SearchQuery) (listing.SearchResult, error) {
-	return routed(ctx, r, func(db *DB) (listing.SearchResult, error) { return db.Search(ctx, q) })
+	return routed(ctx, r, func(db *DB) (listing.SearchResult, error) { return db.Listing().Search(ctx, q) })
 }
 
 // Product reads one product (DB.Product) on the standby or the primary.
 func (r *ReadRouter) Product(ctx context.Context, id string) (listing.Product, error) {
-	return routed(ctx, r, func(db *DB) (listing.Product, error) { return db.Product(ctx, id) })
+	return routed(ctx, r, func(db *DB) (listing.Product, error) { return db.Listing().Product(ctx, id) })
 }
 
 // Products lists products (DB.Products) on the standby or the primary.
 func (r *ReadRouter) Products(ctx context.Context, f listing.ProductFilter) ([]listing.Product, error) {
-	return routed(ctx, r, func(db *DB) ([]listing.Product, error) { return db.Products(ctx, f) })
+	return routed(ctx, r, func(db *DB) ([]listing.Product, error) { return db.Listing().Products(ctx, f) })
 }

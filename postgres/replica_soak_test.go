@@ -115,7 +115,7 @@ func TestReadRouterUnderLoad(t *testing.T) {
 			if fresh && old >= 0 {
 				freshChecks++
 				oldID := fmt.Sprintf("prd_%026d", old)
-				if _, err := replica.Product(callerCtx(), oldID); err != nil {
+				if _, err := replica.Listing().Product(callerCtx(), oldID); err != nil {
 					report("the router read from the standby, but the standby lacks %s, committed more than %s before: %v", oldID, bound, err)
 				}
 			}

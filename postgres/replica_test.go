@@ -32,7 +32,7 @@ func replicaFixture(t *testing.T, replicaURL func(dbURL string) string, maxLag t
 		t.Fatal(err)
 	}
 	t.Cleanup(replica.Close)
-	if _, err := db.CreateOrganisation(callerCtx(), parties.Registration{ID: replicaOperator, USCC: "91350100M000100Y43",
+	if _, err := db.Parties().CreateOrganisation(callerCtx(), parties.Registration{ID: replicaOperator, USCC: "91350100M000100Y43",
 		Name: "数据运营有限公司", Kind: parties.KindOperator}); err != nil {
 		t.Fatal(err)
 	}

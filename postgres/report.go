@@ -10,7 +10,7 @@ import (
 	"github.com/datavenue/datavenue/settlement"
 )
 
-func reportLines(ctx context.Context, db *DB, sql string, args ...any) ([]settlement.ReportLine, error) {
+func reportLines(ctx context.Context, db SettlementStore, sql string, args ...any) ([]settlement.ReportLine, error) {
 	rows, err := db.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, interpretError(err)
@@ -29,7 +29,7 @@ func reportLines(ctx context.Context, db *DB, sql string, args ...any) ([]settle
 }
 
 // Report computes a period's settlement report (dates in China Standard Time).
-func (db *DB) Report(ctx context.Context, from, to, today civil.Date) (settlement.Report, error) {
+func (db SettlementStore) Report(ctx context.Context, from, to, today civil.Date) (settlement.Report, error) {
 	r := settlement.Report{From: from, To: to, Currency: "CNY"}
 	inPeriod := `(o.paid_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $1 AND $2`
 	var err error
@@ -60,4 +60,4 @@ func (db *DB) Report(ctx context.Context, from, to, today civil.Date) (settlemen
 	return r, err
 }
 
-var _ settlement.ReportStore = (*DB)(nil)
+var _ settlement.ReportStore = SettlementStore{}

@@ -103,7 +103,7 @@ func order(s *searchSQL, q listing.SearchQuery) (orderBy, keyset string) {
 //     from a 2% block sample of the table, and the page comes from an index-ordered scan (for relevance:
 //     ranked among the newest ExactMatches matches).
 //  3. The page's entries are read by primary key.
-func (db *DB) Search(ctx context.Context, q listing.SearchQuery) (listing.SearchResult, error) {
+func (db ListingStore) Search(ctx context.Context, q listing.SearchQuery) (listing.SearchResult, error) {
 	base, tsq := filters(q)
 	rank := "0::real"
 	if tsq != "" && q.Sort == "relevance" {
@@ -211,7 +211,7 @@ const samplePercent = 2
 
 // sampledFacets estimates the facet counts and total of a broad query from a block sample of the
 // table (REPEATABLE, so the same query gets the same estimate while the table is unchanged).
-func (db *DB) sampledFacets(ctx context.Context, s searchSQL) (map[string]map[string]int, int, error) {
+func (db ListingStore) sampledFacets(ctx context.Context, s searchSQL) (map[string]map[string]int, int, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT domain, product_type, pricing_method, use_category, count(*)
 		FROM products TABLESAMPLE SYSTEM (`+strconv.Itoa(samplePercent)+`) REPEATABLE (7)
 		WHERE `+s.whereSQL()+` GROUP BY GROUPING SETS ((domain), (product_type), (pricing_method), (use_category))`, s.args...)
@@ -242,7 +242,7 @@ func (db *DB) sampledFacets(ctx context.Context, s searchSQL) (map[string]map[st
 // broadPage reads the page of a query with more matches than ExactMatches, letting the planner
 // walk an ordered index and stop at the page's end. Relevance ranks the newest ExactMatches
 // matches (ranking every match of a near-universal term would cost a scan of the catalogue).
-func (db *DB) broadPage(ctx context.Context, base searchSQL, q listing.SearchQuery, rank string) ([]pageID, error) {
+func (db ListingStore) broadPage(ctx context.Context, base searchSQL, q listing.SearchQuery, rank string) ([]pageID, error) {
 	s := base.clone()
 	orderBy, keyset := order(&s, q)
 	if keyset == "" {
@@ -269,7 +269,7 @@ func (db *DB) broadPage(ctx context.Context, base searchSQL, q listing.SearchQue
 }
 
 // entries reads a page's entries by primary key, in the page's order.
-func (db *DB) entries(ctx context.Context, ids []pageID) ([]listing.Entry, error) {
+func (db ListingStore) entries(ctx context.Context, ids []pageID) ([]listing.Entry, error) {
 	if len(ids) == 0 {
 		return []listing.Entry{}, nil
 	}

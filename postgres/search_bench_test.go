@@ -26,7 +26,7 @@ func BenchmarkCatalogueSearch(b *testing.B) {
 	db := testenv.NewDB(b)
 	ctx := datavenue.WithCaller(context.Background(), audit.SystemCaller)
 	operator := datavenue.OrgID("org_01JDEM00000000000000000005")
-	if _, err := db.CreateOrganisation(ctx, parties.Registration{ID: operator, USCC: "91350100M000100Y43", Name: "数据运营有限公司", Kind: parties.KindOperator}); err != nil {
+	if _, err := db.Parties().CreateOrganisation(ctx, parties.Registration{ID: operator, USCC: "91350100M000100Y43", Name: "数据运营有限公司", Kind: parties.KindOperator}); err != nil {
 		b.Fatal(err)
 	}
 	start := time.Now()
@@ -40,7 +40,7 @@ func BenchmarkCatalogueSearch(b *testing.B) {
 	}
 	b.Logf("loaded %d products in %s", products, time.Since(start).Round(time.Millisecond))
 
-	svc := listing.Service{Store: db, Clock: datavenue.SystemClock{}}
+	svc := listing.Service{Store: db.Listing(), Clock: datavenue.SystemClock{}}
 	mix := []listing.SearchInput{
 		{Q: "公交"},
 		{Q: "公交客流", Domain: "transport"},
@@ -74,7 +74,7 @@ func BenchmarkCatalogueSearch(b *testing.B) {
 		search = append(search, time.Since(t0))
 		perQuery[i%len(mix)] = append(perQuery[i%len(mix)], time.Since(t0))
 		t0 = time.Now()
-		if _, err := db.Product(ctx, fmt.Sprintf("prd_%026d", (i*7919)%products)); err != nil {
+		if _, err := db.Listing().Product(ctx, fmt.Sprintf("prd_%026d", (i*7919)%products)); err != nil {
 			b.Fatal(err)
 		}
 		lookup = append(lookup, time.Since(t0))

@@ -17,7 +17,7 @@ import (
 )
 
 // AddAgreement stores the next version of a product's contribution agreement.
-func (db *DB) AddAgreement(ctx context.Context, a settlement.Agreement) (settlement.Agreement, error) {
+func (db SettlementStore) AddAgreement(ctx context.Context, a settlement.Agreement) (settlement.Agreement, error) {
 	var version int
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		// Lock the product row so two versions cannot take the same number.
@@ -42,7 +42,7 @@ func (db *DB) AddAgreement(ctx context.Context, a settlement.Agreement) (settlem
 }
 
 // Agreement returns a version of a product's agreement (0: the latest).
-func (db *DB) Agreement(ctx context.Context, productID string, version int) (settlement.Agreement, error) {
+func (db SettlementStore) Agreement(ctx context.Context, productID string, version int) (settlement.Agreement, error) {
 	var a settlement.Agreement
 	var parties []byte
 	err := db.Pool.QueryRow(ctx, `SELECT product_id, version, basis, parties, created_by, created_at FROM contribution_agreements
@@ -55,14 +55,14 @@ func (db *DB) Agreement(ctx context.Context, productID string, version int) (set
 }
 
 // ProductOperator returns a product's operator.
-func (db *DB) ProductOperator(ctx context.Context, productID string) (datavenue.OrgID, error) {
+func (db SettlementStore) ProductOperator(ctx context.Context, productID string) (datavenue.OrgID, error) {
 	var op datavenue.OrgID
 	err := db.Pool.QueryRow(ctx, `SELECT operator_id FROM products WHERE id = $1`, productID).Scan(&op)
 	return op, interpretError(notFoundAs(err, errProductNotFound))
 }
 
 // Parties returns what settlement needs of organisations.
-func (db *DB) Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue.OrgID]settlement.PartyInfo, error) {
+func (db SettlementStore) Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue.OrgID]settlement.PartyInfo, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id, kind, coalesce(fiscal_level, ''), coalesce(treasury, ''), coalesce(supervisor, '')
 		FROM organisations WHERE id = ANY($1)`, strs(ids))
 	if err != nil {
@@ -106,14 +106,14 @@ func scanOrder(row pgx.Row) (settlement.Order, error) {
 }
 
 // OrderHead returns an order without its shares and obligations.
-func (db *DB) OrderHead(ctx context.Context, id string) (settlement.Order, error) {
+func (db SettlementStore) OrderHead(ctx context.Context, id string) (settlement.Order, error) {
 	o, err := scanOrder(db.Pool.QueryRow(ctx, `SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1`, id))
 	return o, interpretError(notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id is visible to you")))
 }
 
 // Order returns an order with its shares and obligations, read in one round trip (a batch of
 // three queries): every payment, delivery and confirmation answers with it.
-func (db *DB) Order(ctx context.Context, id string) (settlement.Order, error) {
+func (db SettlementStore) Order(ctx context.Context, id string) (settlement.Order, error) {
 	batch := &pgx.Batch{}
 	var o settlement.Order
 	var headErr error
@@ -150,7 +150,7 @@ func scanShare(r pgx.CollectableRow) (settlement.Share, error) {
 }
 
 // Orders lists orders of a party (as buyer or seller), or all.
-func (db *DB) Orders(ctx context.Context, party datavenue.OrgID, status string, p settlement.Page) ([]settlement.Order, error) {
+func (db SettlementStore) Orders(ctx context.Context, party datavenue.OrgID, status string, p settlement.Page) ([]settlement.Order, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+orderColumns+` FROM settlement_orders
 		WHERE ($1 = '' OR buyer_id = $1 OR seller_id = $1) AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3)
 		ORDER BY id DESC LIMIT $4`, string(party), status, p.After, pageLimit(p))
@@ -165,7 +165,7 @@ func (db *DB) Orders(ctx context.Context, party datavenue.OrgID, status string, 
 const obligationOrder = `(coalesce(due_date, '9999-12-31'::date), id)`
 
 // obligations reads obligations in due-date order; limit 0: all that match.
-func (db *DB) obligations(ctx context.Context, where string, limit int, args ...any) ([]settlement.Obligation, error) {
+func (db SettlementStore) obligations(ctx context.Context, where string, limit int, args ...any) ([]settlement.Obligation, error) {
 	if limit > 0 {
 		where += " ORDER BY " + obligationOrder + " LIMIT " + strconv.Itoa(limit)
 	} else {
@@ -199,7 +199,7 @@ func scanObligation(r pgx.CollectableRow) (settlement.Obligation, error) {
 }
 
 // Obligations lists obligations by due date, then id, a page at a time.
-func (db *DB) Obligations(ctx context.Context, f settlement.ObligationFilter) ([]settlement.Obligation, error) {
+func (db SettlementStore) Obligations(ctx context.Context, f settlement.ObligationFilter) ([]settlement.Obligation, error) {
 	afterDate, afterID := time.Time{}, ""
 	if f.After != "" {
 		date, id, ok := strings.Cut(f.After, "|")
@@ -223,7 +223,7 @@ var errBadCursor = datavenue.Invalid("validation_failed", "invalid query paramet
 	datavenue.FieldError{Field: "cursor", Code: "invalid_cursor", Message: "cursor must be a next_cursor value from a previous page"})
 
 // RecordPayment records a payment and everything it sets off, in one transaction (see the interface).
-func (db *DB) RecordPayment(ctx context.Context, orderID string, p settlement.Payment, settle func(settlement.Order) ([]settlement.Share, settlement.Transaction, []settlement.Obligation, error)) (settlement.Order, error) {
+func (db SettlementStore) RecordPayment(ctx context.Context, orderID string, p settlement.Payment, settle func(settlement.Order) ([]settlement.Share, settlement.Transaction, []settlement.Obligation, error)) (settlement.Order, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		o, err := scanOrder(tx.QueryRow(ctx, `SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1 FOR UPDATE`, orderID))
 		if err != nil {
@@ -300,7 +300,7 @@ func insertObligations(ctx context.Context, tx pgx.Tx, orderID string, obligatio
 // CancelUnpaid cancels the orders past their last day to pay (see settlement.Store). Each order is
 // its own transaction, locked and re-checked, so a payment recorded at the same moment wins or
 // loses cleanly: an order is either paid or cancelled, never both.
-func (db *DB) CancelUnpaid(ctx context.Context, today civil.Date) ([]string, error) {
+func (db SettlementStore) CancelUnpaid(ctx context.Context, today civil.Date) ([]string, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id FROM settlement_orders WHERE status = 'awaiting_payment' AND payment_due < $1
 		AND payment_claimed_at IS NULL ORDER BY id LIMIT 500`, today.Time())
 	if err != nil {
@@ -353,11 +353,11 @@ func (db *DB) CancelUnpaid(ctx context.Context, today civil.Date) ([]string, err
 	return cancelled, nil
 }
 
-var _ settlement.Store = (*DB)(nil)
+var _ settlement.Store = SettlementStore{}
 
 // ClaimPayment notes that a payment reached the venue but could not be settled (see
 // settlement.Store), audited; the order is then never cancelled by the sweeper.
-func (db *DB) ClaimPayment(ctx context.Context, orderID, claim string) error {
+func (db SettlementStore) ClaimPayment(ctx context.Context, orderID, claim string) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE settlement_orders SET payment_claimed_at = now(), payment_claim = $2
 			WHERE id = $1 AND status = 'awaiting_payment'`, orderID, claim)
@@ -369,12 +369,12 @@ func (db *DB) ClaimPayment(ctx context.Context, orderID, claim string) error {
 }
 
 // PendingDueDates lists the obligations whose due date is pending, oldest first.
-func (db *DB) PendingDueDates(ctx context.Context, limit int) ([]settlement.Obligation, error) {
+func (db SettlementStore) PendingDueDates(ctx context.Context, limit int) ([]settlement.Obligation, error) {
 	return db.obligations(ctx, `WHERE due_date IS NULL`, limit)
 }
 
 // SetDueDate fills in a pending due date, once, audited.
-func (db *DB) SetDueDate(ctx context.Context, obligationID string, due civil.Date) error {
+func (db SettlementStore) SetDueDate(ctx context.Context, obligationID string, due civil.Date) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE obligations SET due_date = $2, due_pending = NULL WHERE id = $1 AND due_date IS NULL`, obligationID, due.Time())
 		if err != nil || tag.RowsAffected() == 0 {
@@ -385,7 +385,7 @@ func (db *DB) SetDueDate(ctx context.Context, obligationID string, due civil.Dat
 }
 
 // CountPendingDueDates counts the obligations whose due date is pending.
-func (db *DB) CountPendingDueDates(ctx context.Context) (int, error) {
+func (db SettlementStore) CountPendingDueDates(ctx context.Context) (int, error) {
 	var n int
 	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM obligations WHERE due_date IS NULL`).Scan(&n)
 	return n, interpretError(err)

@@ -52,7 +52,7 @@ func newSettlementBench(b testing.TB) *settlementBench {
 		{ID: org(4), USCC: usccOf[4], Name: "数据运营有限公司", Kind: parties.KindOperator},
 		{ID: org(5), USCC: usccOf[5], Name: "智慧物流", Kind: parties.KindBuyer},
 	} {
-		if _, err := db.CreateOrganisation(ctx, reg); err != nil {
+		if _, err := db.Parties().CreateOrganisation(ctx, reg); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -60,7 +60,7 @@ func newSettlementBench(b testing.TB) *settlementBench {
 		b.Fatal(err)
 	}
 	product := catalogueseed.Product(0, org(4), time.Time{}).ID
-	if _, err := db.AddAgreement(datavenue.WithCaller(ctx, datavenue.Caller{Subject: "op", Role: datavenue.RoleOperator, Org: org(4)}),
+	if _, err := db.Settlement().AddAgreement(datavenue.WithCaller(ctx, datavenue.Caller{Subject: "op", Role: datavenue.RoleOperator, Org: org(4)}),
 		settlement.Agreement{ProductID: product, Basis: "ratio", Parties: []settlement.AgreementParty{
 			{Party: org(1), Role: "holder", Ratio: "0.40"}, {Party: org(2), Role: "collector", Ratio: "0.25"},
 			{Party: org(3), Role: "processor", Ratio: "0.15"}, {Party: org(4), Role: "operator", Ratio: "0.17"},
@@ -76,8 +76,8 @@ func newSettlementBench(b testing.TB) *settlementBench {
 		b.Fatal(err)
 	}
 	return &settlementBench{db: db, product: product, buyer: org(5), operator: org(4),
-		orders:   settlement.Service{Store: db, Calendar: cal, Clock: datavenue.SystemClock{}},
-		vouchers: settlement.Vouchers{Store: db, Keys: kr, Issuer: "urn:datavenue:bench", Clock: datavenue.SystemClock{}}}
+		orders:   settlement.Service{Store: db.Settlement(), Calendar: cal, Clock: datavenue.SystemClock{}},
+		vouchers: settlement.Vouchers{Store: db.Settlement(), Keys: kr, Issuer: "urn:datavenue:bench", Clock: datavenue.SystemClock{}}}
 }
 
 // settle takes one trade to a voucher: the trade and its order, the payment (split over five
@@ -201,7 +201,7 @@ func BenchmarkSettlement(b *testing.B) {
 	if err := s.db.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT transaction_id FROM ledger_postings GROUP BY 1 HAVING sum(amount) <> 0) x`).Scan(&unbalanced); err != nil || unbalanced != 0 {
 		b.Fatalf("unbalanced transactions: %d %v", unbalanced, err)
 	}
-	log, err := s.db.VoucherLog(ctx)
+	log, err := s.db.Settlement().VoucherLog(ctx)
 	if err != nil || settlement.VerifyChain(log, s.vouchers.Keys) != nil {
 		b.Fatalf("the voucher log does not verify (%d vouchers): %v", len(log), err)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // RecordDelivery records the seller's delivery of a paid order.
-func (db *DB) RecordDelivery(ctx context.Context, orderID string, seller datavenue.OrgID, d settlement.Delivery) (settlement.Order, error) {
+func (db SettlementStore) RecordDelivery(ctx context.Context, orderID string, seller datavenue.OrgID, d settlement.Delivery) (settlement.Order, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var status, method string
 		var owner datavenue.OrgID
@@ -44,7 +44,7 @@ func (db *DB) RecordDelivery(ctx context.Context, orderID string, seller dataven
 }
 
 // Confirm confirms a delivered order and appends its voucher (see settlement.VoucherStore).
-func (db *DB) Confirm(ctx context.Context, orderID string, buyer datavenue.OrgID, issue func(settlement.VoucherContent) (string, error)) (settlement.Voucher, error) {
+func (db SettlementStore) Confirm(ctx context.Context, orderID string, buyer datavenue.OrgID, issue func(settlement.VoucherContent) (string, error)) (settlement.Voucher, error) {
 	var id string
 	err := db.inTx(ctx, func(tx pgx.Tx) (err error) {
 		id, err = confirmInTx(ctx, tx, orderID, buyer, issue)
@@ -58,7 +58,7 @@ func (db *DB) Confirm(ctx context.Context, orderID string, buyer datavenue.OrgID
 
 // AutoConfirm confirms, as the venue, deliveries left unconfirmed (see settlement.VoucherStore),
 // each order in its own transaction.
-func (db *DB) AutoConfirm(ctx context.Context, deliveredBefore time.Time, issue func(settlement.VoucherContent) (string, error)) ([]string, error) {
+func (db SettlementStore) AutoConfirm(ctx context.Context, deliveredBefore time.Time, issue func(settlement.VoucherContent) (string, error)) ([]string, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id FROM settlement_orders WHERE status = 'delivered' AND delivered_at < $1 ORDER BY delivered_at, id LIMIT 500`, deliveredBefore)
 	if err != nil {
 		return nil, interpretError(err)
@@ -168,7 +168,7 @@ func confirmInTx(ctx context.Context, tx pgx.Tx, orderID string, buyer datavenue
 }
 
 // Voucher returns one voucher.
-func (db *DB) Voucher(ctx context.Context, id string) (settlement.Voucher, error) {
+func (db SettlementStore) Voucher(ctx context.Context, id string) (settlement.Voucher, error) {
 	var v settlement.Voucher
 	err := db.Pool.QueryRow(ctx, `SELECT id, seq, order_id, hash, prev_hash, document, created_at FROM vouchers WHERE id = $1`, id).
 		Scan(&v.ID, &v.Seq, &v.OrderID, &v.Hash, &v.PrevHash, &v.Document, &v.CreatedAt)
@@ -176,7 +176,7 @@ func (db *DB) Voucher(ctx context.Context, id string) (settlement.Voucher, error
 }
 
 // VoucherLog returns the whole voucher log in order.
-func (db *DB) VoucherLog(ctx context.Context) ([]settlement.ChainEntry, error) {
+func (db SettlementStore) VoucherLog(ctx context.Context) ([]settlement.ChainEntry, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT seq, document, prev_hash, hash FROM vouchers ORDER BY seq`)
 	if err != nil {
 		return nil, interpretError(err)
@@ -189,4 +189,4 @@ func (db *DB) VoucherLog(ctx context.Context) ([]settlement.ChainEntry, error) {
 	return list, interpretError(err)
 }
 
-var _ settlement.VoucherStore = (*DB)(nil)
+var _ settlement.VoucherStore = SettlementStore{}

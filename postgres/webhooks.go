@@ -167,7 +167,7 @@ func appendObligationsRemitted(ctx context.Context, tx pgx.Tx, obligationIDs []s
 
 // AnnounceObligationsRemitted is appendObligationsRemitted in a transaction of its own (for
 // tests and repairs; the import calls appendObligationsRemitted in its own transaction).
-func (db *DB) AnnounceObligationsRemitted(ctx context.Context, obligationIDs []string) error {
+func (db WebhookStore) AnnounceObligationsRemitted(ctx context.Context, obligationIDs []string) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error { return appendObligationsRemitted(ctx, tx, obligationIDs) })
 }
 
@@ -175,7 +175,7 @@ func (db *DB) AnnounceObligationsRemitted(ctx context.Context, obligationIDs []s
 // obligation.overdue for those due before overdueBefore, once each (the dedupe key), due before
 // overdue. The obligations are locked (skipping those a remittance holds: the next scan sees
 // them), so an announcement and a remittance of the same obligation are ordered.
-func (db *DB) AnnounceObligations(ctx context.Context, dueBy, overdueBefore civil.Date) (int, error) {
+func (db WebhookStore) AnnounceObligations(ctx context.Context, dueBy, overdueBefore civil.Date) (int, error) {
 	total := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		total = 0
@@ -216,7 +216,7 @@ func (db *DB) AnnounceObligations(ctx context.Context, dueBy, overdueBefore civi
 
 // AnnounceCertificateEvent writes a certificates outbox event to the webhooks outbox, once (see
 // webhooks.CertificateEvents), with the parties webhooks.Recipients names for its type.
-func (db *DB) AnnounceCertificateEvent(ctx context.Context, e certificates.Event) error {
+func (db WebhookStore) AnnounceCertificateEvent(ctx context.Context, e certificates.Event) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		var p webhooks.Parties
 		resource, _, _ := strings.Cut(e.Type, ".")
@@ -245,7 +245,7 @@ func (db *DB) AnnounceCertificateEvent(ctx context.Context, e certificates.Event
 }
 
 // CreateSubscription stores a new subscription, audited (without its secret).
-func (db *DB) CreateSubscription(ctx context.Context, s webhooks.Subscription) (webhooks.Subscription, error) {
+func (db WebhookStore) CreateSubscription(ctx context.Context, s webhooks.Subscription) (webhooks.Subscription, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		caller, _ := datavenue.CallerFrom(ctx)
 		if _, err := tx.Exec(ctx, `INSERT INTO webhook_subscriptions (id, org_id, url, events, secret, description, status, created_by, created_at)
@@ -272,13 +272,13 @@ func scanSubscription(row pgx.Row) (webhooks.Subscription, error) {
 var errSubscriptionNotFound = datavenue.NotFound("subscription_not_found", "no webhook subscription with this id")
 
 // WebhookSubscription returns one subscription, without its secret.
-func (db *DB) WebhookSubscription(ctx context.Context, id string) (webhooks.Subscription, error) {
+func (db WebhookStore) WebhookSubscription(ctx context.Context, id string) (webhooks.Subscription, error) {
 	s, err := scanSubscription(db.Pool.QueryRow(ctx, `SELECT `+subscriptionColumns+` FROM webhook_subscriptions WHERE id = $1`, id))
 	return s, interpretError(notFoundAs(err, errSubscriptionNotFound))
 }
 
 // WebhookSubscriptions lists an organisation's subscriptions ("": every organisation's) in id order.
-func (db *DB) WebhookSubscriptions(ctx context.Context, org datavenue.OrgID, after string, limit int) ([]webhooks.Subscription, error) {
+func (db WebhookStore) WebhookSubscriptions(ctx context.Context, org datavenue.OrgID, after string, limit int) ([]webhooks.Subscription, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+subscriptionColumns+` FROM webhook_subscriptions
 		WHERE ($1 = '' OR org_id = $1) AND id > $2 ORDER BY id LIMIT $3`, string(org), after, clampLimit(limit))
 	if err != nil {
@@ -290,7 +290,7 @@ func (db *DB) WebhookSubscriptions(ctx context.Context, org datavenue.OrgID, aft
 
 // DeleteSubscription marks a subscription deleted and gives up its pending deliveries, audited;
 // deleting it again changes nothing.
-func (db *DB) DeleteSubscription(ctx context.Context, id string) (webhooks.Subscription, error) {
+func (db WebhookStore) DeleteSubscription(ctx context.Context, id string) (webhooks.Subscription, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE webhook_subscriptions SET status = 'deleted', deleted_at = now() WHERE id = $1 AND status = 'active'`, id)
 		if err != nil || tag.RowsAffected() == 0 {
@@ -309,7 +309,7 @@ func (db *DB) DeleteSubscription(ctx context.Context, id string) (webhooks.Subsc
 }
 
 // PingSubscription writes a ping event and its one delivery, to this subscription only, audited.
-func (db *DB) PingSubscription(ctx context.Context, subscriptionID string, ev webhooks.Event) (webhooks.Delivery, error) {
+func (db WebhookStore) PingSubscription(ctx context.Context, subscriptionID string, ev webhooks.Event) (webhooks.Delivery, error) {
 	var id int64
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		orgs, _ := json.Marshal(strs(ev.Orgs))
@@ -350,13 +350,13 @@ func scanDelivery(row pgx.Row) (webhooks.Delivery, error) {
 }
 
 // WebhookDelivery returns one delivery.
-func (db *DB) WebhookDelivery(ctx context.Context, id int64) (webhooks.Delivery, error) {
+func (db WebhookStore) WebhookDelivery(ctx context.Context, id int64) (webhooks.Delivery, error) {
 	d, err := scanDelivery(db.Pool.QueryRow(ctx, `SELECT `+deliveryColumns+`WHERE d.id = $1`, id))
 	return d, interpretError(notFoundAs(err, datavenue.NotFound("delivery_not_found", "no webhook delivery with this id")))
 }
 
 // WebhookDeliveries lists a subscription's deliveries, newest first.
-func (db *DB) WebhookDeliveries(ctx context.Context, f webhooks.DeliveryFilter) ([]webhooks.Delivery, error) {
+func (db WebhookStore) WebhookDeliveries(ctx context.Context, f webhooks.DeliveryFilter) ([]webhooks.Delivery, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+deliveryColumns+`WHERE d.subscription_id = $1 AND ($2 = '' OR d.status = $2)
 		AND ($3 = 0 OR d.id < $3) ORDER BY d.id DESC LIMIT $4`, f.SubscriptionID, f.Status, f.Before, clampLimit(f.Limit))
 	if err != nil {
@@ -370,7 +370,7 @@ func (db *DB) WebhookDeliveries(ctx context.Context, f webhooks.DeliveryFilter) 
 // window, audited. Replaying a dead one also replays the dead deliveries of later events of the
 // same resource to the same subscription (they died with it, or after it), so the resource's
 // events arrive in order again.
-func (db *DB) ReplayWebhookDelivery(ctx context.Context, id int64) (webhooks.Delivery, error) {
+func (db WebhookStore) ReplayWebhookDelivery(ctx context.Context, id int64) (webhooks.Delivery, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var sub, key, status string
 		var seq int64
@@ -408,7 +408,7 @@ func (db *DB) ReplayWebhookDelivery(ctx context.Context, id int64) (webhooks.Del
 }
 
 // ClaimDeliveries leases due deliveries to a worker (see webhooks.Queue).
-func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]webhooks.Attempt, error) {
+func (db WebhookStore) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]webhooks.Attempt, error) {
 	token := datavenue.NewID("lse")
 	var out []webhooks.Attempt
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -460,7 +460,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Dur
 // RecordAttempt records what came of an attempt, under its lease (a worker whose lease ran out
 // records nothing). A delivery given up takes the pending deliveries of later events of the
 // same resource to the same subscription with it: they must not arrive before it.
-func (db *DB) RecordAttempt(ctx context.Context, r webhooks.Result) error {
+func (db WebhookStore) RecordAttempt(ctx context.Context, r webhooks.Result) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		status := webhooks.Pending
 		var deliveredAt *time.Time
@@ -492,7 +492,7 @@ func (db *DB) RecordAttempt(ctx context.Context, r webhooks.Result) error {
 }
 
 // WebhookHealth counts pending and dead deliveries and the age of the oldest pending one.
-func (db *DB) WebhookHealth(ctx context.Context) (webhooks.Health, error) {
+func (db WebhookStore) WebhookHealth(ctx context.Context) (webhooks.Health, error) {
 	var h webhooks.Health
 	err := db.Pool.QueryRow(ctx, `SELECT
 			(SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'),
@@ -502,7 +502,7 @@ func (db *DB) WebhookHealth(ctx context.Context) (webhooks.Health, error) {
 }
 
 var (
-	_ webhooks.Store                = (*DB)(nil)
-	_ webhooks.Queue                = (*DB)(nil)
-	_ webhooks.CertificateAnnouncer = (*DB)(nil)
+	_ webhooks.Store                = WebhookStore{}
+	_ webhooks.Queue                = WebhookStore{}
+	_ webhooks.CertificateAnnouncer = WebhookStore{}
 )

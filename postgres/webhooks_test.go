@@ -26,12 +26,12 @@ func webhookOrgs(t *testing.T, db *postgres.DB, n int) ([]datavenue.OrgID, []web
 		if err != nil {
 			t.Fatal(err)
 		}
-		org, err := db.CreateOrganisation(ctx, parties.Registration{ID: datavenue.OrgID(datavenue.NewID("org")), USCC: body + string(check),
+		org, err := db.Parties().CreateOrganisation(ctx, parties.Registration{ID: datavenue.OrgID(datavenue.NewID("org")), USCC: body + string(check),
 			Name: fmt.Sprintf("买方%d", i), Kind: parties.KindBuyer})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := db.CreateSubscription(ctx, webhooks.NewSubscription(org.ID, webhooks.SubscriptionInput{URL: "https://erp.test/" + string(org.ID),
+		s, err := db.Webhooks().CreateSubscription(ctx, webhooks.NewSubscription(org.ID, webhooks.SubscriptionInput{URL: "https://erp.test/" + string(org.ID),
 			Events: []string{webhooks.OrderCreated}}, time.Now()))
 		if err != nil {
 			t.Fatal(err)
@@ -91,7 +91,7 @@ func TestConcurrentClaimsShareTheQueueInOrder(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			batch, err := db.ClaimDeliveries(ctx, now, time.Minute, 15)
+			batch, err := db.Webhooks().ClaimDeliveries(ctx, now, time.Minute, 15)
 			if err != nil {
 				t.Error(err)
 			}
@@ -117,7 +117,7 @@ func TestConcurrentClaimsShareTheQueueInOrder(t *testing.T) {
 		t.Fatalf("claimed %d deliveries (ord_00 %d times), want the 20 first events and not order 0's second", len(claimed), count["ord_00"])
 	}
 	// Nothing more is due until the leases run out or the attempts are recorded.
-	if more, err := db.ClaimDeliveries(ctx, now, time.Minute, 50); err != nil || len(more) != 0 {
+	if more, err := db.Webhooks().ClaimDeliveries(ctx, now, time.Minute, 50); err != nil || len(more) != 0 {
 		t.Fatalf("a third claim took %d (%v)", len(more), err)
 	}
 }

@@ -128,7 +128,7 @@ func sweep(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	n, err := db.ExpireDue(datavenue.WithCaller(ctx, audit.SystemCaller), time.Now())
+	n, err := db.Certificates().ExpireDue(datavenue.WithCaller(ctx, audit.SystemCaller), time.Now())
 	if err != nil {
 		return err
 	}
@@ -142,8 +142,8 @@ func sweep(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		return err
 	}
 	clock := datavenue.SystemClock{}
-	sweeper := settlement.Sweeper{Orders: settlement.Service{Store: db, Calendar: calendar, Clock: clock},
-		Vouchers: settlement.Vouchers{Store: db, Keys: kr, Issuer: cfg.JWTIssuer, Clock: clock, ConfirmAfter: cfg.ConfirmAfter}}
+	sweeper := settlement.Sweeper{Orders: settlement.Service{Store: db.Settlement(), Calendar: calendar, Clock: clock},
+		Vouchers: settlement.Vouchers{Store: db.Settlement(), Keys: kr, Issuer: cfg.JWTIssuer, Clock: clock, ConfirmAfter: cfg.ConfirmAfter}}
 	res, err := sweeper.Once(datavenue.WithCaller(ctx, audit.SystemCaller))
 	if err != nil {
 		return err

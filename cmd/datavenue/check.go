@@ -71,7 +71,7 @@ func runChecks(ctx context.Context, db *postgres.DB, keyDir string) ([]postgres.
 	if err != nil {
 		return nil, fmt.Errorf("check: the venue's keys verify the voucher chain: %w", err)
 	}
-	log, err := db.VoucherLog(ctx)
+	log, err := db.Settlement().VoucherLog(ctx)
 	if err != nil {
 		return nil, err
 	}

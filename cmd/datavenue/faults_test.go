@@ -276,7 +276,7 @@ func paidOrderFixtures(t *testing.T, db *postgres.DB, n int) []string {
 		t.Fatal(err)
 	}
 	product := catalogueseed.Product(0, demoID(5), time.Time{}).ID
-	if _, err := db.AddAgreement(datavenue.WithCaller(ctx, datavenue.Caller{Subject: "op", Role: datavenue.RoleOperator, Org: demoID(5)}),
+	if _, err := db.Settlement().AddAgreement(datavenue.WithCaller(ctx, datavenue.Caller{Subject: "op", Role: datavenue.RoleOperator, Org: demoID(5)}),
 		settlement.Agreement{ProductID: product, Basis: "ratio", Parties: []settlement.AgreementParty{
 			{Party: demoID(3), Role: "holder", Ratio: "0.40"}, {Party: demoID(4), Role: "collector", Ratio: "0.25"},
 			{Party: demoID(4), Role: "processor", Ratio: "0.10"}, {Party: demoID(5), Role: "operator", Ratio: "0.22"},

@@ -72,7 +72,7 @@ func TestAcknowledgedBidsSurviveKill9OfTheVenue(t *testing.T) {
 		c, _ := parties.USCCCheckChar(body)
 		reg := parties.Registration{ID: datavenue.OrgID(fmt.Sprintf("org_01JFAULTBUYER%013d", b)), USCC: body + string(c),
 			Name: fmt.Sprintf("买方%d", b), Kind: parties.KindBuyer}
-		if _, err := db.CreateOrganisation(datavenue.WithCaller(ctx, audit.SystemCaller), reg); err != nil {
+		if _, err := db.Parties().CreateOrganisation(datavenue.WithCaller(ctx, audit.SystemCaller), reg); err != nil {
 			t.Fatal(err)
 		}
 	}

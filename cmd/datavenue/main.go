@@ -297,7 +297,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 	webhookWorker, projectionFailures := venue.WebhookWorker, venue.ProjectionFailures
 	background := func(ctx context.Context) {
 		// Open auctions whose hot state Redis lost are rebuilt from PostgreSQL before bidding resumes.
-		if n, err := auctions.Restore(ctx, db); err != nil {
+		if n, err := auctions.Restore(ctx, db.Matching()); err != nil {
 			logger.Warn("rebuilding open auctions from PostgreSQL", "error", err.Error())
 		} else if n > 0 {
 			logger.Warn("rebuilt open auctions that Redis had lost", "auctions", n)
@@ -305,9 +305,9 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		// Expiries are recorded and events delivered: listing suspends products whose
 		// certificates, authorisations or approvals stop holding, then matching stops their
 		// auctions (the order matters: the stopper reads the product's status).
-		consumers := []certificates.Consumer{listing.Suspender{Store: db, Clock: datavenue.SystemClock{}}, matching.Stopper{Service: auctions},
-			webhooks.CertificateEvents{Store: db}}
-		go certificates.Run(ctx, expiryEvery, db, certificates.Dispatcher{Log: db, Consumers: consumers, Logger: logger}, wake)
+		consumers := []certificates.Consumer{listing.Suspender{Store: db.Listing(), Clock: datavenue.SystemClock{}}, matching.Stopper{Service: auctions},
+			webhooks.CertificateEvents{Store: db.Webhooks()}}
+		go certificates.Run(ctx, expiryEvery, db.Certificates(), certificates.Dispatcher{Log: db.Certificates(), Consumers: consumers, Logger: logger}, wake)
 		closer := matching.Closer{Engine: auctions.Engine, Logger: logger, OnClose: func(ctx context.Context, id string, o matching.Outcome) {
 			if err := auctions.Closed(ctx, id, o); err != nil {
 				logger.Warn("recording an auction outcome", "auction", id, "error", err.Error())
@@ -317,8 +317,8 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		sweeper := settlement.Sweeper{Orders: orders, Vouchers: vouchers, Logger: logger}
 		go sweeper.Run(datavenue.WithCaller(ctx, audit.SystemCaller), sweepEvery)
 		host, _ := os.Hostname()
-		projector := &matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
-			ReclaimAfter: 30 * time.Second, Locks: db.ProjectionLocks(), Logger: logger, Failures: func(class string) { projectionFailures.WithLabelValues(class).Inc() }}
+		projector := &matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db.Matching(), Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
+			ReclaimAfter: 30 * time.Second, Locks: db.Matching().ProjectionLocks(), Logger: logger, Failures: func(class string) { projectionFailures.WithLabelValues(class).Inc() }}
 		go projector.Run(ctx, time.Second)
 		reads.run(ctx)
 		// Webhook deliveries: every second and when a ping or replay wakes it; obligations due or

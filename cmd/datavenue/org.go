@@ -25,7 +25,7 @@ func orgCommand(ctx context.Context, cfg config.Config, args []string, stdout io
 		return err
 	}
 	defer db.Close()
-	svc := parties.Service{Store: db}
+	svc := parties.Service{Store: db.Parties()}
 	id := datavenue.OrgID(args[1])
 	o, err := svc.Get(ctx, id)
 	if err != nil {

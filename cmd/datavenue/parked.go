@@ -39,7 +39,7 @@ func parkedCommand(ctx context.Context, cfg config.Config, args []string, stdout
 		var after int64
 		total := 0
 		for {
-			page, err := db.ParkedEntries(ctx, status, after, 500)
+			page, err := db.Matching().ParkedEntries(ctx, status, after, 500)
 			if err != nil {
 				return err
 			}
@@ -61,13 +61,13 @@ func parkedCommand(ctx context.Context, cfg config.Config, args []string, stdout
 			return fmt.Errorf("parked %s: %q is not an entry id (see datavenue parked list)", args[0], args[1])
 		}
 		if args[0] == "show" {
-			e, err := db.ParkedEntry(ctx, id)
+			e, err := db.Matching().ParkedEntry(ctx, id)
 			if err != nil {
 				return err
 			}
 			return printParked(stdout, e)
 		}
-		e, err := db.RetryParked(datavenue.WithCaller(ctx, audit.SystemCaller), id)
+		e, err := db.Matching().RetryParked(datavenue.WithCaller(ctx, audit.SystemCaller), id)
 		if err != nil {
 			if e.ID != 0 { // still parked: show the new error
 				_ = printParked(stdout, e)

@@ -164,7 +164,7 @@ func TestUnappliableEntriesAreParkedAndTradingGoesOn(t *testing.T) {
 	if p, ok := asProblem(err); !ok || p.Status != 409 || p.Code != "parked_entry_still_fails" {
 		t.Fatalf("retry before the repair: %v", err)
 	}
-	if _, err := v.db.CreateOrganisation(datavenue.WithCaller(ctx, audit.SystemCaller), parties.Registration{ID: ghostBuyer,
+	if _, err := v.db.Parties().CreateOrganisation(datavenue.WithCaller(ctx, audit.SystemCaller), parties.Registration{ID: ghostBuyer,
 		USCC: demoUSCC("91350100MD0000001"), Name: "补登记买方", Kind: parties.KindBuyer}); err != nil {
 		t.Fatal(err)
 	}

@@ -84,12 +84,12 @@ func seed(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		if err := d.reg.Validate(); err != nil {
 			return fmt.Errorf("demo organisation %s: %w", d.reg.Name, err)
 		}
-		_, err := db.CreateOrganisation(ctx, d.reg)
+		_, err := db.Parties().CreateOrganisation(ctx, d.reg)
 		switch datavenue.CodeOf(err) {
 		case "organisation_exists", "organisation_uscc_taken":
 			// Present, perhaps from before roles were recorded: give it its demo roles.
-			if o, err := db.Organisation(ctx, d.reg.ID); err == nil && !slices.Equal(o.Roles, d.reg.Roles) {
-				if _, err := db.SetOrganisationRoles(ctx, d.reg.ID, d.reg.Roles); err != nil {
+			if o, err := db.Parties().Organisation(ctx, d.reg.ID); err == nil && !slices.Equal(o.Roles, d.reg.Roles) {
+				if _, err := db.Parties().SetOrganisationRoles(ctx, d.reg.ID, d.reg.Roles); err != nil {
 					return fmt.Errorf("seed %s roles: %w", d.reg.Name, err)
 				}
 			}

@@ -60,7 +60,7 @@ func voucherCommand(ctx context.Context, cfg config.Config, args []string, stdou
 			return err
 		}
 		defer db.Close()
-		log, err := db.VoucherLog(ctx)
+		log, err := db.Settlement().VoucherLog(ctx)
 		if err != nil {
 			return err
 		}

@@ -99,10 +99,10 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		return nil, err
 	}
 	v := &Venue{Calendar: calendar, Wake: certificates.NewWaker(),
-		Auctions: matching.Service{Store: b.DB, Engine: matching.Engine{Redis: b.Redis, Keys: b.Keys}, Clock: clock, Registered: &sync.Map{}, Caps: b.DB},
-		Orders:   settlement.Service{Store: b.DB, Calendar: calendar, Clock: clock},
-		Revenue:  settlement.AllowedRevenues{Store: b.DB, Clock: clock},
-		Vouchers: settlement.Vouchers{Store: b.DB, Keys: b.Keyring, Issuer: cfg.JWTIssuer, Clock: clock, ConfirmAfter: cfg.ConfirmAfter},
+		Auctions: matching.Service{Store: b.DB.Matching(), Engine: matching.Engine{Redis: b.Redis, Keys: b.Keys}, Clock: clock, Registered: &sync.Map{}, Caps: b.DB.Listing()},
+		Orders:   settlement.Service{Store: b.DB.Settlement(), Calendar: calendar, Clock: clock},
+		Revenue:  settlement.AllowedRevenues{Store: b.DB.Settlement(), Clock: clock},
+		Vouchers: settlement.Vouchers{Store: b.DB.Settlement(), Keys: b.Keyring, Issuer: cfg.JWTIssuer, Clock: clock, ConfirmAfter: cfg.ConfirmAfter},
 	}
 	v.Orders.Paid = func(ctx context.Context, o settlement.Order) {
 		// A warning missed here is not lost: the standing is recomputed on every read and in
@@ -113,15 +113,15 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 	}
 	reg := v.metrics(b.DB)
 	reg.MustRegister(revenueCollector{revenue: v.Revenue})
-	v.WebhookWorker = &webhooks.Worker{Queue: b.DB, Client: webhooks.NewClient(10*time.Second, cfg.WebhookAllowPrivate), Clock: clock,
+	v.WebhookWorker = &webhooks.Worker{Queue: b.DB.Webhooks(), Client: webhooks.NewClient(10*time.Second, cfg.WebhookAllowPrivate), Clock: clock,
 		Logger: logger, Outcome: webhookOutcomes(reg), Wake: make(chan struct{}, 1)}
 	v.Deps = api.Deps{
-		Organisations: parties.Service{Store: b.DB},
-		Assets:        assets.Service{Store: b.DB},
-		Certificates:  certificates.Service{Store: b.DB, Signer: certificates.Signer{Keys: b.Keyring, Issuer: cfg.JWTIssuer}, Clock: clock, Published: v.Wake.Wake},
-		Grants:        certificates.GrantService{Store: b.DB, Clock: clock, Published: v.Wake.Wake},
-		Listing:       listing.Service{Store: b.DB, Clock: clock},
-		Caps: listing.Caps{Store: b.DB, Products: b.DB, Clock: clock, Filed: func(ctx context.Context, productID string) error {
+		Organisations: parties.Service{Store: b.DB.Parties()},
+		Assets:        assets.Service{Store: b.DB.Assets()},
+		Certificates:  certificates.Service{Store: b.DB.Certificates(), Signer: certificates.Signer{Keys: b.Keyring, Issuer: cfg.JWTIssuer}, Clock: clock, Published: v.Wake.Wake},
+		Grants:        certificates.GrantService{Store: b.DB.Certificates(), Clock: clock, Published: v.Wake.Wake},
+		Listing:       listing.Service{Store: b.DB.Listing(), Clock: clock},
+		Caps: listing.Caps{Store: b.DB.Listing(), Products: b.DB.Listing(), Clock: clock, Filed: func(ctx context.Context, productID string) error {
 			_, err := v.Auctions.ApplyCap(ctx, productID)
 			return err
 		}},
@@ -130,19 +130,19 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		Auctions:     v.Auctions,
 		Negotiations: v.Auctions,
 		Guidance: func(ctx context.Context, id string) (matching.Guidance, error) {
-			return matching.Guide(ctx, b.DB, clock, id)
+			return matching.Guide(ctx, b.DB.Matching(), clock, id)
 		},
 		Feed:           &matching.Feed{Redis: b.Redis, Keys: b.Keys},
 		Settlement:     v.Orders,
 		AllowedRevenue: v.Revenue,
 		Vouchers:       v.Vouchers,
-		Reconciliation: settlement.Reconciliation{Store: b.DB, Reports: b.DB, Clock: clock},
-		Projection:     matching.ProjectionControl{Store: b.DB, Redis: b.Redis, Keys: b.Keys, Clock: clock, LagLimit: cfg.ProjectionLagLimit},
-		Webhooks:       webhooks.Service{Store: b.DB, Clock: clock, AllowHTTP: cfg.WebhookAllowHTTP, Wake: v.wakeWebhooks},
-		Audit:          audit.Service{Reader: b.DB},
-		Idempotency:    b.DB,
+		Reconciliation: settlement.Reconciliation{Store: b.DB.Settlement(), Reports: b.DB.Settlement(), Clock: clock},
+		Projection:     matching.ProjectionControl{Store: b.DB.Matching(), Redis: b.Redis, Keys: b.Keys, Clock: clock, LagLimit: cfg.ProjectionLagLimit},
+		Webhooks:       webhooks.Service{Store: b.DB.Webhooks(), Clock: clock, AllowHTTP: cfg.WebhookAllowHTTP, Wake: v.wakeWebhooks},
+		Audit:          audit.Service{Reader: b.DB.Audit()},
+		Idempotency:    b.DB.Idempotency(),
 		RateLimiter:    rateLimiter(cfg, b),
-		Roles:          &parties.RoleGate{Store: b.DB, Clock: clock, TTL: opts.RolesTTL},
+		Roles:          &parties.RoleGate{Store: b.DB.Parties(), Clock: clock, TTL: opts.RolesTTL},
 		Verifier: &auth.CachingVerifier{Verifier: auth.Verifier{Issuers: b.Issuers, Audience: cfg.JWTAudience, Clock: clock,
 			Leeway: 30 * time.Second, MaxLifetime: cfg.TokenMaxLifetime}},
 		JWKS:       func() []byte { return auth.MarshalJWKS(b.Keyring.JWKS()) },
@@ -184,7 +184,7 @@ func (v *Venue) wakeWebhooks() {
 
 // calendarAdvisory makes /readyz say degraded while the calendar runs out or due dates wait for it.
 func (v *Venue) calendarAdvisory(db *postgres.DB, clock datavenue.Clock) api.Advisory {
-	monitor := settlement.CalendarMonitor{Calendar: v.Calendar, Store: db, Clock: clock}
+	monitor := settlement.CalendarMonitor{Calendar: v.Calendar, Store: db.Settlement(), Clock: clock}
 	return api.Advisory{Name: "calendar", Check: func(ctx context.Context) ([]string, error) {
 		h, err := monitor.Health(ctx)
 		return h.Warnings, err
@@ -204,7 +204,7 @@ func (v *Venue) metrics(db *postgres.DB) *prometheus.Registry {
 		func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			n, err := db.CountPendingDueDates(ctx)
+			n, err := db.Settlement().CountPendingDueDates(ctx)
 			if err != nil {
 				return -1
 			}
