@@ -11,6 +11,7 @@ import (
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/console"
 	"github.com/datavenue/datavenue/internal/venueclient"
 	"github.com/datavenue/datavenue/postgres"
 )
@@ -72,4 +73,16 @@ func printDemoTokens(cfg config.Config, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nTry: curl -H \"Authorization: Bearer $DV_BUYER_TOKEN\" %s/v1/me\n\n", base)
 	return nil
+}
+
+// demoIdentities are the demo users the console's development sign-in offers (the ones `seed`
+// prints tokens for), under the subjects those tokens carry.
+func demoIdentities() []console.Identity {
+	var out []console.Identity
+	for _, d := range venueclient.DemoOrgs() {
+		if d.Role != "" {
+			out = append(out, console.Identity{Subject: "demo-" + strings.ReplaceAll(string(d.Role), "_", "-"), Role: d.Role, Org: d.Reg.ID, OrgName: d.Reg.Name})
+		}
+	}
+	return out
 }

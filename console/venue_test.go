@@ -1,0 +1,119 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/client"
+	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/console"
+	"github.com/datavenue/datavenue/internal/catalogueseed"
+	"github.com/datavenue/datavenue/internal/testenv"
+	"github.com/datavenue/datavenue/internal/venueclient"
+	"github.com/datavenue/datavenue/internal/wiring"
+	"github.com/datavenue/datavenue/matching"
+	"github.com/datavenue/datavenue/postgres"
+)
+
+const (
+	issuer   = "urn:datavenue:test"
+	audience = "datavenue"
+)
+
+// venue is a venue wired as `datavenue serve` wires it (internal/wiring), served on a loopback
+// port, with the demo parties registered, the development sign-in on, and the test identity
+// provider configured for OIDC.
+type venue struct {
+	URL    string
+	db     *postgres.DB
+	idp    *testIdP
+	client *venueclient.Client
+}
+
+// demoIdentities are the development sign-in's identities: the demo users, as `datavenue serve`
+// lists them.
+func demoIdentities() []console.Identity {
+	var out []console.Identity
+	for _, d := range venueclient.DemoOrgs() {
+		if d.Role != "" {
+			out = append(out, console.Identity{Subject: "demo-" + string(d.Role), Role: d.Role, Org: d.Reg.ID, OrgName: d.Reg.Name})
+		}
+	}
+	return out
+}
+
+func newVenue(t testing.TB, users ...idpUser) *venue {
+	t.Helper()
+	db := testenv.NewDB(t)
+	rdb := testenv.NewRedis(t)
+	kr, err := auth.LoadKeyring(t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	var idp *testIdP
+	cfg := config.Config{JWTIssuer: issuer, JWTAudience: audience, DevIssuer: true, ConfirmAfter: 7 * 24 * time.Hour,
+		ProjectionLagLimit: 30 * time.Second, BodyLimit: 1 << 20, ImportLimit: 8 << 20, PublicURL: base}
+	if tt, ok := t.(*testing.T); ok {
+		idp = newTestIdP(tt, users...)
+		cfg.OIDC = config.OIDC{Issuer: idp.URL, ClientID: idp.clientID, ClientSecret: idp.clientSecret, RedirectURL: base + "/console/signin/callback"}
+	}
+	wired, err := wiring.New(cfg, wiring.Backends{DB: db, Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}, Keyring: kr,
+		Issuers: map[string]auth.KeySource{issuer: kr}}, wiring.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Version: "test", RolesTTL: time.Nanosecond, DevIdentities: demoIdentities()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closing := make(chan struct{})
+	deps := wired.Deps
+	deps.Closing = closing
+	app := api.New(deps)
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() {
+		close(closing)
+		_ = app.ShutdownWithTimeout(5 * time.Second)
+	})
+	ctx := datavenue.WithCaller(context.Background(), audit.SystemCaller)
+	for _, d := range venueclient.DemoOrgs() {
+		if _, err := db.CreateOrganisation(ctx, d.Reg); err != nil {
+			t.Fatalf("seed %s: %v", d.Reg.Name, err)
+		}
+	}
+	m := auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: datavenue.SystemClock{}}
+	return &venue{URL: base, db: db, idp: idp, client: &venueclient.Client{Base: base, HTTP: &http.Client{Timeout: 30 * time.Second}, Minter: m, Out: io.Discard}}
+}
+
+// publishTransport takes an asset through registration, authorisation, approval and appraisal,
+// and publishes a product of it with a price cap, through the API as the demo does; n synthetic
+// products join it in the catalogue, for the facets to count.
+func (v *venue) publishTransport(t testing.TB, n int) client.Product {
+	t.Helper()
+	cert, err := v.client.Certify()
+	if err != nil {
+		t.Fatalf("certify: %v", err)
+	}
+	p, err := v.client.Publish(cert.Asset, cert.Scenario, "公交客流小时数据（协议定价）", client.PricingInput{Method: client.PricingInputMethodNegotiation,
+		ListPrice: venueclient.Ptr("12000.00"), MinPrice: venueclient.Ptr("9000.00"), MaxPrice: venueclient.Ptr("15000.00")})
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	if n > 0 {
+		if err := catalogueseed.Load(context.Background(), v.db.Pool, venueclient.Operator.Org, 0, n); err != nil {
+			t.Fatalf("catalogue seed: %v", err)
+		}
+	}
+	return p
+}
