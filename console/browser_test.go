@@ -45,7 +45,7 @@ func newTab(t *testing.T, browser context.Context) context.Context {
 	if err := chromedp.Do(tab); err != nil {
 		t.Fatalf("open a tab: %v", err)
 	}
-	limited, cancelTimeout := context.WithTimeout(tab, 2*time.Minute)
+	limited, cancelTimeout := context.WithTimeout(tab, time.Minute)
 	t.Cleanup(cancelTimeout)
 	return limited
 }

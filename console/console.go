@@ -87,7 +87,9 @@ func (c *Console) now() time.Time { return c.o.Clock.Now() }
 // caller's role must reach (as own or as other), so that a page shows only what its role may read.
 var pageOps = map[string][]string{
 	"catalogue": {"searchCatalogue"},
-	"product":   {"catalogueProduct", "pricingGuidance", "listCertificates"},
+	"product":   {"catalogueProduct", "pricingGuidance", "listCertificates", "listAuctions"},
+	"auction":   {"getAuction", "auctionFeed"},
+	"bid":       {"placeBid"},
 }
 
 // allowed reports whether role reaches every operation of the page.
@@ -122,6 +124,9 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Get("/", c.session(true), func(ctx *fiber.Ctx) error { return ctx.Redirect(Prefix+"/catalogue", fiber.StatusSeeOther) })
 	g.Get("/catalogue", c.session(true), c.page("catalogue"), c.catalogue)
 	g.Get("/products/:id", c.session(true), c.page("product"), c.product)
+	g.Get("/auctions/:id", c.session(true), c.page("auction"), c.auction)
+	g.Get("/auctions/:id/feed", c.session(true), c.page("auction"), c.feed)
+	g.Post("/auctions/:id/bids", c.session(true), c.csrf, c.page("bid"), c.bid)
 }
 
 // page refuses a role that does not reach the page's operations.
@@ -163,6 +168,10 @@ func (c *Console) guard(ctx *fiber.Ctx) error {
 		status, msg = http.StatusForbidden, "error.csrf"
 	default:
 		switch datavenue.KindOf(err) {
+		case datavenue.KindConflict:
+			status, msg = http.StatusConflict, "error.title"
+		case datavenue.KindRateLimited:
+			status, msg = http.StatusTooManyRequests, "error.title"
 		case datavenue.KindNotFound:
 			status, msg = http.StatusNotFound, "error.notfound"
 		case datavenue.KindForbidden, datavenue.KindUnauthorized:
@@ -184,3 +193,6 @@ func (c *Console) guard(ctx *fiber.Ctx) error {
 	ctx.Status(status)
 	return c.render(ctx, "error", lang(ctx).T("error.title"), map[string]string{"Message": lang(ctx).T(msg), "Detail": detail})
 }
+
+// asError is errors.As for the venue's error type.
+func asError(err error, target **datavenue.Error) bool { return errors.As(err, target) }

@@ -33,6 +33,7 @@ type testIdP struct {
 	clientID     string
 	clientSecret string
 	users        []idpUser
+	now          func() time.Time // the venue's clock: a test may set it behind
 
 	mu    sync.Mutex
 	codes map[string]grant
@@ -60,7 +61,7 @@ func newTestIdP(t *testing.T, users ...idpUser) *testIdP {
 		t.Fatal(err)
 	}
 	p := &testIdP{t: t, key: key, kid: "idp-key-1", clientID: "datavenue-console", clientSecret: "console-secret",
-		users: users, codes: map[string]grant{}}
+		users: users, codes: map[string]grant{}, now: time.Now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	mux.HandleFunc("GET /authorize", p.authorizePage)
@@ -145,7 +146,7 @@ func (p *testIdP) token(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"error": "invalid_grant"})
 		return
 	}
-	now := time.Now()
+	now := p.now()
 	claims := jwt.MapClaims{"iss": p.URL, "sub": g.user.Subject, "aud": p.clientID, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 		"nonce": g.nonce, "name": g.user.Name, "role": string(g.user.Role), "org": string(g.user.Org)}
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)

@@ -106,6 +106,7 @@ type productData struct {
 	Price        string
 	Certificates []certificates.Certificate
 	Guidance     *matching.Guidance
+	Auctions     []matching.Record // its open auctions
 }
 
 // product is a published product as a buyer weighs it: its certificates (those of its source
@@ -141,6 +142,11 @@ func (c *Console) product(ctx *fiber.Ctx) error {
 		d.Guidance = &g
 	} else {
 		c.o.Logger.WarnContext(cx, "console: pricing guidance", "product", p.ID, "error", err.Error())
+	}
+	if p.Pricing.Method == "auction" {
+		if d.Auctions, err = c.d.Auctions.List(cx, matching.AuctionFilter{ProductID: p.ID, Status: "open", Limit: 10}); err != nil {
+			return err
+		}
 	}
 	return c.render(ctx, "product", d.Title, d)
 }

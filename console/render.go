@@ -42,7 +42,7 @@ var funcs = template.FuncMap{}
 // parsePages parses each page with the layout, once.
 func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "catalogue", "product", "error"} {
+	for _, name := range []string{"signin", "catalogue", "product", "auction", "error"} {
 		out[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out

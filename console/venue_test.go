@@ -53,6 +53,20 @@ func demoIdentities() []console.Identity {
 
 func newVenue(t testing.TB, users ...idpUser) *venue {
 	t.Helper()
+	return newVenueAt(t, nil, users...)
+}
+
+// behind is a clock some time behind the real one: the venue's services read it, while the
+// matching engine reads Redis's TIME. An auction whose start the services see ahead (so the
+// publishing gate lets it through) has then already started for the engine, and a test need not
+// wait for it.
+type behind time.Duration
+
+func (b behind) Now() time.Time { return time.Now().UTC().Add(-time.Duration(b)) }
+
+// newVenueAt is newVenue with the services' clock (nil: the system clock).
+func newVenueAt(t testing.TB, clock datavenue.Clock, users ...idpUser) *venue {
+	t.Helper()
 	db := testenv.NewDB(t)
 	rdb := testenv.NewRedis(t)
 	kr, err := auth.LoadKeyring(t.TempDir(), true)
@@ -73,7 +87,7 @@ func newVenue(t testing.TB, users ...idpUser) *venue {
 	}
 	wired, err := wiring.New(cfg, wiring.Backends{DB: db, Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}, Keyring: kr,
 		Issuers: map[string]auth.KeySource{issuer: kr}}, wiring.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Version: "test", RolesTTL: time.Nanosecond, DevIdentities: demoIdentities()})
+		Version: "test", RolesTTL: time.Nanosecond, DevIdentities: demoIdentities(), Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +106,13 @@ func newVenue(t testing.TB, users ...idpUser) *venue {
 			t.Fatalf("seed %s: %v", d.Reg.Name, err)
 		}
 	}
-	m := auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: datavenue.SystemClock{}}
+	if clock == nil {
+		clock = datavenue.SystemClock{}
+	}
+	if idp != nil {
+		idp.now = clock.Now
+	}
+	m := auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: clock}
 	return &venue{URL: base, db: db, idp: idp, client: &venueclient.Client{Base: base, HTTP: &http.Client{Timeout: 30 * time.Second}, Minter: m, Out: io.Discard}}
 }
 
