@@ -39,6 +39,10 @@ type venue struct {
 	client *venueclient.Client
 }
 
+// rolesTTL is how long the venue's role gate keeps an organisation's roles: a test sees a change at
+// once; the benchmark keeps the venue's default (0: 10 s), as a serving venue does.
+var rolesTTL = time.Nanosecond
+
 // demoIdentities are the development sign-in's identities: the demo users, as `datavenue serve`
 // lists them.
 func demoIdentities() []console.Identity {
@@ -87,7 +91,7 @@ func newVenueAt(t testing.TB, clock datavenue.Clock, users ...idpUser) *venue {
 	}
 	wired, err := wiring.New(cfg, wiring.Backends{DB: db, Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}, Keyring: kr,
 		Issuers: map[string]auth.KeySource{issuer: kr}}, wiring.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Version: "test", RolesTTL: time.Nanosecond, DevIdentities: demoIdentities(), Clock: clock})
+		Version: "test", RolesTTL: rolesTTL, DevIdentities: demoIdentities(), Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
