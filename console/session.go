@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -73,6 +72,12 @@ func (c *Console) setCookie(ctx *fiber.Ctx, id string, ttl time.Duration) {
 		SameSite: fiber.CookieSameSiteLaxMode, MaxAge: int(ttl.Seconds())})
 }
 
+// clearCookie tells the browser to forget the session id (the same path, or it would not).
+func (c *Console) clearCookie(ctx *fiber.Ctx) {
+	ctx.Cookie(&fiber.Cookie{Name: cookieName, Value: "", Path: Prefix, HTTPOnly: true, Secure: c.o.Secure,
+		SameSite: fiber.CookieSameSiteLaxMode, MaxAge: -1})
+}
+
 // session loads the browser's session, or starts an anonymous one. With signedIn, a browser
 // without a signed-in session is sent to the sign-in page, and a signed-in caller is held to the
 // same role gate as a bearer token (its organisation must still hold its role), on every request.
@@ -101,7 +106,7 @@ func (c *Console) session(signedIn bool) fiber.Handler {
 			if err := c.d.Roles.Check(ctx.UserContext(), s.Caller); err != nil {
 				if datavenue.KindOf(err) == datavenue.KindForbidden {
 					_ = c.o.Sessions.Delete(ctx.UserContext(), id)
-					ctx.ClearCookie(cookieName)
+					c.clearCookie(ctx)
 				}
 				return err
 			}
@@ -163,6 +168,3 @@ func (c *Console) signIn(ctx *fiber.Ctx, caller datavenue.Caller) error {
 	c.setCookie(ctx, id, signedInTTL)
 	return nil
 }
-
-// errNoSession is a callback that finds no sign-in under way in its session.
-var errNoSession = errors.New("no sign-in under way")

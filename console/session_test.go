@@ -113,8 +113,12 @@ func TestFormsNeedTheSessionsCSRFToken(t *testing.T) {
 	if resp, _ := post(t, c, v.URL+"/console/signout", url.Values{"_csrf": {token}}); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("sign-out with the anonymous session's token = %d, want 403", resp.StatusCode)
 	}
-	if resp, _ := post(t, c, v.URL+"/console/signout", url.Values{"_csrf": {csrfOf(t, body)}}); resp.StatusCode != http.StatusSeeOther {
+	resp, _ = post(t, c, v.URL+"/console/signout", url.Values{"_csrf": {csrfOf(t, body)}})
+	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-out = %d, want 303", resp.StatusCode)
+	}
+	if cookieValue(t, c, v.URL) != "" {
+		t.Error("after sign-out the browser still holds the session cookie")
 	}
 	if resp, _ := get(t, c, v.URL+"/console/catalogue"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("catalogue after sign-out = %d, want 303 to the sign-in", resp.StatusCode)
@@ -176,5 +180,24 @@ func TestOIDCSignInUnderTheRoleGate(t *testing.T) {
 	get(t, third, v.URL+"/console/signin")
 	if resp, _ := get(t, third, v.URL+"/console/signin/callback?code=x&state=forged"); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("a forged state = %d, want 403", resp.StatusCode)
+	}
+}
+
+// Production turns the development issuer off: then the sign-in page lists no demo identity and
+// its route signs no one in, whatever identities the binary was built with.
+func TestNoDevelopmentSignInWithoutTheDevelopmentIssuer(t *testing.T) {
+	devIssuer = false
+	v := newVenue(t)
+	devIssuer = true
+	c := browserless(t)
+	resp, body := get(t, c, v.URL+"/console/signin")
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, "demo-buyer") || strings.Contains(body, "dev-signin") {
+		t.Fatalf("sign-in page = %d and lists the demo identities:\n%s", resp.StatusCode, body)
+	}
+	if !strings.Contains(body, `id="oidc-signin"`) {
+		t.Fatalf("the sign-in page lacks the identity provider's link:\n%s", body)
+	}
+	if resp, _ := post(t, c, v.URL+"/console/signin/dev", url.Values{"identity": {"demo-buyer"}}); resp.StatusCode == http.StatusSeeOther {
+		t.Fatal("the development sign-in signed someone in with the development issuer off")
 	}
 }

@@ -105,6 +105,6 @@ func (c *Console) signOut(ctx *fiber.Ctx) error {
 	if err := c.o.Sessions.Delete(ctx.UserContext(), ctx.Locals(localSID).(string)); err != nil {
 		return err
 	}
-	ctx.ClearCookie(cookieName)
+	c.clearCookie(ctx)
 	return ctx.Redirect(Prefix+"/signin", fiber.StatusSeeOther)
 }

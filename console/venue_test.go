@@ -43,6 +43,9 @@ type venue struct {
 // once; the benchmark keeps the venue's default (0: 10 s), as a serving venue does.
 var rolesTTL = time.Nanosecond
 
+// devIssuer is whether the test venue trusts its development issuer (DATAVENUE_DEV_ISSUER).
+var devIssuer = true
+
 // demoIdentities are the development sign-in's identities: the demo users, as `datavenue serve`
 // lists them.
 func demoIdentities() []console.Identity {
@@ -83,7 +86,7 @@ func newVenueAt(t testing.TB, clock datavenue.Clock, users ...idpUser) *venue {
 	}
 	base := "http://" + ln.Addr().String()
 	var idp *testIdP
-	cfg := config.Config{JWTIssuer: issuer, JWTAudience: audience, DevIssuer: true, ConfirmAfter: 7 * 24 * time.Hour,
+	cfg := config.Config{JWTIssuer: issuer, JWTAudience: audience, DevIssuer: devIssuer, ConfirmAfter: 7 * 24 * time.Hour,
 		ProjectionLagLimit: 30 * time.Second, BodyLimit: 1 << 20, ImportLimit: 8 << 20, PublicURL: base}
 	if tt, ok := t.(*testing.T); ok {
 		idp = newTestIdP(tt, users...)
