@@ -187,7 +187,7 @@ var messages = map[string][2]string{
 	"auction.deposit":                   {"保证金", "Deposit"},
 	"auction.ends":                      {"结束时间（北京时间）", "Ends (China Standard Time)"},
 	"auction.cap":                       {"上限收费标准", "Price cap"},
-	"auction.product":                   {"产品", "Product"},
+	"auction.back":                      {"返回产品页", "Back to the product"},
 	"bid.title":                         {"出价", "Place a bid"},
 	"bid.amount":                        {"出价金额（元）", "Amount (yuan)"},
 	"bid.submit":                        {"提交出价", "Bid"},
