@@ -166,5 +166,9 @@ func (c *Console) signIn(ctx *fiber.Ctx, caller datavenue.Caller) error {
 		return err
 	}
 	c.setCookie(ctx, id, signedInTTL)
+	// Who signed in, how and when, for the operators' logs (the audit trail records what each
+	// caller then changes, with the same caller).
+	c.o.Logger.InfoContext(ctx.UserContext(), "console sign-in", "subject", caller.Subject, "issuer", caller.Issuer,
+		"role", string(caller.Role), "org", string(caller.Org))
 	return nil
 }
