@@ -37,8 +37,14 @@ type testIdP struct {
 
 	mu    sync.Mutex
 	codes map[string]grant
-	// Exchanged counts token requests that succeeded (a test checks the flow reached them).
-	Exchanged int
+	exchanged int // token requests that succeeded
+}
+
+// Exchanged is how many codes the provider exchanged for tokens.
+func (p *testIdP) Exchanged() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.exchanged
 }
 
 // idpUser is a user of the provider with the venue's claims.
@@ -157,7 +163,7 @@ func (p *testIdP) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.mu.Lock()
-	p.Exchanged++
+	p.exchanged++
 	p.mu.Unlock()
 	writeJSON(w, map[string]any{"access_token": rand.Text(), "token_type": "Bearer", "expires_in": 300, "id_token": signed})
 }

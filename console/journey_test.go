@@ -81,7 +81,7 @@ func TestOIDCSignInInTheBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#oidc-signin")), chromedp.WaitVisible(chromedp.CSS("#idp-submit")),
 		chromedp.Click(chromedp.CSS("#idp-submit")), chromedp.WaitVisible(chromedp.CSS("#total")))
 	mustContain(t, "the signed-in user", textOf(t, tab, "#who"), "买方", "智慧物流科技有限公司")
-	if v.idp.Exchanged != 1 {
-		t.Errorf("the provider exchanged %d codes, want 1", v.idp.Exchanged)
+	if n := v.idp.Exchanged(); n != 1 {
+		t.Errorf("the provider exchanged %d codes, want 1", n)
 	}
 }
