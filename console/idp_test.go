@@ -35,8 +35,8 @@ type testIdP struct {
 	users        []idpUser
 	now          func() time.Time // the venue's clock: a test may set it behind
 
-	mu    sync.Mutex
-	codes map[string]grant
+	mu        sync.Mutex
+	codes     map[string]grant
 	exchanged int // token requests that succeeded
 }
 
