@@ -3,7 +3,7 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: client conformance-tools run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import
+.PHONY: client conformance-tools run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import bench-console
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
@@ -72,6 +72,12 @@ conformance-tools:
 	@test scripts/conformance/node_modules/.package-lock.json -nt scripts/conformance/package-lock.json || \
 		npm ci --prefix scripts/conformance --no-audit --no-fund --loglevel=error
 
+# screenshots: the console's pages as its browser tests see them (headless Chromium), written to
+# docs/screenshots/ for the README.
+.PHONY: screenshots
+screenshots: conformance-tools services
+	DATAVENUE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(SERVICES) exec -- go test -count=1 -run 'Browser' ./console/
+
 # fuzz: only the fuzz targets; longer: make fuzz FUZZTIME=2m
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
@@ -89,6 +95,11 @@ vet:
 # bench: the catalogue search benchmark (100,000 products; see README "Catalogue search speed").
 bench: services
 	$(SERVICES) exec -- go test ./postgres -run '^$$' -bench CatalogueSearch -benchtime 2000x -count 1
+
+# bench-console: the console's catalogue page (HTML, signed in) on 100,000 products against the
+# API's JSON answer to the same searches (see README "The console").
+bench-console: services
+	$(SERVICES) exec -- go test ./console -run '^$$' -bench CataloguePage -benchtime 480x -count 1
 
 # bench-settlement: settlements/s from trade to voucher against plain inserts of the same rows.
 bench-settlement: services

@@ -70,7 +70,9 @@ func securityHeaders(c *fiber.Ctx) error {
 	if len(c.Request().Header.Peek(fiber.HeaderAuthorization)) > 0 && len(c.Response().Header.Peek(fiber.HeaderCacheControl)) == 0 {
 		c.Set(fiber.HeaderCacheControl, "no-store")
 	}
-	if strings.HasPrefix(string(c.Response().Header.ContentType()), "text/html") {
+	// An HTML page gets a policy that allows nothing but inline styles (the docs), unless it set
+	// its own (the console's, which loads its own scripts and posts its own forms).
+	if strings.HasPrefix(string(c.Response().Header.ContentType()), "text/html") && len(c.Response().Header.Peek(fiber.HeaderContentSecurityPolicy)) == 0 {
 		c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 		c.Set(fiber.HeaderXFrameOptions, "DENY")
 		c.Set(fiber.HeaderReferrerPolicy, "no-referrer")

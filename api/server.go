@@ -112,6 +112,10 @@ type Deps struct {
 	FeedHeartbeat time.Duration
 	// FeedsPerOrganisation is how many live feeds an organisation may hold open (20 by default).
 	FeedsPerOrganisation int
+	// Mount adds routes that are not the API's (the web console, HTML under /console) to the app,
+	// after the API's own and before its answer to unknown paths (nil: none). They are not in
+	// the OpenAPI document.
+	Mount func(app *fiber.App)
 }
 
 // New builds the Fiber app with every route of the venue.
@@ -226,6 +230,9 @@ func New(d Deps) *fiber.App {
 			app.Add(fiber.MethodHead, r.Path, chain...)
 		}
 		methods.add(r.Method, r.Path)
+	}
+	if d.Mount != nil {
+		d.Mount(app)
 	}
 	app.Use(func(c *fiber.Ctx) error {
 		c.Locals(localRoute, "unmatched")

@@ -37,6 +37,10 @@ var Vars = []Var{
 	{"DATAVENUE_JWT_AUDIENCE", "datavenue", "\"aud\" every accepted token must carry"},
 	{"DATAVENUE_DEV_ISSUER", "true", "trust tokens signed by the venue's own keys (set false in production, where an identity provider issues tokens)"},
 	{"DATAVENUE_TRUSTED_ISSUERS", "", "external token issuers, ';'-separated: ISSUER=jwks:URL or ISSUER=file:PUBLIC_KEY.pem[#KID]"},
+	{"DATAVENUE_OIDC_ISSUER", "", "the console's OpenID Connect identity provider (its issuer URL; discovery at /.well-known/openid-configuration); empty: no OIDC sign-in. Its ID tokens carry the venue's role and org claims"},
+	{"DATAVENUE_OIDC_CLIENT_ID", "", "the console's client id at the identity provider (the ID token's audience)"},
+	{"DATAVENUE_OIDC_CLIENT_SECRET", "", "the console's client secret at the identity provider (empty: a public client, PKCE only)"},
+	{"DATAVENUE_OIDC_REDIRECT_URL", "", "where the identity provider sends the browser back; empty: DATAVENUE_PUBLIC_URL + /console/signin/callback"},
 	{"DATAVENUE_TOKEN_MAX_LIFETIME", "24h", "the longest lifetime (exp after iat) a bearer token may have; longer ones are refused (a Go duration)"},
 	{"DATAVENUE_BODY_LIMIT", "1048576", "largest accepted request body in bytes (larger gets 413)"},
 	{"DATAVENUE_RATE_PER_SECOND", "50", "authenticated requests per second allowed per organisation on average (0: no limit)"},
@@ -73,6 +77,8 @@ type Config struct {
 	ProjectionLagLimit time.Duration
 	// PublicURL is the venue's public base URL, without a trailing slash.
 	PublicURL string
+	// OIDC is the console's identity provider (Issuer "": no OIDC sign-in).
+	OIDC OIDC
 	// TokenMaxLifetime is the longest lifetime a bearer token may have.
 	TokenMaxLifetime time.Duration
 	// CataloguePublisher is the venue's name as its catalogue's publisher.
@@ -172,6 +178,19 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
 		return cfg, fmt.Errorf("DATAVENUE_PUBLIC_URL: want an absolute http or https URL such as https://data-exchange.example.cn")
 	}
+	cfg.OIDC = OIDC{Issuer: strings.TrimRight(get("DATAVENUE_OIDC_ISSUER"), "/"), ClientID: get("DATAVENUE_OIDC_CLIENT_ID"),
+		ClientSecret: get("DATAVENUE_OIDC_CLIENT_SECRET"), RedirectURL: get("DATAVENUE_OIDC_REDIRECT_URL")}
+	if cfg.OIDC.RedirectURL == "" {
+		cfg.OIDC.RedirectURL = cfg.PublicURL + "/console/signin/callback"
+	}
+	if cfg.OIDC.Issuer != "" {
+		if u, err := url.Parse(cfg.OIDC.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return cfg, fmt.Errorf("DATAVENUE_OIDC_ISSUER: want the identity provider's issuer URL, such as https://id.example.gov.cn")
+		}
+		if cfg.OIDC.ClientID == "" {
+			return cfg, fmt.Errorf("DATAVENUE_OIDC_CLIENT_ID: the console needs its client id when DATAVENUE_OIDC_ISSUER is set")
+		}
+	}
 	cfg.DatabaseReadURL = get("DATAVENUE_DATABASE_READ_URL")
 	if cfg.ReadMaxLag, err = time.ParseDuration(get("DATAVENUE_READ_MAX_LAG")); err != nil || cfg.ReadMaxLag < 100*time.Millisecond {
 		return cfg, fmt.Errorf("DATAVENUE_READ_MAX_LAG: want a duration of at least 100ms, such as 5s")
@@ -212,4 +231,9 @@ func Help() string {
 		fmt.Fprintf(&b, "  %s\n      %s [%s]\n", v.Name, v.Help, def)
 	}
 	return b.String()
+}
+
+// OIDC is the console's OpenID Connect client registration at an identity provider.
+type OIDC struct {
+	Issuer, ClientID, ClientSecret, RedirectURL string
 }

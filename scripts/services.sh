@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local PostgreSQL and Redis for datavenue, owned by this checkout.
 #
-#   scripts/services.sh up [--cluster] [--replica]   install (Debian packages) if missing, init and start both
+#   scripts/services.sh up [--cluster] [--replica]   install (Debian packages: PostgreSQL, Redis, and Chromium
+#                               for the console's browser tests) if missing, init and start both
 #                               (--cluster: also a local 3-master Redis Cluster, for the tests;
 #                                --replica: also a streaming hot standby of PostgreSQL, for the tests)
 #   scripts/services.sh down    stop both (data is kept)
@@ -40,6 +41,10 @@ install_packages() {
   pg_bindir >/dev/null || need+=(postgresql)
   command -v redis-server >/dev/null || need+=(redis-server)
   command -v redis-cli >/dev/null || need+=(redis-tools)
+  # The console's browser tests (go test ./console/) drive Debian's Chromium headless; a CJK font
+  # makes its pages (and the README's screenshots) readable rather than boxes.
+  command -v chromium >/dev/null || need+=(chromium)
+  [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
   [ ${#need[@]} -eq 0 ] && return 0
   log "installing ${need[*]} from Debian's packages"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2

@@ -90,7 +90,7 @@ func (d *demoRun) parties() error {
 	if err != nil {
 		return err
 	}
-	thirdUSCC := demoUSCC("91350100MA0000011")
+	thirdUSCC := venueclient.DemoUSCC("91350100MA0000011")
 	var third client.Organisation
 	for _, o := range registered.Data {
 		if o.Uscc == thirdUSCC {

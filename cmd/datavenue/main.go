@@ -284,7 +284,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 	// Every service and the API's dependencies, as the API tests build them too (internal/wiring);
 	// the calendar file is read and checked there, before anything serves.
 	venue, err := wiring.New(cfg, wiring.Backends{DB: db, Redis: rdb, Keys: venueKeys, Keyring: kr, Issuers: issuers,
-		Catalogue: reads.catalogue(), ReadReplica: reads.status()}, wiring.Options{Logger: logger, Version: version})
+		Catalogue: reads.catalogue(), ReadReplica: reads.status()}, wiring.Options{Logger: logger, Version: version, DevIdentities: demoIdentities()})
 	if err != nil {
 		closeAll()
 		return nil, err

@@ -165,7 +165,7 @@ func TestUnappliableEntriesAreParkedAndTradingGoesOn(t *testing.T) {
 		t.Fatalf("retry before the repair: %v", err)
 	}
 	if _, err := v.db.Parties().CreateOrganisation(datavenue.WithCaller(ctx, audit.SystemCaller), parties.Registration{ID: ghostBuyer,
-		USCC: demoUSCC("91350100MD0000001"), Name: "补登记买方", Kind: parties.KindBuyer}); err != nil {
+		USCC: venueclient.DemoUSCC("91350100MD0000001"), Name: "补登记买方", Kind: parties.KindBuyer}); err != nil {
 		t.Fatal(err)
 	}
 	for attempt := 0; attempt < 2; attempt++ { // the second retry changes nothing

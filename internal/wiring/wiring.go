@@ -13,6 +13,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +29,8 @@ import (
 	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/config"
+	"github.com/datavenue/datavenue/console"
+	"github.com/datavenue/datavenue/console/redisstore"
 	"github.com/datavenue/datavenue/listing"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/parties"
@@ -64,6 +68,11 @@ type Options struct {
 	// RolesTTL is how long the role gate keeps an organisation's roles (0: its default, 10 s);
 	// tests make it tiny so that a role granted is seen by the next request.
 	RolesTTL time.Duration
+	// DevIdentities are the demo users the console's development sign-in lists; it lists them
+	// only while the development issuer is on (DATAVENUE_DEV_ISSUER).
+	DevIdentities []console.Identity
+	// OIDCClient reaches the console's identity provider (nil: a default client).
+	OIDCClient *http.Client
 }
 
 // Venue is a wired venue: the API's dependencies, and the services and workers the background
@@ -81,6 +90,8 @@ type Venue struct {
 	WebhookWorker *webhooks.Worker
 	// ProjectionFailures counts engine events the projection failed to apply, by class.
 	ProjectionFailures *prometheus.CounterVec
+	// Console is the web console over Deps, mounted at /console by Deps.Mount.
+	Console *console.Console
 }
 
 // New wires every service of the venue over b by cfg. It connects to nothing itself; it fails
@@ -162,7 +173,25 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		CORSOrigins:           cfg.CORSOrigins,
 		CataloguePublisher:    cfg.CataloguePublisher,
 	}
+	v.Console = newConsole(cfg, b, opts, v.Deps, clock, logger)
+	v.Deps.Mount = v.Console.Mount
 	return v, nil
+}
+
+// newConsole builds the web console over the API's services: sessions in Redis, the development
+// sign-in only while the development issuer is trusted, OIDC when an identity provider is set,
+// Secure cookies when the venue's public URL is https.
+func newConsole(cfg config.Config, b Backends, opts Options, deps api.Deps, clock datavenue.Clock, logger *slog.Logger) *console.Console {
+	o := console.Options{Sessions: redisstore.Sessions{Redis: b.Redis, Prefix: b.Keys.Prefix},
+		Secure: strings.HasPrefix(cfg.PublicURL, "https://"), Clock: clock, Logger: logger}
+	if cfg.DevIssuer {
+		o.Dev, o.DevIssuer = opts.DevIdentities, cfg.JWTIssuer
+	}
+	if cfg.OIDC.Issuer != "" {
+		o.OIDC = &console.OIDCConfig{Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID, ClientSecret: cfg.OIDC.ClientSecret,
+			RedirectURL: cfg.OIDC.RedirectURL, HTTP: opts.OIDCClient}
+	}
+	return console.New(deps, o)
 }
 
 // rateLimiter is the per-organisation request budget in Redis (nil: DATAVENUE_RATE_PER_SECOND=0,

@@ -1,0 +1,121 @@
+package console
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/matching"
+)
+
+// cst is China Standard Time: the console shows times as the venue's people read them.
+var cst = time.FixedZone("CST", 8*3600)
+
+type auctionData struct {
+	A       matching.View
+	High    string
+	EndsAt  string
+	CanBid  bool
+	CSRF    string
+	Key     string // the bid form's idempotency key: sending the form twice is one bid
+	Placed  string // the seq of the bid just placed (after the redirect)
+	Problem string // why the bid just sent was refused
+	Amount  string
+}
+
+// auction is an auction's live view: its terms, the leading price (kept live by the feed when
+// scripts run) and, for a buyer, the bid form.
+func (c *Console) auction(ctx *fiber.Ctx) error {
+	return c.renderAuction(ctx, ctx.Query("placed"), "", "")
+}
+
+func (c *Console) renderAuction(ctx *fiber.Ctx, placed, problem, amount string) error {
+	l := lang(ctx)
+	v, err := c.d.Auctions.Get(ctx.UserContext(), ctx.Params("id"))
+	if err != nil {
+		return err
+	}
+	s := sessionOf(ctx)
+	d := auctionData{A: v, EndsAt: v.Live.EndsAt.In(cst).Format("2006-01-02 15:04:05"), CanBid: allowed("bid", s.Caller.Role) && v.Live.Status == "open",
+		CSRF: s.CSRF, Key: randomToken(), Placed: placed, Problem: problem, Amount: amount}
+	if v.Live.High != nil {
+		d.High = v.Live.High.String()
+	}
+	return c.render(ctx, "auction", l.T("auction.title"), d)
+}
+
+// bid places a bid through the matching service, as the API's placeBid does: the engine's rules
+// decide; a refusal is shown beside the form with the rule that refused it.
+func (c *Console) bid(ctx *fiber.Ctx) error {
+	s := sessionOf(ctx)
+	amount := ctx.FormValue("amount")
+	r, err := c.d.Auctions.Bid(ctx.UserContext(), s.Caller, ctx.Params("id"), ctx.FormValue("key"), matching.BidInput{Amount: amount})
+	if err != nil {
+		var de *datavenue.Error
+		if k := datavenue.KindOf(err); k != datavenue.KindInvalid && k != datavenue.KindConflict && k != datavenue.KindForbidden || !asError(err, &de) {
+			return err
+		}
+		ctx.Status(fiber.StatusUnprocessableEntity)
+		return c.renderAuction(ctx, "", de.Code+": "+de.Message, amount)
+	}
+	return ctx.Redirect(fmt.Sprintf("%s/auctions/%s?placed=%d", Prefix, ctx.Params("id"), r.Seq), fiber.StatusSeeOther)
+}
+
+// feed streams the auction's leading price to the page (Server-Sent Events, "price" events with
+// the amount), from the engine's feed the API's /v1/auctions/{id}/feed reads too. It ends when
+// the browser leaves, the auction closes or the venue shuts down.
+func (c *Console) feed(ctx *fiber.Ctx) error {
+	v, err := c.d.Auctions.Get(ctx.UserContext(), ctx.Params("id"))
+	if err != nil {
+		return err
+	}
+	sub, cancel := context.WithCancel(context.Background())
+	events := c.d.Feed.Subscribe(sub, v.ID, v.Kind)
+	ctx.Set(fiber.HeaderContentType, "text/event-stream")
+	ctx.Set(fiber.HeaderCacheControl, "no-cache")
+	ctx.Set("X-Accel-Buffering", "no")
+	closing := c.d.Closing
+	// The server's write timeout is one deadline for a whole response; a feed has no end, so each
+	// write gets its own (as the API's feed does): a browser that stops reading is dropped.
+	conn := ctx.Context().Conn()
+	deadline := func() { _ = conn.SetWriteDeadline(time.Now().Add(30 * time.Second)) }
+	ctx.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer cancel()
+		deadline()
+		heartbeat := time.NewTicker(15 * time.Second)
+		defer heartbeat.Stop()
+		fmt.Fprint(w, "event: ready\ndata: ready\n\n")
+		if w.Flush() != nil {
+			return
+		}
+		for {
+			select {
+			case <-closing:
+				return
+			case e, ok := <-events:
+				if !ok {
+					return
+				}
+				switch {
+				case e.Type == "bid" && e.Amount != "":
+					fmt.Fprintf(w, "event: price\ndata: %s\n\n", e.Amount)
+				case e.Type == "close":
+					fmt.Fprintf(w, "event: close\ndata: %s\n\n", e.Outcome)
+				default:
+					continue
+				}
+			case <-heartbeat.C:
+				fmt.Fprint(w, ": keep-alive\n\n")
+			}
+			deadline()
+			if w.Flush() != nil {
+				return
+			}
+		}
+	})
+	return nil
+}

@@ -1,0 +1,89 @@
+package console
+
+import (
+	"bytes"
+	"html/template"
+	"net/url"
+	"sync"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// view is what every page template gets: the language, the session (nil before sign-in), the
+// navigation the role may use, and the page's own data.
+type view struct {
+	L       Lang
+	Title   string
+	Session *Session
+	Nav     []navItem
+	Path    string // the page's path and query, for the language switch
+	Data    any
+}
+
+type navItem struct {
+	Href, Label string
+	Current     bool
+}
+
+// nav is what the role may open, in the order the menu shows it.
+func nav(l Lang, s *Session, path string) []navItem {
+	if s == nil || !s.SignedIn() {
+		return nil
+	}
+	var items []navItem
+	if allowed("catalogue", s.Caller.Role) {
+		items = append(items, navItem{Prefix + "/catalogue", l.T("nav.catalogue"), path == Prefix+"/catalogue"})
+	}
+	return items
+}
+
+var funcs = template.FuncMap{}
+
+// parsePages parses each page with the layout, once.
+func parsePages() map[string]*template.Template {
+	out := map[string]*template.Template{}
+	for _, name := range []string{"signin", "catalogue", "product", "auction", "error"} {
+		out[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return out
+}
+
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// render writes a page. The page is rendered to a buffer first, so a template error is an error
+// page rather than half a page.
+func (c *Console) render(ctx *fiber.Ctx, page, title string, data any) error {
+	l := lang(ctx)
+	s := sessionOf(ctx)
+	v := view{L: l, Title: title, Session: s, Nav: nav(l, s, ctx.Path()), Path: pathWithLang(ctx, l.Other()), Data: data}
+	buf := buffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer buffers.Put(buf)
+	if err := c.pages[page].ExecuteTemplate(buf, "layout", v); err != nil {
+		return err
+	}
+	ctx.Type("html", "utf-8")
+	return ctx.Send(buf.Bytes())
+}
+
+// pathWithLang is the current page in the other language (the switch's link).
+func pathWithLang(ctx *fiber.Ctx, l Lang) string {
+	q, _ := url.ParseQuery(string(ctx.Request().URI().QueryString()))
+	q.Set("lang", string(l))
+	return ctx.Path() + "?" + q.Encode()
+}
+
+// lang is the request's language: ?lang= (remembered in a cookie), else the cookie, else Chinese.
+func lang(ctx *fiber.Ctx) Lang {
+	if l, ok := ctx.Locals("console.lang").(Lang); ok {
+		return l
+	}
+	l := parseLang(ctx.Query("lang"))
+	if l != "" {
+		ctx.Cookie(&fiber.Cookie{Name: langCookie, Value: string(l), Path: Prefix, MaxAge: 365 * 24 * 3600, SameSite: fiber.CookieSameSiteLaxMode})
+	} else if l = parseLang(ctx.Cookies(langCookie)); l == "" {
+		l = Chinese
+	}
+	ctx.Locals("console.lang", l)
+	return l
+}
