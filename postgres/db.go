@@ -30,6 +30,8 @@ var migrations embed.FS
 // DB is the venue's database: a pgx pool plus the stores built on it.
 type DB struct {
 	Pool *pgxpool.Pool
+	// appender groups concurrent voucher appends into one transaction (see Confirm).
+	appender voucherAppender
 }
 
 // Open connects a pool and checks the connection once.

@@ -136,14 +136,16 @@ func applyClose(ctx context.Context, tx pgx.Tx, e matching.Event) error {
 // is unique). The product's pricing method and price version are those in force now, when the
 // trade is made.
 func recordTrade(ctx context.Context, tx pgx.Tx, source, sourceID, partiesSQL string, buyer datavenue.OrgID, price string, at time.Time) error {
-	_, err := recordTradeOrder(ctx, tx, source, sourceID, partiesSQL, buyer, price, at)
+	send := func(b *pgx.Batch) error { return tx.SendBatch(ctx, b).Close() }
+	_, err := recordTradeOrder(ctx, send, send, source, sourceID, partiesSQL, buyer, price, at)
 	return err
 }
 
 // recordTradeOrder is recordTrade returning the new order's id ("" if the trade was recorded
-// before). Two round trips: the trade (with what its order's terms need, in its RETURNING),
-// then the order, its event and both audit records.
-func recordTradeOrder(ctx context.Context, tx pgx.Tx, source, sourceID, partiesSQL string, buyer datavenue.OrgID, price string, at time.Time) (string, error) {
+// before). Two batches, one round trip each: the trade (with what its order's terms need, in its
+// RETURNING), sent by send; then the order, its event and both audit records, sent by last (a
+// pipelined transaction commits with it).
+func recordTradeOrder(ctx context.Context, send, last func(*pgx.Batch) error, source, sourceID, partiesSQL string, buyer datavenue.OrgID, price string, at time.Time) (string, error) {
 	tradeID := datavenue.NewID("trd")
 	o := orderFacts{ID: datavenue.NewID("ord"), TradeID: tradeID, Status: "awaiting_payment"}
 	var partiesErr, tradeErr error
@@ -168,7 +170,7 @@ func recordTradeOrder(ctx context.Context, tx pgx.Tx, source, sourceID, partiesS
 		tradeErr = r.Scan(&stored, &tradedAt, &o.ProductID, &o.Buyer, &o.Seller, &deposit)
 		return nil
 	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if err := send(b); err != nil {
 		return "", err
 	}
 	if partiesErr != nil {
@@ -187,7 +189,7 @@ func recordTradeOrder(ctx context.Context, tx pgx.Tx, source, sourceID, partiesS
 	if err := queueAudit(ctx, b, "trade.made", "trade", tradeID, map[string]any{"source": source, "source_id": sourceID, "buyer": buyer, "price": price}); err != nil {
 		return "", err
 	}
-	return o.ID, tx.SendBatch(ctx, b).Close()
+	return o.ID, last(b)
 }
 
 // queueOrderCreation queues the settlement order of a new trade, in the trade's transaction, on

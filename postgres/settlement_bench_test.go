@@ -84,6 +84,17 @@ func newSettlementBench(b testing.TB) *settlementBench {
 // parties, one ledger transaction, the treasury and filing obligations), the delivery and the
 // buyer's confirmation (a signed voucher appended to the chained log).
 func (s *settlementBench) settle(ctx context.Context) (string, error) {
+	orderID, err := s.deliver(ctx)
+	if err != nil {
+		return "", err
+	}
+	buyer := datavenue.Caller{Subject: "buyer", Role: datavenue.RoleBuyer, Org: s.buyer}
+	_, err = s.vouchers.Confirm(datavenue.WithCaller(ctx, buyer), buyer, orderID)
+	return orderID, err
+}
+
+// deliver takes one trade up to its delivery: the trade, the payment, the delivery.
+func (s *settlementBench) deliver(ctx context.Context) (string, error) {
 	n := s.seq.Add(1)
 	orderID, err := s.db.RecordTrade(datavenue.WithCaller(ctx, audit.SystemCaller), fmt.Sprintf("bench-%d", n), s.product, s.buyer, fmt.Sprintf("%d.%02d", 1000+n%9000, n%100))
 	if err != nil {
@@ -94,12 +105,8 @@ func (s *settlementBench) settle(ctx context.Context) (string, error) {
 		return "", err
 	}
 	seller := datavenue.Caller{Subject: "seller", Role: datavenue.RoleOperator, Org: s.operator}
-	if _, err := s.vouchers.Deliver(datavenue.WithCaller(ctx, seller), seller, orderID,
-		settlement.Delivery{Method: "api", Credential: fmt.Sprintf("cred-%d", n)}); err != nil {
-		return "", err
-	}
-	buyer := datavenue.Caller{Subject: "buyer", Role: datavenue.RoleBuyer, Org: s.buyer}
-	_, err = s.vouchers.Confirm(datavenue.WithCaller(ctx, buyer), buyer, orderID)
+	_, err = s.vouchers.Deliver(datavenue.WithCaller(ctx, seller), seller, orderID,
+		settlement.Delivery{Method: "api", Credential: fmt.Sprintf("cred-%d", n)})
 	return orderID, err
 }
 
