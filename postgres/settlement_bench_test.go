@@ -22,10 +22,13 @@ import (
 )
 
 // settlementTables are the tables one settlement writes rows to, in the order it writes them.
+// The webhook events (order created, payment recorded, voucher issued) are rows it writes too.
 var settlementTables = []string{"trades", "settlement_orders", "settlement_shares", "ledger_transactions", "ledger_postings",
-	"obligations", "vouchers", "audit_events"}
+	"obligations", "vouchers", "audit_events", "webhook_events"}
 
 type settlementBench struct {
+	// steps adds up the time spent in each step (trade, payment, delivery, confirmation), in ns.
+	steps    [4]atomic.Int64
 	db       *postgres.DB
 	product  string
 	buyer    datavenue.OrgID
@@ -88,6 +91,7 @@ func (s *settlementBench) settle(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	defer s.timed(3)()
 	buyer := datavenue.Caller{Subject: "buyer", Role: datavenue.RoleBuyer, Org: s.buyer}
 	_, err = s.vouchers.Confirm(datavenue.WithCaller(ctx, buyer), buyer, orderID)
 	return orderID, err
@@ -96,18 +100,29 @@ func (s *settlementBench) settle(ctx context.Context) (string, error) {
 // deliver takes one trade up to its delivery: the trade, the payment, the delivery.
 func (s *settlementBench) deliver(ctx context.Context) (string, error) {
 	n := s.seq.Add(1)
+	done := s.timed(0)
 	orderID, err := s.db.RecordTrade(datavenue.WithCaller(ctx, audit.SystemCaller), fmt.Sprintf("bench-%d", n), s.product, s.buyer, fmt.Sprintf("%d.%02d", 1000+n%9000, n%100))
 	if err != nil {
 		return "", err
 	}
+	done()
+	done = s.timed(1)
 	clerk := datavenue.Caller{Subject: "clerk", Role: datavenue.RoleClerk, Org: "org_01JDEM00000000000000000009"}
 	if _, err := s.orders.RecordPayment(datavenue.WithCaller(ctx, clerk), clerk, orderID, settlement.PaymentInput{Reference: fmt.Sprintf("pay-%d", n)}); err != nil {
 		return "", err
 	}
+	done()
+	defer s.timed(2)()
 	seller := datavenue.Caller{Subject: "seller", Role: datavenue.RoleOperator, Org: s.operator}
 	_, err = s.vouchers.Deliver(datavenue.WithCaller(ctx, seller), seller, orderID,
 		settlement.Delivery{Method: "api", Credential: fmt.Sprintf("cred-%d", n)})
 	return orderID, err
+}
+
+// timed starts timing a step; the function it returns ends it.
+func (s *settlementBench) timed(step int) func() {
+	start := time.Now()
+	return func() { s.steps[step].Add(int64(time.Since(start))) }
 }
 
 // BenchmarkSettlement measures settlements per second from a trade to its voucher and, as the
@@ -162,6 +177,10 @@ func BenchmarkSettlement(b *testing.B) {
 			}
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "settlements/s")
+		// Where a settlement's time goes: each step's mean wall time, as a worker waits for it.
+		for i, name := range []string{"trade", "payment", "delivery", "confirmation"} {
+			b.ReportMetric(float64(s.steps[i].Swap(0))/float64(b.N)/1e6, "ms/"+name)
+		}
 	})
 	insert := func(tx pgx.Tx, tables ...string) error {
 		for _, table := range tables {
@@ -186,7 +205,7 @@ func BenchmarkSettlement(b *testing.B) {
 	}{
 		{"plain_inserts_baseline_1_commit", [][]string{settlementTables}},
 		{"plain_inserts_baseline_4_commits", [][]string{{"trades", "settlement_orders"},
-			{"settlement_shares", "ledger_transactions", "ledger_postings", "obligations"}, {"audit_events"}, {"vouchers"}}},
+			{"settlement_shares", "ledger_transactions", "ledger_postings", "obligations"}, {"audit_events"}, {"vouchers", "webhook_events"}}},
 	} {
 		b.Run(baseline.name, func(b *testing.B) {
 			b.SetParallelism(2)
@@ -225,6 +244,8 @@ func ownedBy(table string) string {
 		return `source_id = $1`
 	case "ledger_postings":
 		return `transaction_id IN (SELECT id FROM ledger_transactions WHERE source_id = $1)`
+	case "webhook_events":
+		return `resource_type = 'order' AND resource_id = $1`
 	case "audit_events":
 		return `resource_id = $1 OR resource_id IN (SELECT trade_id FROM settlement_orders WHERE id = $1)
 			OR resource_id IN (SELECT id FROM ledger_transactions WHERE source_id = $1) OR resource_id IN (SELECT id FROM vouchers WHERE order_id = $1)`
