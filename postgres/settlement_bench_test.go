@@ -3,6 +3,10 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -39,8 +43,22 @@ type settlementBench struct {
 }
 
 func newSettlementBench(b testing.TB) *settlementBench {
-	db := testenv.NewDB(b)
+	db, dbURL := testenv.NewDBWithURL(b)
 	ctx := datavenue.WithCaller(context.Background(), audit.SystemCaller)
+	if w := benchWorkers(); w > int(db.Pool.Config().MaxConns) {
+		// A connection per worker, for the settlement and the baseline alike.
+		u, err := url.Parse(dbURL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("pool_max_conns", strconv.Itoa(w))
+		u.RawQuery = q.Encode()
+		if db, err = postgres.Open(ctx, u.String()); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(db.Close)
+	}
 	org := func(n int) datavenue.OrgID { return datavenue.OrgID(fmt.Sprintf("org_01JBENCH%018d", n)) }
 	usccOf := map[int]string{}
 	for n := 1; n <= 5; n++ {
@@ -81,6 +99,20 @@ func newSettlementBench(b testing.TB) *settlementBench {
 	return &settlementBench{db: db, product: product, buyer: org(5), operator: org(4),
 		orders:   settlement.Service{Store: db, Calendar: cal, Clock: datavenue.SystemClock{}},
 		vouchers: settlement.Vouchers{Store: db, Keys: kr, Issuer: "urn:datavenue:bench", Clock: datavenue.SystemClock{}}}
+}
+
+// benchWorkers is how many workers the benchmark runs, settlement and baselines alike:
+// DATAVENUE_BENCH_WORKERS, by default 2 × GOMAXPROCS (4 on this machine).
+func benchWorkers() int {
+	if w, err := strconv.Atoi(os.Getenv("DATAVENUE_BENCH_WORKERS")); err == nil && w > 0 {
+		return w
+	}
+	return 2 * runtime.GOMAXPROCS(0)
+}
+
+// parallelism is RunParallel's multiplier for benchWorkers (rounded up to a multiple of GOMAXPROCS).
+func parallelism() int {
+	return (benchWorkers() + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0)
 }
 
 // settle takes one trade to a voucher: the trade and its order, the payment (split over five
@@ -129,7 +161,8 @@ func (s *settlementBench) timed(step int) func() {
 // baseline in the same run, plain inserts of the same rows: the rows one settlement wrote,
 // inserted again one statement per row into copies of the tables with no constraints, indexes
 // or triggers, in one transaction per settlement and, again, in four (as many as the settlement
-// commits). All run with the same number of concurrent workers (2 × GOMAXPROCS). Run it with
+// commits). All run with the same number of concurrent workers (2 × GOMAXPROCS, or
+// DATAVENUE_BENCH_WORKERS), each with a connection of its own. Run it with
 //
 //	make bench-settlement   (go test ./postgres -run '^$' -bench Settlement -benchtime 3s)
 func BenchmarkSettlement(b *testing.B) {
@@ -167,7 +200,7 @@ func BenchmarkSettlement(b *testing.B) {
 	}())
 
 	b.Run("trade_to_voucher", func(b *testing.B) {
-		b.SetParallelism(2)
+		b.SetParallelism(parallelism())
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, err := s.settle(ctx); err != nil {
@@ -208,7 +241,7 @@ func BenchmarkSettlement(b *testing.B) {
 			{"settlement_shares", "ledger_transactions", "ledger_postings", "obligations"}, {"audit_events"}, {"vouchers", "webhook_events"}}},
 	} {
 		b.Run(baseline.name, func(b *testing.B) {
-			b.SetParallelism(2)
+			b.SetParallelism(parallelism())
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					for _, tables := range baseline.commits {
