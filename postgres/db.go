@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,7 +21,6 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
-	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/audit"
 )
 
@@ -38,6 +36,8 @@ type DB struct {
 // conn is what every store shares: the pool and the one way to run a transaction (inTx).
 type conn struct {
 	Pool *pgxpool.Pool
+	// appender groups concurrent voucher appends into one transaction (see Confirm).
+	appender *voucherAppender
 }
 
 // Open connects a pool and checks the connection once.
@@ -51,7 +51,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{conn{Pool: pool}}, nil
+	return &DB{conn{Pool: pool, appender: &voucherAppender{}}}, nil
 }
 
 // Close closes the pool.
@@ -106,19 +106,11 @@ func retryable(err error) bool {
 // appendAudit records a change in the transaction that makes it. The caller and request id come
 // from ctx (set by the HTTP layer, or audit.SystemCaller for commands).
 func appendAudit(ctx context.Context, tx pgx.Tx, action, resourceType, resourceID string, detail any) error {
-	caller, ok := datavenue.CallerFrom(ctx)
-	if !ok {
-		return errors.New("audit: no caller in context")
-	}
-	raw, err := json.Marshal(detail)
+	sql, args, err := auditStatement(ctx, action, resourceType, resourceID, detail)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO audit_events
-		(actor_org, actor_role, actor_subject, actor_issuer, request_id, client_request_id, action, resource_type, resource_id, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		caller.Org, caller.Role, caller.Subject, caller.Issuer, datavenue.RequestIDFrom(ctx), datavenue.ClientRequestIDFrom(ctx),
-		action, resourceType, resourceID, raw)
+	_, err = tx.Exec(ctx, sql, args...)
 	return err
 }
 

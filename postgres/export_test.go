@@ -14,12 +14,18 @@ import (
 // product's operator sells.
 func (db *DB) RecordTrade(ctx context.Context, sourceID, productID string, buyer datavenue.OrgID, price string) (string, error) {
 	var orderID string
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if err := recordTrade(ctx, tx, "negotiation", sourceID, `SELECT id, operator_id FROM products WHERE id = '`+productID+`' AND $1 <> ''`,
-			buyer, price, time.Now()); err != nil {
+	err := db.inPipe(ctx, func(p *txPipe) error {
+		var err error
+		send, last := func(b *pgx.Batch) error { return p.send(ctx, b) }, func(b *pgx.Batch) error { return p.commit(ctx, b) }
+		if orderID, err = recordTradeOrder(ctx, send, last, "negotiation", sourceID, `SELECT id, operator_id FROM products WHERE id = '`+productID+`' AND $1 <> ''`,
+			buyer, price, time.Now()); err != nil || orderID != "" {
 			return err
 		}
-		return tx.QueryRow(ctx, `SELECT o.id FROM settlement_orders o JOIN trades t ON t.id = o.trade_id WHERE t.source_id = $1`, sourceID).Scan(&orderID)
+		// Recorded before: its order.
+		b := &pgx.Batch{}
+		b.Queue(`SELECT o.id FROM settlement_orders o JOIN trades t ON t.id = o.trade_id WHERE t.source_id = $1`, sourceID).
+			QueryRow(func(r pgx.Row) error { return r.Scan(&orderID) })
+		return p.commit(ctx, b)
 	})
 	return orderID, err
 }

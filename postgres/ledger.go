@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 
@@ -59,11 +60,7 @@ func postTransaction(ctx context.Context, tx pgx.Tx, t settlement.Transaction) (
 	}
 	// Accounts (created as needed) and postings go in one statement each, whatever their number:
 	// a settlement's round trips do not grow with its parties.
-	accounts, parties, purposes, amounts := make([]string, len(t.Postings)), make([]string, len(t.Postings)), make([]string, len(t.Postings)), make([]string, len(t.Postings))
-	for i, p := range t.Postings {
-		purpose, party, _ := strings.Cut(strings.TrimPrefix(p.Account, "acc_"), ":")
-		accounts[i], parties[i], purposes[i], amounts[i] = p.Account, party, purpose, p.Amount.StringFixed(2)
-	}
+	accounts, parties, purposes, amounts := postingColumns(t)
 	if _, err := tx.Exec(ctx, `INSERT INTO ledger_accounts (id, party_id, purpose)
 		SELECT a, nullif(p, ''), u FROM unnest($1::text[], $2::text[], $3::text[]) AS x(a, p, u) ORDER BY a
 		ON CONFLICT DO NOTHING`, accounts, parties, purposes); err != nil {
@@ -75,6 +72,54 @@ func postTransaction(ctx context.Context, tx pgx.Tx, t settlement.Transaction) (
 		return "", err
 	}
 	return t.ID, appendAudit(ctx, tx, "ledger.posted", "ledger_transaction", t.ID, map[string]any{"kind": t.Kind, "source_id": t.SourceID})
+}
+
+// queuePost is postInTx for a batch: one statement writes the transaction, the accounts it
+// names, its postings and its audit record, all four only if the transaction's key is new (a
+// second post under the same key writes nothing, as postTransaction does). The deferred trigger
+// still checks the balance at commit.
+func queuePost(ctx context.Context, b *pgx.Batch, t settlement.Transaction) error {
+	if err := t.Balanced(); err != nil {
+		return datavenue.Invalid("ledger_unbalanced", err.Error())
+	}
+	if t.ID == "" {
+		t.ID = datavenue.NewID("ltx")
+	}
+	caller, ok := datavenue.CallerFrom(ctx)
+	if !ok {
+		return errors.New("audit: no caller in context")
+	}
+	detail, err := json.Marshal(map[string]any{"kind": t.Kind, "source_id": t.SourceID})
+	if err != nil {
+		return err
+	}
+	accounts, parties, purposes, amounts := postingColumns(t)
+	b.Queue(`WITH t AS (
+			INSERT INTO ledger_transactions (id, kind, source_id, idempotency_key, reverses, memo)
+			VALUES ($1, $2, $3, $4, nullif($5, ''), $6) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id),
+		a AS (
+			INSERT INTO ledger_accounts (id, party_id, purpose)
+			SELECT a, nullif(p, ''), u FROM unnest($7::text[], $8::text[], $9::text[]) AS x(a, p, u) WHERE EXISTS (SELECT FROM t) ORDER BY a
+			ON CONFLICT DO NOTHING),
+		p AS (
+			INSERT INTO ledger_postings (transaction_id, account_id, amount)
+			SELECT t.id, a, m::numeric FROM t, unnest($7::text[], $10::text[]) WITH ORDINALITY AS x(a, m, n) ORDER BY n)
+		INSERT INTO audit_events (actor_org, actor_role, actor_subject, actor_issuer, request_id, client_request_id, action, resource_type, resource_id, detail)
+		SELECT $11, $12, $13, $14, $15, $16, 'ledger.posted', 'ledger_transaction', t.id, $17 FROM t`,
+		t.ID, t.Kind, t.SourceID, t.Key, t.Reverses, t.Memo, accounts, parties, purposes, amounts,
+		caller.Org, caller.Role, caller.Subject, caller.Issuer, datavenue.RequestIDFrom(ctx), datavenue.ClientRequestIDFrom(ctx), detail)
+	return nil
+}
+
+// postingColumns are a transaction's postings as the columns the statements unnest: the account,
+// the party and purpose it is made of, the amount.
+func postingColumns(t settlement.Transaction) (accounts, parties, purposes, amounts []string) {
+	accounts, parties, purposes, amounts = make([]string, len(t.Postings)), make([]string, len(t.Postings)), make([]string, len(t.Postings)), make([]string, len(t.Postings))
+	for i, p := range t.Postings {
+		purpose, party, _ := strings.Cut(strings.TrimPrefix(p.Account, "acc_"), ":")
+		accounts[i], parties[i], purposes[i], amounts[i] = p.Account, party, purpose, p.Amount.StringFixed(2)
+	}
+	return accounts, parties, purposes, amounts
 }
 
 // LedgerTransaction reads a transaction with its postings.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -135,52 +136,77 @@ func applyClose(ctx context.Context, tx pgx.Tx, e matching.Event) error {
 // is unique). The product's pricing method and price version are those in force now, when the
 // trade is made.
 func recordTrade(ctx context.Context, tx pgx.Tx, source, sourceID, partiesSQL string, buyer datavenue.OrgID, price string, at time.Time) error {
-	var product, seller string
-	if err := tx.QueryRow(ctx, partiesSQL, sourceID).Scan(&product, &seller); err != nil {
-		return err
-	}
-	tradeID := datavenue.NewID("trd")
-	tag, err := tx.Exec(ctx, `INSERT INTO trades (id, source, source_id, product_id, buyer_id, seller_id, price, pricing_method, price_version, traded_at)
-		SELECT $1, $2, $3, p.id, $4, $5, $6::numeric, p.pricing_method, p.price_version, $7 FROM products p WHERE p.id = $8
-		ON CONFLICT (source_id) DO NOTHING`,
-		tradeID, source, sourceID, string(buyer), seller, price, at, product)
-	if err != nil || tag.RowsAffected() == 0 {
-		return err
-	}
-	if err := createOrder(ctx, tx, tradeID, source, sourceID); err != nil {
-		return err
-	}
-	return appendAudit(ctx, tx, "trade.made", "trade", tradeID, map[string]any{"source": source, "source_id": sourceID, "buyer": buyer, "price": price})
+	send := func(b *pgx.Batch) error { return tx.SendBatch(ctx, b).Close() }
+	_, err := recordTradeOrder(ctx, send, send, source, sourceID, partiesSQL, buyer, price, at)
+	return err
 }
 
-// createOrder makes the settlement order of a new trade, in the trade's transaction, on the terms
-// settlement.TermsOf gives (the winner's deposit applied, the rest due within the payment days);
-// the agreement is the version in force now.
-func createOrder(ctx context.Context, tx pgx.Tx, tradeID, source, sourceID string) error {
-	var price, deposit string
-	var tradedAt time.Time
+// recordTradeOrder is recordTrade returning the new order's id ("" if the trade was recorded
+// before). Two batches, one round trip each: the trade (with what its order's terms need, in its
+// RETURNING), sent by send; then the order, its event and both audit records, sent by last (a
+// pipelined transaction commits with it).
+func recordTradeOrder(ctx context.Context, send, last func(*pgx.Batch) error, source, sourceID, partiesSQL string, buyer datavenue.OrgID, price string, at time.Time) (string, error) {
+	tradeID := datavenue.NewID("trd")
 	o := orderFacts{ID: datavenue.NewID("ord"), TradeID: tradeID, Status: "awaiting_payment"}
-	if err := tx.QueryRow(ctx, `SELECT t.price::text, t.traded_at, t.product_id, t.buyer_id, t.seller_id,
-			coalesce((SELECT a.deposit FROM auctions a JOIN auction_deposits d ON d.auction_id = a.id AND d.buyer_id = t.buyer_id
-				WHERE $2 = 'auction' AND a.id = t.source_id AND d.outcome = 'apply'), 0)::text
-		FROM trades t WHERE t.id = $1`, tradeID, source).Scan(&price, &tradedAt, &o.ProductID, &o.Buyer, &o.Seller, &deposit); err != nil {
-		return err
+	var partiesErr, tradeErr error
+	var stored, deposit string
+	var tradedAt time.Time
+	b := &pgx.Batch{}
+	// The parties first, on their own: a source PostgreSQL does not know is an error, as it was
+	// when this was a statement of its own; the trade reads them again, in the same snapshot.
+	b.Queue(partiesSQL, sourceID).QueryRow(func(r pgx.Row) error {
+		var product, seller string
+		partiesErr = r.Scan(&product, &seller)
+		return nil
+	})
+	b.Queue(`WITH src(product, seller) AS (`+partiesSQL+`)
+		INSERT INTO trades (id, source, source_id, product_id, buyer_id, seller_id, price, pricing_method, price_version, traded_at)
+		SELECT $2, $3, $1, p.id, $4, src.seller, $5::numeric, p.pricing_method, p.price_version, $6 FROM src JOIN products p ON p.id = src.product
+		ON CONFLICT (source_id) DO NOTHING
+		RETURNING price::text, traded_at, product_id, buyer_id, seller_id,
+			coalesce((SELECT a.deposit FROM auctions a JOIN auction_deposits d ON d.auction_id = a.id AND d.buyer_id = trades.buyer_id
+				WHERE $3 = 'auction' AND a.id = trades.source_id AND d.outcome = 'apply'), 0)::text`,
+		sourceID, tradeID, source, string(buyer), price, at).QueryRow(func(r pgx.Row) error {
+		tradeErr = r.Scan(&stored, &tradedAt, &o.ProductID, &o.Buyer, &o.Seller, &deposit)
+		return nil
+	})
+	if err := send(b); err != nil {
+		return "", err
 	}
+	if partiesErr != nil {
+		return "", partiesErr
+	}
+	if errors.Is(tradeErr, pgx.ErrNoRows) {
+		return "", nil // recorded before
+	}
+	if tradeErr != nil {
+		return "", tradeErr
+	}
+	b = &pgx.Batch{}
+	if err := queueOrderCreation(ctx, b, o, stored, deposit, tradedAt); err != nil {
+		return "", err
+	}
+	if err := queueAudit(ctx, b, "trade.made", "trade", tradeID, map[string]any{"source": source, "source_id": sourceID, "buyer": buyer, "price": price}); err != nil {
+		return "", err
+	}
+	return o.ID, last(b)
+}
+
+// queueOrderCreation queues the settlement order of a new trade, in the trade's transaction, on
+// the terms settlement.TermsOf gives (the winner's deposit applied, the rest due within the
+// payment days); the agreement is the version in force now.
+func queueOrderCreation(ctx context.Context, b *pgx.Batch, o orderFacts, price, deposit string, tradedAt time.Time) error {
 	terms := settlement.TermsOf(money.MustParse(price), money.MustParse(deposit), tradedAt)
 	o.Price, o.AmountDue, o.PaymentDue = money.MustParse(price).String(), terms.AmountDue.String(), terms.PaymentDue
-	orderID := o.ID
-	_, err := tx.Exec(ctx, `INSERT INTO settlement_orders (id, trade_id, product_id, buyer_id, seller_id, price, deposit_applied, amount_due,
+	b.Queue(`INSERT INTO settlement_orders (id, trade_id, product_id, buyer_id, seller_id, price, deposit_applied, amount_due,
 			agreement_version, status, payment_due)
 		SELECT $1, t.id, t.product_id, t.buyer_id, t.seller_id, t.price, $2::numeric, $3::numeric,
 			(SELECT max(version) FROM contribution_agreements WHERE product_id = t.product_id), 'awaiting_payment', $4
-		FROM trades t WHERE t.id = $5`, orderID, terms.DepositApplied.String(), terms.AmountDue.String(), terms.PaymentDue.Time(), tradeID)
-	if err != nil {
+		FROM trades t WHERE t.id = $5`, o.ID, terms.DepositApplied.String(), terms.AmountDue.String(), terms.PaymentDue.Time(), o.TradeID)
+	if err := queueAudit(ctx, b, "order.created", "order", o.ID, map[string]any{"trade_id": o.TradeID}); err != nil {
 		return err
 	}
-	if err := appendAudit(ctx, tx, "order.created", "order", orderID, map[string]any{"trade_id": tradeID}); err != nil {
-		return err
-	}
-	return announceOrder(ctx, tx, webhooks.OrderCreated, o, nil)
+	return queueOrderEvent(b, webhooks.OrderCreated, o, nil)
 }
 
 func applyNegotiation(ctx context.Context, tx pgx.Tx, e matching.Event) error {

@@ -115,11 +115,28 @@ func (db SettlementStore) OrderHead(ctx context.Context, id string) (settlement.
 // three queries): every payment, delivery and confirmation answers with it.
 func (db SettlementStore) Order(ctx context.Context, id string) (settlement.Order, error) {
 	batch := &pgx.Batch{}
+	o, headErr := queueOrder(batch, id)
+	if err := db.Pool.SendBatch(ctx, batch).Close(); err != nil {
+		return settlement.Order{}, interpretError(err)
+	}
+	if *headErr != nil {
+		return settlement.Order{}, interpretError(notFoundAs(*headErr, datavenue.NotFound("order_not_found", "no order with this id is visible to you")))
+	}
+	return *o, nil
+}
+
+// queueOrder queues the three queries that read an order with its shares and obligations; the
+// order and the head query's error (pgx.ErrNoRows: no such order) are filled in once the batch
+// has run. A transaction queues them after its writes to answer with the order as it left it,
+// without a round trip of its own.
+func queueOrder(batch *pgx.Batch, id string) (*settlement.Order, *error) {
 	var o settlement.Order
 	var headErr error
 	batch.Queue(`SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1`, id).QueryRow(func(r pgx.Row) error {
+		shares, obligations := o.Shares, o.Obligations
 		o, headErr = scanOrder(r)
-		return nil // a missing order is answered below, after the batch
+		o.Shares, o.Obligations = shares, obligations
+		return nil // a missing order is answered after the batch
 	})
 	batch.Queue(`SELECT coalesce(party_id, ''), role, amount::text, account FROM settlement_shares WHERE order_id = $1 ORDER BY account`, id).
 		Query(func(rows pgx.Rows) error {
@@ -132,13 +149,7 @@ func (db SettlementStore) Order(ctx context.Context, id string) (settlement.Orde
 		o.Obligations, err = pgx.CollectRows(rows, scanObligation)
 		return err
 	})
-	if err := db.Pool.SendBatch(ctx, batch).Close(); err != nil {
-		return settlement.Order{}, interpretError(err)
-	}
-	if headErr != nil {
-		return settlement.Order{}, interpretError(notFoundAs(headErr, datavenue.NotFound("order_not_found", "no order with this id is visible to you")))
-	}
-	return o, nil
+	return &o, &headErr
 }
 
 func scanShare(r pgx.CollectableRow) (settlement.Share, error) {
@@ -222,15 +233,76 @@ func (db SettlementStore) Obligations(ctx context.Context, f settlement.Obligati
 var errBadCursor = datavenue.Invalid("validation_failed", "invalid query parameter",
 	datavenue.FieldError{Field: "cursor", Code: "invalid_cursor", Message: "cursor must be a next_cursor value from a previous page"})
 
-// RecordPayment records a payment and everything it sets off, in one transaction (see the interface).
+// PaymentTerms reads what settling a payment of an order needs, in one round trip (see
+// settlement.Store): the order's head, the agreement version it was made under and that
+// agreement's parties. The second and third queries find the agreement through the order.
+func (db SettlementStore) PaymentTerms(ctx context.Context, orderID string) (settlement.Order, settlement.Agreement, map[datavenue.OrgID]settlement.PartyInfo, error) {
+	var o settlement.Order
+	var a settlement.Agreement
+	var rawParties []byte
+	var headErr, agreementErr error
+	parties := map[datavenue.OrgID]settlement.PartyInfo{}
+	const agreementOf = `(SELECT product_id, agreement_version FROM settlement_orders WHERE id = $1)`
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1`, orderID).QueryRow(func(r pgx.Row) error {
+		o, headErr = scanOrder(r)
+		return nil
+	})
+	b.Queue(`SELECT product_id, version, basis, parties, created_by, created_at FROM contribution_agreements
+		WHERE (product_id, version) = `+agreementOf, orderID).QueryRow(func(r pgx.Row) error {
+		agreementErr = r.Scan(&a.ProductID, &a.Version, &a.Basis, &rawParties, &a.CreatedBy, &a.CreatedAt)
+		return nil
+	})
+	b.Queue(`SELECT id, kind, coalesce(fiscal_level, ''), coalesce(treasury, ''), coalesce(supervisor, '') FROM organisations
+		WHERE id IN (SELECT jsonb_array_elements(c.parties)->>'party' FROM contribution_agreements c WHERE (c.product_id, c.version) = `+agreementOf+`)`,
+		orderID).Query(func(rows pgx.Rows) error {
+		var id datavenue.OrgID
+		var info settlement.PartyInfo
+		_, err := pgx.ForEachRow(rows, []any{&id, &info.Kind, &info.FiscalLevel, &info.Treasury, &info.Supervisor}, func() error {
+			parties[id] = info
+			return nil
+		})
+		return err
+	})
+	if err := db.Pool.SendBatch(ctx, b).Close(); err != nil {
+		return o, a, nil, interpretError(err)
+	}
+	if headErr != nil {
+		return o, a, nil, interpretError(notFoundAs(headErr, datavenue.NotFound("order_not_found", "no order with this id is visible to you")))
+	}
+	if o.AgreementVersion == nil {
+		return o, settlement.Agreement{}, nil, nil
+	}
+	if agreementErr != nil {
+		return o, a, nil, interpretError(notFoundAs(agreementErr, datavenue.NotFound("agreement_not_found", "the product has no contribution agreement")))
+	}
+	return o, a, parties, json.Unmarshal(rawParties, &a.Parties)
+}
+
+// RecordPayment records a payment and everything it sets off, in one transaction (see the
+// interface) of two round trips: the order locked and read; then the order's change, its shares,
+// the ledger transaction, the obligations, the event, the audit record, the order read back and
+// the commit.
 func (db SettlementStore) RecordPayment(ctx context.Context, orderID string, p settlement.Payment, settle func(settlement.Order) ([]settlement.Share, settlement.Transaction, []settlement.Obligation, error)) (settlement.Order, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		o, err := scanOrder(tx.QueryRow(ctx, `SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1 FOR UPDATE`, orderID))
-		if err != nil {
-			return notFoundAs(err, datavenue.NotFound("order_not_found", "no order with this id"))
+	var paid *settlement.Order
+	var headErr *error
+	err := db.inPipe(ctx, func(pipe *txPipe) error {
+		paid, headErr = nil, nil
+		var o settlement.Order
+		var lockErr error
+		b := &pgx.Batch{}
+		b.Queue(`SELECT `+orderColumns+` FROM settlement_orders WHERE id = $1 FOR UPDATE`, orderID).QueryRow(func(r pgx.Row) error {
+			o, lockErr = scanOrder(r)
+			return nil
+		})
+		if err := pipe.send(ctx, b); err != nil {
+			return err
+		}
+		if lockErr != nil {
+			return notFoundAs(lockErr, datavenue.NotFound("order_not_found", "no order with this id"))
 		}
 		if o.Status != settlement.OrderAwaitingPayment && o.Status != settlement.OrderCancelled && o.PaymentRef == p.Reference {
-			return nil // the same payment recorded again
+			return pipe.commit(ctx, &pgx.Batch{}) // the same payment recorded again: nothing to write
 		}
 		if o.Status != settlement.OrderAwaitingPayment {
 			return datavenue.Conflict("order_not_awaiting_payment", "the order is "+o.Status)
@@ -240,43 +312,48 @@ func (db SettlementStore) RecordPayment(ctx context.Context, orderID string, p s
 			return err
 		}
 		incomeKind := settlement.IncomeKindOf(p.IncomeKind)
-		if _, err := tx.Exec(ctx, `UPDATE settlement_orders SET status = 'paid', payment_ref = $2, paid_at = now(), paid_via = $3, income_kind = $4,
-			received_on = $5, payment_claimed_at = NULL, payment_claim = NULL WHERE id = $1`, orderID, p.Reference, p.Via, incomeKind, p.ReceivedOn.Time()); err != nil {
-			return err
-		}
+		b = &pgx.Batch{}
+		b.Queue(`UPDATE settlement_orders SET status = 'paid', payment_ref = $2, paid_at = now(), paid_via = $3, income_kind = $4,
+			received_on = $5, payment_claimed_at = NULL, payment_claim = NULL WHERE id = $1`, orderID, p.Reference, p.Via, incomeKind, p.ReceivedOn.Time())
 		var sParties, sRoles, sAmounts, sAccounts []string
 		for _, s := range shares {
 			sParties, sRoles, sAmounts, sAccounts = append(sParties, string(s.Party)), append(sRoles, s.Role), append(sAmounts, s.Amount.String()), append(sAccounts, s.Account)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO settlement_shares (order_id, party_id, role, amount, account)
+		b.Queue(`INSERT INTO settlement_shares (order_id, party_id, role, amount, account)
 			SELECT $1, nullif(p, ''), r, m::numeric, a FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS x(p, r, m, a)`,
-			orderID, sParties, sRoles, sAmounts, sAccounts); err != nil {
+			orderID, sParties, sRoles, sAmounts, sAccounts)
+		if err := queuePost(ctx, b, ltx); err != nil {
 			return err
 		}
-		if err := postInTx(ctx, tx, ltx); err != nil {
+		queueObligations(b, orderID, obligations)
+		facts := factsOf(o)
+		facts.Status, facts.PaymentRef, facts.PaidVia, facts.ReceivedOn = "paid", p.Reference, p.Via, &p.ReceivedOn
+		if err := queueOrderEvent(b, webhooks.PaymentRecorded, facts, map[string]any{"income_kind": incomeKind}); err != nil {
 			return err
 		}
-		if err := insertObligations(ctx, tx, orderID, obligations); err != nil {
+		if err := queueAudit(ctx, b, "order.paid", "order", orderID, map[string]any{"reference": p.Reference, "via": p.Via,
+			"income_kind": incomeKind, "received_on": p.ReceivedOn, "obligations": len(obligations)}); err != nil {
 			return err
 		}
-		paid := factsOf(o)
-		paid.Status, paid.PaymentRef, paid.PaidVia, paid.ReceivedOn = "paid", p.Reference, p.Via, &p.ReceivedOn
-		if err := announceOrder(ctx, tx, webhooks.PaymentRecorded, paid, map[string]any{"income_kind": incomeKind}); err != nil {
-			return err
-		}
-		return appendAudit(ctx, tx, "order.paid", "order", orderID, map[string]any{"reference": p.Reference, "via": p.Via,
-			"income_kind": incomeKind, "received_on": p.ReceivedOn, "obligations": len(obligations)})
+		paid, headErr = queueOrder(b, orderID)
+		return pipe.commit(ctx, b)
 	})
 	if err != nil {
 		return settlement.Order{}, err
 	}
-	return db.Order(ctx, orderID)
+	if paid == nil { // recorded before: the order as it stands
+		return db.Order(ctx, orderID)
+	}
+	if *headErr != nil {
+		return settlement.Order{}, interpretError(*headErr)
+	}
+	return *paid, nil
 }
 
-// insertObligations writes an order's obligations in one statement.
-func insertObligations(ctx context.Context, tx pgx.Tx, orderID string, obligations []settlement.Obligation) error {
+// queueObligations queues the one statement that writes an order's obligations.
+func queueObligations(b *pgx.Batch, orderID string, obligations []settlement.Obligation) {
 	if len(obligations) == 0 {
-		return nil
+		return
 	}
 	n := len(obligations)
 	ids, kinds, parties, counterparts, amounts, incomeKinds := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -289,12 +366,11 @@ func insertObligations(ctx context.Context, tx pgx.Tx, orderID string, obligatio
 			dues[i] = &t
 		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO obligations (id, order_id, kind, party_id, counterpart, amount, income_kind, event_date, due_date,
+	b.Queue(`INSERT INTO obligations (id, order_id, kind, party_id, counterpart, amount, income_kind, event_date, due_date,
 			due_pending, status, payment_code, copy_to)
 		SELECT id, $1, kind, party, counterpart, amount::numeric, income_kind, event, due, nullif(pending, ''), 'due', code, nullif(copy, '')
 		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::date[], $9::date[], $10::text[], $11::text[], $12::text[])
 			AS x(id, kind, party, counterpart, amount, income_kind, event, due, pending, code, copy)`, orderID, ids, kinds, parties, counterparts, amounts, incomeKinds, events, dues, pendings, codes, copies)
-	return err
 }
 
 // CancelUnpaid cancels the orders past their last day to pay (see settlement.Store). Each order is

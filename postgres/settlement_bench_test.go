@@ -3,6 +3,10 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,10 +26,13 @@ import (
 )
 
 // settlementTables are the tables one settlement writes rows to, in the order it writes them.
+// The webhook events (order created, payment recorded, voucher issued) are rows it writes too.
 var settlementTables = []string{"trades", "settlement_orders", "settlement_shares", "ledger_transactions", "ledger_postings",
-	"obligations", "vouchers", "audit_events"}
+	"obligations", "vouchers", "audit_events", "webhook_events"}
 
 type settlementBench struct {
+	// steps adds up the time spent in each step (trade, payment, delivery, confirmation), in ns.
+	steps    [4]atomic.Int64
 	db       *postgres.DB
 	product  string
 	buyer    datavenue.OrgID
@@ -36,8 +43,22 @@ type settlementBench struct {
 }
 
 func newSettlementBench(b testing.TB) *settlementBench {
-	db := testenv.NewDB(b)
+	db, dbURL := testenv.NewDBWithURL(b)
 	ctx := datavenue.WithCaller(context.Background(), audit.SystemCaller)
+	if w := benchWorkers(); w > int(db.Pool.Config().MaxConns) {
+		// A connection per worker, for the settlement and the baseline alike.
+		u, err := url.Parse(dbURL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("pool_max_conns", strconv.Itoa(w))
+		u.RawQuery = q.Encode()
+		if db, err = postgres.Open(ctx, u.String()); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(db.Close)
+	}
 	org := func(n int) datavenue.OrgID { return datavenue.OrgID(fmt.Sprintf("org_01JBENCH%018d", n)) }
 	usccOf := map[int]string{}
 	for n := 1; n <= 5; n++ {
@@ -80,34 +101,68 @@ func newSettlementBench(b testing.TB) *settlementBench {
 		vouchers: settlement.Vouchers{Store: db.Settlement(), Keys: kr, Issuer: "urn:datavenue:bench", Clock: datavenue.SystemClock{}}}
 }
 
+// benchWorkers is how many workers the benchmark runs, settlement and baselines alike:
+// DATAVENUE_BENCH_WORKERS, by default 2 × GOMAXPROCS (4 on this machine).
+func benchWorkers() int {
+	if w, err := strconv.Atoi(os.Getenv("DATAVENUE_BENCH_WORKERS")); err == nil && w > 0 {
+		return w
+	}
+	return 2 * runtime.GOMAXPROCS(0)
+}
+
+// parallelism is RunParallel's multiplier for benchWorkers (rounded up to a multiple of GOMAXPROCS).
+func parallelism() int {
+	return (benchWorkers() + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0)
+}
+
 // settle takes one trade to a voucher: the trade and its order, the payment (split over five
 // parties, one ledger transaction, the treasury and filing obligations), the delivery and the
 // buyer's confirmation (a signed voucher appended to the chained log).
 func (s *settlementBench) settle(ctx context.Context) (string, error) {
+	orderID, err := s.deliver(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer s.timed(3)()
+	buyer := datavenue.Caller{Subject: "buyer", Role: datavenue.RoleBuyer, Org: s.buyer}
+	_, err = s.vouchers.Confirm(datavenue.WithCaller(ctx, buyer), buyer, orderID)
+	return orderID, err
+}
+
+// deliver takes one trade up to its delivery: the trade, the payment, the delivery.
+func (s *settlementBench) deliver(ctx context.Context) (string, error) {
 	n := s.seq.Add(1)
+	done := s.timed(0)
 	orderID, err := s.db.RecordTrade(datavenue.WithCaller(ctx, audit.SystemCaller), fmt.Sprintf("bench-%d", n), s.product, s.buyer, fmt.Sprintf("%d.%02d", 1000+n%9000, n%100))
 	if err != nil {
 		return "", err
 	}
+	done()
+	done = s.timed(1)
 	clerk := datavenue.Caller{Subject: "clerk", Role: datavenue.RoleClerk, Org: "org_01JDEM00000000000000000009"}
 	if _, err := s.orders.RecordPayment(datavenue.WithCaller(ctx, clerk), clerk, orderID, settlement.PaymentInput{Reference: fmt.Sprintf("pay-%d", n)}); err != nil {
 		return "", err
 	}
+	done()
+	defer s.timed(2)()
 	seller := datavenue.Caller{Subject: "seller", Role: datavenue.RoleOperator, Org: s.operator}
-	if _, err := s.vouchers.Deliver(datavenue.WithCaller(ctx, seller), seller, orderID,
-		settlement.Delivery{Method: "api", Credential: fmt.Sprintf("cred-%d", n)}); err != nil {
-		return "", err
-	}
-	buyer := datavenue.Caller{Subject: "buyer", Role: datavenue.RoleBuyer, Org: s.buyer}
-	_, err = s.vouchers.Confirm(datavenue.WithCaller(ctx, buyer), buyer, orderID)
+	_, err = s.vouchers.Deliver(datavenue.WithCaller(ctx, seller), seller, orderID,
+		settlement.Delivery{Method: "api", Credential: fmt.Sprintf("cred-%d", n)})
 	return orderID, err
+}
+
+// timed starts timing a step; the function it returns ends it.
+func (s *settlementBench) timed(step int) func() {
+	start := time.Now()
+	return func() { s.steps[step].Add(int64(time.Since(start))) }
 }
 
 // BenchmarkSettlement measures settlements per second from a trade to its voucher and, as the
 // baseline in the same run, plain inserts of the same rows: the rows one settlement wrote,
 // inserted again one statement per row into copies of the tables with no constraints, indexes
 // or triggers, in one transaction per settlement and, again, in four (as many as the settlement
-// commits). All run with the same number of concurrent workers (2 × GOMAXPROCS). Run it with
+// commits). All run with the same number of concurrent workers (2 × GOMAXPROCS, or
+// DATAVENUE_BENCH_WORKERS), each with a connection of its own. Run it with
 //
 //	make bench-settlement   (go test ./postgres -run '^$' -bench Settlement -benchtime 3s)
 func BenchmarkSettlement(b *testing.B) {
@@ -145,7 +200,7 @@ func BenchmarkSettlement(b *testing.B) {
 	}())
 
 	b.Run("trade_to_voucher", func(b *testing.B) {
-		b.SetParallelism(2)
+		b.SetParallelism(parallelism())
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, err := s.settle(ctx); err != nil {
@@ -155,6 +210,10 @@ func BenchmarkSettlement(b *testing.B) {
 			}
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "settlements/s")
+		// Where a settlement's time goes: each step's mean wall time, as a worker waits for it.
+		for i, name := range []string{"trade", "payment", "delivery", "confirmation"} {
+			b.ReportMetric(float64(s.steps[i].Swap(0))/float64(b.N)/1e6, "ms/"+name)
+		}
 	})
 	insert := func(tx pgx.Tx, tables ...string) error {
 		for _, table := range tables {
@@ -179,10 +238,10 @@ func BenchmarkSettlement(b *testing.B) {
 	}{
 		{"plain_inserts_baseline_1_commit", [][]string{settlementTables}},
 		{"plain_inserts_baseline_4_commits", [][]string{{"trades", "settlement_orders"},
-			{"settlement_shares", "ledger_transactions", "ledger_postings", "obligations"}, {"audit_events"}, {"vouchers"}}},
+			{"settlement_shares", "ledger_transactions", "ledger_postings", "obligations"}, {"audit_events"}, {"vouchers", "webhook_events"}}},
 	} {
 		b.Run(baseline.name, func(b *testing.B) {
-			b.SetParallelism(2)
+			b.SetParallelism(parallelism())
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					for _, tables := range baseline.commits {
@@ -218,6 +277,8 @@ func ownedBy(table string) string {
 		return `source_id = $1`
 	case "ledger_postings":
 		return `transaction_id IN (SELECT id FROM ledger_transactions WHERE source_id = $1)`
+	case "webhook_events":
+		return `resource_type = 'order' AND resource_id = $1`
 	case "audit_events":
 		return `resource_id = $1 OR resource_id IN (SELECT trade_id FROM settlement_orders WHERE id = $1)
 			OR resource_id IN (SELECT id FROM ledger_transactions WHERE source_id = $1) OR resource_id IN (SELECT id FROM vouchers WHERE order_id = $1)`

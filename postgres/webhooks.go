@@ -36,21 +36,43 @@ func appendWebhookEvents(ctx context.Context, tx pgx.Tx, events ...webhooks.Even
 	if len(events) == 0 {
 		return nil
 	}
+	sql, args, err := webhookStatement(events)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, sql, args...)
+	return err
+}
+
+// queueWebhookEvents is appendWebhookEvents for a batch: the statement is queued, not run.
+func queueWebhookEvents(b *pgx.Batch, events ...webhooks.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	sql, args, err := webhookStatement(events)
+	if err == nil {
+		b.Queue(sql, args...)
+	}
+	return err
+}
+
+// webhookStatement is the one statement that writes events and fans them out.
+func webhookStatement(events []webhooks.Event) (string, []any, error) {
 	n := len(events)
 	ids, types, rtypes, rids, orgs, data, keys := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range events {
 		o, err := json.Marshal(strs(e.Orgs))
 		if err != nil {
-			return err
+			return "", nil, err
 		}
 		d, err := json.Marshal(e.Data)
 		if err != nil {
-			return err
+			return "", nil, err
 		}
 		ids[i], types[i], rtypes[i], rids[i], orgs[i], data[i], keys[i] = e.ID, e.Type, e.ResourceType, e.ResourceID, string(o), string(d), e.DedupeKey
 	}
-	_, err := tx.Exec(ctx, `WITH e AS (
+	return `WITH e AS (
 			INSERT INTO webhook_events (id, type, resource_type, resource_id, orgs, data, dedupe_key)
 			SELECT id, type, rtype, rid, ARRAY(SELECT jsonb_array_elements_text(orgs::jsonb)), data::jsonb, key
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
@@ -58,13 +80,21 @@ func appendWebhookEvents(ctx context.Context, tx pgx.Tx, events ...webhooks.Even
 			ORDER BY n
 			ON CONFLICT (dedupe_key) DO NOTHING
 			RETURNING seq, type, resource_type, resource_id, orgs)
-		`+fanOut, ids, types, rtypes, rids, orgs, data, keys)
-	return err
+		` + fanOut, []any{ids, types, rtypes, rids, orgs, data, keys}, nil
 }
 
 // announceOrder writes an order's event (order.created, payment.recorded, voucher.issued), once
 // per order, to its buyer and seller. The resource is the order, so the three arrive in order.
 func announceOrder(ctx context.Context, tx pgx.Tx, typ string, o orderFacts, extra map[string]any) error {
+	return appendWebhookEvents(ctx, tx, orderEvent(typ, o, extra))
+}
+
+// queueOrderEvent is announceOrder for a batch.
+func queueOrderEvent(b *pgx.Batch, typ string, o orderFacts, extra map[string]any) error {
+	return queueWebhookEvents(b, orderEvent(typ, o, extra))
+}
+
+func orderEvent(typ string, o orderFacts, extra map[string]any) webhooks.Event {
 	data := map[string]any{"order_id": o.ID, "trade_id": o.TradeID, "product_id": o.ProductID, "buyer_id": o.Buyer, "seller_id": o.Seller,
 		"price": o.Price, "amount_due": o.AmountDue, "currency": "CNY", "status": o.Status, "payment_due": o.PaymentDue}
 	if typ != webhooks.OrderCreated {
@@ -76,8 +106,7 @@ func announceOrder(ctx context.Context, tx pgx.Tx, typ string, o orderFacts, ext
 	for k, v := range extra {
 		data[k] = v
 	}
-	return appendWebhookEvents(ctx, tx, webhooks.NewEvent(typ, "order", o.ID,
-		webhooks.Parties{Buyer: o.Buyer, Seller: o.Seller}, data, typ+":"+o.ID))
+	return webhooks.NewEvent(typ, "order", o.ID, webhooks.Parties{Buyer: o.Buyer, Seller: o.Seller}, data, typ+":"+o.ID)
 }
 
 // orderFacts are what an order's events say of it, as the transaction announcing them left it:

@@ -386,6 +386,11 @@ type Store interface {
 	OrderHead(ctx context.Context, id string) (Order, error)
 	Orders(ctx context.Context, party datavenue.OrgID, status string, p Page) ([]Order, error) // newest first
 	Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue.OrgID]PartyInfo, error)
+	// PaymentTerms reads, in one go, what settling a payment of an order needs before the order
+	// is locked: the order without its shares and obligations (OrderHead), the agreement version
+	// it was made under (Agreement) and the parties that agreement names (Parties); no agreement
+	// and no parties when the order has none.
+	PaymentTerms(ctx context.Context, orderID string) (Order, Agreement, map[datavenue.OrgID]PartyInfo, error)
 	// RecordPayment marks an awaiting order paid and writes its shares, ledger transaction and
 	// obligations, all in one transaction; a second call with the same reference is a no-op.
 	RecordPayment(ctx context.Context, orderID string, p Payment, settle func(Order) ([]Share, Transaction, []Obligation, error)) (Order, error)

@@ -205,26 +205,11 @@ func (s Service) recordPayment(ctx context.Context, orderID string, p Payment, a
 func (s Service) settlePayment(ctx context.Context, orderID string, p Payment, amount *money.Yuan) (Order, error) {
 	// The agreement and its parties are read before the order is locked: the settle step runs
 	// inside the store's transaction and must not wait for another connection (a pool full of
-	// transactions each waiting for one more connection would deadlock).
-	before, err := s.Store.OrderHead(ctx, orderID)
+	// transactions each waiting for one more connection would deadlock). One round trip reads
+	// the order, the agreement it was made under and that agreement's parties.
+	before, a, parties, err := s.Store.PaymentTerms(ctx, orderID)
 	if err != nil {
 		return Order{}, err
-	}
-	var a Agreement
-	var parties map[datavenue.OrgID]PartyInfo
-	if before.AgreementVersion != nil {
-		if a, err = s.Store.Agreement(ctx, before.ProductID, *before.AgreementVersion); err != nil {
-			return Order{}, err
-		}
-		var ids []datavenue.OrgID
-		for _, p := range a.Parties {
-			if p.Party != "" {
-				ids = append(ids, p.Party)
-			}
-		}
-		if parties, err = s.Store.Parties(ctx, ids); err != nil {
-			return Order{}, err
-		}
 	}
 	if p.ReceivedOn.Before(before.TradedOn) && !p.ReceivedOnGiven {
 		// Recorded "today" for a trade dated tomorrow: the engine's clock (Redis TIME) runs ahead

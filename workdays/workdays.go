@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/6tail/lunar-go/HolidayUtil"
@@ -167,7 +168,22 @@ func (c *Calendar) Year(year int) []Day {
 }
 
 func (c *Calendar) covered(year int) bool {
-	return c.years[year] || HolidayUtil.GetHolidaysByYear(year).Len() > 0
+	return c.years[year] || libraryCovers(year)
+}
+
+// libraryYears memoises which years lunar-go has a schedule for: GetHolidaysByYear scans its
+// whole table on every call, and a settlement asks for each day of its deadlines (a profile of
+// the settlement benchmark found it a quarter of the Go time). The library's table is compiled
+// in and never changes, so the answer for a year never does either.
+var libraryYears sync.Map // int -> bool
+
+func libraryCovers(year int) bool {
+	if known, ok := libraryYears.Load(year); ok {
+		return known.(bool)
+	}
+	known := HolidayUtil.GetHolidaysByYear(year).Len() > 0
+	libraryYears.Store(year, known)
+	return known
 }
 
 // IsWorkday reports whether d is a working day.
