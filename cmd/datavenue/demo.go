@@ -24,6 +24,11 @@ import (
 	"github.com/datavenue/datavenue/settlement"
 )
 
+// demo walks a running venue through one whole trade over its public HTTP API only, as an
+// integrator would, so it doubles as an end-to-end check of a deployed venue (demo_test.go runs
+// it against a real venue process, then `datavenue check`). It does not stop on ctx: a demo cut short would leave auctions
+// and orders half-way; each request has the client's 30 s timeout instead. The payment callback
+// secret is passed on so the demo can sign a provider callback as the provider would.
 func demo(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	base := fs.String("url", "http://"+cfg.Listen, "the running venue's base URL")
@@ -59,6 +64,9 @@ type demoRun struct {
 	orders                      []client.Order // awaiting payment, then paid
 }
 
+// runDemo runs the steps in order; each builds on what the previous ones left in d (products,
+// auctions, orders), and the first failure ends the demo with the step's error. The readiness
+// check comes first so that a venue that is not running gives one clear message.
 func runDemo(c *venueclient.Client) error {
 	d := &demoRun{c: c, api: c.API(), ctx: context.Background()}
 	if _, err := d.api.ReadyWithResponse(d.ctx, c.As(public)); err != nil {
@@ -84,6 +92,8 @@ func (d *demoRun) parties() error {
 		}
 		c.Note("%-18s %s  %s", a.Role, o.Id, o.Name)
 	}
+	// Looked up by its fixed USCC first, so running the demo twice against the same venue reuses the
+	// buyer instead of failing on a duplicate registration.
 	// A third buyer, registered through the API the first time (the venue assigns its id).
 	registered, err := venueclient.Result[client.PageOfOrganisation](d.api.ListOrganisationsWithResponse(d.ctx,
 		&client.ListOrganisationsParams{Kind: venueclient.Ptr("buyer"), Limit: venueclient.Ptr(200)}, c.As(dataBureau)))
@@ -117,6 +127,9 @@ func (d *demoRun) publish() error {
 	}
 	asset, scenario := cert.Asset, cert.Scenario
 	d.asset = asset
+	// The auctions open a few seconds from now, on a whole second: time to publish and open both
+	// first, since bids before the start are refused. The English auction runs 20 s and the sealed
+	// one 15 s; anti-sniping (a minute) then stretches the English one, as the bid step shows.
 	c.Say("The operator publishes three products (the gate checks certificates, authorisation and approval) with a contribution agreement each")
 	d.opensAt = time.Now().Add(6 * time.Second).Truncate(time.Second)
 	ptr := venueclient.Ptr[string]
@@ -135,6 +148,8 @@ func (d *demoRun) publish() error {
 		ListPrice: ptr("12000.00"), MinPrice: ptr("9000.00"), MaxPrice: ptr("15000.00")}); err != nil {
 		return err
 	}
+	// The search is anonymous (no token), as the public catalogue is, and may be served by a
+	// read replica (DATAVENUE_DATABASE_READ_URL).
 	found, err := venueclient.Result[client.SearchResult](d.api.SearchCatalogueWithResponse(d.ctx,
 		&client.SearchCatalogueParams{Q: ptr("公交客流"), Limit: venueclient.Ptr(5)}, c.As(public)))
 	if err != nil {
@@ -157,6 +172,8 @@ func (d *demoRun) openAuctions() error {
 		client.OpenAuctionInput{ProductId: d.sealed.Id}, c.As(operator))); err != nil {
 		return err
 	}
+	// The English auction asks a deposit (保证金) before bidding; the clerk records each buyer's as
+	// received, since money moves outside the venue.
 	for _, b := range []venueclient.Actor{buyerA, buyerB, d.buyerC} {
 		if _, err := d.api.RecordDepositWithResponse(d.ctx, d.englishAuc.Id, nil,
 			client.DepositInput{Buyer: string(b.Org), Ref: "保证金-" + string(b.Org)[len(b.Org)-4:]}, c.As(clerk)); err != nil {
@@ -166,6 +183,8 @@ func (d *demoRun) openAuctions() error {
 	e := d.englishAuc
 	c.Note("English %s (reserve %s, opening %s, +%s, deposit %s, anti-sniping %ds); sealed %s (reserve %s)", e.Id, e.Reserve,
 		e.OpeningPrice, e.Increment, e.Deposit, e.AntiSnipeSeconds, d.sealedAuc.Id, d.sealedAuc.Reserve)
+	// The cap (N4) was filed when the product was published (venueclient.Publish); bids above it are
+	// refused by the engine itself.
 	caps, err := venueclient.Result[[]client.Cap](d.api.ListCapsWithResponse(d.ctx, d.english.Id, c.As(operator)))
 	if err != nil {
 		return err
@@ -189,6 +208,8 @@ func (d *demoRun) negotiate() error {
 	move := func(who venueclient.Actor, id string, m client.MoveInput) (client.NegotiationView, error) {
 		return venueclient.Result[client.NegotiationView](d.api.MoveNegotiationWithResponse(d.ctx, id, nil, m, c.As(who)))
 	}
+	// Offers must lie within the operator's range (9000.00 to 15000.00 for this product); buyer B's
+	// accepted counter-offer becomes a trade and an order like an auction's.
 	negA, err := start(buyerA, "9500.00")
 	if err != nil {
 		return err
@@ -207,6 +228,7 @@ func (d *demoRun) negotiate() error {
 		return err
 	}
 	c.Note("%s offered 9500.00 → rejected; %s offered 10000.00, countered 11000.00 → %s at %s", buyerA.Org, buyerB.Org, negB.Status, negB.Price)
+	// Negotiations are private to their parties: an anonymous read must fail, or the demo stops.
 	if _, err := d.api.GetNegotiationWithResponse(d.ctx, negB.Id, c.As(public)); err == nil {
 		return errors.New("demo: a negotiation was visible without a token")
 	}
@@ -218,6 +240,8 @@ func (d *demoRun) negotiate() error {
 func (d *demoRun) bid() error {
 	c := d.c
 	c.Say("Bidding (waiting for the start)")
+	// Bids are judged by the venue's clock (Redis TIME inside the bid script), so the demo waits until
+	// just after the start rather than trusting its own clock to the millisecond.
 	time.Sleep(time.Until(d.opensAt.Add(300 * time.Millisecond))) // the venue's clock decides; the demo cannot hurry it
 	view, err := venueclient.Result[client.AuctionView](d.api.GetAuctionWithResponse(d.ctx, d.englishAuc.Id, c.As(buyerA)))
 	if err != nil {
@@ -227,6 +251,8 @@ func (d *demoRun) bid() error {
 	place := func(who venueclient.Actor, auction, amount string) (client.BidResult, error) {
 		return venueclient.Result[client.BidResult](d.api.PlaceBidWithResponse(d.ctx, auction, nil, client.BidInput{Amount: amount}, c.As(who)))
 	}
+	// Each English bid must reach the current high plus the 100.00 increment (the first, the opening
+	// price). Every bid here lands within the last minute, so anti-sniping moves the end each time.
 	for _, bid := range []struct {
 		who    venueclient.Actor
 		amount string
@@ -237,6 +263,8 @@ func (d *demoRun) bid() error {
 		}
 		c.Note("English: %s bids %s (bid #%d)", bid.who.Org, bid.amount, res.Seq)
 	}
+	// 10000.00 + 100.00 is the least acceptable bid now, so 10050.00 must be refused (bid_too_low);
+	// a refusal that does not come is a bug, and the demo says so.
 	_, err = place(buyerB, d.englishAuc.Id, "10050.00")
 	var p *venueclient.Problem
 	if !errors.As(err, &p) {
@@ -247,6 +275,8 @@ func (d *demoRun) bid() error {
 		return err
 	}
 	c.Note("anti-sniping: the end moved from %s to %s (bids in the last minute extend it)", endsBefore.Local().Format(time.TimeOnly), view.Live.EndsAt.Local().Format(time.TimeOnly))
+	// Sealed second-price: the highest bidder (buyer B, 12500.00) wins at the second-highest amount
+	// (12000.00). Until the close nobody, the operator included, may see amounts or a leader.
 	for _, bid := range []struct {
 		who    venueclient.Actor
 		amount string
@@ -271,6 +301,8 @@ func (d *demoRun) bid() error {
 func (d *demoRun) awaitClose() error {
 	c := d.c
 	c.Say("Waiting for the venue to close both auctions and record the trades")
+	// The venue's closer ends auctions on its own schedule; the demo can only poll. The outcome is
+	// read as the auditor, who may see every auction.
 	for _, id := range []string{d.sealedAuc.Id, d.englishAuc.Id} {
 		var view client.AuctionView
 		if err := venueclient.WaitFor(3*time.Minute, "auction "+id+" to close", func() (bool, error) {
@@ -282,6 +314,8 @@ func (d *demoRun) awaitClose() error {
 		}
 		c.Note("%s %s: %s by %s at %s", view.Kind, id, view.Outcome.Result, venueclient.Deref(view.Outcome.Winner), view.Outcome.Price)
 	}
+	// Three orders: the two auctions' and the negotiation's. Other orders may be awaiting payment on
+	// a shared venue, hence the filter on the demo's own products.
 	return venueclient.WaitFor(time.Minute, "three settlement orders", func() (bool, error) {
 		orders, err := venueclient.Result[client.PageOfOrder](d.api.ListOrdersWithResponse(d.ctx,
 			&client.ListOrdersParams{Status: venueclient.Ptr("awaiting_payment")}, c.As(clerk)))
@@ -302,6 +336,9 @@ func (d *demoRun) ours(o client.Order) bool {
 
 // settle pays the three orders (the sealed one by the signed callback when the venue has a
 // secret) and shows each split and its obligations.
+// The split (D16/G6) follows each product's agreement; the government unit's share becomes a
+// treasury remittance obligation (D17) and the income a filing obligation (G6), each with its
+// due date as a CST civil date. An English auction's deposit is applied to its price.
 func (d *demoRun) settle() error {
 	c := d.c
 	c.Say("Settlement: payment, split over five parties, ledger postings, treasury and filing obligations")
@@ -315,6 +352,7 @@ func (d *demoRun) settle() error {
 		c.Note("order %s: price %s, deposit applied %s, paid %s (%s)", got.Id, got.Price, got.DepositApplied, got.AmountDue, venueclient.Deref(got.PaidVia))
 		for _, s := range venueclient.Deref(got.Shares) {
 			party := venueclient.Deref(s.Party)
+			// A share without a party is the venue's own fee.
 			if party == "" {
 				party = "venue"
 			}
@@ -322,6 +360,8 @@ func (d *demoRun) settle() error {
 		}
 		for _, ob := range venueclient.Deref(got.Obligations) {
 			due := venueclient.Deref(ob.DuePending)
+			// A due date that cannot be counted yet (the year's official holiday schedule is not published)
+			// is shown as its pending reason; the sweep fills it in later.
 			if ob.DueDate != nil {
 				due = ob.DueDate.String()
 			}
@@ -336,6 +376,8 @@ func (d *demoRun) settle() error {
 // auction's order when the venue has a callback secret, by the clerk otherwise.
 func (d *demoRun) pay(o client.Order) (client.Order, error) {
 	c, ref := d.c, "BANK-"+o.Id
+	// The provider's callback is authenticated by an HMAC of the body (X-Datavenue-Signature), not by
+	// a token: it is sent with no Authorization header at all.
 	if len(c.Secret) > 0 && o.ProductId == d.sealed.Id {
 		// The signature covers the exact bytes sent, so the body is sent as made here.
 		body, _ := json.Marshal(client.PaymentCallback{OrderId: o.Id, Reference: ref, Amount: o.AmountDue})
@@ -351,6 +393,8 @@ func (d *demoRun) pay(o client.Order) (client.Order, error) {
 func (d *demoRun) deliver() error {
 	c := d.c
 	c.Say("Delivery by the operator, confirmation by the buyer, vouchers verified offline")
+	// The published JWKS is fetched once and used as a fixed key set: verifying a voucher offline
+	// needs only the venue's public keys, exactly as a buyer's auditor would use them.
 	published, err := d.api.JwksWithResponse(d.ctx, c.As(public))
 	if err != nil {
 		return err
@@ -378,6 +422,8 @@ func (d *demoRun) deliver() error {
 // verifies the voucher offline against the published keys.
 func (d *demoRun) deliverAndConfirm(o client.Order, buyer venueclient.Actor) (client.Voucher, settlement.VoucherContent, error) {
 	c := d.c
+	// The delivery names the content by its SHA-256 so the voucher binds the trade to exactly what
+	// was delivered; here the content is a stand-in derived from the order id.
 	content := sha256.Sum256([]byte("demo delivery of " + o.Id))
 	if _, err := venueclient.Result[client.Order](d.api.RecordDeliveryWithResponse(d.ctx, o.Id, nil, client.OrderDelivery{Method: client.OrderDeliveryMethodFile,
 		ContentHash: venueclient.Ptr("sha256:" + hex.EncodeToString(content[:]))}, c.As(operator))); err != nil {
@@ -391,6 +437,8 @@ func (d *demoRun) deliverAndConfirm(o client.Order, buyer venueclient.Actor) (cl
 	if err != nil {
 		return v, settlement.VoucherContent{}, err
 	}
+	// VerifyVoucher checks the signature and typ, and returns the content: seq and prev_hash place
+	// the voucher in the venue's hash chain (D15/G7: fully traceable).
 	vc, err := settlement.VerifyVoucher(strings.TrimSpace(string(document.Body)), d.keys)
 	if err != nil {
 		return v, vc, fmt.Errorf("demo: voucher %s does not verify: %w", v.Id, err)
@@ -408,6 +456,7 @@ func (d *demoRun) freeUse() error {
 	if err != nil {
 		return err
 	}
+	// A fixed Idempotency-Key per product: a retried request obtains the same order, never two.
 	key := "demo-free-" + p.Id
 	o, err := venueclient.Result[client.Order](d.api.ObtainFreeUseWithResponse(d.ctx, p.Id, &client.ObtainFreeUseParams{IdempotencyKey: &key}, c.As(buyerB)))
 	if err != nil {
@@ -429,6 +478,9 @@ func (d *demoRun) freeUse() error {
 func (d *demoRun) reconcile() error {
 	c := d.c
 	c.Say("The treasury's statement arrives; the clerk imports it and reconciles")
+	// The statement is built the way the treasury's export looks (its Chinese headers, one row per
+	// receipt): each remittance the paid orders owe, by its payment code, plus one receipt that is
+	// not the venue's (no payment code, another unit) which must end as an "unmatched" exception.
 	var csv strings.Builder
 	csv.WriteString("缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n")
 	n := 0
@@ -452,6 +504,8 @@ func (d *demoRun) reconcile() error {
 	if err != nil {
 		return err
 	}
+	// An unmatched receipt is never dropped silently: the clerk resolves it with a reason, which is
+	// kept with the exception for the audit.
 	for _, e := range exceptions.Data {
 		if e.Kind == "unmatched" {
 			if _, err := d.api.ResolveExceptionWithResponse(d.ctx, e.Id, nil, client.ResolveInput{Reason: "非本平台收入，已转区财政核对"}, c.As(clerk)); err != nil {
@@ -467,6 +521,8 @@ func (d *demoRun) reconcile() error {
 func (d *demoRun) ledger() error {
 	c := d.c
 	c.Say("The ledger and the remittance report")
+	// The ledger is double-entry: every transaction's postings total zero, so the trial balance
+	// must total 0.00 whatever happened; anything else is a bug the demo reports.
 	tb, err := venueclient.Result[client.TrialBalance](d.api.TrialBalanceWithResponse(d.ctx, c.As(auditor)))
 	if err != nil {
 		return err
@@ -481,6 +537,8 @@ func (d *demoRun) ledger() error {
 	if tb.Total != "0.00" {
 		return fmt.Errorf("demo: the ledger does not balance: %s", tb.Total)
 	}
+	// The report is for today (CST): the remittances owed and the filings due (G6: within 10 working
+	// days), as the finance bureau reads them.
 	today := civil.Of(time.Now()).String()
 	report, err := venueclient.Result[client.Report](d.api.SettlementReportWithResponse(d.ctx,
 		&client.SettlementReportParams{From: today, To: today}, c.As(financeBureau)))
@@ -510,6 +568,7 @@ var (
 	public        = venueclient.Public
 )
 
+// derefOr is *s, or otherwise when s is nil.
 func derefOr(s *string, otherwise string) string {
 	if s == nil {
 		return otherwise
