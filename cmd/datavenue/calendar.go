@@ -21,10 +21,15 @@ func calendarCommand(cfg config.Config, args []string, stdout io.Writer) error {
 	if len(args) == 0 || len(args) > 2 {
 		return usage
 	}
+	// Loading the calendar is the same check serve makes at start-up, so a file that passes here is
+	// one the venue will accept. Deadlines (G6's 10 working days, Civil Code Art. 201/203 counting)
+	// need every holiday and adjusted working day (调休) of the years they cross.
 	cal, err := workdays.Load(cfg.CalendarFile)
 	if err != nil {
 		return err
 	}
+	// Years are civil years; the current one is taken from the local clock, which is close enough for
+	// a default and never used to count a deadline.
 	year := time.Now().Year()
 	if len(args) == 2 {
 		if year, err = strconv.Atoi(args[1]); err != nil || year < 2000 || year > 2099 {
@@ -53,6 +58,8 @@ func calendarCommand(cfg config.Config, args []string, stdout io.Writer) error {
 		}
 		return nil
 	case "check":
+		// The covered range starts at the current year: past years only matter for deadlines already
+		// counted and stored.
 		now := time.Now().Year()
 		fmt.Fprintf(stdout, "calendar: %s read cleanly; covered from %d through %d\n", source, now, cal.LastCovered(now))
 		if !cal.Covered(year) {

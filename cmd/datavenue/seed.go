@@ -26,6 +26,8 @@ type demoOrg struct {
 func demoID(n int) datavenue.OrgID { return venueclient.DemoID(n) }
 
 // demoUSCC completes a 17-character body with its check character.
+// It panics on a bad body: the bodies are constants of this file, so that is a bug here, caught
+// by any test that seeds.
 func demoUSCC(body string) string {
 	c, err := parties.USCCCheckChar(body)
 	if err != nil {
@@ -34,6 +36,12 @@ func demoUSCC(body string) string {
 	return body + string(c)
 }
 
+// demoOrgs is the demo's cast, numbered as venueclient.DemoID expects (the demo and the load refer
+// to them by number): the two bureaus, the transport bureau (a government unit holding the data,
+// whose income is non-tax revenue remitted to the municipal treasury, D17), a state enterprise
+// (collector and processor, filing with SASAC per G6), the operator, two buyers, an appraiser,
+// the venue itself (its clerks) and SASAC (the auditor). USCCs beginning 11 are government
+// bodies', 91 companies' (GB 32100's registration-authority and category codes).
 func demoOrgs() []demoOrg {
 	const treasury = "市级国库（市财政局国库支付中心）"
 	gov := func(n int, body, name, en string, role datavenue.Role) demoOrg {
@@ -78,6 +86,8 @@ func seed(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	// Seeding acts as the system caller with a request id of its own, so every organisation created
+	// has an audit record that says who did it and groups this run's records together.
 	ctx = datavenue.WithRequestID(datavenue.WithCaller(ctx, audit.SystemCaller), datavenue.NewID("req"))
 	created := 0
 	for _, d := range demoOrgs() {
@@ -104,6 +114,10 @@ func seed(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	return printDemoTokens(cfg, stdout)
 }
 
+// printDemoTokens prints one bearer token per demo role, ready to export in a shell. They are
+// development tokens signed by the venue's own key, so they only work on a venue that trusts
+// its own issuer (DATAVENUE_DEV_ISSUER, the default); 12 hours covers a working day, and exceeds
+// no lifetime limit the venue applies by default (24 h).
 func printDemoTokens(cfg config.Config, stdout io.Writer) error {
 	m, err := minter(cfg)
 	if err != nil {
