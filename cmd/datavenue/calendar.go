@@ -45,10 +45,13 @@ func calendarCommand(cfg config.Config, args []string, stdout io.Writer) error {
 		if len(args) != 2 {
 			return usage
 		}
+		// An uncovered year is an error rather than an empty list: "no holidays" would be a wrong answer
+		// that deadlines counted from it would silently inherit.
 		if !cal.Covered(year) {
 			return fmt.Errorf("calendar: the official schedule of %d is not known (%s); add it to DATAVENUE_CALENDAR_FILE", year, source)
 		}
 		fmt.Fprintf(stdout, "%d, from %s:\n", year, source)
+		// Each day says where it comes from (built in or the file), so an override is visible as such.
 		for _, d := range cal.Year(year) {
 			kind := "holiday"
 			if d.Workday {

@@ -38,6 +38,7 @@ func certCommand(ctx context.Context, cfg config.Config, args []string, stdout i
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
+	// The file may also come after the flags (`cert verify --jwks k.json FILE`), as users type both.
 	if file == "" && fs.NArg() == 1 {
 		file = fs.Arg(0)
 	}

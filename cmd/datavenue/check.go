@@ -47,6 +47,8 @@ func check(ctx context.Context, cfg config.Config, args []string, stdout io.Writ
 			broken++
 		}
 	}
+	// The JSON form is for monitoring: one object with an overall ok and every invariant with its
+	// rule, how many rows it checked and the violating ones, whatever the outcome.
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -51,6 +51,9 @@ func demo(ctx context.Context, cfg config.Config, args []string, stdout io.Write
 
 // demoRun is what the demo's steps hand on to each other: the parties, products, auctions and
 // orders it made. Every request is a method of the generated client (package client).
+// The steps share it rather than passing results along because later steps need several earlier
+// results at once (settle needs the products to recognise the demo's orders; deliver needs the
+// buyers). ctx is context.Background: the demo always runs to its end or first failure.
 type demoRun struct {
 	c                           *venueclient.Client
 	api                         *client.ClientWithResponses
@@ -85,6 +88,8 @@ func runDemo(c *venueclient.Client) error {
 func (d *demoRun) parties() error {
 	c := d.c
 	c.Say("Parties: the seeded bureaus, holder, operator, buyers, appraiser, venue and supervisor")
+	// Reading each seeded party as the data bureau proves the seed ran and shows the ids the printed
+	// tokens act for; a missing one is the most common reason the demo fails, so it says to seed.
 	for _, a := range []venueclient.Actor{dataBureau, financeBureau, holder, operator, buyerA, buyerB, appraiser, clerk, auditor} {
 		o, err := venueclient.Result[client.Organisation](d.api.GetOrganisationWithResponse(d.ctx, string(a.Org), c.As(dataBureau)))
 		if err != nil {
@@ -139,6 +144,8 @@ func (d *demoRun) publish() error {
 		StartAt: venueclient.Ptr(d.opensAt), EndAt: venueclient.Ptr(d.opensAt.Add(20 * time.Second))}); err != nil {
 		return err
 	}
+	// The three products show the price-forming methods of D14 and G7: on-venue competitive bidding
+	// (an English and a sealed auction) and a negotiated agreement with a range around its list price.
 	if d.sealed, err = c.Publish(asset, scenario, "公交客流小时数据（密封二价拍卖）", client.PricingInput{Method: client.PricingInputMethodAuction,
 		AuctionKind: venueclient.Ptr(client.PricingInputAuctionKindSealedSecond), Reserve: ptr("9000.00"),
 		StartAt: venueclient.Ptr(d.opensAt), EndAt: venueclient.Ptr(d.opensAt.Add(15 * time.Second))}); err != nil {
@@ -227,6 +234,7 @@ func (d *demoRun) negotiate() error {
 	if _, err = move(operator, negA.Id, client.MoveInput{Action: client.MoveInputActionReject}); err != nil {
 		return err
 	}
+	// The rejection and the acceptance are both final: only buyer B's negotiation becomes a trade.
 	c.Note("%s offered 9500.00 → rejected; %s offered 10000.00, countered 11000.00 → %s at %s", buyerA.Org, buyerB.Org, negB.Status, negB.Price)
 	// Negotiations are private to their parties: an anonymous read must fail, or the demo stops.
 	if _, err := d.api.GetNegotiationWithResponse(d.ctx, negB.Id, c.As(public)); err == nil {
@@ -290,6 +298,8 @@ func (d *demoRun) bid() error {
 	if err != nil {
 		return err
 	}
+	// Any sign of an amount or a leader before the close would break the sealed auction's promise to
+	// its bidders, so the demo treats it as a failure, not as a detail to print.
 	if sealedView.Live.High != nil || venueclient.Deref(sealedView.Live.Leader) != "" {
 		return fmt.Errorf("demo: a sealed auction shows its high bid before the close: %+v", sealedView.Live)
 	}
@@ -298,6 +308,8 @@ func (d *demoRun) bid() error {
 }
 
 // awaitClose waits for the venue to close both auctions and for the three trades' orders.
+// It waits on the venue rather than sleeping a fixed time: anti-sniping makes the English end
+// depend on the bids, and the closer and the projection run on their own ticks.
 func (d *demoRun) awaitClose() error {
 	c := d.c
 	c.Say("Waiting for the venue to close both auctions and record the trades")
@@ -406,6 +418,7 @@ func (d *demoRun) deliver() error {
 	if d.keys, err = auth.StaticSet(jwks); err != nil {
 		return err
 	}
+	// Each order is confirmed by its own buyer, the party the venue accepts the confirmation from.
 	buyers := map[string]venueclient.Actor{string(buyerA.Org): buyerA, string(buyerB.Org): buyerB, string(d.buyerC.Org): d.buyerC}
 	for _, o := range d.orders {
 		v, vc, err := d.deliverAndConfirm(o, buyers[o.BuyerId])
@@ -458,6 +471,8 @@ func (d *demoRun) freeUse() error {
 	}
 	// A fixed Idempotency-Key per product: a retried request obtains the same order, never two.
 	key := "demo-free-" + p.Id
+	// Free use (N1) still goes through an order: the trade is recorded and vouchered like a paid one
+	// (D15/G7: fully traceable), it only carries no money.
 	o, err := venueclient.Result[client.Order](d.api.ObtainFreeUseWithResponse(d.ctx, p.Id, &client.ObtainFreeUseParams{IdempotencyKey: &key}, c.As(buyerB)))
 	if err != nil {
 		return err
@@ -488,6 +503,8 @@ func (d *demoRun) reconcile() error {
 		for _, ob := range venueclient.Deref(o.Obligations) {
 			if ob.Kind == "treasury_remittance" {
 				n++
+				// Slip numbers (缴款书编号) carry the current time: a slip number seen before is reconciled as
+				// a duplicate, so each run's rows must be new receipts.
 				fmt.Fprintf(&csv, "GK%s%03d,%s,市交通运输局,%s,%s,%s\n", time.Now().Format("20060102150405"), n, ob.PaymentCode, ob.Amount,
 					civil.Of(time.Now()).String(), ob.Counterpart)
 			}
@@ -527,6 +544,8 @@ func (d *demoRun) ledger() error {
 	if err != nil {
 		return err
 	}
+	// Sorted by account name so the printed ledger is the same from run to run; zero balances are
+	// left out to keep it short.
 	sort.Slice(tb.Accounts, func(i, j int) bool { return tb.Accounts[i].Account < tb.Accounts[j].Account })
 	for _, a := range tb.Accounts {
 		if a.Balance != "0.00" {
@@ -534,6 +553,8 @@ func (d *demoRun) ledger() error {
 		}
 	}
 	c.Note("%-62s %12s  (%d transactions)", "total", tb.Total, tb.Transactions)
+	// A trial balance that does not total zero means a transaction was posted one-sided: the venue's
+	// books are wrong, whatever else worked.
 	if tb.Total != "0.00" {
 		return fmt.Errorf("demo: the ledger does not balance: %s", tb.Total)
 	}

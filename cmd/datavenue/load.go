@@ -22,6 +22,8 @@ import (
 )
 
 // loadReport is what a mixed-load run measured.
+// Errors and refusals are counted apart because they mean opposite things: a refusal is the
+// venue applying a rule under load, an error is the venue failing under it.
 type loadReport struct {
 	Duration time.Duration
 	Ops      map[string]*opStats
@@ -47,6 +49,8 @@ type venueMemory struct{ RSS, HeapInuse float64 }
 // settlements (payment, delivery, confirmation) and statement imports, each kind by its own
 // workers, for the given time; it needs the venue started without rate limits
 // (DATAVENUE_RATE_PER_SECOND=0), as its workers act for few organisations.
+// mu guards report, which every worker writes through op; deadline is set once before the
+// workers start and only read afterwards.
 type loadRun struct {
 	c        *venueclient.Client
 	mu       sync.Mutex
@@ -86,6 +90,8 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 	l := &loadRun{c: c, report: loadReport{Ops: map[string]*opStats{}}}
 	// Setup, through the API: a certified asset, a negotiable product, a sealed revisable auction,
 	// and eight buyers.
+	// The setup uses the same steps as the demo (venueclient), so the load exercises a product that
+	// passed every publication gate, not rows written behind the venue's back.
 	cert, err := c.Certify()
 	if err != nil {
 		return l.report, err
@@ -112,6 +118,8 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 	if err != nil {
 		return l.report, err
 	}
+	// Eight buyers, reused across runs by their USCC: bids come from several organisations, so the
+	// sealed auction holds several buyers' bids and most bids revise an earlier one.
 	buyers, err := c.Buyers(8, "91350100MC", "负载测试买方")
 	if err != nil {
 		return l.report, err
@@ -122,6 +130,8 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 	}
 
 	start := time.Now()
+	// The deadline is wall-clock time shared by all workers, so a request in flight at the deadline
+	// finishes (and is counted) but no new one starts.
 	l.deadline = start.Add(duration)
 	var wg sync.WaitGroup
 	// worker starts n goroutines running fn until the deadline. The workers per kind (2 searches, 4
@@ -140,6 +150,8 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 			}()
 		}
 	}
+	// Search terms mix Chinese and English, one word and two, and words of domains the load publishes
+	// nothing in, so the searches cover both scripts and near-empty results.
 	terms := []string{"公交", "客流", "数据", "transport", "bus ridership", "医保", "地理 遥感"}
 	worker(2, func(w int) error {
 		l.op("search", func() error {
@@ -221,6 +233,7 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 				})
 			}
 		}
+		// With nothing to settle the worker would otherwise spin on the order list.
 		if len(orders.Data) == 0 {
 			time.Sleep(100 * time.Millisecond) // nothing to settle yet: the negotiations' trades are projected within a second
 		}
@@ -244,6 +257,7 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 		})
 		return nil
 	})
+	// Memory is read again as soon as the workers stop, so the two readings bracket the load.
 	wg.Wait()
 	l.report.Duration = time.Since(start)
 	if l.report.MemEnd, err = l.memory(); err != nil {
@@ -323,6 +337,7 @@ func percentile(d []time.Duration, p float64) time.Duration {
 // printLoad prints the report as a Markdown table, ready to paste into the README.
 func printLoad(w io.Writer, r loadReport) {
 	fmt.Fprintf(w, "mixed load for %s: %d requests, %d errors, %d refused (4xx)\n\n", r.Duration.Round(time.Second), r.Requests, r.Errors, r.Refused)
+	// The per-second column counts successful requests only, over the whole run.
 	fmt.Fprintf(w, "| operation | requests ok | per second | p50 ms | p99 ms | refused | errors |\n|---|---|---|---|---|---|---|\n")
 	names := make([]string, 0, len(r.Ops))
 	for name := range r.Ops {

@@ -116,6 +116,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Logs are JSON lines on stderr, stdout is the command's own output, so scripts can parse either.
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -205,6 +206,7 @@ func token(cfg config.Config, args []string, stdout io.Writer) error {
 	if !datavenue.HasPrefix(*org, "org") {
 		return errors.New("--org must be an organisation id (org_…)")
 	}
+	// The default subject names the role, so audit records of development tokens read as such.
 	if *sub == "" {
 		*sub = "dev-" + *role
 	}
@@ -258,6 +260,8 @@ func keys(cfg config.Config, args []string, stdout io.Writer) error {
 // server is the wired venue: the HTTP app and the background loops that go with it.
 // newServer builds it without starting anything, so tests can wire a venue and start only the
 // loops they need; close releases the pools in the reverse order of opening.
+// registry is the Prometheus registry the API's /metrics serves, or the separate metrics listener
+// when DATAVENUE_METRICS_LISTEN is set.
 type server struct {
 	app        *fiber.App
 	registry   *prometheus.Registry
@@ -341,12 +345,19 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		consumers := []certificates.Consumer{listing.Suspender{Store: db, Clock: datavenue.SystemClock{}}, matching.Stopper{Service: auctions},
 			webhooks.CertificateEvents{Store: db}}
 		go certificates.Run(ctx, expiryEvery, db, certificates.Dispatcher{Log: db, Consumers: consumers, Logger: logger}, wake)
+		// Every process runs a closer: close.lua closes an auction exactly once whoever calls first, and
+		// OnClose runs only in the process whose call closed it, so an outcome is recorded once. The
+		// deadlines are Redis's (TIME), so the processes' clocks need not agree to the second.
 		closer := matching.Closer{Engine: auctions.Engine, Logger: logger, OnClose: func(ctx context.Context, id string, o matching.Outcome) {
 			if err := auctions.Closed(ctx, id, o); err != nil {
 				logger.Warn("recording an auction outcome", "auction", id, "error", err.Error())
 			}
 		}}
 		go closer.Run(ctx, time.Second)
+		// The settlement sweep cancels orders unpaid after their last day to pay (forfeiting the winner's
+		// deposit), auto-confirms deliveries and fills pending due dates; each change locks and re-checks
+		// its order, so the sweeps of several processes change each order once. It acts as the system
+		// caller so its audit records say the venue did it.
 		sweeper := settlement.Sweeper{Orders: orders, Vouchers: vouchers, Logger: logger}
 		go sweeper.Run(datavenue.WithCaller(ctx, audit.SystemCaller), sweepEvery)
 		// The projector's consumer name must be unique per process within the Redis consumer group:
@@ -357,6 +368,7 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		projector := &matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
 			ReclaimAfter: 30 * time.Second, Locks: db.ProjectionLocks(), Logger: logger, Failures: func(class string) { projectionFailures.WithLabelValues(class).Inc() }}
 		go projector.Run(ctx, time.Second)
+		// The standby's lag is measured only when one is configured (replica.go).
 		reads.run(ctx)
 		// Webhook deliveries: every second and when a ping or replay wakes it; obligations due or
 		// overdue are announced every minute. Each venue process runs one (claims skip locked rows).
@@ -378,6 +390,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	// Buffered for both listeners, so the one that fails second never blocks on a send nobody reads.
 	listenErr := make(chan error, 2)
 	go func() { listenErr <- srv.app.Listen(cfg.Listen) }()
+	// The metrics listener is plain HTTP with a header timeout (against slow-header clients); it
+	// serves only the registry, so exposing it exposes counters and nothing else.
 	if cfg.MetricsListen != "" {
 		// Metrics on an address of their own (an internal network, a sidecar): no token there, and
 		// no /metrics on the API.

@@ -95,6 +95,8 @@ func seed(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 			return fmt.Errorf("demo organisation %s: %w", d.reg.Name, err)
 		}
 		_, err := db.CreateOrganisation(ctx, d.reg)
+		// An organisation already present (by id or by USCC) is not an error: seeding is idempotent and
+		// runs on every `make run`.
 		switch datavenue.CodeOf(err) {
 		case "organisation_exists", "organisation_uscc_taken":
 			// Present, perhaps from before roles were recorded: give it its demo roles.

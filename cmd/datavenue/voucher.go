@@ -57,6 +57,8 @@ func voucherCommand(ctx context.Context, cfg config.Config, args []string, stdou
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
+		// The chain is checked with the same keys as single vouchers: a JWKS file lets an auditor check
+		// a database copy without the venue's key folder.
 		keys, err := trustedKeys(cfg, *jwksPath)
 		if err != nil {
 			return err
