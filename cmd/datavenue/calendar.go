@@ -61,8 +61,8 @@ func calendarCommand(cfg config.Config, args []string, stdout io.Writer) error {
 		}
 		return nil
 	case "check":
-		// The covered range starts at the current year: past years only matter for deadlines already
-		// counted and stored.
+		// The covered range is reported from the current year on: the years in which deadlines still to
+		// be counted can fall.
 		now := time.Now().Year()
 		fmt.Fprintf(stdout, "calendar: %s read cleanly; covered from %d through %d\n", source, now, cal.LastCovered(now))
 		if !cal.Covered(year) {

@@ -26,9 +26,10 @@ import (
 
 // demo walks a running venue through one whole trade over its public HTTP API only, as an
 // integrator would, so it doubles as an end-to-end check of a deployed venue (demo_test.go runs
-// it against a real venue process, then `datavenue check`). It does not stop on ctx: a demo cut short would leave auctions
-// and orders half-way; each request has the client's 30 s timeout instead. The payment callback
-// secret is passed on so the demo can sign a provider callback as the provider would.
+// it against a real venue process, then `datavenue check`). It does not stop on ctx: a demo cut
+// short would leave auctions and orders half-way; each request has the client's 30 s timeout
+// instead. The payment callback secret is passed on so the demo can sign a provider callback as
+// the provider would.
 func demo(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	base := fs.String("url", "http://"+cfg.Listen, "the running venue's base URL")

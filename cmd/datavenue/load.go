@@ -135,8 +135,8 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 	l.deadline = start.Add(duration)
 	var wg sync.WaitGroup
 	// worker starts n goroutines running fn until the deadline. The workers per kind (2 searches, 4
-	// bidders, 2 negotiators, 1 settler, 1 importer) set the mix: bidding dominates, as on a venue
-	// during an auction, and one settler and one importer are what one clerk would do.
+	// bidders, 2 negotiators, 1 settler, 1 importer) set the mix: bidding dominates, and settlement
+	// and imports run one at a time, as a clerk's work does.
 	worker := func(n int, fn func(w int) error) {
 		for w := 0; w < n; w++ {
 			wg.Add(1)

@@ -260,8 +260,8 @@ func keys(cfg config.Config, args []string, stdout io.Writer) error {
 // server is the wired venue: the HTTP app and the background loops that go with it.
 // newServer builds it without starting anything, so tests can wire a venue and start only the
 // loops they need; close releases the pools in the reverse order of opening.
-// registry is the Prometheus registry the API's /metrics serves, or the separate metrics listener
-// when DATAVENUE_METRICS_LISTEN is set.
+// registry is what the metrics endpoint serves: /metrics on the API, or the separate listener
+// of DATAVENUE_METRICS_LISTEN.
 type server struct {
 	app        *fiber.App
 	registry   *prometheus.Registry
@@ -271,10 +271,10 @@ type server struct {
 }
 
 // newServer wires every service over PostgreSQL and Redis.
-// Every start-up check happens here, before the listener opens: the databases and Redis are
-// reachable, the keys load, at least one token issuer is trusted (a venue nobody can log into is
-// a configuration error, not a running service), and the calendar file is valid. Each failure
-// closes what was already opened.
+// The start-up checks happen here, before the listener opens: the URLs parse, the keys load, at
+// least one token issuer is trusted (a venue nobody can log into is a configuration error, not a
+// running service), and wiring checks the calendar file. Each failure closes what was already
+// opened.
 func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*server, error) {
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
