@@ -193,8 +193,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		return cfg, fmt.Errorf("DATAVENUE_PUBLIC_URL: want an absolute http or https URL such as https://data-exchange.example.cn")
 	}
 	cfg.DatabaseReadURL = get("DATAVENUE_DATABASE_READ_URL")
-	// The replica lag bound has a floor so that the router's check interval (a fifth of it,
-	// postgres.ReadRouter) stays sensible; see postgres/replica.go for how the lag is measured.
+	// The replica lag bound has a floor of 100 ms, the router's shortest check interval
+	// (postgres.ReadRouter checks every fifth of the bound, 100 ms to 1 s): a smaller bound could not
+	// be measured. See postgres/replica.go for how the lag is measured.
 	if cfg.ReadMaxLag, err = time.ParseDuration(get("DATAVENUE_READ_MAX_LAG")); err != nil || cfg.ReadMaxLag < 100*time.Millisecond {
 		return cfg, fmt.Errorf("DATAVENUE_READ_MAX_LAG: want a duration of at least 100ms, such as 5s")
 	}
