@@ -63,7 +63,8 @@ func main() {
 	prefix := fmt.Sprintf("bench%d:", time.Now().UnixNano())
 	e := matching.Engine{Redis: client, Keys: matching.Keys{Prefix: prefix}}
 	// Open a minute ago, closing in an hour: bidding is open for the whole run whatever its length,
-	// and nothing closes the auctions meanwhile (the bench runs no stopper).
+	// and nothing closes the auctions meanwhile (the bench runs no closer, and a venue's closer
+	// watches only its own key prefix).
 	auction := func(id string) matching.Auction {
 		now := time.Now()
 		return matching.Auction{ID: id, Kind: matching.SealedFirst, Operator: "org_01JBENCHOPERATOR0000000000",
