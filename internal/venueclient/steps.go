@@ -218,8 +218,8 @@ func (c *Client) ImportStatement(csv string) (client.ImportResult, error) {
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
-	// A line may carry a full result (every matched receipt), hence a buffer well above the default
-	// 64 KiB limit of bufio.Scanner.
+	// The last line carries the whole result (receipt outcomes, missing obligations), hence a buffer
+	// well above bufio.Scanner's default 64 KiB line limit.
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
 		var line importProgress
