@@ -61,6 +61,8 @@ func certCommand(ctx context.Context, cfg config.Config, args []string, stdout i
 	if err != nil {
 		return fmt.Errorf("%s: NOT VALID: %w", file, err)
 	}
+	// The report prints what the signed document says, not what the venue's database holds now: an
+	// offline reader sees exactly what was certified.
 	fmt.Fprintf(stdout, "%s: signature valid\n  %s version %d (%s certificate, %s)\n  asset %s %q, version %d\n  holder %s %s\n  issuer %s %s\n  scope: scenarios %s; product types %s\n  valid %s to %s\n",
 		file, doc.Number, doc.Version, doc.Kind, doc.Amendment, doc.AssetID, doc.AssetName, doc.AssetVersion,
 		doc.HolderID, doc.HolderName, doc.IssuerOrg, doc.IssuerName, strings.Join(doc.Scope.Scenarios, "; "),

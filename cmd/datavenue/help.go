@@ -38,6 +38,8 @@ func commandHelp(args []string, stdout io.Writer) error {
 		}
 		words = append(words, a)
 	}
+	// Longest match first, so `parked show 3 --help` finds `parked show` if it has its own entry,
+	// and `parked` (whose entry lists show) otherwise.
 	for n := len(words); n > 0; n-- {
 		if lines := usageOf(words[:n]); lines != "" {
 			fmt.Fprintf(stdout, "Usage:\n%s\nConfiguration is environment variables only: `datavenue --help` lists them with their defaults.\n", lines)

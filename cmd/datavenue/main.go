@@ -306,6 +306,8 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		return nil, errors.New("no token issuer is trusted: set DATAVENUE_TRUSTED_ISSUERS or DATAVENUE_DEV_ISSUER=true")
 	}
 	// Anonymous catalogue reads may go to a hot standby (replica.go).
+	// A standby that is configured but down does not stop the start: its pool is made without
+	// connecting, and the router keeps the reads on the primary until it answers.
 	reads, err := openReadReplica(ctx, cfg, db, logger)
 	if err != nil {
 		closeAll()

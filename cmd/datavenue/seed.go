@@ -44,6 +44,9 @@ func demoUSCC(body string) string {
 // bodies', 91 companies' (GB 32100's registration-authority and category codes).
 func demoOrgs() []demoOrg {
 	const treasury = "市级国库（市财政局国库支付中心）"
+	// Government units carry a fiscal level and a treasury: their shares of revenue are non-tax
+	// revenue remitted to the treasury of the same level (D17), so settlement needs both to create
+	// the remittance obligation.
 	gov := func(n int, body, name, en string, role datavenue.Role) demoOrg {
 		return demoOrg{parties.Registration{ID: demoID(n), USCC: demoUSCC(body), Name: name, NameEN: en,
 			Kind: parties.KindGovernmentUnit, FiscalLevel: parties.LevelMunicipal, Treasury: treasury}, role}
@@ -51,6 +54,8 @@ func demoOrgs() []demoOrg {
 	org := func(n int, body, name, en string, kind parties.Kind, role datavenue.Role) demoOrg {
 		return demoOrg{parties.Registration{ID: demoID(n), USCC: demoUSCC(body), Name: name, NameEN: en, Kind: kind}, role}
 	}
+	// The state enterprises name their supervisor (SASAC): G6 has them file usage income with it,
+	// and the filing obligations are addressed to it.
 	stateEnterprise := org(4, "91350100MA0000004", "城市大数据集团有限公司", "City Big Data Group Co., Ltd.", parties.KindStateEnterprise, "")
 	stateEnterprise.reg.Supervisor = "市人民政府国有资产监督管理委员会"
 	venue := org(9, "91350100MA0000009", "市公共数据交易中心有限公司", "City Public Data Exchange Co., Ltd.", parties.KindStateEnterprise, datavenue.RoleClerk)

@@ -49,6 +49,7 @@ func voucherCommand(ctx context.Context, cfg config.Config, args []string, stdou
 		if err != nil {
 			return fmt.Errorf("%s: NOT VALID: %w", file, err)
 		}
+		// As with certificates, the report is the voucher's signed content, readable without the venue.
 		fmt.Fprintf(stdout, "%s: signature valid\n  voucher %s, entry %d of the log (previous hash %s…)\n  order %s, trade %s, product %s\n  %s CNY by %s pricing; buyer %s, seller %s, traded %s\n  certificates: %s\n  delivered %s (%s), confirmed %s\n",
 			file, v.ID, v.Seq, v.PrevHash[:12], v.OrderID, v.TradeID, v.ProductID, v.Price, v.Method, v.Buyer, v.Seller, v.TradedAt,
 			strings.Join(v.Certificates, ", "), v.DeliveredAt, v.Delivery.Method, v.ConfirmedAt)
