@@ -17,9 +17,12 @@ import (
 )
 
 // ID identifies an asset: "ast_" and a ULID.
+// The type keeps an asset id from being passed where a product or certificate id is expected.
 type ID string
 
 // The closed vocabularies of a card. Each list is also a CHECK constraint in the database.
+// The values are stable API codes (English, snake_case); the Chinese terms a finance clerk reads
+// are the export's labels (export.go). Adding a value takes a migration for its CHECK as well.
 var (
 	Categories        = []string{"data_resource", "data_asset"}        // D3: a resource becomes an asset when it meets the asset test
 	Rights            = []string{"holding", "processing", "operating"} // 持有权, 加工使用权, 产品经营权
@@ -35,12 +38,18 @@ var (
 var NominalAmount = money.MustParse("1.00")
 
 // CostComponent is one part of an asset's original cost.
+// The stages are D16/G6's stages of input (production, collection, processing, circulation, plus
+// storage and other), kept apart as the card's financial information; a revenue agreement on the
+// cost basis (settlement) states its parties' costs itself and does not read them from here.
 type CostComponent struct {
 	Stage  string     `json:"stage"`
 	Amount money.Yuan `json:"amount"`
 }
 
 // Asset is a card's current version.
+// OriginalCost is the sum of CostComponents; BookValue is what the card is carried at: the original
+// cost when measured at cost, the nominal 1.00 yuan otherwise (G4: never an inflated value).
+// HolderName is joined in when the card is read, not stored on it. Amounts are yuan, two places.
 type Asset struct {
 	ID               ID              `json:"id"`
 	HolderID         datavenue.OrgID `json:"holder_id"`
@@ -69,6 +78,8 @@ type Asset struct {
 }
 
 // Input is what a holder submits to register or change a card. Amounts are decimal strings.
+// Amounts arrive as strings and are parsed with money.Parse so no float ever holds a yuan value
+// (the JSON schema's pattern allows at most 15 integer digits and 2 decimals).
 type Input struct {
 	Category         string          `json:"category" jsonschema:"enum=data_resource,enum=data_asset"`
 	Name             string          `json:"name" jsonschema:"minLength=1,maxLength=200"`
@@ -95,6 +106,9 @@ type CostInput struct {
 
 // Validate checks every field and returns the card fields it implies (costs parsed and summed,
 // book value by measurement basis).
+// All field errors are gathered and returned together (one 422 with an errors array) rather than
+// the first only, so a form can mark every bad field at once. HolderID, ID and Version are left
+// for the caller: Validate knows only what the holder sent.
 func (in Input) Validate() (Asset, error) {
 	var f datavenue.Fields
 	a := Asset{Category: in.Category, Name: strings.TrimSpace(in.Name), Summary: in.Summary, Rights: in.Rights,
@@ -123,12 +137,17 @@ func (in Input) Validate() (Asset, error) {
 			break
 		}
 	}
+	// G5: data obtained from another unit through government sharing needs that unit's consent before
+	// it is operated, so shared data must name its source unit. The consent record itself may follow
+	// later (it is checked when the asset is authorised, not when it is registered).
 	if (a.AcquisitionMode == "shared") != (a.SharedFrom != "") {
 		f.Add("shared_from", "shared_source", "data acquired through government sharing names the unit it came from, and only such data does")
 	}
 	if a.SharedConsentRef != "" && a.SharedFrom == "" {
 		f.Add("shared_consent_ref", "not_applicable", "a consent record applies to shared data only")
 	}
+	// The original cost is summed in decimal (money.Yuan), exactly; a bad amount is reported and left
+	// out of the sum, which is then unused since Validate fails.
 	a.OriginalCost = money.Zero
 	for i, c := range in.CostComponents {
 		amount, err := money.Parse(c.Amount)
@@ -142,9 +161,12 @@ func (in Input) Validate() (Asset, error) {
 		a.CostComponents = append(a.CostComponents, CostComponent{Stage: c.Stage, Amount: amount})
 		a.OriginalCost = a.OriginalCost.Add(amount)
 	}
+	// An empty JSON array rather than null, so clients always get a list.
 	if a.CostComponents == nil {
 		a.CostComponents = []CostComponent{}
 	}
+	// G4: cost is the default basis; where it cannot be measured reliably, the asset is booked at the
+	// nominal amount until it can, whatever cost components were given.
 	switch a.MeasurementBasis {
 	case "cost":
 		if len(in.CostComponents) == 0 {
@@ -157,10 +179,13 @@ func (in Input) Validate() (Asset, error) {
 	return a, f.Err()
 }
 
+// fieldIndex names an element's field in the JSON path form the errors array uses:
+// cost_components[2].amount.
 func fieldIndex(field string, i int, sub string) string {
 	return field + "[" + strconv.Itoa(i) + "]." + sub
 }
 
+// enum adds a field error when v is not one of set; the message lists the allowed values.
 func enum(f *datavenue.Fields, field, v string, set []string) {
 	if !slices.Contains(set, v) {
 		f.Add(field, "invalid_value", field+" must be one of "+strings.Join(set, ", "))
@@ -168,6 +193,9 @@ func enum(f *datavenue.Fields, field, v string, set []string) {
 }
 
 // Text checks a free-text field's length in characters and rejects NUL and invalid UTF-8.
+// Length counts characters (runes), not bytes, so a 200-character Chinese name (600 bytes) fits
+// a 200 limit. NUL is refused because PostgreSQL text cannot store it: it would be a 500 later.
+// Other packages use it for their own free-text fields, so every field is checked the same way.
 func Text(f *datavenue.Fields, field, v string, min, max int) {
 	n := utf8.RuneCountInString(v)
 	switch {
@@ -181,6 +209,8 @@ func Text(f *datavenue.Fields, field, v string, min, max int) {
 }
 
 // Version is one kept version of a card.
+// Versions are append-only: every change stores the whole card as it became, with who changed it
+// and why, so the card as it stood on any date can be shown to an auditor (D4: kept current).
 type Version struct {
 	Version      int             `json:"version"`
 	Snapshot     Asset           `json:"snapshot"`
@@ -213,6 +243,7 @@ type Card struct {
 }
 
 // Filter narrows the ledger.
+// The ledger pages by id (keyset: After, then Limit); empty strings mean no filter.
 type Filter struct {
 	Holder           datavenue.OrgID
 	Category         string
@@ -223,6 +254,8 @@ type Filter struct {
 }
 
 // Store keeps the register. Writes add their audit record and version in the same transaction.
+// It is declared here, by its user, and implemented in postgres/; the card's invariants (the
+// version number, its history) are the store's to keep in one transaction.
 type Store interface {
 	CreateAsset(ctx context.Context, a Asset) (Asset, error)
 	// UpdateAsset loads the card for update, checks that its version is expected, applies change,

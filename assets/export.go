@@ -12,6 +12,8 @@ import (
 
 // ledgerColumn is one column of the exported ledger: a Chinese header a finance clerk reads, and
 // how to get the cell from a card.
+// money marks an amount column, written to XLSX as a number (so it sums) rather than text;
+// width is the XLSX column width in characters.
 type ledgerColumn struct {
 	header string
 	cell   func(Asset) string
@@ -19,6 +21,8 @@ type ledgerColumn struct {
 	width  float64
 }
 
+// labels are the Chinese terms of the card's codes, as the pilot documents and accounting
+// practice name them (e.g. 名义金额 for G4's nominal amount, 备查簿登记 for the memorandum book).
 var labels = map[string]string{
 	"data_resource": "数据资源", "data_asset": "数据资产",
 	"holding": "持有权", "processing": "加工使用权", "operating": "产品经营权",
@@ -29,6 +33,8 @@ var labels = map[string]string{
 	"not_booked": "未入账", "memorandum": "备查簿登记", "booked": "已入账",
 }
 
+// label falls back to the code itself, so a value added to a vocabulary without a label still
+// exports (in English) instead of as an empty cell.
 func label(v string) string {
 	if l, ok := labels[v]; ok {
 		return l
@@ -36,6 +42,9 @@ func label(v string) string {
 	return v
 }
 
+// The columns follow the asset card of D4/G2 (name, summary, rights, classification and grading,
+// source, accounting status, financial information); both formats are generated from this one
+// table, so the CSV and the XLSX cannot disagree.
 var ledgerColumns = []ledgerColumn{
 	{"资产编号", func(a Asset) string { return string(a.ID) }, false, 32},
 	{"资产名称", func(a Asset) string { return a.Name }, false, 28},
@@ -62,6 +71,7 @@ var ledgerColumns = []ledgerColumn{
 	{"计量属性", func(a Asset) string { return label(a.MeasurementBasis) }, false, 10},
 	{"账面价值（元）", func(a Asset) string { return a.BookValue.String() }, true, 16},
 	{"入账状态", func(a Asset) string { return label(a.AccountingStatus) }, false, 12},
+	// Timestamps keep their offset (stored in UTC), so a reader never guesses the zone.
 	{"更新时间", func(a Asset) string { return a.UpdatedAt.Format("2006-01-02 15:04:05Z07:00") }, false, 22},
 }
 
@@ -77,6 +87,8 @@ func LedgerHeaders() []string {
 // WriteCSV writes the ledger as UTF-8 CSV with a byte-order mark, which Excel needs to show
 // Chinese text correctly.
 func WriteCSV(w io.Writer, rows []Asset) error {
+	// The BOM comes before any CSV record; without it Excel on Windows reads the file as the local
+	// code page (GBK) and the Chinese text is garbled.
 	if _, err := w.Write([]byte("\uFEFF")); err != nil {
 		return err
 	}
@@ -100,6 +112,8 @@ func WriteCSV(w io.Writer, rows []Asset) error {
 // CSVSafe defuses spreadsheet formula injection: a cell a spreadsheet would evaluate gets a
 // leading apostrophe (OWASP "CSV injection").
 func CSVSafe(v string) string {
+	// A tab or carriage return counts as well: some spreadsheets strip leading whitespace and then
+	// evaluate what follows. Amounts are never negative, so no number loses its sign to this.
 	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
 		return "'" + v
 	}
@@ -126,6 +140,7 @@ func WriteXLSX(w io.Writer, rows []Asset) error {
 	if err != nil {
 		return err
 	}
+	// The header row and widths first, then one row per card from row 2.
 	for i, c := range ledgerColumns {
 		col, _ := excelize.ColumnNumberToName(i + 1)
 		if err := f.SetCellStr(LedgerSheet, col+"1", c.header); err != nil {
@@ -143,6 +158,9 @@ func WriteXLSX(w io.Writer, rows []Asset) error {
 		for i, c := range ledgerColumns {
 			cell, _ := excelize.CoordinatesToCellName(i+1, r+2)
 			if c.money {
+				// SetCellDefault stores the decimal text as the cell's number value unchanged, so "1234.50"
+				// stays exact in the file and Excel formats it as 1,234.50. Text cells are written as strings
+				// (SetCellStr): a value beginning with "=" is shown, never evaluated, so no CSVSafe is needed.
 				err = f.SetCellDefault(LedgerSheet, cell, c.cell(a))
 				if err == nil {
 					err = f.SetCellStyle(LedgerSheet, cell, cell, amount)
@@ -158,6 +176,8 @@ func WriteXLSX(w io.Writer, rows []Asset) error {
 	if err := f.SetPanes(LedgerSheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return err
 	}
+	// The workbook is built in memory and written in one piece, so a failure mid-way leaves the
+	// response unwritten and the caller can still answer with an error.
 	var buf bytes.Buffer
 	if err := f.Write(&buf); err != nil {
 		return err

@@ -8,6 +8,11 @@ import (
 	"github.com/datavenue/datavenue"
 )
 
+// The cache is no weaker than verifying: a cached answer needs the identical token, still inside
+// its exp (compared without the verifier's leeway, so it ends a little earlier, never later).
+// The issuers and keys are fixed for the process's life, so nothing that made the token valid
+// can change while it is cached. A whole-map reset when full, rather than LRU, keeps it simple
+// and bounded: the worst case is re-verifying the tokens in use.
 // CachingVerifier remembers tokens it verified, by the SHA-256 of their exact bytes, until they
 // expire: a client sends the same token with every request, and an Ed25519 verification costs more
 // than the rest of a bid's HTTP path. A token is only ever accepted from the cache if the very same
@@ -20,12 +25,15 @@ type CachingVerifier struct {
 	entries map[[32]byte]cached
 }
 
+// cached is a verified token's caller and the moment its exp passes.
 type cached struct {
 	caller  datavenue.Caller
 	expires time.Time
 }
 
 // Verify checks a token, from the cache when it verified before.
+// The lock is not held while verifying, so requests with different tokens never queue behind an
+// Ed25519 check; two concurrent first requests with the same token both verify, harmlessly.
 func (c *CachingVerifier) Verify(token string) (datavenue.Caller, error) {
 	key := sha256.Sum256([]byte(token))
 	now := c.Verifier.Clock.Now()

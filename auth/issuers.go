@@ -15,6 +15,8 @@ import (
 
 // StaticKey is a trusted issuer's single public key read from a file. A token must name it by its
 // RFC 7638 thumbprint, or by the kid given in the configuration.
+// A fixed key fits an issuer that rotates rarely and announces it: a rotation is a configuration
+// change and a restart, where a JWKS URL follows rotations by itself.
 type StaticKey struct {
 	KID string
 	Key crypto.PublicKey
@@ -31,6 +33,11 @@ func (s StaticKey) PublicKey(kid string) (crypto.PublicKey, error) {
 // RemoteJWKS fetches an identity provider's JWKS over HTTP and caches it. An unknown kid triggers
 // a refetch (the provider may have rotated), at most once per MinRefresh so a flood of tokens with
 // made-up kids cannot make the venue hammer the provider.
+// MaxAge bounds how long a key the provider has withdrawn keeps verifying; MinRefresh bounds the
+// fetch rate after a successful fetch. The mutex is held across the fetch, so concurrent
+// requests with the same new kid cause one fetch, not one each. A failed fetch does not move
+// fetched, so while the provider is down every miss tries again, one at a time under the lock
+// (each up to the 5 s timeout).
 type RemoteJWKS struct {
 	URL        string
 	Client     *http.Client
@@ -44,6 +51,10 @@ type RemoteJWKS struct {
 
 // PublicKey returns the provider's key with this id.
 func (r *RemoteJWKS) PublicKey(kid string) (crypto.PublicKey, error) {
+	// The order: a known kid in a fresh set answers at once; otherwise refetch when there is no set
+	// yet, the set is stale, or the last fetch is older than MinRefresh (an unknown kid); then look
+	// the kid up again. A provider outage does not log everyone out: a known key keeps verifying,
+	// stale or not, until the provider answers again.
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	key, ok := r.keys[kid]
@@ -66,6 +77,9 @@ func (r *RemoteJWKS) PublicKey(kid string) (crypto.PublicKey, error) {
 }
 
 func (r *RemoteJWKS) fetch() error {
+	// fetch replaces the whole set on success only: a failed or empty answer leaves the previous
+	// keys in place. The body is capped at 1 MiB, as a JWKS is a few kilobytes and the URL is
+	// outside the venue's control.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
@@ -98,6 +112,8 @@ func (r *RemoteJWKS) fetch() error {
 
 // ParseTrustedIssuers reads the DATAVENUE_TRUSTED_ISSUERS format: entries separated by ";", each
 // "ISSUER=jwks:URL" or "ISSUER=file:PATH[#KID]".
+// The defaults: a key the provider withdraws stops verifying within 10 minutes, and tokens
+// naming unknown kids cost at most one successful fetch per 30 s.
 func ParseTrustedIssuers(spec string) (map[string]KeySource, error) {
 	out := map[string]KeySource{}
 	for _, entry := range strings.Split(spec, ";") {
@@ -123,6 +139,8 @@ func ParseTrustedIssuers(spec string) (map[string]KeySource, error) {
 				return nil, fmt.Errorf("trusted issuer %q: %s: %w", iss, path, err)
 			}
 			if kid == "" {
+				// Without a kid in the configuration, the key's RFC 7638 thumbprint is its id, as for the venue's
+				// own keys.
 				kid = Thumbprint(key)
 			}
 			out[iss] = StaticKey{KID: kid, Key: key}
@@ -145,6 +163,9 @@ func (s KeySet) PublicKey(kid string) (crypto.PublicKey, error) {
 }
 
 // StaticSet builds a KeySet from a JWKS; keys of unsupported types are skipped.
+// A key of a type the venue cannot use (EC, symmetric) or without a kid is skipped rather than
+// failing the whole set, since providers often publish keys for other purposes alongside; a set
+// with none usable is an error, as no token from it could ever verify.
 func StaticSet(set JWKSet) (KeySet, error) {
 	out := KeySet{}
 	for _, j := range set.Keys {

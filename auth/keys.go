@@ -25,11 +25,15 @@ import (
 // Keyring is the venue's own set of Ed25519 signing keys, one PEM file (PKCS#8) per key in a
 // folder. The newest file (file names start with a UTC timestamp) signs; all of them stay
 // published in the JWKS, so tokens and certificates signed before a rotation still verify.
+// A Keyring is loaded at start-up and not safe for Rotate while others read it; rotation is an
+// offline command (`datavenue keys rotate`), and a serving venue sees the new key on restart.
 type Keyring struct {
 	dir  string
 	keys []SigningKey // oldest first; the last one is active
 }
 
+// A key id derived from the key itself needs no registry: two venue processes reading the same
+// folder agree on every kid, and a verifier can check that a JWK's kid matches its key.
 // SigningKey is one Ed25519 key with its key id, the RFC 7638 thumbprint of its public part.
 type SigningKey struct {
 	KID     string
@@ -41,6 +45,8 @@ func (k SigningKey) Public() ed25519.PublicKey { return k.Private.Public().(ed25
 
 // LoadKeyring reads every *.pem key in dir. With create set, a missing folder or an empty one gets
 // a fresh key (what a development venue wants); without it, an empty keyring is an error.
+// Production passes create=false: a venue that silently made itself a key would sign certificates
+// nobody else trusts, where an error at start-up points at the missing key folder.
 func LoadKeyring(dir string, create bool) (*Keyring, error) {
 	kr := &Keyring{dir: dir}
 	if err := kr.load(); err != nil {
@@ -57,6 +63,9 @@ func LoadKeyring(dir string, create bool) (*Keyring, error) {
 	return kr, nil
 }
 
+// load reads the folder in file-name order, which is creation order because names begin with a
+// UTC timestamp; the last key is therefore the newest and the active one. A file that is not an
+// Ed25519 PKCS#8 key stops the load: a key folder with stray files is a mistake to surface.
 func (kr *Keyring) load() error {
 	paths, err := filepath.Glob(filepath.Join(kr.dir, "*.pem"))
 	if err != nil {
@@ -78,6 +87,8 @@ func (kr *Keyring) load() error {
 	return nil
 }
 
+// parseEd25519Private accepts only PKCS#8 "PRIVATE KEY" blocks holding an Ed25519 key; an RSA or
+// EC key (a likely mix-up with a TLS key) is refused by name.
 func parseEd25519Private(raw []byte) (ed25519.PrivateKey, error) {
 	block, _ := pem.Decode(raw)
 	if block == nil {
@@ -96,6 +107,9 @@ func parseEd25519Private(raw []byte) (ed25519.PrivateKey, error) {
 
 // Rotate makes a new key, writes it (mode 0600) and makes it the active one.
 func (kr *Keyring) Rotate() (SigningKey, error) {
+	// The file is written before the key is added in memory, so a failed write leaves the keyring as
+	// it was. The name sorts by time (nanoseconds, UTC) and carries the kid's start for a reader of
+	// the folder; the folder is 0700 and the file 0600 since they hold private keys.
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return SigningKey{}, err
@@ -131,6 +145,9 @@ func (kr *Keyring) Key(kid string) (SigningKey, bool) {
 }
 
 // JWKS returns the public keys as a JSON Web Key Set (RFC 7517), newest first.
+// Newest first so that a client that tries keys in order finds the active one first; every older
+// key stays listed, since certificates and vouchers signed with it must still verify for as long
+// as they are kept.
 func (kr *Keyring) JWKS() JWKSet {
 	var set JWKSet
 	for i := len(kr.keys) - 1; i >= 0; i-- {
@@ -140,6 +157,8 @@ func (kr *Keyring) JWKS() JWKSet {
 }
 
 // JWK is one JSON Web Key: Ed25519 (kty OKP) or RSA public keys are all the venue reads or writes.
+// RSA is read only, for external identity providers that sign with RS256; the venue itself signs
+// with Ed25519.
 type JWK struct {
 	KTY string `json:"kty"`
 	CRV string `json:"crv,omitempty"`
@@ -156,6 +175,7 @@ type JWKSet struct {
 	Keys []JWK `json:"keys"`
 }
 
+// b64 is base64url without padding, the encoding every JOSE structure uses (RFC 7515 §2).
 var b64 = base64.RawURLEncoding
 
 // PublicJWK describes an Ed25519 public key as a JWK.
@@ -173,6 +193,8 @@ func (j JWK) Key() (crypto.PublicKey, error) {
 		}
 		return ed25519.PublicKey(x), nil
 	case j.KTY == "RSA":
+		// A public exponent is at most 4 bytes here (65537 is 3): a longer one is not a real key and
+		// would overflow the int that rsa.PublicKey holds it in.
 		n, err1 := b64.DecodeString(j.N)
 		e, err2 := b64.DecodeString(j.E)
 		if err1 != nil || err2 != nil || len(e) == 0 || len(e) > 4 {
@@ -187,6 +209,8 @@ func (j JWK) Key() (crypto.PublicKey, error) {
 // Thumbprint is the RFC 7638 JWK thumbprint (SHA-256, base64url) of a public key: a key id that
 // anyone can recompute from the key itself.
 func Thumbprint(pub crypto.PublicKey) string {
+	// The canonical form is the RFC 7638 one: only the required members, in lexicographic order,
+	// with no whitespace, so any implementation computes the same thumbprint for the same key.
 	var canonical string
 	switch k := pub.(type) {
 	case ed25519.PublicKey:
@@ -219,6 +243,7 @@ func ParsePublicKeyPEM(raw []byte) (crypto.PublicKey, error) {
 }
 
 // MarshalJWKS encodes a key set.
+// Encoding a JWKSet cannot fail (strings only), hence the ignored error.
 func MarshalJWKS(set JWKSet) []byte {
 	out, _ := json.Marshal(set)
 	return out

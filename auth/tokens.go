@@ -17,6 +17,9 @@ import (
 
 // Claims are the claims of a venue token: the registered ones plus the role the caller acts in and
 // the organisation it acts for.
+// The role and organisation are the venue's authorisation inputs: a role claim alone does not
+// grant anything until the organisation is known to hold that role (parties.RoleGate checks it
+// against the register), so a token from a trusted issuer cannot make a buyer an operator.
 type Claims struct {
 	jwt.RegisteredClaims
 	Role datavenue.Role  `json:"role"`
@@ -33,6 +36,9 @@ type Minter struct {
 }
 
 // Mint signs a token for subject acting as role for org, valid for ttl.
+// nbf equals iat: a minted token is usable at once. The jti makes every token distinct, even
+// two minted in the same second for the same caller. The kid header names the signing key, so
+// verification still finds it after a rotation.
 func (m Minter) Mint(subject string, role datavenue.Role, org datavenue.OrgID, ttl time.Duration) (string, error) {
 	if !role.Valid() {
 		return "", fmt.Errorf("unknown role %q", role)
@@ -61,6 +67,9 @@ func (m Minter) Mint(subject string, role datavenue.Role, org datavenue.OrgID, t
 }
 
 // KeySource finds the public key an issuer signed with, by key id.
+// Implementations: the Keyring (the venue's own tokens), StaticKey and RemoteJWKS (external
+// issuers), KeySet (a saved JWKS). Each answers ErrUnknownKey for a kid it lacks, which the
+// verifier reports as token_unknown_key rather than as a bad signature.
 type KeySource interface {
 	PublicKey(kid string) (crypto.PublicKey, error)
 }
@@ -103,6 +112,8 @@ var tokenTypes = []string{"jwt", "at+jwt", "application/at+jwt"}
 var validMethods = []string{jwt.SigningMethodEdDSA.Alg(), jwt.SigningMethodRS256.Alg()}
 
 // Verify checks a token and returns the caller it names.
+// Errors are datavenue.Unauthorized with a stable code (token_expired, token_bad_issuer, …),
+// which the API turns into 401 problem+json; the token itself is never echoed.
 func (v Verifier) Verify(token string) (datavenue.Caller, error) {
 	caller, _, err := v.verify(token)
 	return caller, err
@@ -110,6 +121,11 @@ func (v Verifier) Verify(token string) (datavenue.Caller, error) {
 
 // verify checks a token and also returns when it expires.
 func (v Verifier) verify(token string) (datavenue.Caller, time.Time, error) {
+	// The options: only EdDSA and RS256; the audience must be this venue (a token for another
+	// service is refused even when its issuer is trusted); exp is required, so no token lives forever;
+	// iat in the future beyond the leeway is refused; WithStrictDecoding refuses non-canonical
+	// base64url, so one token has exactly one encoding; the clock is the venue's, so tests can
+	// control expiry.
 	var claims Claims
 	parser := jwt.NewParser(
 		jwt.WithValidMethods(validMethods),
@@ -120,6 +136,8 @@ func (v Verifier) verify(token string) (datavenue.Caller, time.Time, error) {
 		jwt.WithLeeway(v.Leeway),
 		jwt.WithTimeFunc(v.Clock.Now),
 	)
+	// Checked before parsing, since golang-jwt would accept a string time and the parsed claims no
+	// longer tell the two apart.
 	if err := numericTimes(token); err != nil {
 		return datavenue.Caller{}, time.Time{}, err
 	}
@@ -130,12 +148,16 @@ func (v Verifier) verify(token string) (datavenue.Caller, time.Time, error) {
 		}
 		return datavenue.Caller{}, time.Time{}, tokenError(err)
 	}
+	// The claims that make a caller: a role the venue knows, an organisation id of the venue's
+	// form, and a subject (who, for the audit record). The issuer is not enough without them.
 	if !claims.Role.Valid() {
 		return datavenue.Caller{}, time.Time{}, datavenue.Unauthorized("token_bad_role", "the token's role claim is not a venue role")
 	}
 	if !datavenue.HasPrefix(string(claims.Org), "org") || claims.Subject == "" {
 		return datavenue.Caller{}, time.Time{}, datavenue.Unauthorized("token_bad_claims", "the token must name a subject and the organisation it acts for")
 	}
+	// The lifetime bound limits what a stolen token is worth: a token minted for a year would be a
+	// long-lived credential no operator can revoke. Without iat the lifetime is counted from now.
 	maxLife := v.MaxLifetime
 	if maxLife <= 0 {
 		maxLife = 24 * time.Hour
@@ -166,6 +188,7 @@ func acceptedAlg(token string) bool {
 	return false
 }
 
+// errCrit and errType do the same for the header checks below.
 // errIssuer and errKID carry keyFunc's reasons out through jwt's error wrapping.
 var (
 	errIssuer = errors.New("untrusted issuer")
@@ -194,6 +217,8 @@ func numericTimes(token string) error {
 		if !ok {
 			continue
 		}
+		// A JSON number begins with a digit or a minus sign; anything else (a string, an object, null)
+		// is refused. The value itself is left to the parser.
 		if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
 			return datavenue.Unauthorized("token_bad_claims", "the bearer token's "+name+" is not a number of seconds")
 		}
@@ -201,6 +226,10 @@ func numericTimes(token string) error {
 	return nil
 }
 
+// keyFor is the parser's key function: it runs after the header and claims are decoded and
+// before the signature is checked, so every refusal here happens without a signature
+// verification. The issuer picks the key source first: a kid is only looked up among that
+// issuer's keys, so one issuer can never sign for another.
 func (v Verifier) keyFor(t *jwt.Token) (any, error) {
 	if _, ok := t.Header["crit"]; ok {
 		return nil, errCrit
@@ -228,6 +257,8 @@ func (v Verifier) keyFor(t *jwt.Token) (any, error) {
 }
 
 // tokenError maps golang-jwt's errors to stable codes; the message never echoes the token.
+// The order of the cases matters where golang-jwt wraps several errors: an expired token with a
+// bad audience reports the first case that matches. The cause is kept for the log only.
 func tokenError(err error) error {
 	code, msg := "token_invalid", "the bearer token is not valid"
 	switch {

@@ -13,6 +13,12 @@ import (
 )
 
 // Apply submits an application for the caller's own asset.
+// Only the holder, acting with the operator role, applies, and only for its own asset; a caller
+// who may not read the asset learns only that no such asset of theirs exists. A data asset
+// certificate needs a card of category data_asset (D3: a resource only becomes an asset when it
+// is held, measurable in money and expected to bring benefit). A change registration (Amends) must
+// name a currently valid certificate of the same kind and asset: an expired or cancelled one is
+// not changed, it is applied for anew. The application records the card's current version.
 func (s Service) Apply(ctx context.Context, caller datavenue.Caller, in ApplyInput) (Application, error) {
 	// Who may comes before what is sent: a caller without the right learns nothing of the rules.
 	if !caller.Is(datavenue.RoleOperator) {
@@ -55,6 +61,9 @@ func (s Service) Apply(ctx context.Context, caller datavenue.Caller, in ApplyInp
 
 // Amend resubmits a rejected application with corrected scope and materials, against the asset
 // card's current version.
+// The amendment is a new revision reviewed from scratch; it is checked against the revision read
+// here (the store refuses it if another amendment or decision came first) and re-pinned to the
+// card's current version, since the holder may have corrected the card as well.
 func (s Service) Amend(ctx context.Context, caller datavenue.Caller, id string, in AmendInput) (Application, error) {
 	app, err := s.readApplication(ctx, caller, id)
 	if err != nil {
@@ -80,6 +89,9 @@ func (s Service) Amend(ctx context.Context, caller datavenue.Caller, id string, 
 }
 
 // Concur records the data bureau's concurrence on a data asset certificate application.
+// The data bureau's concurrence (D5/G3) is recorded once per revision and must come before the
+// finance bureau's review issues the certificate; a "fail" here blocks issuing until the holder
+// amends (which starts a new revision needing a new concurrence).
 func (s Service) Concur(ctx context.Context, caller datavenue.Caller, id string, in ConcurInput) (Application, error) {
 	if !caller.Is(datavenue.RoleDataBureau) {
 		return Application{}, datavenue.Forbidden("role_not_allowed", "the data bureau gives the concurrence")
@@ -104,6 +116,8 @@ func (s Service) Concur(ctx context.Context, caller datavenue.Caller, id string,
 		Verdict: in.Verdict, Comment: in.Comment, Org: caller.Org, By: caller.Subject, At: s.Clock.Now()})
 }
 
+// checkVerdict accepts only "pass" and "fail": a verdict is binary, a qualified pass is a fail
+// with a comment.
 func checkVerdict(f *datavenue.Fields, field, v string) {
 	if v != "pass" && v != "fail" {
 		f.Add(field, "invalid_value", "a verdict is pass or fail")
@@ -113,6 +127,14 @@ func checkVerdict(f *datavenue.Fields, field, v string) {
 // Review records a verdict on every review item. All pass: the certificate is issued and signed;
 // any fails: the application is rejected with the reasons, and the holder may amend it.
 func (s Service) Review(ctx context.Context, caller datavenue.Caller, id string, in ReviewInput) (Application, *Certificate, error) {
+	// The reviewer's role depends on the kind: the data bureau for resource registration certificates
+	// (D2), the finance bureau for data asset certificates (D5/G3). The verdicts are validated before
+	// the status is checked, so a malformed decision is reported as such even on a closed application.
+	// Issuing is one store transaction: it locks the application at the revision read here, records the
+	// reviews, allocates the number (or the next version of the amended number), signs and inserts the
+	// certificate and writes the audit record, so a certificate is never issued twice for one
+	// application, nor half-issued. The signature is made inside that transaction (s.Signer.Sign
+	// passed down) because the number it covers is only known there.
 	app, err := s.readApplication(ctx, caller, id)
 	if err != nil {
 		return Application{}, nil, err
@@ -150,6 +172,9 @@ func (s Service) Review(ctx context.Context, caller datavenue.Caller, id string,
 	return app, &issued, err
 }
 
+// verdicts turns the reviewer's items into Review rows and reports whether all passed. Every
+// item of the kind needs exactly one verdict, and a fail needs a comment: the holder amends from
+// the reasons, so a bare "fail" would leave nothing to act on.
 func (s Service) verdicts(caller datavenue.Caller, app Application, items []ItemVerdict) ([]Review, bool, error) {
 	var f datavenue.Fields
 	want := ReviewItems(app.Kind)
@@ -178,6 +203,9 @@ func (s Service) verdicts(caller datavenue.Caller, app Application, items []Item
 	return reviews, allPass, f.Err()
 }
 
+// validity checks the requested validity period as CST civil dates: it may start in the past
+// (a certificate recognising an earlier registration) but may not already have ended, and it is
+// at most ten years long (10 × 366 days, so leap years never make a ten-year period too long).
 func (s Service) validity(fromText, untilText string) (civil.Date, civil.Date, error) {
 	var f datavenue.Fields
 	today := civil.Of(s.Clock.Now())
@@ -202,6 +230,9 @@ func (s Service) validity(fromText, untilText string) (civil.Date, civil.Date, e
 
 // draft prepares the certificate an application yields; the store allocates number and version.
 func (s Service) draft(ctx context.Context, caller datavenue.Caller, app Application, from, until civil.Date) (Certificate, error) {
+	// The card, holder and issuer names are copied onto the certificate: it is a signed document, and
+	// what it says must not change when a card or an organisation is renamed later. IssuedAt is cut to
+	// the second because the signed form carries seconds (a JWS NumericDate).
 	a, err := s.Store.Asset(ctx, app.AssetID)
 	if err != nil {
 		return Certificate{}, err
@@ -223,6 +254,8 @@ func (s Service) draft(ctx context.Context, caller datavenue.Caller, app Applica
 	if app.Concurrence != nil {
 		c.ConcurringOrg = app.Concurrence.Org
 	}
+	// A change registration keeps the number and takes the next version; the store re-reads the
+	// valid version under a lock and supersedes it, so the version computed here is provisional.
 	if app.Amends != "" {
 		old, err := s.Store.Certificate(ctx, app.Amends)
 		if err != nil {
@@ -234,6 +267,8 @@ func (s Service) draft(ctx context.Context, caller datavenue.Caller, app Applica
 	return c, nil
 }
 
+// readApplication answers not-found both for a missing application and for one the caller may
+// not read, so ids of other holders' applications cannot be probed.
 func (s Service) readApplication(ctx context.Context, caller datavenue.Caller, id string) (Application, error) {
 	app, err := s.Store.Application(ctx, id)
 	if datavenue.KindOf(err) == datavenue.KindNotFound || (err == nil && !canReadRegistry(caller, app.HolderID)) {
@@ -249,6 +284,8 @@ func (s Service) Application(ctx context.Context, caller datavenue.Caller, id st
 
 // Applications lists applications: a holder its own, bureaus and auditors all.
 func (s Service) Applications(ctx context.Context, caller datavenue.Caller, f ApplicationFilter) ([]Application, error) {
+	// Callers without registry-wide reading (canReadRegistry) are narrowed to their own holder,
+	// whatever holder they filtered on.
 	if !canReadRegistry(caller, "") {
 		f.Holder = caller.Org
 	}

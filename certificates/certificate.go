@@ -10,6 +10,8 @@ import (
 )
 
 // Kind is the kind of certificate.
+// Kind decides who reviews and issues (issuerRole), what is reviewed (ReviewItems) and the
+// certificate number's form.
 type Kind string
 
 // The two certificates of DOMAIN.md D2 and D5.
@@ -26,6 +28,9 @@ const (
 // is not among them: it never enters trading directly (D15).
 var ProductTypes = []string{"dataset", "api_service", "data_report", "model", "sandbox_access", "privacy_computing", "published_data"}
 
+// The publication gate (listing/gate.go) requires a valid certificate whose scope covers the
+// product's type, so a certificate's product types bound what may be sold from the asset; the
+// scenarios record which application scenarios the review covered (D2's scenario information).
 // Scope is what a certificate covers: application scenarios and product types.
 type Scope struct {
 	Scenarios    []string `json:"scenarios" jsonschema:"minItems=1"`
@@ -35,6 +40,8 @@ type Scope struct {
 // Covers reports whether the scope covers the product type.
 func (s Scope) Covers(productType string) bool { return slices.Contains(s.ProductTypes, productType) }
 
+// validate checks a scope as submitted: 1 to 20 scenarios of 1 to 500 characters, and at least
+// one product type, each from ProductTypes.
 func (s Scope) validate(f *datavenue.Fields, field string) {
 	if len(s.Scenarios) == 0 || len(s.Scenarios) > 20 {
 		f.Add(field+".scenarios", "invalid_length", "name 1 to 20 application scenarios")
@@ -54,6 +61,8 @@ func (s Scope) validate(f *datavenue.Fields, field string) {
 }
 
 // Status is what a certificate number's version is worth now.
+// Only valid, superseded, cancelled and expired (written by the sweep) are stored; not_yet_valid,
+// and expired before the sweep has run, are derived by StatusOn on the day asked.
 type Status string
 
 // The statuses a certificate can have.
@@ -75,6 +84,10 @@ const (
 	AmendCorrection Amendment = "correction" // 更正: an error in the certificate is fixed by its issuer
 )
 
+// A certificate number has one or more versions (one per change or correction, 1 first); only the
+// newest can be valid, the older ones are superseded and kept. StoredStatus is the database's
+// state, Status what StatusOn derives for the day of the read. Document is the signed JWS (see
+// Document), served apart from the JSON; KID names the key that signed it.
 // Certificate is one version of a certificate number.
 type Certificate struct {
 	ID                 string          `json:"id"`
@@ -108,6 +121,8 @@ type Certificate struct {
 
 // StatusOn is the certificate's status on a day: the stored state, unless the validity period says
 // otherwise (an expiry the sweep has not yet recorded is still an expiry).
+// Validity is by CST civil day, both ends included: a certificate valid until 2026-12-31 is valid
+// all that day in Beijing and expired from 2027-01-01.
 func (c Certificate) StatusOn(today civil.Date) Status {
 	if c.StoredStatus != StatusValid {
 		return c.StoredStatus
@@ -122,6 +137,8 @@ func (c Certificate) StatusOn(today civil.Date) Status {
 }
 
 // StatusReport is the public answer about a certificate number (and version).
+// The public answer carries dates and status only, never the holder's application materials:
+// anyone holding a copy of a certificate can check it without a token.
 type StatusReport struct {
 	Number        string     `json:"number"`
 	Version       int        `json:"version"`

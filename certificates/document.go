@@ -17,6 +17,10 @@ const DocumentType = "datavenue-certificate+jwt"
 // Document is the signed content of a certificate: everything a relying party needs, offline. It is
 // a JWT (JWS compact serialisation, EdDSA) whose nbf and exp are the validity period's first
 // instant and the instant after its last day, in China Standard Time.
+// The claims duplicate the certificate's fields rather than pointing at the venue: a relying party
+// (a bank, an auditor) checks a downloaded certificate with the venue's public keys alone, even if
+// the venue is unreachable, and learns the holder, asset, scope and dates from it. Revocation is
+// not in the document: cancellation and supersession are answered by the public status endpoint.
 type Document struct {
 	jwt.RegisteredClaims
 	Number        string    `json:"number"`
@@ -44,6 +48,9 @@ type Signer struct {
 
 // Sign returns the key id and the signed document of c.
 func (s Signer) Sign(c Certificate) (kid, document string, err error) {
+	// sub is the certificate number and jti the version's id; nbf and exp come from the CST civil
+	// dates (Start is midnight in Asia/Shanghai), so an offline verifier in any time zone agrees with
+	// the venue on the first and last valid instants.
 	doc := Document{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    s.Issuer,
@@ -60,6 +67,8 @@ func (s Signer) Sign(c Certificate) (kid, document string, err error) {
 		ValidFrom: c.ValidFrom.String(), ValidUntil: c.ValidUntil.String(),
 	}
 	key := s.Keys.Active()
+	// The typ header is what tells a certificate from an access token signed by the same keys
+	// (auth.Verifier refuses this typ, Verify below requires it).
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, doc)
 	tok.Header["kid"] = key.KID
 	tok.Header["typ"] = DocumentType
@@ -68,6 +77,8 @@ func (s Signer) Sign(c Certificate) (kid, document string, err error) {
 }
 
 // Verification failures, each with a message a person can act on.
+// The messages are written for a person holding a file (the `datavenue cert verify` command),
+// and say what to do next where there is something to do.
 var (
 	ErrMalformed    = errors.New("not a datavenue certificate: the file is not a well-formed signed document")
 	ErrUnknownKey   = errors.New("signed by a key this verifier does not trust (unknown kid): fetch the venue's current /.well-known/jwks.json")
@@ -80,6 +91,10 @@ var (
 // Verify checks a signed certificate offline against trusted public keys: signature (EdDSA only,
 // strict base64), key id, document type and validity dates on the day of now.
 func Verify(document string, keys auth.KeySource, now time.Time) (Document, error) {
+	// Only EdDSA: the venue signs certificates itself and never with RSA, so accepting anything else
+	// could only let a forgery through. exp is required (every certificate has an end date); nbf is
+	// checked when present. A document signed by the venue but of another typ (an access token, a
+	// voucher) is refused as ErrWrongType, after the signature check.
 	var doc Document
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// The consumers are listing's Suspender (re-check the products built on the asset against the
+// publication gate, suspending those that fail) and matching's Stopper (stop the auctions of
+// products no longer published): D9 requires that revoking a grant stops trading under it.
 // Event types published when something a listing or an auction depends on stops holding. They are
 // written to an outbox in the transaction of the change itself, so a cancellation cannot commit
 // without its event, and delivered to each consumer at least once, in order.
@@ -22,6 +25,8 @@ const (
 
 // Event is one published event. SubjectID is the certificate, authorisation or approval id;
 // AssetID the asset it concerns, so a consumer can find every listing built on it.
+// ID is the outbox's sequence number, which orders delivery; Payload carries the type's own
+// details (e.g. the reason) as JSON so new event types need no schema change.
 type Event struct {
 	ID        int64           `json:"id"`
 	Type      string          `json:"type"`
@@ -40,6 +45,10 @@ type Consumer interface {
 }
 
 // EventLog delivers events past a consumer's cursor and advances the cursor after each one handled.
+// Implemented in postgres/: a consumer's cursor row is locked while a batch is handled and is
+// advanced in the same transaction, so two venue processes never hand one consumer the same
+// events at once, and a crash before the commit re-delivers them (hence idempotent handlers)
+// rather than skipping them.
 type EventLog interface {
 	Deliver(ctx context.Context, consumer string, limit int, handle func(Event) error) (delivered int, err error)
 }
@@ -53,6 +62,9 @@ type Dispatcher struct {
 
 // RunOnce delivers every pending event to every consumer and reports how many it delivered.
 func (d Dispatcher) RunOnce(ctx context.Context) (int, error) {
+	// Consumers are served one after another, each to the end of the outbox in batches of 100; a
+	// failing consumer stops the run (and is retried next run) so events are never handled out of
+	// order for it. A batch shorter than 100 means the consumer has caught up.
 	total := 0
 	for _, c := range d.Consumers {
 		for {
@@ -71,12 +83,16 @@ func (d Dispatcher) RunOnce(ctx context.Context) (int, error) {
 
 // Expirer records validity periods that have ended: certificates and authorisations become
 // expired and approvals lapse, each with its event.
+// Implemented in postgres/, in one transaction that writes each expiry with its event; running it
+// again records nothing twice, so every venue process may run it.
 type Expirer interface {
 	ExpireDue(ctx context.Context, now time.Time) (int, error)
 }
 
 // Waker lets a change that published an event (a cancellation, a revocation) have it delivered
 // at once rather than at the next tick: bidding must stop "at once" (D9).
+// A buffered channel of one: any number of wakes while a run is in progress collapse into one
+// further run, which sees every event published meanwhile.
 type Waker chan struct{}
 
 // NewWaker makes a waker.
@@ -93,6 +109,8 @@ func (w Waker) Wake() {
 // Run sweeps expiries and delivers events every interval, and whenever woken, until ctx ends.
 // Failures are logged and retried on the next run: a database blip must not stop the loop.
 func Run(ctx context.Context, every time.Duration, sweep Expirer, d Dispatcher, wake Waker) {
+	// The sweep runs first so that the events it writes are delivered in the same pass. It uses the
+	// wall clock: this is the production loop, and tests call ExpireDue with a time of their own.
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

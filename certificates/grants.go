@@ -14,6 +14,10 @@ import (
 // Authorisation is a scenario authorisation (D9, G5): the data bureau grants one operator the right
 // to operate one asset for one described scenario, during the pilot "one scenario, one
 // authorisation".
+// Purpose decides what may be sold under it: a product's use category must match (N1: a free
+// purpose gives free products only), and the publication gate requires an authorisation active on
+// the day that covers the product's scenario and type. Version counts changes (narrowing,
+// revocation, expiry), each kept in Changes, so what the operator was allowed on any day can be shown.
 type Authorisation struct {
 	ID               string          `json:"id"`
 	AssetID          assets.ID       `json:"asset_id"`
@@ -37,6 +41,8 @@ type Authorisation struct {
 }
 
 // ActiveOn reports whether the authorisation lets its operator trade on a day.
+// Both ends are inclusive CST civil days; a revoked or expired authorisation is never active,
+// whatever its dates.
 func (a Authorisation) ActiveOn(today civil.Date) bool {
 	return a.Status == "active" && !today.Before(a.ValidFrom) && !today.After(a.ValidUntil)
 }
@@ -55,6 +61,8 @@ type GrantChange struct {
 }
 
 // Assessment is a periodic assessment of an authorised operator (D9).
+// Assessments are recorded, not enforced: an unsatisfactory result leads the data bureau to narrow
+// or revoke (D9), which is what stops trading.
 type Assessment struct {
 	Period     string          `json:"period"`
 	Result     string          `json:"result"` // satisfactory, needs_improvement, unsatisfactory
@@ -76,6 +84,8 @@ type GrantInput struct {
 }
 
 // NarrowInput narrows an authorisation: fewer product types, an earlier end, added conditions.
+// Narrowing can only take away (types not granted, a later end, are refused), so a grant never
+// widens without a new authorisation.
 type NarrowInput struct {
 	ProductTypes []string `json:"product_types" jsonschema:"minItems=1"`
 	ValidUntil   string   `json:"valid_until" jsonschema:"format=date"`
@@ -91,11 +101,15 @@ type AssessInput struct {
 }
 
 // Purposes of use on a scenario authorisation (N1, G7); the same words as a product's use category.
+// The same words as a product's use category so the gate can compare them directly.
 var Purposes = []string{"public_governance", "public_welfare", "industry"}
 
 // Approval is a usage or disposal approval (D10, G5): a government unit's paid use or disposal of
 // a data asset is approved by the finance bureau after the unit's internal decision; a state
 // enterprise records its own approval route.
+// Route says who approved: finance_bureau for a government unit (D10, the only route the
+// publication gate accepts for a government unit's paid product), own for a state enterprise that
+// records the approval its own rules gave. Only approved or recorded approvals cover anything.
 type Approval struct {
 	ID                  string          `json:"id"`
 	AssetID             assets.ID       `json:"asset_id"`
@@ -119,6 +133,7 @@ type Approval struct {
 }
 
 // Covers reports whether a granted approval allows a pricing method on a day.
+// Free products need no approval, so only the paid methods can be listed in one.
 func (a Approval) Covers(method string, today civil.Date) bool {
 	return (a.Status == "approved" || a.Status == "recorded") && slices.Contains(a.PricingMethods, method) &&
 		!today.Before(a.ValidFrom) && !today.After(a.ValidUntil)
@@ -150,6 +165,8 @@ type DecisionInput struct {
 
 // Appraisal is a qualified appraiser's report on an asset (D7, D14); appraisal-based pricing uses
 // its value while it is valid.
+// Value is in yuan (decimal, never float). The appraisal is usable from its valuation date to
+// its end date inclusive; an expired appraisal no longer supports an appraisal-based price.
 type Appraisal struct {
 	ID            string          `json:"id"`
 	AssetID       assets.ID       `json:"asset_id"`
@@ -191,6 +208,8 @@ type GrantFilter struct {
 
 // GrantStore keeps authorisations, approvals and appraisals. Each write is one transaction with its
 // audit record (and event, where one is due).
+// Asset and OrganisationKind are read through this interface so the service never imports
+// another domain's store; the holder's kind decides the approval route.
 type GrantStore interface {
 	Asset(ctx context.Context, id assets.ID) (assets.Asset, error)
 	OrganisationKind(ctx context.Context, id datavenue.OrgID) (string, error)

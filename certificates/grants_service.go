@@ -107,7 +107,11 @@ func (s GrantService) Narrow(ctx context.Context, caller datavenue.Caller, id st
 	if err := f.Err(); err != nil {
 		return Authorisation{}, err
 	}
+	// The wake is deferred so it happens after the change committed (or failed: a spare wake only
+	// runs an empty delivery pass).
 	defer func() { notify(s.Published) }() // a narrowing may suspend products: deliver at once
+	// The checks run on the locked current version, so two concurrent narrowings cannot each pass
+	// against the same old scope and together widen it.
 	return s.Store.ChangeAuthorisation(ctx, id, "narrowed", in.Reason, func(a *Authorisation) error {
 		for _, t := range in.ProductTypes {
 			if !slices.Contains(a.ProductTypes, t) {
@@ -134,6 +138,9 @@ func (s GrantService) Revoke(ctx context.Context, caller datavenue.Caller, id st
 	if err := f.Err(); err != nil {
 		return Authorisation{}, err
 	}
+	// Revocation takes effect through the authorisation.revoked event, written with the change: the
+	// wake delivers it at once, so listing suspends the products and matching stops their auctions
+	// within a delivery pass rather than at the next tick (D9: revocation must stop trading).
 	now := s.Clock.Now()
 	a, err := s.Store.ChangeAuthorisation(ctx, id, "revoked", in.Reason, func(a *Authorisation) error {
 		a.Status, a.RevokedAt, a.RevocationReason = "revoked", &now, in.Reason
@@ -221,6 +228,9 @@ func (s GrantService) SubmitApproval(ctx context.Context, caller datavenue.Calle
 	if err != nil {
 		return Approval{}, err
 	}
+	// A government unit's paid use or disposal waits for the finance bureau (D10/G5); a state
+	// enterprise's is recorded at once with its own approver and validity, since its route runs
+	// through its own governance (and SASAC), not the finance bureau.
 	ap := Approval{ID: datavenue.NewID("apv"), AssetID: a.ID, HolderID: a.HolderID, Purpose: in.Purpose, Scenario: in.Scenario,
 		PricingMethods: in.PricingMethods, InternalDecisionRef: in.InternalDecisionRef}
 	if kind == "government_unit" {

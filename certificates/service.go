@@ -12,9 +12,13 @@ import (
 
 // SignFunc signs a certificate version; the store calls it inside the issuing transaction, once
 // the number and version are allocated.
+// Signing inside the transaction means a certificate row never exists unsigned, and a failed
+// signature rolls the number back; the kid is stored so the document verifies after a rotation.
 type SignFunc func(Certificate) (kid, document string, err error)
 
 // ApplicationFilter narrows a listing of applications.
+// Zero values mean no filter; pages are keyset pages by id, newest first, so a page does not
+// shift when new applications arrive.
 type ApplicationFilter struct {
 	Holder datavenue.OrgID
 	Kind   Kind
@@ -35,6 +39,8 @@ type CertificateFilter struct {
 // Store keeps applications and certificates. Every write is one transaction with its audit record;
 // transitions are guarded in SQL (WHERE status = … AND revision = …), so a concurrent decision
 // loses with a conflict rather than overwriting.
+// Asset and Organisation are read here too so that the service never imports another domain's
+// store: the names copied onto a certificate come through this one interface.
 type Store interface {
 	Asset(ctx context.Context, id assets.ID) (assets.Asset, error)
 	Organisation(ctx context.Context, id datavenue.OrgID) (parties.Organisation, error)
@@ -60,6 +66,11 @@ type Store interface {
 }
 
 // Service runs registration: applications, reviews, issuing, change, correction, cancellation.
+// It enforces who may do what (the holder applies; the data bureau or the finance bureau reviews,
+// by kind; the data bureau concurs on asset certificates) and the order of the steps; the store
+// keeps the transitions atomic. Checks that depend on a row (its holder, kind, status, revision)
+// are made again inside the store's transaction with the row locked, so no decision is taken on a
+// stale read.
 type Service struct {
 	Store  Store
 	Signer Signer
@@ -69,14 +80,18 @@ type Service struct {
 	Published func()
 }
 
+// notify calls an optional hook; the services are values, and a nil hook means no waking (tests).
 func notify(f func()) {
 	if f != nil {
 		f()
 	}
 }
 
+// The same answer for missing and for invisible applications, so ids cannot be probed.
 var errAppNotFound = datavenue.NotFound("application_not_found", "no application with this id is visible to you")
 
+// canReadRegistry is the holder itself or an overseer (the bureaus, auditors): who may see the
+// applications and certificates of a holder that are not public.
 func canReadRegistry(c datavenue.Caller, holder datavenue.OrgID) bool {
 	return c.Org == holder || isOverseer(c)
 }
@@ -106,6 +121,9 @@ func (s Service) Correct(ctx context.Context, caller datavenue.Caller, id string
 		return Certificate{}, err
 	}
 	today := civil.Of(s.Clock.Now())
+	// The fix runs on the locked current version. A correction may also fix a certificate whose
+	// validity has not begun; the start date is kept (a correction fixes, it does not re-date), and
+	// validity re-checks the new end date against it and against today.
 	return s.Store.CorrectCertificate(ctx, id, func(old Certificate) (Certificate, error) {
 		if !caller.Is(issuerRole(old.Kind)) {
 			return Certificate{}, datavenue.Forbidden("role_not_allowed", "only the issuing bureau corrects a certificate")
@@ -117,6 +135,9 @@ func (s Service) Correct(ctx context.Context, caller datavenue.Caller, id string
 		if err != nil {
 			return Certificate{}, err
 		}
+		// The new version keeps the number and copies the rest of the old one; what changes is the scope,
+		// the end date, who signed and when, and the amendment with its reason. It has no application:
+		// corrections are made by the issuer directly, not applied for.
 		next := old
 		next.ID, next.Version, next.Amendment, next.AmendmentReason = datavenue.NewID("crt"), old.Version+1, AmendCorrection, in.Reason
 		next.Scope, next.ValidUntil, next.IssuedBy, next.IssuedAt = in.Scope, until, caller.Subject, s.Clock.Now().Truncate(time.Second)
@@ -128,6 +149,10 @@ func (s Service) Correct(ctx context.Context, caller datavenue.Caller, id string
 // Cancel cancels a valid certificate (注销) with a reason; the holder or the issuing bureau may.
 // Listing and matching learn of it through the certificate.cancelled event.
 func (s Service) Cancel(ctx context.Context, caller datavenue.Caller, id string, in CancelInput) (Certificate, error) {
+	// The first check answers early with a clear refusal; the callback repeats it on the locked row.
+	// The store marks the version cancelled and writes the certificate.cancelled event in the same
+	// transaction (the outbox, events.go); Published then wakes the dispatcher so that listings built
+	// on the asset are suspended and bidding stops without waiting for the next tick (D9).
 	current, err := s.Store.Certificate(ctx, id)
 	if err != nil {
 		return Certificate{}, err
@@ -154,6 +179,8 @@ func (s Service) Cancel(ctx context.Context, caller datavenue.Caller, id string,
 
 // Certificate returns one certificate version with its current status. Certificates are public
 // credentials: any authenticated caller may read them.
+// Status is derived on read from the stored state and today's CST date, so an expiry shows the
+// day after the last valid day even before the sweep has recorded it.
 func (s Service) Certificate(ctx context.Context, id string) (Certificate, error) {
 	c, err := s.Store.Certificate(ctx, id)
 	c.Status = c.StatusOn(civil.Of(s.Clock.Now()))
@@ -171,6 +198,9 @@ func (s Service) Certificates(ctx context.Context, f CertificateFilter) ([]Certi
 }
 
 // Status answers the public question "is certificate NUMBER (version V) valid today?".
+// It is the public check a relying party makes (no token needed): a given version may be
+// superseded while the number stays valid, which LatestVersion lets the caller see. version 0
+// means the latest. "Today" is the CST civil date, as validity periods are.
 func (s Service) Status(ctx context.Context, number string, version int) (StatusReport, error) {
 	c, latest, err := s.Store.CertificateVersion(ctx, number, version)
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 )
 
 // Var is one setting.
+// It is a row of a table rather than a struct tag so that Help and Load's defaults come from one
+// list, and a variable cannot be read without being documented.
 type Var struct {
 	Name    string
 	Default string
@@ -21,6 +23,8 @@ type Var struct {
 }
 
 // Vars are all settings, in the order --help shows them.
+// Load panics on a name missing from this list, so adding a setting means adding its row here
+// first; keep the README's list of variables in step by hand.
 var Vars = []Var{
 	{"DATAVENUE_DATABASE_URL", "postgres://datavenue@127.0.0.1:55432/datavenue?sslmode=disable", "PostgreSQL connection URL (make run sets it, password included, for the local instance)"},
 	{"DATAVENUE_DATABASE_READ_URL", "", "PostgreSQL hot standby URL for the public catalogue's anonymous reads (search, product pages, DCAT export); empty: every read goes to the primary"},
@@ -56,6 +60,9 @@ var Vars = []Var{
 }
 
 // Config is the parsed settings.
+// Durations and sizes are already checked and converted (bytes, time.Duration), so code that
+// receives a Config never re-validates: a bad value stops the process at start-up, not mid-trade.
+// The first group are plain strings whose form the driver or the key loader checks when it dials.
 type Config struct {
 	DatabaseURL    string
 	RedisURL       string
@@ -102,7 +109,12 @@ type Config struct {
 }
 
 // Load reads the settings through lookup (os.LookupEnv in production, a map in tests).
+// Load returns the first bad setting as an error naming the variable and the expected form, and
+// the partial Config with it (callers must not use it). An empty value counts as unset, so
+// `DATAVENUE_X= datavenue serve` gets the default rather than an empty string nobody expects.
 func Load(lookup func(string) (string, bool)) (Config, error) {
+	// get panics on a name not in Vars: that is a programming error (a setting read without being
+	// documented), and only a test can hit it.
 	get := func(name string) string {
 		if v, ok := lookup(name); ok && v != "" {
 			return v
@@ -127,6 +139,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if err := checkClusterSeeds(cfg.RedisCluster); err != nil {
 		return cfg, err
 	}
+	// Booleans and numbers are parsed strictly and bounded: a typo ("ture", "10O") would otherwise
+	// silently fall back to a default that may be the unsafe one (e.g. the development issuer).
 	var err error
 	if cfg.DevIssuer, err = strconv.ParseBool(get("DATAVENUE_DEV_ISSUER")); err != nil {
 		return cfg, fmt.Errorf("DATAVENUE_DEV_ISSUER: want true or false")
@@ -146,6 +160,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if cfg.RateBurst, err = strconv.Atoi(get("DATAVENUE_RATE_BURST")); err != nil || cfg.RateBurst < 1 {
 		return cfg, fmt.Errorf("DATAVENUE_RATE_BURST: want a number, 1 or more")
 	}
+	// The delivery confirmation window is whole days, as the voucher states it; 90 days caps how long
+	// a delivery may wait for the buyer before the venue confirms it on the buyer's behalf.
 	days, err := strconv.Atoi(get("DATAVENUE_CONFIRM_AFTER_DAYS"))
 	if err != nil || days < 1 || days > 90 {
 		return cfg, fmt.Errorf("DATAVENUE_CONFIRM_AFTER_DAYS: want a number of days, 1 to 90")
@@ -158,6 +174,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	cfg.MetricsListen = get("DATAVENUE_METRICS_LISTEN")
 	cfg.CalendarFile = get("DATAVENUE_CALENDAR_FILE")
 	cfg.CataloguePublisher = get("DATAVENUE_CATALOGUE_PUBLISHER")
+	// CORS origins must be exact scheme://host[:port] values: a wildcard or a path would either let
+	// any site call the API with a user's token or never match the browser's Origin header.
 	for _, o := range strings.Split(get("DATAVENUE_CORS_ORIGINS"), ",") {
 		o = strings.TrimRight(strings.TrimSpace(o), "/")
 		if o == "" {
@@ -171,6 +189,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if cfg.TokenMaxLifetime, err = time.ParseDuration(get("DATAVENUE_TOKEN_MAX_LIFETIME")); err != nil || cfg.TokenMaxLifetime < time.Minute {
 		return cfg, fmt.Errorf("DATAVENUE_TOKEN_MAX_LIFETIME: want a duration of at least 1m, such as 24h")
 	}
+	// The public URL ends up inside published identifiers (DCAT); it comes only from configuration,
+	// never from a request's Host header, which a client controls.
 	cfg.PublicURL = strings.TrimRight(get("DATAVENUE_PUBLIC_URL"), "/")
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + cfg.Listen
@@ -192,6 +212,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 	cfg.DatabaseReadURL = get("DATAVENUE_DATABASE_READ_URL")
+	// The replica lag bound has a floor of 100 ms, the router's shortest check interval
+	// (postgres.ReadRouter checks every fifth of the bound, 100 ms to 1 s): a smaller bound could not
+	// be measured. See postgres/replica.go for how the lag is measured.
 	if cfg.ReadMaxLag, err = time.ParseDuration(get("DATAVENUE_READ_MAX_LAG")); err != nil || cfg.ReadMaxLag < 100*time.Millisecond {
 		return cfg, fmt.Errorf("DATAVENUE_READ_MAX_LAG: want a duration of at least 100ms, such as 5s")
 	}
@@ -206,6 +229,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 
 // checkClusterSeeds checks the form of DATAVENUE_REDIS_CLUSTER: a list of host:port seeds (a
 // cluster URL is checked where it is parsed, by go-redis).
+// A value containing "://" is a go-redis cluster URL and is left to redis.ParseClusterURL, which
+// understands its user, password, TLS and addr= parameters; only the bare list is checked here so
+// that a typo fails at start-up with the variable's name instead of as a dial error later.
 func checkClusterSeeds(v string) error {
 	if v == "" || strings.Contains(v, "://") {
 		return nil
@@ -220,6 +246,7 @@ func checkClusterSeeds(v string) error {
 }
 
 // Help describes every variable, for --help.
+// The text is generated from Vars so that it always lists exactly the variables Load reads.
 func Help() string {
 	var b strings.Builder
 	b.WriteString("Environment variables (default in brackets):\n")

@@ -37,6 +37,9 @@ import (
 	"github.com/datavenue/datavenue/money"
 )
 
+// main runs the baseline and the engine against the same Redis back to back and prints both, so the
+// ratios compare like with like on whatever machine runs them (absolute figures vary with the
+// disk's fsync speed; the ratios are what the README quotes). The optional HTTP run comes last.
 func main() {
 	url := flag.String("redis", envOr("DATAVENUE_REDIS_URL", "redis://127.0.0.1:56379/0"), "Redis URL")
 	bidders := flag.Int("bidders", 16, "concurrent bidders (and redis-benchmark clients)")
@@ -49,18 +52,27 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	// A few connections more than bidders, so the engine's own calls (opening auctions, the
+	// script load) never wait for a connection during the run.
 	opts.PoolSize = *bidders + 4
 	client := redis.NewClient(opts)
 	defer client.Close()
 	ctx := context.Background()
+	// A fresh prefix per run keeps the bench's keys apart from the venue's and from an earlier run
+	// that failed before cleanup; cleanup deletes exactly this prefix.
 	prefix := fmt.Sprintf("bench%d:", time.Now().UnixNano())
 	e := matching.Engine{Redis: client, Keys: matching.Keys{Prefix: prefix}}
+	// Open a minute ago, closing in an hour: bidding is open for the whole run whatever its length,
+	// and nothing closes the auctions meanwhile (the bench runs no closer, and a venue's closer
+	// watches only its own key prefix).
 	auction := func(id string) matching.Auction {
 		now := time.Now()
 		return matching.Auction{ID: id, Kind: matching.SealedFirst, Operator: "org_01JBENCHOPERATOR0000000000",
 			Reserve: money.MustParse("1.00"), Start: now.Add(-time.Minute), End: now.Add(time.Hour), Revisable: true}
 	}
 
+	// ids opens one set of auctions per run, so each run starts from empty auctions and neither
+	// run's bids are revisions of the other's.
 	ids := func(kind string) []string {
 		out := make([]string, *auctions)
 		for i := range out {
@@ -93,6 +105,8 @@ func main() {
 	fmt.Printf("http / baseline: throughput %.2f, p50 %.2f, p99 %.2f\n", h.rps/base.rps, h.p50/base.p50, h.p99/base.p99)
 }
 
+// result is one run's figures: bids per second over the whole run, and latency percentiles in
+// milliseconds (redis-benchmark's unit).
 type result struct{ rps, p50, p99 float64 }
 
 // httpBench bids through a running venue's HTTP API into auctions it opens through that API, as
@@ -112,6 +126,8 @@ func httpBench(base, keyDir string, auctions, bidders, total int) (result, error
 	if err != nil {
 		return result{}, fmt.Errorf("setting up through the API: %w", err)
 	}
+	// The auctions start a few seconds ahead, on a whole second, leaving time to publish and open
+	// them all; bids are placed only once the start has passed (bid.lua refuses earlier ones).
 	opens := time.Now().Add(3 * time.Second).Truncate(time.Second)
 	var ids []string
 	for i := 0; i < auctions; i++ {
@@ -132,6 +148,8 @@ func httpBench(base, keyDir string, auctions, bidders, total int) (result, error
 	if err != nil {
 		return result{}, err
 	}
+	// Revoking the authorisation (D9: revocation stops trading under the grant) ends the bench's
+	// auctions without a sale, so no settlement work is left behind on a shared venue.
 	defer func() {
 		_, err := c.API().RevokeAuthorisationWithResponse(context.Background(), cert.Authorisation, nil, dvclient.CancelInput{Reason: "压测结束"},
 			c.As(venueclient.DataBureau))
@@ -141,12 +159,16 @@ func httpBench(base, keyDir string, auctions, bidders, total int) (result, error
 	}()
 	time.Sleep(time.Until(opens.Add(200 * time.Millisecond))) // bidding opens on the venue's clock
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: bidders, MaxConnsPerHost: bidders}}
+	// Tokens are minted once, up front, so the measured latency is the venue's, not Ed25519 signing.
 	tokens := make([]string, bidders)
 	for b := range tokens {
 		if tokens[b], err = minter.Mint("bench", datavenue.RoleBuyer, buyers[b].Org, time.Hour); err != nil {
 			return result{}, err
 		}
 	}
+	// Amounts rise with n, so a buyer's revised sealed bid is a realistic higher one. No
+	// Idempotency-Key is sent, so the venue gives every POST a new bid id (matching.BidID) and none
+	// is answered as a retry; only 201 Created (the bid is durable) counts as success.
 	return measure(bidders, total, func(b int, n int64) error {
 		body := strings.NewReader(fmt.Sprintf(`{"amount":"%s"}`, money.FromFen(1000+n)))
 		req, _ := http.NewRequest("POST", c.Base+"/v1/auctions/"+ids[int(n)%len(ids)]+"/bids", body)
@@ -166,6 +188,10 @@ func httpBench(base, keyDir string, auctions, bidders, total int) (result, error
 }
 
 // measure runs total calls over bidders goroutines and returns throughput and latencies.
+// Bidders take call numbers from one shared counter rather than a fixed share each, so a slow
+// goroutine does not stretch the run with a tail of its own. Latencies are kept per goroutine (no
+// lock in the measured loop) and merged afterwards; any error stops the bench, since a rejected
+// bid would be measured as a fast one and flatter the figures.
 func measure(bidders, total int, call func(b int, n int64) error) result {
 	var next atomic.Int64
 	lat := make([][]time.Duration, bidders)
@@ -199,6 +225,10 @@ func measure(bidders, total int, call func(b int, n int64) error) result {
 	return result{rps: float64(len(all)) / elapsed.Seconds(), p50: pct(50), p99: pct(99)}
 }
 
+// engineRun bids through matching.Engine.Bid, the Go API the venue's handler calls. Buyers cycle
+// through 997 ids (a prime, so buyer and auction do not fall into step): most calls revise a
+// buyer's sealed bid, which the revisable auction accepts, so every call writes as the baseline's do.
+// Bid ids are unique per call, so none is answered as an idempotent retry.
 func engineRun(ctx context.Context, e matching.Engine, auctionIDs []string, bidders, total int) result {
 	return measure(bidders, total, func(_ int, n int64) error {
 		buyer := datavenue.OrgID(fmt.Sprintf("org_buyer%d", n%997))
@@ -220,6 +250,8 @@ func baseline(ctx context.Context, client *redis.Client, addr string, e matching
 	}
 	sum := sha1.Sum(src)
 	sha := hex.EncodeToString(sum[:])
+	// redis-benchmark cannot use a URL, so the address is split; the bench assumes a Redis without a
+	// password (the local one make starts).
 	host, port, _ := strings.Cut(addr, ":")
 	per := clients / len(auctionIDs)
 	if per < 1 {
@@ -233,6 +265,8 @@ func baseline(ctx context.Context, client *redis.Client, addr string, e matching
 		go func() {
 			defer wg.Done()
 			keys := e.Keys.BidKeys(id)
+			// -r makes __rand_int__ a random number below 10^8: bid ids and buyers rarely repeat, and amounts
+			// are almost always above the 1.00 reserve (100 fen), so nearly every call writes as the engine's do.
 			args := []string{"-h", host, "-p", port, "-c", strconv.Itoa(per), "-n", strconv.Itoa(total / len(auctionIDs)),
 				"-r", "100000000", "--csv", "EVALSHA", sha, strconv.Itoa(len(keys))}
 			args = append(args, keys...)
@@ -257,6 +291,8 @@ func baseline(ctx context.Context, client *redis.Client, addr string, e matching
 	return agg, nil
 }
 
+// parseCSV reads redis-benchmark --csv output: a header row then one row per test (here one,
+// EVALSHA, with all its latency columns); columns are found by name, not position.
 func parseCSV(out []byte) (result, error) {
 	rows, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
 	if err != nil || len(rows) < 2 {
@@ -270,6 +306,7 @@ func parseCSV(out []byte) (result, error) {
 	return result{rps: f("rps"), p50: f("p50_latency_ms"), p99: f("p99_latency_ms")}, nil
 }
 
+// cleanup deletes the run's keys by SCAN (not KEYS, which would block a shared Redis).
 func cleanup(ctx context.Context, c *redis.Client, prefix string) {
 	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 	for iter.Next(ctx) {
@@ -284,6 +321,7 @@ func envOr(k, def string) string {
 	return def
 }
 
+// fail stops the bench at the first error: partial figures would be misleading.
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)

@@ -21,10 +21,15 @@ func calendarCommand(cfg config.Config, args []string, stdout io.Writer) error {
 	if len(args) == 0 || len(args) > 2 {
 		return usage
 	}
+	// Loading the calendar is the same check serve makes at start-up, so a file that passes here is
+	// one the venue will accept. Deadlines (G6's 10 working days, Civil Code Art. 201/203 counting)
+	// need every holiday and adjusted working day (调休) of the years they cross.
 	cal, err := workdays.Load(cfg.CalendarFile)
 	if err != nil {
 		return err
 	}
+	// Years are civil years; the current one is taken from the local clock, which is close enough for
+	// a default and never used to count a deadline.
 	year := time.Now().Year()
 	if len(args) == 2 {
 		if year, err = strconv.Atoi(args[1]); err != nil || year < 2000 || year > 2099 {
@@ -40,10 +45,13 @@ func calendarCommand(cfg config.Config, args []string, stdout io.Writer) error {
 		if len(args) != 2 {
 			return usage
 		}
+		// An uncovered year is an error rather than an empty list: "no holidays" would be a wrong answer
+		// that deadlines counted from it would silently inherit.
 		if !cal.Covered(year) {
 			return fmt.Errorf("calendar: the official schedule of %d is not known (%s); add it to DATAVENUE_CALENDAR_FILE", year, source)
 		}
 		fmt.Fprintf(stdout, "%d, from %s:\n", year, source)
+		// Each day says where it comes from (built in or the file), so an override is visible as such.
 		for _, d := range cal.Year(year) {
 			kind := "holiday"
 			if d.Workday {
@@ -53,6 +61,8 @@ func calendarCommand(cfg config.Config, args []string, stdout io.Writer) error {
 		}
 		return nil
 	case "check":
+		// The covered range is reported from the current year on: the years in which deadlines still to
+		// be counted can fall.
 		now := time.Now().Year()
 		fmt.Fprintf(stdout, "calendar: %s read cleanly; covered from %d through %d\n", source, now, cal.LastCovered(now))
 		if !cal.Covered(year) {

@@ -38,12 +38,15 @@ func certCommand(ctx context.Context, cfg config.Config, args []string, stdout i
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
+	// The file may also come after the flags (`cert verify --jwks k.json FILE`), as users type both.
 	if file == "" && fs.NArg() == 1 {
 		file = fs.Arg(0)
 	}
 	if file == "" {
 		return errors.New("usage: datavenue cert verify FILE [--jwks JWKS.json] [--online BASE_URL]")
 	}
+	// The file holds the compact JWS as downloaded; surrounding whitespace (an editor's newline) is
+	// not part of it and is trimmed before verifying.
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -52,14 +55,20 @@ func certCommand(ctx context.Context, cfg config.Config, args []string, stdout i
 	if err != nil {
 		return err
 	}
+	// Validity dates are judged against now, converted by the document's own nbf and exp (CST day
+	// boundaries), so the check agrees with the venue wherever it runs.
 	doc, err := certificates.Verify(strings.TrimSpace(string(raw)), keys, time.Now())
 	if err != nil {
 		return fmt.Errorf("%s: NOT VALID: %w", file, err)
 	}
+	// The report prints what the signed document says, not what the venue's database holds now: an
+	// offline reader sees exactly what was certified.
 	fmt.Fprintf(stdout, "%s: signature valid\n  %s version %d (%s certificate, %s)\n  asset %s %q, version %d\n  holder %s %s\n  issuer %s %s\n  scope: scenarios %s; product types %s\n  valid %s to %s\n",
 		file, doc.Number, doc.Version, doc.Kind, doc.Amendment, doc.AssetID, doc.AssetName, doc.AssetVersion,
 		doc.HolderID, doc.HolderName, doc.IssuerOrg, doc.IssuerName, strings.Join(doc.Scope.Scenarios, "; "),
 		strings.Join(doc.Scope.ProductTypes, ", "), doc.ValidFrom, doc.ValidUntil)
+	// Offline success exits 0 but says plainly that cancellation and supersession were not checked:
+	// a signature proves what was issued, not that it still stands.
 	if *online == "" {
 		fmt.Fprintln(stdout, "  status at the venue: not checked (offline); add --online BASE_URL")
 		return nil
@@ -69,6 +78,7 @@ func certCommand(ctx context.Context, cfg config.Config, args []string, stdout i
 		return fmt.Errorf("%s: online status check failed: %w", file, err)
 	}
 	fmt.Fprintf(stdout, "  status at the venue on %s: %s (latest version %d)\n", report.CheckedOn, report.Status, report.LatestVersion)
+	// Any status but valid is a failure (exit 1), so scripts can rely on the exit status alone.
 	if report.Status != certificates.StatusValid {
 		reason := ""
 		if report.Reason != "" {
@@ -87,6 +97,9 @@ func splitFileArg(args []string) (string, []string) {
 	return "", args
 }
 
+// trustedKeys prefers an explicit JWKS file (what a relying party away from the venue has);
+// without one it reads the venue's own key folder, without creating a key, since a fresh key could
+// verify nothing.
 func trustedKeys(cfg config.Config, jwksPath string) (auth.KeySource, error) {
 	if jwksPath == "" {
 		return auth.LoadKeyring(cfg.KeyDir, false)
@@ -102,6 +115,9 @@ func trustedKeys(cfg config.Config, jwksPath string) (auth.KeySource, error) {
 	return auth.StaticSet(set)
 }
 
+// fetchStatus asks the venue's public status endpoint (no token) about one number and version.
+// The 10 s timeout and the 1 MiB cap keep a slow or hostile URL from hanging or flooding the
+// command; any answer but 200 is an error rather than a guess.
 func fetchStatus(ctx context.Context, base, number string, version int) (certificates.StatusReport, error) {
 	var report certificates.StatusReport
 	u := strings.TrimRight(base, "/") + "/v1/public/certificates/" + url.PathEscape(number) + "/status?version=" + fmt.Sprint(version)
@@ -122,6 +138,12 @@ func fetchStatus(ctx context.Context, base, number string, version int) (certifi
 	return report, json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&report)
 }
 
+// sweep runs, once and now, the clock-driven work the serving processes run on their tickers:
+// expiries first (with their events), then the settlement sweep (unpaid orders cancelled after
+// their payment days with the deposit forfeited, deliveries auto-confirmed after
+// DATAVENUE_CONFIRM_AFTER_DAYS, due dates counted once a year's calendar is known). Both are
+// safe while venues run, which run the same steps themselves. It acts as the system caller, so
+// the audit records say the sweep did it. Events are left for a serving process to deliver.
 func sweep(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -133,6 +155,7 @@ func sweep(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "sweep: %d expiries recorded\n", n)
+	// The key signs the vouchers of auto-confirmed deliveries.
 	kr, err := auth.LoadKeyring(cfg.KeyDir, true) // as serve does: the first run makes the key
 	if err != nil {
 		return err

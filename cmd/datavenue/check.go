@@ -21,6 +21,8 @@ var errInvariantsBroken = errors.New("check: invariants broken (see above)")
 
 // check verifies the invariants of a live database (see postgres.CheckInvariants) and the voucher
 // chain with the venue's keys.
+// check is meant for operations and for the end of every process-level test: it reads only, so it
+// can run against a live venue, and it exits 1 when anything is broken so a cron job or CI notices.
 func check(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the results as JSON")
@@ -32,6 +34,8 @@ func check(ctx context.Context, cfg config.Config, args []string, stdout io.Writ
 		return err
 	}
 	defer db.Close()
+	// A connection error is returned as such (exit 1 with the reason), not as a broken invariant:
+	// "could not look" and "looked and found a violation" must not read alike.
 	results, err := runChecks(ctx, db, cfg.KeyDir)
 	if err != nil {
 		return err
@@ -43,6 +47,8 @@ func check(ctx context.Context, cfg config.Config, args []string, stdout io.Writ
 			broken++
 		}
 	}
+	// The JSON form is for monitoring: one object with an overall ok and every invariant with its
+	// rule, how many rows it checked and the violating ones, whatever the outcome.
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -62,6 +68,11 @@ func check(ctx context.Context, cfg config.Config, args []string, stdout io.Writ
 }
 
 // runChecks is every invariant, the voucher chain's included.
+// It runs the database's invariant queries (the ledger balances, shares sum to the price,
+// every closed auction has one outcome and every trade one order, …) and verifies the voucher chain:
+// every signature with the venue's keys, and every entry's hash over the one before, so an edited,
+// removed or reordered voucher is found. The keys are loaded without creating one: a check
+// must never change the key folder.
 func runChecks(ctx context.Context, db *postgres.DB, keyDir string) ([]postgres.Invariant, error) {
 	results, err := db.CheckInvariants(ctx)
 	if err != nil {
@@ -85,6 +96,9 @@ func runChecks(ctx context.Context, db *postgres.DB, keyDir string) ([]postgres.
 
 // projectionBacklog is the one check that reads Redis: engine events that wait longer than the
 // lag limit to reach PostgreSQL (a stuck shard: trades there do not become orders).
+// projectionBacklog uses the same lag limit as /readyz (DATAVENUE_PROJECTION_LAG_LIMIT), so check
+// and the readiness probe agree on what "stuck" means. An unreachable Redis counts as a violation:
+// a backlog that cannot be read cannot be said to be empty.
 func projectionBacklog(ctx context.Context, cfg config.Config) postgres.Invariant {
 	inv := postgres.Invariant{Name: "projection_keeps_up", Checked: matching.Shards,
 		Rule: fmt.Sprintf("no engine event waits longer than %s to reach PostgreSQL", cfg.ProjectionLagLimit)}

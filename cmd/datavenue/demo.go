@@ -24,6 +24,12 @@ import (
 	"github.com/datavenue/datavenue/settlement"
 )
 
+// demo walks a running venue through one whole trade over its public HTTP API only, as an
+// integrator would, so it doubles as an end-to-end check of a deployed venue (demo_test.go runs
+// it against a real venue process, then `datavenue check`). It does not stop on ctx: a demo cut
+// short would leave auctions and orders half-way; each request has the client's 30 s timeout
+// instead. The payment callback secret is passed on so the demo can sign a provider callback as
+// the provider would.
 func demo(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	base := fs.String("url", "http://"+cfg.Listen, "the running venue's base URL")
@@ -46,6 +52,9 @@ func demo(ctx context.Context, cfg config.Config, args []string, stdout io.Write
 
 // demoRun is what the demo's steps hand on to each other: the parties, products, auctions and
 // orders it made. Every request is a method of the generated client (package client).
+// The steps share it rather than passing results along because later steps need several earlier
+// results at once (settle needs the products to recognise the demo's orders; deliver needs the
+// buyers). ctx is context.Background: the demo always runs to its end or first failure.
 type demoRun struct {
 	c                           *venueclient.Client
 	api                         *client.ClientWithResponses
@@ -59,6 +68,9 @@ type demoRun struct {
 	orders                      []client.Order // awaiting payment, then paid
 }
 
+// runDemo runs the steps in order; each builds on what the previous ones left in d (products,
+// auctions, orders), and the first failure ends the demo with the step's error. The readiness
+// check comes first so that a venue that is not running gives one clear message.
 func runDemo(c *venueclient.Client) error {
 	d := &demoRun{c: c, api: c.API(), ctx: context.Background()}
 	if _, err := d.api.ReadyWithResponse(d.ctx, c.As(public)); err != nil {
@@ -77,6 +89,8 @@ func runDemo(c *venueclient.Client) error {
 func (d *demoRun) parties() error {
 	c := d.c
 	c.Say("Parties: the seeded bureaus, holder, operator, buyers, appraiser, venue and supervisor")
+	// Reading each seeded party as the data bureau proves the seed ran and shows the ids the printed
+	// tokens act for; a missing one is the most common reason the demo fails, so it says to seed.
 	for _, a := range []venueclient.Actor{dataBureau, financeBureau, holder, operator, buyerA, buyerB, appraiser, clerk, auditor} {
 		o, err := venueclient.Result[client.Organisation](d.api.GetOrganisationWithResponse(d.ctx, string(a.Org), c.As(dataBureau)))
 		if err != nil {
@@ -84,6 +98,8 @@ func (d *demoRun) parties() error {
 		}
 		c.Note("%-18s %s  %s", a.Role, o.Id, o.Name)
 	}
+	// Looked up by its fixed USCC first, so running the demo twice against the same venue reuses the
+	// buyer instead of failing on a duplicate registration.
 	// A third buyer, registered through the API the first time (the venue assigns its id).
 	registered, err := venueclient.Result[client.PageOfOrganisation](d.api.ListOrganisationsWithResponse(d.ctx,
 		&client.ListOrganisationsParams{Kind: venueclient.Ptr("buyer"), Limit: venueclient.Ptr(200)}, c.As(dataBureau)))
@@ -117,6 +133,9 @@ func (d *demoRun) publish() error {
 	}
 	asset, scenario := cert.Asset, cert.Scenario
 	d.asset = asset
+	// The auctions open a few seconds from now, on a whole second: time to publish and open both
+	// first, since bids before the start are refused. The English auction runs 20 s and the sealed
+	// one 15 s; anti-sniping (a minute) then stretches the English one, as the bid step shows.
 	c.Say("The operator publishes three products (the gate checks certificates, authorisation and approval) with a contribution agreement each")
 	d.opensAt = time.Now().Add(6 * time.Second).Truncate(time.Second)
 	ptr := venueclient.Ptr[string]
@@ -126,6 +145,8 @@ func (d *demoRun) publish() error {
 		StartAt: venueclient.Ptr(d.opensAt), EndAt: venueclient.Ptr(d.opensAt.Add(20 * time.Second))}); err != nil {
 		return err
 	}
+	// The three products show the price-forming methods of D14 and G7: on-venue competitive bidding
+	// (an English and a sealed auction) and a negotiated agreement with a range around its list price.
 	if d.sealed, err = c.Publish(asset, scenario, "公交客流小时数据（密封二价拍卖）", client.PricingInput{Method: client.PricingInputMethodAuction,
 		AuctionKind: venueclient.Ptr(client.PricingInputAuctionKindSealedSecond), Reserve: ptr("9000.00"),
 		StartAt: venueclient.Ptr(d.opensAt), EndAt: venueclient.Ptr(d.opensAt.Add(15 * time.Second))}); err != nil {
@@ -135,6 +156,8 @@ func (d *demoRun) publish() error {
 		ListPrice: ptr("12000.00"), MinPrice: ptr("9000.00"), MaxPrice: ptr("15000.00")}); err != nil {
 		return err
 	}
+	// The search is anonymous (no token), as the public catalogue is, and may be served by a
+	// read replica (DATAVENUE_DATABASE_READ_URL).
 	found, err := venueclient.Result[client.SearchResult](d.api.SearchCatalogueWithResponse(d.ctx,
 		&client.SearchCatalogueParams{Q: ptr("公交客流"), Limit: venueclient.Ptr(5)}, c.As(public)))
 	if err != nil {
@@ -157,6 +180,8 @@ func (d *demoRun) openAuctions() error {
 		client.OpenAuctionInput{ProductId: d.sealed.Id}, c.As(operator))); err != nil {
 		return err
 	}
+	// The English auction asks a deposit (保证金) before bidding; the clerk records each buyer's as
+	// received, since money moves outside the venue.
 	for _, b := range []venueclient.Actor{buyerA, buyerB, d.buyerC} {
 		if _, err := d.api.RecordDepositWithResponse(d.ctx, d.englishAuc.Id, nil,
 			client.DepositInput{Buyer: string(b.Org), Ref: "保证金-" + string(b.Org)[len(b.Org)-4:]}, c.As(clerk)); err != nil {
@@ -166,6 +191,8 @@ func (d *demoRun) openAuctions() error {
 	e := d.englishAuc
 	c.Note("English %s (reserve %s, opening %s, +%s, deposit %s, anti-sniping %ds); sealed %s (reserve %s)", e.Id, e.Reserve,
 		e.OpeningPrice, e.Increment, e.Deposit, e.AntiSnipeSeconds, d.sealedAuc.Id, d.sealedAuc.Reserve)
+	// The cap (N4) was filed when the product was published (venueclient.Publish); bids above it are
+	// refused by the engine itself.
 	caps, err := venueclient.Result[[]client.Cap](d.api.ListCapsWithResponse(d.ctx, d.english.Id, c.As(operator)))
 	if err != nil {
 		return err
@@ -189,6 +216,8 @@ func (d *demoRun) negotiate() error {
 	move := func(who venueclient.Actor, id string, m client.MoveInput) (client.NegotiationView, error) {
 		return venueclient.Result[client.NegotiationView](d.api.MoveNegotiationWithResponse(d.ctx, id, nil, m, c.As(who)))
 	}
+	// Offers must lie within the operator's range (9000.00 to 15000.00 for this product); buyer B's
+	// accepted counter-offer becomes a trade and an order like an auction's.
 	negA, err := start(buyerA, "9500.00")
 	if err != nil {
 		return err
@@ -206,7 +235,9 @@ func (d *demoRun) negotiate() error {
 	if _, err = move(operator, negA.Id, client.MoveInput{Action: client.MoveInputActionReject}); err != nil {
 		return err
 	}
+	// The rejection and the acceptance are both final: only buyer B's negotiation becomes a trade.
 	c.Note("%s offered 9500.00 → rejected; %s offered 10000.00, countered 11000.00 → %s at %s", buyerA.Org, buyerB.Org, negB.Status, negB.Price)
+	// Negotiations are private to their parties: an anonymous read must fail, or the demo stops.
 	if _, err := d.api.GetNegotiationWithResponse(d.ctx, negB.Id, c.As(public)); err == nil {
 		return errors.New("demo: a negotiation was visible without a token")
 	}
@@ -218,6 +249,8 @@ func (d *demoRun) negotiate() error {
 func (d *demoRun) bid() error {
 	c := d.c
 	c.Say("Bidding (waiting for the start)")
+	// Bids are judged by the venue's clock (Redis TIME inside the bid script), so the demo waits until
+	// just after the start rather than trusting its own clock to the millisecond.
 	time.Sleep(time.Until(d.opensAt.Add(300 * time.Millisecond))) // the venue's clock decides; the demo cannot hurry it
 	view, err := venueclient.Result[client.AuctionView](d.api.GetAuctionWithResponse(d.ctx, d.englishAuc.Id, c.As(buyerA)))
 	if err != nil {
@@ -227,6 +260,8 @@ func (d *demoRun) bid() error {
 	place := func(who venueclient.Actor, auction, amount string) (client.BidResult, error) {
 		return venueclient.Result[client.BidResult](d.api.PlaceBidWithResponse(d.ctx, auction, nil, client.BidInput{Amount: amount}, c.As(who)))
 	}
+	// Each English bid must reach the current high plus the 100.00 increment (the first, the opening
+	// price). Every bid here lands within the last minute, so anti-sniping moves the end each time.
 	for _, bid := range []struct {
 		who    venueclient.Actor
 		amount string
@@ -237,6 +272,8 @@ func (d *demoRun) bid() error {
 		}
 		c.Note("English: %s bids %s (bid #%d)", bid.who.Org, bid.amount, res.Seq)
 	}
+	// 10000.00 + 100.00 is the least acceptable bid now, so 10050.00 must be refused (bid_too_low);
+	// a refusal that does not come is a bug, and the demo says so.
 	_, err = place(buyerB, d.englishAuc.Id, "10050.00")
 	var p *venueclient.Problem
 	if !errors.As(err, &p) {
@@ -247,6 +284,8 @@ func (d *demoRun) bid() error {
 		return err
 	}
 	c.Note("anti-sniping: the end moved from %s to %s (bids in the last minute extend it)", endsBefore.Local().Format(time.TimeOnly), view.Live.EndsAt.Local().Format(time.TimeOnly))
+	// Sealed second-price: the highest bidder (buyer B, 12500.00) wins at the second-highest amount
+	// (12000.00). Until the close nobody, the operator included, may see amounts or a leader.
 	for _, bid := range []struct {
 		who    venueclient.Actor
 		amount string
@@ -260,6 +299,8 @@ func (d *demoRun) bid() error {
 	if err != nil {
 		return err
 	}
+	// Any sign of an amount or a leader before the close would break the sealed auction's promise to
+	// its bidders, so the demo treats it as a failure, not as a detail to print.
 	if sealedView.Live.High != nil || venueclient.Deref(sealedView.Live.Leader) != "" {
 		return fmt.Errorf("demo: a sealed auction shows its high bid before the close: %+v", sealedView.Live)
 	}
@@ -268,9 +309,13 @@ func (d *demoRun) bid() error {
 }
 
 // awaitClose waits for the venue to close both auctions and for the three trades' orders.
+// It waits on the venue rather than sleeping a fixed time: anti-sniping makes the English end
+// depend on the bids, and the closer and the projection run on their own ticks.
 func (d *demoRun) awaitClose() error {
 	c := d.c
 	c.Say("Waiting for the venue to close both auctions and record the trades")
+	// The venue's closer ends auctions on its own schedule; the demo can only poll. The outcome is
+	// read as the auditor, who may see every auction.
 	for _, id := range []string{d.sealedAuc.Id, d.englishAuc.Id} {
 		var view client.AuctionView
 		if err := venueclient.WaitFor(3*time.Minute, "auction "+id+" to close", func() (bool, error) {
@@ -282,6 +327,8 @@ func (d *demoRun) awaitClose() error {
 		}
 		c.Note("%s %s: %s by %s at %s", view.Kind, id, view.Outcome.Result, venueclient.Deref(view.Outcome.Winner), view.Outcome.Price)
 	}
+	// Three orders: the two auctions' and the negotiation's. Other orders may be awaiting payment on
+	// a shared venue, hence the filter on the demo's own products.
 	return venueclient.WaitFor(time.Minute, "three settlement orders", func() (bool, error) {
 		orders, err := venueclient.Result[client.PageOfOrder](d.api.ListOrdersWithResponse(d.ctx,
 			&client.ListOrdersParams{Status: venueclient.Ptr("awaiting_payment")}, c.As(clerk)))
@@ -302,6 +349,9 @@ func (d *demoRun) ours(o client.Order) bool {
 
 // settle pays the three orders (the sealed one by the signed callback when the venue has a
 // secret) and shows each split and its obligations.
+// The split (D16/G6) follows each product's agreement; the government unit's share becomes a
+// treasury remittance obligation (D17) and the income a filing obligation (G6), each with its
+// due date as a CST civil date. An English auction's deposit is applied to its price.
 func (d *demoRun) settle() error {
 	c := d.c
 	c.Say("Settlement: payment, split over five parties, ledger postings, treasury and filing obligations")
@@ -315,6 +365,7 @@ func (d *demoRun) settle() error {
 		c.Note("order %s: price %s, deposit applied %s, paid %s (%s)", got.Id, got.Price, got.DepositApplied, got.AmountDue, venueclient.Deref(got.PaidVia))
 		for _, s := range venueclient.Deref(got.Shares) {
 			party := venueclient.Deref(s.Party)
+			// A share without a party is the venue's own fee.
 			if party == "" {
 				party = "venue"
 			}
@@ -322,6 +373,8 @@ func (d *demoRun) settle() error {
 		}
 		for _, ob := range venueclient.Deref(got.Obligations) {
 			due := venueclient.Deref(ob.DuePending)
+			// A due date that cannot be counted yet (the year's official holiday schedule is not published)
+			// is shown as its pending reason; the sweep fills it in later.
 			if ob.DueDate != nil {
 				due = ob.DueDate.String()
 			}
@@ -336,6 +389,8 @@ func (d *demoRun) settle() error {
 // auction's order when the venue has a callback secret, by the clerk otherwise.
 func (d *demoRun) pay(o client.Order) (client.Order, error) {
 	c, ref := d.c, "BANK-"+o.Id
+	// The provider's callback is authenticated by an HMAC of the body (X-Datavenue-Signature), not by
+	// a token: it is sent with no Authorization header at all.
 	if len(c.Secret) > 0 && o.ProductId == d.sealed.Id {
 		// The signature covers the exact bytes sent, so the body is sent as made here.
 		body, _ := json.Marshal(client.PaymentCallback{OrderId: o.Id, Reference: ref, Amount: o.AmountDue})
@@ -351,6 +406,8 @@ func (d *demoRun) pay(o client.Order) (client.Order, error) {
 func (d *demoRun) deliver() error {
 	c := d.c
 	c.Say("Delivery by the operator, confirmation by the buyer, vouchers verified offline")
+	// The published JWKS is fetched once and used as a fixed key set: verifying a voucher offline
+	// needs only the venue's public keys, exactly as a buyer's auditor would use them.
 	published, err := d.api.JwksWithResponse(d.ctx, c.As(public))
 	if err != nil {
 		return err
@@ -362,6 +419,7 @@ func (d *demoRun) deliver() error {
 	if d.keys, err = auth.StaticSet(jwks); err != nil {
 		return err
 	}
+	// Each order is confirmed by its own buyer, the party the venue accepts the confirmation from.
 	buyers := map[string]venueclient.Actor{string(buyerA.Org): buyerA, string(buyerB.Org): buyerB, string(d.buyerC.Org): d.buyerC}
 	for _, o := range d.orders {
 		v, vc, err := d.deliverAndConfirm(o, buyers[o.BuyerId])
@@ -378,6 +436,8 @@ func (d *demoRun) deliver() error {
 // verifies the voucher offline against the published keys.
 func (d *demoRun) deliverAndConfirm(o client.Order, buyer venueclient.Actor) (client.Voucher, settlement.VoucherContent, error) {
 	c := d.c
+	// The delivery names the content by its SHA-256 so the voucher binds the trade to exactly what
+	// was delivered; here the content is a stand-in derived from the order id.
 	content := sha256.Sum256([]byte("demo delivery of " + o.Id))
 	if _, err := venueclient.Result[client.Order](d.api.RecordDeliveryWithResponse(d.ctx, o.Id, nil, client.OrderDelivery{Method: client.OrderDeliveryMethodFile,
 		ContentHash: venueclient.Ptr("sha256:" + hex.EncodeToString(content[:]))}, c.As(operator))); err != nil {
@@ -391,6 +451,8 @@ func (d *demoRun) deliverAndConfirm(o client.Order, buyer venueclient.Actor) (cl
 	if err != nil {
 		return v, settlement.VoucherContent{}, err
 	}
+	// VerifyVoucher checks the signature and typ, and returns the content: seq and prev_hash place
+	// the voucher in the venue's hash chain (D15/G7: fully traceable).
 	vc, err := settlement.VerifyVoucher(strings.TrimSpace(string(document.Body)), d.keys)
 	if err != nil {
 		return v, vc, fmt.Errorf("demo: voucher %s does not verify: %w", v.Id, err)
@@ -408,7 +470,10 @@ func (d *demoRun) freeUse() error {
 	if err != nil {
 		return err
 	}
+	// A fixed Idempotency-Key per product: a retried request obtains the same order, never two.
 	key := "demo-free-" + p.Id
+	// Free use (N1) still goes through an order: the trade is recorded and vouchered like a paid one
+	// (D15/G7: fully traceable), it only carries no money.
 	o, err := venueclient.Result[client.Order](d.api.ObtainFreeUseWithResponse(d.ctx, p.Id, &client.ObtainFreeUseParams{IdempotencyKey: &key}, c.As(buyerB)))
 	if err != nil {
 		return err
@@ -429,6 +494,9 @@ func (d *demoRun) freeUse() error {
 func (d *demoRun) reconcile() error {
 	c := d.c
 	c.Say("The treasury's statement arrives; the clerk imports it and reconciles")
+	// The statement is built the way the treasury's export looks (its Chinese headers, one row per
+	// receipt): each remittance the paid orders owe, by its payment code, plus one receipt that is
+	// not the venue's (no payment code, another unit) which must end as an "unmatched" exception.
 	var csv strings.Builder
 	csv.WriteString("缴款书编号,缴款码,执收单位,金额,缴款日期,收款国库\n")
 	n := 0
@@ -436,6 +504,8 @@ func (d *demoRun) reconcile() error {
 		for _, ob := range venueclient.Deref(o.Obligations) {
 			if ob.Kind == "treasury_remittance" {
 				n++
+				// Slip numbers (缴款书编号) carry the current time: a slip number seen before is reconciled as
+				// a duplicate, so each run's rows must be new receipts.
 				fmt.Fprintf(&csv, "GK%s%03d,%s,市交通运输局,%s,%s,%s\n", time.Now().Format("20060102150405"), n, ob.PaymentCode, ob.Amount,
 					civil.Of(time.Now()).String(), ob.Counterpart)
 			}
@@ -452,6 +522,8 @@ func (d *demoRun) reconcile() error {
 	if err != nil {
 		return err
 	}
+	// An unmatched receipt is never dropped silently: the clerk resolves it with a reason, which is
+	// kept with the exception for the audit.
 	for _, e := range exceptions.Data {
 		if e.Kind == "unmatched" {
 			if _, err := d.api.ResolveExceptionWithResponse(d.ctx, e.Id, nil, client.ResolveInput{Reason: "非本平台收入，已转区财政核对"}, c.As(clerk)); err != nil {
@@ -467,10 +539,14 @@ func (d *demoRun) reconcile() error {
 func (d *demoRun) ledger() error {
 	c := d.c
 	c.Say("The ledger and the remittance report")
+	// The ledger is double-entry: every transaction's postings total zero, so the trial balance
+	// must total 0.00 whatever happened; anything else is a bug the demo reports.
 	tb, err := venueclient.Result[client.TrialBalance](d.api.TrialBalanceWithResponse(d.ctx, c.As(auditor)))
 	if err != nil {
 		return err
 	}
+	// Sorted by account name so the printed ledger is the same from run to run; zero balances are
+	// left out to keep it short.
 	sort.Slice(tb.Accounts, func(i, j int) bool { return tb.Accounts[i].Account < tb.Accounts[j].Account })
 	for _, a := range tb.Accounts {
 		if a.Balance != "0.00" {
@@ -478,9 +554,13 @@ func (d *demoRun) ledger() error {
 		}
 	}
 	c.Note("%-62s %12s  (%d transactions)", "total", tb.Total, tb.Transactions)
+	// A trial balance that does not total zero means a transaction was posted one-sided: the venue's
+	// books are wrong, whatever else worked.
 	if tb.Total != "0.00" {
 		return fmt.Errorf("demo: the ledger does not balance: %s", tb.Total)
 	}
+	// The report is for today (CST): the remittances owed and the filings due (G6: within 10 working
+	// days), as the finance bureau reads them.
 	today := civil.Of(time.Now()).String()
 	report, err := venueclient.Result[client.Report](d.api.SettlementReportWithResponse(d.ctx,
 		&client.SettlementReportParams{From: today, To: today}, c.As(financeBureau)))
@@ -510,6 +590,7 @@ var (
 	public        = venueclient.Public
 )
 
+// derefOr is *s, or otherwise when s is nil.
 func derefOr(s *string, otherwise string) string {
 	if s == nil {
 		return otherwise

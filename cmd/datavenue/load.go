@@ -22,6 +22,8 @@ import (
 )
 
 // loadReport is what a mixed-load run measured.
+// Errors and refusals are counted apart because they mean opposite things: a refusal is the
+// venue applying a rule under load, an error is the venue failing under it.
 type loadReport struct {
 	Duration time.Duration
 	Ops      map[string]*opStats
@@ -32,18 +34,23 @@ type loadReport struct {
 	Refused  int // 4xx answers (business refusals, expected in small numbers)
 }
 
+// opStats are one operation kind's figures: latencies of successful requests only, so a fast
+// refusal never flatters a percentile.
 type opStats struct {
 	latencies []time.Duration
 	errors    int
 	refused   int
 }
 
+// venueMemory is read from the venue's own /metrics, in bytes.
 type venueMemory struct{ RSS, HeapInuse float64 }
 
 // loadRun drives a running venue with a mix of catalogue searches, sealed bids, negotiations,
 // settlements (payment, delivery, confirmation) and statement imports, each kind by its own
 // workers, for the given time; it needs the venue started without rate limits
 // (DATAVENUE_RATE_PER_SECOND=0), as its workers act for few organisations.
+// mu guards report, which every worker writes through op; deadline is set once before the
+// workers start and only read afterwards.
 type loadRun struct {
 	c        *venueclient.Client
 	mu       sync.Mutex
@@ -51,6 +58,8 @@ type loadRun struct {
 	deadline time.Time
 }
 
+// loadCommand exits non-zero when any request failed with a transport error or a 5xx: refusals
+// (4xx) are part of a realistic mix, errors are not.
 func loadCommand(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	base := fs.String("url", "http://"+cfg.Listen, "the running venue's base URL (start it with DATAVENUE_RATE_PER_SECOND=0)")
@@ -74,10 +83,15 @@ func loadCommand(ctx context.Context, cfg config.Config, args []string, stdout i
 	return nil
 }
 
+// runLoad sets up through the API, then runs every worker until the deadline (or ctx ends), and
+// reads the venue's memory before and after, so a leak shows as growth under steady load. The
+// setup is not measured.
 func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration) (loadReport, error) {
 	l := &loadRun{c: c, report: loadReport{Ops: map[string]*opStats{}}}
 	// Setup, through the API: a certified asset, a negotiable product, a sealed revisable auction,
 	// and eight buyers.
+	// The setup uses the same steps as the demo (venueclient), so the load exercises a product that
+	// passed every publication gate, not rows written behind the venue's back.
 	cert, err := c.Certify()
 	if err != nil {
 		return l.report, err
@@ -89,6 +103,8 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 	if err != nil {
 		return l.report, err
 	}
+	// The auction opens a few seconds ahead (time to open it and register the buyers) and ends an
+	// hour after the load would: it must not close mid-run, whatever the duration.
 	opens := time.Now().Add(3 * time.Second).Truncate(time.Second)
 	auctioned, err := c.Publish(asset, scenario, "负载测试密封拍卖数据", client.PricingInput{Method: client.PricingInputMethodAuction,
 		AuctionKind: venueclient.Ptr(client.PricingInputAuctionKindSealedFirst), Reserve: ptr("1000.00"),
@@ -102,6 +118,8 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 	if err != nil {
 		return l.report, err
 	}
+	// Eight buyers, reused across runs by their USCC: bids come from several organisations, so the
+	// sealed auction holds several buyers' bids and most bids revise an earlier one.
 	buyers, err := c.Buyers(8, "91350100MC", "负载测试买方")
 	if err != nil {
 		return l.report, err
@@ -112,8 +130,13 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 	}
 
 	start := time.Now()
+	// The deadline is wall-clock time shared by all workers, so a request in flight at the deadline
+	// finishes (and is counted) but no new one starts.
 	l.deadline = start.Add(duration)
 	var wg sync.WaitGroup
+	// worker starts n goroutines running fn until the deadline. The workers per kind (2 searches, 4
+	// bidders, 2 negotiators, 1 settler, 1 importer) set the mix: bidding dominates, and settlement
+	// and imports run one at a time, as a clerk's work does.
 	worker := func(n int, fn func(w int) error) {
 		for w := 0; w < n; w++ {
 			wg.Add(1)
@@ -127,6 +150,8 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 			}()
 		}
 	}
+	// Search terms mix Chinese and English, one word and two, and words of domains the load publishes
+	// nothing in, so the searches cover both scripts and near-empty results.
 	terms := []string{"公交", "客流", "数据", "transport", "bus ridership", "医保", "地理 遥感"}
 	worker(2, func(w int) error {
 		l.op("search", func() error {
@@ -136,6 +161,8 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 		})
 		return nil
 	})
+	// A shared counter makes every amount distinct and rising in steps of 1.00 yuan, so each
+	// revision of a buyer's sealed bid goes up, as a real bidder's does.
 	var bidMu sync.Mutex
 	bidFen := int64(100000)
 	worker(4, func(w int) error {
@@ -150,6 +177,8 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 		})
 		return nil
 	})
+	// Each negotiation runs to a trade (offer, counter-offer inside the range, acceptance), so the
+	// settler always has orders to work on.
 	worker(2, func(w int) error {
 		b := buyers[rand.IntN(len(buyers))]
 		var neg client.NegotiationView
@@ -175,6 +204,8 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 	for _, b := range buyers {
 		byOrg[string(b.Org)] = b
 	}
+	// The settler pays, delivers and confirms every order of the load's own buyers (the byOrg filter
+	// leaves other orders on a shared venue alone), the whole settlement path each trade takes.
 	worker(1, func(w int) error {
 		var orders client.PageOfOrder
 		if !l.op("settle", func() (err error) {
@@ -202,12 +233,16 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 				})
 			}
 		}
+		// With nothing to settle the worker would otherwise spin on the order list.
 		if len(orders.Data) == 0 {
 			time.Sleep(100 * time.Millisecond) // nothing to settle yet: the negotiations' trades are projected within a second
 		}
 		return nil
 	})
 	imports := 0
+	// Each import is a statement of 200 receipts with unique statement numbers and the payment code
+	// NONE, which matches no obligation: it exercises parsing, matching and the import's locking
+	// alongside the other work without settling anything. imports is touched by this one worker only.
 	worker(1, func(w int) error {
 		imports++
 		var csv strings.Builder
@@ -222,6 +257,7 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 		})
 		return nil
 	})
+	// Memory is read again as soon as the workers stop, so the two readings bracket the load.
 	wg.Wait()
 	l.report.Duration = time.Since(start)
 	if l.report.MemEnd, err = l.memory(); err != nil {
@@ -232,6 +268,8 @@ func runLoad(ctx context.Context, c *venueclient.Client, duration time.Duration)
 
 // op makes one timed request (a call of the generated client) and records it; it reports
 // whether the request succeeded.
+// op classifies the outcome: a problem answer under 500 is a refusal (a business rule said no),
+// anything else an error. The lock guards the shared report; the request itself runs outside it.
 func (l *loadRun) op(name string, call func() error) bool {
 	t0 := time.Now()
 	err := call()
@@ -260,6 +298,8 @@ func (l *loadRun) op(name string, call func() error) bool {
 }
 
 // memory reads the venue's resident memory and Go heap in use from /metrics (as a clerk).
+// It parses the Prometheus text format line by line rather than pulling in a parser: only two
+// gauges without labels are needed, and their lines are "name value".
 func (l *loadRun) memory() (venueMemory, error) {
 	res, err := l.c.API().MetricsWithResponse(context.Background(), l.c.As(clerk))
 	if err != nil {
@@ -284,6 +324,7 @@ func (l *loadRun) memory() (venueMemory, error) {
 	return m, sc.Err()
 }
 
+// percentile is the nearest-rank percentile of d (p from 0 to 1), on a sorted copy.
 func percentile(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
 		return 0
@@ -293,8 +334,10 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return sorted[int(float64(len(sorted)-1)*p)]
 }
 
+// printLoad prints the report as a Markdown table, ready to paste into the README.
 func printLoad(w io.Writer, r loadReport) {
 	fmt.Fprintf(w, "mixed load for %s: %d requests, %d errors, %d refused (4xx)\n\n", r.Duration.Round(time.Second), r.Requests, r.Errors, r.Refused)
+	// The per-second column counts successful requests only, over the whole run.
 	fmt.Fprintf(w, "| operation | requests ok | per second | p50 ms | p99 ms | refused | errors |\n|---|---|---|---|---|---|---|\n")
 	names := make([]string, 0, len(r.Ops))
 	for name := range r.Ops {

@@ -50,6 +50,8 @@ var (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// usage is the top-level help. Each subcommand's own --help (help.go) prints its flags without
+// reading the configuration, so `datavenue X --help` is safe on a production host.
 const usage = `datavenue: trading venue for certified public data assets
 
 Usage:
@@ -86,6 +88,8 @@ Usage:
 
 `
 
+// main only turns run's error into exit status 1; run takes its arguments and writers so that the
+// command tests drive it in-process and read what it prints.
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "datavenue:", err)
@@ -93,6 +97,10 @@ func main() {
 	}
 }
 
+// run dispatches a subcommand. Help and openapi are answered before the configuration is read, so
+// they work (and exit 0) with a broken or absent environment; everything else needs a valid
+// Config first, so a bad variable stops every command with the variable's name. The context ends
+// on SIGINT or SIGTERM: serve shuts down gracefully, and load stops early with its report.
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, usage+config.Help())
@@ -108,6 +116,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Logs are JSON lines on stderr, stdout is the command's own output, so scripts can parse either.
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -147,6 +156,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q (see datavenue --help)", args[0])
 }
 
+// migrate applies the embedded migrations (postgres/migrations) not yet applied, in order. It is
+// safe to run from several hosts at once: postgres.Migrate holds a PostgreSQL session lock
+// (goose's locker) while it applies, and an up-to-date database is left untouched.
 func migrate(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -166,6 +178,8 @@ func migrate(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	return nil
 }
 
+// minter is the development issuer for the CLI (token, seed, demo); it creates a key on first use,
+// as `make run` expects, which is why it passes create=true unlike a production serve.
 func minter(cfg config.Config) (auth.Minter, error) {
 	kr, err := auth.LoadKeyring(cfg.KeyDir, true)
 	if err != nil {
@@ -174,6 +188,9 @@ func minter(cfg config.Config) (auth.Minter, error) {
 	return auth.Minter{Keys: kr, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, Clock: datavenue.SystemClock{}}, nil
 }
 
+// token mints a development bearer token. It refuses an unknown role or a non-organisation id
+// before touching the key folder. A token only works where the venue trusts its own issuer
+// (DATAVENUE_DEV_ISSUER) and the organisation holds the role (parties.RoleGate).
 func token(cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	role := fs.String("role", "", "role: "+rolesList())
@@ -189,6 +206,7 @@ func token(cfg config.Config, args []string, stdout io.Writer) error {
 	if !datavenue.HasPrefix(*org, "org") {
 		return errors.New("--org must be an organisation id (org_…)")
 	}
+	// The default subject names the role, so audit records of development tokens read as such.
 	if *sub == "" {
 		*sub = "dev-" + *role
 	}
@@ -204,6 +222,7 @@ func token(cfg config.Config, args []string, stdout io.Writer) error {
 	return nil
 }
 
+// rolesList names every role, for flag help and errors.
 func rolesList() string {
 	names := make([]string, len(datavenue.Roles))
 	for i, r := range datavenue.Roles {
@@ -212,6 +231,9 @@ func rolesList() string {
 	return strings.Join(names, ", ")
 }
 
+// keys lists the signing keys, newest (active) first, after an optional rotation. Serving
+// processes load the folder at start-up, so they sign with a rotated key after a restart; old keys
+// stay in the folder and in the JWKS, so nothing already signed stops verifying.
 func keys(cfg config.Config, args []string, stdout io.Writer) error {
 	if len(args) != 1 || (args[0] != "rotate" && args[0] != "list") {
 		return errors.New("usage: datavenue keys rotate|list")
@@ -236,6 +258,10 @@ func keys(cfg config.Config, args []string, stdout io.Writer) error {
 }
 
 // server is the wired venue: the HTTP app and the background loops that go with it.
+// newServer builds it without starting anything, so tests can wire a venue and start only the
+// loops they need; close releases the pools in the reverse order of opening.
+// registry is what the metrics endpoint serves: /metrics on the API, or the separate listener
+// of DATAVENUE_METRICS_LISTEN.
 type server struct {
 	app        *fiber.App
 	registry   *prometheus.Registry
@@ -245,6 +271,10 @@ type server struct {
 }
 
 // newServer wires every service over PostgreSQL and Redis.
+// The start-up checks happen here, before the listener opens: the URLs parse, the keys load, at
+// least one token issuer is trusted (a venue nobody can log into is a configuration error, not a
+// running service), and wiring checks the calendar file. Each failure closes what was already
+// opened.
 func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*server, error) {
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -267,6 +297,8 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		return nil, err
 	}
 	if cfg.DevIssuer {
+		// The venue trusts its own keys only with DATAVENUE_DEV_ISSUER; production trusts an external
+		// identity provider and keeps the keyring for signing certificates and vouchers.
 		issuers[cfg.JWTIssuer] = kr
 	}
 	if len(issuers) == 0 {
@@ -274,6 +306,8 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		return nil, errors.New("no token issuer is trusted: set DATAVENUE_TRUSTED_ISSUERS or DATAVENUE_DEV_ISSUER=true")
 	}
 	// Anonymous catalogue reads may go to a hot standby (replica.go).
+	// A standby that is configured but down does not stop the start: its pool is made without
+	// connecting, and the router keeps the reads on the primary until it answers.
 	reads, err := openReadReplica(ctx, cfg, db, logger)
 	if err != nil {
 		closeAll()
@@ -289,12 +323,17 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		closeAll()
 		return nil, err
 	}
+	// Closing lets long-lived responses (the live feeds) end at shutdown instead of holding the
+	// graceful shutdown open for its whole timeout.
 	closing := make(chan struct{})
 	venue.Deps.Closing = closing
 	app := api.New(venue.Deps)
 	reg := venue.Deps.Registry
 	auctions, orders, vouchers, wake := venue.Auctions, venue.Orders, venue.Vouchers, venue.Wake
 	webhookWorker, projectionFailures := venue.WebhookWorker, venue.ProjectionFailures
+	// background starts the loops every serving process runs. Each is safe to run in several
+	// processes at once (row locks, SKIP LOCKED claims, per-shard locks), so scaling out needs no
+	// leader election; each logs its failures and retries on its next tick rather than exiting.
 	background := func(ctx context.Context) {
 		// Open auctions whose hot state Redis lost are rebuilt from PostgreSQL before bidding resumes.
 		if n, err := auctions.Restore(ctx, db.Matching()); err != nil {
@@ -308,18 +347,30 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		consumers := []certificates.Consumer{listing.Suspender{Store: db.Listing(), Clock: datavenue.SystemClock{}}, matching.Stopper{Service: auctions},
 			webhooks.CertificateEvents{Store: db.Webhooks()}}
 		go certificates.Run(ctx, expiryEvery, db.Certificates(), certificates.Dispatcher{Log: db.Certificates(), Consumers: consumers, Logger: logger}, wake)
+		// Every process runs a closer: close.lua closes an auction exactly once whoever calls first, and
+		// OnClose runs only in the process whose call closed it, so an outcome is recorded once. The
+		// deadlines are Redis's (TIME), so the processes' clocks need not agree to the second.
 		closer := matching.Closer{Engine: auctions.Engine, Logger: logger, OnClose: func(ctx context.Context, id string, o matching.Outcome) {
 			if err := auctions.Closed(ctx, id, o); err != nil {
 				logger.Warn("recording an auction outcome", "auction", id, "error", err.Error())
 			}
 		}}
 		go closer.Run(ctx, time.Second)
+		// The settlement sweep cancels orders unpaid after their last day to pay (forfeiting the winner's
+		// deposit), auto-confirms deliveries and fills pending due dates; each change locks and re-checks
+		// its order, so the sweeps of several processes change each order once. It acts as the system
+		// caller so its audit records say the venue did it.
 		sweeper := settlement.Sweeper{Orders: orders, Vouchers: vouchers, Logger: logger}
 		go sweeper.Run(datavenue.WithCaller(ctx, audit.SystemCaller), sweepEvery)
+		// The projector's consumer name must be unique per process within the Redis consumer group:
+		// host and pid make it so, and a dead process's pending entries are reclaimed by the others after
+		// ReclaimAfter. Locks give each stream shard to one projector at a time, keeping events of one
+		// shard in order.
 		host, _ := os.Hostname()
 		projector := &matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db.Matching(), Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
 			ReclaimAfter: 30 * time.Second, Locks: db.Matching().ProjectionLocks(), Logger: logger, Failures: func(class string) { projectionFailures.WithLabelValues(class).Inc() }}
 		go projector.Run(ctx, time.Second)
+		// The standby's lag is measured only when one is configured (replica.go).
 		reads.run(ctx)
 		// Webhook deliveries: every second and when a ping or replay wakes it; obligations due or
 		// overdue are announced every minute. Each venue process runs one (claims skip locked rows).
@@ -328,6 +379,9 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 	return &server{app: app, registry: reg, closing: closing, background: background, close: closeAll}, nil
 }
 
+// serve runs the venue until a signal or a listener fails. On a signal: the feeds are told to end
+// (closing), then Fiber stops accepting and waits up to 15 s for requests in flight; the
+// background loops end with ctx, and the deferred close releases the pools last.
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
 	srv, err := newServer(ctx, cfg, logger)
 	if err != nil {
@@ -335,8 +389,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	}
 	defer srv.close()
 	srv.background(ctx)
+	// Buffered for both listeners, so the one that fails second never blocks on a send nobody reads.
 	listenErr := make(chan error, 2)
 	go func() { listenErr <- srv.app.Listen(cfg.Listen) }()
+	// The metrics listener is plain HTTP with a header timeout (against slow-header clients); it
+	// serves only the registry, so exposing it exposes counters and nothing else.
 	if cfg.MetricsListen != "" {
 		// Metrics on an address of their own (an internal network, a sidecar): no token there, and
 		// no /metrics on the API.

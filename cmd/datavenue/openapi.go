@@ -20,6 +20,8 @@ func openapiCommand(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// The document embeds the version of the binary; with no --server it names "/" as its server,
+	// so a client resolves paths against wherever it fetched the document from.
 	doc, err := api.PublishedDocument(version, servers...)
 	if err != nil {
 		return err
@@ -31,6 +33,7 @@ func openapiCommand(args []string, stdout io.Writer) error {
 	return os.WriteFile(*out, doc, 0o644)
 }
 
+// serverList collects a repeatable --server flag (flag.Value).
 type serverList []string
 
 func (s *serverList) String() string     { return fmt.Sprint([]string(*s)) }

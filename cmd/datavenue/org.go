@@ -27,11 +27,16 @@ func orgCommand(ctx context.Context, cfg config.Config, args []string, stdout io
 	defer db.Close()
 	svc := parties.Service{Store: db.Parties()}
 	id := datavenue.OrgID(args[1])
+	// The organisation is read first so that an unknown id fails before anything is written, and
+	// the output shows the roles its kind may hold next to those it holds.
 	o, err := svc.Get(ctx, id)
 	if err != nil {
 		return err
 	}
 	if len(args) > 2 {
+		// parties.Service checks the roles against the organisation's kind (a buyer cannot be made a
+		// finance bureau); the change and its audit record are one transaction, recorded as the system
+		// caller under a request id of its own.
 		roles := make([]datavenue.Role, 0, len(args)-2)
 		for _, r := range args[2:] {
 			roles = append(roles, datavenue.Role(r))

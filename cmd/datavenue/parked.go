@@ -17,6 +17,9 @@ import (
 // parkedCommand handles the engine events the projection parked (see README "Parked engine
 // events"). It reads the database directly, so it shows entries whole (the API seals bids); a
 // retry is audited as the venue's own command.
+// A parked entry is an engine event (a bid, a close, a negotiation step) the projection could not
+// apply to PostgreSQL and set aside so its shard keeps moving; until it is retried, PostgreSQL
+// lacks that event. The usual cause is fixed first (a bug, a missing row), then the entry retried.
 func parkedCommand(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	usage := errors.New("usage: datavenue parked list [--all] | show ID | retry ID")
 	if len(args) == 0 {
@@ -28,6 +31,8 @@ func parkedCommand(ctx context.Context, cfg config.Config, args []string, stdout
 	}
 	defer db.Close()
 	switch {
+	// list pages through the entries by id, 500 at a time, so a long list never loads at once;
+	// without --all only those still parked are shown, not those a retry has applied.
 	case args[0] == "list" && len(args) <= 2:
 		status := "parked"
 		if len(args) == 2 {
@@ -67,6 +72,9 @@ func parkedCommand(ctx context.Context, cfg config.Config, args []string, stdout
 			}
 			return printParked(stdout, e)
 		}
+		// A retry applies the entry and marks it applied in one transaction (idempotent: an applied
+		// entry is answered as it is). It acts as the system caller, so the audit record says the venue's
+		// own command did it; an entry that still fails stays parked with the new error, shown here.
 		e, err := db.Matching().RetryParked(datavenue.WithCaller(ctx, audit.SystemCaller), id)
 		if err != nil {
 			if e.ID != 0 { // still parked: show the new error

@@ -41,6 +41,8 @@ func openRedis(cfg config.Config) (redis.UniversalClient, error) {
 // URL (redis[s]://[user:password@]host:port?addr=host:port&…), which also carries a password,
 // TLS and timeouts. The seeds only need to include one reachable master: the client learns the
 // others, and the slots, from it (and again when they move).
+// Bare seeds get go-redis's defaults for everything else (no password, no TLS): a cluster that
+// needs either is given as a URL instead. The seeds were checked for form by config.Load.
 func clusterOptions(v string) (*redis.ClusterOptions, error) {
 	if strings.Contains(v, "://") {
 		return redis.ParseClusterURL(v)
@@ -57,6 +59,8 @@ func clusterOptions(v string) (*redis.ClusterOptions, error) {
 	return &redis.ClusterOptions{Addrs: addrs}, nil
 }
 
+// Key layout ({hash tag} per auction or shard) is what keeps the scripts' multi-key calls inside
+// one slot; the checks here only cover the Go side, the cluster tests cover the keys.
 // Both kinds of client serve every part of the venue that speaks to Redis; these fail to compile
 // if one of those interfaces grows a call a cluster client lacks.
 var (

@@ -12,6 +12,9 @@ import (
 )
 
 // readReplica is the catalogue's hot standby (DATAVENUE_DATABASE_READ_URL), or nothing when none
+// The standby serves anonymous catalogue reads only (search, product pages, DCAT export): they
+// tolerate data a few seconds old, bounded by DATAVENUE_READ_MAX_LAG. Everything a signed-in
+// caller reads, and every write, stays on the primary, so nobody reads their own change stale.
 // is configured: then every catalogue read goes to the primary as before.
 type readReplica struct {
 	db     *postgres.DB
@@ -28,6 +31,8 @@ func openReadReplica(ctx context.Context, cfg config.Config, primary *postgres.D
 	if err != nil {
 		return nil, fmt.Errorf("DATAVENUE_DATABASE_READ_URL: %w", err)
 	}
+	// The router, not this wrapper, decides per read: the standby while its measured lag is within
+	// ReadMaxLag and it answers, the primary otherwise (postgres/replica.go).
 	return &readReplica{db: db, router: postgres.NewReadRouter(primary, db, cfg.ReadMaxLag, logger)}, nil
 }
 
@@ -54,6 +59,7 @@ func (r *readReplica) run(ctx context.Context) {
 	}
 }
 
+// close releases the standby's pool; the primary's is closed by its owner (newServer).
 func (r *readReplica) close() {
 	if r.db != nil {
 		r.db.Close()

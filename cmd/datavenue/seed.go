@@ -27,6 +27,8 @@ func seed(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	// Seeding acts as the system caller with a request id of its own, so every organisation created
+	// has an audit record that says who did it and groups this run's records together.
 	ctx = datavenue.WithRequestID(datavenue.WithCaller(ctx, audit.SystemCaller), datavenue.NewID("req"))
 	created := 0
 	for _, d := range venueclient.DemoOrgs() {
@@ -34,6 +36,8 @@ func seed(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 			return fmt.Errorf("demo organisation %s: %w", d.Reg.Name, err)
 		}
 		_, err := db.Parties().CreateOrganisation(ctx, d.Reg)
+		// An organisation already present (by id or by USCC) is not an error: seeding is idempotent and
+		// runs on every `make run`.
 		switch datavenue.CodeOf(err) {
 		case "organisation_exists", "organisation_uscc_taken":
 			// Present, perhaps from before roles were recorded: give it its demo roles.
@@ -53,6 +57,10 @@ func seed(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	return printDemoTokens(cfg, stdout)
 }
 
+// printDemoTokens prints one bearer token per demo role, ready to export in a shell. They are
+// development tokens signed by the venue's own key, so they only work on a venue that trusts
+// its own issuer (DATAVENUE_DEV_ISSUER, the default); 12 hours covers a working day, and exceeds
+// no lifetime limit the venue applies by default (24 h).
 func printDemoTokens(cfg config.Config, stdout io.Writer) error {
 	m, err := minter(cfg)
 	if err != nil {

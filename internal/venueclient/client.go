@@ -24,6 +24,7 @@ import (
 	"github.com/datavenue/datavenue/client"
 )
 
+// The 20-digit zero padding makes it as long as a real id ("org_" and 26 characters).
 // DemoID is the id of the n-th seeded demo organisation (`datavenue seed`): stable, so seeding
 // twice finds the same rows and printed tokens stay valid.
 func DemoID(n int) datavenue.OrgID { return datavenue.OrgID(fmt.Sprintf("org_01JDEM%020d", n)) }
@@ -31,6 +32,10 @@ func DemoID(n int) datavenue.OrgID { return datavenue.OrgID(fmt.Sprintf("org_01J
 // Client drives a running venue through its public HTTP API only, as an integrator would.
 // Tokens are minted with the venue's development keys: the demo plays the identity provider of
 // every demo user (a production venue trusts an external one instead).
+// Base is the venue's URL without a trailing slash; Out receives the numbered narration (Say,
+// Note; io.Discard for the load and the benchmarks); Step and Calls count steps printed and
+// HTTP requests sent (retries included), for the demo's summary. One Client may be used by many
+// goroutines at once (the mixed load does): only Calls is written by every request, under calls.
 type Client struct {
 	Base   string
 	HTTP   *http.Client
@@ -57,9 +62,13 @@ func (c *Client) API() *client.ClientWithResponses {
 	return c.api
 }
 
+// It keeps the problem+json body (RFC 9457) whole, so a caller can branch on the stable Code
+// (errors.As) instead of on the message text.
 // Problem is an error answer of the venue.
 type Problem struct{ client.Problem }
 
+// Error puts the status and code first and then each field error of a validation problem, so a
+// failed demo step says which rule refused it without a second look at the venue's logs.
 func (p *Problem) Error() string {
 	msg := fmt.Sprintf("%d %s: %s", p.Status, p.Code, p.Detail)
 	if p.Errors != nil {
@@ -78,6 +87,9 @@ type Actor struct {
 
 // As authenticates a generated client's request as who, with a token minted for it (none for
 // Public).
+// A token is minted per request, valid an hour: a long load never holds an expired one, and the
+// subject ("demo-<role>") marks the venue's audit records as the demo's. Minting is local (the
+// venue's development key), so it costs no round trip.
 func (c *Client) As(who Actor) client.RequestEditorFn {
 	return func(_ context.Context, req *http.Request) error {
 		if who.Role == "" {
@@ -98,6 +110,9 @@ func (c *Client) As(who Actor) client.RequestEditorFn {
 // successful answers.
 type doer struct{ c *Client }
 
+// Only a request that got no answer at all is retried, at most twice more: an answer, even a 5xx,
+// means the venue saw the request, and repeating it is the caller's decision. GET needs no key
+// since it changes nothing; a caller's own key is kept, so a test can replay one on purpose.
 func (d doer) Do(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Header.Get("Idempotency-Key") == "" {
 		req.Header.Set("Idempotency-Key", datavenue.NewID("idem"))
@@ -122,6 +137,8 @@ func (d doer) Do(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
+		// The status of the HTTP answer wins over any in the body: a proxy's 502 page, or a body that is
+		// not problem+json, still yields a Problem with the right Status and an empty Code.
 		p := &Problem{client.Problem{Status: resp.StatusCode}}
 		_ = json.Unmarshal(data, &p.Problem)
 		p.Status = resp.StatusCode
@@ -130,6 +147,8 @@ func (d doer) Do(req *http.Request) (*http.Response, error) {
 }
 
 // rewind makes req's body readable again for a retry; it reports whether it could.
+// A body that cannot be replayed (no GetBody: a stream) is not retried, since a partial first
+// attempt may have consumed it; requests built from bytes or strings always can be.
 func rewind(req *http.Request) bool {
 	if req.Body == nil || req.Body == http.NoBody {
 		return true
@@ -150,6 +169,9 @@ func rewind(req *http.Request) bool {
 // of another status is already an error (see doer); a success without the body the document
 // names is one too.
 func Result[T any](res any, err error) (T, error) {
+	// The generated XxxWithResponse types have one JSON<status> field per documented answer, so which
+	// field to read depends on the operation; reflection finds the one success field that is set rather
+	// than every caller naming it (and breaking when a 200 becomes a 201).
 	var zero T
 	if err != nil {
 		return zero, err
@@ -183,6 +205,9 @@ func (c *Client) Note(format string, args ...any) {
 // WaitFor polls a condition every 250 ms up to limit: the demo waits for the venue's clock (an
 // auction's end) and its background workers (closing, projection), which it cannot hurry.
 func WaitFor(limit time.Duration, what string, cond func() (bool, error)) error {
+	// It polls rather than subscribing because the waits are for background workers on the venue's own
+	// schedule (the closer, the projection) that the public API does not announce; the error names
+	// what was awaited, so a stuck worker is obvious in a test failure.
 	deadline := time.Now().Add(limit)
 	for {
 		ok, err := cond()
@@ -211,6 +236,8 @@ func Deref[T any](p *T) T {
 // Date is a calendar date of the generated types.
 func Date(t time.Time) openapi_types.Date { return openapi_types.Date{Time: t} }
 
+// The numbers are fixed by `datavenue seed`, which creates these organisations with these roles;
+// DemoID(4) is the collector and processor in the demo's revenue agreement (see Publish).
 // The demo's parties: the seeded organisations (`datavenue seed`), plus a third buyer it registers.
 var (
 	DataBureau    = Actor{datavenue.RoleDataBureau, DemoID(1)}

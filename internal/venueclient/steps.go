@@ -28,6 +28,11 @@ type Certified struct {
 // approval and appraisal, so that products derived from it may be published; it returns the asset
 // with its authorised scenario and the authorisation.
 func (c *Client) Certify() (Certified, error) {
+	// The two certificates are separate steps because the rules make them separate: the data bureau
+	// issues the resource registration certificate after reviewing legality, product and scenario
+	// information and the security risk (D2); the finance bureau issues the asset certificate after a
+	// source-compliance review, with the data bureau concurring (D5/G3). Only then is the asset
+	// authorised, approved for paid use and appraised (grantAndApprove).
 	ctx, api := context.Background(), c.API()
 	c.Say("The transport bureau registers its data as an asset card (D1–D4)")
 	asset, err := Result[client.Asset](api.RegisterAssetWithResponse(ctx, nil, client.AssetInput{
@@ -90,6 +95,10 @@ func (c *Client) Certify() (Certified, error) {
 }
 
 // grantAndApprove gives the operator the scenario, approves paid use and appraises the asset.
+// These are the gates a paid product must pass before publication: a scenario authorisation for
+// the operator, one scenario per grant (D9/G5); the finance bureau's approval of paid use after
+// the holder's internal decision (D10/G5); and an appraisal (D7/D14), which appraisal-based prices
+// are formed from. The validity dates are a year ahead so that a long test never outlives them.
 func (c *Client) grantAndApprove(assetID, scenario string, until openapi_types.Date) (client.Authorisation, error) {
 	ctx, api := context.Background(), c.API()
 	c.Say("Scenario authorisation (data bureau), paid-use approval (finance bureau), appraisal (appraiser)")
@@ -126,6 +135,8 @@ func (c *Client) grantAndApprove(assetID, scenario string, until openapi_types.D
 // clients certify assets in the same second (the scale-out test), so the number comes from the
 // asset's id rather than the clock.
 func reportNumber(now time.Time, assetID string) string {
+	// A crc32 of the id modulo 100000 is not collision-free; it is enough for the few assets a run
+	// certifies, and a collision shows as a conflict on the appraisal, not as a silent error.
 	return fmt.Sprintf("评报〔%d〕%05d", now.Year(), crc32.ChecksumIEEE([]byte(assetID))%100000)
 }
 
@@ -158,6 +169,9 @@ func (c *Client) Publish(asset client.Asset, scenario, title string, pricing cli
 	if p, err = Result[client.Product](api.PublishProductWithResponse(ctx, p.Id, nil, c.As(Operator))); err != nil {
 		return p, err
 	}
+	// The revenue agreement (D16/G6): each party's ratio of what a sale brings, summing to 1.00
+	// (0.40 + 0.25 + 0.10 + 0.22 + 0.03); the venue refuses an agreement that does not. The
+	// venue_fee party has no organisation: it is the venue's own share.
 	party := func(org, role, ratio string) client.AgreementParty {
 		a := client.AgreementParty{Role: role, Ratio: &ratio}
 		if org != "" {
@@ -188,6 +202,9 @@ type importProgress struct {
 // ImportStatement uploads a statement (CSV) as the clerk with progress streamed as NDJSON, printing
 // each line as it arrives, and returns the result.
 func (c *Client) ImportStatement(csv string) (client.ImportResult, error) {
+	// The stream's lines come while the venue works (parsing, matching, committing), so a large
+	// statement shows progress instead of a silent request; the last line is either the result or a
+	// problem, which is how a failure after the 200 status line is reported.
 	accept := func(_ context.Context, req *http.Request) error {
 		req.Header.Set("Accept", "application/x-ndjson")
 		return nil
@@ -201,6 +218,8 @@ func (c *Client) ImportStatement(csv string) (client.ImportResult, error) {
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
+	// The last line carries the whole result (receipt outcomes, missing obligations), hence a buffer
+	// well above bufio.Scanner's default 64 KiB line limit.
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
 		var line importProgress
@@ -230,6 +249,8 @@ func PassAll(items ...string) []client.ItemVerdict {
 // Buyers finds or registers n buyer organisations (through the API, as the data bureau), whose
 // codes are made from usccPrefix (10 characters) and a number, and returns them as actors.
 func (c *Client) Buyers(n int, usccPrefix, name string) ([]Actor, error) {
+	// Reruns against the same venue reuse the buyers registered before, found by their USCC (which
+	// the venue keeps unique); only the first 500 buyers are listed, enough for the load's bidders.
 	ctx, api := context.Background(), c.API()
 	registered, err := Result[client.PageOfOrganisation](api.ListOrganisationsWithResponse(ctx,
 		&client.ListOrganisationsParams{Kind: Ptr("buyer"), Limit: Ptr(500)}, c.As(DataBureau)))
@@ -242,6 +263,8 @@ func (c *Client) Buyers(n int, usccPrefix, name string) ([]Actor, error) {
 	}
 	var out []Actor
 	for i := 0; i < n; i++ {
+		// A USCC is 18 characters: the 10-character prefix, a 7-digit number and the GB 32100 check
+		// character, which the venue verifies on registration.
 		body := fmt.Sprintf("%s%07d", usccPrefix, i)
 		check, err := parties.USCCCheckChar(body)
 		if err != nil {
