@@ -114,8 +114,8 @@ func (db *DB) FeeProducts(ctx context.Context, year int) ([]listing.FeeProduct, 
 const costSelect = `SELECT id, operator_id, year, category, version, amount::text, note, recorded_by_org, recorded_by, recorded_at
 	FROM operating_costs `
 
-func scanCost(row pgx.Row) (settlement.Cost, error) {
-	var c settlement.Cost
+func scanCost(row pgx.Row) (settlement.OperatingCost, error) {
+	var c settlement.OperatingCost
 	var amount string
 	err := row.Scan(&c.ID, &c.OperatorID, &c.Year, &c.Category, &c.Version, &amount, &c.Note, &c.RecordedByOrg, &c.RecordedBy, &c.RecordedAt)
 	if err == nil {
@@ -127,7 +127,7 @@ func scanCost(row pgx.Row) (settlement.Cost, error) {
 // RecordCost appends the next version of an operator's cost for a year and category, with its
 // audit record. The organisation row is locked so that two recordings number their versions in
 // turn.
-func (db *DB) RecordCost(ctx context.Context, c settlement.Cost) (settlement.Cost, error) {
+func (db *DB) RecordCost(ctx context.Context, c settlement.OperatingCost) (settlement.OperatingCost, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT id FROM organisations WHERE id = $1 FOR UPDATE`, c.OperatorID).Scan(new(string)); err != nil {
 			return notFoundAs(err, errOperatorNotFound)
@@ -145,18 +145,18 @@ func (db *DB) RecordCost(ctx context.Context, c settlement.Cost) (settlement.Cos
 			"year": c.Year, "category": c.Category, "version": c.Version, "amount": c.Amount, "note": c.Note})
 	})
 	if err != nil {
-		return settlement.Cost{}, err
+		return settlement.OperatingCost{}, err
 	}
 	return scanCost(db.Pool.QueryRow(ctx, costSelect+`WHERE id = $1`, c.ID))
 }
 
 // Costs lists every cost version of an operator for a year, oldest first.
-func (db *DB) Costs(ctx context.Context, operator datavenue.OrgID, year int) ([]settlement.Cost, error) {
+func (db *DB) Costs(ctx context.Context, operator datavenue.OrgID, year int) ([]settlement.OperatingCost, error) {
 	rows, err := db.Pool.Query(ctx, costSelect+`WHERE operator_id = $1 AND year = $2 ORDER BY category, version`, operator, year)
 	if err != nil {
 		return nil, interpretError(err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.Cost, error) { return scanCost(r) })
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (settlement.OperatingCost, error) { return scanCost(r) })
 	return list, interpretError(err)
 }
 

@@ -31,9 +31,9 @@ var CostCategories = []string{"data", "compute", "storage", "labour", "operation
 var costLabels = map[string]string{"data": "数据成本", "compute": "算力成本", "storage": "存储成本", "labour": "人力成本",
 	"operations": "运营维护成本", "other": "其他成本"}
 
-// Cost is one version of an operator's cost of a category for a year. Versions are append-only;
+// OperatingCost is one version of an operator's cost of a category for a year. Versions are append-only;
 // the newest of each category is the one the report counts.
-type Cost struct {
+type OperatingCost struct {
 	ID            string          `json:"id"`
 	OperatorID    datavenue.OrgID `json:"operator_id"`
 	Year          int             `json:"year"`
@@ -47,8 +47,8 @@ type Cost struct {
 	RecordedAt    time.Time       `json:"recorded_at"`
 }
 
-// CostInput is a cost as the operator records it.
-type CostInput struct {
+// OperatingCostInput is a cost as the operator records it.
+type OperatingCostInput struct {
 	Year     int    `json:"year" jsonschema:"minimum=2000,maximum=2100,description=the calendar year in China Standard Time"`
 	Category string `json:"category" jsonschema:"enum=data,enum=compute,enum=storage,enum=labour,enum=operations,enum=other"`
 	Amount   string `json:"amount" jsonschema:"description=the year's cost of the category in yuan as a decimal string (it replaces an earlier figure),pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
@@ -56,9 +56,9 @@ type CostInput struct {
 }
 
 // Validate checks the input and returns the cost it describes (id, version and recorder unset).
-func (in CostInput) Validate() (Cost, error) {
+func (in OperatingCostInput) Validate() (OperatingCost, error) {
 	var f datavenue.Fields
-	c := Cost{Year: in.Year, Category: in.Category, Currency: "CNY", Note: strings.TrimSpace(in.Note)}
+	c := OperatingCost{Year: in.Year, Category: in.Category, Currency: "CNY", Note: strings.TrimSpace(in.Note)}
 	if in.Year < 2000 || in.Year > 2100 {
 		f.Add("year", "out_of_range", "year is a calendar year between 2000 and 2100")
 	}
@@ -128,7 +128,7 @@ type AnnualReport struct {
 }
 
 // BuildAnnual assembles the report from the year's earnings, the standing and the cost versions.
-func BuildAnnual(operator datavenue.OrgID, name string, year int, earnings []Earning, standing RevenueStanding, costs []Cost) AnnualReport {
+func BuildAnnual(operator datavenue.OrgID, name string, year int, earnings []Earning, standing RevenueStanding, costs []OperatingCost) AnnualReport {
 	r := AnnualReport{OperatorID: operator, OperatorName: name, Year: year, Currency: "CNY", Turnover: money.Zero, Revenue: money.Zero,
 		Allowed: standing, TotalCost: money.Zero}
 	products, purposes := map[string]*AnnualLine{}, map[string]*AnnualLine{}
@@ -182,8 +182,8 @@ func sortedLines(m map[string]*AnnualLine) []AnnualLine {
 }
 
 // newestCosts keeps each category's newest version, in the order of CostCategories.
-func newestCosts(costs []Cost) []CostLine {
-	newest := map[string]Cost{}
+func newestCosts(costs []OperatingCost) []CostLine {
+	newest := map[string]OperatingCost{}
 	for _, c := range costs {
 		if n, ok := newest[c.Category]; !ok || c.Version > n.Version {
 			newest[c.Category] = c
@@ -235,9 +235,9 @@ func (r AnnualReport) Tables() []sheet.Table {
 type AnnualStore interface {
 	// RecordCost appends the next version of the operator's cost for the year and category, with
 	// its audit record (not found: an unknown organisation).
-	RecordCost(ctx context.Context, c Cost) (Cost, error)
+	RecordCost(ctx context.Context, c OperatingCost) (OperatingCost, error)
 	// Costs lists every cost version of the operator for the year, oldest first.
-	Costs(ctx context.Context, operator datavenue.OrgID, year int) ([]Cost, error)
+	Costs(ctx context.Context, operator datavenue.OrgID, year int) ([]OperatingCost, error)
 	// Earnings lists the orders of the year that concern the operator (see Earning).
 	Earnings(ctx context.Context, operator datavenue.OrgID, year int) ([]Earning, error)
 	// OrganisationName is an organisation's name (not found: unknown).
@@ -262,20 +262,20 @@ func mayRead(caller datavenue.Caller, operator string) error {
 
 // RecordCost records the operator's own cost of a category for a year: only the operator does
 // (its costs are its own statement; the authorities read them).
-func (s Annual) RecordCost(ctx context.Context, caller datavenue.Caller, operator string, in CostInput) (Cost, error) {
+func (s Annual) RecordCost(ctx context.Context, caller datavenue.Caller, operator string, in OperatingCostInput) (OperatingCost, error) {
 	if caller.Org != datavenue.OrgID(operator) || !caller.Is(datavenue.RoleOperator) {
-		return Cost{}, datavenue.Forbidden("role_not_allowed", "an operator records its own operating costs")
+		return OperatingCost{}, datavenue.Forbidden("role_not_allowed", "an operator records its own operating costs")
 	}
 	c, err := in.Validate()
 	if err != nil {
-		return Cost{}, err
+		return OperatingCost{}, err
 	}
 	c.ID, c.OperatorID, c.RecordedByOrg, c.RecordedBy = datavenue.NewID("cst"), datavenue.OrgID(operator), caller.Org, caller.Subject
 	return s.Store.RecordCost(ctx, c)
 }
 
 // Costs lists every cost version of the operator for a year (empty: this year).
-func (s Annual) Costs(ctx context.Context, caller datavenue.Caller, operator, year string) ([]Cost, error) {
+func (s Annual) Costs(ctx context.Context, caller datavenue.Caller, operator, year string) ([]OperatingCost, error) {
 	if err := mayRead(caller, operator); err != nil {
 		return nil, err
 	}
@@ -288,7 +288,7 @@ func (s Annual) Costs(ctx context.Context, caller datavenue.Caller, operator, ye
 	}
 	list, err := s.Store.Costs(ctx, datavenue.OrgID(operator), y)
 	if list == nil {
-		list = []Cost{}
+		list = []OperatingCost{}
 	}
 	return list, err
 }
@@ -322,4 +322,38 @@ func (s Annual) Report(ctx context.Context, caller datavenue.Caller, operator, y
 	// The standing and the earnings are two reads of one rule: a payment between them could make
 	// them differ by its share, which the next report shows; the tests hold them equal.
 	return BuildAnnual(op, name, y, earnings, standing, costs), nil
+}
+
+// CSVTable is the report as one table, for CSV (one sheet only): the first column names the
+// section (概况, 按产品收入, 按用途收入, 运营成本), amounts of the summary and the costs in 金额.
+func (r AnnualReport) CSVTable() sheet.Table {
+	m := func(h string) sheet.Column { return sheet.Column{Header: h, Kind: sheet.Money} }
+	t := sheet.Table{Title: "年度运营报告", Columns: []sheet.Column{{Header: "报表"}, {Header: "编号"}, {Header: "名称"}, {Header: "使用用途"},
+		{Header: "收费交易笔数", Kind: sheet.Int}, {Header: "免费使用次数", Kind: sheet.Int}, m("交易金额（元）"), m("运营收入（元）"), m("金额（元）"), {Header: "说明"}}}
+	a := r.Allowed
+	sum := func(key, name, amount, note string) {
+		t.Rows = append(t.Rows, []string{"概况", key, name, "", "", "", "", "", amount, note})
+	}
+	t.Rows = append(t.Rows, []string{"概况", "total", "合计", "", strconv.Itoa(r.Trades), strconv.Itoa(r.FreeUses), r.Turnover.String(), r.Revenue.String(), "", r.OperatorName + " " + strconv.Itoa(r.Year)})
+	if a.Allowed != nil {
+		sum("allowed", "最高准许收入", a.Allowed.String(), "")
+		sum("effective", "本年有效最高准许收入", a.Effective.String(), "")
+	}
+	sum("deducted", "上年超收扣减", a.Deducted.String(), "")
+	sum("excess", "超收金额", a.Excess.String(), a.Status)
+	sum("total_cost", "运营成本合计", r.TotalCost.String(), "")
+	sum("result", "收支结余", r.Result, "")
+	for _, s := range []struct {
+		title string
+		lines []AnnualLine
+	}{{"按产品收入", r.ByProduct}, {"按用途收入", r.ByPurpose}} {
+		for _, l := range s.lines {
+			t.Rows = append(t.Rows, []string{s.title, l.Key, l.Label, listing.PurposeLabel(cmp.Or(l.Purpose, l.Key)), strconv.Itoa(l.Trades),
+				strconv.Itoa(l.FreeUses), l.Turnover.String(), l.Revenue.String(), "", ""})
+		}
+	}
+	for _, c := range r.Costs {
+		t.Rows = append(t.Rows, []string{"运营成本", c.Category, c.Label, "", "", "", "", "", c.Amount.String(), c.Note})
+	}
+	return t
 }

@@ -135,6 +135,8 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		Feed:           &matching.Feed{Redis: b.Redis, Keys: b.Keys},
 		Settlement:     v.Orders,
 		AllowedRevenue: v.Revenue,
+		Disclosure:     listing.Disclosure{Store: b.DB, Clock: clock},
+		Annual:         settlement.Annual{Store: b.DB, Revenue: v.Revenue, Clock: clock},
 		Vouchers:       v.Vouchers,
 		Reconciliation: settlement.Reconciliation{Store: b.DB, Reports: b.DB, Clock: clock},
 		Projection:     matching.ProjectionControl{Store: b.DB, Redis: b.Redis, Keys: b.Keys, Clock: clock, LagLimit: cfg.ProjectionLagLimit},
