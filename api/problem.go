@@ -45,6 +45,7 @@ var fiberCodes = map[int]string{
 	http.StatusBadRequest:                  "bad_request",
 	http.StatusNotFound:                    "route_not_found",
 	http.StatusMethodNotAllowed:            "method_not_allowed",
+	http.StatusNotAcceptable:               "not_acceptable", // an export asked for in a media type it has not
 	http.StatusRequestTimeout:              "request_timeout",
 	http.StatusRequestEntityTooLarge:       "body_too_large",
 	http.StatusUnsupportedMediaType:        "unsupported_media_type",
