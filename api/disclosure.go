@@ -90,21 +90,22 @@ func exportFormat(c *fiber.Ctx) (string, error) {
 	return "json", nil
 }
 
-// export answers body as JSON, or its tables as CSV (the first) or XLSX, saved as name-year.
-func export(c *fiber.Ctx, name string, year int, body any, tables ...sheet.Table) error {
+// export answers body as JSON, or as a CSV of one table or a workbook of several, saved as
+// name-year.csv / .xlsx.
+func export(c *fiber.Ctx, name string, year int, body any, csvTable sheet.Table, workbook ...sheet.Table) error {
 	format, err := exportFormat(c)
-	if err != nil || format == "json" {
-		if err != nil {
-			return err
-		}
-		return c.JSON(body)
+	if err != nil {
+		return err
 	}
 	var out []byte
 	media := "text/csv; charset=utf-8"
-	if format == "csv" {
-		out, err = sheet.CSV(tables[0])
-	} else {
-		out, err = sheet.XLSX(tables...)
+	switch format {
+	case "json":
+		return c.JSON(body)
+	case "csv":
+		out, err = sheet.CSV(csvTable)
+	default:
+		out, err = sheet.XLSX(workbook...)
 		media = mediaXLSX
 	}
 	if err != nil {
@@ -120,7 +121,7 @@ func (h *handlers) disclosedCaps(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return export(c, "disclosure-caps", d.Year, d, d.Table())
+	return export(c, "disclosure-caps", d.Year, d, d.Table(), d.Table())
 }
 
 func (h *handlers) disclosedAuthorisations(c *fiber.Ctx) error {
@@ -128,7 +129,7 @@ func (h *handlers) disclosedAuthorisations(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return export(c, "disclosure-authorisations", d.Year, d, d.Table())
+	return export(c, "disclosure-authorisations", d.Year, d, d.Table(), d.Table())
 }
 
 func (h *handlers) disclosedFees(c *fiber.Ctx) error {
@@ -136,7 +137,7 @@ func (h *handlers) disclosedFees(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return export(c, "disclosure-fees", d.Year, d, d.Table())
+	return export(c, "disclosure-fees", d.Year, d, d.Table(), d.Table())
 }
 
 func (h *handlers) recordCost(c *fiber.Ctx) error {
@@ -158,14 +159,6 @@ func (h *handlers) annualReport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// CSV is one table; the workbook has a sheet per part.
-	tables := append([]sheet.Table{r.CSVTable()}, r.Tables()...)
-	format, err := exportFormat(c)
-	if err != nil {
-		return err
-	}
-	if format == "xlsx" {
-		tables = tables[1:]
-	}
-	return export(c, "annual-report-"+string(r.OperatorID), r.Year, r, tables...)
+	// CSV is one table, its first column naming the part; the workbook has a sheet per part.
+	return export(c, "annual-report-"+string(r.OperatorID), r.Year, r, r.CSVTable(), r.Tables()...)
 }
