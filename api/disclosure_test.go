@@ -269,9 +269,22 @@ func TestDisclosureOfASeededYear(t *testing.T) {
 	sameTable(t, "fees XLSX", book["产品和服务及实际收费"], feeHeaders, feeRows)
 	numericCell(t, r, "产品和服务及实际收费", "L3")
 
-	// Last year: only the order received then; no product was on the market before this year.
+	// A product on the market last year and delisted before this one (its dates moved back): in
+	// last year's list, not this year's.
+	gone := s.createProduct(func(p map[string]any) { p["title"] = "公交客流C" })
+	mustStatus(t, s.publish(gone.ID), 200)
+	mustStatus(t, s.do("POST", "/v1/products/"+gone.ID+"/delist", s.as(datavenue.RoleOperator, operatorOrg), map[string]any{"reason": "停止供应"}), 200)
+	if _, err := s.db.Pool.Exec(context.Background(), `UPDATE products SET published_at = make_date($2, 3, 1), updated_at = make_date($2, 9, 1)
+		WHERE id = $1`, gone.ID, y-1); err != nil {
+		t.Fatal(err)
+	}
+	if now := decode[listing.FeeDisclosure](t, s.getAs("/v1/disclosure/fees?year="+ys, "", "")); len(now.Products) != 3 {
+		t.Fatalf("this year lists %d products, want 3 (not the one delisted last year)", len(now.Products))
+	}
+	// Last year: the order received then, and the product delisted then.
 	last := decode[listing.FeeDisclosure](t, s.getAs("/v1/disclosure/fees?year="+strconv.Itoa(y-1), "", ""))
-	if len(last.Products) != 1 || last.Products[0].Trades != 1 || last.Products[0].Total.String() != "9999.99" || last.AsOf.String() != strconv.Itoa(y-1)+"-12-31" {
+	if len(last.Products) != 2 || last.Products[0].Trades != 1 || last.Products[0].Total.String() != "9999.99" || last.Products[1].ProductID != gone.ID ||
+		last.Products[1].Trades != 0 || last.AsOf.String() != strconv.Itoa(y-1)+"-12-31" {
 		t.Fatalf("last year's fees = %+v", last)
 	}
 	wantProblem(t, s.do("GET", "/v1/disclosure/fees?year=1999", "", nil), 422, "validation_failed")

@@ -18,9 +18,12 @@ import (
 // only narrow the rows to the year.
 
 // onMarket selects the products the public sees in a year's disclosure: past the publishing step
-// (published, suspended or delisted) and published before the year ended (China Standard Time).
+// (published, suspended or delisted), published before the year ended and not delisted before it
+// began (China Standard Time). A delisted product never changes again, so its updated_at is the
+// day it was delisted.
 const onMarket = `p.status IN ('published', 'suspended', 'delisted')
-	AND p.published_at < (make_date($1 + 1, 1, 1)::timestamp AT TIME ZONE 'Asia/Shanghai')`
+	AND p.published_at < (make_date($1 + 1, 1, 1)::timestamp AT TIME ZONE 'Asia/Shanghai')
+	AND NOT (p.status = 'delisted' AND p.updated_at < (make_date($1, 1, 1)::timestamp AT TIME ZONE 'Asia/Shanghai'))`
 
 // DisclosedCaps reads the caps of the products on the market whose validity touches the year.
 func (db *DB) DisclosedCaps(ctx context.Context, year int) ([]listing.DisclosedCap, error) {
