@@ -153,6 +153,11 @@ var Policy = map[string]Rule{
 	// The operator's maximum allowed revenue (N4/N5): a finance bureau sets it; the operator reads
 	// its own standing, the bureaus and auditors every operator's.
 	"setAllowedRevenue": anyone(financeBureau), "getAllowedRevenue": ownOr(append(roles(operator), Overseers...), Overseers...),
+	// Public disclosure (N6): anyone, no token. The operator's annual report and its costs: the
+	// operator records its own costs; it, the bureaus and the auditors read them and the report.
+	"disclosedCaps": public(), "disclosedAuthorisations": public(), "disclosedFees": public(),
+	"recordCost": ownOnly(operator), "listCosts": ownOr(append(roles(operator), Overseers...), Overseers...),
+	"annualReport":   ownOr(append(roles(operator), Overseers...), Overseers...),
 	"recordDelivery": ownOnly(operator), "confirmDelivery": ownOnly(buyer),
 	"getVoucher":       ownOr(Everyone, BookKeepers...),
 	"voucherDocument":  ownOr(Everyone, BookKeepers...),

@@ -39,6 +39,8 @@ func compressed() fiber.Handler {
 var cacheable = map[string]string{
 	"searchCatalogue": "public, max-age=60", "catalogueProduct": "public, max-age=60", "catalogueProductDCAT": "public, max-age=300",
 	"catalogueDCAT": "public, max-age=300", "openapi": "public, max-age=300", "docs": "public, max-age=300",
+	// The public disclosure (N6): a year's figures change with each payment, so a short while.
+	"disclosedCaps": "public, max-age=60", "disclosedAuthorisations": "public, max-age=60", "disclosedFees": "public, max-age=60",
 }
 
 // validated gives an answer an ETag (If-None-Match then gets 304) and, asked without a token, a

@@ -43,6 +43,7 @@ func (h *handlers) routes() []Route {
 	routes = append(routes, h.feedRoutes()...)
 	routes = append(routes, h.settlementRoutes()...)
 	routes = append(routes, h.revenueRoutes()...)
+	routes = append(routes, h.disclosureRoutes()...)
 	routes = append(routes, h.voucherRoutes()...)
 	routes = append(routes, h.reconciliationRoutes()...)
 	routes = append(routes, h.projectionRoutes()...)

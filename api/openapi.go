@@ -88,6 +88,8 @@ var opExtras = map[string]opExtra{
 		extraOK: map[int]okForm{http.StatusOK: {media: contentTypeNDJSON, body: "",
 			description: "With Accept: application/x-ndjson: progress lines, one ImportProgress object (#/components/schemas/ImportProgress) each, the last done or failed"}}},
 	"settlementReport": {alsoOK: []string{"text/csv", mediaXLSX}},
+	"disclosedCaps":    {alsoOK: []string{"text/csv", mediaXLSX}}, "disclosedAuthorisations": {alsoOK: []string{"text/csv", mediaXLSX}},
+	"disclosedFees": {alsoOK: []string{"text/csv", mediaXLSX}}, "annualReport": {alsoOK: []string{"text/csv", mediaXLSX}},
 }
 
 // staticOps answer from memory, so a dependency that is down cannot make them fail.

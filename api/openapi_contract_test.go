@@ -122,7 +122,8 @@ func documentSchemas(where string, v any, fn func(where string, schema any)) {
 
 // publicOperations need no token (the payment callback is signed instead).
 var publicOperations = []string{"health", "ready", "jwks", "openapi", "docs", "certificateStatus", "searchCatalogue",
-	"catalogueProduct", "catalogueProductDCAT", "catalogueDCAT", "pricingGuidance", "paymentCallback"}
+	"catalogueProduct", "catalogueProductDCAT", "catalogueDCAT", "pricingGuidance", "paymentCallback",
+	"disclosedCaps", "disclosedAuthorisations", "disclosedFees"}
 
 // createdWithoutLocation are the 201 answers whose handlers send no Location: none since a bid,
 // a deposit and an import each have a GET of their own (getBid, getDeposit, getImport).

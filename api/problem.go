@@ -45,6 +45,7 @@ var fiberCodes = map[int]string{
 	http.StatusBadRequest:                  "bad_request",
 	http.StatusNotFound:                    "route_not_found",
 	http.StatusMethodNotAllowed:            "method_not_allowed",
+	http.StatusNotAcceptable:               "not_acceptable", // an export asked for in a media type it has not
 	http.StatusRequestTimeout:              "request_timeout",
 	http.StatusRequestEntityTooLarge:       "body_too_large",
 	http.StatusUnsupportedMediaType:        "unsupported_media_type",
@@ -59,7 +60,11 @@ func problemFor(err error) Problem {
 	if errors.As(err, &fe) {
 		code, ok := fiberCodes[fe.Code]
 		if !ok || fe.Code >= 500 {
-			return problemFor(datavenue.Internal(err))
+			// Not problemFor(datavenue.Internal(err)): the wrapper unwraps to this same Fiber
+			// error, and that recursed until the stack ran out (found with a 406 before it was named).
+			e := datavenue.Internal(err)
+			status := statusByKind[e.Kind]
+			return Problem{Status: status, Code: e.Code, Detail: e.Message, Title: http.StatusText(status), Type: problemType(e.Code)}
 		}
 		return Problem{Status: fe.Code, Code: code, Detail: fe.Message, Title: http.StatusText(fe.Code),
 			Type: problemType(code)}

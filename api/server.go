@@ -66,6 +66,9 @@ type Deps struct {
 	Feed           Feed
 	Settlement     Settlement
 	AllowedRevenue AllowedRevenue
+	// Disclosure publishes the public disclosure (N6); Annual the operators' costs and reports.
+	Disclosure     Disclosure
+	Annual         Annual
 	Vouchers       Vouchers
 	Reconciliation Reconciliation
 	// Projection shows the engine-to-PostgreSQL projection's health and parked entries (nil:

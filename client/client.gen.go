@@ -429,6 +429,36 @@ func (e ObligationKind) Valid() bool {
 	}
 }
 
+// Defines values for OperatingCostInputCategory.
+const (
+	OperatingCostInputCategoryCompute    OperatingCostInputCategory = "compute"
+	OperatingCostInputCategoryData       OperatingCostInputCategory = "data"
+	OperatingCostInputCategoryLabour     OperatingCostInputCategory = "labour"
+	OperatingCostInputCategoryOperations OperatingCostInputCategory = "operations"
+	OperatingCostInputCategoryOther      OperatingCostInputCategory = "other"
+	OperatingCostInputCategoryStorage    OperatingCostInputCategory = "storage"
+)
+
+// Valid indicates whether the value is a known member of the OperatingCostInputCategory enum.
+func (e OperatingCostInputCategory) Valid() bool {
+	switch e {
+	case OperatingCostInputCategoryCompute:
+		return true
+	case OperatingCostInputCategoryData:
+		return true
+	case OperatingCostInputCategoryLabour:
+		return true
+	case OperatingCostInputCategoryOperations:
+		return true
+	case OperatingCostInputCategoryOther:
+		return true
+	case OperatingCostInputCategoryStorage:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OrderDeliveryMethod.
 const (
 	OrderDeliveryMethodApi     OrderDeliveryMethod = "api"
@@ -780,6 +810,90 @@ func (e WebhooksDeliveryStatus) Valid() bool {
 	}
 }
 
+// Defines values for DisclosedAuthorisationsParamsFormat.
+const (
+	DisclosedAuthorisationsParamsFormatCsv  DisclosedAuthorisationsParamsFormat = "csv"
+	DisclosedAuthorisationsParamsFormatJson DisclosedAuthorisationsParamsFormat = "json"
+	DisclosedAuthorisationsParamsFormatXlsx DisclosedAuthorisationsParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the DisclosedAuthorisationsParamsFormat enum.
+func (e DisclosedAuthorisationsParamsFormat) Valid() bool {
+	switch e {
+	case DisclosedAuthorisationsParamsFormatCsv:
+		return true
+	case DisclosedAuthorisationsParamsFormatJson:
+		return true
+	case DisclosedAuthorisationsParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DisclosedCapsParamsFormat.
+const (
+	DisclosedCapsParamsFormatCsv  DisclosedCapsParamsFormat = "csv"
+	DisclosedCapsParamsFormatJson DisclosedCapsParamsFormat = "json"
+	DisclosedCapsParamsFormatXlsx DisclosedCapsParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the DisclosedCapsParamsFormat enum.
+func (e DisclosedCapsParamsFormat) Valid() bool {
+	switch e {
+	case DisclosedCapsParamsFormatCsv:
+		return true
+	case DisclosedCapsParamsFormatJson:
+		return true
+	case DisclosedCapsParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DisclosedFeesParamsFormat.
+const (
+	DisclosedFeesParamsFormatCsv  DisclosedFeesParamsFormat = "csv"
+	DisclosedFeesParamsFormatJson DisclosedFeesParamsFormat = "json"
+	DisclosedFeesParamsFormatXlsx DisclosedFeesParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the DisclosedFeesParamsFormat enum.
+func (e DisclosedFeesParamsFormat) Valid() bool {
+	switch e {
+	case DisclosedFeesParamsFormatCsv:
+		return true
+	case DisclosedFeesParamsFormatJson:
+		return true
+	case DisclosedFeesParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnnualReportParamsFormat.
+const (
+	AnnualReportParamsFormatCsv  AnnualReportParamsFormat = "csv"
+	AnnualReportParamsFormatJson AnnualReportParamsFormat = "json"
+	AnnualReportParamsFormatXlsx AnnualReportParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the AnnualReportParamsFormat enum.
+func (e AnnualReportParamsFormat) Valid() bool {
+	switch e {
+	case AnnualReportParamsFormatCsv:
+		return true
+	case AnnualReportParamsFormatJson:
+		return true
+	case AnnualReportParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListWebhookDeliveriesParamsStatus.
 const (
 	ListWebhookDeliveriesParamsStatusDead      ListWebhookDeliveriesParamsStatus = "dead"
@@ -876,6 +990,47 @@ type AllowedRevenueInput struct {
 type AmendInput struct {
 	Materials Materials `json:"materials"`
 	Scope     Scope     `json:"scope"`
+}
+
+// AnnualLine defines model for AnnualLine.
+type AnnualLine struct {
+	FreeUses int     `json:"free_uses"`
+	Key      string  `json:"key"`
+	Label    string  `json:"label"`
+	Purpose  *string `json:"purpose,omitempty"`
+
+	// Revenue Examples: 9000.00
+	Revenue string `json:"revenue"`
+	Trades  int    `json:"trades"`
+
+	// Turnover Examples: 9000.00
+	Turnover string `json:"turnover"`
+}
+
+// AnnualReport defines model for AnnualReport.
+type AnnualReport struct {
+	AllowedRevenue RevenueStanding `json:"allowed_revenue"`
+	ByProduct      []AnnualLine    `json:"by_product"`
+	ByPurpose      []AnnualLine    `json:"by_purpose"`
+	Costs          []CostLine      `json:"costs"`
+	Currency       string          `json:"currency"`
+	FreeUses       int             `json:"free_uses"`
+	OperatorId     string          `json:"operator_id"`
+	OperatorName   string          `json:"operator_name"`
+
+	// Result revenue less total cost in yuan
+	Result string `json:"result"`
+
+	// Revenue Examples: 9000.00
+	Revenue string `json:"revenue"`
+
+	// TotalCost Examples: 9000.00
+	TotalCost string `json:"total_cost"`
+	Trades    int    `json:"trades"`
+
+	// Turnover Examples: 9000.00
+	Turnover string `json:"turnover"`
+	Year     int    `json:"year"`
 }
 
 // Application defines model for Application.
@@ -1321,6 +1476,13 @@ type Authorisation struct {
 	Version          int                `json:"version"`
 }
 
+// AuthorisationDisclosure defines model for AuthorisationDisclosure.
+type AuthorisationDisclosure struct {
+	AsOf           openapi_types.Date       `json:"as_of"`
+	Authorisations []DisclosedAuthorisation `json:"authorisations"`
+	Year           int                      `json:"year"`
+}
+
 // BidInput defines model for BidInput.
 type BidInput struct {
 	// Amount yuan as a decimal string with at most two places
@@ -1358,6 +1520,13 @@ type Cap struct {
 	ValidFrom        openapi_types.Date `json:"valid_from"`
 	ValidUntil       openapi_types.Date `json:"valid_until"`
 	Version          int                `json:"version"`
+}
+
+// CapDisclosure defines model for CapDisclosure.
+type CapDisclosure struct {
+	AsOf openapi_types.Date `json:"as_of"`
+	Caps []DisclosedCap     `json:"caps"`
+	Year int                `json:"year"`
 }
 
 // CapInput defines model for CapInput.
@@ -1470,6 +1639,16 @@ type CostInput struct {
 	Stage  string `json:"stage"`
 }
 
+// CostLine defines model for CostLine.
+type CostLine struct {
+	// Amount Examples: 9000.00
+	Amount   string `json:"amount"`
+	Category string `json:"category"`
+	Label    string `json:"label"`
+	Note     string `json:"note"`
+	Version  int    `json:"version"`
+}
+
 // DecisionInput defines model for DecisionInput.
 type DecisionInput struct {
 	Comment    string                `json:"comment"`
@@ -1499,6 +1678,48 @@ type DepositInput struct {
 	Ref string `json:"ref"`
 }
 
+// DisclosedAuthorisation defines model for DisclosedAuthorisation.
+type DisclosedAuthorisation struct {
+	AssetId          string             `json:"asset_id"`
+	AssetName        string             `json:"asset_name"`
+	AuthorisationId  string             `json:"authorisation_id"`
+	AuthorisedBy     string             `json:"authorised_by"`
+	AuthorisedByName string             `json:"authorised_by_name"`
+	Conditions       string             `json:"conditions"`
+	OperatorId       string             `json:"operator_id"`
+	OperatorName     string             `json:"operator_name"`
+	ProductId        string             `json:"product_id"`
+	ProductTypes     []string           `json:"product_types"`
+	Purpose          string             `json:"purpose"`
+	Scenario         string             `json:"scenario"`
+	Status           string             `json:"status"`
+	Title            string             `json:"title"`
+	ValidFrom        openapi_types.Date `json:"valid_from"`
+	ValidUntil       openapi_types.Date `json:"valid_until"`
+}
+
+// DisclosedCap defines model for DisclosedCap.
+type DisclosedCap struct {
+	// Amount Examples: 9000.00
+	Amount           string             `json:"amount"`
+	ApprovalRef      string             `json:"approval_ref"`
+	ChargingUnit     string             `json:"charging_unit"`
+	Currency         string             `json:"currency"`
+	FiledAt          time.Time          `json:"filed_at"`
+	FiledBy          string             `json:"filed_by"`
+	FiledByOrg       string             `json:"filed_by_org"`
+	Id               string             `json:"id"`
+	InForce          bool               `json:"in_force"`
+	OperatorId       string             `json:"operator_id"`
+	OperatorName     string             `json:"operator_name"`
+	PricingDocNumber *string            `json:"pricing_doc_number,omitempty"`
+	ProductId        string             `json:"product_id"`
+	Title            string             `json:"title"`
+	ValidFrom        openapi_types.Date `json:"valid_from"`
+	ValidUntil       openapi_types.Date `json:"valid_until"`
+	Version          int                `json:"version"`
+}
+
 // Exception defines model for Exception.
 type Exception struct {
 	// Amount Examples: 9000.00
@@ -1510,6 +1731,13 @@ type Exception struct {
 	ReceiptId    *string `json:"receipt_id,omitempty"`
 	Resolution   *string `json:"resolution,omitempty"`
 	Status       string  `json:"status"`
+}
+
+// FeeDisclosure defines model for FeeDisclosure.
+type FeeDisclosure struct {
+	AsOf     openapi_types.Date `json:"as_of"`
+	Products []ProductFees      `json:"products"`
+	Year     int                `json:"year"`
 }
 
 // FieldError defines model for FieldError.
@@ -1722,6 +1950,38 @@ type OpenAuctionInput struct {
 	// Revisable sealed auctions: bids may be revised until close
 	Revisable *bool `json:"revisable,omitempty"`
 }
+
+// OperatingCost defines model for OperatingCost.
+type OperatingCost struct {
+	// Amount Examples: 9000.00
+	Amount        string    `json:"amount"`
+	Category      string    `json:"category"`
+	Currency      string    `json:"currency"`
+	Id            string    `json:"id"`
+	Note          string    `json:"note"`
+	OperatorId    string    `json:"operator_id"`
+	RecordedAt    time.Time `json:"recorded_at"`
+	RecordedBy    string    `json:"recorded_by"`
+	RecordedByOrg string    `json:"recorded_by_org"`
+	Version       int       `json:"version"`
+	Year          int       `json:"year"`
+}
+
+// OperatingCostInput defines model for OperatingCostInput.
+type OperatingCostInput struct {
+	// Amount the year's cost of the category in yuan as a decimal string (it replaces an earlier figure)
+	Amount   string                     `json:"amount"`
+	Category OperatingCostInputCategory `json:"category"`
+
+	// Note what the figure covers and where it comes from
+	Note *string `json:"note,omitempty"`
+
+	// Year the calendar year in China Standard Time
+	Year int `json:"year"`
+}
+
+// OperatingCostInputCategory defines model for OperatingCostInput.Category.
+type OperatingCostInputCategory string
 
 // Order defines model for Order.
 type Order struct {
@@ -2140,6 +2400,36 @@ type ProductEdit struct {
 // ProductEditUseCategory defines model for ProductEdit.UseCategory.
 type ProductEditUseCategory string
 
+// ProductFees defines model for ProductFees.
+type ProductFees struct {
+	// AveragePrice Examples: 9000.00
+	AveragePrice *string `json:"average_price"`
+	ChargingUnit string  `json:"charging_unit"`
+	Currency     string  `json:"currency"`
+	FreeUses     int     `json:"free_uses"`
+
+	// ListPrice Examples: 9000.00
+	ListPrice string `json:"list_price"`
+
+	// MaxPrice Examples: 9000.00
+	MaxPrice *string `json:"max_price"`
+
+	// MinPrice Examples: 9000.00
+	MinPrice      *string `json:"min_price"`
+	OperatorId    string  `json:"operator_id"`
+	OperatorName  string  `json:"operator_name"`
+	PricingMethod string  `json:"pricing_method"`
+	ProductId     string  `json:"product_id"`
+	ProductType   string  `json:"product_type"`
+	Purpose       string  `json:"purpose"`
+	Status        string  `json:"status"`
+	Title         string  `json:"title"`
+
+	// TotalCharged Examples: 9000.00
+	TotalCharged string `json:"total_charged"`
+	Trades       int    `json:"trades"`
+}
+
 // ProductInput defines model for ProductInput.
 type ProductInput struct {
 	AllowList     *[]string       `json:"allow_list,omitempty"`
@@ -2456,6 +2746,9 @@ type Forbidden = Problem
 // InternalServerError defines model for InternalServerError.
 type InternalServerError = Problem
 
+// NotAcceptable defines model for NotAcceptable.
+type NotAcceptable = Problem
+
 // NotFound defines model for NotFound.
 type NotFound = Problem
 
@@ -2739,6 +3032,42 @@ type CorrectCertificateParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// DisclosedAuthorisationsParams defines parameters for DisclosedAuthorisations.
+type DisclosedAuthorisationsParams struct {
+	// Year the calendar year (China Standard Time); default: this year
+	Year *int `form:"year,omitempty" json:"year,omitempty"`
+
+	// Format json, csv (UTF-8 with BOM) or xlsx; default: by Accept (text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), else json
+	Format *DisclosedAuthorisationsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// DisclosedAuthorisationsParamsFormat defines parameters for DisclosedAuthorisations.
+type DisclosedAuthorisationsParamsFormat string
+
+// DisclosedCapsParams defines parameters for DisclosedCaps.
+type DisclosedCapsParams struct {
+	// Year the calendar year (China Standard Time); default: this year
+	Year *int `form:"year,omitempty" json:"year,omitempty"`
+
+	// Format json, csv (UTF-8 with BOM) or xlsx; default: by Accept (text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), else json
+	Format *DisclosedCapsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// DisclosedCapsParamsFormat defines parameters for DisclosedCaps.
+type DisclosedCapsParamsFormat string
+
+// DisclosedFeesParams defines parameters for DisclosedFees.
+type DisclosedFeesParams struct {
+	// Year the calendar year (China Standard Time); default: this year
+	Year *int `form:"year,omitempty" json:"year,omitempty"`
+
+	// Format json, csv (UTF-8 with BOM) or xlsx; default: by Accept (text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), else json
+	Format *DisclosedFeesParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// DisclosedFeesParamsFormat defines parameters for DisclosedFees.
+type DisclosedFeesParamsFormat string
+
 // LedgerCSVParams defines parameters for LedgerCSV.
 type LedgerCSVParams struct {
 	// Holder holder organisation id (default: your own, unless you are a bureau, auditor or appraiser)
@@ -2804,6 +3133,30 @@ type GetAllowedRevenueParams struct {
 
 // SetAllowedRevenueParams defines parameters for SetAllowedRevenue.
 type SetAllowedRevenueParams struct {
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// AnnualReportParams defines parameters for AnnualReport.
+type AnnualReportParams struct {
+	// Year the calendar year (China Standard Time); default: this year
+	Year *int `form:"year,omitempty" json:"year,omitempty"`
+
+	// Format json, csv (UTF-8 with BOM) or xlsx; default: by Accept (text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), else json
+	Format *AnnualReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// AnnualReportParamsFormat defines parameters for AnnualReport.
+type AnnualReportParamsFormat string
+
+// ListCostsParams defines parameters for ListCosts.
+type ListCostsParams struct {
+	// Year the calendar year (China Standard Time); default: this year
+	Year *int `form:"year,omitempty" json:"year,omitempty"`
+}
+
+// RecordCostParams defines parameters for RecordCost.
+type RecordCostParams struct {
 	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
@@ -3124,6 +3477,9 @@ type MoveNegotiationJSONRequestBody = MoveInput
 
 // SetAllowedRevenueJSONRequestBody defines body for SetAllowedRevenue for application/json ContentType.
 type SetAllowedRevenueJSONRequestBody = AllowedRevenueInput
+
+// RecordCostJSONRequestBody defines body for RecordCost for application/json ContentType.
+type RecordCostJSONRequestBody = OperatingCostInput
 
 // RecordDeliveryJSONRequestBody defines body for RecordDelivery for application/json ContentType.
 type RecordDeliveryJSONRequestBody = OrderDelivery
@@ -3699,6 +4055,27 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/certificates/{id}/document (the `CertificateDocument` operationId).
 	CertificateDocument(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DisclosedAuthorisations The scenario authorisations behind the products on the market in a year (public, N6)
+	//
+	// For each product, the authorisations its publishing rests on (its operator, scenario and type on one of its source assets) valid on some day of the year: the authorising body, the scope (product types, conditions), the purpose of use, the validity. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	//
+	// Corresponds with GET /v1/disclosure/authorisations (the `DisclosedAuthorisations` operationId).
+	DisclosedAuthorisations(ctx context.Context, params *DisclosedAuthorisationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisclosedCaps The price caps (上限收费标准) in force and their history in a year (public, N6)
+	//
+	// Every cap version of a product on the market whose validity touches the year: product, charging unit, amount, approval reference, pricing authority document number, validity; `in_force` marks the version in force on `as_of` (today for this year, the year's last day for a past one). Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	//
+	// Corresponds with GET /v1/disclosure/caps (the `DisclosedCaps` operationId).
+	DisclosedCaps(ctx context.Context, params *DisclosedCapsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisclosedFees The products and services with their actual fees in a year (public, N6)
+	//
+	// Each product on the market in the year with its list price, purpose and charging unit, and what was actually charged: paid orders (not cancelled) by the day their money was received (China Standard Time), their number, lowest, highest and average price (to the fen, half away from zero) and total, and the free uses. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	//
+	// Corresponds with GET /v1/disclosure/fees (the `DisclosedFees` operationId).
+	DisclosedFees(ctx context.Context, params *DisclosedFeesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LedgerCSV The ledger as CSV (UTF-8 with BOM, Chinese headers)
 	//
 	// Corresponds with GET /v1/ledger.csv (the `LedgerCSV` operationId).
@@ -3787,6 +4164,36 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/operators/{id}/allowed-revenue (the `SetAllowedRevenue` operationId).
 	SetAllowedRevenue(ctx context.Context, id string, params *SetAllowedRevenueParams, body SetAllowedRevenueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnnualReport The operator's annual operating report for a year (the operator, bureaus, auditors; N6)
+	//
+	// Revenue (the operator's shares of paid orders by the day their money was received, as the allowed revenue counts it) by product and by purpose of use, against the year's maximum allowed revenue with the excess carried (N5), trades, free uses, and costs as recorded. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	//
+	// Corresponds with GET /v1/operators/{id}/annual-report (the `AnnualReport` operationId).
+	AnnualReport(ctx context.Context, id string, params *AnnualReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCosts Every version of the operator's recorded costs for a year (the operator, bureaus, auditors)
+	//
+	// Corresponds with GET /v1/operators/{id}/costs (the `ListCosts` operationId).
+	ListCosts(ctx context.Context, id string, params *ListCostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordCostWithBody Record the operator's operating cost of a category for a year (the operator itself)
+	//
+	// Append-only: the next version for the operator, year and category; the annual report counts the newest. Audited (`operating_cost.recorded`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/operators/{id}/costs (the `RecordCost` operationId).
+	RecordCostWithBody(ctx context.Context, id string, params *RecordCostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordCost Record the operator's operating cost of a category for a year (the operator itself)
+	//
+	// Append-only: the next version for the operator, year and category; the annual report counts the newest. Audited (`operating_cost.recorded`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/operators/{id}/costs (the `RecordCost` operationId).
+	RecordCost(ctx context.Context, id string, params *RecordCostParams, body RecordCostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListOrders Settlement orders (a party's own; clerks, bureaus and auditors all)
 	//
@@ -5310,6 +5717,57 @@ func (c *Client) CertificateDocument(ctx context.Context, id string, reqEditors 
 	return c.Client.Do(req)
 }
 
+// DisclosedAuthorisations The scenario authorisations behind the products on the market in a year (public, N6)
+//
+// For each product, the authorisations its publishing rests on (its operator, scenario and type on one of its source assets) valid on some day of the year: the authorising body, the scope (product types, conditions), the purpose of use, the validity. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+//
+// Corresponds with GET /v1/disclosure/authorisations (the `DisclosedAuthorisations` operationId).
+func (c *Client) DisclosedAuthorisations(ctx context.Context, params *DisclosedAuthorisationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisclosedAuthorisationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisclosedCaps The price caps (上限收费标准) in force and their history in a year (public, N6)
+//
+// Every cap version of a product on the market whose validity touches the year: product, charging unit, amount, approval reference, pricing authority document number, validity; `in_force` marks the version in force on `as_of` (today for this year, the year's last day for a past one). Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+//
+// Corresponds with GET /v1/disclosure/caps (the `DisclosedCaps` operationId).
+func (c *Client) DisclosedCaps(ctx context.Context, params *DisclosedCapsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisclosedCapsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisclosedFees The products and services with their actual fees in a year (public, N6)
+//
+// Each product on the market in the year with its list price, purpose and charging unit, and what was actually charged: paid orders (not cancelled) by the day their money was received (China Standard Time), their number, lowest, highest and average price (to the fen, half away from zero) and total, and the free uses. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+//
+// Corresponds with GET /v1/disclosure/fees (the `DisclosedFees` operationId).
+func (c *Client) DisclosedFees(ctx context.Context, params *DisclosedFeesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisclosedFeesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // LedgerCSV The ledger as CSV (UTF-8 with BOM, Chinese headers)
 //
 // Corresponds with GET /v1/ledger.csv (the `LedgerCSV` operationId).
@@ -5519,6 +5977,76 @@ func (c *Client) SetAllowedRevenueWithBody(ctx context.Context, id string, param
 // Corresponds with POST /v1/operators/{id}/allowed-revenue (the `SetAllowedRevenue` operationId).
 func (c *Client) SetAllowedRevenue(ctx context.Context, id string, params *SetAllowedRevenueParams, body SetAllowedRevenueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetAllowedRevenueRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnnualReport The operator's annual operating report for a year (the operator, bureaus, auditors; N6)
+//
+// Revenue (the operator's shares of paid orders by the day their money was received, as the allowed revenue counts it) by product and by purpose of use, against the year's maximum allowed revenue with the excess carried (N5), trades, free uses, and costs as recorded. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+//
+// Corresponds with GET /v1/operators/{id}/annual-report (the `AnnualReport` operationId).
+func (c *Client) AnnualReport(ctx context.Context, id string, params *AnnualReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnnualReportRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCosts Every version of the operator's recorded costs for a year (the operator, bureaus, auditors)
+//
+// Corresponds with GET /v1/operators/{id}/costs (the `ListCosts` operationId).
+func (c *Client) ListCosts(ctx context.Context, id string, params *ListCostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCostsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordCostWithBody Record the operator's operating cost of a category for a year (the operator itself)
+//
+// Append-only: the next version for the operator, year and category; the annual report counts the newest. Audited (`operating_cost.recorded`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/operators/{id}/costs (the `RecordCost` operationId).
+func (c *Client) RecordCostWithBody(ctx context.Context, id string, params *RecordCostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordCostRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordCost Record the operator's operating cost of a category for a year (the operator itself)
+//
+// Append-only: the next version for the operator, year and category; the annual report counts the newest. Audited (`operating_cost.recorded`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/operators/{id}/costs (the `RecordCost` operationId).
+func (c *Client) RecordCost(ctx context.Context, id string, params *RecordCostParams, body RecordCostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordCostRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9327,6 +9855,204 @@ func NewCertificateDocumentRequest(server string, id string) (*http.Request, err
 	return req, nil
 }
 
+// NewDisclosedAuthorisationsRequest constructs an http.Request for the DisclosedAuthorisations method
+func NewDisclosedAuthorisationsRequest(server string, params *DisclosedAuthorisationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosure/authorisations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Year != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "year", *params.Year, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDisclosedCapsRequest constructs an http.Request for the DisclosedCaps method
+func NewDisclosedCapsRequest(server string, params *DisclosedCapsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosure/caps")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Year != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "year", *params.Year, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDisclosedFeesRequest constructs an http.Request for the DisclosedFees method
+func NewDisclosedFeesRequest(server string, params *DisclosedFeesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/disclosure/fees")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Year != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "year", *params.Year, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewLedgerCSVRequest constructs an http.Request for the LedgerCSV method
 func NewLedgerCSVRequest(server string, params *LedgerCSVParams) (*http.Request, error) {
 	var err error
@@ -9891,6 +10617,202 @@ func NewSetAllowedRevenueRequestWithBody(server string, id string, params *SetAl
 	}
 
 	operationPath := fmt.Sprintf("/v1/operators/%s/allowed-revenue", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAnnualReportRequest constructs an http.Request for the AnnualReport method
+func NewAnnualReportRequest(server string, id string, params *AnnualReportParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operators/%s/annual-report", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Year != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "year", *params.Year, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListCostsRequest constructs an http.Request for the ListCosts method
+func NewListCostsRequest(server string, id string, params *ListCostsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operators/%s/costs", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Year != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "year", *params.Year, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRecordCostRequest calls the generic RecordCost builder with application/json body
+func NewRecordCostRequest(server string, id string, params *RecordCostParams, body RecordCostJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecordCostRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewRecordCostRequestWithBody constructs an http.Request for the RecordCost method, with any body, and a specified content type
+func NewRecordCostRequestWithBody(server string, id string, params *RecordCostParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operators/%s/costs", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -12989,6 +13911,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/certificates/{id}/document (the `CertificateDocument` operationId).
 	CertificateDocumentWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*CertificateDocumentResponse, error)
 
+	// DisclosedAuthorisationsWithResponse The scenario authorisations behind the products on the market in a year (public, N6)
+	//
+	// For each product, the authorisations its publishing rests on (its operator, scenario and type on one of its source assets) valid on some day of the year: the authorising body, the scope (product types, conditions), the purpose of use, the validity. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/disclosure/authorisations (the `DisclosedAuthorisations` operationId).
+	DisclosedAuthorisationsWithResponse(ctx context.Context, params *DisclosedAuthorisationsParams, reqEditors ...RequestEditorFn) (*DisclosedAuthorisationsResponse, error)
+
+	// DisclosedCapsWithResponse The price caps (上限收费标准) in force and their history in a year (public, N6)
+	//
+	// Every cap version of a product on the market whose validity touches the year: product, charging unit, amount, approval reference, pricing authority document number, validity; `in_force` marks the version in force on `as_of` (today for this year, the year's last day for a past one). Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/disclosure/caps (the `DisclosedCaps` operationId).
+	DisclosedCapsWithResponse(ctx context.Context, params *DisclosedCapsParams, reqEditors ...RequestEditorFn) (*DisclosedCapsResponse, error)
+
+	// DisclosedFeesWithResponse The products and services with their actual fees in a year (public, N6)
+	//
+	// Each product on the market in the year with its list price, purpose and charging unit, and what was actually charged: paid orders (not cancelled) by the day their money was received (China Standard Time), their number, lowest, highest and average price (to the fen, half away from zero) and total, and the free uses. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/disclosure/fees (the `DisclosedFees` operationId).
+	DisclosedFeesWithResponse(ctx context.Context, params *DisclosedFeesParams, reqEditors ...RequestEditorFn) (*DisclosedFeesResponse, error)
+
 	// LedgerCSVWithResponse The ledger as CSV (UTF-8 with BOM, Chinese headers)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -13091,6 +14040,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/operators/{id}/allowed-revenue (the `SetAllowedRevenue` operationId).
 	SetAllowedRevenueWithResponse(ctx context.Context, id string, params *SetAllowedRevenueParams, body SetAllowedRevenueJSONRequestBody, reqEditors ...RequestEditorFn) (*SetAllowedRevenueResponse, error)
+
+	// AnnualReportWithResponse The operator's annual operating report for a year (the operator, bureaus, auditors; N6)
+	//
+	// Revenue (the operator's shares of paid orders by the day their money was received, as the allowed revenue counts it) by product and by purpose of use, against the year's maximum allowed revenue with the excess carried (N5), trades, free uses, and costs as recorded. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/operators/{id}/annual-report (the `AnnualReport` operationId).
+	AnnualReportWithResponse(ctx context.Context, id string, params *AnnualReportParams, reqEditors ...RequestEditorFn) (*AnnualReportResponse, error)
+
+	// ListCostsWithResponse Every version of the operator's recorded costs for a year (the operator, bureaus, auditors)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/operators/{id}/costs (the `ListCosts` operationId).
+	ListCostsWithResponse(ctx context.Context, id string, params *ListCostsParams, reqEditors ...RequestEditorFn) (*ListCostsResponse, error)
+
+	// RecordCostWithBodyWithResponse Record the operator's operating cost of a category for a year (the operator itself)
+	//
+	// Append-only: the next version for the operator, year and category; the annual report counts the newest. Audited (`operating_cost.recorded`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operators/{id}/costs (the `RecordCost` operationId).
+	RecordCostWithBodyWithResponse(ctx context.Context, id string, params *RecordCostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordCostResponse, error)
+
+	// RecordCostWithResponse Record the operator's operating cost of a category for a year (the operator itself)
+	//
+	// Append-only: the next version for the operator, year and category; the annual report counts the newest. Audited (`operating_cost.recorded`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/operators/{id}/costs (the `RecordCost` operationId).
+	RecordCostWithResponse(ctx context.Context, id string, params *RecordCostParams, body RecordCostJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordCostResponse, error)
 
 	// ListOrdersWithResponse Settlement orders (a party's own; clerks, bureaus and auditors all)
 	//
@@ -20915,6 +21898,366 @@ func (r CertificateDocumentResponse) ContentType() string {
 	return ""
 }
 
+// DisclosedAuthorisationsResponse200Headers the declared response headers of an HTTP 200 response for DisclosedAuthorisations
+type DisclosedAuthorisationsResponse200Headers struct {
+	XRequestId string
+}
+
+// DisclosedAuthorisationsResponse406Headers the declared response headers of an HTTP 406 response for DisclosedAuthorisations
+type DisclosedAuthorisationsResponse406Headers struct {
+	XRequestId string
+}
+
+// DisclosedAuthorisationsResponse422Headers the declared response headers of an HTTP 422 response for DisclosedAuthorisations
+type DisclosedAuthorisationsResponse422Headers struct {
+	XRequestId string
+}
+
+// DisclosedAuthorisationsResponse429Headers the declared response headers of an HTTP 429 response for DisclosedAuthorisations
+type DisclosedAuthorisationsResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// DisclosedAuthorisationsResponse500Headers the declared response headers of an HTTP 500 response for DisclosedAuthorisations
+type DisclosedAuthorisationsResponse500Headers struct {
+	XRequestId string
+}
+
+// DisclosedAuthorisationsResponse503Headers the declared response headers of an HTTP 503 response for DisclosedAuthorisations
+type DisclosedAuthorisationsResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type DisclosedAuthorisationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthorisationDisclosure
+	// ApplicationproblemJSON406 the response for an HTTP 406 `application/problem+json` response
+	ApplicationproblemJSON406 *NotAcceptable
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DisclosedAuthorisationsResponse200Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *DisclosedAuthorisationsResponse406Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DisclosedAuthorisationsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DisclosedAuthorisationsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DisclosedAuthorisationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DisclosedAuthorisationsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DisclosedAuthorisationsResponse) GetJSON200() *AuthorisationDisclosure {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON406 returns the response for an HTTP 406 `application/problem+json` response
+func (r DisclosedAuthorisationsResponse) GetApplicationproblemJSON406() *NotAcceptable {
+	return r.ApplicationproblemJSON406
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DisclosedAuthorisationsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DisclosedAuthorisationsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DisclosedAuthorisationsResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DisclosedAuthorisationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DisclosedAuthorisationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisclosedAuthorisationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisclosedAuthorisationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisclosedAuthorisationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DisclosedCapsResponse200Headers the declared response headers of an HTTP 200 response for DisclosedCaps
+type DisclosedCapsResponse200Headers struct {
+	XRequestId string
+}
+
+// DisclosedCapsResponse406Headers the declared response headers of an HTTP 406 response for DisclosedCaps
+type DisclosedCapsResponse406Headers struct {
+	XRequestId string
+}
+
+// DisclosedCapsResponse422Headers the declared response headers of an HTTP 422 response for DisclosedCaps
+type DisclosedCapsResponse422Headers struct {
+	XRequestId string
+}
+
+// DisclosedCapsResponse429Headers the declared response headers of an HTTP 429 response for DisclosedCaps
+type DisclosedCapsResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// DisclosedCapsResponse500Headers the declared response headers of an HTTP 500 response for DisclosedCaps
+type DisclosedCapsResponse500Headers struct {
+	XRequestId string
+}
+
+// DisclosedCapsResponse503Headers the declared response headers of an HTTP 503 response for DisclosedCaps
+type DisclosedCapsResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type DisclosedCapsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CapDisclosure
+	// ApplicationproblemJSON406 the response for an HTTP 406 `application/problem+json` response
+	ApplicationproblemJSON406 *NotAcceptable
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DisclosedCapsResponse200Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *DisclosedCapsResponse406Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DisclosedCapsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DisclosedCapsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DisclosedCapsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DisclosedCapsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DisclosedCapsResponse) GetJSON200() *CapDisclosure {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON406 returns the response for an HTTP 406 `application/problem+json` response
+func (r DisclosedCapsResponse) GetApplicationproblemJSON406() *NotAcceptable {
+	return r.ApplicationproblemJSON406
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DisclosedCapsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DisclosedCapsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DisclosedCapsResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DisclosedCapsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DisclosedCapsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisclosedCapsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisclosedCapsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisclosedCapsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DisclosedFeesResponse200Headers the declared response headers of an HTTP 200 response for DisclosedFees
+type DisclosedFeesResponse200Headers struct {
+	XRequestId string
+}
+
+// DisclosedFeesResponse406Headers the declared response headers of an HTTP 406 response for DisclosedFees
+type DisclosedFeesResponse406Headers struct {
+	XRequestId string
+}
+
+// DisclosedFeesResponse422Headers the declared response headers of an HTTP 422 response for DisclosedFees
+type DisclosedFeesResponse422Headers struct {
+	XRequestId string
+}
+
+// DisclosedFeesResponse429Headers the declared response headers of an HTTP 429 response for DisclosedFees
+type DisclosedFeesResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// DisclosedFeesResponse500Headers the declared response headers of an HTTP 500 response for DisclosedFees
+type DisclosedFeesResponse500Headers struct {
+	XRequestId string
+}
+
+// DisclosedFeesResponse503Headers the declared response headers of an HTTP 503 response for DisclosedFees
+type DisclosedFeesResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type DisclosedFeesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FeeDisclosure
+	// ApplicationproblemJSON406 the response for an HTTP 406 `application/problem+json` response
+	ApplicationproblemJSON406 *NotAcceptable
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DisclosedFeesResponse200Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *DisclosedFeesResponse406Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *DisclosedFeesResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DisclosedFeesResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DisclosedFeesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DisclosedFeesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DisclosedFeesResponse) GetJSON200() *FeeDisclosure {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON406 returns the response for an HTTP 406 `application/problem+json` response
+func (r DisclosedFeesResponse) GetApplicationproblemJSON406() *NotAcceptable {
+	return r.ApplicationproblemJSON406
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DisclosedFeesResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DisclosedFeesResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DisclosedFeesResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DisclosedFeesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DisclosedFeesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisclosedFeesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisclosedFeesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisclosedFeesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // LedgerCSVResponse200Headers the declared response headers of an HTTP 200 response for LedgerCSV
 type LedgerCSVResponse200Headers struct {
 	XRequestId string
@@ -22430,6 +23773,525 @@ func (r SetAllowedRevenueResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SetAllowedRevenueResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AnnualReportResponse200Headers the declared response headers of an HTTP 200 response for AnnualReport
+type AnnualReportResponse200Headers struct {
+	XRequestId string
+}
+
+// AnnualReportResponse401Headers the declared response headers of an HTTP 401 response for AnnualReport
+type AnnualReportResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// AnnualReportResponse403Headers the declared response headers of an HTTP 403 response for AnnualReport
+type AnnualReportResponse403Headers struct {
+	XRequestId string
+}
+
+// AnnualReportResponse404Headers the declared response headers of an HTTP 404 response for AnnualReport
+type AnnualReportResponse404Headers struct {
+	XRequestId string
+}
+
+// AnnualReportResponse406Headers the declared response headers of an HTTP 406 response for AnnualReport
+type AnnualReportResponse406Headers struct {
+	XRequestId string
+}
+
+// AnnualReportResponse422Headers the declared response headers of an HTTP 422 response for AnnualReport
+type AnnualReportResponse422Headers struct {
+	XRequestId string
+}
+
+// AnnualReportResponse429Headers the declared response headers of an HTTP 429 response for AnnualReport
+type AnnualReportResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// AnnualReportResponse500Headers the declared response headers of an HTTP 500 response for AnnualReport
+type AnnualReportResponse500Headers struct {
+	XRequestId string
+}
+
+// AnnualReportResponse503Headers the declared response headers of an HTTP 503 response for AnnualReport
+type AnnualReportResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type AnnualReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnnualReport
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON406 the response for an HTTP 406 `application/problem+json` response
+	ApplicationproblemJSON406 *NotAcceptable
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AnnualReportResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AnnualReportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *AnnualReportResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *AnnualReportResponse404Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *AnnualReportResponse406Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AnnualReportResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AnnualReportResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AnnualReportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AnnualReportResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnnualReportResponse) GetJSON200() *AnnualReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AnnualReportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AnnualReportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AnnualReportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON406 returns the response for an HTTP 406 `application/problem+json` response
+func (r AnnualReportResponse) GetApplicationproblemJSON406() *NotAcceptable {
+	return r.ApplicationproblemJSON406
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AnnualReportResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AnnualReportResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AnnualReportResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AnnualReportResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AnnualReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnnualReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnnualReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnnualReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListCostsResponse200Headers the declared response headers of an HTTP 200 response for ListCosts
+type ListCostsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListCostsResponse401Headers the declared response headers of an HTTP 401 response for ListCosts
+type ListCostsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListCostsResponse403Headers the declared response headers of an HTTP 403 response for ListCosts
+type ListCostsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListCostsResponse404Headers the declared response headers of an HTTP 404 response for ListCosts
+type ListCostsResponse404Headers struct {
+	XRequestId string
+}
+
+// ListCostsResponse422Headers the declared response headers of an HTTP 422 response for ListCosts
+type ListCostsResponse422Headers struct {
+	XRequestId string
+}
+
+// ListCostsResponse429Headers the declared response headers of an HTTP 429 response for ListCosts
+type ListCostsResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// ListCostsResponse500Headers the declared response headers of an HTTP 500 response for ListCosts
+type ListCostsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListCostsResponse503Headers the declared response headers of an HTTP 503 response for ListCosts
+type ListCostsResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListCostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]OperatingCost
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListCostsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListCostsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListCostsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListCostsResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListCostsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListCostsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListCostsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListCostsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCostsResponse) GetJSON200() *[]OperatingCost {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCostsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCostsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCostsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListCostsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListCostsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCostsResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCostsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RecordCostResponse201Headers the declared response headers of an HTTP 201 response for RecordCost
+type RecordCostResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           string
+	XRequestId         string
+}
+
+// RecordCostResponse400Headers the declared response headers of an HTTP 400 response for RecordCost
+type RecordCostResponse400Headers struct {
+	XRequestId string
+}
+
+// RecordCostResponse401Headers the declared response headers of an HTTP 401 response for RecordCost
+type RecordCostResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// RecordCostResponse403Headers the declared response headers of an HTTP 403 response for RecordCost
+type RecordCostResponse403Headers struct {
+	XRequestId string
+}
+
+// RecordCostResponse404Headers the declared response headers of an HTTP 404 response for RecordCost
+type RecordCostResponse404Headers struct {
+	XRequestId string
+}
+
+// RecordCostResponse409Headers the declared response headers of an HTTP 409 response for RecordCost
+type RecordCostResponse409Headers struct {
+	XRequestId string
+}
+
+// RecordCostResponse413Headers the declared response headers of an HTTP 413 response for RecordCost
+type RecordCostResponse413Headers struct {
+	XRequestId string
+}
+
+// RecordCostResponse415Headers the declared response headers of an HTTP 415 response for RecordCost
+type RecordCostResponse415Headers struct {
+	XRequestId string
+}
+
+// RecordCostResponse422Headers the declared response headers of an HTTP 422 response for RecordCost
+type RecordCostResponse422Headers struct {
+	XRequestId string
+}
+
+// RecordCostResponse429Headers the declared response headers of an HTTP 429 response for RecordCost
+type RecordCostResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// RecordCostResponse500Headers the declared response headers of an HTTP 500 response for RecordCost
+type RecordCostResponse500Headers struct {
+	XRequestId string
+}
+
+// RecordCostResponse503Headers the declared response headers of an HTTP 503 response for RecordCost
+type RecordCostResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type RecordCostResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *OperatingCost
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *RequestEntityTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RecordCostResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RecordCostResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RecordCostResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RecordCostResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RecordCostResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RecordCostResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RecordCostResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *RecordCostResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RecordCostResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RecordCostResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RecordCostResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RecordCostResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RecordCostResponse) GetJSON201() *OperatingCost {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecordCostResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecordCostResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecordCostResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RecordCostResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RecordCostResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecordCostResponse) GetApplicationproblemJSON413() *RequestEntityTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RecordCostResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecordCostResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RecordCostResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RecordCostResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RecordCostResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RecordCostResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecordCostResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecordCostResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecordCostResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -30696,6 +32558,51 @@ func (c *ClientWithResponses) CertificateDocumentWithResponse(ctx context.Contex
 	return ParseCertificateDocumentResponse(rsp)
 }
 
+// DisclosedAuthorisationsWithResponse The scenario authorisations behind the products on the market in a year (public, N6)
+//
+// For each product, the authorisations its publishing rests on (its operator, scenario and type on one of its source assets) valid on some day of the year: the authorising body, the scope (product types, conditions), the purpose of use, the validity. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/disclosure/authorisations (the `DisclosedAuthorisations` operationId).
+func (c *ClientWithResponses) DisclosedAuthorisationsWithResponse(ctx context.Context, params *DisclosedAuthorisationsParams, reqEditors ...RequestEditorFn) (*DisclosedAuthorisationsResponse, error) {
+	rsp, err := c.DisclosedAuthorisations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisclosedAuthorisationsResponse(rsp)
+}
+
+// DisclosedCapsWithResponse The price caps (上限收费标准) in force and their history in a year (public, N6)
+//
+// Every cap version of a product on the market whose validity touches the year: product, charging unit, amount, approval reference, pricing authority document number, validity; `in_force` marks the version in force on `as_of` (today for this year, the year's last day for a past one). Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/disclosure/caps (the `DisclosedCaps` operationId).
+func (c *ClientWithResponses) DisclosedCapsWithResponse(ctx context.Context, params *DisclosedCapsParams, reqEditors ...RequestEditorFn) (*DisclosedCapsResponse, error) {
+	rsp, err := c.DisclosedCaps(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisclosedCapsResponse(rsp)
+}
+
+// DisclosedFeesWithResponse The products and services with their actual fees in a year (public, N6)
+//
+// Each product on the market in the year with its list price, purpose and charging unit, and what was actually charged: paid orders (not cancelled) by the day their money was received (China Standard Time), their number, lowest, highest and average price (to the fen, half away from zero) and total, and the free uses. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/disclosure/fees (the `DisclosedFees` operationId).
+func (c *ClientWithResponses) DisclosedFeesWithResponse(ctx context.Context, params *DisclosedFeesParams, reqEditors ...RequestEditorFn) (*DisclosedFeesResponse, error) {
+	rsp, err := c.DisclosedFees(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisclosedFeesResponse(rsp)
+}
+
 // LedgerCSVWithResponse The ledger as CSV (UTF-8 with BOM, Chinese headers)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -30875,6 +32782,64 @@ func (c *ClientWithResponses) SetAllowedRevenueWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseSetAllowedRevenueResponse(rsp)
+}
+
+// AnnualReportWithResponse The operator's annual operating report for a year (the operator, bureaus, auditors; N6)
+//
+// Revenue (the operator's shares of paid orders by the day their money was received, as the allowed revenue counts it) by product and by purpose of use, against the year's maximum allowed revenue with the excess carried (N5), trades, free uses, and costs as recorded. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/operators/{id}/annual-report (the `AnnualReport` operationId).
+func (c *ClientWithResponses) AnnualReportWithResponse(ctx context.Context, id string, params *AnnualReportParams, reqEditors ...RequestEditorFn) (*AnnualReportResponse, error) {
+	rsp, err := c.AnnualReport(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnnualReportResponse(rsp)
+}
+
+// ListCostsWithResponse Every version of the operator's recorded costs for a year (the operator, bureaus, auditors)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/operators/{id}/costs (the `ListCosts` operationId).
+func (c *ClientWithResponses) ListCostsWithResponse(ctx context.Context, id string, params *ListCostsParams, reqEditors ...RequestEditorFn) (*ListCostsResponse, error) {
+	rsp, err := c.ListCosts(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCostsResponse(rsp)
+}
+
+// RecordCostWithBodyWithResponse Record the operator's operating cost of a category for a year (the operator itself)
+//
+// Append-only: the next version for the operator, year and category; the annual report counts the newest. Audited (`operating_cost.recorded`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operators/{id}/costs (the `RecordCost` operationId).
+func (c *ClientWithResponses) RecordCostWithBodyWithResponse(ctx context.Context, id string, params *RecordCostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordCostResponse, error) {
+	rsp, err := c.RecordCostWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordCostResponse(rsp)
+}
+
+// RecordCostWithResponse Record the operator's operating cost of a category for a year (the operator itself)
+//
+// Append-only: the next version for the operator, year and category; the annual report counts the newest. Audited (`operating_cost.recorded`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/operators/{id}/costs (the `RecordCost` operationId).
+func (c *ClientWithResponses) RecordCostWithResponse(ctx context.Context, id string, params *RecordCostParams, body RecordCostJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordCostResponse, error) {
+	rsp, err := c.RecordCost(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordCostResponse(rsp)
 }
 
 // ListOrdersWithResponse Settlement orders (a party's own; clerks, bureaus and auditors all)
@@ -40613,6 +42578,429 @@ func ParseCertificateDocumentResponse(rsp *http.Response) (*CertificateDocumentR
 	return response, nil
 }
 
+// ParseDisclosedAuthorisationsResponse parses an HTTP response from a DisclosedAuthorisationsWithResponse call
+func ParseDisclosedAuthorisationsResponse(rsp *http.Response) (*DisclosedAuthorisationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisclosedAuthorisationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthorisationDisclosure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DisclosedAuthorisationsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 406:
+		var headers DisclosedAuthorisationsResponse406Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers406 = &headers
+	case rsp.StatusCode == 422:
+		var headers DisclosedAuthorisationsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers DisclosedAuthorisationsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers DisclosedAuthorisationsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DisclosedAuthorisationsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDisclosedCapsResponse parses an HTTP response from a DisclosedCapsWithResponse call
+func ParseDisclosedCapsResponse(rsp *http.Response) (*DisclosedCapsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisclosedCapsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CapDisclosure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DisclosedCapsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 406:
+		var headers DisclosedCapsResponse406Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers406 = &headers
+	case rsp.StatusCode == 422:
+		var headers DisclosedCapsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers DisclosedCapsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers DisclosedCapsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DisclosedCapsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDisclosedFeesResponse parses an HTTP response from a DisclosedFeesWithResponse call
+func ParseDisclosedFeesResponse(rsp *http.Response) (*DisclosedFeesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisclosedFeesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FeeDisclosure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DisclosedFeesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 406:
+		var headers DisclosedFeesResponse406Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers406 = &headers
+	case rsp.StatusCode == 422:
+		var headers DisclosedFeesResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers DisclosedFeesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers DisclosedFeesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DisclosedFeesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseLedgerCSVResponse parses an HTTP response from a LedgerCSVWithResponse call
 func ParseLedgerCSVResponse(rsp *http.Response) (*LedgerCSVResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -42441,6 +44829,645 @@ func ParseSetAllowedRevenueResponse(rsp *http.Response) (*SetAllowedRevenueRespo
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers SetAllowedRevenueResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAnnualReportResponse parses an HTTP response from a AnnualReportWithResponse call
+func ParseAnnualReportResponse(rsp *http.Response) (*AnnualReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnnualReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnnualReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AnnualReportResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers AnnualReportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers AnnualReportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers AnnualReportResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 406:
+		var headers AnnualReportResponse406Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers406 = &headers
+	case rsp.StatusCode == 422:
+		var headers AnnualReportResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers AnnualReportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AnnualReportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers AnnualReportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListCostsResponse parses an HTTP response from a ListCostsWithResponse call
+func ParseListCostsResponse(rsp *http.Response) (*ListCostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []OperatingCost
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListCostsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListCostsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListCostsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListCostsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListCostsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListCostsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListCostsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListCostsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRecordCostResponse parses an HTTP response from a RecordCostWithResponse call
+func ParseRecordCostResponse(rsp *http.Response) (*RecordCostResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecordCostResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest OperatingCost
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest RequestEntityTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers RecordCostResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: "uri-reference"}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers RecordCostResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RecordCostResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RecordCostResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RecordCostResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RecordCostResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers RecordCostResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers RecordCostResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers RecordCostResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers RecordCostResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RecordCostResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RecordCostResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

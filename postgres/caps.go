@@ -8,6 +8,7 @@ import (
 
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/money"
 )
 
@@ -77,3 +78,24 @@ func (db ListingStore) CapInForce(ctx context.Context, productID, unit string, d
 }
 
 var _ listing.CapStore = ListingStore{}
+
+// CapsChanged lists the products with an open auction whose cap took effect or lapsed on a day in
+// (after, upTo] (after zero: every product with an open auction).
+func (db MatchingStore) CapsChanged(ctx context.Context, after, upTo civil.Date) ([]string, error) {
+	var since *time.Time
+	if !after.IsZero() {
+		t := after.Time()
+		since = &t
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT DISTINCT a.product_id FROM auctions a WHERE a.status = 'open'
+		AND ($1::date IS NULL OR EXISTS (SELECT 1 FROM price_caps c WHERE c.product_id = a.product_id
+			AND ((c.valid_from > $1::date AND c.valid_from <= $2::date) OR (c.valid_until >= $1::date AND c.valid_until < $2::date))))
+		ORDER BY 1`, since, upTo.Time())
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return list, interpretError(err)
+}
+
+var _ matching.CapSchedule = MatchingStore{}

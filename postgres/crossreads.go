@@ -65,3 +65,7 @@ func (db MatchingStore) Appraisals(ctx context.Context, f certificates.GrantFilt
 func (db MatchingStore) Caps(ctx context.Context, productID string) ([]listing.Cap, error) {
 	return ListingStore(db).Caps(ctx, productID)
 }
+
+func (db SettlementStore) OrganisationName(ctx context.Context, id datavenue.OrgID) (string, error) {
+	return PartyStore(db).OrganisationName(ctx, id)
+}

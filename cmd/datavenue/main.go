@@ -43,8 +43,10 @@ var venueKeys = matching.Keys{Prefix: "dv:"}
 // How often each venue process runs the clock-driven work (every process runs it; each step is
 // safe to run at once in several, see the scale-out test). Tests shorten them.
 var (
-	sweepEvery  = time.Minute      // unpaid orders cancelled, deliveries auto-confirmed, due dates filled
-	expiryEvery = 10 * time.Second // expiries recorded, certificate events delivered
+	sweepEvery = time.Minute // unpaid orders cancelled, deliveries auto-confirmed, due dates filled
+	// capSweepEvery: how often the cap sweep looks whether the day (China Standard Time) has turned.
+	capSweepEvery = time.Minute
+	expiryEvery   = 10 * time.Second // expiries recorded, certificate events delivered
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -356,6 +358,9 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 			}
 		}}
 		go closer.Run(ctx, time.Second)
+		// Caps filed for a later day are applied to open auctions on the day they take effect.
+		capSweep := &matching.CapSweep{Service: auctions, Schedule: db.Matching(), Logger: logger}
+		go capSweep.Run(ctx, capSweepEvery)
 		// The settlement sweep cancels orders unpaid after their last day to pay (forfeiting the winner's
 		// deposit), auto-confirms deliveries and fills pending due dates; each change locks and re-checks
 		// its order, so the sweeps of several processes change each order once. It acts as the system

@@ -146,6 +146,8 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		Feed:           &matching.Feed{Redis: b.Redis, Keys: b.Keys},
 		Settlement:     v.Orders,
 		AllowedRevenue: v.Revenue,
+		Disclosure:     listing.Disclosure{Store: b.DB.Listing(), Clock: clock},
+		Annual:         settlement.Annual{Store: b.DB.Settlement(), Revenue: v.Revenue, Clock: clock},
 		Vouchers:       v.Vouchers,
 		Reconciliation: settlement.Reconciliation{Store: b.DB.Settlement(), Reports: b.DB.Settlement(), Clock: clock},
 		Projection:     matching.ProjectionControl{Store: b.DB.Matching(), Redis: b.Redis, Keys: b.Keys, Clock: clock, LagLimit: cfg.ProjectionLagLimit},
