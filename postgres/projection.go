@@ -147,7 +147,8 @@ func recordTrade(ctx context.Context, tx pgx.Tx, source, sourceID, partiesSQL st
 	if err != nil || tag.RowsAffected() == 0 {
 		return err
 	}
-	if err := createOrder(ctx, tx, tradeID, source, sourceID); err != nil {
+	// A product sold as a service makes a subscription instead of the one-off order (subscriptions.go).
+	if err := orderOrSubscription(ctx, tx, tradeID, source, sourceID); err != nil {
 		return err
 	}
 	return appendAudit(ctx, tx, "trade.made", "trade", tradeID, map[string]any{"source": source, "source_id": sourceID, "buyer": buyer, "price": price})

@@ -33,6 +33,7 @@ import (
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/ratelimit"
 	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/subscriptions"
 	"github.com/datavenue/datavenue/webhooks"
 	"github.com/datavenue/datavenue/workdays"
 )
@@ -137,6 +138,8 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		AllowedRevenue: v.Revenue,
 		Vouchers:       v.Vouchers,
 		Reconciliation: settlement.Reconciliation{Store: b.DB, Reports: b.DB, Clock: clock},
+		Subscriptions:  subscriptions.Service{Store: b.DB, Clock: clock},
+		MeteringSecret: []byte(cfg.MeteringSecret),
 		Projection:     matching.ProjectionControl{Store: b.DB, Redis: b.Redis, Keys: b.Keys, Clock: clock, LagLimit: cfg.ProjectionLagLimit},
 		Webhooks:       webhooks.Service{Store: b.DB, Clock: clock, AllowHTTP: cfg.WebhookAllowHTTP, Wake: v.wakeWebhooks},
 		Audit:          audit.Service{Reader: b.DB},

@@ -1,0 +1,364 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/matching"
+	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/subscriptions"
+)
+
+// meteringSecret is the test venues' metering secret (each operator's is derived from it).
+var meteringSecret = []byte("test-metering-secret")
+
+// plan is a monthly plan of three periods: 300.00 a month plus the price per call, at most
+// 2,000.00 a month.
+func plan() map[string]any {
+	return map[string]any{"billing_period": "monthly", "term_periods": 3, "fixed_fee": "300.00", "plan_maximum": "2000.00"}
+}
+
+// meteredAuction publishes a per-call product sold as a subscription by English auction, under a
+// per-call cap of 0.80 and a per-time-unit cap of 500.00 (the fixed fee's), and opens its auction.
+func (m *market) meteredAuction() matching.Record {
+	m.t.Helper()
+	p := m.createProductUncapped(func(p map[string]any) {
+		p["product_type"], p["delivery"] = "dataset", map[string]any{"method": "api", "endpoint": "https://gw.operator.test/v1"}
+		p["pricing"] = map[string]any{"method": "auction", "auction_kind": "english", "reserve": "0.50", "increment": "0.01",
+			"charging_unit": "per_call", "subscription": plan(),
+			"start_at": time.Now().Add(time.Minute).Format(time.RFC3339), "end_at": time.Now().Add(2 * time.Hour).Format(time.RFC3339)}
+	})
+	m.fileCap(p.ID, "0.80", func(c map[string]any) { c["charging_unit"] = "per_call" })
+	// The fixed fee is a price by service time: without its cap the product does not publish.
+	r := m.publish(p.ID)
+	wantProblem(m.t, r, 422, "publish_gate_failed")
+	if !strings.Contains(string(r.body), "pricing.subscription.fixed_fee") || !strings.Contains(string(r.body), listing.CondCapMissing) {
+		m.t.Fatalf("gate without a per_time_unit cap: %s", r.body)
+	}
+	m.fileCap(p.ID, "500.00", func(c map[string]any) { c["charging_unit"] = "per_time_unit" })
+	mustStatus(m.t, m.publish(p.ID), 200)
+	r = m.do("POST", "/v1/auctions", m.as(datavenue.RoleOperator, operatorOrg), map[string]any{"product_id": p.ID})
+	mustStatus(m.t, r, 201)
+	return decode[matching.Record](m.t, r)
+}
+
+// winSubscription runs the metered auction to a win by buyerOrg at 0.60 per call and projects it.
+func (m *market) winSubscription() subscriptions.Subscription {
+	m.t.Helper()
+	ctx := context.Background()
+	auc := m.meteredAuction()
+	e := m.engine()
+	if _, err := e.AdvanceClock(ctx, auc.ID, 2*time.Minute); err != nil {
+		m.t.Fatal(err)
+	}
+	wantProblem(m.t, m.do("POST", "/v1/auctions/"+auc.ID+"/bids", m.as(datavenue.RoleBuyer, buyerOrg), map[string]any{"amount": "0.81"}), 422, matching.ErrAboveCap)
+	mustStatus(m.t, m.do("POST", "/v1/auctions/"+auc.ID+"/bids", m.as(datavenue.RoleBuyer, buyerOrg), map[string]any{"amount": "0.60"}), 201)
+	e.AdvanceClock(ctx, auc.ID, 3*time.Hour)
+	if _, err := e.Close(ctx, auc.ID); err != nil {
+		m.t.Fatal(err)
+	}
+	proj := matching.Projector{Redis: m.redis.Client, Keys: e.Keys, Store: m.db, Consumer: "t"}
+	for range 2 { // twice: the projection makes one subscription however often it runs
+		if _, err := proj.RunOnce(ctx); err != nil {
+			m.t.Fatal(err)
+		}
+	}
+	subs := decode[api.Page[subscriptions.Subscription]](m.t, m.do("GET", "/v1/subscriptions", m.as(datavenue.RoleBuyer, buyerOrg), nil))
+	if len(subs.Data) != 1 {
+		m.t.Fatalf("subscriptions after the win: %+v", subs.Data)
+	}
+	return subs.Data[0]
+}
+
+// negotiatedSubscription publishes a per-call product sold as a subscription by negotiation and
+// has buyerOrg subscribe at 0.60 per call (the trade is made now, by the engine's own clock).
+func (m *market) negotiatedSubscription() subscriptions.Subscription {
+	m.t.Helper()
+	p := m.createProductUncapped(func(p map[string]any) {
+		p["pricing"] = map[string]any{"method": "negotiation", "list_price": "0.60", "charging_unit": "per_call", "subscription": plan()}
+	})
+	m.fileCap(p.ID, "0.80", func(c map[string]any) { c["charging_unit"] = "per_call" })
+	m.fileCap(p.ID, "500.00", func(c map[string]any) { c["charging_unit"] = "per_time_unit" })
+	mustStatus(m.t, m.publish(p.ID), 200)
+	r := m.do("POST", "/v1/negotiations", m.as(datavenue.RoleBuyer, buyerOrg), map[string]any{"product_id": p.ID, "amount": "0.60"})
+	mustStatus(m.t, r, 201)
+	neg := decode[matching.NegotiationView](m.t, r)
+	mustStatus(m.t, m.do("POST", "/v1/negotiations/"+neg.ID+"/moves", m.as(datavenue.RoleOperator, operatorOrg), map[string]any{"action": "accept"}), 200)
+	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: m.engine().Keys, Store: m.db, Consumer: "t"}).RunOnce(context.Background()); err != nil {
+		m.t.Fatal(err)
+	}
+	subs := decode[api.Page[subscriptions.Subscription]](m.t, m.do("GET", "/v1/subscriptions", m.as(datavenue.RoleBuyer, buyerOrg), nil))
+	if len(subs.Data) != 1 || subs.Data[0].UnitPrice.String() != "0.60" {
+		m.t.Fatalf("subscriptions after the negotiation: %+v", subs.Data)
+	}
+	return subs.Data[0]
+}
+
+// reportUsage sends a signed batch as an operator's gateway.
+func (m *market) reportUsage(org datavenue.OrgID, records ...map[string]any) response {
+	m.t.Helper()
+	body, _ := json.Marshal(map[string]any{"records": records})
+	sig := settlement.CallbackSignature(subscriptions.OperatorSecret(meteringSecret, org), body, time.Now())
+	return m.do("POST", "/v1/usage-batches", m.as(datavenue.RoleOperator, org), string(body), "X-Datavenue-Signature", sig,
+		"Content-Type", "application/json")
+}
+
+// usage is one usage record.
+func usage(id string, sub subscriptions.Subscription, qty string, at time.Time) map[string]any {
+	return map[string]any{"record_id": id, "subscription_id": sub.ID, "unit": sub.ChargingUnit, "quantity": qty, "used_at": at.Format(time.RFC3339Nano)}
+}
+
+// TestSubscriptionFromAnAuctionWin: a product sold as a service makes, on an auction win, one
+// subscription at the winning price per call (under the per-call cap), with the plan's fee and
+// maximum, and no one-off order; its parties and the book keepers read it, nobody else.
+func TestSubscriptionFromAnAuctionWin(t *testing.T) {
+	m := newMarket(t, nil)
+	ctx := context.Background()
+	sub := m.winSubscription()
+	start := civil.Of(sub.StartedAt)
+	if sub.UnitPrice.String() != "0.60" || sub.FixedFee.String() != "300.00" || sub.PlanMaximum == nil || sub.PlanMaximum.String() != "2000.00" ||
+		sub.ChargingUnit != "per_call" || sub.Status != subscriptions.StatusActive || sub.Free || sub.BuyerID != buyerOrg || sub.SellerID != operatorOrg ||
+		sub.StartsOn != start || sub.BillingPeriod != "monthly" || sub.TermPeriods != 3 {
+		t.Fatalf("subscription = %+v", sub)
+	}
+	if want := sub.PeriodAt(start).Start; sub.EndsOn != sub.TermEnd(want) || !sub.EndsOn.After(start.AddDays(85)) || sub.EndsOn.After(start.AddDays(92)) {
+		t.Fatalf("ends_on %s for a three-month term from %s", sub.EndsOn, start)
+	}
+	var orders, created int
+	m.db.Pool.QueryRow(ctx, `SELECT count(*) FROM settlement_orders WHERE trade_id = $1`, sub.TradeID).Scan(&orders)
+	m.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'subscription.created' AND resource_id = $1`, sub.ID).Scan(&created)
+	if orders != 0 || created != 1 {
+		t.Fatalf("orders of the trade %d (want 0: billing makes them), creation audited %d times", orders, created)
+	}
+	path := "/v1/subscriptions/" + sub.ID
+	for _, who := range []string{m.as(datavenue.RoleOperator, operatorOrg), m.as(datavenue.RoleClerk, venueOrg), m.as(datavenue.RoleAuditor, auditorOrg)} {
+		mustStatus(t, m.do("GET", path, who, nil), 200)
+	}
+	wantProblem(t, m.do("GET", path, m.as(datavenue.RoleBuyer, otherOrg), nil), 404, "subscription_not_found")
+	if l := decode[api.Page[subscriptions.Subscription]](t, m.do("GET", "/v1/subscriptions", m.as(datavenue.RoleBuyer, otherOrg), nil)); len(l.Data) != 0 {
+		t.Fatalf("a stranger lists %d subscriptions", len(l.Data))
+	}
+}
+
+// TestUsageBatchExactlyOnce: a batch retried after a timeout counts once; the answer says
+// accepted, duplicate or refused per record; the signature and the role are checked first.
+func TestUsageBatchExactlyOnce(t *testing.T) {
+	m := newMarket(t, nil)
+	ctx := context.Background()
+	sub := m.negotiatedSubscription()
+	now := time.Now()
+	batch := []map[string]any{usage("r-1", sub, "10", now), usage("r-2", sub, "2.5", now), usage("r-3", sub, "1", now)}
+	r := m.reportUsage(operatorOrg, batch...)
+	mustStatus(t, r, 200)
+	if res := decode[subscriptions.BatchResult](t, r); res.Accepted != 3 || res.Duplicate != 0 || res.Refused != 0 {
+		t.Fatalf("first batch = %+v", res)
+	}
+	// The same batch again (its answer was lost), with one new record and some refused.
+	wrongUnit := usage("r-5", sub, "1", now)
+	wrongUnit["unit"] = "per_volume"
+	retry := append(batch, usage("r-4", sub, "4", now), wrongUnit, usage("r-6", sub, "1", now.Add(time.Hour)),
+		usage("r-7", sub, "-1", now), usage("r-4", sub, "4", now), map[string]any{"record_id": "r-8", "subscription_id": "sub_none", "unit": "per_call", "quantity": "1", "used_at": now.Format(time.RFC3339)})
+	r = m.reportUsage(operatorOrg, retry...)
+	mustStatus(t, r, 200)
+	res := decode[subscriptions.BatchResult](t, r)
+	var got []string
+	for _, v := range res.Records {
+		got = append(got, v.RecordID+":"+v.Status+":"+v.Reason)
+	}
+	want := "r-1:duplicate: r-2:duplicate: r-3:duplicate: r-4:accepted: r-5:refused:unit_mismatch r-6:refused:in_future " +
+		"r-7:refused:invalid_record r-4:refused:duplicate_in_batch r-8:refused:subscription_not_found"
+	if strings.Join(got, " ") != want || res.Accepted != 1 || res.Duplicate != 3 || res.Refused != 5 {
+		t.Fatalf("retried batch:\n got %s\nwant %s\n(%d/%d/%d)", strings.Join(got, " "), want, res.Accepted, res.Duplicate, res.Refused)
+	}
+	var n int
+	var sum string
+	m.db.Pool.QueryRow(ctx, `SELECT count(*), sum(quantity)::text FROM usage_records WHERE subscription_id = $1`, sub.ID).Scan(&n, &sum)
+	if n != 4 || sum != "17.500000" {
+		t.Fatalf("stored %d records, %s units; want 4 and 17.5", n, sum)
+	}
+	// Another operator's gateway does not see this subscription; a buyer cannot report; an
+	// unsigned, missigned or stale batch is refused before anything is read.
+	r = m.reportUsage(otherOperator(t, m), usage("x-1", sub, "1", now))
+	if res := decode[subscriptions.BatchResult](t, r); res.Refused != 1 || res.Records[0].Reason != subscriptions.ReasonUnknown {
+		t.Fatalf("another operator's batch = %+v", res)
+	}
+	body := `{"records":[{"record_id":"s-1","subscription_id":"` + sub.ID + `","unit":"per_call","quantity":"1","used_at":"` + now.Format(time.RFC3339) + `"}]}`
+	op := m.as(datavenue.RoleOperator, operatorOrg)
+	wantProblem(t, m.do("POST", "/v1/usage-batches", op, body), 401, "signature_malformed")
+	wrong := settlement.CallbackSignature(subscriptions.OperatorSecret(meteringSecret, otherOrg), []byte(body), now)
+	wantProblem(t, m.do("POST", "/v1/usage-batches", op, body, "X-Datavenue-Signature", wrong), 401, "bad_signature")
+	stale := settlement.CallbackSignature(subscriptions.OperatorSecret(meteringSecret, operatorOrg), []byte(body), now.Add(-10*time.Minute))
+	wantProblem(t, m.do("POST", "/v1/usage-batches", op, body, "X-Datavenue-Signature", stale), 401, "signature_expired")
+	wantProblem(t, m.do("POST", "/v1/usage-batches", m.as(datavenue.RoleBuyer, buyerOrg), body), 403, "role_not_allowed")
+	wantProblem(t, m.reportUsage(operatorOrg), 422, "invalid_batch")
+	m.db.Pool.QueryRow(ctx, `SELECT count(*) FROM usage_records`).Scan(&n)
+	if n != 4 {
+		t.Fatalf("%d records after the refused batches, want 4", n)
+	}
+}
+
+// otherOperator registers an unrelated operator organisation.
+func otherOperator(t *testing.T, m *market) datavenue.OrgID {
+	t.Helper()
+	r := m.do("POST", "/v1/organisations", m.as(datavenue.RoleDataBureau, bureauOrg),
+		map[string]any{"uscc": uscc(t, 950), "name": "另一运营机构", "kind": "operator"})
+	mustStatus(t, r, 201)
+	var o struct {
+		ID datavenue.OrgID `json:"id"`
+	}
+	json.Unmarshal(r.body, &o)
+	return o.ID
+}
+
+// TestCancellationAndSuspensionStopDelivery: use before a cancellation or a suspension counts,
+// use after it is refused with the reason; a revoked authorisation says so; cancelling twice
+// changes nothing the second time.
+func TestCancellationAndSuspensionStopDelivery(t *testing.T) {
+	m := newMarket(t, nil)
+	ctx := context.Background()
+	sub := m.negotiatedSubscription()
+	before := time.Now()
+	buyer, op := m.as(datavenue.RoleBuyer, buyerOrg), m.as(datavenue.RoleOperator, operatorOrg)
+
+	mustStatus(t, m.do("POST", "/v1/products/"+sub.ProductID+"/suspend", op, map[string]any{"reason": "网关维护"}), 200)
+	after := time.Now()
+	res := decode[subscriptions.BatchResult](t, m.reportUsage(operatorOrg, usage("a-1", sub, "1", before), usage("a-2", sub, "1", after)))
+	if res.Records[0].Status != subscriptions.Accepted || res.Records[1].Reason != subscriptions.ReasonSuspended {
+		t.Fatalf("around a suspension: %+v", res.Records)
+	}
+	mustStatus(t, m.do("POST", "/v1/products/"+sub.ProductID+"/reinstate", op, map[string]any{"reason": "维护完毕"}), 200)
+	if res := decode[subscriptions.BatchResult](t, m.reportUsage(operatorOrg, usage("a-3", sub, "1", time.Now()))); res.Accepted != 1 {
+		t.Fatalf("after reinstatement: %+v", res.Records)
+	}
+	// The data bureau revokes the scenario authorisation: the product is suspended for it.
+	mustStatus(t, m.do("POST", "/v1/authorisations/"+m.grant.ID+"/revoke", m.as(datavenue.RoleDataBureau, bureauOrg), map[string]any{"reason": "违规"}), 200)
+	m.dispatch()
+	res = decode[subscriptions.BatchResult](t, m.reportUsage(operatorOrg, usage("a-4", sub, "1", time.Now())))
+	if res.Records[0].Reason != subscriptions.ReasonRevoked {
+		t.Fatalf("after the revocation: %+v", res.Records)
+	}
+
+	path := "/v1/subscriptions/" + sub.ID + "/cancel"
+	wantProblem(t, m.do("POST", path, m.as(datavenue.RoleBuyer, otherOrg), map[string]any{"reason": "x"}), 404, "subscription_not_found")
+	wantProblem(t, m.do("POST", path, buyer, map[string]any{"reason": ""}), 422, "invalid_reason")
+	r := m.do("POST", path, buyer, map[string]any{"reason": "不再需要"}, "Idempotency-Key", "cancel-1")
+	mustStatus(t, r, 200)
+	c := decode[subscriptions.Subscription](t, r)
+	if c.Status != subscriptions.StatusCancelled || c.CancelledBy != subscriptions.ByBuyer || c.CancelledAt == nil {
+		t.Fatalf("cancelled = %+v", c)
+	}
+	again := decode[subscriptions.Subscription](t, m.do("POST", path, op, map[string]any{"reason": "再次"}))
+	if again.CancelledBy != subscriptions.ByBuyer || !again.CancelledAt.Equal(*c.CancelledAt) {
+		t.Fatalf("cancelled again = %+v", again)
+	}
+	var audited int
+	m.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'subscription.cancelled' AND resource_id = $1`, sub.ID).Scan(&audited)
+	if audited != 1 {
+		t.Fatalf("cancellation audited %d times", audited)
+	}
+	mustStatus(t, m.do("POST", "/v1/products/"+sub.ProductID+"/reinstate", m.as(datavenue.RoleDataBureau, bureauOrg), map[string]any{"reason": "x"}), 422)
+	res = decode[subscriptions.BatchResult](t, m.reportUsage(operatorOrg, usage("a-5", sub, "1", c.CancelledAt.Add(-time.Millisecond)),
+		usage("a-6", sub, "1", c.CancelledAt.Add(time.Millisecond))))
+	// Before the cancellation the product was already suspended (revoked); after it, cancelled.
+	if res.Records[0].Reason != subscriptions.ReasonRevoked || res.Records[1].Reason != subscriptions.ReasonCancelled {
+		t.Fatalf("around the cancellation: %+v", res.Records)
+	}
+}
+
+// TestLateRecordsWithinAndAfterTheGraceWindow: the service at later instants over the real
+// store: a record of the previous period counts in it up to three days after the period's last
+// day (China Standard Time), and is refused period_closed from the fourth.
+func TestLateRecordsWithinAndAfterTheGraceWindow(t *testing.T) {
+	m := newMarket(t, nil)
+	sub := m.winSubscription() // from an auction win, whose trade the engine's advanced clock dates
+	first := sub.PeriodAt(sub.StartsOn)
+	usedAt := sub.StartedAt.Add(time.Minute)
+	operator := datavenue.Caller{Org: operatorOrg, Role: datavenue.RoleOperator}
+	ctx := datavenue.WithCaller(context.Background(), operator)
+	at := func(day civil.Date) subscriptions.Service {
+		return subscriptions.Service{Store: m.db, Clock: fixedClock{day.Start().Add(23 * time.Hour)}}
+	}
+	rec := func(id string, when time.Time) subscriptions.RecordInput {
+		return subscriptions.RecordInput{RecordID: id, SubscriptionID: sub.ID, Unit: "per_call", Quantity: "5", UsedAt: when.Format(time.RFC3339Nano)}
+	}
+	lastGraceDay := first.End.AddDays(subscriptions.GraceDays)
+	res, err := at(lastGraceDay).Ingest(ctx, operator, subscriptions.BatchInput{Records: []subscriptions.RecordInput{rec("late-1", usedAt)}})
+	if err != nil || res.Accepted != 1 {
+		t.Fatalf("on the last day of grace: %+v, %v", res, err)
+	}
+	second := first.End.AddDays(1).Start().Add(time.Hour)
+	res, err = at(lastGraceDay.AddDays(1)).Ingest(ctx, operator, subscriptions.BatchInput{Records: []subscriptions.RecordInput{
+		rec("late-2", usedAt), rec("late-1", usedAt), rec("next-1", second)}})
+	if err != nil || fmt.Sprint(res.Records) != "[{late-2 refused period_closed} {late-1 duplicate } {next-1 accepted }]" {
+		t.Fatalf("the day after the grace: %+v, %v", res.Records, err)
+	}
+	var periods []time.Time
+	rows, _ := m.db.Pool.Query(ctx, `SELECT period_start FROM usage_records WHERE subscription_id = $1 ORDER BY record_id`, sub.ID)
+	for rows.Next() {
+		var p time.Time
+		rows.Scan(&p)
+		periods = append(periods, p)
+	}
+	if len(periods) != 2 || civil.FromTime(periods[0]) != first.Start || civil.FromTime(periods[1]) != first.End.AddDays(1) {
+		t.Fatalf("periods of late-1 and next-1: %v (first period %+v)", periods, first)
+	}
+	// After the term (three months, no renewal) the subscription has expired.
+	end := sub.TermEnd(sub.StartsOn)
+	res, _ = at(end.AddDays(1)).Ingest(ctx, operator, subscriptions.BatchInput{Records: []subscriptions.RecordInput{rec("exp-1", end.AddDays(1).Start().Add(time.Hour))}})
+	if res.Records[0].Reason != subscriptions.ReasonExpired {
+		t.Fatalf("after the term: %+v", res.Records)
+	}
+	if s, _ := (subscriptions.Service{Store: m.db, Clock: fixedClock{end.AddDays(1).Start()}}).Get(ctx, operator, sub.ID); s.Status != subscriptions.StatusExpired {
+		t.Fatalf("status after the term: %s", s.Status)
+	}
+}
+
+// TestFreeUseQuota: a public-welfare product sold as a service has a quota of units per period
+// instead of a price; a record over it is refused quota_exceeded; one free subscription per buyer.
+func TestFreeUseQuota(t *testing.T) {
+	m := newMarket(t, nil)
+	const welfare = "公交客流公益分析"
+	grant := grantBody(m.asset.ID, welfare)
+	grant["purpose"] = "public_welfare"
+	mustStatus(t, m.do("POST", "/v1/authorisations", m.as(datavenue.RoleDataBureau, bureauOrg), grant), 201)
+	p := m.createProduct(func(p map[string]any) {
+		p["scenario"], p["use_category"] = welfare, "public_welfare"
+		p["pricing"] = map[string]any{"method": "free", "charging_unit": "per_call",
+			"subscription": map[string]any{"billing_period": "monthly", "term_periods": 12, "renewal": true, "quota": "100"}}
+	})
+	mustStatus(t, m.publish(p.ID), 200)
+	buyer := m.as(datavenue.RoleBuyer, buyerOrg)
+	o := decode[settlement.Order](t, m.do("POST", "/v1/products/"+p.ID+"/free-orders", buyer, nil, "Idempotency-Key", "free-sub-1"))
+	if o.Status != settlement.OrderPaid || o.Price.String() != "0.00" {
+		t.Fatalf("free order = %+v", o)
+	}
+	subs := decode[api.Page[subscriptions.Subscription]](t, m.do("GET", "/v1/subscriptions", buyer, nil))
+	if len(subs.Data) != 1 || !subs.Data[0].Free || subs.Data[0].Quota.String() != "100" || subs.Data[0].UnitPrice.String() != "0.00" || !subs.Data[0].Renewal {
+		t.Fatalf("free subscriptions = %+v", subs.Data)
+	}
+	sub, now := subs.Data[0], time.Now()
+	res := decode[subscriptions.BatchResult](t, m.reportUsage(operatorOrg, usage("f-1", sub, "60", now), usage("f-2", sub, "40", now), usage("f-3", sub, "0.5", now)))
+	if res.Accepted != 2 || res.Records[2].Reason != subscriptions.ReasonQuotaExceeded {
+		t.Fatalf("quota of 100: %+v", res.Records)
+	}
+	// The duplicate of an accepted record is not counted against the quota again.
+	if res := decode[subscriptions.BatchResult](t, m.reportUsage(operatorOrg, usage("f-1", sub, "60", now))); res.Duplicate != 1 {
+		t.Fatalf("duplicate: %+v", res.Records)
+	}
+	wantProblem(t, m.do("POST", "/v1/products/"+p.ID+"/free-orders", buyer, nil, "Idempotency-Key", "free-sub-2"), 409, "free_subscription_exists")
+	// A free plan takes no price: a fixed fee on it is refused.
+	r := m.do("POST", "/v1/products", m.as(datavenue.RoleOperator, operatorOrg), m.product(func(p map[string]any) {
+		p["scenario"], p["use_category"] = welfare, "public_welfare"
+		p["pricing"] = map[string]any{"method": "free", "charging_unit": "per_call",
+			"subscription": map[string]any{"billing_period": "monthly", "term_periods": 1, "quota": "1", "fixed_fee": "1.00"}}
+	}))
+	wantProblem(t, r, 422, "validation_failed")
+}
