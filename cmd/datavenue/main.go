@@ -80,6 +80,8 @@ Usage:
                                      verify a delivery voucher offline
   datavenue voucher verify-chain [--jwks JWKS.json]
                                      verify the whole hash-chained voucher log in the database
+  datavenue metering-secret ORG_ID   print the operator's secret for signing usage batches (derived
+                                     from DATAVENUE_METERING_SECRET; give it to its delivery gateway)
   datavenue openapi [-o FILE] [--server URL]
                                      write the OpenAPI document (what /openapi.json serves) without a running venue
   datavenue version                  print the version
@@ -140,6 +142,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return loadCommand(ctx, cfg, args[1:], stdout)
 	case "voucher":
 		return voucherCommand(ctx, cfg, args[1:], stdout)
+	case "metering-secret":
+		return meteringSecret(cfg, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil
