@@ -80,8 +80,8 @@ func (h *handlers) reportUsage(c *fiber.Ctx) error {
 	if err := subscriptions.VerifyBatch(h.d.MeteringSecret, caller.Org, c.Body(), c.Get(headerUsageSignature), time.Now()); err != nil {
 		return err
 	}
-	var in subscriptions.BatchInput
-	if err := decodeJSON(c, &in); err != nil {
+	in, err := decodeBatch(c)
+	if err != nil {
 		return err
 	}
 	res, err := h.d.Subscriptions.Ingest(c.UserContext(), caller, in)

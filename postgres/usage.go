@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
 
 	"github.com/datavenue/datavenue"
@@ -15,42 +17,57 @@ import (
 )
 
 // IngestUsage stores an operator's batch of usage records in one transaction (see
-// subscriptions.Store): the batch's subscriptions of this operator are locked in id order (a
-// cancellation or another batch on the same subscription waits, so quotas and cancellations are
-// seen in one order), the standings and the ids stored before are read, judge decides, and the
-// accepted records go in with one unnest-based INSERT … ON CONFLICT DO NOTHING: a record a
-// concurrent batch stored first is reported a duplicate, never counted twice.
+// subscriptions.Store): the batch's subscriptions of this operator are locked (a cancellation
+// waits for the batch, and batches on one free subscription queue, so a quota is counted in one
+// order), the standings and the ids stored before are read, judge decides, and the accepted
+// records are COPYed in. The primary key keeps them exactly once: should a concurrent batch of
+// the same operator have stored one of them in between (it can share a record id without sharing
+// a subscription lock), the COPY fails on the key and the whole batch is judged again, once the
+// other has committed, with that record now a duplicate.
 func (db *DB) IngestUsage(ctx context.Context, operator datavenue.OrgID, records []subscriptions.RecordInput,
 	judge func(map[string]*subscriptions.Standing, map[string]bool) subscriptions.Judgement) (subscriptions.BatchResult, error) {
 	subIDs, recordIDs := batchIDs(records)
 	var res subscriptions.BatchResult
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		standings, err := lockStandings(ctx, tx, operator, subIDs)
-		if err != nil {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = db.inTx(ctx, func(tx pgx.Tx) error {
+			var err error
+			res, err = ingestInTx(ctx, tx, operator, subIDs, recordIDs, judge)
 			return err
+		})
+		if !isUniqueViolation(err, "usage_records_pkey") {
+			break
 		}
-		seen, err := seenRecords(ctx, tx, operator, recordIDs)
-		if err != nil {
-			return err
-		}
-		j := judge(standings, seen)
-		stored, err := insertUsage(ctx, tx, operator, j.Accept)
-		if err != nil {
-			return err
-		}
-		for i, v := range j.Verdicts {
-			if v.Status == subscriptions.Accepted && !stored[v.RecordID] {
-				j.Verdicts[i].Status = subscriptions.Duplicate // a concurrent batch stored it first
-			}
-		}
-		res = subscriptions.Tally(j.Verdicts)
-		return appendAudit(ctx, tx, "usage.ingested", "organisation", string(operator), map[string]int{
-			"records": len(records), "accepted": res.Accepted, "duplicate": res.Duplicate, "refused": res.Refused})
-	})
+	}
 	if err != nil {
 		return subscriptions.BatchResult{}, interpretError(err)
 	}
 	return res, nil
+}
+
+func ingestInTx(ctx context.Context, tx pgx.Tx, operator datavenue.OrgID, subIDs, recordIDs []string,
+	judge func(map[string]*subscriptions.Standing, map[string]bool) subscriptions.Judgement) (subscriptions.BatchResult, error) {
+	standings, err := lockStandings(ctx, tx, operator, subIDs)
+	if err != nil {
+		return subscriptions.BatchResult{}, err
+	}
+	seen, err := seenRecords(ctx, tx, operator, recordIDs)
+	if err != nil {
+		return subscriptions.BatchResult{}, err
+	}
+	j := judge(standings, seen)
+	if err := copyUsage(ctx, tx, operator, j.Accept); err != nil {
+		return subscriptions.BatchResult{}, err
+	}
+	res := subscriptions.Tally(j.Verdicts)
+	return res, appendAudit(ctx, tx, "usage.ingested", "organisation", string(operator), map[string]int{
+		"records": len(recordIDs), "accepted": res.Accepted, "duplicate": res.Duplicate, "refused": res.Refused})
+}
+
+// isUniqueViolation reports whether err is a unique violation of the named constraint.
+func isUniqueViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == constraint
 }
 
 // batchIDs are a batch's distinct subscription ids and its record ids.
@@ -68,36 +85,45 @@ func batchIDs(records []subscriptions.RecordInput) (subIDs, recordIDs []string) 
 }
 
 // lockStandings locks the operator's subscriptions among ids and reads their standings: the
-// product's status and suspension, and for free use the units counted per period.
+// product's status and suspension, and for free use the units counted per period. A free
+// subscription is locked exclusively (its quota is counted by one batch at a time), a paid one
+// shared (batches on it run side by side; a cancellation waits for them). The quota never
+// changes, so the two sets are fixed and always locked in the same order: free, then paid, each
+// by id. No two batches can wait for each other.
 func lockStandings(ctx context.Context, tx pgx.Tx, operator datavenue.OrgID, ids []string) (map[string]*subscriptions.Standing, error) {
-	rows, err := tx.Query(ctx, `SELECT `+meteredColumns+`, p.status, p.suspension FROM subscriptions s JOIN products p ON p.id = s.product_id
-		WHERE s.id = ANY($1) AND s.seller_id = $2 ORDER BY s.id FOR NO KEY UPDATE OF s`, ids, string(operator))
-	if err != nil {
-		return nil, err
-	}
 	standings := map[string]*subscriptions.Standing{}
 	var free []string
-	for rows.Next() {
-		st := &subscriptions.Standing{}
-		var suspension []byte
-		if err := scanMeteredInto(rows, st, &suspension); err != nil {
-			rows.Close()
+	for _, lock := range []string{"quota IS NOT NULL ORDER BY s.id FOR NO KEY UPDATE OF s", "quota IS NULL ORDER BY s.id FOR SHARE OF s"} {
+		rows, err := tx.Query(ctx, `SELECT `+meteredColumns+`, p.status, p.suspension FROM subscriptions s JOIN products p ON p.id = s.product_id
+			WHERE s.id = ANY($1) AND s.seller_id = $2 AND s.`+lock, ids, string(operator))
+		if err != nil {
 			return nil, err
 		}
-		if suspension != nil {
-			st.Suspension = &listing.Suspension{}
-			if err := json.Unmarshal(suspension, st.Suspension); err != nil {
+		for rows.Next() {
+			st := &subscriptions.Standing{}
+			var suspension []byte
+			if err := scanMeteredInto(rows, st, &suspension); err != nil {
 				rows.Close()
 				return nil, err
 			}
+			if suspension != nil {
+				st.Suspension = &listing.Suspension{}
+				if err := json.Unmarshal(suspension, st.Suspension); err != nil {
+					rows.Close()
+					return nil, err
+				}
+			}
+			standings[st.Sub.ID] = st
+			if st.Sub.Quota != nil {
+				free = append(free, st.Sub.ID)
+			}
 		}
-		standings[st.Sub.ID] = st
-		if st.Sub.Quota != nil {
-			free = append(free, st.Sub.ID)
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 	}
-	if err := rows.Err(); err != nil || len(free) == 0 {
-		return standings, err
+	if len(free) == 0 {
+		return standings, nil
 	}
 	return standings, usedPerPeriod(ctx, tx, free, standings)
 }
@@ -154,28 +180,18 @@ func seenRecords(ctx context.Context, tx pgx.Tx, operator datavenue.OrgID, ids [
 	return seen, err
 }
 
-// insertUsage inserts the accepted records with one multi-row INSERT from arrays (unnest) and
-// returns the ids it stored: those missing were stored by a concurrent batch.
-func insertUsage(ctx context.Context, tx pgx.Tx, operator datavenue.OrgID, recs []subscriptions.Record) (map[string]bool, error) {
+// copyUsage COPYs the accepted records in (the protocol's fastest path; duplicates were sorted
+// out before, and a racing one fails the key: see IngestUsage).
+func copyUsage(ctx context.Context, tx pgx.Tx, operator datavenue.OrgID, recs []subscriptions.Record) error {
 	if len(recs) == 0 {
-		return nil, nil
+		return nil
 	}
-	n := len(recs)
-	ids, subs, units, qty, periods := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	used := make([]time.Time, n)
-	for i, r := range recs {
-		ids[i], subs[i], units[i], qty[i], used[i], periods[i] = r.RecordID, r.SubscriptionID, r.Unit, r.Quantity.String(), r.UsedAt, r.PeriodStart.String()
-	}
-	rows, err := tx.Query(ctx, `INSERT INTO usage_records (operator_id, record_id, subscription_id, unit, quantity, used_at, period_start)
-		SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]::numeric[], $6::timestamptz[], $7::text[]::date[]) AS u
-		ON CONFLICT (operator_id, record_id) DO NOTHING RETURNING record_id`, string(operator), ids, subs, units, qty, used, periods)
-	if err != nil {
-		return nil, err
-	}
-	stored := make(map[string]bool, n)
-	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	for _, id := range got {
-		stored[id] = true
-	}
-	return stored, err
+	op := string(operator)
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"usage_records"},
+		[]string{"operator_id", "record_id", "subscription_id", "unit", "quantity", "used_at", "period_start"},
+		pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+			r := recs[i]
+			return []any{op, r.RecordID, r.SubscriptionID, r.Unit, r.Quantity.String(), r.UsedAt, r.PeriodStart.Time()}, nil
+		}))
+	return err
 }
