@@ -362,3 +362,36 @@ func TestFreeUseQuota(t *testing.T) {
 	}))
 	wantProblem(t, r, 422, "validation_failed")
 }
+
+// TestRacingDuplicateIsCountedOnce: a record id stored by a concurrent batch between this batch's
+// reading of the ids and its COPY (made deterministic here: the judge stores it from another
+// connection) fails the COPY on the key; the batch is judged again and answers it duplicate.
+func TestRacingDuplicateIsCountedOnce(t *testing.T) {
+	m := newMarket(t, nil)
+	sub := m.negotiatedSubscription()
+	ctx := datavenue.WithCaller(context.Background(), datavenue.Caller{Org: operatorOrg, Role: datavenue.RoleOperator})
+	now := time.Now()
+	recs := []subscriptions.RecordInput{
+		{RecordID: "race-1", SubscriptionID: sub.ID, Unit: "per_call", Quantity: "1", UsedAt: now.Format(time.RFC3339Nano)},
+		{RecordID: "race-2", SubscriptionID: sub.ID, Unit: "per_call", Quantity: "2", UsedAt: now.Format(time.RFC3339Nano)},
+	}
+	judged := 0
+	res, err := m.db.IngestUsage(ctx, operatorOrg, recs, func(st map[string]*subscriptions.Standing, seen map[string]bool) subscriptions.Judgement {
+		judged++
+		if judged == 1 { // the other batch commits race-1 now
+			if _, err := m.db.Pool.Exec(context.Background(), `INSERT INTO usage_records (operator_id, record_id, subscription_id, unit, quantity, used_at, period_start)
+				VALUES ($1, 'race-1', $2, 'per_call', 1, now(), $3)`, string(operatorOrg), sub.ID, sub.StartsOn.Time()); err != nil {
+				t.Error(err)
+			}
+		}
+		return subscriptions.Judge(operatorOrg, recs, st, seen, now)
+	})
+	if err != nil || judged != 2 || fmt.Sprint(res.Records) != "[{race-1 duplicate } {race-2 accepted }]" {
+		t.Fatalf("racing batch: %+v, %v, judged %d times", res, err, judged)
+	}
+	var n int
+	m.db.Pool.QueryRow(ctx, `SELECT count(*) FROM usage_records WHERE subscription_id = $1`, sub.ID).Scan(&n)
+	if n != 2 {
+		t.Fatalf("%d records stored, want 2", n)
+	}
+}

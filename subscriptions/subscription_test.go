@@ -1,6 +1,7 @@
 package subscriptions_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -115,5 +116,37 @@ func TestJudgeQuotaAndGrace(t *testing.T) {
 		civil.MustParse("2027-01-04").Start())
 	if late.Verdicts[0].Reason != subscriptions.ReasonPeriodClosed {
 		t.Errorf("on the fourth day after the period: %+v", late.Verdicts[0])
+	}
+}
+
+// A bill is the fixed fee plus units at the unit price, at most the plan's maximum; a cap lowered
+// during the term binds the price; free use owes nothing.
+func TestBillFor(t *testing.T) {
+	s := sub("2026-12-01", listing.PeriodMonthly, 3, false)
+	s.FixedFee = money.MustParse("300.00")
+	maximum := money.MustParse("2000.00")
+	s.PlanMaximum = &maximum
+	p := s.PeriodAt(s.StartsOn)
+	y := func(v string) *money.Yuan { m := money.MustParse(v); return &m }
+	for _, c := range []struct {
+		units           string
+		unitCap, feeCap *money.Yuan
+		metered, total  string
+		cappedBy        string
+	}{
+		{"1000", nil, nil, "600.00", "900.00", "[]"},
+		{"2833.33", nil, nil, "1700.00", "2000.00", "[]"}, // 0.60 × 2833.33 = 1699.998 → 1700.00: exactly the maximum
+		{"2833.35", nil, nil, "1700.01", "2000.00", "[plan_maximum]"},
+		{"1000", y("0.50"), y("200.00"), "500.00", "700.00", "[unit_cap fee_cap]"},
+		{"0", nil, nil, "0.00", "300.00", "[]"},
+	} {
+		b := subscriptions.BillFor(s, p, decimal.RequireFromString(c.units), c.unitCap, c.feeCap)
+		if b.Metered.String() != c.metered || b.Total.String() != c.total || fmt.Sprint(b.CappedBy) != c.cappedBy {
+			t.Errorf("%s units: metered %s total %s capped %v; want %s %s %s", c.units, b.Metered, b.Total, b.CappedBy, c.metered, c.total, c.cappedBy)
+		}
+	}
+	s.Free, s.UnitPrice, s.FixedFee, s.PlanMaximum = true, money.Zero, money.Zero, nil
+	if b := subscriptions.BillFor(s, p, decimal.NewFromInt(50), nil, nil); !b.Total.IsZero() {
+		t.Errorf("free use billed %s", b.Total)
 	}
 }
