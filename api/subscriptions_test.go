@@ -395,3 +395,96 @@ func TestRacingDuplicateIsCountedOnce(t *testing.T) {
 		t.Fatalf("%d records stored, want 2", n)
 	}
 }
+
+// TestSubscriptionBilledOverThreePeriods: a subscription runs through its three monthly periods
+// (a retried batch, a late record within the grace, a period over the plan's maximum, one with no
+// use); once each period's grace has passed the biller makes one bill per period, each above 0.00
+// an order through the ordinary settlement path whose payment is instalment income (G6), and
+// running it again makes nothing more.
+func TestSubscriptionBilledOverThreePeriods(t *testing.T) {
+	m := newMarket(t, nil)
+	sub := m.negotiatedSubscription()
+	mustStatus(t, m.do("PUT", "/v1/products/"+sub.ProductID+"/agreement", m.as(datavenue.RoleOperator, operatorOrg), map[string]any{"basis": "ratio",
+		"parties": []map[string]any{{"party": govHolder, "role": "holder", "ratio": "0.5"}, {"party": operatorOrg, "role": "operator", "ratio": "0.5"}}}), 201)
+	operator := datavenue.Caller{Org: operatorOrg, Role: datavenue.RoleOperator}
+	ctx := datavenue.WithCaller(context.Background(), operator)
+	at := func(day civil.Date) fixedClock { return fixedClock{day.Start().Add(20 * time.Hour)} }
+	ingest := func(day civil.Date, recs ...subscriptions.RecordInput) subscriptions.BatchResult {
+		t.Helper()
+		res, err := subscriptions.Service{Store: m.db, Clock: at(day)}.Ingest(ctx, operator, subscriptions.BatchInput{Records: recs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	rec := func(id, qty string, day civil.Date) subscriptions.RecordInput {
+		return subscriptions.RecordInput{RecordID: id, SubscriptionID: sub.ID, Unit: "per_call", Quantity: qty, UsedAt: day.Start().Add(12 * time.Hour).Format(time.RFC3339)}
+	}
+	p0 := sub.PeriodAt(sub.StartsOn)
+	p1 := sub.PeriodAt(p0.End.AddDays(1))
+	if p2 := sub.PeriodAt(p1.End.AddDays(1)); p2.End != sub.TermEnd(sub.StartsOn) {
+		t.Fatalf("the third period %+v is not the term's last", p2)
+	}
+	// Period 0: 1,000 calls (sent twice: counted once) → 300.00 + 600.00.
+	batch := []subscriptions.RecordInput{rec("p0-a", "600", p0.Start), rec("p0-b", "400", p0.Start)}
+	ingest(p0.End, batch...)
+	if res := ingest(p0.End, batch...); res.Duplicate != 2 {
+		t.Fatalf("retried batch: %+v", res)
+	}
+	// Period 1: 5,000 calls, 1,000 of them reported late (two days after its end) → over the maximum.
+	ingest(p1.End, rec("p1-a", "4000", p1.Start))
+	if res := ingest(p1.End.AddDays(2), rec("p1-late", "1000", p1.End)); res.Accepted != 1 {
+		t.Fatalf("late record within the grace: %+v", res.Records)
+	}
+	biller := func(day civil.Date) int {
+		t.Helper()
+		n, err := subscriptions.Biller{Store: m.db, Clock: at(day)}.Run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := biller(p0.End.AddDays(subscriptions.GraceDays)); n != 0 {
+		t.Fatalf("billed %d during the grace window", n)
+	}
+	if n, again := biller(p0.End.AddDays(subscriptions.GraceDays+1)), biller(p0.End.AddDays(subscriptions.GraceDays+1)); n != 1 || again != 0 {
+		t.Fatalf("after period 0: %d bills, then %d", n, again)
+	}
+	end := sub.TermEnd(sub.StartsOn)
+	if n := biller(end.AddDays(40)); n != 2 {
+		t.Fatalf("after the term: %d bills, want periods 1 and 2", n)
+	}
+	if n := biller(end.AddDays(80)); n != 0 {
+		t.Fatalf("an expired subscription billed again: %d", n)
+	}
+	rows, _ := m.db.Pool.Query(ctx, `SELECT b.period_index, b.units::text, b.total::text, array_to_string(b.capped_by, ','), o.price::text, o.income_kind, o.status
+		FROM subscription_bills b JOIN settlement_orders o ON o.id = b.order_id WHERE b.subscription_id = $1 ORDER BY b.period_index`, sub.ID)
+	var got []string
+	for rows.Next() {
+		var i int
+		var units, total, capped, price, kind, status string
+		rows.Scan(&i, &units, &total, &capped, &price, &kind, &status)
+		got = append(got, fmt.Sprintf("%d:%s:%s:%s:%s:%s:%s", i, units, total, capped, price, kind, status))
+	}
+	want := "0:1000.000000:900.00::900.00:instalment:awaiting_payment 1:5000.000000:2000.00:plan_maximum:2000.00:instalment:awaiting_payment " +
+		"2:0.000000:300.00::300.00:instalment:awaiting_payment"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("bills:\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	// The first bill's order is paid like any order: split, and the government unit's share is
+	// instalment income, filed after the quarter's end.
+	var orderID string
+	m.db.Pool.QueryRow(ctx, `SELECT order_id FROM subscription_bills WHERE subscription_id = $1 AND period_index = 0`, sub.ID).Scan(&orderID)
+	r := m.do("POST", "/v1/orders/"+orderID+"/payment", m.as(datavenue.RoleClerk, venueOrg), map[string]any{"reference": "bill-0"})
+	mustStatus(t, r, 200)
+	o := decode[settlement.Order](t, r)
+	if o.Status != settlement.OrderPaid || o.IncomeKind != settlement.IncomeInstalment || len(o.Shares) == 0 || len(o.Obligations) == 0 {
+		t.Fatalf("paid bill = %+v", o)
+	}
+	for _, ob := range o.Obligations {
+		if ob.IncomeKind != settlement.IncomeInstalment {
+			t.Errorf("obligation %s: income kind %s", ob.Kind, ob.IncomeKind)
+		}
+	}
+	m.checkInvariants()
+}

@@ -210,6 +210,11 @@ func (s Service) settlePayment(ctx context.Context, orderID string, p Payment, a
 	if err != nil {
 		return Order{}, err
 	}
+	if p.IncomeKind == "" {
+		// The order's own kind when the payment names none: a subscription's bill is made
+		// instalment income (G6); every other order is one_off, the default, as before.
+		p.IncomeKind = before.IncomeKind
+	}
 	var a Agreement
 	var parties map[datavenue.OrgID]PartyInfo
 	if before.AgreementVersion != nil {

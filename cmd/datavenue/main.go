@@ -33,6 +33,7 @@ import (
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/subscriptions"
 	"github.com/datavenue/datavenue/webhooks"
 )
 
@@ -75,7 +76,7 @@ Usage:
                                      clerk and auditor roles are granted only this way)
   datavenue parked list [--all] | show ID | retry ID
                                      engine events the projection parked: list them, show one whole, apply one again
-  datavenue sweep                    record expiries, cancel unpaid orders, auto-confirm deliveries now
+  datavenue sweep                    record expiries, cancel unpaid orders, auto-confirm deliveries, bill subscriptions now
   datavenue voucher verify FILE [--jwks JWKS.json]
                                      verify a delivery voucher offline
   datavenue voucher verify-chain [--jwks JWKS.json]
@@ -320,6 +321,8 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		go closer.Run(ctx, time.Second)
 		sweeper := settlement.Sweeper{Orders: orders, Vouchers: vouchers, Logger: logger}
 		go sweeper.Run(datavenue.WithCaller(ctx, audit.SystemCaller), sweepEvery)
+		// Subscriptions: each period is billed once its grace window has passed (issue 15).
+		go subscriptions.Biller{Store: db, Clock: datavenue.SystemClock{}}.Loop(datavenue.WithCaller(ctx, audit.SystemCaller), sweepEvery, logger)
 		host, _ := os.Hostname()
 		projector := &matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db, Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
 			ReclaimAfter: 30 * time.Second, Locks: db.ProjectionLocks(), Logger: logger, Failures: func(class string) { projectionFailures.WithLabelValues(class).Inc() }}
