@@ -2440,7 +2440,7 @@ type SubscriptionPlanInput struct {
 	// Examples: 5000.00
 	PlanMaximum *string `json:"plan_maximum,omitempty"`
 
-	// Quota free plans: the units a buyer may use per period
+	// Quota free plans: the units a buyer may use per period (at most two places)
 	//
 	// Examples: 10000
 	Quota *string `json:"quota,omitempty"`

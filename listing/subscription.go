@@ -49,7 +49,7 @@ type SubscriptionPlanInput struct {
 	Renewal       bool   `json:"renewal,omitempty" jsonschema:"description=the term renews for the same length at its end unless cancelled"`
 	FixedFee      string `json:"fixed_fee,omitempty" jsonschema:"description=paid plans: a fee per period (a price by service time: at most the per_time_unit cap),example=300.00,pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 	PlanMaximum   string `json:"plan_maximum,omitempty" jsonschema:"description=paid plans: the most one period's bill can be,example=5000.00,pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
-	Quota         string `json:"quota,omitempty" jsonschema:"description=free plans: the units a buyer may use per period,example=10000,pattern=^[0-9]{1\\,12}(\\.[0-9]{1\\,6})?$"`
+	Quota         string `json:"quota,omitempty" jsonschema:"description=free plans: the units a buyer may use per period (at most two places),example=10000,pattern=^[0-9]{1\\,12}(\\.[0-9]{1\\,2})?$"`
 }
 
 // parse validates a plan for a pricing method and charging unit.
@@ -68,8 +68,9 @@ func (in SubscriptionPlanInput) parse(f *datavenue.Fields, method, unit string) 
 		p.forbid("subscription.fixed_fee", in.FixedFee)
 		p.forbid("subscription.plan_maximum", in.PlanMaximum)
 		q, err := decimal.NewFromString(in.Quota)
-		if err != nil || !q.IsPositive() || q.Exponent() < -6 {
-			f.Add("pricing.subscription.quota", "required", "a free plan has a positive quota of units per period, at most six places")
+		// Two places at most: the quota is written back as the API's decimals are (-1234.50).
+		if err != nil || !q.IsPositive() || q.Exponent() < -2 || q.GreaterThanOrEqual(decimal.New(1, 12)) {
+			f.Add("pricing.subscription.quota", "required", "a free plan has a positive quota of units per period, below 10^12, at most two places")
 		} else {
 			plan.Quota = &q
 		}
