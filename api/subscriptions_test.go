@@ -261,8 +261,10 @@ func TestCancellationAndSuspensionStopDelivery(t *testing.T) {
 	}
 	var audited int
 	m.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'subscription.cancelled' AND resource_id = $1`, sub.ID).Scan(&audited)
-	if audited != 1 {
-		t.Fatalf("cancellation audited %d times", audited)
+	var announced int
+	m.db.Pool.QueryRow(ctx, `SELECT count(*) FROM webhook_events WHERE type = 'subscription.cancelled' AND resource_id = $1`, sub.ID).Scan(&announced)
+	if audited != 1 || announced != 1 {
+		t.Fatalf("cancellation audited %d times, announced %d times (the gateway's webhook)", audited, announced)
 	}
 	mustStatus(t, m.do("POST", "/v1/products/"+sub.ProductID+"/reinstate", m.as(datavenue.RoleDataBureau, bureauOrg), map[string]any{"reason": "x"}), 422)
 	res = decode[subscriptions.BatchResult](t, m.reportUsage(operatorOrg, usage("a-5", sub, "1", c.CancelledAt.Add(-time.Millisecond)),

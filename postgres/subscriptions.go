@@ -13,6 +13,7 @@ import (
 	"github.com/datavenue/datavenue/listing"
 	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/subscriptions"
+	"github.com/datavenue/datavenue/webhooks"
 )
 
 // orderOrSubscription is what a new trade makes, in its transaction: a subscription when the
@@ -139,6 +140,12 @@ func (db *DB) CancelMeteredSubscription(ctx context.Context, id string, decide f
 		}
 		if _, err := tx.Exec(ctx, `UPDATE subscriptions SET status = 'cancelled', cancelled_at = $2, cancelled_by = $3, cancel_reason = $4 WHERE id = $1`,
 			id, s.CancelledAt, s.CancelledBy, s.CancelReason); err != nil {
+			return err
+		}
+		if err := appendWebhookEvents(ctx, tx, webhooks.NewEvent(webhooks.SubscriptionCancelled, "subscription", id,
+			webhooks.Parties{Buyer: s.BuyerID, Seller: s.SellerID}, map[string]any{"subscription_id": id, "product_id": s.ProductID,
+				"buyer_id": s.BuyerID, "seller_id": s.SellerID, "cancelled_at": s.CancelledAt, "cancelled_by": s.CancelledBy, "reason": s.CancelReason},
+			webhooks.SubscriptionCancelled+":"+id)); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, "subscription.cancelled", "subscription", id, map[string]any{"by": s.CancelledBy, "reason": s.CancelReason})
