@@ -3,7 +3,7 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: client conformance-tools run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import bench-console
+.PHONY: client conformance-tools run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import bench-console bench-metering
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
@@ -109,6 +109,12 @@ bench-settlement: services
 # of the same rows in the same run.
 bench-import: services
 	$(SERVICES) exec -- go test ./postgres -run '^$$' -bench Import -benchtime 1x -count 1 $(BENCHFLAGS)
+
+# bench-metering: usage records through the HTTP API (signed batches of 5,000, a served venue)
+# against a committed raw COPY of the same rows, exactly once, and the live heap at two volumes
+# (see README "Subscriptions and metered use"); make test runs a short version.
+bench-metering: services
+	DATAVENUE_BENCH_METERING=1 $(SERVICES) exec -- go test ./api -run '^TestMeteringThroughput$$' -count 1 -v -timeout 20m
 
 # bench-matching: bids/s and latency of the engine (Go API) against a redis-benchmark baseline of
 # the same script; add HTTP=http://127.0.0.1:8080 with a venue started by

@@ -13,7 +13,7 @@ import (
 // rules can be tested and reused without them (STYLE.md, "A layout that follows from them").
 func TestDomainPackagesImportNoTransportOrDriver(t *testing.T) {
 	domain := []string{".", "./access", "./parties", "./audit", "./idempotency", "./auth", "./config", "./assets",
-		"./certificates", "./listing", "./matching", "./settlement", "./money", "./civil", "./webhooks"}
+		"./certificates", "./listing", "./matching", "./settlement", "./subscriptions", "./money", "./civil", "./webhooks"}
 	forbidden := []string{"github.com/gofiber/", "github.com/valyala/fasthttp", "github.com/jackc/pgx",
 		"github.com/datavenue/datavenue/api", "github.com/datavenue/datavenue/postgres"}
 	for _, pkg := range domain {

@@ -168,6 +168,11 @@ var Policy = map[string]Rule{
 	"settlementReport": anyone(BookKeepers...),
 	"trialBalance":     anyone(BookKeepers...),
 
+	// Subscriptions (issue 15): seen by their buyer's and operator's organisations and the book
+	// keepers; either party cancels; the operator's gateway reports usage (signed as well).
+	"listSubscriptions": anyone(Everyone...), "getSubscription": ownOr(Everyone, BookKeepers...),
+	"cancelSubscription": ownOnly(buyer, operator), "reportUsage": anyone(operator),
+
 	// The projection's parked engine events: the venue's clerks handle them, auditors read.
 	"listParkedEntries": anyone(VenueStaff...), "getParkedEntry": anyone(VenueStaff...),
 	"retryParkedEntry": anyone(clerk),

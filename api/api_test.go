@@ -119,7 +119,7 @@ func newVenueWith(t *testing.T, limiter api.RateLimiter, ready ...check) *venue 
 		ProjectionLagLimit: 30 * time.Second, BodyLimit: bodyLimit,
 		// Statement imports take larger files than any other route.
 		ImportLimit:           8 << 20,
-		PaymentCallbackSecret: string(callbackSecret), PublicURL: "https://venue.test", CORSOrigins: []string{"https://console.venue.test"}}
+		PaymentCallbackSecret: string(callbackSecret), MeteringSecret: string(meteringSecret), PublicURL: "https://venue.test", CORSOrigins: []string{"https://console.venue.test"}}
 	wired, err := wiring.New(cfg, wiring.Backends{DB: db, Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}, Keyring: kr,
 		Issuers: map[string]auth.KeySource{issuer: kr}, Catalogue: replica.catalogue, ReadReplica: replica.status},
 		wiring.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Version: "test", RolesTTL: time.Nanosecond})

@@ -45,6 +45,7 @@ func (h *handlers) routes() []Route {
 	routes = append(routes, h.revenueRoutes()...)
 	routes = append(routes, h.disclosureRoutes()...)
 	routes = append(routes, h.voucherRoutes()...)
+	routes = append(routes, h.subscriptionRoutes()...)
 	routes = append(routes, h.reconciliationRoutes()...)
 	routes = append(routes, h.projectionRoutes()...)
 	routes = append(routes, h.webhookRoutes()...)

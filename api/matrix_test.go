@@ -21,6 +21,7 @@ import (
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/subscriptions"
 	"github.com/datavenue/datavenue/webhooks"
 )
 
@@ -87,6 +88,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	subscription := decode[webhooks.Subscription](t, m.do("POST", "/v1/webhooks/subscriptions", m.as(datavenue.RoleBuyer, buyerOrg),
 		map[string]any{"url": "https://erp.buyer.test/hooks", "events": []string{webhooks.OrderCreated}}))
 	ping := decode[webhooks.Delivery](t, m.do("POST", "/v1/webhooks/subscriptions/"+subscription.ID+"/ping", m.as(datavenue.RoleBuyer, buyerOrg), nil))
+	metered := m.negotiatedSubscription()
 
 	// Each path's resource and the organisation it belongs to.
 	type resource struct {
@@ -114,6 +116,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"/v1/projection/parked/":         {parkedID, otherOrg},
 		"/v1/webhooks/subscriptions/":    {subscription.ID, buyerOrg},
 		"/v1/webhooks/deliveries/":       {strconv.FormatInt(ping.ID, 10), buyerOrg},
+		"/v1/subscriptions/":             {metered.ID, buyerOrg},
 	}
 	resp, _ := m.app.Test(httptest.NewRequest("GET", "/openapi.json", nil), -1)
 	var doc struct {
@@ -200,7 +203,12 @@ func TestAuthorisationMatrix(t *testing.T) {
 						body = named
 					}
 				}
-				r := m.do(o.method, url, m.as(role, org), body)
+				var headers []string
+				if o.id == "reportUsage" { // signed too: with the right signature, only the role decides
+					raw, _ := json.Marshal(body)
+					headers = []string{"X-Datavenue-Signature", settlement.CallbackSignature(subscriptions.OperatorSecret(meteringSecret, org), raw, time.Now())}
+				}
+				r := m.do(o.method, url, m.as(role, org), body, headers...)
 				requests++
 				if r.status >= 500 {
 					t.Errorf("%s %s as %s of %s: %d %s", o.method, url, role, org, r.status, r.body)

@@ -112,6 +112,7 @@ var tagDescriptions = map[string]string{
 	"negotiations":   "Price negotiations between a buyer and a seller.",
 	"settlement":     "Contribution agreements, orders, payments, delivery and vouchers.",
 	"reconciliation": "Treasury and bank statement imports, exceptions, reports and the trial balance.",
+	"subscriptions":  "Products sold as a service: subscriptions with a term, cancellation, and the operator gateway's signed, exactly-once usage batches.",
 	"webhooks":       "Signed event deliveries to an organisation's own endpoints: subscriptions, the delivery log, replay.",
 }
 

@@ -71,6 +71,10 @@ type Deps struct {
 	Annual         Annual
 	Vouchers       Vouchers
 	Reconciliation Reconciliation
+	// Subscriptions reads and cancels subscriptions and ingests metered use (nil: no such routes).
+	Subscriptions Subscriptions
+	// MeteringSecret derives each operator's secret for signing usage batches (empty: refused).
+	MeteringSecret []byte
 	// Projection shows the engine-to-PostgreSQL projection's health and parked entries (nil:
 	// no such routes, metrics or readiness detail).
 	Projection Projection

@@ -789,6 +789,42 @@ func (e SubscriptionStatus) Valid() bool {
 	}
 }
 
+// Defines values for SubscriptionPlanBillingPeriod.
+const (
+	SubscriptionPlanBillingPeriodMonthly   SubscriptionPlanBillingPeriod = "monthly"
+	SubscriptionPlanBillingPeriodQuarterly SubscriptionPlanBillingPeriod = "quarterly"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionPlanBillingPeriod enum.
+func (e SubscriptionPlanBillingPeriod) Valid() bool {
+	switch e {
+	case SubscriptionPlanBillingPeriodMonthly:
+		return true
+	case SubscriptionPlanBillingPeriodQuarterly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SubscriptionPlanInputBillingPeriod.
+const (
+	SubscriptionPlanInputBillingPeriodMonthly   SubscriptionPlanInputBillingPeriod = "monthly"
+	SubscriptionPlanInputBillingPeriodQuarterly SubscriptionPlanInputBillingPeriod = "quarterly"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionPlanInputBillingPeriod enum.
+func (e SubscriptionPlanInputBillingPeriod) Valid() bool {
+	switch e {
+	case SubscriptionPlanInputBillingPeriodMonthly:
+		return true
+	case SubscriptionPlanInputBillingPeriodQuarterly:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhooksDeliveryStatus.
 const (
 	WebhooksDeliveryStatusDead      WebhooksDeliveryStatus = "dead"
@@ -2267,9 +2303,10 @@ type Pricing struct {
 	OpeningPrice *string `json:"opening_price,omitempty"`
 
 	// Reserve Examples: 9000.00
-	Reserve        *string    `json:"reserve,omitempty"`
-	ReservePercent *int       `json:"reserve_percent,omitempty"`
-	StartAt        *time.Time `json:"start_at,omitempty"`
+	Reserve        *string           `json:"reserve,omitempty"`
+	ReservePercent *int              `json:"reserve_percent,omitempty"`
+	StartAt        *time.Time        `json:"start_at,omitempty"`
+	Subscription   *SubscriptionPlan `json:"subscription,omitempty"`
 }
 
 // PricingInput defines model for PricingInput.
@@ -2295,8 +2332,9 @@ type PricingInput struct {
 	Reserve      *string `json:"reserve,omitempty"`
 
 	// ReservePercent reserve as a percentage of the appraised value (default 100)
-	ReservePercent *int       `json:"reserve_percent,omitempty"`
-	StartAt        *time.Time `json:"start_at,omitempty"`
+	ReservePercent *int                   `json:"reserve_percent,omitempty"`
+	StartAt        *time.Time             `json:"start_at,omitempty"`
+	Subscription   *SubscriptionPlanInput `json:"subscription,omitempty"`
 }
 
 // PricingInputAuctionKind defines model for PricingInput.AuctionKind.
@@ -2658,6 +2696,54 @@ type SubscriptionInput struct {
 	// Url where events are POSTed: https (http only where the venue allows it)
 	Url string `json:"url"`
 }
+
+// SubscriptionPlan defines model for SubscriptionPlan.
+type SubscriptionPlan struct {
+	BillingPeriod SubscriptionPlanBillingPeriod `json:"billing_period"`
+
+	// FixedFee Examples: 9000.00
+	FixedFee *string `json:"fixed_fee,omitempty"`
+
+	// PlanMaximum Examples: 9000.00
+	PlanMaximum *string `json:"plan_maximum,omitempty"`
+
+	// Quota Examples: -1234.50
+	Quota       *string `json:"quota,omitempty"`
+	Renewal     bool    `json:"renewal"`
+	TermPeriods int     `json:"term_periods"`
+}
+
+// SubscriptionPlanBillingPeriod defines model for SubscriptionPlan.BillingPeriod.
+type SubscriptionPlanBillingPeriod string
+
+// SubscriptionPlanInput defines model for SubscriptionPlanInput.
+type SubscriptionPlanInput struct {
+	BillingPeriod SubscriptionPlanInputBillingPeriod `json:"billing_period"`
+
+	// FixedFee paid plans: a fee per period (a price by service time: at most the per_time_unit cap)
+	//
+	// Examples: 300.00
+	FixedFee *string `json:"fixed_fee,omitempty"`
+
+	// PlanMaximum paid plans: the most one period's bill can be
+	//
+	// Examples: 5000.00
+	PlanMaximum *string `json:"plan_maximum,omitempty"`
+
+	// Quota free plans: the units a buyer may use per period (at most two places)
+	//
+	// Examples: 10000
+	Quota *string `json:"quota,omitempty"`
+
+	// Renewal the term renews for the same length at its end unless cancelled
+	Renewal *bool `json:"renewal,omitempty"`
+
+	// TermPeriods the term's length in billing periods
+	TermPeriods int `json:"term_periods"`
+}
+
+// SubscriptionPlanInputBillingPeriod defines model for SubscriptionPlanInput.BillingPeriod.
+type SubscriptionPlanInputBillingPeriod string
 
 // SuspendInput defines model for SuspendInput.
 type SuspendInput struct {

@@ -51,6 +51,7 @@ var Vars = []Var{
 	{"DATAVENUE_RATE_BURST", "100", "authenticated requests an organisation may send at once"},
 	{"DATAVENUE_CONFIRM_AFTER_DAYS", "7", "days a buyer has to confirm a delivery before the venue confirms it (the voucher says so)"},
 	{"DATAVENUE_PAYMENT_CALLBACK_SECRET", "", "shared secret of the payment provider's callback (HMAC-SHA256 of the body); empty: callbacks refused"},
+	{"DATAVENUE_METERING_SECRET", "", "the venue's metering secret: each operator's secret for signing usage batches is derived from it (datavenue metering-secret); empty: usage batches refused"},
 	{"DATAVENUE_IMPORT_LIMIT", "67108864", "largest treasury statement a clerk may import, in bytes"},
 	{"DATAVENUE_CALENDAR_FILE", "", "CSV of official holidays and adjusted working days for years the built-in schedules lack (date,kind,name; a YYYY,year line declares a year complete); checked at start-up: see `datavenue calendar check`"},
 	{"DATAVENUE_PROJECTION_LAG_LIMIT", "30s", "age of the oldest engine event not yet in PostgreSQL past which /readyz says degraded (a Go duration)"},
@@ -79,6 +80,7 @@ type Config struct {
 	// ConfirmAfter is how long a buyer has to confirm a delivery.
 	ConfirmAfter          time.Duration
 	PaymentCallbackSecret string
+	MeteringSecret        string
 	ImportLimit           int
 	// ProjectionLagLimit is how far behind the projection may fall before /readyz says degraded.
 	ProjectionLagLimit time.Duration
@@ -168,6 +170,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	}
 	cfg.ConfirmAfter = time.Duration(days) * 24 * time.Hour
 	cfg.PaymentCallbackSecret = get("DATAVENUE_PAYMENT_CALLBACK_SECRET")
+	cfg.MeteringSecret = get("DATAVENUE_METERING_SECRET")
 	if cfg.ImportLimit, err = strconv.Atoi(get("DATAVENUE_IMPORT_LIMIT")); err != nil || cfg.ImportLimit < 1024 {
 		return cfg, fmt.Errorf("DATAVENUE_IMPORT_LIMIT: want a number of bytes, at least 1024")
 	}

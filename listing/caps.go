@@ -196,5 +196,5 @@ func evaluateCap(p Product, facts Facts, today civil.Date) []datavenue.FieldErro
 				Message: y.String() + " is above the price cap " + c.Amount.String() + " (" + c.ApprovalRef + ")"})
 		}
 	}
-	return unmet
+	return append(unmet, evaluatePlan(p, facts.Caps, today)...)
 }

@@ -51,7 +51,10 @@ type Pricing struct {
 	// ChargingUnit is what the price is charged per (N3): one_off (the product as a whole, the
 	// default), per_call, per_time_unit, per_volume. Metadata for now: trades settle one-off.
 	ChargingUnit string `json:"charging_unit,omitempty"`
-	Currency     string `json:"currency"`
+	// Subscription: the product is sold as a service with a term (see SubscriptionPlan); absent,
+	// it is sold once, as every product was before.
+	Subscription *SubscriptionPlan `json:"subscription,omitempty"`
+	Currency     string            `json:"currency"`
 }
 
 // PricingInput is pricing as submitted: amounts as decimal strings, times as RFC 3339.
@@ -73,6 +76,9 @@ type PricingInput struct {
 	MinPrice         string `json:"min_price,omitempty" jsonschema:"pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 	MaxPrice         string `json:"max_price,omitempty" jsonschema:"pattern=^[0-9]{1\\,15}(\\.[0-9]{1\\,2})?$"`
 	ChargingUnit     string `json:"charging_unit,omitempty" jsonschema:"enum=one_off,enum=per_call,enum=per_time_unit,enum=per_volume,description=what the price is charged per (N3); default: one_off"`
+	// Subscription sells the product as a service with a term; the price agreed is then the price
+	// per charging unit.
+	Subscription *SubscriptionPlanInput `json:"subscription,omitempty"`
 }
 
 type pricingParser struct {
@@ -122,6 +128,9 @@ func (in PricingInput) Parse(f *datavenue.Fields) Pricing {
 	if in.ChargingUnit != "" && in.ChargingUnit != UnitOneOff {
 		enum(f, "pricing.charging_unit", in.ChargingUnit, ChargingUnits)
 		out.ChargingUnit = in.ChargingUnit
+	}
+	if in.Subscription != nil {
+		out.Subscription = in.Subscription.parse(f, in.Method, out.ChargingUnit)
 	}
 	switch in.Method {
 	case MethodGuided:

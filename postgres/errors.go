@@ -88,4 +88,5 @@ var constraintCodes = map[string]string{
 	"ledger_transaction_balanced":                           "ledger_unbalanced",
 	"ledger_transactions_reverses_key":                      "already_reversed",
 	"auctions_one_open_per_product":                         "auction_open",
+	"subscriptions_free_once":                               "free_subscription_exists",
 }

@@ -17,7 +17,7 @@ func (db *DB) RecordTrade(ctx context.Context, sourceID, productID string, buyer
 	err := db.inPipe(ctx, func(p *txPipe) error {
 		var err error
 		send, last := func(b *pgx.Batch) error { return p.send(ctx, b) }, func(b *pgx.Batch) error { return p.commit(ctx, b) }
-		if orderID, err = recordTradeOrder(ctx, send, last, "negotiation", sourceID, `SELECT id, operator_id FROM products WHERE id = '`+productID+`' AND $1 <> ''`,
+		if orderID, _, err = recordTradeOrder(ctx, send, last, "negotiation", sourceID, `SELECT id, operator_id FROM products WHERE id = '`+productID+`' AND $1 <> ''`,
 			buyer, price, time.Now()); err != nil || orderID != "" {
 			return err
 		}

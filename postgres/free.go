@@ -41,6 +41,10 @@ func (db SettlementStore) CreateFreeOrder(ctx context.Context, f settlement.Free
 			RETURNING traded_at`, f.TradeID, f.SourceID, string(f.Buyer), f.ProductID).Scan(&tradedAt); err != nil {
 			return err
 		}
+		// A free product sold as a service also makes a subscription with its quota (subscriptions.go).
+		if _, err := subscribeFromTrade(ctx, tx, f.TradeID); err != nil {
+			return err
+		}
 		today := civil.Of(tradedAt)
 		ref := "free_use:" + orderID
 		if _, err := tx.Exec(ctx, `INSERT INTO settlement_orders (id, trade_id, product_id, buyer_id, seller_id, price, deposit_applied, amount_due,

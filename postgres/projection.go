@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -137,20 +138,30 @@ func applyClose(ctx context.Context, tx pgx.Tx, e matching.Event) error {
 // trade is made.
 func recordTrade(ctx context.Context, tx pgx.Tx, source, sourceID, partiesSQL string, buyer datavenue.OrgID, price string, at time.Time) error {
 	send := func(b *pgx.Batch) error { return tx.SendBatch(ctx, b).Close() }
-	_, err := recordTradeOrder(ctx, send, send, source, sourceID, partiesSQL, buyer, price, at)
-	return err
+	_, sold, err := recordTradeOrder(ctx, send, send, source, sourceID, partiesSQL, buyer, price, at)
+	if err != nil || sold == "" {
+		return err
+	}
+	// A product sold as a service makes a subscription instead of the one-off order (subscriptions.go).
+	if made, err := subscribeFromTrade(ctx, tx, sold); err != nil || made {
+		return err
+	}
+	return fmt.Errorf("trade %s: its product has a subscription plan that could not be read", sold)
 }
 
 // recordTradeOrder is recordTrade returning the new order's id ("" if the trade was recorded
 // before). Two batches, one round trip each: the trade (with what its order's terms need, in its
 // RETURNING), sent by send; then the order, its event and both audit records, sent by last (a
-// pipelined transaction commits with it).
-func recordTradeOrder(ctx context.Context, send, last func(*pgx.Batch) error, source, sourceID, partiesSQL string, buyer datavenue.OrgID, price string, at time.Time) (string, error) {
+// pipelined transaction commits with it). A product sold as a service (a subscription plan in its
+// pricing, issue 15) gets no order: the trade and its audit record are written and its id is
+// returned as sold, for the caller to make the subscription in the same transaction.
+func recordTradeOrder(ctx context.Context, send, last func(*pgx.Batch) error, source, sourceID, partiesSQL string, buyer datavenue.OrgID, price string, at time.Time) (orderID, sold string, err error) {
 	tradeID := datavenue.NewID("trd")
 	o := orderFacts{ID: datavenue.NewID("ord"), TradeID: tradeID, Status: "awaiting_payment"}
 	var partiesErr, tradeErr error
 	var stored, deposit string
 	var tradedAt time.Time
+	var subscription bool
 	b := &pgx.Batch{}
 	// The parties first, on their own: a source PostgreSQL does not know is an error, as it was
 	// when this was a statement of its own; the trade reads them again, in the same snapshot.
@@ -165,31 +176,37 @@ func recordTradeOrder(ctx context.Context, send, last func(*pgx.Batch) error, so
 		ON CONFLICT (source_id) DO NOTHING
 		RETURNING price::text, traded_at, product_id, buyer_id, seller_id,
 			coalesce((SELECT a.deposit FROM auctions a JOIN auction_deposits d ON d.auction_id = a.id AND d.buyer_id = trades.buyer_id
-				WHERE $3 = 'auction' AND a.id = trades.source_id AND d.outcome = 'apply'), 0)::text`,
+				WHERE $3 = 'auction' AND a.id = trades.source_id AND d.outcome = 'apply'), 0)::text,
+			coalesce((SELECT jsonb_typeof(p.pricing->'subscription') = 'object' FROM products p WHERE p.id = trades.product_id), false)`,
 		sourceID, tradeID, source, string(buyer), price, at).QueryRow(func(r pgx.Row) error {
-		tradeErr = r.Scan(&stored, &tradedAt, &o.ProductID, &o.Buyer, &o.Seller, &deposit)
+		tradeErr = r.Scan(&stored, &tradedAt, &o.ProductID, &o.Buyer, &o.Seller, &deposit, &subscription)
 		return nil
 	})
 	if err := send(b); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if partiesErr != nil {
-		return "", partiesErr
+		return "", "", partiesErr
 	}
 	if errors.Is(tradeErr, pgx.ErrNoRows) {
-		return "", nil // recorded before
+		return "", "", nil // recorded before
 	}
 	if tradeErr != nil {
-		return "", tradeErr
+		return "", "", tradeErr
 	}
 	b = &pgx.Batch{}
-	if err := queueOrderCreation(ctx, b, o, stored, deposit, tradedAt); err != nil {
-		return "", err
+	if subscription {
+		sold = tradeID
+	} else if err := queueOrderCreation(ctx, b, o, stored, deposit, tradedAt); err != nil {
+		return "", "", err
 	}
 	if err := queueAudit(ctx, b, "trade.made", "trade", tradeID, map[string]any{"source": source, "source_id": sourceID, "buyer": buyer, "price": price}); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return o.ID, last(b)
+	if sold != "" {
+		return "", sold, last(b)
+	}
+	return o.ID, "", last(b)
 }
 
 // queueOrderCreation queues the settlement order of a new trade, in the trade's transaction, on

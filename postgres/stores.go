@@ -9,6 +9,7 @@ import (
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/subscriptions"
 	"github.com/datavenue/datavenue/webhooks"
 )
 
@@ -44,6 +45,10 @@ type MatchingStore struct{ conn }
 // reports and the operators' allowed revenue (the settlement package's stores).
 type SettlementStore struct{ conn }
 
+// SubscriptionStore keeps subscriptions, their metered use and their bills (subscriptions.Store,
+// BillStore).
+type SubscriptionStore struct{ conn }
+
 // WebhookStore keeps integrators' subscriptions and the delivery queue (webhooks.Store, Queue).
 type WebhookStore struct{ conn }
 
@@ -70,6 +75,9 @@ func (db *DB) Matching() MatchingStore { return MatchingStore{db.conn} }
 
 // Settlement is the orders', ledger's and vouchers' store.
 func (db *DB) Settlement() SettlementStore { return SettlementStore{db.conn} }
+
+// Subscriptions is the subscriptions' and metered use's store.
+func (db *DB) Subscriptions() SubscriptionStore { return SubscriptionStore{db.conn} }
 
 // Webhooks is the integrators' webhooks store.
 func (db *DB) Webhooks() WebhookStore { return WebhookStore{db.conn} }
@@ -102,6 +110,8 @@ var (
 	_ settlement.AllowedRevenueStore = SettlementStore{}
 	_ settlement.FreeUseStore        = SettlementStore{}
 	_ settlement.CalendarStore       = SettlementStore{}
+	_ subscriptions.Store            = SubscriptionStore{}
+	_ subscriptions.BillStore        = SubscriptionStore{}
 	_ webhooks.Store                 = WebhookStore{}
 	_ webhooks.Queue                 = WebhookStore{}
 	_ idempotency.Store              = IdempotencyStore{}

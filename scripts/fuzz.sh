@@ -15,6 +15,7 @@ targets=(
   "./settlement FuzzVerifyVoucher 50000x"
   "./certificates FuzzVerify 50000x"
   "./api FuzzRequestBodies 20000x"
+  "./api FuzzFastBatch 50000x"
 )
 for t in "${targets[@]}"; do
   read -r pkg name count <<<"$t"

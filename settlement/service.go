@@ -211,6 +211,11 @@ func (s Service) settlePayment(ctx context.Context, orderID string, p Payment, a
 	if err != nil {
 		return Order{}, err
 	}
+	if p.IncomeKind == "" {
+		// The order's own kind when the payment names none: a subscription's bill is made
+		// instalment income (G6); every other order is one_off, the default, as before.
+		p.IncomeKind = before.IncomeKind
+	}
 	if p.ReceivedOn.Before(before.TradedOn) && !p.ReceivedOnGiven {
 		// Recorded "today" for a trade dated tomorrow: the engine's clock (Redis TIME) runs ahead
 		// of this process's. The receipt cannot precede the trade.

@@ -26,14 +26,17 @@ const (
 	ObligationOverdue  = "obligation.overdue"  // an obligation is still open after its due date
 	ObligationRemitted = "obligation.remitted" // an obligation was remitted in full (statement import)
 	ProductSuspended   = "product.suspended"   // a product was taken off the market (bureau, operator or automatically)
-	Ping               = "webhook.ping"        // a test event the subscriber asked for; sent whatever its events
+	// SubscriptionCancelled: a subscription was cancelled by its buyer or its operator; the
+	// operator's delivery gateway stops delivering on it (and usage after it is refused).
+	SubscriptionCancelled = "subscription.cancelled"
+	Ping                  = "webhook.ping" // a test event the subscriber asked for; sent whatever its events
 )
 
 // Types are the event types a subscription may name: the venue's own and the certificates
 // outbox's (a certificate cancelled, superseded or expired; an authorisation revoked, narrowed
 // or expired; an approval lapsed), which webhooks receives as one more certificates.Consumer.
 var Types = []string{AuctionClosed, OrderCreated, PaymentRecorded, VoucherIssued, ObligationDue, ObligationOverdue,
-	ObligationRemitted, ProductSuspended,
+	ObligationRemitted, ProductSuspended, SubscriptionCancelled,
 	certificates.EventCertificateCancelled, certificates.EventCertificateSuperseded, certificates.EventCertificateExpired,
 	certificates.EventAuthorisationRevoked, certificates.EventAuthorisationNarrowed, certificates.EventAuthorisationExpired,
 	certificates.EventApprovalLapsed}
@@ -57,7 +60,8 @@ type Parties struct {
 //   - auction.closed: the operator, the holders of the product's assets, the winner and every
 //     buyer who bid or paid a deposit (after the close an auction's bids are public anyway);
 //   - order.created, payment.recorded, voucher.issued: the order's buyer and seller (the
-//     holders' shares reach them as obligations, not as the order);
+//     holders' shares reach them as obligations, not as the order); subscription.cancelled: the
+//     subscription's buyer and seller (the operator, whose gateway stops delivering);
 //   - obligation.due, .overdue, .remitted: the party obliged (the government unit that remits to
 //     its treasury, the state enterprise that files with its supervisor), not the buyer;
 //   - product.suspended: the product's operator and holders (buyers are not told a product they
@@ -73,7 +77,7 @@ func Recipients(eventType string, p Parties) []datavenue.OrgID {
 	switch eventType {
 	case AuctionClosed:
 		orgs = append(append(append(orgs, p.Operator, p.Winner), p.Holders...), p.Bidders...)
-	case OrderCreated, PaymentRecorded, VoucherIssued:
+	case OrderCreated, PaymentRecorded, VoucherIssued, SubscriptionCancelled:
 		orgs = append(orgs, p.Buyer, p.Seller)
 	case ObligationDue, ObligationOverdue, ObligationRemitted:
 		orgs = append(orgs, p.Obligated)

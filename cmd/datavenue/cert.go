@@ -20,6 +20,7 @@ import (
 	"github.com/datavenue/datavenue/config"
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/subscriptions"
 	"github.com/datavenue/datavenue/workdays"
 )
 
@@ -173,5 +174,10 @@ func sweep(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "sweep: %d unpaid orders cancelled (deposits forfeited), %d deliveries confirmed automatically, %d due dates filled in (%d still pending)\n",
 		res.Cancelled, res.AutoConfirmed, res.DueDatesFilled, res.DueDatesPending)
+	bills, err := subscriptions.Biller{Store: db.Subscriptions(), Clock: clock}.Run(datavenue.WithCaller(ctx, audit.SystemCaller))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sweep: %d subscription bills made\n", bills)
 	return nil
 }

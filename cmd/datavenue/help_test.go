@@ -35,7 +35,7 @@ func TestEveryCommandPrintsItsHelp(t *testing.T) {
 		{"cert"}, {"cert", "verify"}, {"cert", "verify", "some.jws"}, {"demo"}, {"load"}, {"load", "--duration", "1s"}, {"check"},
 		{"calendar"}, {"calendar", "show"}, {"calendar", "check"}, {"org"}, {"org", "roles"}, {"org", "roles", "org_01JDEM00000000000000000006"},
 		{"parked"}, {"parked", "list"}, {"parked", "show", "1"}, {"parked", "retry", "1"}, {"sweep"},
-		{"voucher"}, {"voucher", "verify"}, {"voucher", "verify-chain"}, {"openapi"}, {"openapi", "-o", out}, {"version"},
+		{"voucher"}, {"voucher", "verify"}, {"voucher", "verify-chain"}, {"metering-secret"}, {"metering-secret", "org_x"}, {"openapi"}, {"openapi", "-o", out}, {"version"},
 	}
 	covered := map[string]bool{}
 	for _, cmd := range commands {

@@ -33,6 +33,7 @@ import (
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/subscriptions"
 	"github.com/datavenue/datavenue/webhooks"
 )
 
@@ -79,11 +80,13 @@ Usage:
                                      clerk and auditor roles are granted only this way)
   datavenue parked list [--all] | show ID | retry ID
                                      engine events the projection parked: list them, show one whole, apply one again
-  datavenue sweep                    record expiries, cancel unpaid orders, auto-confirm deliveries now
+  datavenue sweep                    record expiries, cancel unpaid orders, auto-confirm deliveries, bill subscriptions now
   datavenue voucher verify FILE [--jwks JWKS.json]
                                      verify a delivery voucher offline
   datavenue voucher verify-chain [--jwks JWKS.json]
                                      verify the whole hash-chained voucher log in the database
+  datavenue metering-secret ORG_ID   print the operator's secret for signing usage batches (derived
+                                     from DATAVENUE_METERING_SECRET; give it to its delivery gateway)
   datavenue openapi [-o FILE] [--server URL]
                                      write the OpenAPI document (what /openapi.json serves) without a running venue
   datavenue version                  print the version
@@ -151,6 +154,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return loadCommand(ctx, cfg, args[1:], stdout)
 	case "voucher":
 		return voucherCommand(ctx, cfg, args[1:], stdout)
+	case "metering-secret":
+		return meteringSecret(cfg, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil
@@ -367,6 +372,8 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		// caller so its audit records say the venue did it.
 		sweeper := settlement.Sweeper{Orders: orders, Vouchers: vouchers, Logger: logger}
 		go sweeper.Run(datavenue.WithCaller(ctx, audit.SystemCaller), sweepEvery)
+		// Subscriptions: each period is billed once its grace window has passed (issue 15).
+		go subscriptions.Biller{Store: db.Subscriptions(), Clock: datavenue.SystemClock{}}.Loop(datavenue.WithCaller(ctx, audit.SystemCaller), sweepEvery, logger)
 		// The projector's consumer name must be unique per process within the Redis consumer group:
 		// host and pid make it so, and a dead process's pending entries are reclaimed by the others after
 		// ReclaimAfter. Locks give each stream shard to one projector at a time, keeping events of one

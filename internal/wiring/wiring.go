@@ -37,6 +37,7 @@ import (
 	"github.com/datavenue/datavenue/postgres"
 	"github.com/datavenue/datavenue/ratelimit"
 	"github.com/datavenue/datavenue/settlement"
+	"github.com/datavenue/datavenue/subscriptions"
 	"github.com/datavenue/datavenue/webhooks"
 	"github.com/datavenue/datavenue/workdays"
 )
@@ -150,6 +151,8 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		Annual:         settlement.Annual{Store: b.DB.Settlement(), Revenue: v.Revenue, Clock: clock},
 		Vouchers:       v.Vouchers,
 		Reconciliation: settlement.Reconciliation{Store: b.DB.Settlement(), Reports: b.DB.Settlement(), Clock: clock},
+		Subscriptions:  subscriptions.Service{Store: b.DB.Subscriptions(), Clock: clock},
+		MeteringSecret: []byte(cfg.MeteringSecret),
 		Projection:     matching.ProjectionControl{Store: b.DB.Matching(), Redis: b.Redis, Keys: b.Keys, Clock: clock, LagLimit: cfg.ProjectionLagLimit},
 		Webhooks:       webhooks.Service{Store: b.DB.Webhooks(), Clock: clock, AllowHTTP: cfg.WebhookAllowHTTP, Wake: v.wakeWebhooks},
 		Audit:          audit.Service{Reader: b.DB.Audit()},

@@ -1,0 +1,117 @@
+package subscriptions
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/money"
+)
+
+// Billable is a paid subscription with the index of its last billed period (-1: none yet).
+type Billable struct {
+	Sub        Subscription
+	LastBilled int
+}
+
+// BillStore keeps bills. BillPeriod locks the subscription and, unless the period is billed
+// already (billed false), sums the period's units and reads the product's caps, lets decide make
+// the bill, and stores it, with (for a bill above 0.00) its trade of source subscription and its
+// order on the ordinary terms, income kind instalment, and the audit records, in one transaction.
+type BillStore interface {
+	Billables(ctx context.Context, after string, limit int) ([]Billable, error)
+	BillPeriod(ctx context.Context, subID string, p Period,
+		decide func(s Subscription, units decimal.Decimal, caps []listing.Cap) Bill) (billed bool, err error)
+}
+
+// DuePeriods are the periods of a subscription to bill on a day: each whose grace window has
+// passed (its records are final), from the one after the last billed, up to the one in which the
+// subscription stopped (cancelled, or the last of a term that does not renew). A cancelled
+// subscription's last period is billed in full: its fixed fee is the period's, and its use until
+// the cancellation is metered. Free use owes nothing and has no bills.
+func DuePeriods(s Subscription, lastBilled int, today civil.Date) []Period {
+	if s.Free {
+		return nil
+	}
+	var stop civil.Date
+	switch {
+	case s.CancelledAt != nil:
+		stop = civil.Of(*s.CancelledAt)
+	case !s.Renewal:
+		stop = s.TermEnd(s.StartsOn)
+	}
+	var due []Period
+	for i := lastBilled + 1; ; i++ {
+		p := s.period(i)
+		if !p.End.AddDays(GraceDays).Before(today) || (!stop.IsZero() && p.Start.After(stop)) {
+			return due
+		}
+		due = append(due, p)
+	}
+}
+
+// Biller bills every closed period of every paid subscription (the sweep runs it; it is
+// idempotent, one bill per subscription and period).
+type Biller struct {
+	Store BillStore
+	Clock datavenue.Clock
+}
+
+// Run bills what is due today and reports how many bills it made.
+func (b Biller) Run(ctx context.Context) (int, error) {
+	today := civil.Of(b.Clock.Now())
+	made, after := 0, ""
+	for {
+		page, err := b.Store.Billables(ctx, after, 500)
+		if err != nil || len(page) == 0 {
+			return made, err
+		}
+		for _, bl := range page {
+			for _, p := range DuePeriods(bl.Sub, bl.LastBilled, today) {
+				billed, err := b.Store.BillPeriod(ctx, bl.Sub.ID, p, func(s Subscription, units decimal.Decimal, caps []listing.Cap) Bill {
+					return BillFor(s, p, units, capAmount(caps, s.ChargingUnit, p.End), capAmount(caps, "per_time_unit", p.End))
+				})
+				if err != nil {
+					return made, err
+				}
+				if billed {
+					made++
+				}
+			}
+			after = bl.Sub.ID
+		}
+	}
+}
+
+// capAmount is the amount of the cap in force for a unit on a day, or nil.
+func capAmount(caps []listing.Cap, unit string, day civil.Date) *money.Yuan {
+	if c := listing.CapInForce(caps, unit, day); c != nil {
+		return &c.Amount
+	}
+	return nil
+}
+
+// Loop runs the biller at once and then every interval until ctx ends. Every venue process may
+// run one: a period is billed under its subscription's lock and once (its key), so two billers
+// never bill it twice. A failed run is logged and tried again at the next tick.
+func (b Biller) Loop(ctx context.Context, every time.Duration, logger *slog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if n, err := b.Run(ctx); err != nil {
+			logger.WarnContext(ctx, "billing subscriptions", "error", err.Error(), "bills", n)
+		} else if n > 0 {
+			logger.InfoContext(ctx, "billed subscriptions", "bills", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
