@@ -13,6 +13,11 @@ import (
 	"github.com/datavenue/datavenue/civil"
 )
 
+// certificateSelect reads a certificate version with the names a reader needs joined in: the
+// holder's and issuer's names, and the asset's name from the asset version the certificate was
+// issued on (asset_versions), not the asset's current name, because a certificate attests the
+// asset as it was when reviewed (D5). Optional text columns are coalesced to empty strings so they scan
+// into plain strings.
 const certificateSelect = `SELECT c.id, c.number, c.version, c.kind, c.amendment, coalesce(c.amendment_reason, ''),
 	coalesce(c.application_id, ''), c.asset_id, c.asset_version, v.snapshot->>'name', c.holder_id, h.name,
 	c.scope_scenarios, c.scope_product_types, c.issuer_org, i.name, c.issued_by, coalesce(c.concurring_org, ''),
@@ -23,6 +28,9 @@ const certificateSelect = `SELECT c.id, c.number, c.version, c.kind, c.amendment
 	JOIN organisations i ON i.id = c.issuer_org
 	JOIN asset_versions v ON v.asset_id = c.asset_id AND v.version = c.asset_version `
 
+// scanCertificate reads one certificateSelect row. Validity dates are stored as DATE and read as
+// CST civil dates (civil.FromTime). Status starts as the stored status; the certificates package
+// derives "expired" for the day of the read, since nothing updates a row when valid_until passes.
 func scanCertificate(row pgx.Row) (certificates.Certificate, error) {
 	var c certificates.Certificate
 	var from, until time.Time
@@ -37,6 +45,11 @@ func scanCertificate(row pgx.Row) (certificates.Certificate, error) {
 var errCertNotFound = datavenue.NotFound("certificate_not_found", "no certificate has this id")
 
 // publish writes an event to the outbox in the caller's transaction.
+//
+// The outbox (table events) is how certificate, authorisation and approval changes reach their
+// consumers (the listing suspender, the matching stopper): the event commits or rolls back with the change it
+// describes, and a relay delivers it afterwards (events.go), so no listener acts on a change that
+// did not happen.
 func publish(ctx context.Context, tx pgx.Tx, typ, subjectID, assetID string, payload any) error {
 	raw, err := json.Marshal(payload)
 	if err != nil {
@@ -54,6 +67,9 @@ func (db CertificateStore) Certificate(ctx context.Context, id string) (certific
 }
 
 // CertificateVersion returns one version of a number (0: the latest) and the latest version.
+// The two reads are not in one transaction: a version issued in between can make latest lag by
+// one, which a reader sees as "a newer version exists" on the next request, never as a wrong
+// certificate.
 func (db CertificateStore) CertificateVersion(ctx context.Context, number string, version int) (certificates.Certificate, int, error) {
 	var latest int
 	err := db.Pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM certificates WHERE number = $1`, number).Scan(&latest)
@@ -80,6 +96,10 @@ func (db CertificateStore) Certificates(ctx context.Context, f certificates.Cert
 	return list, interpretError(err)
 }
 
+// insertCertificate writes a new version as valid. Empty optional fields become NULL (nullif), so
+// the foreign keys on application_id and concurring_org are not asked to find an empty id. The partial
+// unique index certificates_one_valid_version (one valid row per number) is the last guard against
+// two valid versions of one number; the callers supersede the old version first.
 func insertCertificate(ctx context.Context, tx pgx.Tx, c certificates.Certificate) error {
 	_, err := tx.Exec(ctx, `INSERT INTO certificates (id, number, version, kind, amendment, amendment_reason, application_id,
 		asset_id, asset_version, holder_id, scope_scenarios, scope_product_types, issuer_org, issued_by, concurring_org,
@@ -93,6 +113,9 @@ func insertCertificate(ctx context.Context, tx pgx.Tx, c certificates.Certificat
 
 // supersede marks the valid version of a number as replaced by next, with its event.
 func supersede(ctx context.Context, tx pgx.Tx, old certificates.Certificate, nextID string) error {
+	// "AND status = 'valid'" with the RowsAffected check makes supersede a compare-and-set: a version
+	// that was cancelled or superseded by a concurrent request is refused with a conflict rather than
+	// overwritten.
 	tag, err := tx.Exec(ctx, `UPDATE certificates SET status = 'superseded', superseded_by = $2 WHERE id = $1 AND status = 'valid'`, old.ID, nextID)
 	if err != nil {
 		return err
@@ -119,6 +142,8 @@ func allocateNumber(ctx context.Context, tx pgx.Tx, kind certificates.Kind, issu
 	return fmt.Sprintf("%s-%04d-%06d", prefix, civil.Of(issuedAt).Time().Year(), n), nil
 }
 
+// sign fills the signed document (a JWS) and its key id just before insert, after the number and
+// version are final, because both are inside the signed payload.
 func sign(c *certificates.Certificate, fn certificates.SignFunc) error {
 	kid, doc, err := fn(*c)
 	c.KID, c.Document = kid, doc
@@ -126,6 +151,11 @@ func sign(c *certificates.Certificate, fn certificates.SignFunc) error {
 }
 
 // IssueCertificate decides an application in favour and issues its certificate (see the interface).
+//
+// One transaction decides the application and issues the certificate (D2, D5): the open
+// application is locked at the revision the reviewers saw (a concurrent amendment makes this a
+// conflict), the reviews are stored, and either a fresh number is allocated (first issue) or, for
+// a change registration (c.Number set), the valid version is locked and superseded by this one.
 func (db CertificateStore) IssueCertificate(ctx context.Context, appID string, revision int, reviews []certificates.Review, c certificates.Certificate, signFn certificates.SignFunc) (certificates.Certificate, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockOpenApplication(ctx, tx, appID, revision); err != nil {
@@ -141,6 +171,7 @@ func (db CertificateStore) IssueCertificate(ctx context.Context, appID string, r
 			}
 			c.Number, c.Version = number, 1
 		} else {
+			// Any error here, including no valid version, is reported as certificate_not_valid.
 			old, err := scanCertificate(tx.QueryRow(ctx, certificateSelect+`WHERE c.number = $1 AND c.status = 'valid' FOR UPDATE OF c`, c.Number))
 			if err != nil {
 				return datavenue.Conflict("certificate_not_valid", "the certificate being changed is no longer valid")
@@ -170,6 +201,9 @@ func (db CertificateStore) IssueCertificate(ctx context.Context, appID string, r
 }
 
 // CorrectCertificate supersedes a valid version by a corrected one.
+//
+// fix is the certificates package's correction rule (D5 更正): it builds the next version from the
+// locked old one. Correction keeps the number and supersedes the version in place.
 func (db CertificateStore) CorrectCertificate(ctx context.Context, id string, fix func(certificates.Certificate) (certificates.Certificate, error), signFn certificates.SignFunc) (certificates.Certificate, error) {
 	var next certificates.Certificate
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -199,6 +233,11 @@ func (db CertificateStore) CorrectCertificate(ctx context.Context, id string, fi
 }
 
 // CancelCertificate cancels a valid version and publishes certificate.cancelled.
+//
+// check runs on the locked row (e.g. only the issuer may cancel) before the status test, so a
+// caller without the right learns nothing about the certificate's state. Cancellation (D5 注销)
+// publishes certificate.cancelled in the same transaction; the listing suspender consumes it to
+// suspend every published product derived from the asset.
 func (db CertificateStore) CancelCertificate(ctx context.Context, id, reason string, check func(certificates.Certificate) error) (certificates.Certificate, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		c, err := scanCertificate(tx.QueryRow(ctx, certificateSelect+`WHERE c.id = $1 FOR UPDATE OF c`, id))

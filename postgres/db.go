@@ -43,6 +43,9 @@ type conn struct {
 // Open connects a pool and checks the connection once.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
+	// pgxpool connects lazily: NewWithConfig only validates the configuration, so a database
+	// that is down shows up on the first query (or Ping), not here. The 5-second connect timeout
+	// bounds how long a request waits on a dead primary before interpretError turns it into a 503.
 	if err != nil {
 		return nil, fmt.Errorf("database URL: %w", err)
 	}
@@ -86,6 +89,11 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 // inTx runs fn in one transaction and commits it. A serialisation failure or deadlock (which
 // PostgreSQL resolves by aborting one side) is retried a few times here, in one place, rather than
 // surfacing as an error the client must handle.
+// fn may run up to four times: it must be free of side effects outside tx (no appends to
+// a caller's slice, no Redis calls) or make them idempotent. Only 40001 and 40P01 are
+// retried; every other error is translated once and returned. There is no backoff: the
+// aborted side's rival has already committed or is about to, so an immediate retry
+// usually succeeds.
 func (db conn) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	const attempts = 4
 	var err error
@@ -98,6 +106,10 @@ func (db conn) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return interpretError(err)
 }
 
+// retryable reports whether PostgreSQL aborted the transaction to resolve a conflict rather than
+// because the request was wrong: 40001 serialization_failure (SERIALIZABLE or REPEATABLE READ
+// isolation) and 40P01 deadlock_detected. Running the whole transaction again is the documented
+// remedy for both.
 func retryable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
@@ -115,6 +127,9 @@ func appendAudit(ctx context.Context, tx pgx.Tx, action, resourceType, resourceI
 }
 
 // Events lists audit events, newest first.
+// Keyset paging on the bigserial id (f.Before is the last id of the previous page) keeps a page
+// stable while new events are appended; an empty filter string or zero disables that condition,
+// so one prepared statement serves every filter combination.
 func (db AuditStore) Events(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id, at, actor_org, actor_role, actor_subject, actor_issuer,
 			request_id, client_request_id, action, resource_type, resource_id, detail
@@ -139,6 +154,7 @@ func (db AuditStore) Events(ctx context.Context, f audit.Filter) ([]audit.Event,
 
 // MigrationsFingerprint is a hash of the embedded migration files: tests name their migrated
 // template database after it, so a new migration gets a new template.
+// Errors are ignored: the files are embedded at build time, so reading them cannot fail.
 func MigrationsFingerprint() string {
 	h := sha256.New()
 	entries, _ := fs.ReadDir(migrations, "migrations")
@@ -150,6 +166,8 @@ func MigrationsFingerprint() string {
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
+// mustSub panics because the embedded directory is fixed at build time: a failure is a build
+// mistake, not a runtime condition.
 func mustSub(fsys fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(fsys, dir)
 	if err != nil {

@@ -16,14 +16,22 @@ import (
 // each one handled. The cursor row is locked for the run, so two venue processes never deliver to
 // the same consumer at once; a failure keeps the cursor at the last success (at-least-once).
 func (db CertificateStore) Deliver(ctx context.Context, consumer string, limit int, handle func(certificates.Event) error) (int, error) {
+	// handle runs inside the transaction that holds the cursor lock. If inTx retries (serialisation
+	// failure, deadlock) the batch is handled again, so consumers must be idempotent, which the
+	// at-least-once contract already requires. delivered and handleErr are reset for that reason.
 	delivered := 0
 	var handleErr error
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		delivered, handleErr = 0, nil
+		// The first delivery to a new consumer creates its cursor at 0 (every event from the start);
+		// ON CONFLICT DO NOTHING makes that safe when two processes start a new consumer together.
 		if _, err := tx.Exec(ctx, `INSERT INTO event_cursors (consumer) VALUES ($1) ON CONFLICT DO NOTHING`, consumer); err != nil {
 			return err
 		}
 		var last int64
+		// FOR UPDATE on the cursor row is the mutual exclusion between processes: the second one waits
+		// here until the first commits, then reads the advanced cursor, so the same batch is not
+		// handled twice concurrently.
 		if err := tx.QueryRow(ctx, `SELECT last_id FROM event_cursors WHERE consumer = $1 FOR UPDATE`, consumer).Scan(&last); err != nil {
 			return err
 		}
@@ -60,7 +68,13 @@ func (db CertificateStore) Deliver(ctx context.Context, consumer string, limit i
 // ExpireDue records what expired before today (China Standard Time): certificates and
 // authorisations change status, approvals are marked lapsed; each publishes its event. It is
 // idempotent: a second run finds nothing left to do.
+//
+// Everything expires in one transaction so the three kinds cannot disagree about "today". today
+// is the CST civil date of now; a row whose valid_until (a CST date, the last valid day) is before
+// today has lapsed. Each expiry writes its outbox event and audit record beside the status change,
+// so the suspender stops trading on the lapsed certificate, grant or approval (D9/G5, D10).
 func (db CertificateStore) ExpireDue(ctx context.Context, now time.Time) (int, error) {
+	// The sweep runs in the background without a request caller; the audit records name the system.
 	if _, ok := datavenue.CallerFrom(ctx); !ok {
 		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
 	}
@@ -80,6 +94,8 @@ func (db CertificateStore) ExpireDue(ctx context.Context, now time.Time) (int, e
 				return e, err
 			})
 		}
+		// UPDATE ... RETURNING changes and lists the expired rows in one statement, and "status =
+		// 'valid'" makes a second run (or a concurrent one, which waits on the row locks) find nothing.
 		certs, err := collect(`UPDATE certificates SET status = 'expired' WHERE status = 'valid' AND valid_until < $1
 			RETURNING id, asset_id, number`)
 		if err != nil {
@@ -93,6 +109,8 @@ func (db CertificateStore) ExpireDue(ctx context.Context, now time.Time) (int, e
 				return err
 			}
 		}
+		// Authorisations keep a versioned change history (authorisation_changes): the expiry bumps the
+		// version and copies the row into it as an 'expired' change, like any other change to a grant.
 		grants, err := collect(`UPDATE authorisations SET status = 'expired', version = version + 1
 			WHERE status = 'active' AND valid_until < $1 RETURNING id, asset_id, operator_id`)
 		if err != nil {
@@ -112,6 +130,8 @@ func (db CertificateStore) ExpireDue(ctx context.Context, now time.Time) (int, e
 				return err
 			}
 		}
+		// Approvals keep their status (approved or recorded: that is history) and gain lapsed_at; the
+		// IS NULL guard makes the lapse happen once.
 		approvals, err := collect(`UPDATE approvals SET lapsed_at = now()
 			WHERE status IN ('approved', 'recorded') AND valid_until < $1 AND lapsed_at IS NULL RETURNING id, asset_id, holder_id`)
 		if err != nil {

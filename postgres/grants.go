@@ -12,11 +12,14 @@ import (
 	"github.com/datavenue/datavenue/money"
 )
 
+// authorisationSelect reads a scenario authorisation (D9/G5) with the holder taken from its asset:
+// the grant does not store the holder, so the holder filters join through the asset.
 const authorisationSelect = `SELECT g.id, g.asset_id, a.holder_id, g.operator_id, g.scenario, g.purpose, g.product_types, g.conditions,
 	g.valid_from, g.valid_until, g.version, g.status, g.granted_by_org, g.granted_by, g.granted_at, g.revoked_at,
 	coalesce(g.revocation_reason, '')
 	FROM authorisations g JOIN assets a ON a.id = g.asset_id `
 
+// scanAuthorisation reads one authorisationSelect row; validity dates are CST civil dates.
 func scanAuthorisation(row pgx.Row) (certificates.Authorisation, error) {
 	var g certificates.Authorisation
 	var from, until time.Time
@@ -28,6 +31,10 @@ func scanAuthorisation(row pgx.Row) (certificates.Authorisation, error) {
 
 var errAuthorisationNotFound = datavenue.NotFound("authorisation_not_found", "no authorisation with this id is visible to you")
 
+// recordGrantChange appends the grant as it now is to authorisation_changes, the history a
+// supervisor reviews when assessing or narrowing a grant (D9: grants are supervised, narrowed or
+// revoked). It is written in the transaction of the change, with the change's version, so the
+// history and the row cannot disagree.
 func recordGrantChange(ctx context.Context, tx pgx.Tx, g certificates.Authorisation, change, reason string) error {
 	caller, _ := datavenue.CallerFrom(ctx)
 	_, err := tx.Exec(ctx, `INSERT INTO authorisation_changes (authorisation_id, version, change, product_types, valid_until,
@@ -37,6 +44,10 @@ func recordGrantChange(ctx context.Context, tx pgx.Tx, g certificates.Authorisat
 }
 
 // CreateAuthorisation inserts an active authorisation with its first history entry.
+//
+// The partial unique index authorisations_one_per_scenario (one active grant per asset and
+// scenario) enforces D9's "one scenario, one authorisation" even against two concurrent grants; the
+// loser gets scenario_already_authorised (constraintCodes).
 func (db CertificateStore) CreateAuthorisation(ctx context.Context, g certificates.Authorisation, reason string) (certificates.Authorisation, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO authorisations (id, asset_id, operator_id, scenario, product_types, conditions,
@@ -60,6 +71,8 @@ func (db CertificateStore) CreateAuthorisation(ctx context.Context, g certificat
 }
 
 // Authorisation returns an authorisation with its history and assessments.
+// The three reads are separate statements outside a transaction: the history is append-only and an
+// assessment never changes, so a change committed in between can only add a row.
 func (db CertificateStore) Authorisation(ctx context.Context, id string) (certificates.Authorisation, error) {
 	g, err := scanAuthorisation(db.Pool.QueryRow(ctx, authorisationSelect+`WHERE g.id = $1`, id))
 	if err != nil {
@@ -106,6 +119,12 @@ func (db CertificateStore) Authorisations(ctx context.Context, f certificates.Gr
 }
 
 // ChangeAuthorisation narrows or revokes an active authorisation (see the interface).
+//
+// Lock the grant row first, then let apply (the certificates package's rule) edit it: narrowing
+// shrinks product types, validity or conditions; revoking sets status, revoked_at and the reason.
+// The event is published in the same transaction, so the listing suspender sees a revocation only
+// once it commits and then suspends the products traded under the grant (D9: revocation must stop
+// trading). A grant that is no longer active (revoked or expired meanwhile) is a conflict.
 func (db CertificateStore) ChangeAuthorisation(ctx context.Context, id, change, reason string, apply func(*certificates.Authorisation) error) (certificates.Authorisation, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		g, err := scanAuthorisation(tx.QueryRow(ctx, authorisationSelect+`WHERE g.id = $1 FOR UPDATE OF g`, id))
@@ -147,6 +166,8 @@ func (db CertificateStore) ChangeAuthorisation(ctx context.Context, id, change, 
 // AddAssessment records an assessment of an active authorisation.
 func (db CertificateStore) AddAssessment(ctx context.Context, id string, a certificates.Assessment) (certificates.Authorisation, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		// FOR SHARE: an assessment does not change the grant, but it must not be recorded against a grant
+		// that a concurrent revocation is about to end.
 		g, err := scanAuthorisation(tx.QueryRow(ctx, authorisationSelect+`WHERE g.id = $1 FOR SHARE OF g`, id))
 		if err != nil {
 			return notFoundAs(err, errAuthorisationNotFound)
@@ -155,6 +176,8 @@ func (db CertificateStore) AddAssessment(ctx context.Context, id string, a certi
 			return datavenue.Conflict("authorisation_not_active", "the authorisation is "+g.Status)
 		}
 		caller, _ := datavenue.CallerFrom(ctx)
+		// The unique key (authorisation_id, period) allows one assessment per period; a second one is
+		// assessment_exists.
 		if _, err := tx.Exec(ctx, `INSERT INTO authorisation_assessments (authorisation_id, period, result, comment, assessed_by_org, assessed_by)
 			VALUES ($1, $2, $3, $4, $5, $6)`, id, a.Period, a.Result, a.Comment, a.AssessedBy, caller.Subject); err != nil {
 			return err
@@ -167,6 +190,9 @@ func (db CertificateStore) AddAssessment(ctx context.Context, id string, a certi
 	return db.Authorisation(ctx, id)
 }
 
+// approvalSelect reads an approval of paid use or disposal (D10/G5): finance-bureau route
+// (submitted, then decided) or the unit's own route (recorded at once). Validity dates stay NULL
+// until a decision sets them, hence the pointer scan in scanApproval.
 const approvalSelect = `SELECT id, asset_id, holder_id, purpose, scenario, pricing_methods, internal_decision_ref, route,
 	coalesce(own_approver, ''), status, coalesce(decided_by_org, ''), coalesce(decided_by, ''), decided_at,
 	coalesce(decision_comment, ''), valid_from, valid_until, submitted_at FROM approvals `
@@ -185,6 +211,7 @@ func scanApproval(row pgx.Row) (certificates.Approval, error) {
 	return a, err
 }
 
+// nullDate stores a zero civil date as NULL, so "no validity yet" is not confused with a real date.
 func nullDate(d civil.Date) *time.Time {
 	if d.IsZero() {
 		return nil
@@ -196,6 +223,9 @@ func nullDate(d civil.Date) *time.Time {
 var errApprovalNotFound = datavenue.NotFound("approval_not_found", "no approval with this id is visible to you")
 
 // CreateApproval inserts a submitted (finance-bureau route) or recorded (own route) approval.
+//
+// Without an approved or recorded approval no product of a government unit's asset may be
+// offered for profit (D10): the listing gate reads these rows FOR SHARE (gateFacts).
 func (db CertificateStore) CreateApproval(ctx context.Context, a certificates.Approval) (certificates.Approval, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO approvals (id, asset_id, holder_id, purpose, scenario, pricing_methods,
@@ -233,6 +263,9 @@ func (db CertificateStore) Approvals(ctx context.Context, f certificates.GrantFi
 }
 
 // DecideApproval applies the finance bureau's decision under a row lock.
+//
+// decide is the certificates package's rule (who may decide, which transitions are allowed); the
+// row lock keeps two bureau clerks from deciding the same approval at once.
 func (db CertificateStore) DecideApproval(ctx context.Context, id string, decide func(*certificates.Approval) error) (certificates.Approval, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		a, err := scanApproval(tx.QueryRow(ctx, approvalSelect+`WHERE id = $1 FOR UPDATE`, id))
@@ -256,6 +289,8 @@ func (db CertificateStore) DecideApproval(ctx context.Context, id string, decide
 	return db.Approval(ctx, id)
 }
 
+// appraisalSelect reads an appraisal report (D7/D14): the value is read as text and parsed as a
+// decimal so no float rounding touches it.
 const appraisalSelect = `SELECT id, asset_id, appraiser_id, report_number, method, value::text, valuation_date, valid_until,
 	recorded_by, recorded_at FROM appraisals `
 
@@ -267,12 +302,17 @@ func scanAppraisal(row pgx.Row) (certificates.Appraisal, error) {
 	if err != nil {
 		return a, err
 	}
+	// Appraised values are in yuan; the venue only deals in CNY.
 	a.ValuationDate, a.ValidUntil, a.Currency = civil.FromTime(valuation), civil.FromTime(until), "CNY"
 	a.Value, err = money.Parse(value)
 	return a, err
 }
 
 // CreateAppraisal records an appraisal report.
+//
+// The unique key (appraiser_id, report_number) refuses the same report recorded twice
+// (report_number_taken), and the appraiser must be an organisation of the appraiser kind (the
+// composite foreign key, not_an_appraiser).
 func (db CertificateStore) CreateAppraisal(ctx context.Context, a certificates.Appraisal) (certificates.Appraisal, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO appraisals (id, asset_id, appraiser_id, report_number, method, value, valuation_date,
@@ -298,6 +338,7 @@ func (db CertificateStore) Appraisal(ctx context.Context, id string) (certificat
 
 // Appraisals lists appraisals, newest first.
 func (db CertificateStore) Appraisals(ctx context.Context, f certificates.GrantFilter) ([]certificates.Appraisal, error) {
+	// The holder filter goes through the asset: an appraisal belongs to an asset, not to a holder.
 	rows, err := db.Pool.Query(ctx, appraisalSelect+`WHERE ($1 = '' OR asset_id = $1) AND ($2 = '' OR appraiser_id = $2)
 		AND ($3 = '' OR asset_id IN (SELECT id FROM assets WHERE holder_id = $3)) AND ($5 = '' OR id < $5) ORDER BY id DESC LIMIT $4`,
 		string(f.AssetID), string(f.Appraiser), string(f.Holder), clampLimit(f.Limit), f.After)

@@ -13,11 +13,19 @@ import (
 	"github.com/datavenue/datavenue/money"
 )
 
+// productColumns is the product SELECT list shared by every read, in scanProduct's order. The
+// source assets come from the product_assets join table (ordered, so a product reads the same
+// every time) rather than a column: that table is what lets ProductsOnAsset (the suspender, when
+// an asset's certificate, grant or approval lapses) find every product derived from an asset by
+// an index.
 const productColumns = `p.id, p.operator_id, array(SELECT asset_id FROM product_assets WHERE product_id = p.id ORDER BY asset_id),
 	p.holder_ids, p.title, p.title_en, p.description, p.description_en, p.product_type, p.domain, p.scenario, p.keywords,
 	p.delivery, p.update_frequency, p.data_schema, p.sample, p.licence, p.use_category, p.pricing, p.price_version,
 	p.allow_list, p.deny_list, p.status, p.suspension, p.version, p.created_at, p.updated_at, p.published_at`
 
+// scanProduct reads one productColumns row. Delivery, licence, pricing and suspension are JSONB
+// documents owned by the listing package; a NULL suspension means "not suspended", so it stays a
+// nil pointer rather than an empty struct.
 func scanProduct(row pgx.Row) (listing.Product, error) {
 	var p listing.Product
 	var delivery, licence, pricing, suspension []byte
@@ -49,6 +57,8 @@ func scanProduct(row pgx.Row) (listing.Product, error) {
 	return p, nil
 }
 
+// orgIDs and strs convert between typed ids and the text[] that pgx encodes; the typed ids keep an
+// operator id from being passed where a holder id is meant (STYLE habit 7).
 func orgIDs(in []string) []datavenue.OrgID {
 	out := make([]datavenue.OrgID, len(in))
 	for i, s := range in {
@@ -67,6 +77,10 @@ func strs[T ~string](in []T) []string {
 
 var errProductNotFound = datavenue.NotFound("product_not_found", "no product with this id is visible to you")
 
+// Errors from json.Marshal are ignored: the values are plain structs of strings and decimals that
+// always encode. The reference price goes as a decimal string cast to NUMERIC so it is never a float
+// (habit 4). The last two values are the search index terms: title and keywords weigh more (A) than
+// the description (B) in productValues' tsvector, see search.go.
 // productArgs are the values of a product row, in the order of the INSERT and UPDATE statements.
 func productArgs(p listing.Product) []any {
 	delivery, _ := json.Marshal(p.Delivery)
@@ -84,10 +98,15 @@ func productArgs(p listing.Product) []any {
 		listing.IndexTerms(keywords...), listing.IndexTerms(p.Description, p.DescriptionEN)}
 }
 
+// productValues is the VALUES list for productArgs, shared by the INSERT and the UPDATE ... SET (...)
+// = (...) row form so the two statements cannot drift apart column by column.
 const productValues = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20::numeric,
 	$21, $22, $23, $24, $25, $26, $27,
 	setweight(array_to_tsvector($28::text[]), 'A') || setweight(array_to_tsvector($29::text[]), 'B')`
 
+// syncProductAssets rewrites a product's source-asset links inside the caller's transaction:
+// delete then insert, because the set may shrink as well as grow. ON CONFLICT DO NOTHING absorbs
+// an asset listed twice in the request.
 func syncProductAssets(ctx context.Context, tx pgx.Tx, p listing.Product) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM product_assets WHERE product_id = $1`, p.ID); err != nil {
 		return err
@@ -97,6 +116,9 @@ func syncProductAssets(ctx context.Context, tx pgx.Tx, p listing.Product) error 
 	return err
 }
 
+// appendPrice records a price version in product_prices, the append-only price history (prices
+// must be posted and traceable, N5, D15). The version number comes from the product row, which the
+// caller holds FOR UPDATE, so two concurrent re-pricings cannot both write the same version.
 func appendPrice(ctx context.Context, tx pgx.Tx, p listing.Product, reason string) error {
 	caller, _ := datavenue.CallerFrom(ctx)
 	pricing, _ := json.Marshal(p.Pricing)
@@ -107,6 +129,9 @@ func appendPrice(ctx context.Context, tx pgx.Tx, p listing.Product, reason strin
 }
 
 // CreateProduct inserts a draft with its first price version.
+// The audit record, the price version and the asset links are written in the same transaction
+// as the product, so a product never exists without its history. It reads the product back after
+// the commit to return the stored defaults (timestamps, version).
 func (db ListingStore) CreateProduct(ctx context.Context, p listing.Product, reason string) (listing.Product, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO products (id, operator_id, holder_ids, title, title_en, description, description_en,
@@ -137,6 +162,8 @@ func (db ListingStore) Product(ctx context.Context, id string) (listing.Product,
 }
 
 // Products lists products in id order.
+// Keyset paging on id (f.After); exportLimit rather than clampLimit because the catalogue export
+// reads up to 1000 products at once.
 func (db ListingStore) Products(ctx context.Context, f listing.ProductFilter) ([]listing.Product, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+productColumns+` FROM products p
 		WHERE ($1 = '' OR p.operator_id = $1) AND ($2 = '' OR p.status = $2) AND p.id > $3 ORDER BY p.id LIMIT $4`,
@@ -161,6 +188,14 @@ func (db ListingStore) ProductsOnAsset(ctx context.Context, assetID, status stri
 
 // Transition changes a product under a row lock, with the gate's facts read (and share-locked) in
 // the same transaction (see listing.Store).
+//
+// Lock order: the product row (FOR UPDATE) first, then the gate's rows (FOR SHARE) in gateFacts.
+// A certificate, grant or approval change that must wait for this transaction does not hold the
+// product row, so the two cannot wait on each other in a cycle.
+// change is the listing package's rule (publish, suspend, re-price...): it edits p in place or
+// returns an error, which rolls everything back. listing.ErrUnchanged is the rule saying "nothing
+// to do": the transaction rolls back and the caller gets ErrUnchanged with an empty product (the
+// suspender ignores it). newPrice, when not empty, is the reason for a new price version.
 func (db ListingStore) Transition(ctx context.Context, id, action, newPrice string, change func(*listing.Product, listing.Facts) error) (listing.Product, error) {
 	var out listing.Product
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -202,6 +237,8 @@ func (db ListingStore) Transition(ctx context.Context, id, action, newPrice stri
 		if newPrice != "" {
 			detail["price_version"], detail["reason"] = p.PriceVersion, newPrice
 		}
+		// A suspension is announced to webhook subscribers in the same transaction (outbox), so a
+		// subscriber never hears of a suspension that rolled back and never misses one that committed.
 		if action == "product.suspended" && p.Status == listing.StatusSuspended {
 			if err := announceProductSuspended(ctx, tx, p); err != nil {
 				return err
@@ -221,6 +258,11 @@ func (db ListingStore) Transition(ctx context.Context, id, action, newPrice stri
 // gateFacts reads what the publishing gate needs, share-locking the rows it relies on, so that a
 // cancellation, revocation or lapse committed meanwhile waits for this transaction and then sees
 // its outcome.
+//
+// This is what makes "revocation must stop trading" (D9/G5) and "no profit without approval"
+// (D10) hold under concurrency: the certificate (D5), authorisation and approval rows the gate
+// checks cannot change until this transaction commits. Caps (N4) and the appraisal (D14) are
+// read for the price checks.
 func gateFacts(ctx context.Context, tx pgx.Tx, p listing.Product) (listing.Facts, error) {
 	facts := listing.Facts{Assets: map[assets.ID]listing.AssetFacts{}}
 	ids := strs(p.SourceAssets)
@@ -254,6 +296,8 @@ func gateFacts(ctx context.Context, tx pgx.Tx, p listing.Product) (listing.Facts
 	if err != nil {
 		return facts, err
 	}
+	// Attach each certificate, grant and approval to its asset in Go: a product has a handful of
+	// source assets, so nested loops are cheaper than three more queries.
 	for id, af := range facts.Assets {
 		for _, c := range certs {
 			if c.AssetID == id {
@@ -277,6 +321,8 @@ func gateFacts(ctx context.Context, tx pgx.Tx, p listing.Product) (listing.Facts
 	}
 	if p.Pricing.Method == listing.MethodAppraisal && p.Pricing.AppraisalID != "" {
 		a, err := scanAppraisal(tx.QueryRow(ctx, appraisalSelect+`WHERE id = $1 FOR SHARE`, p.Pricing.AppraisalID))
+		// A missing appraisal is not an error here: the listing rule reports it as a gate failure with
+		// its own code.
 		if err == nil {
 			facts.Appraisal = &a
 		} else if !errors.Is(err, pgx.ErrNoRows) {
@@ -286,6 +332,8 @@ func gateFacts(ctx context.Context, tx pgx.Tx, p listing.Product) (listing.Facts
 	return facts, nil
 }
 
+// collect runs a query in tx and scans every row with a store's row scanner, so gateFacts can
+// reuse each domain's SELECT and scan functions instead of repeating their column lists.
 func collect[T any](ctx context.Context, tx pgx.Tx, scan func(pgx.Row) (T, error), sql string, args ...any) ([]T, error) {
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {

@@ -33,6 +33,9 @@ func clampLimit(n int) int {
 func pageLimit(p settlement.Page) int { return clampLimit(p.Limit) }
 
 // exportLimit bounds what an export reads (whole ledgers), max when none is asked.
+//
+// It differs from clampLimit on purpose: an export defaults to the whole allowed range (max)
+// rather than a page, because its reader wants everything up to the cap.
 func exportLimit(n, max int) int {
 	if n <= 0 || n > max {
 		return max
@@ -41,6 +44,9 @@ func exportLimit(n, max int) int {
 }
 
 // notFoundAs answers nf, the domain's not-found error, for a query that found no row.
+//
+// Use it as interpretError(notFoundAs(err, errApplicationNotFound)) so each store reports its own
+// domain's typed error instead of the generic not_found that interpretError would give.
 func notFoundAs(err error, nf error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nf
