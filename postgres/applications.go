@@ -10,10 +10,15 @@ import (
 	"github.com/datavenue/datavenue/certificates"
 )
 
+// applicationSelect reads an application for a registration certificate (D2) or a data asset
+// certificate (D5). It names the asset version it was filed on: reviewers judge the card as it
+// was submitted, even if the holder edits the card while the review runs.
 const applicationSelect = `SELECT id, kind, asset_id, asset_version, holder_id, coalesce(amends, ''), revision, status,
 	scope_scenarios, scope_product_types, materials, concurrence, coalesce(certificate_id, ''), submitted_at, decided_at
 	FROM certificate_applications `
 
+// scanApplication reads one applicationSelect row without its reviews (Application adds them);
+// Reviews starts as an empty list so a list response encodes [] rather than null.
 func scanApplication(row pgx.Row) (certificates.Application, error) {
 	var a certificates.Application
 	var materials, concurrence []byte
@@ -38,6 +43,9 @@ func scanApplication(row pgx.Row) (certificates.Application, error) {
 var errApplicationNotFound = datavenue.NotFound("application_not_found", "no application with this id is visible to you")
 
 // CreateApplication inserts a submitted application.
+//
+// The partial unique index certificate_applications_one_open (one open application per asset and
+// kind) refuses a second concurrent application with application_open.
 func (db CertificateStore) CreateApplication(ctx context.Context, app certificates.Application) (certificates.Application, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		materials, _ := json.Marshal(app.Materials)
@@ -63,6 +71,8 @@ func (db CertificateStore) Application(ctx context.Context, id string) (certific
 	if err != nil {
 		return app, interpretError(notFoundAs(err, errApplicationNotFound))
 	}
+	// Reviews of every revision are kept, ordered by revision: a rejected revision's verdicts are the
+	// reasons the holder amended, and remain part of the record.
 	rows, err := db.Pool.Query(ctx, `SELECT revision, item, verdict, comment, reviewer_org, reviewer, reviewed_at
 		FROM application_reviews WHERE application_id = $1 ORDER BY revision, item`, id)
 	if err != nil {
@@ -89,6 +99,10 @@ func (db CertificateStore) Applications(ctx context.Context, f certificates.Appl
 }
 
 // lockOpenApplication locks an application that is still waiting at the given revision.
+//
+// Matching the revision makes a decision a compare-and-set: a reviewer who read revision 1 cannot
+// decide revision 2 that the holder submitted meanwhile, and two reviewers cannot both decide.
+// Either case, and a decided application, is application_not_open.
 func lockOpenApplication(ctx context.Context, tx pgx.Tx, id string, revision int) error {
 	var found string
 	err := tx.QueryRow(ctx, `SELECT id FROM certificate_applications WHERE id = $1 AND status = 'submitted' AND revision = $2
@@ -96,6 +110,9 @@ func lockOpenApplication(ctx context.Context, tx pgx.Tx, id string, revision int
 	return notFoundAs(err, datavenue.Conflict("application_not_open", "the application was decided or amended meanwhile; reload it"))
 }
 
+// insertReviews stores the per-item verdicts of one review round (legality and compliance,
+// product and scenario information, security risk: D2's review items) with one audit record.
+// It runs in the deciding transaction after lockOpenApplication.
 func insertReviews(ctx context.Context, tx pgx.Tx, appID string, reviews []certificates.Review) error {
 	for _, r := range reviews {
 		if _, err := tx.Exec(ctx, `INSERT INTO application_reviews (application_id, revision, item, verdict, comment, reviewer_org, reviewer)
@@ -127,6 +144,10 @@ func (db CertificateStore) RejectApplication(ctx context.Context, id string, rev
 }
 
 // AmendApplication resubmits a rejected application as its next revision.
+//
+// The guarded UPDATE (status 'rejected' at the revision the holder read) is the lock and the check
+// in one statement. The bureau's concurrence is cleared because it was given on the previous
+// revision's materials.
 func (db CertificateStore) AmendApplication(ctx context.Context, id string, revision, assetVersion int, in certificates.AmendInput) (certificates.Application, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		materials, _ := json.Marshal(in.Materials)
@@ -150,6 +171,9 @@ func (db CertificateStore) AmendApplication(ctx context.Context, id string, revi
 }
 
 // RecordConcurrence stores the data bureau's concurrence on an open asset-certificate application.
+//
+// An asset certificate is issued by the finance bureau with the data bureau (D5): this records the
+// data bureau's half, once per revision (concurrence IS NULL), only on an open asset application.
 func (db CertificateStore) RecordConcurrence(ctx context.Context, id string, revision int, c certificates.Concurrence) (certificates.Application, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		raw, _ := json.Marshal(c)

@@ -12,6 +12,9 @@ import (
 	"github.com/datavenue/datavenue/money"
 )
 
+// assetColumns is the asset card (D4/G2) as every read returns it, with the holder's name joined
+// from organisations (assetFrom). Money columns (original cost, book value; NUMERIC yuan) are read
+// as text and parsed into decimals, never through float (habit 4).
 const assetColumns = `a.id, a.holder_id, o.name, a.version, a.category, a.name, a.summary, a.rights, a.classification,
 	a.grade, a.source, coalesce(a.shared_from, ''), coalesce(a.shared_consent_ref, ''), a.scale, a.update_frequency,
 	a.acquisition_mode, a.cost_components, a.original_cost::text, a.measurement_basis, a.book_value::text,
@@ -19,6 +22,7 @@ const assetColumns = `a.id, a.holder_id, o.name, a.version, a.category, a.name, 
 
 const assetFrom = ` FROM assets a JOIN organisations o ON o.id = a.holder_id `
 
+// scanAsset reads assetColumns only; gateFacts uses scanAssetWith to read the holder kind too.
 func scanAsset(row pgx.Row) (assets.Asset, error) { return scanAssetWith(row) }
 
 // scanAssetWith scans assetColumns followed by extra columns.
@@ -33,6 +37,7 @@ func scanAssetWith(row pgx.Row, extra ...any) (assets.Asset, error) {
 	if err != nil {
 		return a, err
 	}
+	// Every amount the venue keeps is in yuan (CNY); the column is implicit.
 	a.Currency = "CNY"
 	if err := json.Unmarshal(costs, &a.CostComponents); err != nil {
 		return a, err
@@ -59,6 +64,12 @@ func holderKind(ctx context.Context, tx pgx.Tx, holder datavenue.OrgID) (string,
 }
 
 // CreateAsset inserts a card, its first version and the audit record in one transaction.
+//
+// The holder's kind is copied into the row because the composite foreign key (holder_id,
+// holder_kind) -> organisations (id, kind) together with the CHECK on holder_kind is what keeps
+// assets to government units and state enterprises in the database itself; the pre-check in
+// holderKind only gives a clearer error first. The row is read back inside the transaction so
+// asset_versions snapshots exactly what was stored.
 func (db AssetStore) CreateAsset(ctx context.Context, a assets.Asset) (assets.Asset, error) {
 	var out assets.Asset
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -88,6 +99,9 @@ func (db AssetStore) CreateAsset(ctx context.Context, a assets.Asset) (assets.As
 	return out, err
 }
 
+// appendVersion snapshots the card as stored into asset_versions, so every version of a card
+// stays readable (D4: the card is kept current; D5: change and correction registrations) and a
+// certificate can show the asset as it was when it was issued (certificateSelect joins on it).
 func appendVersion(ctx context.Context, tx pgx.Tx, a assets.Asset, reason string) error {
 	caller, _ := datavenue.CallerFrom(ctx)
 	snapshot, err := json.Marshal(a)
@@ -100,6 +114,11 @@ func appendVersion(ctx context.Context, tx pgx.Tx, a assets.Asset, reason string
 }
 
 // UpdateAsset applies change to the current card under a row lock and saves it as the next version.
+//
+// expected is the version the client read (optimistic concurrency across requests, the row lock
+// within this one): a card changed by someone else in between is refused with version_conflict
+// rather than silently overwritten. change is the assets package's rule and runs on the locked
+// row before the check, so a rule error wins over a version conflict.
 func (db AssetStore) UpdateAsset(ctx context.Context, id assets.ID, expected int, reason string, change func(*assets.Asset) error) (assets.Asset, error) {
 	var out assets.Asset
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -149,6 +168,12 @@ func (db AssetStore) Asset(ctx context.Context, id assets.ID) (assets.Asset, err
 }
 
 // Card returns a card with its usage information.
+//
+// Usage is computed on read, not stored: the count of valid certificates (valid until today or
+// later in CST, since expiry is only swept once a day), active grants, appraisals, live listings
+// (published or suspended), trades on products derived from the asset, and the holder's revenue
+// share from settlement orders that were not cancelled (D16/G6). The whole card is one statement,
+// so the figures are consistent with each other.
 func (db AssetStore) Card(ctx context.Context, id assets.ID) (assets.Card, error) {
 	a, err := db.Asset(ctx, id)
 	if err != nil {
@@ -173,6 +198,7 @@ func (db AssetStore) Card(ctx context.Context, id assets.ID) (assets.Card, error
 
 // Assets lists cards in id order.
 func (db AssetStore) Assets(ctx context.Context, f assets.Filter) ([]assets.Asset, error) {
+	// Keyset paging by id; an export of the asset ledger (台账, D4) may ask for up to 10000 cards.
 	rows, err := db.Pool.Query(ctx, `SELECT `+assetColumns+assetFrom+`
 		WHERE ($1 = '' OR a.holder_id = $1) AND ($2 = '' OR a.category = $2) AND ($3 = '' OR a.grade = $3)
 		  AND ($4 = '' OR a.accounting_status = $4) AND a.id > $5

@@ -12,10 +12,17 @@ import (
 	"github.com/datavenue/datavenue/money"
 )
 
+// auctionColumns is the auctions row as matching.Record needs it. The row is the durable record
+// of an auction; the live state (bids, the current end time) is in Redis, and only the outcome
+// comes back here. Amounts are NUMERIC yuan read as text.
 const auctionColumns = `id, product_id, operator_id, kind, status, starts_at, ends_at, reserve::text, opening::text, increment::text,
 	anti_snipe_s, deposit::text, band_low::text, band_high::text, floor::text, revisable, price_version, outcome,
 	coalesce(winner_id, ''), price::text, closed_at, coalesce(stop_reason, ''), created_at`
 
+// scanAuction reads one auctionColumns row. MustParse is safe here because the columns are
+// NUMERIC NOT NULL (or NULL-checked), so PostgreSQL's text form always parses. The price band is
+// set only for a government-guided price (D14, N4: a base price and a float range), both ends or
+// neither; the outcome columns stay NULL while the auction is open.
 func scanAuction(row pgx.Row) (matching.Record, error) {
 	var r matching.Record
 	var reserve, opening, increment, deposit, floor string
@@ -48,6 +55,7 @@ func scanAuction(row pgx.Row) (matching.Record, error) {
 	return r, nil
 }
 
+// optionalFen passes an optional amount as a decimal string (for a ::numeric cast) or NULL.
 func optionalFen(y *money.Yuan) *string {
 	if y == nil {
 		return nil
@@ -57,6 +65,10 @@ func optionalFen(y *money.Yuan) *string {
 }
 
 // CreateAuction inserts an open auction (one per product: a second is a conflict, auction_open).
+//
+// The partial unique index auctions_one_open_per_product makes the "one open auction per product"
+// rule hold under concurrency; the matching service opens the Redis side only after this insert
+// commits, so Redis never runs an auction that has no row.
 func (db MatchingStore) CreateAuction(ctx context.Context, r matching.Record) (matching.Record, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO auctions (id, product_id, operator_id, kind, status, starts_at, ends_at, reserve,
@@ -107,6 +119,11 @@ func (db MatchingStore) ListAuctions(ctx context.Context, f matching.AuctionFilt
 }
 
 // RecordOutcome stores how an open auction ended, once.
+//
+// It is the compare-and-set "AND status = 'open'" that makes it once: the closer, the stopper (a
+// product suspended mid-auction) and a lowered price cap (matching/caps.go) may all report an
+// outcome, from several venue processes; the first to commit wins and the others update no row and return
+// nil, writing no second audit record. Winner and price are set only for a won auction.
 func (db MatchingStore) RecordOutcome(ctx context.Context, id string, o matching.Outcome, reason string) error {
 	if _, ok := datavenue.CallerFrom(ctx); !ok {
 		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
@@ -133,6 +150,10 @@ func (db MatchingStore) RecordOutcome(ctx context.Context, id string, o matching
 
 // OpenAuctionsOnAsset lists the open auctions of products derived from an asset that are no
 // longer published.
+//
+// The stopper uses it after a certificate, grant or approval event: an open auction on a product
+// that the suspender has taken off the market must be stopped too (D9/G5 revocation stops
+// trading).
 func (db MatchingStore) OpenAuctionsOnAsset(ctx context.Context, assetID string) ([]string, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT a.id FROM auctions a
 		JOIN product_assets pa ON pa.product_id = a.product_id JOIN products p ON p.id = a.product_id
@@ -147,6 +168,11 @@ func (db MatchingStore) OpenAuctionsOnAsset(ctx context.Context, assetID string)
 var _ matching.Store = MatchingStore{}
 
 // ComparableTrades summarises the trades of products of one domain and type since a time.
+//
+// It is the reference a buyer or operator sees when pricing a product (D14 appraisal-based and
+// competitive pricing): quartiles of the prices of comparable trades, rounded to the fen. Free-use
+// trades (G7, N1 conditional free use) are excluded since a zero price is not a market price.
+// percentile_cont returns NULL over no rows, hence the optional quartiles.
 func (db MatchingStore) ComparableTrades(ctx context.Context, domain, productType string, since time.Time) (matching.TradeStats, error) {
 	s := matching.TradeStats{Since: since}
 	var median, q1, q3 *string
@@ -173,6 +199,8 @@ func (db MatchingStore) ComparableTrades(ctx context.Context, domain, productTyp
 
 // AuctionBids returns an auction's projected bids in sequence order.
 func (db MatchingStore) AuctionBids(ctx context.Context, id string) ([]matching.ProjectedBid, error) {
+	// Bids are projected from the engine's event stream (projection.go); seq is the engine's order,
+	// which is the order the bids were accepted in.
 	rows, err := db.Pool.Query(ctx, `SELECT bid_id, buyer_id, amount::text, seq, at, ends_at, bids_after
 		FROM auction_bids WHERE auction_id = $1 ORDER BY seq`, id)
 	if err != nil {
