@@ -17,6 +17,10 @@ import (
 )
 
 // AddAgreement stores the next version of a product's contribution agreement.
+//
+// An agreement is how revenue is split among contributors (D16/G6: by agreement or by each
+// party's share of input cost). Versions are append-only: an order keeps the version it was made
+// under (agreement_version), so a later agreement never re-splits past revenue.
 func (db SettlementStore) AddAgreement(ctx context.Context, a settlement.Agreement) (settlement.Agreement, error) {
 	var version int
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -55,6 +59,7 @@ func (db SettlementStore) Agreement(ctx context.Context, productID string, versi
 }
 
 // ProductOperator returns a product's operator.
+// The product row, not the settlement copy, is the authority on who operates a product.
 func (db SettlementStore) ProductOperator(ctx context.Context, productID string) (datavenue.OrgID, error) {
 	var op datavenue.OrgID
 	err := db.Pool.QueryRow(ctx, `SELECT operator_id FROM products WHERE id = $1`, productID).Scan(&op)
@@ -62,6 +67,9 @@ func (db SettlementStore) ProductOperator(ctx context.Context, productID string)
 }
 
 // Parties returns what settlement needs of organisations.
+// Kind, fiscal level, treasury and supervisor decide where a share goes: a government unit's share
+// is non-tax revenue remitted to its treasury (D17), a state enterprise files with its supervisor
+// (G6). Unknown ids are absent from the map; the settlement rule reports them.
 func (db SettlementStore) Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue.OrgID]settlement.PartyInfo, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id, kind, coalesce(fiscal_level, ''), coalesce(treasury, ''), coalesce(supervisor, '')
 		FROM organisations WHERE id = ANY($1)`, strs(ids))
@@ -78,11 +86,16 @@ func (db SettlementStore) Parties(ctx context.Context, ids []datavenue.OrgID) (m
 	return out, interpretError(err)
 }
 
+// orderColumns is the settlement order as settlement.Order needs it. Amounts are NUMERIC yuan read
+// as text; payment_due and received_on are CST civil dates (DATE); the trade day is derived from
+// the trade's UTC timestamp in Asia/Shanghai, because the 7 payment days (settlement/terms.go)
+// count from the CST day of the trade.
 const orderColumns = `id, trade_id, product_id, buyer_id, seller_id, price::text, deposit_applied::text, amount_due::text,
 	agreement_version, status, payment_due, coalesce(payment_ref, ''), coalesce(paid_via, ''), paid_at, income_kind, delivered_at,
 	coalesce(confirmed_by, ''), coalesce(cancel_reason, ''), deposit_forfeited::text, received_on,
 	(SELECT (traded_at AT TIME ZONE 'Asia/Shanghai')::date FROM trades WHERE trades.id = settlement_orders.trade_id)`
 
+// scanOrder reads one orderColumns row; a NULL received_on (not paid yet) stays a nil pointer.
 func scanOrder(row pgx.Row) (settlement.Order, error) {
 	var o settlement.Order
 	var price, deposit, due, forfeited string
@@ -152,6 +165,8 @@ func queueOrder(batch *pgx.Batch, id string) (*settlement.Order, *error) {
 	return &o, &headErr
 }
 
+// scanShare reads a revenue share (D16): party is empty for the venue's own accounts (e.g. the
+// treasury or a fee account), which store NULL.
 func scanShare(r pgx.CollectableRow) (settlement.Share, error) {
 	var s settlement.Share
 	var amount string
@@ -173,9 +188,13 @@ func (db SettlementStore) Orders(ctx context.Context, party datavenue.OrgID, sta
 }
 
 // obligationOrder sorts obligations by due date, the pending ones (no date yet) last.
+//
+// A pending due date (an instalment whose quarter has not ended, G6) sorts last via the
+// 9999-12-31 sentinel; the id breaks ties so the key is unique and usable as a keyset cursor.
 const obligationOrder = `(coalesce(due_date, '9999-12-31'::date), id)`
 
 // obligations reads obligations in due-date order; limit 0: all that match.
+// where is SQL written by this file only (never request text); every value goes as an argument.
 func (db SettlementStore) obligations(ctx context.Context, where string, limit int, args ...any) ([]settlement.Obligation, error) {
 	if limit > 0 {
 		where += " ORDER BY " + obligationOrder + " LIMIT " + strconv.Itoa(limit)
@@ -190,6 +209,10 @@ func (db SettlementStore) obligations(ctx context.Context, where string, limit i
 	return list, interpretError(err)
 }
 
+// obligationSelect reads an obligation: a filing or remittance the order set off (D17 treasury
+// remittance of a government share, G6 filing within 10 working days). due_date is NULL while the
+// deadline cannot be computed yet (due_pending says why); remitted accumulates partial receipts
+// matched by reconciliation, so remaining is amount - remitted.
 const obligationSelect = `SELECT id, kind, party_id, counterpart, amount::text, remitted::text, income_kind, event_date, due_date,
 		coalesce(due_pending, ''), status, payment_code, coalesce(copy_to, '')
 	FROM obligations`
@@ -210,6 +233,10 @@ func scanObligation(r pgx.CollectableRow) (settlement.Obligation, error) {
 }
 
 // Obligations lists obligations by due date, then id, a page at a time.
+//
+// The cursor is "due date|id" (the next_cursor the API hands out), matching obligationOrder's row
+// comparison, so a page boundary between obligations due the same day is exact. OverdueOn lists
+// the obligations still due whose due date is before that CST day.
 func (db SettlementStore) Obligations(ctx context.Context, f settlement.ObligationFilter) ([]settlement.Obligation, error) {
 	afterDate, afterID := time.Time{}, ""
 	if f.After != "" {
@@ -236,6 +263,11 @@ var errBadCursor = datavenue.Invalid("validation_failed", "invalid query paramet
 // PaymentTerms reads what settling a payment of an order needs, in one round trip (see
 // settlement.Store): the order's head, the agreement version it was made under and that
 // agreement's parties. The second and third queries find the agreement through the order.
+//
+// The three queries go in one batch (one round trip) outside a transaction. They are reads for
+// the settle rule to plan with; RecordPayment re-reads and locks the order before writing, so a
+// change in between is caught there. An order without an agreement (no agreement_version)
+// settles to the seller alone: the agreement and parties are then empty.
 func (db SettlementStore) PaymentTerms(ctx context.Context, orderID string) (settlement.Order, settlement.Agreement, map[datavenue.OrgID]settlement.PartyInfo, error) {
 	var o settlement.Order
 	var a settlement.Agreement
@@ -284,6 +316,12 @@ func (db SettlementStore) PaymentTerms(ctx context.Context, orderID string) (set
 // the ledger transaction, the obligations, the event, the audit record, the order read back and
 // the commit.
 func (db SettlementStore) RecordPayment(ctx context.Context, orderID string, p settlement.Payment, settle func(settlement.Order) ([]settlement.Share, settlement.Transaction, []settlement.Obligation, error)) (settlement.Order, error) {
+	//
+	// Idempotent on the payment reference: the same payment recorded again (order already past
+	// awaiting_payment with this reference) writes nothing and returns the order as it stands; a
+	// different payment on a paid or cancelled order is order_not_awaiting_payment. settle is the
+	// settlement package's rule (shares D16, the ledger transaction, obligations D17/G6); it runs on
+	// the locked order between the two round trips.
 	var paid *settlement.Order
 	var headErr *error
 	err := db.inPipe(ctx, func(pipe *txPipe) error {
@@ -315,6 +353,8 @@ func (db SettlementStore) RecordPayment(ctx context.Context, orderID string, p s
 		b = &pgx.Batch{}
 		b.Queue(`UPDATE settlement_orders SET status = 'paid', payment_ref = $2, paid_at = now(), paid_via = $3, income_kind = $4,
 			received_on = $5, payment_claimed_at = NULL, payment_claim = NULL WHERE id = $1`, orderID, p.Reference, p.Via, incomeKind, p.ReceivedOn.Time())
+		// The shares go as one INSERT ... SELECT FROM unnest of parallel arrays: one statement however
+		// many parties, and amounts as decimal strings cast to NUMERIC.
 		var sParties, sRoles, sAmounts, sAccounts []string
 		for _, s := range shares {
 			sParties, sRoles, sAmounts, sAccounts = append(sParties, string(s.Party)), append(sRoles, s.Role), append(sAmounts, s.Amount.String()), append(sAccounts, s.Account)
@@ -351,6 +391,9 @@ func (db SettlementStore) RecordPayment(ctx context.Context, orderID string, p s
 }
 
 // queueObligations queues the one statement that writes an order's obligations.
+//
+// unnest over parallel arrays inserts every obligation in one statement of the caller's batch.
+// Every obligation starts 'due'; a NULL due date with due_pending is filled in later by SetDueDate.
 func queueObligations(b *pgx.Batch, orderID string, obligations []settlement.Obligation) {
 	if len(obligations) == 0 {
 		return
@@ -377,6 +420,8 @@ func queueObligations(b *pgx.Batch, orderID string, obligations []settlement.Obl
 // its own transaction, locked and re-checked, so a payment recorded at the same moment wins or
 // loses cleanly: an order is either paid or cancelled, never both.
 func (db SettlementStore) CancelUnpaid(ctx context.Context, today civil.Date) ([]string, error) {
+	// Candidates are read without locks, 500 per sweep; each is then locked and re-checked in its own
+	// transaction. A claimed payment (ClaimPayment) excludes an order here and again in the rule.
 	rows, err := db.Pool.Query(ctx, `SELECT id FROM settlement_orders WHERE status = 'awaiting_payment' AND payment_due < $1
 		AND payment_claimed_at IS NULL ORDER BY id LIMIT 500`, today.Time())
 	if err != nil {
@@ -398,6 +443,7 @@ func (db SettlementStore) CancelUnpaid(ctx context.Context, today civil.Date) ([
 			if err := tx.QueryRow(ctx, `SELECT payment_claimed_at IS NOT NULL FROM settlement_orders WHERE id = $1`, id).Scan(&claimed); err != nil {
 				return err
 			}
+			// The rule lives in settlement.CancelUnpaid; this store only locks, applies and records.
 			cancel, forfeited := settlement.CancelUnpaid(o, claimed, today)
 			if !cancel {
 				return nil // paid meanwhile, or a payment reached the venue and waits for a clerk
@@ -407,6 +453,9 @@ func (db SettlementStore) CancelUnpaid(ctx context.Context, today civil.Date) ([
 				return err
 			}
 			if !forfeited.IsZero() {
+				// The forfeited deposit (the buyer's auction deposit that was to be applied to the price) is
+				// marked forfeit on the deposit row and posted to the ledger in the same transaction, so the
+				// ledger, the deposit and the order agree.
 				if _, err := tx.Exec(ctx, `UPDATE auction_deposits d SET outcome = 'forfeit' FROM trades t
 					WHERE t.id = $1 AND d.auction_id = t.source_id AND d.buyer_id = t.buyer_id AND d.outcome = 'apply'`, o.TradeID); err != nil {
 					return err
@@ -434,6 +483,8 @@ var _ settlement.Store = SettlementStore{}
 // ClaimPayment notes that a payment reached the venue but could not be settled (see
 // settlement.Store), audited; the order is then never cancelled by the sweeper.
 func (db SettlementStore) ClaimPayment(ctx context.Context, orderID, claim string) error {
+	// The guard "status = 'awaiting_payment'" makes a claim on a paid or cancelled order a no-op
+	// (no error, no audit record): the sweeper can no longer cancel it anyway.
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE settlement_orders SET payment_claimed_at = now(), payment_claim = $2
 			WHERE id = $1 AND status = 'awaiting_payment'`, orderID, claim)
@@ -450,6 +501,8 @@ func (db SettlementStore) PendingDueDates(ctx context.Context, limit int) ([]set
 }
 
 // SetDueDate fills in a pending due date, once, audited.
+// Once: "due_date IS NULL" means a second call, or a concurrent one, changes nothing and returns
+// nil, so the due-date sweeper may run in several processes.
 func (db SettlementStore) SetDueDate(ctx context.Context, obligationID string, due civil.Date) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE obligations SET due_date = $2, due_pending = NULL WHERE id = $1 AND due_date IS NULL`, obligationID, due.Time())
