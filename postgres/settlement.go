@@ -165,8 +165,8 @@ func queueOrder(batch *pgx.Batch, id string) (*settlement.Order, *error) {
 	return &o, &headErr
 }
 
-// scanShare reads a revenue share (D16): party is empty for the venue's own accounts (e.g. the
-// treasury or a fee account), which store NULL.
+// scanShare reads a revenue share (D16): party is empty only for the venue's fee (role
+// venue_fee), stored as NULL.
 func scanShare(r pgx.CollectableRow) (settlement.Share, error) {
 	var s settlement.Share
 	var amount string
@@ -266,8 +266,9 @@ var errBadCursor = datavenue.Invalid("validation_failed", "invalid query paramet
 //
 // The three queries go in one batch (one round trip) outside a transaction. They are reads for
 // the settle rule to plan with; RecordPayment re-reads and locks the order before writing, so a
-// change in between is caught there. An order without an agreement (no agreement_version)
-// settles to the seller alone: the agreement and parties are then empty.
+// change in between is caught there. For an order made without an agreement (no
+// agreement_version) the agreement and parties come back empty and the settle rule refuses the
+// payment (agreement_missing).
 func (db SettlementStore) PaymentTerms(ctx context.Context, orderID string) (settlement.Order, settlement.Agreement, map[datavenue.OrgID]settlement.PartyInfo, error) {
 	var o settlement.Order
 	var a settlement.Agreement
