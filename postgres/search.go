@@ -20,11 +20,14 @@ type searchSQL struct {
 	args  []any
 }
 
+// arg appends a value and returns its placeholder ($n), so fragments and arguments cannot get out
+// of step.
 func (s *searchSQL) arg(v any) string {
 	s.args = append(s.args, v)
 	return "$" + strconv.Itoa(len(s.args))
 }
 
+// add appends a condition; conditions are ANDed.
 func (s *searchSQL) add(cond string) { s.where = append(s.where, cond) }
 
 // clone copies the builder, so two statements can extend the same filters independently.
@@ -46,6 +49,9 @@ func filters(q listing.SearchQuery) (searchSQL, string) {
 	}
 	tsq := ""
 	if q.Terms != "" {
+		// The terms come from the listing package already in tsquery syntax (IndexTerms' tokens: CJK
+		// bigrams and words), bound as a parameter and cast, so a client cannot inject tsquery operators
+		// the service did not write.
 		tsq = s.arg(q.Terms) + "::tsquery"
 		s.add("search @@ " + tsq)
 	}
@@ -55,9 +61,11 @@ func filters(q listing.SearchQuery) (searchSQL, string) {
 			s.add(f.col + " = " + s.arg(f.v))
 		}
 	}
+	// @> on the holder_ids array lets the GIN index answer "products this holder contributes to".
 	if q.Holder != "" {
 		s.add("holder_ids @> ARRAY[" + s.arg(string(q.Holder)) + "]::text[]")
 	}
+	// Price bounds compare the NUMERIC reference price against a decimal string, never a float.
 	if q.MinPrice != nil {
 		s.add("ref_price >= " + s.arg(q.MinPrice.String()) + "::numeric")
 	}
@@ -68,6 +76,12 @@ func filters(q listing.SearchQuery) (searchSQL, string) {
 }
 
 // order is the ORDER BY and the keyset condition (after the cursor) of a sort.
+//
+// Every ORDER BY ends with id, which makes the sort key unique, so the keyset condition (a row
+// comparison against the cursor's last row) neither skips nor repeats a row across pages. The
+// descending sorts compare with <, the ascending one with >. The cursor's values are bound as
+// arguments and cast to the column's type (rank is real, ref_price NUMERIC, published_at
+// timestamptz) so the comparison uses the index's ordering.
 func order(s *searchSQL, q listing.SearchQuery) (orderBy, keyset string) {
 	c := q.After
 	switch q.Sort {
@@ -114,6 +128,11 @@ func (db ListingStore) Search(ctx context.Context, q listing.SearchQuery) (listi
 	if keyset == "" {
 		keyset = "true"
 	}
+	// One round trip answers the exact case. The MATERIALIZED CTE m is the working set: at most
+	// ExactMatches+1 matching rows of the narrow columns (LIMIT without ORDER BY stops the scan early).
+	// The three branches, told apart by the first column, are the count ('n'), the facet counts by
+	// GROUPING SETS, one set per facet ('f'), and the page's ids in the requested order ('p'). If the
+	// count is ExactMatches+1, the query is broad and only the count is used from here.
 	sql := `WITH m AS MATERIALIZED (
 			SELECT id, domain, product_type, pricing_method, use_category, ref_price, published_at, ` + rank + ` AS rank
 			FROM products WHERE ` + s.whereSQL() + ` LIMIT ` + strconv.Itoa(listing.ExactMatches+1) + `)
@@ -131,6 +150,7 @@ func (db ListingStore) Search(ctx context.Context, q listing.SearchQuery) (listi
 	if err != nil {
 		return listing.SearchResult{}, interpretError(err)
 	}
+	// The API reports TotalExact so a client can show "about N" rather than a false exact number.
 	result := listing.SearchResult{Data: []listing.Entry{}, Total: count, TotalExact: count <= listing.ExactMatches}
 	if !result.TotalExact {
 		if facets, result.Total, err = db.sampledFacets(ctx, base); err != nil {
@@ -147,6 +167,9 @@ func (db ListingStore) Search(ctx context.Context, q listing.SearchQuery) (listi
 	if err != nil {
 		return result, err
 	}
+	// One extra row was read (Limit+1) to know whether a next page exists without a count query.
+	// The cursor records the last row's sort key; rank is formatted at float32 precision so that the
+	// ::real comparison in order() matches the stored rank exactly.
 	if len(page) > q.Limit {
 		last := page[q.Limit-1]
 		c := listing.Cursor{Sort: q.Sort, ID: last.ID, Price: last.Price.String(), PublishedAt: last.PublishedAt}
@@ -159,15 +182,18 @@ func (db ListingStore) Search(ctx context.Context, q listing.SearchQuery) (listi
 	return result, nil
 }
 
+// pageID is a page entry's id and its relevance rank, read before the entries themselves.
 type pageID struct {
 	id   string
 	rank float32
 }
 
+// newFacets starts every facet empty, so a response lists each facet even when it has no values.
 func newFacets() map[string]map[string]int {
 	return map[string]map[string]int{"domain": {}, "product_type": {}, "pricing_method": {}, "use_category": {}}
 }
 
+// readWorkingSet splits the union in Search back into its three parts by the tag column.
 func readWorkingSet(rows pgx.Rows) (int, map[string]map[string]int, []pageID, error) {
 	defer rows.Close()
 	facets := newFacets()
@@ -193,6 +219,7 @@ func readWorkingSet(rows pgx.Rows) (int, map[string]map[string]int, []pageID, er
 	return count, facets, ids, rows.Err()
 }
 
+// addFacet files a GROUPING SETS row under the one facet whose column is not NULL in it.
 func addFacet(facets map[string]map[string]int, domain, ptype, method, use *string, n int) {
 	switch {
 	case domain != nil:
@@ -227,6 +254,8 @@ func (db ListingStore) sampledFacets(ctx context.Context, s searchSQL) (map[stri
 		if err := rows.Scan(&a, &b, &c, &d, &n); err != nil {
 			return nil, 0, interpretError(err)
 		}
+		// Each sampled count is scaled by 100/samplePercent; the total is the sum over one facet
+		// (domain), since every matching row has exactly one domain.
 		est := int(math.Round(float64(n) * scale))
 		addFacet(facets, a, b, c, d, est)
 		if a != nil {
@@ -269,6 +298,11 @@ func (db ListingStore) broadPage(ctx context.Context, base searchSQL, q listing.
 }
 
 // entries reads a page's entries by primary key, in the page's order.
+//
+// Reading the entries by primary key after choosing ids keeps the wide columns (descriptions)
+// out of the working set and the sorts. The order of the page is the ids' order, not the
+// database's, hence the map. Only a product deleted between the two reads is missing; one whose
+// status changed meanwhile is still returned as it now is.
 func (db ListingStore) entries(ctx context.Context, ids []pageID) ([]listing.Entry, error) {
 	if len(ids) == 0 {
 		return []listing.Entry{}, nil
