@@ -49,9 +49,9 @@ func filters(q listing.SearchQuery) (searchSQL, string) {
 	}
 	tsq := ""
 	if q.Terms != "" {
-		// The terms come from the listing package already in tsquery syntax (IndexTerms' tokens: CJK
-		// bigrams and words), bound as a parameter and cast, so a client cannot inject tsquery operators
-		// the service did not write.
+		// The terms come from listing.Query already in tsquery syntax (quoted tokens of letters and
+		// digits, the same tokenisation as IndexTerms), bound as a parameter and cast, so a client
+		// cannot inject tsquery operators the service did not write.
 		tsq = s.arg(q.Terms) + "::tsquery"
 		s.add("search @@ " + tsq)
 	}
