@@ -44,7 +44,12 @@ func (db SettlementStore) Import(ctx context.Context, name string, rows iter.Seq
 	res := settlement.ImportResult{ID: datavenue.NewID("imp")}
 	caller, _ := datavenue.CallerFrom(ctx)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		// Reset what an earlier attempt of this closure collected: inTx may run it again after a
+		// serialisation failure, and rows is then iterated from the start again.
 		res.Receipts, res.Missing, res.Counts, res.ReceiptsTotal = nil, nil, map[string]int{}, 0
+		// The transaction-scoped advisory lock serialises imports (two clerks importing statements at
+		// once would otherwise both see an obligation still due and remit it twice); it is released by
+		// commit or rollback. It is what lets load read obligations without row locks.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('datavenue reconciliation'))`); err != nil {
 			return err
 		}
@@ -104,6 +109,9 @@ func (db SettlementStore) Import(ctx context.Context, name string, rows iter.Seq
 		if err := b.post(ctx); err != nil {
 			return err
 		}
+		// D17 requires the government share to reach the treasury in full and on time: a remittance due by
+		// the period's end with nothing received is a "missing" exception. ON CONFLICT DO NOTHING leaves an
+		// obligation that is already reported missing with its one open exception.
 		missing, err := collect(ctx, tx, func(r pgx.Row) (string, error) {
 			var id string
 			return id, r.Scan(&id)
@@ -201,10 +209,15 @@ func (b *importBatch) load(ctx context.Context, chunk []settlement.ReceiptRow) e
 	return dbRows.Err()
 }
 
+// candidateColumns reads a treasury-remittance obligation with what matching a receipt compares:
+// the unit's name (receipts without a payment code carry only the unit name), the fiscal level and
+// the treasury that should have received it (D17: the treasury of the same level).
 const candidateColumns = `SELECT o.id, o.party_id, o.amount::text, o.remitted::text, g.name, coalesce(g.fiscal_level, ''), o.counterpart, o.payment_code,
 		o.event_date, o.due_date
 	FROM obligations o JOIN organisations g ON g.id = o.party_id `
 
+// scanCandidate returns the candidate, its unit's id and its payment code (the keys importBatch
+// files it under).
 func scanCandidate(r pgx.Row) (*settlement.Candidate, string, string, error) {
 	var c settlement.Candidate
 	var party, amount, remitted, level, code string
@@ -222,6 +235,12 @@ func scanCandidate(r pgx.Row) (*settlement.Candidate, string, string, error) {
 }
 
 // apply decides one receipt and queues what it writes.
+//
+// The decision is settlement.MatchReceipt's; apply keeps the running state that makes later
+// receipts of the same statement see earlier ones (the slip already seen, the amount already
+// remitted) before anything is written, and queues the rows for flush. A duplicate slip is
+// recorded as a receipt with the outcome duplicate and never matched, so the same bank slip in two
+// statements cannot remit twice (the partial unique index receipts_one_per_slip is the last guard).
 func (b *importBatch) apply(ctx context.Context, row settlement.ReceiptRow) (settlement.ReceiptOutcome, error) {
 	out := settlement.ReceiptOutcome{ReceiptRow: row, ID: datavenue.NewID("rcp")}
 	duplicate := row.SlipNo != "" && b.seen[row.SlipNo]
@@ -267,6 +286,8 @@ func (b *importBatch) apply(ctx context.Context, row settlement.ReceiptRow) (set
 			b.paidBy[cand.ObligationID] = out.ID
 		}
 	}
+	// Findings are the rule's exceptions (over-paid, wrong treasury, late, no match...): each becomes
+	// an open reconciliation exception for a clerk.
 	for _, f := range d.Findings {
 		b.excepts = append(b.excepts, []any{datavenue.NewID("exc"), f.Kind, out.ID, obl, f.Detail, "open", f.Amount.String()})
 	}
@@ -282,6 +303,9 @@ func (b *importBatch) byUnit(ctx context.Context, row settlement.ReceiptRow) (*s
 	}
 	// The query narrows by settlement.MayPayByUnit's window (so that a unit with many obligations
 	// of the same amount costs one row, locked), and PickByUnit decides.
+	// The row is locked (FOR UPDATE OF o) although imports are serialised, because this query may pick
+	// an obligation that the byCode path does not know yet and its running state starts from the
+	// locked value. due_date + LateReceiptDays is the late-receipt window (settlement/terms.go).
 	rows, err := b.tx.Query(ctx, candidateColumns+`WHERE o.kind = 'treasury_remittance' AND o.status = 'due'
 			AND g.name = $1 AND o.amount - o.remitted = $2::numeric AND $3 >= o.event_date AND (o.due_date IS NULL OR $3 <= o.due_date + $4::int)
 		ORDER BY o.due_date NULLS LAST, o.id LIMIT 1 FOR UPDATE OF o`, row.Unit, row.Amount.String(), row.PaidOn.Time(), settlement.LateReceiptDays)
@@ -317,6 +341,7 @@ func (b *importBatch) byUnit(ctx context.Context, row settlement.ReceiptRow) (*s
 // and the foreign keys are checked as they are copied, so the order is receipts, then exceptions.)
 func (b *importBatch) flush(ctx context.Context) error {
 	if len(b.receipts) > 0 {
+		// COPY is the bulk path: one stream per chunk instead of one INSERT per receipt.
 		if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"receipts"}, []string{"id", "import_id", "line", "slip_no", "payment_code", "unit_name",
 			"amount", "paid_on", "treasury", "outcome", "obligation_id"}, pgx.CopyFromRows(b.receipts)); err != nil {
 			return err
@@ -344,6 +369,9 @@ func (b *importBatch) flushObligations(ctx context.Context) error {
 	for i, id := range ids {
 		amounts[i], receipts[i] = b.remitted[id].StringFixed(2), b.paidBy[id]
 	}
+	// One UPDATE ... FROM unnest adds each obligation's remitted amount for the chunk and marks it
+	// remitted when it is paid in full (an over-payment is held in the suspense account, not here).
+	// Amounts are passed as numeric[] of fixed two-place strings.
 	if _, err := b.tx.Exec(ctx, `UPDATE obligations o SET remitted = o.remitted + x.amount,
 			status = CASE WHEN o.remitted + x.amount >= o.amount THEN 'remitted' ELSE o.status END,
 			settled_at = CASE WHEN o.remitted + x.amount >= o.amount THEN now() ELSE o.settled_at END
@@ -374,6 +402,10 @@ func (b *importBatch) flushObligations(ctx context.Context) error {
 }
 
 // post books the statement's remittances as one ledger transaction.
+//
+// The account totals were accumulated across the whole statement (apply), so a statement of
+// 100,000 receipts is one balanced ledger transaction, sorted by account so the same statement
+// always posts the same lines. Its idempotency key "remit:<import id>" refuses a second posting.
 func (b *importBatch) post(ctx context.Context) error {
 	var postings []settlement.Posting
 	for account, amount := range b.postings {
@@ -390,10 +422,13 @@ func (b *importBatch) post(ctx context.Context) error {
 }
 
 // Exceptions lists reconciliation exceptions by status (empty: all).
+// Keyset paging on id, oldest first: the clerk's queue of exceptions to work through.
 func (db SettlementStore) Exceptions(ctx context.Context, status string, p settlement.Page) ([]settlement.Exception, error) {
 	return db.exceptions(ctx, `WHERE ($1 = '' OR status = $1) AND ($2 = '' OR id > $2) ORDER BY id LIMIT $3`, status, p.After, pageLimit(p))
 }
 
+// where is SQL written by this file; values are arguments. A "missing" exception has no receipt
+// and amount 0, hence the coalesces.
 func (db SettlementStore) exceptions(ctx context.Context, where string, args ...any) ([]settlement.Exception, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id, kind, coalesce(receipt_id, ''), coalesce(obligation_id, ''), detail, status, coalesce(resolution, ''),
 			coalesce(amount, 0)::text
@@ -413,6 +448,7 @@ func (db SettlementStore) exceptions(ctx context.Context, where string, args ...
 
 // ImportedReceipts pages through an import's receipts in line order.
 func (db SettlementStore) ImportedReceipts(ctx context.Context, importID, outcome string, p settlement.Page) ([]settlement.ReceiptOutcome, error) {
+	// An unknown import is not_found; a known import with no receipts on the page is an empty list.
 	var exists bool
 	if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM statement_imports WHERE id = $1)`, importID).Scan(&exists); err != nil {
 		return nil, interpretError(err)
