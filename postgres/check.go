@@ -26,6 +26,8 @@ func (i Invariant) OK() bool { return len(i.Violating) == 0 }
 var invariantQueries = []struct {
 	name, rule, count, violating string
 }{
+	// Double entry: the deferred trigger refuses an unbalanced transaction at commit; this re-checks
+	// what is stored (a trigger dropped or disabled by hand would not be noticed otherwise).
 	{"ledger_transactions_balanced", "every ledger transaction's postings sum to zero, with at least two postings",
 		`SELECT count(*) FROM ledger_transactions`,
 		`SELECT t.id FROM ledger_transactions t LEFT JOIN ledger_postings p ON p.transaction_id = t.id
@@ -33,12 +35,17 @@ var invariantQueries = []struct {
 	{"ledger_total_balanced", "all postings together sum to zero",
 		`SELECT count(*) FROM ledger_postings`,
 		`SELECT 'total ' || sum(amount)::text FROM ledger_postings HAVING sum(amount) <> 0`},
+	// Account sides: a debit balance is positive. Money received but not yet passed on (deposits
+	// held, payables, what is due to a treasury, fees) is a liability and must never go positive.
 	{"ledger_accounts_sign", "no account holds the wrong side: clearing is never in credit; what is held, owed or fee'd is never in debit",
 		`SELECT count(*) FROM ledger_accounts`,
 		`SELECT a.id || ' ' || sum(p.amount)::text FROM ledger_accounts a JOIN ledger_postings p ON p.account_id = a.id
 			GROUP BY a.id, a.purpose
 			HAVING (a.purpose = 'clearing' AND sum(p.amount) < 0)
 			    OR (a.purpose IN ('deposits_held', 'payable', 'due_to_treasury', 'venue_fees', 'forfeited_deposits') AND sum(p.amount) > 0)`},
+	// D17: a government unit's share is non-tax revenue owed in full to its treasury. The ledger's
+	// due-to-treasury balance and the obligations' unremitted amounts are two records of the same debt;
+	// reconciliation moves both in one transaction, so any difference is a bug or a lost write.
 	{"treasury_account_matches_obligations", "each government unit's due-to-treasury balance is what its treasury obligations still owe",
 		`SELECT count(DISTINCT party_id) FROM obligations WHERE kind = 'treasury_remittance'`,
 		`WITH owed AS (SELECT party_id, sum(amount - remitted) AS owed FROM obligations WHERE kind = 'treasury_remittance' GROUP BY party_id),
@@ -55,6 +62,8 @@ var invariantQueries = []struct {
 	{"obligations_remitted_xor_due", "no obligation is both remitted and still due: remitted ones are paid in full, due ones are not",
 		`SELECT count(*) FROM obligations`,
 		`SELECT id FROM obligations WHERE (status = 'remitted' AND remitted <> amount) OR (status = 'due' AND remitted >= amount)`},
+	// Auction closing happens once (RecordOutcome's compare-and-set, the engine's single close): a won
+	// auction has one trade, a no-sale none.
 	{"closed_auctions_one_outcome", "every closed auction has exactly one outcome: a win with exactly one trade, or no sale with none",
 		`SELECT count(*) FROM auctions WHERE status IN ('closed', 'stopped')`,
 		`SELECT a.id FROM auctions a LEFT JOIN trades t ON t.source_id = a.id WHERE a.status IN ('closed', 'stopped')
@@ -67,17 +76,23 @@ var invariantQueries = []struct {
 	{"projection_nothing_parked", "every engine event is applied: none waits parked (see datavenue parked list)",
 		`SELECT count(*) FROM projection_parked`,
 		`SELECT 'parked ' || id || ' ' || stream || '/' || event_id || ': ' || error_code FROM projection_parked WHERE resolved_at IS NULL ORDER BY id`},
+	// Settlement happens once per order (RecordPayment is idempotent by payment reference, the ledger
+	// by key); free-use orders (G7/N1, price 0.00) post nothing.
 	{"orders_settled_once", "a paid order has exactly one settlement transaction; an unpaid, cancelled or free-use (0.00) one has none",
 		`SELECT count(*) FROM settlement_orders`,
 		`SELECT o.id FROM settlement_orders o LEFT JOIN ledger_transactions t ON t.source_id = o.id AND t.kind = 'settlement'
 			GROUP BY o.id, o.status, o.price HAVING count(t.id) <> CASE WHEN o.status IN ('paid', 'delivered', 'confirmed') AND o.price > 0 THEN 1 ELSE 0 END`},
+	// D16: the split hands out the whole price; a fen lost or created by rounding shows up here.
 	{"shares_sum_to_price", "a paid order's shares add up to its price, to the fen",
 		`SELECT count(*) FROM settlement_orders WHERE status IN ('paid', 'delivered', 'confirmed')`,
 		`SELECT o.id FROM settlement_orders o LEFT JOIN settlement_shares s ON s.order_id = o.id
 			WHERE o.status IN ('paid', 'delivered', 'confirmed') GROUP BY o.id, o.price HAVING coalesce(sum(s.amount), 0) <> o.price`},
+	// An import is one transaction, so a half-applied statement would mean that boundary was broken.
 	{"imports_whole", "every statement import holds all the receipts it counted (none half-applied)",
 		`SELECT count(*) FROM statement_imports`,
 		`SELECT i.id FROM statement_imports i LEFT JOIN receipts r ON r.import_id = i.id GROUP BY i.id, i.rows HAVING count(r.id) <> i.rows`},
+	// D15/G7: vouchers are the traceable record of trading; the log is numbered without gaps, which
+	// the advisory lock in the voucher appender guarantees (vouchers.go).
 	{"voucher_log_contiguous", "voucher sequence numbers run 1, 2, 3 … with no gap",
 		`SELECT count(*) FROM vouchers`,
 		`SELECT 'gap before ' || seq FROM (SELECT seq, lag(seq, 1, 0::bigint) OVER (ORDER BY seq) AS prev FROM vouchers) v WHERE seq <> prev + 1`},
@@ -94,6 +109,8 @@ func (db *DB) CheckInvariants(ctx context.Context) ([]Invariant, error) {
 			if err := tx.QueryRow(ctx, q.count).Scan(&inv.Checked); err != nil {
 				return fmt.Errorf("%s: %w", q.name, err)
 			}
+			// At most 20 violating rows are listed per invariant: enough to start investigating without
+			// flooding the report.
 			rows, err := tx.Query(ctx, `SELECT * FROM (`+q.violating+`) v LIMIT 20`)
 			if err != nil {
 				return fmt.Errorf("%s: %w", q.name, err)

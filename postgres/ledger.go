@@ -17,6 +17,7 @@ import (
 // accounts it names; the deferred trigger refuses it at commit if it does not balance. A second
 // Post with the same key returns the first transaction.
 func (db SettlementStore) Post(ctx context.Context, t settlement.Transaction) (settlement.Transaction, error) {
+	// Checked in Go first for a clear validation error; the trigger is the guarantee.
 	if err := t.Balanced(); err != nil {
 		return settlement.Transaction{}, datavenue.Invalid("ledger_unbalanced", err.Error())
 	}
@@ -33,6 +34,10 @@ func (db SettlementStore) Post(ctx context.Context, t settlement.Transaction) (s
 }
 
 // postInTx posts a balanced transaction inside the caller's database transaction.
+//
+// Callers use it to post the ledger side of a change (a forfeited deposit, a statement's
+// remittances) in the transaction that makes the change, so the books and the business records
+// cannot disagree after a crash.
 func postInTx(ctx context.Context, tx pgx.Tx, t settlement.Transaction) error {
 	if err := t.Balanced(); err != nil {
 		return datavenue.Invalid("ledger_unbalanced", err.Error())
@@ -47,6 +52,9 @@ func postTransaction(ctx context.Context, tx pgx.Tx, t settlement.Transaction) (
 	if t.ID == "" {
 		t.ID = datavenue.NewID("ltx")
 	}
+	// ON CONFLICT (idempotency_key) DO NOTHING is the idempotency: a retried request or a second sweep
+	// under the same key inserts nothing, and the posted transaction is looked up and returned instead,
+	// so a retry is not an error and never posts twice.
 	tag, err := tx.Exec(ctx, `INSERT INTO ledger_transactions (id, kind, source_id, idempotency_key, reverses, memo)
 		VALUES ($1, $2, $3, $4, nullif($5, ''), $6) ON CONFLICT (idempotency_key) DO NOTHING`,
 		t.ID, t.Kind, t.SourceID, t.Key, t.Reverses, t.Memo)
@@ -61,6 +69,9 @@ func postTransaction(ctx context.Context, tx pgx.Tx, t settlement.Transaction) (
 	// Accounts (created as needed) and postings go in one statement each, whatever their number:
 	// a settlement's round trips do not grow with its parties.
 	accounts, parties, purposes, amounts := postingColumns(t)
+	// Accounts are inserted in id order so two transactions creating the same new accounts take the
+	// unique-index locks in the same order and cannot deadlock. Postings keep the transaction's order
+	// (WITH ORDINALITY), so a transaction reads back as it was written.
 	if _, err := tx.Exec(ctx, `INSERT INTO ledger_accounts (id, party_id, purpose)
 		SELECT a, nullif(p, ''), u FROM unnest($1::text[], $2::text[], $3::text[]) AS x(a, p, u) ORDER BY a
 		ON CONFLICT DO NOTHING`, accounts, parties, purposes); err != nil {
@@ -94,6 +105,10 @@ func queuePost(ctx context.Context, b *pgx.Batch, t settlement.Transaction) erro
 		return err
 	}
 	accounts, parties, purposes, amounts := postingColumns(t)
+	// Data-modifying CTEs all run, whatever the final SELECT reads; each one is gated on t (the
+	// transaction row actually inserted) with EXISTS or a join, so on a key conflict t is empty and
+	// nothing else is written. The audit row is built here from the caller in ctx rather than by
+	// appendAudit, because the transaction id is only known inside the statement.
 	b.Queue(`WITH t AS (
 			INSERT INTO ledger_transactions (id, kind, source_id, idempotency_key, reverses, memo)
 			VALUES ($1, $2, $3, $4, nullif($5, ''), $6) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id),
@@ -116,7 +131,10 @@ func queuePost(ctx context.Context, b *pgx.Batch, t settlement.Transaction) erro
 func postingColumns(t settlement.Transaction) (accounts, parties, purposes, amounts []string) {
 	accounts, parties, purposes, amounts = make([]string, len(t.Postings)), make([]string, len(t.Postings)), make([]string, len(t.Postings)), make([]string, len(t.Postings))
 	for i, p := range t.Postings {
+		// Account ids are "acc_<purpose>:<party>" (settlement.AccountID); the venue's own accounts have no
+		// party part and store a NULL party.
 		purpose, party, _ := strings.Cut(strings.TrimPrefix(p.Account, "acc_"), ":")
+		// StringFixed(2): postings are in yuan to the fen.
 		accounts[i], parties[i], purposes[i], amounts[i] = p.Account, party, purpose, p.Amount.StringFixed(2)
 	}
 	return accounts, parties, purposes, amounts
@@ -150,6 +168,10 @@ func (db SettlementStore) LedgerTransaction(ctx context.Context, id string) (set
 }
 
 // TrialBalance returns every account's balance and the total, from one snapshot.
+//
+// REPEATABLE READ, read-only: both statements see the same snapshot, so the account balances add
+// up to the total even while settlements post concurrently. In a correct ledger the total is 0.00
+// (every transaction balances); datavenue check reports it otherwise.
 func (db SettlementStore) TrialBalance(ctx context.Context) (settlement.TrialBalance, error) {
 	tb := settlement.TrialBalance{Total: "0.00", Accounts: []settlement.AccountBalance{}}
 	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {

@@ -286,7 +286,8 @@ func (b *importBatch) apply(ctx context.Context, row settlement.ReceiptRow) (set
 			b.paidBy[cand.ObligationID] = out.ID
 		}
 	}
-	// Findings are the rule's exceptions (over-paid, wrong treasury, late, no match...): each becomes
+	// Findings are the rule's exceptions (duplicate, unmatched, wrong treasury, partial, over-paid,
+	// unit mismatch): each becomes
 	// an open reconciliation exception for a clerk.
 	for _, f := range d.Findings {
 		b.excepts = append(b.excepts, []any{datavenue.NewID("exc"), f.Kind, out.ID, obl, f.Detail, "open", f.Amount.String()})
