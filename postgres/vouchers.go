@@ -24,6 +24,9 @@ func (db SettlementStore) RecordDelivery(ctx context.Context, orderID string, se
 		var owner datavenue.OrgID
 		var lockErr error
 		b := &pgx.Batch{}
+		// The delivery method is read from the product (the listing's delivery terms) in the locking
+		// statement, so the check below compares with the terms the buyer bought under; FOR UPDATE OF o
+		// locks only the order, not the product.
 		b.Queue(`SELECT o.status, o.seller_id, coalesce(p.delivery->>'method', '') FROM settlement_orders o
 			JOIN products p ON p.id = o.product_id WHERE o.id = $1 FOR UPDATE OF o`, orderID).QueryRow(func(r pgx.Row) error {
 			lockErr = r.Scan(&status, &owner, &method)
@@ -36,6 +39,8 @@ func (db SettlementStore) RecordDelivery(ctx context.Context, orderID string, se
 			// The message the service's own check (OrderHead) gives: it no longer reads first.
 			return notFoundAs(lockErr, datavenue.NotFound("order_not_found", "no order with this id is visible to you"))
 		}
+		// Another seller's order answers not found rather than forbidden: a seller learns nothing about
+		// orders that are not theirs.
 		if owner != seller {
 			return datavenue.NotFound("order_not_found", "no order of yours has this id")
 		}
@@ -45,6 +50,7 @@ func (db SettlementStore) RecordDelivery(ctx context.Context, orderID string, se
 		if method != "" && d.Method != method {
 			return datavenue.Invalid("delivery_method_mismatch", "the product is delivered by "+method+", not "+d.Method)
 		}
+		// D15/G7: the delivery record is one of the vouchers' inputs, kept as the seller gave it.
 		raw, _ := json.Marshal(d)
 		b = &pgx.Batch{}
 		b.Queue(`UPDATE settlement_orders SET status = 'delivered', delivery = $2, delivered_at = now() WHERE id = $1`, orderID, raw)
@@ -75,6 +81,8 @@ func (db SettlementStore) Confirm(ctx context.Context, orderID string, buyer dat
 	if res.err != nil {
 		return settlement.Voucher{}, interpretError(res.err)
 	}
+	// The order was confirmed by its buyer before: answering with the stored voucher (not an error)
+	// makes a retried confirmation idempotent.
 	if res.v.Document == "" { // confirmed before: the voucher issued then
 		return db.Voucher(ctx, res.v.ID)
 	}
@@ -90,6 +98,8 @@ type confirmRequest struct {
 	done    chan confirmResult
 }
 
+// confirmResult is what the leader hands each waiting caller: its voucher or its error, or the
+// lead itself when the caller's request is still pending.
 type confirmResult struct {
 	v    settlement.Voucher // only the id (no document): the voucher a confirmation by the buyer issued before
 	err  error
@@ -110,6 +120,9 @@ type voucherAppender struct {
 // is locked, so a huge group would only move the wait.
 const maxVoucherGroup = 32
 
+// confirm queues req and either waits for a leader to append it or becomes the leader. The mutex
+// guards only the queue and the leading flag, never the database work, so callers queue while a
+// group is being written and form the next group.
 func (a *voucherAppender) confirm(db SettlementStore, req *confirmRequest) confirmResult {
 	req.done = make(chan confirmResult, 1)
 	a.mu.Lock()
@@ -125,6 +138,8 @@ func (a *voucherAppender) confirm(db SettlementStore, req *confirmRequest) confi
 	}
 	a.leading = true
 	for {
+		// At most maxVoucherGroup requests, oldest first: the order of the queue is the order of the
+		// chain.
 		group := a.pending[:min(len(a.pending), maxVoucherGroup)]
 		a.pending = a.pending[len(group):]
 		a.mu.Unlock()
@@ -173,6 +188,11 @@ func (db SettlementStore) appendVouchers(group []*confirmRequest) {
 
 // AutoConfirm confirms, as the venue, deliveries left unconfirmed (see settlement.VoucherStore),
 // each order in its own transaction.
+//
+// Auto-confirmation is the venue confirming a delivery the buyer left unconfirmed past the
+// confirmation period, so every trade ends in a voucher (D15). It bypasses the appender: it is a
+// background sweep, and the advisory lock in confirmGroup serialises it with the appender's
+// groups. 500 orders per sweep, oldest deliveries first.
 func (db SettlementStore) AutoConfirm(ctx context.Context, deliveredBefore time.Time, issue func(settlement.VoucherContent) (string, error)) ([]string, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id FROM settlement_orders WHERE status = 'delivered' AND delivered_at < $1 ORDER BY delivered_at, id LIMIT 500`, deliveredBefore)
 	if err != nil {
@@ -204,6 +224,9 @@ func (db SettlementStore) AutoConfirm(ctx context.Context, deliveredBefore time.
 }
 
 // confirmedOrder is what a confirmation reads of its order, locked.
+// confirmedOrder holds the locked order's fields: v is the voucher content being built, existing
+// the voucher already issued (a second confirmation), facts the fields of the order.* webhook
+// events.
 type confirmedOrder struct {
 	v                               settlement.VoucherContent
 	status, existing                string
@@ -229,11 +252,15 @@ func confirmGroup(ctx context.Context, p *txPipe, group []*confirmRequest) ([]co
 	}
 	orders := map[string]*confirmedOrder{}
 	certs := map[string][]string{}
+	// The chain starts at the genesis hash with seq 1 when the log is empty.
 	head := struct {
 		hash string
 		seq  int64
 	}{settlement.GenesisHash, 1}
 	b := &pgx.Batch{}
+	// Orders are locked in id order (ORDER BY o.id FOR UPDATE) so two groups that share orders lock
+	// them in the same order and cannot deadlock; the voucher log's advisory lock is taken after them,
+	// always in this order.
 	b.Queue(`SELECT o.status, o.buyer_id, coalesce(o.voucher_id, ''), o.id, o.trade_id, o.product_id, t.pricing_method,
 			(SELECT use_category FROM products WHERE id = o.product_id),
 			o.price::text, o.buyer_id, o.seller_id, t.traded_at, o.delivery, o.delivered_at,
@@ -280,6 +307,8 @@ func confirmGroup(ctx context.Context, p *txPipe, group []*confirmRequest) ([]co
 			results[i].err = datavenue.NotFound("order_not_found", "no order with this id")
 			continue
 		}
+		// Each voucher's content is signed (issue) while the log's lock is held, because the document
+		// carries prev_hash and seq, which are only known once the head is read under the lock.
 		v := c.v // a copy: a second request for the same order sees the first one's outcome below
 		v.Certificates = certs[v.ProductID]
 		v.ConfirmedBy = "buyer"
@@ -289,6 +318,8 @@ func confirmGroup(ctx context.Context, p *txPipe, group []*confirmRequest) ([]co
 			results[i].err = datavenue.NotFound("order_not_found", "no order of yours has this id")
 			continue
 		}
+		// A buyer confirming twice gets the voucher already issued (idempotent); the venue's sweep finding
+		// it confirmed is a conflict, which AutoConfirm skips.
 		if c.status == settlement.OrderConfirmed {
 			if req.buyer == "" {
 				results[i].err = datavenue.Conflict("order_confirmed", "the order is confirmed already")
@@ -305,6 +336,8 @@ func confirmGroup(ctx context.Context, p *txPipe, group []*confirmRequest) ([]co
 			results[i].err = err
 			continue
 		}
+		// The voucher's times are RFC 3339 in UTC inside the signed document; the seq and prev_hash chain
+		// it to the previous voucher (D15: fully traceable).
 		now := time.Now().UTC()
 		v.PrevHash, v.Seq = head.hash, head.seq
 		v.Currency, v.TradedAt, v.DeliveredAt, v.ConfirmedAt = "CNY", c.tradedAt.UTC().Format(time.RFC3339), c.deliveredAt.UTC().Format(time.RFC3339), now.Format(time.RFC3339)
@@ -367,6 +400,7 @@ func confirmGroup(ctx context.Context, p *txPipe, group []*confirmRequest) ([]co
 }
 
 // Voucher returns one voucher.
+// Voucher is read-only: vouchers are append-only, the chain is never rewritten.
 func (db SettlementStore) Voucher(ctx context.Context, id string) (settlement.Voucher, error) {
 	var v settlement.Voucher
 	err := db.Pool.QueryRow(ctx, `SELECT id, seq, order_id, hash, prev_hash, document, created_at FROM vouchers WHERE id = $1`, id).
@@ -375,6 +409,9 @@ func (db SettlementStore) Voucher(ctx context.Context, id string) (settlement.Vo
 }
 
 // VoucherLog returns the whole voucher log in order.
+//
+// The whole log is read at once for settlement.VerifyChain, which must walk it from the genesis
+// entry; datavenue check verifies the chain's hashes and signatures with it.
 func (db SettlementStore) VoucherLog(ctx context.Context) ([]settlement.ChainEntry, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT seq, document, prev_hash, hash FROM vouchers ORDER BY seq`)
 	if err != nil {
