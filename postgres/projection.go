@@ -18,6 +18,12 @@ import (
 
 // ApplyEvent applies one engine event in one transaction, recording its id so a second delivery
 // changes nothing (see matching.Projector).
+//
+// The projection is how the Redis engine's outcomes reach PostgreSQL: the engine is the
+// authority while an auction runs, and this store keeps the durable record (bids, deposits,
+// outcome, trade, settlement order, ledger). Delivery from the Redis stream is at least once
+// (a projector may crash after applying and before acknowledging), so every apply is idempotent.
+// The system caller is used when the projector runs outside a request.
 func (db MatchingStore) ApplyEvent(ctx context.Context, e matching.Event) error {
 	if _, ok := datavenue.CallerFrom(ctx); !ok {
 		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
@@ -31,6 +37,8 @@ func (db MatchingStore) ApplyEvent(ctx context.Context, e matching.Event) error 
 // applyEvent applies one engine event in tx unless it was applied before; it reports whether it
 // applied it now.
 func applyEvent(ctx context.Context, tx pgx.Tx, e matching.Event) (bool, error) {
+	// projected_events (stream, event_id) is the idempotency record: the insert and the event's effects
+	// commit together, so an event is applied exactly once however often it is delivered.
 	tag, err := tx.Exec(ctx, `INSERT INTO projected_events (stream, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, e.Stream, e.ID)
 	if err != nil || tag.RowsAffected() == 0 {
 		return false, err
@@ -49,6 +57,8 @@ func applyEvent(ctx context.Context, tx pgx.Tx, e matching.Event) (bool, error) 
 	return err == nil, err
 }
 
+// applyBid copies an accepted bid into auction_bids; the engine has already validated it (bid.lua),
+// so there is no rule here. ON CONFLICT DO NOTHING is a second guard behind projected_events.
 func applyBid(ctx context.Context, tx pgx.Tx, e matching.Event) error {
 	_, err := tx.Exec(ctx, `INSERT INTO auction_bids (auction_id, bid_id, seq, buyer_id, amount, at, ends_at, bids_after)
 		VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8) ON CONFLICT DO NOTHING`,
@@ -58,6 +68,11 @@ func applyBid(ctx context.Context, tx pgx.Tx, e matching.Event) error {
 
 // applyDeposit records a buyer's deposit and books it in the ledger the moment it is received, at
 // the auction's deposit amount.
+//
+// The amount is the auction's deposit as stored in PostgreSQL (INSERT ... SELECT from auctions),
+// not a figure carried in the event. ON CONFLICT DO NOTHING with RETURNING gives no row when the
+// deposit was recorded before, so it is booked once. A zero deposit is recorded but not posted (a
+// ledger transaction needs two non-zero postings).
 func applyDeposit(ctx context.Context, tx pgx.Tx, auction string, buyer datavenue.OrgID, ref string) error {
 	var amount string
 	err := tx.QueryRow(ctx, `INSERT INTO auction_deposits (auction_id, buyer_id, ref, amount)
@@ -75,6 +90,10 @@ func applyDeposit(ctx context.Context, tx pgx.Tx, auction string, buyer datavenu
 	return nil
 }
 
+// applyClose records an auction's end. The closer (the process that ended the auction in Redis)
+// may have recorded the outcome already through RecordOutcome; the compare-and-set on status 'open'
+// makes whichever comes second a no-op for the auction row, while the deposits, the announcement
+// and the trade are done here in either case, each idempotent on its own.
 func applyClose(ctx context.Context, tx pgx.Tx, e matching.Event) error {
 	auction, price := e.Auction, e.Price.String()
 	o := matching.Outcome{Result: e.Outcome, Winner: e.Winner, Price: e.Price, ClosedAt: e.At}
@@ -122,6 +141,8 @@ func applyClose(ctx context.Context, tx pgx.Tx, e matching.Event) error {
 		return err
 	}
 	if o.Result == matching.OutcomeWon {
+		// A win makes a trade at the winning price; the operator is the seller (the auction sells the
+		// operator's product).
 		if err := recordTrade(ctx, tx, "auction", auction, `SELECT product_id, operator_id FROM auctions WHERE id = $1`,
 			o.Winner, price, o.ClosedAt); err != nil {
 			return err
@@ -136,6 +157,10 @@ func applyClose(ctx context.Context, tx pgx.Tx, e matching.Event) error {
 // recordTrade inserts the trade an auction win or an accepted negotiation makes, once (source_id
 // is unique). The product's pricing method and price version are those in force now, when the
 // trade is made.
+//
+// The caller's transaction decides: the trade, its settlement order and their audit records
+// commit with the event that made them, so a win or an accepted negotiation never lacks its
+// order, and never gets two (trades.source_id is unique).
 func recordTrade(ctx context.Context, tx pgx.Tx, source, sourceID, partiesSQL string, buyer datavenue.OrgID, price string, at time.Time) error {
 	send := func(b *pgx.Batch) error { return tx.SendBatch(ctx, b).Close() }
 	_, sold, err := recordTradeOrder(ctx, send, send, source, sourceID, partiesSQL, buyer, price, at)
@@ -170,6 +195,10 @@ func recordTradeOrder(ctx context.Context, send, last func(*pgx.Batch) error, so
 		partiesErr = r.Scan(&product, &seller)
 		return nil
 	})
+	// One statement inserts the trade and returns what the order's terms need, including the
+	// winner's deposit to apply (the auction's deposit where the winner's deposit row is marked
+	// 'apply' by applyClose; 0 for a negotiation). ON CONFLICT (source_id) DO NOTHING: a source
+	// that already made a trade returns no row, which means "recorded before".
 	b.Queue(`WITH src(product, seller) AS (`+partiesSQL+`)
 		INSERT INTO trades (id, source, source_id, product_id, buyer_id, seller_id, price, pricing_method, price_version, traded_at)
 		SELECT $2, $3, $1, p.id, $4, src.seller, $5::numeric, p.pricing_method, p.price_version, $6 FROM src JOIN products p ON p.id = src.product
@@ -213,6 +242,10 @@ func recordTradeOrder(ctx context.Context, send, last func(*pgx.Batch) error, so
 // the terms settlement.TermsOf gives (the winner's deposit applied, the rest due within the
 // payment days); the agreement is the version in force now.
 func queueOrderCreation(ctx context.Context, b *pgx.Batch, o orderFacts, price, deposit string, tradedAt time.Time) error {
+	// The payment terms (7 days to pay from the CST trade day, the deposit deducted) are the
+	// settlement package's rule (settlement.TermsOf); this store only writes them. The agreement
+	// version is the latest one at trade time; NULL when the product has none yet, and payment is
+	// then refused until an order is re-made under an agreement.
 	terms := settlement.TermsOf(money.MustParse(price), money.MustParse(deposit), tradedAt)
 	o.Price, o.AmountDue, o.PaymentDue = money.MustParse(price).String(), terms.AmountDue.String(), terms.PaymentDue
 	b.Queue(`INSERT INTO settlement_orders (id, trade_id, product_id, buyer_id, seller_id, price, deposit_applied, amount_due,
@@ -226,6 +259,10 @@ func queueOrderCreation(ctx context.Context, b *pgx.Batch, o orderFacts, price, 
 	return queueOrderEvent(b, webhooks.OrderCreated, o, nil)
 }
 
+// applyNegotiation keeps the negotiations row as the latest state and appends the move. The
+// upsert only moves forward in time (updated_at <=), so an older event delivered late (a parked
+// event retried, a redelivery) cannot take the row back to an earlier state; each move is
+// recorded once by its event id. An accepted negotiation makes a trade at the agreed price.
 func applyNegotiation(ctx context.Context, tx pgx.Tx, e matching.Event) error {
 	price := e.Price.String()
 	_, err := tx.Exec(ctx, `INSERT INTO negotiations (id, product_id, buyer_id, seller_id, status, price, round, updated_at)
