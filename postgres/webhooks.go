@@ -72,6 +72,9 @@ func webhookStatement(events []webhooks.Event) (string, []any, error) {
 		}
 		ids[i], types[i], rtypes[i], rids[i], orgs[i], data[i], keys[i] = e.ID, e.Type, e.ResourceType, e.ResourceID, string(o), string(d), e.DedupeKey
 	}
+	// The events are inserted in the given order (WITH ORDINALITY ... ORDER BY n), so their seq values
+	// follow it and a resource's events are delivered in the order they were announced. Only the
+	// events actually inserted (not skipped by the dedupe key) reach the fan-out through RETURNING.
 	return `WITH e AS (
 			INSERT INTO webhook_events (id, type, resource_type, resource_id, orgs, data, dedupe_key)
 			SELECT id, type, rtype, rid, ARRAY(SELECT jsonb_array_elements_text(orgs::jsonb)), data::jsonb, key
@@ -94,6 +97,9 @@ func queueOrderEvent(b *pgx.Batch, typ string, o orderFacts, extra map[string]an
 	return queueWebhookEvents(b, orderEvent(typ, o, extra))
 }
 
+// orderEvent builds an order.* event. The dedupe key "type:order id" is what makes each event
+// once per order, even when a payment or a confirmation is retried. The payment fields appear
+// once there is a payment.
 func orderEvent(typ string, o orderFacts, extra map[string]any) webhooks.Event {
 	data := map[string]any{"order_id": o.ID, "trade_id": o.TradeID, "product_id": o.ProductID, "buyer_id": o.Buyer, "seller_id": o.Seller,
 		"price": o.Price, "amount_due": o.AmountDue, "currency": "CNY", "status": o.Status, "payment_due": o.PaymentDue}
@@ -121,6 +127,7 @@ type orderFacts struct {
 	ReceivedOn             *civil.Date
 }
 
+// factsOf takes an order's facts from a settlement.Order the caller has already read.
 func factsOf(o settlement.Order) orderFacts {
 	return orderFacts{ID: o.ID, TradeID: o.TradeID, ProductID: o.ProductID, Buyer: o.BuyerID, Seller: o.SellerID, Price: o.Price.String(),
 		AmountDue: o.AmountDue.String(), Status: o.Status, PaymentDue: o.PaymentDue, PaymentRef: o.PaymentRef, PaidVia: o.PaidVia, ReceivedOn: o.ReceivedOn}
@@ -208,6 +215,10 @@ func (db WebhookStore) AnnounceObligations(ctx context.Context, dueBy, overdueBe
 	total := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		total = 0
+		// Due and overdue are decided in SQL against the dedupe keys already written, so the scan selects
+		// only obligations with something left to announce, and the two flags say which. SKIP LOCKED lets
+		// several venue processes scan at once, each taking other obligations, and keeps the scan from
+		// waiting behind an import that holds a row.
 		rows, err := tx.Query(ctx, `SELECT o.id, o.party_id, `+obligationData+`,
 				NOT EXISTS (SELECT 1 FROM webhook_events WHERE dedupe_key = 'obligation.due:' || o.id),
 				o.due_date < $2 AND NOT EXISTS (SELECT 1 FROM webhook_events WHERE dedupe_key = 'obligation.overdue:' || o.id)
@@ -248,6 +259,9 @@ func (db WebhookStore) AnnounceObligations(ctx context.Context, dueBy, overdueBe
 func (db WebhookStore) AnnounceCertificateEvent(ctx context.Context, e certificates.Event) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		var p webhooks.Parties
+		// The recipients depend on the resource: a certificate concerns its holder and the operators
+		// trading on the asset (products not delisted, active grants); an authorisation its operator and
+		// the asset's holder; an approval its holder (webhooks.Recipients).
 		resource, _, _ := strings.Cut(e.Type, ".")
 		var holders, operators []string
 		var err error
@@ -269,6 +283,8 @@ func (db WebhookStore) AnnounceCertificateEvent(ctx context.Context, e certifica
 		}
 		p.Holders, p.Operators = orgIDs(holders), orgIDs(operators)
 		data := map[string]any{"subject_id": e.SubjectID, "asset_id": e.AssetID, "detail": e.Payload, "occurred_at": e.CreatedAt}
+		// The dedupe key is the certificates outbox id, so a redelivery from that outbox (at least once)
+		// announces once.
 		return appendWebhookEvents(ctx, tx, webhooks.NewEvent(e.Type, resource, e.SubjectID, p, data, "certificates:"+strconv.FormatInt(e.ID, 10)))
 	})
 }
@@ -277,6 +293,8 @@ func (db WebhookStore) AnnounceCertificateEvent(ctx context.Context, e certifica
 func (db WebhookStore) CreateSubscription(ctx context.Context, s webhooks.Subscription) (webhooks.Subscription, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		caller, _ := datavenue.CallerFrom(ctx)
+		// The secret is stored so deliveries can be signed with it, but no read returns it
+		// (subscriptionColumns leaves it out) and the audit record omits it.
 		if _, err := tx.Exec(ctx, `INSERT INTO webhook_subscriptions (id, org_id, url, events, secret, description, status, created_by, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8)`, s.ID, string(s.Org), s.URL, s.Events, s.Secret, s.Description,
 			caller.Subject, s.CreatedAt); err != nil {
@@ -325,6 +343,8 @@ func (db WebhookStore) DeleteSubscription(ctx context.Context, id string) (webho
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
+		// Pending deliveries of the deleted subscription are marked dead so no worker sends them; the
+		// ones already delivered keep their history.
 		if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET status = 'dead', lease = NULL, last_error = 'the subscription was deleted'
 			WHERE subscription_id = $1 AND status = 'pending'`, id); err != nil {
 			return err
@@ -346,6 +366,9 @@ func (db WebhookStore) PingSubscription(ctx context.Context, subscriptionID stri
 		if err != nil {
 			return err
 		}
+		// The ping is an ordinary event with one delivery made directly to this subscription (no fan-out),
+		// so it exercises the same worker, signature and retry path as real events. No row from the
+		// INSERT ... SELECT means the subscription is not active.
 		if err := tx.QueryRow(ctx, `WITH e AS (
 				INSERT INTO webhook_events (id, type, resource_type, resource_id, orgs, data, dedupe_key)
 				VALUES ($1, $2, $3, $4, ARRAY(SELECT jsonb_array_elements_text($5::jsonb)), $6::jsonb, $7) RETURNING seq, resource_type, resource_id)
@@ -367,6 +390,8 @@ const deliveryColumns = `d.id, d.subscription_id, e.id, e.type, e.seq, e.resourc
 	d.next_attempt_at, d.last_attempt_at, coalesce(d.last_status, 0), coalesce(d.last_error, ''), d.delivered_at, d.replays, d.created_at
 	FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq `
 
+// scanDelivery reads one deliveryColumns row; next_attempt_at is meaningful only while pending,
+// so it is reported only then.
 func scanDelivery(row pgx.Row) (webhooks.Delivery, error) {
 	var d webhooks.Delivery
 	var next time.Time
@@ -420,6 +445,8 @@ func (db WebhookStore) ReplayWebhookDelivery(ctx context.Context, id int64) (web
 		if subStatus != "active" {
 			return datavenue.Conflict("subscription_deleted", "the delivery's subscription was deleted: there is nowhere to send it")
 		}
+		// Replaying resets the attempts and the give-up window (cycle_started_at), so the delivery gets
+		// the full retry schedule again.
 		tag, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), cycle_started_at = now(),
 				delivered_at = NULL, lease = NULL, replays = replays + 1
 			WHERE id = $1 OR ($2 = 'dead' AND subscription_id = $3 AND resource_key = $4 AND event_seq > $5 AND status = 'dead')`,
@@ -455,6 +482,11 @@ func (db WebhookStore) ClaimDeliveries(ctx context.Context, now time.Time, lease
 				AND p.resource_key = d.resource_key AND p.status = 'dead' AND p.event_seq < d.event_seq)`); err != nil {
 			return err
 		}
+		// The claim is one statement: pick due deliveries whose subscription is active and that have no
+		// earlier pending event of the same resource to the same subscription (per-resource order), lock
+		// them with SKIP LOCKED so concurrent workers in several processes claim disjoint sets, then set a
+		// lease token and push next_attempt_at out by the lease length. If the worker dies, the delivery
+		// becomes due again when the lease runs out and another worker claims it: at-least-once delivery.
 		rows, err := tx.Query(ctx, `WITH due AS (
 				SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id AND s.status = 'active'
 				WHERE d.status = 'pending' AND d.next_attempt_at <= $1
@@ -505,6 +537,8 @@ func (db WebhookStore) RecordAttempt(ctx context.Context, r webhooks.Result) err
 		}
 		var sub, key string
 		var seq int64
+		// "lease = $2" is the fence: a worker that took longer than its lease, whose delivery was claimed
+		// again by another, updates no row, so a stale result never overwrites a newer one.
 		err := tx.QueryRow(ctx, `UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, last_attempt_at = $4,
 				last_status = nullif($5, 0), last_error = nullif($6, ''), delivered_at = $7, next_attempt_at = $8, lease = NULL
 			WHERE id = $1 AND lease = $2 RETURNING subscription_id, resource_key, event_seq`,
@@ -512,6 +546,8 @@ func (db WebhookStore) RecordAttempt(ctx context.Context, r webhooks.Result) err
 		if err != nil || !r.Dead {
 			return ignoreNoRows(err) // no row: the lease ran out and another attempt owns the delivery
 		}
+		// "lease IS NULL" leaves alone a later delivery that another worker is sending right now; it is
+		// held back at the next claim instead (the "held back" sweep in ClaimDeliveries).
 		_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET status = 'dead',
 				last_error = 'held back: delivery ' || $4 || ' of an earlier event of this resource was given up'
 			WHERE subscription_id = $1 AND resource_key = $2 AND event_seq > $3 AND status = 'pending' AND lease IS NULL`,
@@ -523,6 +559,8 @@ func (db WebhookStore) RecordAttempt(ctx context.Context, r webhooks.Result) err
 // WebhookHealth counts pending and dead deliveries and the age of the oldest pending one.
 func (db WebhookStore) WebhookHealth(ctx context.Context) (webhooks.Health, error) {
 	var h webhooks.Health
+	// The oldest pending age is measured from the start of the delivery's retry cycle, which is what
+	// an operator needs to see a subscriber that has been failing for long.
 	err := db.Pool.QueryRow(ctx, `SELECT
 			(SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'),
 			coalesce((SELECT extract(epoch FROM now() - min(cycle_started_at)) FROM webhook_deliveries WHERE status = 'pending'), 0)::float8,
