@@ -10,11 +10,16 @@ import (
 	"github.com/datavenue/datavenue/settlement"
 )
 
+// errOperatorNotFound is reported for an unknown operator id, before any maximum is read or set.
 var errOperatorNotFound = datavenue.NotFound("organisation_not_found", "no such operator")
 
+// allowedSelect reads a version of an operator's maximum allowed revenue for a year (N4: set by the
+// pricing authority and the data bureau; operating cost, permitted profit and taxes). Versions are
+// append-only: a revised maximum is a new version, and the history stays for the N6 report.
 const allowedSelect = `SELECT id, operator_id, year, version, amount::text, approval_ref, pricing_doc_number,
 	set_by_org, set_by, set_at FROM allowed_revenues `
 
+// scanAllowed parses the amount only when the row was read; the amount is NUMERIC yuan.
 func scanAllowed(row pgx.Row) (settlement.AllowedRevenue, error) {
 	var a settlement.AllowedRevenue
 	var amount string
@@ -38,6 +43,7 @@ func (db SettlementStore) SetAllowedRevenue(ctx context.Context, a settlement.Al
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO allowed_revenues (id, operator_id, year, version, amount, approval_ref, pricing_doc_number,
+			// The amount goes as a decimal.Decimal, which pgx encodes as NUMERIC exactly.
 			set_by_org, set_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.ID, a.OperatorID, a.Year, a.Version, a.Amount.Decimal(),
 			a.ApprovalRef, a.PricingDocNumber, a.SetByOrg, a.SetBy); err != nil {
 			return err
@@ -68,6 +74,11 @@ func (db SettlementStore) AllowedRevenues(ctx context.Context, operator datavenu
 // force (the newest version) and the operator's revenue: its `operator` shares of orders that are
 // paid and not cancelled, by the year (China Standard Time) their money was received.
 func (db SettlementStore) RevenueYears(ctx context.Context, operator datavenue.OrgID, upTo int) ([]settlement.RevenueYear, error) {
+	// span lists every year from the first with a maximum (or upTo alone) to upTo, so a year with
+	// revenue but no maximum still appears. maxima takes the newest version per year (DISTINCT ON
+	// ... ORDER BY version DESC). earned sums the operator's shares of orders whose money was
+	// received, by the CST year of received_on (a DATE), because N4/N5 compare a year's revenue with
+	// that year's maximum; cancelled and unpaid orders earned nothing.
 	rows, err := db.Pool.Query(ctx, `
 		WITH span AS (SELECT generate_series(least(coalesce(min(year), $2), $2), $2) AS year FROM allowed_revenues
 			WHERE operator_id = $1 AND year <= $2),
@@ -103,6 +114,8 @@ func (db SettlementStore) RevenueYears(ctx context.Context, operator datavenue.O
 // event (allowed_revenue.approaching, .reached or .exceeded).
 func (db SettlementStore) RecordRevenueWarning(ctx context.Context, s settlement.RevenueStanding) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
+		// allowed_revenue_warnings has one row per (operator, year, status): the sweep that watches the
+		// standings can run daily, in several processes, and still warns once per level.
 		tag, err := tx.Exec(ctx, `INSERT INTO allowed_revenue_warnings (operator_id, year, status) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING`, s.OperatorID, s.Year, s.Status)
 		if err != nil || tag.RowsAffected() == 0 {
@@ -116,6 +129,7 @@ func (db SettlementStore) RecordRevenueWarning(ctx context.Context, s settlement
 
 // OperatorsWithAllowedRevenue lists the operators with a maximum set for a year.
 func (db SettlementStore) OperatorsWithAllowedRevenue(ctx context.Context, year int) ([]datavenue.OrgID, error) {
+	// The settlement sweep uses it to find whose standing to compute for a year.
 	rows, err := db.Pool.Query(ctx, `SELECT DISTINCT operator_id FROM allowed_revenues WHERE year = $1 ORDER BY 1`, year)
 	if err != nil {
 		return nil, interpretError(err)

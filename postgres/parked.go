@@ -19,6 +19,8 @@ func (db MatchingStore) ParkEvent(ctx context.Context, e matching.ParkedEntry) e
 	if _, ok := datavenue.CallerFrom(ctx); !ok {
 		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
 	}
+	// The entry's raw stream fields are kept, not a decoded event: an entry may be parked precisely
+	// because it does not decode, and a fixed venue must be able to decode it again on retry.
 	fields, err := json.Marshal(e.Fields)
 	if err != nil {
 		return err
@@ -41,6 +43,8 @@ func (db MatchingStore) ParkEvent(ctx context.Context, e matching.ParkedEntry) e
 
 const parkedColumns = `id, stream, event_id, shard, fields, error, error_code, attempts, parked_at, retried_at, resolved_at`
 
+// scanParked derives the status from resolved_at: an entry is never deleted, so the record of what
+// was parked and when it was applied stays for the audit.
 func scanParked(r pgx.Row) (matching.ParkedEntry, error) {
 	var e matching.ParkedEntry
 	err := r.Scan(&e.ID, &e.Stream, &e.EventID, &e.Shard, &e.Fields, &e.Error, &e.ErrorCode, &e.Attempts, &e.ParkedAt, &e.RetriedAt, &e.ResolvedAt)
@@ -55,6 +59,8 @@ func scanParked(r pgx.Row) (matching.ParkedEntry, error) {
 // "parked" (waiting), "applied" (a retry applied them) or "" (both).
 func (db MatchingStore) ParkedEntries(ctx context.Context, status string, after int64, limit int) ([]matching.ParkedEntry, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+parkedColumns+` FROM projection_parked
+		// "($1 = 'parked') = (resolved_at IS NULL)" selects the waiting entries for "parked" and the
+		// applied ones for "applied" in one predicate.
 		WHERE ($1 = '' OR ($1 = 'parked') = (resolved_at IS NULL)) AND id > $2 ORDER BY id LIMIT $3`, status, after, limit)
 	if err != nil {
 		return nil, interpretError(err)
@@ -72,6 +78,9 @@ func (db MatchingStore) ParkedEntry(ctx context.Context, id int64) (matching.Par
 }
 
 // ParkedCounts is how many entries wait parked, by shard (shards with none are left out).
+//
+// Operators watch this per shard: a parked entry means an engine outcome (a bid, a close, a
+// trade) that is not yet in PostgreSQL, and datavenue check fails while any waits.
 func (db MatchingStore) ParkedCounts(ctx context.Context) (map[int]int64, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT shard, count(*) FROM projection_parked WHERE resolved_at IS NULL GROUP BY shard`)
 	if err != nil {
@@ -102,6 +111,8 @@ func (db MatchingStore) RetryParked(ctx context.Context, id int64) (matching.Par
 		if e.ResolvedAt != nil {
 			return nil
 		}
+		// DecodeEvent takes map[string]any (the shape a Redis stream read gives); the stored fields are
+		// strings.
 		fields := make(map[string]any, len(e.Fields))
 		for k, v := range e.Fields {
 			fields[k] = v
@@ -116,6 +127,7 @@ func (db MatchingStore) RetryParked(ctx context.Context, id int64) (matching.Par
 			return err
 		}); err != nil {
 			cause = interpretError(err)
+			// A database outage is not the entry's fault: leave the record untouched and report unavailable.
 			if datavenue.KindOf(cause) == datavenue.KindUnavailable {
 				return cause // the database itself: nothing to record
 			}
