@@ -12,9 +12,14 @@ import (
 	"github.com/datavenue/datavenue/money"
 )
 
+// capSelect reads a version of a product's price cap for one charging unit (N4: the authorising body
+// sets a cap per product, the operator prices at or below it; N3: per quantity, call, time or
+// volume, the charging unit). Versions are append-only with their approval reference and pricing
+// document, so the cap in force on any past day can be shown.
 const capSelect = `SELECT id, product_id, charging_unit, version, amount::text, approval_ref, pricing_doc_number,
 	valid_from, valid_until, filed_by_org, filed_by, filed_at FROM price_caps `
 
+// scanCap reads one capSelect row; the validity dates are CST civil dates, the amount NUMERIC yuan.
 func scanCap(row pgx.Row) (listing.Cap, error) {
 	var c listing.Cap
 	var amount string
@@ -70,6 +75,8 @@ func (db ListingStore) Caps(ctx context.Context, productID string) ([]listing.Ca
 
 // CapInForce returns the cap in force for a product's charging unit on a day, or nil.
 func (db ListingStore) CapInForce(ctx context.Context, productID, unit string, day civil.Date) (*listing.Cap, error) {
+	// Which version is in force on a day is the listing package's rule (listing.CapInForce); the store
+	// only reads every version, which is a handful per product.
 	caps, err := db.Caps(ctx, productID)
 	if err != nil {
 		return nil, err

@@ -9,9 +9,14 @@ import (
 	"github.com/datavenue/datavenue/parties"
 )
 
+// orgColumns is an organisation as parties.Organisation needs it. Fiscal level and treasury are set
+// only for government units (D17: a unit's non-tax revenue goes to the treasury of its level), the
+// supervisor only for state enterprises (G6: they file with SASAC); constraints in the organisations
+// table enforce both (organisations_government_treasury, organisations_supervisor_state_enterprise).
 const orgColumns = `id, uscc, name, name_en, kind, coalesce(fiscal_level, ''), coalesce(treasury, ''),
 	coalesce(supervisor, ''), roles, created_at, updated_at`
 
+// scanOrganisation reads one orgColumns row; roles are stored as text[] and typed here.
 func scanOrganisation(row pgx.Row) (parties.Organisation, error) {
 	var o parties.Organisation
 	var roles []string
@@ -24,6 +29,7 @@ func scanOrganisation(row pgx.Row) (parties.Organisation, error) {
 	return o, err
 }
 
+// roleStrings is the text[] form of roles for pgx.
 func roleStrings(roles []datavenue.Role) []string {
 	out := make([]string, len(roles))
 	for i, r := range roles {
@@ -41,6 +47,9 @@ func (db PartyStore) CreateOrganisation(ctx context.Context, reg parties.Registr
 	var org parties.Organisation
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
+		// INSERT ... RETURNING reads the stored row (defaults, timestamps) in the same statement. The
+		// unique USCC (the national unified social credit code) makes a second registration of the same
+		// organisation organisation_uscc_taken.
 		org, err = scanOrganisation(tx.QueryRow(ctx, `INSERT INTO organisations
 			(id, uscc, name, name_en, kind, fiscal_level, treasury, supervisor, roles)
 			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), nullif($8, ''), $9)
@@ -80,6 +89,8 @@ func (db PartyStore) SetOrganisationRoles(ctx context.Context, id datavenue.OrgI
 	var org parties.Organisation
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var before []string
+		// The row lock orders concurrent role changes, and "before" is the value this change replaced,
+		// so the audit trail shows every role change in sequence.
 		if err := tx.QueryRow(ctx, `SELECT roles FROM organisations WHERE id = $1 FOR UPDATE`, id).Scan(&before); err != nil {
 			return notFoundAs(err, datavenue.NotFound("organisation_not_found", "no organisation has this id"))
 		}
@@ -97,6 +108,7 @@ func (db PartyStore) SetOrganisationRoles(ctx context.Context, id datavenue.OrgI
 var _ parties.Store = PartyStore{}
 
 // OrganisationKind returns an organisation's kind.
+// The cheap read that access checks and other stores use when only the kind matters.
 func (db PartyStore) OrganisationKind(ctx context.Context, id datavenue.OrgID) (string, error) {
 	var kind string
 	err := db.Pool.QueryRow(ctx, `SELECT kind FROM organisations WHERE id = $1`, id).Scan(&kind)
