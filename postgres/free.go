@@ -19,9 +19,15 @@ import (
 // settlement.FreeUseStore). The product is share-locked while check runs on it, so a suspension
 // or a price change committed meanwhile waits and is then seen. The same SourceID again returns
 // the order made the first time.
+//
+// Free use is G7/N1's conditional free use for public governance and public welfare: the trade
+// is still made and recorded on the venue (D15: every use traceable), only at 0.00. check is the
+// settlement package's rule (the product offers free use for this purpose, it is published...).
 func (db SettlementStore) CreateFreeOrder(ctx context.Context, f settlement.FreeOrder, check func(listing.Product) error) (settlement.Order, error) {
 	orderID := f.OrderID
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		// Idempotency by the caller's SourceID: the lookup runs inside the transaction, and trades'
+		// unique source_id refuses a concurrent duplicate that passed this check at the same moment.
 		if err := tx.QueryRow(ctx, `SELECT o.id FROM trades t JOIN settlement_orders o ON o.trade_id = t.id
 			WHERE t.source = 'free_use' AND t.source_id = $1 AND t.buyer_id = $2`, f.SourceID, string(f.Buyer)).Scan(&orderID); err == nil {
 			return nil // the same request again
@@ -45,6 +51,8 @@ func (db SettlementStore) CreateFreeOrder(ctx context.Context, f settlement.Free
 		if _, err := subscribeFromTrade(ctx, tx, f.TradeID); err != nil {
 			return err
 		}
+		// The order is paid on the CST day of the trade, which is also its payment due date: there is
+		// nothing to pay, so there is nothing to be late for.
 		today := civil.Of(tradedAt)
 		ref := "free_use:" + orderID
 		if _, err := tx.Exec(ctx, `INSERT INTO settlement_orders (id, trade_id, product_id, buyer_id, seller_id, price, deposit_applied, amount_due,
@@ -56,6 +64,8 @@ func (db SettlementStore) CreateFreeOrder(ctx context.Context, f settlement.Free
 		facts := orderFacts{ID: orderID, TradeID: f.TradeID, ProductID: p.ID, Buyer: f.Buyer, Seller: p.OperatorID, Price: "0.00", AmountDue: "0.00",
 			Status: settlement.OrderPaid, PaymentDue: today, PaymentRef: ref, PaidVia: settlement.PaidViaFreeUse, ReceivedOn: &today}
 		purpose := map[string]any{"purpose": p.UseCategory}
+		// Buyer and seller get the same two events a paid trade gives them (order.created, then
+		// payment.recorded), so an integrator needs no special case for free use.
 		if err := announceOrder(ctx, tx, webhooks.OrderCreated, facts, purpose); err != nil {
 			return err
 		}

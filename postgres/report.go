@@ -10,6 +10,8 @@ import (
 	"github.com/datavenue/datavenue/settlement"
 )
 
+// reportLines runs one report query whose rows are (key, label, count, amount) and returns its
+// lines, an empty list rather than nil so the JSON shows [] for a period with nothing in it.
 func reportLines(ctx context.Context, db SettlementStore, sql string, args ...any) ([]settlement.ReportLine, error) {
 	rows, err := db.Pool.Query(ctx, sql, args...)
 	if err != nil {
@@ -30,9 +32,16 @@ func reportLines(ctx context.Context, db SettlementStore, sql string, args ...an
 
 // Report computes a period's settlement report (dates in China Standard Time).
 func (db SettlementStore) Report(ctx context.Context, from, to, today civil.Date) (settlement.Report, error) {
+	//
+	// Revenue is assigned to the period by the CST day the order was paid (paid_at is a UTC
+	// timestamp), the remittances and filings are as they stand today. Each part is its own query
+	// against the primary; the report is not one snapshot, which a report of a closed period does not
+	// need. Amounts are summed as NUMERIC and rounded to the fen in SQL.
 	r := settlement.Report{From: from, To: to, Currency: "CNY"}
 	inPeriod := `(o.paid_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN $1 AND $2`
 	var err error
+	// Revenue by holder is the D16 split as it was paid out: every share by party and role; the
+	// venue's fee (no party) is labelled as the venue's service fee.
 	if r.RevenueByHolder, err = reportLines(ctx, db, `SELECT coalesce(s.party_id, 'venue') || ' ' || s.role, coalesce(g.name, '交易场所服务费'),
 			count(*), sum(s.amount)::numeric(17,2)::text
 		FROM settlement_shares s JOIN settlement_orders o ON o.id = s.order_id LEFT JOIN organisations g ON g.id = s.party_id
@@ -54,6 +63,8 @@ func (db SettlementStore) Report(ctx context.Context, from, to, today civil.Date
 		GROUP BY 1 ORDER BY 1`, today.Time()); err != nil {
 		return r, err
 	}
+	// G6: filings with the supervisor (state enterprises) or the finance department that are still
+	// open, by unit.
 	r.FilingsDue, err = reportLines(ctx, db, `SELECT o.party_id, g.name, count(*), sum(o.amount)::numeric(17,2)::text
 		FROM obligations o JOIN organisations g ON g.id = o.party_id WHERE o.kind IN ('supervisor_filing', 'finance_filing') AND o.status = 'due'
 		GROUP BY 1, 2 ORDER BY 1`)
