@@ -11,6 +11,9 @@ import (
 
 // FeedEvent is one event of an auction's live feed. For sealed auctions a bid carries only the
 // number of bids: no amount and no bidder until the close.
+// Amounts are yuan decimal strings, never JSON numbers (the API's money convention). The feed is a
+// convenience for watchers, not a record: the projection (PostgreSQL) is the record, and a slow
+// subscriber may miss events (see dispatch).
 type FeedEvent struct {
 	Type    string     `json:"type"` // bid, extended, close
 	Seq     int64      `json:"seq,omitempty"`
@@ -24,6 +27,7 @@ type FeedEvent struct {
 }
 
 // StreamReader is the part of go-redis the feed uses.
+// Declaring only these two calls lets tests give the feed a stub or a cluster client alike.
 type StreamReader interface {
 	XRead(ctx context.Context, a *redis.XReadArgs) *redis.XStreamSliceCmd
 	XRevRangeN(ctx context.Context, stream, start, stop string, count int64) *redis.XMessageSliceCmd
@@ -32,6 +36,9 @@ type StreamReader interface {
 // Feed fans the shards' event streams out to live subscribers: one reader per shard with
 // subscribers (a blocking XREAD), however many clients watch, so watchers do not each hold a
 // Redis connection.
+//
+// subs and active are guarded by mu; active[shard] is true while a read goroutine follows that
+// shard's stream.
 type Feed struct {
 	Redis StreamReader
 	Keys  Keys
@@ -43,6 +50,8 @@ type Feed struct {
 
 // Subscribe delivers the auction's events from now on until ctx ends. kind decides redaction.
 func (f *Feed) Subscribe(ctx context.Context, auctionID, kind string) <-chan FeedEvent {
+	// The buffer of 64 absorbs a burst of bids (anti-sniping extensions bring many near the end)
+	// while the client's writer catches up.
 	ch := make(chan FeedEvent, 64)
 	f.mu.Lock()
 	if f.subs == nil {
@@ -64,6 +73,9 @@ func (f *Feed) Subscribe(ctx context.Context, auctionID, kind string) <-chan Fee
 		go f.read(shard, last)
 	}
 	f.mu.Unlock()
+	// Unsubscribing happens when the subscriber's context ends (the client went away): the channel is
+	// removed under mu before it is closed, so dispatch, which sends under mu, never sends on a closed
+	// channel.
 	go func() {
 		<-ctx.Done()
 		f.mu.Lock()
@@ -77,6 +89,9 @@ func (f *Feed) Subscribe(ctx context.Context, auctionID, kind string) <-chan Fee
 	return ch
 }
 
+// watching reports whether anyone still watches an auction of the shard and, when nobody does,
+// marks the shard inactive under the same lock, so a Subscribe that comes next starts a new reader
+// rather than relying on one that is about to stop.
 func (f *Feed) watching(shard int) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -93,6 +108,8 @@ func (f *Feed) watching(shard int) bool {
 func (f *Feed) read(shard int, last string) {
 	ctx := context.Background()
 	for f.watching(shard) {
+		// The 2-second block bounds how long a reader outlives its last subscriber. Redis Nil means the
+		// block timed out with nothing new.
 		res, err := f.Redis.XRead(ctx, &redis.XReadArgs{Streams: []string{f.Keys.Events(shard), last}, Count: 100, Block: 2 * time.Second}).Result()
 		if errors.Is(err, redis.Nil) {
 			continue
@@ -108,6 +125,8 @@ func (f *Feed) read(shard int, last string) {
 	}
 }
 
+// dispatch decodes an entry once with the one decoder the projection also uses (DecodeEvent), then
+// gives each subscriber the view its auction kind allows.
 func (f *Feed) dispatch(v map[string]any) {
 	e, err := DecodeEvent("", "", v)
 	if err != nil {
@@ -125,6 +144,9 @@ func (f *Feed) dispatch(v map[string]any) {
 	}
 }
 
+// feedEvents redacts by kind: only an English (open ascending) auction shows amounts and bidders
+// while it runs; a sealed auction shows only the number of bids, so no bidder learns another's bid
+// before the close. Deposits and negotiation events are not part of an auction's feed.
 func feedEvents(kind string, e Event) []FeedEvent {
 	switch e.Type {
 	case EventBid:

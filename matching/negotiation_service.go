@@ -25,10 +25,17 @@ type MoveInput struct {
 }
 
 // OfferTTL is how long a party has to answer an offer before the negotiation expires.
+// Measured on the engine's clock (Redis TIME); each offer or counter restarts it.
 const OfferTTL = 72 * time.Hour
 
 // StartNegotiation opens a negotiation on a published product priced by negotiation (or a guided
 // price, which may be negotiated inside its band).
+//
+// The checks run before anything is written: the role, the amount's syntax, the buyer's
+// registration, then the product (published, not free use, priced by negotiation or a guided
+// band). Free use is N1/G7's conditional free use: it has no price to negotiate. The price rules
+// themselves (band, cap) are checked atomically by negotiate.lua, because a cap can be lowered
+// between this check and the move.
 func (s Service) StartNegotiation(ctx context.Context, caller datavenue.Caller, key string, in NegotiationInput) (NegotiationView, error) {
 	if !caller.Is(datavenue.RoleBuyer) {
 		return NegotiationView{}, datavenue.Forbidden("role_not_allowed", "buyers open negotiations")
@@ -41,6 +48,8 @@ func (s Service) StartNegotiation(ctx context.Context, caller datavenue.Caller, 
 		return NegotiationView{}, err
 	}
 	p, err := s.Store.Product(ctx, in.ProductID)
+	// Any failure to read the product (unknown, not visible) is reported as the request's invalid
+	// product_id, like an unpublished one, so the catalogue's unpublished drafts do not leak.
 	if err != nil || (p.Status != listing.StatusPublished) {
 		return NegotiationView{}, datavenue.Invalid("product_not_found", "no published product has this id",
 			datavenue.FieldError{Field: "product_id", Code: "not_found", Message: "no published product has this id"})
@@ -54,6 +63,9 @@ func (s Service) StartNegotiation(ctx context.Context, caller datavenue.Caller, 
 	terms := NegotiationTerms{ProductID: p.ID, Operator: p.OperatorID, Holders: p.HolderIDs, BandLow: p.Pricing.BandLow,
 		BandHigh: p.Pricing.BandHigh, Floor: money.Zero, Allow: p.AllowList, Deny: p.DenyList, OfferTTL: OfferTTL}
 	id := datavenue.NewID("neg")
+	// With an Idempotency-Key the negotiation id is derived from the caller's scope and the key
+	// (sha256, 13 bytes = 26 hex characters, the length of a ULID), so a retry reaches the same
+	// negotiation and the script's "open" move id replays the first reply.
 	if key != "" { // a retried request opens the same negotiation; the script refuses another request
 		sum := sha256.Sum256(append([]byte("neg|"), keyScope(caller, key)...))
 		id = "neg_" + strings.ToUpper(hex.EncodeToString(sum[:13]))
@@ -68,6 +80,7 @@ func (s Service) StartNegotiation(ctx context.Context, caller datavenue.Caller, 
 	return s.Engine.NegotiationView(ctx, id)
 }
 
+// parseAmount reads a yuan amount from a request as a validation error on the amount field.
 func parseAmount(s string) (money.Yuan, error) {
 	y, err := money.Parse(s)
 	if err != nil {
@@ -78,6 +91,10 @@ func parseAmount(s string) (money.Yuan, error) {
 }
 
 // Move makes a party's move in a negotiation.
+//
+// The caller must be one of the two parties, in the role of its side: the buyer's organisation as
+// buyer, the product operator's as operator. Whose turn it is and which moves the state allows
+// are the script's rules (negotiate.lua), checked atomically with the move.
 func (s Service) Move(ctx context.Context, caller datavenue.Caller, id, key string, in MoveInput) (NegotiationView, error) {
 	if !caller.Is(datavenue.RoleBuyer, datavenue.RoleOperator) {
 		return NegotiationView{}, datavenue.Forbidden("role_not_allowed", "the buyer and the operator negotiate")
@@ -106,6 +123,8 @@ func (s Service) Move(ctx context.Context, caller datavenue.Caller, id, key stri
 			return NegotiationView{}, err
 		}
 	}
+	// The move id derived from the key makes a retried move a replay (negotiate.lua stores replies by
+	// move id); without a key every request is a new move.
 	moveID := datavenue.NewID("mv")
 	if key != "" {
 		sum := sha256.Sum256(keyScope(caller, key))
@@ -113,6 +132,8 @@ func (s Service) Move(ctx context.Context, caller datavenue.Caller, id, key stri
 	}
 	// The cap in force now goes with the move: the script holds the lowest one it has seen.
 	cap := money.Zero
+	// A product that has since disappeared from view has no cap to apply; the negotiation keeps the
+	// lowest cap it has seen.
 	if p, err := s.Store.Product(ctx, v.ProductID); err == nil {
 		if cap, err = s.capFor(ctx, p); err != nil {
 			return NegotiationView{}, err
@@ -128,6 +149,8 @@ func (s Service) Move(ctx context.Context, caller datavenue.Caller, id, key stri
 
 // Negotiation returns a negotiation to its parties and auditors.
 func (s Service) Negotiation(ctx context.Context, caller datavenue.Caller, id string) (NegotiationView, error) {
+	//
+	// Anyone else, including another buyer or operator, gets not found rather than forbidden.
 	v, err := s.Engine.NegotiationView(ctx, id)
 	if err != nil {
 		return v, err

@@ -16,9 +16,12 @@ import (
 //go:embed scripts/restore.lua
 var restoreSrc string
 
+// restoreScript is embedded like the other scripts: the binary carries the Lua it was tested with.
 var restoreScript = redis.NewScript(restoreSrc)
 
 // ProjectedBid is a bid as the projection copied it into PostgreSQL.
+// Amounts are yuan here and go to the script as fen; times are UTC instants that the script stores
+// as Unix milliseconds, the engine's time unit.
 type ProjectedBid struct {
 	BidID     string
 	Buyer     datavenue.OrgID
@@ -30,6 +33,8 @@ type ProjectedBid struct {
 }
 
 // RestoreStore is what a rebuild reads from PostgreSQL.
+// It embeds Store for the auction records and products, and adds the two projections a rebuild
+// needs: the bids in sequence order and the buyers whose deposit was received.
 type RestoreStore interface {
 	Store
 	AuctionBids(ctx context.Context, id string) ([]ProjectedBid, error)
@@ -42,6 +47,8 @@ type RestoreStore interface {
 // projection had not copied yet when Redis lost it: the bids and deposits of at most one
 // projection pass (a second) before the loss. It returns how many auctions it rebuilt.
 func (s Service) Restore(ctx context.Context, store RestoreStore) (int, error) {
+	// The open auctions per PostgreSQL are the ones to check: an auction closed in Redis but not yet
+	// projected is still open here, and restore.lua leaves it alone because its meta exists.
 	open, err := store.Auctions(ctx, "", "open")
 	if err != nil {
 		return 0, err
@@ -60,6 +67,9 @@ func (s Service) Restore(ctx context.Context, store RestoreStore) (int, error) {
 		if err != nil {
 			return restored, err
 		}
+		// The auction is rebuilt from the record with the product's current terms and the cap in force
+		// now (N4), as Open would build it; a cap lowered while Redis was down thus applies from the
+		// rebuild on.
 		a := s.engineAuction(r, p)
 		if a.Cap, err = s.capFor(ctx, p); err != nil {
 			return restored, err
@@ -75,6 +85,9 @@ func (s Service) Restore(ctx context.Context, store RestoreStore) (int, error) {
 	return restored, nil
 }
 
+// restore passes the whole state as one JSON argument, so the script rebuilds it in one atomic
+// call: a bidder can never see a half-restored auction. The deadline is the latest of the
+// scheduled end and every projected bid's extended end (anti-sniping), computed by the script.
 func (e Engine) restore(ctx context.Context, a Auction, bids []ProjectedBid, deposits []datavenue.OrgID) (bool, error) {
 	bandLow, bandHigh := "0", "0"
 	if a.BandLow != nil && a.BandHigh != nil {
@@ -110,6 +123,8 @@ func (e Engine) restore(ctx context.Context, a Auction, bids []ProjectedBid, dep
 	if err != nil {
 		return false, err
 	}
+	// restore.lua takes the first eight of the bid keys (it does not touch the bid event stream): the
+	// meta, replies, history, sealed bids, allow and deny lists, deposits and the shard's deadlines.
 	keys := e.Keys.bidKeys(a.ID)
 	res, err := restoreScript.Run(ctx, e.Redis, []string{keys[0], keys[1], keys[2], keys[3], keys[4], keys[5], keys[6], keys[7]},
 		a.ID, string(raw)).StringSlice()
@@ -119,6 +134,7 @@ func (e Engine) restore(ctx context.Context, a Auction, bids []ProjectedBid, dep
 	return res[0] == "restored", nil
 }
 
+// strs is the string form of organisation ids for JSON and script arguments.
 func strs(orgs []datavenue.OrgID) []string {
 	out := make([]string, len(orgs))
 	for i, o := range orgs {
