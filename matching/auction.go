@@ -8,6 +8,8 @@ import (
 )
 
 // Auction kinds.
+// These are D14's on-venue competitive bidding (进场竞价) in its three usual forms. The kind is fixed
+// when the auction opens; bid.lua and close.lua branch on it.
 const (
 	English      = "english"       // open ascending bids with a minimum increment and anti-sniping
 	SealedFirst  = "sealed_first"  // one sealed bid per buyer; the highest pays its bid
@@ -16,6 +18,12 @@ const (
 
 // Auction is what the engine needs to run one auction. Amounts are exact yuan; the engine keeps
 // them as integer fen.
+//
+// The price rules an auction carries are copied from the product when it opens (D14: the guided
+// band, the appraisal-based floor; N4: the cap), so a product edited while the auction runs does
+// not change its rules; only a lower cap reaches a running auction (LowerCap). Start and End are
+// instants (UTC); the engine compares them with Redis TIME in milliseconds. AntiSnipe extends End
+// when a bid lands within it of the end (English auctions).
 type Auction struct {
 	ID              string
 	ProductID       string
@@ -37,6 +45,8 @@ type Auction struct {
 }
 
 // BidResult is an accepted bid.
+// Amount is in yuan (the engine's fen converted back); EndsAt is the deadline after this bid
+// (possibly extended); At is the engine's time of acceptance.
 type BidResult struct {
 	Seq       int64      `json:"seq"`
 	Amount    money.Yuan `json:"amount"`
@@ -47,6 +57,8 @@ type BidResult struct {
 }
 
 // Outcome is how an auction ended.
+// Price is what the winner pays: its own bid (English, first-price sealed) or the second-highest
+// bid or the reserve (second-price sealed). ClosedAt is the engine's time of the close.
 type Outcome struct {
 	Result   string          `json:"result"` // won, no_sale, stopped
 	Winner   datavenue.OrgID `json:"winner,omitempty"`
@@ -57,6 +69,8 @@ type Outcome struct {
 
 // Refusal codes of a bid, shared by the scripts and the model. Each is the stable problem code the
 // API answers with.
+// The codes are the scripts' words verbatim: changing one here without the script (or the reverse)
+// breaks the contract that the model tests hold the scripts to.
 const (
 	ErrNotFound     = "auction_not_found"
 	ErrClosed       = "auction_closed"

@@ -10,6 +10,8 @@ import (
 )
 
 // CapLookup finds the price cap in force for a product's charging unit on a day (nil: none).
+// Declared by its user (matching) and implemented by the listing store, so the engine can hold a
+// cap without importing the listing store's type.
 type CapLookup interface {
 	CapInForce(ctx context.Context, productID, unit string, day civil.Date) (*listing.Cap, error)
 }
@@ -20,6 +22,8 @@ func (s Service) capFor(ctx context.Context, p listing.Product) (money.Yuan, err
 	if s.Caps == nil || listing.FreeUse(p.UseCategory) {
 		return money.Zero, nil
 	}
+	// A product that names no charging unit is priced per one-off sale, the default unit its cap is
+	// filed under (N3).
 	unit := p.Pricing.ChargingUnit
 	if unit == "" {
 		unit = listing.UnitOneOff
@@ -50,6 +54,12 @@ func checkCapped(p listing.Product, cap money.Yuan) error {
 // filed: a lower cap is lowered into the engine at once (bids above it are refused from then on),
 // and an auction whose leading bid is already above it is stopped, reason cap_lowered, and
 // recorded. It returns the auctions it stopped.
+//
+// It runs after a cap is filed (a cap may take effect at once). The lowering happens in cap.lua,
+// atomically against bids: from the call on no bid above the cap is accepted, so there is no window
+// in which a bid above a cap already filed can win. The outcome is recorded in PostgreSQL here,
+// like the closer's OnClose; RecordOutcome is once-only, so the projection recording it too is
+// harmless.
 func (s Service) ApplyCap(ctx context.Context, productID string) ([]string, error) {
 	p, err := s.Store.Product(ctx, productID)
 	if err != nil {
@@ -72,6 +82,8 @@ func (s Service) ApplyCap(ctx context.Context, productID string) ([]string, erro
 		if !done {
 			continue
 		}
+		// LowerCap reports true only when this call stopped the auction (Stop decided it), so the state
+		// read here carries its outcome.
 		st, err := s.Engine.State(ctx, r.ID)
 		if err != nil {
 			return stopped, err

@@ -12,6 +12,8 @@ import (
 )
 
 // TradeStats summarise comparable trades (same domain and product type) over a window.
+// The quartiles are nil when there are no comparable trades; free-use trades are not counted (a
+// 0.00 price says nothing about a market price).
 type TradeStats struct {
 	Count  int         `json:"count"`
 	Median *money.Yuan `json:"median,omitempty"`
@@ -43,6 +45,9 @@ type Guidance struct {
 }
 
 // GuidanceStore is what guidance reads.
+// It is the matching package's own view of four reads owned by other domains (listing,
+// certificates, the trades table), declared here by its user so guidance can be tested without the
+// other packages' stores.
 type GuidanceStore interface {
 	Product(ctx context.Context, id string) (listing.Product, error)
 	Appraisals(ctx context.Context, f certificates.GrantFilter) ([]certificates.Appraisal, error)
@@ -58,6 +63,8 @@ func Guide(ctx context.Context, s GuidanceStore, clock datavenue.Clock, productI
 	if err != nil {
 		return Guidance{}, err
 	}
+	// "Today" is the CST civil date: appraisals and caps are valid by CST day (D14: an appraisal has a
+	// validity; N4: caps take effect on a date).
 	now := clock.Now()
 	today := civil.Of(now)
 	g := Guidance{ProductID: p.ID, Method: p.Pricing.Method, Currency: "CNY"}
@@ -67,6 +74,8 @@ func Guide(ctx context.Context, s GuidanceStore, clock datavenue.Clock, productI
 	if p.Pricing.BandLow != nil && p.Pricing.BandHigh != nil {
 		g.Band = &[2]money.Yuan{*p.Pricing.BandLow, *p.Pricing.BandHigh}
 	}
+	// The most recent valid appraisal among all the product's source assets is the appraisal basis: a
+	// product derived from several assets is priced on the freshest valuation it has.
 	for _, asset := range p.SourceAssets {
 		list, err := s.Appraisals(ctx, certificates.GrantFilter{AssetID: asset})
 		if err != nil {
@@ -93,6 +102,11 @@ func Guide(ctx context.Context, s GuidanceStore, clock datavenue.Clock, productI
 
 // suggest sets the suggested range: the market's interquartile range (or the appraised value as
 // the lower bound), clamped into the guided band and under the cap in force.
+//
+// The order of the clamps is the order of authority: the market range is advice, the appraised
+// value raises the floor of that advice (D14), the government-guided band binds it (D14/N1), and
+// the cap binds above everything (N4). Each bound says which of these set it, so an operator sees
+// why the range is what it is. A range that the clamps invert collapses to the low bound.
 func (g *Guidance) suggest() {
 	if g.Comparable.Count >= 5 {
 		g.Low = &Bound{*g.Comparable.Q1, "first quartile of the comparable trades of the last 90 days"}
