@@ -15,6 +15,9 @@ import (
 	"github.com/datavenue/datavenue/money"
 )
 
+// One script per atomic operation (STYLE: asynq, redis_rate), embedded so the binary carries the Lua
+// it was tested with. redis.Script runs EVALSHA and falls back to loading the script on NOSCRIPT, so
+// a restarted or failed-over Redis needs no setup step.
 var (
 	//go:embed scripts/open.lua
 	openSrc string
@@ -49,11 +52,17 @@ type Redis interface {
 }
 
 // Engine runs auctions in Redis.
+//
+// The engine holds no state of its own: every auction's hot state lives in Redis under keys that
+// Keys builds with a {hash tag} per auction, so each script touches one cluster slot and several
+// venue processes can share one Engine's view.
 type Engine struct {
 	Redis Redis
 	Keys  Keys
 }
 
+// ms, fen and orgList are the scripts' argument encodings: Unix milliseconds, integer fen (Lua
+// numbers are doubles, so no decimals cross into Lua), and comma-separated organisation ids.
 func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 
 func fen(y money.Yuan) string { return strconv.FormatInt(y.Fen(), 10) }
@@ -78,6 +87,9 @@ func redisError(err error) error {
 }
 
 // Open creates the auction's hot state; opening twice changes nothing.
+//
+// The ARGV order is open.lua's doc block; the auction's rules are copied into its meta hash there,
+// so later bids are judged against the terms the auction opened with.
 func (e Engine) Open(ctx context.Context, a Auction) error {
 	bandLow, bandHigh := "0", "0"
 	if a.BandLow != nil && a.BandHigh != nil {
@@ -100,6 +112,8 @@ func (a Auction) opening() money.Yuan {
 
 // Bid places a bid. bidID makes it idempotent: a retry with the same id returns the first result.
 func (e Engine) Bid(ctx context.Context, auctionID, bidID string, buyer datavenue.OrgID, amount money.Yuan) (BidResult, error) {
+	// The amount's range is checked here too so an obviously bad amount costs no Redis call; bid.lua
+	// checks it again, since it is the authority.
 	if amount.Fen() <= 0 || amount.Fen() > money.MaxFen {
 		return BidResult{}, bidError(ErrAmount, "")
 	}
@@ -116,6 +130,7 @@ func (e Engine) Bid(ctx context.Context, auctionID, bidID string, buyer datavenu
 	return BidResult{}, bidError(res[1], res[2])
 }
 
+// parseBidReply reads bid.lua's "seq|fen|end_ms|bids|at_ms" reply.
 func parseBidReply(reply string) (BidResult, error) {
 	var seq, amount, end, bids, at int64
 	if _, err := fmt.Sscanf(reply, "%d|%d|%d|%d|%d", &seq, &amount, &end, &bids, &at); err != nil {
@@ -151,6 +166,8 @@ func bidError(code, detail string) error {
 	return e
 }
 
+// eligibilityMessage explains the refusals that concern who may bid (an operator or holder bidding
+// on its own product is forbidden: it would set its own price).
 var eligibilityMessage = map[string]string{
 	ErrParty:      "the product's operator and holders cannot bid on it",
 	ErrDenied:     "your organisation is on this product's deny list",
@@ -158,6 +175,8 @@ var eligibilityMessage = map[string]string{
 	ErrDeposit:    "this auction asks for a deposit (保证金), which has not been recorded as received",
 }
 
+// amountMessage turns a price-rule refusal into the field message; detail carries the bound in fen
+// (for the band, "low|high"), shown in yuan.
 func amountMessage(code, detail string) string {
 	yuan := func(s string) string {
 		n, _ := strconv.ParseInt(s, 10, 64)
@@ -194,6 +213,9 @@ func (e Engine) Stop(ctx context.Context, auctionID, reason string) (Outcome, er
 var ErrNotDue = errors.New("matching: auction not due")
 
 func (e Engine) close(ctx context.Context, auctionID, mode, reason string) (Outcome, error) {
+	// close.lua answers "closed" to the one call that decided the outcome and "already" (with the
+	// outcome decided before) to every other, which is what makes OnClose and the counts once-only.
+	// Stop on an auction already closed returns that earlier outcome with Already set.
 	res, err := closeScript.Run(ctx, e.Redis, e.Keys.closeKeys(auctionID), auctionID, mode, reason).StringSlice()
 	if err != nil {
 		return Outcome{}, redisError(err)
@@ -251,6 +273,8 @@ type State struct {
 
 // State reads an auction's public state.
 func (e Engine) State(ctx context.Context, auctionID string) (State, error) {
+	// The meta hash is read in one HGETALL, so the fields are consistent with each other (one script
+	// wrote them atomically).
 	m, err := e.Redis.HGetAll(ctx, e.Keys.auction(auctionID, "meta")).Result()
 	if err != nil {
 		return State{}, redisError(err)
@@ -266,6 +290,8 @@ func (e Engine) State(ctx context.Context, auctionID string) (State, error) {
 		y := money.FromFen(c)
 		s.Cap = &y
 	}
+	// Redaction: a sealed auction shows neither the high bid nor the leader while it runs, so no bidder
+	// can learn what to outbid.
 	if s.Kind == English && s.Bids > 0 {
 		high := money.FromFen(num("high"))
 		s.High, s.Leader = &high, datavenue.OrgID(m["high_bidder"])
@@ -288,6 +314,8 @@ type HistoryEntry struct {
 
 // History returns every accepted bid in order.
 func (e Engine) History(ctx context.Context, auctionID string) ([]HistoryEntry, error) {
+	// The history is append-only in Redis, one "seq|bid id|buyer|fen|at_ms" entry per accepted bid;
+	// callers apply the visibility rules (Service.History).
 	raw, err := e.Redis.LRange(ctx, e.Keys.auction(auctionID, "history"), 0, -1).Result()
 	if err != nil {
 		return nil, redisError(err)
@@ -308,6 +336,8 @@ func (e Engine) History(ctx context.Context, auctionID string) ([]HistoryEntry, 
 
 // Due lists a shard's auctions whose deadline has passed by Redis time.
 func (e Engine) Due(ctx context.Context, shard int, limit int64) ([]string, error) {
+	// Due uses Redis TIME, not this process's clock, so closers on several hosts agree; close.lua
+	// re-checks the deadline itself, so a stale list only costs a "not_due" answer.
 	now, err := e.Redis.Time(ctx).Result()
 	if err != nil {
 		return nil, redisError(err)
