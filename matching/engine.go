@@ -54,8 +54,8 @@ type Redis interface {
 // Engine runs auctions in Redis.
 //
 // The engine holds no state of its own: every auction's hot state lives in Redis under keys that
-// Keys builds with a {hash tag} per auction, so each script touches one cluster slot and several
-// venue processes can share one Engine's view.
+// Keys builds with its shard's {hash tag}, so each script touches one cluster slot, and any number
+// of venue processes can run engines over the same Redis.
 type Engine struct {
 	Redis Redis
 	Keys  Keys
