@@ -28,6 +28,10 @@ import (
 var ErrNotCovered = errors.New("workdays: the official holiday schedule of this year is not known; add it to the calendar override file")
 
 // Calendar answers whether a day is a working day.
+//
+// The override file wins over the built-in schedule day by day, so a correction published after the
+// library's release (the State Council does amend schedules) needs no new build. A Calendar is
+// read-only after New and safe for concurrent use.
 type Calendar struct {
 	overrides map[string]bool   // date -> working day?
 	names     map[string]string // date -> the holiday's name, as the file gives it
@@ -50,6 +54,8 @@ func New(r io.Reader) (*Calendar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("calendar file: %w", err)
 	}
+	// A spreadsheet saved as "CSV UTF-8" starts with a byte-order mark, which would otherwise make the
+	// header's first field "\uFEFFdate" and the first line an error. Lines starting with # are comments.
 	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\uFEFF"))))
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
@@ -89,6 +95,8 @@ func New(r io.Reader) (*Calendar, error) {
 			if err != nil {
 				return nil, fmt.Errorf("calendar file line %d: %q is not a date (YYYY-MM-DD)", line, row[0])
 			}
+			// The same day listed twice with the same meaning is accepted (files are merged by hand); with two
+			// meanings it is an error, because either choice could move a deadline.
 			if was, ok := c.overrides[d.String()]; ok && was != (kind == "workday") {
 				return nil, fmt.Errorf("calendar file line %d: %s is named both a holiday and a working day", line, d)
 			}
@@ -143,6 +151,8 @@ type Day struct {
 // Year lists a year's holidays and adjusted working days, in date order, the override file
 // winning over the built-in schedule.
 func (c *Calendar) Year(year int) []Day {
+	// Built-in days first, then the file's for the same year on top, so a date in both shows the file's
+	// meaning and Source "file": what IsWorkday will actually use.
 	byDate := map[string]Day{}
 	for e := HolidayUtil.GetHolidaysByYear(year).Front(); e != nil; e = e.Next() {
 		hd, ok := e.Value.(*HolidayUtil.Holiday)
@@ -192,6 +202,8 @@ func (c *Calendar) IsWorkday(d civil.Date) (bool, error) {
 	if !c.covered(t.Year()) {
 		return false, fmt.Errorf("%w (%d)", ErrNotCovered, t.Year())
 	}
+	// The order of the checks is the order of authority: the override file, then the State Council
+	// schedule (a holiday, or an adjusted working day on a weekend), then the ordinary week.
 	if w, ok := c.overrides[d.String()]; ok {
 		return w, nil
 	}
@@ -206,6 +218,9 @@ func (c *Calendar) IsWorkday(d civil.Date) (bool, error) {
 // starts the next day, and the deadline is the n-th working day. (Art. 203's rule, that a period
 // ending on a holiday ends on the next working day, is met by construction.)
 func (c *Calendar) AddWorkdays(from civil.Date, n int) (civil.Date, error) {
+	// n <= 0 returns from itself. Each step re-checks coverage, so a period that runs into a year whose
+	// schedule is not published fails with ErrNotCovered rather than counting weekends only (G6's 10
+	// working days across the New Year are the usual case).
 	d := from
 	for counted := 0; counted < n; {
 		d = d.AddDays(1)
@@ -224,6 +239,7 @@ func (c *Calendar) AddWorkdays(from civil.Date, n int) (civil.Date, error) {
 func QuarterEnd(d civil.Date) civil.Date {
 	t := d.Time()
 	q := (int(t.Month()) - 1) / 3
+	// Month q*3+4 is 13 for the fourth quarter; time.Date normalises it to January of the next year.
 	first := time.Date(t.Year(), time.Month(q*3+4), 1, 0, 0, 0, 0, time.UTC) // first day of the next quarter
 	return civil.FromTime(first).AddDays(-1)
 }
