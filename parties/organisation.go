@@ -17,6 +17,10 @@ import (
 )
 
 // Kind is the legal nature of an organisation, which decides how the venue treats its money.
+//
+// Only the first two kinds hold data assets (D3/G1; the assets table enforces it by foreign key);
+// their kind decides where their revenue share goes: D17's treasury for a government unit, G6's
+// filing with the supervisor for a state enterprise.
 type Kind string
 
 // The kinds of party.
@@ -32,6 +36,8 @@ const (
 var Kinds = []Kind{KindGovernmentUnit, KindStateEnterprise, KindOperator, KindBuyer, KindAppraiser}
 
 // FiscalLevel is the level of government whose treasury receives a government unit's share.
+// D17 remits a government unit's share to the treasury of the same level, so the level recorded
+// here is what reconciliation compares a receipt's treasury against.
 type FiscalLevel string
 
 // The fiscal levels of China's budget system.
@@ -81,11 +87,14 @@ type Registration struct {
 	Roles []datavenue.Role `json:"roles,omitempty" jsonschema:"uniqueItems=true"`
 }
 
+// maxNameRunes counts characters, not bytes: a Chinese name of 200 characters is 600 bytes of UTF-8.
 const maxNameRunes = 200
 
 // Validate checks every field and reports all problems at once.
 func (r *Registration) Validate() error {
 	var f datavenue.Fields
+	// The code and the name are normalised before they are checked and stored, so the unique index on
+	// the code cannot be dodged by case or by surrounding spaces.
 	r.USCC = strings.ToUpper(strings.TrimSpace(r.USCC))
 	r.Name = strings.TrimSpace(r.Name)
 	if err := ValidateUSCC(r.USCC); err != nil {
@@ -98,6 +107,9 @@ func (r *Registration) Validate() error {
 	if !slices.Contains(Kinds, r.Kind) {
 		f.Add("kind", "invalid_kind", "kind must be one of government_unit, state_enterprise, operator, buyer, appraiser")
 	}
+	// These cross-field rules are also constraints in the organisations table
+	// (organisations_government_treasury, organisations_supervisor_state_enterprise): the checks here
+	// give every problem at once as field errors, the constraints hold whatever writes the row.
 	if r.Kind == KindGovernmentUnit {
 		if !slices.Contains(FiscalLevels, r.FiscalLevel) {
 			f.Add("fiscal_level", "required", "a government unit needs its fiscal level: central, provincial, municipal, county or township")
@@ -182,6 +194,8 @@ func CheckRoles(kind Kind, roles []datavenue.Role) error {
 	return f.Err()
 }
 
+// checkText is the common check of a free-text field: required, valid UTF-8, at most maxNameRunes
+// characters, and no NUL (which PostgreSQL text refuses, and which would otherwise surface as a 500).
 func checkText(f *datavenue.Fields, field, v string, required bool) {
 	switch {
 	case required && v == "":
@@ -219,12 +233,16 @@ type Service struct {
 
 // Register registers an organisation. The bureaus that run the pilot register the parties.
 func (s Service) Register(ctx context.Context, caller datavenue.Caller, reg Registration) (Organisation, error) {
+	// access.Regulators is the policy's named group for the two bureaus; registration is theirs because
+	// the pilot plans have the bureaus admit the parties (D2, D5).
 	if !caller.Is(access.Regulators...) {
 		return Organisation{}, datavenue.Forbidden("role_not_allowed", "only the data or finance bureau registers organisations")
 	}
 	if err := reg.Validate(); err != nil {
 		return Organisation{}, err
 	}
+	// Checked after Validate so a request with several problems reports the field errors first; a
+	// privileged role named over the API is refused even when its kind could hold it.
 	for _, r := range reg.Roles {
 		if slices.Contains(PrivilegedRoles, r) {
 			return Organisation{}, datavenue.Invalid("validation_failed", "the request has invalid fields", datavenue.FieldError{Field: "roles",
@@ -253,6 +271,8 @@ func (s Service) SetRoles(ctx context.Context, id datavenue.OrgID, roles []datav
 // Get returns one organisation. Registered parties are public to every authenticated caller:
 // buyers must see who holds and operates what they buy.
 func (s Service) Get(ctx context.Context, id datavenue.OrgID) (Organisation, error) {
+	// An id without the org prefix cannot exist; answering not found without a query keeps malformed
+	// ids away from the database.
 	if !datavenue.HasPrefix(string(id), "org") {
 		return Organisation{}, datavenue.NotFound("organisation_not_found", "no organisation has this id")
 	}
@@ -272,6 +292,10 @@ func (s Service) List(ctx context.Context, f ListFilter) ([]Organisation, error)
 // (中央国库, 省级国库, 市级国库, 区级国库, 县级国库, 乡镇国库 …); ok is false when the name does not
 // say. A district (区) treasury is county level.
 func TreasuryLevel(name string) (FiscalLevel, bool) {
+	//
+	// The order of the tests matters: a name that contains several level words is classed by the
+	// first test that matches, and the township test comes before the county one because a
+	// township treasury's name often names its county too.
 	switch {
 	case strings.Contains(name, "中央"):
 		return LevelCentral, true

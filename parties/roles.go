@@ -30,6 +30,9 @@ type RoleGate struct {
 	cache map[datavenue.OrgID]gateEntry
 }
 
+// gateEntry is what the gate remembers of an organisation: known is false for an id the store
+// does not have (that answer is cached too, so unknown ids do not reach the database on every
+// request), and expires is when it must be read again.
 type gateEntry struct {
 	roles   []datavenue.Role
 	known   bool
@@ -52,6 +55,9 @@ func (g *RoleGate) Check(ctx context.Context, caller datavenue.Caller) error {
 }
 
 func (g *RoleGate) lookup(ctx context.Context, org datavenue.OrgID) (gateEntry, error) {
+	// The lock is held only around the map, never across the database read, so one slow read does not
+	// stall every request; two concurrent misses for the same organisation may both read it, which is
+	// harmless.
 	now := g.Clock.Now()
 	g.mu.Lock()
 	e, ok := g.cache[org]
@@ -63,6 +69,8 @@ func (g *RoleGate) lookup(ctx context.Context, org datavenue.OrgID) (gateEntry, 
 	switch {
 	case err == nil:
 		e = gateEntry{roles: o.Roles, known: true}
+	// An unregistered organisation is cached as unknown for TTL as well: a just-registered one is
+	// admitted within TTL.
 	case datavenue.KindOf(err) == datavenue.KindNotFound:
 		e = gateEntry{}
 	default:
@@ -70,6 +78,8 @@ func (g *RoleGate) lookup(ctx context.Context, org datavenue.OrgID) (gateEntry, 
 		if stale <= 0 {
 			stale = 10 * time.Minute
 		}
+		// Only an outage (Unavailable) falls back to the stale entry, and only within Stale after it
+		// expired; any other error is returned, so a bug is never hidden behind an old answer.
 		if ok && datavenue.KindOf(err) == datavenue.KindUnavailable && now.Before(e.expires.Add(stale)) {
 			return e, nil
 		}

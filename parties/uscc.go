@@ -34,6 +34,8 @@ func USCCCheckChar(first17 string) (byte, error) {
 		}
 		sum += v * usccWeights[i]
 	}
+	// The check character is the one that makes the weighted sum a multiple of 31: C18 = 31 - (sum mod
+	// 31), with 31 itself written as 0 (the outer mod).
 	return usccAlphabet[(31-sum%31)%31], nil
 }
 
@@ -44,6 +46,8 @@ func ValidateUSCC(code string) error {
 	if len(code) != 18 {
 		return ErrUSCCLength
 	}
+	// Positions 3 to 8 (indexes 2 to 7) are the administrative division code, digits only. A letter
+	// of the alphabet there gets the specific division error; anything else is a bad character.
 	for i := 2; i < 8; i++ {
 		if code[i] < '0' || code[i] > '9' {
 			if strings.IndexByte(usccAlphabet, code[i]) < 0 {
@@ -56,6 +60,8 @@ func ValidateUSCC(code string) error {
 	if err != nil {
 		return err
 	}
+	// The check character must itself be in the alphabet: a code ending in, say, "I" is a bad
+	// character, not a wrong check.
 	if strings.IndexByte(usccAlphabet, code[17]) < 0 {
 		return ErrUSCCCharacter
 	}
