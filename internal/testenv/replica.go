@@ -42,6 +42,8 @@ func NewReplica(tb testing.TB, dbURL string, exclusive bool) Replica {
 	if err != nil {
 		tb.Fatalf("connect to test PostgreSQL: %v", err)
 	}
+	// Two connections on purpose: the lock lives on the primary (where every test binary can see it),
+	// while replay is controlled on the standby.
 	tb.Cleanup(func() { lock.Close(context.Background()) }) // the session's lock goes with it
 	take := `SELECT pg_advisory_lock_shared(` + replicaLockKey + `)`
 	if exclusive {
@@ -55,6 +57,8 @@ func NewReplica(tb testing.TB, dbURL string, exclusive bool) Replica {
 		tb.Fatalf("connect to the test hot standby (DATAVENUE_TEST_DATABASE_READ_URL): %v", err)
 	}
 	tb.Cleanup(func() { admin.Close(context.Background()) })
+	// The test's database on the standby has the same name as on the primary: streaming replication
+	// copies the whole cluster, CREATE DATABASE included.
 	r := Replica{URL: withDatabase(base, databaseOf(tb, dbURL)), admin: admin, exclusive: exclusive}
 	// No test that pauses replay runs now; one that died paused would hold up every other.
 	r.ResumeReplay(tb)
@@ -74,6 +78,8 @@ func databaseOf(tb testing.TB, url string) string {
 func (r Replica) waitForDatabase(ctx context.Context, tb testing.TB) {
 	tb.Helper()
 	name := databaseOf(tb, r.URL)
+	// Polling is the only way to learn that the standby has replayed the CREATE DATABASE; 20 ms keeps
+	// the wait short without busy-looping, and ctx bounds it at two minutes.
 	for {
 		var exists bool
 		err := r.admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists)
@@ -109,6 +115,8 @@ func (r Replica) PauseReplay(tb testing.TB) {
 func (r Replica) ResumeReplay(tb testing.TB) {
 	tb.Helper()
 	if _, err := r.admin.Exec(context.Background(),
+		// The WHERE clause makes this a no-op when replay is not paused, so it is safe to call at any
+		// time, including from a cleanup after the test already resumed.
 		`SELECT pg_wal_replay_resume() WHERE pg_get_wal_replay_pause_state() <> 'not paused'`); err != nil {
 		tb.Fatalf("resume replay: %v", err)
 	}

@@ -21,6 +21,8 @@ import (
 	"github.com/datavenue/datavenue/postgres"
 )
 
+// mustEnv fails the test (never skips it) when a service's URL is missing: the package doc's
+// "fail loudly" rule in one place.
 func mustEnv(tb testing.TB, name string) string {
 	tb.Helper()
 	v := os.Getenv(name)
@@ -30,6 +32,8 @@ func mustEnv(tb testing.TB, name string) string {
 	return v
 }
 
+// The template is built once per test binary (templateOnce) and shared by every test in it; the
+// advisory lock in template extends that to every test binary running at the same moment.
 var (
 	templateOnce sync.Once
 	templateName string
@@ -37,6 +41,10 @@ var (
 )
 
 // withDatabase returns url with its database name replaced.
+//
+// It edits the URL text rather than rebuilding it from the parsed config so that every other
+// parameter (sslmode, credentials, options) is kept as written. It expects a query string after
+// the database name ("/name?..."): the test command's URLs always carry one.
 func withDatabase(url, name string) string {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
@@ -57,11 +65,15 @@ func template(ctx context.Context, admin *pgx.Conn, url string) (string, error) 
 			}
 			defer admin.Exec(ctx, `SELECT pg_advisory_unlock(hashtext('datavenue test template'))`)
 			var exists bool
+			// A template of this migration set already exists: another process built it first.
 			if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil || exists {
 				return err
 			}
 			// Templates of other migration sets are left alone: another checkout (a branch, a
 			// worktree) may be testing with one right now. They are a few MB each.
+			// The template is built under a temporary name and renamed only once fully migrated, so a test
+			// binary that crashed mid-build leaves a "_build" database (dropped by the next builder) and never
+			// a half-migrated template that later tests would copy.
 			building := name + "_build"
 			if _, err := admin.Exec(ctx, `DROP DATABASE IF EXISTS `+building); err != nil {
 				return err
@@ -109,6 +121,9 @@ func NewDBWithURL(tb testing.TB) (*postgres.DB, string) {
 	if err != nil {
 		tb.Fatalf("test template database: %v", err)
 	}
+	// CREATE DATABASE ... TEMPLATE copies the migrated schema file by file, far faster than migrating
+	// again, which is what makes a database per test affordable. A random name lets test binaries of
+	// several packages, and several checkouts, share one server.
 	name := "dv_t_" + randomHex(6)
 	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE `+tpl); err != nil {
 		tb.Fatalf("create test database: %v", err)
@@ -118,6 +133,8 @@ func NewDBWithURL(tb testing.TB) (*postgres.DB, string) {
 	if err != nil {
 		tb.Fatalf("open test database: %v", err)
 	}
+	// A fresh admin connection: the one above is closed when NewDBWithURL returns. WITH (FORCE) ends
+	// any connection the test leaked, so a test that forgot to close something still cleans up.
 	tb.Cleanup(func() {
 		db.Close()
 		ctx := context.Background()
@@ -156,6 +173,7 @@ func NewRedis(tb testing.TB) Redis {
 	}
 	r := Redis{Client: client, Prefix: "t" + randomHex(6) + ":"}
 	tb.Cleanup(func() {
+		// SCAN in batches rather than KEYS, which blocks the shared server while it walks every key.
 		iter := client.Scan(ctx, 0, r.Prefix+"*", 500).Iterator()
 		for iter.Next(ctx) {
 			client.Del(ctx, iter.Val())
@@ -190,6 +208,7 @@ func NewRedisCluster(tb testing.TB) Cluster {
 	}
 	c := Cluster{Client: client, Prefix: "t" + randomHex(6) + ":"}
 	tb.Cleanup(func() {
+		// In a cluster each master holds only its own slots' keys, so the prefix is scanned on every master.
 		_ = client.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
 			iter := node.Scan(ctx, 0, c.Prefix+"*", 500).Iterator()
 			for iter.Next(ctx) {
