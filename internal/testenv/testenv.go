@@ -121,7 +121,7 @@ func NewDBWithURL(tb testing.TB) (*postgres.DB, string) {
 	if err != nil {
 		tb.Fatalf("test template database: %v", err)
 	}
-	// CREATE DATABASE ... TEMPLATE copies the migrated schema file by file, far faster than migrating
+	// CREATE DATABASE ... TEMPLATE copies the migrated database, far faster than migrating
 	// again, which is what makes a database per test affordable. A random name lets test binaries of
 	// several packages, and several checkouts, share one server.
 	name := "dv_t_" + randomHex(6)
