@@ -233,8 +233,8 @@ type Service struct {
 
 // Register registers an organisation. The bureaus that run the pilot register the parties.
 func (s Service) Register(ctx context.Context, caller datavenue.Caller, reg Registration) (Organisation, error) {
-	// access.Regulators is the policy's named group for the two bureaus; registration is theirs because
-	// the pilot plans have the bureaus admit the parties (D2, D5).
+	// access.Regulators is the access policy's named group for the two bureaus, so who may register
+	// is defined once, in the policy.
 	if !caller.Is(access.Regulators...) {
 		return Organisation{}, datavenue.Forbidden("role_not_allowed", "only the data or finance bureau registers organisations")
 	}

@@ -118,7 +118,8 @@ func syncProductAssets(ctx context.Context, tx pgx.Tx, p listing.Product) error 
 
 // appendPrice records a price version in product_prices, the append-only price history (prices
 // must be posted and traceable, N5, D15). The version number comes from the product row, which the
-// caller holds FOR UPDATE, so two concurrent re-pricings cannot both write the same version.
+// caller has just inserted (CreateProduct) or holds FOR UPDATE (Transition), so two concurrent
+// re-pricings cannot both write the same version.
 func appendPrice(ctx context.Context, tx pgx.Tx, p listing.Product, reason string) error {
 	caller, _ := datavenue.CallerFrom(ctx)
 	pricing, _ := json.Marshal(p.Pricing)

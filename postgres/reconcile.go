@@ -406,7 +406,8 @@ func (b *importBatch) flushObligations(ctx context.Context) error {
 //
 // The account totals were accumulated across the whole statement (apply), so a statement of
 // 100,000 receipts is one balanced ledger transaction, sorted by account so the same statement
-// always posts the same lines. Its idempotency key "remit:<import id>" refuses a second posting.
+// always posts the same lines. Its idempotency key "remit:<import id>" makes a second posting of
+// the same import a no-op.
 func (b *importBatch) post(ctx context.Context) error {
 	var postings []settlement.Posting
 	for account, amount := range b.postings {

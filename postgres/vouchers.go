@@ -24,9 +24,8 @@ func (db SettlementStore) RecordDelivery(ctx context.Context, orderID string, se
 		var owner datavenue.OrgID
 		var lockErr error
 		b := &pgx.Batch{}
-		// The delivery method is read from the product (the listing's delivery terms) in the locking
-		// statement, so the check below compares with the terms the buyer bought under; FOR UPDATE OF o
-		// locks only the order, not the product.
+		// The delivery method is read from the product (the listing's current delivery terms) in the
+		// locking statement; FOR UPDATE OF o locks only the order, not the product.
 		b.Queue(`SELECT o.status, o.seller_id, coalesce(p.delivery->>'method', '') FROM settlement_orders o
 			JOIN products p ON p.id = o.product_id WHERE o.id = $1 FOR UPDATE OF o`, orderID).QueryRow(func(r pgx.Row) error {
 			lockErr = r.Scan(&status, &owner, &method)

@@ -293,8 +293,9 @@ func (db WebhookStore) AnnounceCertificateEvent(ctx context.Context, e certifica
 func (db WebhookStore) CreateSubscription(ctx context.Context, s webhooks.Subscription) (webhooks.Subscription, error) {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		caller, _ := datavenue.CallerFrom(ctx)
-		// The secret is stored so deliveries can be signed with it, but no read returns it
-		// (subscriptionColumns leaves it out) and the audit record omits it.
+		// The secret is stored so deliveries can be signed with it (ClaimDeliveries reads it for the
+		// worker), but no read a client reaches returns it (subscriptionColumns leaves it out) and the
+		// audit record omits it.
 		if _, err := tx.Exec(ctx, `INSERT INTO webhook_subscriptions (id, org_id, url, events, secret, description, status, created_by, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8)`, s.ID, string(s.Org), s.URL, s.Events, s.Secret, s.Description,
 			caller.Subject, s.CreatedAt); err != nil {
