@@ -69,7 +69,7 @@ func (db SettlementStore) ProductOperator(ctx context.Context, productID string)
 // Parties returns what settlement needs of organisations.
 // Kind, fiscal level, treasury and supervisor decide where a share goes: a government unit's share
 // is non-tax revenue remitted to its treasury (D17), a state enterprise files with its supervisor
-// (G6). Unknown ids are absent from the map; the settlement rule reports them.
+// (G6). Unknown ids are simply absent from the map.
 func (db SettlementStore) Parties(ctx context.Context, ids []datavenue.OrgID) (map[datavenue.OrgID]settlement.PartyInfo, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT id, kind, coalesce(fiscal_level, ''), coalesce(treasury, ''), coalesce(supervisor, '')
 		FROM organisations WHERE id = ANY($1)`, strs(ids))
