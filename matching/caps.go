@@ -55,11 +55,11 @@ func checkCapped(p listing.Product, cap money.Yuan) error {
 // and an auction whose leading bid is already above it is stopped, reason cap_lowered, and
 // recorded. It returns the auctions it stopped.
 //
-// It runs after a cap is filed (a cap may take effect at once). The lowering happens in cap.lua,
-// atomically against bids: from the call on no bid above the cap is accepted, so there is no window
-// in which a bid above a cap already filed can win. The outcome is recorded in PostgreSQL here,
-// like the closer's OnClose; RecordOutcome is once-only, so the projection recording it too is
-// harmless.
+// It runs when a cap is filed and, for caps that take effect on a later day, from CapSweep on that
+// day (capsweep.go). The lowering happens in cap.lua, atomically against bids: from the call on no
+// bid above the cap is accepted, so there is no window in which a bid above a cap in force can
+// win. The outcome is recorded in PostgreSQL here, like the closer's OnClose; RecordOutcome is
+// once-only, so the projection recording it too is harmless.
 func (s Service) ApplyCap(ctx context.Context, productID string) ([]string, error) {
 	p, err := s.Store.Product(ctx, productID)
 	if err != nil {

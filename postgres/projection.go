@@ -158,9 +158,9 @@ func applyClose(ctx context.Context, tx pgx.Tx, e matching.Event) error {
 // is unique). The product's pricing method and price version are those in force now, when the
 // trade is made.
 //
-// The caller's transaction decides: the trade, its settlement order and their audit records
-// commit with the event that made them, so a win or an accepted negotiation never lacks its
-// order, and never gets two (trades.source_id is unique).
+// The caller's transaction decides: the trade, its settlement order (or its subscription) and
+// their audit records commit with the event that made them, so a win or an accepted negotiation
+// never lacks its order, and never gets two (trades.source_id is unique).
 func recordTrade(ctx context.Context, tx pgx.Tx, source, sourceID, partiesSQL string, buyer datavenue.OrgID, price string, at time.Time) error {
 	send := func(b *pgx.Batch) error { return tx.SendBatch(ctx, b).Close() }
 	_, sold, err := recordTradeOrder(ctx, send, send, source, sourceID, partiesSQL, buyer, price, at)
@@ -197,8 +197,9 @@ func recordTradeOrder(ctx context.Context, send, last func(*pgx.Batch) error, so
 	})
 	// One statement inserts the trade and returns what the order's terms need, including the
 	// winner's deposit to apply (the auction's deposit where the winner's deposit row is marked
-	// 'apply' by applyClose; 0 for a negotiation). ON CONFLICT (source_id) DO NOTHING: a source
-	// that already made a trade returns no row, which means "recorded before".
+	// 'apply' by applyClose; 0 for a negotiation) and whether the product is sold as a service.
+	// ON CONFLICT (source_id) DO NOTHING: a source that already made a trade returns no row, which
+	// means "recorded before".
 	b.Queue(`WITH src(product, seller) AS (`+partiesSQL+`)
 		INSERT INTO trades (id, source, source_id, product_id, buyer_id, seller_id, price, pricing_method, price_version, traded_at)
 		SELECT $2, $3, $1, p.id, $4, src.seller, $5::numeric, p.pricing_method, p.price_version, $6 FROM src JOIN products p ON p.id = src.product
