@@ -94,6 +94,9 @@ func (db MatchingStore) CapsChanged(ctx context.Context, after, upTo civil.Date)
 		t := after.Time()
 		since = &t
 	}
+	// A cap takes effect on valid_from and lapses the day after valid_until (CST civil dates), so a
+	// lapse in (after, upTo] is a valid_until in [after, upTo). Only products with an open auction
+	// matter: a cap reaches anything else when it is next read (publishing, negotiation moves).
 	rows, err := db.Pool.Query(ctx, `SELECT DISTINCT a.product_id FROM auctions a WHERE a.status = 'open'
 		AND ($1::date IS NULL OR EXISTS (SELECT 1 FROM price_caps c WHERE c.product_id = a.product_id
 			AND ((c.valid_from > $1::date AND c.valid_from <= $2::date) OR (c.valid_until >= $1::date AND c.valid_until < $2::date))))

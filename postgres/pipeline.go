@@ -60,6 +60,9 @@ func (db conn) runPipe(ctx context.Context, fn func(p *txPipe) error) error {
 // send sends b (BEGIN first if the transaction is not open yet) and runs its callbacks.
 func (p *txPipe) send(ctx context.Context, b *pgx.Batch) error {
 	if !p.begun {
+		// BEGIN rides in the first batch, so opening the transaction costs no round trip of its own. The
+		// batch's callbacks run in Close, in order, so a callback sees the results of the statements
+		// queued before it.
 		b.QueuedQueries = append([]*pgx.QueuedQuery{{SQL: "begin"}}, b.QueuedQueries...)
 		p.begun = true
 	}
@@ -70,6 +73,8 @@ func (p *txPipe) send(ctx context.Context, b *pgx.Batch) error {
 // that PostgreSQL turns into a rollback (a deferred constraint failed) is an error.
 func (p *txPipe) commit(ctx context.Context, b *pgx.Batch) error {
 	b.Queue("commit").Exec(func(tag pgconn.CommandTag) error {
+		// A deferred constraint (the ledger's balance trigger) is checked at COMMIT; PostgreSQL then ends
+		// the transaction with ROLLBACK, which must not be mistaken for success.
 		if tag.String() == "ROLLBACK" {
 			return pgx.ErrTxCommitRollback
 		}
@@ -81,6 +86,9 @@ func (p *txPipe) commit(ctx context.Context, b *pgx.Batch) error {
 
 // auditStatement is appendAudit's statement, for a batch (queueAudit) or a direct Exec.
 func auditStatement(ctx context.Context, action, resourceType, resourceID string, detail any) (string, []any, error) {
+	// The caller comes from ctx (set by the HTTP layer, or audit.SystemCaller for sweeps); a write
+	// without one is refused rather than audited as nobody, because every change must name who made
+	// it.
 	caller, ok := datavenue.CallerFrom(ctx)
 	if !ok {
 		return "", nil, errors.New("audit: no caller in context")
