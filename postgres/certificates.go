@@ -55,6 +55,16 @@ func publish(ctx context.Context, tx pgx.Tx, typ, subjectID, assetID string, pay
 	if err != nil {
 		return err
 	}
+	// Consumers read the outbox by a cursor on the id (Deliver: id > last). Ids come from a
+	// sequence when the row is inserted, not when its transaction commits, so without more a
+	// transaction holding id 5 could commit after another's id 6 had been delivered, and event 5
+	// (a certificate cancelled, an authorisation revoked) would never reach the suspender. The
+	// transaction-scoped lock makes publishers take their ids one transaction at a time, in
+	// commit order: the lock is released only after the commit is visible. Certificate events
+	// are rare administrative changes, so the wait it can add is small.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('datavenue certificate events'))`); err != nil {
+		return err
+	}
 	_, err = tx.Exec(ctx, `INSERT INTO events (type, subject_id, asset_id, payload) VALUES ($1, $2, $3, $4)`,
 		typ, subjectID, assetID, raw)
 	return err

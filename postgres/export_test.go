@@ -29,3 +29,8 @@ func (db *DB) RecordTrade(ctx context.Context, sourceID, productID string, buyer
 	})
 	return orderID, err
 }
+
+// PublishEvent writes a certificate event in tx as the stores do, for the outbox's ordering test.
+func PublishEvent(ctx context.Context, tx pgx.Tx, typ, subjectID string) error {
+	return publish(ctx, tx, typ, subjectID, "ast_test", map[string]any{})
+}
