@@ -49,9 +49,19 @@ type RestoreStore interface {
 func (s Service) Restore(ctx context.Context, store RestoreStore) (int, error) {
 	// The open auctions per PostgreSQL are the ones to check: an auction closed in Redis but not yet
 	// projected is still open here, and restore.lua leaves it alone because its meta exists.
-	open, err := store.Auctions(ctx, "", "open")
-	if err != nil {
-		return 0, err
+	// Every open auction, a page at a time (Auctions stops at 200: a venue with more open auctions
+	// would have had the rest left unrebuilt, their bidding refused until an operator noticed).
+	var open []Record
+	for f := (AuctionFilter{Status: AuctionOpen, Limit: 1000}); ; {
+		page, err := store.ListAuctions(ctx, f)
+		if err != nil {
+			return 0, err
+		}
+		open = append(open, page...)
+		if len(page) < f.Limit {
+			break
+		}
+		f.After = page[len(page)-1].ID
 	}
 	restored := 0
 	for _, r := range open {

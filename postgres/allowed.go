@@ -6,7 +6,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/datavenue/datavenue"
-	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/settlement"
 )
 
@@ -26,7 +25,7 @@ func scanAllowed(row pgx.Row) (settlement.AllowedRevenue, error) {
 	err := row.Scan(&a.ID, &a.OperatorID, &a.Year, &a.Version, &amount, &a.ApprovalRef, &a.PricingDocNumber,
 		&a.SetByOrg, &a.SetBy, &a.SetAt)
 	if err == nil {
-		a.Amount, a.Currency = money.MustParse(amount), "CNY"
+		a.Amount, a.Currency = yuan(amount), "CNY"
 	}
 	return a, err
 }
@@ -101,10 +100,10 @@ func (db SettlementStore) RevenueYears(ctx context.Context, operator datavenue.O
 			return y, err
 		}
 		if allowed != nil {
-			a := money.MustParse(*allowed)
+			a := yuan(*allowed)
 			y.Allowed = &a
 		}
-		y.Earned = money.MustParse(earned)
+		y.Earned = yuan(earned)
 		return y, nil
 	})
 	return list, interpretError(err)

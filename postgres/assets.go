@@ -192,7 +192,7 @@ func (db AssetStore) Card(ctx context.Context, id assets.ID) (assets.Card, error
 				JOIN product_assets pa ON pa.product_id = o.product_id
 				WHERE pa.asset_id = $1 AND s.role = 'holder' AND s.party_id = $2 AND o.status <> 'cancelled')`, id, string(a.HolderID)).
 		Scan(&c.Usage.ValidCertificates, &c.Usage.ActiveAuthorisations, &c.Usage.Appraisals, &c.Usage.Listings, &c.Usage.Trades, &revenue)
-	c.Usage.Revenue = money.MustParse(revenue)
+	c.Usage.Revenue = yuan(revenue)
 	return c, interpretError(err)
 }
 

@@ -19,7 +19,7 @@ const auctionColumns = `id, product_id, operator_id, kind, status, starts_at, en
 	anti_snipe_s, deposit::text, band_low::text, band_high::text, floor::text, revisable, price_version, outcome,
 	coalesce(winner_id, ''), price::text, closed_at, coalesce(stop_reason, ''), created_at`
 
-// scanAuction reads one auctionColumns row. MustParse is safe here because the columns are
+// scanAuction reads one auctionColumns row. yuan is safe here because the columns are
 // NUMERIC NOT NULL (or NULL-checked), so PostgreSQL's text form always parses. The price band is
 // set only for a government-guided price (D14, N4: a base price and a float range), both ends or
 // neither; the outcome columns stay NULL while the auction is open.
@@ -36,16 +36,16 @@ func scanAuction(row pgx.Row) (matching.Record, error) {
 		return r, err
 	}
 	r.Currency = "CNY"
-	r.Reserve, r.Opening, r.Increment = money.MustParse(reserve), money.MustParse(opening), money.MustParse(increment)
-	r.Deposit, r.Floor = money.MustParse(deposit), money.MustParse(floor)
+	r.Reserve, r.Opening, r.Increment = yuan(reserve), yuan(opening), yuan(increment)
+	r.Deposit, r.Floor = yuan(deposit), yuan(floor)
 	if bandLow != nil && bandHigh != nil {
-		lo, hi := money.MustParse(*bandLow), money.MustParse(*bandHigh)
+		lo, hi := yuan(*bandLow), yuan(*bandHigh)
 		r.BandLow, r.BandHigh = &lo, &hi
 	}
 	if outcome != nil {
 		o := matching.Outcome{Result: *outcome, Winner: datavenue.OrgID(winner), Price: money.Zero}
 		if price != nil {
-			o.Price = money.MustParse(*price)
+			o.Price = yuan(*price)
 		}
 		if closedAt != nil {
 			o.ClosedAt = closedAt.UTC()
@@ -190,7 +190,7 @@ func (db MatchingStore) ComparableTrades(ctx context.Context, domain, productTyp
 		dst **money.Yuan
 	}{{median, &s.Median}, {q1, &s.Q1}, {q3, &s.Q3}} {
 		if v.src != nil {
-			y := money.MustParse(*v.src)
+			y := yuan(*v.src)
 			*v.dst = &y
 		}
 	}
@@ -210,7 +210,7 @@ func (db MatchingStore) AuctionBids(ctx context.Context, id string) ([]matching.
 		var b matching.ProjectedBid
 		var amount string
 		err := r.Scan(&b.BidID, &b.Buyer, &amount, &b.Seq, &b.At, &b.EndsAt, &b.BidsAfter)
-		b.Amount = money.MustParse(amount)
+		b.Amount = yuan(amount)
 		return b, err
 	})
 	return list, interpretError(err)

@@ -9,7 +9,6 @@ import (
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/listing"
 	"github.com/datavenue/datavenue/matching"
-	"github.com/datavenue/datavenue/money"
 )
 
 // capSelect reads a version of a product's price cap for one charging unit (N4: the authorising body
@@ -27,7 +26,7 @@ func scanCap(row pgx.Row) (listing.Cap, error) {
 	err := row.Scan(&c.ID, &c.ProductID, &c.ChargingUnit, &c.Version, &amount, &c.ApprovalRef, &c.PricingDocNumber,
 		&from, &until, &c.FiledByOrg, &c.FiledBy, &c.FiledAt)
 	if err == nil {
-		c.Amount, c.Currency = money.MustParse(amount), "CNY"
+		c.Amount, c.Currency = yuan(amount), "CNY"
 		c.ValidFrom, c.ValidUntil = civil.FromTime(from), civil.FromTime(until)
 	}
 	return c, err

@@ -9,7 +9,6 @@ import (
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/listing"
-	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/settlement"
 )
 
@@ -41,7 +40,7 @@ func (db ListingStore) DisclosedCaps(ctx context.Context, year int) ([]listing.D
 		var from, until time.Time
 		err := r.Scan(&d.ID, &d.ProductID, &d.ChargingUnit, &d.Version, &amount, &d.ApprovalRef, &d.PricingDocNumber, &from, &until,
 			&d.FiledByOrg, &d.FiledBy, &d.FiledAt, &d.Title, &d.OperatorID, &d.OperatorName)
-		d.Amount, d.Currency = money.MustParse(amount), "CNY"
+		d.Amount, d.Currency = yuan(amount), "CNY"
 		d.ValidFrom, d.ValidUntil = civil.FromTime(from), civil.FromTime(until)
 		return d, err
 	})
@@ -93,7 +92,7 @@ func (db ListingStore) FeeProducts(ctx context.Context, year int) ([]listing.Fee
 		var price string
 		err := r.Scan(&p.ProductID, &p.Title, &p.OperatorID, &p.OperatorName, &p.ProductType, &p.Purpose, &p.PricingMethod,
 			&p.ChargingUnit, &price, &p.Status)
-		p.ListPrice = money.MustParse(price)
+		p.ListPrice = yuan(price)
 		return p, err
 	})
 	if err != nil {
@@ -108,7 +107,7 @@ func (db ListingStore) FeeProducts(ctx context.Context, year int) ([]listing.Fee
 		var c listing.Charge
 		var price string
 		err := r.Scan(&c.ProductID, &price, &c.Free)
-		c.Price = money.MustParse(price)
+		c.Price = yuan(price)
 		return c, err
 	})
 	return products, charges, interpretError(err)
@@ -122,7 +121,7 @@ func scanCost(row pgx.Row) (settlement.OperatingCost, error) {
 	var amount string
 	err := row.Scan(&c.ID, &c.OperatorID, &c.Year, &c.Category, &c.Version, &amount, &c.Note, &c.RecordedByOrg, &c.RecordedBy, &c.RecordedAt)
 	if err == nil {
-		c.Amount, c.Currency = money.MustParse(amount), "CNY"
+		c.Amount, c.Currency = yuan(amount), "CNY"
 	}
 	return c, err
 }
@@ -180,7 +179,7 @@ func (db SettlementStore) Earnings(ctx context.Context, operator datavenue.OrgID
 		var price, share string
 		var on time.Time
 		err := r.Scan(&e.OrderID, &e.ProductID, &e.ProductTitle, &e.Purpose, &price, &share, &e.Free, &on)
-		e.Price, e.Share, e.ReceivedOn = money.MustParse(price), money.MustParse(share), civil.FromTime(on)
+		e.Price, e.Share, e.ReceivedOn = yuan(price), yuan(share), civil.FromTime(on)
 		return e, err
 	})
 	return list, interpretError(err)

@@ -11,7 +11,6 @@ import (
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/matching"
-	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/settlement"
 	"github.com/datavenue/datavenue/webhooks"
 )
@@ -84,7 +83,7 @@ func applyDeposit(ctx context.Context, tx pgx.Tx, auction string, buyer datavenu
 	if err != nil {
 		return err
 	}
-	if d := money.MustParse(amount).Decimal(); d.IsPositive() {
+	if d := yuan(amount).Decimal(); d.IsPositive() {
 		return postInTx(ctx, tx, settlement.DepositReceived(auction, buyer, d))
 	}
 	return nil
@@ -129,7 +128,7 @@ func applyClose(ctx context.Context, tx pgx.Tx, e matching.Event) error {
 		return err
 	}
 	for _, d := range deposits {
-		if amount := money.MustParse(d.amount).Decimal(); d.outcome == "release" && amount.IsPositive() {
+		if amount := yuan(d.amount).Decimal(); d.outcome == "release" && amount.IsPositive() {
 			if err := postInTx(ctx, tx, settlement.DepositReleased(auction, d.buyer, amount)); err != nil {
 				return err
 			}
@@ -247,8 +246,8 @@ func queueOrderCreation(ctx context.Context, b *pgx.Batch, o orderFacts, price, 
 	// settlement package's rule (settlement.TermsOf); this store only writes them. The agreement
 	// version is the latest one at trade time; NULL when the product has none yet, and payment is
 	// then refused until an order is re-made under an agreement.
-	terms := settlement.TermsOf(money.MustParse(price), money.MustParse(deposit), tradedAt)
-	o.Price, o.AmountDue, o.PaymentDue = money.MustParse(price).String(), terms.AmountDue.String(), terms.PaymentDue
+	terms := settlement.TermsOf(yuan(price), yuan(deposit), tradedAt)
+	o.Price, o.AmountDue, o.PaymentDue = yuan(price).String(), terms.AmountDue.String(), terms.PaymentDue
 	b.Queue(`INSERT INTO settlement_orders (id, trade_id, product_id, buyer_id, seller_id, price, deposit_applied, amount_due,
 			agreement_version, status, payment_due)
 		SELECT $1, t.id, t.product_id, t.buyer_id, t.seller_id, t.price, $2::numeric, $3::numeric,

@@ -14,7 +14,6 @@ import (
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/civil"
-	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/parties"
 	"github.com/datavenue/datavenue/settlement"
 )
@@ -226,7 +225,7 @@ func scanCandidate(r pgx.Row) (*settlement.Candidate, string, string, error) {
 	if err := r.Scan(&c.ObligationID, &party, &amount, &remitted, &c.UnitName, &level, &c.Treasury, &code, &event, &due); err != nil {
 		return nil, "", "", err
 	}
-	c.Amount, c.Remitted, c.FiscalLevel, c.EventDate = money.MustParse(amount), money.MustParse(remitted), parties.FiscalLevel(level), civil.FromTime(event)
+	c.Amount, c.Remitted, c.FiscalLevel, c.EventDate = yuan(amount), yuan(remitted), parties.FiscalLevel(level), civil.FromTime(event)
 	if due != nil {
 		d := civil.FromTime(*due)
 		c.DueDate = &d
@@ -442,7 +441,7 @@ func (db SettlementStore) exceptions(ctx context.Context, where string, args ...
 		var e settlement.Exception
 		var amount string
 		err := r.Scan(&e.ID, &e.Kind, &e.Receipt, &e.Obligation, &e.Detail, &e.Status, &e.Resolution, &amount)
-		e.Amount = money.MustParse(amount)
+		e.Amount = yuan(amount)
 		return e, err
 	})
 	return list, interpretError(err)
@@ -472,7 +471,7 @@ func (db SettlementStore) ImportedReceipts(ctx context.Context, importID, outcom
 		var amount string
 		var paidOn time.Time
 		err := r.Scan(&o.ID, &o.Line, &o.SlipNo, &o.PaymentCode, &o.Unit, &amount, &paidOn, &o.Treasury, &o.Outcome, &o.Obligation)
-		o.Amount, o.PaidOn = money.MustParse(amount), civil.FromTime(paidOn)
+		o.Amount, o.PaidOn = yuan(amount), civil.FromTime(paidOn)
 		return o, err
 	})
 	return list, interpretError(err)

@@ -6,7 +6,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/datavenue/datavenue/civil"
-	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/settlement"
 )
 
@@ -21,7 +20,7 @@ func reportLines(ctx context.Context, db SettlementStore, sql string, args ...an
 		var l settlement.ReportLine
 		var amount string
 		err := r.Scan(&l.Key, &l.Label, &l.Count, &amount)
-		l.Amount = money.MustParse(amount)
+		l.Amount = yuan(amount)
 		return l, err
 	})
 	if list == nil {

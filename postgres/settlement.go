@@ -112,8 +112,8 @@ func scanOrder(row pgx.Row) (settlement.Order, error) {
 		o.ReceivedOn = &d
 	}
 	o.TradedOn = civil.FromTime(tradedOn)
-	o.Price, o.DepositApplied, o.AmountDue = money.MustParse(price), money.MustParse(deposit), money.MustParse(due)
-	o.DepositForfeited = money.MustParse(forfeited)
+	o.Price, o.DepositApplied, o.AmountDue = yuan(price), yuan(deposit), yuan(due)
+	o.DepositForfeited = yuan(forfeited)
 	o.PaymentDue, o.Currency = civil.FromTime(payDue), "CNY"
 	return o, nil
 }
@@ -171,7 +171,7 @@ func scanShare(r pgx.CollectableRow) (settlement.Share, error) {
 	var s settlement.Share
 	var amount string
 	err := r.Scan(&s.Party, &s.Role, &amount, &s.Account)
-	s.Amount = money.MustParse(amount)
+	s.Amount = yuan(amount)
 	return s, err
 }
 
@@ -223,7 +223,7 @@ func scanObligation(r pgx.CollectableRow) (settlement.Obligation, error) {
 	var event time.Time
 	var due *time.Time
 	err := r.Scan(&o.ID, &o.Kind, &o.Party, &o.Counterpart, &amount, &remitted, &o.IncomeKind, &event, &due, &o.DuePending, &o.Status, &o.PaymentCode, &o.CopyTo)
-	o.Amount, o.Remitted, o.EventDate = money.MustParse(amount), money.MustParse(remitted), civil.FromTime(event)
+	o.Amount, o.Remitted, o.EventDate = yuan(amount), yuan(remitted), civil.FromTime(event)
 	o.Remaining = money.FromDecimal(o.Amount.Decimal().Sub(o.Remitted.Decimal()))
 	if due != nil {
 		d := civil.FromTime(*due)

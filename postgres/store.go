@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/datavenue/datavenue/money"
 	"github.com/datavenue/datavenue/settlement"
 )
 
@@ -60,4 +61,15 @@ func ignoreNoRows(err error) error {
 		return nil
 	}
 	return err
+}
+
+// yuan turns a NUMERIC column read as text into money. The column's type and CHECKs make it a
+// valid amount whenever the row was read; when the scan itself failed (a connection lost, a
+// query cancelled) the text is empty and the caller returns the scan's error, so an empty text is
+// zero here instead of a panic on the error path (which answered 500 instead of the error's 503).
+func yuan(text string) money.Yuan {
+	if text == "" {
+		return money.Yuan{}
+	}
+	return money.MustParse(text)
 }
