@@ -289,24 +289,74 @@ func (s Service) List(ctx context.Context, f ListFilter) ([]Organisation, error)
 }
 
 // TreasuryLevel tells the fiscal level of a treasury from its name as Chinese statements write it
-// (中央国库, 省级国库, 市级国库, 区级国库, 县级国库, 乡镇国库 …); ok is false when the name does not
-// say. A district (区) treasury is county level.
+// (中央国库, 福建省级国库, 福州市国库, 台江区级国库, 闽侯县国库, 洪塘镇国库, 国家金库福州市鼓楼区支库 …);
+// ok is false when the name does not say. A district (区) or banner (旗) treasury is county level;
+// a prefecture (地区, 自治州, 盟) is municipal; the four municipalities directly under the central
+// government (北京, 上海, 天津, 重庆) are provincial.
+//
+// A name lists the administrative hierarchy from the top down (浙江省杭州市西湖区), so the level is
+// the one named last: the rightmost level word decides, not the first one found (which classed
+// 浙江省杭州市国库 as provincial and 江苏省镇江市国库, whose city is named 镇江, as township).
+// Remarks in brackets and whatever follows 国库 are not part of the treasury's own name.
 func TreasuryLevel(name string) (FiscalLevel, bool) {
-	//
-	// The order of the tests matters: a name that contains several level words is classed by the
-	// first test that matches, and the township test comes before the county one because a
-	// township treasury's name often names its county too.
-	switch {
-	case strings.Contains(name, "中央"):
-		return LevelCentral, true
-	case strings.Contains(name, "省") || strings.Contains(name, "自治区"):
-		return LevelProvincial, true
-	case strings.Contains(name, "乡") || strings.Contains(name, "镇"):
-		return LevelTownship, true
-	case strings.Contains(name, "县") || strings.Contains(name, "区级") || strings.Contains(name, "区国库") || strings.Contains(name, "旗"):
-		return LevelCounty, true
-	case strings.Contains(name, "市"):
-		return LevelMunicipal, true
+	name = withoutBrackets(name)
+	if i := strings.Index(name, "国库"); i >= 0 {
+		name = name[:i]
 	}
-	return "", false
+	if strings.Contains(name, "中央") {
+		return LevelCentral, true
+	}
+	// At the same end position the longer word wins: 自治区 and 地区 are not districts.
+	words := []struct {
+		word  string
+		level FiscalLevel
+	}{
+		{"自治区", LevelProvincial}, {"省", LevelProvincial},
+		{"地区", LevelMunicipal}, {"自治州", LevelMunicipal}, {"盟", LevelMunicipal}, {"市", LevelMunicipal},
+		{"区", LevelCounty}, {"县", LevelCounty}, {"旗", LevelCounty},
+		{"乡", LevelTownship}, {"镇", LevelTownship},
+	}
+	level, end, found := FiscalLevel(""), -1, false
+	for _, w := range words {
+		i := strings.LastIndex(name, w.word)
+		if i < 0 {
+			continue
+		}
+		// The first word listed at an end position wins a tie (the longer forms come first).
+		if e := i + len(w.word); e > end {
+			level, end, found = w.level, e, true
+		}
+	}
+	if !found {
+		return "", false
+	}
+	if level == LevelMunicipal {
+		for _, city := range []string{"北京", "上海", "天津", "重庆"} {
+			if strings.HasPrefix(name, city) {
+				return LevelProvincial, true
+			}
+		}
+	}
+	return level, true
+}
+
+// withoutBrackets drops remarks in brackets, full-width or not: 市级国库（市财政局国库支付中心）.
+func withoutBrackets(s string) string {
+	var b strings.Builder
+	depth := 0
+	for _, r := range s {
+		switch r {
+		case '(', '（':
+			depth++
+		case ')', '）':
+			if depth > 0 {
+				depth--
+			}
+		default:
+			if depth == 0 {
+				b.WriteRune(r)
+			}
+		}
+	}
+	return b.String()
 }

@@ -47,7 +47,16 @@ func TestMatchReceipt(t *testing.T) {
 func TestTreasuryLevel(t *testing.T) {
 	for name, want := range map[string]parties.FiscalLevel{"中央国库": parties.LevelCentral, "福建省级国库": parties.LevelProvincial,
 		"宁夏回族自治区国库": parties.LevelProvincial, "市级国库（市财政局国库支付中心）": parties.LevelMunicipal, "台江区级国库": parties.LevelCounty,
-		"闽侯县国库": parties.LevelCounty, "洪塘镇国库": parties.LevelTownship} {
+		"闽侯县国库": parties.LevelCounty, "洪塘镇国库": parties.LevelTownship,
+		// The level named last decides; a city named 镇江 is no township; bracketed remarks and
+		// what follows 国库 do not count; the municipalities under the central government are
+		// provincial; a prefecture is municipal.
+		"浙江省杭州市国库": parties.LevelMunicipal, "江苏省镇江市国库": parties.LevelMunicipal, "杭州市西湖区国库": parties.LevelCounty,
+		"市级国库（台江区代理）": parties.LevelMunicipal, "福建省级国库福州中心支库": parties.LevelProvincial,
+		"北京市国库": parties.LevelProvincial, "上海市浦东新区国库": parties.LevelCounty, "重庆市级国库": parties.LevelProvincial,
+		"新疆维吾尔自治区国库": parties.LevelProvincial, "延边朝鲜族自治州国库": parties.LevelMunicipal, "锡林郭勒盟国库": parties.LevelMunicipal,
+		"喀什地区国库": parties.LevelMunicipal, "正蓝旗国库": parties.LevelCounty,
+		"国家金库福州市中心支库": parties.LevelMunicipal, "国家金库福州市鼓楼区支库": parties.LevelCounty} {
 		if got, ok := parties.TreasuryLevel(name); !ok || got != want {
 			t.Errorf("%s: %s %v, want %s", name, got, ok, want)
 		}
