@@ -34,19 +34,20 @@ func (s StaticKey) PublicKey(kid string) (crypto.PublicKey, error) {
 // a refetch (the provider may have rotated), at most once per MinRefresh so a flood of tokens with
 // made-up kids cannot make the venue hammer the provider.
 // MaxAge bounds how long a key the provider has withdrawn keeps verifying; MinRefresh bounds the
-// fetch rate after a successful fetch. The mutex is held across the fetch, so concurrent
-// requests with the same new kid cause one fetch, not one each. A failed fetch does not move
-// fetched, so while the provider is down every miss tries again, one at a time under the lock
-// (each up to the 5 s timeout).
+// fetch rate. The mutex is held across the fetch, so concurrent requests with the same new kid
+// cause one fetch, not one each. A failed fetch is not tried again before MinRefresh either:
+// while the provider is down, a stream of tokens with made-up kids would otherwise make every
+// check of that issuer wait in line behind a fetch of up to 5 s.
 type RemoteJWKS struct {
 	URL        string
 	Client     *http.Client
 	MaxAge     time.Duration // refetch after this even without an unknown kid
 	MinRefresh time.Duration
 
-	mu      sync.Mutex
-	keys    KeySet
-	fetched time.Time
+	mu        sync.Mutex
+	keys      KeySet
+	fetched   time.Time // the last successful fetch
+	attempted time.Time // the last fetch, successful or not
 }
 
 // PublicKey returns the provider's key with this id.
@@ -62,7 +63,13 @@ func (r *RemoteJWKS) PublicKey(kid string) (crypto.PublicKey, error) {
 	if ok && !stale {
 		return key, nil
 	}
-	if r.keys == nil || stale || time.Since(r.fetched) > r.MinRefresh {
+	due := r.keys == nil || stale || time.Since(r.fetched) > r.MinRefresh
+	if due && !r.attempted.IsZero() && time.Since(r.attempted) <= r.MinRefresh && r.attempted.After(r.fetched) {
+		// The last attempt failed a moment ago: keep what is cached rather than try again now.
+		due = false
+	}
+	if due {
+		r.attempted = time.Now()
 		if err := r.fetch(); err != nil {
 			if ok {
 				return key, nil // keep serving the cached key while the provider is unreachable

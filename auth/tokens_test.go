@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -272,6 +273,26 @@ func TestExternalIssuerJWKSURL(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	_, err = v.Verify(signEd(t, auth.SigningKey{KID: "made-up", Private: priv}, c))
 	wantCode(t, err, "token_unknown_key")
+}
+
+// While the provider fails, tokens with unknown kids do not make the venue fetch again before
+// MinRefresh: each check would otherwise wait behind a fetch.
+func TestRemoteJWKSThrottlesFailedFetches(t *testing.T) {
+	fetches := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches++
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	src := &auth.RemoteJWKS{URL: srv.URL, MaxAge: time.Hour, MinRefresh: time.Hour}
+	for i := 0; i < 5; i++ {
+		if _, err := src.PublicKey(fmt.Sprintf("made-up-%d", i)); err == nil {
+			t.Fatalf("kid %d: a key from a provider that is down", i)
+		}
+	}
+	if fetches != 1 {
+		t.Fatalf("JWKS fetched %d times while the provider failed, want 1 within MinRefresh", fetches)
+	}
 }
 
 func TestParseTrustedIssuersRejectsBadSpecs(t *testing.T) {

@@ -40,7 +40,8 @@ type conn struct {
 	appender *voucherAppender
 }
 
-// Open connects a pool and checks the connection once.
+// Open makes the pool. It does not connect: pgxpool connects on first use, so a wrong URL or
+// password shows at the first query; /readyz pings it on every call.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	// pgxpool connects lazily: NewWithConfig only validates the configuration, so a database
