@@ -66,8 +66,13 @@ func (f *Feed) Subscribe(ctx context.Context, auctionID, kind string) <-chan Fee
 		f.active[shard] = true
 		// Start from the stream's present end, read now: every event after Subscribe returns is
 		// delivered (a "$" read by the goroutine could start after one).
+		// "0" only for a stream that is empty; if the end cannot be read (Redis busy or failing
+		// over), "$" (whatever arrives from the goroutine's first read on) rather than "0", which
+		// would replay the shard's whole history to the watchers as if it were live.
 		last := "0"
-		if msgs, err := f.Redis.XRevRangeN(ctx, f.Keys.Events(shard), "+", "-", 1).Result(); err == nil && len(msgs) == 1 {
+		if msgs, err := f.Redis.XRevRangeN(ctx, f.Keys.Events(shard), "+", "-", 1).Result(); err != nil {
+			last = "$"
+		} else if len(msgs) == 1 {
 			last = msgs[0].ID
 		}
 		go f.read(shard, last)
