@@ -10,7 +10,9 @@ import (
 	"github.com/datavenue/datavenue/certificates"
 )
 
-// Grants is what the API needs for authorisations, approvals and appraisals.
+// Grants is what the API needs for authorisations (D9/G5: one scenario, one authorisation),
+// paid-use and disposal approvals (D10) and appraisals (D7/D14). They are one service because all
+// three attach to an asset and its holder and operator, and the listings filter on those.
 type Grants interface {
 	Grant(ctx context.Context, caller datavenue.Caller, in certificates.GrantInput) (certificates.Authorisation, error)
 	Narrow(ctx context.Context, caller datavenue.Caller, id string, in certificates.NarrowInput) (certificates.Authorisation, error)
@@ -27,6 +29,7 @@ type Grants interface {
 	Appraisals(ctx context.Context, caller datavenue.Caller, f certificates.GrantFilter) ([]certificates.Appraisal, error)
 }
 
+// grantFilter reads the filters the three lists share (grantParams documents them).
 func grantFilter(c *fiber.Ctx, after string, limit int) certificates.GrantFilter {
 	return certificates.GrantFilter{AssetID: assets.ID(c.Query("asset_id")), Holder: datavenue.OrgID(c.Query("holder")),
 		Operator: datavenue.OrgID(c.Query("operator")), After: after, Limit: limit}
@@ -34,6 +37,11 @@ func grantFilter(c *fiber.Ctx, after string, limit int) certificates.GrantFilter
 
 var grantParams = []Param{{Name: "asset_id", In: "query"}, {Name: "holder", In: "query"}, {Name: "operator", In: "query"}, limitParam, cursorParam}
 
+// grantRoutes: narrowing, revoking and deciding change the resource in place and answer 200 with
+// it; an assessment is a new record under an authorisation, so it answers 201, with the
+// authorisation (which lists its assessments) at the Location, as an assessment has no URL of its
+// own. Narrowing and revoking are POST actions rather than PUT: they are transitions with a reason,
+// not replacements of the resource, and like every POST they take an Idempotency-Key.
 func (h *handlers) grantRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{

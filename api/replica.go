@@ -72,12 +72,16 @@ func newReplicaCollector(r ReadReplica) *replicaCollector {
 	}
 }
 
+// Describe lists the collector's descriptors so registration rejects a name clash at start.
 func (r *replicaCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- r.reads
 	ch <- r.lag
 	ch <- r.serving
 }
 
+// Collect reports the router's own counters as counters (they only grow), and the lag only when it
+// is known: a 0 for "unknown" would read as "fully caught up", the opposite of what an operator
+// needs to see while the standby is unreachable.
 func (r *replicaCollector) Collect(ch chan<- prometheus.Metric) {
 	replica, primary := r.replica.CatalogueReads()
 	ch <- prometheus.MustNewConstMetric(r.reads, prometheus.CounterValue, float64(replica), "replica")
