@@ -15,7 +15,10 @@ import (
 	"github.com/datavenue/datavenue/matching"
 )
 
-// Auctions is what the API needs of the matching service.
+// Auctions is what the API needs of the matching service (D14: on-venue competitive bidding). Get
+// and List take no caller: what an auction shows is the same for everyone who may see it (a
+// sealed auction's view carries only the number of bids until the close), so the engine's view
+// is safe to serve as it is; history, bids and deposits depend on who asks and take the caller.
 type Auctions interface {
 	Create(ctx context.Context, caller datavenue.Caller, in matching.CreateInput) (matching.Record, error)
 	Bid(ctx context.Context, caller datavenue.Caller, auctionID, key string, in matching.BidInput) (matching.BidResult, error)
@@ -27,6 +30,10 @@ type Auctions interface {
 	Deposit(ctx context.Context, caller datavenue.Caller, auctionID string, buyer datavenue.OrgID) (matching.Deposit, error)
 }
 
+// auctionRoutes: placing a bid is SelfIdempotent: its Idempotency-Key becomes the bid's id in the
+// engine (matching.BidID), so the bid and its deduplication are one atomic Redis operation and a
+// retry after a lost answer finds the same bid; keeping it in the idempotency store as well
+// would only add a second, non-atomic record of the same fact. Negotiation moves likewise.
 func (h *handlers) auctionRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -93,6 +100,8 @@ func (h *handlers) placeBid(c *fiber.Ctx) error {
 }
 
 func (h *handlers) getBid(c *fiber.Ctx) error {
+	// A number that is not a bid number names no bid: 404, as for any id that does not exist,
+	// rather than a 422 on a path parameter.
 	seq, err := strconv.ParseInt(c.Params("seq"), 10, 64)
 	if err != nil || seq < 1 {
 		return datavenue.NotFound("bid_not_found", "a bid's number is a whole number from 1")
@@ -120,6 +129,8 @@ func (h *handlers) bidHistory(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
+// recordDeposit answers 201 with a plain status: the deposit itself is read back at the Location
+// (by auction and buyer, since a buyer has one deposit per auction).
 func (h *handlers) recordDeposit(c *fiber.Ctx) error {
 	var in matching.DepositInput
 	if err := decodeJSON(c, &in); err != nil {
@@ -131,7 +142,9 @@ func (h *handlers) recordDeposit(c *fiber.Ctx) error {
 	return created(c, "/v1/auctions/"+c.Params("id")+"/deposits/"+string(in.Buyer), Status{Status: "recorded"})
 }
 
-// Negotiations is what the API needs for price negotiation.
+// Negotiations is what the API needs for price negotiation (G7: negotiated agreement). Starting and
+// moving take the request's Idempotency-Key themselves, like bids, so a retried counter-offer is
+// not a second move.
 type Negotiations interface {
 	StartNegotiation(ctx context.Context, caller datavenue.Caller, key string, in matching.NegotiationInput) (matching.NegotiationView, error)
 	Move(ctx context.Context, caller datavenue.Caller, id, key string, in matching.MoveInput) (matching.NegotiationView, error)
@@ -183,7 +196,8 @@ func (h *handlers) getNegotiation(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
-// Guidance computes pricing guidance for a product.
+// Guidance computes pricing guidance for a product. A function rather than an interface: it is one
+// read over the matching store, which the wiring closes over.
 type Guidance func(ctx context.Context, productID string) (matching.Guidance, error)
 
 func (h *handlers) guidanceRoutes() []Route {
@@ -193,6 +207,8 @@ func (h *handlers) guidanceRoutes() []Route {
 		Params:      []Param{{Name: "id", In: "path"}}, Response: matching.Guidance{}, Errors: []int{404}}, h.guidance}}
 }
 
+// guidance is public, so the product is first looked up as the public catalogue sees it: a draft's
+// or a suspended product's band and appraisal stay private (404 like any unknown product).
 func (h *handlers) guidance(c *fiber.Ctx) error {
 	if _, err := h.d.Listing.Public(c.UserContext(), c.Params("id")); err != nil {
 		return err
@@ -218,7 +234,9 @@ func (h *handlers) feedRoutes() []Route {
 		Auth: true, Params: []Param{{Name: "id", In: "path"}}, ContentType: "text/event-stream", Errors: []int{404, 429}}, h.feed}}
 }
 
-// feedSlots counts the live feeds each organisation holds open.
+// feedSlots counts the live feeds each organisation holds open, so that one organisation cannot
+// hold every connection the process can serve. The count is this process's: with several API
+// instances behind a balancer the limit applies per instance.
 type feedSlots struct {
 	mu   sync.Mutex
 	open map[datavenue.OrgID]int
@@ -245,6 +263,8 @@ func (s *feedSlots) release(org datavenue.OrgID) {
 	}
 }
 
+// feed streams an auction's events as Server-Sent Events. The auction is read first, so an unknown
+// auction is a 404 that costs no feed slot; a slot over the limit is a 429 with Retry-After.
 func (h *handlers) feed(c *fiber.Ctx) error {
 	st, err := h.d.Auctions.Get(c.UserContext(), c.Params("id"))
 	if err != nil {
@@ -256,6 +276,10 @@ func (h *handlers) feed(c *fiber.Ctx) error {
 		return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "too_many_feeds",
 			Message: "your organisation holds the most live feeds it may; close one first"}
 	}
+	// The subscription outlives the handler: fasthttp runs the stream writer after the handler has
+	// returned and the request's context is gone, so it gets its own context, cancelled (and the
+	// slot released) when the writer ends. no-cache and X-Accel-Buffering: no keep caches and
+	// nginx-style proxies from holding events back.
 	ctx, cancel := context.WithCancel(context.Background())
 	events := h.d.Feed.Subscribe(ctx, st.ID, st.Kind)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
@@ -287,6 +311,8 @@ func (h *handlers) feed(c *fiber.Ctx) error {
 				data, _ := json.Marshal(e)
 				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, data)
 			case <-heartbeat.C:
+				// An SSE comment line: clients ignore it, but proxies that close idle connections
+				// see traffic, and a client that has gone is found at the flush.
 				fmt.Fprint(w, ": keep-alive\n\n")
 			}
 			deadline()

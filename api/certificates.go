@@ -11,7 +11,11 @@ import (
 	"github.com/datavenue/datavenue/certificates"
 )
 
-// Certificates is what the API needs of registration.
+// Certificates is what the API needs of registration: applications reviewed by the data bureau
+// (D2) or issued by the finance bureau with the data bureau's concurrence (D5), and the change,
+// correction and cancellation registrations after issue. Certificate and Certificates take no
+// caller: a certificate is the credential shown to others for external use (D5), so any
+// authenticated caller may read it, and its status is public.
 type Certificates interface {
 	Apply(ctx context.Context, caller datavenue.Caller, in certificates.ApplyInput) (certificates.Application, error)
 	Amend(ctx context.Context, caller datavenue.Caller, id string, in certificates.AmendInput) (certificates.Application, error)
@@ -27,12 +31,16 @@ type Certificates interface {
 }
 
 // ReviewResult is the outcome of a review: the application and, when every item passed, the
-// certificate issued.
+// certificate issued. Both are answered together because one review decides the application and,
+// when it passes, issues the certificate: the reviewer needs no second read to find its number.
 type ReviewResult struct {
 	Application certificates.Application  `json:"application"`
 	Certificate *certificates.Certificate `json:"certificate,omitempty"`
 }
 
+// certificateRoutes: applications are a workflow (apply, amend, concur, review) and each step is a
+// POST action on the application; a certificate is never edited, only corrected (a new signed
+// version, 201) or cancelled (the same version, now cancelled, 200).
 func (h *handlers) certificateRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -96,6 +104,7 @@ func (h *handlers) concur(c *fiber.Ctx) error {
 	return update(c, h.d.Certificates.Concur)
 }
 
+// review is written out rather than with update because the service returns two results.
 func (h *handlers) review(c *fiber.Ctx) error {
 	var in certificates.ReviewInput
 	if err := decodeJSON(c, &in); err != nil {
@@ -123,6 +132,8 @@ func (h *handlers) getCertificate(c *fiber.Ctx) error {
 	return c.JSON(cert)
 }
 
+// certificateDocument serves the JWS as stored, byte for byte, so the signature verifies offline;
+// the file name carries the number and version, since corrections give one number several files.
 func (h *handlers) certificateDocument(c *fiber.Ctx) error {
 	cert, err := h.d.Certificates.Certificate(c.UserContext(), c.Params("id"))
 	if err != nil {
@@ -141,6 +152,8 @@ func (h *handlers) cancel(c *fiber.Ctx) error {
 	return update(c, h.d.Certificates.Cancel)
 }
 
+// certificateStatus is public (no token): whoever is shown a certificate can check that it is still
+// valid. A bad version is refused here, before the lookup, as a 422 naming the field.
 func (h *handlers) certificateStatus(c *fiber.Ctx) error {
 	version := 0
 	if raw := c.Query("version"); raw != "" {
@@ -155,6 +168,8 @@ func (h *handlers) certificateStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// Never cached: a cancellation must be seen at once, or a cached "valid" would let a cancelled
+	// certificate go on backing trades.
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(report)
 }

@@ -11,7 +11,9 @@ import (
 	"github.com/datavenue/datavenue/listing"
 )
 
-// Listing is what the API needs of the listing service.
+// Listing is what the API needs of the listing service: the product lifecycle (draft, submitted,
+// published, suspended, delisted) behind the publishing gate, versioned prices, and the public
+// catalogue (Search, Public, Published), which takes no caller because it is anonymous.
 type Listing interface {
 	Create(ctx context.Context, caller datavenue.Caller, in listing.Input) (listing.Product, error)
 	Update(ctx context.Context, caller datavenue.Caller, id string, version int, in listing.Input) (listing.Product, error)
@@ -35,12 +37,17 @@ type PriceCaps interface {
 	List(ctx context.Context, caller datavenue.Caller, productID string) ([]listing.Cap, error)
 }
 
-// ProductEdit is the body of a draft edit: the version edited and the new content.
+// ProductEdit is the body of a draft edit: the version edited and the new content. The version is
+// an optimistic lock, as with asset cards: an edit made on a stale copy is a 409, not a silent
+// overwrite of the other editor's change.
 type ProductEdit struct {
 	Version int `json:"version" jsonschema:"minimum=1"`
 	listing.Input
 }
 
+// catalogueParams document the public search. Prices are decimal strings in yuan (never JSON
+// numbers, which would pass through a float); facets=false spares the facet counts over every
+// match when a client only pages through results.
 var catalogueParams = []Param{
 	{Name: "q", In: "query", Description: "words in Chinese or English (CJK text matches by character pairs, English words by prefix)"},
 	{Name: "domain", In: "query"}, {Name: "product_type", In: "query"}, {Name: "pricing_method", In: "query"},
@@ -55,6 +62,9 @@ var catalogueParams = []Param{
 
 func (h *handlers) listingRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
+	// step and withReason build the lifecycle transitions: each is a POST action on the product
+	// (answering the product as it now is), and the transitions that take a product off the
+	// market carry a reason, which the audit trail and the supervisors need.
 	step := func(opID, path, summary string, fn func(context.Context, datavenue.Caller, string) (listing.Product, error)) Route {
 		return Route{"POST", "/v1/products/:id/" + path, Operation{ID: opID, Tag: "products", Summary: summary, Auth: true, Params: id,
 			Response: listing.Product{}, Errors: []int{403, 404, 409, 422}}, func(c *fiber.Ctx) error {
@@ -146,6 +156,8 @@ func (h *handlers) editProduct(c *fiber.Ctx) error {
 	return c.JSON(p)
 }
 
+// fileCap answers 201 with the product's cap list as the Location: a cap version has no URL of its
+// own, and the list shows it beside the versions it supersedes.
 func (h *handlers) fileCap(c *fiber.Ctx) error {
 	return create(c, onID(c, h.d.Caps.File), func(cp listing.Cap) string { return "/v1/products/" + cp.ProductID + "/caps" })
 }
@@ -158,6 +170,8 @@ func (h *handlers) listCaps(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
+// changePrice answers 200 with the product: the new price version replaces the current price,
+// while the old versions stay in the price history (GET .../prices), never overwritten.
 func (h *handlers) changePrice(c *fiber.Ctx) error {
 	return update(c, h.d.Listing.ChangePrice)
 }
@@ -170,6 +184,9 @@ func (h *handlers) priceHistory(c *fiber.Ctx) error {
 	return c.JSON(versions)
 }
 
+// searchCatalogue reads the anonymous catalogue, possibly from the standby (see catalogue). Only
+// the parsing of limit is done here; every range and value check is the service's, so the rules
+// live in one place (a limit below 1 is passed on as out of range for the service to refuse).
 func (h *handlers) searchCatalogue(c *fiber.Ctx) error {
 	in := listing.SearchInput{Q: c.Query("q"), Domain: c.Query("domain"), ProductType: c.Query("product_type"),
 		PricingMethod: c.Query("pricing_method"), Holder: c.Query("holder"), UseCategory: c.Query("use_category"),
@@ -201,12 +218,13 @@ func (h *handlers) catalogueProduct(c *fiber.Ctx) error {
 	return c.JSON(p)
 }
 
-// baseURL is the venue's public address as this request reached it.
 // baseURL is the venue's public base URL from its configuration: never the request's Host or
 // X-Forwarded-* headers, which anyone can set (a catalogue harvested through "Host: evil.example"
 // would carry that host in every identifier).
 func (h *handlers) baseURL() string { return h.d.PublicURL }
 
+// operatorName is the publisher name a DCAT document shows; a lookup that fails falls back to the
+// id, since a catalogue entry without its operator's name is still better than no entry.
 func (h *handlers) operatorName(ctx context.Context, id datavenue.OrgID) string {
 	if org, err := h.d.Organisations.Get(ctx, id); err == nil {
 		return org.Name
@@ -223,6 +241,10 @@ func (h *handlers) catalogueProductDCAT(c *fiber.Ctx) error {
 	return c.JSON(listing.DCATDocument(p, h.baseURL(), h.operatorName(c.UserContext(), p.OperatorID)), "application/ld+json")
 }
 
+// catalogueDCAT is the harvestable catalogue (DCAT-AP, the one JSON-LD answer of the API): a fixed
+// page of 500 products, since harvesters follow hydra:next rather than choosing a page size. The
+// next link is absolute and built from the configured public URL, as JSON-LD identifiers must be.
+// Each operator's name is looked up once per page, however many of its products the page holds.
 func (h *handlers) catalogueDCAT(c *fiber.Ctx) error {
 	_, after, err := pageParams(c)
 	if err != nil {
