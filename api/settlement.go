@@ -16,7 +16,10 @@ import (
 	"github.com/datavenue/datavenue/settlement"
 )
 
-// Settlement is what the API needs of the settlement service.
+// Settlement is what the API needs of the settlement service: contribution agreements (D16/G6),
+// orders and their payment (split, ledger, treasury and filing obligations, D17/G6), the payment
+// provider's callbacks and free-use orders (N1/G7). RecordCallback takes no caller: the callback is
+// authenticated by its signature, and the handler records it as the payment provider.
 type Settlement interface {
 	SetAgreement(ctx context.Context, caller datavenue.Caller, productID string, in settlement.AgreementInput) (settlement.Agreement, error)
 	Agreement(ctx context.Context, caller datavenue.Caller, productID string) (settlement.Agreement, error)
@@ -28,6 +31,11 @@ type Settlement interface {
 	ObtainFree(ctx context.Context, caller datavenue.Caller, productID, key string) (settlement.Order, error)
 }
 
+// settlementRoutes: the agreement is a PUT on the product's one agreement URL, yet answers 201,
+// since each PUT adds a version (the one read back at the Location) rather than replacing the old
+// one, which orders made under it keep. A payment is recorded with POST and answers 200 with the
+// order: it changes the order's state and is idempotent by its bank reference, so a clerk who
+// records the same slip twice changes nothing.
 func (h *handlers) settlementRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -70,6 +78,9 @@ func (h *handlers) getAgreement(c *fiber.Ctx) error {
 	return c.JSON(a)
 }
 
+// obtainFreeUse has no body: the product is the path and the buyer the token. The Idempotency-Key
+// also goes to the service, which derives the trade from it, so a retry finds the same order even
+// when the idempotency store lost the first answer.
 func (h *handlers) obtainFreeUse(c *fiber.Ctx) error {
 	o, err := h.d.Settlement.ObtainFree(c.UserContext(), callerOf(c), c.Params("id"), c.Get(headerIdempotencyKey))
 	if err != nil {
@@ -99,6 +110,9 @@ func (h *handlers) recordPayment(c *fiber.Ctx) error {
 // headerCallbackSignature carries a payment callback's HMAC.
 const headerCallbackSignature = "X-Datavenue-Signature"
 
+// paymentCallback authenticates before anything else: the signature covers the raw body, so it is
+// checked on the bytes received, before decoding, and a sender without the secret learns nothing
+// of the fields' rules. The audit trail records the payment provider as the caller.
 func (h *handlers) paymentCallback(c *fiber.Ctx) error {
 	if err := settlement.VerifyCallback(h.d.PaymentCallbackSecret, c.Body(), c.Get(headerCallbackSignature), time.Now()); err != nil {
 		return err
@@ -115,13 +129,16 @@ func (h *handlers) paymentCallback(c *fiber.Ctx) error {
 	return c.JSON(o)
 }
 
+// listObligations pages by the service's own cursor (settlement.ObligationCursor): obligations are
+// listed in due-date order (pending due dates last), so the cursor is the due date and the id.
 func (h *handlers) listObligations(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]settlement.Obligation, error) {
 		return h.d.Settlement.Obligations(c.UserContext(), callerOf(c), c.Query("status"), c.Query("overdue") == "true", settlement.Page{After: after, Limit: limit})
 	}, settlement.ObligationCursor)
 }
 
-// Vouchers is what the API needs for delivery, confirmation and vouchers.
+// Vouchers is what the API needs for delivery, confirmation and vouchers (D15: the registration,
+// transaction and delivery records that accounting books from).
 type Vouchers interface {
 	Deliver(ctx context.Context, caller datavenue.Caller, orderID string, d settlement.Delivery) (settlement.Order, error)
 	Confirm(ctx context.Context, caller datavenue.Caller, orderID string) (settlement.Voucher, error)
@@ -148,6 +165,9 @@ func (h *handlers) recordDelivery(c *fiber.Ctx) error {
 	return update(c, h.d.Vouchers.Deliver)
 }
 
+// confirmDelivery answers 201: confirming creates the voucher, read back at the Location. A second
+// confirmation answers with the voucher issued the first time (the store finds it), so a retry is
+// safe even without an Idempotency-Key.
 func (h *handlers) confirmDelivery(c *fiber.Ctx) error {
 	v, err := h.d.Vouchers.Confirm(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -164,6 +184,8 @@ func (h *handlers) getVoucher(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
+// voucherDocument serves the JWS byte for byte, so an accountant can keep the file and verify it
+// offline against the published keys, without the venue.
 func (h *handlers) voucherDocument(c *fiber.Ctx) error {
 	v, err := h.d.Vouchers.Voucher(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -174,7 +196,8 @@ func (h *handlers) voucherDocument(c *fiber.Ctx) error {
 	return c.SendString(v.Document)
 }
 
-// Reconciliation is what the API needs for statements and exceptions.
+// Reconciliation is what the API needs for statements and exceptions. MayImport is separate from
+// Import so the handler can refuse a caller before reading a statement's (large) body.
 type Reconciliation interface {
 	MayImport(caller datavenue.Caller) error
 	Import(ctx context.Context, caller datavenue.Caller, in settlement.ImportInput) (settlement.ImportResult, error)
@@ -226,6 +249,8 @@ func (h *handlers) importStatement(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The parameters are in the query because the body is the file itself (CSV or XLSX as a
+	// clerk exports it), not a JSON envelope that would need the file encoded inside it.
 	in := settlement.ImportInput{Name: c.Query("name", "statement"), Format: c.Query("format", "csv"), PeriodEnd: c.Query("period_end"),
 		Statement: file}
 	if raw := c.Query("mapping"); raw != "" {
@@ -253,6 +278,8 @@ func (h *handlers) getImport(c *fiber.Ctx) error {
 	}, func(o settlement.ReceiptOutcome) string { return strconv.Itoa(o.Line) })
 }
 
+// contentTypeNDJSON is asked for in Accept to get an import's progress as a stream of JSON lines;
+// compression is skipped for it (see compressed), or the lines would wait in the compressor.
 const contentTypeNDJSON = "application/x-ndjson"
 
 // ImportProgress is one line of an import streamed as NDJSON: progress lines, then the result
@@ -326,6 +353,9 @@ func (h *handlers) resolveException(c *fiber.Ctx) error {
 	return c.JSON(e)
 }
 
+// settlementReport serves one report in the format asked: JSON for programs, CSV and XLSX for the
+// filings clerks send on (G6). The report is computed once and only encoded per format. An unknown
+// format falls back to JSON.
 func (h *handlers) settlementReport(c *fiber.Ctx) error {
 	r, err := h.d.Reconciliation.Report(c.UserContext(), callerOf(c), c.Query("from"), c.Query("to"))
 	if err != nil {
