@@ -12,7 +12,10 @@ import (
 	"github.com/datavenue/datavenue/matching"
 )
 
-// Projection is what the API needs of the projection's controls (matching.ProjectionControl).
+// Projection is what the API needs of the projection's controls (matching.ProjectionControl). The
+// projection copies the matching engine's events from Redis into PostgreSQL, where trades become
+// orders; an event it can never apply is parked rather than retried forever, so the events behind
+// it on its shard keep flowing, and a clerk retries it here once its cause is fixed.
 type Projection interface {
 	Parked(ctx context.Context, caller datavenue.Caller, status, after string, limit int) ([]matching.ParkedEntry, error)
 	Get(ctx context.Context, caller datavenue.Caller, id string) (matching.ParkedEntry, error)
@@ -20,6 +23,9 @@ type Projection interface {
 	Health(ctx context.Context) (matching.ProjectionHealth, error)
 }
 
+// projectionRoutes are operations routes for venue staff; they exist only when the venue runs a
+// projection. Retrying is a POST whose answer is the entry as it now is (applied, or still parked
+// with the new error as a 409), so a clerk sees at once whether the fix worked.
 func (h *handlers) projectionRoutes() []Route {
 	if h.d.Projection == nil {
 		return nil
@@ -88,6 +94,8 @@ func (p *projectionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- p.up
 }
 
+// Collect reports one series per shard, so an alert can say which shard is stuck; a failed read
+// gives up=0 rather than failing the scrape.
 func (p *projectionCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
