@@ -94,6 +94,8 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 // gather reflects v's type, adding the struct types it reaches to the set.
 func (s *schemaSet) gather(v any) { s.reflect(v) }
 
+// reflect returns v's schema with $refs to provisional keys and keeps every definition it reached;
+// a type reached again from another route keeps its first schema (the same type, the same schema).
 func (s *schemaSet) reflect(v any) any {
 	root := s.reflector.Reflect(v)
 	defs := root.Definitions
@@ -109,6 +111,8 @@ func (s *schemaSet) reflect(v any) any {
 // schema is v's schema, with $refs to the named components; call after name.
 func (s *schemaSet) schema(v any) any { return s.rename(s.reflect(v)) }
 
+// toJSON turns a reflected schema into plain maps, so that normalise, nullable and rename can
+// rewrite any keyword without knowing the reflector's types.
 func toJSON(sc *jsonschema.Schema) any {
 	b, err := json.Marshal(sc)
 	if err != nil {
@@ -185,6 +189,8 @@ func genericName(name string, plain func(pkg, name string) string) string {
 	return out
 }
 
+// checkUnique panics when two types end with the same component name: one would silently replace
+// the other in the document. It runs whenever a document is built, so the tests catch it.
 func (s *schemaSet) checkUnique() {
 	seen := map[string]reflect.Type{}
 	for k, n := range s.names {
@@ -207,6 +213,7 @@ func splitGeneric(name string) (string, bool) {
 func genericArgs(name string) []string {
 	i := strings.IndexByte(name, '[')
 	inner := name[i+1 : len(name)-1]
+	// Split on top-level commas only: an argument may itself be generic (Page[Pair[a.B,c.D]]).
 	var args []string
 	depth, start := 0, 0
 	for j, r := range inner {
@@ -239,6 +246,7 @@ func argName(arg string, plain func(pkg, name string) string) string {
 	return plain(pkg, base)
 }
 
+// exported capitalises a package name used as a prefix ("listing" → "Listing").
 func exported(s string) string {
 	if s == "" {
 		return s
@@ -416,6 +424,7 @@ func example(schema any, components map[string]any) (any, bool) {
 
 // exampleOf is the example of schema, the schema of a property called name ("" for none).
 func exampleOf(schema any, name string, components map[string]any, depth int) (any, bool) {
+	// The depth bound stops a recursive type (a schema that refers back to itself) from looping.
 	sc, ok := schema.(map[string]any)
 	if !ok || depth > 8 {
 		return nil, false
@@ -465,6 +474,9 @@ func exampleOf(schema any, name string, components map[string]any, depth int) (a
 	return map[string]any{}, true // {}: any value
 }
 
+// objectExample fills every property it can. A required property with no possible example makes
+// the whole object exampleless: an example missing a required field would be an invalid example,
+// worse than none, since clients copy examples.
 func objectExample(sc map[string]any, components map[string]any, depth int) (any, bool) {
 	out := map[string]any{}
 	props, _ := sc["properties"].(map[string]any)
@@ -491,9 +503,13 @@ func objectExample(sc map[string]any, components map[string]any, depth int) (any
 	return out, true
 }
 
-// amountName matches the names of request fields that are amounts in plain strings.
+// amountName matches the names of request fields that are amounts in plain strings. Their schema
+// has no pattern to satisfy, and "example" would be an invalid amount: they get a yuan amount.
 var amountName = regexp.MustCompile(`(^|_)(price|amount|deposit|reserve|increment|value|floor)$`)
 
+// stringExample gives a string its schema allows. Times carry the +08:00 offset, as the venue's
+// users are in China Standard Time; a string that must match a pattern has no example unless the
+// schema brings one, since a made-up value could not be guaranteed to match.
 func stringExample(sc map[string]any, name string) (any, bool) {
 	if amountName.MatchString(name) && sc["format"] == nil {
 		return "9000.00", true // a plain amount, with or without its pattern
@@ -519,6 +535,7 @@ func stringExample(sc map[string]any, name string) (any, bool) {
 	return "example" + strings.Repeat("x", max(n-len("example"), 0)), true
 }
 
+// minimum reads a numeric keyword (JSON numbers decode as float64), 0 when absent.
 func minimum(sc map[string]any, key string) int {
 	if f, ok := sc[key].(float64); ok {
 		return int(f)
