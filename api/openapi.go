@@ -167,6 +167,8 @@ func Document(routes []Route, version string, servers ...string) map[string]any 
 	}
 }
 
+// info is the document's info object: the conventions every operation shares (problems, money,
+// idempotency, request ids) are stated once here rather than repeated on each operation.
 func info(version string, servers []string) map[string]any {
 	return map[string]any{
 		"title":   "datavenue API",
@@ -193,6 +195,8 @@ func contact(servers []string) map[string]any {
 	return c
 }
 
+// serverList names the venue's base URLs; without a configured one, "/" makes a client resolve
+// the paths against wherever it fetched the document from.
 func serverList(urls []string) []map[string]any {
 	if len(urls) == 0 {
 		urls = []string{"/"}
@@ -330,6 +334,8 @@ func impliedErrors(r Route) []int {
 			errs = append(errs, http.StatusUnprocessableEntity) // validation_failed
 		}
 	}
+	// Anything that reads PostgreSQL or Redis can answer 503 while they are unreachable; every
+	// operation can answer 500. Duplicates in the list are harmless: they become one map key.
 	if !staticOps[o.ID] {
 		errs = append(errs, http.StatusServiceUnavailable)
 	}
@@ -421,7 +427,8 @@ func headerComponents() map[string]any {
 	}
 }
 
-// problemExamples are a typical problem of each status, for the shared responses.
+// problemExamples are a typical problem of each status, for the shared responses: a client's
+// generated error types and its developers see a realistic code and detail, not a placeholder.
 var problemExamples = map[int][2]string{
 	http.StatusBadRequest:            {"malformed_json", "the request body is not valid JSON"},
 	http.StatusUnauthorized:          {"token_missing", "send a bearer token in the Authorization header"},
@@ -454,6 +461,8 @@ func (b *docBuilder) problemResponse(status int) string {
 	if ex[0] == "" {
 		ex = [2]string{"error", http.StatusText(status)}
 	}
+	// The example is a Problem value, encoded as the error handler would encode it, so the
+	// document's example cannot drift from the real shape of an error.
 	p := Problem{Type: problemType(ex[0]), Title: http.StatusText(status), Status: status, Detail: ex[1], Code: ex[0],
 		Instance: "/v1/products", RequestID: "req_01JDEM0000000000000000000A"}
 	if status == http.StatusUnprocessableEntity {

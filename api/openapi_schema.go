@@ -76,6 +76,8 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 		// places but no sign: an amount that follows this pattern and is not negative is accepted.
 		return &jsonschema.Schema{Type: "string", Pattern: `^-?[0-9]+\.[0-9]{2}$`, Examples: []any{"9000.00"}}
 	case reflect.TypeOf(civil.Date{}):
+		// A plain YYYY-MM-DD with no zone: legal deadlines are civil dates in China Standard
+		// Time, and a date-time would invite clients to convert them to their own zone.
 		return &jsonschema.Schema{Type: "string", Format: "date"}
 	case reflect.TypeOf(time.Time{}):
 		return &jsonschema.Schema{Type: "string", Format: "date-time"}
@@ -83,8 +85,12 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 		// shopspring writes the shortest form ("-1234.5"); ledger amounts are in whole fen.
 		return &jsonschema.Schema{Type: "string", Pattern: `^-?[0-9]+(\.[0-9]{1,2})?$`, Examples: []any{"-1234.50"}}
 	case reflect.TypeOf(json.RawMessage{}):
+		// Passed through as sent (a product's data schema and sample, an audit record's detail):
+		// the reflector would call it an array of bytes, which is not what the JSON holds.
 		return &jsonschema.Schema{} // any JSON value; normalised to {} below
 	}
+	// map[string]any is free data: an object with any properties, written out explicitly so that
+	// generators make it a plain map rather than a type of their own.
 	if t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.Interface {
 		return &jsonschema.Schema{Type: "object", AdditionalProperties: &jsonschema.Schema{}}
 	}
