@@ -41,6 +41,9 @@ var ledgerParams = []Param{
 	{Name: "accounting_status", In: "query", Description: "not_booked, memorandum or booked"},
 }
 
+// assetRoutes: a card is changed with PUT (the whole card, replaced as a new version, the old ones
+// kept for the history that D5's change and correction registrations need); the ledger is served
+// as JSON pages for programs and as CSV and XLSX files with Chinese headers for the bureaus.
 func (h *handlers) assetRoutes() []Route {
 	idParam := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -66,6 +69,8 @@ func (h *handlers) registerAsset(c *fiber.Ctx) error {
 	return create(c, h.d.Assets.Register, func(a assets.Asset) string { return "/v1/assets/" + string(a.ID) })
 }
 
+// ledgerFilter passes the filters as sent: the service checks the values (422 naming the field) and
+// narrows a holder to its own cards.
 func ledgerFilter(c *fiber.Ctx) assets.Filter {
 	return assets.Filter{Holder: datavenue.OrgID(c.Query("holder")), Category: c.Query("category"),
 		Grade: c.Query("grade"), AccountingStatus: c.Query("accounting_status")}

@@ -117,6 +117,8 @@ func (h *handlers) review(c *fiber.Ctx) error {
 	return c.JSON(ReviewResult{Application: app, Certificate: cert})
 }
 
+// listCertificates lists certificate versions: a corrected certificate keeps its number and gains a
+// version, so "number" lists the whole history of one certificate.
 func (h *handlers) listCertificates(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]certificates.Certificate, error) {
 		return h.d.Certificates.Certificates(c.UserContext(), certificates.CertificateFilter{Holder: datavenue.OrgID(c.Query("holder")),
@@ -144,10 +146,14 @@ func (h *handlers) certificateDocument(c *fiber.Ctx) error {
 	return c.SendString(cert.Document)
 }
 
+// correct answers 201 because a correction (更正) issues a new signed version with its own id; the
+// old version stays readable as superseded, so documents already handed out can still be checked.
 func (h *handlers) correct(c *fiber.Ctx) error {
 	return create(c, onID(c, h.d.Certificates.Correct), func(cert certificates.Certificate) string { return "/v1/certificates/" + cert.ID })
 }
 
+// cancel (注销) changes the certificate's status, so it answers 200; the service publishes the
+// event on which listings resting on the certificate are suspended.
 func (h *handlers) cancel(c *fiber.Ctx) error {
 	return update(c, h.d.Certificates.Cancel)
 }

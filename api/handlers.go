@@ -186,6 +186,9 @@ func (h *handlers) jwks(c *fiber.Ctx) error {
 	return c.Send(h.d.JWKS())
 }
 
+// buildDocs builds the document and the page once, on the first request for either, not at start:
+// most apps built (in the tests above all) never serve them. The error is ignored because the
+// document is made of maps, strings, numbers and plain structs, which always marshal.
 func (h *handlers) buildDocs() {
 	h.docsOnce.Do(func() {
 		doc := Document(h.routes(), h.d.Version, h.d.PublicURL)
@@ -221,6 +224,8 @@ func (h *handlers) me(c *fiber.Ctx) error {
 	return c.JSON(Me{Subject: caller.Subject, Issuer: caller.Issuer, Role: caller.Role, Org: caller.Org})
 }
 
+// registerOrganisation, listOrganisations and getOrganisation are thin: the bureau-only rule, the
+// credit-code check and the refusal of privileged roles at registration are the parties service's.
 func (h *handlers) registerOrganisation(c *fiber.Ctx) error {
 	return create(c, h.d.Organisations.Register, func(o parties.Organisation) string { return "/v1/organisations/" + string(o.ID) })
 }

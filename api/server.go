@@ -21,7 +21,9 @@ import (
 	"github.com/datavenue/datavenue/parties"
 )
 
-// Organisations is what the API needs of the parties service.
+// Organisations is what the API needs of the parties service. Get and List take no caller: the
+// venue's parties are known to every authenticated caller (a buyer must be able to name the
+// operator it trades with); only registering is restricted, to the bureaus.
 type Organisations interface {
 	Register(ctx context.Context, caller datavenue.Caller, reg parties.Registration) (parties.Organisation, error)
 	Get(ctx context.Context, id datavenue.OrgID) (parties.Organisation, error)
@@ -46,7 +48,8 @@ type Advisory struct {
 	Check func(context.Context) ([]string, error)
 }
 
-// RateLimiter decides whether a subject (the caller's organisation) may make another request.
+// RateLimiter decides whether a subject (the caller's organisation, or "ip:<address>" without a
+// valid token) may make another request; retryAfter is what the 429's Retry-After then says.
 type RateLimiter interface {
 	Allow(ctx context.Context, key string) (allowed bool, retryAfter time.Duration, err error)
 }

@@ -89,12 +89,16 @@ func (h *handlers) obtainFreeUse(c *fiber.Ctx) error {
 	return created(c, "/v1/orders/"+o.ID, o)
 }
 
+// listOrders shows a party its own orders and the book keepers all of them; the service decides,
+// from the caller, which one applies.
 func (h *handlers) listOrders(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]settlement.Order, error) {
 		return h.d.Settlement.Orders(c.UserContext(), callerOf(c), c.Query("status"), settlement.Page{After: after, Limit: limit})
 	}, func(o settlement.Order) string { return o.ID })
 }
 
+// getOrder answers 404 for an order of other parties, as for one that does not exist, so order ids
+// cannot be probed; overdue obligations are flagged as of today (CST) in the answer.
 func (h *handlers) getOrder(c *fiber.Ctx) error {
 	o, err := h.d.Settlement.Order(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -213,6 +217,10 @@ type ResolveInput struct {
 	Reason string `json:"reason" jsonschema:"minLength=1,maxLength=500"`
 }
 
+// reconciliationRoutes: an import answers 201 with the import's receipts at the Location, or, asked
+// for NDJSON, 200 with progress lines (the status is sent before the outcome is known). Only an
+// import takes a large body, and only clerks may send one. The reports and the trial balance are
+// reads for the book keepers (clerks, bureaus, auditors).
 func (h *handlers) reconciliationRoutes() []Route {
 	return []Route{
 		{"POST", "/v1/reconciliation/imports", Operation{ID: "importStatement", Tag: "reconciliation", Summary: "Import a treasury or bank receipt statement (clerk)",
@@ -327,6 +335,8 @@ func (h *handlers) importWithProgress(c *fiber.Ctx, in settlement.ImportInput, f
 	return nil
 }
 
+// trialBalance answers every account and the total; a total other than 0.00 means the ledger is
+// out of balance, which the database's constraints are there to prevent.
 func (h *handlers) trialBalance(c *fiber.Ctx) error {
 	tb, err := h.d.Reconciliation.TrialBalance(c.UserContext(), callerOf(c))
 	if err != nil {
@@ -341,6 +351,8 @@ func (h *handlers) listExceptions(c *fiber.Ctx) error {
 	}, func(e settlement.Exception) string { return e.ID })
 }
 
+// resolveException closes an exception with the clerk's reason (kept for the audit): it answers
+// 200 with the exception as resolved, since resolving changes it rather than creating anything.
 func (h *handlers) resolveException(c *fiber.Ctx) error {
 	var in ResolveInput
 	if err := decodeJSON(c, &in); err != nil {
