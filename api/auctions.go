@@ -72,6 +72,8 @@ func (h *handlers) listAuctions(c *fiber.Ctx) error {
 	}, func(r matching.Record) string { return r.ID })
 }
 
+// openAuction takes the auction's terms from the product's current price version (the service
+// reads them), so an auction runs on the terms the operator published, not on terms a request sends.
 func (h *handlers) openAuction(c *fiber.Ctx) error {
 	return create(c, h.d.Auctions.Create, func(r matching.Record) string { return "/v1/auctions/" + r.ID })
 }
@@ -121,6 +123,8 @@ func (h *handlers) getDeposit(c *fiber.Ctx) error {
 	return c.JSON(d)
 }
 
+// bidHistory depends on the caller and the auction's kind: a sealed auction's bids stay secret
+// until the close (403 before it), an English auction's are public to those who may see it.
 func (h *handlers) bidHistory(c *fiber.Ctx) error {
 	list, err := h.d.Auctions.History(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {

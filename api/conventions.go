@@ -35,6 +35,8 @@ func corsFor(origins []string) fiber.Handler {
 // compressed compresses answers for clients that accept it (gzip, br, deflate: /openapi.json is
 // 669 KB plain), except streams, which must reach the client as they are written.
 func compressed() fiber.Handler {
+	// Next skips compression: a compressor buffers what it is given, so an SSE event or an NDJSON
+	// progress line would wait in it instead of reaching the client.
 	return compress.New(compress.Config{Level: compress.LevelDefault, Next: func(c *fiber.Ctx) bool {
 		return strings.HasSuffix(c.Path(), "/feed") || strings.Contains(c.Get(fiber.HeaderAccept), contentTypeNDJSON)
 	}})

@@ -136,6 +136,9 @@ func (h *handlers) listProducts(c *fiber.Ctx) error {
 	}, func(p listing.Product) string { return p.ID })
 }
 
+// getProduct is the authenticated view of a product in any status: its operator and the
+// supervisors see drafts; anyone else gets 404 for a product not visible to them, as for one that
+// does not exist. The public view of a published product is catalogueProduct.
 func (h *handlers) getProduct(c *fiber.Ctx) error {
 	p, err := h.d.Listing.Get(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -144,6 +147,8 @@ func (h *handlers) getProduct(c *fiber.Ctx) error {
 	return c.JSON(p)
 }
 
+// editProduct is written out rather than with update because the version travels in the body next
+// to the content, and the service takes it apart from the input.
 func (h *handlers) editProduct(c *fiber.Ctx) error {
 	var body ProductEdit
 	if err := decodeJSON(c, &body); err != nil {
@@ -210,6 +215,9 @@ func (h *handlers) searchCatalogue(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
+// catalogueProduct is the public view: only a published (or suspended) product, without its allow
+// and deny lists (they name other organisations), read from the standby for anonymous callers; a
+// draft is 404.
 func (h *handlers) catalogueProduct(c *fiber.Ctx) error {
 	p, err := h.catalogue(c).Public(c.UserContext(), c.Params("id"))
 	if err != nil {
@@ -232,6 +240,8 @@ func (h *handlers) operatorName(ctx context.Context, id datavenue.OrgID) string 
 	return string(id)
 }
 
+// catalogueProductDCAT is the same product as a DCAT-AP dataset (JSON-LD) for harvesters of open
+// data portals; the media type is application/ld+json so that they recognise it.
 func (h *handlers) catalogueProductDCAT(c *fiber.Ctx) error {
 	p, err := h.catalogue(c).Public(c.UserContext(), c.Params("id"))
 	if err != nil {

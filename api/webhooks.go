@@ -79,6 +79,8 @@ func (h *handlers) createSubscription(c *fiber.Ctx) error {
 	return create(c, h.d.Webhooks.CreateSubscription, func(s webhooks.Subscription) string { return "/v1/webhooks/subscriptions/" + s.ID })
 }
 
+// listSubscriptions: an organisation sees its own subscriptions; the venue's clerks and auditors
+// may see any organisation's (org filters them), to help an integrator whose deliveries fail.
 func (h *handlers) listSubscriptions(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]webhooks.Subscription, error) {
 		return h.d.Webhooks.Subscriptions(c.UserContext(), callerOf(c), datavenue.OrgID(c.Query("org")), after, limit)
@@ -137,6 +139,8 @@ func (h *handlers) getDelivery(c *fiber.Ctx) error {
 	return c.JSON(d)
 }
 
+// replayDelivery answers 200 with the delivery, pending again: a replay changes the delivery rather
+// than creating one, and the worker is woken to send it at once.
 func (h *handlers) replayDelivery(c *fiber.Ctx) error {
 	d, err := h.d.Webhooks.Replay(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
