@@ -65,6 +65,8 @@ func (h *handlers) auctionRoutes() []Route {
 	}
 }
 
+// listAuctions lists auctions with their terms and, once closed, their outcome; sealed bids
+// never appear here, whoever asks, so the list needs no caller.
 func (h *handlers) listAuctions(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]matching.Record, error) {
 		return h.d.Auctions.List(c.UserContext(), matching.AuctionFilter{Status: c.Query("status"), Kind: c.Query("kind"),
@@ -115,6 +117,9 @@ func (h *handlers) getBid(c *fiber.Ctx) error {
 	return c.JSON(e)
 }
 
+// getDeposit is the read-back of a recorded deposit; a buyer asking about another buyer's deposit
+// is refused (403, before the auction is even looked up), since who deposited for an auction
+// reveals who intends to bid.
 func (h *handlers) getDeposit(c *fiber.Ctx) error {
 	d, err := h.d.Auctions.Deposit(c.UserContext(), callerOf(c), c.Params("id"), datavenue.OrgID(c.Params("buyer")))
 	if err != nil {

@@ -16,6 +16,8 @@ func jsonMarshal(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ")
 
 // docsPage renders the route table as a page a person can read without any JavaScript or network
 // access (venue operators may run it air-gapped); the machine-readable twin is /openapi.json.
+// The style is inline because the page loads nothing from elsewhere: securityHeaders' policy for
+// HTML allows inline styles and nothing else (no script at all).
 var docsPage = template.Must(template.Must(template.New("docs").Parse(
 	`{{define "schema"}}{{if .Ref}} (<a href="#schema-{{.Ref}}">{{.Ref}}</a>){{end}}{{if .Example}}, for example:<pre>{{.Example}}</pre>{{else}}.{{end}}{{end}}`)).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>datavenue API {{.Version}}</title>

@@ -130,6 +130,8 @@ func (h *handlers) createProduct(c *fiber.Ctx) error {
 	return create(c, h.d.Listing.Create, func(p listing.Product) string { return "/v1/products/" + p.ID })
 }
 
+// listProducts is the operator's own list in every status (the supervisors': everyone's); the
+// public list of published products is the catalogue search.
 func (h *handlers) listProducts(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]listing.Product, error) {
 		return h.d.Listing.Products(c.UserContext(), callerOf(c), listing.ProductFilter{Status: c.Query("status"), After: after, Limit: limit})
@@ -167,6 +169,8 @@ func (h *handlers) fileCap(c *fiber.Ctx) error {
 	return create(c, onID(c, h.d.Caps.File), func(cp listing.Cap) string { return "/v1/products/" + cp.ProductID + "/caps" })
 }
 
+// listCaps returns every cap version of the product (N4: caps are reported and disclosed, N6), not
+// paged: versions are filed by a bureau, one at a time, and the list stays short.
 func (h *handlers) listCaps(c *fiber.Ctx) error {
 	list, err := h.d.Caps.List(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {

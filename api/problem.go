@@ -11,7 +11,10 @@ import (
 )
 
 // Problem is an RFC 9457 problem details object, the body of every error response. Code is the
-// stable, machine-readable part clients switch on; Detail is for humans.
+// stable, machine-readable part clients switch on; Detail is for humans and may change wording.
+// Instance is the request's path and RequestID the venue's id of the request, which a client
+// quotes to support (it finds the log lines); Errors lists every invalid field of a 422 at once,
+// so a form can mark them all instead of one per round trip.
 type Problem struct {
 	Type      string                 `json:"type"`
 	Title     string                 `json:"title"`
@@ -63,6 +66,9 @@ var fiberCodes = map[int]string{
 
 // problemFor turns any error into a problem. Internal errors keep their cause out of the body.
 func problemFor(err error) Problem {
+	// Fiber's own errors (no route, bad method, a body it refused) carry a status but no code;
+	// they are given one from fiberCodes. Everything else is the domain's *datavenue.Error, or
+	// becomes an internal one (AsError), whose message is generic and whose cause is only logged.
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		code, ok := fiberCodes[fe.Code]

@@ -70,6 +70,8 @@ func (h *handlers) setAgreement(c *fiber.Ctx) error {
 	return create(c, onID(c, h.d.Settlement.SetAgreement), func(a settlement.Agreement) string { return "/v1/products/" + a.ProductID + "/agreement" })
 }
 
+// getAgreement shows the current version to its parties, the operator who set it and the book
+// keepers; to anyone else it is 404, since who earns what share is the parties' business.
 func (h *handlers) getAgreement(c *fiber.Ctx) error {
 	a, err := h.d.Settlement.Agreement(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -111,7 +113,9 @@ func (h *handlers) recordPayment(c *fiber.Ctx) error {
 	return update(c, h.d.Settlement.RecordPayment)
 }
 
-// headerCallbackSignature carries a payment callback's HMAC.
+// headerCallbackSignature carries a payment callback's HMAC. A header of its own rather than
+// Authorization: the callback is signed, not sent with a bearer token, and must not pass through
+// authenticate.
 const headerCallbackSignature = "X-Datavenue-Signature"
 
 // paymentCallback authenticates before anything else: the signature covers the raw body, so it is
@@ -291,7 +295,8 @@ func (h *handlers) getImport(c *fiber.Ctx) error {
 const contentTypeNDJSON = "application/x-ndjson"
 
 // ImportProgress is one line of an import streamed as NDJSON: progress lines, then the result
-// or the problem that failed the import (which then applied nothing).
+// or the problem that failed the import (which then applied nothing). The problem is the same
+// object an error answer would carry, since the status line (200) was sent before the outcome.
 type ImportProgress struct {
 	Stage   string                   `json:"stage"` // parsed, applying, done, failed
 	Done    int                      `json:"done"`
