@@ -106,6 +106,8 @@ func matchTemplate(template, path string) bool {
 		return false
 	}
 	for i := range ts {
+		// A parameter matches any one non-empty segment, as Fiber's router does: "/v1/orders/"
+		// does not name an order.
 		if strings.HasPrefix(ts[i], ":") {
 			if ps[i] == "" {
 				return false

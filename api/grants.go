@@ -83,6 +83,9 @@ func (h *handlers) grant(c *fiber.Ctx) error {
 	return create(c, h.d.Grants.Grant, authorisationAt)
 }
 
+// listAuthorisations, listApprovals and listAppraisals pass the filters to the service, which
+// narrows them to what the caller may see (for authorisations: a party asking with holder set to
+// itself sees the grants on its assets, otherwise the grants to it; overseers see everything).
 func (h *handlers) listAuthorisations(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]certificates.Authorisation, error) {
 		return h.d.Grants.Authorisations(c.UserContext(), callerOf(c), grantFilter(c, after, limit))

@@ -262,6 +262,8 @@ func spend(c *fiber.Ctx, rl RateLimiter, logger *slog.Logger, key string) error 
 		logger.Warn("rate limiter unavailable; request let through", "request_id", requestID(c), "error", err.Error())
 		return c.Next()
 	}
+	// Retry-After takes whole seconds; rounding up means a client that waits as told is not
+	// refused again for being a fraction of a second early.
 	if !ok {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "rate_limited",
@@ -270,6 +272,8 @@ func spend(c *fiber.Ctx, rl RateLimiter, logger *slog.Logger, key string) error 
 	return c.Next()
 }
 
+// callerOf is the authenticated caller, or the zero Caller on a public route: its Is checks are then
+// false for every role, so a service asked by an anonymous caller refuses what needs a role.
 func callerOf(c *fiber.Ctx) datavenue.Caller {
 	caller, _ := c.Locals(localCaller).(datavenue.Caller)
 	return caller

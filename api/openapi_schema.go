@@ -407,6 +407,9 @@ func orNull(p map[string]any) map[string]any {
 		p["type"] = append(t, "null")
 		return p
 	}
+	// A $ref (or any schema without a type) cannot take "null" beside it, so it is wrapped:
+	// anyOf the schema or null. The description moves to the wrapper, where generators and
+	// documentation tools look for it.
 	if len(p) == 0 {
 		return p // {} already allows null
 	}

@@ -46,6 +46,8 @@ func (h *handlers) projectionRoutes() []Route {
 	}
 }
 
+// listParked pages the parked entries by their numeric id; bidders and amounts of sealed-bid events
+// are masked by the service (the command line shows the whole entry to those on the server).
 func (h *handlers) listParked(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]matching.ParkedEntry, error) {
 		return h.d.Projection.Parked(c.UserContext(), callerOf(c), c.Query("status"), after, limit)
@@ -60,6 +62,8 @@ func (h *handlers) getParked(c *fiber.Ctx) error {
 	return c.JSON(e)
 }
 
+// retryParked applies the entry again now, in this request, so the clerk learns the outcome from
+// the answer; an entry applied before is answered as it is (a retry of the retry is harmless).
 func (h *handlers) retryParked(c *fiber.Ctx) error {
 	e, err := h.d.Projection.Retry(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {

@@ -75,6 +75,8 @@ func (h *handlers) webhookRoutes() []Route {
 	}
 }
 
+// createSubscription answers 201 with the signing secret, the only time it is shown: the receiver
+// needs it to verify deliveries, and the venue keeps it only to sign them.
 func (h *handlers) createSubscription(c *fiber.Ctx) error {
 	return create(c, h.d.Webhooks.CreateSubscription, func(s webhooks.Subscription) string { return "/v1/webhooks/subscriptions/" + s.ID })
 }
@@ -131,6 +133,8 @@ func (h *handlers) listDeliveries(c *fiber.Ctx) error {
 	}, func(d webhooks.Delivery) string { return strconv.FormatInt(d.ID, 10) })
 }
 
+// getDelivery shows one delivery with its attempts and the receiver's last answer, so an
+// integrator can see why its endpoint refused an event without access to the venue's logs.
 func (h *handlers) getDelivery(c *fiber.Ctx) error {
 	d, err := h.d.Webhooks.Delivery(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
