@@ -92,6 +92,8 @@ func (h *handlers) getAsset(c *fiber.Ctx) error {
 	return c.JSON(card)
 }
 
+// changeAsset is written out rather than with update because the version and the reason travel
+// in the body beside the card, and the service takes them as arguments of their own.
 func (h *handlers) changeAsset(c *fiber.Ctx) error {
 	var body AssetChange
 	if err := decodeJSON(c, &body); err != nil {

@@ -80,6 +80,8 @@ func (h *handlers) openAuction(c *fiber.Ctx) error {
 	return create(c, h.d.Auctions.Create, func(r matching.Record) string { return "/v1/auctions/" + r.ID })
 }
 
+// getAuction joins the auction's record in PostgreSQL with its live state in the engine (Redis):
+// the standing price and end time change with every bid and exist only there until the close.
 func (h *handlers) getAuction(c *fiber.Ctx) error {
 	v, err := h.d.Auctions.Get(c.UserContext(), c.Params("id"))
 	if err != nil {
@@ -234,6 +236,9 @@ type Feed interface {
 	Subscribe(ctx context.Context, auctionID, kind string) <-chan matching.FeedEvent
 }
 
+// feedRoutes: Server-Sent Events suffice because the feed flows one way (the venue to the
+// bidder; bids are POSTs with their own idempotency), and SSE is plain HTTP that ordinary proxies
+// pass (compression is skipped for it).
 func (h *handlers) feedRoutes() []Route {
 	return []Route{{"GET", "/v1/auctions/:id/feed", Operation{ID: "auctionFeed", Tag: "auctions",
 		Summary: "Live feed (Server-Sent Events): bids, extensions and the close",

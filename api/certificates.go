@@ -96,10 +96,14 @@ func (h *handlers) getApplication(c *fiber.Ctx) error {
 	return c.JSON(app)
 }
 
+// amend resubmits a rejected application with changes; it answers 200 with the same application,
+// resubmitted under its id, rather than creating another one.
 func (h *handlers) amend(c *fiber.Ctx) error {
 	return update(c, h.d.Certificates.Amend)
 }
 
+// concur records the data bureau's concurrence, which a data asset certificate needs before the
+// finance bureau may issue it (D5: issued by the finance bureau with the data bureau).
 func (h *handlers) concur(c *fiber.Ctx) error {
 	return update(c, h.d.Certificates.Concur)
 }

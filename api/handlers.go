@@ -116,7 +116,8 @@ type Status struct {
 // process because PostgreSQL or Redis is down (that is what /readyz reports).
 func (h *handlers) health(c *fiber.Ctx) error { return c.JSON(Status{Status: "ok"}) }
 
-// Readiness lists each dependency's state.
+// Readiness lists each dependency's state: "ok", "unreachable" (not_ready), "degraded" or
+// "unknown" (its health could not be read, which counts as degraded, not as down).
 type Readiness struct {
 	Status string            `json:"status" jsonschema:"enum=ready,enum=degraded,enum=not_ready"`
 	Checks map[string]string `json:"checks"`

@@ -185,6 +185,8 @@ func (h *handlers) changePrice(c *fiber.Ctx) error {
 	return update(c, h.d.Listing.ChangePrice)
 }
 
+// priceHistory lists every price version, oldest kept: a price is never edited in place, so what a
+// trade was priced on can always be shown to a supervisor.
 func (h *handlers) priceHistory(c *fiber.Ctx) error {
 	versions, err := h.d.Listing.PriceHistory(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {

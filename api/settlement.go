@@ -66,6 +66,8 @@ func (h *handlers) settlementRoutes() []Route {
 	}
 }
 
+// setAgreement's Location is the product's agreement, which reads the newest version: the one
+// just added.
 func (h *handlers) setAgreement(c *fiber.Ctx) error {
 	return create(c, onID(c, h.d.Settlement.SetAgreement), func(a settlement.Agreement) string { return "/v1/products/" + a.ProductID + "/agreement" })
 }
@@ -109,6 +111,8 @@ func (h *handlers) getOrder(c *fiber.Ctx) error {
 	return c.JSON(o)
 }
 
+// recordPayment answers with the order as settled: its shares and the treasury and filing
+// obligations with their due dates (G6: 10 working days after receipt, CST).
 func (h *handlers) recordPayment(c *fiber.Ctx) error {
 	return update(c, h.d.Settlement.RecordPayment)
 }
