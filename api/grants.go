@@ -108,6 +108,9 @@ func (h *handlers) assess(c *fiber.Ctx) error {
 	return create(c, onID(c, h.d.Grants.Assess), authorisationAt)
 }
 
+// revoke ends an authorisation (D9/G5: revocation must stop trading under the grant). The service
+// writes the authorisation.revoked event with the change, on which listing suspends the products
+// and matching stops their auctions; the answer does not wait for them.
 func (h *handlers) revoke(c *fiber.Ctx) error {
 	return update(c, h.d.Grants.Revoke)
 }
@@ -130,10 +133,14 @@ func (h *handlers) getApproval(c *fiber.Ctx) error {
 	return c.JSON(a)
 }
 
+// decideApproval is the finance bureau's approval or rejection (D10: without it a government
+// unit's data asset may not be offered for profit); it changes the approval, so it answers 200.
 func (h *handlers) decideApproval(c *fiber.Ctx) error {
 	return update(c, h.d.Grants.DecideApproval)
 }
 
+// recordAppraisal records an appraiser's report (D7/D14): its appraised value is what an
+// appraisal-priced product's reserve rests on, so the report number and validity are kept with it.
 func (h *handlers) recordAppraisal(c *fiber.Ctx) error {
 	return create(c, h.d.Grants.RecordAppraisal, func(a certificates.Appraisal) string { return "/v1/appraisals/" + a.ID })
 }

@@ -91,6 +91,7 @@ func newProjectionCollector(p Projection) *projectionCollector {
 	}
 }
 
+// Describe lists the descriptors so registration rejects a name clash at start.
 func (p *projectionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- p.lagEntries
 	ch <- p.lagSeconds

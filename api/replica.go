@@ -63,6 +63,8 @@ type replicaCollector struct {
 	serving *prometheus.Desc
 }
 
+// newReplicaCollector describes the standby's metrics. "serving" says where catalogue reads go
+// now; the lag alone does not, since reads leave the standby only beyond DATAVENUE_READ_MAX_LAG.
 func newReplicaCollector(r ReadReplica) *replicaCollector {
 	return &replicaCollector{replica: r,
 		reads: prometheus.NewDesc("datavenue_catalogue_reads_total", "Anonymous catalogue reads, by the server that answered them (replica, primary).", []string{"target"}, nil),

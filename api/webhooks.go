@@ -173,6 +173,7 @@ func newWebhooksCollector(w Webhooks) *webhooksCollector {
 	}
 }
 
+// Describe lists the descriptors so registration rejects a name clash at start.
 func (w *webhooksCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- w.pending
 	ch <- w.oldest
