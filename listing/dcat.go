@@ -50,9 +50,12 @@ func licenceNode(p Product, uri string) map[string]any {
 var fileTypes = map[string]string{"CSV": "CSV", "JSON": "JSON", "XLSX": "XLSX", "XLS": "XLS", "XML": "XML", "PDF": "PDF", "ZIP": "ZIP",
 	"TXT": "TXT", "PARQUET": "PARQUET", "SHP": "SHP", "GEOJSON": "GEOJSON", "HTML": "HTML", "RDF": "RDF_XML", "TSV": "TSV"}
 
-// typed is a node that is an IRI of the given class.
+// typed is a node that is an IRI of the given class. The class is stated because the SHACL shapes
+// check a closed world: an IRI is of a class only if the document says so.
 func typed(iri, class string) map[string]string { return map[string]string{"@id": iri, "@type": class} }
 
+// frequencies map a product's update frequency to the EU frequency authority's codes, the
+// vocabulary DCAT-AP names for dct:accrualPeriodicity.
 var frequencies = map[string]string{
 	"realtime": "CONT", "daily": "DAILY", "weekly": "WEEKLY", "monthly": "MONTHLY", "quarterly": "QUARTERLY",
 	"yearly": "ANNUAL", "irregular": "IRREG", "static": "NEVER",
