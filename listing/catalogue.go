@@ -62,7 +62,8 @@ func DecodeCursor(s string) (*Cursor, error) {
 }
 
 // Entry is a product as the catalogue lists it (without schema and sample, which the product
-// page has).
+// page has). Price is the product's RefPrice; Rank is the match's rank when the search has words
+// (absent without them).
 type Entry struct {
 	ID            string            `json:"id"`
 	Title         string            `json:"title"`

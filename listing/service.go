@@ -374,7 +374,9 @@ func (s Service) Products(ctx context.Context, caller datavenue.Caller, f Produc
 	return s.Store.Products(ctx, f)
 }
 
-// PriceHistory returns every price version of a visible product.
+// PriceHistory returns every price version of a visible product. The history is public with the
+// product (N5: fees are posted publicly), and it is what a supervisor checks a trade's price
+// against.
 func (s Service) PriceHistory(ctx context.Context, caller datavenue.Caller, id string) ([]PriceVersion, error) {
 	if _, err := s.Get(ctx, caller, id); err != nil {
 		return nil, err
@@ -392,7 +394,9 @@ func (s Service) Public(ctx context.Context, id string) (Product, error) {
 	return Catalogue{Store: s.Store}.Public(ctx, id)
 }
 
-// Published returns a page of published products in id order, for catalogue exports.
+// Published returns a page of published products in id order, for catalogue exports. Id order
+// (ULIDs, so roughly by creation) is stable under edits, so a harvester paging through the export
+// neither misses nor repeats a product that changes meanwhile.
 func (s Catalogue) Published(ctx context.Context, after string, limit int) ([]Product, error) {
 	return s.Store.Products(ctx, ProductFilter{Status: StatusPublished, After: after, Limit: limit})
 }
