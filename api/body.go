@@ -153,7 +153,8 @@ func spool(r io.Reader, limit int) (*os.File, error) {
 	return f, nil
 }
 
-// removeSpool closes and removes a spooled body.
+// removeSpool closes and removes a spooled body. Errors are ignored: the file is in the temporary
+// directory and a failure to remove it must not change the answer to the request.
 func removeSpool(f *os.File) {
 	_ = f.Close()
 	_ = os.Remove(f.Name())

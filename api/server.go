@@ -35,7 +35,8 @@ type AuditLog interface {
 	List(ctx context.Context, caller datavenue.Caller, f audit.Filter) ([]audit.Event, error)
 }
 
-// Check is a named readiness probe of a dependency.
+// Check is a named readiness probe of a dependency the venue cannot serve without (PostgreSQL,
+// Redis): a failing one makes /readyz answer 503.
 type Check struct {
 	Name string
 	Ping func(context.Context) error

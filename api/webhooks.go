@@ -89,6 +89,8 @@ func (h *handlers) listSubscriptions(c *fiber.Ctx) error {
 	}, func(s webhooks.Subscription) string { return s.ID })
 }
 
+// getSubscription never shows the secret again: a receiver that lost it creates a new
+// subscription (and deletes the old) rather than reading it back from the venue.
 func (h *handlers) getSubscription(c *fiber.Ctx) error {
 	s, err := h.d.Webhooks.Subscription(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {

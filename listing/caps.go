@@ -92,6 +92,8 @@ func (in CapInput) Validate(today civil.Date) (Cap, error) {
 	}
 	assets.Text(&f, "approval_ref", c.ApprovalRef, 1, 200)
 	assets.Text(&f, "pricing_doc_number", c.PricingDocNumber, 0, 200)
+	// valid_from defaults to today (CST): a cap filed without one is in force at once. It may
+	// lie in the past, to record a cap approved before it was filed here.
 	if in.ValidFrom != "" {
 		if d, err := civil.Parse(in.ValidFrom); err != nil {
 			f.Add("valid_from", "invalid_date", "valid_from is a date, YYYY-MM-DD")

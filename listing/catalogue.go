@@ -186,6 +186,7 @@ func (s Catalogue) Search(ctx context.Context, in SearchInput) (SearchResult, er
 		}
 		q.After = c
 	}
+	// A smaller default page than other lists (20, not 50): each search also counts its facets.
 	if q.Limit <= 0 {
 		q.Limit = 20
 	}

@@ -114,6 +114,8 @@ func Query(q string) string {
 			add("'" + string(run[i:i+2]) + "'")
 		}
 	}
+	// Words match as prefixes (someone typing is mid-word); CJK needs no prefix form, since its
+	// bigrams already match inside longer runs.
 	for _, w := range words {
 		add("'" + w + "':*")
 	}
