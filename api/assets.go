@@ -108,6 +108,8 @@ func (h *handlers) changeAsset(c *fiber.Ctx) error {
 	return c.JSON(a)
 }
 
+// assetVersions lists every version of a card, oldest first, with the reason each change gave:
+// the card's registration history (D5: change and correction registrations).
 func (h *handlers) assetVersions(c *fiber.Ctx) error {
 	versions, err := h.d.Assets.Versions(c.UserContext(), callerOf(c), assets.ID(c.Params("id")))
 	if err != nil {

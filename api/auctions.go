@@ -90,6 +90,8 @@ func (h *handlers) getAuction(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
+// placeBid answers 201 once the engine has written the bid; its Location is the bid's number in
+// the auction (the order of bids, which is public), never anything that names the bidder.
 func (h *handlers) placeBid(c *fiber.Ctx) error {
 	// Who bids is secret in a sealed auction until the close: the access log leaves the caller out
 	// (for every auction kind, so the log line does not tell the kinds apart either).
@@ -162,6 +164,9 @@ type Negotiations interface {
 	Negotiation(ctx context.Context, caller datavenue.Caller, id string) (matching.NegotiationView, error)
 }
 
+// negotiationRoutes: a negotiation is created with its first offer (201), and each later move
+// (counter, accept, reject, withdraw) is a POST to its moves, answered 200 with the whole
+// negotiation, since a move changes the negotiation rather than making a resource of its own.
 func (h *handlers) negotiationRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -199,6 +204,8 @@ func (h *handlers) moveNegotiation(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
+// getNegotiation shows the negotiation to its two parties and the auditors; to anyone else it is
+// 404, since offers between a buyer and a seller are theirs.
 func (h *handlers) getNegotiation(c *fiber.Ctx) error {
 	v, err := h.d.Negotiations.Negotiation(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -269,6 +276,8 @@ func (s *feedSlots) take(org datavenue.OrgID, limit int) bool {
 	return true
 }
 
+// release forgets an organisation at zero, so the map holds only organisations with a feed open,
+// not every organisation that ever opened one.
 func (s *feedSlots) release(org datavenue.OrgID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

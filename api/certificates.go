@@ -132,6 +132,8 @@ func (h *handlers) listCertificates(c *fiber.Ctx) error {
 	}, func(cert certificates.Certificate) string { return cert.ID })
 }
 
+// getCertificate answers any authenticated caller (see Certificates): a buyer checks the
+// certificates a product rests on before it bids.
 func (h *handlers) getCertificate(c *fiber.Ctx) error {
 	cert, err := h.d.Certificates.Certificate(c.UserContext(), c.Params("id"))
 	if err != nil {

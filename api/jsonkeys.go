@@ -38,6 +38,8 @@ func checkKeys(body []byte, v any) error {
 	return nil // a syntax error: decoding reports it, in its own words
 }
 
+// keyError is a 422 naming the field, like the decoder's own field errors: a duplicate or
+// miscased key is a fault in the request's content, not in its JSON syntax.
 func keyError(path, code, message string) error {
 	return datavenue.Invalid("validation_failed", "the request has invalid fields", datavenue.FieldError{Field: path, Code: code, Message: message})
 }

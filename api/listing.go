@@ -60,6 +60,9 @@ var catalogueParams = []Param{
 	cursorParam,
 }
 
+// listingRoutes: the product routes need a token (operators write, supervisors read all); the
+// catalogue routes are public, rate-limited, and cacheable (see cacheable), since what they show
+// is published anyway.
 func (h *handlers) listingRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	// step and withReason build the lifecycle transitions: each is a POST action on the product

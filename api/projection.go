@@ -82,6 +82,8 @@ type projectionCollector struct {
 	up         *prometheus.Desc
 }
 
+// newProjectionCollector describes the projection's metrics, one series per shard: the backlog
+// (entries and the oldest's age) shows a projection falling behind, parked entries one stuck.
 func newProjectionCollector(p Projection) *projectionCollector {
 	return &projectionCollector{projection: p,
 		lagEntries: prometheus.NewDesc("datavenue_projection_lag_entries", "Engine events of a shard not yet applied to PostgreSQL.", []string{"shard"}, nil),

@@ -157,6 +157,8 @@ type Vouchers interface {
 	Voucher(ctx context.Context, caller datavenue.Caller, id string) (settlement.Voucher, error)
 }
 
+// voucherRoutes: the voucher's JSON shows its place in the hash-chained log; the signed document is
+// served on its own, as application/jose, so it can be saved and verified byte for byte.
 func (h *handlers) voucherRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -173,6 +175,8 @@ func (h *handlers) voucherRoutes() []Route {
 	}
 }
 
+// recordDelivery answers 200 with the order, now delivered: the buyer's confirmation period starts
+// with it, after which the venue confirms on the buyer's behalf.
 func (h *handlers) recordDelivery(c *fiber.Ctx) error {
 	return update(c, h.d.Vouchers.Deliver)
 }
@@ -354,6 +358,7 @@ func (h *handlers) trialBalance(c *fiber.Ctx) error {
 	return c.JSON(tb)
 }
 
+// listExceptions lists the queue oldest first, so clerks work it in the order it filled.
 func (h *handlers) listExceptions(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]settlement.Exception, error) {
 		return h.d.Reconciliation.Exceptions(c.UserContext(), callerOf(c), c.Query("status"), settlement.Page{After: after, Limit: limit})

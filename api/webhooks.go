@@ -165,6 +165,8 @@ type webhooksCollector struct {
 	up       *prometheus.Desc
 }
 
+// newWebhooksCollector describes the queue's metrics: pending and the oldest pending's age show a
+// receiver that is down (or a worker that is stuck); dead counts what needs a replay.
 func newWebhooksCollector(w Webhooks) *webhooksCollector {
 	return &webhooksCollector{webhooks: w,
 		pending: prometheus.NewDesc("datavenue_webhook_deliveries_pending", "Webhook deliveries waiting to be sent or retried.", nil, nil),
