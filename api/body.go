@@ -160,7 +160,9 @@ func removeSpool(f *os.File) {
 	_ = os.Remove(f.Name())
 }
 
-// readBody is readBodyUpTo as a route's middleware.
+// readBody is readBodyUpTo as a route's middleware. It runs before authentication on purpose: a
+// small body is cheap to read whoever sends it, and reading it before anything else means an
+// oversized chunked body is cut off even when the request would be refused anyway.
 func readBody(limit int) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if err := readBodyUpTo(c, limit); err != nil {

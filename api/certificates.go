@@ -83,6 +83,8 @@ func (h *handlers) apply(c *fiber.Ctx) error {
 	return create(c, h.d.Certificates.Apply, func(a certificates.Application) string { return "/v1/certificate-applications/" + a.ID })
 }
 
+// listApplications: a holder sees its own applications (whatever holder it asks for), the bureaus
+// and auditors every holder's, as the service narrows the filter.
 func (h *handlers) listApplications(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]certificates.Application, error) {
 		return h.d.Certificates.Applications(c.UserContext(), callerOf(c), certificates.ApplicationFilter{Kind: certificates.Kind(c.Query("kind")),

@@ -79,6 +79,9 @@ func (h *handlers) grantRoutes() []Route {
 // authorisationAt is where an authorisation is read back (a grant's and an assessment's Location).
 func authorisationAt(g certificates.Authorisation) string { return "/v1/authorisations/" + g.ID }
 
+// grant creates an authorisation (201). A second grant of the same asset and scenario to another
+// operator is 409 scenario_already_authorised: D9's "one scenario, one authorisation" is a state
+// conflict, not a field error.
 func (h *handlers) grant(c *fiber.Ctx) error {
 	return create(c, h.d.Grants.Grant, authorisationAt)
 }
@@ -104,6 +107,7 @@ func (h *handlers) narrow(c *fiber.Ctx) error {
 	return update(c, h.d.Grants.Narrow)
 }
 
+// assess records a periodic assessment (D9: grants are supervised and periodically assessed).
 func (h *handlers) assess(c *fiber.Ctx) error {
 	return create(c, onID(c, h.d.Grants.Assess), authorisationAt)
 }
@@ -115,6 +119,8 @@ func (h *handlers) revoke(c *fiber.Ctx) error {
 	return update(c, h.d.Grants.Revoke)
 }
 
+// submitApproval: a government unit's request waits for the finance bureau's decision, while a
+// state enterprise's own approval route is recorded at once (D10); both answer 201.
 func (h *handlers) submitApproval(c *fiber.Ctx) error {
 	return create(c, h.d.Grants.SubmitApproval, func(a certificates.Approval) string { return "/v1/approvals/" + a.ID })
 }
