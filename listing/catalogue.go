@@ -50,7 +50,8 @@ func (c Cursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
-// DecodeCursor reads a cursor a client sent back.
+// DecodeCursor reads a cursor a client sent back. Anything that does not decode to a cursor with
+// an id (truncated, edited, from another list) is a 422 on the cursor, never a silent first page.
 func DecodeCursor(s string) (*Cursor, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	var c Cursor

@@ -124,6 +124,8 @@ func (s Service) resolve(ctx context.Context, p *Product) error {
 
 // Update replaces a draft's content (a submitted product returns to draft).
 func (s Service) Update(ctx context.Context, caller datavenue.Caller, id string, version int, in Input) (Product, error) {
+	// Rights before validation: a caller who may not edit the product learns nothing of the field
+	// rules (or of the product) from the errors of its body.
 	if err := s.mayManage(ctx, caller, id, false); err != nil {
 		return Product{}, err
 	}
@@ -256,6 +258,8 @@ func (s Service) Suspend(ctx context.Context, caller datavenue.Caller, id string
 // Delist ends a product for good: its operator or a bureau may.
 func (s Service) Delist(ctx context.Context, caller datavenue.Caller, id string, in SuspendInput) (Product, error) {
 	return s.withReason(ctx, caller, id, "product.delisted", in.Reason, func(p *Product) error {
+		// Any status but delisted may be delisted (a draft is withdrawn the same way); the
+		// suspension is cleared, as there is nothing left to reinstate.
 		if p.Status == StatusDelisted {
 			return datavenue.Conflict("invalid_transition", "the product is already delisted")
 		}
