@@ -35,7 +35,8 @@ const (
 	StatusDelisted  = "delisted"
 )
 
-// Delivery is how a buyer receives the product.
+// Delivery is how a buyer receives the product. A file's content hash is announced in advance, and
+// exported as the distribution's checksum, so a buyer can check what it receives.
 type Delivery struct {
 	Method      string `json:"method" jsonschema:"enum=file,enum=api,enum=sandbox"`
 	Format      string `json:"format,omitempty" jsonschema:"description=e.g. CSV, Parquet, JSON"`
@@ -43,7 +44,8 @@ type Delivery struct {
 	Endpoint    string `json:"endpoint,omitempty" jsonschema:"description=API base URL or sandbox address"`
 }
 
-// Licence are the terms of use that come with the product.
+// Licence are the terms of use that come with the product: how long a buyer may use it, for what,
+// and whether it may pass it on. The DCAT export publishes them as the distribution's licence.
 type Licence struct {
 	DurationDays   int    `json:"duration_days" jsonschema:"minimum=1,maximum=3650"`
 	PermittedUse   string `json:"permitted_use" jsonschema:"minLength=1,maxLength=2000"`

@@ -46,6 +46,8 @@ func (s Suspender) Handle(ctx context.Context, e certificates.Event) error {
 	if err != nil {
 		return err
 	}
+	// One transaction per product: a failure stops here and the event is delivered again on the
+	// next run, when the products already suspended are skipped (they are no longer published).
 	for _, id := range ids {
 		_, err := s.Store.Transition(ctx, id, "product.suspended", "", func(p *Product, facts Facts) error {
 			if p.Status != StatusPublished {

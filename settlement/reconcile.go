@@ -31,7 +31,8 @@ type ReceiptOutcome struct {
 	Obligation string `json:"obligation_id,omitempty"`
 }
 
-// RowsOf gives receipts held in memory as the rows a store imports.
+// RowsOf gives receipts held in memory as the rows a store imports: the store's Import takes an
+// iterator so a large statement streams from its file, and small callers (tests) use this.
 func RowsOf(rows []ReceiptRow) iter.Seq2[ReceiptRow, error] {
 	return func(yield func(ReceiptRow, error) bool) {
 		for _, r := range rows {
