@@ -65,6 +65,8 @@ func (h *handlers) assetRoutes() []Route {
 	}
 }
 
+// registerAsset creates a card for the caller's own organisation (the holder registers its own
+// assets); the Location is the card, read back with its usage information.
 func (h *handlers) registerAsset(c *fiber.Ctx) error {
 	return create(c, h.d.Assets.Register, func(a assets.Asset) string { return "/v1/assets/" + string(a.ID) })
 }

@@ -103,6 +103,8 @@ func (h *handlers) getAuthorisation(c *fiber.Ctx) error {
 	return c.JSON(g)
 }
 
+// narrow shrinks an authorisation's scope (D9: grants can be narrowed); products it no longer
+// covers are suspended through the authorisation.narrowed event, not by this request.
 func (h *handlers) narrow(c *fiber.Ctx) error {
 	return update(c, h.d.Grants.Narrow)
 }

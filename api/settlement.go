@@ -192,6 +192,8 @@ func (h *handlers) confirmDelivery(c *fiber.Ctx) error {
 	return created(c, "/v1/vouchers/"+v.ID, v)
 }
 
+// getVoucher shows a voucher to the order's buyer and seller and the book keepers; to anyone
+// else it is 404, since a voucher names the parties and the price.
 func (h *handlers) getVoucher(c *fiber.Ctx) error {
 	v, err := h.d.Vouchers.Voucher(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
