@@ -65,6 +65,8 @@ func Evaluate(p Product, facts Facts, now time.Time) []datavenue.FieldError {
 	add := func(field, code, msg string) {
 		unmet = append(unmet, datavenue.FieldError{Field: field, Code: code, Message: msg})
 	}
+	// Checks on the product alone come first: they do not depend on any record, so they are
+	// reported even when the source assets are unknown.
 	if p.ProductType == "raw_data" {
 		add("product_type", CondRawData, "unpublished raw data does not enter market trading directly (D15); offer a derived product, a service or published data")
 	}

@@ -28,7 +28,9 @@ func isCJK(r rune) bool {
 	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r)
 }
 
-// runs splits text into CJK runs and word runs.
+// runs splits text into CJK runs and word runs. Letters and digits of every other script (Latin,
+// Cyrillic, full-width digits …) make words; a switch between CJK and them ends a run, so "5G基站"
+// gives the word "5g" and the run 基站.
 func runs(text string) (cjk [][]rune, words []string) {
 	var cur []rune
 	var curCJK bool
