@@ -11,7 +11,9 @@ import (
 	"github.com/datavenue/datavenue/assets"
 )
 
-// Assets is what the API needs of the asset register.
+// Assets is what the API needs of the asset register (D4/G2 asset cards and the ledger). Every
+// call takes the caller: which holder's cards a caller may see or change is the service's rule,
+// so the HTTP layer never filters results itself.
 type Assets interface {
 	Register(ctx context.Context, caller datavenue.Caller, in assets.Input) (assets.Asset, error)
 	Update(ctx context.Context, caller datavenue.Caller, id assets.ID, expected int, reason string, in assets.Input) (assets.Asset, error)
@@ -20,13 +22,18 @@ type Assets interface {
 	Ledger(ctx context.Context, caller datavenue.Caller, f assets.Filter) ([]assets.Asset, error)
 }
 
-// AssetChange is the body of a card change: the version edited, why, and the new card.
+// AssetChange is the body of a card change: the version edited, why, and the new card. The
+// version is an optimistic lock: two people editing the same card cannot silently overwrite each
+// other's change (the second gets 409 and re-reads). The reason is kept with the new version, as a
+// change or correction registration (D5) must say why.
 type AssetChange struct {
 	Version int    `json:"version" jsonschema:"minimum=1,description=the version you edited (409 if it changed meanwhile)"`
 	Reason  string `json:"reason" jsonschema:"minLength=1,maxLength=500"`
 	assets.Input
 }
 
+// ledgerParams are the ledger's filters, shared by the JSON list and the CSV and XLSX exports so
+// that the three select the same cards.
 var ledgerParams = []Param{
 	{Name: "holder", In: "query", Description: "holder organisation id (default: your own, unless you are a bureau, auditor or appraiser)"},
 	{Name: "category", In: "query", Description: "data_resource or data_asset"},
@@ -34,6 +41,9 @@ var ledgerParams = []Param{
 	{Name: "accounting_status", In: "query", Description: "not_booked, memorandum or booked"},
 }
 
+// assetRoutes: a card is changed with PUT (the whole card, replaced as a new version, the old ones
+// kept for the history that D5's change and correction registrations need); the ledger is served
+// as JSON pages for programs and as CSV and XLSX files with Chinese headers for the bureaus.
 func (h *handlers) assetRoutes() []Route {
 	idParam := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -55,10 +65,14 @@ func (h *handlers) assetRoutes() []Route {
 	}
 }
 
+// registerAsset creates a card for the caller's own organisation (the holder registers its own
+// assets); the Location is the card, read back with its usage information.
 func (h *handlers) registerAsset(c *fiber.Ctx) error {
 	return create(c, h.d.Assets.Register, func(a assets.Asset) string { return "/v1/assets/" + string(a.ID) })
 }
 
+// ledgerFilter passes the filters as sent: the service checks the values (422 naming the field) and
+// narrows a holder to its own cards.
 func ledgerFilter(c *fiber.Ctx) assets.Filter {
 	return assets.Filter{Holder: datavenue.OrgID(c.Query("holder")), Category: c.Query("category"),
 		Grade: c.Query("grade"), AccountingStatus: c.Query("accounting_status")}
@@ -80,6 +94,8 @@ func (h *handlers) getAsset(c *fiber.Ctx) error {
 	return c.JSON(card)
 }
 
+// changeAsset is written out rather than with update because the version and the reason travel
+// in the body beside the card, and the service takes them as arguments of their own.
 func (h *handlers) changeAsset(c *fiber.Ctx) error {
 	var body AssetChange
 	if err := decodeJSON(c, &body); err != nil {
@@ -89,10 +105,13 @@ func (h *handlers) changeAsset(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The new version as an ETag: what the client sends as "version" in its next change.
 	c.Set(fiber.HeaderETag, strconv.Quote(strconv.Itoa(a.Version)))
 	return c.JSON(a)
 }
 
+// assetVersions lists every version of a card, oldest first, with the reason each change gave:
+// the card's registration history (D5: change and correction registrations).
 func (h *handlers) assetVersions(c *fiber.Ctx) error {
 	versions, err := h.d.Assets.Versions(c.UserContext(), callerOf(c), assets.ID(c.Params("id")))
 	if err != nil {
@@ -101,6 +120,9 @@ func (h *handlers) assetVersions(c *fiber.Ctx) error {
 	return c.JSON(versions)
 }
 
+// ledger reads the whole filtered ledger for the exports: a ledger (台账) is filed and inventoried
+// as one document (D4/G2), so the files are not paged like the JSON list. (The store caps an
+// export at 10,000 cards, with no sign in the file that it was cut.)
 func (h *handlers) ledger(c *fiber.Ctx) ([]assets.Asset, error) {
 	return h.d.Assets.Ledger(c.UserContext(), callerOf(c), ledgerFilter(c))
 }
@@ -114,6 +136,8 @@ func (h *handlers) ledgerCSV(c *fiber.Ctx) error {
 	if err := assets.WriteCSV(&buf, rows); err != nil {
 		return err
 	}
+	// attachment: a browser saves the file rather than showing CSV text; the charset matches the
+	// BOM that WriteCSV puts first for Excel.
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="ledger.csv"`)
 	return c.Send(buf.Bytes())

@@ -15,7 +15,10 @@ import (
 	"github.com/datavenue/datavenue/matching"
 )
 
-// Auctions is what the API needs of the matching service.
+// Auctions is what the API needs of the matching service (D14: on-venue competitive bidding). Get
+// and List take no caller: what an auction shows is the same for everyone who may see it (a
+// sealed auction's view carries only the number of bids until the close), so the engine's view
+// is safe to serve as it is; history, bids and deposits depend on who asks and take the caller.
 type Auctions interface {
 	Create(ctx context.Context, caller datavenue.Caller, in matching.CreateInput) (matching.Record, error)
 	Bid(ctx context.Context, caller datavenue.Caller, auctionID, key string, in matching.BidInput) (matching.BidResult, error)
@@ -27,6 +30,10 @@ type Auctions interface {
 	Deposit(ctx context.Context, caller datavenue.Caller, auctionID string, buyer datavenue.OrgID) (matching.Deposit, error)
 }
 
+// auctionRoutes: placing a bid is SelfIdempotent: its Idempotency-Key becomes the bid's id in the
+// engine (matching.BidID), so the bid and its deduplication are one atomic Redis operation and a
+// retry after a lost answer finds the same bid; keeping it in the idempotency store as well
+// would only add a second, non-atomic record of the same fact. Negotiation moves likewise.
 func (h *handlers) auctionRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -58,6 +65,8 @@ func (h *handlers) auctionRoutes() []Route {
 	}
 }
 
+// listAuctions lists auctions with their terms and, once closed, their outcome; sealed bids
+// never appear here, whoever asks, so the list needs no caller.
 func (h *handlers) listAuctions(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]matching.Record, error) {
 		return h.d.Auctions.List(c.UserContext(), matching.AuctionFilter{Status: c.Query("status"), Kind: c.Query("kind"),
@@ -65,10 +74,14 @@ func (h *handlers) listAuctions(c *fiber.Ctx) error {
 	}, func(r matching.Record) string { return r.ID })
 }
 
+// openAuction takes the auction's terms from the product's current price version (the service
+// reads them), so an auction runs on the terms the operator published, not on terms a request sends.
 func (h *handlers) openAuction(c *fiber.Ctx) error {
 	return create(c, h.d.Auctions.Create, func(r matching.Record) string { return "/v1/auctions/" + r.ID })
 }
 
+// getAuction joins the auction's record in PostgreSQL with its live state in the engine (Redis):
+// the standing price and end time change with every bid and exist only there until the close.
 func (h *handlers) getAuction(c *fiber.Ctx) error {
 	v, err := h.d.Auctions.Get(c.UserContext(), c.Params("id"))
 	if err != nil {
@@ -77,6 +90,8 @@ func (h *handlers) getAuction(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
+// placeBid answers 201 once the engine has written the bid; its Location is the bid's number in
+// the auction (the order of bids, which is public), never anything that names the bidder.
 func (h *handlers) placeBid(c *fiber.Ctx) error {
 	// Who bids is secret in a sealed auction until the close: the access log leaves the caller out
 	// (for every auction kind, so the log line does not tell the kinds apart either).
@@ -93,6 +108,8 @@ func (h *handlers) placeBid(c *fiber.Ctx) error {
 }
 
 func (h *handlers) getBid(c *fiber.Ctx) error {
+	// A number that is not a bid number names no bid: 404, as for any id that does not exist,
+	// rather than a 422 on a path parameter.
 	seq, err := strconv.ParseInt(c.Params("seq"), 10, 64)
 	if err != nil || seq < 1 {
 		return datavenue.NotFound("bid_not_found", "a bid's number is a whole number from 1")
@@ -104,6 +121,9 @@ func (h *handlers) getBid(c *fiber.Ctx) error {
 	return c.JSON(e)
 }
 
+// getDeposit is the read-back of a recorded deposit; a buyer asking about another buyer's deposit
+// is refused (403, before the auction is even looked up), since who deposited for an auction
+// reveals who intends to bid.
 func (h *handlers) getDeposit(c *fiber.Ctx) error {
 	d, err := h.d.Auctions.Deposit(c.UserContext(), callerOf(c), c.Params("id"), datavenue.OrgID(c.Params("buyer")))
 	if err != nil {
@@ -112,6 +132,8 @@ func (h *handlers) getDeposit(c *fiber.Ctx) error {
 	return c.JSON(d)
 }
 
+// bidHistory depends on the caller and the auction's kind: a sealed auction's bids stay secret
+// until the close (403 before it), an English auction's are public to those who may see it.
 func (h *handlers) bidHistory(c *fiber.Ctx) error {
 	list, err := h.d.Auctions.History(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -120,6 +142,8 @@ func (h *handlers) bidHistory(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
+// recordDeposit answers 201 with a plain status: the deposit itself is read back at the Location
+// (by auction and buyer, since a buyer has one deposit per auction).
 func (h *handlers) recordDeposit(c *fiber.Ctx) error {
 	var in matching.DepositInput
 	if err := decodeJSON(c, &in); err != nil {
@@ -131,13 +155,18 @@ func (h *handlers) recordDeposit(c *fiber.Ctx) error {
 	return created(c, "/v1/auctions/"+c.Params("id")+"/deposits/"+string(in.Buyer), Status{Status: "recorded"})
 }
 
-// Negotiations is what the API needs for price negotiation.
+// Negotiations is what the API needs for price negotiation (G7: negotiated agreement). Starting and
+// moving take the request's Idempotency-Key themselves, like bids, so a retried counter-offer is
+// not a second move.
 type Negotiations interface {
 	StartNegotiation(ctx context.Context, caller datavenue.Caller, key string, in matching.NegotiationInput) (matching.NegotiationView, error)
 	Move(ctx context.Context, caller datavenue.Caller, id, key string, in matching.MoveInput) (matching.NegotiationView, error)
 	Negotiation(ctx context.Context, caller datavenue.Caller, id string) (matching.NegotiationView, error)
 }
 
+// negotiationRoutes: a negotiation is created with its first offer (201), and each later move
+// (counter, accept, reject, withdraw) is a POST to its moves, answered 200 with the whole
+// negotiation, since a move changes the negotiation rather than making a resource of its own.
 func (h *handlers) negotiationRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -175,6 +204,8 @@ func (h *handlers) moveNegotiation(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
+// getNegotiation shows the negotiation to its two parties and the auditors; to anyone else it is
+// 404, since offers between a buyer and a seller are theirs.
 func (h *handlers) getNegotiation(c *fiber.Ctx) error {
 	v, err := h.d.Negotiations.Negotiation(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -183,7 +214,8 @@ func (h *handlers) getNegotiation(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
-// Guidance computes pricing guidance for a product.
+// Guidance computes pricing guidance for a product. A function rather than an interface: it is one
+// read over the matching store, which the wiring closes over.
 type Guidance func(ctx context.Context, productID string) (matching.Guidance, error)
 
 func (h *handlers) guidanceRoutes() []Route {
@@ -193,6 +225,8 @@ func (h *handlers) guidanceRoutes() []Route {
 		Params:      []Param{{Name: "id", In: "path"}}, Response: matching.Guidance{}, Errors: []int{404}}, h.guidance}}
 }
 
+// guidance is public, so the product is first looked up as the public catalogue sees it: a draft's
+// or a suspended product's band and appraisal stay private (404 like any unknown product).
 func (h *handlers) guidance(c *fiber.Ctx) error {
 	if _, err := h.d.Listing.Public(c.UserContext(), c.Params("id")); err != nil {
 		return err
@@ -209,6 +243,9 @@ type Feed interface {
 	Subscribe(ctx context.Context, auctionID, kind string) <-chan matching.FeedEvent
 }
 
+// feedRoutes: Server-Sent Events suffice because the feed flows one way (the venue to the
+// bidder; bids are POSTs with their own idempotency), and SSE is plain HTTP that ordinary proxies
+// pass (compression is skipped for it).
 func (h *handlers) feedRoutes() []Route {
 	return []Route{{"GET", "/v1/auctions/:id/feed", Operation{ID: "auctionFeed", Tag: "auctions",
 		Summary: "Live feed (Server-Sent Events): bids, extensions and the close",
@@ -218,7 +255,9 @@ func (h *handlers) feedRoutes() []Route {
 		Auth: true, Params: []Param{{Name: "id", In: "path"}}, ContentType: "text/event-stream", Errors: []int{404, 429}}, h.feed}}
 }
 
-// feedSlots counts the live feeds each organisation holds open.
+// feedSlots counts the live feeds each organisation holds open, so that one organisation cannot
+// hold every connection the process can serve. The count is this process's: with several API
+// instances behind a balancer the limit applies per instance.
 type feedSlots struct {
 	mu   sync.Mutex
 	open map[datavenue.OrgID]int
@@ -237,6 +276,8 @@ func (s *feedSlots) take(org datavenue.OrgID, limit int) bool {
 	return true
 }
 
+// release forgets an organisation at zero, so the map holds only organisations with a feed open,
+// not every organisation that ever opened one.
 func (s *feedSlots) release(org datavenue.OrgID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -245,6 +286,8 @@ func (s *feedSlots) release(org datavenue.OrgID) {
 	}
 }
 
+// feed streams an auction's events as Server-Sent Events. The auction is read first, so an unknown
+// auction is a 404 that costs no feed slot; a slot over the limit is a 429 with Retry-After.
 func (h *handlers) feed(c *fiber.Ctx) error {
 	st, err := h.d.Auctions.Get(c.UserContext(), c.Params("id"))
 	if err != nil {
@@ -256,6 +299,10 @@ func (h *handlers) feed(c *fiber.Ctx) error {
 		return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "too_many_feeds",
 			Message: "your organisation holds the most live feeds it may; close one first"}
 	}
+	// The subscription outlives the handler: fasthttp runs the stream writer after the handler has
+	// returned and the request's context is gone, so it gets its own context, cancelled (and the
+	// slot released) when the writer ends. no-cache and X-Accel-Buffering: no keep caches and
+	// nginx-style proxies from holding events back.
 	ctx, cancel := context.WithCancel(context.Background())
 	events := h.d.Feed.Subscribe(ctx, st.ID, st.Kind)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
@@ -287,6 +334,8 @@ func (h *handlers) feed(c *fiber.Ctx) error {
 				data, _ := json.Marshal(e)
 				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, data)
 			case <-heartbeat.C:
+				// An SSE comment line: clients ignore it, but proxies that close idle connections
+				// see traffic, and a client that has gone is found at the flush.
 				fmt.Fprint(w, ": keep-alive\n\n")
 			}
 			deadline()

@@ -56,7 +56,9 @@ func onID[In, Out any](c *fiber.Ctx, call func(context.Context, datavenue.Caller
 	}
 }
 
-// created answers 201 with a Location.
+// created answers 201 with a Location. The Location is a path, not an absolute URL (RFC 9110
+// allows a reference): the venue does not trust the request's Host to build one, and a client
+// resolves it against the URL it called.
 func created(c *fiber.Ctx, location string, body any) error {
 	c.Location(location)
 	return c.Status(http.StatusCreated).JSON(body)

@@ -22,8 +22,12 @@ import (
 // reads a body whole just to find it too large. (Found by an outside tester: eight concurrent 60
 // MiB posts with no token took the venue to 1.1 GiB; issue 11.)
 
+// localBodyRead marks a request whose body a route has read (or refused): closeUnreadBodies then
+// leaves it alone, and a second readBodyUpTo on the same request does nothing.
 const localBodyRead = "body_read"
 
+// bodyTooLarge is the 413 problem; it states the route's limit, so a client can split or
+// compress its upload rather than guess.
 func bodyTooLarge(limit int) error {
 	return &datavenue.Error{Kind: datavenue.KindTooLarge, Code: "body_too_large",
 		Message: "the request body is larger than this route accepts (" + strconv.Itoa(limit) + " bytes)"}
@@ -49,13 +53,17 @@ func readBodyUpTo(c *fiber.Ctx, limit int) error {
 	}
 	c.Locals(localBodyRead, true)
 	req := c.Request()
+	// Checked again here, since a handler may call this without guardBodySize before it.
 	if req.Header.ContentLength() > limit {
 		return bodyTooLarge(limit)
 	}
 	var raw []byte
 	if stream := c.Context().RequestBodyStream(); stream != nil {
 		// Never req.Body() here: with a stream it reads the whole body, whatever its size.
+		// One byte past the limit is read so that "exactly the limit" and "more" differ.
 		buf, err := io.ReadAll(io.LimitReader(stream, int64(limit)+1))
+		// A read that failed midway leaves the connection at an unknown point of the body:
+		// it cannot carry another request, so it is closed after the answer.
 		if err != nil {
 			c.Context().SetConnectionClose()
 			return datavenue.Malformed("body_unreadable", "the request body could not be read")
@@ -112,6 +120,9 @@ func spoolBody(c *fiber.Ctx, limit int) (*os.File, error) {
 		removeSpool(f)
 		return nil, fiber.NewError(fiber.StatusUnsupportedMediaType, "request bodies may be sent as they are, or gzip or deflate encoded")
 	}
+	// An encoded statement is decoded into a second spool, again within the limit, because the
+	// import reads its statement twice from the start (checked whole, then applied): a
+	// decompressing reader could be read only once. The encoded spool is removed either way.
 	defer removeSpool(f)
 	r, err := decode(f)
 	if err != nil {
@@ -142,13 +153,16 @@ func spool(r io.Reader, limit int) (*os.File, error) {
 	return f, nil
 }
 
-// removeSpool closes and removes a spooled body.
+// removeSpool closes and removes a spooled body. Errors are ignored: the file is in the temporary
+// directory and a failure to remove it must not change the answer to the request.
 func removeSpool(f *os.File) {
 	_ = f.Close()
 	_ = os.Remove(f.Name())
 }
 
-// readBody is readBodyUpTo as a route's middleware.
+// readBody is readBodyUpTo as a route's middleware. It runs before authentication on purpose: a
+// small body is cheap to read whoever sends it, and reading it before anything else means an
+// oversized chunked body is cut off even when the request would be refused anyway.
 func readBody(limit int) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if err := readBodyUpTo(c, limit); err != nil {
@@ -158,6 +172,9 @@ func readBody(limit int) fiber.Handler {
 	}
 }
 
+// decodeContentEncoding undoes a gzip or deflate Content-Encoding within limit: a few kilobytes of
+// gzip can unfold into gigabytes (a decompression bomb), so the decoded size is bounded, not the
+// encoded one only. Other encodings (br, zstd) are 415, as the venue cannot read them.
 func decodeContentEncoding(encoding string, raw []byte, limit int) ([]byte, error) {
 	var r io.Reader
 	switch strings.ToLower(strings.TrimSpace(encoding)) {

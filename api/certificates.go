@@ -11,7 +11,11 @@ import (
 	"github.com/datavenue/datavenue/certificates"
 )
 
-// Certificates is what the API needs of registration.
+// Certificates is what the API needs of registration: applications reviewed by the data bureau
+// (D2) or issued by the finance bureau with the data bureau's concurrence (D5), and the change,
+// correction and cancellation registrations after issue. Certificate and Certificates take no
+// caller: a certificate is the credential shown to others for external use (D5), so any
+// authenticated caller may read it, and its status is public.
 type Certificates interface {
 	Apply(ctx context.Context, caller datavenue.Caller, in certificates.ApplyInput) (certificates.Application, error)
 	Amend(ctx context.Context, caller datavenue.Caller, id string, in certificates.AmendInput) (certificates.Application, error)
@@ -27,12 +31,16 @@ type Certificates interface {
 }
 
 // ReviewResult is the outcome of a review: the application and, when every item passed, the
-// certificate issued.
+// certificate issued. Both are answered together because one review decides the application and,
+// when it passes, issues the certificate: the reviewer needs no second read to find its number.
 type ReviewResult struct {
 	Application certificates.Application  `json:"application"`
 	Certificate *certificates.Certificate `json:"certificate,omitempty"`
 }
 
+// certificateRoutes: applications are a workflow (apply, amend, concur, review) and each step is a
+// POST action on the application; a certificate is never edited, only corrected (a new signed
+// version, 201) or cancelled (the same version, now cancelled, 200).
 func (h *handlers) certificateRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -69,10 +77,14 @@ func (h *handlers) certificateRoutes() []Route {
 	}
 }
 
+// apply starts an application; with amends it is a change registration (变更, D5): a certificate
+// is never edited, the holder applies again and the change is reviewed like the first issue.
 func (h *handlers) apply(c *fiber.Ctx) error {
 	return create(c, h.d.Certificates.Apply, func(a certificates.Application) string { return "/v1/certificate-applications/" + a.ID })
 }
 
+// listApplications: a holder sees its own applications (whatever holder it asks for), the bureaus
+// and auditors every holder's, as the service narrows the filter.
 func (h *handlers) listApplications(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]certificates.Application, error) {
 		return h.d.Certificates.Applications(c.UserContext(), callerOf(c), certificates.ApplicationFilter{Kind: certificates.Kind(c.Query("kind")),
@@ -88,14 +100,19 @@ func (h *handlers) getApplication(c *fiber.Ctx) error {
 	return c.JSON(app)
 }
 
+// amend resubmits a rejected application with changes; it answers 200 with the same application,
+// resubmitted under its id, rather than creating another one.
 func (h *handlers) amend(c *fiber.Ctx) error {
 	return update(c, h.d.Certificates.Amend)
 }
 
+// concur records the data bureau's concurrence, which a data asset certificate needs before the
+// finance bureau may issue it (D5: issued by the finance bureau with the data bureau).
 func (h *handlers) concur(c *fiber.Ctx) error {
 	return update(c, h.d.Certificates.Concur)
 }
 
+// review is written out rather than with update because the service returns two results.
 func (h *handlers) review(c *fiber.Ctx) error {
 	var in certificates.ReviewInput
 	if err := decodeJSON(c, &in); err != nil {
@@ -108,6 +125,8 @@ func (h *handlers) review(c *fiber.Ctx) error {
 	return c.JSON(ReviewResult{Application: app, Certificate: cert})
 }
 
+// listCertificates lists certificate versions: a corrected certificate keeps its number and gains a
+// version, so "number" lists the whole history of one certificate.
 func (h *handlers) listCertificates(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]certificates.Certificate, error) {
 		return h.d.Certificates.Certificates(c.UserContext(), certificates.CertificateFilter{Holder: datavenue.OrgID(c.Query("holder")),
@@ -115,6 +134,8 @@ func (h *handlers) listCertificates(c *fiber.Ctx) error {
 	}, func(cert certificates.Certificate) string { return cert.ID })
 }
 
+// getCertificate answers any authenticated caller (see Certificates): a buyer checks the
+// certificates a product rests on before it bids.
 func (h *handlers) getCertificate(c *fiber.Ctx) error {
 	cert, err := h.d.Certificates.Certificate(c.UserContext(), c.Params("id"))
 	if err != nil {
@@ -123,6 +144,8 @@ func (h *handlers) getCertificate(c *fiber.Ctx) error {
 	return c.JSON(cert)
 }
 
+// certificateDocument serves the JWS as stored, byte for byte, so the signature verifies offline;
+// the file name carries the number and version, since corrections give one number several files.
 func (h *handlers) certificateDocument(c *fiber.Ctx) error {
 	cert, err := h.d.Certificates.Certificate(c.UserContext(), c.Params("id"))
 	if err != nil {
@@ -133,14 +156,20 @@ func (h *handlers) certificateDocument(c *fiber.Ctx) error {
 	return c.SendString(cert.Document)
 }
 
+// correct answers 201 because a correction (更正) issues a new signed version with its own id; the
+// old version stays readable as superseded, so documents already handed out can still be checked.
 func (h *handlers) correct(c *fiber.Ctx) error {
 	return create(c, onID(c, h.d.Certificates.Correct), func(cert certificates.Certificate) string { return "/v1/certificates/" + cert.ID })
 }
 
+// cancel (注销) changes the certificate's status, so it answers 200; the service publishes the
+// event on which listings resting on the certificate are suspended.
 func (h *handlers) cancel(c *fiber.Ctx) error {
 	return update(c, h.d.Certificates.Cancel)
 }
 
+// certificateStatus is public (no token): whoever is shown a certificate can check that it is still
+// valid. A bad version is refused here, before the lookup, as a 422 naming the field.
 func (h *handlers) certificateStatus(c *fiber.Ctx) error {
 	version := 0
 	if raw := c.Query("version"); raw != "" {
@@ -155,6 +184,8 @@ func (h *handlers) certificateStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// Never cached: a cancellation must be seen at once, or a cached "valid" would let a cancelled
+	// certificate go on backing trades.
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(report)
 }

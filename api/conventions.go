@@ -17,6 +17,11 @@ import (
 
 // corsFor answers browsers on the listed origins (preflights included); none listed: no CORS
 // headers at all, so a page on another origin cannot call the venue.
+//
+// The allowed headers are those a browser client needs to send (the token, idempotency key and its
+// own request id); the exposed ones are those it must read (Location after a create, Retry-After
+// after a 429 or 503, the replay marker, the ETag); a browser hides every other response header
+// from scripts. Preflights are cached for ten minutes to spare a round trip before each write.
 func corsFor(origins []string) fiber.Handler {
 	return cors.New(cors.Config{
 		AllowOrigins:  strings.Join(origins, ","),
@@ -30,12 +35,16 @@ func corsFor(origins []string) fiber.Handler {
 // compressed compresses answers for clients that accept it (gzip, br, deflate: /openapi.json is
 // 669 KB plain), except streams, which must reach the client as they are written.
 func compressed() fiber.Handler {
+	// Next skips compression: a compressor buffers what it is given, so an SSE event or an NDJSON
+	// progress line would wait in it instead of reaching the client.
 	return compress.New(compress.Config{Level: compress.LevelDefault, Next: func(c *fiber.Ctx) bool {
 		return strings.HasSuffix(c.Path(), "/feed") || strings.Contains(c.Get(fiber.HeaderAccept), contentTypeNDJSON)
 	}})
 }
 
-// cacheable are the public documents a cache may keep for a while, with how long.
+// cacheable are the public documents a cache may keep for a while, with how long. Search and a
+// product's page change when an operator publishes, so a minute; the DCAT exports and the API
+// documents change more rarely. Keyed by operation id, so New adds the validators per route.
 var cacheable = map[string]string{
 	"searchCatalogue": "public, max-age=60", "catalogueProduct": "public, max-age=60", "catalogueProductDCAT": "public, max-age=300",
 	"catalogueDCAT": "public, max-age=300", "openapi": "public, max-age=300", "docs": "public, max-age=300",
@@ -46,6 +55,9 @@ var cacheable = map[string]string{
 // validated gives an answer an ETag (If-None-Match then gets 304) and, asked without a token, a
 // Cache-Control; with a token it stays no-store (securityHeaders).
 func validated(cacheControl string) []fiber.Handler {
+	// The ETag is weak: it is computed on the uncompressed body (compression wraps the route), and
+	// the same tag then stands for the gzip and the plain representation, which RFC 9110 allows
+	// only for a weak validator. Only a 200 is given a Cache-Control: an error must not be cached.
 	return []fiber.Handler{func(c *fiber.Ctx) error {
 		err := c.Next()
 		if err == nil && len(c.Request().Header.Peek(fiber.HeaderAuthorization)) == 0 && c.Response().StatusCode() == http.StatusOK {
@@ -60,7 +72,10 @@ type methodTable map[string][]string // template ("/v1/orders/:id") -> methods
 
 func (t methodTable) add(method, path string) { t[path] = append(t[path], method) }
 
-// allowed lists the methods a concrete path answers, "" when no route has it.
+// allowed lists the methods a concrete path answers, "" when no route has it. RFC 9110 requires
+// the Allow header on a 405, and it tells a client its method is wrong rather than its path. HEAD
+// is listed wherever GET is, since New mounts HEAD beside every GET. It runs only for requests no
+// route matched, so the linear scan over templates costs nothing on the paths that matter.
 func (t methodTable) allowed(path string) string {
 	var methods []string
 	for template, ms := range t {
@@ -93,6 +108,8 @@ func matchTemplate(template, path string) bool {
 		return false
 	}
 	for i := range ts {
+		// A parameter matches any one non-empty segment, as Fiber's router does: "/v1/orders/"
+		// does not name an order.
 		if strings.HasPrefix(ts[i], ":") {
 			if ps[i] == "" {
 				return false

@@ -10,10 +10,14 @@ import (
 	"strings"
 )
 
+// jsonMarshal indents the documents the venue publishes (/openapi.json, `datavenue openapi`), so
+// the file checked in beside the generated client diffs line by line when a route changes.
 func jsonMarshal(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
 
 // docsPage renders the route table as a page a person can read without any JavaScript or network
 // access (venue operators may run it air-gapped); the machine-readable twin is /openapi.json.
+// The style is inline because the page loads nothing from elsewhere: securityHeaders' policy for
+// HTML allows inline styles and nothing else (no script at all).
 var docsPage = template.Must(template.Must(template.New("docs").Parse(
 	`{{define "schema"}}{{if .Ref}} (<a href="#schema-{{.Ref}}">{{.Ref}}</a>){{end}}{{if .Example}}, for example:<pre>{{.Example}}</pre>{{else}}.{{end}}{{end}}`)).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>datavenue API {{.Version}}</title>
@@ -46,6 +50,8 @@ Public keys: <a href="/.well-known/jwks.json">/.well-known/jwks.json</a>.</p>
 {{range .Schemas}}<div class="op" id="schema-{{.Name}}"><b>{{.Name}}</b><pre>{{.JSON}}</pre></div>{{end}}
 </body></html>`))
 
+// docsOp, docsGroup and docsSchema are the page's view of the document: plain strings for the
+// template, which html/template escapes, so no description or example can inject markup.
 type docsOp struct {
 	ID, Method, Path, Summary, Description, Status string
 	Auth                                           bool
@@ -65,7 +71,9 @@ type docsGroup struct {
 
 type docsSchema struct{ Name, JSON string }
 
-// renderDocs renders the document the routes make, so the page and /openapi.json agree.
+// renderDocs renders the document the routes make, so the page and /openapi.json agree. Tags and
+// schemas come out of maps and are sorted, so every build of the page is the same bytes (and its
+// ETag the same on every instance); within a tag the operations keep the route table's order.
 func renderDocs(routes []Route, version string) []byte {
 	doc := Document(routes, version)
 	paths := doc["paths"].(map[string]map[string]any)
@@ -104,6 +112,7 @@ func renderDocs(routes []Route, version string) []byte {
 
 // docsBodyOf shows a request body or response: its JSON example and the component it follows.
 func docsBodyOf(body map[string]any) docsBody {
+	// Only JSON bodies are shown: a file (CSV, XLSX, JWS) has no example worth printing.
 	content, _ := body["content"].(map[string]any)
 	media, ok := content["application/json"].(map[string]any)
 	if !ok {

@@ -10,7 +10,9 @@ import (
 	"github.com/datavenue/datavenue/certificates"
 )
 
-// Grants is what the API needs for authorisations, approvals and appraisals.
+// Grants is what the API needs for authorisations (D9/G5: one scenario, one authorisation),
+// paid-use and disposal approvals (D10) and appraisals (D7/D14). They are one service because all
+// three attach to an asset and its holder and operator, and the listings filter on those.
 type Grants interface {
 	Grant(ctx context.Context, caller datavenue.Caller, in certificates.GrantInput) (certificates.Authorisation, error)
 	Narrow(ctx context.Context, caller datavenue.Caller, id string, in certificates.NarrowInput) (certificates.Authorisation, error)
@@ -27,6 +29,7 @@ type Grants interface {
 	Appraisals(ctx context.Context, caller datavenue.Caller, f certificates.GrantFilter) ([]certificates.Appraisal, error)
 }
 
+// grantFilter reads the filters the three lists share (grantParams documents them).
 func grantFilter(c *fiber.Ctx, after string, limit int) certificates.GrantFilter {
 	return certificates.GrantFilter{AssetID: assets.ID(c.Query("asset_id")), Holder: datavenue.OrgID(c.Query("holder")),
 		Operator: datavenue.OrgID(c.Query("operator")), After: after, Limit: limit}
@@ -34,6 +37,11 @@ func grantFilter(c *fiber.Ctx, after string, limit int) certificates.GrantFilter
 
 var grantParams = []Param{{Name: "asset_id", In: "query"}, {Name: "holder", In: "query"}, {Name: "operator", In: "query"}, limitParam, cursorParam}
 
+// grantRoutes: narrowing, revoking and deciding change the resource in place and answer 200 with
+// it; an assessment is a new record under an authorisation, so it answers 201, with the
+// authorisation (which lists its assessments) at the Location, as an assessment has no URL of its
+// own. Narrowing and revoking are POST actions rather than PUT: they are transitions with a reason,
+// not replacements of the resource, and like every POST they take an Idempotency-Key.
 func (h *handlers) grantRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -71,10 +79,16 @@ func (h *handlers) grantRoutes() []Route {
 // authorisationAt is where an authorisation is read back (a grant's and an assessment's Location).
 func authorisationAt(g certificates.Authorisation) string { return "/v1/authorisations/" + g.ID }
 
+// grant creates an authorisation (201). A second grant of the same asset and scenario to another
+// operator is 409 scenario_already_authorised: D9's "one scenario, one authorisation" is a state
+// conflict, not a field error.
 func (h *handlers) grant(c *fiber.Ctx) error {
 	return create(c, h.d.Grants.Grant, authorisationAt)
 }
 
+// listAuthorisations, listApprovals and listAppraisals pass the filters to the service, which
+// narrows them to what the caller may see (for authorisations: a party asking with holder set to
+// itself sees the grants on its assets, otherwise the grants to it; overseers see everything).
 func (h *handlers) listAuthorisations(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]certificates.Authorisation, error) {
 		return h.d.Grants.Authorisations(c.UserContext(), callerOf(c), grantFilter(c, after, limit))
@@ -89,18 +103,26 @@ func (h *handlers) getAuthorisation(c *fiber.Ctx) error {
 	return c.JSON(g)
 }
 
+// narrow shrinks an authorisation's scope (D9: grants can be narrowed); products it no longer
+// covers are suspended through the authorisation.narrowed event, not by this request.
 func (h *handlers) narrow(c *fiber.Ctx) error {
 	return update(c, h.d.Grants.Narrow)
 }
 
+// assess records a periodic assessment (D9: grants are supervised and periodically assessed).
 func (h *handlers) assess(c *fiber.Ctx) error {
 	return create(c, onID(c, h.d.Grants.Assess), authorisationAt)
 }
 
+// revoke ends an authorisation (D9/G5: revocation must stop trading under the grant). The service
+// writes the authorisation.revoked event with the change, on which listing suspends the products
+// and matching stops their auctions; the answer does not wait for them.
 func (h *handlers) revoke(c *fiber.Ctx) error {
 	return update(c, h.d.Grants.Revoke)
 }
 
+// submitApproval: a government unit's request waits for the finance bureau's decision, while a
+// state enterprise's own approval route is recorded at once (D10); both answer 201.
 func (h *handlers) submitApproval(c *fiber.Ctx) error {
 	return create(c, h.d.Grants.SubmitApproval, func(a certificates.Approval) string { return "/v1/approvals/" + a.ID })
 }
@@ -119,10 +141,14 @@ func (h *handlers) getApproval(c *fiber.Ctx) error {
 	return c.JSON(a)
 }
 
+// decideApproval is the finance bureau's approval or rejection (D10: without it a government
+// unit's data asset may not be offered for profit); it changes the approval, so it answers 200.
 func (h *handlers) decideApproval(c *fiber.Ctx) error {
 	return update(c, h.d.Grants.DecideApproval)
 }
 
+// recordAppraisal records an appraiser's report (D7/D14): its appraised value is what an
+// appraisal-priced product's reserve rests on, so the report number and validity are kept with it.
 func (h *handlers) recordAppraisal(c *fiber.Ctx) error {
 	return create(c, h.d.Grants.RecordAppraisal, func(a certificates.Appraisal) string { return "/v1/appraisals/" + a.ID })
 }

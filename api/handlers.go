@@ -16,6 +16,10 @@ import (
 	"github.com/datavenue/datavenue/parties"
 )
 
+// handlers holds what every handler needs: the services (d), the Prometheus handler behind
+// /metrics, the per-organisation count of open live feeds, and the OpenAPI document and docs page,
+// built once on first request (the reflection over every route's types is costly, and the route
+// table does not change while the process runs).
 type handlers struct {
 	d              Deps
 	metricsHandler fiber.Handler
@@ -25,12 +29,17 @@ type handlers struct {
 	docHTML        []byte
 }
 
+// limitParam and cursorParam are the paging parameters every list shares (see paged), declared
+// once so the document describes them the same way on every list.
 var (
 	limitParam  = Param{Name: "limit", In: "query", Description: "page size, 1 to 500 (default 50)", Schema: map[string]any{"type": "integer", "minimum": 1, "maximum": 500}}
 	cursorParam = Param{Name: "cursor", In: "query", Description: "next_cursor from the previous page"}
 )
 
-// routes is the venue's route table: every endpoint with its OpenAPI description.
+// routes is the venue's route table: every endpoint with its OpenAPI description. The same table
+// is mounted by New, checked against the access policy there, rendered into /openapi.json and
+// /docs, and read by the contract and authorisation-matrix tests, so a route cannot exist without
+// its documentation and its rule.
 func (h *handlers) routes() []Route {
 	routes := h.baseRoutes()
 	routes = append(routes, h.assetRoutes()...)
@@ -52,6 +61,8 @@ func (h *handlers) routes() []Route {
 	return routes
 }
 
+// baseRoutes are the operational endpoints (health, readiness, keys, documents, metrics) and the
+// organisations and audit trail, which belong to no single domain.
 func (h *handlers) baseRoutes() []Route {
 	routes := []Route{
 		{"GET", "/healthz", Operation{ID: "health", Tag: "operations", Summary: "Liveness: the process is up", Response: Status{}, Unmetered: true}, h.health},
@@ -89,6 +100,8 @@ func (h *handlers) baseRoutes() []Route {
 	return routes
 }
 
+// metrics serves the registry to venue staff only: the counters name routes, organisations' revenue
+// against their maximum and the queue lengths, which are not public.
 func (h *handlers) metrics(c *fiber.Ctx) error {
 	if !callerOf(c).Is(access.VenueStaff...) {
 		return datavenue.Forbidden("role_not_allowed", "clerks and auditors read the venue's metrics")
@@ -101,9 +114,12 @@ type Status struct {
 	Status string `json:"status"`
 }
 
+// health is liveness only: it touches no dependency, so an orchestrator does not restart a healthy
+// process because PostgreSQL or Redis is down (that is what /readyz reports).
 func (h *handlers) health(c *fiber.Ctx) error { return c.JSON(Status{Status: "ok"}) }
 
-// Readiness lists each dependency's state.
+// Readiness lists each dependency's state: "ok", "unreachable" (not_ready), "degraded" or
+// "unknown" (its health could not be read, which counts as degraded, not as down).
 type Readiness struct {
 	Status string            `json:"status" jsonschema:"enum=ready,enum=degraded,enum=not_ready"`
 	Checks map[string]string `json:"checks"`
@@ -111,7 +127,14 @@ type Readiness struct {
 	Degraded []string `json:"degraded,omitempty"`
 }
 
+// ready answers 503 only when a dependency the venue cannot serve without is down (a load balancer
+// then takes the instance out); everything that lets it serve but needs an operator (the
+// projection lagging, the calendar running out, the replica behind) is 200 "degraded", so a
+// warning never takes the whole venue out of rotation. The projection and the advisories are not
+// consulted once a dependency is down.
 func (h *handlers) ready(c *fiber.Ctx) error {
+	// The whole probe shares one short deadline: a load balancer's probe must not hang on a
+	// dependency that does not answer.
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	res := Readiness{Status: "ready", Checks: map[string]string{}}
@@ -151,18 +174,24 @@ func (h *handlers) ready(c *fiber.Ctx) error {
 	}
 	h.replicaReadiness(&res)
 	if res.Status == "not_ready" {
+		// Retry-After tells a client (and a well-behaved balancer) when probing again makes sense.
 		c.Set(fiber.HeaderRetryAfter, "5")
 		return c.Status(http.StatusServiceUnavailable).JSON(res)
 	}
 	return c.JSON(res)
 }
 
+// jwks publishes the venue's public keys (retired ones included, so old certificates and vouchers
+// still verify offline). Five minutes of caching bounds how long a verifier can miss a new key.
 func (h *handlers) jwks(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
 	c.Set(fiber.HeaderContentType, "application/jwk-set+json")
 	return c.Send(h.d.JWKS())
 }
 
+// buildDocs builds the document and the page once, on the first request for either, not at start:
+// most apps built (in the tests above all) never serve them. The error is ignored because the
+// document is made of maps, strings, numbers and plain structs, which always marshal.
 func (h *handlers) buildDocs() {
 	h.docsOnce.Do(func() {
 		doc := Document(h.routes(), h.d.Version, h.d.PublicURL)
@@ -191,11 +220,15 @@ type Me struct {
 	Org     datavenue.OrgID `json:"org"`
 }
 
+// me echoes what the token says after authentication (and the role gate) accepted it: a client's
+// way to check its token and organisation without trying a real operation.
 func (h *handlers) me(c *fiber.Ctx) error {
 	caller := callerOf(c)
 	return c.JSON(Me{Subject: caller.Subject, Issuer: caller.Issuer, Role: caller.Role, Org: caller.Org})
 }
 
+// registerOrganisation, listOrganisations and getOrganisation are thin: the bureau-only rule, the
+// credit-code check and the refusal of privileged roles at registration are the parties service's.
 func (h *handlers) registerOrganisation(c *fiber.Ctx) error {
 	return create(c, h.d.Organisations.Register, func(o parties.Organisation) string { return "/v1/organisations/" + string(o.ID) })
 }
@@ -214,6 +247,9 @@ func (h *handlers) getOrganisation(c *fiber.Ctx) error {
 	return c.JSON(org)
 }
 
+// listAudit pages the audit trail newest first, so its cursor is the last event id seen and the
+// next page asks for ids before it (audit ids are sequential integers, unlike the other lists'
+// ULID-ordered ids). Who sees what (auditors everything, others their organisation) is the service's.
 func (h *handlers) listAudit(c *fiber.Ctx) error {
 	return paged(c, func(before string, limit int) ([]audit.Event, error) { // newest first: the cursor is the last id seen
 		var beforeID int64
@@ -245,6 +281,8 @@ func paged[T any](c *fiber.Ctx, fetch func(after string, limit int) ([]T, error)
 	if err != nil {
 		return err
 	}
+	// A fresh slice, so an empty page encodes as [] rather than null: clients iterate data
+	// without a nil check.
 	page := Page[T]{Data: append([]T{}, items...)}
 	if len(items) > limit {
 		page.Data, page.NextCursor = page.Data[:limit], encodeCursor(key(items[limit-1]))
@@ -263,6 +301,8 @@ func pageParams(c *fiber.Ctx) (int, string, error) {
 		}
 		limit = n
 	}
+	// A cursor that does not decode is the client's error (422 invalid_cursor), not an empty page:
+	// silently restarting from the beginning would make a client loop over the same items.
 	var cursor string
 	if raw := c.Query("cursor"); raw != "" {
 		b, err := base64.RawURLEncoding.DecodeString(raw)
@@ -279,5 +319,6 @@ func invalidCursor() error {
 		datavenue.FieldError{Field: "cursor", Code: "invalid_cursor", Message: "cursor must be a next_cursor value from a previous page"})
 }
 
-// Cursors are opaque to clients: base64url of the last key seen.
+// Cursors are opaque to clients: base64url of the last key seen. Opaque so the key behind a list
+// can change (an id, a line number, a timestamp and id) without breaking a client that stores it.
 func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

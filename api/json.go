@@ -17,6 +17,8 @@ import (
 // A body that cannot be parsed is 400; one that parses but has a wrong type or an unknown field is
 // 422 with the field named, so a client sees exactly what to fix.
 func decodeJSON(c *fiber.Ctx, v any) error {
+	// Any +json media type is JSON too (application/merge-patch+json, a vendor type); anything
+	// else is 415 before the body is looked at.
 	mediaType, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || (mediaType != fiber.MIMEApplicationJSON && !strings.HasSuffix(mediaType, "+json")) {
 		return fiber.NewError(fiber.StatusUnsupportedMediaType, "the request body must be application/json")
@@ -37,12 +39,17 @@ func decodeBody(body []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
+	// A second value after the first ({"a":1}{"a":2}) would be ignored by Decode: refused, so that
+	// what the venue acts on is the whole body a signature or a log saw.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return datavenue.Malformed("malformed_json", "the request body has data after the JSON value")
 	}
 	return nil
 }
 
+// jsonError turns the decoder's errors into problems: a wrong type at a named field is the
+// client's value (422 with the field), anything that is not JSON, or not an object, is its
+// encoding (400). The decoder's own messages are not passed on: they name Go types.
 func jsonError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
@@ -66,6 +73,8 @@ func jsonError(err error) error {
 	return datavenue.Malformed("malformed_json", "the request body is not valid JSON")
 }
 
+// jsonTypeName says which JSON type a Go kind expects, in the client's terms rather than Go's
+// (a "slice" is an array; every numeric kind is a number).
 func jsonTypeName(kind string) string {
 	switch kind {
 	case "string":

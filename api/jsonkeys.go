@@ -18,12 +18,16 @@ import (
 // key twice and any key that is not exactly one of its struct's field names. Keys of maps (free
 // data such as a product's schema) may be anything, but still only once.
 
+// unmarshalerType and textUnmarshalerType find the types that decode themselves (money, dates);
+// fieldCache keeps each struct's field table, since every request of a route walks the same type.
 var (
 	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	fieldCache          sync.Map // reflect.Type -> map[string]reflect.Type
 )
 
+// checkKeys runs before the decoder, on the raw body. UseNumber keeps the walk from converting
+// numbers it does not need; only the key errors it finds are returned.
 func checkKeys(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -34,6 +38,8 @@ func checkKeys(body []byte, v any) error {
 	return nil // a syntax error: decoding reports it, in its own words
 }
 
+// keyError is a 422 naming the field, like the decoder's own field errors: a duplicate or
+// miscased key is a fault in the request's content, not in its JSON syntax.
 func keyError(path, code, message string) error {
 	return datavenue.Invalid("validation_failed", "the request has invalid fields", datavenue.FieldError{Field: path, Code: code, Message: message})
 }
@@ -68,6 +74,9 @@ func walkValue(dec *json.Decoder, t reflect.Type, path string, depth int) error 
 				elem = t.Elem()
 			}
 		}
+		// A key that is not a field is refused here only when it differs from one by case (the
+		// message then names the right spelling); any other unknown key is walked as free data
+		// and left to the decoder's DisallowUnknownFields, which names it the same way.
 		seen := map[string]bool{}
 		for dec.More() {
 			keyTok, err := dec.Token()
@@ -99,6 +108,7 @@ func walkValue(dec *json.Decoder, t reflect.Type, path string, depth int) error 
 		_, err = dec.Token() // '}'
 		return err
 	case json.Delim('['):
+		// Array elements share the array's path: the field named in an error is the array.
 		var elem reflect.Type
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
 			elem = t.Elem()
@@ -114,6 +124,7 @@ func walkValue(dec *json.Decoder, t reflect.Type, path string, depth int) error 
 	return nil
 }
 
+// joinPath names a nested field with dots ("pricing.method"), as the errors[] of a problem do.
 func joinPath(path, key string) string {
 	if path == "" {
 		return key
@@ -140,6 +151,8 @@ func structFields(t reflect.Type) map[string]reflect.Type {
 			ft = ft.Elem()
 		}
 		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+			// encoding/json's rule: a field of the outer struct wins over a promoted one of the
+			// same name, whichever is declared first.
 			for k, v := range structFields(ft) {
 				if _, taken := out[k]; !taken {
 					out[k] = v

@@ -11,7 +11,9 @@ import (
 	"github.com/datavenue/datavenue/listing"
 )
 
-// Listing is what the API needs of the listing service.
+// Listing is what the API needs of the listing service: the product lifecycle (draft, submitted,
+// published, suspended, delisted) behind the publishing gate, versioned prices, and the public
+// catalogue (Search, Public, Published), which takes no caller because it is anonymous.
 type Listing interface {
 	Create(ctx context.Context, caller datavenue.Caller, in listing.Input) (listing.Product, error)
 	Update(ctx context.Context, caller datavenue.Caller, id string, version int, in listing.Input) (listing.Product, error)
@@ -35,12 +37,17 @@ type PriceCaps interface {
 	List(ctx context.Context, caller datavenue.Caller, productID string) ([]listing.Cap, error)
 }
 
-// ProductEdit is the body of a draft edit: the version edited and the new content.
+// ProductEdit is the body of a draft edit: the version edited and the new content. The version is
+// an optimistic lock, as with asset cards: an edit made on a stale copy is a 409, not a silent
+// overwrite of the other editor's change.
 type ProductEdit struct {
 	Version int `json:"version" jsonschema:"minimum=1"`
 	listing.Input
 }
 
+// catalogueParams document the public search. Prices are decimal strings in yuan (never JSON
+// numbers, which would pass through a float); facets=false spares the facet counts over every
+// match when a client only pages through results.
 var catalogueParams = []Param{
 	{Name: "q", In: "query", Description: "words in Chinese or English (CJK text matches by character pairs, English words by prefix)"},
 	{Name: "domain", In: "query"}, {Name: "product_type", In: "query"}, {Name: "pricing_method", In: "query"},
@@ -53,8 +60,14 @@ var catalogueParams = []Param{
 	cursorParam,
 }
 
+// listingRoutes: the product routes need a token (operators write, supervisors read all); the
+// catalogue routes are public, rate-limited, and cacheable (see cacheable), since what they show
+// is published anyway.
 func (h *handlers) listingRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
+	// step and withReason build the lifecycle transitions: each is a POST action on the product
+	// (answering the product as it now is), and the transitions that take a product off the
+	// market carry a reason, which the audit trail and the supervisors need.
 	step := func(opID, path, summary string, fn func(context.Context, datavenue.Caller, string) (listing.Product, error)) Route {
 		return Route{"POST", "/v1/products/:id/" + path, Operation{ID: opID, Tag: "products", Summary: summary, Auth: true, Params: id,
 			Response: listing.Product{}, Errors: []int{403, 404, 409, 422}}, func(c *fiber.Ctx) error {
@@ -120,12 +133,17 @@ func (h *handlers) createProduct(c *fiber.Ctx) error {
 	return create(c, h.d.Listing.Create, func(p listing.Product) string { return "/v1/products/" + p.ID })
 }
 
+// listProducts is the operator's own list in every status (the supervisors': everyone's); the
+// public list of published products is the catalogue search.
 func (h *handlers) listProducts(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]listing.Product, error) {
 		return h.d.Listing.Products(c.UserContext(), callerOf(c), listing.ProductFilter{Status: c.Query("status"), After: after, Limit: limit})
 	}, func(p listing.Product) string { return p.ID })
 }
 
+// getProduct is the authenticated view of a product in any status: its operator and the
+// supervisors see drafts; anyone else gets 404 for a product not visible to them, as for one that
+// does not exist. The public view of a published product is catalogueProduct.
 func (h *handlers) getProduct(c *fiber.Ctx) error {
 	p, err := h.d.Listing.Get(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -134,6 +152,8 @@ func (h *handlers) getProduct(c *fiber.Ctx) error {
 	return c.JSON(p)
 }
 
+// editProduct is written out rather than with update because the version travels in the body next
+// to the content, and the service takes it apart from the input.
 func (h *handlers) editProduct(c *fiber.Ctx) error {
 	var body ProductEdit
 	if err := decodeJSON(c, &body); err != nil {
@@ -146,10 +166,14 @@ func (h *handlers) editProduct(c *fiber.Ctx) error {
 	return c.JSON(p)
 }
 
+// fileCap answers 201 with the product's cap list as the Location: a cap version has no URL of its
+// own, and the list shows it beside the versions it supersedes.
 func (h *handlers) fileCap(c *fiber.Ctx) error {
 	return create(c, onID(c, h.d.Caps.File), func(cp listing.Cap) string { return "/v1/products/" + cp.ProductID + "/caps" })
 }
 
+// listCaps returns every cap version of the product (N4: caps are reported and disclosed, N6), not
+// paged: versions are filed by a bureau, one at a time, and the list stays short.
 func (h *handlers) listCaps(c *fiber.Ctx) error {
 	list, err := h.d.Caps.List(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -158,10 +182,14 @@ func (h *handlers) listCaps(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
+// changePrice answers 200 with the product: the new price version replaces the current price,
+// while the old versions stay in the price history (GET .../prices), never overwritten.
 func (h *handlers) changePrice(c *fiber.Ctx) error {
 	return update(c, h.d.Listing.ChangePrice)
 }
 
+// priceHistory lists every price version, oldest kept: a price is never edited in place, so what a
+// trade was priced on can always be shown to a supervisor.
 func (h *handlers) priceHistory(c *fiber.Ctx) error {
 	versions, err := h.d.Listing.PriceHistory(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -170,6 +198,9 @@ func (h *handlers) priceHistory(c *fiber.Ctx) error {
 	return c.JSON(versions)
 }
 
+// searchCatalogue reads the anonymous catalogue, possibly from the standby (see catalogue). Only
+// the parsing of limit is done here; every range and value check is the service's, so the rules
+// live in one place (a limit below 1 is passed on as out of range for the service to refuse).
 func (h *handlers) searchCatalogue(c *fiber.Ctx) error {
 	in := listing.SearchInput{Q: c.Query("q"), Domain: c.Query("domain"), ProductType: c.Query("product_type"),
 		PricingMethod: c.Query("pricing_method"), Holder: c.Query("holder"), UseCategory: c.Query("use_category"),
@@ -193,6 +224,9 @@ func (h *handlers) searchCatalogue(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
+// catalogueProduct is the public view: only a published (or suspended) product, without its allow
+// and deny lists (they name other organisations), read from the standby for anonymous callers; a
+// draft is 404.
 func (h *handlers) catalogueProduct(c *fiber.Ctx) error {
 	p, err := h.catalogue(c).Public(c.UserContext(), c.Params("id"))
 	if err != nil {
@@ -201,12 +235,13 @@ func (h *handlers) catalogueProduct(c *fiber.Ctx) error {
 	return c.JSON(p)
 }
 
-// baseURL is the venue's public address as this request reached it.
 // baseURL is the venue's public base URL from its configuration: never the request's Host or
 // X-Forwarded-* headers, which anyone can set (a catalogue harvested through "Host: evil.example"
 // would carry that host in every identifier).
 func (h *handlers) baseURL() string { return h.d.PublicURL }
 
+// operatorName is the publisher name a DCAT document shows; a lookup that fails falls back to the
+// id, since a catalogue entry without its operator's name is still better than no entry.
 func (h *handlers) operatorName(ctx context.Context, id datavenue.OrgID) string {
 	if org, err := h.d.Organisations.Get(ctx, id); err == nil {
 		return org.Name
@@ -214,6 +249,8 @@ func (h *handlers) operatorName(ctx context.Context, id datavenue.OrgID) string 
 	return string(id)
 }
 
+// catalogueProductDCAT is the same product as a DCAT-AP dataset (JSON-LD) for harvesters of open
+// data portals; the media type is application/ld+json so that they recognise it.
 func (h *handlers) catalogueProductDCAT(c *fiber.Ctx) error {
 	p, err := h.catalogue(c).Public(c.UserContext(), c.Params("id"))
 	if err != nil {
@@ -223,6 +260,10 @@ func (h *handlers) catalogueProductDCAT(c *fiber.Ctx) error {
 	return c.JSON(listing.DCATDocument(p, h.baseURL(), h.operatorName(c.UserContext(), p.OperatorID)), "application/ld+json")
 }
 
+// catalogueDCAT is the harvestable catalogue (DCAT-AP, the one JSON-LD answer of the API): a fixed
+// page of 500 products, since harvesters follow hydra:next rather than choosing a page size. The
+// next link is absolute and built from the configured public URL, as JSON-LD identifiers must be.
+// Each operator's name is looked up once per page, however many of its products the page holds.
 func (h *handlers) catalogueDCAT(c *fiber.Ctx) error {
 	_, after, err := pageParams(c)
 	if err != nil {

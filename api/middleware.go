@@ -18,6 +18,8 @@ import (
 	"github.com/datavenue/datavenue/idempotency"
 )
 
+// Header names the middleware reads and writes, and the keys of the values it leaves in the
+// request's locals for later handlers and for the access log.
 const (
 	headerRequestID      = "X-Request-Id"
 	headerIdempotencyKey = "Idempotency-Key"
@@ -27,6 +29,7 @@ const (
 	localQuiet           = "quiet" // set by handlers whose caller must not be logged (a sealed bidder)
 )
 
+// requestID is the venue's id of the request ("" before withRequestID ran).
 func requestID(c *fiber.Ctx) string {
 	id, _ := c.Locals(localRequestID).(string)
 	return id
@@ -49,6 +52,9 @@ func withRequestID(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// saneID accepts a client's request id only as a short token of safe characters: it is echoed in a
+// response header and written into logs and audit records, where a newline or a control
+// character could forge a line, and a long one could bloat every record.
 func saneID(id string) bool {
 	if len(id) == 0 || len(id) > 128 {
 		return false
@@ -64,6 +70,9 @@ func saneID(id string) bool {
 // securityHeaders: no response is sniffed into another type; an answer to a request that carried
 // a token is never stored by a cache (it may hold what only that caller may see); an HTML page
 // runs no script, loads nothing from elsewhere and is never framed (clickjacking).
+//
+// The headers are set after the handlers ran, since they depend on what the answer turned out to
+// be (its media type, whether the handler set its own Cache-Control).
 func securityHeaders(c *fiber.Ctx) error {
 	err := c.Next()
 	c.Set("X-Content-Type-Options", "nosniff")
@@ -102,6 +111,8 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 }
 
+// newMetrics registers the HTTP metrics. The buckets run from 1 ms to 5 s, finer at the low end
+// where most answers fall; slower ones (long imports, the docs' first build) land in +Inf.
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -126,6 +137,8 @@ func observe(logger *slog.Logger, m *metrics, onError fiber.ErrorHandler) fiber.
 				return herr
 			}
 		}
+		// The label is the route template, or "unmatched" for a path no route has (set by New's
+		// catch-all), so scanning random paths cannot create label values without bound.
 		route, _ := c.Locals(localRoute).(string)
 		if route == "" {
 			route = c.Route().Path
@@ -139,6 +152,8 @@ func observe(logger *slog.Logger, m *metrics, onError fiber.ErrorHandler) fiber.
 		if client := datavenue.ClientRequestIDFrom(c.UserContext()); client != "" {
 			attrs = append(attrs, "client_request_id", client)
 		}
+		// Who called is logged (organisation and role, never the token) unless the handler asked
+		// for quiet: a sealed bid's bidder must not be readable from the access log.
 		if caller, ok := c.Locals(localCaller).(datavenue.Caller); ok && c.Locals(localQuiet) == nil {
 			attrs = append(attrs, "org", caller.Org, "role", caller.Role)
 		}
@@ -161,6 +176,9 @@ type RoleChecker interface {
 // set), and puts the caller in the request context.
 func authenticate(v TokenVerifier, roles RoleChecker) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		// A missing header and a malformed one get different codes: the first is a client that
+		// forgot to authenticate, the second one that built the header wrong. The scheme is
+		// case-insensitive (RFC 9110 section 11.1).
 		header := c.Get(fiber.HeaderAuthorization)
 		scheme, token, ok := strings.Cut(header, " ")
 		if header == "" {
@@ -173,6 +191,9 @@ func authenticate(v TokenVerifier, roles RoleChecker) fiber.Handler {
 		if err != nil {
 			return err
 		}
+		// A valid signature is not enough: the role in the token must be one the venue has granted
+		// its organisation: a token naming the clerk role for a buyer's organisation is refused, even
+		// when a trusted issuer signed it.
 		if roles != nil {
 			if err := roles.Check(c.UserContext(), caller); err != nil {
 				return err
@@ -241,6 +262,8 @@ func spend(c *fiber.Ctx, rl RateLimiter, logger *slog.Logger, key string) error 
 		logger.Warn("rate limiter unavailable; request let through", "request_id", requestID(c), "error", err.Error())
 		return c.Next()
 	}
+	// Retry-After takes whole seconds; rounding up means a client that waits as told is not
+	// refused again for being a fraction of a second early.
 	if !ok {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "rate_limited",
@@ -249,6 +272,8 @@ func spend(c *fiber.Ctx, rl RateLimiter, logger *slog.Logger, key string) error 
 	return c.Next()
 }
 
+// callerOf is the authenticated caller, or the zero Caller on a public route: its Is checks are then
+// false for every role, so a service asked by an anonymous caller refuses what needs a role.
 func callerOf(c *fiber.Ctx) datavenue.Caller {
 	caller, _ := c.Locals(localCaller).(datavenue.Caller)
 	return caller
@@ -268,6 +293,9 @@ func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logge
 		if !idempotency.ValidKey(key) {
 			return datavenue.Malformed("idempotency_key_invalid", "Idempotency-Key must be 1 to 255 printable ASCII characters")
 		}
+		// Keys are scoped to the caller (issuer, organisation, subject): two users who pick the same
+		// key never see each other's answers. The fingerprint covers method, URL and body, so the
+		// same key on a different request is caught (422) instead of replaying the wrong answer.
 		caller := callerOf(c)
 		scope := caller.Issuer + "|" + string(caller.Org) + "|" + caller.Subject
 		ctx := c.UserContext()
@@ -275,6 +303,9 @@ func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logge
 		if err != nil {
 			return err
 		}
+		// A replay answers with the stored status, body and Location (a retried create must still
+		// learn where its resource is) and says it is a replay; a request still running under the
+		// key is a 409 to retry shortly, not a second execution.
 		switch claim.State {
 		case idempotency.Replay:
 			c.Set("Idempotent-Replayed", "true")

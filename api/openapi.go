@@ -78,6 +78,8 @@ type okForm struct {
 	description string
 }
 
+// opExtras are the few operations whose answers do not fit Operation's one-body shape. A side
+// table keyed by operation id keeps every ordinary route to one entry in the route table.
 var opExtras = map[string]opExtra{
 	// /readyz answers 503 with its checks, not a problem.
 	"ready": {errorBody: map[int]any{http.StatusServiceUnavailable: Readiness{}}},
@@ -118,6 +120,10 @@ var tagDescriptions = map[string]string{
 
 // Document builds the OpenAPI 3.1 document of the routes. servers are the venue's base URLs
 // (the configured public URL); without one the document names its own origin ("/").
+//
+// Every type is gathered before any operation is written: component names are settled only when
+// all types are known (two packages' types of the same name are qualified), and the operations'
+// $refs use the settled names. Problem is gathered first since every error response refers to it.
 func Document(routes []Route, version string, servers ...string) map[string]any {
 	schemas := newSchemaSet()
 	schemas.gather(Problem{})
@@ -164,6 +170,8 @@ func Document(routes []Route, version string, servers ...string) map[string]any 
 	}
 }
 
+// info is the document's info object: the conventions every operation shares (problems, money,
+// idempotency, request ids) are stated once here rather than repeated on each operation.
 func info(version string, servers []string) map[string]any {
 	return map[string]any{
 		"title":   "datavenue API",
@@ -190,6 +198,8 @@ func contact(servers []string) map[string]any {
 	return c
 }
 
+// serverList names the venue's base URLs; without a configured one, "/" makes a client resolve
+// the paths against wherever it fetched the document from.
 func serverList(urls []string) []map[string]any {
 	if len(urls) == 0 {
 		urls = []string{"/"}
@@ -201,6 +211,7 @@ func serverList(urls []string) []map[string]any {
 	return out
 }
 
+// tagList lists the tags the routes use, sorted so the document is the same bytes on every build.
 func tagList(tags map[string]bool) []map[string]string {
 	var out []map[string]string
 	for t := range tags {
@@ -214,6 +225,7 @@ func tagList(tags map[string]bool) []map[string]string {
 	return out
 }
 
+// openAPIPath writes a Fiber template (":id") as an OpenAPI path template ("{id}").
 func openAPIPath(fiberPath string) string {
 	parts := strings.Split(fiberPath, "/")
 	for i, p := range parts {
@@ -231,6 +243,9 @@ type docBuilder struct {
 	responses  map[string]any
 }
 
+// operation writes one operation. A public one says security: [] explicitly, so generators and
+// linters know it takes no token rather than guessing; an authenticated write documents the
+// Idempotency-Key header (the middleware accepts it on every such route).
 func (b *docBuilder) operation(r Route) map[string]any {
 	op := map[string]any{"operationId": r.Op.ID, "summary": r.Op.Summary, "tags": []string{r.Op.Tag}}
 	if r.Op.Description != "" {
@@ -258,6 +273,8 @@ func (b *docBuilder) operation(r Route) map[string]any {
 	return op
 }
 
+// parameterObjects writes the parameters; a path parameter is always required (OpenAPI demands it)
+// and a parameter without a schema is a string, as every query value arrives.
 func parameterObjects(params []Param) []map[string]any {
 	var out []map[string]any
 	for _, p := range params {
@@ -274,6 +291,8 @@ func parameterObjects(params []Param) []map[string]any {
 	return out
 }
 
+// requestBody documents a JSON body by its component and an example, or a file body (a statement)
+// as a string of its media type, the OpenAPI 3.1 way to describe raw bytes.
 func (b *docBuilder) requestBody(o Operation, extra opExtra) map[string]any {
 	if len(extra.requestMedia) > 0 {
 		content := map[string]any{}
@@ -318,12 +337,17 @@ func impliedErrors(r Route) []int {
 			errs = append(errs, http.StatusUnprocessableEntity) // validation_failed
 		}
 	}
+	// Anything that reads PostgreSQL or Redis can answer 503 while they are unreachable; every
+	// operation can answer 500. Duplicates in the list are harmless: they become one map key.
 	if !staticOps[o.ID] {
 		errs = append(errs, http.StatusServiceUnavailable)
 	}
 	return append(errs, http.StatusInternalServerError)
 }
 
+// responsesOf writes the success answer and every error status the route can give. Problem answers
+// are $refs to one shared response per status, so every 404 is described once and the document
+// stays smaller; only answers that are not problems (/readyz's 503) are written inline.
 func (b *docBuilder) responsesOf(r Route, extra opExtra) map[string]any {
 	o := r.Op
 	status := o.Status
@@ -348,6 +372,9 @@ func (b *docBuilder) responsesOf(r Route, extra opExtra) map[string]any {
 	return out
 }
 
+// success documents the main answer with its headers: Location on a 201 (where the created thing
+// is read back), and Idempotent-Replayed on the writes whose answer the idempotency store may
+// replay (self-idempotent routes never replay a stored answer, so they do not send it).
 func (b *docBuilder) success(r Route, status int, extra opExtra) map[string]any {
 	o := r.Op
 	headers := requestIDHeader()
@@ -386,6 +413,7 @@ func requestIDHeader() map[string]any {
 	return map[string]any{headerRequestID: headerRef(headerRequestID)}
 }
 
+// headerComponents are the documented response headers, referenced by name from every answer.
 func headerComponents() map[string]any {
 	str := map[string]any{"type": "string"}
 	return map[string]any{
@@ -402,7 +430,8 @@ func headerComponents() map[string]any {
 	}
 }
 
-// problemExamples are a typical problem of each status, for the shared responses.
+// problemExamples are a typical problem of each status, for the shared responses: a client's
+// generated error types and its developers see a realistic code and detail, not a placeholder.
 var problemExamples = map[int][2]string{
 	http.StatusBadRequest:            {"malformed_json", "the request body is not valid JSON"},
 	http.StatusUnauthorized:          {"token_missing", "send a bearer token in the Authorization header"},
@@ -417,7 +446,8 @@ var problemExamples = map[int][2]string{
 	http.StatusServiceUnavailable:    {"database_unavailable", "the database is unavailable; retry later"},
 }
 
-// problemResponse adds the shared response of an error status and returns its name.
+// problemResponse adds the shared response of an error status and returns its name ("NotFound"),
+// with the headers that status carries: Retry-After on 429 and 503, the bearer challenge on 401.
 func (b *docBuilder) problemResponse(status int) string {
 	name := strings.NewReplacer(" ", "", "-", "", "'", "").Replace(http.StatusText(status))
 	if _, ok := b.responses[name]; ok {
@@ -434,6 +464,8 @@ func (b *docBuilder) problemResponse(status int) string {
 	if ex[0] == "" {
 		ex = [2]string{"error", http.StatusText(status)}
 	}
+	// The example is a Problem value, encoded as the error handler would encode it, so the
+	// document's example cannot drift from the real shape of an error.
 	p := Problem{Type: problemType(ex[0]), Title: http.StatusText(status), Status: status, Detail: ex[1], Code: ex[0],
 		Instance: "/v1/products", RequestID: "req_01JDEM0000000000000000000A"}
 	if status == http.StatusUnprocessableEntity {

@@ -76,6 +76,8 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 		// places but no sign: an amount that follows this pattern and is not negative is accepted.
 		return &jsonschema.Schema{Type: "string", Pattern: `^-?[0-9]+\.[0-9]{2}$`, Examples: []any{"9000.00"}}
 	case reflect.TypeOf(civil.Date{}):
+		// A plain YYYY-MM-DD with no zone: legal deadlines are civil dates in China Standard
+		// Time, and a date-time would invite clients to convert them to their own zone.
 		return &jsonschema.Schema{Type: "string", Format: "date"}
 	case reflect.TypeOf(time.Time{}):
 		return &jsonschema.Schema{Type: "string", Format: "date-time"}
@@ -83,8 +85,12 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 		// shopspring writes the shortest form ("-1234.5"); ledger amounts are in whole fen.
 		return &jsonschema.Schema{Type: "string", Pattern: `^-?[0-9]+(\.[0-9]{1,2})?$`, Examples: []any{"-1234.50"}}
 	case reflect.TypeOf(json.RawMessage{}):
+		// Passed through as sent (a product's data schema and sample, an audit record's detail):
+		// the reflector would call it an array of bytes, which is not what the JSON holds.
 		return &jsonschema.Schema{} // any JSON value; normalised to {} below
 	}
+	// map[string]any is free data: an object with any properties, written out explicitly so that
+	// generators make it a plain map rather than a type of their own.
 	if t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.Interface {
 		return &jsonschema.Schema{Type: "object", AdditionalProperties: &jsonschema.Schema{}}
 	}
@@ -94,6 +100,8 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 // gather reflects v's type, adding the struct types it reaches to the set.
 func (s *schemaSet) gather(v any) { s.reflect(v) }
 
+// reflect returns v's schema with $refs to provisional keys and keeps every definition it reached;
+// a type reached again from another route keeps its first schema (the same type, the same schema).
 func (s *schemaSet) reflect(v any) any {
 	root := s.reflector.Reflect(v)
 	defs := root.Definitions
@@ -109,6 +117,8 @@ func (s *schemaSet) reflect(v any) any {
 // schema is v's schema, with $refs to the named components; call after name.
 func (s *schemaSet) schema(v any) any { return s.rename(s.reflect(v)) }
 
+// toJSON turns a reflected schema into plain maps, so that normalise, nullable and rename can
+// rewrite any keyword without knowing the reflector's types.
 func toJSON(sc *jsonschema.Schema) any {
 	b, err := json.Marshal(sc)
 	if err != nil {
@@ -185,6 +195,8 @@ func genericName(name string, plain func(pkg, name string) string) string {
 	return out
 }
 
+// checkUnique panics when two types end with the same component name: one would silently replace
+// the other in the document. It runs whenever a document is built, so the tests catch it.
 func (s *schemaSet) checkUnique() {
 	seen := map[string]reflect.Type{}
 	for k, n := range s.names {
@@ -207,6 +219,7 @@ func splitGeneric(name string) (string, bool) {
 func genericArgs(name string) []string {
 	i := strings.IndexByte(name, '[')
 	inner := name[i+1 : len(name)-1]
+	// Split on top-level commas only: an argument may itself be generic (Page[Pair[a.B,c.D]]).
 	var args []string
 	depth, start := 0, 0
 	for j, r := range inner {
@@ -239,6 +252,7 @@ func argName(arg string, plain func(pkg, name string) string) string {
 	return plain(pkg, base)
 }
 
+// exported capitalises a package name used as a prefix ("listing" → "Listing").
 func exported(s string) string {
 	if s == "" {
 		return s
@@ -393,6 +407,9 @@ func orNull(p map[string]any) map[string]any {
 		p["type"] = append(t, "null")
 		return p
 	}
+	// A $ref (or any schema without a type) cannot take "null" beside it, so it is wrapped:
+	// anyOf the schema or null. The description moves to the wrapper, where generators and
+	// documentation tools look for it.
 	if len(p) == 0 {
 		return p // {} already allows null
 	}
@@ -416,6 +433,7 @@ func example(schema any, components map[string]any) (any, bool) {
 
 // exampleOf is the example of schema, the schema of a property called name ("" for none).
 func exampleOf(schema any, name string, components map[string]any, depth int) (any, bool) {
+	// The depth bound stops a recursive type (a schema that refers back to itself) from looping.
 	sc, ok := schema.(map[string]any)
 	if !ok || depth > 8 {
 		return nil, false
@@ -465,6 +483,9 @@ func exampleOf(schema any, name string, components map[string]any, depth int) (a
 	return map[string]any{}, true // {}: any value
 }
 
+// objectExample fills every property it can. A required property with no possible example makes
+// the whole object exampleless: an example missing a required field would be an invalid example,
+// worse than none, since clients copy examples.
 func objectExample(sc map[string]any, components map[string]any, depth int) (any, bool) {
 	out := map[string]any{}
 	props, _ := sc["properties"].(map[string]any)
@@ -491,9 +512,13 @@ func objectExample(sc map[string]any, components map[string]any, depth int) (any
 	return out, true
 }
 
-// amountName matches the names of request fields that are amounts in plain strings.
+// amountName matches the names of request fields that are amounts in plain strings. Their schema
+// has no pattern to satisfy, and "example" would be an invalid amount: they get a yuan amount.
 var amountName = regexp.MustCompile(`(^|_)(price|amount|deposit|reserve|increment|value|floor)$`)
 
+// stringExample gives a string its schema allows. Times carry the +08:00 offset, as the venue's
+// users are in China Standard Time; a string that must match a pattern has no example unless the
+// schema brings one, since a made-up value could not be guaranteed to match.
 func stringExample(sc map[string]any, name string) (any, bool) {
 	if amountName.MatchString(name) && sc["format"] == nil {
 		return "9000.00", true // a plain amount, with or without its pattern
@@ -519,6 +544,7 @@ func stringExample(sc map[string]any, name string) (any, bool) {
 	return "example" + strings.Repeat("x", max(n-len("example"), 0)), true
 }
 
+// minimum reads a numeric keyword (JSON numbers decode as float64), 0 when absent.
 func minimum(sc map[string]any, key string) int {
 	if f, ok := sc[key].(float64); ok {
 		return int(f)

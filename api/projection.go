@@ -12,7 +12,10 @@ import (
 	"github.com/datavenue/datavenue/matching"
 )
 
-// Projection is what the API needs of the projection's controls (matching.ProjectionControl).
+// Projection is what the API needs of the projection's controls (matching.ProjectionControl). The
+// projection copies the matching engine's events from Redis into PostgreSQL, where trades become
+// orders; an event it can never apply is parked rather than retried forever, so the events behind
+// it on its shard keep flowing, and a clerk retries it here once its cause is fixed.
 type Projection interface {
 	Parked(ctx context.Context, caller datavenue.Caller, status, after string, limit int) ([]matching.ParkedEntry, error)
 	Get(ctx context.Context, caller datavenue.Caller, id string) (matching.ParkedEntry, error)
@@ -20,6 +23,9 @@ type Projection interface {
 	Health(ctx context.Context) (matching.ProjectionHealth, error)
 }
 
+// projectionRoutes are operations routes for venue staff; they exist only when the venue runs a
+// projection. Retrying is a POST whose answer is the entry as it now is (applied, or still parked
+// with the new error as a 409), so a clerk sees at once whether the fix worked.
 func (h *handlers) projectionRoutes() []Route {
 	if h.d.Projection == nil {
 		return nil
@@ -40,6 +46,8 @@ func (h *handlers) projectionRoutes() []Route {
 	}
 }
 
+// listParked pages the parked entries by their numeric id; bidders and amounts of sealed-bid events
+// are masked by the service (the command line shows the whole entry to those on the server).
 func (h *handlers) listParked(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]matching.ParkedEntry, error) {
 		return h.d.Projection.Parked(c.UserContext(), callerOf(c), c.Query("status"), after, limit)
@@ -54,6 +62,8 @@ func (h *handlers) getParked(c *fiber.Ctx) error {
 	return c.JSON(e)
 }
 
+// retryParked applies the entry again now, in this request, so the clerk learns the outcome from
+// the answer; an entry applied before is answered as it is (a retry of the retry is harmless).
 func (h *handlers) retryParked(c *fiber.Ctx) error {
 	e, err := h.d.Projection.Retry(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -72,6 +82,8 @@ type projectionCollector struct {
 	up         *prometheus.Desc
 }
 
+// newProjectionCollector describes the projection's metrics, one series per shard: the backlog
+// (entries and the oldest's age) shows a projection falling behind, parked entries one stuck.
 func newProjectionCollector(p Projection) *projectionCollector {
 	return &projectionCollector{projection: p,
 		lagEntries: prometheus.NewDesc("datavenue_projection_lag_entries", "Engine events of a shard not yet applied to PostgreSQL.", []string{"shard"}, nil),
@@ -81,6 +93,7 @@ func newProjectionCollector(p Projection) *projectionCollector {
 	}
 }
 
+// Describe lists the descriptors so registration rejects a name clash at start.
 func (p *projectionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- p.lagEntries
 	ch <- p.lagSeconds
@@ -88,6 +101,8 @@ func (p *projectionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- p.up
 }
 
+// Collect reports one series per shard, so an alert can say which shard is stuck; a failed read
+// gives up=0 rather than failing the scrape.
 func (p *projectionCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

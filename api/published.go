@@ -11,6 +11,8 @@ func PublishedDocument(version string, servers ...string) ([]byte, error) {
 
 // documentedProjection and documentedWebhooks stand in for the optional services so that their
 // routes are documented; the document never calls them.
+// They embed a nil interface: a call would panic, which is the point, since building the document
+// must never reach a service.
 type (
 	documentedProjection struct{ Projection }
 	documentedWebhooks   struct{ Webhooks }

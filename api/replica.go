@@ -63,6 +63,8 @@ type replicaCollector struct {
 	serving *prometheus.Desc
 }
 
+// newReplicaCollector describes the standby's metrics. "serving" says where catalogue reads go
+// now; the lag alone does not, since reads leave the standby only beyond DATAVENUE_READ_MAX_LAG.
 func newReplicaCollector(r ReadReplica) *replicaCollector {
 	return &replicaCollector{replica: r,
 		reads: prometheus.NewDesc("datavenue_catalogue_reads_total", "Anonymous catalogue reads, by the server that answered them (replica, primary).", []string{"target"}, nil),
@@ -72,12 +74,16 @@ func newReplicaCollector(r ReadReplica) *replicaCollector {
 	}
 }
 
+// Describe lists the collector's descriptors so registration rejects a name clash at start.
 func (r *replicaCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- r.reads
 	ch <- r.lag
 	ch <- r.serving
 }
 
+// Collect reports the router's own counters as counters (they only grow), and the lag only when it
+// is known: a 0 for "unknown" would read as "fully caught up", the opposite of what an operator
+// needs to see while the standby is unreachable.
 func (r *replicaCollector) Collect(ch chan<- prometheus.Metric) {
 	replica, primary := r.replica.CatalogueReads()
 	ch <- prometheus.MustNewConstMetric(r.reads, prometheus.CounterValue, float64(replica), "replica")

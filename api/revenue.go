@@ -17,6 +17,9 @@ type AllowedRevenue interface {
 	Standing(ctx context.Context, caller datavenue.Caller, operator, year string) (settlement.RevenueStanding, error)
 }
 
+// revenueRoutes are the N4/N5 allowed-revenue endpoints: the finance bureau sets the maximum, and
+// the operator and the supervisors watch revenue against it. Exceeding it is recorded, not refused,
+// because the notice deducts the excess from the next period rather than stopping sales.
 func (h *handlers) revenueRoutes() []Route {
 	id := Param{Name: "id", In: "path", Description: "the operator's organisation id"}
 	return []Route{
@@ -33,12 +36,18 @@ func (h *handlers) revenueRoutes() []Route {
 	}
 }
 
+// setAllowedRevenue answers 201 with a Location that names the year set: without ?year the read
+// back would show this year's standing, which is not what a maximum filed ahead for next year
+// created.
 func (h *handlers) setAllowedRevenue(c *fiber.Ctx) error {
 	return create(c, onID(c, h.d.AllowedRevenue.Set), func(a settlement.AllowedRevenue) string {
 		return "/v1/operators/" + string(a.OperatorID) + "/allowed-revenue?year=" + strconv.Itoa(a.Year)
 	})
 }
 
+// getAllowedRevenue passes the year as sent: the service parses it, so a bad year is a 422 naming
+// the field, and "this year" is the venue clock's year in CST, not the client's. Another
+// operator's standing is 404, not 403: whether an organisation is an operator is not disclosed.
 func (h *handlers) getAllowedRevenue(c *fiber.Ctx) error {
 	s, err := h.d.AllowedRevenue.Standing(c.UserContext(), callerOf(c), c.Params("id"), c.Query("year"))
 	if err != nil {

@@ -21,7 +21,9 @@ import (
 	"github.com/datavenue/datavenue/parties"
 )
 
-// Organisations is what the API needs of the parties service.
+// Organisations is what the API needs of the parties service. Get and List take no caller: the
+// venue's parties are known to every authenticated caller (a buyer must be able to name the
+// operator it trades with); only registering is restricted, to the bureaus.
 type Organisations interface {
 	Register(ctx context.Context, caller datavenue.Caller, reg parties.Registration) (parties.Organisation, error)
 	Get(ctx context.Context, id datavenue.OrgID) (parties.Organisation, error)
@@ -33,7 +35,8 @@ type AuditLog interface {
 	List(ctx context.Context, caller datavenue.Caller, f audit.Filter) ([]audit.Event, error)
 }
 
-// Check is a named readiness probe of a dependency.
+// Check is a named readiness probe of a dependency the venue cannot serve without (PostgreSQL,
+// Redis): a failing one makes /readyz answer 503.
 type Check struct {
 	Name string
 	Ping func(context.Context) error
@@ -46,13 +49,16 @@ type Advisory struct {
 	Check func(context.Context) ([]string, error)
 }
 
-// RateLimiter decides whether a subject (the caller's organisation) may make another request.
+// RateLimiter decides whether a subject (the caller's organisation, or "ip:<address>" without a
+// valid token) may make another request; retryAfter is what the 429's Retry-After then says.
 type RateLimiter interface {
 	Allow(ctx context.Context, key string) (allowed bool, retryAfter time.Duration, err error)
 }
 
 // Deps are the services and settings the API is built over; internal/wiring builds the real ones
-// (for `datavenue serve` and the API tests alike).
+// (for `datavenue serve` and the API tests alike). Each service is an interface declared in this
+// package with only the methods the handlers call, so a test can replace one with a fake and the
+// API never depends on a store or driver.
 type Deps struct {
 	Organisations  Organisations
 	Assets         Assets
@@ -126,7 +132,14 @@ type Deps struct {
 }
 
 // New builds the Fiber app with every route of the venue.
+//
+// It panics, rather than returning an error, when a route has no rule in the access policy or
+// disagrees with it: that is a programming error, found by the first test that builds the app,
+// and a venue that started with an unguarded route would be worse than one that does not start.
 func New(d Deps) *fiber.App {
+	// Defaults for what the configuration may leave unset. The large (import) limit is never
+	// below the ordinary one, so a misconfigured import limit cannot make imports stricter than
+	// any other route.
 	if d.BodyLimit <= 0 {
 		d.BodyLimit = 1 << 20
 	}
@@ -173,6 +186,11 @@ func New(d Deps) *fiber.App {
 	if d.ReadReplica != nil {
 		d.Registry.MustRegister(newReplicaCollector(d.ReadReplica))
 	}
+	// The order matters. The request id comes first, so every later log line, problem and audit
+	// record carries it; observe wraps everything after it, so the access log and metrics see the
+	// final status, including a panic that recoverPanics (inside observe) turned into a 500;
+	// securityHeaders and closeUnreadBodies act on the answer after every handler has run. CORS
+	// comes before compression and the routes so that a preflight is answered without a token.
 	app.Use(withRequestID, observe(d.Logger, m, onError), recoverPanics(d.Logger), securityHeaders, closeUnreadBodies)
 	if len(d.CORSOrigins) > 0 {
 		app.Use(corsFor(d.CORSOrigins))
@@ -180,6 +198,9 @@ func New(d Deps) *fiber.App {
 	app.Use(compressed())
 	methods := methodTable{}
 
+	// One authenticate and one idempotency handler are shared by the routes. The idempotency lease
+	// (30 s) is how long a key is held for a request in flight: a retry within it gets 409, and a
+	// process that died mid-request frees its keys when the lease ends.
 	auth := authenticate(d.Verifier, d.Roles)
 	idem := idempotent(d.Idempotency, 30*time.Second, d.Logger)
 	h := &handlers{d: d, metricsHandler: adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))}
@@ -206,6 +227,10 @@ func New(d Deps) *fiber.App {
 		if !r.Op.LargeBody {
 			chain = append(chain, readBody(bodyLimit))
 		}
+		// Rate limits: a public route spends the caller's organisation's budget or its address's;
+		// an authenticated one spends the address's for a refused token (limitRefused, which looks
+		// at authenticate's outcome) and the organisation's once the token is accepted, so the
+		// budget is spent after authentication, by the caller it belongs to.
 		if !r.Op.Auth && !r.Op.Unmetered && d.RateLimiter != nil {
 			chain = append(chain, limitPublic(d.RateLimiter, d.Verifier, d.Logger))
 		}
@@ -228,6 +253,8 @@ func New(d Deps) *fiber.App {
 				}
 			}
 		}
+		// Validators (ETag, Cache-Control) wrap only the handler, after authentication and limits:
+		// a 304 is still an answered, counted request.
 		if cc, ok := cacheable[r.Op.ID]; ok {
 			chain = append(chain, validated(cc)...)
 		}
@@ -241,6 +268,9 @@ func New(d Deps) *fiber.App {
 	if d.Mount != nil {
 		d.Mount(app)
 	}
+	// The catch-all runs only when no route matched. A path that exists with other methods is a
+	// 405 with Allow (RFC 9110), anything else a 404; both are problems with a code, and the
+	// metrics label them "unmatched" rather than by the path the client made up.
 	app.Use(func(c *fiber.Ctx) error {
 		c.Locals(localRoute, "unmatched")
 		if allow := methods.allowed(c.Path()); allow != "" {
@@ -252,7 +282,8 @@ func New(d Deps) *fiber.App {
 	return app
 }
 
-// Route is one endpoint: its handler and what the OpenAPI document says about it.
+// Route is one endpoint: its handler and what the OpenAPI document says about it. The route table
+// is a list of these, written next to the handlers of each domain (assets.go, listing.go, …).
 type Route struct {
 	Method  string
 	Path    string // Fiber syntax, ":id" for parameters

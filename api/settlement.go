@@ -16,7 +16,10 @@ import (
 	"github.com/datavenue/datavenue/settlement"
 )
 
-// Settlement is what the API needs of the settlement service.
+// Settlement is what the API needs of the settlement service: contribution agreements (D16/G6),
+// orders and their payment (split, ledger, treasury and filing obligations, D17/G6), the payment
+// provider's callbacks and free-use orders (N1/G7). RecordCallback takes no caller: the callback is
+// authenticated by its signature, and the handler records it as the payment provider.
 type Settlement interface {
 	SetAgreement(ctx context.Context, caller datavenue.Caller, productID string, in settlement.AgreementInput) (settlement.Agreement, error)
 	Agreement(ctx context.Context, caller datavenue.Caller, productID string) (settlement.Agreement, error)
@@ -28,6 +31,11 @@ type Settlement interface {
 	ObtainFree(ctx context.Context, caller datavenue.Caller, productID, key string) (settlement.Order, error)
 }
 
+// settlementRoutes: the agreement is a PUT on the product's one agreement URL, yet answers 201,
+// since each PUT adds a version (the one read back at the Location) rather than replacing the old
+// one, which orders made under it keep. A payment is recorded with POST and answers 200 with the
+// order: it changes the order's state and is idempotent by its bank reference, so a clerk who
+// records the same slip twice changes nothing.
 func (h *handlers) settlementRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -58,10 +66,14 @@ func (h *handlers) settlementRoutes() []Route {
 	}
 }
 
+// setAgreement's Location is the product's agreement, which reads the newest version: the one
+// just added.
 func (h *handlers) setAgreement(c *fiber.Ctx) error {
 	return create(c, onID(c, h.d.Settlement.SetAgreement), func(a settlement.Agreement) string { return "/v1/products/" + a.ProductID + "/agreement" })
 }
 
+// getAgreement shows the current version to its parties, the operator who set it and the book
+// keepers; to anyone else it is 404, since who earns what share is the parties' business.
 func (h *handlers) getAgreement(c *fiber.Ctx) error {
 	a, err := h.d.Settlement.Agreement(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -70,6 +82,9 @@ func (h *handlers) getAgreement(c *fiber.Ctx) error {
 	return c.JSON(a)
 }
 
+// obtainFreeUse has no body: the product is the path and the buyer the token. The Idempotency-Key
+// also goes to the service, which derives the trade from it, so a retry finds the same order even
+// when the idempotency store lost the first answer.
 func (h *handlers) obtainFreeUse(c *fiber.Ctx) error {
 	o, err := h.d.Settlement.ObtainFree(c.UserContext(), callerOf(c), c.Params("id"), c.Get(headerIdempotencyKey))
 	if err != nil {
@@ -78,12 +93,16 @@ func (h *handlers) obtainFreeUse(c *fiber.Ctx) error {
 	return created(c, "/v1/orders/"+o.ID, o)
 }
 
+// listOrders shows a party its own orders and the book keepers all of them; the service decides,
+// from the caller, which one applies.
 func (h *handlers) listOrders(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]settlement.Order, error) {
 		return h.d.Settlement.Orders(c.UserContext(), callerOf(c), c.Query("status"), settlement.Page{After: after, Limit: limit})
 	}, func(o settlement.Order) string { return o.ID })
 }
 
+// getOrder answers 404 for an order of other parties, as for one that does not exist, so order ids
+// cannot be probed; overdue obligations are flagged as of today (CST) in the answer.
 func (h *handlers) getOrder(c *fiber.Ctx) error {
 	o, err := h.d.Settlement.Order(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -92,13 +111,20 @@ func (h *handlers) getOrder(c *fiber.Ctx) error {
 	return c.JSON(o)
 }
 
+// recordPayment answers with the order as settled: its shares and the treasury and filing
+// obligations with their due dates (G6: 10 working days after receipt, CST).
 func (h *handlers) recordPayment(c *fiber.Ctx) error {
 	return update(c, h.d.Settlement.RecordPayment)
 }
 
-// headerCallbackSignature carries a payment callback's HMAC.
+// headerCallbackSignature carries a payment callback's HMAC. A header of its own rather than
+// Authorization: the callback is signed, not sent with a bearer token, and must not pass through
+// authenticate.
 const headerCallbackSignature = "X-Datavenue-Signature"
 
+// paymentCallback authenticates before anything else: the signature covers the raw body, so it is
+// checked on the bytes received, before decoding, and a sender without the secret learns nothing
+// of the fields' rules. The audit trail records the payment provider as the caller.
 func (h *handlers) paymentCallback(c *fiber.Ctx) error {
 	if err := settlement.VerifyCallback(h.d.PaymentCallbackSecret, c.Body(), c.Get(headerCallbackSignature), time.Now()); err != nil {
 		return err
@@ -115,19 +141,24 @@ func (h *handlers) paymentCallback(c *fiber.Ctx) error {
 	return c.JSON(o)
 }
 
+// listObligations pages by the service's own cursor (settlement.ObligationCursor): obligations are
+// listed in due-date order (pending due dates last), so the cursor is the due date and the id.
 func (h *handlers) listObligations(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]settlement.Obligation, error) {
 		return h.d.Settlement.Obligations(c.UserContext(), callerOf(c), c.Query("status"), c.Query("overdue") == "true", settlement.Page{After: after, Limit: limit})
 	}, settlement.ObligationCursor)
 }
 
-// Vouchers is what the API needs for delivery, confirmation and vouchers.
+// Vouchers is what the API needs for delivery, confirmation and vouchers (D15: the registration,
+// transaction and delivery records that accounting books from).
 type Vouchers interface {
 	Deliver(ctx context.Context, caller datavenue.Caller, orderID string, d settlement.Delivery) (settlement.Order, error)
 	Confirm(ctx context.Context, caller datavenue.Caller, orderID string) (settlement.Voucher, error)
 	Voucher(ctx context.Context, caller datavenue.Caller, id string) (settlement.Voucher, error)
 }
 
+// voucherRoutes: the voucher's JSON shows its place in the hash-chained log; the signed document is
+// served on its own, as application/jose, so it can be saved and verified byte for byte.
 func (h *handlers) voucherRoutes() []Route {
 	id := []Param{{Name: "id", In: "path"}}
 	return []Route{
@@ -144,10 +175,15 @@ func (h *handlers) voucherRoutes() []Route {
 	}
 }
 
+// recordDelivery answers 200 with the order, now delivered: the buyer's confirmation period starts
+// with it, after which the venue confirms on the buyer's behalf.
 func (h *handlers) recordDelivery(c *fiber.Ctx) error {
 	return update(c, h.d.Vouchers.Deliver)
 }
 
+// confirmDelivery answers 201: confirming creates the voucher, read back at the Location. A second
+// confirmation answers with the voucher issued the first time (the store finds it), so a retry is
+// safe even without an Idempotency-Key.
 func (h *handlers) confirmDelivery(c *fiber.Ctx) error {
 	v, err := h.d.Vouchers.Confirm(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -156,6 +192,8 @@ func (h *handlers) confirmDelivery(c *fiber.Ctx) error {
 	return created(c, "/v1/vouchers/"+v.ID, v)
 }
 
+// getVoucher shows a voucher to the order's buyer and seller and the book keepers; to anyone
+// else it is 404, since a voucher names the parties and the price.
 func (h *handlers) getVoucher(c *fiber.Ctx) error {
 	v, err := h.d.Vouchers.Voucher(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -164,6 +202,8 @@ func (h *handlers) getVoucher(c *fiber.Ctx) error {
 	return c.JSON(v)
 }
 
+// voucherDocument serves the JWS byte for byte, so an accountant can keep the file and verify it
+// offline against the published keys, without the venue.
 func (h *handlers) voucherDocument(c *fiber.Ctx) error {
 	v, err := h.d.Vouchers.Voucher(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -174,7 +214,8 @@ func (h *handlers) voucherDocument(c *fiber.Ctx) error {
 	return c.SendString(v.Document)
 }
 
-// Reconciliation is what the API needs for statements and exceptions.
+// Reconciliation is what the API needs for statements and exceptions. MayImport is separate from
+// Import so the handler can refuse a caller before reading a statement's (large) body.
 type Reconciliation interface {
 	MayImport(caller datavenue.Caller) error
 	Import(ctx context.Context, caller datavenue.Caller, in settlement.ImportInput) (settlement.ImportResult, error)
@@ -190,6 +231,10 @@ type ResolveInput struct {
 	Reason string `json:"reason" jsonschema:"minLength=1,maxLength=500"`
 }
 
+// reconciliationRoutes: an import answers 201 with the import's receipts at the Location, or, asked
+// for NDJSON, 200 with progress lines (the status is sent before the outcome is known). Only an
+// import takes a large body, and only clerks may send one. The reports and the trial balance are
+// reads for the book keepers (clerks, bureaus, auditors).
 func (h *handlers) reconciliationRoutes() []Route {
 	return []Route{
 		{"POST", "/v1/reconciliation/imports", Operation{ID: "importStatement", Tag: "reconciliation", Summary: "Import a treasury or bank receipt statement (clerk)",
@@ -226,6 +271,8 @@ func (h *handlers) importStatement(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The parameters are in the query because the body is the file itself (CSV or XLSX as a
+	// clerk exports it), not a JSON envelope that would need the file encoded inside it.
 	in := settlement.ImportInput{Name: c.Query("name", "statement"), Format: c.Query("format", "csv"), PeriodEnd: c.Query("period_end"),
 		Statement: file}
 	if raw := c.Query("mapping"); raw != "" {
@@ -253,10 +300,13 @@ func (h *handlers) getImport(c *fiber.Ctx) error {
 	}, func(o settlement.ReceiptOutcome) string { return strconv.Itoa(o.Line) })
 }
 
+// contentTypeNDJSON is asked for in Accept to get an import's progress as a stream of JSON lines;
+// compression is skipped for it (see compressed), or the lines would wait in the compressor.
 const contentTypeNDJSON = "application/x-ndjson"
 
 // ImportProgress is one line of an import streamed as NDJSON: progress lines, then the result
-// or the problem that failed the import (which then applied nothing).
+// or the problem that failed the import (which then applied nothing). The problem is the same
+// object an error answer would carry, since the status line (200) was sent before the outcome.
 type ImportProgress struct {
 	Stage   string                   `json:"stage"` // parsed, applying, done, failed
 	Done    int                      `json:"done"`
@@ -300,6 +350,8 @@ func (h *handlers) importWithProgress(c *fiber.Ctx, in settlement.ImportInput, f
 	return nil
 }
 
+// trialBalance answers every account and the total; a total other than 0.00 means the ledger is
+// out of balance, which the database's constraints are there to prevent.
 func (h *handlers) trialBalance(c *fiber.Ctx) error {
 	tb, err := h.d.Reconciliation.TrialBalance(c.UserContext(), callerOf(c))
 	if err != nil {
@@ -308,12 +360,15 @@ func (h *handlers) trialBalance(c *fiber.Ctx) error {
 	return c.JSON(tb)
 }
 
+// listExceptions lists the queue oldest first, so clerks work it in the order it filled.
 func (h *handlers) listExceptions(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]settlement.Exception, error) {
 		return h.d.Reconciliation.Exceptions(c.UserContext(), callerOf(c), c.Query("status"), settlement.Page{After: after, Limit: limit})
 	}, func(e settlement.Exception) string { return e.ID })
 }
 
+// resolveException closes an exception with the clerk's reason (kept for the audit): it answers
+// 200 with the exception as resolved, since resolving changes it rather than creating anything.
 func (h *handlers) resolveException(c *fiber.Ctx) error {
 	var in ResolveInput
 	if err := decodeJSON(c, &in); err != nil {
@@ -326,6 +381,9 @@ func (h *handlers) resolveException(c *fiber.Ctx) error {
 	return c.JSON(e)
 }
 
+// settlementReport serves one report in the format asked: JSON for programs, CSV and XLSX for the
+// filings clerks send on (G6). The report is computed once and only encoded per format. An unknown
+// format falls back to JSON.
 func (h *handlers) settlementReport(c *fiber.Ctx) error {
 	r, err := h.d.Reconciliation.Report(c.UserContext(), callerOf(c), c.Query("from"), c.Query("to"))
 	if err != nil {

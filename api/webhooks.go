@@ -12,7 +12,8 @@ import (
 	"github.com/datavenue/datavenue/webhooks"
 )
 
-// Webhooks is what the API needs of the webhooks service (webhooks.Service).
+// Webhooks is what the API needs of the webhooks service (webhooks.Service). Health takes no
+// caller: only the metrics collector calls it, and /metrics is venue staff's.
 type Webhooks interface {
 	CreateSubscription(ctx context.Context, caller datavenue.Caller, in webhooks.SubscriptionInput) (webhooks.Subscription, error)
 	Subscriptions(ctx context.Context, caller datavenue.Caller, org datavenue.OrgID, after string, limit int) ([]webhooks.Subscription, error)
@@ -25,6 +26,8 @@ type Webhooks interface {
 	Health(ctx context.Context) (webhooks.Health, error)
 }
 
+// webhooksDescription is the delivery contract a receiver must implement, written once and put in
+// the subscription's operation description, where integrators read it in the generated docs.
 const webhooksDescription = "Events are POSTed as JSON (`{id, type, sequence, created_at, resource: {type, id}, data}`) with the header " +
 	"`Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" under the subscription's secret>` (the payment " +
 	"callback's scheme): verify it, refuse a t more than 5 minutes from your clock, answer 2xx quickly. Delivery is at least once " +
@@ -32,6 +35,10 @@ const webhooksDescription = "Events are POSTed as JSON (`{id, type, sequence, cr
 	"10 s, 30 s, 2 min, 10 min, 1 h, 2 h, 4 h, then every 8 h, and given up (dead) after 15 attempts or 72 hours. A delivery " +
 	"given up takes the pending later events of its resource with it (they never arrive before it); a replay sends them again, in order."
 
+// webhookRoutes exist only when the venue has the webhooks service (PublishedDocument documents
+// them with a stand-in). The create route keeps its answer in the idempotency store with the
+// secret blanked (Unkept): a secret is shown once, to the first request, and a replayed answer
+// must not hand it to whoever holds the key later, nor keep it at rest in the store.
 func (h *handlers) webhookRoutes() []Route {
 	if h.d.Webhooks == nil {
 		return nil
@@ -68,16 +75,22 @@ func (h *handlers) webhookRoutes() []Route {
 	}
 }
 
+// createSubscription answers 201 with the signing secret, the only time it is shown: the receiver
+// needs it to verify deliveries, and the venue keeps it only to sign them.
 func (h *handlers) createSubscription(c *fiber.Ctx) error {
 	return create(c, h.d.Webhooks.CreateSubscription, func(s webhooks.Subscription) string { return "/v1/webhooks/subscriptions/" + s.ID })
 }
 
+// listSubscriptions: an organisation sees its own subscriptions; the venue's clerks and auditors
+// may see any organisation's (org filters them), to help an integrator whose deliveries fail.
 func (h *handlers) listSubscriptions(c *fiber.Ctx) error {
 	return paged(c, func(after string, limit int) ([]webhooks.Subscription, error) {
 		return h.d.Webhooks.Subscriptions(c.UserContext(), callerOf(c), datavenue.OrgID(c.Query("org")), after, limit)
 	}, func(s webhooks.Subscription) string { return s.ID })
 }
 
+// getSubscription never shows the secret again: a receiver that lost it creates a new
+// subscription (and deletes the old) rather than reading it back from the venue.
 func (h *handlers) getSubscription(c *fiber.Ctx) error {
 	s, err := h.d.Webhooks.Subscription(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -86,6 +99,8 @@ func (h *handlers) getSubscription(c *fiber.Ctx) error {
 	return c.JSON(s)
 }
 
+// deleteSubscription answers 200 with the subscription as deleted rather than 204: the answer
+// shows when it was deleted, and a repeated DELETE gets the same answer (idempotent by nature).
 func (h *handlers) deleteSubscription(c *fiber.Ctx) error {
 	s, err := h.d.Webhooks.DeleteSubscription(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -94,6 +109,9 @@ func (h *handlers) deleteSubscription(c *fiber.Ctx) error {
 	return c.JSON(s)
 }
 
+// pingSubscription queues a test delivery and answers 201 with it while still pending: the
+// outcome of a real HTTP call to the receiver is not waited for (the worker sends it), so a slow
+// receiver cannot hold the request; the client follows the delivery at its Location.
 func (h *handlers) pingSubscription(c *fiber.Ctx) error {
 	d, err := h.d.Webhooks.Ping(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -102,6 +120,8 @@ func (h *handlers) pingSubscription(c *fiber.Ctx) error {
 	return created(c, "/v1/webhooks/deliveries/"+strconv.FormatInt(d.ID, 10), d)
 }
 
+// listDeliveries pages the log newest first, like the audit trail: the cursor is the last delivery
+// id seen and the next page asks for ids before it.
 func (h *handlers) listDeliveries(c *fiber.Ctx) error {
 	return paged(c, func(before string, limit int) ([]webhooks.Delivery, error) { // newest first: the cursor is the last id seen
 		var beforeID int64
@@ -115,6 +135,8 @@ func (h *handlers) listDeliveries(c *fiber.Ctx) error {
 	}, func(d webhooks.Delivery) string { return strconv.FormatInt(d.ID, 10) })
 }
 
+// getDelivery shows one delivery with its attempts and the receiver's last answer, so an
+// integrator can see why its endpoint refused an event without access to the venue's logs.
 func (h *handlers) getDelivery(c *fiber.Ctx) error {
 	d, err := h.d.Webhooks.Delivery(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -123,6 +145,8 @@ func (h *handlers) getDelivery(c *fiber.Ctx) error {
 	return c.JSON(d)
 }
 
+// replayDelivery answers 200 with the delivery, pending again: a replay changes the delivery rather
+// than creating one, and the worker is woken to send it at once.
 func (h *handlers) replayDelivery(c *fiber.Ctx) error {
 	d, err := h.d.Webhooks.Replay(c.UserContext(), callerOf(c), c.Params("id"))
 	if err != nil {
@@ -141,6 +165,8 @@ type webhooksCollector struct {
 	up       *prometheus.Desc
 }
 
+// newWebhooksCollector describes the queue's metrics: pending and the oldest pending's age show a
+// receiver that is down (or a worker that is stuck); dead counts what needs a replay.
 func newWebhooksCollector(w Webhooks) *webhooksCollector {
 	return &webhooksCollector{webhooks: w,
 		pending: prometheus.NewDesc("datavenue_webhook_deliveries_pending", "Webhook deliveries waiting to be sent or retried.", nil, nil),
@@ -151,6 +177,7 @@ func newWebhooksCollector(w Webhooks) *webhooksCollector {
 	}
 }
 
+// Describe lists the descriptors so registration rejects a name clash at start.
 func (w *webhooksCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- w.pending
 	ch <- w.oldest
@@ -158,6 +185,8 @@ func (w *webhooksCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- w.up
 }
 
+// Collect reports up=0 instead of failing the scrape when the queue cannot be read, so the rest
+// of the registry is still scraped; the timeout keeps a slow database from stalling the scrape.
 func (w *webhooksCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

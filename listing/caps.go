@@ -45,13 +45,15 @@ type Cap struct {
 	FiledAt          time.Time       `json:"filed_at"`
 }
 
-// InForceOn reports whether the cap's validity covers a day.
+// InForceOn reports whether the cap's validity covers a day: both ends included, CST civil dates,
+// as the authority's approval states them.
 func (c Cap) InForceOn(day civil.Date) bool {
 	return !day.Before(c.ValidFrom) && !day.After(c.ValidUntil)
 }
 
 // CapInForce is the cap for a charging unit on a day among a product's caps: the newest version
-// whose validity covers the day, or nil.
+// whose validity covers the day, or nil. The newest wins even where an older one also covers the
+// day, because caps are never edited: a refiling is how the authority corrects or replaces one.
 func CapInForce(caps []Cap, unit string, day civil.Date) *Cap {
 	var best *Cap
 	for i, c := range caps {
@@ -90,6 +92,8 @@ func (in CapInput) Validate(today civil.Date) (Cap, error) {
 	}
 	assets.Text(&f, "approval_ref", c.ApprovalRef, 1, 200)
 	assets.Text(&f, "pricing_doc_number", c.PricingDocNumber, 0, 200)
+	// valid_from defaults to today (CST): a cap filed without one is in force at once. It may
+	// lie in the past, to record a cap approved before it was filed here.
 	if in.ValidFrom != "" {
 		if d, err := civil.Parse(in.ValidFrom); err != nil {
 			f.Add("valid_from", "invalid_date", "valid_from is a date, YYYY-MM-DD")
@@ -131,6 +135,8 @@ func (s Caps) File(ctx context.Context, caller datavenue.Caller, productID strin
 	if err != nil {
 		return Cap{}, err
 	}
+	// 409, not 422: the input may be fine; it is the product's purpose (N1: free use) that leaves
+	// nothing to cap.
 	if FreeUse(p.UseCategory) {
 		return Cap{}, datavenue.Conflict("free_use_has_no_cap", "the product serves "+p.UseCategory+", a free use (N1): it has no cap, it is free")
 	}
@@ -142,6 +148,8 @@ func (s Caps) File(ctx context.Context, caller datavenue.Caller, productID strin
 	if c, err = s.Store.FileCap(ctx, c); err != nil {
 		return Cap{}, err
 	}
+	// Filed runs after the commit, so its failure does not undo the filing; its error is still
+	// returned, since running auctions may then be above the new cap.
 	if s.Filed != nil {
 		return c, s.Filed(ctx, p.ID)
 	}
@@ -165,7 +173,8 @@ func UnitOf(p Pricing) string {
 }
 
 // capped lists the amounts of a pricing a cap bounds, by field: the list price, the band's top, the
-// reserve, the opening price, the negotiation's maximum.
+// reserve, the opening price, the negotiation's maximum. N4 has the operator set actual prices at or
+// below the cap, so every price the product announces is bounded; bids are the engine's to bound.
 func capped(p Pricing) map[string]*money.Yuan {
 	return map[string]*money.Yuan{"pricing.list_price": p.ListPrice, "pricing.band_high": p.BandHigh,
 		"pricing.reserve": p.Reserve, "pricing.opening_price": p.Opening, "pricing.max_price": p.MaxPrice}
@@ -183,6 +192,7 @@ func evaluateCap(p Product, facts Facts, today civil.Date) []datavenue.FieldErro
 		return []datavenue.FieldError{{Field: "pricing.charging_unit", Code: CondCapMissing,
 			Message: "a product for " + p.UseCategory + " use is paid and needs the authorising body's price cap in force for " + unit + " (N4)"}}
 	}
+	// The fields come from a map; sorted, so the refusal lists them in the same order every time.
 	var unmet []datavenue.FieldError
 	fields := capped(p.Pricing)
 	names := make([]string, 0, len(fields))

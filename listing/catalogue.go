@@ -10,7 +10,8 @@ import (
 	"github.com/datavenue/datavenue/money"
 )
 
-// Sort orders of the catalogue.
+// Sort orders of the catalogue. relevance needs a query (there is nothing to rank without one);
+// price sorts use RefPrice, the one price every pricing method has.
 var Sorts = []string{"relevance", "newest", "price_asc", "price_desc"}
 
 // SearchQuery is a catalogue search.
@@ -31,7 +32,10 @@ type SearchQuery struct {
 	Facets        bool
 }
 
-// Cursor is the keyset position after the last entry of a page, for the query's sort order.
+// Cursor is the keyset position after the last entry of a page, for the query's sort order: the
+// sort key of that entry and its id as the tie-breaker. Keyset rather than offset, so a product
+// published while a client pages neither repeats nor skips an entry. The rank is kept as its exact
+// text: a float read back with another rounding could land on the wrong side of the last entry.
 type Cursor struct {
 	Sort        string    `json:"s"`
 	ID          string    `json:"i"`
@@ -46,7 +50,8 @@ func (c Cursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
-// DecodeCursor reads a cursor a client sent back.
+// DecodeCursor reads a cursor a client sent back. Anything that does not decode to a cursor with
+// an id (truncated, edited, from another list) is a 422 on the cursor, never a silent first page.
 func DecodeCursor(s string) (*Cursor, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	var c Cursor
@@ -58,7 +63,8 @@ func DecodeCursor(s string) (*Cursor, error) {
 }
 
 // Entry is a product as the catalogue lists it (without schema and sample, which the product
-// page has).
+// page has). Price is the product's RefPrice; Rank is the match's rank when the search has words
+// (absent without them).
 type Entry struct {
 	ID            string            `json:"id"`
 	Title         string            `json:"title"`
@@ -92,7 +98,8 @@ type SearchResult struct {
 // ExactMatches is how many matches a search counts exactly (see SearchResult).
 const ExactMatches = 5000
 
-// SearchInput is a search as the API receives it.
+// SearchInput is a search as the API receives it: every value a string from the query, so that
+// parsing and its field errors are the catalogue's, the same for every caller.
 type SearchInput struct {
 	Q, Domain, ProductType, PricingMethod, Holder, UseCategory, MinPrice, MaxPrice, Status, Sort, Cursor string
 	Limit                                                                                                int
@@ -138,6 +145,8 @@ func (s Catalogue) Search(ctx context.Context, in SearchInput) (SearchResult, er
 	if q.Status == "" {
 		q.Status = StatusPublished
 	}
+	// The default order follows the request: with words, the best matches first; without, the
+	// newest products first.
 	if q.Sort == "" {
 		q.Sort = "newest"
 		if q.Terms != "" {
@@ -171,11 +180,14 @@ func (s Catalogue) Search(ctx context.Context, in SearchInput) (SearchResult, er
 		if err != nil {
 			return SearchResult{}, err
 		}
+		// A cursor holds the key of one order; used with another it would start the page at an
+		// arbitrary place, so it is refused.
 		if c.Sort != q.Sort {
 			f.Add("cursor", "invalid_cursor", "the cursor belongs to another sort order")
 		}
 		q.After = c
 	}
+	// A smaller default page than other lists (20, not 50): each search also counts its facets.
 	if q.Limit <= 0 {
 		q.Limit = 20
 	}

@@ -50,15 +50,19 @@ func licenceNode(p Product, uri string) map[string]any {
 var fileTypes = map[string]string{"CSV": "CSV", "JSON": "JSON", "XLSX": "XLSX", "XLS": "XLS", "XML": "XML", "PDF": "PDF", "ZIP": "ZIP",
 	"TXT": "TXT", "PARQUET": "PARQUET", "SHP": "SHP", "GEOJSON": "GEOJSON", "HTML": "HTML", "RDF": "RDF_XML", "TSV": "TSV"}
 
-// typed is a node that is an IRI of the given class.
+// typed is a node that is an IRI of the given class. The class is stated because the SHACL shapes
+// check a closed world: an IRI is of a class only if the document says so.
 func typed(iri, class string) map[string]string { return map[string]string{"@id": iri, "@type": class} }
 
+// frequencies map a product's update frequency to the EU frequency authority's codes, the
+// vocabulary DCAT-AP names for dct:accrualPeriodicity.
 var frequencies = map[string]string{
 	"realtime": "CONT", "daily": "DAILY", "weekly": "WEEKLY", "monthly": "MONTHLY", "quarterly": "QUARTERLY",
 	"yearly": "ANNUAL", "irregular": "IRREG", "static": "NEVER",
 }
 
-// lang makes a language-tagged literal list, skipping empty texts.
+// lang makes a language-tagged literal list, skipping empty texts. The Chinese text is always
+// there (a product's title and description are required); the English one is optional.
 func lang(zh, en string) []map[string]string {
 	out := []map[string]string{{"@value": zh, "@language": "zh"}}
 	if en != "" {
@@ -74,6 +78,8 @@ func DCATResource(p Product, base, publisherName string) map[string]any {
 	if p.ProductType == "api_service" {
 		kind = "dcat:DataService"
 	}
+	// The product's identifier is its public catalogue URL under the configured base, so a
+	// harvester sees the same IRI on every harvest and can update rather than duplicate it.
 	uri := base + "/v1/catalogue/" + p.ID
 	dist := map[string]any{
 		"@type":           "dcat:Distribution",
@@ -88,6 +94,8 @@ func DCATResource(p Product, base, publisherName string) map[string]any {
 	if ft, ok := fileTypes[strings.ToUpper(strings.TrimSpace(p.Delivery.Format))]; ok {
 		dist["dct:format"] = typed("http://publications.europa.eu/resource/authority/file-type/"+ft, "dct:MediaTypeOrExtent")
 	}
+	// xsd:hexBinary is hex digits only, so the "sha256:" prefix is dropped; the algorithm is said
+	// by its own property.
 	if p.Delivery.ContentHash != "" {
 		dist["spdx:checksum"] = map[string]any{"@type": "spdx:Checksum", "spdx:algorithm": typed("spdx:checksumAlgorithm_sha256", "spdx:ChecksumAlgorithm"),
 			"spdx:checksumValue": map[string]string{"@value": p.Delivery.ContentHash[len("sha256:"):], "@type": "xsd:hexBinary"}}
@@ -107,6 +115,8 @@ func DCATResource(p Product, base, publisherName string) map[string]any {
 		"dcat:contactPoint": map[string]any{"@id": base + "/v1/organisations/" + string(p.OperatorID) + "#contact",
 			"@type": []string{"vcard:Kind", "vcard:Organization"}, "vcard:fn": publisherName},
 		"dcat:landingPage": typed(uri, "foaf:Document"),
+		// One indicative price (RefPrice: the asking price or an auction's reserve), as a decimal
+		// string like every amount the venue writes.
 		"schema:offers": map[string]any{"@type": "schema:Offer", "schema:price": p.Pricing.RefPrice().String(),
 			"schema:priceCurrency": "CNY", "schema:description": p.Pricing.Method + " pricing"},
 	}
@@ -138,6 +148,8 @@ func DCATDocument(p Product, base, publisherName string) map[string]any {
 // DCATCatalog is the whole catalogue as a dcat:Catalog of its published products (data services
 // under dcat:service), published by the venue (publisher: its name).
 func DCATCatalog(products []Product, names map[string]string, base, publisher string) map[string]any {
+	// Data services go under dcat:service and datasets under dcat:dataset, as DCAT-AP's catalogue
+	// shape expects (dcat:dataset always, even empty; dcat:service only when there are some).
 	datasets, services := []any{}, []any{}
 	for _, p := range products {
 		r := DCATResource(p, base, names[string(p.OperatorID)])

@@ -13,7 +13,9 @@ import (
 
 // Facts are what the gate needs to know about a product's world: per source asset, the asset,
 // its holder's kind, its certificates, the operator's authorisations on it and its approvals; and
-// the appraisal an appraisal-priced product names.
+// the appraisal an appraisal-priced product names. The store gathers them in the transaction that
+// changes the product's status, share-locking what they rest on; keeping them apart from the decision makes the gate a pure
+// function, tested without a database and re-run unchanged when a certificate or grant changes.
 type Facts struct {
 	Assets       map[assets.ID]AssetFacts
 	Appraisal    *certificates.Appraisal
@@ -30,7 +32,9 @@ type AssetFacts struct {
 	Approvals      []certificates.Approval
 }
 
-// The gate's condition codes. A refusal lists every unmet one, each on the field it concerns.
+// The gate's condition codes. A refusal lists every unmet one, each on the field it concerns. They
+// are part of the API (the errors[] codes of a 422 publish_gate_failed), so they never change once
+// published; a client or the console maps them to the step the operator has to take.
 const (
 	CondRawData               = "raw_data_not_tradable"
 	CondAssetUnknown          = "asset_unknown"
@@ -53,11 +57,16 @@ const (
 // Evaluate checks every publishing condition of p at an instant and returns the unmet ones (none:
 // the product may be published). It is pure: the store gathers Facts, this decides.
 func Evaluate(p Product, facts Facts, now time.Time) []datavenue.FieldError {
+	// Every condition is checked, none stops the others: an operator learns everything to fix in
+	// one answer. Validity is judged on today's civil date in CST, as certificates, grants and
+	// approvals are valid from and until dates.
 	today := civil.Of(now)
 	var unmet []datavenue.FieldError
 	add := func(field, code, msg string) {
 		unmet = append(unmet, datavenue.FieldError{Field: field, Code: code, Message: msg})
 	}
+	// Checks on the product alone come first: they do not depend on any record, so they are
+	// reported even when the source assets are unknown.
 	if p.ProductType == "raw_data" {
 		add("product_type", CondRawData, "unpublished raw data does not enter market trading directly (D15); offer a derived product, a service or published data")
 	}
@@ -93,6 +102,9 @@ func EvaluateSchedule(p Product, now time.Time) []datavenue.FieldError {
 	return nil
 }
 
+// evaluateAsset checks one source asset: its asset certificate (D5), its resource registration
+// when someone other than its holder operates it (D2), the operator's scenario authorisation and
+// its purpose (D9, N1), and for a government unit's paid use the finance bureau's approval (D10).
 func evaluateAsset(p Product, af AssetFacts, field string, today civil.Date) []datavenue.FieldError {
 	var unmet []datavenue.FieldError
 	add := func(code, msg string) {
@@ -123,6 +135,9 @@ func evaluateAsset(p Product, af AssetFacts, field string, today civil.Date) []d
 		unmet = append(unmet, datavenue.FieldError{Field: "use_category", Code: CondPurposeMismatch,
 			Message: "the scenario authorisation on " + name + " is not for " + p.UseCategory + " use: another purpose needs a new authorisation (N1)"})
 	}
+	// Free use offers nothing for profit, so it needs no paid-use approval; every other method
+	// does, and the approval must cover the method (an approval for a negotiated sale does not
+	// cover an auction).
 	if af.HolderKind == "government_unit" && p.Pricing.Method != MethodFree {
 		approved := slices.ContainsFunc(af.Approvals, func(a certificates.Approval) bool {
 			return a.Route == "finance_bureau" && a.Covers(p.Pricing.Method, today)
@@ -135,12 +150,17 @@ func evaluateAsset(p Product, af AssetFacts, field string, today civil.Date) []d
 	return unmet
 }
 
+// hasCertificate: a certificate of the kind, valid today (not cancelled, superseded or expired),
+// whose scope covers the product type (a certificate is issued for the uses it was reviewed for).
 func hasCertificate(certs []certificates.Certificate, kind certificates.Kind, productType string, today civil.Date) bool {
 	return slices.ContainsFunc(certs, func(c certificates.Certificate) bool {
 		return c.Kind == kind && c.StatusOn(today) == certificates.StatusValid && c.Scope.Covers(productType)
 	})
 }
 
+// evaluatePrice checks the price against its method's rule (D14): a guided price inside its band;
+// an appraisal-based price backed by a valid appraisal of one of the product's own source assets
+// (not any appraisal on the venue) and not below the reserve derived from it.
 func evaluatePrice(p Product, facts Facts, today civil.Date) []datavenue.FieldError {
 	var unmet []datavenue.FieldError
 	pr := p.Pricing
@@ -166,6 +186,9 @@ func evaluatePrice(p Product, facts Facts, today civil.Date) []datavenue.FieldEr
 	return unmet
 }
 
+// evaluateEligibility refuses allow lists that contradict themselves: an organisation both allowed
+// and denied, or the product's operator or a holder allowed to buy it (a sale to oneself would be
+// revenue from nobody, G8: paid use must not fake revenue).
 func evaluateEligibility(p Product) []datavenue.FieldError {
 	var unmet []datavenue.FieldError
 	add := func(field, msg string) {
@@ -182,7 +205,9 @@ func evaluateEligibility(p Product) []datavenue.FieldError {
 	return unmet
 }
 
-// GateError is the refusal of a publishing step: every unmet condition, each with its code.
+// GateError is the refusal of a publishing step: every unmet condition, each with its code. It is a
+// 422 (the product's content does not meet the rules) rather than a 409: the product is in the
+// right status for the step, and fixing its fields is what lets it through.
 func GateError(unmet []datavenue.FieldError) error {
 	return datavenue.Invalid("publish_gate_failed",
 		fmt.Sprintf("the product cannot be published: %d condition(s) not met", len(unmet)), unmet...)

@@ -19,7 +19,9 @@ const (
 	MethodFree        = "free"        // public governance and public welfare use (G7)
 )
 
-// AuctionKinds are the auction formats the matching engine runs.
+// AuctionKinds are the auction formats the matching engine runs: an open ascending auction, and
+// sealed-bid auctions where the winner pays its own bid (first price) or the second-highest bid
+// (second price).
 var AuctionKinds = []string{"english", "sealed_first", "sealed_second"}
 
 // Pricing is a product's pricing method with its parameters. Only the fields of its method are set.
@@ -81,6 +83,8 @@ type PricingInput struct {
 	Subscription *SubscriptionPlanInput `json:"subscription,omitempty"`
 }
 
+// pricingParser parses the fields of a pricing input into Fields, so that every bad field is
+// reported in one 422 rather than one per attempt; each field name is prefixed "pricing.".
 type pricingParser struct {
 	f *datavenue.Fields
 }
@@ -100,6 +104,8 @@ func (p pricingParser) amount(field, v string, required bool) *money.Yuan {
 	return &y
 }
 
+// instant requires an RFC 3339 time with its offset, so a time is never read in the server's own
+// zone, and stores it in UTC; clients see it back with an offset.
 func (p pricingParser) instant(field, v string) *time.Time {
 	if v == "" {
 		p.f.Add("pricing."+field, "required", field+" is required for an auction")
@@ -114,6 +120,8 @@ func (p pricingParser) instant(field, v string) *time.Time {
 	return &t
 }
 
+// forbid refuses a field that its method does not use, rather than ignoring it: a free product
+// sent with a price is a client mistake the operator should hear about.
 func (p pricingParser) forbid(field, v string) {
 	if v != "" {
 		p.f.Add("pricing."+field, "not_applicable", field+" does not apply to this pricing method")
@@ -123,6 +131,7 @@ func (p pricingParser) forbid(field, v string) {
 // Parse validates pricing input and returns the pricing it describes (band and defaults filled in;
 // the appraisal reserve is derived later, from the appraisal itself).
 func (in PricingInput) Parse(f *datavenue.Fields) Pricing {
+	// Every amount is yuan with at most two places (the fen); money never passes through a float.
 	p := pricingParser{f}
 	out := Pricing{Method: in.Method, Currency: "CNY"}
 	if in.ChargingUnit != "" && in.ChargingUnit != UnitOneOff {
@@ -148,6 +157,8 @@ func (in PricingInput) Parse(f *datavenue.Fields) Pricing {
 		if in.AppraisalID == "" {
 			f.Add("pricing.appraisal_id", "required", "appraisal-based pricing names the appraisal it uses")
 		}
+		// By default the reserve is the appraised value itself; an operator may set it lower or
+		// higher (1–1000%), and the gate checks the asking price against it.
 		pct := 100
 		if in.ReservePercent != nil {
 			pct = *in.ReservePercent

@@ -24,7 +24,9 @@ var Domains = []string{"education_technology", "transport", "healthcare", "cultu
 // UseCategories (G7): governance and welfare use may be free; industry use is paid.
 var UseCategories = []string{"public_governance", "public_welfare", "industry"}
 
-// Statuses of a product: draft → submitted → published ⇄ suspended → delisted.
+// Statuses of a product: draft → submitted → published ⇄ suspended → delisted. Only a published
+// product trades; a suspended one can still be found in the catalogue (status=suspended) until it
+// is reinstated, which re-runs the gate; delisted is final, and the product is kept (trades name it).
 const (
 	StatusDraft     = "draft"
 	StatusSubmitted = "submitted"
@@ -33,7 +35,8 @@ const (
 	StatusDelisted  = "delisted"
 )
 
-// Delivery is how a buyer receives the product.
+// Delivery is how a buyer receives the product. A file's content hash is announced in advance, and
+// exported as the distribution's checksum, so a buyer can check what it receives.
 type Delivery struct {
 	Method      string `json:"method" jsonschema:"enum=file,enum=api,enum=sandbox"`
 	Format      string `json:"format,omitempty" jsonschema:"description=e.g. CSV, Parquet, JSON"`
@@ -41,14 +44,17 @@ type Delivery struct {
 	Endpoint    string `json:"endpoint,omitempty" jsonschema:"description=API base URL or sandbox address"`
 }
 
-// Licence are the terms of use that come with the product.
+// Licence are the terms of use that come with the product: how long a buyer may use it, for what,
+// and whether it may pass it on. The DCAT export publishes them as the distribution's licence.
 type Licence struct {
 	DurationDays   int    `json:"duration_days" jsonschema:"minimum=1,maximum=3650"`
 	PermittedUse   string `json:"permitted_use" jsonschema:"minLength=1,maxLength=2000"`
 	OnwardTransfer bool   `json:"onward_transfer"`
 }
 
-// Suspension says why a product is suspended and by whom (automatic, bureau or operator).
+// Suspension says why a product is suspended and by whom (automatic, bureau or operator). An
+// automatic suspension follows an event (a certificate cancelled, a grant revoked) that made the
+// gate fail: Unmet lists the conditions and EventID the event, so the operator knows what to fix.
 type Suspension struct {
 	By      string                 `json:"by"`
 	Reason  string                 `json:"reason"`
@@ -58,7 +64,10 @@ type Suspension struct {
 	EventID int64                  `json:"event_id,omitempty"`
 }
 
-// Product is a data product.
+// Product is a data product. Version counts edits and is the optimistic lock of an edit;
+// PriceVersion counts prices, kept in the price history, so a trade names the price it was made
+// on. HolderIDs are the source assets' holders, resolved from the assets on every save and kept
+// on the product because eligibility (no sale to the operator or a holder) is checked on every bid.
 type Product struct {
 	ID              string            `json:"id"`
 	OperatorID      datavenue.OrgID   `json:"operator_id"`
@@ -122,10 +131,14 @@ type Input struct {
 	DenyList        []datavenue.OrgID `json:"deny_list,omitempty"`
 }
 
+// contentHash is a file delivery's hash in lower case only, so the same file always has the same
+// string, whoever wrote it down.
 var contentHash = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 // Validate checks the input and returns the product fields it describes.
 func (in Input) Validate() (Product, error) {
+	// Every field is checked and every error reported in one 422. Nil lists become empty ones so
+	// the product's JSON always has [] (clients need no null checks).
 	var f datavenue.Fields
 	p := Product{SourceAssets: in.SourceAssets, Title: strings.TrimSpace(in.Title), TitleEN: strings.TrimSpace(in.TitleEN),
 		Description: in.Description, DescriptionEN: in.DescriptionEN, ProductType: in.ProductType, Domain: in.Domain,
@@ -161,6 +174,8 @@ func (in Input) Validate() (Product, error) {
 	}
 	assets.Text(&f, "licence.permitted_use", p.Licence.PermittedUse, 1, 2000)
 	p.Pricing = in.Pricing.Parse(&f)
+	// Refused already when the draft is saved, not only by the gate: no certificate or grant could
+	// ever make free industry use valid (G7), so there is no point in keeping such a draft.
 	if p.UseCategory == "industry" && p.Pricing.Method == MethodFree {
 		f.Add("pricing.method", "industry_use_must_be_paid", "industry use is paid (G7); free is for public governance and public welfare")
 	}
@@ -191,6 +206,9 @@ func (in Input) validateDelivery(f *datavenue.Fields) {
 	assets.Text(f, "delivery.endpoint", d.Endpoint, 0, 500)
 }
 
+// checkJSON bounds the free JSON a product carries (its schema and sample): both are stored with
+// the product and served on every catalogue read, so their size is the catalogue's too. The sample
+// must be synthetic (D15: no raw data reaches the market), which only the reviewers can check.
 func checkJSON(f *datavenue.Fields, field string, raw json.RawMessage, max int) {
 	if len(raw) == 0 {
 		f.Add(field, "required", field+" is required")
@@ -207,6 +225,8 @@ func checkJSONObject(f *datavenue.Fields, field string, raw json.RawMessage, max
 	}
 }
 
+// enum refuses a value outside its set, listing the set in the message so a client can correct it
+// without reading the documentation.
 func enum(f *datavenue.Fields, field, v string, set []string) {
 	if !slices.Contains(set, v) {
 		f.Add(field, "invalid_value", field+" must be one of "+strings.Join(set, ", "))

@@ -19,13 +19,18 @@ import (
 // Everything else separates terms, so SQL metacharacters or tsquery operators in a query are
 // never more than separators.
 
+// maxTermRunes drops longer "words" (hashes, base64, pasted garbage): nobody searches for them,
+// and they would only grow the index. The same rule applies to products and queries.
 const maxTermRunes = 64
 
+// isCJK reports the scripts written without spaces between words, which are indexed by bigrams.
 func isCJK(r rune) bool {
 	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r)
 }
 
-// runs splits text into CJK runs and word runs.
+// runs splits text into CJK runs and word runs. Letters and digits of every other script (Latin,
+// Cyrillic, full-width digits …) make words; a switch between CJK and them ends a run, so "5G基站"
+// gives the word "5g" and the run 基站.
 func runs(text string) (cjk [][]rune, words []string) {
 	var cur []rune
 	var curCJK bool
@@ -62,7 +67,8 @@ func runs(text string) (cjk [][]rune, words []string) {
 	return cjk, words
 }
 
-// IndexTerms returns the distinct index terms of texts.
+// IndexTerms returns the distinct index terms of texts, in first-seen order, ready to be stored as
+// a tsvector (the store indexes a product's titles with its keywords, and its descriptions apart).
 func IndexTerms(texts ...string) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -110,6 +116,8 @@ func Query(q string) string {
 			add("'" + string(run[i:i+2]) + "'")
 		}
 	}
+	// Words match as prefixes (someone typing is mid-word); CJK needs no prefix form, since its
+	// bigrams already match inside longer runs.
 	for _, w := range words {
 		add("'" + w + "':*")
 	}

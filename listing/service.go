@@ -61,8 +61,12 @@ type Service struct {
 	Clock datavenue.Clock
 }
 
+// errProductNotFound is the one answer for a product that does not exist and for one the caller
+// may not see (another operator's draft), so product ids cannot be probed.
 var errProductNotFound = datavenue.NotFound("product_not_found", "no product with this id is visible to you")
 
+// isOverseer: the bureaus and the auditors, who read every product; isRegulator: the bureaus
+// alone, who may also act on another operator's product (suspend, delist, guided parameters).
 func isOverseer(c datavenue.Caller) bool { return c.Is(access.Overseers...) }
 
 func isRegulator(c datavenue.Caller) bool { return c.Is(access.Regulators...) }
@@ -107,6 +111,8 @@ func (s Service) resolve(ctx context.Context, p *Product) error {
 			p.HolderIDs = append(p.HolderIDs, a.HolderID)
 		}
 	}
+	// An appraisal that cannot be read leaves the reserve unset rather than failing the save: a
+	// draft may be incomplete, and the gate names the missing appraisal when it matters.
 	if p.Pricing.Method == MethodAppraisal && p.Pricing.AppraisalID != "" {
 		if a, err := s.Store.Appraisal(ctx, p.Pricing.AppraisalID); err == nil && p.Pricing.ReservePercent != nil {
 			r := AppraisalReserve(a.Value, *p.Pricing.ReservePercent)
@@ -118,6 +124,8 @@ func (s Service) resolve(ctx context.Context, p *Product) error {
 
 // Update replaces a draft's content (a submitted product returns to draft).
 func (s Service) Update(ctx context.Context, caller datavenue.Caller, id string, version int, in Input) (Product, error) {
+	// Rights before validation: a caller who may not edit the product learns nothing of the field
+	// rules (or of the product) from the errors of its body.
 	if err := s.mayManage(ctx, caller, id, false); err != nil {
 		return Product{}, err
 	}
@@ -128,6 +136,9 @@ func (s Service) Update(ctx context.Context, caller datavenue.Caller, id string,
 	if err := s.resolve(ctx, &next); err != nil {
 		return Product{}, err
 	}
+	// Only drafts are edited: a published product's content is what buyers saw and bought, so it
+	// changes only by a new price version or by delisting. A submitted product goes back to draft
+	// and must pass the gate again on its next submission.
 	return s.Store.Transition(ctx, id, "product.edited", "edited", func(p *Product, _ Facts) error {
 		if err := s.own(caller, p, false); err != nil {
 			return err
@@ -155,6 +166,8 @@ func (s Service) mayManage(ctx context.Context, caller datavenue.Caller, id stri
 }
 
 // own checks that caller may manage p: its operator, or (when bureauToo) a bureau.
+// A caller who can see the product learns that it is not theirs (403); one who cannot gets the
+// same 404 as for a product that does not exist.
 func (s Service) own(caller datavenue.Caller, p *Product, bureauToo bool) error {
 	if ownedBy(caller, p) || (bureauToo && isRegulator(caller)) {
 		return nil
@@ -209,6 +222,8 @@ func (s Service) step(ctx context.Context, caller datavenue.Caller, id, action, 
 		if err := s.gate(*p, facts, true); err != nil {
 			return err
 		}
+		// PublishedAt is the first publication only: a reinstated product does not jump to the top
+		// of the catalogue's "newest" order.
 		p.Status, p.Suspension = to, nil
 		if to == StatusPublished && p.PublishedAt == nil {
 			now := s.Clock.Now()
@@ -229,6 +244,8 @@ func (s Service) Suspend(ctx context.Context, caller datavenue.Caller, id string
 		if p.Status != StatusPublished {
 			return datavenue.Conflict("invalid_transition", "only a published product is suspended")
 		}
+		// Who suspended is kept: a bureau's suspension is supervision, which the operator cannot
+		// lift by reinstating (see step); an operator's own suspension it lifts itself.
 		by := "operator"
 		if isRegulator(caller) {
 			by = "bureau"
@@ -241,6 +258,8 @@ func (s Service) Suspend(ctx context.Context, caller datavenue.Caller, id string
 // Delist ends a product for good: its operator or a bureau may.
 func (s Service) Delist(ctx context.Context, caller datavenue.Caller, id string, in SuspendInput) (Product, error) {
 	return s.withReason(ctx, caller, id, "product.delisted", in.Reason, func(p *Product) error {
+		// Any status but delisted may be delisted (a draft is withdrawn the same way); the
+		// suspension is cleared, as there is nothing left to reinstate.
 		if p.Status == StatusDelisted {
 			return datavenue.Conflict("invalid_transition", "the product is already delisted")
 		}
@@ -287,6 +306,8 @@ func (s Service) ChangePrice(ctx context.Context, caller datavenue.Caller, id st
 	if err := f.Err(); err != nil {
 		return Product{}, err
 	}
+	// The new pricing is resolved (holders, appraisal reserve) before the product's transaction,
+	// against the source assets as they are now; the transaction then checks rights and rules.
 	probe := Product{Pricing: pricing}
 	current, err := s.Store.Product(ctx, id)
 	if err != nil {
@@ -307,6 +328,8 @@ func (s Service) ChangePrice(ctx context.Context, caller datavenue.Caller, id st
 		if p.Status == StatusDelisted {
 			return datavenue.Conflict("invalid_transition", "a delisted product has no price to change")
 		}
+		// A guided price is the authority's (D14 政府指导定价): once on the market its base and float
+		// are the bureau's to change; the operator moves only its price within the band.
 		if !isRegulator(caller) && p.Status != StatusDraft && bandChanged(p.Pricing, probe.Pricing) {
 			return datavenue.Forbidden("band_set_by_bureau", "once a product is on the market its guided band (base price and float) is changed by the bureau; change only the list price")
 		}
@@ -355,7 +378,9 @@ func (s Service) Products(ctx context.Context, caller datavenue.Caller, f Produc
 	return s.Store.Products(ctx, f)
 }
 
-// PriceHistory returns every price version of a visible product.
+// PriceHistory returns every price version of a visible product. The history is public with the
+// product (N5: fees are posted publicly), and it is what a supervisor checks a trade's price
+// against.
 func (s Service) PriceHistory(ctx context.Context, caller datavenue.Caller, id string) ([]PriceVersion, error) {
 	if _, err := s.Get(ctx, caller, id); err != nil {
 		return nil, err
@@ -373,7 +398,9 @@ func (s Service) Public(ctx context.Context, id string) (Product, error) {
 	return Catalogue{Store: s.Store}.Public(ctx, id)
 }
 
-// Published returns a page of published products in id order, for catalogue exports.
+// Published returns a page of published products in id order, for catalogue exports. Id order
+// (ULIDs, so roughly by creation) is stable under edits, so a harvester paging through the export
+// neither misses nor repeats a product that changes meanwhile.
 func (s Catalogue) Published(ctx context.Context, after string, limit int) ([]Product, error) {
 	return s.Store.Products(ctx, ProductFilter{Status: StatusPublished, After: after, Limit: limit})
 }

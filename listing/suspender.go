@@ -24,6 +24,8 @@ type Suspender struct {
 // Name keys the consumer's cursor; it never changes.
 func (Suspender) Name() string { return "listing.suspender" }
 
+// relevant are the events that can make a published product fail the gate: something it rests on
+// ended or shrank. An issue or a grant can only make more products pass, so it is not handled.
 var relevant = []string{
 	certificates.EventCertificateCancelled, certificates.EventCertificateExpired, certificates.EventCertificateSuperseded,
 	certificates.EventAuthorisationRevoked, certificates.EventAuthorisationNarrowed, certificates.EventAuthorisationExpired,
@@ -36,6 +38,7 @@ func (s Suspender) Handle(ctx context.Context, e certificates.Event) error {
 	if !slices.Contains(relevant, e.Type) {
 		return nil
 	}
+	// The suspension is audited as the venue's own act, not a person's.
 	if _, ok := datavenue.CallerFrom(ctx); !ok {
 		ctx = datavenue.WithCaller(ctx, audit.SystemCaller)
 	}
@@ -43,11 +46,15 @@ func (s Suspender) Handle(ctx context.Context, e certificates.Event) error {
 	if err != nil {
 		return err
 	}
+	// One transaction per product: a failure stops here and the event is delivered again on the
+	// next run, when the products already suspended are skipped (they are no longer published).
 	for _, id := range ids {
 		_, err := s.Store.Transition(ctx, id, "product.suspended", "", func(p *Product, facts Facts) error {
 			if p.Status != StatusPublished {
 				return ErrUnchanged
 			}
+			// The whole gate, not just the event's condition: the product is suspended with every
+			// reason it now fails, so the operator sees all it must fix before reinstating.
 			unmet := Evaluate(*p, facts, s.Clock.Now())
 			if len(unmet) == 0 {
 				return ErrUnchanged

@@ -129,6 +129,8 @@ func Measure(allowed *money.Yuan, deducted, earned money.Yuan) RevenueStanding {
 		s.Deducted = money.FromDecimal(decimal.Zero)
 		return s
 	}
+	// The effective maximum never goes below zero: a deduction larger than the maximum leaves
+	// nothing allowed. (The part of such a deduction beyond the maximum is not carried further.)
 	eff := decimal.Max(allowed.Decimal().Sub(deducted.Decimal()), decimal.Zero)
 	effective := money.FromDecimal(eff)
 	remaining := money.FromDecimal(decimal.Max(eff.Sub(earned.Decimal()), decimal.Zero))
@@ -138,6 +140,8 @@ func Measure(allowed *money.Yuan, deducted, earned money.Yuan) RevenueStanding {
 		r := earned.Decimal().DivRound(eff, 4).StringFixed(4)
 		s.Ratio = &r
 	}
+	// The ratio is rounded to four places for display and the metrics; the status compares the
+	// exact amounts, so rounding can never move an operator across a threshold.
 	switch c := earned.Decimal().Cmp(eff); {
 	case c > 0:
 		s.Status = RevenueExceeded

@@ -9,7 +9,9 @@ import (
 	"github.com/datavenue/datavenue/civil"
 )
 
-// Coverage says up to which year a calendar knows the official holiday schedule.
+// Coverage says up to which year a calendar knows the official holiday schedule. G6 deadlines
+// count working days, adjusted working days (调休) included, and those are published one year at a
+// time; beyond the last covered year a due date cannot be computed, only left pending.
 type Coverage interface {
 	LastCovered(from int) int
 }
@@ -29,6 +31,8 @@ type CalendarHealth struct {
 // AssessCalendar warns when the calendar runs out within CalendarWarningLead of today, or has
 // already (any obligation whose due date waits for a schedule).
 func AssessCalendar(cal Coverage, today civil.Date, pending int) CalendarHealth {
+	// today is a CST civil date (the legal deadlines are), and so is the end of the covered year;
+	// a calendar that already ended (LastCoveredYear < year) always warns.
 	year := today.Time().Year()
 	h := CalendarHealth{LastCoveredYear: cal.LastCovered(year), PendingDueDates: pending}
 	end := civil.FromTime(time.Date(h.LastCoveredYear, 12, 31, 0, 0, 0, 0, time.UTC))

@@ -35,6 +35,8 @@ type FreeOrder struct {
 // publishing gate keeps the two together), and the buyer eligible by the product's lists (not its
 // operator or a holder, not denied, allowed when an allow list exists), as on every purchase path.
 func FreeUseRefusal(p listing.Product, buyer datavenue.OrgID) error {
+	// An unpublished product is "not found", as in the catalogue, so a buyer cannot probe for
+	// drafts; the other refusals concern a product the buyer can already see.
 	switch {
 	case p.Status != listing.StatusPublished:
 		return datavenue.NotFound("product_not_found", "no published product has this id")
@@ -66,6 +68,8 @@ func FreeSourceID(buyer datavenue.OrgID, productID, key string) string {
 	if key == "" {
 		return datavenue.NewID("fre")
 	}
+	// The buyer and product are in the hash so one key reused on another product makes another
+	// order; 13 bytes give 26 characters, the length of the ULID in every other id.
 	sum := sha256.Sum256([]byte("free|" + string(buyer) + "|" + productID + "|" + key))
 	return "fre_" + strings.ToUpper(hex.EncodeToString(sum[:13]))
 }

@@ -68,7 +68,10 @@ type Posting struct {
 	Amount  decimal.Decimal `json:"amount"`
 }
 
-// Transaction is a set of postings that balance.
+// Transaction is a set of postings that balance (double entry: every yuan that leaves an account
+// enters another, so the trial balance always totals zero). Key is the transaction's idempotency
+// key, built from what caused it ("deposit:<auction>:<buyer>"): a step that is retried, or a sweep
+// that runs twice, books its money once, because the store keeps one transaction per key.
 type Transaction struct {
 	ID        string    `json:"id"`
 	Kind      string    `json:"kind"`
@@ -85,6 +88,8 @@ var ErrUnbalanced = errors.New("settlement: a ledger transaction's debits must e
 
 // Balanced checks a transaction before it reaches the database, which checks it again.
 func (t Transaction) Balanced() error {
+	// A zero posting records no movement, and an amount below the fen cannot be paid or remitted:
+	// both mean an amount was computed wrongly upstream, so they are refused rather than rounded.
 	sum := decimal.Zero
 	for _, p := range t.Postings {
 		if p.Amount.IsZero() || p.Amount.Exponent() < -2 {

@@ -56,7 +56,8 @@ type Finding struct {
 	Amount money.Yuan
 }
 
-// ReceiptOutcomes are the outcomes a receipt can have.
+// ReceiptOutcomes are the outcomes a receipt can have. unit_mismatch is a finding but not an
+// outcome: such a receipt is still posted (matched, partial or over_paid) and only flagged.
 var ReceiptOutcomes = []string{"matched", "partial", "over_paid", "duplicate", "unmatched", "wrong_treasury"}
 
 // Decision is what a receipt does: its outcome, what it remits of the obligation, what it paid
@@ -84,10 +85,14 @@ func MatchReceipt(row ReceiptRow, c *Candidate, duplicate bool) Decision {
 	case c == nil:
 		return Decision{Outcome: "unmatched", Findings: []Finding{{Kind: "unmatched", Detail: "no obligation matches", Amount: row.Amount}}}
 	}
+	// A statement without the treasury column cannot be checked here: its receipt is taken as paid
+	// to the unit's own treasury.
 	if row.Treasury != "" && !SameTreasury(row.Treasury, c.Treasury, c.FiscalLevel) {
 		return Decision{Outcome: "wrong_treasury", Findings: []Finding{{Kind: "wrong_treasury", Amount: row.Amount,
 			Detail: fmt.Sprintf("received by %s; %s remits to the treasury of its own level (%s: %s)", row.Treasury, c.UnitName, c.FiscalLevel, c.Treasury)}}}
 	}
+	// Exact decimal arithmetic on amounts in fen: nothing is rounded, so remitted, left and
+	// excess always add up to what was due and what was received.
 	remaining := c.Amount.Decimal().Sub(c.Remitted.Decimal())
 	var d Decision
 	switch row.Amount.Decimal().Cmp(remaining) {

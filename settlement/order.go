@@ -236,6 +236,8 @@ func financeDepartment(level string) string {
 	case "township":
 		return "乡级财政部门"
 	}
+	// An unknown level still names the rule (the finance department of the same level), and it
+	// is what a state enterprise's copy goes to.
 	return "同级财政部门"
 }
 
@@ -281,6 +283,9 @@ func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Dea
 			return nil, Transaction{}, nil, err
 		}
 	}
+	// An obligation's payment code is what the unit writes on its slip and what the statement
+	// import matches first: JK (缴款, remittance) or BA (备案, filing) says its kind at a glance,
+	// and the random tail of its id makes it unique.
 	obligation := func(kind, prefix string, party datavenue.OrgID, counterpart string, amount money.Yuan, event civil.Date, due *civil.Date, pending string) Obligation {
 		id := datavenue.NewID("obl")
 		return Obligation{ID: id, Kind: kind, Party: party, Counterpart: counterpart, Amount: amount, IncomeKind: incomeKind, EventDate: event,
@@ -297,6 +302,8 @@ func Settle(o Order, a Agreement, parties map[datavenue.OrgID]PartyInfo, cal Dea
 			purpose = DueToTreasury
 		}
 		acct := AccountID(purpose, p.Party)
+		// A party whose share rounds to 0.00 still appears among the shares (the agreement names
+		// it), but nothing is posted or owed: a zero posting is refused by Balanced.
 		shares = append(shares, Share{Party: p.Party, Role: p.Role, Amount: amount, Account: acct})
 		if amount.IsZero() {
 			continue

@@ -8,7 +8,10 @@ import (
 	"github.com/datavenue/datavenue/money"
 )
 
-// ReceiptRow is one row of a statement.
+// ReceiptRow is one row of a statement, as the treasury's payment slips (缴款书) state it: the
+// slip number (缴款书编号), the payment code (缴款码) that identifies the obligation, the paying
+// unit (执收单位), the amount, the day paid (CST) and the receiving treasury (收款国库). D17: the
+// government share goes to the treasury of the same level, so the treasury is matched too.
 type ReceiptRow struct {
 	Line        int        `json:"line"`
 	SlipNo      string     `json:"slip_no"`
@@ -19,7 +22,8 @@ type ReceiptRow struct {
 	Treasury    string     `json:"treasury"`
 }
 
-// Outcome of one receipt.
+// ReceiptOutcome is the outcome of one receipt: what the match found and, when it found one, the
+// obligation it was applied to.
 type ReceiptOutcome struct {
 	ReceiptRow
 	ID         string `json:"id"`
@@ -27,7 +31,8 @@ type ReceiptOutcome struct {
 	Obligation string `json:"obligation_id,omitempty"`
 }
 
-// RowsOf gives receipts held in memory as the rows a store imports.
+// RowsOf gives receipts held in memory as the rows a store imports: the store's Import takes an
+// iterator so a large statement streams from its file, and small callers (tests) use this.
 func RowsOf(rows []ReceiptRow) iter.Seq2[ReceiptRow, error] {
 	return func(yield func(ReceiptRow, error) bool) {
 		for _, r := range rows {
@@ -83,6 +88,8 @@ type ReconcileStore interface {
 // the total. It is called from the importing goroutine, between rows.
 type Progress func(stage string, done, total int)
 
+// progressKey carries the progress receiver in the context, so the store's Import keeps one
+// signature whether or not anyone watches (only the streamed HTTP answer does).
 type progressKey struct{}
 
 // WithProgress makes imports under ctx report their progress to fn.

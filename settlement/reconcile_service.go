@@ -13,7 +13,10 @@ import (
 	"github.com/datavenue/datavenue/civil"
 )
 
-// Reconciliation is the clerk's statement import and exception queue.
+// Reconciliation is the clerk's statement import and exception queue: treasury statements are
+// matched against the obligations the venue computed (D17: the government share goes in full and
+// on time to the treasury), and every receipt that does not match an obligation exactly becomes an
+// exception a clerk resolves with a reason. It also serves the period reports and trial balance.
 type Reconciliation struct {
 	Store   ReconcileStore
 	Reports ReportStore
@@ -90,6 +93,8 @@ func (r Reconciliation) ImportedReceipts(ctx context.Context, caller datavenue.C
 		return nil, datavenue.Invalid("validation_failed", "unknown outcome",
 			datavenue.FieldError{Field: "outcome", Code: "unknown_value", Message: "one of " + strings.Join(ReceiptOutcomes, ", ")})
 	}
+	// This list's cursor is the last statement line listed (receipts are paged in line order), so
+	// it is checked here: a forged cursor is the caller's field error, not a failure in the store.
 	if p.After != "" {
 		if n, err := strconv.Atoi(p.After); err != nil || n < 0 {
 			return nil, datavenue.Invalid("validation_failed", "invalid cursor",
@@ -104,6 +109,8 @@ func (r Reconciliation) Resolve(ctx context.Context, caller datavenue.Caller, id
 	if !caller.Is(datavenue.RoleClerk) {
 		return Exception{}, datavenue.Forbidden("role_not_allowed", "a settlement clerk resolves exceptions")
 	}
+	// The reason is the audit trail of why a mismatch was accepted (D15: fully traceable), so an
+	// empty one is refused rather than defaulted.
 	var f datavenue.Fields
 	assets.Text(&f, "reason", reason, 1, 500)
 	if err := f.Err(); err != nil {
@@ -117,6 +124,8 @@ func (r Reconciliation) Report(ctx context.Context, caller datavenue.Caller, fro
 	if !isBookKeeper(caller) {
 		return Report{}, datavenue.Forbidden("role_not_allowed", "clerks, bureaus and auditors read settlement reports")
 	}
+	// from and to are CST civil dates, both days included; both are checked before answering so
+	// one response names every bad field. "today" decides what is overdue, in CST as well.
 	var f datavenue.Fields
 	fd, err1 := civil.Parse(from)
 	td, err2 := civil.Parse(to)

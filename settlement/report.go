@@ -33,7 +33,8 @@ type Report struct {
 	Currency         string       `json:"currency"`
 }
 
-// ReportStore computes reports.
+// ReportStore computes reports. The sums are the database's NUMERIC aggregates (never floats),
+// over periods of CST civil dates with both ends included.
 type ReportStore interface {
 	Report(ctx context.Context, from, to, today civil.Date) (Report, error)
 	TrialBalance(ctx context.Context) (TrialBalance, error)
@@ -63,6 +64,9 @@ type TrialBalance struct {
 	Transactions int64            `json:"transactions"`
 }
 
+// sectionNames fixes the order of the sections in both exports (sections() is a map, whose order
+// would change from run to run) and their Chinese titles: the reports are filed with Chinese
+// finance departments (G6), so the headers are in the language they are filed in.
 var sectionNames = []struct{ key, title string }{
 	{"revenue_by_holder", "按持有方收入"}, {"revenue_by_product", "按产品收入"}, {"remittances", "上缴情况"}, {"filings_due", "待备案"},
 }
@@ -74,6 +78,9 @@ func (r Report) sections() map[string][]ReportLine {
 
 // CSV writes the report as one UTF-8 CSV (with BOM) whose first column names the section.
 func (r Report) CSV() ([]byte, error) {
+	// The byte order mark makes Excel read the file as UTF-8; without it Excel on a Chinese
+	// Windows reads it as GBK and the names come out garbled. Labels are names people typed, so
+	// they are neutralised against formula injection (=, +, -, @ at the start) before export.
 	var buf bytes.Buffer
 	buf.WriteString("\uFEFF")
 	w := csv.NewWriter(&buf)
@@ -91,6 +98,9 @@ func (r Report) CSV() ([]byte, error) {
 func (r Report) XLSX() ([]byte, error) {
 	f := excelize.NewFile()
 	defer f.Close()
+	// Built-in number format 4 is "#,##0.00": amounts show to the fen with thousands separators.
+	// The cells are written with SetCellStr for text (never read as a formula) and from the
+	// decimal's text for amounts, so no amount goes through a float64 on its way to the file.
 	amount, _ := f.NewStyle(&excelize.Style{NumFmt: 4})
 	for i, s := range sectionNames {
 		if i == 0 {

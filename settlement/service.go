@@ -29,6 +29,8 @@ type Service struct {
 	Paid func(ctx context.Context, o Order)
 }
 
+// isBookKeeper reads the roles from the access policy's table (clerks, bureaus, auditors), so the
+// service's own checks and the API's policy cannot disagree on who reads the books.
 func isBookKeeper(c datavenue.Caller) bool { return c.Is(access.BookKeepers...) }
 
 // SetAgreement adds a new version of a product's contribution agreement; its operator does.
@@ -37,6 +39,9 @@ func (s Service) SetAgreement(ctx context.Context, caller datavenue.Caller, prod
 	if err != nil {
 		return Agreement{}, err
 	}
+	// An agreement is never edited in place: each change is a new version, and an order keeps the
+	// version in force at its trade, so a split already agreed cannot be changed after the sale
+	// (D16: by agreement). The product is read first so an unknown id is a 404 for everyone.
 	if !caller.Is(datavenue.RoleOperator) || caller.Org != op {
 		return Agreement{}, datavenue.Forbidden("not_operator", "the product's operator sets its contribution agreement")
 	}
@@ -141,6 +146,8 @@ func VerifyCallback(secret, body []byte, header string, now time.Time) error {
 	if len(secret) == 0 {
 		return datavenue.Unauthorized("callbacks_disabled", "payment callbacks are not configured on this venue")
 	}
+	// Unknown keys are skipped, so a provider may add a scheme (v2) beside v1 without breaking
+	// this venue. Every refusal is 401: the signature is the provider's only credential here.
 	var t string
 	var sigs []string
 	for _, part := range strings.Split(header, ",") {
@@ -188,6 +195,8 @@ func (s Service) RecordCallback(ctx context.Context, in PaymentCallback) (Order,
 }
 
 func (s Service) recordPayment(ctx context.Context, orderID string, p Payment, amount *money.Yuan) (Order, error) {
+	// Paid runs only once the payment is committed: a warning about a payment that was then
+	// rolled back would be false.
 	o, err := s.settlePayment(ctx, orderID, p, amount)
 	if err == nil && s.Paid != nil {
 		s.Paid(ctx, o)
@@ -245,6 +254,8 @@ func (s Service) settlePayment(ctx context.Context, orderID string, p Payment, a
 // that the calendar may know it (the sweeper runs it; FillDueDates after a calendar update too);
 // it returns how many it set and how many stay pending.
 func (s Service) FillDueDates(ctx context.Context) (filled, pending int, err error) {
+	// At most 1000 per run (the sweeper comes back); pending counts only this batch. A due date
+	// still nil means the calendar does not know the year yet: it stays pending, not an error.
 	list, err := s.Store.PendingDueDates(ctx, 1000)
 	if err != nil {
 		return 0, 0, err
@@ -305,6 +316,9 @@ func (s Service) Obligations(ctx context.Context, caller datavenue.Caller, statu
 	return list, err
 }
 
+// flagOverdue marks what is overdue at read time, never stored: "overdue" changes with the date,
+// not with any event. The due date itself is the last day (G6, Civil Code Art. 201 and 203), so
+// an obligation is overdue only from the CST day after it; a pending due date is never overdue.
 func (s Service) flagOverdue(list []Obligation) {
 	today := civil.Of(s.Clock.Now())
 	for i := range list {

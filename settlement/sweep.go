@@ -25,7 +25,8 @@ type SweepResult struct {
 	DueDatesPending int
 }
 
-// Once sweeps now.
+// Once sweeps now. The steps run in order and it stops at the first failure (counting what was
+// already done); the next tick tries again from the first step.
 func (s Sweeper) Once(ctx context.Context) (SweepResult, error) {
 	cancelled, err := s.Orders.CancelUnpaid(ctx)
 	res := SweepResult{Cancelled: len(cancelled)}

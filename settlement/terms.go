@@ -38,6 +38,9 @@ type OrderTerms struct {
 // TermsOf computes an order's terms from its trade's price and time and the deposit the winner
 // paid for it (zero for a negotiated trade or a winner without one).
 func TermsOf(price, winnersDeposit money.Yuan, tradedAt time.Time) OrderTerms {
+	// A deposit larger than the price is applied only up to the price. The last day to pay counts
+	// calendar days from the trade's CST date: it is a term of the trade, not a legal period in
+	// working days like G6's.
 	applied := winnersDeposit
 	if applied.Cmp(price) > 0 {
 		applied = price

@@ -13,7 +13,8 @@ import (
 	"github.com/datavenue/datavenue/certificates"
 )
 
-// VoucherType is the JWS "typ" of a delivery voucher.
+// VoucherType is the JWS "typ" of a delivery voucher. Certificates are signed with the same key,
+// so the type is what stops a certificate being presented as a voucher (or the reverse).
 const VoucherType = "datavenue-voucher+jwt"
 
 // Delivery is what the seller delivered, by the product's delivery method.
@@ -24,7 +25,9 @@ type Delivery struct {
 	Account     string `json:"account,omitempty" jsonschema:"description=sandbox: the account opened"`
 }
 
-// Validate checks a delivery against its method.
+// Validate checks a delivery against its method: each method names the one thing that proves
+// delivery happened (a file's hash, a credential's id, a sandbox account), which the voucher then
+// carries so the buyer's confirmation refers to something checkable. A secret is never stored.
 func (d Delivery) Validate() error {
 	switch d.Method {
 	case "file":
@@ -70,7 +73,9 @@ type VoucherContent struct {
 	PrevHash    string   `json:"prev_hash"`    // the previous voucher's chain hash: the chain is in the signed content too
 }
 
-// SignVoucher signs a voucher with the venue's active key.
+// SignVoucher signs a voucher with the venue's active key (Ed25519). The "kid" lets a verifier
+// pick the right public key after the key has rotated; the subject is the order, so a voucher
+// names what it settles even when read without the venue.
 func SignVoucher(keys *auth.Keyring, issuer string, v VoucherContent) (string, error) {
 	v.Issuer, v.Subject = issuer, v.OrderID
 	key := keys.Active()
@@ -80,6 +85,8 @@ func SignVoucher(keys *auth.Keyring, issuer string, v VoucherContent) (string, e
 }
 
 // ChainHash is the hash of a log entry: SHA-256 over the previous entry's hash and this document.
+// Chaining makes the log tamper-evident (D15: fully traceable): changing, removing or inserting
+// any voucher changes every hash after it.
 func ChainHash(prev, document string) string {
 	sum := sha256.Sum256([]byte(prev + "\n" + document))
 	return hex.EncodeToString(sum[:])
@@ -138,6 +145,8 @@ func VerifyChain(entries []ChainEntry, keys auth.KeySource) error {
 		if err != nil {
 			return fmt.Errorf("voucher log: entry %d: %w", e.Seq, err)
 		}
+		// The stored hashes could be recomputed by whoever rewrote the table; the signed sequence
+		// number and previous hash cannot, so a re-chained log still fails here.
 		if v.Seq != e.Seq || v.PrevHash != prev {
 			return fmt.Errorf("voucher log: entry %d's signed position differs from its place in the log", e.Seq)
 		}

@@ -8,7 +8,9 @@ import (
 	"github.com/datavenue/datavenue/auth"
 )
 
-// Vouchers delivers, confirms and issues vouchers.
+// Vouchers delivers, confirms and issues vouchers: the seller records a delivery, the buyer
+// confirms it (or the confirmation period passes), and the venue signs a voucher binding
+// registration, transaction and delivery (D15) and appends it to the hash-chained log.
 type Vouchers struct {
 	Store  VoucherStore
 	Keys   *auth.Keyring
@@ -47,6 +49,8 @@ func (s Vouchers) Confirm(ctx context.Context, caller datavenue.Caller, orderID 
 	if !caller.Is(datavenue.RoleBuyer) {
 		return Voucher{}, datavenue.Forbidden("role_not_allowed", "the buyer confirms the delivery")
 	}
+	// Signing happens inside the store's transaction, which numbers the voucher and takes the
+	// previous hash: the content signed and its place in the chain cannot diverge.
 	return s.Store.Confirm(ctx, orderID, caller.Org, func(v VoucherContent) (string, error) {
 		return SignVoucher(s.Keys, s.Issuer, v)
 	})

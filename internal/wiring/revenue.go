@@ -24,6 +24,8 @@ var (
 		"1 when the allowed-revenue figures could be read at this scrape, 0 when not.", nil, nil)
 )
 
+// Describe lists every descriptor up front so the registry can reject a clash with another
+// collector's metric names when the collector is registered, not at the first scrape.
 func (revenueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- revenueAllowed
 	ch <- revenueEarned
@@ -31,7 +33,12 @@ func (revenueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- revenueUp
 }
 
+// Collect reads the standings at scrape time rather than caching them, so a dashboard never
+// shows a figure older than the scrape. A failed read reports up=0 instead of an error: an error
+// would fail the whole scrape and hide the Go and process metrics with it. The float64
+// conversions are for alerting only; the money itself stays decimal in the store and the API.
 func (c revenueCollector) Collect(ch chan<- prometheus.Metric) {
+	// Bounded well below a usual scrape timeout, so a slow database costs one series, not the scrape.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	list, err := c.revenue.Current(ctx)
@@ -42,6 +49,8 @@ func (c revenueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(revenueUp, prometheus.GaugeValue, 1)
 	for _, s := range list {
 		op := string(s.OperatorID)
+		// Effective is nil for an operator without a maximum on file (N4): it has earnings but no
+		// limit, so neither the limit nor the ratio exists; a zero maximum has no ratio either.
 		if s.Effective != nil {
 			ch <- prometheus.MustNewConstMetric(revenueAllowed, prometheus.GaugeValue, s.Effective.Decimal().InexactFloat64(), op)
 		}

@@ -106,6 +106,8 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
+	// The calendar is loaded first: G6 deadlines count official working days (adjusted working
+	// days included), and a venue that guessed them would file reports late.
 	calendar, err := workdays.Load(cfg.CalendarFile)
 	if err != nil {
 		return nil, err
@@ -123,6 +125,8 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 			logger.ErrorContext(ctx, "allowed revenue: the warning could not be recorded", "order", o.ID, "error", err)
 		}
 	}
+	// One registry for the venue; the API adds its request metrics to it, so /metrics (or the
+	// separate metrics listener) serves everything from one place.
 	reg := v.metrics(b.DB)
 	reg.MustRegister(revenueCollector{revenue: v.Revenue})
 	v.WebhookWorker = &webhooks.Worker{Queue: b.DB.Webhooks(), Client: webhooks.NewClient(10*time.Second, cfg.WebhookAllowPrivate), Clock: clock,
@@ -133,6 +137,8 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		Certificates:  certificates.Service{Store: b.DB.Certificates(), Signer: certificates.Signer{Keys: b.Keyring, Issuer: cfg.JWTIssuer}, Clock: clock, Published: v.Wake.Wake},
 		Grants:        certificates.GrantService{Store: b.DB.Certificates(), Clock: clock, Published: v.Wake.Wake},
 		Listing:       listing.Service{Store: b.DB.Listing(), Clock: clock},
+		// Filing a cap (N4) must reach auctions already running, or a bid above the new cap
+		// could still win; the engine lowers their caps (and stops those it cannot).
 		Caps: listing.Caps{Store: b.DB.Listing(), Products: b.DB.Listing(), Clock: clock, Filed: func(ctx context.Context, productID string) error {
 			_, err := v.Auctions.ApplyCap(ctx, productID)
 			return err
