@@ -90,6 +90,14 @@ var pageOps = map[string][]string{
 	"product":   {"catalogueProduct", "pricingGuidance", "listCertificates", "listAuctions"},
 	"auction":   {"getAuction", "auctionFeed"},
 	"bid":       {"placeBid"},
+	// The clerk's pages (bureaus and auditors read the books too; only a clerk imports and
+	// resolves).
+	"obligations": {"listObligations"},
+	"import":      {"importStatement"},
+	"imports":     {"getImport"},
+	"exceptions":  {"listExceptions"},
+	"resolve":     {"resolveException"},
+	"ledger":      {"trialBalance", "settlementReport"},
 }
 
 // allowed reports whether role reaches every operation of the page.
@@ -121,12 +129,23 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Get("/signin/oidc", c.session(false), c.oidcStart)
 	g.Get("/signin/callback", c.session(false), c.oidcCallback)
 	g.Post("/signout", c.session(true), c.csrf, c.signOut)
-	g.Get("/", c.session(true), func(ctx *fiber.Ctx) error { return ctx.Redirect(Prefix+"/catalogue", fiber.StatusSeeOther) })
+	g.Get("/", c.session(true), func(ctx *fiber.Ctx) error {
+		return ctx.Redirect(home(sessionOf(ctx).Caller.Role), fiber.StatusSeeOther)
+	})
 	g.Get("/catalogue", c.session(true), c.page("catalogue"), c.catalogue)
 	g.Get("/products/:id", c.session(true), c.page("product"), c.product)
 	g.Get("/auctions/:id", c.session(true), c.page("auction"), c.auction)
 	g.Get("/auctions/:id/feed", c.session(true), c.page("auction"), c.feed)
 	g.Post("/auctions/:id/bids", c.session(true), c.csrf, c.page("bid"), c.bid)
+	g.Get("/obligations", c.session(true), c.page("obligations"), c.obligations)
+	g.Get("/imports/new", c.session(true), c.page("import"), c.importForm)
+	// The upload checks its CSRF token itself: the form is multipart and larger than a form.
+	g.Post("/imports", c.session(true), c.page("import"), c.importStatement)
+	g.Get("/imports/:id", c.session(true), c.page("imports"), c.importOutcomes)
+	g.Get("/exceptions", c.session(true), c.page("exceptions"), c.exceptions)
+	g.Post("/exceptions/:id/resolve", c.session(true), c.csrf, c.page("resolve"), c.resolve)
+	g.Get("/ledger", c.session(true), c.page("ledger"), c.ledger)
+	g.Get("/reports/settlement", c.session(true), c.page("ledger"), c.report)
 }
 
 // page refuses a role that does not reach the page's operations.

@@ -3,10 +3,12 @@ package console
 import (
 	"io/fs"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/settlement"
 )
 
 // Every message a template or the Go code names is in the catalogue, in both languages, and every
@@ -40,6 +42,12 @@ func TestCatalogueHasEveryMessage(t *testing.T) {
 	}
 	codes := map[string][]string{"domain": listing.Domains, "type": listing.ProductTypes, "use": listing.UseCategories,
 		"method": {listing.MethodGuided, listing.MethodAppraisal, listing.MethodAuction, listing.MethodNegotiation, listing.MethodFree}}
+	codes["outcome"] = settlement.ReceiptOutcomes
+	codes["exception.kind"] = append(slices.Clone(settlement.ReceiptOutcomes[1:]), "unit_mismatch", "missing")
+	codes["obligation.kind"] = []string{"treasury_remittance", "finance_filing", "supervisor_filing"}
+	codes["account"] = []string{settlement.Clearing, settlement.DepositsHeld, settlement.Payable, settlement.DueToTreasury, settlement.Remitted,
+		settlement.VenueFees, settlement.PaidOut}
+	codes["status"] = []string{settlement.ObligationDue, settlement.ObligationRemitted, settlement.ObligationFiled}
 	for _, r := range datavenue.Roles {
 		codes["role"] = append(codes["role"], string(r))
 	}
