@@ -98,6 +98,10 @@ var pageOps = map[string][]string{
 	"exceptions":  {"listExceptions"},
 	"resolve":     {"resolveException"},
 	"ledger":      {"trialBalance", "settlementReport"},
+	// The operator's: its products, each with the gate's checklist, prices, caps and bands.
+	"products": {"listProducts"},
+	"gate":     {"getProduct", "listCaps", "priceHistory"},
+	"publish":  {"submitProduct", "publishProduct"},
 }
 
 // allowed reports whether role reaches every operation of the page.
@@ -146,6 +150,9 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Post("/exceptions/:id/resolve", c.session(true), c.csrf, c.page("resolve"), c.resolve)
 	g.Get("/ledger", c.session(true), c.page("ledger"), c.ledger)
 	g.Get("/reports/settlement", c.session(true), c.page("ledger"), c.report)
+	g.Get("/manage/products", c.session(true), c.page("products"), c.myProducts)
+	g.Get("/manage/products/:id", c.session(true), c.page("gate"), c.manageProduct)
+	g.Post("/manage/products/:id/:step", c.session(true), c.csrf, c.page("publish"), c.step)
 }
 
 // page refuses a role that does not reach the page's operations.

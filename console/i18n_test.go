@@ -48,6 +48,11 @@ func TestCatalogueHasEveryMessage(t *testing.T) {
 	codes["account"] = []string{settlement.Clearing, settlement.DepositsHeld, settlement.Payable, settlement.DueToTreasury, settlement.Remitted,
 		settlement.VenueFees, settlement.PaidOut}
 	codes["status"] = []string{settlement.ObligationDue, settlement.ObligationRemitted, settlement.ObligationFiled}
+	codes["gate"] = []string{listing.CondRawData, listing.CondAssetUnknown, listing.CondAssetCertificate, listing.CondResourceCertificate,
+		listing.CondAuthorisation, listing.CondApproval, listing.CondAppraisal, listing.CondBelowAppraisalReserve, listing.CondOutsideBand,
+		listing.CondEligibilityConflict, listing.CondAuctionSchedulePassed, listing.CondFreeNeedsPublicUse, listing.CondFreeUsePriced,
+		listing.CondPurposeMismatch, listing.CondCapMissing, listing.CondAboveCap}
+	codes["status"] = append(codes["status"], listing.StatusDraft, listing.StatusSubmitted, listing.StatusPublished, listing.StatusSuspended, listing.StatusDelisted)
 	for _, r := range datavenue.Roles {
 		codes["role"] = append(codes["role"], string(r))
 	}

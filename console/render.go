@@ -34,24 +34,32 @@ func nav(l Lang, s *Session, path string) []navItem {
 	}
 	var items []navItem
 	for _, m := range menu {
-		if allowed(m.page, s.Caller.Role) {
+		if m.shown(s.Caller.Role) {
 			items = append(items, navItem{Prefix + m.path, l.T("nav." + m.page), path == Prefix+m.path})
 		}
 	}
 	return items
 }
 
-// menu is the navigation's pages, in its order: each shown to the roles that may open it.
-var menu = []struct{ page, path string }{
-	{"obligations", "/obligations"}, {"import", "/imports/new"}, {"exceptions", "/exceptions"}, {"ledger", "/ledger"},
-	{"catalogue", "/catalogue"},
+// menu is the navigation's pages, in its order: each shown to the roles that may open it (and,
+// with work set, do the work it is for: everyone may list products, only operators publish).
+var menu = []menuItem{
+	{page: "obligations", path: "/obligations"}, {page: "import", path: "/imports/new"}, {page: "exceptions", path: "/exceptions"},
+	{page: "ledger", path: "/ledger"}, {page: "products", path: "/manage/products", work: "publish"},
+	{page: "catalogue", path: "/catalogue"},
+}
+
+type menuItem struct{ page, path, work string }
+
+func (m menuItem) shown(role datavenue.Role) bool {
+	return allowed(m.page, role) && (m.work == "" || allowed(m.work, role))
 }
 
 // home is where a role lands after signing in: its first page of work (the catalogue for buyers,
 // whose work starts there, and for roles with no page of their own).
 func home(role datavenue.Role) string {
 	for _, m := range menu {
-		if m.page != "catalogue" && allowed(m.page, role) {
+		if m.page != "catalogue" && m.shown(role) {
 			return Prefix + m.path
 		}
 	}
@@ -65,7 +73,7 @@ var funcs = template.FuncMap{"list": func(v ...string) []string { return v }}
 func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, name := range []string{"signin", "catalogue", "product", "auction", "error",
-		"obligations", "import", "imports", "exceptions", "ledger"} {
+		"obligations", "import", "imports", "exceptions", "ledger", "products", "gate"} {
 		out[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
