@@ -102,6 +102,10 @@ var pageOps = map[string][]string{
 	"products": {"listProducts"},
 	"gate":     {"getProduct", "listCaps", "priceHistory"},
 	"publish":  {"submitProduct", "publishProduct"},
+	// The bureaus': the registration applications they review.
+	"reviews":     {"listApplications"},
+	"application": {"getApplication", "getAsset"},
+	"decide":      {"reviewApplication"},
 }
 
 // allowed reports whether role reaches every operation of the page.
@@ -153,6 +157,9 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Get("/manage/products", c.session(true), c.page("products"), c.myProducts)
 	g.Get("/manage/products/:id", c.session(true), c.page("gate"), c.manageProduct)
 	g.Post("/manage/products/:id/:step", c.session(true), c.csrf, c.page("publish"), c.step)
+	g.Get("/reviews", c.session(true), c.page("reviews"), c.reviews)
+	g.Get("/reviews/:id", c.session(true), c.page("application"), c.review)
+	g.Post("/reviews/:id", c.session(true), c.csrf, c.page("decide"), c.decide)
 }
 
 // page refuses a role that does not reach the page's operations.

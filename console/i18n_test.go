@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/listing"
 	"github.com/datavenue/datavenue/settlement"
 )
@@ -53,6 +54,9 @@ func TestCatalogueHasEveryMessage(t *testing.T) {
 		listing.CondEligibilityConflict, listing.CondAuctionSchedulePassed, listing.CondFreeNeedsPublicUse, listing.CondFreeUsePriced,
 		listing.CondPurposeMismatch, listing.CondCapMissing, listing.CondAboveCap}
 	codes["status"] = append(codes["status"], listing.StatusDraft, listing.StatusSubmitted, listing.StatusPublished, listing.StatusSuspended, listing.StatusDelisted)
+	codes["item"] = append(certificates.ReviewItems(certificates.KindResource), certificates.ReviewItems(certificates.KindAsset)...)
+	codes["app.status"] = []string{string(certificates.AppSubmitted), string(certificates.AppRejected), string(certificates.AppIssued)}
+	codes["verdict"] = []string{"pass", "fail"}
 	for _, r := range datavenue.Roles {
 		codes["role"] = append(codes["role"], string(r))
 	}

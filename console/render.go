@@ -44,8 +44,9 @@ func nav(l Lang, s *Session, path string) []navItem {
 // menu is the navigation's pages, in its order: each shown to the roles that may open it (and,
 // with work set, do the work it is for: everyone may list products, only operators publish).
 var menu = []menuItem{
+	{page: "products", path: "/manage/products", work: "publish"}, {page: "reviews", path: "/reviews", work: "decide"},
 	{page: "obligations", path: "/obligations"}, {page: "import", path: "/imports/new"}, {page: "exceptions", path: "/exceptions"},
-	{page: "ledger", path: "/ledger"}, {page: "products", path: "/manage/products", work: "publish"},
+	{page: "ledger", path: "/ledger"},
 	{page: "catalogue", path: "/catalogue"},
 }
 
@@ -73,7 +74,7 @@ var funcs = template.FuncMap{"list": func(v ...string) []string { return v }}
 func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, name := range []string{"signin", "catalogue", "product", "auction", "error",
-		"obligations", "import", "imports", "exceptions", "ledger", "products", "gate"} {
+		"obligations", "import", "imports", "exceptions", "ledger", "products", "gate", "reviews", "review"} {
 		out[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
