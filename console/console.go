@@ -52,6 +52,9 @@ type Options struct {
 	DevIssuer string
 	// OIDC is the identity provider the console signs people in with (nil: none).
 	OIDC *OIDCConfig
+	// Integrity checks the stored invariants and the voucher chain for the integrity page (nil:
+	// the page says the check is not available).
+	Integrity IntegrityCheck
 	// Secure marks the session cookie Secure: the venue is reached over TLS.
 	Secure bool
 	Clock  datavenue.Clock
@@ -106,6 +109,11 @@ var pageOps = map[string][]string{
 	"reviews":     {"listApplications"},
 	"application": {"getApplication", "getAsset"},
 	"decide":      {"reviewApplication"},
+	// The auditor's: the audit trail, and the integrity of the books. The invariant check has no
+	// API operation (it is the command `datavenue check`); the page is for those who read the
+	// venue's own operations (metrics, parked engine events): its staff, clerks and auditors.
+	"audit":     {"listAuditEvents"},
+	"integrity": {"metrics", "listParkedEntries"},
 }
 
 // allowed reports whether role reaches every operation of the page.
@@ -160,6 +168,8 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Get("/reviews", c.session(true), c.page("reviews"), c.reviews)
 	g.Get("/reviews/:id", c.session(true), c.page("application"), c.review)
 	g.Post("/reviews/:id", c.session(true), c.csrf, c.page("decide"), c.decide)
+	g.Get("/audit", c.session(true), c.page("audit"), c.auditTrail)
+	g.Get("/integrity", c.session(true), c.page("integrity"), c.integrity)
 }
 
 // page refuses a role that does not reach the page's operations.

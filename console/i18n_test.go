@@ -57,6 +57,7 @@ func TestCatalogueHasEveryMessage(t *testing.T) {
 	codes["item"] = append(certificates.ReviewItems(certificates.KindResource), certificates.ReviewItems(certificates.KindAsset)...)
 	codes["app.status"] = []string{string(certificates.AppSubmitted), string(certificates.AppRejected), string(certificates.AppIssued)}
 	codes["verdict"] = []string{"pass", "fail"}
+	codes["resource"] = auditResources
 	for _, r := range datavenue.Roles {
 		codes["role"] = append(codes["role"], string(r))
 	}

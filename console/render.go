@@ -46,7 +46,7 @@ func nav(l Lang, s *Session, path string) []navItem {
 var menu = []menuItem{
 	{page: "products", path: "/manage/products", work: "publish"}, {page: "reviews", path: "/reviews", work: "decide"},
 	{page: "obligations", path: "/obligations"}, {page: "import", path: "/imports/new"}, {page: "exceptions", path: "/exceptions"},
-	{page: "ledger", path: "/ledger"},
+	{page: "ledger", path: "/ledger"}, {page: "integrity", path: "/integrity"}, {page: "audit", path: "/audit", work: "integrity"},
 	{page: "catalogue", path: "/catalogue"},
 }
 
@@ -59,6 +59,11 @@ func (m menuItem) shown(role datavenue.Role) bool {
 // home is where a role lands after signing in: its first page of work (the catalogue for buyers,
 // whose work starts there, and for roles with no page of their own).
 func home(role datavenue.Role) string {
+	// An auditor reads the books too (obligations come first on the menu) but starts from the
+	// audit trail.
+	if role == datavenue.RoleAuditor {
+		return Prefix + "/audit"
+	}
 	for _, m := range menu {
 		if m.page != "catalogue" && m.shown(role) {
 			return Prefix + m.path
@@ -74,7 +79,7 @@ var funcs = template.FuncMap{"list": func(v ...string) []string { return v }}
 func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, name := range []string{"signin", "catalogue", "product", "auction", "error",
-		"obligations", "import", "imports", "exceptions", "ledger", "products", "gate", "reviews", "review"} {
+		"obligations", "import", "imports", "exceptions", "ledger", "products", "gate", "reviews", "review", "audit", "integrity"} {
 		out[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
