@@ -31,6 +31,7 @@ const listLimit = 50
 
 type obligationView struct {
 	settlement.Obligation
+	PartyName string
 	Class    string // overdue, due-soon or ""
 	Rule     string // how the due date follows from the day the period runs from
 	Calendar string // the calendar days the working days span, and the days off skipped
@@ -57,8 +58,9 @@ func (c *Console) obligations(ctx *fiber.Ctx) error {
 	}
 	today := civil.Of(c.now())
 	d.Today = today.String()
+	names := c.orgNames(ctx)
 	for _, o := range list {
-		v := obligationView{Obligation: o}
+		v := obligationView{Obligation: o, PartyName: names(o.Party)}
 		from := "obligation.from.receipt"
 		if o.IncomeKind == settlement.IncomeInstalment {
 			from = "obligation.from.quarter"
@@ -202,6 +204,26 @@ func (c *Console) importStatement(ctx *fiber.Ctx) error {
 	return nil
 }
 
+// orgNames gives organisations' names in the page's language, each read once per page (an
+// unknown one shows its id).
+func (c *Console) orgNames(ctx *fiber.Ctx) func(datavenue.OrgID) string {
+	l, seen := lang(ctx), map[datavenue.OrgID]string{}
+	return func(id datavenue.OrgID) string {
+		if n, ok := seen[id]; ok {
+			return n
+		}
+		n := string(id)
+		if org, err := c.d.Organisations.Get(ctx.UserContext(), id); err == nil {
+			n = org.Name
+			if l == English && org.NameEN != "" {
+				n = org.NameEN
+			}
+		}
+		seen[id] = n
+		return n
+	}
+}
+
 // problemText is a refusal as a clerk reads it: its code, message and the fields at fault (a
 // malformed statement names its line).
 func problemText(de *datavenue.Error) string {
@@ -323,6 +345,7 @@ type ledgerData struct {
 	TB       settlement.TrialBalance
 	Balanced bool
 	From, To string // the report's period offered: this month so far
+	Names    map[datavenue.OrgID]string
 }
 
 // ledger is the trial balance (the API's trialBalance) and the settlement report's downloads.
@@ -334,7 +357,13 @@ func (c *Console) ledger(ctx *fiber.Ctx) error {
 	}
 	today := civil.Of(c.now())
 	first := civil.FromTime(time.Date(today.Time().Year(), today.Time().Month(), 1, 0, 0, 0, 0, time.UTC))
-	d := ledgerData{TB: tb, Balanced: tb.Total == "0.00", From: first.String(), To: today.String()}
+	d := ledgerData{TB: tb, Balanced: tb.Total == "0.00", From: first.String(), To: today.String(), Names: map[datavenue.OrgID]string{}}
+	names := c.orgNames(ctx)
+	for _, a := range tb.Accounts {
+		if a.Party != "" {
+			d.Names[a.Party] = names(a.Party)
+		}
+	}
 	return c.render(ctx, "ledger", l.T("ledger.title"), d)
 }
 

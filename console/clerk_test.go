@@ -82,7 +82,11 @@ func TestClerkJourneyInTheBrowser(t *testing.T) {
 		return true;
 	})()`))
 	run(t, tab, chromedp.Click(chromedp.CSS("#import-submit")), chromedp.WaitVisible(chromedp.CSS("#counts")))
-	mustContain(t, "the progress shown", value(t, tab, chromedp.Evaluate[string](`sessionStorage.getItem("stages")`)), "parsed@", "done@2/2;")
+	// (Observer callbacks are batched: a stage may be overtaken by the next before it is recorded.)
+	stages := value(t, tab, chromedp.Evaluate[string](`sessionStorage.getItem("stages")`))
+	if !strings.Contains(stages, "parsed@") && !strings.Contains(stages, "applying@") || !strings.HasSuffix(stages, "done@2/2;") {
+		t.Errorf("the progress shown = %q, want a stage of the import's progress, then done with both rows", stages)
+	}
 	mustContain(t, "the outcomes", textOf(t, tab, "#counts"), "已匹配: 1", "未匹配: 1")
 	mustContain(t, "the receipts", textOf(t, tab, "#receipts"), overdue.PaymentCode, "某区文化和旅游局", "88.00")
 	checkAccessibility(t, tab, "import outcomes")
