@@ -54,6 +54,11 @@ func TestClerkJourneyInTheBrowser(t *testing.T) {
 	}
 	checkAccessibility(t, tab, "obligations")
 	screenshot(t, tab, "clerk-obligations")
+	run(t, tab, chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #obligations`)))
+	mustContain(t, "the overdue obligation in English", textOf(t, tab, row), "Overdue", "Treasury remittance",
+		"10 working days from the day of receipt, "+overdue.EventDate.Format("2006-01-02"), "skipped")
+	checkAccessibility(t, tab, "obligations (English)")
+	run(t, tab, chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="zh-CN"] #obligations`)))
 
 	// The GB18030 statement is dropped on the field (the script puts it in the file input), sent
 	// with the progress stream, and the browser goes to the outcomes.

@@ -50,8 +50,14 @@ func TestRolePagesAndTheirForms(t *testing.T) {
 					want = http.StatusOK
 				}
 			}
-			if resp, _ := get(t, c, v.URL+"/console"+p); resp.StatusCode != want {
-				t.Errorf("%s opening %s = %d, want %d", tc.subject, p, resp.StatusCode, want)
+			for _, l := range []string{"zh", "en"} {
+				resp, body := get(t, c, v.URL+"/console"+p+"?lang="+l)
+				if resp.StatusCode != want {
+					t.Errorf("%s opening %s = %d, want %d", tc.subject, p, resp.StatusCode, want)
+				}
+				if strings.Contains(body, "%!") {
+					t.Errorf("%s in %s: a message formatted with the wrong arguments:\n%s", p, l, body)
+				}
 			}
 		}
 	}
