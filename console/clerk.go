@@ -32,9 +32,9 @@ const listLimit = 50
 type obligationView struct {
 	settlement.Obligation
 	PartyName string
-	Class    string // overdue, due-soon or ""
-	Rule     string // how the due date follows from the day the period runs from
-	Calendar string // the calendar days the working days span, and the days off skipped
+	Class     string // overdue, due-soon or ""
+	Rule      string // how the due date follows from the day the period runs from
+	Calendar  string // the calendar days the working days span, and the days off skipped
 }
 
 type obligationsData struct {
