@@ -159,32 +159,8 @@ func (s *shifted) Now() time.Time { return time.Now().UTC().AddDate(0, 0, int(s.
 // second due within days.
 func (v *venue) paidObligations(t *testing.T, clock *shifted) (overdue, soon client.Obligation) {
 	t.Helper()
-	product := v.publishTransport(t, 0)
+	orders := v.negotiatedOrders(t, venueclient.BuyerA, venueclient.BuyerB)
 	ctx, api := context.Background(), v.client.API()
-	for _, b := range []struct {
-		who    venueclient.Actor
-		amount string
-	}{{venueclient.BuyerA, "12000.00"}, {venueclient.BuyerB, "11000.00"}} {
-		n, err := venueclient.Result[client.NegotiationView](api.StartNegotiationWithResponse(ctx, nil,
-			client.NegotiationInput{ProductId: product.Id, Amount: b.amount}, v.client.As(b.who)))
-		if err != nil {
-			t.Fatalf("offer: %v", err)
-		}
-		if _, err := venueclient.Result[client.NegotiationView](api.MoveNegotiationWithResponse(ctx, n.Id, nil,
-			client.MoveInput{Action: client.MoveInputActionAccept}, v.client.As(venueclient.Operator))); err != nil {
-			t.Fatalf("accept: %v", err)
-		}
-	}
-	// The engine's trades become orders through the projection, stepped here.
-	if _, err := v.projector.RunOnce(ctx); err != nil {
-		t.Fatalf("projection: %v", err)
-	}
-	page, err := venueclient.Result[client.PageOfOrder](api.ListOrdersWithResponse(ctx, &client.ListOrdersParams{Status: venueclient.Ptr("awaiting_payment")},
-		v.client.As(venueclient.Clerk)))
-	orders := page.Data
-	if err != nil || len(orders) != 2 {
-		t.Fatalf("after the projection: %d orders awaiting payment (%v), want 2", len(orders), err)
-	}
 	var out []client.Obligation
 	for i, o := range orders {
 		clock.days.Store(int64(20 * i))
@@ -205,6 +181,35 @@ func (v *venue) paidObligations(t *testing.T, clock *shifted) (overdue, soon cli
 	}
 	clock.days.Store(30)
 	return out[0], out[1]
+}
+
+// negotiatedOrders has each buyer's offer for a negotiated product accepted by the operator
+// (12,000.00, then 11,000.00, …) and the trades projected: the orders awaiting payment.
+func (v *venue) negotiatedOrders(t *testing.T, buyers ...venueclient.Actor) []client.Order {
+	t.Helper()
+	product := v.publishTransport(t, 0)
+	ctx, api := context.Background(), v.client.API()
+	for i, b := range buyers {
+		n, err := venueclient.Result[client.NegotiationView](api.StartNegotiationWithResponse(ctx, nil,
+			client.NegotiationInput{ProductId: product.Id, Amount: fmt.Sprintf("%d.00", 12000-1000*i)}, v.client.As(b)))
+		if err != nil {
+			t.Fatalf("offer: %v", err)
+		}
+		if _, err := venueclient.Result[client.NegotiationView](api.MoveNegotiationWithResponse(ctx, n.Id, nil,
+			client.MoveInput{Action: client.MoveInputActionAccept}, v.client.As(venueclient.Operator))); err != nil {
+			t.Fatalf("accept: %v", err)
+		}
+	}
+	// The engine's trades become orders through the projection, stepped here.
+	if _, err := v.projector.RunOnce(ctx); err != nil {
+		t.Fatalf("projection: %v", err)
+	}
+	page, err := venueclient.Result[client.PageOfOrder](api.ListOrdersWithResponse(ctx, &client.ListOrdersParams{Status: venueclient.Ptr("awaiting_payment")},
+		v.client.As(venueclient.Clerk)))
+	if err != nil || len(page.Data) != len(buyers) {
+		t.Fatalf("after the projection: %d orders awaiting payment (%v), want %d", len(page.Data), err, len(buyers))
+	}
+	return page.Data
 }
 
 // statementGB18030 is the treasury's statement as Chinese Excel saves "CSV": GB18030, CRLF, a title

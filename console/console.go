@@ -96,6 +96,7 @@ var pageOps = map[string][]string{
 	// The clerk's pages (bureaus and auditors read the books too; only a clerk imports and
 	// resolves).
 	"obligations": {"listObligations"},
+	"payments":    {"listOrders", "recordPayment"},
 	"import":      {"importStatement"},
 	"imports":     {"getImport"},
 	"exceptions":  {"listExceptions"},
@@ -154,6 +155,8 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Get("/auctions/:id/feed", c.session(true), c.page("auction"), c.feed)
 	g.Post("/auctions/:id/bids", c.session(true), c.csrf, c.page("bid"), c.bid)
 	g.Get("/obligations", c.session(true), c.page("obligations"), c.obligations)
+	g.Get("/payments", c.session(true), c.page("payments"), c.payments)
+	g.Post("/payments/:id", c.session(true), c.csrf, c.page("payments"), c.recordPayment)
 	g.Get("/imports/new", c.session(true), c.page("import"), c.importForm)
 	// The upload checks its CSRF token itself: the form is multipart and larger than a form.
 	g.Post("/imports", c.session(true), c.page("import"), c.importStatement)

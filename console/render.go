@@ -45,7 +45,7 @@ func nav(l Lang, s *Session, path string) []navItem {
 // with work set, do the work it is for: everyone may list products, only operators publish).
 var menu = []menuItem{
 	{page: "products", path: "/manage/products", work: "publish"}, {page: "reviews", path: "/reviews", work: "decide"},
-	{page: "obligations", path: "/obligations"}, {page: "import", path: "/imports/new"}, {page: "exceptions", path: "/exceptions"},
+	{page: "obligations", path: "/obligations"}, {page: "payments", path: "/payments"}, {page: "import", path: "/imports/new"}, {page: "exceptions", path: "/exceptions"},
 	{page: "ledger", path: "/ledger"}, {page: "integrity", path: "/integrity"}, {page: "audit", path: "/audit", work: "integrity"},
 	{page: "catalogue", path: "/catalogue"},
 }
@@ -79,7 +79,7 @@ var funcs = template.FuncMap{"list": func(v ...string) []string { return v }}
 func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, name := range []string{"signin", "catalogue", "product", "auction", "error",
-		"obligations", "import", "imports", "exceptions", "ledger", "products", "gate", "reviews", "review", "audit", "integrity"} {
+		"obligations", "import", "imports", "exceptions", "ledger", "products", "gate", "reviews", "review", "audit", "integrity", "payments"} {
 		out[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out

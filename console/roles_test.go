@@ -27,13 +27,13 @@ func devSignIn(t *testing.T, v *venue, c *http.Client, subject string) (landing,
 // upload (which checks its token itself, being multipart) included.
 func TestRolePagesAndTheirForms(t *testing.T) {
 	v := newVenue(t)
-	pages := []string{"/obligations", "/imports/new", "/exceptions", "/ledger", "/manage/products", "/reviews", "/audit", "/integrity"}
+	pages := []string{"/obligations", "/payments", "/imports/new", "/exceptions", "/ledger", "/manage/products", "/reviews", "/audit", "/integrity"}
 	for _, tc := range []struct {
 		subject, home string
 		reaches       []string // of pages: the others answer 403
 	}{
 		{"demo-buyer", "/console/catalogue", []string{"/manage/products", "/reviews", "/audit"}},
-		{"demo-clerk", "/console/obligations", []string{"/obligations", "/imports/new", "/exceptions", "/ledger", "/manage/products", "/reviews", "/audit", "/integrity"}},
+		{"demo-clerk", "/console/obligations", []string{"/obligations", "/payments", "/imports/new", "/exceptions", "/ledger", "/manage/products", "/reviews", "/audit", "/integrity"}},
 		{"demo-operator", "/console/manage/products", []string{"/manage/products", "/reviews", "/audit"}},
 		{"demo-data_bureau", "/console/reviews", []string{"/obligations", "/exceptions", "/ledger", "/manage/products", "/reviews", "/audit"}},
 		{"demo-auditor", "/console/audit", []string{"/obligations", "/exceptions", "/ledger", "/manage/products", "/reviews", "/audit", "/integrity"}},
