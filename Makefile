@@ -73,7 +73,9 @@ conformance-tools:
 		npm ci --prefix scripts/conformance --no-audit --no-fund --loglevel=error
 
 # screenshots: the console's pages as its browser tests see them (headless Chromium), written to
-# docs/screenshots/ for the README.
+# docs/screenshots/ for the README: every journey test whose name says Browser (sign-in, catalogue,
+# product, auction; the clerk's obligations, import, outcomes, exceptions and ledger; the operator's
+# publishing gate; the bureau's review; the auditor's trail and integrity page).
 .PHONY: screenshots
 screenshots: conformance-tools services
 	DATAVENUE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(SERVICES) exec -- go test -count=1 -run 'Browser' ./console/

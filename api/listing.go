@@ -25,6 +25,9 @@ type Listing interface {
 	ChangePrice(ctx context.Context, caller datavenue.Caller, id string, in listing.PriceInput) (listing.Product, error)
 	Get(ctx context.Context, caller datavenue.Caller, id string) (listing.Product, error)
 	Products(ctx context.Context, caller datavenue.Caller, f listing.ProductFilter) ([]listing.Product, error)
+	// Check is the publishing gate's verdict on a product now, without moving it (the console's
+	// checklist; the API's submit and publish answer the same conditions when they refuse).
+	Check(ctx context.Context, caller datavenue.Caller, id string) (listing.Product, []datavenue.FieldError, error)
 	PriceHistory(ctx context.Context, caller datavenue.Caller, id string) ([]listing.PriceVersion, error)
 	Search(ctx context.Context, in listing.SearchInput) (listing.SearchResult, error)
 	Public(ctx context.Context, id string) (listing.Product, error)

@@ -104,6 +104,10 @@ func issuerRole(k Kind) datavenue.Role {
 	return datavenue.RoleDataBureau
 }
 
+// IssuerRole is the bureau that reviews, issues and corrects a kind of certificate (the console
+// shows each bureau its own review queue by it).
+func IssuerRole(k Kind) datavenue.Role { return issuerRole(k) }
+
 // Correct fixes an error in a valid certificate: its issuer signs a new version, the old one is
 // superseded and kept.
 func (s Service) Correct(ctx context.Context, caller datavenue.Caller, id string, in CorrectInput) (Certificate, error) {

@@ -52,6 +52,9 @@ type Options struct {
 	DevIssuer string
 	// OIDC is the identity provider the console signs people in with (nil: none).
 	OIDC *OIDCConfig
+	// Integrity checks the stored invariants and the voucher chain for the integrity page (nil:
+	// the page says the check is not available).
+	Integrity IntegrityCheck
 	// Secure marks the session cookie Secure: the venue is reached over TLS.
 	Secure bool
 	Clock  datavenue.Clock
@@ -90,6 +93,28 @@ var pageOps = map[string][]string{
 	"product":   {"catalogueProduct", "pricingGuidance", "listCertificates", "listAuctions"},
 	"auction":   {"getAuction", "auctionFeed"},
 	"bid":       {"placeBid"},
+	// The clerk's pages (bureaus and auditors read the books too; only a clerk imports and
+	// resolves).
+	"obligations": {"listObligations"},
+	"payments":    {"listOrders", "recordPayment"},
+	"import":      {"importStatement"},
+	"imports":     {"getImport"},
+	"exceptions":  {"listExceptions"},
+	"resolve":     {"resolveException"},
+	"ledger":      {"trialBalance", "settlementReport"},
+	// The operator's: its products, each with the gate's checklist, prices, caps and bands.
+	"products": {"listProducts"},
+	"gate":     {"getProduct", "listCaps", "priceHistory"},
+	"publish":  {"submitProduct", "publishProduct"},
+	// The bureaus': the registration applications they review.
+	"reviews":     {"listApplications"},
+	"application": {"getApplication", "getAsset"},
+	"decide":      {"reviewApplication"},
+	// The auditor's: the audit trail, and the integrity of the books. The invariant check has no
+	// API operation (it is the command `datavenue check`); the page is for those who read the
+	// venue's own operations (metrics, parked engine events): its staff, clerks and auditors.
+	"audit":     {"listAuditEvents"},
+	"integrity": {"metrics", "listParkedEntries"},
 }
 
 // allowed reports whether role reaches every operation of the page.
@@ -121,12 +146,33 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Get("/signin/oidc", c.session(false), c.oidcStart)
 	g.Get("/signin/callback", c.session(false), c.oidcCallback)
 	g.Post("/signout", c.session(true), c.csrf, c.signOut)
-	g.Get("/", c.session(true), func(ctx *fiber.Ctx) error { return ctx.Redirect(Prefix+"/catalogue", fiber.StatusSeeOther) })
+	g.Get("/", c.session(true), func(ctx *fiber.Ctx) error {
+		return ctx.Redirect(home(sessionOf(ctx).Caller.Role), fiber.StatusSeeOther)
+	})
 	g.Get("/catalogue", c.session(true), c.page("catalogue"), c.catalogue)
 	g.Get("/products/:id", c.session(true), c.page("product"), c.product)
 	g.Get("/auctions/:id", c.session(true), c.page("auction"), c.auction)
 	g.Get("/auctions/:id/feed", c.session(true), c.page("auction"), c.feed)
 	g.Post("/auctions/:id/bids", c.session(true), c.csrf, c.page("bid"), c.bid)
+	g.Get("/obligations", c.session(true), c.page("obligations"), c.obligations)
+	g.Get("/payments", c.session(true), c.page("payments"), c.payments)
+	g.Post("/payments/:id", c.session(true), c.csrf, c.page("payments"), c.recordPayment)
+	g.Get("/imports/new", c.session(true), c.page("import"), c.importForm)
+	// The upload checks its CSRF token itself: the form is multipart and larger than a form.
+	g.Post("/imports", c.session(true), c.page("import"), c.importStatement)
+	g.Get("/imports/:id", c.session(true), c.page("imports"), c.importOutcomes)
+	g.Get("/exceptions", c.session(true), c.page("exceptions"), c.exceptions)
+	g.Post("/exceptions/:id/resolve", c.session(true), c.csrf, c.page("resolve"), c.resolve)
+	g.Get("/ledger", c.session(true), c.page("ledger"), c.ledger)
+	g.Get("/reports/settlement", c.session(true), c.page("ledger"), c.report)
+	g.Get("/manage/products", c.session(true), c.page("products"), c.myProducts)
+	g.Get("/manage/products/:id", c.session(true), c.page("gate"), c.manageProduct)
+	g.Post("/manage/products/:id/:step", c.session(true), c.csrf, c.page("publish"), c.step)
+	g.Get("/reviews", c.session(true), c.page("reviews"), c.reviews)
+	g.Get("/reviews/:id", c.session(true), c.page("application"), c.review)
+	g.Post("/reviews/:id", c.session(true), c.csrf, c.page("decide"), c.decide)
+	g.Get("/audit", c.session(true), c.page("audit"), c.auditTrail)
+	g.Get("/integrity", c.session(true), c.page("integrity"), c.integrity)
 }
 
 // page refuses a role that does not reach the page's operations.

@@ -3,10 +3,13 @@ package console
 import (
 	"io/fs"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/settlement"
 )
 
 // Every message a template or the Go code names is in the catalogue, in both languages, and every
@@ -40,6 +43,21 @@ func TestCatalogueHasEveryMessage(t *testing.T) {
 	}
 	codes := map[string][]string{"domain": listing.Domains, "type": listing.ProductTypes, "use": listing.UseCategories,
 		"method": {listing.MethodGuided, listing.MethodAppraisal, listing.MethodAuction, listing.MethodNegotiation, listing.MethodFree}}
+	codes["outcome"] = settlement.ReceiptOutcomes
+	codes["exception.kind"] = append(slices.Clone(settlement.ReceiptOutcomes[1:]), "unit_mismatch", "missing")
+	codes["obligation.kind"] = []string{"treasury_remittance", "finance_filing", "supervisor_filing"}
+	codes["account"] = []string{settlement.Clearing, settlement.DepositsHeld, settlement.Payable, settlement.DueToTreasury, settlement.Remitted,
+		settlement.VenueFees, settlement.PaidOut}
+	codes["status"] = []string{settlement.ObligationDue, settlement.ObligationRemitted, settlement.ObligationFiled}
+	codes["gate"] = []string{listing.CondRawData, listing.CondAssetUnknown, listing.CondAssetCertificate, listing.CondResourceCertificate,
+		listing.CondAuthorisation, listing.CondApproval, listing.CondAppraisal, listing.CondBelowAppraisalReserve, listing.CondOutsideBand,
+		listing.CondEligibilityConflict, listing.CondAuctionSchedulePassed, listing.CondFreeNeedsPublicUse, listing.CondFreeUsePriced,
+		listing.CondPurposeMismatch, listing.CondCapMissing, listing.CondAboveCap}
+	codes["status"] = append(codes["status"], listing.StatusDraft, listing.StatusSubmitted, listing.StatusPublished, listing.StatusSuspended, listing.StatusDelisted)
+	codes["item"] = append(certificates.ReviewItems(certificates.KindResource), certificates.ReviewItems(certificates.KindAsset)...)
+	codes["app.status"] = []string{string(certificates.AppSubmitted), string(certificates.AppRejected), string(certificates.AppIssued)}
+	codes["verdict"] = []string{"pass", "fail"}
+	codes["resource"] = auditResources
 	for _, r := range datavenue.Roles {
 		codes["role"] = append(codes["role"], string(r))
 	}

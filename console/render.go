@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/datavenue/datavenue"
 )
 
 // view is what every page template gets: the language, the session (nil before sign-in), the
@@ -31,18 +33,53 @@ func nav(l Lang, s *Session, path string) []navItem {
 		return nil
 	}
 	var items []navItem
-	if allowed("catalogue", s.Caller.Role) {
-		items = append(items, navItem{Prefix + "/catalogue", l.T("nav.catalogue"), path == Prefix+"/catalogue"})
+	for _, m := range menu {
+		if m.shown(s.Caller.Role) {
+			items = append(items, navItem{Prefix + m.path, l.T("nav." + m.page), path == Prefix+m.path})
+		}
 	}
 	return items
 }
 
-var funcs = template.FuncMap{}
+// menu is the navigation's pages, in its order: each shown to the roles that may open it (and,
+// with work set, do the work it is for: everyone may list products, only operators publish).
+var menu = []menuItem{
+	{page: "products", path: "/manage/products", work: "publish"}, {page: "reviews", path: "/reviews", work: "decide"},
+	{page: "obligations", path: "/obligations"}, {page: "payments", path: "/payments"}, {page: "import", path: "/imports/new"}, {page: "exceptions", path: "/exceptions"},
+	{page: "ledger", path: "/ledger"}, {page: "integrity", path: "/integrity"}, {page: "audit", path: "/audit", work: "integrity"},
+	{page: "catalogue", path: "/catalogue"},
+}
+
+type menuItem struct{ page, path, work string }
+
+func (m menuItem) shown(role datavenue.Role) bool {
+	return allowed(m.page, role) && (m.work == "" || allowed(m.work, role))
+}
+
+// home is where a role lands after signing in: its first page of work (the catalogue for buyers,
+// whose work starts there, and for roles with no page of their own).
+func home(role datavenue.Role) string {
+	// An auditor reads the books too (obligations come first on the menu) but starts from the
+	// audit trail.
+	if role == datavenue.RoleAuditor {
+		return Prefix + "/audit"
+	}
+	for _, m := range menu {
+		if m.page != "catalogue" && m.shown(role) {
+			return Prefix + m.path
+		}
+	}
+	return Prefix + "/catalogue"
+}
+
+// funcs are the templates' helpers: list makes a list of literal values (a filter's choices).
+var funcs = template.FuncMap{"list": func(v ...string) []string { return v }}
 
 // parsePages parses each page with the layout, once.
 func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "catalogue", "product", "auction", "error"} {
+	for _, name := range []string{"signin", "catalogue", "product", "auction", "error",
+		"obligations", "import", "imports", "exceptions", "ledger", "products", "gate", "reviews", "review", "audit", "integrity", "payments"} {
 		out[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out

@@ -23,7 +23,7 @@ type signinData struct {
 func (c *Console) signinPage(ctx *fiber.Ctx) error {
 	s := sessionOf(ctx)
 	if s.SignedIn() {
-		return ctx.Redirect(Prefix+"/catalogue", fiber.StatusSeeOther)
+		return ctx.Redirect(home(s.Caller.Role), fiber.StatusSeeOther)
 	}
 	d := signinData{OIDC: c.oidc != nil, CSRF: s.CSRF}
 	if c.devOn() {
@@ -46,7 +46,7 @@ func (c *Console) devSignIn(ctx *fiber.Ctx) error {
 	if err := c.signIn(ctx, datavenue.Caller{Subject: id.Subject, Issuer: c.o.DevIssuer, Role: id.Role, Org: id.Org}); err != nil {
 		return err
 	}
-	return ctx.Redirect(Prefix+"/catalogue", fiber.StatusSeeOther)
+	return ctx.Redirect(home(id.Role), fiber.StatusSeeOther)
 }
 
 // oidcStart begins the authorization code flow: a fresh state, nonce and PKCE verifier are kept in
@@ -98,7 +98,7 @@ func (c *Console) oidcCallback(ctx *fiber.Ctx) error {
 	if err := c.signIn(ctx, caller); err != nil {
 		return err
 	}
-	return ctx.Redirect(Prefix+"/catalogue", fiber.StatusSeeOther)
+	return ctx.Redirect(home(caller.Role), fiber.StatusSeeOther)
 }
 
 func (c *Console) signOut(ctx *fiber.Ctx) error {

@@ -37,6 +37,9 @@ type venue struct {
 	db     *postgres.DB
 	idp    *testIdP
 	client *venueclient.Client
+	// projector applies the engine's events (trades, closes) to PostgreSQL when a test asks: the
+	// test venue runs no background workers, so a test steps the projection itself.
+	projector *matching.Projector
 }
 
 // rolesTTL is how long the venue's role gate keeps an organisation's roles: a test sees a change at
@@ -120,7 +123,9 @@ func newVenueAt(t testing.TB, clock datavenue.Clock, users ...idpUser) *venue {
 		idp.now = clock.Now
 	}
 	m := auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: clock}
-	return &venue{URL: base, db: db, idp: idp, client: &venueclient.Client{Base: base, HTTP: &http.Client{Timeout: 30 * time.Second}, Minter: m, Out: io.Discard}}
+	projector := &matching.Projector{Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}, Store: db.Matching(), Consumer: "console-test",
+		ReclaimAfter: time.Minute, Logger: slog.New(slog.DiscardHandler)}
+	return &venue{URL: base, db: db, idp: idp, projector: projector, client: &venueclient.Client{Base: base, HTTP: &http.Client{Timeout: 30 * time.Second}, Minter: m, Out: io.Discard}}
 }
 
 // publishTransport takes an asset through registration, authorisation, approval and appraisal,

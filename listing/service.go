@@ -50,6 +50,8 @@ type Store interface {
 	Product(ctx context.Context, id string) (Product, error)
 	Products(ctx context.Context, f ProductFilter) ([]Product, error)
 	Transition(ctx context.Context, id, action string, newPrice string, change func(p *Product, facts Facts) error) (Product, error)
+	// GateFacts reads a product and the facts its gate weighs, changing nothing (Check).
+	GateFacts(ctx context.Context, id string) (Product, Facts, error)
 	PriceHistory(ctx context.Context, id string) ([]PriceVersion, error)
 	ProductsOnAsset(ctx context.Context, assetID string, status string) ([]string, error)
 	Search(ctx context.Context, q SearchQuery) (SearchResult, error)
@@ -180,15 +182,35 @@ func (s Service) own(caller datavenue.Caller, p *Product, bureauToo bool) error 
 
 // gate returns the refusal for unmet conditions, or nil.
 func (s Service) gate(p Product, facts Facts, onMarket bool) error {
+	if unmet := s.unmet(p, facts, onMarket); len(unmet) > 0 {
+		return GateError(unmet)
+	}
+	return nil
+}
+
+// unmet is the gate's verdict at this instant: every condition p does not meet.
+func (s Service) unmet(p Product, facts Facts, onMarket bool) []datavenue.FieldError {
 	now := s.Clock.Now()
 	unmet := Evaluate(p, facts, now)
 	if onMarket {
 		unmet = append(unmet, EvaluateSchedule(p, now)...)
 	}
-	if len(unmet) > 0 {
-		return GateError(unmet)
+	return unmet
+}
+
+// Check is what the gate would say of a product now if it went on the market (submit, publish,
+// reinstate), without moving it: the unmet conditions, none when it may. It is the same verdict
+// the steps reach (the same facts, the same evaluation), so a page can show an operator the
+// checklist before the step is tried. A product the caller may not read is not found.
+func (s Service) Check(ctx context.Context, caller datavenue.Caller, id string) (Product, []datavenue.FieldError, error) {
+	p, facts, err := s.Store.GateFacts(ctx, id)
+	if err != nil {
+		return Product{}, nil, err
 	}
-	return nil
+	if !visible(caller, p) {
+		return Product{}, nil, errProductNotFound
+	}
+	return p, s.unmet(p, facts, p.Status != StatusPublished), nil
 }
 
 // Submit declares a draft ready; the gate is checked now, so the operator learns every unmet

@@ -6,6 +6,9 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/datavenue/datavenue/auth"
+	"github.com/datavenue/datavenue/settlement"
 )
 
 // Invariant is one rule the stored data must satisfy whatever happened to the processes that
@@ -96,6 +99,26 @@ var invariantQueries = []struct {
 	{"voucher_log_contiguous", "voucher sequence numbers run 1, 2, 3 … with no gap",
 		`SELECT count(*) FROM vouchers`,
 		`SELECT 'gap before ' || seq FROM (SELECT seq, lag(seq, 1, 0::bigint) OVER (ORDER BY seq) AS prev FROM vouchers) v WHERE seq <> prev + 1`},
+}
+
+// CheckAll is every invariant (CheckInvariants) and the voucher chain's, whose hashes and
+// signatures are verified with keys (settlement.VerifyChain): what `datavenue check` and the
+// console's integrity page report.
+func (db *DB) CheckAll(ctx context.Context, keys auth.KeySource) ([]Invariant, error) {
+	results, err := db.CheckInvariants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log, err := db.Settlement().VoucherLog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	chain := Invariant{Name: "voucher_chain_intact", Checked: int64(len(log)),
+		Rule: "every voucher's signature verifies and each entry's hash covers the one before"}
+	if err := settlement.VerifyChain(log, keys); err != nil {
+		chain.Violating = []string{err.Error()}
+	}
+	return append(results, chain), nil
 }
 
 // CheckInvariants runs every invariant on one snapshot of the database. Only the voucher chain's

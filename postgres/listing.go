@@ -187,6 +187,23 @@ func (db ListingStore) ProductsOnAsset(ctx context.Context, assetID, status stri
 	return ids, interpretError(err)
 }
 
+// GateFacts reads a product and the facts of its gate in one transaction, as Transition does but
+// without locking the product or changing it (the facts' share locks end with the transaction; a
+// step re-reads them under its own lock).
+func (db ListingStore) GateFacts(ctx context.Context, id string) (listing.Product, listing.Facts, error) {
+	var p listing.Product
+	var facts listing.Facts
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if p, err = scanProduct(tx.QueryRow(ctx, `SELECT `+productColumns+` FROM products p WHERE p.id = $1`, id)); err != nil {
+			return notFoundAs(err, errProductNotFound)
+		}
+		facts, err = gateFacts(ctx, tx, p)
+		return err
+	})
+	return p, facts, err
+}
+
 // Transition changes a product under a row lock, with the gate's facts read (and share-locked) in
 // the same transaction (see listing.Store).
 //
