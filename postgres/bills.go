@@ -45,10 +45,15 @@ func (db SubscriptionStore) BillPeriod(ctx context.Context, subID string, p subs
 			return notFoundAs(err, datavenue.NotFound("subscription_not_found", "no such subscription"))
 		}
 		var exists bool
-		var units string
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM subscription_bills WHERE subscription_id = $1 AND period_index = $2),
-				(SELECT coalesce(sum(quantity), 0)::text FROM usage_records WHERE subscription_id = $1 AND period_start = $3)`,
-			subID, p.Index, p.Start.Time()).Scan(&exists, &units); err != nil || exists {
+		var units, digest string
+		var records int64
+		// The records' count and digest (subscriptions.RecordsDigest, in SQL: byte order by
+		// COLLATE "C") are read with their sum, so the voucher lists exactly what was summed.
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM subscription_bills WHERE subscription_id = $1 AND period_index = $2), u.*
+				FROM (SELECT coalesce(sum(quantity), 0)::text, count(*),
+					'sha256:' || encode(sha256(convert_to(coalesce(string_agg(record_id, E'\n' ORDER BY record_id COLLATE "C"), ''), 'UTF8')), 'hex')
+					FROM usage_records WHERE subscription_id = $1 AND period_start = $3) u`,
+			subID, p.Index, p.Start.Time()).Scan(&exists, &units, &records, &digest); err != nil || exists {
 			return err
 		}
 		rows, err := tx.Query(ctx, capSelect+`WHERE product_id = $1 ORDER BY charging_unit, version`, s.ProductID)
@@ -65,9 +70,10 @@ func (db SubscriptionStore) BillPeriod(ctx context.Context, subID string, p subs
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO subscription_bills (subscription_id, period_index, period_start, period_end, units, unit_price,
-				fixed_fee, metered, total, capped_by, order_id) VALUES ($1, $2, $3, $4, $5::numeric, $6::numeric, $7::numeric, $8::numeric, $9::numeric, $10, $11)`,
+				fixed_fee, metered, total, capped_by, order_id, record_count, records_digest)
+				VALUES ($1, $2, $3, $4, $5::numeric, $6::numeric, $7::numeric, $8::numeric, $9::numeric, $10, $11, $12, $13)`,
 			subID, p.Index, p.Start.Time(), p.End.Time(), b.Units.String(), b.UnitPrice.String(), b.FixedFee.String(), b.Metered.String(),
-			b.Total.String(), append([]string{}, b.CappedBy...), orderID); err != nil {
+			b.Total.String(), append([]string{}, b.CappedBy...), orderID, records, digest); err != nil {
 			return err
 		}
 		billed = true
