@@ -152,6 +152,7 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		Vouchers:       v.Vouchers,
 		Reconciliation: settlement.Reconciliation{Store: b.DB.Settlement(), Reports: b.DB.Settlement(), Clock: clock},
 		Subscriptions:  subscriptions.Service{Store: b.DB.Subscriptions(), Clock: clock},
+		Revisions:      subscriptions.Revisions{Store: b.DB.Subscriptions(), Clock: clock},
 		MeteringSecret: []byte(cfg.MeteringSecret),
 		Projection:     matching.ProjectionControl{Store: b.DB.Matching(), Redis: b.Redis, Keys: b.Keys, Clock: clock, LagLimit: cfg.ProjectionLagLimit},
 		Webhooks:       webhooks.Service{Store: b.DB.Webhooks(), Clock: clock, AllowHTTP: cfg.WebhookAllowHTTP, Wake: v.wakeWebhooks},
