@@ -174,6 +174,8 @@ var Policy = map[string]Rule{
 	"cancelSubscription": ownOnly(buyer, operator), "reportUsage": anyone(operator),
 	// A file product's operator publishes its revisions to the subscribers.
 	"publishRevision": ownOnly(operator),
+	// Usage reports: each party its own use (the service filters), the book keepers everyone's.
+	"usageReport": anyone(append(roles(operator, buyer), BookKeepers...)...),
 
 	// The projection's parked engine events: the venue's clerks handle them, auditors read.
 	"listParkedEntries": anyone(VenueStaff...), "getParkedEntry": anyone(VenueStaff...),

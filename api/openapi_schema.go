@@ -169,6 +169,9 @@ var componentNames = map[string]string{
 	"listing.Input":        "ProductInput",
 	"listing.Delivery":     "ProductDelivery",
 	"settlement.Delivery":  "OrderDelivery",
+	// Two packages have a CancelInput: the certificates' keeps the bare name the client had.
+	"subscriptions.CancelInput": "SubscriptionCancelInput",
+	"certificates.CancelInput":  "CancelInput",
 }
 
 // genericName names an instance of a generic type by its arguments: "PageOfOrder".

@@ -6,7 +6,7 @@ package api
 // serves for the same version and servers (none: the document names its own origin, "/").
 func PublishedDocument(version string, servers ...string) ([]byte, error) {
 	h := &handlers{d: Deps{Projection: documentedProjection{}, Webhooks: documentedWebhooks{}, Subscriptions: documentedSubscriptions{},
-		Revisions: documentedRevisions{}, Version: version}}
+		Revisions: documentedRevisions{}, UsageReports: documentedUsageReports{}, Version: version}}
 	return jsonMarshal(Document(h.routes(), version, servers...))
 }
 
@@ -19,4 +19,5 @@ type (
 	// the generated client until these stood in for them.
 	documentedSubscriptions struct{ Subscriptions }
 	documentedRevisions     struct{ Revisions }
+	documentedUsageReports  struct{ UsageReports }
 )

@@ -26,7 +26,7 @@ func (h *handlers) subscriptionRoutes() []Route {
 		return nil
 	}
 	id := []Param{{Name: "id", In: "path"}}
-	return append(h.revisionRoutes(), []Route{
+	return append(append(h.revisionRoutes(), h.usageReportRoutes()...), []Route{
 		{"GET", "/v1/subscriptions", Operation{ID: "listSubscriptions", Tag: "subscriptions",
 			Summary: "Subscriptions (a buyer's or an operator's own; clerks, bureaus and auditors all)", Auth: true,
 			Params: []Param{limitParam, cursorParam}, Response: Page[subscriptions.Subscription]{}, Errors: []int{422}}, h.listMeteredSubscriptions},

@@ -888,6 +888,27 @@ func (e SubscriptionsSubscriptionStatus) Valid() bool {
 	}
 }
 
+// Defines values for UsageReportScope.
+const (
+	UsageReportScopeAll      UsageReportScope = "all"
+	UsageReportScopeBuyer    UsageReportScope = "buyer"
+	UsageReportScopeOperator UsageReportScope = "operator"
+)
+
+// Valid indicates whether the value is a known member of the UsageReportScope enum.
+func (e UsageReportScope) Valid() bool {
+	switch e {
+	case UsageReportScopeAll:
+		return true
+	case UsageReportScopeBuyer:
+		return true
+	case UsageReportScopeOperator:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for VerdictStatus.
 const (
 	VerdictStatusAccepted  VerdictStatus = "accepted"
@@ -1032,6 +1053,27 @@ func (e AnnualReportParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for UsageReportParamsFormat.
+const (
+	UsageReportParamsFormatCsv  UsageReportParamsFormat = "csv"
+	UsageReportParamsFormatJson UsageReportParamsFormat = "json"
+	UsageReportParamsFormatXlsx UsageReportParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the UsageReportParamsFormat enum.
+func (e UsageReportParamsFormat) Valid() bool {
+	switch e {
+	case UsageReportParamsFormatCsv:
+		return true
+	case UsageReportParamsFormatJson:
+		return true
+	case UsageReportParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListWebhookDeliveriesParamsStatus.
 const (
 	ListWebhookDeliveriesParamsStatusDead      ListWebhookDeliveriesParamsStatus = "dead"
@@ -1167,8 +1209,9 @@ type AnnualReport struct {
 	Trades    int    `json:"trades"`
 
 	// Turnover Examples: 9000.00
-	Turnover string `json:"turnover"`
-	Year     int    `json:"year"`
+	Turnover string       `json:"turnover"`
+	Usage    []UsageTotal `json:"usage"`
+	Year     int          `json:"year"`
 }
 
 // Application defines model for Application.
@@ -1650,6 +1693,11 @@ type BidResult struct {
 	Seq    int       `json:"seq"`
 }
 
+// CancelInput defines model for CancelInput.
+type CancelInput struct {
+	Reason string `json:"reason"`
+}
+
 // Cap defines model for Cap.
 type Cap struct {
 	// Amount Examples: 9000.00
@@ -1745,11 +1793,6 @@ type Certificate struct {
 	ValidFrom          openapi_types.Date `json:"valid_from"`
 	ValidUntil         openapi_types.Date `json:"valid_until"`
 	Version            int                `json:"version"`
-}
-
-// CertificatesCancelInput defines model for CertificatesCancelInput.
-type CertificatesCancelInput struct {
-	Reason string `json:"reason"`
 }
 
 // ConcurInput defines model for ConcurInput.
@@ -2837,6 +2880,11 @@ type StatusReport struct {
 	Version       int                `json:"version"`
 }
 
+// SubscriptionCancelInput defines model for SubscriptionCancelInput.
+type SubscriptionCancelInput struct {
+	Reason string `json:"reason"`
+}
+
 // SubscriptionInput defines model for SubscriptionInput.
 type SubscriptionInput struct {
 	Description *string `json:"description,omitempty"`
@@ -2898,11 +2946,6 @@ type SubscriptionPlanInput struct {
 
 // SubscriptionPlanInputBillingPeriod defines model for SubscriptionPlanInput.BillingPeriod.
 type SubscriptionPlanInputBillingPeriod string
-
-// SubscriptionsCancelInput defines model for SubscriptionsCancelInput.
-type SubscriptionsCancelInput struct {
-	Reason string `json:"reason"`
-}
 
 // SubscriptionsSubscription defines model for SubscriptionsSubscription.
 type SubscriptionsSubscription struct {
@@ -2989,6 +3032,63 @@ type TrialBalance struct {
 	// Total the sum of all balances: 0.00 in a balanced ledger
 	Total        string `json:"total"`
 	Transactions int    `json:"transactions"`
+}
+
+// UsagePeriodLine defines model for UsagePeriodLine.
+type UsagePeriodLine struct {
+	Billed       *string            `json:"billed,omitempty"`
+	BuyerId      string             `json:"buyer_id"`
+	OperatorId   string             `json:"operator_id"`
+	PeriodStart  openapi_types.Date `json:"period_start"`
+	ProductId    string             `json:"product_id"`
+	ProductTitle string             `json:"product_title"`
+
+	// Quantity units used as a decimal string
+	//
+	// Examples: -1234.50
+	Quantity       string `json:"quantity"`
+	Records        int    `json:"records"`
+	SubscriptionId string `json:"subscription_id"`
+	Unit           string `json:"unit"`
+}
+
+// UsageProductLine defines model for UsageProductLine.
+type UsageProductLine struct {
+	ProductId    string `json:"product_id"`
+	ProductTitle string `json:"product_title"`
+
+	// Quantity units used as a decimal string
+	//
+	// Examples: -1234.50
+	Quantity      string `json:"quantity"`
+	Records       int    `json:"records"`
+	Subscriptions int    `json:"subscriptions"`
+	Unit          string `json:"unit"`
+}
+
+// UsageReport defines model for UsageReport.
+type UsageReport struct {
+	ByPeriod  []UsagePeriodLine  `json:"by_period"`
+	ByProduct []UsageProductLine `json:"by_product"`
+	Org       *string            `json:"org,omitempty"`
+	ProductId *string            `json:"product_id,omitempty"`
+	Scope     UsageReportScope   `json:"scope"`
+	Year      int                `json:"year"`
+}
+
+// UsageReportScope defines model for UsageReport.Scope.
+type UsageReportScope string
+
+// UsageTotal defines model for UsageTotal.
+type UsageTotal struct {
+	ProductId    string `json:"product_id"`
+	ProductTitle string `json:"product_title"`
+
+	// Quantity units used as a decimal string (six places)
+	Quantity      string `json:"quantity"`
+	Records       int    `json:"records"`
+	Subscriptions int    `json:"subscriptions"`
+	Unit          string `json:"unit"`
 }
 
 // Verdict defines model for Verdict.
@@ -3715,6 +3815,21 @@ type ReportUsageParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// UsageReportParams defines parameters for UsageReport.
+type UsageReportParams struct {
+	// Year the calendar year (China Standard Time); default: this year
+	Year *int `form:"year,omitempty" json:"year,omitempty"`
+
+	// ProductId one product only
+	ProductId *string `form:"product_id,omitempty" json:"product_id,omitempty"`
+
+	// Format json, csv (UTF-8 with BOM) or xlsx; default: by Accept (text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), else json
+	Format *UsageReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// UsageReportParamsFormat defines parameters for UsageReport.
+type UsageReportParamsFormat string
+
 // ReplayWebhookDeliveryParams defines parameters for ReplayWebhookDelivery.
 type ReplayWebhookDeliveryParams struct {
 	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
@@ -3800,7 +3915,7 @@ type AssessAuthorisationJSONRequestBody = AssessInput
 type NarrowAuthorisationJSONRequestBody = NarrowInput
 
 // RevokeAuthorisationJSONRequestBody defines body for RevokeAuthorisation for application/json ContentType.
-type RevokeAuthorisationJSONRequestBody = CertificatesCancelInput
+type RevokeAuthorisationJSONRequestBody = CancelInput
 
 // ApplyForCertificateJSONRequestBody defines body for ApplyForCertificate for application/json ContentType.
 type ApplyForCertificateJSONRequestBody = ApplyInput
@@ -3815,7 +3930,7 @@ type ConcurJSONRequestBody = ConcurInput
 type ReviewApplicationJSONRequestBody = ReviewInput
 
 // CancelCertificateJSONRequestBody defines body for CancelCertificate for application/json ContentType.
-type CancelCertificateJSONRequestBody = CertificatesCancelInput
+type CancelCertificateJSONRequestBody = CancelInput
 
 // CorrectCertificateJSONRequestBody defines body for CorrectCertificate for application/json ContentType.
 type CorrectCertificateJSONRequestBody = CorrectInput
@@ -3872,7 +3987,7 @@ type SuspendProductJSONRequestBody = SuspendInput
 type ResolveExceptionJSONRequestBody = ResolveInput
 
 // CancelSubscriptionJSONRequestBody defines body for CancelSubscription for application/json ContentType.
-type CancelSubscriptionJSONRequestBody = SubscriptionsCancelInput
+type CancelSubscriptionJSONRequestBody = SubscriptionCancelInput
 
 // ReportUsageJSONRequestBody defines body for ReportUsage for application/json ContentType.
 type ReportUsageJSONRequestBody = BatchInput
@@ -4941,6 +5056,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/usage-batches (the `ReportUsage` operationId).
 	ReportUsage(ctx context.Context, params *ReportUsageParams, body ReportUsageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UsageReport Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
+	//
+	// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	//
+	// Corresponds with GET /v1/usage-reports (the `UsageReport` operationId).
+	UsageReport(ctx context.Context, params *UsageReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetVoucher A voucher's place in the log
 	//
@@ -7410,6 +7532,23 @@ func (c *Client) ReportUsageWithBody(ctx context.Context, params *ReportUsagePar
 // Corresponds with POST /v1/usage-batches (the `ReportUsage` operationId).
 func (c *Client) ReportUsage(ctx context.Context, params *ReportUsageParams, body ReportUsageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReportUsageRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UsageReport Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
+//
+// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+//
+// Corresponds with GET /v1/usage-reports (the `UsageReport` operationId).
+func (c *Client) UsageReport(ctx context.Context, params *UsageReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUsageReportRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -13703,6 +13842,84 @@ func NewReportUsageRequestWithBody(server string, params *ReportUsageParams, con
 	return req, nil
 }
 
+// NewUsageReportRequest constructs an http.Request for the UsageReport method
+func NewUsageReportRequest(server string, params *UsageReportParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/usage-reports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Year != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "year", *params.Year, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProductId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "product_id", *params.ProductId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetVoucherRequest constructs an http.Request for the GetVoucher method
 func NewGetVoucherRequest(server string, id string) (*http.Request, error) {
 	var err error
@@ -15369,6 +15586,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/usage-batches (the `ReportUsage` operationId).
 	ReportUsageWithResponse(ctx context.Context, params *ReportUsageParams, body ReportUsageJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportUsageResponse, error)
+
+	// UsageReportWithResponse Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
+	//
+	// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/usage-reports (the `UsageReport` operationId).
+	UsageReportWithResponse(ctx context.Context, params *UsageReportParams, reqEditors ...RequestEditorFn) (*UsageReportResponse, error)
 
 	// GetVoucherWithResponse A voucher's place in the log
 	//
@@ -31892,6 +32118,155 @@ func (r ReportUsageResponse) ContentType() string {
 	return ""
 }
 
+// UsageReportResponse200Headers the declared response headers of an HTTP 200 response for UsageReport
+type UsageReportResponse200Headers struct {
+	XRequestId string
+}
+
+// UsageReportResponse401Headers the declared response headers of an HTTP 401 response for UsageReport
+type UsageReportResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// UsageReportResponse403Headers the declared response headers of an HTTP 403 response for UsageReport
+type UsageReportResponse403Headers struct {
+	XRequestId string
+}
+
+// UsageReportResponse406Headers the declared response headers of an HTTP 406 response for UsageReport
+type UsageReportResponse406Headers struct {
+	XRequestId string
+}
+
+// UsageReportResponse422Headers the declared response headers of an HTTP 422 response for UsageReport
+type UsageReportResponse422Headers struct {
+	XRequestId string
+}
+
+// UsageReportResponse429Headers the declared response headers of an HTTP 429 response for UsageReport
+type UsageReportResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// UsageReportResponse500Headers the declared response headers of an HTTP 500 response for UsageReport
+type UsageReportResponse500Headers struct {
+	XRequestId string
+}
+
+// UsageReportResponse503Headers the declared response headers of an HTTP 503 response for UsageReport
+type UsageReportResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type UsageReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageReport
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON406 the response for an HTTP 406 `application/problem+json` response
+	ApplicationproblemJSON406 *NotAcceptable
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UsageReportResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UsageReportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UsageReportResponse403Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *UsageReportResponse406Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UsageReportResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UsageReportResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UsageReportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UsageReportResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UsageReportResponse) GetJSON200() *UsageReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON406 returns the response for an HTTP 406 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON406() *NotAcceptable {
+	return r.ApplicationproblemJSON406
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UsageReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UsageReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UsageReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UsageReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetVoucherResponse200Headers the declared response headers of an HTTP 200 response for GetVoucher
 type GetVoucherResponse200Headers struct {
 	XRequestId string
@@ -35409,6 +35784,21 @@ func (c *ClientWithResponses) ReportUsageWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParseReportUsageResponse(rsp)
+}
+
+// UsageReportWithResponse Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
+//
+// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/usage-reports (the `UsageReport` operationId).
+func (c *ClientWithResponses) UsageReportWithResponse(ctx context.Context, params *UsageReportParams, reqEditors ...RequestEditorFn) (*UsageReportResponse, error) {
+	rsp, err := c.UsageReport(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUsageReportResponse(rsp)
 }
 
 // GetVoucherWithResponse A voucher's place in the log
@@ -55554,6 +55944,185 @@ func ParseReportUsageResponse(rsp *http.Response) (*ReportUsageResponse, error) 
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers ReportUsageResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUsageReportResponse parses an HTTP response from a UsageReportWithResponse call
+func ParseUsageReportResponse(rsp *http.Response) (*UsageReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UsageReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UsageReportResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers UsageReportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UsageReportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 406:
+		var headers UsageReportResponse406Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers406 = &headers
+	case rsp.StatusCode == 422:
+		var headers UsageReportResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers UsageReportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers UsageReportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UsageReportResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
