@@ -384,6 +384,66 @@ func (e ItemVerdictVerdict) Valid() bool {
 	}
 }
 
+// Defines values for MeteredSubscriptionBillingPeriod.
+const (
+	MeteredSubscriptionBillingPeriodMonthly   MeteredSubscriptionBillingPeriod = "monthly"
+	MeteredSubscriptionBillingPeriodQuarterly MeteredSubscriptionBillingPeriod = "quarterly"
+)
+
+// Valid indicates whether the value is a known member of the MeteredSubscriptionBillingPeriod enum.
+func (e MeteredSubscriptionBillingPeriod) Valid() bool {
+	switch e {
+	case MeteredSubscriptionBillingPeriodMonthly:
+		return true
+	case MeteredSubscriptionBillingPeriodQuarterly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MeteredSubscriptionChargingUnit.
+const (
+	MeteredSubscriptionChargingUnitPerCall     MeteredSubscriptionChargingUnit = "per_call"
+	MeteredSubscriptionChargingUnitPerTimeUnit MeteredSubscriptionChargingUnit = "per_time_unit"
+	MeteredSubscriptionChargingUnitPerVolume   MeteredSubscriptionChargingUnit = "per_volume"
+)
+
+// Valid indicates whether the value is a known member of the MeteredSubscriptionChargingUnit enum.
+func (e MeteredSubscriptionChargingUnit) Valid() bool {
+	switch e {
+	case MeteredSubscriptionChargingUnitPerCall:
+		return true
+	case MeteredSubscriptionChargingUnitPerTimeUnit:
+		return true
+	case MeteredSubscriptionChargingUnitPerVolume:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MeteredSubscriptionStatus.
+const (
+	MeteredSubscriptionStatusActive    MeteredSubscriptionStatus = "active"
+	MeteredSubscriptionStatusCancelled MeteredSubscriptionStatus = "cancelled"
+	MeteredSubscriptionStatusExpired   MeteredSubscriptionStatus = "expired"
+)
+
+// Valid indicates whether the value is a known member of the MeteredSubscriptionStatus enum.
+func (e MeteredSubscriptionStatus) Valid() bool {
+	switch e {
+	case MeteredSubscriptionStatusActive:
+		return true
+	case MeteredSubscriptionStatusCancelled:
+		return true
+	case MeteredSubscriptionStatusExpired:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MoveInputAction.
 const (
 	MoveInputActionAccept   MoveInputAction = "accept"
@@ -792,6 +852,24 @@ func (e RevenueStandingStatus) Valid() bool {
 	}
 }
 
+// Defines values for SubscriptionStatus.
+const (
+	SubscriptionStatusActive  SubscriptionStatus = "active"
+	SubscriptionStatusDeleted SubscriptionStatus = "deleted"
+)
+
+// Valid indicates whether the value is a known member of the SubscriptionStatus enum.
+func (e SubscriptionStatus) Valid() bool {
+	switch e {
+	case SubscriptionStatusActive:
+		return true
+	case SubscriptionStatusDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SubscriptionPlanBillingPeriod.
 const (
 	SubscriptionPlanBillingPeriodMonthly   SubscriptionPlanBillingPeriod = "monthly"
@@ -822,66 +900,6 @@ func (e SubscriptionPlanInputBillingPeriod) Valid() bool {
 	case SubscriptionPlanInputBillingPeriodMonthly:
 		return true
 	case SubscriptionPlanInputBillingPeriodQuarterly:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SubscriptionsSubscriptionBillingPeriod.
-const (
-	SubscriptionsSubscriptionBillingPeriodMonthly   SubscriptionsSubscriptionBillingPeriod = "monthly"
-	SubscriptionsSubscriptionBillingPeriodQuarterly SubscriptionsSubscriptionBillingPeriod = "quarterly"
-)
-
-// Valid indicates whether the value is a known member of the SubscriptionsSubscriptionBillingPeriod enum.
-func (e SubscriptionsSubscriptionBillingPeriod) Valid() bool {
-	switch e {
-	case SubscriptionsSubscriptionBillingPeriodMonthly:
-		return true
-	case SubscriptionsSubscriptionBillingPeriodQuarterly:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SubscriptionsSubscriptionChargingUnit.
-const (
-	SubscriptionsSubscriptionChargingUnitPerCall     SubscriptionsSubscriptionChargingUnit = "per_call"
-	SubscriptionsSubscriptionChargingUnitPerTimeUnit SubscriptionsSubscriptionChargingUnit = "per_time_unit"
-	SubscriptionsSubscriptionChargingUnitPerVolume   SubscriptionsSubscriptionChargingUnit = "per_volume"
-)
-
-// Valid indicates whether the value is a known member of the SubscriptionsSubscriptionChargingUnit enum.
-func (e SubscriptionsSubscriptionChargingUnit) Valid() bool {
-	switch e {
-	case SubscriptionsSubscriptionChargingUnitPerCall:
-		return true
-	case SubscriptionsSubscriptionChargingUnitPerTimeUnit:
-		return true
-	case SubscriptionsSubscriptionChargingUnitPerVolume:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for SubscriptionsSubscriptionStatus.
-const (
-	SubscriptionsSubscriptionStatusActive    SubscriptionsSubscriptionStatus = "active"
-	SubscriptionsSubscriptionStatusCancelled SubscriptionsSubscriptionStatus = "cancelled"
-	SubscriptionsSubscriptionStatusExpired   SubscriptionsSubscriptionStatus = "expired"
-)
-
-// Valid indicates whether the value is a known member of the SubscriptionsSubscriptionStatus enum.
-func (e SubscriptionsSubscriptionStatus) Valid() bool {
-	switch e {
-	case SubscriptionsSubscriptionStatusActive:
-		return true
-	case SubscriptionsSubscriptionStatusCancelled:
-		return true
-	case SubscriptionsSubscriptionStatusExpired:
 		return true
 	default:
 		return false
@@ -945,24 +963,6 @@ func (e WebhooksDeliveryStatus) Valid() bool {
 	case WebhooksDeliveryStatusDelivered:
 		return true
 	case WebhooksDeliveryStatusPending:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for WebhooksSubscriptionStatus.
-const (
-	WebhooksSubscriptionStatusActive  WebhooksSubscriptionStatus = "active"
-	WebhooksSubscriptionStatusDeleted WebhooksSubscriptionStatus = "deleted"
-)
-
-// Valid indicates whether the value is a known member of the WebhooksSubscriptionStatus enum.
-func (e WebhooksSubscriptionStatus) Valid() bool {
-	switch e {
-	case WebhooksSubscriptionStatusActive:
-		return true
-	case WebhooksSubscriptionStatusDeleted:
 		return true
 	default:
 		return false
@@ -2057,6 +2057,54 @@ type Me struct {
 	Subject string `json:"subject"`
 }
 
+// MeteredSubscription defines model for MeteredSubscription.
+type MeteredSubscription struct {
+	BillingPeriod MeteredSubscriptionBillingPeriod `json:"billing_period"`
+	BuyerId       string                           `json:"buyer_id"`
+	CancelReason  *string                          `json:"cancel_reason,omitempty"`
+	CancelledAt   *time.Time                       `json:"cancelled_at,omitempty"`
+
+	// CancelledBy buyer or operator
+	CancelledBy  *string                         `json:"cancelled_by,omitempty"`
+	ChargingUnit MeteredSubscriptionChargingUnit `json:"charging_unit"`
+	CreatedAt    time.Time                       `json:"created_at"`
+	Currency     string                          `json:"currency"`
+	EndsOn       openapi_types.Date              `json:"ends_on"`
+
+	// FixedFee Examples: 9000.00
+	FixedFee string `json:"fixed_fee"`
+	Free     bool   `json:"free"`
+	Id       string `json:"id"`
+
+	// PlanMaximum Examples: 9000.00
+	PlanMaximum *string `json:"plan_maximum,omitempty"`
+	ProductId   string  `json:"product_id"`
+
+	// Quota free use: units per period
+	//
+	// Examples: -1234.50
+	Quota       *string                   `json:"quota,omitempty"`
+	Renewal     bool                      `json:"renewal"`
+	SellerId    string                    `json:"seller_id"`
+	StartedAt   time.Time                 `json:"started_at"`
+	StartsOn    openapi_types.Date        `json:"starts_on"`
+	Status      MeteredSubscriptionStatus `json:"status"`
+	TermPeriods int                       `json:"term_periods"`
+	TradeId     string                    `json:"trade_id"`
+
+	// UnitPrice Examples: 9000.00
+	UnitPrice string `json:"unit_price"`
+}
+
+// MeteredSubscriptionBillingPeriod defines model for MeteredSubscription.BillingPeriod.
+type MeteredSubscriptionBillingPeriod string
+
+// MeteredSubscriptionChargingUnit defines model for MeteredSubscription.ChargingUnit.
+type MeteredSubscriptionChargingUnit string
+
+// MeteredSubscriptionStatus defines model for MeteredSubscription.Status.
+type MeteredSubscriptionStatus string
+
 // MoveInput defines model for MoveInput.
 type MoveInput struct {
 	Action MoveInputAction `json:"action"`
@@ -2300,6 +2348,12 @@ type PageOfException struct {
 	NextCursor *string     `json:"next_cursor,omitempty"`
 }
 
+// PageOfMeteredSubscription defines model for PageOfMeteredSubscription.
+type PageOfMeteredSubscription struct {
+	Data       []MeteredSubscription `json:"data"`
+	NextCursor *string               `json:"next_cursor,omitempty"`
+}
+
 // PageOfObligation defines model for PageOfObligation.
 type PageOfObligation struct {
 	Data       []Obligation `json:"data"`
@@ -2336,22 +2390,16 @@ type PageOfReceiptOutcome struct {
 	NextCursor *string          `json:"next_cursor,omitempty"`
 }
 
-// PageOfSubscriptionsSubscription defines model for PageOfSubscriptionsSubscription.
-type PageOfSubscriptionsSubscription struct {
-	Data       []SubscriptionsSubscription `json:"data"`
-	NextCursor *string                     `json:"next_cursor,omitempty"`
+// PageOfSubscription defines model for PageOfSubscription.
+type PageOfSubscription struct {
+	Data       []Subscription `json:"data"`
+	NextCursor *string        `json:"next_cursor,omitempty"`
 }
 
 // PageOfWebhooksDelivery defines model for PageOfWebhooksDelivery.
 type PageOfWebhooksDelivery struct {
 	Data       []WebhooksDelivery `json:"data"`
 	NextCursor *string            `json:"next_cursor,omitempty"`
-}
-
-// PageOfWebhooksSubscription defines model for PageOfWebhooksSubscription.
-type PageOfWebhooksSubscription struct {
-	Data       []WebhooksSubscription `json:"data"`
-	NextCursor *string                `json:"next_cursor,omitempty"`
 }
 
 // ParkedEntry defines model for ParkedEntry.
@@ -2880,6 +2928,24 @@ type StatusReport struct {
 	Version       int                `json:"version"`
 }
 
+// Subscription defines model for Subscription.
+type Subscription struct {
+	CreatedAt   time.Time  `json:"created_at"`
+	DeletedAt   *time.Time `json:"deleted_at,omitempty"`
+	Description *string    `json:"description,omitempty"`
+	Events      []string   `json:"events"`
+	Id          string     `json:"id"`
+	Org         string     `json:"org"`
+
+	// Secret the signing secret; only in the answer that creates the subscription
+	Secret *string            `json:"secret,omitempty"`
+	Status SubscriptionStatus `json:"status"`
+	Url    string             `json:"url"`
+}
+
+// SubscriptionStatus defines model for Subscription.Status.
+type SubscriptionStatus string
+
 // SubscriptionCancelInput defines model for SubscriptionCancelInput.
 type SubscriptionCancelInput struct {
 	Reason string `json:"reason"`
@@ -2946,54 +3012,6 @@ type SubscriptionPlanInput struct {
 
 // SubscriptionPlanInputBillingPeriod defines model for SubscriptionPlanInput.BillingPeriod.
 type SubscriptionPlanInputBillingPeriod string
-
-// SubscriptionsSubscription defines model for SubscriptionsSubscription.
-type SubscriptionsSubscription struct {
-	BillingPeriod SubscriptionsSubscriptionBillingPeriod `json:"billing_period"`
-	BuyerId       string                                 `json:"buyer_id"`
-	CancelReason  *string                                `json:"cancel_reason,omitempty"`
-	CancelledAt   *time.Time                             `json:"cancelled_at,omitempty"`
-
-	// CancelledBy buyer or operator
-	CancelledBy  *string                               `json:"cancelled_by,omitempty"`
-	ChargingUnit SubscriptionsSubscriptionChargingUnit `json:"charging_unit"`
-	CreatedAt    time.Time                             `json:"created_at"`
-	Currency     string                                `json:"currency"`
-	EndsOn       openapi_types.Date                    `json:"ends_on"`
-
-	// FixedFee Examples: 9000.00
-	FixedFee string `json:"fixed_fee"`
-	Free     bool   `json:"free"`
-	Id       string `json:"id"`
-
-	// PlanMaximum Examples: 9000.00
-	PlanMaximum *string `json:"plan_maximum,omitempty"`
-	ProductId   string  `json:"product_id"`
-
-	// Quota free use: units per period
-	//
-	// Examples: -1234.50
-	Quota       *string                         `json:"quota,omitempty"`
-	Renewal     bool                            `json:"renewal"`
-	SellerId    string                          `json:"seller_id"`
-	StartedAt   time.Time                       `json:"started_at"`
-	StartsOn    openapi_types.Date              `json:"starts_on"`
-	Status      SubscriptionsSubscriptionStatus `json:"status"`
-	TermPeriods int                             `json:"term_periods"`
-	TradeId     string                          `json:"trade_id"`
-
-	// UnitPrice Examples: 9000.00
-	UnitPrice string `json:"unit_price"`
-}
-
-// SubscriptionsSubscriptionBillingPeriod defines model for SubscriptionsSubscription.BillingPeriod.
-type SubscriptionsSubscriptionBillingPeriod string
-
-// SubscriptionsSubscriptionChargingUnit defines model for SubscriptionsSubscription.ChargingUnit.
-type SubscriptionsSubscriptionChargingUnit string
-
-// SubscriptionsSubscriptionStatus defines model for SubscriptionsSubscription.Status.
-type SubscriptionsSubscriptionStatus string
 
 // SuspendInput defines model for SuspendInput.
 type SuspendInput struct {
@@ -3136,24 +3154,6 @@ type WebhooksDelivery struct {
 
 // WebhooksDeliveryStatus defines model for WebhooksDelivery.Status.
 type WebhooksDeliveryStatus string
-
-// WebhooksSubscription defines model for WebhooksSubscription.
-type WebhooksSubscription struct {
-	CreatedAt   time.Time  `json:"created_at"`
-	DeletedAt   *time.Time `json:"deleted_at,omitempty"`
-	Description *string    `json:"description,omitempty"`
-	Events      []string   `json:"events"`
-	Id          string     `json:"id"`
-	Org         string     `json:"org"`
-
-	// Secret the signing secret; only in the answer that creates the subscription
-	Secret *string                    `json:"secret,omitempty"`
-	Status WebhooksSubscriptionStatus `json:"status"`
-	Url    string                     `json:"url"`
-}
-
-// WebhooksSubscriptionStatus defines model for WebhooksSubscription.Status.
-type WebhooksSubscriptionStatus string
 
 // BadRequest defines model for BadRequest.
 type BadRequest = Problem
@@ -31492,7 +31492,7 @@ type ListSubscriptionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *PageOfSubscriptionsSubscription
+	JSON200 *PageOfMeteredSubscription
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -31522,7 +31522,7 @@ type ListSubscriptionsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListSubscriptionsResponse) GetJSON200() *PageOfSubscriptionsSubscription {
+func (r ListSubscriptionsResponse) GetJSON200() *PageOfMeteredSubscription {
 	return r.JSON200
 }
 
@@ -31627,7 +31627,7 @@ type GetSubscriptionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SubscriptionsSubscription
+	JSON200 *MeteredSubscription
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -31657,7 +31657,7 @@ type GetSubscriptionResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetSubscriptionResponse) GetJSON200() *SubscriptionsSubscription {
+func (r GetSubscriptionResponse) GetJSON200() *MeteredSubscription {
 	return r.JSON200
 }
 
@@ -31788,7 +31788,7 @@ type CancelSubscriptionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *SubscriptionsSubscription
+	JSON200 *MeteredSubscription
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -31838,7 +31838,7 @@ type CancelSubscriptionResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r CancelSubscriptionResponse) GetJSON200() *SubscriptionsSubscription {
+func (r CancelSubscriptionResponse) GetJSON200() *MeteredSubscription {
 	return r.JSON200
 }
 
@@ -32885,7 +32885,7 @@ type ListWebhookSubscriptionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *PageOfWebhooksSubscription
+	JSON200 *PageOfSubscription
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -32915,7 +32915,7 @@ type ListWebhookSubscriptionsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListWebhookSubscriptionsResponse) GetJSON200() *PageOfWebhooksSubscription {
+func (r ListWebhookSubscriptionsResponse) GetJSON200() *PageOfSubscription {
 	return r.JSON200
 }
 
@@ -33042,7 +33042,7 @@ type CreateWebhookSubscriptionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *WebhooksSubscription
+	JSON201 *Subscription
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -33088,7 +33088,7 @@ type CreateWebhookSubscriptionResponse struct {
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r CreateWebhookSubscriptionResponse) GetJSON201() *WebhooksSubscription {
+func (r CreateWebhookSubscriptionResponse) GetJSON201() *Subscription {
 	return r.JSON201
 }
 
@@ -33229,7 +33229,7 @@ type DeleteWebhookSubscriptionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *WebhooksSubscription
+	JSON200 *Subscription
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -33271,7 +33271,7 @@ type DeleteWebhookSubscriptionResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r DeleteWebhookSubscriptionResponse) GetJSON200() *WebhooksSubscription {
+func (r DeleteWebhookSubscriptionResponse) GetJSON200() *Subscription {
 	return r.JSON200
 }
 
@@ -33391,7 +33391,7 @@ type GetWebhookSubscriptionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *WebhooksSubscription
+	JSON200 *Subscription
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -33421,7 +33421,7 @@ type GetWebhookSubscriptionResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetWebhookSubscriptionResponse) GetJSON200() *WebhooksSubscription {
+func (r GetWebhookSubscriptionResponse) GetJSON200() *Subscription {
 	return r.JSON200
 }
 
@@ -55164,7 +55164,7 @@ func ParseListSubscriptionsResponse(rsp *http.Response) (*ListSubscriptionsRespo
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest PageOfSubscriptionsSubscription
+		var dest PageOfMeteredSubscription
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -55326,7 +55326,7 @@ func ParseGetSubscriptionResponse(rsp *http.Response) (*GetSubscriptionResponse,
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SubscriptionsSubscription
+		var dest MeteredSubscription
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -55488,7 +55488,7 @@ func ParseCancelSubscriptionResponse(rsp *http.Response) (*CancelSubscriptionRes
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest SubscriptionsSubscription
+		var dest MeteredSubscription
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -56857,7 +56857,7 @@ func ParseListWebhookSubscriptionsResponse(rsp *http.Response) (*ListWebhookSubs
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest PageOfWebhooksSubscription
+		var dest PageOfSubscription
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -57019,7 +57019,7 @@ func ParseCreateWebhookSubscriptionResponse(rsp *http.Response) (*CreateWebhookS
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest WebhooksSubscription
+		var dest Subscription
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -57263,7 +57263,7 @@ func ParseDeleteWebhookSubscriptionResponse(rsp *http.Response) (*DeleteWebhookS
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest WebhooksSubscription
+		var dest Subscription
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -57483,7 +57483,7 @@ func ParseGetWebhookSubscriptionResponse(rsp *http.Response) (*GetWebhookSubscri
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest WebhooksSubscription
+		var dest Subscription
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
