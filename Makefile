@@ -3,7 +3,7 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: client conformance-tools run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import bench-console bench-metering
+.PHONY: client conformance-tools run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import bench-console bench-metering bench-billing
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
@@ -117,6 +117,11 @@ bench-import: services
 # (see README "Subscriptions and metered use"); make test runs a short version.
 bench-metering: services
 	DATAVENUE_BENCH_METERING=1 $(SERVICES) exec -- go test ./api -run '^TestMeteringThroughput$$' -count 1 -v -timeout 20m
+
+# bench-billing: the bills of 100,000 subscriptions for one period (500 per transaction) against
+# a baseline of one transaction per subscription in the same run (README "Billing speed").
+bench-billing: services
+	DATAVENUE_BENCH_BILLING=1 $(SERVICES) exec -- go test ./api -run '^TestBillingThroughput$$' -count 1 -v -timeout 20m
 
 # bench-matching: bids/s and latency of the engine (Go API) against a redis-benchmark baseline of
 # the same script; add HTTP=http://127.0.0.1:8080 with a venue started by

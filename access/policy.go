@@ -172,6 +172,10 @@ var Policy = map[string]Rule{
 	// keepers; either party cancels; the operator's gateway reports usage (signed as well).
 	"listSubscriptions": anyone(Everyone...), "getSubscription": ownOr(Everyone, BookKeepers...),
 	"cancelSubscription": ownOnly(buyer, operator), "reportUsage": anyone(operator),
+	// A file product's operator publishes its revisions to the subscribers.
+	"publishRevision": ownOnly(operator),
+	// Usage reports: each party its own use (the service filters), the book keepers everyone's.
+	"usageReport": anyone(append(roles(operator, buyer), BookKeepers...)...),
 
 	// The projection's parked engine events: the venue's clerks handle them, auditors read.
 	"listParkedEntries": anyone(VenueStaff...), "getParkedEntry": anyone(VenueStaff...),

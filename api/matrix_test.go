@@ -160,6 +160,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"submitApproval":      {"asset_id": m.asset.ID},
 		"grantAuthorisation":  {"asset_id": m.asset.ID},
 		"recordAppraisal":     {"asset_id": m.asset.ID},
+		"publishRevision":     {"version": "m-1", "checksum": "sha256:" + strings.Repeat("ab", 32), "description": "the matrix's revision"},
 	}
 	held := func(org datavenue.OrgID) []datavenue.Role {
 		o, err := m.db.Parties().Organisation(ctx, org)

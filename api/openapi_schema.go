@@ -179,6 +179,12 @@ var componentNames = map[string]string{
 	"listing.Input":        "ProductInput",
 	"listing.Delivery":     "ProductDelivery",
 	"settlement.Delivery":  "OrderDelivery",
+	// Two packages have a CancelInput: the certificates' keeps the bare name the client had.
+	"subscriptions.CancelInput": "SubscriptionCancelInput",
+	"certificates.CancelInput":  "CancelInput",
+	// and two a Subscription: the webhooks' keeps the name it had; a metered one is a MeteredSubscription.
+	"webhooks.Subscription":      "Subscription",
+	"subscriptions.Subscription": "MeteredSubscription",
 }
 
 // genericName names an instance of a generic type by its arguments: "PageOfOrder".

@@ -5,7 +5,8 @@ package api
 // writes and the generated client in client/ is made from. It is byte for byte what /openapi.json
 // serves for the same version and servers (none: the document names its own origin, "/").
 func PublishedDocument(version string, servers ...string) ([]byte, error) {
-	h := &handlers{d: Deps{Projection: documentedProjection{}, Webhooks: documentedWebhooks{}, Version: version}}
+	h := &handlers{d: Deps{Projection: documentedProjection{}, Webhooks: documentedWebhooks{}, Subscriptions: documentedSubscriptions{},
+		Revisions: documentedRevisions{}, UsageReports: documentedUsageReports{}, Version: version}}
 	return jsonMarshal(Document(h.routes(), version, servers...))
 }
 
@@ -16,4 +17,9 @@ func PublishedDocument(version string, servers ...string) ([]byte, error) {
 type (
 	documentedProjection struct{ Projection }
 	documentedWebhooks   struct{ Webhooks }
+	// The subscriptions' routes (issue 15) were missing from the published document and so from
+	// the generated client until these stood in for them.
+	documentedSubscriptions struct{ Subscriptions }
+	documentedRevisions     struct{ Revisions }
+	documentedUsageReports  struct{ UsageReports }
 )

@@ -79,6 +79,10 @@ type Deps struct {
 	Reconciliation Reconciliation
 	// Subscriptions reads and cancels subscriptions and ingests metered use (nil: no such routes).
 	Subscriptions Subscriptions
+	// Revisions publishes revisions of file products to their subscribers (nil: no such route).
+	Revisions Revisions
+	// UsageReports reports metered use (nil: no such route).
+	UsageReports UsageReports
 	// MeteringSecret derives each operator's secret for signing usage batches (empty: refused).
 	MeteringSecret []byte
 	// Projection shows the engine-to-PostgreSQL projection's health and parked entries (nil:

@@ -26,7 +26,7 @@ func (h *handlers) subscriptionRoutes() []Route {
 		return nil
 	}
 	id := []Param{{Name: "id", In: "path"}}
-	return []Route{
+	return append(append(h.revisionRoutes(), h.usageReportRoutes()...), []Route{
 		{"GET", "/v1/subscriptions", Operation{ID: "listSubscriptions", Tag: "subscriptions",
 			Summary: "Subscriptions (a buyer's or an operator's own; clerks, bureaus and auditors all)", Auth: true,
 			Params: []Param{limitParam, cursorParam}, Response: Page[subscriptions.Subscription]{}, Errors: []int{422}}, h.listMeteredSubscriptions},
@@ -45,7 +45,7 @@ func (h *handlers) subscriptionRoutes() []Route {
 			Auth: true, Request: subscriptions.BatchInput{}, Response: subscriptions.BatchResult{}, Errors: []int{403, 413}, LargeBody: true,
 			Params: []Param{{Name: headerUsageSignature, In: "header", Required: true,
 				Description: "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" under the operator's metering secret>"}}}, h.reportUsage},
-	}
+	}...)
 }
 
 func (h *handlers) listMeteredSubscriptions(c *fiber.Ctx) error {

@@ -384,6 +384,66 @@ func (e ItemVerdictVerdict) Valid() bool {
 	}
 }
 
+// Defines values for MeteredSubscriptionBillingPeriod.
+const (
+	MeteredSubscriptionBillingPeriodMonthly   MeteredSubscriptionBillingPeriod = "monthly"
+	MeteredSubscriptionBillingPeriodQuarterly MeteredSubscriptionBillingPeriod = "quarterly"
+)
+
+// Valid indicates whether the value is a known member of the MeteredSubscriptionBillingPeriod enum.
+func (e MeteredSubscriptionBillingPeriod) Valid() bool {
+	switch e {
+	case MeteredSubscriptionBillingPeriodMonthly:
+		return true
+	case MeteredSubscriptionBillingPeriodQuarterly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MeteredSubscriptionChargingUnit.
+const (
+	MeteredSubscriptionChargingUnitPerCall     MeteredSubscriptionChargingUnit = "per_call"
+	MeteredSubscriptionChargingUnitPerTimeUnit MeteredSubscriptionChargingUnit = "per_time_unit"
+	MeteredSubscriptionChargingUnitPerVolume   MeteredSubscriptionChargingUnit = "per_volume"
+)
+
+// Valid indicates whether the value is a known member of the MeteredSubscriptionChargingUnit enum.
+func (e MeteredSubscriptionChargingUnit) Valid() bool {
+	switch e {
+	case MeteredSubscriptionChargingUnitPerCall:
+		return true
+	case MeteredSubscriptionChargingUnitPerTimeUnit:
+		return true
+	case MeteredSubscriptionChargingUnitPerVolume:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MeteredSubscriptionStatus.
+const (
+	MeteredSubscriptionStatusActive    MeteredSubscriptionStatus = "active"
+	MeteredSubscriptionStatusCancelled MeteredSubscriptionStatus = "cancelled"
+	MeteredSubscriptionStatusExpired   MeteredSubscriptionStatus = "expired"
+)
+
+// Valid indicates whether the value is a known member of the MeteredSubscriptionStatus enum.
+func (e MeteredSubscriptionStatus) Valid() bool {
+	switch e {
+	case MeteredSubscriptionStatusActive:
+		return true
+	case MeteredSubscriptionStatusCancelled:
+		return true
+	case MeteredSubscriptionStatusExpired:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MoveInputAction.
 const (
 	MoveInputActionAccept   MoveInputAction = "accept"
@@ -690,6 +750,27 @@ func (e ReadinessStatus) Valid() bool {
 	}
 }
 
+// Defines values for RecordInputUnit.
+const (
+	RecordInputUnitPerCall     RecordInputUnit = "per_call"
+	RecordInputUnitPerTimeUnit RecordInputUnit = "per_time_unit"
+	RecordInputUnitPerVolume   RecordInputUnit = "per_volume"
+)
+
+// Valid indicates whether the value is a known member of the RecordInputUnit enum.
+func (e RecordInputUnit) Valid() bool {
+	switch e {
+	case RecordInputUnitPerCall:
+		return true
+	case RecordInputUnitPerTimeUnit:
+		return true
+	case RecordInputUnitPerVolume:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RegistrationFiscalLevel.
 const (
 	RegistrationFiscalLevelCentral    RegistrationFiscalLevel = "central"
@@ -825,6 +906,48 @@ func (e SubscriptionPlanInputBillingPeriod) Valid() bool {
 	}
 }
 
+// Defines values for UsageReportScope.
+const (
+	UsageReportScopeAll      UsageReportScope = "all"
+	UsageReportScopeBuyer    UsageReportScope = "buyer"
+	UsageReportScopeOperator UsageReportScope = "operator"
+)
+
+// Valid indicates whether the value is a known member of the UsageReportScope enum.
+func (e UsageReportScope) Valid() bool {
+	switch e {
+	case UsageReportScopeAll:
+		return true
+	case UsageReportScopeBuyer:
+		return true
+	case UsageReportScopeOperator:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VerdictStatus.
+const (
+	VerdictStatusAccepted  VerdictStatus = "accepted"
+	VerdictStatusDuplicate VerdictStatus = "duplicate"
+	VerdictStatusRefused   VerdictStatus = "refused"
+)
+
+// Valid indicates whether the value is a known member of the VerdictStatus enum.
+func (e VerdictStatus) Valid() bool {
+	switch e {
+	case VerdictStatusAccepted:
+		return true
+	case VerdictStatusDuplicate:
+		return true
+	case VerdictStatusRefused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhooksDeliveryStatus.
 const (
 	WebhooksDeliveryStatusDead      WebhooksDeliveryStatus = "dead"
@@ -924,6 +1047,27 @@ func (e AnnualReportParamsFormat) Valid() bool {
 	case AnnualReportParamsFormatJson:
 		return true
 	case AnnualReportParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UsageReportParamsFormat.
+const (
+	UsageReportParamsFormatCsv  UsageReportParamsFormat = "csv"
+	UsageReportParamsFormatJson UsageReportParamsFormat = "json"
+	UsageReportParamsFormatXlsx UsageReportParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the UsageReportParamsFormat enum.
+func (e UsageReportParamsFormat) Valid() bool {
+	switch e {
+	case UsageReportParamsFormatCsv:
+		return true
+	case UsageReportParamsFormatJson:
+		return true
+	case UsageReportParamsFormatXlsx:
 		return true
 	default:
 		return false
@@ -1065,8 +1209,9 @@ type AnnualReport struct {
 	Trades    int    `json:"trades"`
 
 	// Turnover Examples: 9000.00
-	Turnover string `json:"turnover"`
-	Year     int    `json:"year"`
+	Turnover string       `json:"turnover"`
+	Usage    []UsageTotal `json:"usage"`
+	Year     int          `json:"year"`
 }
 
 // Application defines model for Application.
@@ -1519,6 +1664,19 @@ type AuthorisationDisclosure struct {
 	Year           int                      `json:"year"`
 }
 
+// BatchInput defines model for BatchInput.
+type BatchInput struct {
+	Records []RecordInput `json:"records"`
+}
+
+// BatchResult defines model for BatchResult.
+type BatchResult struct {
+	Accepted  int       `json:"accepted"`
+	Duplicate int       `json:"duplicate"`
+	Records   []Verdict `json:"records"`
+	Refused   int       `json:"refused"`
+}
+
 // BidInput defines model for BidInput.
 type BidInput struct {
 	// Amount yuan as a decimal string with at most two places
@@ -1899,6 +2057,54 @@ type Me struct {
 	Subject string `json:"subject"`
 }
 
+// MeteredSubscription defines model for MeteredSubscription.
+type MeteredSubscription struct {
+	BillingPeriod MeteredSubscriptionBillingPeriod `json:"billing_period"`
+	BuyerId       string                           `json:"buyer_id"`
+	CancelReason  *string                          `json:"cancel_reason,omitempty"`
+	CancelledAt   *time.Time                       `json:"cancelled_at,omitempty"`
+
+	// CancelledBy buyer or operator
+	CancelledBy  *string                         `json:"cancelled_by,omitempty"`
+	ChargingUnit MeteredSubscriptionChargingUnit `json:"charging_unit"`
+	CreatedAt    time.Time                       `json:"created_at"`
+	Currency     string                          `json:"currency"`
+	EndsOn       openapi_types.Date              `json:"ends_on"`
+
+	// FixedFee Examples: 9000.00
+	FixedFee string `json:"fixed_fee"`
+	Free     bool   `json:"free"`
+	Id       string `json:"id"`
+
+	// PlanMaximum Examples: 9000.00
+	PlanMaximum *string `json:"plan_maximum,omitempty"`
+	ProductId   string  `json:"product_id"`
+
+	// Quota free use: units per period
+	//
+	// Examples: -1234.50
+	Quota       *string                   `json:"quota,omitempty"`
+	Renewal     bool                      `json:"renewal"`
+	SellerId    string                    `json:"seller_id"`
+	StartedAt   time.Time                 `json:"started_at"`
+	StartsOn    openapi_types.Date        `json:"starts_on"`
+	Status      MeteredSubscriptionStatus `json:"status"`
+	TermPeriods int                       `json:"term_periods"`
+	TradeId     string                    `json:"trade_id"`
+
+	// UnitPrice Examples: 9000.00
+	UnitPrice string `json:"unit_price"`
+}
+
+// MeteredSubscriptionBillingPeriod defines model for MeteredSubscription.BillingPeriod.
+type MeteredSubscriptionBillingPeriod string
+
+// MeteredSubscriptionChargingUnit defines model for MeteredSubscription.ChargingUnit.
+type MeteredSubscriptionChargingUnit string
+
+// MeteredSubscriptionStatus defines model for MeteredSubscription.Status.
+type MeteredSubscriptionStatus string
+
 // MoveInput defines model for MoveInput.
 type MoveInput struct {
 	Action MoveInputAction `json:"action"`
@@ -2140,6 +2346,12 @@ type PageOfCertificate struct {
 type PageOfException struct {
 	Data       []Exception `json:"data"`
 	NextCursor *string     `json:"next_cursor,omitempty"`
+}
+
+// PageOfMeteredSubscription defines model for PageOfMeteredSubscription.
+type PageOfMeteredSubscription struct {
+	Data       []MeteredSubscription `json:"data"`
+	NextCursor *string               `json:"next_cursor,omitempty"`
 }
 
 // PageOfObligation defines model for PageOfObligation.
@@ -2524,6 +2736,27 @@ type ReceiptOutcome struct {
 	Unit         string             `json:"unit"`
 }
 
+// RecordInput defines model for RecordInput.
+type RecordInput struct {
+	// Quantity units used (calls
+	//
+	// Examples: 120
+	Quantity string `json:"quantity"`
+
+	// RecordId the gateway's id of the record: a record is counted once however often it is sent
+	RecordId       string `json:"record_id"`
+	SubscriptionId string `json:"subscription_id"`
+
+	// Unit the subscription's charging unit
+	Unit RecordInputUnit `json:"unit"`
+
+	// UsedAt when the use happened (RFC 3339 with offset)
+	UsedAt time.Time `json:"used_at"`
+}
+
+// RecordInputUnit the subscription's charging unit
+type RecordInputUnit string
+
 // Registration defines model for Registration.
 type Registration struct {
 	FiscalLevel *RegistrationFiscalLevel `json:"fiscal_level,omitempty"`
@@ -2622,6 +2855,36 @@ type ReviewResult struct {
 	Certificate *Certificate `json:"certificate,omitempty"`
 }
 
+// Revision defines model for Revision.
+type Revision struct {
+	Checksum    string    `json:"checksum"`
+	Deliveries  int       `json:"deliveries"`
+	Description *string   `json:"description,omitempty"`
+	Id          string    `json:"id"`
+	ProductId   string    `json:"product_id"`
+	PublishedAt time.Time `json:"published_at"`
+	PublishedBy string    `json:"published_by"`
+	Url         *string   `json:"url,omitempty"`
+	Version     string    `json:"version"`
+}
+
+// RevisionInput defines model for RevisionInput.
+type RevisionInput struct {
+	// Checksum sha256:<64 hex> of the revision's content
+	//
+	// Examples: sha256:3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d
+	Checksum    string  `json:"checksum"`
+	Description *string `json:"description,omitempty"`
+
+	// Url https URL the subscribers fetch it from
+	//
+	// Examples: https://files.operator.example/revisions/2026-11.csv
+	Url *string `json:"url,omitempty"`
+
+	// Version Examples: 2026-11
+	Version string `json:"version"`
+}
+
 // Scope defines model for Scope.
 type Scope struct {
 	ProductTypes []string `json:"product_types"`
@@ -2682,6 +2945,11 @@ type Subscription struct {
 
 // SubscriptionStatus defines model for Subscription.Status.
 type SubscriptionStatus string
+
+// SubscriptionCancelInput defines model for SubscriptionCancelInput.
+type SubscriptionCancelInput struct {
+	Reason string `json:"reason"`
+}
 
 // SubscriptionInput defines model for SubscriptionInput.
 type SubscriptionInput struct {
@@ -2783,6 +3051,73 @@ type TrialBalance struct {
 	Total        string `json:"total"`
 	Transactions int    `json:"transactions"`
 }
+
+// UsagePeriodLine defines model for UsagePeriodLine.
+type UsagePeriodLine struct {
+	Billed       *string            `json:"billed,omitempty"`
+	BuyerId      string             `json:"buyer_id"`
+	OperatorId   string             `json:"operator_id"`
+	PeriodStart  openapi_types.Date `json:"period_start"`
+	ProductId    string             `json:"product_id"`
+	ProductTitle string             `json:"product_title"`
+
+	// Quantity units used as a decimal string
+	//
+	// Examples: -1234.50
+	Quantity       string `json:"quantity"`
+	Records        int    `json:"records"`
+	SubscriptionId string `json:"subscription_id"`
+	Unit           string `json:"unit"`
+}
+
+// UsageProductLine defines model for UsageProductLine.
+type UsageProductLine struct {
+	ProductId    string `json:"product_id"`
+	ProductTitle string `json:"product_title"`
+
+	// Quantity units used as a decimal string
+	//
+	// Examples: -1234.50
+	Quantity      string `json:"quantity"`
+	Records       int    `json:"records"`
+	Subscriptions int    `json:"subscriptions"`
+	Unit          string `json:"unit"`
+}
+
+// UsageReport defines model for UsageReport.
+type UsageReport struct {
+	ByPeriod  []UsagePeriodLine  `json:"by_period"`
+	ByProduct []UsageProductLine `json:"by_product"`
+	Org       *string            `json:"org,omitempty"`
+	ProductId *string            `json:"product_id,omitempty"`
+	Scope     UsageReportScope   `json:"scope"`
+	Year      int                `json:"year"`
+}
+
+// UsageReportScope defines model for UsageReport.Scope.
+type UsageReportScope string
+
+// UsageTotal defines model for UsageTotal.
+type UsageTotal struct {
+	ProductId    string `json:"product_id"`
+	ProductTitle string `json:"product_title"`
+
+	// Quantity units used as a decimal string (six places)
+	Quantity      string `json:"quantity"`
+	Records       int    `json:"records"`
+	Subscriptions int    `json:"subscriptions"`
+	Unit          string `json:"unit"`
+}
+
+// Verdict defines model for Verdict.
+type Verdict struct {
+	Reason   *string       `json:"reason,omitempty"`
+	RecordId string        `json:"record_id"`
+	Status   VerdictStatus `json:"status"`
+}
+
+// VerdictStatus defines model for Verdict.Status.
+type VerdictStatus string
 
 // Voucher defines model for Voucher.
 type Voucher struct {
@@ -3365,6 +3700,12 @@ type ReinstateProductParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// PublishRevisionParams defines parameters for PublishRevision.
+type PublishRevisionParams struct {
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // SubmitProductParams defines parameters for SubmitProduct.
 type SubmitProductParams struct {
 	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
@@ -3449,6 +3790,45 @@ type SettlementReportParams struct {
 	To     string  `form:"to" json:"to"`
 	Format *string `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// ListSubscriptionsParams defines parameters for ListSubscriptions.
+type ListSubscriptionsParams struct {
+	// Limit page size, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor from the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CancelSubscriptionParams defines parameters for CancelSubscription.
+type CancelSubscriptionParams struct {
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// ReportUsageParams defines parameters for ReportUsage.
+type ReportUsageParams struct {
+	// XDatavenueSignature t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the operator's metering secret>
+	XDatavenueSignature string `json:"X-Datavenue-Signature"`
+
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// UsageReportParams defines parameters for UsageReport.
+type UsageReportParams struct {
+	// Year the calendar year (China Standard Time); default: this year
+	Year *int `form:"year,omitempty" json:"year,omitempty"`
+
+	// ProductId one product only
+	ProductId *string `form:"product_id,omitempty" json:"product_id,omitempty"`
+
+	// Format json, csv (UTF-8 with BOM) or xlsx; default: by Accept (text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), else json
+	Format *UsageReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// UsageReportParamsFormat defines parameters for UsageReport.
+type UsageReportParamsFormat string
 
 // ReplayWebhookDeliveryParams defines parameters for ReplayWebhookDelivery.
 type ReplayWebhookDeliveryParams struct {
@@ -3597,11 +3977,20 @@ type DelistProductJSONRequestBody = SuspendInput
 // ChangePriceJSONRequestBody defines body for ChangePrice for application/json ContentType.
 type ChangePriceJSONRequestBody = PriceInput
 
+// PublishRevisionJSONRequestBody defines body for PublishRevision for application/json ContentType.
+type PublishRevisionJSONRequestBody = RevisionInput
+
 // SuspendProductJSONRequestBody defines body for SuspendProduct for application/json ContentType.
 type SuspendProductJSONRequestBody = SuspendInput
 
 // ResolveExceptionJSONRequestBody defines body for ResolveException for application/json ContentType.
 type ResolveExceptionJSONRequestBody = ResolveInput
+
+// CancelSubscriptionJSONRequestBody defines body for CancelSubscription for application/json ContentType.
+type CancelSubscriptionJSONRequestBody = SubscriptionCancelInput
+
+// ReportUsageJSONRequestBody defines body for ReportUsage for application/json ContentType.
+type ReportUsageJSONRequestBody = BatchInput
 
 // CreateWebhookSubscriptionJSONRequestBody defines body for CreateWebhookSubscription for application/json ContentType.
 type CreateWebhookSubscriptionJSONRequestBody = SubscriptionInput
@@ -4517,6 +4906,24 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/products/{id}/reinstate (the `ReinstateProduct` operationId).
 	ReinstateProduct(ctx context.Context, id string, params *ReinstateProductParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PublishRevisionWithBody Publish a new revision of a file product (its operator): each active subscriber gets a delivery and a webhook
+	//
+	// A version label (once per product: 409 revision_exists), the content's sha256 checksum, and an https URL or a description of where to fetch it. Every subscription active at this instant gets one delivery record and its buyer one revision.published event; a cancelled or expired subscription gets none. 409 not_a_file_product for a product delivered otherwise, product_not_published for one off the market.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/products/{id}/revisions (the `PublishRevision` operationId).
+	PublishRevisionWithBody(ctx context.Context, id string, params *PublishRevisionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PublishRevision Publish a new revision of a file product (its operator): each active subscriber gets a delivery and a webhook
+	//
+	// A version label (once per product: 409 revision_exists), the content's sha256 checksum, and an https URL or a description of where to fetch it. Every subscription active at this instant gets one delivery record and its buyer one revision.published event; a cancelled or expired subscription gets none. 409 not_a_file_product for a product delivered otherwise, product_not_published for one off the market.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/products/{id}/revisions (the `PublishRevision` operationId).
+	PublishRevision(ctx context.Context, id string, params *PublishRevisionParams, body PublishRevisionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SubmitProduct Submit a draft: the publishing gate is checked and every unmet condition listed
 	//
 	// Corresponds with POST /v1/products/{id}/submit (the `SubmitProduct` operationId).
@@ -4601,6 +5008,61 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/reports/settlement (the `SettlementReport` operationId).
 	SettlementReport(ctx context.Context, params *SettlementReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSubscriptions Subscriptions (a buyer's or an operator's own; clerks, bureaus and auditors all)
+	//
+	// Corresponds with GET /v1/subscriptions (the `ListSubscriptions` operationId).
+	ListSubscriptions(ctx context.Context, params *ListSubscriptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSubscription A subscription with its term and status
+	//
+	// status is active, cancelled or expired (after the last day of a term that does not renew, China Standard Time); ends_on is the current term's last day.
+	//
+	// Corresponds with GET /v1/subscriptions/{id} (the `GetSubscription` operationId).
+	GetSubscription(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelSubscriptionWithBody Cancel a subscription (its buyer or its operator): delivery stops at once
+	//
+	// Use reported for an instant from the cancellation on is refused (subscription_cancelled); use before it still counts. Cancelling a cancelled subscription returns it unchanged; an expired one is 409 subscription_expired.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/subscriptions/{id}/cancel (the `CancelSubscription` operationId).
+	CancelSubscriptionWithBody(ctx context.Context, id string, params *CancelSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelSubscription Cancel a subscription (its buyer or its operator): delivery stops at once
+	//
+	// Use reported for an instant from the cancellation on is refused (subscription_cancelled); use before it still counts. Cancelling a cancelled subscription returns it unchanged; an expired one is 409 subscription_expired.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/subscriptions/{id}/cancel (the `CancelSubscription` operationId).
+	CancelSubscription(ctx context.Context, id string, params *CancelSubscriptionParams, body CancelSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReportUsageWithBody Report metered use (the operator's delivery gateway): a signed, exactly-once batch
+	//
+	// Up to 5,000 usage records. Authenticated twice: the operator's bearer token, and `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the operator's metering secret (derived from DATAVENUE_METERING_SECRET: `datavenue metering-secret <org>`), t within 5 minutes of the venue's clock. Exactly once by record_id: a record sent again (a batch retried after a timeout) is answered duplicate and counted once. Each record is accepted, duplicate or refused with a reason: subscription_not_found, unit_mismatch, invalid_record, in_future, before_term, subscription_cancelled, subscription_expired, product_suspended, authorisation_revoked, product_delisted, period_closed (more than 3 days, China Standard Time, after its period's last day), quota_exceeded (free use), duplicate_in_batch.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/usage-batches (the `ReportUsage` operationId).
+	ReportUsageWithBody(ctx context.Context, params *ReportUsageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReportUsage Report metered use (the operator's delivery gateway): a signed, exactly-once batch
+	//
+	// Up to 5,000 usage records. Authenticated twice: the operator's bearer token, and `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the operator's metering secret (derived from DATAVENUE_METERING_SECRET: `datavenue metering-secret <org>`), t within 5 minutes of the venue's clock. Exactly once by record_id: a record sent again (a batch retried after a timeout) is answered duplicate and counted once. Each record is accepted, duplicate or refused with a reason: subscription_not_found, unit_mismatch, invalid_record, in_future, before_term, subscription_cancelled, subscription_expired, product_suspended, authorisation_revoked, product_delisted, period_closed (more than 3 days, China Standard Time, after its period's last day), quota_exceeded (free use), duplicate_in_batch.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/usage-batches (the `ReportUsage` operationId).
+	ReportUsage(ctx context.Context, params *ReportUsageParams, body ReportUsageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UsageReport Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
+	//
+	// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	//
+	// Corresponds with GET /v1/usage-reports (the `UsageReport` operationId).
+	UsageReport(ctx context.Context, params *UsageReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetVoucher A voucher's place in the log
 	//
@@ -6719,6 +7181,44 @@ func (c *Client) ReinstateProduct(ctx context.Context, id string, params *Reinst
 	return c.Client.Do(req)
 }
 
+// PublishRevisionWithBody Publish a new revision of a file product (its operator): each active subscriber gets a delivery and a webhook
+//
+// A version label (once per product: 409 revision_exists), the content's sha256 checksum, and an https URL or a description of where to fetch it. Every subscription active at this instant gets one delivery record and its buyer one revision.published event; a cancelled or expired subscription gets none. 409 not_a_file_product for a product delivered otherwise, product_not_published for one off the market.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/products/{id}/revisions (the `PublishRevision` operationId).
+func (c *Client) PublishRevisionWithBody(ctx context.Context, id string, params *PublishRevisionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPublishRevisionRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PublishRevision Publish a new revision of a file product (its operator): each active subscriber gets a delivery and a webhook
+//
+// A version label (once per product: 409 revision_exists), the content's sha256 checksum, and an https URL or a description of where to fetch it. Every subscription active at this instant gets one delivery record and its buyer one revision.published event; a cancelled or expired subscription gets none. 409 not_a_file_product for a product delivered otherwise, product_not_published for one off the market.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/products/{id}/revisions (the `PublishRevision` operationId).
+func (c *Client) PublishRevision(ctx context.Context, id string, params *PublishRevisionParams, body PublishRevisionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPublishRevisionRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SubmitProduct Submit a draft: the publishing gate is checked and every unmet condition listed
 //
 // Corresponds with POST /v1/products/{id}/submit (the `SubmitProduct` operationId).
@@ -6924,6 +7424,131 @@ func (c *Client) GetImport(ctx context.Context, id string, params *GetImportPara
 // Corresponds with GET /v1/reports/settlement (the `SettlementReport` operationId).
 func (c *Client) SettlementReport(ctx context.Context, params *SettlementReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSettlementReportRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSubscriptions Subscriptions (a buyer's or an operator's own; clerks, bureaus and auditors all)
+//
+// Corresponds with GET /v1/subscriptions (the `ListSubscriptions` operationId).
+func (c *Client) ListSubscriptions(ctx context.Context, params *ListSubscriptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSubscriptionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSubscription A subscription with its term and status
+//
+// status is active, cancelled or expired (after the last day of a term that does not renew, China Standard Time); ends_on is the current term's last day.
+//
+// Corresponds with GET /v1/subscriptions/{id} (the `GetSubscription` operationId).
+func (c *Client) GetSubscription(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSubscriptionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelSubscriptionWithBody Cancel a subscription (its buyer or its operator): delivery stops at once
+//
+// Use reported for an instant from the cancellation on is refused (subscription_cancelled); use before it still counts. Cancelling a cancelled subscription returns it unchanged; an expired one is 409 subscription_expired.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/subscriptions/{id}/cancel (the `CancelSubscription` operationId).
+func (c *Client) CancelSubscriptionWithBody(ctx context.Context, id string, params *CancelSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelSubscriptionRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelSubscription Cancel a subscription (its buyer or its operator): delivery stops at once
+//
+// Use reported for an instant from the cancellation on is refused (subscription_cancelled); use before it still counts. Cancelling a cancelled subscription returns it unchanged; an expired one is 409 subscription_expired.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/subscriptions/{id}/cancel (the `CancelSubscription` operationId).
+func (c *Client) CancelSubscription(ctx context.Context, id string, params *CancelSubscriptionParams, body CancelSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelSubscriptionRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReportUsageWithBody Report metered use (the operator's delivery gateway): a signed, exactly-once batch
+//
+// Up to 5,000 usage records. Authenticated twice: the operator's bearer token, and `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the operator's metering secret (derived from DATAVENUE_METERING_SECRET: `datavenue metering-secret <org>`), t within 5 minutes of the venue's clock. Exactly once by record_id: a record sent again (a batch retried after a timeout) is answered duplicate and counted once. Each record is accepted, duplicate or refused with a reason: subscription_not_found, unit_mismatch, invalid_record, in_future, before_term, subscription_cancelled, subscription_expired, product_suspended, authorisation_revoked, product_delisted, period_closed (more than 3 days, China Standard Time, after its period's last day), quota_exceeded (free use), duplicate_in_batch.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/usage-batches (the `ReportUsage` operationId).
+func (c *Client) ReportUsageWithBody(ctx context.Context, params *ReportUsageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReportUsageRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReportUsage Report metered use (the operator's delivery gateway): a signed, exactly-once batch
+//
+// Up to 5,000 usage records. Authenticated twice: the operator's bearer token, and `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the operator's metering secret (derived from DATAVENUE_METERING_SECRET: `datavenue metering-secret <org>`), t within 5 minutes of the venue's clock. Exactly once by record_id: a record sent again (a batch retried after a timeout) is answered duplicate and counted once. Each record is accepted, duplicate or refused with a reason: subscription_not_found, unit_mismatch, invalid_record, in_future, before_term, subscription_cancelled, subscription_expired, product_suspended, authorisation_revoked, product_delisted, period_closed (more than 3 days, China Standard Time, after its period's last day), quota_exceeded (free use), duplicate_in_batch.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/usage-batches (the `ReportUsage` operationId).
+func (c *Client) ReportUsage(ctx context.Context, params *ReportUsageParams, body ReportUsageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReportUsageRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UsageReport Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
+//
+// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+//
+// Corresponds with GET /v1/usage-reports (the `UsageReport` operationId).
+func (c *Client) UsageReport(ctx context.Context, params *UsageReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUsageReportRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -12198,6 +12823,68 @@ func NewReinstateProductRequest(server string, id string, params *ReinstateProdu
 	return req, nil
 }
 
+// NewPublishRevisionRequest calls the generic PublishRevision builder with application/json body
+func NewPublishRevisionRequest(server string, id string, params *PublishRevisionParams, body PublishRevisionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPublishRevisionRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewPublishRevisionRequestWithBody constructs an http.Request for the PublishRevision method, with any body, and a specified content type
+func NewPublishRevisionRequestWithBody(server string, id string, params *PublishRevisionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/revisions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewSubmitProductRequest constructs an http.Request for the SubmitProduct method
 func NewSubmitProductRequest(server string, id string, params *SubmitProductParams) (*http.Request, error) {
 	var err error
@@ -12901,6 +13588,310 @@ func NewSettlementReportRequest(server string, params *SettlementReportParams) (
 			for _, qp := range strings.Split(queryFrag, "&") {
 				rawQueryFragments = append(rawQueryFragments, qp)
 			}
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListSubscriptionsRequest constructs an http.Request for the ListSubscriptions method
+func NewListSubscriptionsRequest(server string, params *ListSubscriptionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/subscriptions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSubscriptionRequest constructs an http.Request for the GetSubscription method
+func NewGetSubscriptionRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/subscriptions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCancelSubscriptionRequest calls the generic CancelSubscription builder with application/json body
+func NewCancelSubscriptionRequest(server string, id string, params *CancelSubscriptionParams, body CancelSubscriptionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCancelSubscriptionRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCancelSubscriptionRequestWithBody constructs an http.Request for the CancelSubscription method, with any body, and a specified content type
+func NewCancelSubscriptionRequestWithBody(server string, id string, params *CancelSubscriptionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/subscriptions/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReportUsageRequest calls the generic ReportUsage builder with application/json body
+func NewReportUsageRequest(server string, params *ReportUsageParams, body ReportUsageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReportUsageRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewReportUsageRequestWithBody constructs an http.Request for the ReportUsage method, with any body, and a specified content type
+func NewReportUsageRequestWithBody(server string, params *ReportUsageParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/usage-batches")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Datavenue-Signature", params.XDatavenueSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Datavenue-Signature", headerParam0)
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUsageReportRequest constructs an http.Request for the UsageReport method
+func NewUsageReportRequest(server string, params *UsageReportParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/usage-reports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Year != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "year", *params.Year, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProductId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "product_id", *params.ProductId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
 		}
 
 		if params.Format != nil {
@@ -14425,6 +15416,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/products/{id}/reinstate (the `ReinstateProduct` operationId).
 	ReinstateProductWithResponse(ctx context.Context, id string, params *ReinstateProductParams, reqEditors ...RequestEditorFn) (*ReinstateProductResponse, error)
 
+	// PublishRevisionWithBodyWithResponse Publish a new revision of a file product (its operator): each active subscriber gets a delivery and a webhook
+	//
+	// A version label (once per product: 409 revision_exists), the content's sha256 checksum, and an https URL or a description of where to fetch it. Every subscription active at this instant gets one delivery record and its buyer one revision.published event; a cancelled or expired subscription gets none. 409 not_a_file_product for a product delivered otherwise, product_not_published for one off the market.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/products/{id}/revisions (the `PublishRevision` operationId).
+	PublishRevisionWithBodyWithResponse(ctx context.Context, id string, params *PublishRevisionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PublishRevisionResponse, error)
+
+	// PublishRevisionWithResponse Publish a new revision of a file product (its operator): each active subscriber gets a delivery and a webhook
+	//
+	// A version label (once per product: 409 revision_exists), the content's sha256 checksum, and an https URL or a description of where to fetch it. Every subscription active at this instant gets one delivery record and its buyer one revision.published event; a cancelled or expired subscription gets none. 409 not_a_file_product for a product delivered otherwise, product_not_published for one off the market.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/products/{id}/revisions (the `PublishRevision` operationId).
+	PublishRevisionWithResponse(ctx context.Context, id string, params *PublishRevisionParams, body PublishRevisionJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishRevisionResponse, error)
+
 	// SubmitProductWithResponse Submit a draft: the publishing gate is checked and every unmet condition listed
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -14525,6 +15534,67 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/reports/settlement (the `SettlementReport` operationId).
 	SettlementReportWithResponse(ctx context.Context, params *SettlementReportParams, reqEditors ...RequestEditorFn) (*SettlementReportResponse, error)
+
+	// ListSubscriptionsWithResponse Subscriptions (a buyer's or an operator's own; clerks, bureaus and auditors all)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/subscriptions (the `ListSubscriptions` operationId).
+	ListSubscriptionsWithResponse(ctx context.Context, params *ListSubscriptionsParams, reqEditors ...RequestEditorFn) (*ListSubscriptionsResponse, error)
+
+	// GetSubscriptionWithResponse A subscription with its term and status
+	//
+	// status is active, cancelled or expired (after the last day of a term that does not renew, China Standard Time); ends_on is the current term's last day.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/subscriptions/{id} (the `GetSubscription` operationId).
+	GetSubscriptionWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetSubscriptionResponse, error)
+
+	// CancelSubscriptionWithBodyWithResponse Cancel a subscription (its buyer or its operator): delivery stops at once
+	//
+	// Use reported for an instant from the cancellation on is refused (subscription_cancelled); use before it still counts. Cancelling a cancelled subscription returns it unchanged; an expired one is 409 subscription_expired.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/subscriptions/{id}/cancel (the `CancelSubscription` operationId).
+	CancelSubscriptionWithBodyWithResponse(ctx context.Context, id string, params *CancelSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelSubscriptionResponse, error)
+
+	// CancelSubscriptionWithResponse Cancel a subscription (its buyer or its operator): delivery stops at once
+	//
+	// Use reported for an instant from the cancellation on is refused (subscription_cancelled); use before it still counts. Cancelling a cancelled subscription returns it unchanged; an expired one is 409 subscription_expired.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/subscriptions/{id}/cancel (the `CancelSubscription` operationId).
+	CancelSubscriptionWithResponse(ctx context.Context, id string, params *CancelSubscriptionParams, body CancelSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelSubscriptionResponse, error)
+
+	// ReportUsageWithBodyWithResponse Report metered use (the operator's delivery gateway): a signed, exactly-once batch
+	//
+	// Up to 5,000 usage records. Authenticated twice: the operator's bearer token, and `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the operator's metering secret (derived from DATAVENUE_METERING_SECRET: `datavenue metering-secret <org>`), t within 5 minutes of the venue's clock. Exactly once by record_id: a record sent again (a batch retried after a timeout) is answered duplicate and counted once. Each record is accepted, duplicate or refused with a reason: subscription_not_found, unit_mismatch, invalid_record, in_future, before_term, subscription_cancelled, subscription_expired, product_suspended, authorisation_revoked, product_delisted, period_closed (more than 3 days, China Standard Time, after its period's last day), quota_exceeded (free use), duplicate_in_batch.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/usage-batches (the `ReportUsage` operationId).
+	ReportUsageWithBodyWithResponse(ctx context.Context, params *ReportUsageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReportUsageResponse, error)
+
+	// ReportUsageWithResponse Report metered use (the operator's delivery gateway): a signed, exactly-once batch
+	//
+	// Up to 5,000 usage records. Authenticated twice: the operator's bearer token, and `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the operator's metering secret (derived from DATAVENUE_METERING_SECRET: `datavenue metering-secret <org>`), t within 5 minutes of the venue's clock. Exactly once by record_id: a record sent again (a batch retried after a timeout) is answered duplicate and counted once. Each record is accepted, duplicate or refused with a reason: subscription_not_found, unit_mismatch, invalid_record, in_future, before_term, subscription_cancelled, subscription_expired, product_suspended, authorisation_revoked, product_delisted, period_closed (more than 3 days, China Standard Time, after its period's last day), quota_exceeded (free use), duplicate_in_batch.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/usage-batches (the `ReportUsage` operationId).
+	ReportUsageWithResponse(ctx context.Context, params *ReportUsageParams, body ReportUsageJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportUsageResponse, error)
+
+	// UsageReportWithResponse Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
+	//
+	// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/usage-reports (the `UsageReport` operationId).
+	UsageReportWithResponse(ctx context.Context, params *UsageReportParams, reqEditors ...RequestEditorFn) (*UsageReportResponse, error)
 
 	// GetVoucherWithResponse A voucher's place in the log
 	//
@@ -28425,6 +29495,212 @@ func (r ReinstateProductResponse) ContentType() string {
 	return ""
 }
 
+// PublishRevisionResponse200Headers the declared response headers of an HTTP 200 response for PublishRevision
+type PublishRevisionResponse200Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// PublishRevisionResponse400Headers the declared response headers of an HTTP 400 response for PublishRevision
+type PublishRevisionResponse400Headers struct {
+	XRequestId string
+}
+
+// PublishRevisionResponse401Headers the declared response headers of an HTTP 401 response for PublishRevision
+type PublishRevisionResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// PublishRevisionResponse403Headers the declared response headers of an HTTP 403 response for PublishRevision
+type PublishRevisionResponse403Headers struct {
+	XRequestId string
+}
+
+// PublishRevisionResponse404Headers the declared response headers of an HTTP 404 response for PublishRevision
+type PublishRevisionResponse404Headers struct {
+	XRequestId string
+}
+
+// PublishRevisionResponse409Headers the declared response headers of an HTTP 409 response for PublishRevision
+type PublishRevisionResponse409Headers struct {
+	XRequestId string
+}
+
+// PublishRevisionResponse413Headers the declared response headers of an HTTP 413 response for PublishRevision
+type PublishRevisionResponse413Headers struct {
+	XRequestId string
+}
+
+// PublishRevisionResponse415Headers the declared response headers of an HTTP 415 response for PublishRevision
+type PublishRevisionResponse415Headers struct {
+	XRequestId string
+}
+
+// PublishRevisionResponse422Headers the declared response headers of an HTTP 422 response for PublishRevision
+type PublishRevisionResponse422Headers struct {
+	XRequestId string
+}
+
+// PublishRevisionResponse429Headers the declared response headers of an HTTP 429 response for PublishRevision
+type PublishRevisionResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// PublishRevisionResponse500Headers the declared response headers of an HTTP 500 response for PublishRevision
+type PublishRevisionResponse500Headers struct {
+	XRequestId string
+}
+
+// PublishRevisionResponse503Headers the declared response headers of an HTTP 503 response for PublishRevision
+type PublishRevisionResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type PublishRevisionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Revision
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *RequestEntityTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PublishRevisionResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PublishRevisionResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PublishRevisionResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PublishRevisionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *PublishRevisionResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PublishRevisionResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PublishRevisionResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *PublishRevisionResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *PublishRevisionResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PublishRevisionResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *PublishRevisionResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PublishRevisionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PublishRevisionResponse) GetJSON200() *Revision {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PublishRevisionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PublishRevisionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PublishRevisionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PublishRevisionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PublishRevisionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PublishRevisionResponse) GetApplicationproblemJSON413() *RequestEntityTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PublishRevisionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PublishRevisionResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PublishRevisionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PublishRevisionResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PublishRevisionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PublishRevisionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PublishRevisionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PublishRevisionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PublishRevisionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SubmitProductResponse200Headers the declared response headers of an HTTP 200 response for SubmitProduct
 type SubmitProductResponse200Headers struct {
 	IdempotentReplayed *string
@@ -30168,6 +31444,823 @@ func (r SettlementReportResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SettlementReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListSubscriptionsResponse200Headers the declared response headers of an HTTP 200 response for ListSubscriptions
+type ListSubscriptionsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListSubscriptionsResponse401Headers the declared response headers of an HTTP 401 response for ListSubscriptions
+type ListSubscriptionsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListSubscriptionsResponse403Headers the declared response headers of an HTTP 403 response for ListSubscriptions
+type ListSubscriptionsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListSubscriptionsResponse422Headers the declared response headers of an HTTP 422 response for ListSubscriptions
+type ListSubscriptionsResponse422Headers struct {
+	XRequestId string
+}
+
+// ListSubscriptionsResponse429Headers the declared response headers of an HTTP 429 response for ListSubscriptions
+type ListSubscriptionsResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// ListSubscriptionsResponse500Headers the declared response headers of an HTTP 500 response for ListSubscriptions
+type ListSubscriptionsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListSubscriptionsResponse503Headers the declared response headers of an HTTP 503 response for ListSubscriptions
+type ListSubscriptionsResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListSubscriptionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PageOfMeteredSubscription
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListSubscriptionsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSubscriptionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListSubscriptionsResponse403Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListSubscriptionsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListSubscriptionsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListSubscriptionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListSubscriptionsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSubscriptionsResponse) GetJSON200() *PageOfMeteredSubscription {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSubscriptionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSubscriptionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListSubscriptionsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListSubscriptionsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSubscriptionsResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSubscriptionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSubscriptionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSubscriptionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSubscriptionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSubscriptionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSubscriptionResponse200Headers the declared response headers of an HTTP 200 response for GetSubscription
+type GetSubscriptionResponse200Headers struct {
+	XRequestId string
+}
+
+// GetSubscriptionResponse401Headers the declared response headers of an HTTP 401 response for GetSubscription
+type GetSubscriptionResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// GetSubscriptionResponse403Headers the declared response headers of an HTTP 403 response for GetSubscription
+type GetSubscriptionResponse403Headers struct {
+	XRequestId string
+}
+
+// GetSubscriptionResponse404Headers the declared response headers of an HTTP 404 response for GetSubscription
+type GetSubscriptionResponse404Headers struct {
+	XRequestId string
+}
+
+// GetSubscriptionResponse429Headers the declared response headers of an HTTP 429 response for GetSubscription
+type GetSubscriptionResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// GetSubscriptionResponse500Headers the declared response headers of an HTTP 500 response for GetSubscription
+type GetSubscriptionResponse500Headers struct {
+	XRequestId string
+}
+
+// GetSubscriptionResponse503Headers the declared response headers of an HTTP 503 response for GetSubscription
+type GetSubscriptionResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type GetSubscriptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MeteredSubscription
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSubscriptionResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSubscriptionResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetSubscriptionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetSubscriptionResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetSubscriptionResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetSubscriptionResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSubscriptionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSubscriptionResponse) GetJSON200() *MeteredSubscription {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSubscriptionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSubscriptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSubscriptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSubscriptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSubscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelSubscriptionResponse200Headers the declared response headers of an HTTP 200 response for CancelSubscription
+type CancelSubscriptionResponse200Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CancelSubscriptionResponse400Headers the declared response headers of an HTTP 400 response for CancelSubscription
+type CancelSubscriptionResponse400Headers struct {
+	XRequestId string
+}
+
+// CancelSubscriptionResponse401Headers the declared response headers of an HTTP 401 response for CancelSubscription
+type CancelSubscriptionResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// CancelSubscriptionResponse403Headers the declared response headers of an HTTP 403 response for CancelSubscription
+type CancelSubscriptionResponse403Headers struct {
+	XRequestId string
+}
+
+// CancelSubscriptionResponse404Headers the declared response headers of an HTTP 404 response for CancelSubscription
+type CancelSubscriptionResponse404Headers struct {
+	XRequestId string
+}
+
+// CancelSubscriptionResponse409Headers the declared response headers of an HTTP 409 response for CancelSubscription
+type CancelSubscriptionResponse409Headers struct {
+	XRequestId string
+}
+
+// CancelSubscriptionResponse413Headers the declared response headers of an HTTP 413 response for CancelSubscription
+type CancelSubscriptionResponse413Headers struct {
+	XRequestId string
+}
+
+// CancelSubscriptionResponse415Headers the declared response headers of an HTTP 415 response for CancelSubscription
+type CancelSubscriptionResponse415Headers struct {
+	XRequestId string
+}
+
+// CancelSubscriptionResponse422Headers the declared response headers of an HTTP 422 response for CancelSubscription
+type CancelSubscriptionResponse422Headers struct {
+	XRequestId string
+}
+
+// CancelSubscriptionResponse429Headers the declared response headers of an HTTP 429 response for CancelSubscription
+type CancelSubscriptionResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// CancelSubscriptionResponse500Headers the declared response headers of an HTTP 500 response for CancelSubscription
+type CancelSubscriptionResponse500Headers struct {
+	XRequestId string
+}
+
+// CancelSubscriptionResponse503Headers the declared response headers of an HTTP 503 response for CancelSubscription
+type CancelSubscriptionResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type CancelSubscriptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MeteredSubscription
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *RequestEntityTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelSubscriptionResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelSubscriptionResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelSubscriptionResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelSubscriptionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelSubscriptionResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelSubscriptionResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CancelSubscriptionResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CancelSubscriptionResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelSubscriptionResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CancelSubscriptionResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CancelSubscriptionResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelSubscriptionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelSubscriptionResponse) GetJSON200() *MeteredSubscription {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelSubscriptionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelSubscriptionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelSubscriptionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelSubscriptionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelSubscriptionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CancelSubscriptionResponse) GetApplicationproblemJSON413() *RequestEntityTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CancelSubscriptionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelSubscriptionResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CancelSubscriptionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelSubscriptionResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelSubscriptionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelSubscriptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelSubscriptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelSubscriptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelSubscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReportUsageResponse200Headers the declared response headers of an HTTP 200 response for ReportUsage
+type ReportUsageResponse200Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// ReportUsageResponse400Headers the declared response headers of an HTTP 400 response for ReportUsage
+type ReportUsageResponse400Headers struct {
+	XRequestId string
+}
+
+// ReportUsageResponse401Headers the declared response headers of an HTTP 401 response for ReportUsage
+type ReportUsageResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ReportUsageResponse403Headers the declared response headers of an HTTP 403 response for ReportUsage
+type ReportUsageResponse403Headers struct {
+	XRequestId string
+}
+
+// ReportUsageResponse409Headers the declared response headers of an HTTP 409 response for ReportUsage
+type ReportUsageResponse409Headers struct {
+	XRequestId string
+}
+
+// ReportUsageResponse413Headers the declared response headers of an HTTP 413 response for ReportUsage
+type ReportUsageResponse413Headers struct {
+	XRequestId string
+}
+
+// ReportUsageResponse415Headers the declared response headers of an HTTP 415 response for ReportUsage
+type ReportUsageResponse415Headers struct {
+	XRequestId string
+}
+
+// ReportUsageResponse422Headers the declared response headers of an HTTP 422 response for ReportUsage
+type ReportUsageResponse422Headers struct {
+	XRequestId string
+}
+
+// ReportUsageResponse429Headers the declared response headers of an HTTP 429 response for ReportUsage
+type ReportUsageResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// ReportUsageResponse500Headers the declared response headers of an HTTP 500 response for ReportUsage
+type ReportUsageResponse500Headers struct {
+	XRequestId string
+}
+
+// ReportUsageResponse503Headers the declared response headers of an HTTP 503 response for ReportUsage
+type ReportUsageResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ReportUsageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BatchResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *RequestEntityTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReportUsageResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReportUsageResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReportUsageResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ReportUsageResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReportUsageResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ReportUsageResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *ReportUsageResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ReportUsageResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReportUsageResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReportUsageResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReportUsageResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReportUsageResponse) GetJSON200() *BatchResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReportUsageResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReportUsageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReportUsageResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReportUsageResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReportUsageResponse) GetApplicationproblemJSON413() *RequestEntityTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReportUsageResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReportUsageResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReportUsageResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReportUsageResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReportUsageResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReportUsageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReportUsageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReportUsageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReportUsageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UsageReportResponse200Headers the declared response headers of an HTTP 200 response for UsageReport
+type UsageReportResponse200Headers struct {
+	XRequestId string
+}
+
+// UsageReportResponse401Headers the declared response headers of an HTTP 401 response for UsageReport
+type UsageReportResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// UsageReportResponse403Headers the declared response headers of an HTTP 403 response for UsageReport
+type UsageReportResponse403Headers struct {
+	XRequestId string
+}
+
+// UsageReportResponse406Headers the declared response headers of an HTTP 406 response for UsageReport
+type UsageReportResponse406Headers struct {
+	XRequestId string
+}
+
+// UsageReportResponse422Headers the declared response headers of an HTTP 422 response for UsageReport
+type UsageReportResponse422Headers struct {
+	XRequestId string
+}
+
+// UsageReportResponse429Headers the declared response headers of an HTTP 429 response for UsageReport
+type UsageReportResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// UsageReportResponse500Headers the declared response headers of an HTTP 500 response for UsageReport
+type UsageReportResponse500Headers struct {
+	XRequestId string
+}
+
+// UsageReportResponse503Headers the declared response headers of an HTTP 503 response for UsageReport
+type UsageReportResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type UsageReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageReport
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON406 the response for an HTTP 406 `application/problem+json` response
+	ApplicationproblemJSON406 *NotAcceptable
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UsageReportResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UsageReportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UsageReportResponse403Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *UsageReportResponse406Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UsageReportResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UsageReportResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UsageReportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UsageReportResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UsageReportResponse) GetJSON200() *UsageReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON406 returns the response for an HTTP 406 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON406() *NotAcceptable {
+	return r.ApplicationproblemJSON406
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UsageReportResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UsageReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UsageReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UsageReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UsageReportResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -33396,6 +35489,36 @@ func (c *ClientWithResponses) ReinstateProductWithResponse(ctx context.Context, 
 	return ParseReinstateProductResponse(rsp)
 }
 
+// PublishRevisionWithBodyWithResponse Publish a new revision of a file product (its operator): each active subscriber gets a delivery and a webhook
+//
+// A version label (once per product: 409 revision_exists), the content's sha256 checksum, and an https URL or a description of where to fetch it. Every subscription active at this instant gets one delivery record and its buyer one revision.published event; a cancelled or expired subscription gets none. 409 not_a_file_product for a product delivered otherwise, product_not_published for one off the market.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/products/{id}/revisions (the `PublishRevision` operationId).
+func (c *ClientWithResponses) PublishRevisionWithBodyWithResponse(ctx context.Context, id string, params *PublishRevisionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PublishRevisionResponse, error) {
+	rsp, err := c.PublishRevisionWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublishRevisionResponse(rsp)
+}
+
+// PublishRevisionWithResponse Publish a new revision of a file product (its operator): each active subscriber gets a delivery and a webhook
+//
+// A version label (once per product: 409 revision_exists), the content's sha256 checksum, and an https URL or a description of where to fetch it. Every subscription active at this instant gets one delivery record and its buyer one revision.published event; a cancelled or expired subscription gets none. 409 not_a_file_product for a product delivered otherwise, product_not_published for one off the market.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/products/{id}/revisions (the `PublishRevision` operationId).
+func (c *ClientWithResponses) PublishRevisionWithResponse(ctx context.Context, id string, params *PublishRevisionParams, body PublishRevisionJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishRevisionResponse, error) {
+	rsp, err := c.PublishRevision(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublishRevisionResponse(rsp)
+}
+
 // SubmitProductWithResponse Submit a draft: the publishing gate is checked and every unmet condition listed
 //
 // Returns a wrapper object for the known response body format(s).
@@ -33573,6 +35696,109 @@ func (c *ClientWithResponses) SettlementReportWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseSettlementReportResponse(rsp)
+}
+
+// ListSubscriptionsWithResponse Subscriptions (a buyer's or an operator's own; clerks, bureaus and auditors all)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/subscriptions (the `ListSubscriptions` operationId).
+func (c *ClientWithResponses) ListSubscriptionsWithResponse(ctx context.Context, params *ListSubscriptionsParams, reqEditors ...RequestEditorFn) (*ListSubscriptionsResponse, error) {
+	rsp, err := c.ListSubscriptions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSubscriptionsResponse(rsp)
+}
+
+// GetSubscriptionWithResponse A subscription with its term and status
+//
+// status is active, cancelled or expired (after the last day of a term that does not renew, China Standard Time); ends_on is the current term's last day.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/subscriptions/{id} (the `GetSubscription` operationId).
+func (c *ClientWithResponses) GetSubscriptionWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetSubscriptionResponse, error) {
+	rsp, err := c.GetSubscription(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSubscriptionResponse(rsp)
+}
+
+// CancelSubscriptionWithBodyWithResponse Cancel a subscription (its buyer or its operator): delivery stops at once
+//
+// Use reported for an instant from the cancellation on is refused (subscription_cancelled); use before it still counts. Cancelling a cancelled subscription returns it unchanged; an expired one is 409 subscription_expired.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/subscriptions/{id}/cancel (the `CancelSubscription` operationId).
+func (c *ClientWithResponses) CancelSubscriptionWithBodyWithResponse(ctx context.Context, id string, params *CancelSubscriptionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelSubscriptionResponse, error) {
+	rsp, err := c.CancelSubscriptionWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelSubscriptionResponse(rsp)
+}
+
+// CancelSubscriptionWithResponse Cancel a subscription (its buyer or its operator): delivery stops at once
+//
+// Use reported for an instant from the cancellation on is refused (subscription_cancelled); use before it still counts. Cancelling a cancelled subscription returns it unchanged; an expired one is 409 subscription_expired.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/subscriptions/{id}/cancel (the `CancelSubscription` operationId).
+func (c *ClientWithResponses) CancelSubscriptionWithResponse(ctx context.Context, id string, params *CancelSubscriptionParams, body CancelSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelSubscriptionResponse, error) {
+	rsp, err := c.CancelSubscription(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelSubscriptionResponse(rsp)
+}
+
+// ReportUsageWithBodyWithResponse Report metered use (the operator's delivery gateway): a signed, exactly-once batch
+//
+// Up to 5,000 usage records. Authenticated twice: the operator's bearer token, and `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the operator's metering secret (derived from DATAVENUE_METERING_SECRET: `datavenue metering-secret <org>`), t within 5 minutes of the venue's clock. Exactly once by record_id: a record sent again (a batch retried after a timeout) is answered duplicate and counted once. Each record is accepted, duplicate or refused with a reason: subscription_not_found, unit_mismatch, invalid_record, in_future, before_term, subscription_cancelled, subscription_expired, product_suspended, authorisation_revoked, product_delisted, period_closed (more than 3 days, China Standard Time, after its period's last day), quota_exceeded (free use), duplicate_in_batch.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/usage-batches (the `ReportUsage` operationId).
+func (c *ClientWithResponses) ReportUsageWithBodyWithResponse(ctx context.Context, params *ReportUsageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReportUsageResponse, error) {
+	rsp, err := c.ReportUsageWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReportUsageResponse(rsp)
+}
+
+// ReportUsageWithResponse Report metered use (the operator's delivery gateway): a signed, exactly-once batch
+//
+// Up to 5,000 usage records. Authenticated twice: the operator's bearer token, and `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the operator's metering secret (derived from DATAVENUE_METERING_SECRET: `datavenue metering-secret <org>`), t within 5 minutes of the venue's clock. Exactly once by record_id: a record sent again (a batch retried after a timeout) is answered duplicate and counted once. Each record is accepted, duplicate or refused with a reason: subscription_not_found, unit_mismatch, invalid_record, in_future, before_term, subscription_cancelled, subscription_expired, product_suspended, authorisation_revoked, product_delisted, period_closed (more than 3 days, China Standard Time, after its period's last day), quota_exceeded (free use), duplicate_in_batch.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/usage-batches (the `ReportUsage` operationId).
+func (c *ClientWithResponses) ReportUsageWithResponse(ctx context.Context, params *ReportUsageParams, body ReportUsageJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportUsageResponse, error) {
+	rsp, err := c.ReportUsage(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReportUsageResponse(rsp)
+}
+
+// UsageReportWithResponse Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
+//
+// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/usage-reports (the `UsageReport` operationId).
+func (c *ClientWithResponses) UsageReportWithResponse(ctx context.Context, params *UsageReportParams, reqEditors ...RequestEditorFn) (*UsageReportResponse, error) {
+	rsp, err := c.UsageReport(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUsageReportResponse(rsp)
 }
 
 // GetVoucherWithResponse A voucher's place in the log
@@ -50533,6 +52759,260 @@ func ParseReinstateProductResponse(rsp *http.Response) (*ReinstateProductRespons
 	return response, nil
 }
 
+// ParsePublishRevisionResponse parses an HTTP response from a PublishRevisionWithResponse call
+func ParsePublishRevisionResponse(rsp *http.Response) (*PublishRevisionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PublishRevisionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Revision
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest RequestEntityTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PublishRevisionResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers PublishRevisionResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers PublishRevisionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PublishRevisionResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers PublishRevisionResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers PublishRevisionResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers PublishRevisionResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers PublishRevisionResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers PublishRevisionResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers PublishRevisionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers PublishRevisionResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers PublishRevisionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSubmitProductResponse parses an HTTP response from a SubmitProductWithResponse call
 func ParseSubmitProductResponse(rsp *http.Response) (*SubmitProductResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -52649,6 +55129,1000 @@ func ParseSettlementReportResponse(rsp *http.Response) (*SettlementReportRespons
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers SettlementReportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSubscriptionsResponse parses an HTTP response from a ListSubscriptionsWithResponse call
+func ParseListSubscriptionsResponse(rsp *http.Response) (*ListSubscriptionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSubscriptionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PageOfMeteredSubscription
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListSubscriptionsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListSubscriptionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListSubscriptionsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListSubscriptionsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListSubscriptionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListSubscriptionsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListSubscriptionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSubscriptionResponse parses an HTTP response from a GetSubscriptionWithResponse call
+func ParseGetSubscriptionResponse(rsp *http.Response) (*GetSubscriptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSubscriptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MeteredSubscription
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSubscriptionResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetSubscriptionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetSubscriptionResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetSubscriptionResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetSubscriptionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetSubscriptionResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSubscriptionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelSubscriptionResponse parses an HTTP response from a CancelSubscriptionWithResponse call
+func ParseCancelSubscriptionResponse(rsp *http.Response) (*CancelSubscriptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelSubscriptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MeteredSubscription
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest RequestEntityTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelSubscriptionResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelSubscriptionResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelSubscriptionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelSubscriptionResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelSubscriptionResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelSubscriptionResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CancelSubscriptionResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CancelSubscriptionResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelSubscriptionResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers CancelSubscriptionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CancelSubscriptionResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelSubscriptionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReportUsageResponse parses an HTTP response from a ReportUsageWithResponse call
+func ParseReportUsageResponse(rsp *http.Response) (*ReportUsageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReportUsageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BatchResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest RequestEntityTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReportUsageResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReportUsageResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReportUsageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ReportUsageResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReportUsageResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers ReportUsageResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers ReportUsageResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers ReportUsageResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReportUsageResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReportUsageResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReportUsageResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUsageReportResponse parses an HTTP response from a UsageReportWithResponse call
+func ParseUsageReportResponse(rsp *http.Response) (*UsageReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UsageReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UsageReportResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers UsageReportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UsageReportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 406:
+		var headers UsageReportResponse406Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers406 = &headers
+	case rsp.StatusCode == 422:
+		var headers UsageReportResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers UsageReportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers UsageReportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UsageReportResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -287,6 +287,8 @@ func confirmGroup(ctx context.Context, p *txPipe, group []*confirmRequest) ([]co
 			})
 			return err
 		})
+	covered := map[string]*settlement.UsageCovered{}
+	queueUsageCovered(b, ids, covered)
 	b.Queue(`SELECT pg_advisory_xact_lock(hashtext('datavenue voucher log'))`)
 	b.Queue(`SELECT hash, seq + 1 FROM vouchers ORDER BY seq DESC LIMIT 1`).QueryRow(func(r pgx.Row) error {
 		return ignoreNoRows(r.Scan(&head.hash, &head.seq)) // none: the genesis entry
@@ -310,6 +312,7 @@ func confirmGroup(ctx context.Context, p *txPipe, group []*confirmRequest) ([]co
 		// carries prev_hash and seq, which are only known once the head is read under the lock.
 		v := c.v // a copy: a second request for the same order sees the first one's outcome below
 		v.Certificates = certs[v.ProductID]
+		v.Usage = covered[req.orderID]
 		v.ConfirmedBy = "buyer"
 		if req.buyer == "" {
 			v.ConfirmedBy = "auto"

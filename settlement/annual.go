@@ -125,6 +125,8 @@ type AnnualReport struct {
 	// TotalCost is the sum of the categories' newest figures; Result is revenue less it.
 	TotalCost money.Yuan `json:"total_cost"`
 	Result    string     `json:"result" jsonschema:"description=revenue less total cost in yuan, signed, two places"`
+	// Usage is the metered use of the operator's products in the year (issue 15).
+	Usage []UsageTotal `json:"usage"`
 }
 
 // BuildAnnual assembles the report from the year's earnings, the standing and the cost versions.
@@ -228,7 +230,7 @@ func (r AnnualReport) Tables() []sheet.Table {
 	for _, c := range r.Costs {
 		costs.Rows = append(costs.Rows, []string{c.Category, c.Label, c.Amount.String(), c.Note, strconv.Itoa(c.Version)})
 	}
-	return []sheet.Table{summary, lines("按产品收入", "产品编号", r.ByProduct), lines("按用途收入", "使用用途代码", r.ByPurpose), costs}
+	return []sheet.Table{summary, lines("按产品收入", "产品编号", r.ByProduct), lines("按用途收入", "使用用途代码", r.ByPurpose), costs, r.usageTable()}
 }
 
 // AnnualStore keeps costs and reads a year's earnings.
@@ -249,6 +251,8 @@ type Annual struct {
 	Store   AnnualStore
 	Revenue AllowedRevenues
 	Clock   datavenue.Clock
+	// Usage counts the year's metered use (nil: the report lists none).
+	Usage UsageCounter
 }
 
 // mayRead: the operator itself and the overseers (the bureaus, the auditors); anyone else is told
@@ -321,7 +325,7 @@ func (s Annual) Report(ctx context.Context, caller datavenue.Caller, operator, y
 	}
 	// The standing and the earnings are two reads of one rule: a payment between them could make
 	// them differ by its share, which the next report shows; the tests hold them equal.
-	return BuildAnnual(op, name, y, earnings, standing, costs), nil
+	return s.withUsage(ctx, BuildAnnual(op, name, y, earnings, standing, costs))
 }
 
 // CSVTable is the report as one table, for CSV (one sheet only): the first column names the
@@ -355,5 +359,6 @@ func (r AnnualReport) CSVTable() sheet.Table {
 	for _, c := range r.Costs {
 		t.Rows = append(t.Rows, []string{"运营成本", c.Category, c.Label, "", "", "", "", "", c.Amount.String(), c.Note})
 	}
+	t.Rows = append(t.Rows, r.usageCSVRows()...)
 	return t
 }

@@ -71,6 +71,9 @@ type VoucherContent struct {
 	ConfirmedAt string   `json:"confirmed_at"`
 	ConfirmedBy string   `json:"confirmed_by"` // buyer, or auto: the buyer let the confirmation period pass
 	PrevHash    string   `json:"prev_hash"`    // the previous voucher's chain hash: the chain is in the signed content too
+	// Usage is set on the voucher of a subscription's period bill only (omitted otherwise, so
+	// one-off vouchers are signed exactly as before).
+	Usage *UsageCovered `json:"usage,omitempty"`
 }
 
 // SignVoucher signs a voucher with the venue's active key (Ed25519). The "kid" lets a verifier

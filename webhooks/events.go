@@ -29,14 +29,17 @@ const (
 	// SubscriptionCancelled: a subscription was cancelled by its buyer or its operator; the
 	// operator's delivery gateway stops delivering on it (and usage after it is refused).
 	SubscriptionCancelled = "subscription.cancelled"
-	Ping                  = "webhook.ping" // a test event the subscriber asked for; sent whatever its events
+	// RevisionPublished: a file product sold as a service published a new revision; each active
+	// subscriber's buyer is told once (its delivery record is made in the same transaction).
+	RevisionPublished = "revision.published"
+	Ping              = "webhook.ping" // a test event the subscriber asked for; sent whatever its events
 )
 
 // Types are the event types a subscription may name: the venue's own and the certificates
 // outbox's (a certificate cancelled, superseded or expired; an authorisation revoked, narrowed
 // or expired; an approval lapsed), which webhooks receives as one more certificates.Consumer.
 var Types = []string{AuctionClosed, OrderCreated, PaymentRecorded, VoucherIssued, ObligationDue, ObligationOverdue,
-	ObligationRemitted, ProductSuspended, SubscriptionCancelled,
+	ObligationRemitted, ProductSuspended, SubscriptionCancelled, RevisionPublished,
 	certificates.EventCertificateCancelled, certificates.EventCertificateSuperseded, certificates.EventCertificateExpired,
 	certificates.EventAuthorisationRevoked, certificates.EventAuthorisationNarrowed, certificates.EventAuthorisationExpired,
 	certificates.EventApprovalLapsed}
@@ -64,6 +67,7 @@ type Parties struct {
 //     subscription's buyer and seller (the operator, whose gateway stops delivering);
 //   - obligation.due, .overdue, .remitted: the party obliged (the government unit that remits to
 //     its treasury, the state enterprise that files with its supervisor), not the buyer;
+//   - revision.published: the subscription's buyer;
 //   - product.suspended: the product's operator and holders (buyers are not told a product they
 //     do not hold was withdrawn: the catalogue says so);
 //   - certificate.*: the certificate's holder and the operators of products and authorisations
@@ -81,6 +85,8 @@ func Recipients(eventType string, p Parties) []datavenue.OrgID {
 		orgs = append(orgs, p.Buyer, p.Seller)
 	case ObligationDue, ObligationOverdue, ObligationRemitted:
 		orgs = append(orgs, p.Obligated)
+	case RevisionPublished: // the subscriber fetches the revision; the operator published it
+		orgs = append(orgs, p.Buyer)
 	case ProductSuspended:
 		orgs = append(append(orgs, p.Operator), p.Holders...)
 	case certificates.EventCertificateCancelled, certificates.EventCertificateSuperseded, certificates.EventCertificateExpired:

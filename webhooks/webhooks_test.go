@@ -38,6 +38,7 @@ func TestRecipients(t *testing.T) {
 		{certificates.EventCertificateCancelled, []datavenue.OrgID{holder, holder2, seller}},
 		{certificates.EventAuthorisationRevoked, []datavenue.OrgID{holder, holder2, seller}},
 		{certificates.EventApprovalLapsed, []datavenue.OrgID{holder, holder2}},
+		{webhooks.RevisionPublished, []datavenue.OrgID{buyer}},
 		{webhooks.Ping, []datavenue.OrgID{other}},
 		{"something.else", nil},
 	}

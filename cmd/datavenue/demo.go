@@ -41,7 +41,7 @@ func demo(ctx context.Context, cfg config.Config, args []string, stdout io.Write
 		return err
 	}
 	c := &venueclient.Client{Base: strings.TrimRight(*base, "/"), HTTP: &http.Client{Timeout: 30 * time.Second}, Minter: m, Out: stdout,
-		Secret: []byte(cfg.PaymentCallbackSecret)}
+		Secret: []byte(cfg.PaymentCallbackSecret), Metering: []byte(cfg.MeteringSecret)}
 	start := time.Now()
 	if err := runDemo(c); err != nil {
 		return err
@@ -77,7 +77,7 @@ func runDemo(c *venueclient.Client) error {
 		return fmt.Errorf("the venue at %s is not ready (start it with make run): %w", c.Base, err)
 	}
 	for _, step := range []func() error{d.parties, d.publish, d.openAuctions, d.negotiate, d.bid, d.awaitClose, d.settle, d.deliver,
-		d.freeUse, d.reconcile, d.ledger} {
+		d.freeUse, d.metered, d.reconcile, d.ledger} {
 		if err := step(); err != nil {
 			return err
 		}

@@ -44,6 +44,9 @@ type Client struct {
 	Step   int
 	Calls  int
 	Secret []byte // the payment callback secret, when the venue has one
+	// Metering is the venue's metering secret, when it has one: the demo signs usage batches as
+	// the operator's gateway would (with the secret derived for the operator).
+	Metering []byte
 
 	once  sync.Once
 	api   *client.ClientWithResponses
