@@ -1,6 +1,7 @@
 package datavenue_test
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"os/exec"
@@ -67,5 +68,34 @@ func TestEveryPackageHasADocComment(t *testing.T) {
 				t.Errorf("package %s (%s) has no doc comment", name, filepath.Base(dir))
 			}
 		}
+	}
+}
+
+// A Go comment inside a multi-line SQL string is not a comment: it is sent to PostgreSQL, which
+// answers a syntax error (found once, when a comments-only change put one inside an INSERT: the
+// allowed-revenue endpoint answered 500). SQL's own comments are "--".
+func TestNoGoCommentInsideAStringLiteral(t *testing.T) {
+	out, err := exec.Command("git", "ls-files", "*.go").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	for _, path := range strings.Fields(string(out)) {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING || !strings.HasPrefix(lit.Value, "`") {
+				return true
+			}
+			for i, line := range strings.Split(lit.Value, "\n") {
+				if i > 0 && strings.HasPrefix(strings.TrimSpace(line), "//") {
+					t.Errorf("%s:%d: a Go comment inside a string literal: %s", path, fset.Position(lit.Pos()).Line+i, strings.TrimSpace(line))
+				}
+			}
+			return true
+		})
 	}
 }

@@ -41,8 +41,8 @@ func (db SettlementStore) SetAllowedRevenue(ctx context.Context, a settlement.Al
 			a.OperatorID, a.Year).Scan(&a.Version); err != nil {
 			return err
 		}
+		// The amount goes as a decimal.Decimal, which pgx encodes as NUMERIC exactly.
 		if _, err := tx.Exec(ctx, `INSERT INTO allowed_revenues (id, operator_id, year, version, amount, approval_ref, pricing_doc_number,
-			// The amount goes as a decimal.Decimal, which pgx encodes as NUMERIC exactly.
 			set_by_org, set_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.ID, a.OperatorID, a.Year, a.Version, a.Amount.Decimal(),
 			a.ApprovalRef, a.PricingDocNumber, a.SetByOrg, a.SetBy); err != nil {
 			return err

@@ -58,9 +58,9 @@ func scanParked(r pgx.Row) (matching.ParkedEntry, error) {
 // ParkedEntries lists parked entries in the order they were parked, a page at a time; status
 // "parked" (waiting), "applied" (a retry applied them) or "" (both).
 func (db MatchingStore) ParkedEntries(ctx context.Context, status string, after int64, limit int) ([]matching.ParkedEntry, error) {
+	// "($1 = 'parked') = (resolved_at IS NULL)" selects the waiting entries for "parked" and the
+	// applied ones for "applied" in one predicate.
 	rows, err := db.Pool.Query(ctx, `SELECT `+parkedColumns+` FROM projection_parked
-		// "($1 = 'parked') = (resolved_at IS NULL)" selects the waiting entries for "parked" and the
-		// applied ones for "applied" in one predicate.
 		WHERE ($1 = '' OR ($1 = 'parked') = (resolved_at IS NULL)) AND id > $2 ORDER BY id LIMIT $3`, status, after, limit)
 	if err != nil {
 		return nil, interpretError(err)
