@@ -95,3 +95,21 @@ func TestFreeUseRefusesAPaidProduct(t *testing.T) {
 	}
 	m.checkInvariants()
 }
+
+// A published public-welfare product cannot be given a paid price: a change of pricing method is
+// checked against every condition that depends on it (N1 here, D10 for a government unit's paid
+// use), not only the price's own.
+func TestPublishedFreeUseProductCannotBePriced(t *testing.T) {
+	m := newMarket(t, nil)
+	free := m.publishFree()
+	op := m.as(datavenue.RoleOperator, operatorOrg)
+	r := m.do("POST", "/v1/products/"+free.ID+"/price", op, map[string]any{"reason": "改为协议定价",
+		"pricing": map[string]any{"method": "negotiation", "list_price": "150.00", "min_price": "100.00", "max_price": "200.00"}})
+	wantProblem(t, r, 422, "publish_gate_failed")
+	if !strings.Contains(string(r.body), listing.CondFreeUsePriced) {
+		t.Fatalf("refusal %s does not name %s", r.body, listing.CondFreeUsePriced)
+	}
+	if p := decode[listing.Product](t, m.do("GET", "/v1/products/"+free.ID, op, nil)); p.Pricing.Method != listing.MethodFree {
+		t.Fatalf("pricing method %s after the refused change, want free", p.Pricing.Method)
+	}
+}

@@ -359,11 +359,19 @@ func (s Service) ChangePrice(ctx context.Context, caller datavenue.Caller, id st
 			return datavenue.Invalid("validation_failed", "industry use is paid",
 				datavenue.FieldError{Field: "pricing.method", Code: CondFreeNeedsPublicUse, Message: "industry use is paid (G7)"})
 		}
+		methodChanged := p.Pricing.Method != probe.Pricing.Method
 		p.Pricing = probe.Pricing
 		if p.Status == StatusPublished {
-			// Only the price conditions: the rest did not change with the price.
-			today := civil.Of(s.Clock.Now())
-			if unmet := append(evaluatePrice(*p, facts, today), evaluateCap(*p, facts, today)...); len(unmet) > 0 {
+			now := s.Clock.Now()
+			today := civil.Of(now)
+			unmet := append(evaluatePrice(*p, facts, today), evaluateCap(*p, facts, today)...)
+			// A new pricing method moves the conditions that depend on it too: free use must stay
+			// free (N1) and a government unit's paid use needs an approval covering the new method
+			// (D10). The whole gate is evaluated then; with the same method the rest did not change.
+			if methodChanged {
+				unmet = Evaluate(*p, facts, now)
+			}
+			if len(unmet) > 0 {
 				return GateError(unmet)
 			}
 		}
