@@ -92,8 +92,8 @@ func Evaluate(p Product, facts Facts, now time.Time) []datavenue.FieldError {
 }
 
 // EvaluateSchedule is the condition checked only when a product goes on the market (submit,
-// publish, reinstate), not when a published product is re-checked: a running auction has, by
-// definition, started.
+// publish), not when a published product is re-checked or a suspended one reinstated: a running
+// auction has, by definition, started.
 func EvaluateSchedule(p Product, now time.Time) []datavenue.FieldError {
 	if p.Pricing.Method == MethodAuction && p.Pricing.StartAt != nil && p.Pricing.StartAt.Before(now) {
 		return []datavenue.FieldError{{Field: "pricing.start_at", Code: CondAuctionSchedulePassed,

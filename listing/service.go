@@ -210,7 +210,7 @@ func (s Service) Check(ctx context.Context, caller datavenue.Caller, id string) 
 	if !visible(caller, p) {
 		return Product{}, nil, errProductNotFound
 	}
-	return p, s.unmet(p, facts, p.Status != StatusPublished), nil
+	return p, s.unmet(p, facts, p.Status != StatusPublished && p.Status != StatusSuspended), nil
 }
 
 // Submit declares a draft ready; the gate is checked now, so the operator learns every unmet
@@ -241,7 +241,11 @@ func (s Service) step(ctx context.Context, caller datavenue.Caller, id, action, 
 		if p.Suspension != nil && p.Suspension.By == "bureau" && !isRegulator(caller) {
 			return datavenue.Forbidden("suspended_by_bureau", "a bureau suspended this product; a bureau reinstates it")
 		}
-		if err := s.gate(*p, facts, true); err != nil {
+		// The schedule is checked when a product first goes on the market (submit, publish), not
+		// when a suspended one comes back: its auction may have run (a subscription sold by auction
+		// is metered long after its start), and a published product past its start is an ordinary
+		// state, which reinstatement only restores; a new auction past its end is refused by matching.
+		if err := s.gate(*p, facts, from != StatusSuspended); err != nil {
 			return err
 		}
 		// PublishedAt is the first publication only: a reinstated product does not jump to the top
