@@ -167,10 +167,48 @@ func recordTrade(ctx context.Context, tx pgx.Tx, source, sourceID, partiesSQL st
 		return err
 	}
 	// A product sold as a service makes a subscription instead of the one-off order (subscriptions.go).
-	if made, err := subscribeFromTrade(ctx, tx, sold); err != nil || made {
+	made, err := subscribeFromTrade(ctx, tx, sold)
+	if err != nil {
 		return err
 	}
-	return fmt.Errorf("trade %s: its product has a subscription plan that could not be read", sold)
+	if !made {
+		return fmt.Errorf("trade %s: its product has a subscription plan that could not be read", sold)
+	}
+	if source == "auction" {
+		return refundAppliedDeposit(ctx, tx, sourceID)
+	}
+	return nil
+}
+
+// refundAppliedDeposit refunds the winner's deposit of an auction whose win made a subscription.
+// The close marked it to be applied to the price, but a subscription has no order to apply it to
+// (its bills come period by period), so it would have stayed in deposits held for good: it has
+// done its work, securing the bid, and goes back to the buyer like the losers' (idempotent: the
+// outcome moves from apply once, and the ledger posting has its own key).
+func refundAppliedDeposit(ctx context.Context, tx pgx.Tx, auctionID string) error {
+	rows, err := tx.Query(ctx, `UPDATE auction_deposits SET outcome = 'release' WHERE auction_id = $1 AND outcome = 'apply'
+		RETURNING buyer_id, coalesce(amount, 0)::text`, auctionID)
+	if err != nil {
+		return err
+	}
+	type deposit struct {
+		buyer  datavenue.OrgID
+		amount string
+	}
+	deposits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (d deposit, err error) {
+		return d, r.Scan(&d.buyer, &d.amount)
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range deposits {
+		if amount := yuan(d.amount).Decimal(); amount.IsPositive() {
+			if err := postInTx(ctx, tx, settlement.DepositReleased(auctionID, d.buyer, amount)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // recordTradeOrder is recordTrade returning the new order's id ("" if the trade was recorded
