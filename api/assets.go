@@ -121,10 +121,25 @@ func (h *handlers) assetVersions(c *fiber.Ctx) error {
 }
 
 // ledger reads the whole filtered ledger for the exports: a ledger (台账) is filed and inventoried
-// as one document (D4/G2), so the files are not paged like the JSON list. (The store caps an
-// export at 10,000 cards, with no sign in the file that it was cut.)
+// as one document (D4/G2), so the files are not paged like the JSON list. The store answers at most
+// ledgerPage cards a call; the export reads page after page (keyset on the id) to the last card, so a
+// holder with more cards than one page still gets its whole ledger, never a file silently cut.
 func (h *handlers) ledger(c *fiber.Ctx) ([]assets.Asset, error) {
-	return h.d.Assets.Ledger(c.UserContext(), callerOf(c), ledgerFilter(c))
+	const ledgerPage = 1000
+	var all []assets.Asset
+	f := ledgerFilter(c)
+	f.Limit = ledgerPage
+	for {
+		page, err := h.d.Assets.Ledger(c.UserContext(), callerOf(c), f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if len(page) < ledgerPage {
+			return all, nil
+		}
+		f.After = page[len(page)-1].ID
+	}
 }
 
 func (h *handlers) ledgerCSV(c *fiber.Ctx) error {

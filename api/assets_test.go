@@ -223,4 +223,25 @@ func TestLedgerExports(t *testing.T) {
 	if got := cell("分级", 2); got != "重要数据|重要数据" {
 		t.Errorf("分级 = %q", got)
 	}
+
+	// A holder with more cards than the store answers in one call gets them all in the file: the
+	// export reads page after page, where it once stopped at 10,000 cards without a word.
+	if _, err := v.db.Pool.Exec(context.Background(), `INSERT INTO assets (id, holder_id, holder_kind, version, category, name, summary, rights,
+			classification, grade, source, shared_from, shared_consent_ref, scale, update_frequency, acquisition_mode,
+			cost_components, original_cost, measurement_basis, book_value, accounting_status)
+		SELECT 'ast_' || lpad(n::text, 26, '0'), holder_id, holder_kind, version, category, name || ' ' || n, summary, rights,
+			classification, grade, source, shared_from, shared_consent_ref, scale, update_frequency, acquisition_mode,
+			cost_components, original_cost, measurement_basis, book_value, accounting_status
+		FROM assets, generate_series(1, 10100) n WHERE id = $1`, string(a.ID)); err != nil {
+		t.Fatal(err)
+	}
+	big := v.do("GET", "/v1/ledger.csv", holder, nil)
+	mustStatus(t, big, 200)
+	lines := strings.Count(strings.TrimRight(string(big.body), "\r\n"), "\n") + 1
+	if lines != 1+2+10100 {
+		t.Fatalf("the CSV of 10,102 cards has %d lines, want the header and every card (10,103)", lines)
+	}
+	if !strings.Contains(string(big.body), "ast_"+strings.Repeat("0", 21)+"10100,") {
+		t.Fatal("the last card of the ledger is missing from the CSV")
+	}
 }

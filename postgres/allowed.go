@@ -33,7 +33,7 @@ func scanAllowed(row pgx.Row) (settlement.AllowedRevenue, error) {
 // SetAllowedRevenue appends the next version of an operator's maximum for a year, with its audit
 // record. The organisation row is locked so that two settings number their versions in turn.
 func (db SettlementStore) SetAllowedRevenue(ctx context.Context, a settlement.AllowedRevenue) (settlement.AllowedRevenue, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT id FROM organisations WHERE id = $1 FOR UPDATE`, a.OperatorID).Scan(new(string)); err != nil {
 			return notFoundAs(err, errOperatorNotFound)
 		}
@@ -49,11 +49,9 @@ func (db SettlementStore) SetAllowedRevenue(ctx context.Context, a settlement.Al
 		}
 		return appendAudit(ctx, tx, "allowed_revenue.set", "organisation", string(a.OperatorID), map[string]any{"allowed_revenue_id": a.ID,
 			"year": a.Year, "version": a.Version, "amount": a.Amount, "approval_ref": a.ApprovalRef, "pricing_doc_number": a.PricingDocNumber})
+	}, func(q querier) (settlement.AllowedRevenue, error) {
+		return scanAllowed(q.QueryRow(ctx, allowedSelect+`WHERE id = $1`, a.ID))
 	})
-	if err != nil {
-		return settlement.AllowedRevenue{}, err
-	}
-	return scanAllowed(db.Pool.QueryRow(ctx, allowedSelect+`WHERE id = $1`, a.ID))
 }
 
 // AllowedRevenues lists every version of an operator's maximum for a year, oldest first.

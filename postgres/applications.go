@@ -47,7 +47,7 @@ var errApplicationNotFound = datavenue.NotFound("application_not_found", "no app
 // The partial unique index certificate_applications_one_open (one open application per asset and
 // kind) refuses a second concurrent application with application_open.
 func (db CertificateStore) CreateApplication(ctx context.Context, app certificates.Application) (certificates.Application, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		materials, _ := json.Marshal(app.Materials)
 		_, err := tx.Exec(ctx, `INSERT INTO certificate_applications (id, kind, asset_id, asset_version, holder_id, amends,
 			revision, status, scope_scenarios, scope_product_types, materials)
@@ -58,22 +58,25 @@ func (db CertificateStore) CreateApplication(ctx context.Context, app certificat
 		}
 		return appendAudit(ctx, tx, "certificate_application.submitted", "certificate_application", app.ID,
 			map[string]any{"kind": app.Kind, "asset_id": app.AssetID, "asset_version": app.AssetVersion, "amends": app.Amends})
+	}, func(q querier) (certificates.Application, error) {
+		return applicationFrom(ctx, q, app.ID)
 	})
-	if err != nil {
-		return certificates.Application{}, err
-	}
-	return db.Application(ctx, app.ID)
 }
 
 // Application returns an application with every review of every revision.
 func (db CertificateStore) Application(ctx context.Context, id string) (certificates.Application, error) {
-	app, err := scanApplication(db.Pool.QueryRow(ctx, applicationSelect+`WHERE id = $1`, id))
+	return applicationFrom(ctx, db.Pool, id)
+}
+
+// applicationFrom is Application read through q: the pool, or the transaction that has just written it (readBack).
+func applicationFrom(ctx context.Context, q querier, id string) (certificates.Application, error) {
+	app, err := scanApplication(q.QueryRow(ctx, applicationSelect+`WHERE id = $1`, id))
 	if err != nil {
 		return app, interpretError(notFoundAs(err, errApplicationNotFound))
 	}
 	// Reviews of every revision are kept, ordered by revision: a rejected revision's verdicts are the
 	// reasons the holder amended, and remain part of the record.
-	rows, err := db.Pool.Query(ctx, `SELECT revision, item, verdict, comment, reviewer_org, reviewer, reviewed_at
+	rows, err := q.Query(ctx, `SELECT revision, item, verdict, comment, reviewer_org, reviewer, reviewed_at
 		FROM application_reviews WHERE application_id = $1 ORDER BY revision, item`, id)
 	if err != nil {
 		return app, interpretError(err)
@@ -125,7 +128,7 @@ func insertReviews(ctx context.Context, tx pgx.Tx, appID string, reviews []certi
 
 // RejectApplication records failing verdicts and rejects the application.
 func (db CertificateStore) RejectApplication(ctx context.Context, id string, revision int, reviews []certificates.Review) (certificates.Application, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		if err := lockOpenApplication(ctx, tx, id, revision); err != nil {
 			return err
 		}
@@ -136,11 +139,9 @@ func (db CertificateStore) RejectApplication(ctx context.Context, id string, rev
 			return err
 		}
 		return appendAudit(ctx, tx, "certificate_application.rejected", "certificate_application", id, map[string]any{"revision": revision})
+	}, func(q querier) (certificates.Application, error) {
+		return applicationFrom(ctx, q, id)
 	})
-	if err != nil {
-		return certificates.Application{}, err
-	}
-	return db.Application(ctx, id)
 }
 
 // AmendApplication resubmits a rejected application as its next revision.
@@ -149,7 +150,7 @@ func (db CertificateStore) RejectApplication(ctx context.Context, id string, rev
 // in one statement. The bureau's concurrence is cleared because it was given on the previous
 // revision's materials.
 func (db CertificateStore) AmendApplication(ctx context.Context, id string, revision, assetVersion int, in certificates.AmendInput) (certificates.Application, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		materials, _ := json.Marshal(in.Materials)
 		tag, err := tx.Exec(ctx, `UPDATE certificate_applications SET status = 'submitted', revision = revision + 1,
 			asset_version = $3, scope_scenarios = $4, scope_product_types = $5, materials = $6, concurrence = NULL,
@@ -163,11 +164,9 @@ func (db CertificateStore) AmendApplication(ctx context.Context, id string, revi
 			return datavenue.Conflict("application_not_rejected", "only a rejected application is amended and resubmitted")
 		}
 		return appendAudit(ctx, tx, "certificate_application.amended", "certificate_application", id, map[string]any{"revision": revision + 1})
+	}, func(q querier) (certificates.Application, error) {
+		return applicationFrom(ctx, q, id)
 	})
-	if err != nil {
-		return certificates.Application{}, err
-	}
-	return db.Application(ctx, id)
 }
 
 // RecordConcurrence stores the data bureau's concurrence on an open asset-certificate application.
@@ -175,7 +174,7 @@ func (db CertificateStore) AmendApplication(ctx context.Context, id string, revi
 // An asset certificate is issued by the finance bureau with the data bureau (D5): this records the
 // data bureau's half, once per revision (concurrence IS NULL), only on an open asset application.
 func (db CertificateStore) RecordConcurrence(ctx context.Context, id string, revision int, c certificates.Concurrence) (certificates.Application, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		raw, _ := json.Marshal(c)
 		tag, err := tx.Exec(ctx, `UPDATE certificate_applications SET concurrence = $3
 			WHERE id = $1 AND revision = $2 AND status = 'submitted' AND kind = 'asset' AND concurrence IS NULL`, id, revision, raw)
@@ -186,9 +185,7 @@ func (db CertificateStore) RecordConcurrence(ctx context.Context, id string, rev
 			return datavenue.Conflict("application_not_open", "the application is not waiting for a concurrence")
 		}
 		return appendAudit(ctx, tx, "certificate_application.concurred", "certificate_application", id, c)
+	}, func(q querier) (certificates.Application, error) {
+		return applicationFrom(ctx, q, id)
 	})
-	if err != nil {
-		return certificates.Application{}, err
-	}
-	return db.Application(ctx, id)
 }

@@ -70,7 +70,7 @@ func optionalFen(y *money.Yuan) *string {
 // rule hold under concurrency; the matching service opens the Redis side only after this insert
 // commits, so Redis never runs an auction that has no row.
 func (db MatchingStore) CreateAuction(ctx context.Context, r matching.Record) (matching.Record, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO auctions (id, product_id, operator_id, kind, status, starts_at, ends_at, reserve,
 			increment, anti_snipe_s, deposit, band_low, band_high, floor, revisable, price_version, opening)
 			VALUES ($1, $2, $3, $4, 'open', $5, $6, $7::numeric, $8::numeric, $9, $10::numeric, $11::numeric, $12::numeric,
@@ -81,16 +81,19 @@ func (db MatchingStore) CreateAuction(ctx context.Context, r matching.Record) (m
 			return err
 		}
 		return appendAudit(ctx, tx, "auction.opened", "auction", r.ID, map[string]any{"product_id": r.ProductID, "kind": r.Kind})
+	}, func(q querier) (matching.Record, error) {
+		return auctionFrom(ctx, q, r.ID)
 	})
-	if err != nil {
-		return matching.Record{}, err
-	}
-	return db.Auction(ctx, r.ID)
 }
 
 // Auction returns one auction record.
 func (db MatchingStore) Auction(ctx context.Context, id string) (matching.Record, error) {
-	r, err := scanAuction(db.Pool.QueryRow(ctx, `SELECT `+auctionColumns+` FROM auctions WHERE id = $1`, id))
+	return auctionFrom(ctx, db.Pool, id)
+}
+
+// auctionFrom is Auction read through q: the pool, or the transaction that has just written it (readBack).
+func auctionFrom(ctx context.Context, q querier, id string) (matching.Record, error) {
+	r, err := scanAuction(q.QueryRow(ctx, `SELECT `+auctionColumns+` FROM auctions WHERE id = $1`, id))
 	return r, interpretError(notFoundAs(err, datavenue.NotFound("auction_not_found", "no auction has this id")))
 }
 

@@ -36,7 +36,7 @@ func scanCap(row pgx.Row) (listing.Cap, error) {
 // The product row is locked so that two filings number their versions one after the other, and a
 // publishing step running meanwhile sees the cap or not at all.
 func (db ListingStore) FileCap(ctx context.Context, c listing.Cap) (listing.Cap, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		var status string
 		if err := tx.QueryRow(ctx, `SELECT status FROM products WHERE id = $1 FOR UPDATE`, c.ProductID).Scan(&status); err != nil {
 			return notFoundAs(err, errProductNotFound)
@@ -55,11 +55,9 @@ func (db ListingStore) FileCap(ctx context.Context, c listing.Cap) (listing.Cap,
 		return appendAudit(ctx, tx, "price_cap.filed", "product", c.ProductID, map[string]any{"cap_id": c.ID,
 			"charging_unit": c.ChargingUnit, "version": c.Version, "amount": c.Amount, "approval_ref": c.ApprovalRef,
 			"pricing_doc_number": c.PricingDocNumber, "valid_from": c.ValidFrom, "valid_until": c.ValidUntil})
+	}, func(q querier) (listing.Cap, error) {
+		return scanCap(q.QueryRow(ctx, capSelect+`WHERE id = $1`, c.ID))
 	})
-	if err != nil {
-		return listing.Cap{}, err
-	}
-	return scanCap(db.Pool.QueryRow(ctx, capSelect+`WHERE id = $1`, c.ID))
 }
 
 // Caps lists every cap version of a product, oldest first.

@@ -72,7 +72,12 @@ func publish(ctx context.Context, tx pgx.Tx, typ, subjectID, assetID string, pay
 
 // Certificate returns one certificate version.
 func (db CertificateStore) Certificate(ctx context.Context, id string) (certificates.Certificate, error) {
-	c, err := scanCertificate(db.Pool.QueryRow(ctx, certificateSelect+`WHERE c.id = $1`, id))
+	return certificateFrom(ctx, db.Pool, id)
+}
+
+// certificateFrom is Certificate read through q: the pool, or the transaction that has just written it (readBack).
+func certificateFrom(ctx context.Context, q querier, id string) (certificates.Certificate, error) {
+	c, err := scanCertificate(q.QueryRow(ctx, certificateSelect+`WHERE c.id = $1`, id))
 	return c, interpretError(notFoundAs(err, errCertNotFound))
 }
 
@@ -167,7 +172,7 @@ func sign(c *certificates.Certificate, fn certificates.SignFunc) error {
 // conflict), the reviews are stored, and either a fresh number is allocated (first issue) or, for
 // a change registration (c.Number set), the valid version is locked and superseded by this one.
 func (db CertificateStore) IssueCertificate(ctx context.Context, appID string, revision int, reviews []certificates.Review, c certificates.Certificate, signFn certificates.SignFunc) (certificates.Certificate, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		if err := lockOpenApplication(ctx, tx, appID, revision); err != nil {
 			return err
 		}
@@ -203,11 +208,9 @@ func (db CertificateStore) IssueCertificate(ctx context.Context, appID string, r
 		}
 		return appendAudit(ctx, tx, "certificate.issued", "certificate", c.ID,
 			map[string]any{"number": c.Number, "version": c.Version, "application": appID, "amendment": c.Amendment})
+	}, func(q querier) (certificates.Certificate, error) {
+		return certificateFrom(ctx, q, c.ID)
 	})
-	if err != nil {
-		return certificates.Certificate{}, err
-	}
-	return db.Certificate(ctx, c.ID)
 }
 
 // CorrectCertificate supersedes a valid version by a corrected one.
@@ -216,7 +219,7 @@ func (db CertificateStore) IssueCertificate(ctx context.Context, appID string, r
 // locked old one. Correction keeps the number and supersedes the version in place.
 func (db CertificateStore) CorrectCertificate(ctx context.Context, id string, fix func(certificates.Certificate) (certificates.Certificate, error), signFn certificates.SignFunc) (certificates.Certificate, error) {
 	var next certificates.Certificate
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		old, err := scanCertificate(tx.QueryRow(ctx, certificateSelect+`WHERE c.id = $1 FOR UPDATE OF c`, id))
 		if err != nil {
 			return notFoundAs(err, errCertNotFound)
@@ -235,11 +238,9 @@ func (db CertificateStore) CorrectCertificate(ctx context.Context, id string, fi
 		}
 		return appendAudit(ctx, tx, "certificate.corrected", "certificate", next.ID,
 			map[string]any{"number": next.Number, "version": next.Version, "supersedes": old.ID, "reason": next.AmendmentReason})
+	}, func(q querier) (certificates.Certificate, error) {
+		return certificateFrom(ctx, q, next.ID)
 	})
-	if err != nil {
-		return certificates.Certificate{}, err
-	}
-	return db.Certificate(ctx, next.ID)
 }
 
 // CancelCertificate cancels a valid version and publishes certificate.cancelled.
@@ -249,7 +250,7 @@ func (db CertificateStore) CorrectCertificate(ctx context.Context, id string, fi
 // publishes certificate.cancelled in the same transaction; the listing suspender consumes it to
 // suspend every published product derived from the asset.
 func (db CertificateStore) CancelCertificate(ctx context.Context, id, reason string, check func(certificates.Certificate) error) (certificates.Certificate, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		c, err := scanCertificate(tx.QueryRow(ctx, certificateSelect+`WHERE c.id = $1 FOR UPDATE OF c`, id))
 		if err != nil {
 			return notFoundAs(err, errCertNotFound)
@@ -269,11 +270,9 @@ func (db CertificateStore) CancelCertificate(ctx context.Context, id, reason str
 			return err
 		}
 		return appendAudit(ctx, tx, "certificate.cancelled", "certificate", id, map[string]any{"number": c.Number, "reason": reason})
+	}, func(q querier) (certificates.Certificate, error) {
+		return certificateFrom(ctx, q, id)
 	})
-	if err != nil {
-		return certificates.Certificate{}, err
-	}
-	return db.Certificate(ctx, id)
 }
 
 var _ certificates.Store = CertificateStore{}

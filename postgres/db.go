@@ -107,6 +107,35 @@ func (db conn) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return interpretError(err)
 }
 
+// querier is what a read needs: the pool, or a transaction (readBack reads inside the writing one).
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// readBack runs write in one transaction (inTx) and reads the answer in that same transaction,
+// before it commits. Read after the commit, a failed read (the database restarting, the pool
+// exhausted) would answer an error for a change that was made: the idempotency layer releases a
+// failed request's key, so the client's retry would make the change a second time (a second cap
+// version, a second certificate). Read inside, the change and its answer stand or fall together.
+func readBack[T any](ctx context.Context, db conn, write func(pgx.Tx) error, read func(querier) (T, error)) (T, error) {
+	var out T
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := write(tx); err != nil {
+			return err
+		}
+		var err error
+		out, err = read(tx)
+		return err
+	})
+	if err != nil {
+		var none T
+		return none, err
+	}
+	return out, nil
+}
+
 // retryable reports whether PostgreSQL aborted the transaction to resolve a conflict rather than
 // because the request was wrong: 40001 serialization_failure (SERIALIZABLE or REPEATABLE READ
 // isolation) and 40P01 deadlock_detected. Running the whole transaction again is the documented

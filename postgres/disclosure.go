@@ -130,7 +130,7 @@ func scanCost(row pgx.Row) (settlement.OperatingCost, error) {
 // audit record. The organisation row is locked so that two recordings number their versions in
 // turn.
 func (db SettlementStore) RecordCost(ctx context.Context, c settlement.OperatingCost) (settlement.OperatingCost, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT id FROM organisations WHERE id = $1 FOR UPDATE`, c.OperatorID).Scan(new(string)); err != nil {
 			return notFoundAs(err, errOperatorNotFound)
 		}
@@ -145,11 +145,9 @@ func (db SettlementStore) RecordCost(ctx context.Context, c settlement.Operating
 		}
 		return appendAudit(ctx, tx, "operating_cost.recorded", "organisation", string(c.OperatorID), map[string]any{"cost_id": c.ID,
 			"year": c.Year, "category": c.Category, "version": c.Version, "amount": c.Amount, "note": c.Note})
+	}, func(q querier) (settlement.OperatingCost, error) {
+		return scanCost(q.QueryRow(ctx, costSelect+`WHERE id = $1`, c.ID))
 	})
-	if err != nil {
-		return settlement.OperatingCost{}, err
-	}
-	return scanCost(db.Pool.QueryRow(ctx, costSelect+`WHERE id = $1`, c.ID))
 }
 
 // Costs lists every cost version of an operator for a year, oldest first.

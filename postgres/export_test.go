@@ -34,3 +34,8 @@ func (db *DB) RecordTrade(ctx context.Context, sourceID, productID string, buyer
 func PublishEvent(ctx context.Context, tx pgx.Tx, typ, subjectID string) error {
 	return publish(ctx, tx, typ, subjectID, "ast_test", map[string]any{})
 }
+
+// ReadBack is readBack, for the test of what it promises.
+func ReadBack(ctx context.Context, db *DB, write func(pgx.Tx) error, read func(pgx.Tx) (int, error)) (int, error) {
+	return readBack(ctx, db.conn, write, func(q querier) (int, error) { return read(q.(pgx.Tx)) })
+}

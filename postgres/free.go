@@ -25,7 +25,7 @@ import (
 // settlement package's rule (the product offers free use for this purpose, it is published...).
 func (db SettlementStore) CreateFreeOrder(ctx context.Context, f settlement.FreeOrder, check func(listing.Product) error) (settlement.Order, error) {
 	orderID := f.OrderID
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		// Idempotency by the caller's SourceID: the lookup runs inside the transaction, and trades'
 		// unique source_id refuses a concurrent duplicate that passed this check at the same moment.
 		if err := tx.QueryRow(ctx, `SELECT o.id FROM trades t JOIN settlement_orders o ON o.trade_id = t.id
@@ -77,9 +77,7 @@ func (db SettlementStore) CreateFreeOrder(ctx context.Context, f settlement.Free
 			return err
 		}
 		return appendAudit(ctx, tx, "order.created", "order", orderID, map[string]any{"trade_id": f.TradeID, "free_use": true, "purpose": p.UseCategory})
+	}, func(q querier) (settlement.Order, error) {
+		return orderFrom(ctx, q, orderID)
 	})
-	if err != nil {
-		return settlement.Order{}, interpretError(err)
-	}
-	return db.Order(ctx, orderID)
 }

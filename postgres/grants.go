@@ -49,7 +49,7 @@ func recordGrantChange(ctx context.Context, tx pgx.Tx, g certificates.Authorisat
 // scenario) enforces D9's "one scenario, one authorisation" even against two concurrent grants; the
 // loser gets scenario_already_authorised (constraintCodes).
 func (db CertificateStore) CreateAuthorisation(ctx context.Context, g certificates.Authorisation, reason string) (certificates.Authorisation, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO authorisations (id, asset_id, operator_id, scenario, product_types, conditions,
 			valid_from, valid_until, version, status, granted_by_org, granted_by, purpose)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, 'active', $9, $10, $11)`,
@@ -63,22 +63,25 @@ func (db CertificateStore) CreateAuthorisation(ctx context.Context, g certificat
 		}
 		return appendAudit(ctx, tx, "authorisation.granted", "authorisation", g.ID,
 			map[string]any{"asset_id": g.AssetID, "operator_id": g.OperatorID, "scenario": g.Scenario, "purpose": g.Purpose})
+	}, func(q querier) (certificates.Authorisation, error) {
+		return authorisationFrom(ctx, q, g.ID)
 	})
-	if err != nil {
-		return certificates.Authorisation{}, err
-	}
-	return db.Authorisation(ctx, g.ID)
 }
 
 // Authorisation returns an authorisation with its history and assessments.
 // The three reads are separate statements outside a transaction: the history is append-only and an
 // assessment never changes, so a change committed in between can only add a row.
 func (db CertificateStore) Authorisation(ctx context.Context, id string) (certificates.Authorisation, error) {
-	g, err := scanAuthorisation(db.Pool.QueryRow(ctx, authorisationSelect+`WHERE g.id = $1`, id))
+	return authorisationFrom(ctx, db.Pool, id)
+}
+
+// authorisationFrom is Authorisation read through q: the pool, or the transaction that has just written it (readBack).
+func authorisationFrom(ctx context.Context, q querier, id string) (certificates.Authorisation, error) {
+	g, err := scanAuthorisation(q.QueryRow(ctx, authorisationSelect+`WHERE g.id = $1`, id))
 	if err != nil {
 		return g, interpretError(notFoundAs(err, errAuthorisationNotFound))
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT version, change, product_types, valid_until, conditions, reason, changed_by_org,
+	rows, err := q.Query(ctx, `SELECT version, change, product_types, valid_until, conditions, reason, changed_by_org,
 		changed_by, changed_at FROM authorisation_changes WHERE authorisation_id = $1 ORDER BY changed_at, version`, id)
 	if err != nil {
 		return g, interpretError(err)
@@ -93,7 +96,7 @@ func (db CertificateStore) Authorisation(ctx context.Context, id string) (certif
 	if err != nil {
 		return g, interpretError(err)
 	}
-	rows, err = db.Pool.Query(ctx, `SELECT period, result, comment, assessed_by_org, assessed_at
+	rows, err = q.Query(ctx, `SELECT period, result, comment, assessed_by_org, assessed_at
 		FROM authorisation_assessments WHERE authorisation_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return g, interpretError(err)
@@ -126,7 +129,7 @@ func (db CertificateStore) Authorisations(ctx context.Context, f certificates.Gr
 // once it commits and then suspends the products traded under the grant (D9: revocation must stop
 // trading). A grant that is no longer active (revoked or expired meanwhile) is a conflict.
 func (db CertificateStore) ChangeAuthorisation(ctx context.Context, id, change, reason string, apply func(*certificates.Authorisation) error) (certificates.Authorisation, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		g, err := scanAuthorisation(tx.QueryRow(ctx, authorisationSelect+`WHERE g.id = $1 FOR UPDATE OF g`, id))
 		if err != nil {
 			return notFoundAs(err, errAuthorisationNotFound)
@@ -156,16 +159,14 @@ func (db CertificateStore) ChangeAuthorisation(ctx context.Context, id, change, 
 			return err
 		}
 		return appendAudit(ctx, tx, "authorisation."+change, "authorisation", id, map[string]any{"reason": reason, "version": g.Version})
+	}, func(q querier) (certificates.Authorisation, error) {
+		return authorisationFrom(ctx, q, id)
 	})
-	if err != nil {
-		return certificates.Authorisation{}, err
-	}
-	return db.Authorisation(ctx, id)
 }
 
 // AddAssessment records an assessment of an active authorisation.
 func (db CertificateStore) AddAssessment(ctx context.Context, id string, a certificates.Assessment) (certificates.Authorisation, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		// FOR SHARE: an assessment does not change the grant, but it must not be recorded against a grant
 		// that a concurrent revocation is about to end.
 		g, err := scanAuthorisation(tx.QueryRow(ctx, authorisationSelect+`WHERE g.id = $1 FOR SHARE OF g`, id))
@@ -183,11 +184,9 @@ func (db CertificateStore) AddAssessment(ctx context.Context, id string, a certi
 			return err
 		}
 		return appendAudit(ctx, tx, "authorisation.assessed", "authorisation", id, a)
+	}, func(q querier) (certificates.Authorisation, error) {
+		return authorisationFrom(ctx, q, id)
 	})
-	if err != nil {
-		return certificates.Authorisation{}, err
-	}
-	return db.Authorisation(ctx, id)
 }
 
 // approvalSelect reads an approval of paid use or disposal (D10/G5): finance-bureau route
@@ -227,7 +226,7 @@ var errApprovalNotFound = datavenue.NotFound("approval_not_found", "no approval 
 // Without an approved or recorded approval no product of a government unit's asset may be
 // offered for profit (D10): the listing gate reads these rows FOR SHARE (gateFacts).
 func (db CertificateStore) CreateApproval(ctx context.Context, a certificates.Approval) (certificates.Approval, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO approvals (id, asset_id, holder_id, purpose, scenario, pricing_methods,
 			internal_decision_ref, route, own_approver, status, valid_from, valid_until)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nullif($9, ''), $10, $11, $12)`,
@@ -238,16 +237,19 @@ func (db CertificateStore) CreateApproval(ctx context.Context, a certificates.Ap
 		}
 		return appendAudit(ctx, tx, "approval."+a.Status, "approval", a.ID,
 			map[string]any{"asset_id": a.AssetID, "purpose": a.Purpose, "route": a.Route})
+	}, func(q querier) (certificates.Approval, error) {
+		return approvalFrom(ctx, q, a.ID)
 	})
-	if err != nil {
-		return certificates.Approval{}, err
-	}
-	return db.Approval(ctx, a.ID)
 }
 
 // Approval returns one approval.
 func (db CertificateStore) Approval(ctx context.Context, id string) (certificates.Approval, error) {
-	a, err := scanApproval(db.Pool.QueryRow(ctx, approvalSelect+`WHERE id = $1`, id))
+	return approvalFrom(ctx, db.Pool, id)
+}
+
+// approvalFrom is Approval read through q: the pool, or the transaction that has just written it (readBack).
+func approvalFrom(ctx context.Context, q querier, id string) (certificates.Approval, error) {
+	a, err := scanApproval(q.QueryRow(ctx, approvalSelect+`WHERE id = $1`, id))
 	return a, interpretError(notFoundAs(err, errApprovalNotFound))
 }
 
@@ -267,7 +269,7 @@ func (db CertificateStore) Approvals(ctx context.Context, f certificates.GrantFi
 // decide is the certificates package's rule (who may decide, which transitions are allowed); the
 // row lock keeps two bureau clerks from deciding the same approval at once.
 func (db CertificateStore) DecideApproval(ctx context.Context, id string, decide func(*certificates.Approval) error) (certificates.Approval, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		a, err := scanApproval(tx.QueryRow(ctx, approvalSelect+`WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
 			return notFoundAs(err, errApprovalNotFound)
@@ -282,11 +284,9 @@ func (db CertificateStore) DecideApproval(ctx context.Context, id string, decide
 			return err
 		}
 		return appendAudit(ctx, tx, "approval."+a.Status, "approval", id, map[string]any{"comment": a.DecisionComment})
+	}, func(q querier) (certificates.Approval, error) {
+		return approvalFrom(ctx, q, id)
 	})
-	if err != nil {
-		return certificates.Approval{}, err
-	}
-	return db.Approval(ctx, id)
 }
 
 // appraisalSelect reads an appraisal report (D7/D14): the value is read as text and parsed as a
@@ -314,7 +314,7 @@ func scanAppraisal(row pgx.Row) (certificates.Appraisal, error) {
 // (report_number_taken), and the appraiser must be an organisation of the appraiser kind (the
 // composite foreign key, not_an_appraiser).
 func (db CertificateStore) CreateAppraisal(ctx context.Context, a certificates.Appraisal) (certificates.Appraisal, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO appraisals (id, asset_id, appraiser_id, report_number, method, value, valuation_date,
 			valid_until, recorded_by) VALUES ($1, $2, $3, $4, $5, $6::numeric, $7, $8, $9)`,
 			a.ID, a.AssetID, a.AppraiserID, a.ReportNumber, a.Method, a.Value.String(), a.ValuationDate.Time(), a.ValidUntil.Time(), a.RecordedBy)
@@ -323,16 +323,19 @@ func (db CertificateStore) CreateAppraisal(ctx context.Context, a certificates.A
 		}
 		return appendAudit(ctx, tx, "appraisal.recorded", "appraisal", a.ID,
 			map[string]any{"asset_id": a.AssetID, "report_number": a.ReportNumber, "value": a.Value})
+	}, func(q querier) (certificates.Appraisal, error) {
+		return appraisalFrom(ctx, q, a.ID)
 	})
-	if err != nil {
-		return certificates.Appraisal{}, err
-	}
-	return db.Appraisal(ctx, a.ID)
 }
 
 // Appraisal returns one appraisal.
 func (db CertificateStore) Appraisal(ctx context.Context, id string) (certificates.Appraisal, error) {
-	a, err := scanAppraisal(db.Pool.QueryRow(ctx, appraisalSelect+`WHERE id = $1`, id))
+	return appraisalFrom(ctx, db.Pool, id)
+}
+
+// appraisalFrom is Appraisal read through q: the pool, or the transaction that has just written it (readBack).
+func appraisalFrom(ctx context.Context, q querier, id string) (certificates.Appraisal, error) {
+	a, err := scanAppraisal(q.QueryRow(ctx, appraisalSelect+`WHERE id = $1`, id))
 	return a, interpretError(notFoundAs(err, datavenue.NotFound("appraisal_not_found", "no appraisal with this id is visible to you")))
 }
 

@@ -22,15 +22,13 @@ func (db SettlementStore) Post(ctx context.Context, t settlement.Transaction) (s
 		return settlement.Transaction{}, datavenue.Invalid("ledger_unbalanced", err.Error())
 	}
 	var posted string
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		var err error
 		posted, err = postTransaction(ctx, tx, t)
 		return err
+	}, func(q querier) (settlement.Transaction, error) {
+		return ledgerTransactionFrom(ctx, q, posted)
 	})
-	if err != nil {
-		return settlement.Transaction{}, err
-	}
-	return db.LedgerTransaction(ctx, posted)
 }
 
 // postInTx posts a balanced transaction inside the caller's database transaction.
@@ -142,8 +140,13 @@ func postingColumns(t settlement.Transaction) (accounts, parties, purposes, amou
 
 // LedgerTransaction reads a transaction with its postings.
 func (db SettlementStore) LedgerTransaction(ctx context.Context, id string) (settlement.Transaction, error) {
+	return ledgerTransactionFrom(ctx, db.Pool, id)
+}
+
+// ledgerTransactionFrom is LedgerTransaction read through q: the pool, or the transaction that has just written it (readBack).
+func ledgerTransactionFrom(ctx context.Context, q querier, id string) (settlement.Transaction, error) {
 	var t settlement.Transaction
-	err := db.Pool.QueryRow(ctx, `SELECT id, kind, source_id, idempotency_key, coalesce(reverses, ''), memo, created_at
+	err := q.QueryRow(ctx, `SELECT id, kind, source_id, idempotency_key, coalesce(reverses, ''), memo, created_at
 		FROM ledger_transactions WHERE id = $1`, id).Scan(&t.ID, &t.Kind, &t.SourceID, &t.Key, &t.Reverses, &t.Memo, &t.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, datavenue.NotFound("ledger_transaction_not_found", "no ledger transaction has this id")
@@ -151,7 +154,7 @@ func (db SettlementStore) LedgerTransaction(ctx context.Context, id string) (set
 	if err != nil {
 		return t, interpretError(err)
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT account_id, amount::text FROM ledger_postings WHERE transaction_id = $1 ORDER BY id`, id)
+	rows, err := q.Query(ctx, `SELECT account_id, amount::text FROM ledger_postings WHERE transaction_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return t, interpretError(err)
 	}

@@ -134,7 +134,7 @@ func appendPrice(ctx context.Context, tx pgx.Tx, p listing.Product, reason strin
 // as the product, so a product never exists without its history. It reads the product back after
 // the commit to return the stored defaults (timestamps, version).
 func (db ListingStore) CreateProduct(ctx context.Context, p listing.Product, reason string) (listing.Product, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO products (id, operator_id, holder_ids, title, title_en, description, description_en,
 			product_type, domain, scenario, keywords, delivery, update_frequency, data_schema, sample, licence, use_category,
 			pricing_method, pricing, ref_price, price_version, allow_list, deny_list, status, suspension, version, published_at, search)
@@ -149,16 +149,19 @@ func (db ListingStore) CreateProduct(ctx context.Context, p listing.Product, rea
 			return err
 		}
 		return appendAudit(ctx, tx, "product.created", "product", p.ID, map[string]any{"title": p.Title, "type": p.ProductType})
+	}, func(q querier) (listing.Product, error) {
+		return productFrom(ctx, q, p.ID)
 	})
-	if err != nil {
-		return listing.Product{}, err
-	}
-	return db.Product(ctx, p.ID)
 }
 
 // Product returns one product.
 func (db ListingStore) Product(ctx context.Context, id string) (listing.Product, error) {
-	p, err := scanProduct(db.Pool.QueryRow(ctx, `SELECT `+productColumns+` FROM products p WHERE p.id = $1`, id))
+	return productFrom(ctx, db.Pool, id)
+}
+
+// productFrom is Product read through q: the pool, or the transaction that has just written it (readBack).
+func productFrom(ctx context.Context, q querier, id string) (listing.Product, error) {
+	p, err := scanProduct(q.QueryRow(ctx, `SELECT `+productColumns+` FROM products p WHERE p.id = $1`, id))
 	return p, interpretError(notFoundAs(err, errProductNotFound))
 }
 
@@ -216,7 +219,7 @@ func (db ListingStore) GateFacts(ctx context.Context, id string) (listing.Produc
 // suspender ignores it). newPrice, when not empty, is the reason for a new price version.
 func (db ListingStore) Transition(ctx context.Context, id, action, newPrice string, change func(*listing.Product, listing.Facts) error) (listing.Product, error) {
 	var out listing.Product
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	saved, err := readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		p, err := scanProduct(tx.QueryRow(ctx, `SELECT `+productColumns+` FROM products p WHERE p.id = $1 FOR UPDATE`, id))
 		if err != nil {
 			return notFoundAs(err, errProductNotFound)
@@ -263,14 +266,13 @@ func (db ListingStore) Transition(ctx context.Context, id, action, newPrice stri
 			}
 		}
 		return appendAudit(ctx, tx, action, "product", id, detail)
+	}, func(q querier) (listing.Product, error) {
+		return productFrom(ctx, q, out.ID)
 	})
 	if errors.Is(err, listing.ErrUnchanged) {
 		return listing.Product{}, listing.ErrUnchanged
 	}
-	if err != nil {
-		return listing.Product{}, err
-	}
-	return db.Product(ctx, out.ID)
+	return saved, err
 }
 
 // gateFacts reads what the publishing gate needs, share-locking the rows it relies on, so that a

@@ -23,7 +23,7 @@ import (
 // under (agreement_version), so a later agreement never re-splits past revenue.
 func (db SettlementStore) AddAgreement(ctx context.Context, a settlement.Agreement) (settlement.Agreement, error) {
 	var version int
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		// Lock the product row so two versions cannot take the same number.
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM products WHERE id = $1 FOR UPDATE`, a.ProductID); err != nil {
 			return err
@@ -38,18 +38,21 @@ func (db SettlementStore) AddAgreement(ctx context.Context, a settlement.Agreeme
 			return err
 		}
 		return appendAudit(ctx, tx, "agreement.versioned", "product", a.ProductID, map[string]any{"version": version, "basis": a.Basis})
+	}, func(q querier) (settlement.Agreement, error) {
+		return agreementFrom(ctx, q, a.ProductID, version)
 	})
-	if err != nil {
-		return settlement.Agreement{}, err
-	}
-	return db.Agreement(ctx, a.ProductID, version)
 }
 
 // Agreement returns a version of a product's agreement (0: the latest).
 func (db SettlementStore) Agreement(ctx context.Context, productID string, version int) (settlement.Agreement, error) {
+	return agreementFrom(ctx, db.Pool, productID, version)
+}
+
+// agreementFrom is Agreement read through q: the pool, or the transaction that has just written it (readBack).
+func agreementFrom(ctx context.Context, q querier, productID string, version int) (settlement.Agreement, error) {
 	var a settlement.Agreement
 	var parties []byte
-	err := db.Pool.QueryRow(ctx, `SELECT product_id, version, basis, parties, created_by, created_at FROM contribution_agreements
+	err := q.QueryRow(ctx, `SELECT product_id, version, basis, parties, created_by, created_at FROM contribution_agreements
 		WHERE product_id = $1 AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1`, productID, version).
 		Scan(&a.ProductID, &a.Version, &a.Basis, &parties, &a.CreatedBy, &a.CreatedAt)
 	if err != nil {
@@ -127,9 +130,14 @@ func (db SettlementStore) OrderHead(ctx context.Context, id string) (settlement.
 // Order returns an order with its shares and obligations, read in one round trip (a batch of
 // three queries): every payment, delivery and confirmation answers with it.
 func (db SettlementStore) Order(ctx context.Context, id string) (settlement.Order, error) {
+	return orderFrom(ctx, db.Pool, id)
+}
+
+// orderFrom is Order read through q: the pool, or the transaction that has just written it (readBack).
+func orderFrom(ctx context.Context, q querier, id string) (settlement.Order, error) {
 	batch := &pgx.Batch{}
 	o, headErr := queueOrder(batch, id)
-	if err := db.Pool.SendBatch(ctx, batch).Close(); err != nil {
+	if err := q.SendBatch(ctx, batch).Close(); err != nil {
 		return settlement.Order{}, interpretError(err)
 	}
 	if *headErr != nil {

@@ -291,7 +291,7 @@ func (db WebhookStore) AnnounceCertificateEvent(ctx context.Context, e certifica
 
 // CreateSubscription stores a new subscription, audited (without its secret).
 func (db WebhookStore) CreateSubscription(ctx context.Context, s webhooks.Subscription) (webhooks.Subscription, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		caller, _ := datavenue.CallerFrom(ctx)
 		// The secret is stored so deliveries can be signed with it (ClaimDeliveries reads it for the
 		// worker), but no read a client reaches returns it (subscriptionColumns leaves it out) and the
@@ -302,11 +302,9 @@ func (db WebhookStore) CreateSubscription(ctx context.Context, s webhooks.Subscr
 			return err
 		}
 		return appendAudit(ctx, tx, "webhook.subscribed", "webhook_subscription", s.ID, map[string]any{"url": s.URL, "events": s.Events})
+	}, func(q querier) (webhooks.Subscription, error) {
+		return webhookSubscriptionFrom(ctx, q, s.ID)
 	})
-	if err != nil {
-		return webhooks.Subscription{}, err
-	}
-	return db.WebhookSubscription(ctx, s.ID)
 }
 
 const subscriptionColumns = `id, org_id, url, events, description, status, created_at, deleted_at`
@@ -321,7 +319,12 @@ var errSubscriptionNotFound = datavenue.NotFound("subscription_not_found", "no w
 
 // WebhookSubscription returns one subscription, without its secret.
 func (db WebhookStore) WebhookSubscription(ctx context.Context, id string) (webhooks.Subscription, error) {
-	s, err := scanSubscription(db.Pool.QueryRow(ctx, `SELECT `+subscriptionColumns+` FROM webhook_subscriptions WHERE id = $1`, id))
+	return webhookSubscriptionFrom(ctx, db.Pool, id)
+}
+
+// webhookSubscriptionFrom is WebhookSubscription read through q: the pool, or the transaction that has just written it (readBack).
+func webhookSubscriptionFrom(ctx context.Context, q querier, id string) (webhooks.Subscription, error) {
+	s, err := scanSubscription(q.QueryRow(ctx, `SELECT `+subscriptionColumns+` FROM webhook_subscriptions WHERE id = $1`, id))
 	return s, interpretError(notFoundAs(err, errSubscriptionNotFound))
 }
 
@@ -339,7 +342,7 @@ func (db WebhookStore) WebhookSubscriptions(ctx context.Context, org datavenue.O
 // DeleteSubscription marks a subscription deleted and gives up its pending deliveries, audited;
 // deleting it again changes nothing.
 func (db WebhookStore) DeleteSubscription(ctx context.Context, id string) (webhooks.Subscription, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE webhook_subscriptions SET status = 'deleted', deleted_at = now() WHERE id = $1 AND status = 'active'`, id)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
@@ -351,17 +354,15 @@ func (db WebhookStore) DeleteSubscription(ctx context.Context, id string) (webho
 			return err
 		}
 		return appendAudit(ctx, tx, "webhook.unsubscribed", "webhook_subscription", id, nil)
+	}, func(q querier) (webhooks.Subscription, error) {
+		return webhookSubscriptionFrom(ctx, q, id)
 	})
-	if err != nil {
-		return webhooks.Subscription{}, err
-	}
-	return db.WebhookSubscription(ctx, id)
 }
 
 // PingSubscription writes a ping event and its one delivery, to this subscription only, audited.
 func (db WebhookStore) PingSubscription(ctx context.Context, subscriptionID string, ev webhooks.Event) (webhooks.Delivery, error) {
 	var id int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		orgs, _ := json.Marshal(strs(ev.Orgs))
 		data, err := json.Marshal(ev.Data)
 		if err != nil {
@@ -380,11 +381,9 @@ func (db WebhookStore) PingSubscription(ctx context.Context, subscriptionID stri
 			return notFoundAs(err, datavenue.Conflict("subscription_deleted", "the subscription is deleted"))
 		}
 		return appendAudit(ctx, tx, "webhook.pinged", "webhook_subscription", subscriptionID, map[string]any{"delivery_id": id})
+	}, func(q querier) (webhooks.Delivery, error) {
+		return webhookDeliveryFrom(ctx, q, id)
 	})
-	if err != nil {
-		return webhooks.Delivery{}, err
-	}
-	return db.WebhookDelivery(ctx, id)
 }
 
 const deliveryColumns = `d.id, d.subscription_id, e.id, e.type, e.seq, e.resource_type, e.resource_id, d.status, d.attempts,
@@ -406,7 +405,12 @@ func scanDelivery(row pgx.Row) (webhooks.Delivery, error) {
 
 // WebhookDelivery returns one delivery.
 func (db WebhookStore) WebhookDelivery(ctx context.Context, id int64) (webhooks.Delivery, error) {
-	d, err := scanDelivery(db.Pool.QueryRow(ctx, `SELECT `+deliveryColumns+`WHERE d.id = $1`, id))
+	return webhookDeliveryFrom(ctx, db.Pool, id)
+}
+
+// webhookDeliveryFrom is WebhookDelivery read through q: the pool, or the transaction that has just written it (readBack).
+func webhookDeliveryFrom(ctx context.Context, q querier, id int64) (webhooks.Delivery, error) {
+	d, err := scanDelivery(q.QueryRow(ctx, `SELECT `+deliveryColumns+`WHERE d.id = $1`, id))
 	return d, interpretError(notFoundAs(err, datavenue.NotFound("delivery_not_found", "no webhook delivery with this id")))
 }
 
@@ -426,7 +430,7 @@ func (db WebhookStore) WebhookDeliveries(ctx context.Context, f webhooks.Deliver
 // same resource to the same subscription (they died with it, or after it), so the resource's
 // events arrive in order again.
 func (db WebhookStore) ReplayWebhookDelivery(ctx context.Context, id int64) (webhooks.Delivery, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		var sub, key, status string
 		var seq int64
 		err := tx.QueryRow(ctx, `SELECT subscription_id, resource_key, status, event_seq FROM webhook_deliveries WHERE id = $1 FOR UPDATE`, id).
@@ -457,11 +461,9 @@ func (db WebhookStore) ReplayWebhookDelivery(ctx context.Context, id int64) (web
 		}
 		return appendAudit(ctx, tx, "webhook.delivery_replayed", "webhook_delivery", strconv.FormatInt(id, 10),
 			map[string]any{"subscription_id": sub, "was": status, "replayed": tag.RowsAffected()})
+	}, func(q querier) (webhooks.Delivery, error) {
+		return webhookDeliveryFrom(ctx, q, id)
 	})
-	if err != nil {
-		return webhooks.Delivery{}, err
-	}
-	return db.WebhookDelivery(ctx, id)
 }
 
 // ClaimDeliveries leases due deliveries to a worker (see webhooks.Queue).
