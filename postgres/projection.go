@@ -264,8 +264,17 @@ func recordTradeOrder(ctx context.Context, send, last func(*pgx.Batch) error, so
 	b = &pgx.Batch{}
 	if subscription {
 		sold = tradeID
-	} else if err := queueOrderCreation(ctx, b, o, stored, deposit, tradedAt); err != nil {
-		return "", "", err
+	} else {
+		if err := queueOrderCreation(ctx, b, o, stored, deposit, tradedAt); err != nil {
+			return "", "", err
+		}
+		// A winner's deposit above the price goes back to the buyer with the order (the rest is
+		// applied to the price); only an auction's trade has a deposit.
+		if refund := settlement.TermsOf(yuan(stored), yuan(deposit), tradedAt).DepositRefund; source == "auction" && refund.Decimal().IsPositive() {
+			if err := queuePost(ctx, b, settlement.DepositExcessRefunded(sourceID, o.Buyer, refund.Decimal())); err != nil {
+				return "", "", err
+			}
+		}
 	}
 	if err := queueAudit(ctx, b, "trade.made", "trade", tradeID, map[string]any{"source": source, "source_id": sourceID, "buyer": buyer, "price": price}); err != nil {
 		return "", "", err

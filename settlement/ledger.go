@@ -45,6 +45,16 @@ func DepositReleased(auctionID string, buyer datavenue.OrgID, amount decimal.Dec
 		}}
 }
 
+// DepositExcessRefunded pays back the part of a winner's deposit above the price it won at (the
+// rest is applied to the price, OrderTerms): made with the order, once per auction and buyer.
+func DepositExcessRefunded(auctionID string, buyer datavenue.OrgID, amount decimal.Decimal) Transaction {
+	return Transaction{Kind: "deposit_excess_refunded", SourceID: auctionID, Key: "deposit-excess:" + auctionID + ":" + string(buyer),
+		Memo: "auction deposit above the price refunded", Postings: []Posting{
+			{Account: AccountID(DepositsHeld, buyer), Amount: amount},
+			{Account: AccountID(PaidOut, buyer), Amount: amount.Neg()},
+		}}
+}
+
 // DepositForfeited moves the deposit of a winner who did not pay in time to forfeited deposits.
 func DepositForfeited(orderID string, buyer datavenue.OrgID, amount decimal.Decimal) Transaction {
 	return Transaction{Kind: "deposit_forfeited", SourceID: orderID, Key: "deposit-forfeit:" + orderID,

@@ -31,8 +31,12 @@ func IncomeKindOf(kind string) string {
 // (never more than the price), the rest is due, and it is due by PaymentDays after the trade.
 type OrderTerms struct {
 	DepositApplied money.Yuan
-	AmountDue      money.Yuan
-	PaymentDue     civil.Date
+	// DepositRefund is what the winner's deposit held beyond the price: it has secured the bid and
+	// is owed back to the buyer when the order is made (DepositExcessRefunded), not kept in
+	// deposits held with nothing to apply it to.
+	DepositRefund money.Yuan
+	AmountDue     money.Yuan
+	PaymentDue    civil.Date
 }
 
 // TermsOf computes an order's terms from its trade's price and time and the deposit the winner
@@ -47,6 +51,7 @@ func TermsOf(price, winnersDeposit money.Yuan, tradedAt time.Time) OrderTerms {
 	}
 	return OrderTerms{
 		DepositApplied: applied,
+		DepositRefund:  money.FromDecimal(winnersDeposit.Decimal().Sub(applied.Decimal())),
 		AmountDue:      money.FromDecimal(price.Decimal().Sub(applied.Decimal())),
 		PaymentDue:     civil.Of(tradedAt).AddDays(PaymentDays),
 	}

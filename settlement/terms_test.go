@@ -14,14 +14,14 @@ import (
 func TestOrderTerms(t *testing.T) {
 	late := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC) // 2026-12-01 07:30 in Beijing
 	for _, tc := range []struct {
-		price, deposit, applied, due string
+		price, deposit, applied, refund, due string
 	}{
-		{"10000.02", "1000.00", "1000.00", "9000.02"},
-		{"800.00", "1000.00", "800.00", "0.00"}, // a deposit above the price pays it all, no more
-		{"500.00", "0.00", "0.00", "500.00"},
+		{"10000.02", "1000.00", "1000.00", "0.00", "9000.02"},
+		{"800.00", "1000.00", "800.00", "200.00", "0.00"}, // a deposit above the price pays it all; the rest goes back
+		{"500.00", "0.00", "0.00", "0.00", "500.00"},
 	} {
 		got := settlement.TermsOf(money.MustParse(tc.price), money.MustParse(tc.deposit), late)
-		if got.DepositApplied.String() != tc.applied || got.AmountDue.String() != tc.due || got.PaymentDue != civil.MustParse("2026-12-08") {
+		if got.DepositApplied.String() != tc.applied || got.DepositRefund.String() != tc.refund || got.AmountDue.String() != tc.due || got.PaymentDue != civil.MustParse("2026-12-08") {
 			t.Errorf("price %s, deposit %s: %+v", tc.price, tc.deposit, got)
 		}
 	}
