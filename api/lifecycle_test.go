@@ -377,3 +377,41 @@ func TestInvariantsHoldAndCatchDamage(t *testing.T) {
 	broken("government_shares_have_obligations")
 	broken("treasury_account_matches_obligations")
 }
+
+// A sweep step that fails does not keep the others from running: with the cancellation of an
+// unpaid order refused by the database, a delivery past its period is still confirmed (the sweep
+// once stopped at its first failing step, and so, tick after tick, confirmed nothing).
+func TestSweepStepFailingDoesNotStopTheOthers(t *testing.T) {
+	m, o, _ := paidOrder(t)
+	ctx := datavenue.WithCaller(context.Background(), audit.SystemCaller)
+	mustStatus(t, m.do("POST", "/v1/orders/"+o.ID+"/delivery", m.as(datavenue.RoleOperator, operatorOrg),
+		map[string]any{"method": "file", "content_hash": "sha256:" + strings.Repeat("0f", 32)}), 200)
+	// A second order of the same trade's kind, unpaid and past its last day to pay, whose
+	// cancellation the database refuses.
+	unpaid := datavenue.NewID("ord")
+	if _, err := m.db.Pool.Exec(ctx, `
+		INSERT INTO trades SELECT (jsonb_populate_record(NULL::trades, to_jsonb(t) || jsonb_build_object('id', 'trd_' || substr($2, 5), 'source_id', $2))).*
+		FROM trades t WHERE t.id = $1`, o.TradeID, unpaid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.db.Pool.Exec(ctx, `
+		INSERT INTO settlement_orders SELECT (jsonb_populate_record(NULL::settlement_orders, to_jsonb(s) || jsonb_build_object('id', $2::text,
+			'trade_id', 'trd_' || substr($2, 5), 'status', 'awaiting_payment', 'payment_due', (now() - interval '30 days')::date,
+			'payment_ref', NULL, 'paid_at', NULL, 'paid_via', NULL, 'received_on', NULL, 'delivery', NULL, 'delivered_at', NULL))).*
+		FROM settlement_orders s WHERE s.id = $1`, o.ID, unpaid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.db.Pool.Exec(ctx, `
+		CREATE FUNCTION refuse_cancel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'cancellation refused'; END $$;
+		CREATE TRIGGER refuse_cancel BEFORE UPDATE ON settlement_orders FOR EACH ROW WHEN (NEW.status = 'cancelled') EXECUTE FUNCTION refuse_cancel()`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.sweeper(time.Now().Add(8 * 24 * time.Hour)).Once(ctx)
+	if err == nil || res.Cancelled != 0 || res.AutoConfirmed != 1 {
+		t.Fatalf("sweep = %+v, %v; want the cancellation's error, nothing cancelled, the delivery confirmed", res, err)
+	}
+	var status string
+	if err := m.db.Pool.QueryRow(ctx, `SELECT status FROM settlement_orders WHERE id = $1`, unpaid).Scan(&status); err != nil || status != "awaiting_payment" {
+		t.Fatalf("the refused order is %q (%v), want awaiting_payment", status, err)
+	}
+}

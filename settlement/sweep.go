@@ -2,6 +2,7 @@ package settlement
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -25,21 +26,19 @@ type SweepResult struct {
 	DueDatesPending int
 }
 
-// Once sweeps now. The steps run in order and it stops at the first failure (counting what was
-// already done); the next tick tries again from the first step.
+// Once sweeps now. Every step runs whatever the others did: a step that fails (an order its
+// store cannot change, the database refusing one statement) must not keep deliveries from being
+// confirmed or due dates from being filled, tick after tick. The errors are joined; the counts
+// are what was done.
 func (s Sweeper) Once(ctx context.Context) (SweepResult, error) {
-	cancelled, err := s.Orders.CancelUnpaid(ctx)
-	res := SweepResult{Cancelled: len(cancelled)}
-	if err != nil {
-		return res, err
-	}
-	confirmed, err := s.Vouchers.AutoConfirm(ctx)
+	var res SweepResult
+	cancelled, cancelErr := s.Orders.CancelUnpaid(ctx)
+	res.Cancelled = len(cancelled)
+	confirmed, confirmErr := s.Vouchers.AutoConfirm(ctx)
 	res.AutoConfirmed = len(confirmed)
-	if err != nil {
-		return res, err
-	}
-	res.DueDatesFilled, res.DueDatesPending, err = s.Orders.FillDueDates(ctx)
-	return res, err
+	var fillErr error
+	res.DueDatesFilled, res.DueDatesPending, fillErr = s.Orders.FillDueDates(ctx)
+	return res, errors.Join(cancelErr, confirmErr, fillErr)
 }
 
 // Run sweeps every interval until ctx ends; failures are logged and retried at the next tick.
