@@ -52,3 +52,24 @@ func TestVoucherChainDetectsRemovalReorderAndForgery(t *testing.T) {
 		t.Fatal("a log signed by another key verified")
 	}
 }
+
+// A file delivery names the delivered content's SHA-256 as sha256sum prints it; anything else of
+// the same length is refused, since the buyer could compare it with nothing.
+func TestFileDeliveryHash(t *testing.T) {
+	good := "sha256:" + strings.Repeat("0f", 32)
+	for hash, ok := range map[string]bool{
+		good:                                             true,
+		"sha256:" + strings.Repeat("zz", 32):             false, // not hex
+		"sha256:" + strings.Repeat("0F", 32):             false, // not as sha256sum prints it
+		"sha256:" + strings.Repeat("0f", 31):             false, // too short
+		"md5:" + strings.Repeat("0f", 32) + "abc":        false,
+		strings.Repeat("0f", 32) + "sha256:":             false,
+		"sha256: " + strings.Repeat("0f", 31) + "0":      false,
+		"sha256:" + strings.Repeat("0f", 31) + "0\u00e9": false,
+	} {
+		err := settlement.Delivery{Method: "file", ContentHash: hash}.Validate()
+		if (err == nil) != ok {
+			t.Errorf("%q: %v, want accepted %v", hash, err, ok)
+		}
+	}
+}
