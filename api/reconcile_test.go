@@ -197,6 +197,12 @@ func TestSettlementReport(t *testing.T) {
 	if len(rep.Remittances) != 1 || rep.Remittances[0].Key != "due" || rep.Remittances[0].Amount.String() != "5000.01" {
 		t.Fatalf("remittances = %+v", rep.Remittances)
 	}
+	// An unknown format is refused rather than answered as JSON; a spreadsheet asked by Accept gets one.
+	wantProblem(t, m.do("GET", "/v1/reports/settlement?format=pdf&from="+today+"&to="+today, clerk, nil), 422, "validation_failed")
+	if r := m.do("GET", "/v1/reports/settlement?from="+today+"&to="+today, clerk, nil, "Accept", "text/csv"); r.status != 200 ||
+		!strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("report by Accept: text/csv: %d %s", r.status, r.header.Get("Content-Type"))
+	}
 	csvBody := string(m.do("GET", "/v1/reports/settlement?format=csv&from="+today+"&to="+today, clerk, nil).body)
 	if !strings.Contains(csvBody, "按持有方收入,"+string(govHolder)+" holder,市交通运输局,1,5000.01") {
 		t.Fatalf("CSV report:\n%s", csvBody)

@@ -251,9 +251,9 @@ func (h *handlers) reconciliationRoutes() []Route {
 			Params:   []Param{{Name: "status", In: "query", Description: "open or resolved"}, limitParam, cursorParam},
 			Response: Page[settlement.Exception]{}, Errors: []int{403, 422}}, h.listExceptions},
 		{"GET", "/v1/reports/settlement", Operation{ID: "settlementReport", Tag: "reconciliation", Summary: "Settlement report for a period: revenue by holder and by product, remittance status, filings due",
-			Description: "format=json (default), csv (UTF-8 with BOM) or xlsx (one sheet per section).", Auth: true,
-			Params:   []Param{{Name: "from", In: "query", Required: true}, {Name: "to", In: "query", Required: true}, {Name: "format", In: "query"}},
-			Response: settlement.Report{}, Errors: []int{403}}, h.settlementReport},
+			Description: "JSON, CSV (UTF-8 with BOM) or XLSX (one sheet per section)." + exportNote, Auth: true,
+			Params:   []Param{{Name: "from", In: "query", Required: true}, {Name: "to", In: "query", Required: true}, formatParam},
+			Response: settlement.Report{}, Errors: []int{403, 406, 422}}, h.settlementReport},
 		{"GET", "/v1/ledger/balances", Operation{ID: "trialBalance", Tag: "reconciliation", Summary: "Every ledger account's balance and the total (zero when balanced)",
 			Description: "Clerks, bureaus and auditors. Balances are debits minus credits: what the venue owes (deposits held, payable, due to treasury, fees) shows negative.",
 			Auth:        true, Response: settlement.TrialBalance{}, Errors: []int{403}}, h.trialBalance},
@@ -389,7 +389,13 @@ func (h *handlers) settlementReport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	switch c.Query("format", "json") {
+	// The format is read as every export reads it (exportFormat): an unknown one is refused, where
+	// it once got JSON a spreadsheet could not open.
+	format, err := exportFormat(c)
+	if err != nil {
+		return err
+	}
+	switch format {
 	case "csv":
 		body, err := r.CSV()
 		if err != nil {

@@ -1053,6 +1053,27 @@ func (e AnnualReportParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for SettlementReportParamsFormat.
+const (
+	SettlementReportParamsFormatCsv  SettlementReportParamsFormat = "csv"
+	SettlementReportParamsFormatJson SettlementReportParamsFormat = "json"
+	SettlementReportParamsFormatXlsx SettlementReportParamsFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the SettlementReportParamsFormat enum.
+func (e SettlementReportParamsFormat) Valid() bool {
+	switch e {
+	case SettlementReportParamsFormatCsv:
+		return true
+	case SettlementReportParamsFormatJson:
+		return true
+	case SettlementReportParamsFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UsageReportParamsFormat.
 const (
 	UsageReportParamsFormatCsv  UsageReportParamsFormat = "csv"
@@ -3786,10 +3807,15 @@ type GetImportParams struct {
 
 // SettlementReportParams defines parameters for SettlementReport.
 type SettlementReportParams struct {
-	From   string  `form:"from" json:"from"`
-	To     string  `form:"to" json:"to"`
-	Format *string `form:"format,omitempty" json:"format,omitempty"`
+	From string `form:"from" json:"from"`
+	To   string `form:"to" json:"to"`
+
+	// Format json, csv (UTF-8 with BOM) or xlsx; default: by Accept (text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), else json
+	Format *SettlementReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
 }
+
+// SettlementReportParamsFormat defines parameters for SettlementReport.
+type SettlementReportParamsFormat string
 
 // ListSubscriptionsParams defines parameters for ListSubscriptions.
 type ListSubscriptionsParams struct {
@@ -5004,7 +5030,7 @@ type ClientInterface interface {
 
 	// SettlementReport Settlement report for a period: revenue by holder and by product, remittance status, filings due
 	//
-	// format=json (default), csv (UTF-8 with BOM) or xlsx (one sheet per section).
+	// JSON, CSV (UTF-8 with BOM) or XLSX (one sheet per section). Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
 	//
 	// Corresponds with GET /v1/reports/settlement (the `SettlementReport` operationId).
 	SettlementReport(ctx context.Context, params *SettlementReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -7419,7 +7445,7 @@ func (c *Client) GetImport(ctx context.Context, id string, params *GetImportPara
 
 // SettlementReport Settlement report for a period: revenue by holder and by product, remittance status, filings due
 //
-// format=json (default), csv (UTF-8 with BOM) or xlsx (one sheet per section).
+// JSON, CSV (UTF-8 with BOM) or XLSX (one sheet per section). Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
 //
 // Corresponds with GET /v1/reports/settlement (the `SettlementReport` operationId).
 func (c *Client) SettlementReport(ctx context.Context, params *SettlementReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -15528,7 +15554,7 @@ type ClientWithResponsesInterface interface {
 
 	// SettlementReportWithResponse Settlement report for a period: revenue by holder and by product, remittance status, filings due
 	//
-	// format=json (default), csv (UTF-8 with BOM) or xlsx (one sheet per section).
+	// JSON, CSV (UTF-8 with BOM) or XLSX (one sheet per section). Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -31331,6 +31357,11 @@ type SettlementReportResponse403Headers struct {
 	XRequestId string
 }
 
+// SettlementReportResponse406Headers the declared response headers of an HTTP 406 response for SettlementReport
+type SettlementReportResponse406Headers struct {
+	XRequestId string
+}
+
 // SettlementReportResponse422Headers the declared response headers of an HTTP 422 response for SettlementReport
 type SettlementReportResponse422Headers struct {
 	XRequestId string
@@ -31362,6 +31393,8 @@ type SettlementReportResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON406 the response for an HTTP 406 `application/problem+json` response
+	ApplicationproblemJSON406 *NotAcceptable
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -31376,6 +31409,8 @@ type SettlementReportResponse struct {
 	Headers401 *SettlementReportResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *SettlementReportResponse403Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *SettlementReportResponse406Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *SettlementReportResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -31399,6 +31434,11 @@ func (r SettlementReportResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r SettlementReportResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON406 returns the response for an HTTP 406 `application/problem+json` response
+func (r SettlementReportResponse) GetApplicationproblemJSON406() *NotAcceptable {
+	return r.ApplicationproblemJSON406
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -35685,7 +35725,7 @@ func (c *ClientWithResponses) GetImportWithResponse(ctx context.Context, id stri
 
 // SettlementReportWithResponse Settlement report for a period: revenue by holder and by product, remittance status, filings due
 //
-// format=json (default), csv (UTF-8 with BOM) or xlsx (one sheet per section).
+// JSON, CSV (UTF-8 with BOM) or XLSX (one sheet per section). Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -55019,6 +55059,13 @@ func ParseSettlementReportResponse(rsp *http.Response) (*SettlementReportRespons
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest NotAcceptable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON406 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest UnprocessableEntity
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -55090,6 +55137,16 @@ func ParseSettlementReportResponse(rsp *http.Response) (*SettlementReportRespons
 			headers.XRequestId = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 406:
+		var headers SettlementReportResponse406Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers406 = &headers
 	case rsp.StatusCode == 422:
 		var headers SettlementReportResponse422Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
