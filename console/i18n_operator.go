@@ -57,6 +57,7 @@ var operatorMessages = map[string][2]string{
 	"price.reason":                {"调整原因（必填）", "Reason (required)"},
 	"price.submit":                {"保存新价格", "Save the new price"},
 	"price.none":                  {"该定价方式没有可调整的金额。", "This pricing method has no amount to change."},
+	"price.changed.at":            {"变更时间（北京时间）", "Changed (China Standard Time)"},
 	"price.edit":                  {"调整价格", "Change the price"},
 	"price.field.list_price":      {"挂牌价（元）", "Asking price (yuan)"},
 	"price.field.reserve_percent": {"评估保留价比例（%）", "Appraisal reserve (%)"},

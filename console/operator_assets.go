@@ -39,8 +39,14 @@ func (c *Console) myAssets(ctx *fiber.Ctx) error {
 type assetData struct {
 	Card         assets.Card
 	Versions     []assets.Version
-	Fields       []versionRow // the card's fields across its versions, oldest version first
+	Heads        []versionHead // each version's number and when it was made (China Standard Time)
+	Fields       []versionRow  // the card's fields across its versions, oldest version first
 	Certificates []certificates.Certificate
+}
+
+type versionHead struct {
+	Version int
+	At      string
 }
 
 // versionRow is one field of the card in every version: a cell is marked changed when it differs
@@ -71,6 +77,9 @@ func (c *Console) myAsset(ctx *fiber.Ctx) error {
 		return err
 	}
 	d.Fields = versionRows(l, d.Versions)
+	for _, v := range d.Versions {
+		d.Heads = append(d.Heads, versionHead{Version: v.Version, At: v.ChangedAt.In(cst).Format("2006-01-02 15:04")})
+	}
 	return c.render(ctx, "op-asset", card.Name, d)
 }
 

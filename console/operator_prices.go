@@ -22,11 +22,17 @@ type priceData struct {
 	Title      string
 	Fields     []priceField
 	Reason     string
-	History    []listing.PriceVersion
+	History    []priceVersionRow
 	CSRF, Key  string
 	Changed    string // the version just made
 	Problem    string // the refusal's code and explanation
 	Conditions []condition
+}
+
+// priceVersionRow is a price version with the time it was made in China Standard Time.
+type priceVersionRow struct {
+	listing.PriceVersion
+	At string
 }
 
 // priceField is one amount of the form: its input name, label and value.
@@ -75,8 +81,12 @@ func (c *Console) renderPrice(ctx *fiber.Ctx, sent map[string]string, problem st
 	if sent != nil {
 		d.Reason = sent["reason"]
 	}
-	if d.History, err = c.d.Listing.PriceHistory(cx, s.Caller, p.ID); err != nil {
+	history, err := c.d.Listing.PriceHistory(cx, s.Caller, p.ID)
+	if err != nil {
 		return err
+	}
+	for _, h := range history {
+		d.History = append(d.History, priceVersionRow{PriceVersion: h, At: h.ChangedAt.In(cst).Format("2006-01-02 15:04")})
 	}
 	return c.render(ctx, "op-price", d.Title, d)
 }
