@@ -25,6 +25,8 @@ type assetsData struct {
 func (c *Console) myAssets(ctx *fiber.Ctx) error {
 	l, s := lang(ctx), sessionOf(ctx)
 	d := assetsData{Category: ctx.Query("category")}
+	// No holder is passed: the service narrows a holder to its own ledger (and refuses another's),
+	// so the page cannot show what the API would not.
 	list, err := c.d.Assets.Ledger(ctx.UserContext(), s.Caller, assets.Filter{Category: d.Category, After: assets.ID(ctx.Query("cursor")), Limit: listLimit})
 	if err != nil {
 		return err
@@ -73,6 +75,8 @@ func (c *Console) myAsset(ctx *fiber.Ctx) error {
 	if d.Versions, err = c.d.Assets.Versions(cx, s.Caller, id); err != nil {
 		return err
 	}
+	// Every certificate version issued on the card (newest first), superseded and cancelled ones
+	// included: which version of the card each one certified is part of the history.
 	if d.Certificates, err = c.d.Certificates.Certificates(cx, certificates.CertificateFilter{AssetID: id, Limit: listLimit}); err != nil {
 		return err
 	}
@@ -104,6 +108,8 @@ func versionRows(l Lang, versions []assets.Version) []versionRow {
 		{"card.book_value", func(a assets.Asset) string { return a.BookValue.String() }},
 		{"card.accounting", func(a assets.Asset) string { return l.Code("accounting", a.AccountingStatus) }},
 	}
+	// Values are compared as shown (names, not codes), which is what a person reads across a row;
+	// two codes with one name would hide a change, and no code list has such a pair.
 	rows := make([]versionRow, 0, len(fields))
 	for _, f := range fields {
 		row := versionRow{Label: l.T(f.label)}

@@ -47,6 +47,8 @@ func (c *Console) opAuctions(ctx *fiber.Ctx) error {
 func (c *Console) renderOpAuctions(ctx *fiber.Ctx, chosen, problem string) error {
 	l, s, cx := lang(ctx), sessionOf(ctx), ctx.UserContext()
 	d := opAuctionsData{CSRF: s.CSRF, Key: randomToken(), Problem: problem, Chosen: chosen}
+	// The operator is the session's organisation, never a query parameter: the list is public
+	// (listAuctions), but this page is the operator's own.
 	list, err := c.d.Auctions.List(cx, matching.AuctionFilter{OperatorID: s.Caller.Org, Status: ctx.Query("status"), After: ctx.Query("cursor"), Limit: listLimit})
 	if err != nil {
 		return err
@@ -96,6 +98,8 @@ func (c *Console) renderOpAuctions(ctx *fiber.Ctx, chosen, problem string) error
 // published, not priced by auction, its schedule passed…) is shown beside the form.
 func (c *Console) openAuction(ctx *fiber.Ctx) error {
 	s := sessionOf(ctx)
+	// Only the product and, for a sealed auction, whether bids may be revised are chosen here: the
+	// terms are the price version's (the service reads them), so the form cannot send others.
 	in := matching.CreateInput{ProductID: ctx.FormValue("product_id"), Revisable: ctx.FormValue("revisable") == "on"}
 	err := c.once(ctx, string(ctx.Body()), func() (string, error) {
 		r, err := c.d.Auctions.Create(ctx.UserContext(), s.Caller, in)

@@ -29,6 +29,8 @@ type negotiationRow struct {
 func (c *Console) opNegotiations(ctx *fiber.Ctx) error {
 	l, s, cx := lang(ctx), sessionOf(ctx), ctx.UserContext()
 	d := negotiationsData{Status: ctx.Query("status")}
+	// The service picks the caller's side (the seller's for an operator); the list is the books'
+	// projection, the detail page the engine's live state.
 	list, err := c.d.Negotiations.Negotiations(cx, s.Caller, matching.NegotiationFilter{Status: d.Status, After: ctx.Query("cursor"), Limit: listLimit})
 	if err != nil {
 		return err
@@ -91,6 +93,8 @@ func (c *Console) renderNegotiation(ctx *fiber.Ctx, problem, amount string) erro
 func (c *Console) moveNegotiation(ctx *fiber.Ctx) error {
 	s, id := sessionOf(ctx), ctx.Params("id")
 	in := matching.MoveInput{Action: ctx.FormValue("action"), Amount: strings.TrimSpace(ctx.FormValue("amount"))}
+	// Accept and reject take no amount: the accepted price is the one on the table in the engine,
+	// not one the page showed a moment ago.
 	if in.Action != matching.MoveCounter {
 		in.Amount = ""
 	}

@@ -47,6 +47,8 @@ func (c *Console) renderOpOrders(ctx *fiber.Ctx, failed, problem string) error {
 	if err != nil {
 		return err
 	}
+	// Names and titles are read once per page, not once per row: a page of fifty orders is
+	// usually a handful of products and buyers.
 	names := c.orgNames(ctx)
 	type product struct{ title, method string }
 	products := map[string]product{}
@@ -76,6 +78,8 @@ func (c *Console) renderOpOrders(ctx *fiber.Ctx, failed, problem string) error {
 // voucher service decides (the order paid and the seller's, the method the product's).
 func (c *Console) deliver(ctx *fiber.Ctx) error {
 	s, id := sessionOf(ctx), ctx.Params("id")
+	// The form offers every method, the product's chosen first: whether another is acceptable is
+	// the voucher service's rule (delivery_method_mismatch), not the page's.
 	dl := settlement.Delivery{Method: ctx.FormValue("method")}
 	proof := strings.TrimSpace(ctx.FormValue("proof"))
 	switch dl.Method {
@@ -109,6 +113,7 @@ type usageData struct {
 func (c *Console) usage(ctx *fiber.Ctx) error {
 	l := lang(ctx)
 	d := usageData{Year: ctx.Query("year"), Product: ctx.Query("product_id")}
+	// A venue wired without metering has no report (the API has no route then either).
 	if c.d.UsageReports == nil {
 		return c.render(ctx, "op-usage", l.T("usage.title"), d)
 	}

@@ -105,6 +105,8 @@ func (c *Console) changePrice(ctx *fiber.Ctx) error {
 		sent[name] = v
 		setInput(&in, name, v)
 	}
+	// The product is read again here rather than trusted from the page: the change is made to the
+	// version current now, and the gate decides on it inside the service's transaction.
 	var version int
 	err = c.once(ctx, string(ctx.Body()), func() (string, error) {
 		q, err := c.d.Listing.ChangePrice(cx, s.Caller, id, listing.PriceInput{Pricing: in, Reason: sent["reason"]})
