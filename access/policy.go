@@ -140,6 +140,7 @@ var Policy = map[string]Rule{
 	"getDeposit":       ownOr(append(roles(buyer), BookKeepers...), BookKeepers...),
 	"auctionFeed":      anyone(Everyone...),
 	"startNegotiation": anyone(buyer), "moveNegotiation": ownOnly(buyer, operator), "getNegotiation": ownOr(Everyone, auditor),
+	"listNegotiations": anyone(buyer, operator, auditor),
 
 	// Settlement: orders are seen by the buyer's and the seller's organisations and the book
 	// keepers; clerks record payments and reconcile; the operator delivers, the buyer confirms.

@@ -162,6 +162,7 @@ type Negotiations interface {
 	StartNegotiation(ctx context.Context, caller datavenue.Caller, key string, in matching.NegotiationInput) (matching.NegotiationView, error)
 	Move(ctx context.Context, caller datavenue.Caller, id, key string, in matching.MoveInput) (matching.NegotiationView, error)
 	Negotiation(ctx context.Context, caller datavenue.Caller, id string) (matching.NegotiationView, error)
+	Negotiations(ctx context.Context, caller datavenue.Caller, f matching.NegotiationFilter) ([]matching.NegotiationRecord, error)
 }
 
 // negotiationRoutes: a negotiation is created with its first offer (201), and each later move
@@ -175,6 +176,10 @@ func (h *handlers) negotiationRoutes() []Route {
 			Auth:        true, Request: matching.NegotiationInput{}, Response: matching.NegotiationView{}, Status: 201, Errors: []int{403, 409}, SelfIdempotent: true}, h.startNegotiation},
 		{"POST", "/v1/negotiations/:id/moves", Operation{ID: "moveNegotiation", Tag: "negotiations", Summary: "Counter, accept, reject or withdraw",
 			Auth: true, Params: id, Request: matching.MoveInput{}, Response: matching.NegotiationView{}, Errors: []int{403, 404, 409}, SelfIdempotent: true}, h.moveNegotiation},
+		{"GET", "/v1/negotiations", Operation{ID: "listNegotiations", Tag: "negotiations", Summary: "Your negotiations (a buyer's, an operator's on its products; auditors all)",
+			Description: "As the venue's books hold them: each negotiation's latest state applied from the engine (within the projection's lag, see /readyz); one negotiation's live state and moves are at its own URL.",
+			Auth:        true, Params: []Param{{Name: "status", In: "query", Description: "offered, countered, accepted, rejected, withdrawn or expired"},
+				{Name: "product_id", In: "query"}, limitParam, cursorParam}, Response: Page[matching.NegotiationRecord]{}, Errors: []int{403, 422}}, h.listNegotiations},
 		{"GET", "/v1/negotiations/:id", Operation{ID: "getNegotiation", Tag: "negotiations", Summary: "A negotiation with its moves (parties and auditors)",
 			Auth: true, Params: id, Response: matching.NegotiationView{}, Errors: []int{404}}, h.getNegotiation},
 	}
@@ -190,6 +195,15 @@ func (h *handlers) startNegotiation(c *fiber.Ctx) error {
 		return err
 	}
 	return created(c, "/v1/negotiations/"+v.ID, v)
+}
+
+// listNegotiations pages through the caller's negotiations; which ones are the caller's is the
+// service's to decide (by role and organisation), never the query's.
+func (h *handlers) listNegotiations(c *fiber.Ctx) error {
+	return paged(c, func(after string, limit int) ([]matching.NegotiationRecord, error) {
+		return h.d.Negotiations.Negotiations(c.UserContext(), callerOf(c), matching.NegotiationFilter{Status: c.Query("status"),
+			ProductID: c.Query("product_id"), After: after, Limit: limit})
+	}, func(n matching.NegotiationRecord) string { return n.ID })
 }
 
 func (h *handlers) moveNegotiation(c *fiber.Ctx) error {

@@ -468,6 +468,36 @@ func (e MoveInputAction) Valid() bool {
 	}
 }
 
+// Defines values for NegotiationRecordStatus.
+const (
+	NegotiationRecordStatusAccepted  NegotiationRecordStatus = "accepted"
+	NegotiationRecordStatusCountered NegotiationRecordStatus = "countered"
+	NegotiationRecordStatusExpired   NegotiationRecordStatus = "expired"
+	NegotiationRecordStatusOffered   NegotiationRecordStatus = "offered"
+	NegotiationRecordStatusRejected  NegotiationRecordStatus = "rejected"
+	NegotiationRecordStatusWithdrawn NegotiationRecordStatus = "withdrawn"
+)
+
+// Valid indicates whether the value is a known member of the NegotiationRecordStatus enum.
+func (e NegotiationRecordStatus) Valid() bool {
+	switch e {
+	case NegotiationRecordStatusAccepted:
+		return true
+	case NegotiationRecordStatusCountered:
+		return true
+	case NegotiationRecordStatusExpired:
+		return true
+	case NegotiationRecordStatusOffered:
+		return true
+	case NegotiationRecordStatusRejected:
+		return true
+	case NegotiationRecordStatusWithdrawn:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ObligationKind.
 const (
 	ObligationKindFinanceFiling      ObligationKind = "finance_filing"
@@ -2163,6 +2193,26 @@ type NegotiationMove struct {
 	Round int    `json:"round"`
 }
 
+// NegotiationRecord defines model for NegotiationRecord.
+type NegotiationRecord struct {
+	Buyer     string    `json:"buyer"`
+	CreatedAt time.Time `json:"created_at"`
+	Id        string    `json:"id"`
+
+	// Price the price on the table (the last offer or counter; the agreed price once accepted)
+	//
+	// Examples: 9000.00
+	Price     string                  `json:"price"`
+	ProductId string                  `json:"product_id"`
+	Round     int                     `json:"round"`
+	Seller    string                  `json:"seller"`
+	Status    NegotiationRecordStatus `json:"status"`
+	UpdatedAt time.Time               `json:"updated_at"`
+}
+
+// NegotiationRecordStatus defines model for NegotiationRecord.Status.
+type NegotiationRecordStatus string
+
 // NegotiationView defines model for NegotiationView.
 type NegotiationView struct {
 	At        time.Time         `json:"at"`
@@ -2373,6 +2423,12 @@ type PageOfException struct {
 type PageOfMeteredSubscription struct {
 	Data       []MeteredSubscription `json:"data"`
 	NextCursor *string               `json:"next_cursor,omitempty"`
+}
+
+// PageOfNegotiationRecord defines model for PageOfNegotiationRecord.
+type PageOfNegotiationRecord struct {
+	Data       []NegotiationRecord `json:"data"`
+	NextCursor *string             `json:"next_cursor,omitempty"`
 }
 
 // PageOfObligation defines model for PageOfObligation.
@@ -3540,6 +3596,19 @@ type LedgerXLSXParams struct {
 	AccountingStatus *string `form:"accounting_status,omitempty" json:"accounting_status,omitempty"`
 }
 
+// ListNegotiationsParams defines parameters for ListNegotiations.
+type ListNegotiationsParams struct {
+	// Status offered, countered, accepted, rejected, withdrawn or expired
+	Status    *string `form:"status,omitempty" json:"status,omitempty"`
+	ProductId *string `form:"product_id,omitempty" json:"product_id,omitempty"`
+
+	// Limit page size, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor from the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // StartNegotiationParams defines parameters for StartNegotiation.
 type StartNegotiationParams struct {
 	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
@@ -4598,6 +4667,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/me (the `Me` operationId).
 	Me(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListNegotiations Your negotiations (a buyer's, an operator's on its products; auditors all)
+	//
+	// As the venue's books hold them: each negotiation's latest state applied from the engine (within the projection's lag, see /readyz); one negotiation's live state and moves are at its own URL.
+	//
+	// Corresponds with GET /v1/negotiations (the `ListNegotiations` operationId).
+	ListNegotiations(ctx context.Context, params *ListNegotiationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StartNegotiationWithBody Open a negotiation with a first offer (buyer)
 	//
@@ -6394,6 +6470,23 @@ func (c *Client) TrialBalance(ctx context.Context, reqEditors ...RequestEditorFn
 // Corresponds with GET /v1/me (the `Me` operationId).
 func (c *Client) Me(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMeRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListNegotiations Your negotiations (a buyer's, an operator's on its products; auditors all)
+//
+// As the venue's books hold them: each negotiation's latest state applied from the engine (within the projection's lag, see /readyz); one negotiation's live state and moves are at its own URL.
+//
+// Corresponds with GET /v1/negotiations (the `ListNegotiations` operationId).
+func (c *Client) ListNegotiations(ctx context.Context, params *ListNegotiationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListNegotiationsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -11024,6 +11117,96 @@ func NewMeRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListNegotiationsRequest constructs an http.Request for the ListNegotiations method
+func NewListNegotiationsRequest(server string, params *ListNegotiationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/negotiations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProductId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "product_id", *params.ProductId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewStartNegotiationRequest calls the generic StartNegotiation builder with application/json body
 func NewStartNegotiationRequest(server string, params *StartNegotiationParams, body StartNegotiationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -15070,6 +15253,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/me (the `Me` operationId).
 	MeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*MeResponse, error)
+
+	// ListNegotiationsWithResponse Your negotiations (a buyer's, an operator's on its products; auditors all)
+	//
+	// As the venue's books hold them: each negotiation's latest state applied from the engine (within the projection's lag, see /readyz); one negotiation's live state and moves are at its own URL.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/negotiations (the `ListNegotiations` operationId).
+	ListNegotiationsWithResponse(ctx context.Context, params *ListNegotiationsParams, reqEditors ...RequestEditorFn) (*ListNegotiationsResponse, error)
 
 	// StartNegotiationWithBodyWithResponse Open a negotiation with a first offer (buyer)
 	//
@@ -23932,6 +24124,141 @@ func (r MeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r MeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListNegotiationsResponse200Headers the declared response headers of an HTTP 200 response for ListNegotiations
+type ListNegotiationsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListNegotiationsResponse401Headers the declared response headers of an HTTP 401 response for ListNegotiations
+type ListNegotiationsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListNegotiationsResponse403Headers the declared response headers of an HTTP 403 response for ListNegotiations
+type ListNegotiationsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListNegotiationsResponse422Headers the declared response headers of an HTTP 422 response for ListNegotiations
+type ListNegotiationsResponse422Headers struct {
+	XRequestId string
+}
+
+// ListNegotiationsResponse429Headers the declared response headers of an HTTP 429 response for ListNegotiations
+type ListNegotiationsResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// ListNegotiationsResponse500Headers the declared response headers of an HTTP 500 response for ListNegotiations
+type ListNegotiationsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListNegotiationsResponse503Headers the declared response headers of an HTTP 503 response for ListNegotiations
+type ListNegotiationsResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListNegotiationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PageOfNegotiationRecord
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListNegotiationsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListNegotiationsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListNegotiationsResponse403Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListNegotiationsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListNegotiationsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListNegotiationsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListNegotiationsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListNegotiationsResponse) GetJSON200() *PageOfNegotiationRecord {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListNegotiationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListNegotiationsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListNegotiationsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListNegotiationsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListNegotiationsResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListNegotiationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListNegotiationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListNegotiationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListNegotiationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListNegotiationsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -34874,6 +35201,21 @@ func (c *ClientWithResponses) MeWithResponse(ctx context.Context, reqEditors ...
 		return nil, err
 	}
 	return ParseMeResponse(rsp)
+}
+
+// ListNegotiationsWithResponse Your negotiations (a buyer's, an operator's on its products; auditors all)
+//
+// As the venue's books hold them: each negotiation's latest state applied from the engine (within the projection's lag, see /readyz); one negotiation's live state and moves are at its own URL.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/negotiations (the `ListNegotiations` operationId).
+func (c *ClientWithResponses) ListNegotiationsWithResponse(ctx context.Context, params *ListNegotiationsParams, reqEditors ...RequestEditorFn) (*ListNegotiationsResponse, error) {
+	rsp, err := c.ListNegotiations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListNegotiationsResponse(rsp)
 }
 
 // StartNegotiationWithBodyWithResponse Open a negotiation with a first offer (buyer)
@@ -45933,6 +46275,168 @@ func ParseMeResponse(rsp *http.Response) (*MeResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers MeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListNegotiationsResponse parses an HTTP response from a ListNegotiationsWithResponse call
+func ParseListNegotiationsResponse(rsp *http.Response) (*ListNegotiationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListNegotiationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PageOfNegotiationRecord
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListNegotiationsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListNegotiationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListNegotiationsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListNegotiationsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListNegotiationsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListNegotiationsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListNegotiationsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

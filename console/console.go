@@ -173,6 +173,7 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Post("/reviews/:id", c.session(true), c.csrf, c.page("decide"), c.decide)
 	g.Get("/audit", c.session(true), c.page("audit"), c.auditTrail)
 	g.Get("/integrity", c.session(true), c.page("integrity"), c.integrity)
+	c.mountOperator(g)
 }
 
 // page refuses a role that does not reach the page's operations.

@@ -75,11 +75,14 @@ func home(role datavenue.Role) string {
 // funcs are the templates' helpers: list makes a list of literal values (a filter's choices).
 var funcs = template.FuncMap{"list": func(v ...string) []string { return v }}
 
+// pageNames are the page templates (each parsed with the layout); other files add theirs.
+var pageNames = []string{"signin", "catalogue", "product", "auction", "error",
+	"obligations", "import", "imports", "exceptions", "ledger", "products", "gate", "reviews", "review", "audit", "integrity", "payments"}
+
 // parsePages parses each page with the layout, once.
 func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "catalogue", "product", "auction", "error",
-		"obligations", "import", "imports", "exceptions", "ledger", "products", "gate", "reviews", "review", "audit", "integrity", "payments"} {
+	for _, name := range pageNames {
 		out[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out

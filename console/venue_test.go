@@ -46,6 +46,10 @@ type venue struct {
 // once; the benchmark keeps the venue's default (0: 10 s), as a serving venue does.
 var rolesTTL = time.Nanosecond
 
+// meteringSecret derives each operator's secret for signing usage batches (the operator's usage
+// page reads what a test reports with it).
+const meteringSecret = "console-test-metering-secret"
+
 // devIssuer is whether the test venue trusts its development issuer (DATAVENUE_DEV_ISSUER).
 var devIssuer = true
 
@@ -90,7 +94,7 @@ func newVenueAt(t testing.TB, clock datavenue.Clock, users ...idpUser) *venue {
 	base := "http://" + ln.Addr().String()
 	var idp *testIdP
 	cfg := config.Config{JWTIssuer: issuer, JWTAudience: audience, DevIssuer: devIssuer, ConfirmAfter: 7 * 24 * time.Hour,
-		ProjectionLagLimit: 30 * time.Second, BodyLimit: 1 << 20, ImportLimit: 8 << 20, PublicURL: base}
+		ProjectionLagLimit: 30 * time.Second, BodyLimit: 1 << 20, ImportLimit: 8 << 20, PublicURL: base, MeteringSecret: meteringSecret}
 	if tt, ok := t.(*testing.T); ok {
 		idp = newTestIdP(tt, users...)
 		cfg.OIDC = config.OIDC{Issuer: idp.URL, ClientID: idp.clientID, ClientSecret: idp.clientSecret, RedirectURL: base + "/console/signin/callback"}

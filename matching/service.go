@@ -52,6 +52,8 @@ type Store interface {
 	OrganisationKind(ctx context.Context, id datavenue.OrgID) (string, error)
 	// ListAuctions pages through auctions, newest first (by id, after After).
 	ListAuctions(ctx context.Context, f AuctionFilter) ([]Record, error)
+	// ListNegotiations pages through the projected negotiations by id, descending (after After).
+	ListNegotiations(ctx context.Context, f NegotiationFilter) ([]NegotiationRecord, error)
 }
 
 // AuctionFilter selects auctions to list; empty fields select all.

@@ -121,6 +121,28 @@ func (db MatchingStore) ListAuctions(ctx context.Context, f matching.AuctionFilt
 	return list, interpretError(err)
 }
 
+// ListNegotiations pages through the negotiations the projection has applied, by id descending (the
+// keyset). An id is a ULID, newest first, unless the buyer sent an Idempotency-Key, which derives
+// it from the key: such negotiations sort among the others by that hash.
+func (db MatchingStore) ListNegotiations(ctx context.Context, f matching.NegotiationFilter) ([]matching.NegotiationRecord, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT id, product_id, buyer_id, seller_id, status, price::text, round, updated_at, created_at
+		FROM negotiations
+		WHERE ($1 = '' OR status = $1) AND ($2 = '' OR product_id = $2) AND ($3 = '' OR buyer_id = $3) AND ($4 = '' OR seller_id = $4)
+			AND ($5 = '' OR id < $5)
+		ORDER BY id DESC LIMIT $6`, f.Status, f.ProductID, string(f.Buyer), string(f.Seller), f.After, clampLimit(f.Limit))
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (matching.NegotiationRecord, error) {
+		var n matching.NegotiationRecord
+		var price string
+		err := r.Scan(&n.ID, &n.ProductID, &n.Buyer, &n.Seller, &n.Status, &price, &n.Round, &n.UpdatedAt, &n.CreatedAt)
+		n.Price = yuan(price)
+		return n, err
+	})
+	return list, interpretError(err)
+}
+
 // RecordOutcome stores how an open auction ended, once.
 //
 // It is the compare-and-set "AND status = 'open'" that makes it once: the closer, the stopper (a

@@ -1,0 +1,113 @@
+package console
+
+import (
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/datavenue/datavenue/listing"
+	"github.com/datavenue/datavenue/matching"
+)
+
+// The operator's auctions: the auctions of its products with their states (the API's
+// listAuctions, narrowed to the operator), and the form that opens one on a published product
+// priced by auction (openAuction: matching.Service.Create, on the terms of the product's current
+// price version, English or sealed; a sealed auction may let bids be revised). Opening leads to
+// the auction's live view, the page buyers bid on, whose leading price follows the engine's feed.
+
+type opAuctionsData struct {
+	Rows     []opAuctionRow
+	Products []opAuctionProduct // its published auction-priced products, to open an auction on
+	Next     string
+	CSRF     string
+	Key      string
+	Problem  string
+	Chosen   string
+}
+
+type opAuctionRow struct {
+	matching.Record
+	Product string
+	Starts  string
+	Ends    string
+}
+
+// opAuctionProduct is a product an auction may be opened on, with the terms it would run on.
+type opAuctionProduct struct {
+	ID, Title string
+	Pricing   listing.Pricing
+	Starts    string
+	Ends      string
+}
+
+func (c *Console) opAuctions(ctx *fiber.Ctx) error {
+	return c.renderOpAuctions(ctx, "", "")
+}
+
+func (c *Console) renderOpAuctions(ctx *fiber.Ctx, chosen, problem string) error {
+	l, s, cx := lang(ctx), sessionOf(ctx), ctx.UserContext()
+	d := opAuctionsData{CSRF: s.CSRF, Key: randomToken(), Problem: problem, Chosen: chosen}
+	// The operator is the session's organisation, never a query parameter: the list is public
+	// (listAuctions), but this page is the operator's own.
+	list, err := c.d.Auctions.List(cx, matching.AuctionFilter{OperatorID: s.Caller.Org, Status: ctx.Query("status"), After: ctx.Query("cursor"), Limit: listLimit})
+	if err != nil {
+		return err
+	}
+	titles := map[string]string{}
+	title := func(id string) string {
+		if t, ok := titles[id]; ok {
+			return t
+		}
+		t := id
+		if p, err := c.d.Listing.Get(cx, s.Caller, id); err == nil {
+			t = displayTitle(l, p)
+		}
+		titles[id] = t
+		return t
+	}
+	for _, r := range list {
+		d.Rows = append(d.Rows, opAuctionRow{Record: r, Product: title(r.ProductID), Starts: r.StartsAt.In(cst).Format("2006-01-02 15:04"),
+			Ends: r.EndsAt.In(cst).Format("2006-01-02 15:04")})
+	}
+	if len(list) == listLimit {
+		d.Next = fmt.Sprintf("%s/manage/auctions?status=%s&cursor=%s", Prefix, ctx.Query("status"), list[len(list)-1].ID)
+	}
+	// The products offered are the first page of its published ones priced by auction: which of
+	// them may open is the service's to decide when the form is sent.
+	products, err := c.d.Listing.Products(cx, s.Caller, listing.ProductFilter{Status: listing.StatusPublished, Limit: 100})
+	if err != nil {
+		return err
+	}
+	for _, p := range products {
+		if p.Pricing.Method != listing.MethodAuction || p.OperatorID != s.Caller.Org {
+			continue
+		}
+		op := opAuctionProduct{ID: p.ID, Title: displayTitle(l, p), Pricing: p.Pricing}
+		if p.Pricing.StartAt != nil {
+			op.Starts = p.Pricing.StartAt.In(cst).Format("2006-01-02 15:04")
+		}
+		if p.Pricing.EndAt != nil {
+			op.Ends = p.Pricing.EndAt.In(cst).Format("2006-01-02 15:04")
+		}
+		d.Products = append(d.Products, op)
+	}
+	return c.render(ctx, "op-auctions", l.T("opauctions.title"), d)
+}
+
+// openAuction opens the chosen product's auction and shows its live view; a refusal (not
+// published, not priced by auction, its schedule passed…) is shown beside the form.
+func (c *Console) openAuction(ctx *fiber.Ctx) error {
+	s := sessionOf(ctx)
+	// Only the product and, for a sealed auction, whether bids may be revised are chosen here: the
+	// terms are the price version's (the service reads them), so the form cannot send others.
+	in := matching.CreateInput{ProductID: ctx.FormValue("product_id"), Revisable: ctx.FormValue("revisable") == "on"}
+	err := c.once(ctx, string(ctx.Body()), func() (string, error) {
+		r, err := c.d.Auctions.Create(ctx.UserContext(), s.Caller, in)
+		return Prefix + "/auctions/" + r.ID, err
+	})
+	if text, ok := refusal(err); ok {
+		ctx.Status(fiber.StatusUnprocessableEntity)
+		return c.renderOpAuctions(ctx, in.ProductID, text)
+	}
+	return err
+}
