@@ -25,6 +25,7 @@ type auctionData struct {
 	Placed  string // the seq of the bid just placed (after the redirect)
 	Problem string // why the bid just sent was refused
 	Amount  string
+	Buyer   auctionBuyer // the caller's part: deposit, sealed, won or lost (buyer_auctions.go)
 }
 
 // auction is an auction's live view: its terms, the leading price (kept live by the feed when
@@ -45,6 +46,7 @@ func (c *Console) renderAuction(ctx *fiber.Ctx, placed, problem, amount string) 
 	if v.Live.High != nil {
 		d.High = v.Live.High.String()
 	}
+	d.Buyer = c.auctionFor(ctx, v)
 	return c.render(ctx, "auction", l.T("auction.title"), d)
 }
 
