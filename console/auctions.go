@@ -94,6 +94,14 @@ func (c *Console) feed(ctx *fiber.Ctx) error {
 		if w.Flush() != nil {
 			return
 		}
+		// The feed delivers events from the subscription on: an auction that closed between the
+		// page's rendering and this subscription would never announce its close, so its state is
+		// read again now that nothing can be missed.
+		if now, err := c.d.Auctions.Get(sub, v.ID); err == nil && now.Live.Status != matching.AuctionOpen {
+			fmt.Fprintf(w, "event: close\ndata: %s\n\n", now.Live.Status)
+			_ = w.Flush()
+			return
+		}
 		for {
 			select {
 			case <-closing:
