@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +89,9 @@ func TestBuyerWinsAnEnglishAuctionAgainstAnotherBrowser(t *testing.T) {
 		t.Fatalf("the winner's orders: %v, %v", orders.Data, err)
 	}
 	order := orders.Data[0]
+	// The loser cannot open the winner's order.
+	run(t, b, chromedp.Navigate(v.URL+"/console/orders/"+order.Id), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	mustContain(t, "another buyer's order", textOf(t, b, "main"), "未找到")
 	if _, err := venueclient.Result[client.Order](api.RecordPaymentWithResponse(cx, order.Id, nil, client.PaymentInput{Reference: "BANK-" + order.Id},
 		v.client.As(venueclient.Clerk))); err != nil {
 		t.Fatalf("payment: %v", err)
@@ -273,5 +278,49 @@ func (v *venue) project(t *testing.T) {
 	t.Helper()
 	if _, err := v.projector.RunOnce(context.Background()); err != nil {
 		t.Fatalf("projection: %v", err)
+	}
+}
+
+// The buyer's pages without a browser: the buyer's menu has them and its home stays the
+// catalogue; roles that do not act on them do not get them in the menu, an operator may not open
+// the deposits page (it reads no deposit); every new form is refused without the session's CSRF
+// token; an order that does not exist is not found (another buyer's: see the journey).
+func TestBuyerPagesAndTheirForms(t *testing.T) {
+	v := newVenue(t)
+	buyer := browserless(t)
+	home, _ := devSignIn(t, v, buyer, "demo-buyer")
+	if home != "/console/catalogue" {
+		t.Errorf("the buyer lands on %s, want the catalogue", home)
+	}
+	for _, p := range []string{"/orders", "/deposits", "/negotiations"} {
+		for _, l := range []string{"zh", "en"} {
+			resp, body := get(t, buyer, v.URL+"/console"+p+"?lang="+l)
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, `href="/console`+p+`" aria-current="page"`) {
+				t.Errorf("the buyer opening %s (%s) = %d, or the menu lacks it", p, l, resp.StatusCode)
+			}
+		}
+	}
+	for _, form := range []string{"/orders/ord_nothing/confirm", "/negotiations", "/negotiations/neg_nothing/moves", "/auctions/auc_nothing/bids"} {
+		if resp, _ := post(t, buyer, v.URL+"/console"+form, url.Values{"action": {"accept"}, "amount": {"1.00"}}); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST %s without the token = %d, want 403", form, resp.StatusCode)
+		}
+	}
+	if resp, _ := get(t, buyer, v.URL+"/console/orders/ord_01JDEM0000000000000000000X"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("an order that does not exist = %d, want 404", resp.StatusCode)
+	}
+	for _, who := range []string{"demo-clerk", "demo-operator"} {
+		c := browserless(t)
+		_, _ = devSignIn(t, v, c, who)
+		_, body := get(t, c, v.URL+"/console/catalogue")
+		for _, p := range []string{"/orders", "/deposits", "/negotiations"} {
+			if strings.Contains(body, `href="/console`+p+`"`) {
+				t.Errorf("%s's menu offers the buyer's %s", who, p)
+			}
+		}
+	}
+	operator := browserless(t)
+	devSignIn(t, v, operator, "demo-operator")
+	if resp, _ := get(t, operator, v.URL+"/console/deposits"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an operator opening the deposits page = %d, want 403", resp.StatusCode)
 	}
 }
