@@ -324,3 +324,62 @@ func TestBuyerPagesAndTheirForms(t *testing.T) {
 		t.Errorf("an operator opening the deposits page = %d, want 403", resp.StatusCode)
 	}
 }
+
+// A voucher further down the chain verifies on its page: its signature, and its place after the
+// entry before it (the second of two vouchers, so the previous entry's stored hash is read and
+// compared). Two negotiated sales are settled and confirmed through the API, then the buyer opens
+// the second voucher's verification without a browser.
+func TestVoucherVerifiedInItsChain(t *testing.T) {
+	v := newVenue(t)
+	product := v.publishTransport(t, 0)
+	api, cx := v.client.API(), context.Background()
+	var vouchers []client.Voucher
+	for i, price := range []string{"10000.00", "11000.00"} {
+		n, err := venueclient.Result[client.NegotiationView](api.StartNegotiationWithResponse(cx, nil,
+			client.NegotiationInput{ProductId: product.Id, Amount: price}, v.client.As(venueclient.BuyerA)))
+		if err != nil {
+			t.Fatalf("negotiation %d: %v", i, err)
+		}
+		if _, err := venueclient.Result[client.NegotiationView](api.MoveNegotiationWithResponse(cx, n.Id, nil,
+			client.MoveInput{Action: client.MoveInputActionAccept}, v.client.As(venueclient.Operator))); err != nil {
+			t.Fatalf("accept %d: %v", i, err)
+		}
+		v.project(t)
+		orders, err := venueclient.Result[client.PageOfOrder](api.ListOrdersWithResponse(cx,
+			&client.ListOrdersParams{Status: venueclient.Ptr("awaiting_payment")}, v.client.As(venueclient.BuyerA)))
+		if err != nil || len(orders.Data) != 1 {
+			t.Fatalf("orders awaiting payment after sale %d: %v, %v", i, orders.Data, err)
+		}
+		id := orders.Data[0].Id
+		if _, err := venueclient.Result[client.Order](api.RecordPaymentWithResponse(cx, id, nil, client.PaymentInput{Reference: "BANK-" + id},
+			v.client.As(venueclient.Clerk))); err != nil {
+			t.Fatalf("payment %d: %v", i, err)
+		}
+		if _, err := venueclient.Result[client.Order](api.RecordDeliveryWithResponse(cx, id, nil, client.OrderDelivery{Method: client.OrderDeliveryMethodFile,
+			ContentHash: venueclient.Ptr("sha256:" + strings.Repeat("cd", 32))}, v.client.As(venueclient.Operator))); err != nil {
+			t.Fatalf("delivery %d: %v", i, err)
+		}
+		vch, err := venueclient.Result[client.Voucher](api.ConfirmDeliveryWithResponse(cx, id, nil, v.client.As(venueclient.BuyerA)))
+		if err != nil {
+			t.Fatalf("confirm %d: %v", i, err)
+		}
+		vouchers = append(vouchers, vch)
+	}
+	if vouchers[1].Seq != 2 {
+		t.Fatalf("the second voucher is entry %d of the log, want 2", vouchers[1].Seq)
+	}
+	buyer := browserless(t)
+	devSignIn(t, v, buyer, "demo-buyer")
+	resp, body := get(t, buyer, v.URL+"/console/vouchers/"+vouchers[1].Id+"/verify")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-signature="true" data-position="true"`) {
+		t.Errorf("the second voucher's verification = %d:\n%s", resp.StatusCode, body)
+	}
+	mustContain(t, "the verified content", body, "11000.00 CNY", vouchers[0].Hash)
+	// The seller reads it too (a voucher is the buyer's, the seller's and the supervisors').
+	other := browserless(t)
+	devSignIn(t, v, other, "demo-operator")
+	operatorsView, _ := get(t, other, v.URL+"/console/vouchers/"+vouchers[1].Id)
+	if operatorsView.StatusCode != http.StatusOK {
+		t.Errorf("the seller opening the voucher = %d, want 200 (a voucher is the buyer's and the seller's)", operatorsView.StatusCode)
+	}
+}
