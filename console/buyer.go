@@ -89,6 +89,7 @@ type orderData struct {
 	O          settlement.Order
 	Title      string
 	SellerName string
+	Delivered  string // the delivery's time in China Standard Time
 	VoucherID  string
 	CanConfirm bool
 	CSRF       string
@@ -109,6 +110,9 @@ func (c *Console) renderOrder(ctx *fiber.Ctx, problem string) error {
 	}
 	d := orderData{O: o, Title: c.productTitles(ctx)(o.ProductID), SellerName: c.orgNames(ctx)(o.SellerID), CSRF: s.CSRF, Problem: problem,
 		CanConfirm: o.Status == settlement.OrderDelivered && o.BuyerID == s.Caller.Org && allowed("confirm", s.Caller.Role)}
+	if o.DeliveredAt != nil {
+		d.Delivered = o.DeliveredAt.In(cst).Format("2006-01-02 15:04:05")
+	}
 	if o.Status == settlement.OrderConfirmed && c.o.Buyer != nil {
 		if d.VoucherID, err = c.o.Buyer.VoucherOf(cx, o.ID); err != nil {
 			return err
@@ -145,6 +149,8 @@ type voucherCheck struct {
 type voucherData struct {
 	V     settlement.Voucher
 	Check *voucherCheck
+	// Buyer and Seller name the signed content's parties (it carries their ids).
+	Buyer, Seller string
 }
 
 func (c *Console) voucher(ctx *fiber.Ctx) error { return c.renderVoucher(ctx, false) }
@@ -163,6 +169,8 @@ func (c *Console) renderVoucher(ctx *fiber.Ctx, verify bool) error {
 	if verify {
 		check := c.checkVoucher(ctx.UserContext(), v)
 		d.Check = &check
+		names := c.orgNames(ctx)
+		d.Buyer, d.Seller = names(datavenue.OrgID(check.Content.Buyer)), names(datavenue.OrgID(check.Content.Seller))
 	}
 	return c.render(ctx, "buyer-voucher", l.T("voucher.title"), d)
 }

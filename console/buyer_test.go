@@ -207,6 +207,11 @@ func TestNegotiationInTheBrowser(t *testing.T) {
 	screenshot(t, tab, "buyer-negotiation")
 	run(t, tab, chromedp.Click(chromedp.CSS("#accept-submit")), chromedp.WaitVisible(chromedp.CSS(`#negotiation-status[data-status="accepted"]`)))
 	mustContain(t, "the moves", textOf(t, tab, "#moves"), "出价", "还价", "接受", "10000.00", "11000.00")
+	// The same page in English.
+	run(t, tab, chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #moves`)))
+	mustContain(t, "the English page", textOf(t, tab, "main"), "Accepted", "Offer", "Counter", "Accept")
+	checkAccessibility(t, tab, "negotiation (English)")
+	run(t, tab, chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="zh-CN"] #moves`)))
 
 	v.project(t)
 	run(t, tab, chromedp.Navigate(v.URL+"/console/negotiations"), chromedp.WaitVisible(chromedp.CSS("#negotiation-"+id)))
@@ -374,7 +379,7 @@ func TestVoucherVerifiedInItsChain(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-signature="true" data-position="true"`) {
 		t.Errorf("the second voucher's verification = %d:\n%s", resp.StatusCode, body)
 	}
-	mustContain(t, "the verified content", body, "11000.00 CNY", vouchers[0].Hash)
+	mustContain(t, "the verified content", body, "11000.00 CNY", vouchers[0].Hash, "智慧物流科技有限公司")
 	// The seller reads it too (a voucher is the buyer's, the seller's and the supervisors').
 	other := browserless(t)
 	devSignIn(t, v, other, "demo-operator")
