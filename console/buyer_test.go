@@ -25,12 +25,13 @@ import (
 // downloaded being the one the API serves.
 func TestBuyerWinsAnEnglishAuctionAgainstAnotherBrowser(t *testing.T) {
 	v := newVenueAt(t, behind(2*time.Minute), idpUser{Subject: "chen.jie", Name: "陈杰", Role: datavenue.RoleBuyer, Org: venueclient.BuyerB.Org})
-	// The auction ends on the engine's clock (Redis TIME) 30 s after it is opened: time for both
-	// browsers to sign in and bid. The test waits on the pages for the close, not on the clock.
-	auctionID, product := v.openAuction(t, client.PricingInputAuctionKindEnglish, 30*time.Second, venueclient.BuyerA, venueclient.BuyerB)
+	// The auction ends on the engine's clock (Redis TIME) 40 s after it is opened: time for both
+	// browsers to sign in and bid on a loaded machine (the tabs get two minutes for the whole
+	// journey). The test waits on the pages for the close, not on the clock.
+	auctionID, product := v.openAuction(t, client.PricingInputAuctionKindEnglish, 40*time.Second, venueclient.BuyerA, venueclient.BuyerB)
 	v.runCloser(t)
 	browser := newBrowser(t)
-	a, b := newTab(t, browser), newTab(t, browser)
+	a, b := newTabWithin(t, browser, 2*time.Minute), newTabWithin(t, browser, 2*time.Minute)
 	signInDev(t, v, a, "demo-buyer")
 	run(t, b, chromedp.Navigate(v.URL+"/console/signin"), chromedp.WaitVisible(chromedp.CSS("#oidc-signin")),
 		chromedp.Click(chromedp.CSS("#oidc-signin")), chromedp.WaitVisible(chromedp.CSS("#idp-submit")),
@@ -218,6 +219,20 @@ func TestNegotiationInTheBrowser(t *testing.T) {
 	mustContain(t, "the buyer's negotiations", textOf(t, tab, "#negotiation-"+id), product.Title, "已成交", "11000.00")
 	checkAccessibility(t, tab, "negotiations")
 	screenshot(t, tab, "buyer-negotiations")
+}
+
+// newTabWithin is newTab with a longer time limit, for a journey that outlasts an auction.
+func newTabWithin(t *testing.T, browser context.Context, limit time.Duration) context.Context {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	// As in newTab: the tab is opened first, the limit set on a context derived after it.
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	limited, cancelTimeout := context.WithTimeout(tab, limit)
+	t.Cleanup(cancelTimeout)
+	return limited
 }
 
 // signInDev signs the tab in with the development sign-in as a demo identity.
