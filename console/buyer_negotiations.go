@@ -61,6 +61,8 @@ func (c *Console) renderNegotiationForm(ctx *fiber.Ctx, productID, amount, probl
 	if l == English && p.TitleEN != "" {
 		d.Title = p.TitleEN
 	}
+	// The operator's published range is shown as guidance; the engine's checks (guided band, cap)
+	// are the ones that refuse an offer.
 	if lo, hi := p.Pricing.MinPrice, p.Pricing.MaxPrice; lo != nil && hi != nil {
 		d.Band = []string{lo.String(), hi.String()}
 	}
@@ -116,6 +118,9 @@ func (c *Console) renderNegotiation(ctx *fiber.Ctx, amount, problem string) erro
 	names := c.orgNames(ctx)
 	d := negotiationData{N: v, Title: c.productTitles(ctx)(v.ProductID), Seller: names(v.Seller), Expires: v.ExpiresAt.In(cst).Format("2006-01-02 15:04"),
 		CSRF: s.CSRF, Key: randomToken(), Amount: amount, Problem: problem}
+	// The forms are offered only to the negotiation's own buyer, and only when the engine would
+	// take the move (the seller answered: countered); the engine still decides when they are sent,
+	// since the seller may move in between. Withdrawing is the buyer's at any open state.
 	mine := v.Buyer == s.Caller.Org && allowed("move", s.Caller.Role) && s.Caller.Is(datavenue.RoleBuyer)
 	d.YourTurn = mine && v.Status == "countered"
 	d.Open = mine && (v.Status == "offered" || v.Status == "countered")
@@ -131,6 +136,8 @@ func (c *Console) move(ctx *fiber.Ctx) error {
 	s := sessionOf(ctx)
 	id, amount := ctx.Params("id"), ctx.FormValue("amount")
 	in := matching.MoveInput{Action: ctx.FormValue("action")}
+	// Only a counter carries a price: the accept form names none (it accepts the price on the
+	// table), and a stray amount must not turn an accept into a refused request.
 	if in.Action == "counter" {
 		in.Amount = amount
 	}

@@ -38,6 +38,7 @@ func TestBuyerWinsAnEnglishAuctionAgainstAnotherBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#idp-submit")), chromedp.WaitVisible(chromedp.CSS("#total")))
 
 	page := v.URL + "/console/auctions/" + auctionID
+	// Both deposits were recorded (clerk, API): each page says so before any bid.
 	for _, tab := range []context.Context{a, b} {
 		run(t, tab, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`#live-price[data-feed="ready"]`)))
 		mustContain(t, "the deposit the auction requires", textOf(t, tab, "#deposit-required"), "500.00", "您的保证金已到账")
@@ -106,7 +107,8 @@ func TestBuyerWinsAnEnglishAuctionAgainstAnotherBrowser(t *testing.T) {
 	checkAccessibility(t, a, "order")
 	run(t, a, chromedp.Click(chromedp.CSS("#confirm-submit")), chromedp.WaitVisible(chromedp.CSS("#voucher-verify")))
 
-	// The voucher: verified as `datavenue voucher verify` does, its place in the chain checked.
+	// The voucher: verified as `datavenue voucher verify` does, its place in the chain checked. The
+	// page says each part's result in data attributes, so the test reads the verdict, not its wording.
 	run(t, a, chromedp.Click(chromedp.CSS("#voucher-verify")), chromedp.WaitVisible(chromedp.CSS("#voucher-check")))
 	if sig, pos := value(t, a, chromedp.Evaluate[string](`document.querySelector("#voucher-check").dataset.signature`)),
 		value(t, a, chromedp.Evaluate[string](`document.querySelector("#voucher-check").dataset.position`)); sig != "true" || pos != "true" {
@@ -151,6 +153,8 @@ func TestSealedBidInTheBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#idp-submit")), chromedp.WaitVisible(chromedp.CSS("#total")))
 	page := v.URL + "/console/auctions/" + auctionID
 
+	// The form says the rules of a sealed auction before the bid; the acknowledgement says only
+	// that the bid was placed.
 	run(t, a, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#sealed-note")))
 	run(t, a, chromedp.SetValue(chromedp.CSS("#amount"), "9600.00"), chromedp.Click(chromedp.CSS("#bid-submit")), chromedp.WaitVisible(chromedp.CSS("#bid-placed")))
 	mustContain(t, "the sealed bid's acknowledgement", textOf(t, a, "#bid-placed"), "密封出价已提交")
