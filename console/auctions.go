@@ -25,6 +25,7 @@ type auctionData struct {
 	Placed  string // the seq of the bid just placed (after the redirect)
 	Problem string // why the bid just sent was refused
 	Amount  string
+	Buyer   auctionBuyer // the caller's part: deposit, sealed, won or lost (buyer_auctions.go)
 }
 
 // auction is an auction's live view: its terms, the leading price (kept live by the feed when
@@ -45,6 +46,7 @@ func (c *Console) renderAuction(ctx *fiber.Ctx, placed, problem, amount string) 
 	if v.Live.High != nil {
 		d.High = v.Live.High.String()
 	}
+	d.Buyer = c.auctionFor(ctx, v)
 	return c.render(ctx, "auction", l.T("auction.title"), d)
 }
 
@@ -90,6 +92,14 @@ func (c *Console) feed(ctx *fiber.Ctx) error {
 		defer heartbeat.Stop()
 		fmt.Fprint(w, "event: ready\ndata: ready\n\n")
 		if w.Flush() != nil {
+			return
+		}
+		// The feed delivers events from the subscription on: an auction that closed between the
+		// page's rendering and this subscription would never announce its close, so its state is
+		// read again now that nothing can be missed.
+		if now, err := c.d.Auctions.Get(sub, v.ID); err == nil && now.Live.Status != matching.AuctionOpen {
+			fmt.Fprintf(w, "event: close\ndata: %s\n\n", now.Live.Status)
+			_ = w.Flush()
 			return
 		}
 		for {

@@ -55,6 +55,9 @@ type Options struct {
 	// Integrity checks the stored invariants and the voucher chain for the integrity page (nil:
 	// the page says the check is not available).
 	Integrity IntegrityCheck
+	// Buyer reads the buyer's lists the API has no list for (deposits, negotiations, an order's
+	// voucher; nil: those pages say the list is not available).
+	Buyer BuyerReads
 	// Secure marks the session cookie Secure: the venue is reached over TLS.
 	Secure bool
 	Clock  datavenue.Clock
@@ -115,6 +118,15 @@ var pageOps = map[string][]string{
 	// venue's own operations (metrics, parked engine events): its staff, clerks and auditors.
 	"audit":     {"listAuditEvents"},
 	"integrity": {"metrics", "listParkedEntries"},
+	// The buyer's: its orders, confirming a delivery, the voucher (download and verify), its
+	// deposits and its negotiations.
+	"myorders":       {"listOrders", "getOrder"},
+	"confirm":        {"confirmDelivery"},
+	"voucher":        {"getVoucher", "voucherDocument"},
+	"deposits":       {"listAuctions", "getDeposit"},
+	"mynegotiations": {"listNegotiations", "getNegotiation"},
+	"negotiate":      {"startNegotiation"},
+	"move":           {"moveNegotiation"},
 }
 
 // allowed reports whether role reaches every operation of the page.
@@ -174,6 +186,18 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Get("/audit", c.session(true), c.page("audit"), c.auditTrail)
 	g.Get("/integrity", c.session(true), c.page("integrity"), c.integrity)
 	c.mountOperator(g)
+	g.Get("/orders", c.session(true), c.page("myorders"), c.myOrders)
+	g.Get("/orders/:id", c.session(true), c.page("myorders"), c.order)
+	g.Post("/orders/:id/confirm", c.session(true), c.csrf, c.page("confirm"), c.confirm)
+	g.Get("/vouchers/:id", c.session(true), c.page("voucher"), c.voucher)
+	g.Get("/vouchers/:id/verify", c.session(true), c.page("voucher"), c.verifyVoucher)
+	g.Get("/vouchers/:id/document", c.session(true), c.page("voucher"), c.voucherDocument)
+	g.Get("/deposits", c.session(true), c.page("deposits"), c.deposits)
+	g.Get("/negotiations", c.session(true), c.page("mynegotiations"), c.negotiations)
+	g.Get("/negotiations/new", c.session(true), c.page("negotiate"), c.negotiationForm)
+	g.Post("/negotiations", c.session(true), c.csrf, c.page("negotiate"), c.startNegotiation)
+	g.Get("/negotiations/:id", c.session(true), c.page("mynegotiations"), c.negotiation)
+	g.Post("/negotiations/:id/moves", c.session(true), c.csrf, c.page("move"), c.move)
 }
 
 // page refuses a role that does not reach the page's operations.

@@ -474,3 +474,15 @@ var messages = map[string][2]string{
 	"income.one_off":                      {"一次性收入", "One-off"},
 	"income.instalment":                   {"分期收入", "Instalment"},
 }
+
+// addMessages adds a role's texts to the catalogue. An id the catalogue has already is a
+// programming error, found at start-up: two roles' files once both defined "negotiation.accept",
+// one with a price to fill in, and whichever init ran last silently gave the other's pages its text.
+func addMessages(more map[string][2]string) {
+	for id, m := range more {
+		if _, dup := messages[id]; dup {
+			panic("console: message " + id + " is defined twice")
+		}
+		messages[id] = m
+	}
+}

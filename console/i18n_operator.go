@@ -175,8 +175,4 @@ var operatorMessages = map[string][2]string{
 	"unit.per_volume":         {"按数据量", "Per volume"},
 }
 
-func init() {
-	for id, m := range operatorMessages {
-		messages[id] = m
-	}
-}
+func init() { addMessages(operatorMessages) }

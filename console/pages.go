@@ -107,6 +107,7 @@ type productData struct {
 	Certificates []certificates.Certificate
 	Guidance     *matching.Guidance
 	Auctions     []matching.Record // its open auctions
+	CanNegotiate bool              // a buyer may open a negotiation on it (buyer_negotiations.go)
 }
 
 // product is a published product as a buyer weighs it: its certificates (those of its source
@@ -143,6 +144,7 @@ func (c *Console) product(ctx *fiber.Ctx) error {
 	} else {
 		c.o.Logger.WarnContext(cx, "console: pricing guidance", "product", p.ID, "error", err.Error())
 	}
+	d.CanNegotiate = allowed("negotiate", sessionOf(ctx).Caller.Role) && (p.Pricing.Method == listing.MethodNegotiation || p.Pricing.Method == listing.MethodGuided)
 	if p.Pricing.Method == "auction" {
 		if d.Auctions, err = c.d.Auctions.List(cx, matching.AuctionFilter{ProductID: p.ID, Status: "open", Limit: 10}); err != nil {
 			return err

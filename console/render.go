@@ -48,6 +48,9 @@ var menu = []menuItem{
 	{page: "obligations", path: "/obligations"}, {page: "payments", path: "/payments"}, {page: "import", path: "/imports/new"}, {page: "exceptions", path: "/exceptions"},
 	{page: "ledger", path: "/ledger"}, {page: "integrity", path: "/integrity"}, {page: "audit", path: "/audit", work: "integrity"},
 	{page: "catalogue", path: "/catalogue"},
+	// The buyer's (work: pages only buyers act on, so clerks who also read orders do not get them).
+	{page: "myorders", path: "/orders", work: "confirm"}, {page: "deposits", path: "/deposits", work: "bid"},
+	{page: "mynegotiations", path: "/negotiations", work: "negotiate"},
 }
 
 type menuItem struct{ page, path, work string }
@@ -64,6 +67,10 @@ func home(role datavenue.Role) string {
 	if role == datavenue.RoleAuditor {
 		return Prefix + "/audit"
 	}
+	// A buyer's day starts at the catalogue, its own pages (orders, deposits) being later ones.
+	if role == datavenue.RoleBuyer {
+		return Prefix + "/catalogue"
+	}
 	for _, m := range menu {
 		if m.page != "catalogue" && m.shown(role) {
 			return Prefix + m.path
@@ -77,7 +84,8 @@ var funcs = template.FuncMap{"list": func(v ...string) []string { return v }}
 
 // pageNames are the page templates (each parsed with the layout); other files add theirs.
 var pageNames = []string{"signin", "catalogue", "product", "auction", "error",
-	"obligations", "import", "imports", "exceptions", "ledger", "products", "gate", "reviews", "review", "audit", "integrity", "payments"}
+	"obligations", "import", "imports", "exceptions", "ledger", "products", "gate", "reviews", "review", "audit", "integrity", "payments",
+	"buyer-orders", "buyer-order", "buyer-voucher", "buyer-deposits", "buyer-negotiations", "buyer-negotiate", "buyer-negotiation"}
 
 // parsePages parses each page with the layout, once.
 func parsePages() map[string]*template.Template {

@@ -40,6 +40,9 @@ type venue struct {
 	// projector applies the engine's events (trades, closes) to PostgreSQL when a test asks: the
 	// test venue runs no background workers, so a test steps the projection itself.
 	projector *matching.Projector
+	// auctions is the venue's matching service: a test runs the auction closer over its engine,
+	// as the serving binary does.
+	auctions matching.Service
 }
 
 // rolesTTL is how long the venue's role gate keeps an organisation's roles: a test sees a change at
@@ -129,7 +132,7 @@ func newVenueAt(t testing.TB, clock datavenue.Clock, users ...idpUser) *venue {
 	m := auth.Minter{Keys: kr, Issuer: issuer, Audience: audience, Clock: clock}
 	projector := &matching.Projector{Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}, Store: db.Matching(), Consumer: "console-test",
 		ReclaimAfter: time.Minute, Logger: slog.New(slog.DiscardHandler)}
-	return &venue{URL: base, db: db, idp: idp, projector: projector, client: &venueclient.Client{Base: base, HTTP: &http.Client{Timeout: 30 * time.Second}, Minter: m, Out: io.Discard}}
+	return &venue{URL: base, db: db, idp: idp, projector: projector, auctions: wired.Auctions, client: &venueclient.Client{Base: base, HTTP: &http.Client{Timeout: 30 * time.Second}, Minter: m, Out: io.Discard}}
 }
 
 // publishTransport takes an asset through registration, authorisation, approval and appraisal,

@@ -11,7 +11,13 @@ document.addEventListener("DOMContentLoaded", function () {
       el.textContent = e.data;
       el.setAttribute("data-amount", e.data);
     });
-    feed.addEventListener("close", function () { feed.close(); el.setAttribute("data-feed", "closed"); });
+    feed.addEventListener("close", function () {
+      feed.close();
+      el.setAttribute("data-feed", "closed");
+      // The page of an auction that has just closed is read again: the server renders the
+      // outcome (won, lost, the price) as the engine recorded it.
+      if (el.hasAttribute("data-reload-on-close")) { window.location.reload(); }
+    });
   });
 
   // A statement upload (data-import): the file may be dropped on the field, and the form is sent

@@ -196,7 +196,7 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 // Secure cookies when the venue's public URL is https.
 func newConsole(cfg config.Config, b Backends, opts Options, deps api.Deps, clock datavenue.Clock, logger *slog.Logger) *console.Console {
 	o := console.Options{Sessions: redisstore.Sessions{Redis: b.Redis, Prefix: b.Keys.Prefix},
-		Secure: strings.HasPrefix(cfg.PublicURL, "https://"), Clock: clock, Logger: logger,
+		Secure: strings.HasPrefix(cfg.PublicURL, "https://"), Clock: clock, Logger: logger, Buyer: b.DB.BuyerReads(),
 		Integrity: func(ctx context.Context) ([]console.Invariant, error) {
 			list, err := b.DB.CheckAll(ctx, b.Keyring)
 			out := make([]console.Invariant, len(list))
