@@ -97,7 +97,7 @@ type Standing struct {
 	// Spans are the product's suspensions, past and current: use inside one is refused even
 	// when it is reported after the product was reinstated.
 	Spans []listing.SuspensionSpan
-	Used          map[civil.Date]decimal.Decimal // free use: per period start
+	Used  map[civil.Date]decimal.Decimal // free use: per period start
 }
 
 // Judgement is a batch judged: every record's verdict and the records to store.
