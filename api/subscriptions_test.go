@@ -82,8 +82,15 @@ func (m *market) winSubscription() subscriptions.Subscription {
 // has buyerOrg subscribe at 0.60 per call (the trade is made now, by the engine's own clock).
 func (m *market) negotiatedSubscription() subscriptions.Subscription {
 	m.t.Helper()
+	return m.negotiatedSubscriptionOn(plan())
+}
+
+// negotiatedSubscriptionOn is negotiatedSubscription under another plan: the subscription of the
+// new product (buyerOrg may hold others).
+func (m *market) negotiatedSubscriptionOn(plan map[string]any) subscriptions.Subscription {
+	m.t.Helper()
 	p := m.createProductUncapped(func(p map[string]any) {
-		p["pricing"] = map[string]any{"method": "negotiation", "list_price": "0.60", "charging_unit": "per_call", "subscription": plan()}
+		p["pricing"] = map[string]any{"method": "negotiation", "list_price": "0.60", "charging_unit": "per_call", "subscription": plan}
 	})
 	m.fileCap(p.ID, "0.80", func(c map[string]any) { c["charging_unit"] = "per_call" })
 	m.fileCap(p.ID, "500.00", func(c map[string]any) { c["charging_unit"] = "per_time_unit" })
@@ -95,11 +102,17 @@ func (m *market) negotiatedSubscription() subscriptions.Subscription {
 	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: m.engine().Keys, Store: m.db.Matching(), Consumer: "t"}).RunOnce(context.Background()); err != nil {
 		m.t.Fatal(err)
 	}
-	subs := decode[api.Page[subscriptions.Subscription]](m.t, m.do("GET", "/v1/subscriptions", m.as(datavenue.RoleBuyer, buyerOrg), nil))
-	if len(subs.Data) != 1 || subs.Data[0].UnitPrice.String() != "0.60" {
+	subs := decode[api.Page[subscriptions.Subscription]](m.t, m.do("GET", "/v1/subscriptions?limit=500", m.as(datavenue.RoleBuyer, buyerOrg), nil))
+	var mine []subscriptions.Subscription
+	for _, s := range subs.Data {
+		if s.ProductID == p.ID {
+			mine = append(mine, s)
+		}
+	}
+	if len(mine) != 1 || mine[0].UnitPrice.String() != "0.60" {
 		m.t.Fatalf("subscriptions after the negotiation: %+v", subs.Data)
 	}
-	return subs.Data[0]
+	return mine[0]
 }
 
 // reportUsage sends a signed batch as an operator's gateway.
