@@ -3114,12 +3114,13 @@ type UsageProductLine struct {
 
 // UsageReport defines model for UsageReport.
 type UsageReport struct {
-	ByPeriod  []UsagePeriodLine  `json:"by_period"`
-	ByProduct []UsageProductLine `json:"by_product"`
-	Org       *string            `json:"org,omitempty"`
-	ProductId *string            `json:"product_id,omitempty"`
-	Scope     UsageReportScope   `json:"scope"`
-	Year      int                `json:"year"`
+	ByPeriod   []UsagePeriodLine  `json:"by_period"`
+	ByProduct  []UsageProductLine `json:"by_product"`
+	NextCursor *string            `json:"next_cursor,omitempty"`
+	Org        *string            `json:"org,omitempty"`
+	ProductId  *string            `json:"product_id,omitempty"`
+	Scope      UsageReportScope   `json:"scope"`
+	Year       int                `json:"year"`
 }
 
 // UsageReportScope defines model for UsageReport.Scope.
@@ -3871,6 +3872,12 @@ type UsageReportParams struct {
 
 	// Format json, csv (UTF-8 with BOM) or xlsx; default: by Accept (text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), else json
 	Format *UsageReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Limit page size, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor from the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // UsageReportParamsFormat defines parameters for UsageReport.
@@ -5119,7 +5126,7 @@ type ClientInterface interface {
 
 	// UsageReport Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
 	//
-	// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. As JSON, by_period is paged like every list (limit, cursor; next_cursor while more follow) and by_product is the whole report's on every page; the CSV and XLSX exports hold every line. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
 	//
 	// Corresponds with GET /v1/usage-reports (the `UsageReport` operationId).
 	UsageReport(ctx context.Context, params *UsageReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -7638,7 +7645,7 @@ func (c *Client) ReportUsage(ctx context.Context, params *ReportUsageParams, bod
 
 // UsageReport Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
 //
-// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. As JSON, by_period is paged like every list (limit, cursor; next_cursor while more follow) and by_product is the whole report's on every page; the CSV and XLSX exports hold every line. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
 //
 // Corresponds with GET /v1/usage-reports (the `UsageReport` operationId).
 func (c *Client) UsageReport(ctx context.Context, params *UsageReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -14146,6 +14153,30 @@ func NewUsageReportRequest(server string, params *UsageReportParams) (*http.Requ
 
 		}
 
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -15847,7 +15878,7 @@ type ClientWithResponsesInterface interface {
 
 	// UsageReportWithResponse Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
 	//
-	// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. As JSON, by_period is paged like every list (limit, cursor; next_cursor while more follow) and by_product is the whole report's on every page; the CSV and XLSX exports hold every line. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -36374,7 +36405,7 @@ func (c *ClientWithResponses) ReportUsageWithResponse(ctx context.Context, param
 
 // UsageReportWithResponse Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
 //
-// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. As JSON, by_period is paged like every list (limit, cursor; next_cursor while more follow) and by_product is the whole report's on every page; the CSV and XLSX exports hold every line. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
 //
 // Returns a wrapper object for the known response body format(s).
 //
