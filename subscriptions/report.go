@@ -50,9 +50,9 @@ type UsageProductLine struct {
 type UsageReport struct {
 	Year int `json:"year"`
 	// Scope is whose use it is: operator (the caller's products), buyer (its subscriptions) or all.
-	Scope     string             `json:"scope" jsonschema:"enum=operator,enum=buyer,enum=all"`
-	Org       datavenue.OrgID    `json:"org,omitempty"`
-	ProductID string             `json:"product_id,omitempty"`
+	Scope     string          `json:"scope" jsonschema:"enum=operator,enum=buyer,enum=all"`
+	Org       datavenue.OrgID `json:"org,omitempty"`
+	ProductID string          `json:"product_id,omitempty"`
 	// ByPeriod is, as JSON, one page of the lines (limit/cursor, next_cursor); the CSV and XLSX
 	// exports hold them all.
 	ByPeriod []UsagePeriodLine `json:"by_period"`
