@@ -9,6 +9,8 @@ import (
 
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/civil"
+	"github.com/datavenue/datavenue/money"
+	"github.com/datavenue/datavenue/settlement"
 	"github.com/datavenue/datavenue/subscriptions"
 )
 
@@ -101,6 +103,24 @@ func TestRenewalPastTheFirstTerm(t *testing.T) {
 		"true:2:2026-03-31..2026-04-29:110.000000:366.00 true:3:2026-04-30..2026-05-30:110.000000:366.00"
 	if strings.Join(got, " ") != want || made != 6 {
 		t.Fatalf("bills (%d made):\n got %s\nwant %s", made, strings.Join(got, " "), want)
+	}
+	// Each bill's trade is dated by the biller's clock, the instant that found the period due
+	// (not the database's, today), and its payment is due from that day.
+	rows, _ = m.db.Pool.Query(ctx, `SELECT b.period_index, t.traded_at, o.payment_due, o.price::text FROM subscription_bills b
+		JOIN settlement_orders o ON o.id = b.order_id JOIN trades t ON t.id = o.trade_id WHERE b.subscription_id = $1 ORDER BY b.period_index`, renewing.ID)
+	orders := 0
+	for ; rows.Next(); orders++ {
+		var i int
+		var traded, due time.Time
+		var price string
+		rows.Scan(&i, &traded, &due, &price)
+		want := at(steps[i].day.AddDays(subscriptions.GraceDays + 1)).t
+		if terms := settlement.TermsOf(money.MustParse(price), money.Zero, want); !traded.Equal(want) || civil.FromTime(due) != terms.PaymentDue {
+			t.Errorf("bill %d traded at %s, payment due %s; want %s and %s", i, traded, civil.FromTime(due), want, terms.PaymentDue)
+		}
+	}
+	if orders != 4 {
+		t.Fatalf("%d orders for the renewing subscription's bills, want 4", orders)
 	}
 	// Once more, long after: nothing left to bill but the renewing one's later periods.
 	n, err := subscriptions.Biller{Store: m.db.Subscriptions(), Clock: at(day("2026-06-03"))}.Run(ctx)
