@@ -60,8 +60,14 @@ $$;
 -- +goose StatementEnd
 CREATE CONSTRAINT TRIGGER product_suspensions_agree AFTER INSERT OR UPDATE ON product_suspensions
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION product_suspension_history_agrees();
-CREATE CONSTRAINT TRIGGER products_suspension_history AFTER INSERT OR UPDATE OF status ON products
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION product_suspension_history_agrees_product();
+-- Only a status change (or a product inserted suspended) can part the two: the catalogue seeder's
+-- bulk inserts of published products and every edit that keeps the status queue no check.
+CREATE CONSTRAINT TRIGGER products_suspension_history_insert AFTER INSERT ON products
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status = 'suspended')
+    EXECUTE FUNCTION product_suspension_history_agrees_product();
+CREATE CONSTRAINT TRIGGER products_suspension_history AFTER UPDATE OF status ON products
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status)
+    EXECUTE FUNCTION product_suspension_history_agrees_product();
 
 -- The products suspended today open their interval at the suspension's recorded instant (the
 -- earlier suspensions were not kept: history starts with this migration).
@@ -71,6 +77,7 @@ FROM products WHERE status = 'suspended';
 
 -- +goose Down
 DROP TRIGGER products_suspension_history ON products;
+DROP TRIGGER products_suspension_history_insert ON products;
 DROP TABLE product_suspensions;
 DROP FUNCTION product_suspension_history_agrees_product();
 DROP FUNCTION product_suspension_history_agrees();
