@@ -3,7 +3,7 @@
 SERVICES := scripts/services.sh
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: client conformance-tools run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import bench-console bench-metering bench-billing
+.PHONY: client conformance-tools run test fuzz faults demo stop services build vet bench bench-matching bench-settlement bench-import bench-console bench-metering soak-metering bench-billing
 
 build:
 	go build -o bin/datavenue ./cmd/datavenue
@@ -117,6 +117,12 @@ bench-import: services
 # (see README "Subscriptions and metered use"); make test runs a short version.
 bench-metering: services
 	DATAVENUE_BENCH_METERING=1 $(SERVICES) exec -- go test ./api -run '^TestMeteringThroughput$$' -count 1 -v -timeout 20m
+
+# soak-metering: ingestion through the HTTP API for DURATION (at least 1m), the live heap after a
+# full GC sampled every 5 s, its fitted slope reported and bounded (README "Metering speed").
+DURATION ?= 5m
+soak-metering: services
+	DATAVENUE_SOAK_METERING=$(DURATION) $(SERVICES) exec -- go test ./api -run '^TestMeteringSoak$$' -count 1 -v -timeout 60m
 
 # bench-billing: the bills of 100,000 subscriptions for one period (500 per transaction) against
 # a baseline of one transaction per subscription in the same run (README "Billing speed").

@@ -175,6 +175,10 @@ var Policy = map[string]Rule{
 	"cancelSubscription": ownOnly(buyer, operator), "reportUsage": anyone(operator),
 	// A file product's operator publishes its revisions to the subscribers.
 	"publishRevision": ownOnly(operator),
+	// Its revisions are read by the product's operator and subscribers (organisations, any of
+	// their roles, as a subscription is) and the book keepers; a subscription's deliveries by
+	// whoever reads the subscription.
+	"listProductRevisions": ownOr(Everyone, BookKeepers...), "listRevisionDeliveries": ownOr(Everyone, BookKeepers...),
 	// Usage reports: each party its own use (the service filters), the book keepers everyone's.
 	"usageReport": anyone(append(roles(operator, buyer), BookKeepers...)...),
 

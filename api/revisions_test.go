@@ -2,10 +2,13 @@ package api_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/subscriptions"
 )
@@ -78,4 +81,62 @@ func TestRevisionDeliveredOncePerActiveSubscriber(t *testing.T) {
 		t.Fatalf("second revision: %+v", rev2)
 	}
 	m.checkInvariants()
+}
+
+// TestRevisionsAndDeliveriesAreReadPaged: a product's revisions and a subscription's deliveries,
+// paged item for item like one unpaged page; read by the operator, the subscriber (also once its
+// subscription is cancelled), the book keepers; another buyer or operator is answered 404.
+func TestRevisionsAndDeliveriesAreReadPaged(t *testing.T) {
+	m := newMarket(t, nil)
+	sub := m.negotiatedSubscription()
+	later := m.subscribeAgain(sub.ProductID)
+	buyer, operator := m.as(datavenue.RoleBuyer, buyerOrg), m.as(datavenue.RoleOperator, operatorOrg)
+	path := "/v1/products/" + sub.ProductID + "/revisions"
+	for i := range 5 {
+		if i == 3 { // the second subscription stops before the last two revisions
+			mustStatus(t, m.do("POST", "/v1/subscriptions/"+later.ID+"/cancel", buyer, map[string]any{"reason": "一个就够"}), 200)
+		}
+		mustStatus(t, m.do("POST", path, operator, map[string]any{"version": fmt.Sprintf("v%d", i),
+			"checksum": "sha256:" + strings.Repeat(fmt.Sprintf("%02x", i), 32), "url": fmt.Sprintf("https://files.operator.test/r/v%d.csv", i)}), 200)
+	}
+	revKey := func(r subscriptions.Revision) string { return fmt.Sprintf("%s:%d", r.Version, r.Deliveries) }
+	whole := decode[api.Page[subscriptions.Revision]](t, m.do("GET", path+"?limit=500", operator, nil))
+	if got := strings.Join(idsOf(whole.Data, revKey), " "); got != "v0:2 v1:2 v2:2 v3:1 v4:1" || whole.NextCursor != "" {
+		t.Fatalf("revisions (version:deliveries) = %s, next %q", got, whole.NextCursor)
+	}
+	ids := func(r subscriptions.Revision) string { return r.ID }
+	for _, who := range []string{operator, buyer, m.as(datavenue.RoleClerk, venueOrg), m.as(datavenue.RoleAuditor, auditorOrg), m.as(datavenue.RoleFinanceBureau, financeOrg)} {
+		if paged := pageThrough(t, m, path+"?limit=2", who, ids); !slices.Equal(paged, idsOf(whole.Data, ids)) {
+			t.Fatalf("paged by 2: %v, unpaged %v", paged, idsOf(whole.Data, ids))
+		}
+	}
+	wantProblem(t, m.do("GET", path, m.as(datavenue.RoleBuyer, otherOrg), nil), 404, "product_not_found")
+	wantProblem(t, m.do("GET", path, m.as(datavenue.RoleOperator, otherOperator(t, m)), nil), 404, "product_not_found")
+	wantProblem(t, m.do("GET", "/v1/products/prd_01JNONE0000000000000000000/revisions", operator, nil), 404, "product_not_found")
+	wantProblem(t, m.do("GET", path+"?limit=0", operator, nil), 422, "validation_failed")
+
+	// Deliveries: the first subscription got all five, the cancelled one the first three; each
+	// page follows the unpaged one; the cancelled subscriber still reads what it was sent.
+	delKey := func(d subscriptions.RevisionDelivery) string { return d.Version + ":" + d.URL }
+	for _, c := range []struct {
+		sub  subscriptions.Subscription
+		want []string
+	}{{sub, []string{"v0", "v1", "v2", "v3", "v4"}}, {later, []string{"v0", "v1", "v2"}}} {
+		dpath := "/v1/subscriptions/" + c.sub.ID + "/deliveries"
+		all := decode[api.Page[subscriptions.RevisionDelivery]](t, m.do("GET", dpath+"?limit=500", buyer, nil))
+		var want []string
+		for _, v := range c.want {
+			want = append(want, v+":https://files.operator.test/r/"+v+".csv")
+		}
+		if got := idsOf(all.Data, delKey); !slices.Equal(got, want) || all.Data[0].SubscriptionID != c.sub.ID || all.Data[0].DeliveredAt.IsZero() {
+			t.Fatalf("deliveries of %s: %v, want %v", c.sub.ID, got, want)
+		}
+		for _, who := range []string{buyer, operator, m.as(datavenue.RoleAuditor, auditorOrg)} {
+			if paged := pageThrough(t, m, dpath+"?limit=2", who, delKey); !slices.Equal(paged, want) {
+				t.Fatalf("deliveries paged by 2: %v, want %v", paged, want)
+			}
+		}
+		wantProblem(t, m.do("GET", dpath, m.as(datavenue.RoleBuyer, otherOrg), nil), 404, "subscription_not_found")
+	}
+	wantProblem(t, m.do("GET", "/v1/subscriptions/sub_01JNONE0000000000000000000/deliveries", buyer, nil), 404, "subscription_not_found")
 }

@@ -82,8 +82,15 @@ func (m *market) winSubscription() subscriptions.Subscription {
 // has buyerOrg subscribe at 0.60 per call (the trade is made now, by the engine's own clock).
 func (m *market) negotiatedSubscription() subscriptions.Subscription {
 	m.t.Helper()
+	return m.negotiatedSubscriptionOn(plan())
+}
+
+// negotiatedSubscriptionOn is negotiatedSubscription under another plan: the subscription of the
+// new product (buyerOrg may hold others).
+func (m *market) negotiatedSubscriptionOn(plan map[string]any) subscriptions.Subscription {
+	m.t.Helper()
 	p := m.createProductUncapped(func(p map[string]any) {
-		p["pricing"] = map[string]any{"method": "negotiation", "list_price": "0.60", "charging_unit": "per_call", "subscription": plan()}
+		p["pricing"] = map[string]any{"method": "negotiation", "list_price": "0.60", "charging_unit": "per_call", "subscription": plan}
 	})
 	m.fileCap(p.ID, "0.80", func(c map[string]any) { c["charging_unit"] = "per_call" })
 	m.fileCap(p.ID, "500.00", func(c map[string]any) { c["charging_unit"] = "per_time_unit" })
@@ -95,11 +102,17 @@ func (m *market) negotiatedSubscription() subscriptions.Subscription {
 	if _, err := (&matching.Projector{Redis: m.redis.Client, Keys: m.engine().Keys, Store: m.db.Matching(), Consumer: "t"}).RunOnce(context.Background()); err != nil {
 		m.t.Fatal(err)
 	}
-	subs := decode[api.Page[subscriptions.Subscription]](m.t, m.do("GET", "/v1/subscriptions", m.as(datavenue.RoleBuyer, buyerOrg), nil))
-	if len(subs.Data) != 1 || subs.Data[0].UnitPrice.String() != "0.60" {
+	subs := decode[api.Page[subscriptions.Subscription]](m.t, m.do("GET", "/v1/subscriptions?limit=500", m.as(datavenue.RoleBuyer, buyerOrg), nil))
+	var mine []subscriptions.Subscription
+	for _, s := range subs.Data {
+		if s.ProductID == p.ID {
+			mine = append(mine, s)
+		}
+	}
+	if len(mine) != 1 || mine[0].UnitPrice.String() != "0.60" {
 		m.t.Fatalf("subscriptions after the negotiation: %+v", subs.Data)
 	}
-	return subs.Data[0]
+	return mine[0]
 }
 
 // reportUsage sends a signed batch as an operator's gateway.
@@ -489,4 +502,48 @@ func TestSubscriptionBilledOverThreePeriods(t *testing.T) {
 		}
 	}
 	m.checkInvariants()
+}
+
+// TestUseDuringAPastSuspensionRefusedAfterReinstatement: the suspension history is kept, so a
+// late record (within the grace window) dated inside a suspension is refused with the reason
+// after the product is back on the market, while use before it and after the reinstatement
+// counts; the spans are in PostgreSQL, one per suspension, and a delisting closes the last.
+func TestUseDuringAPastSuspensionRefusedAfterReinstatement(t *testing.T) {
+	m := newMarket(t, nil)
+	ctx := context.Background()
+	sub := m.negotiatedSubscription()
+	op, bureau := m.as(datavenue.RoleOperator, operatorOrg), m.as(datavenue.RoleDataBureau, bureauOrg)
+	before := time.Now()
+	mustStatus(t, m.do("POST", "/v1/products/"+sub.ProductID+"/suspend", op, map[string]any{"reason": "网关维护"}), 200)
+	during := time.Now()
+	mustStatus(t, m.do("POST", "/v1/products/"+sub.ProductID+"/reinstate", op, map[string]any{"reason": "维护完毕"}), 200)
+	// A second suspension, by the bureau, lifted by the bureau.
+	mustStatus(t, m.do("POST", "/v1/products/"+sub.ProductID+"/suspend", bureau, map[string]any{"reason": "检查"}), 200)
+	during2 := time.Now()
+	mustStatus(t, m.do("POST", "/v1/products/"+sub.ProductID+"/reinstate", bureau, map[string]any{"reason": "检查完毕"}), 200)
+	after := time.Now()
+
+	res := decode[subscriptions.BatchResult](t, m.reportUsage(operatorOrg, usage("p-1", sub, "1", before), usage("p-2", sub, "1", during),
+		usage("p-3", sub, "1", during2), usage("p-4", sub, "1", after)))
+	var got []string
+	for _, v := range res.Records {
+		got = append(got, v.RecordID+":"+v.Status+":"+v.Reason)
+	}
+	if want := "p-1:accepted: p-2:refused:product_suspended p-3:refused:product_suspended p-4:accepted:"; strings.Join(got, " ") != want {
+		t.Fatalf("reported after the reinstatements:\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	// Delisting a suspended product closes its span; the table keeps all three.
+	mustStatus(t, m.do("POST", "/v1/products/"+sub.ProductID+"/suspend", op, map[string]any{"reason": "停止"}), 200)
+	mustStatus(t, m.do("POST", "/v1/products/"+sub.ProductID+"/delist", op, map[string]any{"reason": "下架"}), 200)
+	var spans, open int
+	m.db.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE lifted_at IS NULL) FROM product_suspensions WHERE product_id = $1`, sub.ProductID).Scan(&spans, &open)
+	if spans != 3 || open != 0 {
+		t.Fatalf("suspension spans %d (open %d), want 3 closed", spans, open)
+	}
+	// The history cannot disagree with the product: a suspended status with no open span, or a
+	// second open span, does not commit.
+	if _, err := m.db.Pool.Exec(ctx, `UPDATE products SET status = 'suspended', suspension = '{"by":"operator","reason":"x"}' WHERE id = $1`, sub.ProductID); err == nil ||
+		!strings.Contains(err.Error(), "0 open suspension intervals") {
+		t.Fatalf("a suspension without its span: %v", err)
+	}
 }

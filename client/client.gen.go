@@ -2467,6 +2467,18 @@ type PageOfReceiptOutcome struct {
 	NextCursor *string          `json:"next_cursor,omitempty"`
 }
 
+// PageOfRevision defines model for PageOfRevision.
+type PageOfRevision struct {
+	Data       []Revision `json:"data"`
+	NextCursor *string    `json:"next_cursor,omitempty"`
+}
+
+// PageOfRevisionDelivery defines model for PageOfRevisionDelivery.
+type PageOfRevisionDelivery struct {
+	Data       []RevisionDelivery `json:"data"`
+	NextCursor *string            `json:"next_cursor,omitempty"`
+}
+
 // PageOfSubscription defines model for PageOfSubscription.
 type PageOfSubscription struct {
 	Data       []Subscription `json:"data"`
@@ -2945,6 +2957,22 @@ type Revision struct {
 	Version     string    `json:"version"`
 }
 
+// RevisionDelivery defines model for RevisionDelivery.
+type RevisionDelivery struct {
+	// Checksum sha256:<64 hex> of the revision's content
+	Checksum       string    `json:"checksum"`
+	DeliveredAt    time.Time `json:"delivered_at"`
+	Description    *string   `json:"description,omitempty"`
+	ProductId      string    `json:"product_id"`
+	PublishedAt    time.Time `json:"published_at"`
+	RevisionId     string    `json:"revision_id"`
+	SubscriptionId string    `json:"subscription_id"`
+	Url            *string   `json:"url,omitempty"`
+
+	// Version Examples: 2026-11
+	Version string `json:"version"`
+}
+
 // RevisionInput defines model for RevisionInput.
 type RevisionInput struct {
 	// Checksum sha256:<64 hex> of the revision's content
@@ -3163,12 +3191,13 @@ type UsageProductLine struct {
 
 // UsageReport defines model for UsageReport.
 type UsageReport struct {
-	ByPeriod  []UsagePeriodLine  `json:"by_period"`
-	ByProduct []UsageProductLine `json:"by_product"`
-	Org       *string            `json:"org,omitempty"`
-	ProductId *string            `json:"product_id,omitempty"`
-	Scope     UsageReportScope   `json:"scope"`
-	Year      int                `json:"year"`
+	ByPeriod   []UsagePeriodLine  `json:"by_period"`
+	ByProduct  []UsageProductLine `json:"by_product"`
+	NextCursor *string            `json:"next_cursor,omitempty"`
+	Org        *string            `json:"org,omitempty"`
+	ProductId  *string            `json:"product_id,omitempty"`
+	Scope      UsageReportScope   `json:"scope"`
+	Year       int                `json:"year"`
 }
 
 // UsageReportScope defines model for UsageReport.Scope.
@@ -3790,6 +3819,15 @@ type ReinstateProductParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ListProductRevisionsParams defines parameters for ListProductRevisions.
+type ListProductRevisionsParams struct {
+	// Limit page size, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor from the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // PublishRevisionParams defines parameters for PublishRevision.
 type PublishRevisionParams struct {
 	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response.
@@ -3901,6 +3939,15 @@ type CancelSubscriptionParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ListRevisionDeliveriesParams defines parameters for ListRevisionDeliveries.
+type ListRevisionDeliveriesParams struct {
+	// Limit page size, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor from the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ReportUsageParams defines parameters for ReportUsage.
 type ReportUsageParams struct {
 	// XDatavenueSignature t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the operator's metering secret>
@@ -3920,6 +3967,12 @@ type UsageReportParams struct {
 
 	// Format json, csv (UTF-8 with BOM) or xlsx; default: by Accept (text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), else json
 	Format *UsageReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Limit page size, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor from the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // UsageReportParamsFormat defines parameters for UsageReport.
@@ -5008,6 +5061,13 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/products/{id}/reinstate (the `ReinstateProduct` operationId).
 	ReinstateProduct(ctx context.Context, id string, params *ReinstateProductParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListProductRevisions A file product's revisions, oldest first (its operator, its subscribers, the book keepers)
+	//
+	// Paged by limit and cursor (next_cursor). deliveries is how many subscriptions each revision was delivered to. An organisation that holds or held a subscription to the product reads them too; anyone else but the book keepers is answered 404 product_not_found.
+	//
+	// Corresponds with GET /v1/products/{id}/revisions (the `ListProductRevisions` operationId).
+	ListProductRevisions(ctx context.Context, id string, params *ListProductRevisionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PublishRevisionWithBody Publish a new revision of a file product (its operator): each active subscriber gets a delivery and a webhook
 	//
 	// A version label (once per product: 409 revision_exists), the content's sha256 checksum, and an https URL or a description of where to fetch it. Every subscription active at this instant gets one delivery record and its buyer one revision.published event; a cancelled or expired subscription gets none. 409 not_a_file_product for a product delivered otherwise, product_not_published for one off the market.
@@ -5141,6 +5201,13 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/subscriptions/{id}/cancel (the `CancelSubscription` operationId).
 	CancelSubscription(ctx context.Context, id string, params *CancelSubscriptionParams, body CancelSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListRevisionDeliveries The revisions delivered to a subscription, oldest first (its buyer, its operator, the book keepers)
+	//
+	// One per revision published while the subscription was active, with where to fetch it and its checksum. Paged by limit and cursor (next_cursor). Anyone but the subscription's parties and the book keepers is answered 404 subscription_not_found.
+	//
+	// Corresponds with GET /v1/subscriptions/{id}/deliveries (the `ListRevisionDeliveries` operationId).
+	ListRevisionDeliveries(ctx context.Context, id string, params *ListRevisionDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ReportUsageWithBody Report metered use (the operator's delivery gateway): a signed, exactly-once batch
 	//
 	// Up to 5,000 usage records. Authenticated twice: the operator's bearer token, and `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the operator's metering secret (derived from DATAVENUE_METERING_SECRET: `datavenue metering-secret <org>`), t within 5 minutes of the venue's clock. Exactly once by record_id: a record sent again (a batch retried after a timeout) is answered duplicate and counted once. Each record is accepted, duplicate or refused with a reason: subscription_not_found, unit_mismatch, invalid_record, in_future, before_term, subscription_cancelled, subscription_expired, product_suspended, authorisation_revoked, product_delisted, period_closed (more than 3 days, China Standard Time, after its period's last day), quota_exceeded (free use), duplicate_in_batch.
@@ -5161,7 +5228,7 @@ type ClientInterface interface {
 
 	// UsageReport Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
 	//
-	// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. As JSON, by_period is paged like every list (limit, cursor; next_cursor while more follow) and by_product is the whole report's on every page; the CSV and XLSX exports hold every line. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
 	//
 	// Corresponds with GET /v1/usage-reports (the `UsageReport` operationId).
 	UsageReport(ctx context.Context, params *UsageReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -7300,6 +7367,23 @@ func (c *Client) ReinstateProduct(ctx context.Context, id string, params *Reinst
 	return c.Client.Do(req)
 }
 
+// ListProductRevisions A file product's revisions, oldest first (its operator, its subscribers, the book keepers)
+//
+// Paged by limit and cursor (next_cursor). deliveries is how many subscriptions each revision was delivered to. An organisation that holds or held a subscription to the product reads them too; anyone else but the book keepers is answered 404 product_not_found.
+//
+// Corresponds with GET /v1/products/{id}/revisions (the `ListProductRevisions` operationId).
+func (c *Client) ListProductRevisions(ctx context.Context, id string, params *ListProductRevisionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListProductRevisionsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PublishRevisionWithBody Publish a new revision of a file product (its operator): each active subscriber gets a delivery and a webhook
 //
 // A version label (once per product: 409 revision_exists), the content's sha256 checksum, and an https URL or a description of where to fetch it. Every subscription active at this instant gets one delivery record and its buyer one revision.published event; a cancelled or expired subscription gets none. 409 not_a_file_product for a product delivered otherwise, product_not_published for one off the market.
@@ -7623,6 +7707,23 @@ func (c *Client) CancelSubscription(ctx context.Context, id string, params *Canc
 	return c.Client.Do(req)
 }
 
+// ListRevisionDeliveries The revisions delivered to a subscription, oldest first (its buyer, its operator, the book keepers)
+//
+// One per revision published while the subscription was active, with where to fetch it and its checksum. Paged by limit and cursor (next_cursor). Anyone but the subscription's parties and the book keepers is answered 404 subscription_not_found.
+//
+// Corresponds with GET /v1/subscriptions/{id}/deliveries (the `ListRevisionDeliveries` operationId).
+func (c *Client) ListRevisionDeliveries(ctx context.Context, id string, params *ListRevisionDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRevisionDeliveriesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ReportUsageWithBody Report metered use (the operator's delivery gateway): a signed, exactly-once batch
 //
 // Up to 5,000 usage records. Authenticated twice: the operator's bearer token, and `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the operator's metering secret (derived from DATAVENUE_METERING_SECRET: `datavenue metering-secret <org>`), t within 5 minutes of the venue's clock. Exactly once by record_id: a record sent again (a batch retried after a timeout) is answered duplicate and counted once. Each record is accepted, duplicate or refused with a reason: subscription_not_found, unit_mismatch, invalid_record, in_future, before_term, subscription_cancelled, subscription_expired, product_suspended, authorisation_revoked, product_delisted, period_closed (more than 3 days, China Standard Time, after its period's last day), quota_exceeded (free use), duplicate_in_batch.
@@ -7663,7 +7764,7 @@ func (c *Client) ReportUsage(ctx context.Context, params *ReportUsageParams, bod
 
 // UsageReport Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
 //
-// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. As JSON, by_period is paged like every list (limit, cursor; next_cursor while more follow) and by_product is the whole report's on every page; the CSV and XLSX exports hold every line. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
 //
 // Corresponds with GET /v1/usage-reports (the `UsageReport` operationId).
 func (c *Client) UsageReport(ctx context.Context, params *UsageReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -13032,6 +13133,79 @@ func NewReinstateProductRequest(server string, id string, params *ReinstateProdu
 	return req, nil
 }
 
+// NewListProductRevisionsRequest constructs an http.Request for the ListProductRevisions method
+func NewListProductRevisionsRequest(server string, id string, params *ListProductRevisionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/revisions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPublishRevisionRequest calls the generic PublishRevision builder with application/json body
 func NewPublishRevisionRequest(server string, id string, params *PublishRevisionParams, body PublishRevisionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -13987,6 +14161,79 @@ func NewCancelSubscriptionRequestWithBody(server string, id string, params *Canc
 	return req, nil
 }
 
+// NewListRevisionDeliveriesRequest constructs an http.Request for the ListRevisionDeliveries method
+func NewListRevisionDeliveriesRequest(server string, id string, params *ListRevisionDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/subscriptions/%s/deliveries", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewReportUsageRequest calls the generic ReportUsage builder with application/json body
 func NewReportUsageRequest(server string, params *ReportUsageParams, body ReportUsageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -14106,6 +14353,30 @@ func NewUsageReportRequest(server string, params *UsageReportParams) (*http.Requ
 		if params.Format != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -15634,6 +15905,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/products/{id}/reinstate (the `ReinstateProduct` operationId).
 	ReinstateProductWithResponse(ctx context.Context, id string, params *ReinstateProductParams, reqEditors ...RequestEditorFn) (*ReinstateProductResponse, error)
 
+	// ListProductRevisionsWithResponse A file product's revisions, oldest first (its operator, its subscribers, the book keepers)
+	//
+	// Paged by limit and cursor (next_cursor). deliveries is how many subscriptions each revision was delivered to. An organisation that holds or held a subscription to the product reads them too; anyone else but the book keepers is answered 404 product_not_found.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/products/{id}/revisions (the `ListProductRevisions` operationId).
+	ListProductRevisionsWithResponse(ctx context.Context, id string, params *ListProductRevisionsParams, reqEditors ...RequestEditorFn) (*ListProductRevisionsResponse, error)
+
 	// PublishRevisionWithBodyWithResponse Publish a new revision of a file product (its operator): each active subscriber gets a delivery and a webhook
 	//
 	// A version label (once per product: 409 revision_exists), the content's sha256 checksum, and an https URL or a description of where to fetch it. Every subscription active at this instant gets one delivery record and its buyer one revision.published event; a cancelled or expired subscription gets none. 409 not_a_file_product for a product delivered otherwise, product_not_published for one off the market.
@@ -15787,6 +16067,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/subscriptions/{id}/cancel (the `CancelSubscription` operationId).
 	CancelSubscriptionWithResponse(ctx context.Context, id string, params *CancelSubscriptionParams, body CancelSubscriptionJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelSubscriptionResponse, error)
 
+	// ListRevisionDeliveriesWithResponse The revisions delivered to a subscription, oldest first (its buyer, its operator, the book keepers)
+	//
+	// One per revision published while the subscription was active, with where to fetch it and its checksum. Paged by limit and cursor (next_cursor). Anyone but the subscription's parties and the book keepers is answered 404 subscription_not_found.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/subscriptions/{id}/deliveries (the `ListRevisionDeliveries` operationId).
+	ListRevisionDeliveriesWithResponse(ctx context.Context, id string, params *ListRevisionDeliveriesParams, reqEditors ...RequestEditorFn) (*ListRevisionDeliveriesResponse, error)
+
 	// ReportUsageWithBodyWithResponse Report metered use (the operator's delivery gateway): a signed, exactly-once batch
 	//
 	// Up to 5,000 usage records. Authenticated twice: the operator's bearer token, and `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the operator's metering secret (derived from DATAVENUE_METERING_SECRET: `datavenue metering-secret <org>`), t within 5 minutes of the venue's clock. Exactly once by record_id: a record sent again (a batch retried after a timeout) is answered duplicate and counted once. Each record is accepted, duplicate or refused with a reason: subscription_not_found, unit_mismatch, invalid_record, in_future, before_term, subscription_cancelled, subscription_expired, product_suspended, authorisation_revoked, product_delisted, period_closed (more than 3 days, China Standard Time, after its period's last day), quota_exceeded (free use), duplicate_in_batch.
@@ -15807,7 +16096,7 @@ type ClientWithResponsesInterface interface {
 
 	// UsageReportWithResponse Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
 	//
-	// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+	// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. As JSON, by_period is paged like every list (limit, cursor; next_cursor while more follow) and by_product is the whole report's on every page; the CSV and XLSX exports hold every line. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -29848,6 +30137,155 @@ func (r ReinstateProductResponse) ContentType() string {
 	return ""
 }
 
+// ListProductRevisionsResponse200Headers the declared response headers of an HTTP 200 response for ListProductRevisions
+type ListProductRevisionsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListProductRevisionsResponse401Headers the declared response headers of an HTTP 401 response for ListProductRevisions
+type ListProductRevisionsResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListProductRevisionsResponse403Headers the declared response headers of an HTTP 403 response for ListProductRevisions
+type ListProductRevisionsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListProductRevisionsResponse404Headers the declared response headers of an HTTP 404 response for ListProductRevisions
+type ListProductRevisionsResponse404Headers struct {
+	XRequestId string
+}
+
+// ListProductRevisionsResponse422Headers the declared response headers of an HTTP 422 response for ListProductRevisions
+type ListProductRevisionsResponse422Headers struct {
+	XRequestId string
+}
+
+// ListProductRevisionsResponse429Headers the declared response headers of an HTTP 429 response for ListProductRevisions
+type ListProductRevisionsResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// ListProductRevisionsResponse500Headers the declared response headers of an HTTP 500 response for ListProductRevisions
+type ListProductRevisionsResponse500Headers struct {
+	XRequestId string
+}
+
+// ListProductRevisionsResponse503Headers the declared response headers of an HTTP 503 response for ListProductRevisions
+type ListProductRevisionsResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListProductRevisionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PageOfRevision
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListProductRevisionsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListProductRevisionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListProductRevisionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListProductRevisionsResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListProductRevisionsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListProductRevisionsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListProductRevisionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListProductRevisionsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListProductRevisionsResponse) GetJSON200() *PageOfRevision {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListProductRevisionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListProductRevisionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListProductRevisionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListProductRevisionsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListProductRevisionsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListProductRevisionsResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListProductRevisionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListProductRevisionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListProductRevisionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListProductRevisionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListProductRevisionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PublishRevisionResponse200Headers the declared response headers of an HTTP 200 response for PublishRevision
 type PublishRevisionResponse200Headers struct {
 	IdempotentReplayed *string
@@ -32287,6 +32725,155 @@ func (r CancelSubscriptionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CancelSubscriptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListRevisionDeliveriesResponse200Headers the declared response headers of an HTTP 200 response for ListRevisionDeliveries
+type ListRevisionDeliveriesResponse200Headers struct {
+	XRequestId string
+}
+
+// ListRevisionDeliveriesResponse401Headers the declared response headers of an HTTP 401 response for ListRevisionDeliveries
+type ListRevisionDeliveriesResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestId      string
+}
+
+// ListRevisionDeliveriesResponse403Headers the declared response headers of an HTTP 403 response for ListRevisionDeliveries
+type ListRevisionDeliveriesResponse403Headers struct {
+	XRequestId string
+}
+
+// ListRevisionDeliveriesResponse404Headers the declared response headers of an HTTP 404 response for ListRevisionDeliveries
+type ListRevisionDeliveriesResponse404Headers struct {
+	XRequestId string
+}
+
+// ListRevisionDeliveriesResponse422Headers the declared response headers of an HTTP 422 response for ListRevisionDeliveries
+type ListRevisionDeliveriesResponse422Headers struct {
+	XRequestId string
+}
+
+// ListRevisionDeliveriesResponse429Headers the declared response headers of an HTTP 429 response for ListRevisionDeliveries
+type ListRevisionDeliveriesResponse429Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+// ListRevisionDeliveriesResponse500Headers the declared response headers of an HTTP 500 response for ListRevisionDeliveries
+type ListRevisionDeliveriesResponse500Headers struct {
+	XRequestId string
+}
+
+// ListRevisionDeliveriesResponse503Headers the declared response headers of an HTTP 503 response for ListRevisionDeliveries
+type ListRevisionDeliveriesResponse503Headers struct {
+	RetryAfter int
+	XRequestId string
+}
+
+type ListRevisionDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PageOfRevisionDelivery
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalServerError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListRevisionDeliveriesResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListRevisionDeliveriesResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListRevisionDeliveriesResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListRevisionDeliveriesResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListRevisionDeliveriesResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListRevisionDeliveriesResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListRevisionDeliveriesResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListRevisionDeliveriesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRevisionDeliveriesResponse) GetJSON200() *PageOfRevisionDelivery {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRevisionDeliveriesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListRevisionDeliveriesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListRevisionDeliveriesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListRevisionDeliveriesResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListRevisionDeliveriesResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListRevisionDeliveriesResponse) GetApplicationproblemJSON500() *InternalServerError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListRevisionDeliveriesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRevisionDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRevisionDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRevisionDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRevisionDeliveriesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -35871,6 +36458,21 @@ func (c *ClientWithResponses) ReinstateProductWithResponse(ctx context.Context, 
 	return ParseReinstateProductResponse(rsp)
 }
 
+// ListProductRevisionsWithResponse A file product's revisions, oldest first (its operator, its subscribers, the book keepers)
+//
+// Paged by limit and cursor (next_cursor). deliveries is how many subscriptions each revision was delivered to. An organisation that holds or held a subscription to the product reads them too; anyone else but the book keepers is answered 404 product_not_found.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/products/{id}/revisions (the `ListProductRevisions` operationId).
+func (c *ClientWithResponses) ListProductRevisionsWithResponse(ctx context.Context, id string, params *ListProductRevisionsParams, reqEditors ...RequestEditorFn) (*ListProductRevisionsResponse, error) {
+	rsp, err := c.ListProductRevisions(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListProductRevisionsResponse(rsp)
+}
+
 // PublishRevisionWithBodyWithResponse Publish a new revision of a file product (its operator): each active subscriber gets a delivery and a webhook
 //
 // A version label (once per product: 409 revision_exists), the content's sha256 checksum, and an https URL or a description of where to fetch it. Every subscription active at this instant gets one delivery record and its buyer one revision.published event; a cancelled or expired subscription gets none. 409 not_a_file_product for a product delivered otherwise, product_not_published for one off the market.
@@ -36138,6 +36740,21 @@ func (c *ClientWithResponses) CancelSubscriptionWithResponse(ctx context.Context
 	return ParseCancelSubscriptionResponse(rsp)
 }
 
+// ListRevisionDeliveriesWithResponse The revisions delivered to a subscription, oldest first (its buyer, its operator, the book keepers)
+//
+// One per revision published while the subscription was active, with where to fetch it and its checksum. Paged by limit and cursor (next_cursor). Anyone but the subscription's parties and the book keepers is answered 404 subscription_not_found.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/subscriptions/{id}/deliveries (the `ListRevisionDeliveries` operationId).
+func (c *ClientWithResponses) ListRevisionDeliveriesWithResponse(ctx context.Context, id string, params *ListRevisionDeliveriesParams, reqEditors ...RequestEditorFn) (*ListRevisionDeliveriesResponse, error) {
+	rsp, err := c.ListRevisionDeliveries(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRevisionDeliveriesResponse(rsp)
+}
+
 // ReportUsageWithBodyWithResponse Report metered use (the operator's delivery gateway): a signed, exactly-once batch
 //
 // Up to 5,000 usage records. Authenticated twice: the operator's bearer token, and `X-Datavenue-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the operator's metering secret (derived from DATAVENUE_METERING_SECRET: `datavenue metering-secret <org>`), t within 5 minutes of the venue's clock. Exactly once by record_id: a record sent again (a batch retried after a timeout) is answered duplicate and counted once. Each record is accepted, duplicate or refused with a reason: subscription_not_found, unit_mismatch, invalid_record, in_future, before_term, subscription_cancelled, subscription_expired, product_suspended, authorisation_revoked, product_delisted, period_closed (more than 3 days, China Standard Time, after its period's last day), quota_exceeded (free use), duplicate_in_batch.
@@ -36170,7 +36787,7 @@ func (c *ClientWithResponses) ReportUsageWithResponse(ctx context.Context, param
 
 // UsageReportWithResponse Metered use in a year per subscription and period, and per product (an operator's products, a buyer's subscriptions, everyone's for book keepers)
 //
-// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
+// By the billing period the use counts in (its first day in the year, China Standard Time): records and units per subscription, period and charging unit, with the period's bill once billed; and totals per product and charging unit. `product_id` narrows it to one product. As JSON, by_period is paged like every list (limit, cursor; next_cursor while more follow) and by_product is the whole report's on every page; the CSV and XLSX exports hold every line. Exports: `format=csv` (UTF-8 with BOM, Chinese headers) or `format=xlsx` (Chinese headers, amounts as numbers to the fen), or the same by `Accept`; the file is named with the year (Content-Disposition).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -53303,6 +53920,185 @@ func ParseReinstateProductResponse(rsp *http.Response) (*ReinstateProductRespons
 	return response, nil
 }
 
+// ParseListProductRevisionsResponse parses an HTTP response from a ListProductRevisionsWithResponse call
+func ParseListProductRevisionsResponse(rsp *http.Response) (*ListProductRevisionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListProductRevisionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PageOfRevision
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListProductRevisionsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListProductRevisionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListProductRevisionsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListProductRevisionsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListProductRevisionsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListProductRevisionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListProductRevisionsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListProductRevisionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParsePublishRevisionResponse parses an HTTP response from a PublishRevisionWithResponse call
 func ParsePublishRevisionResponse(rsp *http.Response) (*PublishRevisionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -56268,6 +57064,185 @@ func ParseCancelSubscriptionResponse(rsp *http.Response) (*CancelSubscriptionRes
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers CancelSubscriptionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListRevisionDeliveriesResponse parses an HTTP response from a ListRevisionDeliveriesWithResponse call
+func ParseListRevisionDeliveriesResponse(rsp *http.Response) (*ListRevisionDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRevisionDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PageOfRevisionDelivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListRevisionDeliveriesResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListRevisionDeliveriesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListRevisionDeliveriesResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListRevisionDeliveriesResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListRevisionDeliveriesResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListRevisionDeliveriesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListRevisionDeliveriesResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListRevisionDeliveriesResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -97,6 +97,10 @@ type Product struct {
 	CreatedAt       time.Time         `json:"created_at"`
 	UpdatedAt       time.Time         `json:"updated_at"`
 	PublishedAt     *time.Time        `json:"published_at,omitempty"`
+	// Lifted is set by the rule that ends a suspension (reinstatement, delisting) to the instant
+	// it ended, by the service's clock, for the store to close the suspension's span
+	// (SuspensionSpan). Not stored on the product and never shown: the spans are the record.
+	Lifted *time.Time `json:"-"`
 }
 
 // Eligible reports whether a buyer organisation may acquire the product by its lists: not the

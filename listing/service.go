@@ -250,9 +250,12 @@ func (s Service) step(ctx context.Context, caller datavenue.Caller, id, action, 
 		}
 		// PublishedAt is the first publication only: a reinstated product does not jump to the top
 		// of the catalogue's "newest" order.
+		now := s.Clock.Now()
+		if from == StatusSuspended {
+			p.Lifted = &now // the suspension's span ends here (the usage records dated in it stay refused)
+		}
 		p.Status, p.Suspension = to, nil
 		if to == StatusPublished && p.PublishedAt == nil {
-			now := s.Clock.Now()
 			p.PublishedAt = &now
 		}
 		return nil
@@ -288,6 +291,10 @@ func (s Service) Delist(ctx context.Context, caller datavenue.Caller, id string,
 		// suspension is cleared, as there is nothing left to reinstate.
 		if p.Status == StatusDelisted {
 			return datavenue.Conflict("invalid_transition", "the product is already delisted")
+		}
+		if p.Status == StatusSuspended {
+			now := s.Clock.Now()
+			p.Lifted = &now
 		}
 		p.Status, p.Suspension = StatusDelisted, nil
 		return nil

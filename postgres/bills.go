@@ -33,14 +33,14 @@ func (db SubscriptionStore) Billables(ctx context.Context, after string, limit i
 
 // BillPeriods bills a group of due periods once each (see subscriptions.BillStore), in one
 // transaction and two round trips whatever the group's size: the subscriptions locked (in id
-// order, so two billers cannot deadlock) with the transaction's instant, the periods billed
-// already, every period's units, count and records' digest (subscriptions.RecordsDigest, in SQL:
+// order, so two billers cannot deadlock), the periods billed already, every period's units, count and records' digest (subscriptions.RecordsDigest, in SQL:
 // byte order by COLLATE "C") and the products' caps; then every trade, order, bill and audit
-// record. A bill above 0.00 becomes a trade of source subscription and its order, made by the
+// record. A bill above 0.00 becomes a trade of source subscription dated at (the biller's clock,
+// which decided the period was due; the database's clock would date it otherwise) and its order, made by the
 // same queueOrderCreation as every trade's (payment due, the agreement in force, order.created
 // announced), its income kind instalment (G6: a government unit files it within 10 working days
 // after the quarter ends).
-func (db SubscriptionStore) BillPeriods(ctx context.Context, due []subscriptions.Due,
+func (db SubscriptionStore) BillPeriods(ctx context.Context, at time.Time, due []subscriptions.Due,
 	decide func(subscriptions.Subscription, subscriptions.Period, decimal.Decimal, []listing.Cap) subscriptions.Bill) (int, error) {
 	made := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -48,7 +48,7 @@ func (db SubscriptionStore) BillPeriods(ctx context.Context, due []subscriptions
 		if err != nil {
 			return err
 		}
-		w := billWrites{batch: &pgx.Batch{}, now: r.now}
+		w := billWrites{batch: &pgx.Batch{}, now: at}
 		for i, d := range due {
 			s, ok := r.subs[d.SubID]
 			if !ok {
@@ -86,7 +86,6 @@ type periodSum struct {
 
 // dueReads is what the first round trip reads.
 type dueReads struct {
-	now    time.Time
 	subs   map[string]subscriptions.Subscription
 	billed map[billKey]bool
 	sums   []periodSum // by the due period's position
@@ -100,7 +99,6 @@ func readDue(ctx context.Context, tx pgx.Tx, due []subscriptions.Due) (dueReads,
 	}
 	r := dueReads{subs: map[string]subscriptions.Subscription{}, billed: map[billKey]bool{}, sums: make([]periodSum, len(due)), caps: map[string][]listing.Cap{}}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT now()`).QueryRow(func(row pgx.Row) error { return row.Scan(&r.now) })
 	b.Queue(`SELECT `+meteredColumns+` FROM subscriptions s WHERE s.id = ANY($1) ORDER BY s.id FOR NO KEY UPDATE`, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			s, err := scanMetered(rows)

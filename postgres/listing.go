@@ -250,6 +250,9 @@ func (db ListingStore) Transition(ctx context.Context, id, action, newPrice stri
 		if err := syncProductAssets(ctx, tx, p); err != nil {
 			return err
 		}
+		if err := keepSuspensionSpan(ctx, tx, p, from); err != nil {
+			return err
+		}
 		out = p
 		detail := map[string]any{"from": from, "to": p.Status, "version": p.Version}
 		if p.Suspension != nil {
@@ -386,3 +389,43 @@ func (db ListingStore) PriceHistory(ctx context.Context, id string) ([]listing.P
 }
 
 var _ listing.Store = ListingStore{}
+
+// keepSuspensionSpan keeps the product's suspension history (product_suspensions) in step with
+// its status, in the transition's transaction: a span opens when the product becomes suspended
+// and closes when it stops being so, at the instant the rule stamped (Lifted) or, failing one,
+// the transaction's. The deferred constraint trigger refuses a commit that leaves the two apart.
+func keepSuspensionSpan(ctx context.Context, tx pgx.Tx, p listing.Product, from string) error {
+	suspended := p.Status == listing.StatusSuspended
+	switch {
+	case from != listing.StatusSuspended && suspended:
+		_, err := tx.Exec(ctx, `INSERT INTO product_suspensions (product_id, suspended_at, by_whom, reason) VALUES ($1, $2, $3, $4)`,
+			p.ID, p.Suspension.At, p.Suspension.By, p.Suspension.Reason)
+		return err
+	case from == listing.StatusSuspended && !suspended:
+		// GREATEST: a span never ends before it began, should the rule's clock lag the suspender's.
+		_, err := tx.Exec(ctx, `UPDATE product_suspensions SET lifted_at = GREATEST(coalesce($2, now()), suspended_at)
+			WHERE product_id = $1 AND lifted_at IS NULL`, p.ID, p.Lifted)
+		return err
+	}
+	return nil
+}
+
+// suspensionSpans are the suspension spans of the products among ids, by product, oldest first.
+func suspensionSpans(ctx context.Context, tx pgx.Tx, ids []string) (map[string][]listing.SuspensionSpan, error) {
+	rows, err := tx.Query(ctx, `SELECT product_id, suspended_at, lifted_at, by_whom, reason FROM product_suspensions
+		WHERE product_id = ANY($1) ORDER BY product_id, suspended_at`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	spans := map[string][]listing.SuspensionSpan{}
+	for rows.Next() {
+		var id string
+		var s listing.SuspensionSpan
+		if err := rows.Scan(&id, &s.From, &s.Until, &s.By, &s.Reason); err != nil {
+			return nil, err
+		}
+		spans[id] = append(spans[id], s)
+	}
+	return spans, rows.Err()
+}

@@ -114,4 +114,46 @@ func (db SubscriptionStore) ProductOperator(ctx context.Context, productID strin
 	return op, interpretError(notFoundAs(err, datavenue.NotFound("product_not_found", "no product has this id")))
 }
 
+// RevisionReaders is a product's operator and whether org holds or held a subscription to it.
+func (db SubscriptionStore) RevisionReaders(ctx context.Context, productID string, org datavenue.OrgID) (datavenue.OrgID, bool, error) {
+	var op datavenue.OrgID
+	var subscriber bool
+	err := db.Pool.QueryRow(ctx, `SELECT p.operator_id, EXISTS (SELECT 1 FROM subscriptions s WHERE s.product_id = p.id AND s.buyer_id = $2)
+		FROM products p WHERE p.id = $1`, productID, string(org)).Scan(&op, &subscriber)
+	return op, subscriber, interpretError(notFoundAs(err, datavenue.NotFound("product_not_found", "no product has this id")))
+}
+
+// ProductRevisions is a keyset page of a product's revisions by id, each with its deliveries'
+// count (an index-only count on the deliveries' key).
+func (db SubscriptionStore) ProductRevisions(ctx context.Context, productID string, p subscriptions.Page) ([]subscriptions.Revision, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT r.id, r.product_id, r.version, r.checksum, r.url, r.description, r.published_by, r.published_at,
+			(SELECT count(*) FROM revision_deliveries d WHERE d.revision_id = r.id)
+		FROM product_revisions r WHERE r.product_id = $1 AND r.id > $2 ORDER BY r.id LIMIT $3`, productID, p.After, clampLimit(p.Limit))
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (subscriptions.Revision, error) {
+		var v subscriptions.Revision
+		err := r.Scan(&v.ID, &v.ProductID, &v.Version, &v.Checksum, &v.URL, &v.Description, &v.PublishedBy, &v.PublishedAt, &v.Deliveries)
+		return v, err
+	})
+	return out, interpretError(err)
+}
+
+// RevisionDeliveries is a keyset page of the revisions delivered to a subscription, by revision id.
+func (db SubscriptionStore) RevisionDeliveries(ctx context.Context, subscriptionID string, p subscriptions.Page) ([]subscriptions.RevisionDelivery, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT r.id, d.subscription_id, r.product_id, r.version, r.checksum, r.url, r.description, r.published_at, d.delivered_at
+		FROM revision_deliveries d JOIN product_revisions r ON r.id = d.revision_id
+		WHERE d.subscription_id = $1 AND d.revision_id > $2 ORDER BY d.revision_id LIMIT $3`, subscriptionID, p.After, clampLimit(p.Limit))
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (subscriptions.RevisionDelivery, error) {
+		var v subscriptions.RevisionDelivery
+		err := r.Scan(&v.RevisionID, &v.SubscriptionID, &v.ProductID, &v.Version, &v.Checksum, &v.URL, &v.Description, &v.PublishedAt, &v.DeliveredAt)
+		return v, err
+	})
+	return out, interpretError(err)
+}
+
 var _ subscriptions.RevisionStore = SubscriptionStore{}

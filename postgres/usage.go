@@ -122,10 +122,34 @@ func lockStandings(ctx context.Context, tx pgx.Tx, operator datavenue.OrgID, ids
 			return nil, err
 		}
 	}
+	if err := attachSpans(ctx, tx, standings); err != nil {
+		return nil, err
+	}
 	if len(free) == 0 {
 		return standings, nil
 	}
 	return standings, usedPerPeriod(ctx, tx, free, standings)
+}
+
+// attachSpans gives each standing its product's suspension history (one query for the batch's
+// products): a record dated inside a suspension since lifted is refused like one during it.
+func attachSpans(ctx context.Context, tx pgx.Tx, standings map[string]*subscriptions.Standing) error {
+	seen := map[string]bool{}
+	var products []string
+	for _, st := range standings {
+		if !seen[st.Sub.ProductID] {
+			seen[st.Sub.ProductID] = true
+			products = append(products, st.Sub.ProductID)
+		}
+	}
+	if len(products) == 0 {
+		return nil
+	}
+	spans, err := suspensionSpans(ctx, tx, products)
+	for _, st := range standings {
+		st.Spans = spans[st.Sub.ProductID]
+	}
+	return err
 }
 
 // scanMeteredInto scans a subscription followed by its product's status and suspension.

@@ -29,11 +29,12 @@ type Due struct {
 // BillStore keeps bills. BillPeriods bills a group of due periods in one transaction: it locks
 // their subscriptions, skips the periods billed already, sums each period's units (with the
 // records' count and digest) and reads the products' caps, lets decide make each bill, and stores
-// them, each (above 0.00) with its trade of source subscription and its order on the ordinary
-// terms, income kind instalment, and the audit records. It reports how many bills it made.
+// them, each (above 0.00) with its trade of source subscription, dated at, and its order on the
+// ordinary terms from that instant, income kind instalment, and the audit records. It reports how
+// many bills it made.
 type BillStore interface {
 	Billables(ctx context.Context, after string, limit int) ([]Billable, error)
-	BillPeriods(ctx context.Context, due []Due,
+	BillPeriods(ctx context.Context, at time.Time, due []Due,
 		decide func(s Subscription, p Period, units decimal.Decimal, caps []listing.Cap) Bill) (made int, err error)
 }
 
@@ -74,8 +75,14 @@ type Biller struct {
 }
 
 // Run bills what is due today and reports how many bills it made.
+//
+// One instant, the biller's clock, decides both what is due (the periods whose grace has passed
+// by its day) and when the bills' trades are made (their payment due dates and the quarter of
+// their instalment income run from it): a bill is never dated before the day that made it due,
+// whatever another clock (the database's) says.
 func (b Biller) Run(ctx context.Context) (int, error) {
-	today := civil.Of(b.Clock.Now())
+	now := b.Clock.Now()
+	today := civil.Of(now)
 	made, after := 0, ""
 	for {
 		page, err := b.Store.Billables(ctx, after, cmp.Or(b.Group, 500))
@@ -94,7 +101,7 @@ func (b Biller) Run(ctx context.Context) (int, error) {
 		if len(due) == 0 {
 			continue
 		}
-		n, err := b.Store.BillPeriods(ctx, due, func(s Subscription, p Period, units decimal.Decimal, caps []listing.Cap) Bill {
+		n, err := b.Store.BillPeriods(ctx, now, due, func(s Subscription, p Period, units decimal.Decimal, caps []listing.Cap) Bill {
 			return BillFor(s, p, units, capAmount(caps, s.ChargingUnit, p.End), capAmount(caps, "per_time_unit", p.End))
 		})
 		if made += n; err != nil {

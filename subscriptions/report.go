@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/shopspring/decimal"
 
@@ -49,24 +50,68 @@ type UsageProductLine struct {
 type UsageReport struct {
 	Year int `json:"year"`
 	// Scope is whose use it is: operator (the caller's products), buyer (its subscriptions) or all.
-	Scope     string             `json:"scope" jsonschema:"enum=operator,enum=buyer,enum=all"`
-	Org       datavenue.OrgID    `json:"org,omitempty"`
-	ProductID string             `json:"product_id,omitempty"`
-	ByPeriod  []UsagePeriodLine  `json:"by_period"`
+	Scope     string          `json:"scope" jsonschema:"enum=operator,enum=buyer,enum=all"`
+	Org       datavenue.OrgID `json:"org,omitempty"`
+	ProductID string          `json:"product_id,omitempty"`
+	// ByPeriod is, as JSON, one page of the lines (limit/cursor, next_cursor); the CSV and XLSX
+	// exports hold them all.
+	ByPeriod []UsagePeriodLine `json:"by_period"`
+	// ByProduct is always complete: a page's totals are the whole report's.
 	ByProduct []UsageProductLine `json:"by_product"`
+	// NextCursor continues by_period where this page ends (absent on the last page).
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // UsageFilter selects the lines a store sums: period starts in [From, To], optionally one
-// product, one operator, one buyer.
+// product, one operator, one buyer; and a page of them: after a line's key, at most Limit lines
+// (0: every line).
 type UsageFilter struct {
 	From, To        civil.Date
 	ProductID       string
 	Operator, Buyer datavenue.OrgID
+	After           *UsageKey
+	Limit           int
 }
 
-// UsageReader sums usage records by subscription, period and unit.
+// UsageKey is a period line's place in the report's order (product, subscription, period, unit):
+// a page's cursor is its last line's key.
+type UsageKey struct {
+	ProductID, SubscriptionID string
+	PeriodStart               civil.Date
+	Unit                      string
+}
+
+// Key is the line's place in the report's order.
+func (l UsagePeriodLine) Key() UsageKey {
+	return UsageKey{ProductID: l.ProductID, SubscriptionID: l.SubscriptionID, PeriodStart: l.PeriodStart, Unit: l.Unit}
+}
+
+// String is the key as a cursor's content: its fields joined by "|" (ids, a date and a unit
+// never hold one).
+func (k UsageKey) String() string {
+	return strings.Join([]string{k.ProductID, k.SubscriptionID, k.PeriodStart.String(), k.Unit}, "|")
+}
+
+// ParseUsageKey reads a cursor's content back (422 invalid_cursor when it is not a key).
+func ParseUsageKey(s string) (UsageKey, error) {
+	f := strings.Split(s, "|")
+	bad := datavenue.Invalid("invalid_cursor", "the cursor is not one this report gave",
+		datavenue.FieldError{Field: "cursor", Code: "invalid_cursor", Message: "use next_cursor as given"})
+	if len(f) != 4 || f[0] == "" || f[1] == "" || f[3] == "" {
+		return UsageKey{}, bad
+	}
+	d, err := civil.Parse(f[2])
+	if err != nil {
+		return UsageKey{}, bad
+	}
+	return UsageKey{ProductID: f[0], SubscriptionID: f[1], PeriodStart: d, Unit: f[3]}, nil
+}
+
+// UsageReader sums usage records by subscription, period and unit (a page of them, by the
+// filter), and per product and unit over every line the filter selects (paging aside).
 type UsageReader interface {
 	UsageLines(ctx context.Context, f UsageFilter) ([]UsagePeriodLine, error)
+	UsageTotals(ctx context.Context, f UsageFilter) ([]UsageProductLine, error)
 }
 
 // Reports produces usage reports.
@@ -78,9 +123,58 @@ type Reports struct {
 // Usage is the year's usage report (empty year: this year) for the caller: an operator sees its
 // products' use, a buyer its own, the book keepers everyone's; any other role is refused.
 func (r Reports) Usage(ctx context.Context, caller datavenue.Caller, year, productID string) (UsageReport, error) {
-	y, err := listing.ParseYear(year, civil.Of(r.Clock.Now()))
+	rep, f, err := r.scope(caller, year, productID)
 	if err != nil {
 		return UsageReport{}, err
+	}
+	lines, err := r.Store.UsageLines(ctx, f)
+	if err != nil {
+		return UsageReport{}, err
+	}
+	rep.ByPeriod, rep.ByProduct = append([]UsagePeriodLine{}, lines...), ByProduct(lines)
+	return rep, nil
+}
+
+// UsagePage is the report as JSON pages: at most limit period lines after the cursor's
+// (after: a key's String, "" from the start) with next_cursor when more follow, and the whole
+// report's totals per product (summed by the store, so a page never reads every line).
+func (r Reports) UsagePage(ctx context.Context, caller datavenue.Caller, year, productID, after string, limit int) (UsageReport, error) {
+	rep, f, err := r.scope(caller, year, productID)
+	if err != nil {
+		return UsageReport{}, err
+	}
+	if after != "" {
+		k, err := ParseUsageKey(after)
+		if err != nil {
+			return UsageReport{}, err
+		}
+		f.After = &k
+	}
+	f.Limit = limit + 1 // one more than the page, to know whether more follow
+	lines, err := r.Store.UsageLines(ctx, f)
+	if err != nil {
+		return UsageReport{}, err
+	}
+	if len(lines) > limit {
+		lines, rep.NextCursor = lines[:limit], lines[limit-1].Key().String()
+	}
+	rep.ByPeriod = append([]UsagePeriodLine{}, lines...)
+	f.After, f.Limit = nil, 0
+	if rep.ByProduct, err = r.Store.UsageTotals(ctx, f); err != nil {
+		return UsageReport{}, err
+	}
+	if rep.ByProduct == nil {
+		rep.ByProduct = []UsageProductLine{}
+	}
+	return rep, nil
+}
+
+// scope is whose use the caller sees (an operator its products', a buyer its own, the book
+// keepers everyone's; any other role is refused) in the year (empty: this year).
+func (r Reports) scope(caller datavenue.Caller, year, productID string) (UsageReport, UsageFilter, error) {
+	y, err := listing.ParseYear(year, civil.Of(r.Clock.Now()))
+	if err != nil {
+		return UsageReport{}, UsageFilter{}, err
 	}
 	rep := UsageReport{Year: y, ProductID: productID}
 	f := UsageFilter{ProductID: productID}
@@ -93,17 +187,9 @@ func (r Reports) Usage(ctx context.Context, caller datavenue.Caller, year, produ
 	case caller.Role == datavenue.RoleBuyer:
 		rep.Scope, rep.Org, f.Buyer = "buyer", caller.Org, caller.Org
 	default:
-		return UsageReport{}, datavenue.Forbidden("role_not_allowed", "usage reports are for operators, buyers and book keepers")
+		return UsageReport{}, UsageFilter{}, datavenue.Forbidden("role_not_allowed", "usage reports are for operators, buyers and book keepers")
 	}
-	lines, err := r.Store.UsageLines(ctx, f)
-	if err != nil {
-		return UsageReport{}, err
-	}
-	rep.ByPeriod, rep.ByProduct = lines, ByProduct(lines)
-	if rep.ByPeriod == nil {
-		rep.ByPeriod = []UsagePeriodLine{}
-	}
-	return rep, nil
+	return rep, f, nil
 }
 
 // ByProduct totals period lines per product and charging unit, ordered by product and unit.

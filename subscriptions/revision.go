@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/access"
 	"github.com/datavenue/datavenue/civil"
 )
 
@@ -66,10 +67,66 @@ type Revision struct {
 // before is a conflict), locks the product's stored-active subscriptions, keeps those deliver says
 // are active, and records one delivery and one event per subscription and the audit record, in
 // one transaction.
+//
+// The reads: RevisionReaders says who the product's operator is and whether an organisation
+// holds (or held) a subscription to it; ProductRevisions and RevisionDeliveries are keyset pages
+// by revision id (ids are time-ordered, so oldest first).
 type RevisionStore interface {
 	PublishRevision(ctx context.Context, operator datavenue.OrgID, productID string, in RevisionInput,
 		deliver func(Subscription) bool) (Revision, error)
 	ProductOperator(ctx context.Context, productID string) (datavenue.OrgID, error)
+	RevisionReaders(ctx context.Context, productID string, org datavenue.OrgID) (operator datavenue.OrgID, subscriber bool, err error)
+	ProductRevisions(ctx context.Context, productID string, p Page) ([]Revision, error)
+	MeteredSubscription(ctx context.Context, id string) (Subscription, error)
+	RevisionDeliveries(ctx context.Context, subscriptionID string, p Page) ([]RevisionDelivery, error)
+}
+
+// RevisionDelivery is a revision as delivered to one subscription: what the subscriber fetches
+// and when it was delivered (the instant the revision was published while the subscription was
+// active).
+type RevisionDelivery struct {
+	RevisionID     string    `json:"revision_id"`
+	SubscriptionID string    `json:"subscription_id"`
+	ProductID      string    `json:"product_id"`
+	Version        string    `json:"version" jsonschema:"example=2026-11"`
+	Checksum       string    `json:"checksum" jsonschema:"description=sha256:<64 hex> of the revision's content"`
+	URL            string    `json:"url,omitempty"`
+	Description    string    `json:"description,omitempty"`
+	PublishedAt    time.Time `json:"published_at"`
+	DeliveredAt    time.Time `json:"delivered_at"`
+}
+
+// MayReadRevisions reports whether a caller reads a product's revisions: its operator's
+// organisation, an organisation that holds or held a subscription to it (cancelled or expired
+// subscribers keep the history of what they were sent), and the book keepers.
+func MayReadRevisions(caller datavenue.Caller, operator datavenue.OrgID, subscriber bool) bool {
+	return caller.Is(access.BookKeepers...) || caller.Org == operator || subscriber
+}
+
+// List is a page of a product's revisions, oldest first, for those who may read them; anyone else
+// is told there is no such product of theirs (the catalogue shows the product, not its deliveries).
+func (r Revisions) List(ctx context.Context, caller datavenue.Caller, productID string, p Page) ([]Revision, error) {
+	operator, subscriber, err := r.Store.RevisionReaders(ctx, productID, caller.Org)
+	if err != nil {
+		return nil, err
+	}
+	if !MayReadRevisions(caller, operator, subscriber) {
+		return nil, datavenue.NotFound("product_not_found", "no product of yours, or that you subscribe to, has this id")
+	}
+	return r.Store.ProductRevisions(ctx, productID, p)
+}
+
+// Deliveries is a page of the revisions delivered to a subscription, for whoever reads the
+// subscription (MayRead).
+func (r Revisions) Deliveries(ctx context.Context, caller datavenue.Caller, subscriptionID string, p Page) ([]RevisionDelivery, error) {
+	sub, err := r.Store.MeteredSubscription(ctx, subscriptionID)
+	if err != nil {
+		return nil, err
+	}
+	if !MayRead(caller, sub) {
+		return nil, datavenue.NotFound("subscription_not_found", "no such subscription")
+	}
+	return r.Store.RevisionDeliveries(ctx, subscriptionID, p)
 }
 
 // Revisions publishes revisions of file products to their subscribers.

@@ -44,10 +44,16 @@ func (s Service) Get(ctx context.Context, caller datavenue.Caller, id string) (S
 	if err != nil {
 		return sub, err
 	}
-	if !caller.Is(access.BookKeepers...) && caller.Org != sub.BuyerID && caller.Org != sub.SellerID {
+	if !MayRead(caller, sub) {
 		return Subscription{}, datavenue.NotFound("subscription_not_found", "no such subscription")
 	}
 	return sub.AsOf(s.Clock.Now()), nil
+}
+
+// MayRead reports whether a caller reads a subscription and what hangs on it (its revision
+// deliveries): its buyer's and its operator's organisations, and the book keepers.
+func MayRead(caller datavenue.Caller, sub Subscription) bool {
+	return caller.Is(access.BookKeepers...) || caller.Org == sub.BuyerID || caller.Org == sub.SellerID
 }
 
 // List is a page of subscriptions: a party's own (as buyer or operator), every one for the book

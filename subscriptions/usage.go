@@ -94,7 +94,10 @@ type Standing struct {
 	Sub           Subscription
 	ProductStatus string
 	Suspension    *listing.Suspension
-	Used          map[civil.Date]decimal.Decimal // free use: per period start
+	// Spans are the product's suspensions, past and current: use inside one is refused even
+	// when it is reported after the product was reinstated.
+	Spans []listing.SuspensionSpan
+	Used  map[civil.Date]decimal.Decimal // free use: per period start
 }
 
 // Judgement is a batch judged: every record's verdict and the records to store.
@@ -188,12 +191,15 @@ func judgeOne(operator datavenue.OrgID, in RecordInput, standings map[string]*St
 }
 
 // productRefusal is the reason the product's state refuses use at an instant: delisted, or
-// suspended at or before it (by a revoked or narrowed authorisation: authorisation_revoked).
+// suspended at that instant (by a revoked or narrowed authorisation: authorisation_revoked) —
+// now, or in a suspension since lifted (SuspensionRefusal).
 func productRefusal(st *Standing, usedAt time.Time) string {
 	switch st.ProductStatus {
 	case listing.StatusDelisted:
 		return ReasonDelisted
 	case listing.StatusSuspended:
+		// The current suspension decides even without its span (a store that predates the
+		// history): use from its instant on is refused.
 		if st.Suspension == nil || !usedAt.Before(st.Suspension.At) {
 			if st.Suspension != nil && strings.HasPrefix(st.Suspension.Reason, "authorisation.") {
 				return ReasonRevoked
@@ -201,7 +207,22 @@ func productRefusal(st *Standing, usedAt time.Time) string {
 			return ReasonSuspended
 		}
 	}
-	return ""
+	return SuspensionRefusal(st.Spans, usedAt)
+}
+
+// SuspensionRefusal is the reason use at an instant is refused by the product's suspension
+// history: the use fell inside a suspension, current or lifted since (delivery had to stop for
+// its whole length, so a late record dated in it is refused as one reported then would have
+// been); empty when it fell outside every suspension.
+func SuspensionRefusal(spans []listing.SuspensionSpan, usedAt time.Time) string {
+	s, ok := listing.SuspendedAt(spans, usedAt)
+	switch {
+	case !ok:
+		return ""
+	case s.ByRevocation():
+		return ReasonRevoked
+	}
+	return ReasonSuspended
 }
 
 // parse reads a record's fields; ok is false when any is malformed.
