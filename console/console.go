@@ -55,6 +55,8 @@ type Options struct {
 	// Integrity checks the stored invariants and the voucher chain for the integrity page (nil:
 	// the page says the check is not available).
 	Integrity IntegrityCheck
+	// Audit records sign-ins, refused sign-ins and sign-outs in the venue's audit trail.
+	Audit AuditLog
 	// Secure marks the session cookie Secure: the venue is reached over TLS.
 	Secure bool
 	Clock  datavenue.Clock
@@ -194,7 +196,7 @@ const contentSecurity = "default-src 'none'; script-src 'self'; style-src 'self'
 // guard sets the console's headers and turns every error of a console route into an HTML page
 // (the API's error handler would answer problem+json, which a person cannot read).
 func (c *Console) guard(ctx *fiber.Ctx) error {
-	ctx.Set(fiber.HeaderContentSecurityPolicy, contentSecurity)
+	ctx.Set(fiber.HeaderContentSecurityPolicy, c.contentSecurity())
 	ctx.Set(fiber.HeaderCacheControl, "no-store")
 	ctx.Set(fiber.HeaderXFrameOptions, "DENY")
 	ctx.Set(fiber.HeaderReferrerPolicy, "same-origin")
