@@ -112,6 +112,18 @@ var pageOps = map[string][]string{
 	"reviews":     {"listApplications"},
 	"application": {"getApplication", "getAsset"},
 	"decide":      {"reviewApplication"},
+	// The bureaus' other queues (bureau_*.go): the data bureau's concurrences, the finance
+	// bureau's approvals, the authorisations in force and the price caps, each with the
+	// operations its decisions call.
+	"concurrences":   {"listApplications", "getApplication", "getAsset", "listCertificates"},
+	"concur":         {"concur"},
+	"approvals":      {"listApprovals", "getApproval", "getAsset", "listCertificates"},
+	"decideApproval": {"decideApproval"},
+	"grants":         {"listAuthorisations", "getAuthorisation", "getAsset", "listCertificates"},
+	"assess":         {"assessAuthorisation"},
+	"revoke":         {"revokeAuthorisation"},
+	"caps":           {"listProducts", "getProduct", "listCaps"},
+	"fileCap":        {"fileCap"},
 	// The auditor's: the audit trail, and the integrity of the books. The invariant check has no
 	// API operation (it is the command `datavenue check`); the page is for those who read the
 	// venue's own operations (metrics, parked engine events): its staff, clerks and auditors.
@@ -173,6 +185,18 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Get("/reviews", c.session(true), c.page("reviews"), c.reviews)
 	g.Get("/reviews/:id", c.session(true), c.page("application"), c.review)
 	g.Post("/reviews/:id", c.session(true), c.csrf, c.page("decide"), c.decide)
+	g.Get("/concurrences", c.session(true), c.page("concurrences"), c.concurrences)
+	g.Get("/concurrences/:id", c.session(true), c.page("concurrences"), c.concurrence)
+	g.Post("/concurrences/:id", c.session(true), c.csrf, c.page("concur"), c.concur)
+	g.Get("/approvals", c.session(true), c.page("approvals"), c.approvals)
+	g.Get("/approvals/:id", c.session(true), c.page("approvals"), c.approval)
+	g.Post("/approvals/:id", c.session(true), c.csrf, c.page("decideApproval"), c.decideApproval)
+	g.Get("/grants", c.session(true), c.page("grants"), c.grants)
+	g.Get("/grants/:id", c.session(true), c.page("grants"), c.grant)
+	g.Post("/grants/:id/:action", c.session(true), c.csrf, c.page("grants"), c.grantAction)
+	g.Get("/caps", c.session(true), c.page("caps"), c.caps)
+	g.Get("/caps/:id", c.session(true), c.page("caps"), c.capPage)
+	g.Post("/caps/:id", c.session(true), c.csrf, c.page("fileCap"), c.fileCap)
 	g.Get("/audit", c.session(true), c.page("audit"), c.auditTrail)
 	g.Get("/integrity", c.session(true), c.page("integrity"), c.integrity)
 }
