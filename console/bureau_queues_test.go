@@ -323,3 +323,40 @@ func TestBureauFilesACapInTheBrowser(t *testing.T) {
 		t.Error("the filing has no audit record")
 	}
 }
+
+// The data bureau assesses an authorised operator in the browser: the authorisation in force in
+// its queue, its scope and history beside the asset card and certificates, the assessment given
+// from the keyboard and shown in the record (API).
+func TestBureauAssessesAnAuthorisationInTheBrowser(t *testing.T) {
+	v := newVenue(t)
+	cert, err := v.client.Certify()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := newTab(t, newBrowser(t))
+	signInAs(t, v, tab, "demo-data_bureau", "#who")
+	run(t, tab, chromedp.Click(chromedp.CSS(`a[href="/console/grants"]`)), chromedp.WaitVisible(chromedp.CSS("#grants")))
+	mustContain(t, "the queue", textOf(t, tab, "#grants"), cert.Authorisation, "城市交通规划客流分析", "产业发展")
+	checkAccessibility(t, tab, "authorisations")
+	run(t, tab, chromedp.Click(chromedp.CSS(`a[href="/console/grants/`+cert.Authorisation+`"]`)), chromedp.WaitVisible(chromedp.CSS("#assess-form")))
+	mustContain(t, "the authorisation", textOf(t, tab, "#documents"), "仅限脱敏汇总数据", "授予", "尚无评估")
+	mustContain(t, "the asset card", textOf(t, tab, "#card"), cert.Asset.Name, "数据资源登记证书", "数据资产登记证书")
+	if !sideBySide(t, tab) {
+		t.Error("the asset card is not beside the authorisation")
+	}
+	checkAccessibility(t, tab, "authorisation")
+
+	run(t, tab, chromedp.SendKeys(chromedp.CSS("#period"), "2026-H2"), chromedp.Focus(chromedp.CSS("#result-satisfactory")), chromedp.KeyEvent(" "),
+		chromedp.SendKeys(chromedp.CSS("#comment"), "按约定场景运营，未见违规"),
+		chromedp.Focus(chromedp.CSS("#assess-submit")), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`#decision-done[data-done="assess"]`)))
+	mustContain(t, "the assessments", textOf(t, tab, "#assessments"), "2026-H2", "合格", "按约定场景运营，未见违规")
+	screenshot(t, tab, "bureau-grant")
+
+	got, err := venueclient.Result[client.Authorisation](v.client.API().GetAuthorisationWithResponse(context.Background(), cert.Authorisation, v.client.As(venueclient.DataBureau)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Assessments == nil || len(*got.Assessments) != 1 || (*got.Assessments)[0].Result != "satisfactory" {
+		t.Fatalf("the venue has the assessments %+v, want the one given", got.Assessments)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/config"
@@ -147,4 +149,23 @@ func TestOIDCClaimMapping(t *testing.T) {
 			t.Errorf("%s: no refused sign-in recorded with %s", tc.subject, tc.code)
 		}
 	}
+}
+
+// In a real browser the sign-out form's answer may take the person to the provider (the page's
+// Content-Security-Policy lets the form redirect there) and back to the sign-in page, both
+// sessions ended.
+func TestSignOutAtTheProviderInTheBrowser(t *testing.T) {
+	v := newVenue(t, idpUser{Subject: "wang.fang", Name: "王芳（市场部）", Role: datavenue.RoleBuyer, Org: venueclient.BuyerA.Org})
+	tab := newTab(t, newBrowser(t))
+	run(t, tab, chromedp.Navigate(v.URL+"/console/signin"), chromedp.WaitVisible(chromedp.CSS("#oidc-signin")),
+		chromedp.Click(chromedp.CSS("#oidc-signin")), chromedp.WaitVisible(chromedp.CSS("#idp-submit")),
+		chromedp.Click(chromedp.CSS("#idp-submit")), chromedp.WaitVisible(chromedp.CSS("#who")),
+		chromedp.Click(chromedp.CSS(`form[action="/console/signout"] button`)), chromedp.WaitVisible(chromedp.CSS("#oidc-signin")))
+	if got := v.idp.Logouts(); !slices.Equal(got, []string{"wang.fang"}) {
+		t.Errorf("the provider ended the sessions of %v, want [wang.fang]", got)
+	}
+	if loc := value(t, tab, chromedp.Location()); loc != v.URL+"/console/signin" {
+		t.Errorf("after signing out the browser is at %s, want the console's sign-in page", loc)
+	}
+	run(t, tab, chromedp.Navigate(v.URL+"/console/catalogue"), chromedp.WaitVisible(chromedp.CSS("#oidc-signin")))
 }
