@@ -183,27 +183,37 @@ func (o *oidcClient) logoutURL(ctx context.Context, idToken string) string {
 	return u.String()
 }
 
-// endSessionOrigin is the origin of the provider's end-session endpoint once discovered (""
-// before), for the pages' Content-Security-Policy: the sign-out form's redirect goes there.
-func (o *oidcClient) endSessionOrigin() string {
+// logoutOrigins are the origins the sign-out form's answer may redirect to, for the pages'
+// Content-Security-Policy: the issuer's (where end-session endpoints live, known before discovery,
+// so a page rendered after a restart still allows it) and, once discovered, the end-session
+// endpoint's when it lies elsewhere.
+func (o *oidcClient) logoutOrigins() string {
+	origins := origin(o.cfg.Issuer)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.meta == nil || o.meta.EndSessionEndpoint == "" {
-		return ""
+	if o.meta != nil && o.meta.EndSessionEndpoint != "" {
+		if e := origin(o.meta.EndSessionEndpoint); e != "" && e != origins {
+			origins += " " + e
+		}
 	}
-	u, err := url.Parse(o.meta.EndSessionEndpoint)
+	return origins
+}
+
+// origin is a URL's scheme://host[:port] ("" for one without a host).
+func origin(raw string) string {
+	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
 }
 
-// contentSecurity is the pages' policy; once the provider is known to offer RP-initiated logout,
-// its origin joins form-action, since the sign-out form's answer redirects there (browsers apply
-// form-action to a form's redirects too).
+// contentSecurity is the pages' policy; with a provider, its origin joins form-action, since the
+// sign-out form's answer redirects to its end-session endpoint (browsers apply form-action to a
+// form's redirects too).
 func (c *Console) contentSecurity() string {
 	if c.oidc != nil {
-		if o := c.oidc.endSessionOrigin(); o != "" {
+		if o := c.oidc.logoutOrigins(); o != "" {
 			return strings.Replace(contentSecurity, "form-action 'self'", "form-action 'self' "+o, 1)
 		}
 	}
