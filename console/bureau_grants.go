@@ -17,9 +17,10 @@ import (
 // Revoke (the API's assessAuthorisation and revokeAuthorisation).
 
 type grantsData struct {
-	Status string
-	Rows   []certificates.Authorisation
-	Next   string
+	CanGrant bool
+	Status   string
+	Rows     []certificates.Authorisation
+	Next     string
 }
 
 // grantStatuses are the queue's tabs.
@@ -27,7 +28,7 @@ var grantStatuses = []string{"active", "revoked", "expired"}
 
 func (c *Console) grants(ctx *fiber.Ctx) error {
 	l, s := lang(ctx), sessionOf(ctx)
-	d := grantsData{Status: ctx.Query("status", "active")}
+	d := grantsData{Status: ctx.Query("status", "active"), CanGrant: allowed("grant", s.Caller.Role)}
 	list, err := c.d.Grants.Authorisations(ctx.UserContext(), s.Caller, certificates.GrantFilter{Status: d.Status, After: ctx.Query("cursor"), Limit: listLimit})
 	if err != nil {
 		return err

@@ -26,7 +26,7 @@ import (
 // bureauPages are the queues' templates: each is parsed with the layout and the asset card
 // (bureau-card.html) they share.
 var bureauPages = []string{"bureau-concurrences", "bureau-concurrence", "bureau-approvals", "bureau-approval",
-	"bureau-grants", "bureau-grant", "bureau-caps", "bureau-cap"}
+	"bureau-grants", "bureau-grant", "bureau-grant-new", "bureau-caps", "bureau-cap"}
 
 func parseBureauPages(out map[string]*template.Template) {
 	for _, name := range bureauPages {

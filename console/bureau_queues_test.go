@@ -359,4 +359,75 @@ func TestBureauAssessesAnAuthorisationInTheBrowser(t *testing.T) {
 	if got.Assessments == nil || len(*got.Assessments) != 1 || (*got.Assessments)[0].Result != "satisfactory" {
 		t.Fatalf("the venue has the assessments %+v, want the one given", got.Assessments)
 	}
+
+	// The grant pages read as well as the others (the grant itself: TestBureauGrantsAnAuthorisation).
+	run(t, tab, chromedp.Navigate(v.URL+"/console/grants"), chromedp.WaitVisible(chromedp.CSS("#grant-new")),
+		chromedp.Click(chromedp.CSS("#grant-new")), chromedp.WaitVisible(chromedp.CSS("#certified")))
+	checkAccessibility(t, tab, "grant: certified assets")
+	run(t, tab, chromedp.Click(chromedp.CSS(`a[href="/console/grants/new?asset_id=`+cert.Asset.Id+`"]`)), chromedp.WaitVisible(chromedp.CSS("#grant-form")))
+	if !sideBySide(t, tab) {
+		t.Error("the asset card is not beside the grant form")
+	}
+	checkAccessibility(t, tab, "grant")
+}
+
+// The data bureau grants a scenario authorisation from the console: it picks the certified asset,
+// reads its card and certificate beside the form, is refused a grant naming no product type, and
+// grants one (API, audit).
+func TestBureauGrantsAnAuthorisation(t *testing.T) {
+	v := newVenue(t)
+	asset, app := v.application(t)
+	if _, err := venueclient.Result[client.ReviewResult](v.client.API().ReviewApplicationWithResponse(context.Background(), app.Id, nil, client.ReviewInput{
+		ValidUntil: venueclient.Date(time.Now().AddDate(1, 0, 0)), Items: venueclient.PassAll("legality", "product_info", "scenario_info", "security_risk")},
+		v.client.As(venueclient.DataBureau))); err != nil {
+		t.Fatal(err)
+	}
+	c := browserless(t)
+	devSignIn(t, v, c, "demo-data_bureau")
+	if _, body := get(t, c, v.URL+"/console/grants"); !strings.Contains(body, `href="/console/grants/new"`) {
+		t.Fatal("the authorisations page offers the data bureau no grant")
+	}
+	resp, body := get(t, c, v.URL+"/console/grants/new")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `/console/grants/new?asset_id=`+asset.Id) {
+		t.Fatalf("the certified assets = %d, lack %s:\n%s", resp.StatusCode, asset.Id, body)
+	}
+	_, body = get(t, c, v.URL+"/console/grants/new?asset_id="+asset.Id)
+	for _, want := range []string{`id="grant-form"`, `id="card"`, asset.Name, "数据资源登记证书", `value="` + string(venueclient.Operator.Org) + `"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the grant page lacks %q", want)
+		}
+	}
+	form := url.Values{"_csrf": {csrfOf(t, body)}, "asset_id": {asset.Id}, "operator_id": {string(venueclient.Operator.Org)},
+		"scenario": {"城市交通规划客流分析"}, "purpose": {"industry"}, "conditions": {"仅限脱敏汇总数据"}, "valid_until": {time.Now().AddDate(1, 0, 0).Format("2006-01-02")}}
+	if resp, body := post(t, c, v.URL+"/console/grants/new", form); resp.StatusCode != http.StatusUnprocessableEntity ||
+		!strings.Contains(body, "product_types") || !strings.Contains(body, `value="城市交通规划客流分析"`) {
+		t.Fatalf("a grant without product types = %d, want 422 naming them with the form kept:\n%s", resp.StatusCode, body)
+	}
+	form["product_types"] = []string{"dataset", "api_service"}
+	resp, _ = post(t, c, v.URL+"/console/grants/new", form)
+	loc := resp.Header.Get("Location")
+	id := strings.TrimSuffix(strings.TrimPrefix(loc, "/console/grants/"), "?done=granted")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(id, "aut_") {
+		t.Fatalf("grant = %d to %q, want 303 to the new authorisation", resp.StatusCode, loc)
+	}
+	got, err := venueclient.Result[client.Authorisation](v.client.API().GetAuthorisationWithResponse(context.Background(), id, v.client.As(venueclient.Operator)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "active" || got.OperatorId != string(venueclient.Operator.Org) || len(got.ProductTypes) != 2 || got.Conditions != "仅限脱敏汇总数据" {
+		t.Fatalf("the venue has the authorisation %+v, want the grant given", got)
+	}
+	if !audited(t, v, "authorisation", id, "authorisation.granted") {
+		t.Error("the grant has no audit record")
+	}
+	// Only the data bureau grants: the finance bureau's page and form are refused.
+	fin := browserless(t)
+	_, token := devSignIn(t, v, fin, "demo-finance_bureau")
+	if resp, _ := get(t, fin, v.URL+"/console/grants/new"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the finance bureau opening the grant page = %d, want 403", resp.StatusCode)
+	}
+	form.Set("_csrf", token)
+	if resp, _ := post(t, fin, v.URL+"/console/grants/new", form); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the finance bureau granting = %d, want 403", resp.StatusCode)
+	}
 }

@@ -122,6 +122,7 @@ var pageOps = map[string][]string{
 	"grants":         {"listAuthorisations", "getAuthorisation", "getAsset", "listCertificates"},
 	"assess":         {"assessAuthorisation"},
 	"revoke":         {"revokeAuthorisation"},
+	"grant":          {"grantAuthorisation", "listOrganisations", "getAsset", "listCertificates"},
 	"caps":           {"listProducts", "getProduct", "listCaps"},
 	"fileCap":        {"fileCap"},
 	// The auditor's: the audit trail, and the integrity of the books. The invariant check has no
@@ -192,6 +193,8 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Get("/approvals/:id", c.session(true), c.page("approvals"), c.approval)
 	g.Post("/approvals/:id", c.session(true), c.csrf, c.page("decideApproval"), c.decideApproval)
 	g.Get("/grants", c.session(true), c.page("grants"), c.grants)
+	g.Get("/grants/new", c.session(true), c.page("grant"), c.grantNew)
+	g.Post("/grants/new", c.session(true), c.csrf, c.page("grant"), c.grantAuthorisation)
 	g.Get("/grants/:id", c.session(true), c.page("grants"), c.grant)
 	g.Post("/grants/:id/:action", c.session(true), c.csrf, c.page("grants"), c.grantAction)
 	g.Get("/caps", c.session(true), c.page("caps"), c.caps)
