@@ -43,6 +43,8 @@ func (c *Console) grants(ctx *fiber.Ctx) error {
 type grantData struct {
 	Key       string // the assessment form's idempotency key (once)
 	RevokeKey string // the revocation form's
+	NarrowKey string // the narrowing form's
+	CanNarrow bool
 	G         certificates.Authorisation
 	Card      cardView
 	CanAssess bool
@@ -63,30 +65,42 @@ func (c *Console) renderGrant(ctx *fiber.Ctx, done, problem string, given form) 
 	if err != nil {
 		return err
 	}
-	d := grantData{Key: randomToken(), RevokeKey: randomToken(), G: g, CSRF: s.CSRF, Done: done, Problem: problem, Given: given,
-		CanAssess: allowed("assess", s.Caller.Role) && g.Status == "active", CanRevoke: allowed("revoke", s.Caller.Role) && g.Status == "active"}
+	d := grantData{Key: randomToken(), RevokeKey: randomToken(), NarrowKey: randomToken(), G: g, CSRF: s.CSRF, Done: done, Problem: problem, Given: given,
+		CanAssess: allowed("assess", s.Caller.Role) && g.Status == "active", CanRevoke: allowed("revoke", s.Caller.Role) && g.Status == "active",
+		CanNarrow: allowed("narrow", s.Caller.Role) && g.Status == "active"}
 	if d.Card, err = c.card(ctx, g.AssetID, 0); err != nil {
 		return err
 	}
 	return c.render(ctx, "bureau-grant", l.T("grant.title"), d)
 }
 
-// grantAction records an assessment or a revocation; a refusal is shown above the forms.
+// grantAction records an assessment, a narrowing or a revocation; a refusal is shown above the
+// forms, what was given kept.
 func (c *Console) grantAction(ctx *fiber.Ctx) error {
 	id, action := ctx.Params("id"), ctx.Params("action")
-	if action != "assess" && action != "revoke" {
+	if action != "assess" && action != "revoke" && action != "narrow" {
 		return fiber.ErrNotFound
 	}
 	if !allowed(action, sessionOf(ctx).Caller.Role) {
 		return datavenue.Forbidden("role_not_allowed", "the role may not "+action+" authorisations")
 	}
-	f := formOf(ctx, "period", "result", "comment", "reason")
+	f := formOf(ctx, "period", "result", "comment", "reason", "valid_until", "conditions")
+	var types []string
+	ctx.Request().PostArgs().VisitAll(func(k, v []byte) {
+		if string(k) == "product_types" {
+			types = append(types, string(v))
+		}
+	})
 	return c.once(ctx, func() error {
 		s, cx := sessionOf(ctx), ctx.UserContext()
 		var err error
-		if action == "assess" {
+		switch action {
+		case "assess":
 			_, err = c.d.Grants.Assess(cx, s.Caller, id, certificates.AssessInput{Period: f["period"], Result: f["result"], Comment: f["comment"]})
-		} else {
+		case "narrow":
+			_, err = c.d.Grants.Narrow(cx, s.Caller, id, certificates.NarrowInput{ProductTypes: types, ValidUntil: f["valid_until"],
+				Conditions: f["conditions"], Reason: f["reason"]})
+		default:
 			_, err = c.d.Grants.Revoke(cx, s.Caller, id, certificates.CancelInput{Reason: f["reason"]})
 		}
 		if err != nil {

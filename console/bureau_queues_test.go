@@ -248,6 +248,24 @@ func TestBureauAssessesAndRevokesAnAuthorisation(t *testing.T) {
 	if !strings.Contains(body, "需整改") || !strings.Contains(body, "脱敏抽检发现一处字段未处理") {
 		t.Errorf("the assessment is not shown:\n%s", body)
 	}
+	// Narrowing only takes away: a later end is refused; one product type fewer is recorded.
+	later := time.Now().AddDate(3, 0, 0).Format("2006-01-02")
+	if resp, body := post(t, c, page+"/narrow", url.Values{"_csrf": {token}, "product_types": {"dataset"}, "valid_until": {later},
+		"reason": {"整改期间收窄"}}); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "not_narrower") {
+		t.Fatalf("narrowing to a later end = %d, want 422 naming not_narrower", resp.StatusCode)
+	}
+	soon := time.Now().AddDate(0, 6, 0).Format("2006-01-02")
+	if resp, _ := post(t, c, page+"/narrow", url.Values{"_csrf": {token}, "product_types": {"dataset"}, "valid_until": {soon},
+		"conditions": {"仅限脱敏汇总数据；整改期间不得提供接口服务"}, "reason": {"整改期间收窄"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("narrow = %d, want 303", resp.StatusCode)
+	}
+	narrowed, err := venueclient.Result[client.Authorisation](v.client.API().GetAuthorisationWithResponse(context.Background(), cert.Authorisation, v.client.As(venueclient.DataBureau)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(narrowed.ProductTypes) != 1 || narrowed.ProductTypes[0] != "dataset" || narrowed.ValidUntil.Format("2006-01-02") != soon {
+		t.Fatalf("the venue has %v until %v after narrowing, want [dataset] until %s", narrowed.ProductTypes, narrowed.ValidUntil, soon)
+	}
 	if resp, body := post(t, c, page+"/revoke", url.Values{"_csrf": {token}}); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="decision-refused"`) {
 		t.Fatalf("revoking without a reason = %d, want 422 with the refusal shown", resp.StatusCode)
 	}
@@ -261,7 +279,7 @@ func TestBureauAssessesAndRevokesAnAuthorisation(t *testing.T) {
 	if got.Status != "revoked" || venueclient.Deref(got.RevocationReason) != "整改期满仍未达标" {
 		t.Fatalf("the venue has the authorisation %s (%v), want revoked with the reason", got.Status, got.RevocationReason)
 	}
-	for _, action := range []string{"authorisation.assessed", "authorisation.revoked"} {
+	for _, action := range []string{"authorisation.assessed", "authorisation.narrowed", "authorisation.revoked"} {
 		if !audited(t, v, "authorisation", cert.Authorisation, action) {
 			t.Errorf("no %s audit record", action)
 		}

@@ -122,6 +122,7 @@ var pageOps = map[string][]string{
 	"grants":         {"listAuthorisations", "getAuthorisation", "getAsset", "listCertificates"},
 	"assess":         {"assessAuthorisation"},
 	"revoke":         {"revokeAuthorisation"},
+	"narrow":         {"narrowAuthorisation"},
 	"grant":          {"grantAuthorisation", "listOrganisations", "getAsset", "listCertificates"},
 	"caps":           {"listProducts", "getProduct", "listCaps"},
 	"fileCap":        {"fileCap"},
