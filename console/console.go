@@ -216,8 +216,9 @@ func (c *Console) page(name string) fiber.Handler {
 }
 
 // contentSecurity lets pages load only the console's own scripts, styles and images, submit
-// forms only to the venue (and the identity provider, reached by a redirect after none: the OIDC
-// start is a link), and connect only back to the venue (the live feeds).
+// forms only to the venue (the OIDC start is a link; the sign-out form's redirect to the
+// provider's end-session endpoint adds the provider's origin: Console.contentSecurity), and
+// connect only back to the venue (the live feeds).
 const contentSecurity = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
