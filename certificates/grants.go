@@ -202,8 +202,11 @@ type GrantFilter struct {
 	Holder    datavenue.OrgID
 	Operator  datavenue.OrgID
 	Appraiser datavenue.OrgID
-	After     string // the last id of the previous page (newest first)
-	Limit     int
+	// Status keeps authorisations or approvals in one status ("": any): a bureau's queue of
+	// approvals waiting for its decision.
+	Status string
+	After  string // the last id of the previous page (newest first)
+	Limit  int
 }
 
 // GrantStore keeps authorisations, approvals and appraisals. Each write is one transaction with its

@@ -45,6 +45,11 @@ var Vars = []Var{
 	{"DATAVENUE_OIDC_CLIENT_ID", "", "the console's client id at the identity provider (the ID token's audience)"},
 	{"DATAVENUE_OIDC_CLIENT_SECRET", "", "the console's client secret at the identity provider (empty: a public client, PKCE only)"},
 	{"DATAVENUE_OIDC_REDIRECT_URL", "", "where the identity provider sends the browser back; empty: DATAVENUE_PUBLIC_URL + /console/signin/callback"},
+	{"DATAVENUE_OIDC_ROLE_CLAIM", "role", "the ID token claim holding the venue role (a string or a list of strings; e.g. roles)"},
+	{"DATAVENUE_OIDC_ORG_CLAIM", "org", "the ID token claim naming the organisation (e.g. dept_code, a unit code mapped by DATAVENUE_OIDC_ORG_MAP)"},
+	{"DATAVENUE_OIDC_ROLE_MAP", "", "the provider's role values as venue roles, provider=venue pairs separated by commas (e.g. data_bureau_staff=data_bureau,finance_staff=finance_bureau); set: only mapped values count"},
+	{"DATAVENUE_OIDC_ORG_MAP", "", "the provider's organisation values (unit codes) as venue organisation ids, code=org_id pairs separated by commas; set: an unmapped code is refused"},
+	{"DATAVENUE_OIDC_POST_LOGOUT_URL", "", "where the identity provider sends the browser after signing out (RP-initiated logout); empty: DATAVENUE_PUBLIC_URL + /console/signin"},
 	{"DATAVENUE_TOKEN_MAX_LIFETIME", "24h", "the longest lifetime (exp after iat) a bearer token may have; longer ones are refused (a Go duration)"},
 	{"DATAVENUE_BODY_LIMIT", "1048576", "largest accepted request body in bytes (larger gets 413)"},
 	{"DATAVENUE_RATE_PER_SECOND", "50", "authenticated requests per second allowed per organisation on average (0: no limit)"},
@@ -202,9 +207,16 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		return cfg, fmt.Errorf("DATAVENUE_PUBLIC_URL: want an absolute http or https URL such as https://data-exchange.example.cn")
 	}
 	cfg.OIDC = OIDC{Issuer: strings.TrimRight(get("DATAVENUE_OIDC_ISSUER"), "/"), ClientID: get("DATAVENUE_OIDC_CLIENT_ID"),
-		ClientSecret: get("DATAVENUE_OIDC_CLIENT_SECRET"), RedirectURL: get("DATAVENUE_OIDC_REDIRECT_URL")}
+		ClientSecret: get("DATAVENUE_OIDC_CLIENT_SECRET"), RedirectURL: get("DATAVENUE_OIDC_REDIRECT_URL"),
+		RoleClaim: get("DATAVENUE_OIDC_ROLE_CLAIM"), OrgClaim: get("DATAVENUE_OIDC_ORG_CLAIM"), PostLogoutURL: get("DATAVENUE_OIDC_POST_LOGOUT_URL")}
 	if cfg.OIDC.RedirectURL == "" {
 		cfg.OIDC.RedirectURL = cfg.PublicURL + "/console/signin/callback"
+	}
+	if cfg.OIDC.PostLogoutURL == "" {
+		cfg.OIDC.PostLogoutURL = cfg.PublicURL + "/console/signin"
+	}
+	if err := cfg.OIDC.parseMaps(get("DATAVENUE_OIDC_ROLE_MAP"), get("DATAVENUE_OIDC_ORG_MAP")); err != nil {
+		return cfg, err
 	}
 	if cfg.OIDC.Issuer != "" {
 		if u, err := url.Parse(cfg.OIDC.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -263,7 +275,15 @@ func Help() string {
 	return b.String()
 }
 
-// OIDC is the console's OpenID Connect client registration at an identity provider.
+// OIDC is the console's OpenID Connect client registration at an identity provider, and how its
+// claims are read (see oidc.go).
 type OIDC struct {
 	Issuer, ClientID, ClientSecret, RedirectURL string
+	// PostLogoutURL is where the provider sends the browser back after an RP-initiated logout.
+	PostLogoutURL string
+	// RoleClaim and OrgClaim name the ID token's claims that carry the role and the organisation.
+	RoleClaim, OrgClaim string
+	// RoleMap and OrgMap translate the provider's values into the venue's (nil: taken as they are).
+	RoleMap map[string]string
+	OrgMap  map[string]string
 }

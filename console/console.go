@@ -58,6 +58,8 @@ type Options struct {
 	// Buyer reads the buyer's lists the API has no list for (deposits, negotiations, an order's
 	// voucher; nil: those pages say the list is not available).
 	Buyer BuyerReads
+	// Audit records sign-ins, refused sign-ins and sign-outs in the venue's audit trail.
+	Audit AuditLog
 	// Secure marks the session cookie Secure: the venue is reached over TLS.
 	Secure bool
 	Clock  datavenue.Clock
@@ -113,6 +115,20 @@ var pageOps = map[string][]string{
 	"reviews":     {"listApplications"},
 	"application": {"getApplication", "getAsset"},
 	"decide":      {"reviewApplication"},
+	// The bureaus' other queues (bureau_*.go): the data bureau's concurrences, the finance
+	// bureau's approvals, the authorisations in force and the price caps, each with the
+	// operations its decisions call.
+	"concurrences":   {"listApplications", "getApplication", "getAsset", "listCertificates"},
+	"concur":         {"concur"},
+	"approvals":      {"listApprovals", "getApproval", "getAsset", "listCertificates"},
+	"decideApproval": {"decideApproval"},
+	"grants":         {"listAuthorisations", "getAuthorisation", "getAsset", "listCertificates"},
+	"assess":         {"assessAuthorisation"},
+	"revoke":         {"revokeAuthorisation"},
+	"narrow":         {"narrowAuthorisation"},
+	"grant":          {"grantAuthorisation", "listOrganisations", "getAsset", "listCertificates"},
+	"caps":           {"listProducts", "getProduct", "listCaps"},
+	"fileCap":        {"fileCap"},
 	// The auditor's: the audit trail, and the integrity of the books. The invariant check has no
 	// API operation (it is the command `datavenue check`); the page is for those who read the
 	// venue's own operations (metrics, parked engine events): its staff, clerks and auditors.
@@ -183,6 +199,20 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Get("/reviews", c.session(true), c.page("reviews"), c.reviews)
 	g.Get("/reviews/:id", c.session(true), c.page("application"), c.review)
 	g.Post("/reviews/:id", c.session(true), c.csrf, c.page("decide"), c.decide)
+	g.Get("/concurrences", c.session(true), c.page("concurrences"), c.concurrences)
+	g.Get("/concurrences/:id", c.session(true), c.page("concurrences"), c.concurrence)
+	g.Post("/concurrences/:id", c.session(true), c.csrf, c.page("concur"), c.concur)
+	g.Get("/approvals", c.session(true), c.page("approvals"), c.approvals)
+	g.Get("/approvals/:id", c.session(true), c.page("approvals"), c.approval)
+	g.Post("/approvals/:id", c.session(true), c.csrf, c.page("decideApproval"), c.decideApproval)
+	g.Get("/grants", c.session(true), c.page("grants"), c.grants)
+	g.Get("/grants/new", c.session(true), c.page("grant"), c.grantNew)
+	g.Post("/grants/new", c.session(true), c.csrf, c.page("grant"), c.grantAuthorisation)
+	g.Get("/grants/:id", c.session(true), c.page("grants"), c.grant)
+	g.Post("/grants/:id/:action", c.session(true), c.csrf, c.page("grants"), c.grantAction)
+	g.Get("/caps", c.session(true), c.page("caps"), c.caps)
+	g.Get("/caps/:id", c.session(true), c.page("caps"), c.capPage)
+	g.Post("/caps/:id", c.session(true), c.csrf, c.page("fileCap"), c.fileCap)
 	g.Get("/audit", c.session(true), c.page("audit"), c.auditTrail)
 	g.Get("/integrity", c.session(true), c.page("integrity"), c.integrity)
 	c.mountOperator(g)
@@ -211,15 +241,16 @@ func (c *Console) page(name string) fiber.Handler {
 }
 
 // contentSecurity lets pages load only the console's own scripts, styles and images, submit
-// forms only to the venue (and the identity provider, reached by a redirect after none: the OIDC
-// start is a link), and connect only back to the venue (the live feeds).
+// forms only to the venue (the OIDC start is a link; the sign-out form's redirect to the
+// provider's end-session endpoint adds the provider's origin: Console.contentSecurity), and
+// connect only back to the venue (the live feeds).
 const contentSecurity = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // guard sets the console's headers and turns every error of a console route into an HTML page
 // (the API's error handler would answer problem+json, which a person cannot read).
 func (c *Console) guard(ctx *fiber.Ctx) error {
-	ctx.Set(fiber.HeaderContentSecurityPolicy, contentSecurity)
+	ctx.Set(fiber.HeaderContentSecurityPolicy, c.contentSecurity())
 	ctx.Set(fiber.HeaderCacheControl, "no-store")
 	ctx.Set(fiber.HeaderXFrameOptions, "DENY")
 	ctx.Set(fiber.HeaderReferrerPolicy, "same-origin")

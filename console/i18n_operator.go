@@ -170,8 +170,8 @@ var operatorMessages = map[string][2]string{
 	"usage.none":              {"该年度没有计量使用记录。", "No metered use this year."},
 	"usage.unavailable":       {"本实例未提供使用量报表。", "The usage report is not available here."},
 	"unit.one_off":            {"一次性", "One-off"},
-	"unit.per_call":           {"按次", "Per call"},
-	"unit.per_time_unit":      {"按时长", "Per time unit"},
+	"unit.per_call":           {"按调用次数", "Per call"},
+	"unit.per_time_unit":      {"按服务时长", "Per unit of time"},
 	"unit.per_volume":         {"按数据量", "Per volume"},
 }
 

@@ -34,10 +34,19 @@ type testIdP struct {
 	clientSecret string
 	users        []idpUser
 	now          func() time.Time // the venue's clock: a test may set it behind
+	postLogout   string           // the console's registered post-logout redirect URI
 
 	mu        sync.Mutex
 	codes     map[string]grant
-	exchanged int // token requests that succeeded
+	exchanged int      // token requests that succeeded
+	logouts   []string // subjects signed out at the provider (RP-initiated logout)
+}
+
+// Logouts are the subjects whose sessions the provider ended at the console's request.
+func (p *testIdP) Logouts() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.logouts...)
 }
 
 // Exchanged is how many codes the provider exchanged for tokens.
@@ -52,6 +61,9 @@ type idpUser struct {
 	Subject, Name string
 	Role          datavenue.Role
 	Org           datavenue.OrgID
+	// Claims, when set, are the ID token's claims instead of role and org: a provider that names
+	// them its own way (a list of roles, a unit code).
+	Claims map[string]any
 }
 
 type grant struct {
@@ -74,6 +86,7 @@ func newTestIdP(t *testing.T, users ...idpUser) *testIdP {
 	mux.HandleFunc("POST /authorize", p.authorize)
 	mux.HandleFunc("POST /token", p.token)
 	mux.HandleFunc("GET /jwks", p.jwks)
+	mux.HandleFunc("GET /logout", p.endSession)
 	p.Server = httptest.NewServer(mux)
 	t.Cleanup(p.Close)
 	return p
@@ -81,7 +94,7 @@ func newTestIdP(t *testing.T, users ...idpUser) *testIdP {
 
 func (p *testIdP) discovery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"issuer": p.URL, "authorization_endpoint": p.URL + "/authorize", "token_endpoint": p.URL + "/token",
-		"jwks_uri": p.URL + "/jwks", "response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
+		"jwks_uri": p.URL + "/jwks", "end_session_endpoint": p.URL + "/logout", "response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"}, "code_challenge_methods_supported": []string{"S256"}})
 }
 
@@ -155,6 +168,13 @@ func (p *testIdP) token(w http.ResponseWriter, r *http.Request) {
 	now := p.now()
 	claims := jwt.MapClaims{"iss": p.URL, "sub": g.user.Subject, "aud": p.clientID, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 		"nonce": g.nonce, "name": g.user.Name, "role": string(g.user.Role), "org": string(g.user.Org)}
+	if g.user.Claims != nil {
+		delete(claims, "role")
+		delete(claims, "org")
+		for k, v := range g.user.Claims {
+			claims[k] = v
+		}
+	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = p.kid
 	signed, err := tok.SignedString(p.key)
@@ -166,6 +186,25 @@ func (p *testIdP) token(w http.ResponseWriter, r *http.Request) {
 	p.exchanged++
 	p.mu.Unlock()
 	writeJSON(w, map[string]any{"access_token": rand.Text(), "token_type": "Bearer", "expires_in": 300, "id_token": signed})
+}
+
+// endSession is RP-initiated logout: the hint must be an ID token this provider issued to the
+// console, the return address the console's registered one; the subject's session ends and the
+// browser goes back.
+func (p *testIdP) endSession(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	tok, err := jwt.Parse(q.Get("id_token_hint"), func(*jwt.Token) (any, error) { return &p.key.PublicKey, nil },
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithAudience(p.clientID), jwt.WithIssuer(p.URL), jwt.WithoutClaimsValidation())
+	back := q.Get("post_logout_redirect_uri")
+	if err != nil || q.Get("client_id") != p.clientID || back != p.postLogout {
+		http.Error(w, "bad logout request", http.StatusBadRequest)
+		return
+	}
+	sub, _ := tok.Claims.GetSubject()
+	p.mu.Lock()
+	p.logouts = append(p.logouts, sub)
+	p.mu.Unlock()
+	http.Redirect(w, r, back, http.StatusFound)
 }
 
 func (p *testIdP) jwks(w http.ResponseWriter, r *http.Request) {

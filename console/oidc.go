@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +26,12 @@ type OIDCConfig struct {
 	ClientID     string
 	ClientSecret string // empty: a public client (PKCE alone)
 	RedirectURL  string
+	// PostLogoutURL is where the provider sends the browser back after an RP-initiated logout
+	// ("": the redirect URL's sign-in page).
+	PostLogoutURL string
+	// Claims says which ID token claims carry the role and the organisation, and how the
+	// provider's values become the venue's (the zero value: "role" and "org", as they are).
+	Claims ClaimMapping
 	// HTTP reaches the provider (nil: a client with a 10 s timeout).
 	HTTP *http.Client
 }
@@ -45,11 +53,17 @@ type providerMeta struct {
 	AuthorizationEndpoint string `json:"authorization_endpoint"`
 	TokenEndpoint         string `json:"token_endpoint"`
 	JWKSURI               string `json:"jwks_uri"`
+	// EndSessionEndpoint is the provider's RP-initiated logout (OpenID Connect RP-Initiated
+	// Logout 1.0); empty: signing out ends the venue's session only.
+	EndSessionEndpoint string `json:"end_session_endpoint"`
 }
 
 func newOIDCClient(cfg OIDCConfig) *oidcClient {
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.PostLogoutURL == "" {
+		cfg.PostLogoutURL = strings.TrimSuffix(cfg.RedirectURL, "/callback")
 	}
 	return &oidcClient{cfg: cfg}
 }
@@ -102,51 +116,106 @@ func (o *oidcClient) authURL(ctx context.Context, p Pending) (string, error) {
 	return conf.AuthCodeURL(p.State, oauth2.S256ChallengeOption(p.Verifier), oauth2.SetAuthURLParam("nonce", p.Nonce)), nil
 }
 
-// idClaims are the ID token's claims the console reads: the registered ones, the nonce, and the
-// venue's role and organisation claims (the same names as a bearer token's).
-type idClaims struct {
-	jwt.RegisteredClaims
-	Nonce string          `json:"nonce"`
-	Role  datavenue.Role  `json:"role"`
-	Org   datavenue.OrgID `json:"org"`
+// oidcIdentity is who a verified ID token names: its subject and issuer, the organisation, and
+// the venue roles its role claim maps to, in the claim's order (a provider may list several; the
+// role gate picks the first the organisation holds). IDToken is the raw token, kept in the
+// server-side session only, as the id_token_hint of a logout at the provider.
+type oidcIdentity struct {
+	Subject, Issuer string
+	Org             datavenue.OrgID
+	Roles           []datavenue.Role
+	IDToken         string
 }
 
 // exchange trades the code for tokens (sending the PKCE verifier), verifies the ID token and
-// returns the caller it names. Only the ID token is read; no token is kept or sent to the browser.
-func (o *oidcClient) exchange(ctx context.Context, code string, p Pending, now func() time.Time) (datavenue.Caller, error) {
+// returns the identity it names. Only the ID token is read; no token is sent to the browser.
+func (o *oidcClient) exchange(ctx context.Context, code string, p Pending, now func() time.Time) (oidcIdentity, error) {
 	m, err := o.discover(ctx)
 	if err != nil {
-		return datavenue.Caller{}, err
+		return oidcIdentity{}, err
 	}
 	conf := o.oauth(m)
 	tok, err := conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, o.cfg.HTTP), code, oauth2.VerifierOption(p.Verifier))
 	if err != nil {
-		return datavenue.Caller{}, datavenue.Unauthorized("oidc_exchange_failed", "the identity provider refused the sign-in code")
+		return oidcIdentity{}, datavenue.Unauthorized("oidc_exchange_failed", "the identity provider refused the sign-in code")
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return datavenue.Caller{}, datavenue.Unauthorized("oidc_no_id_token", "the identity provider sent no ID token")
+		return oidcIdentity{}, datavenue.Unauthorized("oidc_no_id_token", "the identity provider sent no ID token")
 	}
-	var claims idClaims
+	// A map, not a struct: which claims carry the role and the organisation is configuration.
+	claims := jwt.MapClaims{}
 	parser := jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg(), jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(m.Issuer), jwt.WithAudience(o.cfg.ClientID), jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
 		jwt.WithLeeway(30*time.Second), jwt.WithTimeFunc(now))
-	if _, err := parser.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
+	if _, err := parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		return o.keys.PublicKey(kid)
 	}); err != nil {
-		return datavenue.Caller{}, datavenue.Unauthorized("oidc_id_token_invalid", "the ID token did not verify: "+err.Error())
+		return oidcIdentity{}, datavenue.Unauthorized("oidc_id_token_invalid", "the ID token did not verify: "+err.Error())
 	}
-	if subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(p.Nonce)) != 1 {
-		return datavenue.Caller{}, datavenue.Unauthorized("oidc_nonce_mismatch", "the ID token was not issued for this sign-in")
+	nonce, _ := claims["nonce"].(string)
+	if subtle.ConstantTimeCompare([]byte(nonce), []byte(p.Nonce)) != 1 {
+		return oidcIdentity{}, datavenue.Unauthorized("oidc_nonce_mismatch", "the ID token was not issued for this sign-in")
 	}
-	// The same rules as a bearer token's claims (auth.Verifier): a venue role, an organisation
-	// and a subject; the role gate then checks the organisation holds the role.
-	if !claims.Role.Valid() {
-		return datavenue.Caller{}, datavenue.Unauthorized("token_bad_role", "the ID token's role claim is not a venue role")
+	subject, _ := claims.GetSubject()
+	id, err := o.cfg.Claims.identity(claims, subject)
+	id.Issuer, id.IDToken = m.Issuer, raw
+	return id, err
+}
+
+// logoutURL is the provider's end-session endpoint with the ID token as the hint and the venue's
+// sign-in page to come back to; "" when the provider has no such endpoint (or was never reached).
+func (o *oidcClient) logoutURL(ctx context.Context, idToken string) string {
+	m, err := o.discover(ctx)
+	if err != nil || m.EndSessionEndpoint == "" || idToken == "" {
+		return ""
 	}
-	if !datavenue.HasPrefix(string(claims.Org), "org") || claims.Subject == "" {
-		return datavenue.Caller{}, datavenue.Unauthorized("token_bad_claims", "the ID token must name a subject and the organisation it acts for")
+	u, err := url.Parse(m.EndSessionEndpoint)
+	if err != nil {
+		return ""
 	}
-	return datavenue.Caller{Subject: claims.Subject, Issuer: claims.Issuer, Role: claims.Role, Org: claims.Org}, nil
+	q := u.Query()
+	q.Set("id_token_hint", idToken)
+	q.Set("post_logout_redirect_uri", o.cfg.PostLogoutURL)
+	q.Set("client_id", o.cfg.ClientID)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// logoutOrigins are the origins the sign-out form's answer may redirect to, for the pages'
+// Content-Security-Policy: the issuer's (where end-session endpoints live, known before discovery,
+// so a page rendered after a restart still allows it) and, once discovered, the end-session
+// endpoint's when it lies elsewhere.
+func (o *oidcClient) logoutOrigins() string {
+	origins := origin(o.cfg.Issuer)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.meta != nil && o.meta.EndSessionEndpoint != "" {
+		if e := origin(o.meta.EndSessionEndpoint); e != "" && e != origins {
+			origins += " " + e
+		}
+	}
+	return origins
+}
+
+// origin is a URL's scheme://host[:port] ("" for one without a host).
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// contentSecurity is the pages' policy; with a provider, its origin joins form-action, since the
+// sign-out form's answer redirects to its end-session endpoint (browsers apply form-action to a
+// form's redirects too).
+func (c *Console) contentSecurity() string {
+	if c.oidc != nil {
+		if o := c.oidc.logoutOrigins(); o != "" {
+			return strings.Replace(contentSecurity, "form-action 'self'", "form-action 'self' "+o, 1)
+		}
+	}
+	return contentSecurity
 }

@@ -101,7 +101,7 @@ func (c *Console) openAuction(ctx *fiber.Ctx) error {
 	// Only the product and, for a sealed auction, whether bids may be revised are chosen here: the
 	// terms are the price version's (the service reads them), so the form cannot send others.
 	in := matching.CreateInput{ProductID: ctx.FormValue("product_id"), Revisable: ctx.FormValue("revisable") == "on"}
-	err := c.once(ctx, string(ctx.Body()), func() (string, error) {
+	err := c.onceTo(ctx, func() (string, error) {
 		r, err := c.d.Auctions.Create(ctx.UserContext(), s.Caller, in)
 		return Prefix + "/auctions/" + r.ID, err
 	})

@@ -90,7 +90,7 @@ func (c *Console) deliver(ctx *fiber.Ctx) error {
 	case "sandbox":
 		dl.Account = proof
 	}
-	err := c.once(ctx, string(ctx.Body()), func() (string, error) {
+	err := c.onceTo(ctx, func() (string, error) {
 		_, err := c.d.Vouchers.Deliver(ctx.UserContext(), s.Caller, id, dl)
 		return Prefix + "/manage/orders?delivered=" + id, err
 	})

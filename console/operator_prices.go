@@ -108,7 +108,7 @@ func (c *Console) changePrice(ctx *fiber.Ctx) error {
 	// The product is read again here rather than trusted from the page: the change is made to the
 	// version current now, and the gate decides on it inside the service's transaction.
 	var version int
-	err = c.once(ctx, string(ctx.Body()), func() (string, error) {
+	err = c.onceTo(ctx, func() (string, error) {
 		q, err := c.d.Listing.ChangePrice(cx, s.Caller, id, listing.PriceInput{Pricing: in, Reason: sent["reason"]})
 		version = q.PriceVersion
 		return Prefix + "/manage/prices/" + id + "?changed=" + strconv.Itoa(version), err

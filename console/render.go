@@ -45,6 +45,8 @@ func nav(l Lang, s *Session, path string) []navItem {
 // with work set, do the work it is for: everyone may list products, only operators publish).
 var menu = []menuItem{
 	{page: "products", path: "/manage/products", work: "publish"}, {page: "reviews", path: "/reviews", work: "decide"},
+	{page: "concurrences", path: "/concurrences", work: "concur"}, {page: "approvals", path: "/approvals", work: "decideApproval"},
+	{page: "grants", path: "/grants", work: "assess"}, {page: "caps", path: "/caps", work: "fileCap"},
 	{page: "obligations", path: "/obligations"}, {page: "payments", path: "/payments"}, {page: "import", path: "/imports/new"}, {page: "exceptions", path: "/exceptions"},
 	{page: "ledger", path: "/ledger"}, {page: "integrity", path: "/integrity"}, {page: "audit", path: "/audit", work: "integrity"},
 	{page: "catalogue", path: "/catalogue"},
@@ -93,6 +95,7 @@ func parsePages() map[string]*template.Template {
 	for _, name := range pageNames {
 		out[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
+	parseBureauPages(out)
 	return out
 }
 

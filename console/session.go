@@ -23,7 +23,10 @@ type Session struct {
 	// checked against.
 	CSRF string `json:"csrf"`
 	// Pending is an OpenID Connect sign-in under way (state, nonce, PKCE verifier).
-	Pending *Pending  `json:"pending,omitempty"`
+	Pending *Pending `json:"pending,omitempty"`
+	// IDToken is the provider's ID token of an OIDC sign-in: the id_token_hint of the logout at
+	// the provider. It stays on the server with the rest of the session.
+	IDToken string    `json:"id_token,omitempty"`
 	Created time.Time `json:"created"`
 }
 
@@ -150,7 +153,7 @@ func sessionOf(ctx *fiber.Ctx) *Session {
 
 // signIn replaces the browser's session by a new one for caller: a new id (so an id planted
 // before sign-in is worth nothing after it) and a new CSRF token.
-func (c *Console) signIn(ctx *fiber.Ctx, caller datavenue.Caller) error {
+func (c *Console) signIn(ctx *fiber.Ctx, caller datavenue.Caller, method, idToken string) error {
 	if err := c.d.Roles.Check(ctx.UserContext(), caller); err != nil {
 		return err
 	}
@@ -167,7 +170,11 @@ func (c *Console) signIn(ctx *fiber.Ctx, caller datavenue.Caller) error {
 		}
 	}
 	id := randomToken()
-	s := Session{Caller: caller, OrgName: name, CSRF: randomToken(), Created: c.now()}
+	s := Session{Caller: caller, OrgName: name, CSRF: randomToken(), Created: c.now(), IDToken: idToken}
+	// Recorded before the session exists: a sign-in the trail does not show must not happen.
+	if err := c.audit(ctx, caller, "console.signin", id, map[string]any{"method": method}); err != nil {
+		return err
+	}
 	if err := c.o.Sessions.Put(ctx.UserContext(), id, s, signedInTTL); err != nil {
 		return err
 	}

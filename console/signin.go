@@ -40,11 +40,13 @@ func (c *Console) devSignIn(ctx *fiber.Ctx) error {
 	}
 	i := slices.IndexFunc(c.o.Dev, func(id Identity) bool { return id.Subject == ctx.FormValue("identity") })
 	if i < 0 {
-		return datavenue.Invalid("validation_failed", "choose one of the listed identities")
+		return c.refused(ctx, "dev", datavenue.Caller{Subject: ctx.FormValue("identity"), Issuer: c.o.DevIssuer},
+			datavenue.Invalid("validation_failed", "choose one of the listed identities"))
 	}
 	id := c.o.Dev[i]
-	if err := c.signIn(ctx, datavenue.Caller{Subject: id.Subject, Issuer: c.o.DevIssuer, Role: id.Role, Org: id.Org}); err != nil {
-		return err
+	caller := datavenue.Caller{Subject: id.Subject, Issuer: c.o.DevIssuer, Role: id.Role, Org: id.Org}
+	if err := c.signIn(ctx, caller, "dev", ""); err != nil {
+		return c.refused(ctx, "dev", caller, err)
 	}
 	return ctx.Redirect(home(id.Role), fiber.StatusSeeOther)
 }
@@ -80,8 +82,9 @@ func (c *Console) oidcCallback(ctx *fiber.Ctx) error {
 	}
 	s := sessionOf(ctx)
 	p := s.Pending
+	unknown := datavenue.Caller{Subject: "anonymous", Issuer: c.oidc.cfg.Issuer}
 	if p == nil || ctx.Query("state") == "" || ctx.Query("state") != p.State || c.now().Sub(p.Started) > pendingLimit {
-		return datavenue.Unauthorized("oidc_state_mismatch", "this sign-in was not started here, or took too long: start again")
+		return c.refused(ctx, "oidc", unknown, datavenue.Unauthorized("oidc_state_mismatch", "this sign-in was not started here, or took too long: start again"))
 	}
 	// The pending sign-in is used once, whatever happens next.
 	s.Pending = nil
@@ -89,22 +92,56 @@ func (c *Console) oidcCallback(ctx *fiber.Ctx) error {
 		return err
 	}
 	if e := ctx.Query("error"); e != "" {
-		return datavenue.Unauthorized("oidc_refused", "the identity provider refused the sign-in: "+e)
+		return c.refused(ctx, "oidc", unknown, datavenue.Unauthorized("oidc_refused", "the identity provider refused the sign-in: "+e))
 	}
-	caller, err := c.oidc.exchange(ctx.UserContext(), ctx.Query("code"), *p, c.now)
+	id, err := c.oidc.exchange(ctx.UserContext(), ctx.Query("code"), *p, c.now)
 	if err != nil {
-		return err
+		if id.Subject != "" {
+			unknown.Subject, unknown.Org = id.Subject, id.Org
+		}
+		return c.refused(ctx, "oidc", unknown, err)
 	}
-	if err := c.signIn(ctx, caller); err != nil {
-		return err
+	caller := c.pickRole(ctx, id)
+	if err := c.signIn(ctx, caller, "oidc", id.IDToken); err != nil {
+		return c.refused(ctx, "oidc", caller, err)
 	}
 	return ctx.Redirect(home(caller.Role), fiber.StatusSeeOther)
 }
 
+// signOut ends the venue's session and, for a person who signed in at a provider that offers
+// RP-initiated logout (end_session_endpoint), sends the browser there to end the provider's
+// session too (with the ID token as id_token_hint, and the sign-in page to come back to);
+// otherwise back to the sign-in page. The sign-out is audited first: a sign-out that cannot be
+// recorded does not happen.
 func (c *Console) signOut(ctx *fiber.Ctx) error {
-	if err := c.o.Sessions.Delete(ctx.UserContext(), ctx.Locals(localSID).(string)); err != nil {
+	s, sid := sessionOf(ctx), ctx.Locals(localSID).(string)
+	to := Prefix + "/signin"
+	if c.oidc != nil && s.IDToken != "" {
+		if u := c.oidc.logoutURL(ctx.UserContext(), s.IDToken); u != "" {
+			to = u
+		}
+	}
+	if err := c.audit(ctx, s.Caller, "console.signout", sid, map[string]any{"at_provider": to != Prefix+"/signin"}); err != nil {
+		return err
+	}
+	if err := c.o.Sessions.Delete(ctx.UserContext(), sid); err != nil {
 		return err
 	}
 	c.clearCookie(ctx)
-	return ctx.Redirect(Prefix+"/signin", fiber.StatusSeeOther)
+	return ctx.Redirect(to, fiber.StatusSeeOther)
+}
+
+// pickRole is the caller an OIDC identity signs in as: its first role (in the claim's order) that
+// the role gate finds the organisation holding, or its first role when none is (the gate then
+// refuses it at sign-in, with its reason).
+func (c *Console) pickRole(ctx *fiber.Ctx, id oidcIdentity) datavenue.Caller {
+	caller := datavenue.Caller{Subject: id.Subject, Issuer: id.Issuer, Org: id.Org, Role: id.Roles[0]}
+	for _, r := range id.Roles {
+		try := caller
+		try.Role = r
+		if c.d.Roles.Check(ctx.UserContext(), try) == nil {
+			return try
+		}
+	}
+	return caller
 }

@@ -56,6 +56,10 @@ const meteringSecret = "console-test-metering-secret"
 // devIssuer is whether the test venue trusts its development issuer (DATAVENUE_DEV_ISSUER).
 var devIssuer = true
 
+// oidcClaims is how the test venue reads its provider's claims (DATAVENUE_OIDC_ROLE_CLAIM and
+// the others): the zero value reads role and org as they are.
+var oidcClaims config.OIDC
+
 // demoIdentities are the development sign-in's identities: the demo users, as `datavenue serve`
 // lists them.
 func demoIdentities() []console.Identity {
@@ -100,7 +104,10 @@ func newVenueAt(t testing.TB, clock datavenue.Clock, users ...idpUser) *venue {
 		ProjectionLagLimit: 30 * time.Second, BodyLimit: 1 << 20, ImportLimit: 8 << 20, PublicURL: base, MeteringSecret: meteringSecret}
 	if tt, ok := t.(*testing.T); ok {
 		idp = newTestIdP(tt, users...)
-		cfg.OIDC = config.OIDC{Issuer: idp.URL, ClientID: idp.clientID, ClientSecret: idp.clientSecret, RedirectURL: base + "/console/signin/callback"}
+		cfg.OIDC = config.OIDC{Issuer: idp.URL, ClientID: idp.clientID, ClientSecret: idp.clientSecret, RedirectURL: base + "/console/signin/callback",
+			PostLogoutURL: base + "/console/signin", RoleClaim: oidcClaims.RoleClaim, OrgClaim: oidcClaims.OrgClaim,
+			RoleMap: oidcClaims.RoleMap, OrgMap: oidcClaims.OrgMap}
+		idp.postLogout = cfg.OIDC.PostLogoutURL
 	}
 	wired, err := wiring.New(cfg, wiring.Backends{DB: db, Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}, Keyring: kr,
 		Issuers: map[string]auth.KeySource{issuer: kr}}, wiring.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -156,6 +156,17 @@ func appendAudit(ctx context.Context, tx pgx.Tx, action, resourceType, resourceI
 	return err
 }
 
+// Record appends one audit record on its own, for an action that changes no table of the venue
+// (a console sign-in or sign-out): one statement, so one transaction. The caller comes from ctx.
+func (db AuditStore) Record(ctx context.Context, action, resourceType, resourceID string, detail any) error {
+	sql, args, err := auditStatement(ctx, action, resourceType, resourceID, detail)
+	if err != nil {
+		return err
+	}
+	_, err = db.Pool.Exec(ctx, sql, args...)
+	return interpretError(err)
+}
+
 // Events lists audit events, newest first.
 // Keyset paging on the bigserial id (f.Before is the last id of the previous page) keeps a page
 // stable while new events are appended; an empty filter string or zero disables that condition,

@@ -112,8 +112,8 @@ func authorisationFrom(ctx context.Context, q querier, id string) (certificates.
 // Authorisations lists authorisations, newest first.
 func (db CertificateStore) Authorisations(ctx context.Context, f certificates.GrantFilter) ([]certificates.Authorisation, error) {
 	rows, err := db.Pool.Query(ctx, authorisationSelect+`WHERE ($1 = '' OR g.asset_id = $1) AND ($2 = '' OR a.holder_id = $2)
-		AND ($3 = '' OR g.operator_id = $3) AND ($5 = '' OR g.id < $5) ORDER BY g.id DESC LIMIT $4`,
-		string(f.AssetID), string(f.Holder), string(f.Operator), clampLimit(f.Limit), f.After)
+		AND ($3 = '' OR g.operator_id = $3) AND ($5 = '' OR g.id < $5) AND ($6 = '' OR g.status = $6) ORDER BY g.id DESC LIMIT $4`,
+		string(f.AssetID), string(f.Holder), string(f.Operator), clampLimit(f.Limit), f.After, f.Status)
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -256,7 +256,7 @@ func approvalFrom(ctx context.Context, q querier, id string) (certificates.Appro
 // Approvals lists approvals, newest first.
 func (db CertificateStore) Approvals(ctx context.Context, f certificates.GrantFilter) ([]certificates.Approval, error) {
 	rows, err := db.Pool.Query(ctx, approvalSelect+`WHERE ($1 = '' OR asset_id = $1) AND ($2 = '' OR holder_id = $2)
-		AND ($4 = '' OR id < $4) ORDER BY id DESC LIMIT $3`, string(f.AssetID), string(f.Holder), clampLimit(f.Limit), f.After)
+		AND ($4 = '' OR id < $4) AND ($5 = '' OR status = $5) ORDER BY id DESC LIMIT $3`, string(f.AssetID), string(f.Holder), clampLimit(f.Limit), f.After, f.Status)
 	if err != nil {
 		return nil, interpretError(err)
 	}

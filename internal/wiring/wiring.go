@@ -196,7 +196,7 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 // Secure cookies when the venue's public URL is https.
 func newConsole(cfg config.Config, b Backends, opts Options, deps api.Deps, clock datavenue.Clock, logger *slog.Logger) *console.Console {
 	o := console.Options{Sessions: redisstore.Sessions{Redis: b.Redis, Prefix: b.Keys.Prefix},
-		Secure: strings.HasPrefix(cfg.PublicURL, "https://"), Clock: clock, Logger: logger, Buyer: b.DB.BuyerReads(),
+		Secure: strings.HasPrefix(cfg.PublicURL, "https://"), Clock: clock, Logger: logger, Buyer: b.DB.BuyerReads(), Audit: b.DB.Audit(),
 		Integrity: func(ctx context.Context) ([]console.Invariant, error) {
 			list, err := b.DB.CheckAll(ctx, b.Keyring)
 			out := make([]console.Invariant, len(list))
@@ -210,9 +210,25 @@ func newConsole(cfg config.Config, b Backends, opts Options, deps api.Deps, cloc
 	}
 	if cfg.OIDC.Issuer != "" {
 		o.OIDC = &console.OIDCConfig{Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID, ClientSecret: cfg.OIDC.ClientSecret,
-			RedirectURL: cfg.OIDC.RedirectURL, HTTP: opts.OIDCClient}
+			RedirectURL: cfg.OIDC.RedirectURL, PostLogoutURL: cfg.OIDC.PostLogoutURL, HTTP: opts.OIDCClient,
+			Claims: console.ClaimMapping{RoleClaim: cfg.OIDC.RoleClaim, OrgClaim: cfg.OIDC.OrgClaim}}
+		for from, to := range cfg.OIDC.RoleMap {
+			o.OIDC.Claims.RoleMap = mapSet(o.OIDC.Claims.RoleMap, from, datavenue.Role(to))
+		}
+		for from, to := range cfg.OIDC.OrgMap {
+			o.OIDC.Claims.OrgMap = mapSet(o.OIDC.Claims.OrgMap, from, datavenue.OrgID(to))
+		}
 	}
 	return console.New(deps, o)
+}
+
+// mapSet sets m[k] = v, making m first when it is nil (a nil claim map means "no mapping").
+func mapSet[K comparable, V any](m map[K]V, k K, v V) map[K]V {
+	if m == nil {
+		m = map[K]V{}
+	}
+	m[k] = v
+	return m
 }
 
 // rateLimiter is the per-organisation request budget in Redis (nil: DATAVENUE_RATE_PER_SECOND=0,
