@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -98,6 +100,9 @@ func (c *Console) session(signedIn bool) fiber.Handler {
 		if signedIn && (!found || !s.SignedIn()) {
 			return ctx.Redirect(Prefix+"/signin", fiber.StatusSeeOther)
 		}
+		if err := c.spend(ctx, s, found); err != nil {
+			return err
+		}
 		if !found {
 			id, s = randomToken(), Session{CSRF: randomToken(), Created: c.now()}
 			if err := c.o.Sessions.Put(ctx.UserContext(), id, s, anonymousTTL); err != nil {
@@ -119,6 +124,35 @@ func (c *Console) session(signedIn bool) fiber.Handler {
 		ctx.Locals(localSID, id)
 		return ctx.Next()
 	}
+}
+
+// spend takes one request from a budget the API's limiter keeps (the same cells in Redis): a
+// signed-in person's organisation's, shared with its API calls, so the console is no way around the
+// organisation's limit; anyone else's address's (the sign-in pages: refused sign-ins are audited,
+// and an anonymous session is written, so without a limit a client could grow both without end).
+// It runs before an anonymous session is made. A limiter that is down lets the request through,
+// as the API's does: refusing every page because the limiter is down would make a small outage a
+// total one.
+func (c *Console) spend(ctx *fiber.Ctx, s Session, found bool) error {
+	rl := c.d.RateLimiter
+	if rl == nil {
+		return nil
+	}
+	key := "ip:" + ctx.IP()
+	if found && s.SignedIn() {
+		key = string(s.Caller.Org)
+	}
+	ok, retry, err := rl.Allow(ctx.UserContext(), key)
+	if err != nil {
+		c.o.Logger.WarnContext(ctx.UserContext(), "console: rate limiter unavailable; request let through", "error", err.Error())
+		return nil
+	}
+	if !ok {
+		ctx.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "rate_limited",
+			Message: "too many requests from your organisation (or, before signing in, your address); retry after the time in Retry-After"}
+	}
+	return nil
 }
 
 // errCSRF is a form without this session's token.

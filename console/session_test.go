@@ -8,8 +8,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/config"
 	"github.com/datavenue/datavenue/internal/venueclient"
 )
 
@@ -199,5 +201,50 @@ func TestNoDevelopmentSignInWithoutTheDevelopmentIssuer(t *testing.T) {
 	}
 	if resp, _ := post(t, c, v.URL+"/console/signin/dev", url.Values{"identity": {"demo-buyer"}}); resp.StatusCode == http.StatusSeeOther {
 		t.Fatal("the development sign-in signed someone in with the development issuer off")
+	}
+}
+
+// The console spends the budgets the API's limiter keeps: a signed-in person's organisation's,
+// shared with its API calls (the console is no way around the organisation's limit), and before
+// signing in its address's (refused sign-ins are audited and anonymous sessions written: without a
+// limit a client could grow both without end). Over budget: 429 with Retry-After.
+func TestConsoleSpendsTheRateBudgets(t *testing.T) {
+	v := newVenueWith(t, nil, func(cfg *config.Config) { cfg.RatePerSecond, cfg.RateBurst = 1, 4 })
+	c := browserless(t)
+	devSignIn(t, v, c, "demo-buyer")
+	refusedAt := func(c *http.Client, path string) *http.Response {
+		t.Helper()
+		for range 12 {
+			if resp, _ := get(t, c, v.URL+path); resp.StatusCode == http.StatusTooManyRequests {
+				return resp
+			} else if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s = %d before the budget ran out", path, resp.StatusCode)
+			}
+		}
+		t.Fatalf("GET %s never refused with a budget of 4 and 1 a second", path)
+		return nil
+	}
+	resp := refusedAt(c, "/console/catalogue")
+	if resp.Header.Get("Retry-After") == "" {
+		t.Fatal("a refused page without Retry-After")
+	}
+	// The organisation's budget is the one its API calls spend.
+	tok, err := v.client.Minter.Mint("demo-buyer", venueclient.BuyerA.Role, venueclient.BuyerA.Org, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, v.URL+"/v1/orders", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	apiResp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiResp.Body.Close()
+	if apiResp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("the buyer's API call after its console pages spent the budget: %d, want 429", apiResp.StatusCode)
+	}
+	// Anyone not signed in spends its address's.
+	if resp := refusedAt(browserless(t), "/console/signin"); resp.Header.Get("Retry-After") == "" {
+		t.Fatal("a refused sign-in page without Retry-After")
 	}
 }

@@ -88,6 +88,12 @@ func (b behind) Now() time.Time { return time.Now().UTC().Add(-time.Duration(b))
 // newVenueAt is newVenue with the services' clock (nil: the system clock).
 func newVenueAt(t testing.TB, clock datavenue.Clock, users ...idpUser) *venue {
 	t.Helper()
+	return newVenueWith(t, clock, nil, users...)
+}
+
+// newVenueWith is newVenueAt with the venue's configuration changed by configure first.
+func newVenueWith(t testing.TB, clock datavenue.Clock, configure func(*config.Config), users ...idpUser) *venue {
+	t.Helper()
 	db := testenv.NewDB(t)
 	rdb := testenv.NewRedis(t)
 	kr, err := auth.LoadKeyring(t.TempDir(), true)
@@ -108,6 +114,9 @@ func newVenueAt(t testing.TB, clock datavenue.Clock, users ...idpUser) *venue {
 			PostLogoutURL: base + "/console/signin", RoleClaim: oidcClaims.RoleClaim, OrgClaim: oidcClaims.OrgClaim,
 			RoleMap: oidcClaims.RoleMap, OrgMap: oidcClaims.OrgMap}
 		idp.postLogout = cfg.OIDC.PostLogoutURL
+	}
+	if configure != nil {
+		configure(&cfg)
 	}
 	wired, err := wiring.New(cfg, wiring.Backends{DB: db, Redis: rdb.Client, Keys: matching.Keys{Prefix: rdb.Prefix}, Keyring: kr,
 		Issuers: map[string]auth.KeySource{issuer: kr}}, wiring.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
