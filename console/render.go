@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -82,7 +83,27 @@ func home(role datavenue.Role) string {
 }
 
 // funcs are the templates' helpers: list makes a list of literal values (a filter's choices).
-var funcs = template.FuncMap{"list": func(v ...string) []string { return v }}
+var funcs = template.FuncMap{"list": func(v ...string) []string { return v }, "cst": cstMinute, "cstDate": cstDate}
+
+// cstMinute shows an instant as people at the venue read it: China Standard Time, to the minute
+// (a time read from PostgreSQL is in the process's zone, often UTC on a server). It takes
+// time.Time or *time.Time (nil: nothing).
+func cstMinute(t any) string { return cstFormat(t, "2006-01-02 15:04") }
+
+// cstDate is cstMinute's day.
+func cstDate(t any) string { return cstFormat(t, "2006-01-02") }
+
+func cstFormat(t any, layout string) string {
+	switch v := t.(type) {
+	case time.Time:
+		return v.In(cst).Format(layout)
+	case *time.Time:
+		if v != nil {
+			return v.In(cst).Format(layout)
+		}
+	}
+	return ""
+}
 
 // pageNames are the page templates (each parsed with the layout); other files add theirs.
 var pageNames = []string{"signin", "catalogue", "product", "auction", "error",
