@@ -366,6 +366,42 @@ func (e GrantInputPurpose) Valid() bool {
 	}
 }
 
+// Defines values for GuidanceBoundBasis.
+const (
+	GuidanceBoundBasisAppraisal     GuidanceBoundBasis = "appraisal"
+	GuidanceBoundBasisBandHigh      GuidanceBoundBasis = "band_high"
+	GuidanceBoundBasisBandHighBelow GuidanceBoundBasis = "band_high_below"
+	GuidanceBoundBasisBandLow       GuidanceBoundBasis = "band_low"
+	GuidanceBoundBasisCap           GuidanceBoundBasis = "cap"
+	GuidanceBoundBasisCapBelow      GuidanceBoundBasis = "cap_below"
+	GuidanceBoundBasisComparableQ1  GuidanceBoundBasis = "comparable_q1"
+	GuidanceBoundBasisComparableQ3  GuidanceBoundBasis = "comparable_q3"
+)
+
+// Valid indicates whether the value is a known member of the GuidanceBoundBasis enum.
+func (e GuidanceBoundBasis) Valid() bool {
+	switch e {
+	case GuidanceBoundBasisAppraisal:
+		return true
+	case GuidanceBoundBasisBandHigh:
+		return true
+	case GuidanceBoundBasisBandHighBelow:
+		return true
+	case GuidanceBoundBasisBandLow:
+		return true
+	case GuidanceBoundBasisCap:
+		return true
+	case GuidanceBoundBasisCapBelow:
+		return true
+	case GuidanceBoundBasisComparableQ1:
+		return true
+	case GuidanceBoundBasisComparableQ3:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ItemVerdictVerdict.
 const (
 	ItemVerdictVerdictFail ItemVerdictVerdict = "fail"
@@ -2040,9 +2076,14 @@ type Guidance struct {
 // GuidanceBound defines model for GuidanceBound.
 type GuidanceBound struct {
 	// Amount Examples: 9000.00
-	Amount string `json:"amount"`
-	Reason string `json:"reason"`
+	Amount string             `json:"amount"`
+	Basis  GuidanceBoundBasis `json:"basis"`
+	Reason string             `json:"reason"`
+	Ref    *string            `json:"ref,omitempty"`
 }
+
+// GuidanceBoundBasis defines model for GuidanceBound.Basis.
+type GuidanceBoundBasis string
 
 // HistoryEntry defines model for HistoryEntry.
 type HistoryEntry struct {

@@ -56,6 +56,16 @@ func (l Lang) Other() Lang {
 
 // messages are every text the console shows: [zh-CN, en].
 var messages = map[string][2]string{
+	// The basis of a suggested bound (matching.Bound.Basis): the domain's reasons are English words,
+	// the console names the code in the page's language, with the document it rests on.
+	"guidance.basis.comparable_q1":        {"近 90 日可比成交的下四分位数", "first quartile of the comparable trades of the last 90 days"},
+	"guidance.basis.comparable_q3":        {"近 90 日可比成交的上四分位数", "third quartile of the comparable trades of the last 90 days"},
+	"guidance.basis.appraisal":            {"评估价值：评估定价为默认依据", "appraised value: appraisal-based pricing is the default basis"},
+	"guidance.basis.band_low":             {"政府指导价浮动区间下限", "lower end of the government-guided band"},
+	"guidance.basis.band_high":            {"政府指导价浮动区间上限", "upper end of the government-guided band"},
+	"guidance.basis.band_high_below":      {"政府指导价浮动区间上限（其他依据均高于此）", "upper end of the government-guided band (the other bases lie above it)"},
+	"guidance.basis.cap":                  {"现行价格上限", "the price cap in force"},
+	"guidance.basis.cap_below":            {"现行价格上限（其他依据均高于此）", "the price cap in force (the other bases lie above it)"},
 	"venue":                               {"公共数据资产交易平台", "Public Data Asset Exchange"},
 	"console":                             {"控制台", "Console"},
 	"skip":                                {"跳到主要内容", "Skip to main content"},

@@ -58,13 +58,15 @@ func TestBuyerJourneyInTheBrowser(t *testing.T) {
 	mustContain(t, "certificates", textOf(t, tab, "#certificates"), "数据资源登记证书", "数据资产登记证书", "市交通运输局")
 	mustContain(t, "authorisation scope", textOf(t, tab, "#scope"), product.Scenario, "交通规划研究", "产业发展")
 	mustContain(t, "price cap", textOf(t, tab, "#cap"), "1000000.00", "数据局批复〔2026〕12号")
+	// The suggested range's bases in the page's language (the domain's reasons are English words).
+	mustContain(t, "the suggested high", textOf(t, tab, "#suggested-high"), "现行价格上限", "数据局批复〔2026〕12号")
 	mustContain(t, "asking price", textOf(t, tab, "#price"), "12000.00")
 	checkAccessibility(t, tab, "product")
 	screenshot(t, tab, "product")
 
 	// English, remembered from then on.
 	run(t, tab, chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #guidance`)))
-	mustContain(t, "the English guidance", textOf(t, tab, "#guidance"), "Price cap", "Approval")
+	mustContain(t, "the English guidance", textOf(t, tab, "#guidance"), "Price cap", "Approval", "the price cap in force")
 	run(t, tab, chromedp.Click(chromedp.CSS(`a[href="/console/catalogue"]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #total`)))
 	if h := textOf(t, tab, "h1"); !strings.Contains(h, "catalogue") {
 		t.Errorf("the catalogue's heading in English = %q", h)

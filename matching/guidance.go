@@ -22,11 +22,27 @@ type TradeStats struct {
 	Since  time.Time   `json:"since"`
 }
 
-// Bound is one end of a suggested range, with why it is there.
+// Bound is one end of a suggested range, with why it is there: Reason in words (English), Basis
+// as a stable code a client (the console, in Chinese first) names in its own language, and Ref
+// the document the basis rests on (the appraisal report's number, the cap's approval).
 type Bound struct {
 	Amount money.Yuan `json:"amount"`
 	Reason string     `json:"reason"`
+	Basis  string     `json:"basis" jsonschema:"enum=comparable_q1,enum=comparable_q3,enum=appraisal,enum=band_low,enum=band_high,enum=band_high_below,enum=cap,enum=cap_below"`
+	Ref    string     `json:"ref,omitempty"`
 }
+
+// What set a bound (Bound.Basis).
+const (
+	BasisComparableQ1  = "comparable_q1"   // the first quartile of comparable trades
+	BasisComparableQ3  = "comparable_q3"   // the third quartile of comparable trades
+	BasisAppraisal     = "appraisal"       // the appraised value (D14's default basis)
+	BasisBandLow       = "band_low"        // the guided band's lower end
+	BasisBandHigh      = "band_high"       // the guided band's upper end
+	BasisBandHighBelow = "band_high_below" // the band's upper end, the other bases lying above it
+	BasisCap           = "cap"             // the price cap in force
+	BasisCapBelow      = "cap_below"       // the cap, the other bases lying above it
+)
 
 // Guidance is pricing guidance for a product: the rules that bind its price and what the market
 // paid for comparable products.
@@ -109,33 +125,35 @@ func Guide(ctx context.Context, s GuidanceStore, clock datavenue.Clock, productI
 // why the range is what it is. A range that the clamps invert collapses to the low bound.
 func (g *Guidance) suggest() {
 	if g.Comparable.Count >= 5 {
-		g.Low = &Bound{*g.Comparable.Q1, "first quartile of the comparable trades of the last 90 days"}
-		g.High = &Bound{*g.Comparable.Q3, "third quartile of the comparable trades of the last 90 days"}
+		g.Low = &Bound{Amount: *g.Comparable.Q1, Reason: "first quartile of the comparable trades of the last 90 days", Basis: BasisComparableQ1}
+		g.High = &Bound{Amount: *g.Comparable.Q3, Reason: "third quartile of the comparable trades of the last 90 days", Basis: BasisComparableQ3}
 	}
 	if g.Appraisal != nil && (g.Low == nil || g.Low.Amount.Cmp(g.Appraisal.Value) < 0) {
-		g.Low = &Bound{g.Appraisal.Value, "appraised value (report " + g.Appraisal.ReportNumber + "): appraisal-based pricing is the default basis (D14)"}
+		g.Low = &Bound{Amount: g.Appraisal.Value, Reason: "appraised value (report " + g.Appraisal.ReportNumber + "): appraisal-based pricing is the default basis (D14)",
+			Basis: BasisAppraisal, Ref: g.Appraisal.ReportNumber}
 	}
 	if g.Band != nil {
 		if g.Low == nil || g.Low.Amount.Cmp(g.Band[0]) < 0 {
-			g.Low = &Bound{g.Band[0], "lower end of the government-guided band"}
+			g.Low = &Bound{Amount: g.Band[0], Reason: "lower end of the government-guided band", Basis: BasisBandLow}
 		}
 		if g.Low.Amount.Cmp(g.Band[1]) > 0 {
-			g.Low = &Bound{g.Band[1], "upper end of the government-guided band (the other bases lie above it)"}
+			g.Low = &Bound{Amount: g.Band[1], Reason: "upper end of the government-guided band (the other bases lie above it)", Basis: BasisBandHighBelow}
 		}
 		if g.High == nil || g.High.Amount.Cmp(g.Band[1]) > 0 {
-			g.High = &Bound{g.Band[1], "upper end of the government-guided band"}
+			g.High = &Bound{Amount: g.Band[1], Reason: "upper end of the government-guided band", Basis: BasisBandHigh}
 		}
 	}
 	if g.Cap != nil {
 		capReason := "the price cap in force (approval " + g.Cap.ApprovalRef + ")"
 		if g.High == nil || g.High.Amount.Cmp(g.Cap.Amount) > 0 {
-			g.High = &Bound{g.Cap.Amount, capReason}
+			g.High = &Bound{Amount: g.Cap.Amount, Reason: capReason, Basis: BasisCap, Ref: g.Cap.ApprovalRef}
 		}
 		if g.Low != nil && g.Low.Amount.Cmp(g.Cap.Amount) > 0 {
-			g.Low = &Bound{g.Cap.Amount, capReason + ": the other bases lie above it"}
+			g.Low = &Bound{Amount: g.Cap.Amount, Reason: capReason + ": the other bases lie above it", Basis: BasisCapBelow, Ref: g.Cap.ApprovalRef}
 		}
 	}
 	if g.Low != nil && g.High != nil && g.High.Amount.Cmp(g.Low.Amount) < 0 {
-		g.High = &Bound{g.Low.Amount, g.Low.Reason}
+		high := *g.Low
+		g.High = &high
 	}
 }
