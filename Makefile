@@ -18,10 +18,16 @@ services:
 	$(SERVICES) up
 
 # run: start the services, migrate, load demo data (idempotent), print tokens, serve until Ctrl-C.
+# The development venue and the demo share a metering and a payment-callback secret (made once under
+# .data/secrets; one set in the environment wins), so the demo's gateway signs usage batches and its
+# bank signs payment callbacks the venue accepts.
+DEV_SECRETS = DATAVENUE_METERING_SECRET=$${DATAVENUE_METERING_SECRET:-$$($(SERVICES) dev-secret metering)} \
+	DATAVENUE_PAYMENT_CALLBACK_SECRET=$${DATAVENUE_PAYMENT_CALLBACK_SECRET:-$$($(SERVICES) dev-secret payment-callback)}
+
 run: services build
 	$(SERVICES) exec -- bin/datavenue migrate
 	$(SERVICES) exec -- bin/datavenue seed
-	$(SERVICES) exec -- bin/datavenue serve
+	$(SERVICES) exec -- env $(DEV_SECRETS) bin/datavenue serve
 
 # test: start the services, then the whole suite against them (own test databases, never the
 # demo one), then every fuzz target briefly, then one round of the fault suite.
@@ -89,7 +95,7 @@ stop:
 
 # demo: walk the running venue (make run, in another terminal) through a whole trade over its API.
 demo: build
-	$(SERVICES) exec -- bin/datavenue demo
+	$(SERVICES) exec -- env $(DEV_SECRETS) bin/datavenue demo
 
 vet:
 	gofmt -l . | (! grep .) && go vet ./...

@@ -10,6 +10,9 @@
 #   scripts/services.sh env     print the DATAVENUE_* variables that point at them
 #   scripts/services.sh exec -- CMD...   run CMD with those variables exported
 #   scripts/services.sh pg-stop|pg-start|redis-stop|redis-start   one service (the fault suite)
+#   scripts/services.sh dev-secret NAME   print a development secret (made once, kept under .data/secrets):
+#                               make run and make demo give the venue and the demo the same metering
+#                               and payment-callback secrets, so the demo shows metering and callbacks
 #
 # Everything lives under $DATAVENUE_DATA_DIR (default: .data/ in the checkout, git-ignored) and
 # listens on loopback only, on non-default ports, so a system PostgreSQL or Redis on 5432/6379 is
@@ -330,9 +333,17 @@ case "${1:-}" in
     if replica_running; then echo "postgres standby: running on 127.0.0.1:$PG_REPLICA_PORT"; else echo "postgres standby: stopped"; fi
     if redis_cli ping >/dev/null 2>&1; then echo "redis: running on 127.0.0.1:$REDIS_PORT"; else echo "redis: stopped"; fi ;;
   env) print_env ;;
+  dev-secret)
+    name=${2:?dev-secret needs a name}
+    case "$name" in *[!a-z0-9-]*) die "dev-secret: a name is lower-case letters, digits and dashes" ;; esac
+    mkdir -p "$SECRETS"; chmod 700 "$SECRETS"
+    if [ ! -s "$SECRETS/dev-$name" ]; then
+      (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRETS/dev-$name")
+    fi
+    cat "$SECRETS/dev-$name" ;;
   exec)
     shift; [ "${1:-}" = "--" ] && shift
     eval "$(print_env)"
     exec "$@" ;;
-  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
