@@ -84,13 +84,23 @@ func printDemoTokens(cfg config.Config, stdout io.Writer) error {
 }
 
 // demoIdentities are the demo users the console's development sign-in offers (the ones `seed`
-// prints tokens for), under the subjects those tokens carry.
+// prints tokens for), under the subjects those tokens carry, and two more the demo acts as: the
+// second buyer (who wins the demo's auctions, so its orders and vouchers are there to see after
+// `make demo`) and the transport bureau as the holder operating its own data (its asset cards).
 func demoIdentities() []console.Identity {
 	var out []console.Identity
+	names := map[datavenue.OrgID]string{}
 	for _, d := range venueclient.DemoOrgs() {
+		names[d.Reg.ID] = d.Reg.Name
 		if d.Role != "" {
 			out = append(out, console.Identity{Subject: "demo-" + strings.ReplaceAll(string(d.Role), "_", "-"), Role: d.Role, Org: d.Reg.ID, OrgName: d.Reg.Name})
 		}
+	}
+	for _, more := range []struct {
+		subject string
+		who     venueclient.Actor
+	}{{"demo-buyer-b", venueclient.BuyerB}, {"demo-holder", venueclient.Holder}} {
+		out = append(out, console.Identity{Subject: more.subject, Role: more.who.Role, Org: more.who.Org, OrgName: names[more.who.Org]})
 	}
 	return out
 }
