@@ -115,6 +115,7 @@ var tagDescriptions = map[string]string{
 	"settlement":     "Contribution agreements, orders, payments, delivery and vouchers.",
 	"reconciliation": "Treasury and bank statement imports, exceptions, reports and the trial balance.",
 	"subscriptions":  "Products sold as a service: subscriptions with a term, cancellation, and the operator gateway's signed, exactly-once usage batches.",
+	"disclosure":     "Public disclosure under the national pricing rules (N6): caps, authorisations and fee-charging products by year, as JSON, CSV or XLSX, without a token.",
 	"webhooks":       "Signed event deliveries to an organisation's own endpoints: subscriptions, the delivery log, replay.",
 }
 
