@@ -205,8 +205,14 @@ func (c *Console) once(ctx *fiber.Ctx, run func() error) error {
 	}
 	err = run()
 	if err == nil && ctx.Response().StatusCode() == fiber.StatusSeeOther {
-		return c.d.Idempotency.Complete(cx, scope, key, idempotency.Response{Status: fiber.StatusSeeOther,
-			Location: string(ctx.Response().Header.Peek(fiber.HeaderLocation))})
+		// The change is made: a key that cannot be completed must not turn it into an error page
+		// (the person would send the form again, and once the lease lapsed it would run twice).
+		// Logged and answered, as the API's idempotency layer does.
+		if cerr := c.d.Idempotency.Complete(cx, scope, key, idempotency.Response{Status: fiber.StatusSeeOther,
+			Location: string(ctx.Response().Header.Peek(fiber.HeaderLocation))}); cerr != nil {
+			c.o.Logger.WarnContext(cx, "console: complete a form's key", "error", cerr.Error())
+		}
+		return nil
 	}
 	if rerr := c.d.Idempotency.Release(cx, scope, key); rerr != nil {
 		c.o.Logger.WarnContext(cx, "console: release a form's key", "error", rerr.Error())

@@ -17,7 +17,7 @@ type auctionBuyer struct {
 	DepositHeld    bool
 	DepositChecked bool // the deposit was read (the caller is a buyer)
 	Closed         bool
-	Result         string // won, lost, no_sale, stopped: the close as this buyer reads it
+	Result         string // won, lost, sold, no_sale, stopped: the close as this caller reads it
 	Price          string // the price the winner pays (public once closed)
 	Bidder         bool   // the buyer bid in it
 	StopReason     string // a stopped auction's reason
@@ -33,8 +33,17 @@ func (c *Console) auctionFor(ctx *fiber.Ctx, v matching.View) auctionBuyer {
 	if s.Caller.Is(datavenue.RoleBuyer) && b.DepositNeeded {
 		// The engine's own set (deposit.lua writes it, bid.lua checks it): the same fact the bid
 		// is refused on, read through the API's getDeposit.
+		// Only "not found" means no deposit: a read that failed (Redis away for a moment) says
+		// nothing either way, and the page then does not claim the deposit is missing.
 		_, err := c.d.Auctions.Deposit(cx, s.Caller, v.ID, s.Caller.Org)
-		b.DepositHeld, b.DepositChecked = err == nil, true
+		switch {
+		case err == nil:
+			b.DepositHeld, b.DepositChecked = true, true
+		case datavenue.KindOf(err) == datavenue.KindNotFound:
+			b.DepositChecked = true
+		default:
+			c.o.Logger.WarnContext(cx, "console: read the buyer's deposit", "auction", v.ID, "error", err.Error())
+		}
 	}
 	if !b.Closed {
 		return b
@@ -52,20 +61,26 @@ func (c *Console) auctionFor(ctx *fiber.Ctx, v matching.View) auctionBuyer {
 	// The bid history is open to the auction's bidders after the close (sealed ones too); a buyer
 	// found in it took part.
 	if s.Caller.Is(datavenue.RoleBuyer) {
-		if list, err := c.d.Auctions.History(cx, s.Caller, v.ID); err == nil {
-			for _, e := range list {
-				if e.Buyer == s.Caller.Org {
-					b.Bidder = true
-					break
-				}
+		list, err := c.d.Auctions.History(cx, s.Caller, v.ID)
+		if err != nil {
+			c.o.Logger.WarnContext(cx, "console: read the auction's bids", "auction", v.ID, "error", err.Error())
+		}
+		for _, e := range list {
+			if e.Buyer == s.Caller.Org {
+				b.Bidder = true
+				break
 			}
 		}
 	}
+	// "won" is the winner's alone; a bidder who did not win lost; anyone else (the operator, a
+	// bureau, a buyer who never bid, or a bidder whose bids could not be read) sees it sold.
 	switch {
 	case o.Result == "won" && o.Winner == s.Caller.Org:
 		b.Result = "won"
 	case o.Result == "won" && b.Bidder:
 		b.Result = "lost"
+	case o.Result == "won":
+		b.Result = "sold"
 	default:
 		b.Result = o.Result
 	}

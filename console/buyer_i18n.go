@@ -17,6 +17,7 @@ var buyerMessages = map[string][2]string{
 	"outcome.title":                    {"竞价结果", "Result"},
 	"outcome.result.won":               {"您已竞得", "You won"},
 	"outcome.result.lost":              {"您未竞得", "You did not win"},
+	"outcome.result.sold":              {"已成交", "Sold"},
 	"outcome.result.no_sale":           {"流拍（未达保留价或无人出价）", "No sale (no bid reached the reserve)"},
 	"outcome.result.stopped":           {"竞价已中止", "The auction was stopped"},
 	"outcome.result.closed":            {"竞价已结束", "The auction has closed"},

@@ -67,6 +67,12 @@ func TestBuyerWinsAnEnglishAuctionAgainstAnotherBrowser(t *testing.T) {
 	checkAccessibility(t, a, "auction won")
 	screenshot(t, a, "buyer-auction-won")
 	screenshot(t, b, "buyer-auction-lost")
+	// Anyone else (here the operator who ran it) reads it sold at the price, never "you won".
+	op := browserless(t)
+	devSignIn(t, v, op, "demo-operator")
+	if _, body := get(t, op, page); !strings.Contains(body, `data-result="sold"`) || strings.Contains(body, "您已竞得") {
+		t.Errorf("the operator's auction page after the close does not say sold:\n%s", body)
+	}
 
 	// The engine's close event becomes the trade and its order in PostgreSQL (the projection).
 	v.project(t)

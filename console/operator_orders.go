@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -106,7 +107,7 @@ type usageData struct {
 	Available bool
 	Year      string
 	Product   string
-	Query     string // the report's query, for the downloads
+	XLSX, CSV string // the downloads of the report as shown (its year and product)
 }
 
 // usage is the year's metered use of the operator's subscriptions, by period and by product.
@@ -122,10 +123,14 @@ func (c *Console) usage(ctx *fiber.Ctx) error {
 		return err
 	}
 	d.Report, d.Available, d.Year = r, true, strconv.Itoa(r.Year)
-	d.Query = "year=" + d.Year
+	// The downloads' links are whole URLs built here: a query string written into an href after
+	// its "?" is escaped by html/template as one value (year%3d…), and the files then ignored the
+	// year and product chosen.
+	q := url.Values{"year": {d.Year}}
 	if d.Product != "" {
-		d.Query += "&product_id=" + d.Product
+		q.Set("product_id", d.Product)
 	}
+	d.XLSX, d.CSV = Prefix+"/manage/usage/xlsx?"+q.Encode(), Prefix+"/manage/usage/csv?"+q.Encode()
 	return c.render(ctx, "op-usage", l.T("usage.title"), d)
 }
 

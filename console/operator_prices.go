@@ -194,8 +194,15 @@ func setInput(in *listing.PricingInput, name, v string) {
 	case "list_price":
 		in.ListPrice = v
 	case "reserve_percent":
+		// Empty is the API's omitted field (the default, 100%); anything that is not a whole number
+		// is sent as 0, which the service refuses by the field's name (1 to 1000), rather than
+		// becoming the default without a word.
 		in.ReservePercent = nil
-		if n, err := strconv.Atoi(v); err == nil {
+		if v = strings.TrimSpace(v); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				n = 0
+			}
 			in.ReservePercent = &n
 		}
 	case "reserve":

@@ -2,6 +2,7 @@ package console
 
 import (
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -46,6 +47,27 @@ func TestPricingInputOfRoundTrips(t *testing.T) {
 		b, err := time.Parse(time.RFC3339, instantOf(shown))
 		if err != nil || !a.Equal(b) {
 			t.Errorf("%s reads back as %s (%v)", shown, instantOf(shown), err)
+		}
+	}
+}
+
+// A reserve percent the form cannot read is refused by the service by its field's name, never
+// taken for the default 100% without a word; an empty field is the API's omitted one.
+func TestReservePercentFromTheForm(t *testing.T) {
+	for v, want := range map[string]string{"": "default", "80": "80", " 80 ": "80", "80.5": "refused", "eighty": "refused"} {
+		in := listing.PricingInput{Method: listing.MethodAppraisal, ListPrice: "180000.00", AppraisalID: "apr_01"}
+		setInput(&in, "reserve_percent", v)
+		var f datavenue.Fields
+		out := in.Parse(&f)
+		got := "refused"
+		if f.Err() == nil {
+			got = "default"
+			if in.ReservePercent != nil {
+				got = strconv.Itoa(*out.ReservePercent)
+			}
+		}
+		if got != want {
+			t.Errorf("reserve_percent %q: %s, want %s", v, got, want)
 		}
 	}
 }

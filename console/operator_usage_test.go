@@ -99,6 +99,11 @@ func TestOperatorReadsUsageInTheBrowser(t *testing.T) {
 	screenshot(t, tab, "operator-usage")
 	run(t, tab, chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #usage-products`)))
 	mustContain(t, "the usage in English", textOf(t, tab, "#usage-products"), "Per call", "12.5")
+	// The downloads carry the report's year as a query parameter (written after a "?" in the
+	// template it was escaped into one value, year%3d…, and ignored).
+	if href := value(t, tab, chromedp.Evaluate[string](`document.querySelector("#usage-csv").getAttribute("href")`)); !strings.Contains(href, "?year=") {
+		t.Errorf("the CSV download's link is %q, want ?year=…", href)
+	}
 	csv := value(t, tab, chromedp.Evaluate[string](`fetch(document.querySelector("#usage-csv").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
 	mustContain(t, "the CSV", csv, "公交客流实时查询接口（按次计费订阅）", sub.Id, "12.5")
 }

@@ -87,7 +87,7 @@ var funcs = template.FuncMap{"list": func(v ...string) []string { return v }, "c
 
 // cstMinute shows an instant as people at the venue read it: China Standard Time, to the minute
 // (a time read from PostgreSQL is in the process's zone, often UTC on a server). It takes
-// time.Time or *time.Time (nil: nothing).
+// time.Time, *time.Time (nil: nothing) or an RFC 3339 string.
 func cstMinute(t any) string { return cstFormat(t, "2006-01-02 15:04") }
 
 // cstDate is cstMinute's day.
@@ -101,6 +101,11 @@ func cstFormat(t any, layout string) string {
 		if v != nil {
 			return v.In(cst).Format(layout)
 		}
+	case string: // an instant as a signed document carries it (RFC 3339, UTC); shown as is if it is not one
+		if at, err := time.Parse(time.RFC3339, v); err == nil {
+			return at.In(cst).Format(layout)
+		}
+		return v
 	}
 	return ""
 }

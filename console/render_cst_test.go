@@ -16,6 +16,8 @@ func TestPagesShowChinaStandardTime(t *testing.T) {
 		{cstMinute(at.In(time.FixedZone("UTC-5", -5*3600))), "2026-12-01 07:30"},
 		{cstDate(at), "2026-12-01"},
 		{cstMinute(none), ""},
+		{cstMinute("2026-11-30T23:30:00Z"), "2026-12-01 07:30"}, // as a signed voucher carries it
+		{cstMinute("not a time"), "not a time"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)

@@ -229,19 +229,28 @@ func TestConsoleSpendsTheRateBudgets(t *testing.T) {
 		t.Fatal("a refused page without Retry-After")
 	}
 	// The organisation's budget is the one its API calls spend.
+	// The organisation's budget is the one its API calls spend: right after the console ran it out,
+	// the API answers 429 before the burst of 4 a budget of its own would allow (a slow machine may
+	// have refilled one or two a second meanwhile, never four at once).
 	tok, err := v.client.Minter.Mint("demo-buyer", venueclient.BuyerA.Role, venueclient.BuyerA.Org, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodGet, v.URL+"/v1/orders", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	apiResp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	allowed := 0
+	for ; allowed < 4; allowed++ {
+		req, _ := http.NewRequest(http.MethodGet, v.URL+"/v1/orders", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		apiResp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apiResp.Body.Close()
+		if apiResp.StatusCode == http.StatusTooManyRequests {
+			break
+		}
 	}
-	apiResp.Body.Close()
-	if apiResp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("the buyer's API call after its console pages spent the budget: %d, want 429", apiResp.StatusCode)
+	if allowed == 4 {
+		t.Fatal("the buyer's API calls had a budget of their own after its console pages spent the organisation's")
 	}
 	// Anyone not signed in spends its address's.
 	if resp := refusedAt(browserless(t), "/console/signin"); resp.Header.Get("Retry-After") == "" {
