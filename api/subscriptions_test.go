@@ -547,3 +547,54 @@ func TestUseDuringAPastSuspensionRefusedAfterReinstatement(t *testing.T) {
 		t.Fatalf("a suspension without its span: %v", err)
 	}
 }
+
+// A suspension committing while a batch runs is never half seen: the batch takes its products'
+// locks first, so here, with the suspension's transaction holding the product, the batch waits for
+// it and then refuses the record dated after the suspension (unlocked, it read the product as it
+// was before and accepted the record).
+func TestBatchWaitsForASuspensionInFlight(t *testing.T) {
+	m := newMarket(t, nil)
+	ctx := context.Background()
+	sub := m.negotiatedSubscription()
+	tx, err := m.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	suspendedAt := time.Now().Add(-time.Second)
+	if _, err := tx.Exec(ctx, `UPDATE products SET status = 'suspended',
+		suspension = jsonb_build_object('by', 'operator', 'reason', '网关故障', 'at', $2::timestamptz) WHERE id = $1`, sub.ProductID, suspendedAt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO product_suspensions (product_id, suspended_at, by_whom, reason) VALUES ($1, $2, 'operator', '网关故障')`,
+		sub.ProductID, suspendedAt); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan response, 1)
+	go func() { answered <- m.reportUsage(operatorOrg, usage("race-1", sub, "1", time.Now())) }()
+	// The batch is seen waiting for the product's lock (observed in pg_stat_activity, not timed).
+	deadline := time.Now().Add(30 * time.Second)
+	for waiting := false; !waiting; {
+		if err := m.db.Pool.QueryRow(ctx, `SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%FOR SHARE OF p%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-answered:
+			t.Fatalf("the batch answered without waiting for the suspension in flight: %d %s", r.status, r.body)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batch never waited for the product's lock")
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-answered
+	mustStatus(t, r, 200)
+	res := decode[subscriptions.BatchResult](t, r)
+	if len(res.Records) != 1 || res.Records[0].Status != "refused" || res.Records[0].Reason != "product_suspended" {
+		t.Fatalf("the record used after the suspension: %+v, want refused product_suspended", res.Records)
+	}
+}

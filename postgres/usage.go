@@ -93,6 +93,15 @@ func batchIDs(records []subscriptions.RecordInput) (subIDs, recordIDs []string) 
 func lockStandings(ctx context.Context, tx pgx.Tx, operator datavenue.OrgID, ids []string) (map[string]*subscriptions.Standing, error) {
 	standings := map[string]*subscriptions.Standing{}
 	var free []string
+	// The batch's products first, shared and by id (a suspension, a delisting, a revision lock the
+	// product before its subscriptions too, so the order is the same everywhere): a suspension
+	// committing while the batch runs then either waits for it (the records were taken before it)
+	// or is seen whole by the reads below, its status and its span; unlocked, a batch could read
+	// the product before the suspension and accept records dated after it.
+	if _, err := tx.Exec(ctx, `SELECT p.id FROM products p WHERE p.id IN (SELECT s.product_id FROM subscriptions s
+		WHERE s.id = ANY($1) AND s.seller_id = $2) ORDER BY p.id FOR SHARE OF p`, ids, string(operator)); err != nil {
+		return nil, err
+	}
 	for _, lock := range []string{"quota IS NOT NULL ORDER BY s.id FOR NO KEY UPDATE OF s", "quota IS NULL ORDER BY s.id FOR SHARE OF s"} {
 		rows, err := tx.Query(ctx, `SELECT `+meteredColumns+`, p.status, p.suspension FROM subscriptions s JOIN products p ON p.id = s.product_id
 			WHERE s.id = ANY($1) AND s.seller_id = $2 AND s.`+lock, ids, string(operator))
