@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/client"
 	"github.com/datavenue/datavenue/internal/venueclient"
 	"github.com/datavenue/datavenue/settlement"
@@ -94,7 +95,7 @@ func (v *venue) meteredSubscription(t *testing.T, title string) (client.Product,
 // reason is refused beside the form (the service's invalid_reason), one with a reason stops the
 // subscription (read back through the API, and its audit event found).
 func TestBuyerSubscriptionCancelInTheBrowser(t *testing.T) {
-	v := newVenue(t)
+	v := newVenue(t, idpUser{Subject: "chen.jie", Name: "陈杰", Role: datavenue.RoleBuyer, Org: venueclient.BuyerB.Org})
 	const title = "公交客流实时查询接口（买方订阅）"
 	p, sub := v.meteredSubscription(t, title)
 	ctx, api := context.Background(), v.client.API()
@@ -102,6 +103,26 @@ func TestBuyerSubscriptionCancelInTheBrowser(t *testing.T) {
 		Checksum: "sha256:" + strings.Repeat("3d", 32), Url: venueclient.Ptr("https://files.operator.example/revisions/2026-11.csv")},
 		v.client.As(venueclient.Operator))); err != nil {
 		t.Fatalf("publish a revision: %v", err)
+	}
+
+	// Another buyer finds no such subscription, and its cancellation changes nothing; the seller's
+	// operator is refused the buyer's page (its own view is the usage page).
+	other := browserless(t)
+	if resp, _ := oidcSignIn(t, v, other, "chen.jie"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the other buyer's sign-in = %d", resp.StatusCode)
+	}
+	_, landing := get(t, other, v.URL+"/console/catalogue")
+	page := v.URL + "/console/subscriptions/" + sub.Id
+	if resp, _ := get(t, other, page); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another buyer opening the subscription = %d, want 404", resp.StatusCode)
+	}
+	if resp, _ := post(t, other, page+"/cancel", url.Values{"_csrf": {csrfOf(t, landing)}, "key": {"other-1"}, "reason": {"不是我的"}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another buyer cancelling the subscription = %d, want 404", resp.StatusCode)
+	}
+	seller := browserless(t)
+	devSignIn(t, v, seller, "demo-operator")
+	if resp, _ := get(t, seller, page); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the seller's operator opening the buyer's subscription page = %d, want 403", resp.StatusCode)
 	}
 
 	tab := newTab(t, newBrowser(t))
