@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +156,9 @@ func TestBuyerSubscriptionCancelInTheBrowser(t *testing.T) {
 	run(t, tab, chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #subscription`)))
 	mustContain(t, "the English page", textOf(t, tab, "main"), "Cancelled", "by the buyer", "Monthly", "Period open")
 	checkAccessibility(t, tab, "subscription (English)")
+	// The year before the subscription started: no period of it.
+	run(t, tab, chromedp.SetValue(chromedp.CSS("#year"), strconv.Itoa(sub.StartsOn.Year()-1)), chromedp.Submit(chromedp.CSS("#year")),
+		chromedp.WaitVisible(chromedp.CSS("#periods-none")))
 
 	got, err := venueclient.Result[client.MeteredSubscription](api.GetSubscriptionWithResponse(ctx, sub.Id, v.client.As(venueclient.BuyerA)))
 	if err != nil || got.Status != client.MeteredSubscriptionStatusCancelled || got.CancelReason == nil || *got.CancelReason != "项目结束，不再需要" {
