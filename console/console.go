@@ -228,6 +228,7 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Post("/negotiations", c.session(true), c.csrf, c.page("negotiate"), c.startNegotiation)
 	g.Get("/negotiations/:id", c.session(true), c.page("mynegotiations"), c.negotiation)
 	g.Post("/negotiations/:id/moves", c.session(true), c.csrf, c.page("move"), c.move)
+	c.mountBuyerSubscriptions(g)
 }
 
 // page refuses a role that does not reach the page's operations.

@@ -108,11 +108,20 @@ type productData struct {
 	Guidance     *matching.Guidance
 	Auctions     []matching.Record // its open auctions
 	CanNegotiate bool              // a buyer may open a negotiation on it (buyer_negotiations.go)
+	// FreeUse offers the free-use button (buyer_subscriptions.go), with the form's token and key
+	// and the service's refusal when the button was refused.
+	FreeUse        bool
+	CSRF, Key      string
+	FreeUseRefused string
 }
 
 // product is a published product as a buyer weighs it: its certificates (those of its source
 // assets), the scope it is authorised for, and the price guidance with the cap in force.
-func (c *Console) product(ctx *fiber.Ctx) error {
+func (c *Console) product(ctx *fiber.Ctx) error { return c.renderProduct(ctx, "") }
+
+// renderProduct is the product page; refused is the free-use service's refusal, shown beside its
+// button.
+func (c *Console) renderProduct(ctx *fiber.Ctx, refused string) error {
 	l := lang(ctx)
 	cx := ctx.UserContext()
 	p, err := c.d.Listing.Public(cx, ctx.Params("id"))
@@ -145,6 +154,9 @@ func (c *Console) product(ctx *fiber.Ctx) error {
 		c.o.Logger.WarnContext(cx, "console: pricing guidance", "product", p.ID, "error", err.Error())
 	}
 	d.CanNegotiate = allowed("negotiate", sessionOf(ctx).Caller.Role) && (p.Pricing.Method == listing.MethodNegotiation || p.Pricing.Method == listing.MethodGuided)
+	if d.FreeUse = freeUse(p, sessionOf(ctx).Caller.Role); d.FreeUse {
+		d.CSRF, d.Key, d.FreeUseRefused = sessionOf(ctx).CSRF, randomToken(), refused
+	}
 	if p.Pricing.Method == "auction" {
 		if d.Auctions, err = c.d.Auctions.List(cx, matching.AuctionFilter{ProductID: p.ID, Status: "open", Limit: 10}); err != nil {
 			return err
