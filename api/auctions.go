@@ -345,8 +345,23 @@ func (h *handlers) feed(c *fiber.Ctx) error {
 				if !ok {
 					return
 				}
-				data, _ := json.Marshal(e)
-				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, data)
+				// Every event already waiting goes out with this one, in one flush: a burst of bids
+				// (the last seconds of a busy auction) costs one write, not one per bid, so a feed
+				// keeps up on a loaded machine instead of letting its buffer fill and lose events.
+				for more := true; more; {
+					data, _ := json.Marshal(e)
+					fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, data)
+					select {
+					case e, ok = <-events:
+						more = ok
+					default:
+						more = false
+					}
+				}
+				if !ok {
+					_ = w.Flush()
+					return
+				}
 			case <-heartbeat.C:
 				// An SSE comment line: clients ignore it, but proxies that close idle connections
 				// see traffic, and a client that has gone is found at the flush.

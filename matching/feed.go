@@ -50,9 +50,11 @@ type Feed struct {
 
 // Subscribe delivers the auction's events from now on until ctx ends. kind decides redaction.
 func (f *Feed) Subscribe(ctx context.Context, auctionID, kind string) <-chan FeedEvent {
-	// The buffer of 64 absorbs a burst of bids (anti-sniping extensions bring many near the end)
-	// while the client's writer catches up.
-	ch := make(chan FeedEvent, 64)
+	// The buffer absorbs a burst of bids (anti-sniping extensions bring many near the end) while
+	// the client's writer catches up (it writes what is waiting in one flush); 64 lost events on a
+	// loaded machine, where a writer is not scheduled for a moment while a busy auction takes
+	// hundreds of bids a second.
+	ch := make(chan FeedEvent, 1024)
 	f.mu.Lock()
 	if f.subs == nil {
 		f.subs, f.active = map[string]map[chan FeedEvent]string{}, map[int]bool{}
