@@ -78,7 +78,7 @@ func (h *handlers) certificateRoutes() []Route {
 }
 
 // apply starts an application; with amends it is a change registration (变更, D5): a certificate
-// is never edited, the holder applies again and the change is reviewed like the first issue.
+// is never edited, the holder applies again and the change is reviewed like the first issuance.
 func (h *handlers) apply(c *fiber.Ctx) error {
 	return create(c, h.d.Certificates.Apply, func(a certificates.Application) string { return "/v1/certificate-applications/" + a.ID })
 }

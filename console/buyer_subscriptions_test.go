@@ -25,7 +25,7 @@ import (
 // meteredSubscription makes the buyer's (BuyerA, demo-buyer's) subscription to a product sold per
 // call (0.60 a call agreed by negotiation, a fixed fee of 300.00 and a maximum of 2,000.00 a
 // month, three months) and reports three records of use (12.5 calls) from the operator's signed
-// gateway, as TestOperatorReadsUsageInTheBrowser does; it returns the product and the
+// gateway (the buyer's and the operator's usage tests share it); it returns the product and the
 // subscription.
 func (v *venue) meteredSubscription(t *testing.T, title string) (client.Product, client.MeteredSubscription) {
 	t.Helper()
