@@ -182,7 +182,7 @@ func (w *billWrites) send(ctx context.Context, tx pgx.Tx) error {
 		for i, o := range w.orders {
 			// The bill's order is made as every trade's is (its terms, its event and audit
 			// record); no deposit applies to a bill.
-			if err := queueOrderCreation(ctx, b, o, w.prices[i], "0", w.now); err != nil {
+			if _, err := queueOrderCreation(ctx, b, o, w.prices[i], "0", w.now); err != nil {
 				return err
 			}
 		}

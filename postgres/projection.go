@@ -265,12 +265,13 @@ func recordTradeOrder(ctx context.Context, send, last func(*pgx.Batch) error, so
 	if subscription {
 		sold = tradeID
 	} else {
-		if err := queueOrderCreation(ctx, b, o, stored, deposit, tradedAt); err != nil {
+		terms, err := queueOrderCreation(ctx, b, o, stored, deposit, tradedAt)
+		if err != nil {
 			return "", "", err
 		}
 		// A winner's deposit above the price goes back to the buyer with the order (the rest is
 		// applied to the price); only an auction's trade has a deposit.
-		if refund := settlement.TermsOf(yuan(stored), yuan(deposit), tradedAt).DepositRefund; source == "auction" && refund.Decimal().IsPositive() {
+		if refund := terms.DepositRefund; source == "auction" && refund.Decimal().IsPositive() {
 			if err := queuePost(ctx, b, settlement.DepositExcessRefunded(sourceID, o.Buyer, refund.Decimal())); err != nil {
 				return "", "", err
 			}
@@ -287,8 +288,8 @@ func recordTradeOrder(ctx context.Context, send, last func(*pgx.Batch) error, so
 
 // queueOrderCreation queues the settlement order of a new trade, in the trade's transaction, on
 // the terms settlement.TermsOf gives (the winner's deposit applied, the rest due within the
-// payment days); the agreement is the version in force now.
-func queueOrderCreation(ctx context.Context, b *pgx.Batch, o orderFacts, price, deposit string, tradedAt time.Time) error {
+// payment days, the terms returned); the agreement is the version in force now.
+func queueOrderCreation(ctx context.Context, b *pgx.Batch, o orderFacts, price, deposit string, tradedAt time.Time) (settlement.OrderTerms, error) {
 	// The payment terms (7 days to pay from the CST trade day, the deposit deducted) are the
 	// settlement package's rule (settlement.TermsOf); this store only writes them. The agreement
 	// version is the latest one at trade time; NULL when the product has none yet, and payment is
@@ -301,9 +302,9 @@ func queueOrderCreation(ctx context.Context, b *pgx.Batch, o orderFacts, price, 
 			(SELECT max(version) FROM contribution_agreements WHERE product_id = t.product_id), 'awaiting_payment', $4
 		FROM trades t WHERE t.id = $5`, o.ID, terms.DepositApplied.String(), terms.AmountDue.String(), terms.PaymentDue.Time(), o.TradeID)
 	if err := queueAudit(ctx, b, "order.created", "order", o.ID, map[string]any{"trade_id": o.TradeID}); err != nil {
-		return err
+		return terms, err
 	}
-	return queueOrderEvent(b, webhooks.OrderCreated, o, nil)
+	return terms, queueOrderEvent(b, webhooks.OrderCreated, o, nil)
 }
 
 // applyNegotiation keeps the negotiations row as the latest state and appends the move. The
