@@ -265,6 +265,8 @@ func (h *handlers) feedRoutes() []Route {
 		Summary: "Live feed (Server-Sent Events): bids, extensions and the close",
 		Description: "Events: ready, bid (English: amount, buyer, ends_at, which moves on anti-sniping; sealed: only the number of bids), close. " +
 			"A comment line every 15 s keeps the connection alive; the feed lasts until the client leaves or the venue shuts down. " +
+			"A client that reads too slowly to keep 1,024 events waiting gets a last event, lagged, and the feed ends: it missed events, " +
+			"so it reads the auction (GET /v1/auctions/{id}) and opens the feed again. " +
 			"An organisation may hold 20 feeds open at once (429 beyond).",
 		Auth: true, Params: []Param{{Name: "id", In: "path"}}, ContentType: "text/event-stream", Errors: []int{404, 429}}, h.feed}}
 }

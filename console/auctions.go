@@ -97,10 +97,18 @@ func (c *Console) feed(ctx *fiber.Ctx) error {
 		// The feed delivers events from the subscription on: an auction that closed between the
 		// page's rendering and this subscription would never announce its close, so its state is
 		// read again now that nothing can be missed.
-		if now, err := c.d.Auctions.Get(sub, v.ID); err == nil && now.Live.Status != matching.AuctionOpen {
-			fmt.Fprintf(w, "event: close\ndata: %s\n\n", now.Live.Status)
-			_ = w.Flush()
-			return
+		// The leading price is sent as read now too: a page that reconnects (the browser does, when
+		// a feed it read too slowly ends with "lagged") shows the price of the moment, not the last
+		// one it saw.
+		if now, err := c.d.Auctions.Get(sub, v.ID); err == nil {
+			if now.Live.Status != matching.AuctionOpen {
+				fmt.Fprintf(w, "event: close\ndata: %s\n\n", now.Live.Status)
+				_ = w.Flush()
+				return
+			}
+			if now.Live.High != nil && v.Kind == matching.English {
+				fmt.Fprintf(w, "event: price\ndata: %s\n\n", now.Live.High.String())
+			}
 		}
 		for {
 			select {

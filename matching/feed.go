@@ -12,10 +12,11 @@ import (
 // FeedEvent is one event of an auction's live feed. For sealed auctions a bid carries only the
 // number of bids: no amount and no bidder until the close.
 // Amounts are yuan decimal strings, never JSON numbers (the API's money convention). The feed is a
-// convenience for watchers, not a record: the projection (PostgreSQL) is the record, and a slow
-// subscriber may miss events (see dispatch).
+// convenience for watchers, not a record: the projection (PostgreSQL) is the record. A subscriber
+// that falls a buffer behind is told so (FeedLagged) and its feed ends, rather than silently
+// missing bids (see dispatch).
 type FeedEvent struct {
-	Type    string     `json:"type"` // bid, extended, close
+	Type    string     `json:"type"` // bid, close, or lagged (FeedLagged)
 	Seq     int64      `json:"seq,omitempty"`
 	Amount  string     `json:"amount,omitempty"`
 	Buyer   string     `json:"buyer,omitempty"`
@@ -25,6 +26,17 @@ type FeedEvent struct {
 	Winner  string     `json:"winner,omitempty"`
 	Price   string     `json:"price,omitempty"`
 }
+
+// FeedLagged is the last event of a subscription that fell behind: the subscriber read too slowly
+// to keep a buffer's worth of events (FeedBuffer), so it would have missed some. The feed ends
+// after it; the client re-reads the auction and subscribes again.
+const FeedLagged = "lagged"
+
+// FeedBuffer is how many events a subscriber may have waiting. It absorbs a burst of bids
+// (anti-sniping extensions bring many near the end) while the client's writer catches up (it
+// writes what is waiting in one flush); 64 was too few on a loaded machine, where a writer is not
+// scheduled for a moment while a busy auction takes hundreds of bids a second.
+const FeedBuffer = 1024
 
 // StreamReader is the part of go-redis the feed uses.
 // Declaring only these two calls lets tests give the feed a stub or a cluster client alike.
@@ -50,11 +62,7 @@ type Feed struct {
 
 // Subscribe delivers the auction's events from now on until ctx ends. kind decides redaction.
 func (f *Feed) Subscribe(ctx context.Context, auctionID, kind string) <-chan FeedEvent {
-	// The buffer absorbs a burst of bids (anti-sniping extensions bring many near the end) while
-	// the client's writer catches up (it writes what is waiting in one flush); 64 lost events on a
-	// loaded machine, where a writer is not scheduled for a moment while a busy auction takes
-	// hundreds of bids a second.
-	ch := make(chan FeedEvent, 1024)
+	ch := make(chan FeedEvent, FeedBuffer)
 	f.mu.Lock()
 	if f.subs == nil {
 		f.subs, f.active = map[string]map[chan FeedEvent]string{}, map[int]bool{}
@@ -82,18 +90,28 @@ func (f *Feed) Subscribe(ctx context.Context, auctionID, kind string) <-chan Fee
 	f.mu.Unlock()
 	// Unsubscribing happens when the subscriber's context ends (the client went away): the channel is
 	// removed under mu before it is closed, so dispatch, which sends under mu, never sends on a closed
-	// channel.
+	// channel. A subscriber dispatch has already dropped (lagged) is closed already.
 	go func() {
 		<-ctx.Done()
 		f.mu.Lock()
-		delete(f.subs[auctionID], ch)
-		if len(f.subs[auctionID]) == 0 {
-			delete(f.subs, auctionID)
+		_, subscribed := f.subs[auctionID][ch]
+		if subscribed {
+			f.unsubscribe(auctionID, ch)
 		}
 		f.mu.Unlock()
-		close(ch)
+		if subscribed {
+			close(ch)
+		}
 	}()
 	return ch
+}
+
+// unsubscribe forgets a subscriber, and the auction once nobody watches it; mu is held.
+func (f *Feed) unsubscribe(auctionID string, ch chan FeedEvent) {
+	delete(f.subs[auctionID], ch)
+	if len(f.subs[auctionID]) == 0 {
+		delete(f.subs, auctionID)
+	}
 }
 
 // watching reports whether anyone still watches an auction of the shard and, when nobody does,
@@ -143,10 +161,16 @@ func (f *Feed) dispatch(v map[string]any) {
 	defer f.mu.Unlock()
 	for ch, kind := range f.subs[e.Auction] {
 		for _, fe := range feedEvents(kind, e) {
-			select {
-			case ch <- fe:
-			default: // a subscriber that does not keep up loses events rather than stalling the feed
+			// Only dispatch sends, under mu, so the free room seen here cannot shrink before the send.
+			// A subscriber that does not keep up must not stall the feed for everyone else, nor lose
+			// events without knowing: the last free slot takes FeedLagged, and its feed ends there.
+			if len(ch) >= cap(ch)-1 {
+				ch <- FeedEvent{Type: FeedLagged}
+				f.unsubscribe(e.Auction, ch)
+				close(ch)
+				break
 			}
+			ch <- fe
 		}
 	}
 }
