@@ -158,6 +158,15 @@ replica_up() {
   local bin pgroot
   bin=$(pg_bindir) || die "PostgreSQL binaries not found under /usr/lib/postgresql"
   pgroot=$(pg_root)
+  # A standby stopped while the primary wrote more than max_slot_wal_keep_size has lost its slot
+  # (wal_status 'lost'): the WAL it needs is gone and it would retry for ever, so it is cloned again.
+  if pg_run test -f "$pgroot/replica/PG_VERSION" \
+    && [ "$(pg_sql "$PG_PORT" "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$PG_SLOT' AND wal_status = 'lost'")" = 1 ]; then
+    log "the standby's replication slot was lost (it fell too far behind): cloning it again"
+    replica_down
+    pg_sql "$PG_PORT" "SELECT pg_drop_replication_slot('$PG_SLOT')" >/dev/null
+    pg_run rm -rf "$pgroot/replica"
+  fi
   if ! pg_run test -f "$pgroot/replica/PG_VERSION"; then
     log "cloning a hot standby of PostgreSQL into $pgroot/replica (pg_basebackup)"
     pg_sql "$PG_PORT" "ALTER SYSTEM SET max_slot_wal_keep_size = '1GB'" >/dev/null
