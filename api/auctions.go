@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -252,9 +251,10 @@ func (h *handlers) guidance(c *fiber.Ctx) error {
 	return c.JSON(g)
 }
 
-// Feed delivers an auction's live events.
+// Feed delivers an auction's live events (matching.Feed), counting the feeds each organisation
+// holds open.
 type Feed interface {
-	Subscribe(ctx context.Context, auctionID, kind string) <-chan matching.FeedEvent
+	SubscribeAs(ctx context.Context, org datavenue.OrgID, limit int, auctionID, kind string) (<-chan matching.FeedEvent, bool)
 }
 
 // feedRoutes: Server-Sent Events suffice because the feed flows one way (the venue to the
@@ -271,35 +271,20 @@ func (h *handlers) feedRoutes() []Route {
 		Auth: true, Params: []Param{{Name: "id", In: "path"}}, ContentType: "text/event-stream", Errors: []int{404, 429}}, h.feed}}
 }
 
-// feedSlots counts the live feeds each organisation holds open, so that one organisation cannot
-// hold every connection the process can serve. The count is this process's: with several API
-// instances behind a balancer the limit applies per instance.
-type feedSlots struct {
-	mu   sync.Mutex
-	open map[datavenue.OrgID]int
+// TooManyFeeds is the 429 for an organisation that holds every live feed it may (the API's and
+// the console's count together).
+func TooManyFeeds(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderRetryAfter, "30")
+	return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "too_many_feeds",
+		Message: "your organisation holds the most live feeds it may; close one first"}
 }
 
-func (s *feedSlots) take(org datavenue.OrgID, limit int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.open == nil {
-		s.open = map[datavenue.OrgID]int{}
+// FeedLimit is how many live feeds an organisation may hold open (FeedsPerOrganisation, 20 if unset).
+func (d Deps) FeedLimit() int {
+	if d.FeedsPerOrganisation <= 0 {
+		return 20
 	}
-	if s.open[org] >= limit {
-		return false
-	}
-	s.open[org]++
-	return true
-}
-
-// release forgets an organisation at zero, so the map holds only organisations with a feed open,
-// not every organisation that ever opened one.
-func (s *feedSlots) release(org datavenue.OrgID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.open[org]--; s.open[org] <= 0 {
-		delete(s.open, org)
-	}
+	return d.FeedsPerOrganisation
 }
 
 // feed streams an auction's events as Server-Sent Events. The auction is read first, so an unknown
@@ -309,18 +294,16 @@ func (h *handlers) feed(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	org := callerOf(c).Org
-	if !h.feeds.take(org, h.d.FeedsPerOrganisation) {
-		c.Set(fiber.HeaderRetryAfter, "30")
-		return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "too_many_feeds",
-			Message: "your organisation holds the most live feeds it may; close one first"}
-	}
 	// The subscription outlives the handler: fasthttp runs the stream writer after the handler has
 	// returned and the request's context is gone, so it gets its own context, cancelled (and the
-	// slot released) when the writer ends. no-cache and X-Accel-Buffering: no keep caches and
-	// nginx-style proxies from holding events back.
+	// organisation's feed given back) when the writer ends. no-cache and X-Accel-Buffering: no keep
+	// caches and nginx-style proxies from holding events back.
 	ctx, cancel := context.WithCancel(context.Background())
-	events := h.d.Feed.Subscribe(ctx, st.ID, st.Kind)
+	events, ok := h.d.Feed.SubscribeAs(ctx, callerOf(c).Org, h.d.FeedsPerOrganisation, st.ID, st.Kind)
+	if !ok {
+		cancel()
+		return TooManyFeeds(c)
+	}
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Set("X-Accel-Buffering", "no")
@@ -330,7 +313,6 @@ func (h *handlers) feed(c *fiber.Ctx) error {
 	conn := c.Context().Conn()
 	deadline := func() { _ = conn.SetWriteDeadline(time.Now().Add(h.d.WriteTimeout)) }
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer h.feeds.release(org)
 		defer cancel()
 		heartbeat := time.NewTicker(h.d.FeedHeartbeat)
 		defer heartbeat.Stop()

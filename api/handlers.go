@@ -17,13 +17,12 @@ import (
 )
 
 // handlers holds what every handler needs: the services (d), the Prometheus handler behind
-// /metrics, the per-organisation count of open live feeds, and the OpenAPI document and docs page,
+// /metrics and the OpenAPI document and docs page,
 // built once on first request (the reflection over every route's types is costly, and the route
 // table does not change while the process runs).
 type handlers struct {
 	d              Deps
 	metricsHandler fiber.Handler
-	feeds          feedSlots
 	docsOnce       sync.Once
 	docJSON        []byte
 	docHTML        []byte

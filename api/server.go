@@ -154,9 +154,7 @@ func New(d Deps) *fiber.App {
 	if d.FeedHeartbeat <= 0 {
 		d.FeedHeartbeat = 15 * time.Second
 	}
-	if d.FeedsPerOrganisation <= 0 {
-		d.FeedsPerOrganisation = 20
-	}
+	d.FeedsPerOrganisation = d.FeedLimit()
 	if d.CataloguePublisher == "" {
 		d.CataloguePublisher = "datavenue 公共数据资产交易平台"
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
 	"github.com/datavenue/datavenue/matching"
 )
 
@@ -75,8 +76,14 @@ func (c *Console) feed(ctx *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The page's feed counts against the organisation's live feeds with its API feeds: a console
+	// left open in many tabs holds the same resources a client's feeds do.
 	sub, cancel := context.WithCancel(context.Background())
-	events := c.d.Feed.Subscribe(sub, v.ID, v.Kind)
+	events, ok := c.d.Feed.SubscribeAs(sub, sessionOf(ctx).Caller.Org, c.d.FeedLimit(), v.ID, v.Kind)
+	if !ok {
+		cancel()
+		return api.TooManyFeeds(ctx)
+	}
 	ctx.Set(fiber.HeaderContentType, "text/event-stream")
 	ctx.Set(fiber.HeaderCacheControl, "no-cache")
 	ctx.Set("X-Accel-Buffering", "no")

@@ -228,7 +228,6 @@ func TestConsoleSpendsTheRateBudgets(t *testing.T) {
 	if resp.Header.Get("Retry-After") == "" {
 		t.Fatal("a refused page without Retry-After")
 	}
-	// The organisation's budget is the one its API calls spend.
 	// The organisation's budget is the one its API calls spend: right after the console ran it out,
 	// the API answers 429 before the burst of 4 a budget of its own would allow (a slow machine may
 	// have refilled one or two a second meanwhile, never four at once).

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/datavenue/datavenue"
 )
 
 // FeedEvent is one event of an auction's live feed. For sealed auctions a bid carries only the
@@ -58,6 +60,34 @@ type Feed struct {
 	mu     sync.Mutex
 	subs   map[string]map[chan FeedEvent]string // auction -> subscriber -> kind
 	active map[int]bool
+	open   map[datavenue.OrgID]int // feeds each organisation holds open (SubscribeAs)
+}
+
+// SubscribeAs is Subscribe on an organisation's account: it may hold at most limit feeds open at
+// once in this process, the API's and the console's together, so that one organisation cannot
+// hold every connection and buffer the process can serve. ok is false, and nothing is
+// subscribed, when it holds them all; a feed's place is given back when ctx ends.
+func (f *Feed) SubscribeAs(ctx context.Context, org datavenue.OrgID, limit int, auctionID, kind string) (events <-chan FeedEvent, ok bool) {
+	f.mu.Lock()
+	if f.open == nil {
+		f.open = map[datavenue.OrgID]int{}
+	}
+	if f.open[org] >= limit {
+		f.mu.Unlock()
+		return nil, false
+	}
+	f.open[org]++
+	f.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		f.mu.Lock()
+		// The map holds only organisations with a feed open, not every one that ever opened one.
+		if f.open[org]--; f.open[org] <= 0 {
+			delete(f.open, org)
+		}
+		f.mu.Unlock()
+	}()
+	return f.Subscribe(ctx, auctionID, kind), true
 }
 
 // Subscribe delivers the auction's events from now on until ctx ends. kind decides redaction.
