@@ -4490,7 +4490,7 @@ type ClientInterface interface {
 
 	// AuctionFeed Live feed (Server-Sent Events): bids, extensions and the close
 	//
-	// Events: ready, bid (English: amount, buyer, ends_at, which moves on anti-sniping; sealed: only the number of bids), close. A comment line every 15 s keeps the connection alive; the feed lasts until the client leaves or the venue shuts down. An organisation may hold 20 feeds open at once (429 beyond).
+	// Events: ready, bid (English: amount, buyer, ends_at, which moves on anti-sniping; sealed: only the number of bids), close. A comment line every 15 s keeps the connection alive; the feed lasts until the client leaves or the venue shuts down. A client that reads too slowly to keep 1,024 events waiting gets a last event, lagged, and the feed ends: it missed events, so it reads the auction (GET /v1/auctions/{id}) and opens the feed again. An organisation may hold 20 feeds open at once (429 beyond).
 	//
 	// Corresponds with GET /v1/auctions/{id}/feed (the `AuctionFeed` operationId).
 	AuctionFeed(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5916,7 +5916,7 @@ func (c *Client) GetDeposit(ctx context.Context, id string, buyer string, reqEdi
 
 // AuctionFeed Live feed (Server-Sent Events): bids, extensions and the close
 //
-// Events: ready, bid (English: amount, buyer, ends_at, which moves on anti-sniping; sealed: only the number of bids), close. A comment line every 15 s keeps the connection alive; the feed lasts until the client leaves or the venue shuts down. An organisation may hold 20 feeds open at once (429 beyond).
+// Events: ready, bid (English: amount, buyer, ends_at, which moves on anti-sniping; sealed: only the number of bids), close. A comment line every 15 s keeps the connection alive; the feed lasts until the client leaves or the venue shuts down. A client that reads too slowly to keep 1,024 events waiting gets a last event, lagged, and the feed ends: it missed events, so it reads the auction (GET /v1/auctions/{id}) and opens the feed again. An organisation may hold 20 feeds open at once (429 beyond).
 //
 // Corresponds with GET /v1/auctions/{id}/feed (the `AuctionFeed` operationId).
 func (c *Client) AuctionFeed(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -15254,7 +15254,7 @@ type ClientWithResponsesInterface interface {
 
 	// AuctionFeedWithResponse Live feed (Server-Sent Events): bids, extensions and the close
 	//
-	// Events: ready, bid (English: amount, buyer, ends_at, which moves on anti-sniping; sealed: only the number of bids), close. A comment line every 15 s keeps the connection alive; the feed lasts until the client leaves or the venue shuts down. An organisation may hold 20 feeds open at once (429 beyond).
+	// Events: ready, bid (English: amount, buyer, ends_at, which moves on anti-sniping; sealed: only the number of bids), close. A comment line every 15 s keeps the connection alive; the feed lasts until the client leaves or the venue shuts down. A client that reads too slowly to keep 1,024 events waiting gets a last event, lagged, and the feed ends: it missed events, so it reads the auction (GET /v1/auctions/{id}) and opens the feed again. An organisation may hold 20 feeds open at once (429 beyond).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -35279,7 +35279,7 @@ func (c *ClientWithResponses) GetDepositWithResponse(ctx context.Context, id str
 
 // AuctionFeedWithResponse Live feed (Server-Sent Events): bids, extensions and the close
 //
-// Events: ready, bid (English: amount, buyer, ends_at, which moves on anti-sniping; sealed: only the number of bids), close. A comment line every 15 s keeps the connection alive; the feed lasts until the client leaves or the venue shuts down. An organisation may hold 20 feeds open at once (429 beyond).
+// Events: ready, bid (English: amount, buyer, ends_at, which moves on anti-sniping; sealed: only the number of bids), close. A comment line every 15 s keeps the connection alive; the feed lasts until the client leaves or the venue shuts down. A client that reads too slowly to keep 1,024 events waiting gets a last event, lagged, and the feed ends: it missed events, so it reads the auction (GET /v1/auctions/{id}) and opens the feed again. An organisation may hold 20 feeds open at once (429 beyond).
 //
 // Returns a wrapper object for the known response body format(s).
 //
