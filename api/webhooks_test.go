@@ -16,6 +16,7 @@ import (
 	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/api"
 	"github.com/datavenue/datavenue/audit"
+	"github.com/datavenue/datavenue/auth"
 	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/listing"
@@ -229,7 +230,7 @@ func subscribeAll(t *testing.T, c checked, org datavenue.OrgID, role datavenue.R
 }
 
 func newWorker(m *market, clock *worldClock) *webhooks.Worker {
-	return &webhooks.Worker{Queue: m.db.Webhooks(), Client: webhooks.NewClient(5*time.Second, true), Clock: clock}
+	return &webhooks.Worker{Queue: m.db.Webhooks(), Client: webhooks.NewClient(5*time.Second, true), Clock: clock, Secrets: m.keys}
 }
 
 func runWorker(t *testing.T, w *webhooks.Worker) webhooks.RunStats {
@@ -530,7 +531,7 @@ func TestWebhookSubscriptionsOverTheAPI(t *testing.T) {
 	ping := c.json("POST", "/v1/webhooks/subscriptions/"+s.ID+"/ping", buyer, nil)
 	mustStatus(t, ping, 201)
 	d := decode[webhooks.Delivery](t, ping)
-	w := &webhooks.Worker{Queue: v.db.Webhooks(), Client: webhooks.NewClient(5*time.Second, true), Clock: clock}
+	w := &webhooks.Worker{Queue: v.db.Webhooks(), Client: webhooks.NewClient(5*time.Second, true), Clock: clock, Secrets: v.keys}
 	if _, err := w.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -591,5 +592,76 @@ func TestRevocationAndSuspensionAreAnnounced(t *testing.T) {
 	}
 	if got := recv[buyerOrg].received(); len(got) != 0 {
 		t.Errorf("a buyer received %v", types(got))
+	}
+}
+
+// A subscription's signing secret is stored sealed (under a key derived from the venue's signing
+// keys, bound to the subscription): the database holds nothing that signs a delivery. A
+// subscription stored with a readable secret before sealing was introduced is sealed once by the
+// worker (audited) and its deliveries still verify under the secret its receiver holds; a venue
+// running with other keys cannot open a sealed secret and says so in the delivery's log rather
+// than signing with anything else.
+func TestWebhookSecretsAreKeptSealed(t *testing.T) {
+	v := newVenue(t)
+	_, raw := openAPIDocument(t, v)
+	_, router := loadSpec(t, raw)
+	c := checked{venue: v, router: router}
+	clock := &worldClock{}
+	ctx := context.Background()
+	r := newReceiver(t, clock)
+	buyer := v.as(datavenue.RoleBuyer, buyerOrg)
+	s := subscribeAll(t, c, buyerOrg, datavenue.RoleBuyer, r)
+	var readable int
+	if err := v.db.Pool.QueryRow(ctx, `SELECT count(*) FROM webhook_subscriptions
+		WHERE secret IS NOT NULL OR position($1 in secret_sealed) > 0`, r.secret).Scan(&readable); err != nil || readable != 0 {
+		t.Fatalf("%d subscriptions hold a readable secret (%v)", readable, err)
+	}
+
+	// A subscription from before: its secret readable in the row.
+	legacy := newReceiver(t, clock)
+	legacy.secret = "legacy-secret-made-before-sealing-0001"
+	legacyID := datavenue.NewID("whs")
+	if _, err := v.db.Pool.Exec(ctx, `INSERT INTO webhook_subscriptions (id, org_id, url, events, secret, status, created_by)
+		VALUES ($1, $2, $3, $4, $5, 'active', 'before')`, legacyID, string(buyerOrg), legacy.url(), []string{webhooks.Ping}, legacy.secret); err != nil {
+		t.Fatal(err)
+	}
+	w := &webhooks.Worker{Queue: v.db.Webhooks(), Client: webhooks.NewClient(5*time.Second, true), Clock: clock, Secrets: v.keys}
+	if n, err := w.SealSecrets(ctx); err != nil || n != 1 {
+		t.Fatalf("sealed %d readable secrets (%v), want 1", n, err)
+	}
+	if n, err := w.SealSecrets(ctx); err != nil || n != 0 {
+		t.Fatalf("a second start sealed %d (%v), want 0", n, err)
+	}
+	if err := v.db.Pool.QueryRow(ctx, `SELECT count(*) FROM webhook_subscriptions WHERE secret IS NOT NULL OR position($1 in secret_sealed) > 0`,
+		legacy.secret).Scan(&readable); err != nil || readable != 0 {
+		t.Fatalf("after sealing, %d subscriptions hold a readable secret (%v)", readable, err)
+	}
+	events, err := v.db.Audit().Events(ctx, audit.Filter{ResourceType: "webhook_subscription", ResourceID: legacyID})
+	if err != nil || len(events) != 1 || events[0].Action != "webhook.secret_sealed" {
+		t.Fatalf("audit of the sealing: %+v (%v)", events, err)
+	}
+	for _, id := range []string{s.ID, legacyID} {
+		mustStatus(t, c.json("POST", "/v1/webhooks/subscriptions/"+id+"/ping", buyer, nil), 201)
+	}
+	if _, err := w.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.received()) != 1 || len(legacy.received()) != 1 || r.bad+legacy.bad != 0 {
+		t.Fatalf("pings verified: %d and %d (refused %d)", len(r.received()), len(legacy.received()), r.bad+legacy.bad)
+	}
+
+	// Another venue's keys open nothing: the attempt fails, and the log says why.
+	other, err := auth.LoadKeyring(t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decode[webhooks.Delivery](t, c.json("POST", "/v1/webhooks/subscriptions/"+s.ID+"/ping", buyer, nil))
+	stranger := &webhooks.Worker{Queue: v.db.Webhooks(), Client: webhooks.NewClient(5*time.Second, true), Clock: clock, Secrets: other}
+	if _, err := stranger.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := decode[webhooks.Delivery](t, c.json("GET", "/v1/webhooks/deliveries/"+strconv.FormatInt(d.ID, 10), buyer, nil))
+	if got.Status == webhooks.Delivered || !strings.Contains(got.LastError, "signing secret") || len(r.received()) != 1 {
+		t.Fatalf("a delivery under other keys: %+v, received %d", got, len(r.received()))
 	}
 }

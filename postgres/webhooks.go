@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/certificates"
 	"github.com/datavenue/datavenue/civil"
 	"github.com/datavenue/datavenue/listing"
@@ -293,11 +295,15 @@ func (db WebhookStore) AnnounceCertificateEvent(ctx context.Context, e certifica
 func (db WebhookStore) CreateSubscription(ctx context.Context, s webhooks.Subscription) (webhooks.Subscription, error) {
 	return readBack(ctx, db.conn, func(tx pgx.Tx) error {
 		caller, _ := datavenue.CallerFrom(ctx)
-		// The secret is stored so deliveries can be signed with it (ClaimDeliveries reads it for the
-		// worker), but no read a client reaches returns it (subscriptionColumns leaves it out) and the
-		// audit record omits it.
-		if _, err := tx.Exec(ctx, `INSERT INTO webhook_subscriptions (id, org_id, url, events, secret, description, status, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8)`, s.ID, string(s.Org), s.URL, s.Events, s.Secret, s.Description,
+		// The secret is stored sealed (webhooks.SecretBox) so deliveries can be signed with it
+		// (ClaimDeliveries reads it for the worker to open), but no read a client reaches returns it
+		// (subscriptionColumns leaves it out) and the audit record omits it. A subscription without a
+		// sealed secret is refused rather than stored readable.
+		if s.SealedSecret == "" {
+			return errors.New("postgres: a webhook subscription's secret must be sealed before it is stored")
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO webhook_subscriptions (id, org_id, url, events, secret_sealed, description, status, created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8)`, s.ID, string(s.Org), s.URL, s.Events, s.SealedSecret, s.Description,
 			caller.Subject, s.CreatedAt); err != nil {
 			return err
 		}
@@ -500,7 +506,7 @@ func (db WebhookStore) ClaimDeliveries(ctx context.Context, now time.Time, lease
 			claimed AS (
 				UPDATE webhook_deliveries d SET lease = $3, next_attempt_at = $1::timestamptz + $4::interval
 				FROM due WHERE d.id = due.id RETURNING d.id, d.subscription_id, d.event_seq, d.attempts, d.cycle_started_at)
-			SELECT c.id, c.subscription_id, s.url, s.secret, c.attempts, c.cycle_started_at,
+			SELECT c.id, c.subscription_id, s.url, coalesce(s.secret, ''), coalesce(s.secret_sealed, ''), c.attempts, c.cycle_started_at,
 				e.id, e.type, e.seq, e.created_at, e.resource_type, e.resource_id, e.data
 			FROM claimed c JOIN webhook_subscriptions s ON s.id = c.subscription_id JOIN webhook_events e ON e.seq = c.event_seq
 			ORDER BY e.seq`, now, limit, token, lease)
@@ -510,7 +516,7 @@ func (db WebhookStore) ClaimDeliveries(ctx context.Context, now time.Time, lease
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (webhooks.Attempt, error) {
 			a := webhooks.Attempt{Lease: token}
 			var data []byte
-			err := r.Scan(&a.DeliveryID, &a.SubscriptionID, &a.URL, &a.Secret, &a.Attempts, &a.CycleStarted,
+			err := r.Scan(&a.DeliveryID, &a.SubscriptionID, &a.URL, &a.Secret, &a.SealedSecret, &a.Attempts, &a.CycleStarted,
 				&a.Envelope.ID, &a.Envelope.Type, &a.Envelope.Sequence, &a.Envelope.CreatedAt, &a.Envelope.Resource.Type, &a.Envelope.Resource.ID, &data)
 			a.Envelope.Data = data
 			a.Envelope.CreatedAt = a.Envelope.CreatedAt.UTC()
@@ -519,6 +525,44 @@ func (db WebhookStore) ClaimDeliveries(ctx context.Context, now time.Time, lease
 		return err
 	})
 	return out, err
+}
+
+// SealSecrets seals the readable secrets left from before secrets were sealed (migration 00025),
+// in one transaction: the rows are locked, so two venue processes starting together seal each
+// secret once (the second finds none left); each is audited without the secret.
+func (db WebhookStore) SealSecrets(ctx context.Context, seal func(secret, subscriptionID string) (string, error)) (int, error) {
+	sealed := 0
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		sealed = 0
+		rows, err := tx.Query(ctx, `SELECT id, secret FROM webhook_subscriptions WHERE secret IS NOT NULL ORDER BY id FOR UPDATE`)
+		if err != nil {
+			return err
+		}
+		type readable struct{ id, secret string }
+		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (readable, error) {
+			var x readable
+			return x, r.Scan(&x.id, &x.secret)
+		})
+		if err != nil {
+			return err
+		}
+		ctx := datavenue.WithCaller(ctx, audit.SystemCaller)
+		for _, x := range list {
+			s, err := seal(x.secret, x.id)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE webhook_subscriptions SET secret_sealed = $2, secret = NULL WHERE id = $1`, x.id, s); err != nil {
+				return err
+			}
+			if err := appendAudit(ctx, tx, "webhook.secret_sealed", "webhook_subscription", x.id, map[string]any{}); err != nil {
+				return err
+			}
+			sealed++
+		}
+		return nil
+	})
+	return sealed, interpretError(err)
 }
 
 // RecordAttempt records what came of an attempt, under its lease (a worker whose lease ran out

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -69,6 +70,16 @@ type Store interface {
 	WebhookHealth(ctx context.Context) (Health, error)
 }
 
+// SecretBox seals the subscriptions' signing secrets for the store and opens them for the worker
+// to sign with (auth.Keyring: see auth.Keyring.Seal). The subscription's id is the context, so a
+// sealed secret opens for its own subscription only.
+type SecretBox interface {
+	Seal(secret, subscriptionID string) (string, error)
+	Open(sealed, subscriptionID string) (string, error)
+}
+
+var errNoSecretBox = errors.New("webhooks: no SecretBox to seal or open signing secrets with")
+
 // Service is what the API offers of webhooks, with the access rules applied.
 type Service struct {
 	Store Store
@@ -77,6 +88,8 @@ type Service struct {
 	AllowHTTP bool
 	// Wake asks the worker to run now (a ping or a replay); nil: at its next tick.
 	Wake func()
+	// Secrets seals each new subscription's secret before it is stored.
+	Secrets SecretBox
 }
 
 var (
@@ -93,7 +106,17 @@ func (s Service) CreateSubscription(ctx context.Context, caller datavenue.Caller
 		return Subscription{}, err
 	}
 	sub := NewSubscription(caller.Org, in, s.Clock.Now())
-	created, err := s.Store.CreateSubscription(ctx, sub)
+	if s.Secrets == nil {
+		return Subscription{}, errNoSecretBox
+	}
+	// The store is given the sealed secret only: the readable one goes back to the caller, once.
+	stored := sub
+	var err error
+	if stored.SealedSecret, err = s.Secrets.Seal(sub.Secret, sub.ID); err != nil {
+		return Subscription{}, err
+	}
+	stored.Secret = ""
+	created, err := s.Store.CreateSubscription(ctx, stored)
 	if err != nil {
 		return Subscription{}, err
 	}

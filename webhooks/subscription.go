@@ -24,6 +24,8 @@ type Subscription struct {
 	Secret    string     `json:"secret,omitempty" jsonschema:"description=the signing secret; only in the answer that creates the subscription"`
 	CreatedAt time.Time  `json:"created_at"`
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// SealedSecret is the secret as the store keeps it (SecretBox.Seal); never answered.
+	SealedSecret string `json:"-"`
 }
 
 // Statuses of a subscription: deleted ones receive nothing more and their log stays readable.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -28,7 +29,8 @@ type Attempt struct {
 	SubscriptionID string
 	Lease          string
 	URL            string
-	Secret         string
+	Secret         string // readable: a subscription made before secrets were sealed, not sealed yet
+	SealedSecret   string // sealed (SecretBox): every other
 	Envelope       Envelope
 	Attempts       int       // attempts made before this one, in the current cycle
 	CycleStarted   time.Time // created or last replayed
@@ -53,6 +55,9 @@ type Queue interface {
 	// another worker holds (FOR UPDATE SKIP LOCKED), so several venue processes share the work.
 	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Attempt, error)
 	RecordAttempt(ctx context.Context, r Result) error
+	// SealSecrets replaces every subscription's readable secret by seal's, audited, and says how
+	// many it sealed.
+	SealSecrets(ctx context.Context, seal func(secret, subscriptionID string) (string, error)) (int, error)
 	// AnnounceObligations writes obligation.due for open obligations due by dueBy and
 	// obligation.overdue for those due before overdueBefore, once each.
 	AnnounceObligations(ctx context.Context, dueBy, overdueBefore civil.Date) (int, error)
@@ -82,6 +87,9 @@ type Worker struct {
 	Concurrency int           // attempts in flight at once (8)
 	Lease       time.Duration // how long a claim holds (2 min): a worker that dies mid-attempt loses its claim after it
 	Wake        chan struct{} // a send runs the worker now (a ping, a replay)
+	// Secrets opens the subscriptions' sealed secrets to sign with, and seals the readable ones
+	// left from before secrets were sealed (SealSecrets, when Run starts).
+	Secrets SecretBox
 }
 
 // NewClient is the HTTP client of deliveries: a timeout per attempt, no redirects, no proxy
@@ -219,8 +227,17 @@ func (w *Worker) attempt(ctx context.Context, a Attempt) Result {
 	r := Result{DeliveryID: a.DeliveryID, Lease: a.Lease}
 	var retryAfter time.Duration
 	body, err := json.Marshal(a.Envelope)
+	if err == nil && a.SealedSecret != "" {
+		// A secret that does not open (the keyring the venue runs with is not the one that sealed it)
+		// fails the attempt like an unreachable receiver: retried, then given up, and the log says why.
+		if w.Secrets == nil {
+			err = errNoSecretBox
+		} else if a.Secret, err = w.Secrets.Open(a.SealedSecret, a.SubscriptionID); err != nil {
+			err = fmt.Errorf("the subscription's signing secret: %w", err)
+		}
+	}
 	if err != nil {
-		r.Error = err.Error()
+		r.Error = clipError(err.Error())
 	} else {
 		r.Status, r.Error, retryAfter = w.post(ctx, a, body)
 	}
@@ -303,9 +320,23 @@ func (w *Worker) ScanOnce(ctx context.Context) (int, error) {
 	return w.Queue.AnnounceObligations(ctx, dueBy, overdueBefore)
 }
 
+// SealSecrets seals the secrets of subscriptions made before secrets were sealed (migration
+// 00025): every venue process's worker runs it when it starts; each secret is sealed once.
+func (w *Worker) SealSecrets(ctx context.Context) (int, error) {
+	if w.Secrets == nil {
+		return 0, errNoSecretBox
+	}
+	return w.Queue.SealSecrets(ctx, w.Secrets.Seal)
+}
+
 // Run sends deliveries every interval and whenever woken, and scans obligations every
 // scanEvery, until ctx ends. Failures are logged and retried at the next tick.
 func (w *Worker) Run(ctx context.Context, every, scanEvery time.Duration) {
+	if n, err := w.SealSecrets(ctx); err != nil && ctx.Err() == nil {
+		w.Logger.Warn("webhooks: sealing the readable signing secrets", "error", err.Error())
+	} else if n > 0 {
+		w.Logger.Info("webhooks: sealed the readable signing secrets", "subscriptions", n)
+	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	var lastScan time.Time

@@ -130,7 +130,7 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 	reg := v.metrics(b.DB)
 	reg.MustRegister(revenueCollector{revenue: v.Revenue})
 	v.WebhookWorker = &webhooks.Worker{Queue: b.DB.Webhooks(), Client: webhooks.NewClient(10*time.Second, cfg.WebhookAllowPrivate), Clock: clock,
-		Logger: logger, Outcome: webhookOutcomes(reg), Wake: make(chan struct{}, 1)}
+		Logger: logger, Secrets: b.Keyring, Outcome: webhookOutcomes(reg), Wake: make(chan struct{}, 1)}
 	v.Deps = api.Deps{
 		Organisations: parties.Service{Store: b.DB.Parties()},
 		Assets:        assets.Service{Store: b.DB.Assets()},
@@ -162,7 +162,7 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		UsageReports:   subscriptions.Reports{Store: b.DB.Subscriptions(), Clock: clock},
 		MeteringSecret: []byte(cfg.MeteringSecret),
 		Projection:     matching.ProjectionControl{Store: b.DB.Matching(), Redis: b.Redis, Keys: b.Keys, Clock: clock, LagLimit: cfg.ProjectionLagLimit},
-		Webhooks:       webhooks.Service{Store: b.DB.Webhooks(), Clock: clock, AllowHTTP: cfg.WebhookAllowHTTP, Wake: v.wakeWebhooks},
+		Webhooks:       webhooks.Service{Store: b.DB.Webhooks(), Clock: clock, AllowHTTP: cfg.WebhookAllowHTTP, Wake: v.wakeWebhooks, Secrets: b.Keyring},
 		Audit:          audit.Service{Reader: b.DB.Audit()},
 		Idempotency:    b.DB.Idempotency(),
 		RateLimiter:    rateLimiter(cfg, b),

@@ -1,0 +1,85 @@
+package auth
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+)
+
+// Secrets the venue must keep readable to itself but never store readable (a webhook
+// subscription's signing secret, which the venue needs in clear to sign each delivery) are sealed
+// with AES-256-GCM (the standard library's) under a key derived from the keyring's active signing
+// key by HKDF-SHA256 with a label of its own, so the sealing key is never the signing key, and the
+// keyring folder, which production already guards as the venue's secret material, is the only key
+// to manage. A dump or a backup of the database alone then reveals no secret.
+//
+// A sealed value names the signing key it was sealed under ("<kid>.<base64url nonce|ciphertext>"):
+// a rotated keyring keeps its old keys (their public halves stay in the JWKS), so a secret sealed
+// before a rotation still opens. The context (the id of the row the secret belongs to) is
+// authenticated with it, so a sealed value copied to another row does not open there.
+
+// sealLabel separates the sealing keys from any other key derived from the signing keys.
+const sealLabel = "datavenue sealed secrets v1"
+
+var errSealed = errors.New("auth: a sealed secret does not open (another venue's keys, a key removed from the keyring, or altered)")
+
+// Seal encrypts plaintext for the row named by context under the active key.
+func (kr *Keyring) Seal(plaintext, context string) (string, error) {
+	active := kr.Active()
+	aead, err := sealer(active)
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	sealed := aead.Seal(nonce, nonce, []byte(plaintext), []byte(context))
+	return active.KID + "." + base64.RawURLEncoding.EncodeToString(sealed), nil
+}
+
+// Open decrypts a value Seal made for the same context, with the key it names.
+func (kr *Keyring) Open(sealed, context string) (string, error) {
+	kid, body, ok := strings.Cut(sealed, ".")
+	if !ok {
+		return "", errSealed
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(body)
+	if err != nil {
+		return "", errSealed
+	}
+	k, ok := kr.Key(kid)
+	if !ok {
+		return "", errSealed
+	}
+	aead, err := sealer(k)
+	if err != nil {
+		return "", err
+	}
+	if len(raw) < aead.NonceSize() {
+		return "", errSealed
+	}
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(context))
+	if err != nil {
+		return "", errSealed
+	}
+	return string(plain), nil
+}
+
+// sealer is the AEAD of a signing key's sealing key.
+func sealer(k SigningKey) (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, k.Private.Seed(), nil, sealLabel, 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
