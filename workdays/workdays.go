@@ -187,6 +187,27 @@ func (c *Calendar) covered(year int) bool {
 // in and never changes, so the answer for a year never does either.
 var libraryYears sync.Map // int -> bool
 
+// libraryDayTables memoises lunar-go's schedule of a year as a map (date -> working day?):
+// HolidayUtil.GetHoliday scans the library's table on every call, which was still 4% of a
+// settlement's Go time after libraryYears (a deadline asks for each of its days).
+var libraryDayTables sync.Map // int -> map[string]bool
+
+// libraryDays is the library's holidays and adjusted working days of a year, as GetHoliday
+// answers them day by day (TestLibraryDaysAnswerAsTheLibrary).
+func libraryDays(year int) map[string]bool {
+	if days, ok := libraryDayTables.Load(year); ok {
+		return days.(map[string]bool)
+	}
+	days := map[string]bool{}
+	for e := HolidayUtil.GetHolidaysByYear(year).Front(); e != nil; e = e.Next() {
+		if hd, ok := e.Value.(*HolidayUtil.Holiday); ok {
+			days[hd.GetDay()] = hd.IsWork()
+		}
+	}
+	libraryDayTables.Store(year, days)
+	return days
+}
+
 func libraryCovers(year int) bool {
 	if known, ok := libraryYears.Load(year); ok {
 		return known.(bool)
@@ -207,8 +228,8 @@ func (c *Calendar) IsWorkday(d civil.Date) (bool, error) {
 	if w, ok := c.overrides[d.String()]; ok {
 		return w, nil
 	}
-	if h := HolidayUtil.GetHoliday(d.String()); h != nil {
-		return h.IsWork(), nil
+	if w, ok := libraryDays(t.Year())[d.String()]; ok {
+		return w, nil
 	}
 	return t.Weekday() != time.Saturday && t.Weekday() != time.Sunday, nil
 }
