@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"net/url"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -18,11 +19,13 @@ import (
 type opAuctionsData struct {
 	Rows     []opAuctionRow
 	Products []opAuctionProduct // its published auction-priced products, to open an auction on
-	Next     string
-	CSRF     string
-	Key      string
-	Problem  string
-	Chosen   string
+	// ProductsNext is the next page of them, when there is one.
+	ProductsNext string
+	Next         string
+	CSRF         string
+	Key          string
+	Problem      string
+	Chosen       string
 }
 
 type opAuctionRow struct {
@@ -72,11 +75,18 @@ func (c *Console) renderOpAuctions(ctx *fiber.Ctx, chosen, problem string) error
 	if len(list) == listLimit {
 		d.Next = fmt.Sprintf("%s/manage/auctions?status=%s&cursor=%s", Prefix, ctx.Query("status"), list[len(list)-1].ID)
 	}
-	// The products offered are the first page of its published ones priced by auction: which of
-	// them may open is the service's to decide when the form is sent.
-	products, err := c.d.Listing.Products(cx, s.Caller, listing.ProductFilter{Status: listing.StatusPublished, Limit: 100})
+	// The products offered are a page of its published ones priced by auction (pcursor: the next
+	// page), found by the store: a page of all its published products filtered here left out every
+	// auction product past the first hundred products. Which of them may open is the service's to
+	// decide when the form is sent.
+	const productPage = 100
+	products, err := c.d.Listing.Products(cx, s.Caller, listing.ProductFilter{Status: listing.StatusPublished, Method: listing.MethodAuction,
+		After: ctx.Query("pcursor"), Limit: productPage})
 	if err != nil {
 		return err
+	}
+	if len(products) == productPage {
+		d.ProductsNext = fmt.Sprintf("%s/manage/auctions?status=%s&pcursor=%s", Prefix, url.QueryEscape(ctx.Query("status")), products[len(products)-1].ID)
 	}
 	for _, p := range products {
 		if p.Pricing.Method != listing.MethodAuction || p.OperatorID != s.Caller.Org {

@@ -2,6 +2,9 @@ package console_test
 
 import (
 	"context"
+	"html"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/datavenue/datavenue/client"
+	"github.com/datavenue/datavenue/internal/catalogueseed"
 	"github.com/datavenue/datavenue/internal/venueclient"
 )
 
@@ -64,4 +68,55 @@ func TestOperatorOpensAndWatchesAnAuctionInTheBrowser(t *testing.T) {
 	mustContain(t, "the auctions list", textOf(t, tab, "#auction-"+auctionID), "公交客流小时数据（运营方拍卖）", "英式拍卖", "进行中", "9000.00")
 	checkAccessibility(t, tab, "operator's auctions (one open)")
 	screenshot(t, tab, "operator-auctions")
+}
+
+// An operator with many published products is offered every one priced by auction, page by page:
+// before, the form took the first hundred of all its published products and kept the auction
+// ones, so a product past the first hundred could not be auctioned from the console.
+func TestOperatorIsOfferedEveryAuctionProduct(t *testing.T) {
+	v := newVenueAt(t, behind(2*time.Minute))
+	cert, err := v.client.Certify()
+	if err != nil {
+		t.Fatalf("certify: %v", err)
+	}
+	now, ptr := time.Now(), venueclient.Ptr[string]
+	p, err := v.client.Publish(cert.Asset, cert.Scenario, "公交客流小时数据（第二页的拍卖）", client.PricingInput{Method: client.PricingInputMethodAuction,
+		AuctionKind: venueclient.Ptr(client.PricingInputAuctionKindEnglish), Reserve: ptr("9000.00"), OpeningPrice: ptr("8000.00"),
+		Increment: ptr("100.00"), Deposit: ptr("500.00"), StartAt: venueclient.Ptr(now.Add(-30 * time.Second)), EndAt: venueclient.Ptr(now.Add(30 * time.Minute))})
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	// 800 more of the operator's products, about a fifth priced by auction, all with ids before the
+	// one just published (prd_000… sorts before a ULID's prd_01…).
+	if err := catalogueseed.Load(context.Background(), v.db.Pool, venueclient.Operator.Org, 0, 800); err != nil {
+		t.Fatal(err)
+	}
+	c := browserless(t)
+	devSignIn(t, v, c, "demo-operator")
+	_, page := get(t, c, v.URL+"/console/manage/auctions")
+	offered := regexp.MustCompile(`id="open-(prd_[0-9A-Z]+)"`)
+	if n := len(offered.FindAllString(page, -1)); n != 100 {
+		t.Fatalf("the first page offers %d products, want 100 priced by auction", n)
+	}
+	next := regexp.MustCompile(`id="products-next" href="([^"]+)"`).FindStringSubmatch(page)
+	if next == nil || strings.Contains(page, `id="open-`+p.Id+`"`) {
+		t.Fatalf("the first page: a next page %v, the new product offered %v", next != nil, strings.Contains(page, p.Id))
+	}
+	seen := map[string]bool{}
+	for path := next[1]; path != ""; {
+		_, page = get(t, c, v.URL+html.UnescapeString(path))
+		for _, m := range offered.FindAllStringSubmatch(page, -1) {
+			if seen[m[1]] {
+				t.Fatalf("%s offered twice", m[1])
+			}
+			seen[m[1]] = true
+		}
+		path = ""
+		if m := regexp.MustCompile(`id="products-next" href="([^"]+)"`).FindStringSubmatch(page); m != nil {
+			path = m[1]
+		}
+	}
+	if !seen[p.Id] {
+		t.Fatalf("the product priced by auction was offered on no page (%d offered after the first)", len(seen))
+	}
 }

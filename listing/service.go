@@ -30,6 +30,7 @@ type PriceVersion struct {
 type ProductFilter struct {
 	Operator datavenue.OrgID
 	Status   string
+	Method   string // the pricing method (MethodAuction…); empty: any
 	After    string
 	Limit    int
 }

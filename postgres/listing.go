@@ -170,8 +170,9 @@ func productFrom(ctx context.Context, q querier, id string) (listing.Product, er
 // reads up to 1000 products at once.
 func (db ListingStore) Products(ctx context.Context, f listing.ProductFilter) ([]listing.Product, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT `+productColumns+` FROM products p
-		WHERE ($1 = '' OR p.operator_id = $1) AND ($2 = '' OR p.status = $2) AND p.id > $3 ORDER BY p.id LIMIT $4`,
-		string(f.Operator), f.Status, f.After, exportLimit(f.Limit, 1000))
+		WHERE ($1 = '' OR p.operator_id = $1) AND ($2 = '' OR p.status = $2) AND ($5 = '' OR p.pricing_method = $5) AND p.id > $3
+		ORDER BY p.id LIMIT $4`,
+		string(f.Operator), f.Status, f.After, exportLimit(f.Limit, 1000), f.Method)
 	if err != nil {
 		return nil, interpretError(err)
 	}
