@@ -15,6 +15,8 @@ func TestClaimMapping(t *testing.T) {
 	mapped := ClaimMapping{RoleClaim: "roles", OrgClaim: "dept_code",
 		RoleMap: map[string]datavenue.Role{"bureau_staff": datavenue.RoleDataBureau, "trader": datavenue.RoleBuyer},
 		OrgMap:  map[string]datavenue.OrgID{"310000-SJJ": "org_bureau"}}
+	keycloak := ClaimMapping{RoleClaim: "realm_access.roles", OrgClaim: "attrs.org"}
+	auth0 := ClaimMapping{RoleClaim: "https://venue.example/roles", OrgClaim: "https://venue.example/org"}
 	for _, tc := range []struct {
 		name   string
 		m      ClaimMapping
@@ -33,6 +35,13 @@ func TestClaimMapping(t *testing.T) {
 		{"mapped: the venue's own word is not a mapped value", mapped, map[string]any{"roles": "buyer", "dept_code": "310000-SJJ"}, nil, "", "token_bad_role"},
 		{"mapped: an unknown unit", mapped, map[string]any{"roles": "trader", "dept_code": "999"}, []datavenue.Role{datavenue.RoleBuyer}, "", "token_bad_claims"},
 		{"mapped: the old claim names are not read", mapped, map[string]any{"role": "buyer", "org": "org_a"}, nil, "", "token_bad_role"},
+		{"a path into nested claims (Keycloak)", keycloak, map[string]any{"realm_access": map[string]any{"roles": []any{"offline_access", "clerk"}},
+			"attrs": map[string]any{"org": []any{"org_c"}}}, []datavenue.Role{datavenue.RoleClerk}, "org_c", ""},
+		{"a path that leads nowhere", keycloak, map[string]any{"realm_access": "clerk", "attrs": map[string]any{"org": "org_c"}}, nil, "", "token_bad_role"},
+		{"an organisation list of two is not one organisation", keycloak, map[string]any{"realm_access": map[string]any{"roles": []any{"clerk"}},
+			"attrs": map[string]any{"org": []any{"org_c", "org_d"}}}, []datavenue.Role{datavenue.RoleClerk}, "", "token_bad_claims"},
+		{"a namespaced top-level claim with dots (Auth0)", auth0, map[string]any{"https://venue.example/roles": []any{"buyer"},
+			"https://venue.example/org": "org_e"}, []datavenue.Role{datavenue.RoleBuyer}, "org_e", ""},
 	} {
 		id, err := tc.m.identity(tc.claims, "sub-1")
 		code := ""
