@@ -18,20 +18,23 @@ import (
 // keyring folder, which production already guards as the venue's secret material, is the only key
 // to manage. A dump or a backup of the database alone then reveals no secret.
 //
-// A sealed value names the signing key it was sealed under ("<kid>.<base64url nonce|ciphertext>"):
-// a rotated keyring keeps its old keys (their public halves stay in the JWKS), so a secret sealed
-// before a rotation still opens. The context (the id of the row the secret belongs to) is
-// authenticated with it, so a sealed value copied to another row does not open there.
+// Secrets are sealed under the keyring's oldest key, not its active one: a rotation adds a key to
+// the folder and a serving venue sees it only when it restarts, so during a rolling restart the
+// processes hold different newest keys but the same oldest one (keys are never removed: their
+// public halves stay in the JWKS). A sealed value names its key ("<kid>.<base64url
+// nonce|ciphertext>"), so one sealed under any key of the folder opens. The context (the id of
+// the row the secret belongs to) is authenticated with it, so a sealed value copied to another
+// row does not open there.
 
 // sealLabel separates the sealing keys from any other key derived from the signing keys.
 const sealLabel = "datavenue sealed secrets v1"
 
 var errSealed = errors.New("auth: a sealed secret does not open (another venue's keys, a key removed from the keyring, or altered)")
 
-// Seal encrypts plaintext for the row named by context under the active key.
+// Seal encrypts plaintext for the row named by context under the oldest key.
 func (kr *Keyring) Seal(plaintext, context string) (string, error) {
-	active := kr.Active()
-	aead, err := sealer(active)
+	oldest := kr.keys[0]
+	aead, err := sealer(oldest)
 	if err != nil {
 		return "", err
 	}
@@ -40,7 +43,7 @@ func (kr *Keyring) Seal(plaintext, context string) (string, error) {
 		return "", err
 	}
 	sealed := aead.Seal(nonce, nonce, []byte(plaintext), []byte(context))
-	return active.KID + "." + base64.RawURLEncoding.EncodeToString(sealed), nil
+	return oldest.KID + "." + base64.RawURLEncoding.EncodeToString(sealed), nil
 }
 
 // Open decrypts a value Seal made for the same context, with the key it names.

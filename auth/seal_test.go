@@ -32,11 +32,24 @@ func TestSealedSecretsOpenForTheirRowOnly(t *testing.T) {
 	if _, err := kr.Open(sealed, "whs_B"); err == nil {
 		t.Fatal("a secret sealed for one row opened for another")
 	}
+	// A process that loaded the folder before a rotation (not restarted yet) opens what a rotated one
+	// seals, and the rotated one what was sealed before.
+	stale, err := auth.LoadKeyring(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := kr.Rotate(); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := kr.Open(sealed, "whs_A"); err != nil || got != secret {
 		t.Fatalf("after a rotation: open = %q, %v", got, err)
+	}
+	afterRotation, err := kr.Seal(secret, "whs_A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := stale.Open(afterRotation, "whs_A"); err != nil || got != secret {
+		t.Fatalf("a process not restarted since the rotation: open = %q, %v", got, err)
 	}
 	altered := sealed[:len(sealed)-2] + map[bool]string{true: "AA", false: "BB"}[!strings.HasSuffix(sealed, "AA")]
 	if _, err := kr.Open(altered, "whs_A"); err == nil {

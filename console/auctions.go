@@ -115,6 +115,9 @@ func (c *Console) feed(ctx *fiber.Ctx) error {
 			}
 			if now.Live.High != nil && v.Kind == matching.English {
 				fmt.Fprintf(w, "event: price\ndata: %s\n\n", now.Live.High.String())
+				if w.Flush() != nil {
+					return
+				}
 			}
 		}
 		for {

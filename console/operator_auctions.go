@@ -1,7 +1,6 @@
 package console
 
 import (
-	"fmt"
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,11 +20,13 @@ type opAuctionsData struct {
 	Products []opAuctionProduct // its published auction-priced products, to open an auction on
 	// ProductsNext is the next page of them, when there is one.
 	ProductsNext string
-	Next         string
-	CSRF         string
-	Key          string
-	Problem      string
-	Chosen       string
+	// Action is where the form posts: this page, with both its places.
+	Action  string
+	Next    string
+	CSRF    string
+	Key     string
+	Problem string
+	Chosen  string
 }
 
 type opAuctionRow struct {
@@ -72,8 +73,24 @@ func (c *Console) renderOpAuctions(ctx *fiber.Ctx, chosen, problem string) error
 		d.Rows = append(d.Rows, opAuctionRow{Record: r, Product: title(r.ProductID), Starts: r.StartsAt.In(cst).Format("2006-01-02 15:04"),
 			Ends: r.EndsAt.In(cst).Format("2006-01-02 15:04")})
 	}
+	// The page has two independent pages (its auctions by cursor, the products to open one on by
+	// pcursor): each link, and the form, keeps the other's place, so paging one does not reset the
+	// other, and a refused opening comes back to the products page it was chosen from.
+	here := func(cursor, pcursor string) string {
+		q := url.Values{}
+		for k, v := range map[string]string{"status": ctx.Query("status"), "cursor": cursor, "pcursor": pcursor} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		if len(q) == 0 {
+			return Prefix + "/manage/auctions"
+		}
+		return Prefix + "/manage/auctions?" + q.Encode()
+	}
+	d.Action = here(ctx.Query("cursor"), ctx.Query("pcursor"))
 	if len(list) == listLimit {
-		d.Next = fmt.Sprintf("%s/manage/auctions?status=%s&cursor=%s", Prefix, ctx.Query("status"), list[len(list)-1].ID)
+		d.Next = here(list[len(list)-1].ID, ctx.Query("pcursor"))
 	}
 	// The products offered are a page of its published ones priced by auction (pcursor: the next
 	// page), found by the store: a page of all its published products filtered here left out every
@@ -86,7 +103,7 @@ func (c *Console) renderOpAuctions(ctx *fiber.Ctx, chosen, problem string) error
 		return err
 	}
 	if len(products) == productPage {
-		d.ProductsNext = fmt.Sprintf("%s/manage/auctions?status=%s&pcursor=%s", Prefix, url.QueryEscape(ctx.Query("status")), products[len(products)-1].ID)
+		d.ProductsNext = here(ctx.Query("cursor"), products[len(products)-1].ID)
 	}
 	for _, p := range products {
 		if p.Pricing.Method != listing.MethodAuction || p.OperatorID != s.Caller.Org {

@@ -111,6 +111,11 @@ func TestOperatorIsOfferedEveryAuctionProduct(t *testing.T) {
 			}
 			seen[m[1]] = true
 		}
+		// The form posts back to the same page of products, so a refused opening shows the
+		// product chosen among its neighbours.
+		if !strings.Contains(page, `action="`+html.EscapeString(html.UnescapeString(path))+`"`) {
+			t.Fatalf("the form of %s does not post back to it", html.UnescapeString(path))
+		}
 		path = ""
 		if m := regexp.MustCompile(`id="products-next" href="([^"]+)"`).FindStringSubmatch(page); m != nil {
 			path = m[1]

@@ -65,7 +65,9 @@ func (p *txPipe) send(ctx context.Context, b *pgx.Batch) error {
 		// queued before it.
 		//
 		// The transaction runs on generic plans. Its statements find their rows by primary or foreign
-		// key, or insert from arrays, so the one plan each is right for any parameters; but under
+		// key, insert from arrays, or join a handful of rows so found to their keys (the certificates
+		// of the orders' products, a bill's subscription, an event's subscribers), so the one plan
+		// each is right for any parameters; but under
 		// plan_cache_mode = auto PostgreSQL re-plans a statement whenever a custom plan for the values
 		// at hand looks cheaper than the generic one, which is always the case for = ANY($1) over an
 		// array (one element against the generic plan's guess of ten) and, depending on the

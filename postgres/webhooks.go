@@ -534,7 +534,9 @@ func (db WebhookStore) SealSecrets(ctx context.Context, seal func(secret, subscr
 	sealed := 0
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		sealed = 0
-		rows, err := tx.Query(ctx, `SELECT id, secret FROM webhook_subscriptions WHERE secret IS NOT NULL ORDER BY id FOR UPDATE`)
+		// FOR NO KEY UPDATE: the key share locks of deliveries being written to these subscriptions
+		// (their foreign key) go on meanwhile.
+		rows, err := tx.Query(ctx, `SELECT id, secret FROM webhook_subscriptions WHERE secret IS NOT NULL ORDER BY id FOR NO KEY UPDATE`)
 		if err != nil {
 			return err
 		}

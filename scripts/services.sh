@@ -159,12 +159,13 @@ replica_up() {
   bin=$(pg_bindir) || die "PostgreSQL binaries not found under /usr/lib/postgresql"
   pgroot=$(pg_root)
   # A standby stopped while the primary wrote more than max_slot_wal_keep_size has lost its slot
-  # (wal_status 'lost'): the WAL it needs is gone and it would retry for ever, so it is cloned again.
+  # (wal_status 'lost'), or its slot is gone: the WAL it needs is not kept and it would retry for
+  # ever, so it is cloned again.
   if pg_run test -f "$pgroot/replica/PG_VERSION" \
-    && [ "$(pg_sql "$PG_PORT" "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$PG_SLOT' AND wal_status = 'lost'")" = 1 ]; then
-    log "the standby's replication slot was lost (it fell too far behind): cloning it again"
+    && [ "$(pg_sql "$PG_PORT" "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$PG_SLOT' AND wal_status <> 'lost'")" = 0 ]; then
+    log "the standby's replication slot was lost or removed (it fell too far behind): cloning it again"
     replica_down
-    pg_sql "$PG_PORT" "SELECT pg_drop_replication_slot('$PG_SLOT')" >/dev/null
+    pg_sql "$PG_PORT" "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$PG_SLOT' AND NOT active" >/dev/null
     pg_run rm -rf "$pgroot/replica"
   fi
   if ! pg_run test -f "$pgroot/replica/PG_VERSION"; then

@@ -332,15 +332,21 @@ func (w *Worker) SealSecrets(ctx context.Context) (int, error) {
 // Run sends deliveries every interval and whenever woken, and scans obligations every
 // scanEvery, until ctx ends. Failures are logged and retried at the next tick.
 func (w *Worker) Run(ctx context.Context, every, scanEvery time.Duration) {
-	if n, err := w.SealSecrets(ctx); err != nil && ctx.Err() == nil {
-		w.Logger.Warn("webhooks: sealing the readable signing secrets", "error", err.Error())
-	} else if n > 0 {
-		w.Logger.Info("webhooks: sealed the readable signing secrets", "subscriptions", n)
-	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	var lastScan time.Time
+	sealed := false
 	for {
+		// The readable secrets are sealed once, at start, and again at each tick until that works
+		// (a database unreachable at start must not leave them readable until the next restart).
+		if !sealed {
+			n, err := w.SealSecrets(ctx)
+			if sealed = err == nil; err != nil && ctx.Err() == nil {
+				w.Logger.Warn("webhooks: sealing the readable signing secrets", "error", err.Error())
+			} else if n > 0 {
+				w.Logger.Info("webhooks: sealed the readable signing secrets", "subscriptions", n)
+			}
+		}
 		if time.Since(lastScan) >= scanEvery {
 			if _, err := w.ScanOnce(ctx); err != nil && ctx.Err() == nil {
 				w.Logger.Warn("webhooks: obligation scan", "error", err.Error())
