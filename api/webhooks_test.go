@@ -495,14 +495,19 @@ func TestDeadWebhookDeliveryIsReplayed(t *testing.T) {
 	}
 }
 
-// Subscriptions over the API: validation, who sees what, the secret once, ping, delete.
-func TestWebhookSubscriptionsOverTheAPI(t *testing.T) {
+// webhookVenue is a venue whose API calls are checked against its OpenAPI document, with a
+// receiver on the world clock the worker signs by.
+func webhookVenue(t *testing.T) (*venue, checked, *worldClock, *receiver) {
 	v := newVenue(t)
 	_, raw := openAPIDocument(t, v)
 	_, router := loadSpec(t, raw)
-	c := checked{venue: v, router: router}
 	clock := &worldClock{}
-	r := newReceiver(t, clock)
+	return v, checked{venue: v, router: router}, clock, newReceiver(t, clock)
+}
+
+// Subscriptions over the API: validation, who sees what, the secret once, ping, delete.
+func TestWebhookSubscriptionsOverTheAPI(t *testing.T) {
+	v, c, clock, r := webhookVenue(t)
 	buyer := v.as(datavenue.RoleBuyer, buyerOrg)
 	wantProblem(t, c.json("POST", "/v1/webhooks/subscriptions", buyer, map[string]any{"url": "ftp://x.test/", "events": []string{"order.eaten"}}), 422, "validation_failed")
 	wantProblem(t, c.json("POST", "/v1/webhooks/subscriptions", v.as(datavenue.RoleAuditor, auditorOrg),
@@ -602,13 +607,8 @@ func TestRevocationAndSuspensionAreAnnounced(t *testing.T) {
 // running with other keys cannot open a sealed secret and says so in the delivery's log rather
 // than signing with anything else.
 func TestWebhookSecretsAreKeptSealed(t *testing.T) {
-	v := newVenue(t)
-	_, raw := openAPIDocument(t, v)
-	_, router := loadSpec(t, raw)
-	c := checked{venue: v, router: router}
-	clock := &worldClock{}
+	v, c, clock, r := webhookVenue(t)
 	ctx := context.Background()
-	r := newReceiver(t, clock)
 	buyer := v.as(datavenue.RoleBuyer, buyerOrg)
 	s := subscribeAll(t, c, buyerOrg, datavenue.RoleBuyer, r)
 	var readable int

@@ -21,17 +21,7 @@ import (
 // the leading price on the operator's page without a reload; its auctions list the auction as open.
 func TestOperatorOpensAndWatchesAnAuctionInTheBrowser(t *testing.T) {
 	v := newVenueAt(t, behind(2*time.Minute))
-	cert, err := v.client.Certify()
-	if err != nil {
-		t.Fatalf("certify: %v", err)
-	}
-	now, ptr := time.Now(), venueclient.Ptr[string]
-	p, err := v.client.Publish(cert.Asset, cert.Scenario, "公交客流小时数据（运营方拍卖）", client.PricingInput{Method: client.PricingInputMethodAuction,
-		AuctionKind: venueclient.Ptr(client.PricingInputAuctionKindEnglish), Reserve: ptr("9000.00"), OpeningPrice: ptr("8000.00"),
-		Increment: ptr("100.00"), Deposit: ptr("500.00"), StartAt: venueclient.Ptr(now.Add(-30 * time.Second)), EndAt: venueclient.Ptr(now.Add(30 * time.Minute))})
-	if err != nil {
-		t.Fatalf("publish: %v", err)
-	}
+	p := v.publishEnglishAuctionProduct(t, "公交客流小时数据（运营方拍卖）")
 	tab := newTab(t, newBrowser(t))
 	run(t, tab, chromedp.Navigate(v.URL+"/console/signin"), chromedp.WaitVisible(chromedp.CSS("#dev-submit")),
 		chromedp.Click(chromedp.CSS("#identity-demo-operator")), chromedp.Click(chromedp.CSS("#dev-submit")), chromedp.WaitVisible(chromedp.CSS("#products")),
@@ -75,17 +65,7 @@ func TestOperatorOpensAndWatchesAnAuctionInTheBrowser(t *testing.T) {
 // ones, so a product past the first hundred could not be auctioned from the console.
 func TestOperatorIsOfferedEveryAuctionProduct(t *testing.T) {
 	v := newVenueAt(t, behind(2*time.Minute))
-	cert, err := v.client.Certify()
-	if err != nil {
-		t.Fatalf("certify: %v", err)
-	}
-	now, ptr := time.Now(), venueclient.Ptr[string]
-	p, err := v.client.Publish(cert.Asset, cert.Scenario, "公交客流小时数据（第二页的拍卖）", client.PricingInput{Method: client.PricingInputMethodAuction,
-		AuctionKind: venueclient.Ptr(client.PricingInputAuctionKindEnglish), Reserve: ptr("9000.00"), OpeningPrice: ptr("8000.00"),
-		Increment: ptr("100.00"), Deposit: ptr("500.00"), StartAt: venueclient.Ptr(now.Add(-30 * time.Second)), EndAt: venueclient.Ptr(now.Add(30 * time.Minute))})
-	if err != nil {
-		t.Fatalf("publish: %v", err)
-	}
+	p := v.publishEnglishAuctionProduct(t, "公交客流小时数据（第二页的拍卖）")
 	// 800 more of the operator's products, about a fifth priced by auction, all with ids before the
 	// one just published (prd_000… sorts before a ULID's prd_01…).
 	if err := catalogueseed.Load(context.Background(), v.db.Pool, venueclient.Operator.Org, 0, 800); err != nil {
@@ -124,4 +104,22 @@ func TestOperatorIsOfferedEveryAuctionProduct(t *testing.T) {
 	if !seen[p.Id] {
 		t.Fatalf("the product priced by auction was offered on no page (%d offered after the first)", len(seen))
 	}
+}
+
+// publishEnglishAuctionProduct publishes a product priced by English auction, open for bids now
+// (see behind) for 30 minutes, through the API, without opening its auction.
+func (v *venue) publishEnglishAuctionProduct(t *testing.T, title string) client.Product {
+	t.Helper()
+	cert, err := v.client.Certify()
+	if err != nil {
+		t.Fatalf("certify: %v", err)
+	}
+	now, ptr := time.Now(), venueclient.Ptr[string]
+	p, err := v.client.Publish(cert.Asset, cert.Scenario, title, client.PricingInput{Method: client.PricingInputMethodAuction,
+		AuctionKind: venueclient.Ptr(client.PricingInputAuctionKindEnglish), Reserve: ptr("9000.00"), OpeningPrice: ptr("8000.00"),
+		Increment: ptr("100.00"), Deposit: ptr("500.00"), StartAt: venueclient.Ptr(now.Add(-30 * time.Second)), EndAt: venueclient.Ptr(now.Add(30 * time.Minute))})
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	return p
 }
