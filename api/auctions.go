@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -294,68 +293,22 @@ func (h *handlers) feed(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// The subscription outlives the handler: fasthttp runs the stream writer after the handler has
-	// returned and the request's context is gone, so it gets its own context, cancelled (and the
-	// organisation's feed given back) when the writer ends. no-cache and X-Accel-Buffering: no keep
-	// caches and nginx-style proxies from holding events back.
+	// The subscription outlives the handler (see EventStream.Serve), so it has a context of its own,
+	// cancelled when the stream ends.
 	ctx, cancel := context.WithCancel(context.Background())
 	events, ok := h.d.Feed.SubscribeAs(ctx, callerOf(c).Org, h.d.FeedsPerOrganisation, st.ID, st.Kind)
 	if !ok {
 		cancel()
 		return TooManyFeeds(c)
 	}
-	c.Set(fiber.HeaderContentType, "text/event-stream")
-	c.Set(fiber.HeaderCacheControl, "no-cache")
-	c.Set("X-Accel-Buffering", "no")
-	// The server's write timeout is one deadline for a whole response; a feed has no end, so each
-	// write gets its own deadline instead: a client that stops reading is still dropped, one that
-	// reads is kept until it leaves.
-	conn := c.Context().Conn()
-	deadline := func() { _ = conn.SetWriteDeadline(time.Now().Add(h.d.WriteTimeout)) }
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer cancel()
-		heartbeat := time.NewTicker(h.d.FeedHeartbeat)
-		defer heartbeat.Stop()
-		deadline()
-		fmt.Fprintf(w, "event: ready\ndata: {\"auction\":%q}\n\n", st.ID)
-		if w.Flush() != nil {
-			return
-		}
-		for {
-			select {
-			case <-h.d.Closing:
-				return
-			case e, ok := <-events:
-				if !ok {
-					return
-				}
-				// Every event already waiting goes out with this one, in one flush: a burst of bids
-				// (the last seconds of a busy auction) costs one write, not one per bid, so a feed
-				// keeps up on a loaded machine instead of letting its buffer fill and lose events.
-				for more := true; more; {
-					data, _ := json.Marshal(e)
-					fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, data)
-					select {
-					case e, ok = <-events:
-						more = ok
-					default:
-						more = false
-					}
-				}
-				if !ok {
-					_ = w.Flush()
-					return
-				}
-			case <-heartbeat.C:
-				// An SSE comment line: clients ignore it, but proxies that close idle connections
-				// see traffic, and a client that has gone is found at the flush.
-				fmt.Fprint(w, ": keep-alive\n\n")
-			}
-			deadline()
-			if w.Flush() != nil { // the client went away
-				return
-			}
-		}
-	})
+	EventStream{Events: events, Cancel: cancel, Closing: h.d.Closing, Heartbeat: h.d.FeedHeartbeat, WriteTimeout: h.d.WriteTimeout,
+		Start: func(w *bufio.Writer) bool {
+			fmt.Fprintf(w, "event: ready\ndata: {\"auction\":%q}\n\n", st.ID)
+			return true
+		},
+		Write: func(w *bufio.Writer, e matching.FeedEvent) {
+			data, _ := json.Marshal(e)
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, data)
+		}}.Serve(c)
 	return nil
 }

@@ -84,66 +84,33 @@ func (c *Console) feed(ctx *fiber.Ctx) error {
 		cancel()
 		return api.TooManyFeeds(ctx)
 	}
-	ctx.Set(fiber.HeaderContentType, "text/event-stream")
-	ctx.Set(fiber.HeaderCacheControl, "no-cache")
-	ctx.Set("X-Accel-Buffering", "no")
-	closing := c.d.Closing
-	// The server's write timeout is one deadline for a whole response; a feed has no end, so each
-	// write gets its own (as the API's feed does): a browser that stops reading is dropped.
-	conn := ctx.Context().Conn()
-	deadline := func() { _ = conn.SetWriteDeadline(time.Now().Add(30 * time.Second)) }
-	ctx.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer cancel()
-		deadline()
-		heartbeat := time.NewTicker(15 * time.Second)
-		defer heartbeat.Stop()
-		fmt.Fprint(w, "event: ready\ndata: ready\n\n")
-		if w.Flush() != nil {
-			return
-		}
-		// The feed delivers events from the subscription on: an auction that closed between the
-		// page's rendering and this subscription would never announce its close, so its state is
-		// read again now that nothing can be missed.
-		// The leading price is sent as read now too: a page that reconnects (the browser does, when
-		// a feed it read too slowly ends with "lagged") shows the price of the moment, not the last
-		// one it saw.
-		if now, err := c.d.Auctions.Get(sub, v.ID); err == nil {
-			if now.Live.Status != matching.AuctionOpen {
+	api.EventStream{Events: events, Cancel: cancel, Closing: c.d.Closing, Heartbeat: 15 * time.Second, WriteTimeout: 30 * time.Second,
+		Start: func(w *bufio.Writer) bool {
+			fmt.Fprint(w, "event: ready\ndata: ready\n\n")
+			// The feed delivers events from the subscription on: an auction that closed between the
+			// page's rendering and this subscription would never announce its close, so its state is
+			// read again now that nothing can be missed. The leading price is sent as read now too: a
+			// page that reconnects (the browser does, when a feed it read too slowly ends with
+			// "lagged") shows the price of the moment, not the last one it saw.
+			now, err := c.d.Auctions.Get(sub, v.ID)
+			switch {
+			case err != nil:
+			case now.Live.Status != matching.AuctionOpen:
 				fmt.Fprintf(w, "event: close\ndata: %s\n\n", now.Live.Status)
-				_ = w.Flush()
-				return
-			}
-			if now.Live.High != nil && v.Kind == matching.English {
+				return false
+			case now.Live.High != nil && v.Kind == matching.English:
 				fmt.Fprintf(w, "event: price\ndata: %s\n\n", now.Live.High.String())
-				if w.Flush() != nil {
-					return
-				}
 			}
-		}
-		for {
-			select {
-			case <-closing:
-				return
-			case e, ok := <-events:
-				if !ok {
-					return
-				}
-				switch {
-				case e.Type == "bid" && e.Amount != "":
-					fmt.Fprintf(w, "event: price\ndata: %s\n\n", e.Amount)
-				case e.Type == "close":
-					fmt.Fprintf(w, "event: close\ndata: %s\n\n", e.Outcome)
-				default:
-					continue
-				}
-			case <-heartbeat.C:
-				fmt.Fprint(w, ": keep-alive\n\n")
+			return true
+		},
+		// The page shows the leading price and the close; the other events are not its business.
+		Write: func(w *bufio.Writer, e matching.FeedEvent) {
+			switch {
+			case e.Type == "bid" && e.Amount != "":
+				fmt.Fprintf(w, "event: price\ndata: %s\n\n", e.Amount)
+			case e.Type == "close":
+				fmt.Fprintf(w, "event: close\ndata: %s\n\n", e.Outcome)
 			}
-			deadline()
-			if w.Flush() != nil {
-				return
-			}
-		}
-	})
+		}}.Serve(ctx)
 	return nil
 }
