@@ -31,6 +31,7 @@ var buyerMessages = map[string][2]string{
 	"orders.order":                     {"订单", "Order"},
 	"orders.product":                   {"数据产品", "Product"},
 	"orders.seller":                    {"卖方", "Seller"},
+	"orders.buyer":                     {"买方", "Buyer"},
 	"orders.due":                       {"应付金额", "Amount due"},
 	"orders.none":                      {"没有订单。", "No orders."},
 	"order.status.awaiting_payment":    {"待付款", "Awaiting payment"},
@@ -123,6 +124,10 @@ var buyerMessages = map[string][2]string{
 
 	"nav.mysubscriptions":                   {"我的订阅", "My subscriptions"},
 	"buyer.subscriptions.title":             {"我的订阅", "My subscriptions"},
+	"opsubscriptions.title":                 {"售出的订阅", "Subscriptions sold"},
+	"nav.opsubscriptions":                   {"售出的订阅", "Subscriptions sold"},
+	"opsubscriptions.intro":                 {"本机构以服务方式销售的数据产品形成的订阅：各期使用量与账单、已交付的数据更新；运营方可取消订阅（须填写原因，立即停止交付）。", "The subscriptions to the products your organisation sells as a service: each period's use and bill, the revisions delivered; the operator may cancel one (a reason is required; delivery stops at once)."},
+	"opsubscriptions.back":                  {"返回售出的订阅", "Back to the subscriptions sold"},
 	"buyer.subscriptions.intro":             {"以服务方式销售的数据产品（按次、按时长、按数据量计费）成交后形成订阅：按计费周期出账，每期账单为固定费用加计量费用，不超过套餐上限。", "A product sold as a service (per call, per unit of time, per volume) makes a subscription when traded: each billing period is billed the fixed fee plus the metered use, at most the plan's maximum."},
 	"buyer.subscriptions.caption":           {"订阅", "Subscriptions"},
 	"buyer.subscriptions.none":              {"没有订阅。", "No subscriptions."},

@@ -21,6 +21,8 @@ func init() {
 	for page, ops := range map[string][]string{
 		"mysubscriptions": {"listSubscriptions", "getSubscription", "usageReport", "listRevisionDeliveries"},
 		"cancelsub":       {"cancelSubscription"},
+		// The operator's side of the same pages: the subscriptions it sells.
+		"opsubscriptions": {"listSubscriptions", "getSubscription", "usageReport", "listRevisionDeliveries"},
 		"freeuse":         {"obtainFreeUse"},
 	} {
 		pageOps[page] = ops
@@ -38,15 +40,18 @@ func init() {
 
 // mountBuyerSubscriptions adds the subscriptions' and free use's routes under the console's group.
 func (c *Console) mountBuyerSubscriptions(g fiber.Router) {
-	g.Get("/subscriptions", c.session(true), c.page("mysubscriptions"), c.asBuyer, c.mySubscriptions)
-	g.Get("/subscriptions/:id", c.session(true), c.page("mysubscriptions"), c.asBuyer, c.subscription)
-	g.Post("/subscriptions/:id/cancel", c.session(true), c.csrf, c.page("cancelsub"), c.asBuyer, c.cancelSubscription)
+	g.Get("/subscriptions", c.session(true), c.page("mysubscriptions"), c.asBuyer, c.subscriptionList(buying))
+	g.Get("/subscriptions/:id", c.session(true), c.page("mysubscriptions"), c.asBuyer, c.subscription(buying))
+	g.Post("/subscriptions/:id/cancel", c.session(true), c.csrf, c.page("cancelsub"), c.asBuyer, c.cancelSubscription(buying))
+	g.Get("/manage/subscriptions", c.session(true), c.page("opsubscriptions"), c.asSeller, c.subscriptionList(selling))
+	g.Get("/manage/subscriptions/:id", c.session(true), c.page("opsubscriptions"), c.asSeller, c.subscription(selling))
+	g.Post("/manage/subscriptions/:id/cancel", c.session(true), c.csrf, c.page("cancelsub"), c.asSeller, c.cancelSubscription(selling))
 	g.Post("/products/:id/free-orders", c.session(true), c.csrf, c.page("freeuse"), c.obtainFree)
 }
 
-// asBuyer keeps the buyer's subscription pages to buyers. The policy lets an operator read the
-// subscriptions it sells and cancel them too, but as their seller: its view is the usage page
-// (/manage/usage), and a cancellation from the buyer's page would be recorded as the operator's.
+// asBuyer keeps the buyer's subscription pages to buyers and asSeller the operator's to
+// operators: the policy lets an operator read and cancel the subscriptions it sells, and it does
+// so on its own pages (/manage/subscriptions), as their seller.
 func (c *Console) asBuyer(ctx *fiber.Ctx) error {
 	if !sessionOf(ctx).Caller.Is(datavenue.RoleBuyer) {
 		return datavenue.Forbidden("role_not_allowed", "these are a buyer's pages")
@@ -54,46 +59,91 @@ func (c *Console) asBuyer(ctx *fiber.Ctx) error {
 	return ctx.Next()
 }
 
+func (c *Console) asSeller(ctx *fiber.Ctx) error {
+	if !sessionOf(ctx).Caller.Is(datavenue.RoleOperator) {
+		return datavenue.Forbidden("role_not_allowed", "these are an operator's pages")
+	}
+	return ctx.Next()
+}
+
+// side is which end of its subscriptions a page shows: those the organisation bought or those it
+// sells. It decides which subscriptions are the caller's, whom the page names (the seller or the
+// buyer) and where the pages live.
+type side struct {
+	selling bool
+	base    string // the pages' path under the console
+}
+
+var (
+	buying  = side{base: "/subscriptions"}
+	selling = side{selling: true, base: "/manage/subscriptions"}
+)
+
+// ours reports whether the subscription is the caller's on this side.
+func (sd side) ours(sub subscriptions.Subscription, org datavenue.OrgID) bool {
+	if sd.selling {
+		return sub.SellerID == org
+	}
+	return sub.BuyerID == org
+}
+
+// counterpart is the organisation the page names: the seller to a buyer, the buyer to a seller.
+func (sd side) counterpart(sub subscriptions.Subscription) datavenue.OrgID {
+	if sd.selling {
+		return sub.BuyerID
+	}
+	return sub.SellerID
+}
+
 type subscriptionRow struct {
 	subscriptions.Subscription
-	Title, SellerName string
+	Title, Counterpart string
 }
 
 type subscriptionsData struct {
 	Available bool
+	Selling   bool
+	Base      string
 	Rows      []subscriptionRow
 	Next      string
 }
 
-// mySubscriptions lists the caller's subscriptions as GET /v1/subscriptions answers them (status
-// and term computed at this instant), those it bought only: an organisation that also sells sees
-// its sales on the operator's pages.
-func (c *Console) mySubscriptions(ctx *fiber.Ctx) error {
-	l, s := lang(ctx), sessionOf(ctx)
-	d := subscriptionsData{Available: c.d.Subscriptions != nil}
-	if d.Available {
-		list, err := c.d.Subscriptions.List(ctx.UserContext(), s.Caller, subscriptions.Page{After: ctx.Query("cursor"), Limit: listLimit})
-		if err != nil {
-			return err
-		}
-		titles, names := c.productTitles(ctx), c.orgNames(ctx)
-		for _, sub := range list {
-			if sub.BuyerID == s.Caller.Org {
-				d.Rows = append(d.Rows, subscriptionRow{Subscription: sub, Title: titles(sub.ProductID), SellerName: names(sub.SellerID)})
+// subscriptionList lists the caller's subscriptions on one side as GET /v1/subscriptions answers
+// them (status and term computed at this instant): those it bought, or those it sells.
+func (c *Console) subscriptionList(sd side) fiber.Handler {
+	return func(ctx *fiber.Ctx) error {
+		l, s := lang(ctx), sessionOf(ctx)
+		d := subscriptionsData{Available: c.d.Subscriptions != nil, Selling: sd.selling, Base: Prefix + sd.base}
+		if d.Available {
+			list, err := c.d.Subscriptions.List(ctx.UserContext(), s.Caller, subscriptions.Page{After: ctx.Query("cursor"), Limit: listLimit})
+			if err != nil {
+				return err
+			}
+			titles, names := c.productTitles(ctx), c.orgNames(ctx)
+			for _, sub := range list {
+				if sd.ours(sub, s.Caller.Org) {
+					d.Rows = append(d.Rows, subscriptionRow{Subscription: sub, Title: titles(sub.ProductID), Counterpart: names(sd.counterpart(sub))})
+				}
+			}
+			if len(list) == listLimit {
+				d.Next = fmt.Sprintf("%s%s?cursor=%s", Prefix, sd.base, list[len(list)-1].ID)
 			}
 		}
-		if len(list) == listLimit {
-			d.Next = fmt.Sprintf("%s/subscriptions?cursor=%s", Prefix, list[len(list)-1].ID)
+		title := l.T("buyer.subscriptions.title")
+		if sd.selling {
+			title = l.T("opsubscriptions.title")
 		}
+		return c.render(ctx, "buyer-subscriptions", title, d)
 	}
-	return c.render(ctx, "buyer-subscriptions", l.T("buyer.subscriptions.title"), d)
 }
 
 type subscriptionData struct {
-	S          subscriptions.Subscription
-	Title      string
-	SellerName string
-	Year       int
+	S           subscriptions.Subscription
+	Selling     bool
+	Base        string // the side's pages, for the links and the form
+	Title       string
+	Counterpart string
+	Year        int
 	// Periods are the year's usage lines of this subscription (one per period and unit), each
 	// with its bill once the period is billed.
 	Periods    []subscriptions.UsagePeriodLine
@@ -106,12 +156,14 @@ type subscriptionData struct {
 	Problem    string
 }
 
-func (c *Console) subscription(ctx *fiber.Ctx) error { return c.renderSubscription(ctx, "", "") }
+func (c *Console) subscription(sd side) fiber.Handler {
+	return func(ctx *fiber.Ctx) error { return c.renderSubscription(ctx, sd, "", "") }
+}
 
-// renderSubscription is one of the buyer's subscriptions: its terms, the year's use and bills by
-// period, the revisions delivered to it, and the cancellation form while it is active. Another
-// organisation's subscription is not found, as the cancellation's rule says of it.
-func (c *Console) renderSubscription(ctx *fiber.Ctx, reason, problem string) error {
+// renderSubscription is one of the caller's subscriptions on one side: its terms, the year's use
+// and bills by period, the revisions delivered to it, and the cancellation form while it is
+// active. Another organisation's subscription is not found, as the cancellation's rule says of it.
+func (c *Console) renderSubscription(ctx *fiber.Ctx, sd side, reason, problem string) error {
 	l, s := lang(ctx), sessionOf(ctx)
 	cx := ctx.UserContext()
 	if c.d.Subscriptions == nil {
@@ -121,15 +173,15 @@ func (c *Console) renderSubscription(ctx *fiber.Ctx, reason, problem string) err
 	if err != nil {
 		return err
 	}
-	if sub.BuyerID != s.Caller.Org {
+	if !sd.ours(sub, s.Caller.Org) {
 		return datavenue.NotFound("subscription_not_found", "no such subscription of yours")
 	}
-	d := subscriptionData{S: sub, Title: c.productTitles(ctx)(sub.ProductID), SellerName: c.orgNames(ctx)(sub.SellerID),
-		CSRF: s.CSRF, Key: randomToken(), Reason: reason, Problem: problem,
+	d := subscriptionData{S: sub, Selling: sd.selling, Base: Prefix + sd.base, Title: c.productTitles(ctx)(sub.ProductID),
+		Counterpart: c.orgNames(ctx)(sd.counterpart(sub)), CSRF: s.CSRF, Key: randomToken(), Reason: reason, Problem: problem,
 		CanCancel: sub.Status == subscriptions.StatusActive && allowed("cancelsub", s.Caller.Role)}
 	if c.d.UsageReports != nil {
-		// The report answers a buyer its own use only; the product narrows it, and the lines of
-		// the buyer's other subscriptions to the same product are left out here.
+		// The report answers a buyer its own use only (an operator its products' use); the product
+		// narrows it, and the lines of the product's other subscriptions are left out here.
 		r, err := c.d.UsageReports.Usage(cx, s.Caller, ctx.Query("year"), sub.ProductID)
 		if err != nil {
 			return err
@@ -154,20 +206,22 @@ func (c *Console) renderSubscription(ctx *fiber.Ctx, reason, problem string) err
 // required there, delivery stopping at once, the audit record written with the change). The
 // form's key makes a form sent twice one cancellation; a refusal is shown beside the form, the
 // reason typed kept.
-func (c *Console) cancelSubscription(ctx *fiber.Ctx) error {
-	s, id, reason := sessionOf(ctx), ctx.Params("id"), ctx.FormValue("reason")
-	if c.d.Subscriptions == nil {
-		return datavenue.NotFound("subscription_not_found", "subscriptions are not served here")
+func (c *Console) cancelSubscription(sd side) fiber.Handler {
+	return func(ctx *fiber.Ctx) error {
+		s, id, reason := sessionOf(ctx), ctx.Params("id"), ctx.FormValue("reason")
+		if c.d.Subscriptions == nil {
+			return datavenue.NotFound("subscription_not_found", "subscriptions are not served here")
+		}
+		err := c.onceTo(ctx, func() (string, error) {
+			_, err := c.d.Subscriptions.Cancel(ctx.UserContext(), s.Caller, id, subscriptions.CancelInput{Reason: reason})
+			return Prefix + sd.base + "/" + id, err
+		})
+		if text, ok := refusal(err); ok {
+			ctx.Status(fiber.StatusUnprocessableEntity)
+			return c.renderSubscription(ctx, sd, reason, text)
+		}
+		return err
 	}
-	err := c.onceTo(ctx, func() (string, error) {
-		_, err := c.d.Subscriptions.Cancel(ctx.UserContext(), s.Caller, id, subscriptions.CancelInput{Reason: reason})
-		return Prefix + "/subscriptions/" + id, err
-	})
-	if text, ok := refusal(err); ok {
-		ctx.Status(fiber.StatusUnprocessableEntity)
-		return c.renderSubscription(ctx, reason, text)
-	}
-	return err
 }
 
 // freeUse reports whether a product page offers the caller the free-use button: a product whose

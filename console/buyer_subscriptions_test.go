@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/client"
 	"github.com/datavenue/datavenue/internal/venueclient"
 	"github.com/datavenue/datavenue/settlement"
@@ -271,5 +272,63 @@ func TestBuyerFreeUseAndSubscriptionPages(t *testing.T) {
 	devSignIn(t, v, clerk, "demo-clerk")
 	if _, body := get(t, clerk, v.URL+"/console/catalogue"); strings.Contains(body, `href="/console/subscriptions"`) {
 		t.Errorf("the clerk's menu offers the buyer's subscriptions")
+	}
+}
+
+// The operator's side: the subscriptions it sells are listed on its own pages (the buyer named),
+// and it cancels one there with a reason, once however often the form is sent; the cancellation is
+// the operator's (the buyer's page says so), delivery stops; a buyer is refused the operator's
+// pages (403), and another operator's subscription is not found.
+func TestOperatorCancelsASubscriptionItSells(t *testing.T) {
+	v := newVenue(t)
+	_, sub := v.meteredSubscription(t, "公交客流实时查询（售出的订阅）")
+	operator := browserless(t)
+	devSignIn(t, v, operator, "demo-operator")
+	resp, body := get(t, operator, v.URL+"/console/manage/subscriptions")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="subscription-`+sub.Id+`" data-status="active"`) ||
+		!strings.Contains(body, `href="/console/manage/subscriptions/`+sub.Id+`"`) || !strings.Contains(body, `href="/console/manage/subscriptions" aria-current="page"`) {
+		t.Fatalf("the operator's subscriptions = %d, or the subscription sold not listed active, or not current in the menu:\n%s", resp.StatusCode, body)
+	}
+	page := v.URL + "/console/manage/subscriptions/" + sub.Id
+	_, body = get(t, operator, page)
+	buyerName := ""
+	for _, d := range venueclient.DemoOrgs() {
+		if d.Reg.ID == venueclient.BuyerA.Org {
+			buyerName = d.Reg.Name
+		}
+	}
+	mustContain(t, "the buyer named", body, `id="subscription-counterpart">`+buyerName)
+	form := url.Values{"_csrf": {csrfOf(t, body)}, "key": {keyOf(t, body, "cancel-form")}, "reason": {""}}
+	if resp, _ := post(t, operator, page+"/cancel", form); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a cancellation without a reason = %d, want 422", resp.StatusCode)
+	}
+	form.Set("reason", "买方连续两期未付款")
+	for range 2 {
+		if resp, _ := post(t, operator, page+"/cancel", form); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/manage/subscriptions/"+sub.Id {
+			t.Fatalf("the cancellation = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	_, body = get(t, operator, page)
+	mustContain(t, "the cancelled subscription", body, `data-status="cancelled"`, "运营方取消", "买方连续两期未付款")
+	if strings.Contains(body, `id="cancel-form"`) {
+		t.Error("a cancelled subscription still offers the cancel form")
+	}
+	events, err := v.db.Audit().Events(context.Background(), audit.Filter{ResourceType: "subscription", ResourceID: sub.Id})
+	cancelled := 0
+	for _, e := range events {
+		if e.Action == "subscription.cancelled" {
+			cancelled++
+		}
+	}
+	if err != nil || cancelled != 1 {
+		t.Fatalf("audit: %d cancellations (%v), want 1", cancelled, err)
+	}
+
+	buyer := browserless(t)
+	devSignIn(t, v, buyer, "demo-buyer")
+	_, body = get(t, buyer, v.URL+"/console/subscriptions/"+sub.Id)
+	mustContain(t, "the buyer's page", body, `data-status="cancelled"`, "运营方取消")
+	if resp, _ := get(t, buyer, v.URL+"/console/manage/subscriptions"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a buyer opening the operator's subscriptions = %d, want 403", resp.StatusCode)
 	}
 }

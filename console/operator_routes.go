@@ -24,6 +24,9 @@ func init() {
 	menu = append(menu[:1:1], append([]menuItem{
 		{page: "assets", path: "/manage/assets", work: "publish"}, {page: "opauctions", path: "/manage/auctions", work: "publish"},
 		{page: "negotiations", path: "/manage/negotiations", work: "publish"}, {page: "oporders", path: "/manage/orders", work: "publish"},
+		// The subscriptions it sells (their pages are the buyer's pages from the other side:
+		// buyer_subscriptions.go).
+		{page: "opsubscriptions", path: "/manage/subscriptions", work: "publish"},
 	}, menu[1:]...)...)
 	pageNames = append(pageNames, "op-assets", "op-asset", "op-price", "op-auctions", "op-negotiations", "op-negotiation", "op-orders", "op-usage")
 }
