@@ -229,6 +229,7 @@ func (c *Console) Mount(app *fiber.App) {
 	g.Get("/negotiations/:id", c.session(true), c.page("mynegotiations"), c.negotiation)
 	g.Post("/negotiations/:id/moves", c.session(true), c.csrf, c.page("move"), c.move)
 	c.mountBuyerSubscriptions(g)
+	c.mountBureauCertificates(g)
 }
 
 // page refuses a role that does not reach the page's operations.

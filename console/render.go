@@ -46,6 +46,7 @@ func nav(l Lang, s *Session, path string) []navItem {
 // with work set, do the work it is for: everyone may list products, only operators publish).
 var menu = []menuItem{
 	{page: "products", path: "/manage/products", work: "publish"}, {page: "reviews", path: "/reviews", work: "decide"},
+	{page: "certs", path: "/certificates", work: "correctcert"},
 	{page: "concurrences", path: "/concurrences", work: "concur"}, {page: "approvals", path: "/approvals", work: "decideApproval"},
 	{page: "grants", path: "/grants", work: "assess"}, {page: "caps", path: "/caps", work: "fileCap"},
 	{page: "obligations", path: "/obligations"}, {page: "payments", path: "/payments"}, {page: "import", path: "/imports/new"}, {page: "exceptions", path: "/exceptions"},
