@@ -85,13 +85,5 @@ func (c *Console) recordDecision(ctx *fiber.Ctx, id string, f form) error {
 		in.ValidFrom, in.ValidUntil = f["valid_from"], f["valid_until"]
 	}
 	a, err := c.d.Grants.DecideApproval(ctx.UserContext(), s.Caller, id, in)
-	if err != nil {
-		problem, err := decisionRefused(err)
-		if err != nil {
-			return err
-		}
-		ctx.Status(fiber.StatusUnprocessableEntity)
-		return c.renderApproval(ctx, "", problem, f)
-	}
-	return ctx.Redirect(Prefix+"/approvals/"+id+"?done="+a.Status, fiber.StatusSeeOther)
+	return decided(ctx, err, Prefix+"/approvals/"+id+"?done="+a.Status, func(problem string) error { return c.renderApproval(ctx, "", problem, f) })
 }

@@ -126,14 +126,6 @@ func (c *Console) fileCap(ctx *fiber.Ctx) error {
 	return c.once(ctx, func() error {
 		_, err := c.d.Caps.File(ctx.UserContext(), sessionOf(ctx).Caller, id, listing.CapInput{ChargingUnit: f["charging_unit"], Amount: f["amount"],
 			ApprovalRef: f["approval_ref"], PricingDocNumber: f["pricing_doc_number"], ValidFrom: f["valid_from"], ValidUntil: f["valid_until"]})
-		if err != nil {
-			problem, err := decisionRefused(err)
-			if err != nil {
-				return err
-			}
-			ctx.Status(fiber.StatusUnprocessableEntity)
-			return c.renderCap(ctx, "", problem, f)
-		}
-		return ctx.Redirect(Prefix+"/caps/"+id+"?done=filed", fiber.StatusSeeOther)
+		return decided(ctx, err, Prefix+"/caps/"+id+"?done=filed", func(problem string) error { return c.renderCap(ctx, "", problem, f) })
 	})
 }

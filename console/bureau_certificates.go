@@ -103,12 +103,7 @@ func (c *Console) certificateAction(ctx *fiber.Ctx) error {
 		return datavenue.Forbidden("role_not_allowed", "the role may not "+action+" certificates")
 	}
 	f := formOf(ctx, "scenarios", "valid_until", "reason")
-	var types []string
-	ctx.Request().PostArgs().VisitAll(func(k, v []byte) {
-		if string(k) == "product_types" {
-			types = append(types, string(v))
-		}
-	})
+	types := postedAll(ctx, "product_types")
 	return c.once(ctx, func() error {
 		s, cx := sessionOf(ctx), ctx.UserContext()
 		next, err := id, error(nil)
@@ -122,18 +117,10 @@ func (c *Console) certificateAction(ctx *fiber.Ctx) error {
 			var corrected certificates.Certificate
 			corrected, err = c.d.Certificates.Correct(cx, s.Caller, id, certificates.CorrectInput{
 				Scope: certificates.Scope{Scenarios: scenarios, ProductTypes: types}, ValidUntil: f["valid_until"], Reason: f["reason"]})
-			next = corrected.ID // the new version's page
+			next = corrected.ID // the new version's page (unused on a refusal)
 		} else {
 			_, err = c.d.Certificates.Cancel(cx, s.Caller, id, certificates.CancelInput{Reason: f["reason"]})
 		}
-		if err != nil {
-			problem, err := decisionRefused(err)
-			if err != nil {
-				return err
-			}
-			ctx.Status(fiber.StatusUnprocessableEntity)
-			return c.renderCertificate(ctx, "", problem, f)
-		}
-		return ctx.Redirect(Prefix+"/certificates/"+next+"?done="+action, fiber.StatusSeeOther)
+		return decided(ctx, err, Prefix+"/certificates/"+next+"?done="+action, func(problem string) error { return c.renderCertificate(ctx, "", problem, f) })
 	})
 }

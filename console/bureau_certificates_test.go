@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/datavenue/datavenue/audit"
 )
 
@@ -58,6 +59,14 @@ func TestBureauCorrectsAndCancelsACertificate(t *testing.T) {
 	}
 
 	corrected := v.URL + strings.TrimSuffix(next, "?done=correct")
+	// Both pages pass axe-core in a real browser, the forms shown.
+	tab := newTab(t, newBrowser(t))
+	signInAs(t, v, tab, "demo-data_bureau", "#who")
+	run(t, tab, chromedp.Navigate(v.URL+"/console/certificates"), chromedp.WaitVisible(chromedp.CSS("#certificates")))
+	checkAccessibility(t, tab, "certificates issued")
+	run(t, tab, chromedp.Navigate(corrected), chromedp.WaitVisible(chromedp.CSS("#cancel-form")))
+	checkAccessibility(t, tab, "a certificate")
+
 	_, body = get(t, bureau, corrected)
 	cancel := url.Values{"_csrf": {csrfOf(t, body)}, "key": {keyOf(t, body, "cancel-form")}, "reason": {""}}
 	if resp, _ := post(t, bureau, corrected+"/cancel", cancel); resp.StatusCode != http.StatusUnprocessableEntity {

@@ -76,24 +76,11 @@ func (c *Console) renderGrantNew(ctx *fiber.Ctx, problem string, given form, typ
 // given kept.
 func (c *Console) grantAuthorisation(ctx *fiber.Ctx) error {
 	f := formOf(ctx, "asset_id", "operator_id", "scenario", "purpose", "conditions", "valid_from", "valid_until")
-	var types []string
-	ctx.Request().PostArgs().VisitAll(func(k, v []byte) {
-		if string(k) == "product_types" {
-			types = append(types, string(v))
-		}
-	})
+	types := postedAll(ctx, "product_types")
 	return c.once(ctx, func() error {
 		g, err := c.d.Grants.Grant(ctx.UserContext(), sessionOf(ctx).Caller, certificates.GrantInput{AssetID: assets.ID(f["asset_id"]),
 			OperatorID: datavenue.OrgID(f["operator_id"]), Scenario: f["scenario"], Purpose: f["purpose"], ProductTypes: types,
 			Conditions: f["conditions"], ValidFrom: f["valid_from"], ValidUntil: f["valid_until"]})
-		if err != nil {
-			problem, err := decisionRefused(err)
-			if err != nil {
-				return err
-			}
-			ctx.Status(fiber.StatusUnprocessableEntity)
-			return c.renderGrantNew(ctx, problem, f, types)
-		}
-		return ctx.Redirect(Prefix+"/grants/"+g.ID+"?done=granted", fiber.StatusSeeOther)
+		return decided(ctx, err, Prefix+"/grants/"+g.ID+"?done=granted", func(problem string) error { return c.renderGrantNew(ctx, problem, f, types) })
 	})
 }

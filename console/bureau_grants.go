@@ -85,12 +85,7 @@ func (c *Console) grantAction(ctx *fiber.Ctx) error {
 		return datavenue.Forbidden("role_not_allowed", "the role may not "+action+" authorisations")
 	}
 	f := formOf(ctx, "period", "result", "comment", "reason", "valid_until", "conditions")
-	var types []string
-	ctx.Request().PostArgs().VisitAll(func(k, v []byte) {
-		if string(k) == "product_types" {
-			types = append(types, string(v))
-		}
-	})
+	types := postedAll(ctx, "product_types")
 	return c.once(ctx, func() error {
 		s, cx := sessionOf(ctx), ctx.UserContext()
 		var err error
@@ -103,14 +98,6 @@ func (c *Console) grantAction(ctx *fiber.Ctx) error {
 		default:
 			_, err = c.d.Grants.Revoke(cx, s.Caller, id, certificates.CancelInput{Reason: f["reason"]})
 		}
-		if err != nil {
-			problem, err := decisionRefused(err)
-			if err != nil {
-				return err
-			}
-			ctx.Status(fiber.StatusUnprocessableEntity)
-			return c.renderGrant(ctx, "", problem, f)
-		}
-		return ctx.Redirect(Prefix+"/grants/"+id+"?done="+action, fiber.StatusSeeOther)
+		return decided(ctx, err, Prefix+"/grants/"+id+"?done="+action, func(problem string) error { return c.renderGrant(ctx, "", problem, f) })
 	})
 }

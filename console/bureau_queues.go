@@ -64,6 +64,31 @@ func (c *Console) card(ctx *fiber.Ctx, id assets.ID, applied int) (cardView, err
 	return cardView{L: lang(ctx), C: card, Applied: applied, Certs: certs}, nil
 }
 
+// decided answers a decision's form: on success the page it lands on (303); a refusal the person
+// can act on, the form's page again with it (422, rerender); anything else, the error.
+func decided(ctx *fiber.Ctx, err error, landing string, rerender func(problem string) error) error {
+	if err == nil {
+		return ctx.Redirect(landing, fiber.StatusSeeOther)
+	}
+	problem, err := decisionRefused(err)
+	if err != nil {
+		return err
+	}
+	ctx.Status(fiber.StatusUnprocessableEntity)
+	return rerender(problem)
+}
+
+// postedAll is every value posted under name (a group of checkboxes).
+func postedAll(ctx *fiber.Ctx, name string) []string {
+	var values []string
+	ctx.Request().PostArgs().VisitAll(func(k, v []byte) {
+		if string(k) == name {
+			values = append(values, string(v))
+		}
+	})
+	return values
+}
+
 // decisionRefused turns a refusal of a decision the person can act on (invalid input, a state
 // that moved on) into the text shown above the form; any other error is returned as it is.
 func decisionRefused(err error) (string, error) {
@@ -151,15 +176,8 @@ func (c *Console) concur(ctx *fiber.Ctx) error {
 
 func (c *Console) recordConcurrence(ctx *fiber.Ctx, id string, f form) error {
 	s := sessionOf(ctx)
-	if _, err := c.d.Certificates.Concur(ctx.UserContext(), s.Caller, id, certificates.ConcurInput{Verdict: f["verdict"], Comment: f["comment"]}); err != nil {
-		problem, err := decisionRefused(err)
-		if err != nil {
-			return err
-		}
-		ctx.Status(fiber.StatusUnprocessableEntity)
-		return c.renderConcurrence(ctx, "", problem, f)
-	}
-	return ctx.Redirect(Prefix+"/concurrences/"+id+"?done="+f["verdict"], fiber.StatusSeeOther)
+	_, err := c.d.Certificates.Concur(ctx.UserContext(), s.Caller, id, certificates.ConcurInput{Verdict: f["verdict"], Comment: f["comment"]})
+	return decided(ctx, err, Prefix+"/concurrences/"+id+"?done="+f["verdict"], func(problem string) error { return c.renderConcurrence(ctx, "", problem, f) })
 }
 
 // onceLease is how long a decision form's key stays claimed while its decision runs.
