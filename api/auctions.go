@@ -278,10 +278,11 @@ func TooManyFeeds(c *fiber.Ctx) error {
 		Message: "your organisation holds the most live feeds it may; close one first"}
 }
 
-// FeedLimit is how many live feeds an organisation may hold open (FeedsPerOrganisation, 20 if unset).
+// FeedLimit is how many live feeds an organisation may hold open (FeedsPerOrganisation, or
+// matching's default if unset).
 func (d Deps) FeedLimit() int {
 	if d.FeedsPerOrganisation <= 0 {
-		return 20
+		return matching.FeedsPerOrganisation
 	}
 	return d.FeedsPerOrganisation
 }
@@ -296,7 +297,7 @@ func (h *handlers) feed(c *fiber.Ctx) error {
 	// The subscription outlives the handler (see EventStream.Serve), so it has a context of its own,
 	// cancelled when the stream ends.
 	ctx, cancel := context.WithCancel(context.Background())
-	events, ok := h.d.Feed.SubscribeAs(ctx, callerOf(c).Org, h.d.FeedsPerOrganisation, st.ID, st.Kind)
+	events, ok := h.d.Feed.SubscribeAs(ctx, callerOf(c).Org, h.d.FeedLimit(), st.ID, st.Kind)
 	if !ok {
 		cancel()
 		return TooManyFeeds(c)

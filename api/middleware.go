@@ -284,7 +284,7 @@ func callerOf(c *fiber.Ctx) datavenue.Caller {
 // and the client may retry it, corrected or not, with the same key.
 //
 // unkept names top-level fields of a JSON answer stored blank (see Operation.Unkept).
-func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logger, unkept ...string) fiber.Handler {
+func idempotent(store idempotency.Store, fingerprints idempotency.Fingerprinter, lease time.Duration, logger *slog.Logger, unkept ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		key := c.Get(headerIdempotencyKey)
 		if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead || key == "" {
@@ -299,7 +299,7 @@ func idempotent(store idempotency.Store, lease time.Duration, logger *slog.Logge
 		caller := callerOf(c)
 		scope := caller.Issuer + "|" + string(caller.Org) + "|" + caller.Subject
 		ctx := c.UserContext()
-		claim, err := store.Claim(ctx, scope, key, idempotency.Fingerprint(c.Method(), c.OriginalURL(), c.Body()), lease)
+		claim, err := store.Claim(ctx, scope, key, fingerprints.Request(c.Method(), c.OriginalURL(), c.Body()), lease)
 		if err != nil {
 			return err
 		}

@@ -100,7 +100,10 @@ type Deps struct {
 	Closing     <-chan struct{}
 	Audit       AuditLog
 	Idempotency idempotency.Store
-	Verifier    TokenVerifier
+	// Fingerprints makes the keyed fingerprints the idempotency store compares (its Key comes from
+	// the keyring; a zero Key still works, unkeyed in all but name).
+	Fingerprints idempotency.Fingerprinter
+	Verifier     TokenVerifier
 	// Roles binds a token's role to its organisation (nil: any role a valid token names).
 	Roles       RoleChecker
 	RateLimiter RateLimiter // nil: no limit
@@ -204,7 +207,7 @@ func New(d Deps) *fiber.App {
 	// (30 s) is how long a key is held for a request in flight: a retry within it gets 409, and a
 	// process that died mid-request frees its keys when the lease ends.
 	auth := authenticate(d.Verifier, d.Roles)
-	idem := idempotent(d.Idempotency, 30*time.Second, d.Logger)
+	idem := idempotent(d.Idempotency, d.Fingerprints, 30*time.Second, d.Logger)
 	h := &handlers{d: d, metricsHandler: adaptor.HTTPHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))}
 	for _, r := range h.routes() {
 		// Every route has its rule in the access policy, and agrees with it on whether it takes a
@@ -249,7 +252,7 @@ func New(d Deps) *fiber.App {
 			// there (importing one again posts nothing twice: its slips come back duplicates).
 			if !r.Op.SelfIdempotent && !r.Op.LargeBody {
 				if len(r.Op.Unkept) > 0 {
-					chain = append(chain, idempotent(d.Idempotency, 30*time.Second, d.Logger, r.Op.Unkept...))
+					chain = append(chain, idempotent(d.Idempotency, d.Fingerprints, 30*time.Second, d.Logger, r.Op.Unkept...))
 				} else {
 					chain = append(chain, idem)
 				}

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"net"
@@ -555,6 +557,18 @@ func TestWebhookSubscriptionsOverTheAPI(t *testing.T) {
 	events, err := v.db.Audit().Events(context.Background(), audit.Filter{ResourceType: "webhook_subscription", ResourceID: s.ID})
 	if err != nil || len(events) != 3 {
 		t.Fatalf("audit of the subscription: %d events (%v), want subscribed, pinged, unsubscribed", len(events), err)
+	}
+	// A secret of the client's own choosing: the idempotency store keeps no plain SHA-256 of the
+	// request (anyone with a dump could test guesses at a weak secret against it), only a keyed one.
+	chosen := map[string]any{"url": r.url(), "events": []string{webhooks.OrderCreated}, "secret": "correct-horse-battery-staple"}
+	mustStatus(t, c.json("POST", "/v1/webhooks/subscriptions", buyer, chosen, "Idempotency-Key", "chosen-secret"), 201)
+	plain := sha256.Sum256(append([]byte("POST\x00/v1/webhooks/subscriptions\x00"), must(json.Marshal(chosen))...))
+	var stored []byte
+	if err := v.db.Pool.QueryRow(context.Background(), `SELECT request_hash FROM idempotency_keys WHERE key = 'chosen-secret'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(stored, plain[:]) {
+		t.Fatal("the idempotency store keeps the plain SHA-256 of a request holding a client's secret")
 	}
 }
 

@@ -86,3 +86,18 @@ func sealer(k SigningKey) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
+
+// fingerprintLabel separates the idempotency fingerprints' key from the sealing keys.
+const fingerprintLabel = "datavenue idempotency fingerprints v1"
+
+// FingerprintKey is the key of the idempotency store's request fingerprints (HMAC-SHA256, see
+// idempotency.Fingerprint), derived like the sealing keys from the oldest signing key, so every
+// process of a venue, before and after a rotation, fingerprints a retry the same way.
+func (kr *Keyring) FingerprintKey() []byte {
+	key, err := hkdf.Key(sha256.New, kr.keys[0].Private.Seed(), nil, fingerprintLabel, 32)
+	if err != nil {
+		// hkdf.Key fails only for a length over 255 hash blocks; 32 bytes never is.
+		panic(err)
+	}
+	return key
+}

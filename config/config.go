@@ -51,6 +51,7 @@ var Vars = []Var{
 	{"DATAVENUE_OIDC_ORG_MAP", "", "the provider's organisation values (unit codes) as venue organisation ids, code=org_id pairs separated by commas; set: an unmapped code is refused"},
 	{"DATAVENUE_OIDC_POST_LOGOUT_URL", "", "where the identity provider sends the browser after signing out (RP-initiated logout); empty: DATAVENUE_PUBLIC_URL + /console/signin"},
 	{"DATAVENUE_TOKEN_MAX_LIFETIME", "24h", "the longest lifetime (exp after iat) a bearer token may have; longer ones are refused (a Go duration)"},
+	{"DATAVENUE_IDEMPOTENCY_RETENTION", "336h", "how long an Idempotency-Key and its stored answer are kept (a Go duration, at least 1h; 336h is two weeks); a retry later than that runs as a new request"},
 	{"DATAVENUE_BODY_LIMIT", "1048576", "largest accepted request body in bytes (larger gets 413)"},
 	{"DATAVENUE_RATE_PER_SECOND", "50", "authenticated requests per second allowed per organisation on average (0: no limit)"},
 	{"DATAVENUE_RATE_BURST", "100", "authenticated requests an organisation may send at once"},
@@ -95,6 +96,8 @@ type Config struct {
 	OIDC OIDC
 	// TokenMaxLifetime is the longest lifetime a bearer token may have.
 	TokenMaxLifetime time.Duration
+	// IdempotencyRetention is how long idempotency keys are kept before they are purged.
+	IdempotencyRetention time.Duration
 	// CataloguePublisher is the venue's name as its catalogue's publisher.
 	CataloguePublisher string
 	// CORSOrigins are the browser origins allowed to call the API.
@@ -196,6 +199,11 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if cfg.TokenMaxLifetime, err = time.ParseDuration(get("DATAVENUE_TOKEN_MAX_LIFETIME")); err != nil || cfg.TokenMaxLifetime < time.Minute {
 		return cfg, fmt.Errorf("DATAVENUE_TOKEN_MAX_LIFETIME: want a duration of at least 1m, such as 24h")
+	}
+	// An hour at least: a key must outlive the lease of a request in flight (30 s) and a client's
+	// retries after a brief outage by a wide margin.
+	if cfg.IdempotencyRetention, err = time.ParseDuration(get("DATAVENUE_IDEMPOTENCY_RETENTION")); err != nil || cfg.IdempotencyRetention < time.Hour {
+		return cfg, fmt.Errorf("DATAVENUE_IDEMPOTENCY_RETENTION: want a duration of at least 1h, such as 336h (two weeks)")
 	}
 	// The public URL ends up inside published identifiers (DCAT); it comes only from configuration,
 	// never from a request's Host header, which a client controls.

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"html/template"
 	"strings"
@@ -197,19 +196,15 @@ func (c *Console) once(ctx *fiber.Ctx, run func() error) error {
 		return datavenue.Invalid("validation_failed", "the form's key is not valid; reload the page")
 	}
 	scope := "console|" + s.Caller.Issuer + "|" + string(s.Caller.Org) + "|" + s.Caller.Subject
-	h := sha256.New()
-	h.Write([]byte(ctx.Method() + " " + ctx.Path()))
-	args := ctx.Request().PostArgs()
-	args.VisitAll(func(k, v []byte) {
-		if string(k) != "_csrf" {
-			h.Write(k)
-			h.Write([]byte{0})
-			h.Write(v)
-			h.Write([]byte{0})
-		}
+	fp := c.d.Fingerprints.Form(ctx.Method(), ctx.Path(), func(field func(name, value []byte)) {
+		ctx.Request().PostArgs().VisitAll(func(k, v []byte) {
+			if string(k) != "_csrf" {
+				field(k, v)
+			}
+		})
 	})
 	cx := ctx.UserContext()
-	claim, err := c.d.Idempotency.Claim(cx, scope, key, h.Sum(nil), onceLease)
+	claim, err := c.d.Idempotency.Claim(cx, scope, key, fp, onceLease)
 	if err != nil {
 		return err
 	}

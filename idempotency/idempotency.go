@@ -7,7 +7,9 @@ package idempotency
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
+	"io"
 	"time"
 )
 
@@ -40,9 +42,9 @@ type Claim struct {
 // uses the caller's issuer, organisation and subject), so one client can never replay another's
 // response.
 type Store interface {
-	// Claim claims key for a request whose fingerprint is hash. A claim left by a process that died
+	// Claim claims key for a request with fingerprint fp. A claim left by a process that died
 	// expires after lease and can then be claimed again.
-	Claim(ctx context.Context, scope, key string, hash []byte, lease time.Duration) (Claim, error)
+	Claim(ctx context.Context, scope, key string, fp Fingerprint, lease time.Duration) (Claim, error)
 	// Complete stores the response of a claimed key.
 	Complete(ctx context.Context, scope, key string, resp Response) error
 	// Release gives a claimed key up when the request failed without changing anything, so the
@@ -50,16 +52,58 @@ type Store interface {
 	Release(ctx context.Context, scope, key string) error
 }
 
-// Fingerprint identifies a request by method, path and body: the same key with a different
-// fingerprint is a client bug, never a retry.
-func Fingerprint(method, path string, body []byte) []byte {
-	h := sha256.New()
-	h.Write([]byte(method))
-	h.Write([]byte{0})
-	h.Write([]byte(path))
-	h.Write([]byte{0})
-	h.Write(body)
-	return h.Sum(nil)
+// Fingerprint identifies a request: the same key with a different fingerprint is a client bug,
+// never a retry.
+//
+// It is keyed (HMAC-SHA256 under a key of the venue's) because a request's body can hold a secret
+// of the client's choosing, such as a webhook subscription's signing secret: a plain hash kept in
+// the database would let anyone holding a dump test guesses at a weak one offline.
+type Fingerprint struct {
+	// Keyed is the HMAC-SHA256 of the request: what a new claim stores and compares.
+	Keyed []byte
+	// Unkeyed is the plain SHA-256 of the same bytes, which claims stored before migration 00026;
+	// it is compared only with such a claim, so a retry that spans the upgrade is still a retry.
+	// Claims are purged after the retention (DATAVENUE_IDEMPOTENCY_RETENTION), so Unkeyed can go
+	// one retention after the last venue upgraded.
+	Unkeyed []byte
+}
+
+// Fingerprinter makes fingerprints under Key (the venue derives it from its keyring: see
+// auth.Keyring.FingerprintKey; every process of a venue derives the same one).
+type Fingerprinter struct {
+	Key []byte
+}
+
+// Request fingerprints an API request by method, URL (path and query) and body.
+func (f Fingerprinter) Request(method, url string, body []byte) Fingerprint {
+	return f.sum(func(w io.Writer) {
+		w.Write([]byte(method))
+		w.Write([]byte{0})
+		w.Write([]byte(url))
+		w.Write([]byte{0})
+		w.Write(body)
+	})
+}
+
+// Form fingerprints a console form by method, path and its fields in the order sent; fields
+// calls its argument once per field.
+func (f Fingerprinter) Form(method, path string, fields func(field func(name, value []byte))) Fingerprint {
+	return f.sum(func(w io.Writer) {
+		w.Write([]byte(method + " " + path))
+		fields(func(name, value []byte) {
+			w.Write(name)
+			w.Write([]byte{0})
+			w.Write(value)
+			w.Write([]byte{0})
+		})
+	})
+}
+
+// sum writes the request once to both hashes.
+func (f Fingerprinter) sum(write func(io.Writer)) Fingerprint {
+	keyed, unkeyed := hmac.New(sha256.New, f.Key), sha256.New()
+	write(io.MultiWriter(keyed, unkeyed))
+	return Fingerprint{Keyed: keyed.Sum(nil), Unkeyed: unkeyed.Sum(nil)}
 }
 
 // ValidKey reports whether a client's key is acceptable: 1 to 255 printable ASCII characters.

@@ -40,6 +40,10 @@ const FeedLagged = "lagged"
 // scheduled for a moment while a busy auction takes hundreds of bids a second.
 const FeedBuffer = 1024
 
+// FeedsPerOrganisation is how many feeds SubscribeAs lets an organisation hold open when its
+// caller gives no limit of its own (a limit of 0 or less).
+const FeedsPerOrganisation = 20
+
 // StreamReader is the part of go-redis the feed uses.
 // Declaring only these two calls lets tests give the feed a stub or a cluster client alike.
 type StreamReader interface {
@@ -65,9 +69,13 @@ type Feed struct {
 
 // SubscribeAs is Subscribe on an organisation's account: it may hold at most limit feeds open at
 // once in this process, the API's and the console's together, so that one organisation cannot
-// hold every connection and buffer the process can serve. ok is false, and nothing is
-// subscribed, when it holds them all; a feed's place is given back when ctx ends.
+// hold every connection and buffer the process can serve. A limit of 0 or less means
+// FeedsPerOrganisation. ok is false, and nothing is subscribed, when it holds them all; a feed's
+// place is given back when ctx ends.
 func (f *Feed) SubscribeAs(ctx context.Context, org datavenue.OrgID, limit int, auctionID, kind string) (events <-chan FeedEvent, ok bool) {
+	if limit <= 0 {
+		limit = FeedsPerOrganisation
+	}
 	f.mu.Lock()
 	if f.open == nil {
 		f.open = map[datavenue.OrgID]int{}

@@ -85,3 +85,25 @@ func TestSlowFeedSubscriberIsToldItLagged(t *testing.T) {
 		t.Fatalf("the slow subscriber's last event is %+v, want %q", last, matching.FeedLagged)
 	}
 }
+
+// A caller that gives no limit (0 or less) gets FeedsPerOrganisation, not a refusal of every feed:
+// before, SubscribeAs compared the count with the limit as given, so 0 refused the first feed.
+func TestFeedLimitDefaultsWhenUnset(t *testing.T) {
+	r := testenv.NewRedis(t)
+	feed := &matching.Feed{Redis: r.Client, Keys: matching.Keys{Prefix: r.Prefix}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const org = datavenue.OrgID("org_feedlimit")
+	for i := 1; i <= matching.FeedsPerOrganisation; i++ {
+		if _, ok := feed.SubscribeAs(ctx, org, 0, "auc_feedlimit", matching.English); !ok {
+			t.Fatalf("feed %d of %d was refused with no limit given", i, matching.FeedsPerOrganisation)
+		}
+	}
+	if _, ok := feed.SubscribeAs(ctx, org, -1, "auc_feedlimit", matching.English); ok {
+		t.Fatalf("feed %d was let in; the default limit is %d", matching.FeedsPerOrganisation+1, matching.FeedsPerOrganisation)
+	}
+	// Another organisation's feeds are counted apart.
+	if _, ok := feed.SubscribeAs(ctx, "org_other", 0, "auc_feedlimit", matching.English); !ok {
+		t.Fatal("another organisation's first feed was refused")
+	}
+}

@@ -107,8 +107,9 @@ func TestAuditTrailIsAppendOnly(t *testing.T) {
 func TestIdempotencyClaim(t *testing.T) {
 	db := testenv.NewDB(t)
 	ctx := context.Background()
-	hash := idempotency.Fingerprint("POST", "/v1/x", []byte(`{"a":1}`))
-	other := idempotency.Fingerprint("POST", "/v1/x", []byte(`{"a":2}`))
+	fp := idempotency.Fingerprinter{Key: []byte("test key")}
+	hash := fp.Request("POST", "/v1/x", []byte(`{"a":1}`))
+	other := fp.Request("POST", "/v1/x", []byte(`{"a":2}`))
 
 	claim, err := db.Idempotency().Claim(ctx, "s", "k1", hash, time.Minute)
 	if err != nil || claim.State != idempotency.Claimed {
@@ -149,7 +150,7 @@ func TestIdempotencyClaim(t *testing.T) {
 
 func TestIdempotencyClaimRaceHasOneWinner(t *testing.T) {
 	db := testenv.NewDB(t)
-	hash := idempotency.Fingerprint("POST", "/v1/x", nil)
+	hash := idempotency.Fingerprinter{Key: []byte("test key")}.Request("POST", "/v1/x", nil)
 	const n = 16
 	states := make(chan idempotency.State, n)
 	var wg sync.WaitGroup

@@ -142,7 +142,8 @@ func fetchStatus(ctx context.Context, base, number string, version int) (certifi
 // sweep runs, once and now, the clock-driven work the serving processes run on their tickers:
 // expiries first (with their events), then the settlement sweep (unpaid orders cancelled after
 // their payment days with the deposit forfeited, deliveries auto-confirmed after
-// DATAVENUE_CONFIRM_AFTER_DAYS, due dates counted once a year's calendar is known). Both are
+// DATAVENUE_CONFIRM_AFTER_DAYS, due dates counted once a year's calendar is known), then
+// subscription bills and the purge of idempotency keys past their retention. All are
 // safe while venues run, which run the same steps themselves. It acts as the system caller, so
 // the audit records say the sweep did it. Events are left for a serving process to deliver.
 func sweep(ctx context.Context, cfg config.Config, stdout io.Writer) error {
@@ -179,5 +180,10 @@ func sweep(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "sweep: %d subscription bills made\n", bills)
+	purged, err := db.Idempotency().Purge(datavenue.WithCaller(ctx, audit.SystemCaller), cfg.IdempotencyRetention)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sweep: %d idempotency keys older than %s purged\n", purged, cfg.IdempotencyRetention)
 	return nil
 }

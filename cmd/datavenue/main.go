@@ -48,6 +48,8 @@ var (
 	// capSweepEvery: how often the cap sweep looks whether the day (China Standard Time) has turned.
 	capSweepEvery = time.Minute
 	expiryEvery   = 10 * time.Second // expiries recorded, certificate events delivered
+	// purgeEvery: how often idempotency keys past DATAVENUE_IDEMPOTENCY_RETENTION are deleted.
+	purgeEvery = time.Hour
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -382,6 +384,9 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		projector := &matching.Projector{Redis: rdb, Keys: auctions.Engine.Keys, Store: db.Matching(), Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
 			ReclaimAfter: 30 * time.Second, Locks: db.Matching().ProjectionLocks(), Logger: logger, Failures: func(class string) { projectionFailures.WithLabelValues(class).Inc() }}
 		go projector.Run(ctx, time.Second)
+		// Idempotency keys past their retention are deleted (in batches, each audited); several
+		// processes purging at once skip each other's rows.
+		go purgeIdempotencyKeys(datavenue.WithCaller(ctx, audit.SystemCaller), db.Idempotency(), cfg.IdempotencyRetention, purgeEvery, logger)
 		// The standby's lag is measured only when one is configured (replica.go).
 		reads.run(ctx)
 		// Webhook deliveries: every second and when a ping or replay wakes it; obligations due or
@@ -389,6 +394,25 @@ func newServer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*se
 		go webhookWorker.Run(datavenue.WithCaller(ctx, audit.SystemCaller), time.Second, time.Minute)
 	}
 	return &server{app: app, registry: reg, closing: closing, background: background, close: closeAll}, nil
+}
+
+// purgeIdempotencyKeys purges the keys past retention now and then every period until ctx ends;
+// a failure is logged and the next tick tries again.
+func purgeIdempotencyKeys(ctx context.Context, store postgres.IdempotencyStore, retention, every time.Duration, logger *slog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if n, err := store.Purge(ctx, retention); err != nil && ctx.Err() == nil {
+			logger.Warn("purging idempotency keys", "error", err.Error())
+		} else if n > 0 {
+			logger.Info("purged idempotency keys past their retention", "keys", n, "retention", retention.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // serve runs the venue until a signal or a listener fails. On a signal: the feeds are told to end

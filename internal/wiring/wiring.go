@@ -31,6 +31,7 @@ import (
 	"github.com/datavenue/datavenue/config"
 	"github.com/datavenue/datavenue/console"
 	"github.com/datavenue/datavenue/console/redisstore"
+	"github.com/datavenue/datavenue/idempotency"
 	"github.com/datavenue/datavenue/listing"
 	"github.com/datavenue/datavenue/matching"
 	"github.com/datavenue/datavenue/parties"
@@ -165,6 +166,7 @@ func New(cfg config.Config, b Backends, opts Options) (*Venue, error) {
 		Webhooks:       webhooks.Service{Store: b.DB.Webhooks(), Clock: clock, AllowHTTP: cfg.WebhookAllowHTTP, Wake: v.wakeWebhooks, Secrets: b.Keyring},
 		Audit:          audit.Service{Reader: b.DB.Audit()},
 		Idempotency:    b.DB.Idempotency(),
+		Fingerprints:   idempotency.Fingerprinter{Key: b.Keyring.FingerprintKey()},
 		RateLimiter:    rateLimiter(cfg, b),
 		Roles:          &parties.RoleGate{Store: b.DB.Parties(), Clock: clock, TTL: opts.RolesTTL},
 		Verifier: &auth.CachingVerifier{Verifier: auth.Verifier{Issuers: b.Issuers, Audience: cfg.JWTAudience, Clock: clock,
