@@ -298,6 +298,13 @@ func TestOperatorCancelsASubscriptionItSells(t *testing.T) {
 		}
 	}
 	mustContain(t, "the buyer named", body, `id="subscription-counterpart">`+buyerName)
+	// Both of the operator's pages pass axe-core in a real browser, the cancel form shown.
+	tab := newTab(t, newBrowser(t))
+	signInAs(t, v, tab, "demo-operator", "#who")
+	run(t, tab, chromedp.Navigate(v.URL+"/console/manage/subscriptions"), chromedp.WaitVisible(chromedp.CSS("#subscription-"+sub.Id)))
+	checkAccessibility(t, tab, "subscriptions sold")
+	run(t, tab, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#cancel-form")))
+	checkAccessibility(t, tab, "a subscription sold")
 	form := url.Values{"_csrf": {csrfOf(t, body)}, "key": {keyOf(t, body, "cancel-form")}, "reason": {""}}
 	if resp, _ := post(t, operator, page+"/cancel", form); resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("a cancellation without a reason = %d, want 422", resp.StatusCode)
