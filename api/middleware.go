@@ -226,15 +226,8 @@ func limitRefused(rl RateLimiter, logger *slog.Logger) fiber.Handler {
 		if k := datavenue.KindOf(err); k != datavenue.KindUnauthorized && k != datavenue.KindForbidden {
 			return err
 		}
-		ok, retry, lerr := rl.Allow(c.UserContext(), "ip:"+c.IP())
-		if lerr != nil {
-			logger.Warn("rate limiter unavailable", "request_id", requestID(c), "error", lerr.Error())
-			return err
-		}
-		if !ok {
-			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-			return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "rate_limited",
-				Message: "too many refused requests from your address; retry after the time in Retry-After"}
+		if lerr := Spend(c, rl, logger, "ip:"+c.IP(), "refused requests from your address"); lerr != nil {
+			return lerr
 		}
 		return err
 	}
@@ -255,21 +248,32 @@ func limitPublic(rl RateLimiter, v TokenVerifier, logger *slog.Logger) fiber.Han
 	}
 }
 
-// spend takes one request from key's budget.
+// spend takes one request from key's budget and, within it, goes on to the route.
 func spend(c *fiber.Ctx, rl RateLimiter, logger *slog.Logger, key string) error {
+	if err := Spend(c, rl, logger, key, "requests from your organisation (or, without a token, your address)"); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+// Spend takes one request from key's budget: nil within it, or when the limiter itself fails
+// (logged: refusing everything because Redis is down would turn a small outage into a total
+// one); over it, the 429 problem, with Retry-After set, saying "too many <what>". The API's
+// limits and the console's spend through it.
+func Spend(c *fiber.Ctx, rl RateLimiter, logger *slog.Logger, key, what string) error {
 	ok, retry, err := rl.Allow(c.UserContext(), key)
 	if err != nil {
-		logger.Warn("rate limiter unavailable; request let through", "request_id", requestID(c), "error", err.Error())
-		return c.Next()
+		logger.WarnContext(c.UserContext(), "rate limiter unavailable; request let through", "request_id", requestID(c), "error", err.Error())
+		return nil
 	}
 	// Retry-After takes whole seconds; rounding up means a client that waits as told is not
 	// refused again for being a fraction of a second early.
 	if !ok {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 		return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "rate_limited",
-			Message: "too many requests from your organisation (or, without a token, your address); retry after the time in Retry-After"}
+			Message: "too many " + what + "; retry after the time in Retry-After"}
 	}
-	return c.Next()
+	return nil
 }
 
 // callerOf is the authenticated caller, or the zero Caller on a public route: its Is checks are then

@@ -5,13 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"math"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/api"
 )
 
 // Session is a browser's session, kept on the server (Sessions): the browser holds only an
@@ -142,17 +141,7 @@ func (c *Console) spend(ctx *fiber.Ctx, s Session, found bool) error {
 	if found && s.SignedIn() {
 		key = string(s.Caller.Org)
 	}
-	ok, retry, err := rl.Allow(ctx.UserContext(), key)
-	if err != nil {
-		c.o.Logger.WarnContext(ctx.UserContext(), "console: rate limiter unavailable; request let through", "error", err.Error())
-		return nil
-	}
-	if !ok {
-		ctx.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(retry.Seconds()))))
-		return &datavenue.Error{Kind: datavenue.KindRateLimited, Code: "rate_limited",
-			Message: "too many requests from your organisation (or, before signing in, your address); retry after the time in Retry-After"}
-	}
-	return nil
+	return api.Spend(ctx, rl, c.o.Logger, key, "requests from your organisation (or, before signing in, your address)")
 }
 
 // errCSRF is a form without this session's token.
