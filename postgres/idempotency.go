@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,57 +23,65 @@ import (
 func (db IdempotencyStore) Claim(ctx context.Context, scope, key string, fp idempotency.Fingerprint, lease time.Duration) (idempotency.Claim, error) {
 	var claim idempotency.Claim
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, request_hash_keyed, state, locked_until)
-			VALUES ($1, $2, $3, true, 'started', now() + make_interval(secs => $4)) ON CONFLICT DO NOTHING`,
-			scope, key, fp.Keyed, lease.Seconds())
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 1 {
-			claim.State = idempotency.Claimed
-			return nil
-		}
-		var (
-			stored  []byte
-			keyed   bool
-			state   string
-			expired bool
-			resp    idempotency.Response
-			ctype   *string
-			status  *int
-		)
-		// FOR UPDATE orders this claim with a concurrent Complete or a takeover of an expired lease on the
-		// same key.
-		err = tx.QueryRow(ctx, `SELECT request_hash, request_hash_keyed, state, coalesce(locked_until < now(), false), status, content_type, body, coalesce(location, '')
-			FROM idempotency_keys WHERE scope = $1 AND key = $2 FOR UPDATE`, scope, key).
-			Scan(&stored, &keyed, &state, &expired, &status, &ctype, &resp.Body, &resp.Location)
-		if err != nil {
-			return err
-		}
-		want := fp.Keyed
-		if !keyed {
-			want = fp.Unkeyed
-		}
-		switch {
-		case !bytes.Equal(stored, want):
-			claim.State = idempotency.Mismatch
-		case state == "completed":
-			resp.Status = *status
-			if ctype != nil {
-				resp.ContentType = *ctype
+		// The key's row can go between the INSERT that found it and the read that locks it (the
+		// Release of a request that failed, or the retention purge): the key is then free, and
+		// the INSERT is tried again.
+		for attempt := 1; ; attempt++ {
+			tag, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, request_hash_keyed, state, locked_until)
+				VALUES ($1, $2, $3, true, 'started', now() + make_interval(secs => $4)) ON CONFLICT DO NOTHING`,
+				scope, key, fp.Keyed, lease.Seconds())
+			if err != nil {
+				return err
 			}
-			claim = idempotency.Claim{State: idempotency.Replay, Response: resp}
-		case expired:
-			// The process that claimed it died mid-request; the request's own transaction either
-			// committed (and the domain's unique keys make a second run a no-op or a conflict) or
-			// rolled back, so running it again is safe.
-			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET locked_until = now() + make_interval(secs => $3)
-				WHERE scope = $1 AND key = $2`, scope, key, lease.Seconds())
-			claim.State = idempotency.Claimed
-		default:
-			claim.State = idempotency.InProgress
+			if tag.RowsAffected() == 1 {
+				claim.State = idempotency.Claimed
+				return nil
+			}
+			var (
+				stored  []byte
+				keyed   bool
+				state   string
+				expired bool
+				resp    idempotency.Response
+				ctype   *string
+				status  *int
+			)
+			// FOR UPDATE orders this claim with a concurrent Complete or a takeover of an expired lease on the
+			// same key.
+			err = tx.QueryRow(ctx, `SELECT request_hash, request_hash_keyed, state, coalesce(locked_until < now(), false), status, content_type, body, coalesce(location, '')
+				FROM idempotency_keys WHERE scope = $1 AND key = $2 FOR UPDATE`, scope, key).
+				Scan(&stored, &keyed, &state, &expired, &status, &ctype, &resp.Body, &resp.Location)
+			if errors.Is(err, pgx.ErrNoRows) && attempt < 3 {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			want := fp.Keyed
+			if !keyed {
+				want = fp.Unkeyed
+			}
+			switch {
+			case !bytes.Equal(stored, want):
+				claim.State = idempotency.Mismatch
+			case state == "completed":
+				resp.Status = *status
+				if ctype != nil {
+					resp.ContentType = *ctype
+				}
+				claim = idempotency.Claim{State: idempotency.Replay, Response: resp}
+			case expired:
+				// The process that claimed it died mid-request; the request's own transaction either
+				// committed (and the domain's unique keys make a second run a no-op or a conflict) or
+				// rolled back, so running it again is safe.
+				_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET locked_until = now() + make_interval(secs => $3)
+					WHERE scope = $1 AND key = $2`, scope, key, lease.Seconds())
+				claim.State = idempotency.Claimed
+			default:
+				claim.State = idempotency.InProgress
+			}
+			return err
 		}
-		return err
 	})
 	return claim, err
 }
