@@ -36,6 +36,8 @@ func (c *Console) mountOperator(g fiber.Router) {
 	g.Get("/manage/assets", c.session(true), c.page("assets"), c.myAssets)
 	g.Get("/manage/assets/:id", c.session(true), c.page("asset"), c.myAsset)
 	g.Get("/manage/prices/:id", c.session(true), c.page("price"), c.priceForm)
+	g.Get("/manage/agreements/:id", c.session(true), c.page("agreement"), c.agreementForm)
+	g.Post("/manage/agreements/:id", c.session(true), c.csrf, c.page("agreement"), c.setAgreement)
 	g.Post("/manage/prices/:id", c.session(true), c.csrf, c.page("price"), c.changePrice)
 	g.Get("/manage/auctions", c.session(true), c.page("opauctions"), c.opAuctions)
 	g.Post("/manage/auctions", c.session(true), c.csrf, c.page("opauctions"), c.openAuction)
