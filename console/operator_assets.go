@@ -16,15 +16,18 @@ import (
 // update frequency, acquisition mode, rights) are shown by their names in the page's language.
 
 type assetsData struct {
-	Category string
-	Rows     []assets.Asset
-	Next     string
+	// CanRegister: the role registers cards (the holder's operator role); the service decides
+	// whether its organisation holds data it may register.
+	CanRegister bool
+	Category    string
+	Rows        []assets.Asset
+	Next        string
 }
 
 // myAssets is the caller's ledger (an overseer's: every holder's), by category.
 func (c *Console) myAssets(ctx *fiber.Ctx) error {
 	l, s := lang(ctx), sessionOf(ctx)
-	d := assetsData{Category: ctx.Query("category")}
+	d := assetsData{Category: ctx.Query("category"), CanRegister: allowed("assetnew", s.Caller.Role)}
 	// No holder is passed: the service narrows a holder to its own ledger (and refuses another's),
 	// so the page cannot show what the API would not.
 	list, err := c.d.Assets.Ledger(ctx.UserContext(), s.Caller, assets.Filter{Category: d.Category, After: assets.ID(ctx.Query("cursor")), Limit: listLimit})
@@ -39,6 +42,9 @@ func (c *Console) myAssets(ctx *fiber.Ctx) error {
 }
 
 type assetData struct {
+	// CanChange: the caller's organisation holds the card and its role changes cards.
+	CanChange    bool
+	Done         string // registered or changed, after the form
 	Card         assets.Card
 	Versions     []assets.Version
 	Heads        []versionHead // each version's number and when it was made (China Standard Time)
@@ -71,7 +77,10 @@ func (c *Console) myAsset(ctx *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := assetData{Card: card}
+	d := assetData{Card: card, CanChange: allowed("assetedit", s.Caller.Role) && card.HolderID == s.Caller.Org, Done: ctx.Query("done")}
+	if d.Done != "registered" && d.Done != "changed" {
+		d.Done = ""
+	}
 	if d.Versions, err = c.d.Assets.Versions(cx, s.Caller, id); err != nil {
 		return err
 	}

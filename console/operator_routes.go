@@ -34,7 +34,12 @@ func init() {
 // mountOperator adds the operator's routes under the console's group (after its products').
 func (c *Console) mountOperator(g fiber.Router) {
 	g.Get("/manage/assets", c.session(true), c.page("assets"), c.myAssets)
+	// The new card's form before /manage/assets/:id, which would take "new" for an id.
+	g.Get("/manage/assets/new", c.session(true), c.page("assetnew"), c.newAssetForm)
+	g.Post("/manage/assets/new", c.session(true), c.csrf, c.page("assetnew"), c.registerAsset)
 	g.Get("/manage/assets/:id", c.session(true), c.page("asset"), c.myAsset)
+	g.Get("/manage/assets/:id/edit", c.session(true), c.page("assetedit"), c.editAssetForm)
+	g.Post("/manage/assets/:id/edit", c.session(true), c.csrf, c.page("assetedit"), c.changeAsset)
 	g.Get("/manage/prices/:id", c.session(true), c.page("price"), c.priceForm)
 	g.Get("/manage/agreements/:id", c.session(true), c.page("agreement"), c.agreementForm)
 	g.Post("/manage/agreements/:id", c.session(true), c.csrf, c.page("agreement"), c.setAgreement)
