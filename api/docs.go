@@ -36,7 +36,7 @@ Public keys: <a href="/.well-known/jwks.json">/.well-known/jwks.json</a>.</p>
 <ul>
 <li>Authenticate with <code>Authorization: Bearer &lt;JWT&gt;</code> (EdDSA or RS256; claims <code>role</code> and <code>org</code>).</li>
 <li>Errors are <code>application/problem+json</code> (RFC 9457) with a stable <code>code</code>; validation errors list <code>errors[]</code> of <code>{field, code, message}</code>.</li>
-<li>Every state-changing request accepts <code>Idempotency-Key</code>: a retry with the same key and body gets the original response; the same key with another body gets 422 <code>idempotency_key_reused</code>. Keys are kept two weeks (the venue's <code>DATAVENUE_IDEMPOTENCY_RETENTION</code>).</li>
+<li>Every state-changing request accepts <code>Idempotency-Key</code>: a retry with the same key and body gets the original response; the same key with another body gets 422 <code>idempotency_key_reused</code>. Keys are kept for the venue's retention, two weeks by default; a retry after that runs as a new request.</li>
 <li>Money is a decimal string in yuan (<code>"1234.50"</code>) next to <code>"currency": "CNY"</code>; times are RFC 3339.</li>
 <li>Lists take <code>limit</code> and <code>cursor</code> and return <code>next_cursor</code> while more pages exist.</li>
 </ul>

@@ -259,7 +259,7 @@ func (b *docBuilder) operation(r Route) map[string]any {
 		if r.Method != http.MethodGet {
 			params = append(params, Param{Name: headerIdempotencyKey, In: "header",
 				Description: "Makes the request safe to retry: a retry with the same key and body gets the original response. " +
-					"The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.",
+					"The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.",
 				Schema: map[string]any{"type": "string", "minLength": 1, "maxLength": 255}})
 		}
 	} else {

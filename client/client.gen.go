@@ -3353,7 +3353,7 @@ type ListAppraisalsParams struct {
 
 // RecordAppraisalParams defines parameters for RecordAppraisal.
 type RecordAppraisalParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3372,13 +3372,13 @@ type ListApprovalsParams struct {
 
 // SubmitApprovalParams defines parameters for SubmitApproval.
 type SubmitApprovalParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // DecideApprovalParams defines parameters for DecideApproval.
 type DecideApprovalParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3405,13 +3405,13 @@ type ListAssetsParams struct {
 
 // RegisterAssetParams defines parameters for RegisterAsset.
 type RegisterAssetParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // ChangeAssetParams defines parameters for ChangeAsset.
 type ChangeAssetParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3434,19 +3434,19 @@ type ListAuctionsParams struct {
 
 // OpenAuctionParams defines parameters for OpenAuction.
 type OpenAuctionParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PlaceBidParams defines parameters for PlaceBid.
 type PlaceBidParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // RecordDepositParams defines parameters for RecordDeposit.
 type RecordDepositParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3477,25 +3477,25 @@ type ListAuthorisationsParams struct {
 
 // GrantAuthorisationParams defines parameters for GrantAuthorisation.
 type GrantAuthorisationParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // AssessAuthorisationParams defines parameters for AssessAuthorisation.
 type AssessAuthorisationParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // NarrowAuthorisationParams defines parameters for NarrowAuthorisation.
 type NarrowAuthorisationParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // RevokeAuthorisationParams defines parameters for RevokeAuthorisation.
 type RevokeAuthorisationParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3553,25 +3553,25 @@ type ListApplicationsParams struct {
 
 // ApplyForCertificateParams defines parameters for ApplyForCertificate.
 type ApplyForCertificateParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // AmendApplicationParams defines parameters for AmendApplication.
 type AmendApplicationParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // ConcurParams defines parameters for Concur.
 type ConcurParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // ReviewApplicationParams defines parameters for ReviewApplication.
 type ReviewApplicationParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3590,13 +3590,13 @@ type ListCertificatesParams struct {
 
 // CancelCertificateParams defines parameters for CancelCertificate.
 type CancelCertificateParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // CorrectCertificateParams defines parameters for CorrectCertificate.
 type CorrectCertificateParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3681,13 +3681,13 @@ type ListNegotiationsParams struct {
 
 // StartNegotiationParams defines parameters for StartNegotiation.
 type StartNegotiationParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // MoveNegotiationParams defines parameters for MoveNegotiation.
 type MoveNegotiationParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3714,7 +3714,7 @@ type GetAllowedRevenueParams struct {
 
 // SetAllowedRevenueParams defines parameters for SetAllowedRevenue.
 type SetAllowedRevenueParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3738,7 +3738,7 @@ type ListCostsParams struct {
 
 // RecordCostParams defines parameters for RecordCost.
 type RecordCostParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3755,19 +3755,19 @@ type ListOrdersParams struct {
 
 // ConfirmDeliveryParams defines parameters for ConfirmDelivery.
 type ConfirmDeliveryParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // RecordDeliveryParams defines parameters for RecordDelivery.
 type RecordDeliveryParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // RecordPaymentParams defines parameters for RecordPayment.
 type RecordPaymentParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3785,7 +3785,7 @@ type ListOrganisationsParams struct {
 
 // RegisterOrganisationParams defines parameters for RegisterOrganisation.
 type RegisterOrganisationParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3808,55 +3808,55 @@ type ListProductsParams struct {
 
 // CreateProductParams defines parameters for CreateProduct.
 type CreateProductParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // EditProductParams defines parameters for EditProduct.
 type EditProductParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // SetAgreementParams defines parameters for SetAgreement.
 type SetAgreementParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // FileCapParams defines parameters for FileCap.
 type FileCapParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // DelistProductParams defines parameters for DelistProduct.
 type DelistProductParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // ObtainFreeUseParams defines parameters for ObtainFreeUse.
 type ObtainFreeUseParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // ChangePriceParams defines parameters for ChangePrice.
 type ChangePriceParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PublishProductParams defines parameters for PublishProduct.
 type PublishProductParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // ReinstateProductParams defines parameters for ReinstateProduct.
 type ReinstateProductParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3871,19 +3871,19 @@ type ListProductRevisionsParams struct {
 
 // PublishRevisionParams defines parameters for PublishRevision.
 type PublishRevisionParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // SubmitProductParams defines parameters for SubmitProduct.
 type SubmitProductParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // SuspendProductParams defines parameters for SuspendProduct.
 type SuspendProductParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3901,7 +3901,7 @@ type ListParkedEntriesParams struct {
 
 // RetryParkedEntryParams defines parameters for RetryParkedEntry.
 type RetryParkedEntryParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3925,7 +3925,7 @@ type ListExceptionsParams struct {
 
 // ResolveExceptionParams defines parameters for ResolveException.
 type ResolveExceptionParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3937,7 +3937,7 @@ type ImportStatementParams struct {
 	PeriodEnd openapi_types.Date `form:"period_end" json:"period_end"`
 	Mapping   *string            `form:"mapping,omitempty" json:"mapping,omitempty"`
 
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3976,7 +3976,7 @@ type ListSubscriptionsParams struct {
 
 // CancelSubscriptionParams defines parameters for CancelSubscription.
 type CancelSubscriptionParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3994,7 +3994,7 @@ type ReportUsageParams struct {
 	// XDatavenueSignature t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the operator's metering secret>
 	XDatavenueSignature string `json:"X-Datavenue-Signature"`
 
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4021,7 +4021,7 @@ type UsageReportParamsFormat string
 
 // ReplayWebhookDeliveryParams defines parameters for ReplayWebhookDelivery.
 type ReplayWebhookDeliveryParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4039,13 +4039,13 @@ type ListWebhookSubscriptionsParams struct {
 
 // CreateWebhookSubscriptionParams defines parameters for CreateWebhookSubscription.
 type CreateWebhookSubscriptionParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // DeleteWebhookSubscriptionParams defines parameters for DeleteWebhookSubscription.
 type DeleteWebhookSubscriptionParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4066,7 +4066,7 @@ type ListWebhookDeliveriesParamsStatus string
 
 // PingWebhookSubscriptionParams defines parameters for PingWebhookSubscription.
 type PingWebhookSubscriptionParams struct {
-	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key two weeks (its operator may set another retention); a retry after that runs as a new request.
+	// IdempotencyKey Makes the request safe to retry: a retry with the same key and body gets the original response. The venue keeps a key for its retention, two weeks by default; a retry after that runs as a new request.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 

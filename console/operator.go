@@ -15,9 +15,11 @@ import (
 // console holds no copy of a rule), with the step the product is ready for.
 
 type productsData struct {
-	Status string
-	Rows   []productRow
-	Next   string
+	// CanCreate: the role makes products (the form then lists its organisation's authorisations).
+	CanCreate bool
+	Status    string
+	Rows      []productRow
+	Next      string
 }
 
 type productRow struct {
@@ -29,7 +31,7 @@ type productRow struct {
 // pages them, filtered by status.
 func (c *Console) myProducts(ctx *fiber.Ctx) error {
 	l, s := lang(ctx), sessionOf(ctx)
-	d := productsData{Status: ctx.Query("status")}
+	d := productsData{Status: ctx.Query("status"), CanCreate: allowed("productnew", s.Caller.Role)}
 	list, err := c.d.Listing.Products(ctx.UserContext(), s.Caller, listing.ProductFilter{Status: d.Status, After: ctx.Query("cursor"), Limit: listLimit})
 	if err != nil {
 		return err

@@ -77,25 +77,35 @@ func (c *Console) renderAgreement(ctx *fiber.Ctx, basis string, sent []agreement
 		return datavenue.NotFound("product_not_found", "no product of yours has this id")
 	}
 	d := agreementData{P: p, Title: displayTitle(l, p), Roles: settlement.Roles, Stages: settlement.Stages, CSRF: s.CSRF, Key: randomToken(),
-		Saved: ctx.Query("saved"), Problem: problem, Conditions: conds, Basis: "ratio"}
-	// Up to 500 organisations for the party lists, the venue's first by id: enough for a regional
-	// venue's parties (a larger one would want a search field instead).
-	if d.Orgs, err = c.d.Organisations.List(cx, parties.ListFilter{Limit: 500}); err != nil {
+		Saved: versionParam(ctx, "saved"), Problem: problem, Conditions: conds, Basis: "ratio"}
+	a, err := c.d.Settlement.Agreement(cx, s.Caller, p.ID)
+	switch {
+	case err == nil:
+		d.Current, d.Basis = &a, a.Basis
+		for i, party := range a.Parties {
+			d.Shown = append(d.Shown, rowOf(i, party, nil))
+		}
+	case datavenue.KindOf(err) != datavenue.KindNotFound:
+		return err
+	}
+	// The party lists: the registered organisations, with every party named in the agreement or
+	// the form among them whatever the list's length.
+	var named []datavenue.OrgID
+	for _, party := range a.Parties {
+		named = append(named, party.Party)
+	}
+	for _, r := range sent {
+		named = append(named, datavenue.OrgID(r.Party))
+	}
+	if d.Orgs, err = c.orgChoices(cx, named...); err != nil {
 		return err
 	}
 	names := map[datavenue.OrgID]string{}
 	for _, o := range d.Orgs {
 		names[o.ID] = o.Name
 	}
-	a, err := c.d.Settlement.Agreement(cx, s.Caller, p.ID)
-	switch {
-	case err == nil:
-		d.Current, d.Basis = &a, a.Basis
-		for i, party := range a.Parties {
-			d.Shown = append(d.Shown, rowOf(i, party, names))
-		}
-	case datavenue.KindOf(err) != datavenue.KindNotFound:
-		return err
+	for i := range d.Shown {
+		d.Shown[i].Name = names[datavenue.OrgID(d.Shown[i].Party)]
 	}
 	d.Rows = d.Shown
 	if sent != nil {
@@ -134,26 +144,28 @@ func (c *Console) setAgreement(ctx *fiber.Ctx) error {
 		n := strconv.Itoa(i)
 		row := agreementRow{N: len(sent), No: len(sent) + 1, Party: strings.TrimSpace(ctx.FormValue("party-" + n)), Role: strings.TrimSpace(ctx.FormValue("role-" + n)),
 			Ratio: strings.TrimSpace(ctx.FormValue("ratio-" + n))}
-		party := settlement.AgreementParty{Party: datavenue.OrgID(row.Party), Role: row.Role}
 		for _, stage := range settlement.Stages {
-			amount := strings.TrimSpace(ctx.FormValue("cost-" + n + "-" + stage))
-			row.Costs = append(row.Costs, stageCost{Stage: stage, Amount: amount})
-			if basis != "cost" || amount == "" {
+			row.Costs = append(row.Costs, stageCost{Stage: stage, Amount: strings.TrimSpace(ctx.FormValue("cost-" + n + "-" + stage))})
+		}
+		// A row with neither a party nor a role is no party, whatever else it holds.
+		if row.Party == "" && row.Role == "" {
+			continue
+		}
+		party := settlement.AgreementParty{Party: datavenue.OrgID(row.Party), Role: row.Role}
+		for _, cost := range row.Costs {
+			if basis != "cost" || cost.Amount == "" {
 				continue
 			}
-			y, err := money.Parse(amount)
+			y, err := money.Parse(cost.Amount)
 			if err != nil {
-				conds = append(conds, condition{Code: "invalid_amount", Field: fmt.Sprintf("parties[%d].costs.%s", len(sent), stage),
+				conds = append(conds, condition{Code: "invalid_amount", Field: fmt.Sprintf("parties[%d].costs.%s", len(sent), cost.Stage),
 					Message: "an amount in yuan with at most two places"})
 				continue
 			}
 			if party.Costs == nil {
 				party.Costs = map[string]money.Yuan{}
 			}
-			party.Costs[stage] = y
-		}
-		if row.Party == "" && row.Role == "" {
-			continue
+			party.Costs[cost.Stage] = y
 		}
 		if basis == "ratio" {
 			party.Ratio = row.Ratio
@@ -172,14 +184,8 @@ func (c *Console) setAgreement(ctx *fiber.Ctx) error {
 		return Prefix + "/manage/agreements/" + id + "?saved=" + strconv.Itoa(a.Version), err
 	})
 	if text, ok := refusal(err); ok {
-		var de *datavenue.Error
-		if asError(err, &de) {
-			for _, f := range de.Fields {
-				conds = append(conds, condition{Code: f.Code, Field: f.Field, Message: f.Message})
-			}
-		}
-		ctx.Status(fiber.StatusUnprocessableEntity)
-		return c.renderAgreement(ctx, basis, sent, text, conds)
+		ctx.Status(refusalStatus(err))
+		return c.renderAgreement(ctx, basis, sent, text, conditionsOf(err))
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/audit"
 	"github.com/datavenue/datavenue/client"
 	"github.com/datavenue/datavenue/internal/venueclient"
@@ -18,9 +19,9 @@ import (
 // rows typed are kept; corrected, they make version 1, which the API reads back party by party.
 // A second version by input cost: an amount the form cannot read is refused before the service,
 // then version 2 holds the costs. Both pages pass axe-core; a buyer may not open the page.
-// Before, an agreement could be set only through the API (PUT /v1/products/{id}/agreement).
+// Another operator has no such page for the product. Before, an agreement could be set only through the API (PUT /v1/products/{id}/agreement).
 func TestOperatorSetsARevenueAgreementInTheBrowser(t *testing.T) {
-	v := newVenue(t)
+	v := newVenue(t, idpUser{Subject: "li.ming", Name: "李明", Role: datavenue.RoleOperator, Org: venueclient.Holder.Org})
 	p := v.draftWithoutCap(t)
 	holder, operator := string(venueclient.Holder.Org), string(venueclient.Operator.Org)
 	tab := newTab(t, newBrowser(t))
@@ -89,6 +90,14 @@ func TestOperatorSetsARevenueAgreementInTheBrowser(t *testing.T) {
 	}
 	if err != nil || set != 2 {
 		t.Errorf("audit: %d agreement versions recorded (%v), want 2", set, err)
+	}
+
+	// Another operator (the transport bureau, operating its own data) gets no page for a product
+	// it does not operate: neither the parties' shares nor a form the venue would refuse.
+	other := browserless(t)
+	oidcSignIn(t, v, other, "li.ming")
+	if resp, _ := get(t, other, v.URL+"/console/manage/agreements/"+p.Id); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another operator opening the agreement page = %d, want 404", resp.StatusCode)
 	}
 
 	buyer := browserless(t)

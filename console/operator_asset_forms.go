@@ -101,8 +101,7 @@ func (c *Console) renderAssetForm(ctx *fiber.Ctx, card *assets.Asset, values map
 		d.Domains = append(slices.Clone(d.Domains), v)
 	}
 	var err error
-	// Up to 500 organisations to name the unit shared data came from, as the agreement page does.
-	if d.Orgs, err = c.d.Organisations.List(ctx.UserContext(), parties.ListFilter{Limit: 500}); err != nil {
+	if d.Orgs, err = c.orgChoices(ctx.UserContext(), datavenue.OrgID(values["shared_from"])); err != nil {
 		return err
 	}
 	title := l.T("assetform.new")

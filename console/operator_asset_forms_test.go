@@ -20,7 +20,7 @@ import (
 // cost_components required (G4), the values typed kept; with the costs, the card is registered at
 // their sum and the API reads the same card. It then changes the card (D5): a new version with
 // its reason, the old one kept. A change sent from a form made before another change is refused
-// with 409 (the version edited), not saved over it. Both forms pass axe-core. Before, cards were
+// with 409 (the version edited), not saved over it; another operator can do neither. Both forms pass axe-core. Before, cards were
 // registered and changed through the API only.
 func TestHolderRegistersAndChangesAnAssetCardInTheBrowser(t *testing.T) {
 	v := newVenue(t, idpUser{Subject: "li.ming", Name: "李明", Role: datavenue.RoleOperator, Org: venueclient.Holder.Org})
@@ -98,5 +98,22 @@ func TestHolderRegistersAndChangesAnAssetCardInTheBrowser(t *testing.T) {
 	}
 	if card, err = venueclient.Result[client.AssetCard](api.GetAssetWithResponse(ctx, id, v.client.As(venueclient.Holder))); err != nil || card.Version != 2 {
 		t.Fatalf("after the stale change the card is at version %d (%v), want 2", card.Version, err)
+	}
+
+	// Another operator (the data operator) neither gets the change form nor changes the card.
+	other := browserless(t)
+	devSignIn(t, v, other, "demo-operator")
+	if resp, _ := get(t, other, v.URL+"/console/manage/assets/"+id+"/edit"); resp.StatusCode == http.StatusOK {
+		t.Error("another operator got the holder's card's change form")
+	}
+	_, body := get(t, other, v.URL+"/console/manage/assets")
+	form.Set("_csrf", csrfOf(t, body))
+	form.Set("key", "other-operator")
+	form.Set("version", "2")
+	if resp, _ := post(t, other, v.URL+"/console/manage/assets/"+id+"/edit", form); resp.StatusCode == http.StatusSeeOther {
+		t.Error("another operator changed the holder's card")
+	}
+	if card, err = venueclient.Result[client.AssetCard](api.GetAssetWithResponse(ctx, id, v.client.As(venueclient.Holder))); err != nil || card.Version != 2 {
+		t.Fatalf("after another operator's attempt the card is at version %d (%v), want 2", card.Version, err)
 	}
 }

@@ -1,9 +1,14 @@
 package console
 
 import (
+	"context"
+	"slices"
+	"strconv"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/parties"
 )
 
 // The operator's forms change state (a price, an auction, a delivery). Each form carries a key of
@@ -38,4 +43,40 @@ func refusal(err error) (string, bool) {
 		return "", false
 	}
 	return problemText(de), true
+}
+
+// orgChoices are the organisations a form offers to pick from: the venue's first 500 by id
+// (enough for a regional venue's parties; a larger one would want a search field), with each
+// organisation the form already names added when the list stops before it, so that a saved
+// value is never shown, and sent again, as none.
+func (c *Console) orgChoices(ctx context.Context, named ...datavenue.OrgID) ([]parties.Organisation, error) {
+	orgs, err := c.d.Organisations.List(ctx, parties.ListFilter{Limit: 500})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range named {
+		if id == "" || slices.ContainsFunc(orgs, func(o parties.Organisation) bool { return o.ID == id }) {
+			continue
+		}
+		o, err := c.d.Organisations.Get(ctx, id)
+		if datavenue.KindOf(err) == datavenue.KindNotFound {
+			// Not registered (a value typed into a crafted form): kept by its id, for the service
+			// to refuse by name.
+			o, err = parties.Organisation{ID: id, Name: string(id)}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		orgs = append(orgs, o)
+	}
+	return orgs, nil
+}
+
+// versionParam is a version number a form's redirect put in the query ("" unless it is one),
+// so a crafted link cannot put other text in the page's status line.
+func versionParam(ctx *fiber.Ctx, name string) string {
+	if n, err := strconv.Atoi(ctx.Query(name)); err == nil && n >= 1 {
+		return strconv.Itoa(n)
+	}
+	return ""
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/listing"
 	"github.com/datavenue/datavenue/money"
 )
@@ -62,7 +61,7 @@ func (c *Console) renderPrice(ctx *fiber.Ctx, sent map[string]string, problem st
 	if err != nil {
 		return err
 	}
-	d := priceData{P: p, Title: displayTitle(l, p), CSRF: s.CSRF, Key: randomToken(), Changed: ctx.Query("changed"), Problem: problem, Conditions: conds}
+	d := priceData{P: p, Title: displayTitle(l, p), CSRF: s.CSRF, Key: randomToken(), Changed: versionParam(ctx, "changed"), Problem: problem, Conditions: conds}
 	current := pricingInputOf(p.Pricing)
 	for _, name := range priceFields[p.Pricing.Method] {
 		f := priceField{Name: name, Label: l.T("price.field." + name), Value: inputValue(current, name), Kind: "amount"}
@@ -114,15 +113,8 @@ func (c *Console) changePrice(ctx *fiber.Ctx) error {
 		return Prefix + "/manage/prices/" + id + "?changed=" + strconv.Itoa(version), err
 	})
 	if text, ok := refusal(err); ok {
-		var de *datavenue.Error
-		var conds []condition
-		if asError(err, &de) {
-			for _, f := range de.Fields {
-				conds = append(conds, condition{Code: f.Code, Field: f.Field, Message: f.Message})
-			}
-		}
-		ctx.Status(fiber.StatusUnprocessableEntity)
-		return c.renderPrice(ctx, sent, text, conds)
+		ctx.Status(refusalStatus(err))
+		return c.renderPrice(ctx, sent, text, conditionsOf(err))
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/datavenue/datavenue"
 	"github.com/datavenue/datavenue/idempotency"
 )
 
@@ -51,8 +52,12 @@ func (db IdempotencyStore) Claim(ctx context.Context, scope, key string, fp idem
 			err = tx.QueryRow(ctx, `SELECT request_hash, request_hash_keyed, state, coalesce(locked_until < now(), false), status, content_type, body, coalesce(location, '')
 				FROM idempotency_keys WHERE scope = $1 AND key = $2 FOR UPDATE`, scope, key).
 				Scan(&stored, &keyed, &state, &expired, &status, &ctype, &resp.Body, &resp.Location)
-			if errors.Is(err, pgx.ErrNoRows) && attempt < 3 {
-				continue
+			if errors.Is(err, pgx.ErrNoRows) {
+				if attempt < 3 {
+					continue
+				}
+				// Gone three times over: other requests are racing for the key; this one retries.
+				return datavenue.Conflict("idempotency_in_progress", "a request with this Idempotency-Key is still running; retry shortly")
 			}
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"runtime"
 	"testing"
 	"time"
 
@@ -141,5 +142,61 @@ func TestPurgeRemovesKeysPastTheRetention(t *testing.T) {
 	}
 	if claim, err := db.Idempotency().Claim(ctx, "s", "old-done", fp, time.Minute); err != nil || claim.State != idempotency.Claimed {
 		t.Fatalf("claim of a purged key = %+v, %v; want Claimed (a new request)", claim, err)
+	}
+}
+
+// A key whose row goes between the claim's INSERT (which found it there) and the read that locks
+// it, because the request holding it failed and released it (or the purge took it), is claimed
+// afresh. Before, the locking read found no row and the claim failed, a 404 on a POST.
+func TestClaimOfAKeyReleasedMeanwhile(t *testing.T) {
+	db := testenv.NewDB(t)
+	ctx := context.Background()
+	fp := idempotency.Fingerprinter{Key: []byte("k")}.Request("POST", "/v1/x", nil)
+	if _, err := db.Idempotency().Claim(ctx, "s", "k", fp, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// Another transaction holds the row, as a release about to delete it would.
+	holder, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(ctx)
+	if _, err := holder.Exec(ctx, `SELECT 1 FROM idempotency_keys WHERE scope = 's' AND key = 'k' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		claim idempotency.Claim
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := db.Idempotency().Claim(ctx, "s", "k", fp, time.Minute)
+		done <- result{c, err}
+	}()
+	// The claim's INSERT found the row and its read now waits for the holder's lock.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var waiting int
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%FROM idempotency_keys WHERE scope = $1 AND key = $2 FOR UPDATE%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the claim never waited for the row's lock")
+		}
+		runtime.Gosched()
+	}
+	if _, err := holder.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = 's' AND key = 'k'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.claim.State != idempotency.Claimed {
+		t.Fatalf("the claim of a key released meanwhile = %+v, %v; want Claimed", r.claim, r.err)
 	}
 }

@@ -1,0 +1,175 @@
+package console
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/datavenue/datavenue"
+	"github.com/datavenue/datavenue/assets"
+	"github.com/datavenue/datavenue/certificates"
+	"github.com/datavenue/datavenue/listing"
+)
+
+// A new product, made as a draft (the API's createProduct) from one of the operator's scenario
+// authorisations: the authorisation gives the source asset, the scenario and the use (D9, N1),
+// so the form asks for neither; the rest of the product is typed. The draft then goes through
+// the publishing gate on its own page, where every condition is checked.
+//
+// The form sells a product once (charging unit one_off); a product sold as a subscription, with
+// its plan, or derived from several assets, is created through the API.
+
+func init() {
+	pageOps["productnew"] = []string{"createProduct", "listAuthorisations", "listCertificates"}
+	pageNames = append(pageNames, "op-product-new")
+}
+
+// productFields are the form's single-valued fields, by their API names (pricing ones prefixed).
+var productFields = []string{"authorisation", "title", "title_en", "description", "description_en", "product_type", "domain", "keywords",
+	"delivery_method", "format", "content_hash", "endpoint", "update_frequency", "schema", "sample", "duration_days", "permitted_use",
+	"method", "list_price", "min_price", "max_price", "base_price", "float_percent", "appraisal_id", "reserve_percent",
+	"auction_kind", "reserve", "opening_price", "increment", "deposit", "start_at", "end_at"}
+
+type productNewData struct {
+	Grants                                                  []grantChoice
+	Values                                                  map[string]string
+	Onward                                                  bool
+	Types, Domains, Frequencies, Methods, Kinds, Deliveries []string
+	CSRF, Key                                               string
+	Problem                                                 string
+	Conditions                                              []condition
+}
+
+// grantChoice is an authorisation as the form offers it: with its asset's name.
+type grantChoice struct {
+	certificates.Authorisation
+	AssetName string
+}
+
+func (c *Console) newProductForm(ctx *fiber.Ctx) error {
+	return c.renderProductNew(ctx, map[string]string{"product_type": "dataset", "domain": "transport", "delivery_method": "file",
+		"update_frequency": "daily", "duration_days": "365", "method": listing.MethodNegotiation, "auction_kind": "english",
+		"schema": "{}", "sample": "[]"}, false, "", nil)
+}
+
+func (c *Console) renderProductNew(ctx *fiber.Ctx, values map[string]string, onward bool, problem string, conds []condition) error {
+	l, s, cx := lang(ctx), sessionOf(ctx), ctx.UserContext()
+	d := productNewData{Values: values, Onward: onward, Types: listing.ProductTypes, Domains: listing.Domains, Frequencies: assets.UpdateFrequencies,
+		Methods: []string{listing.MethodNegotiation, listing.MethodAuction, listing.MethodAppraisal, listing.MethodGuided, listing.MethodFree},
+		Kinds:   []string{"english", "sealed_first", "sealed_second"}, Deliveries: []string{"file", "api", "sandbox"},
+		CSRF: s.CSRF, Key: randomToken(), Problem: problem, Conditions: conds}
+	// The caller's active authorisations, newest first (one page: an operator holds few).
+	grants, err := c.d.Grants.Authorisations(cx, s.Caller, certificates.GrantFilter{Operator: s.Caller.Org, Status: "active", Limit: listLimit})
+	if err != nil {
+		return err
+	}
+	for _, g := range grants {
+		choice := grantChoice{Authorisation: g, AssetName: string(g.AssetID)}
+		// The asset's name from its newest certificate (public; the card itself is the holder's
+		// to read), or its id if none is issued.
+		certs, err := c.d.Certificates.Certificates(cx, certificates.CertificateFilter{AssetID: g.AssetID, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(certs) > 0 {
+			choice.AssetName = certs[0].AssetName
+		}
+		d.Grants = append(d.Grants, choice)
+	}
+	return c.render(ctx, "op-product-new", l.T("productnew.title"), d)
+}
+
+// createProduct reads the form as the API's body and makes the draft, landing on its gate.
+func (c *Console) createProduct(ctx *fiber.Ctx) error {
+	s, cx := sessionOf(ctx), ctx.UserContext()
+	values := map[string]string{}
+	for _, name := range productFields {
+		values[name] = strings.TrimSpace(ctx.FormValue(name))
+	}
+	onward := ctx.FormValue("onward_transfer") == "on"
+	var conds []condition
+	in := listing.Input{Title: values["title"], TitleEN: values["title_en"], Description: values["description"], DescriptionEN: values["description_en"],
+		ProductType: values["product_type"], Domain: values["domain"], Keywords: keywordsOf(values["keywords"]),
+		Delivery:        listing.Delivery{Method: values["delivery_method"], Format: values["format"], ContentHash: values["content_hash"], Endpoint: values["endpoint"]},
+		UpdateFrequency: values["update_frequency"], Licence: listing.Licence{PermittedUse: values["permitted_use"], OnwardTransfer: onward},
+		Pricing: pricingOf(values)}
+	// The authorisation is read again here, not trusted from the page: it must still be the
+	// caller's and active; its asset, scenario and purpose make the product's.
+	g, err := c.d.Grants.Authorisation(cx, s.Caller, values["authorisation"])
+	switch {
+	case err == nil && g.OperatorID == s.Caller.Org && g.Status == "active":
+		in.SourceAssets, in.Scenario, in.UseCategory = []assets.ID{g.AssetID}, g.Scenario, g.Purpose
+	case err == nil || datavenue.KindOf(err) == datavenue.KindNotFound:
+		conds = append(conds, condition{Code: "authorisation_required", Field: "authorisation", Message: "pick one of your active authorisations"})
+	default:
+		return err
+	}
+	// The JSON fields must be JSON before they are the service's to check; the days a number.
+	for _, name := range []string{"schema", "sample"} {
+		if !json.Valid([]byte(values[name])) {
+			conds = append(conds, condition{Code: "invalid_json", Field: name, Message: "not JSON (an object for the schema, a synthetic sample for the sample)"})
+		}
+	}
+	in.Schema, in.Sample = json.RawMessage(values["schema"]), json.RawMessage(values["sample"])
+	if in.Licence.DurationDays, err = strconv.Atoi(values["duration_days"]); err != nil {
+		conds = append(conds, condition{Code: "invalid_number", Field: "licence.duration_days", Message: "a whole number of days"})
+	}
+	if len(conds) > 0 {
+		ctx.Status(fiber.StatusUnprocessableEntity)
+		return c.renderProductNew(ctx, values, onward, lang(ctx).T("productnew.refused.form"), conds)
+	}
+	err = c.onceTo(ctx, func() (string, error) {
+		p, err := c.d.Listing.Create(cx, s.Caller, in)
+		return Prefix + "/manage/products/" + p.ID + "?done=created", err
+	})
+	if text, ok := refusal(err); ok {
+		ctx.Status(refusalStatus(err))
+		return c.renderProductNew(ctx, values, onward, text, conditionsOf(err))
+	}
+	return err
+}
+
+// keywordsOf splits the keywords at commas, Chinese commas and enumeration commas.
+func keywordsOf(v string) []string {
+	var out []string
+	for _, k := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '，' || r == '、' }) {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// pricingOf is the pricing input of the method chosen, from its fields only: an amount typed
+// under another method is not sent.
+func pricingOf(v map[string]string) listing.PricingInput {
+	in := listing.PricingInput{Method: v["method"], ChargingUnit: "one_off"}
+	number := func(s string) *int {
+		if s == "" {
+			return nil
+		}
+		// Not a number: sent as -1, which the service refuses by the field's name.
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			n = -1
+		}
+		return &n
+	}
+	switch in.Method {
+	case listing.MethodNegotiation:
+		in.ListPrice, in.MinPrice, in.MaxPrice = v["list_price"], v["min_price"], v["max_price"]
+	case listing.MethodGuided:
+		in.BasePrice, in.FloatPercent, in.ListPrice = v["base_price"], number(v["float_percent"]), v["list_price"]
+	case listing.MethodAppraisal:
+		in.AppraisalID, in.ListPrice = v["appraisal_id"], v["list_price"]
+		setInput(&in, "reserve_percent", v["reserve_percent"])
+	case listing.MethodAuction:
+		in.AuctionKind = v["auction_kind"]
+		for _, name := range []string{"reserve", "opening_price", "increment", "deposit", "start_at", "end_at"} {
+			setInput(&in, name, v[name])
+		}
+	}
+	return in
+}
