@@ -197,6 +197,8 @@ func (c *Console) Mount(app *fiber.App) {
 	// The new product's form before /manage/products/:id, which would take "new" for an id.
 	g.Get("/manage/products/new", c.session(true), c.page("productnew"), c.newProductForm)
 	g.Post("/manage/products/new", c.session(true), c.csrf, c.page("productnew"), c.createProduct)
+	g.Get("/manage/products/:id/edit", c.session(true), c.page("productedit"), c.editProductForm)
+	g.Post("/manage/products/:id/edit", c.session(true), c.csrf, c.page("productedit"), c.updateProduct)
 	g.Get("/manage/products/:id", c.session(true), c.page("gate"), c.manageProduct)
 	g.Post("/manage/products/:id/:step", c.session(true), c.csrf, c.page("publish"), c.step)
 	g.Get("/reviews", c.session(true), c.page("reviews"), c.reviews)

@@ -50,6 +50,13 @@ var operatorMessages = map[string][2]string{
 	"status.superseded":           {"已被新版本取代", "Superseded"},
 
 	"price.back":                  {"返回产品与上架检查", "Back to the product"},
+	"productedit.link":            {"修改草稿", "Edit the draft"},
+	"productedit.title":           {"修改产品", "Edit"},
+	"productedit.rule":            {"草稿或已提交的产品可以修改；已提交的产品修改后退回草稿，须重新通过上架检查。来源资产、应用场景与用途不变。", "A draft or submitted product can be edited; a submitted one goes back to draft and must pass the gate again. Its source assets, scenario and use stay as they are."},
+	"productedit.sources":         {"来源资产", "Source assets"},
+	"productedit.use":             {"用途", "Use"},
+	"productedit.submit":          {"保存修改", "Save the changes"},
+	"gate.done.edited":            {"修改已保存，产品为草稿；以下为尚未满足的上架条件。", "The changes are saved and the product is a draft; the conditions still unmet are below."},
 	"productnew.link":             {"新建产品", "New product"},
 	"productnew.title":            {"新建数据产品", "A new data product"},
 	"productnew.back":             {"返回我的产品", "Back to your products"},

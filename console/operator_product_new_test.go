@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +18,8 @@ import (
 // is not JSON is refused beside the form with every value kept; corrected, the draft is made with
 // the authorisation's asset, scenario and use, the negotiated amounts only (an auction reserve
 // typed under the other method is not sent), sold once, and the browser lands on its publishing
-// gate. The form passes axe-core. Before, products were created through the API only.
+// gate. The draft is then edited from its page (the rest kept, a stale form's edit refused
+// 409). The forms pass axe-core. Before, products were created and edited through the API only.
 func TestOperatorCreatesAProductInTheBrowser(t *testing.T) {
 	v := newVenue(t)
 	cert, err := v.client.Certify()
@@ -69,5 +72,33 @@ func TestOperatorCreatesAProductInTheBrowser(t *testing.T) {
 	if pr.Method != "negotiation" || pr.ListPrice == nil || *pr.ListPrice != "12000.00" || pr.MaxPrice == nil || *pr.MaxPrice != "15000.00" || pr.Reserve != nil ||
 		(pr.ChargingUnit != nil && *pr.ChargingUnit != "one_off") {
 		t.Errorf("the pricing made is %+v, want negotiation 9000.00–15000.00 asking 12000.00, one-off, no reserve", pr)
+	}
+
+	// The draft edited from its page: the form holds the product as it is; a new title and
+	// description saved, the pricing kept, the product still a draft at its next version.
+	run(t, tab, chromedp.Click(chromedp.CSS("#product-edit")), chromedp.WaitVisible(chromedp.CSS("#product-form")))
+	if got := value(t, tab, chromedp.Value(chromedp.CSS("#list_price"))); got != "12000.00" {
+		t.Errorf("the edit form's asking price = %q, want the product's 12000.00", got)
+	}
+	mustContain(t, "the product's source", textOf(t, tab, "#product-source"), cert.Asset.Id, cert.Scenario)
+	checkAccessibility(t, tab, "product edit")
+	stale := value(t, tab, chromedp.Evaluate[string](`new URLSearchParams(new FormData(document.querySelector("#product-form"))).toString()`))
+	run(t, tab, chromedp.SetValue(chromedp.CSS("#title"), "公交站点客流月报（2026版）"),
+		chromedp.Click(chromedp.CSS("#product-submit")), chromedp.WaitVisible(chromedp.CSS(`#step-done[data-step="edited"]`)))
+	p, err = venueclient.Result[client.Product](v.client.API().GetProductWithResponse(context.Background(), id, v.client.As(venueclient.Operator)))
+	if err != nil || p.Title != "公交站点客流月报（2026版）" || p.Status != "draft" || p.Version != 2 || p.Pricing.ListPrice == nil ||
+		*p.Pricing.ListPrice != "12000.00" || !slices.Equal(p.SourceAssets, []string{cert.Asset.Id}) || p.Scenario != cert.Scenario {
+		t.Fatalf("after the edit the product is %+v (%v), want the new title at version 2, the rest kept", p, err)
+	}
+	// The form as it was before that edit, sent again under a new key: refused, not saved over it.
+	form, err := url.ParseQuery(stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form.Set("key", "stale-"+form.Get("key"))
+	status := value(t, tab, chromedp.Evaluate[int](`fetch("/console/manage/products/`+id+`/edit", {method: "POST", body: new URLSearchParams(`+
+		"`"+form.Encode()+"`"+`)}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if status != http.StatusConflict {
+		t.Errorf("an edit from a form made at version 1 answered %d, want 409", status)
 	}
 }
