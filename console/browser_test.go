@@ -2,15 +2,19 @@ package console_test
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/datavenue/datavenue/audit"
 )
 
 // The browser tests drive Debian's Chromium headless through the DevTools protocol (chromedp).
@@ -138,4 +142,40 @@ func mustContain(t *testing.T, what, got string, wants ...string) {
 			t.Errorf("%s = %q, want it to contain %q", what, got, w)
 		}
 	}
+}
+
+// conditionsShown are the conditions a refusal at sel lists beside its form, each as its code and
+// field ("invalid_json schema").
+func conditionsShown(t *testing.T, tab context.Context, sel string) []string {
+	t.Helper()
+	return value(t, tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll("`+sel+` li")].map(e => e.dataset.code + " " + e.querySelector("code").textContent)`))
+}
+
+// formValues is the form at sel as the browser would send it now.
+func formValues(t *testing.T, tab context.Context, sel string) url.Values {
+	t.Helper()
+	form, err := url.ParseQuery(value(t, tab, chromedp.Evaluate[string](`new URLSearchParams(new FormData(document.querySelector("`+sel+`"))).toString()`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return form
+}
+
+// postFrom posts form to path from the page, with the page's session, and returns the status
+// (a form sent again later, as a second person's stale copy would be).
+func postFrom(t *testing.T, tab context.Context, path string, form url.Values) int {
+	t.Helper()
+	return value(t, tab, chromedp.Evaluate[int](`fetch("`+path+`", {method: "POST", body: new URLSearchParams(`+strconv.Quote(form.Encode())+`)}).then(r => r.status)`,
+		chromedp.EvalAwaitPromise))
+}
+
+// countActions counts the audit records of one action.
+func countActions(events []audit.Event, action string) int {
+	n := 0
+	for _, e := range events {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
 }

@@ -321,13 +321,7 @@ func TestOperatorCancelsASubscriptionItSells(t *testing.T) {
 		t.Error("a cancelled subscription still offers the cancel form")
 	}
 	events, err := v.db.Audit().Events(context.Background(), audit.Filter{ResourceType: "subscription", ResourceID: sub.Id})
-	cancelled := 0
-	for _, e := range events {
-		if e.Action == "subscription.cancelled" {
-			cancelled++
-		}
-	}
-	if err != nil || cancelled != 1 {
+	if cancelled := countActions(events, "subscription.cancelled"); err != nil || cancelled != 1 {
 		t.Fatalf("audit: %d cancellations (%v), want 1", cancelled, err)
 	}
 

@@ -83,7 +83,7 @@ func (c *Console) renderAgreement(ctx *fiber.Ctx, basis string, sent []agreement
 	case err == nil:
 		d.Current, d.Basis = &a, a.Basis
 		for i, party := range a.Parties {
-			d.Shown = append(d.Shown, rowOf(i, party, nil))
+			d.Shown = append(d.Shown, rowOf(i, party))
 		}
 	case datavenue.KindOf(err) != datavenue.KindNotFound:
 		return err
@@ -113,14 +113,15 @@ func (c *Console) renderAgreement(ctx *fiber.Ctx, basis string, sent []agreement
 	}
 	rows := max(agreementRows, len(d.Rows)+2)
 	for i := len(d.Rows); i < min(rows, 20); i++ {
-		d.Rows = append(d.Rows, rowOf(i, settlement.AgreementParty{}, names))
+		d.Rows = append(d.Rows, rowOf(i, settlement.AgreementParty{}))
 	}
 	return c.render(ctx, "op-agreement", d.Title, d)
 }
 
-// rowOf is a party as a row, its costs in the stages' order.
-func rowOf(n int, p settlement.AgreementParty, names map[datavenue.OrgID]string) agreementRow {
-	r := agreementRow{N: n, No: n + 1, Party: string(p.Party), Name: names[p.Party], Role: p.Role, Ratio: p.Ratio}
+// rowOf is a party as a row, its costs in the stages' order (its organisation's name is filled
+// in once the pickers' organisations are read).
+func rowOf(n int, p settlement.AgreementParty) agreementRow {
+	r := agreementRow{N: n, No: n + 1, Party: string(p.Party), Role: p.Role, Ratio: p.Ratio}
 	for _, stage := range settlement.Stages {
 		amount := ""
 		if y, ok := p.Costs[stage]; ok {

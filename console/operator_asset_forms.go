@@ -175,27 +175,3 @@ func (c *Console) changeAsset(ctx *fiber.Ctx) error {
 	}
 	return err
 }
-
-// refusalStatus is the page's status for a refusal: 409 when the card changed meanwhile (or
-// another conflict), 403 when the caller may not, 422 otherwise.
-func refusalStatus(err error) int {
-	switch datavenue.KindOf(err) {
-	case datavenue.KindConflict:
-		return fiber.StatusConflict
-	case datavenue.KindForbidden:
-		return fiber.StatusForbidden
-	}
-	return fiber.StatusUnprocessableEntity
-}
-
-// conditionsOf lists a refusal's fields as the forms show them.
-func conditionsOf(err error) []condition {
-	var de *datavenue.Error
-	var conds []condition
-	if asError(err, &de) {
-		for _, f := range de.Fields {
-			conds = append(conds, condition{Code: f.Code, Field: f.Field, Message: f.Message})
-		}
-	}
-	return conds
-}

@@ -37,7 +37,7 @@ func TestHolderRegistersAndChangesAnAssetCardInTheBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#classification"), "transport"), chromedp.SetValue(chromedp.CSS("#grade"), "important"),
 		chromedp.SetValue(chromedp.CSS("#source"), "出租车车载终端"), chromedp.SetValue(chromedp.CSS("#scale"), "每日约 2,000 万条"),
 		chromedp.Click(chromedp.CSS("#asset-submit")), chromedp.WaitVisible(chromedp.CSS("#asset-refused")))
-	refused := value(t, tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#asset-refused li")].map(e => e.dataset.code + " " + e.querySelector("code").textContent)`))
+	refused := conditionsShown(t, tab, "#asset-refused")
 	if !slices.Equal(refused, []string{"required cost_components"}) {
 		t.Errorf("the refusal's conditions are %q, want cost_components required (G4)", refused)
 	}
@@ -73,9 +73,8 @@ func TestHolderRegistersAndChangesAnAssetCardInTheBrowser(t *testing.T) {
 	}
 	checkAccessibility(t, tab, "asset card change")
 	// The form as it is now, kept to be sent again after the change below (a second person's stale form).
-	var stale string
 	run(t, tab, chromedp.SetValue(chromedp.CSS("#update_frequency"), "realtime"), chromedp.SetValue(chromedp.CSS("#reason"), "接入实时轨迹数据"))
-	stale = value(t, tab, chromedp.Evaluate[string](`new URLSearchParams(new FormData(document.querySelector("#asset-form"))).toString()`))
+	form := formValues(t, tab, "#asset-form")
 	run(t, tab, chromedp.Click(chromedp.CSS("#asset-submit")), chromedp.WaitVisible(chromedp.CSS("#asset-done")))
 	mustContain(t, "the change", textOf(t, tab, "#asset-done"), "变更已登记")
 	mustContain(t, "the versions", textOf(t, tab, "#versions"), "接入实时轨迹数据", "实时")
@@ -85,14 +84,9 @@ func TestHolderRegistersAndChangesAnAssetCardInTheBrowser(t *testing.T) {
 	}
 
 	// The stale form (version 1) with a new key and another reason: refused as a conflict.
-	form, err := url.ParseQuery(stale)
-	if err != nil {
-		t.Fatal(err)
-	}
 	form.Set("key", "another-"+form.Get("key"))
 	form.Set("reason", "更正数据规模")
-	status := value(t, tab, chromedp.Evaluate[int](`fetch("/console/manage/assets/`+id+`/edit", {method: "POST", body: new URLSearchParams(`+
-		"`"+form.Encode()+"`"+`)}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	status := postFrom(t, tab, "/console/manage/assets/"+id+"/edit", form)
 	if status != http.StatusConflict {
 		t.Errorf("a change from a form made at version 1 answered %d, want 409", status)
 	}

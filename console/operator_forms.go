@@ -45,6 +45,30 @@ func refusal(err error) (string, bool) {
 	return problemText(de), true
 }
 
+// refusalStatus is the page's status for a refusal: 409 when the resource changed meanwhile (or
+// another conflict), 403 when the caller may not, 422 otherwise.
+func refusalStatus(err error) int {
+	switch datavenue.KindOf(err) {
+	case datavenue.KindConflict:
+		return fiber.StatusConflict
+	case datavenue.KindForbidden:
+		return fiber.StatusForbidden
+	}
+	return fiber.StatusUnprocessableEntity
+}
+
+// conditionsOf lists a refusal's fields as the forms show them.
+func conditionsOf(err error) []condition {
+	var de *datavenue.Error
+	var conds []condition
+	if asError(err, &de) {
+		for _, f := range de.Fields {
+			conds = append(conds, condition{Code: f.Code, Field: f.Field, Message: f.Message})
+		}
+	}
+	return conds
+}
+
 // orgChoices are the organisations a form offers to pick from: the venue's first 500 by id
 // (enough for a regional venue's parties; a larger one would want a search field), with each
 // organisation the form already names added when the list stops before it, so that a saved

@@ -177,6 +177,16 @@ func inputValue(in listing.PricingInput, name string) string {
 		return in.MinPrice
 	case "max_price":
 		return in.MaxPrice
+	case "base_price":
+		return in.BasePrice
+	case "float_percent":
+		if in.FloatPercent != nil {
+			return strconv.Itoa(*in.FloatPercent)
+		}
+	case "appraisal_id":
+		return in.AppraisalID
+	case "auction_kind":
+		return in.AuctionKind
 	}
 	return ""
 }
@@ -186,17 +196,7 @@ func setInput(in *listing.PricingInput, name, v string) {
 	case "list_price":
 		in.ListPrice = v
 	case "reserve_percent":
-		// Empty is the API's omitted field (the default, 100%); anything that is not a whole number
-		// is sent as 0, which the service refuses by the field's name (1 to 1000), rather than
-		// becoming the default without a word.
-		in.ReservePercent = nil
-		if v = strings.TrimSpace(v); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				n = 0
-			}
-			in.ReservePercent = &n
-		}
+		in.ReservePercent = percent(v)
 	case "reserve":
 		in.Reserve = v
 	case "opening_price":
@@ -213,7 +213,29 @@ func setInput(in *listing.PricingInput, name, v string) {
 		in.MinPrice = v
 	case "max_price":
 		in.MaxPrice = v
+	case "base_price":
+		in.BasePrice = v
+	case "float_percent":
+		in.FloatPercent = percent(v)
+	case "appraisal_id":
+		in.AppraisalID = v
+	case "auction_kind":
+		in.AuctionKind = v
 	}
+}
+
+// percent reads a whole-number percentage field. Empty is the API's omitted field (the default);
+// anything that is not a whole number is sent as -1, which the service refuses by the field's name
+// (every percentage it takes is 0 or more), rather than becoming the default without a word.
+func percent(v string) *int {
+	if v = strings.TrimSpace(v); v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		n = -1
+	}
+	return &n
 }
 
 // localTime shows an RFC 3339 instant as a datetime-local value in China Standard Time (the

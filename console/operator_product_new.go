@@ -194,13 +194,11 @@ func productValues(p listing.Product) map[string]string {
 		"product_type": p.ProductType, "domain": p.Domain, "keywords": strings.Join(p.Keywords, "，"), "delivery_method": p.Delivery.Method,
 		"format": p.Delivery.Format, "content_hash": p.Delivery.ContentHash, "endpoint": p.Delivery.Endpoint, "update_frequency": p.UpdateFrequency,
 		"schema": string(p.Schema), "sample": string(p.Sample), "duration_days": strconv.Itoa(p.Licence.DurationDays),
-		"permitted_use": p.Licence.PermittedUse, "method": pr.Method, "base_price": pr.BasePrice, "appraisal_id": pr.AppraisalID,
-		"auction_kind": pr.AuctionKind}
-	if pr.FloatPercent != nil {
-		v["float_percent"] = strconv.Itoa(*pr.FloatPercent)
-	}
-	for _, name := range []string{"list_price", "min_price", "max_price", "reserve_percent", "reserve", "opening_price", "increment", "deposit"} {
-		v[name] = inputValue(pr, name)
+		"permitted_use": p.Licence.PermittedUse, "method": pr.Method}
+	for _, fields := range methodFields {
+		for _, name := range fields {
+			v[name] = inputValue(pr, name)
+		}
 	}
 	v["start_at"], v["end_at"] = localTime(pr.StartAt), localTime(pr.EndAt)
 	if v["auction_kind"] == "" {
@@ -220,6 +218,14 @@ func keywordsOf(v string) []string {
 	return out
 }
 
+// methodFields are the form's amounts of each pricing method (the free method has none).
+var methodFields = map[string][]string{
+	listing.MethodNegotiation: {"list_price", "min_price", "max_price"},
+	listing.MethodGuided:      {"base_price", "float_percent", "list_price"},
+	listing.MethodAppraisal:   {"appraisal_id", "list_price", "reserve_percent"},
+	listing.MethodAuction:     {"auction_kind", "reserve", "opening_price", "increment", "deposit", "start_at", "end_at"},
+}
+
 // pricingOf is the pricing input of the method chosen, from its fields only: an amount typed
 // under another method is not sent. base is the pricing as it is (an edit), kept for what the
 // form does not show (the charging unit, a subscription plan, an auction's anti-sniping minutes)
@@ -229,30 +235,9 @@ func pricingOf(v map[string]string, base listing.PricingInput) listing.PricingIn
 	if v["method"] != base.Method {
 		in = listing.PricingInput{Method: v["method"], ChargingUnit: base.ChargingUnit, Subscription: base.Subscription}
 	}
-	number := func(s string) *int {
-		if s == "" {
-			return nil
-		}
-		// Not a number: sent as -1, which the service refuses by the field's name.
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			n = -1
-		}
-		return &n
-	}
-	switch in.Method {
-	case listing.MethodNegotiation:
-		in.ListPrice, in.MinPrice, in.MaxPrice = v["list_price"], v["min_price"], v["max_price"]
-	case listing.MethodGuided:
-		in.BasePrice, in.FloatPercent, in.ListPrice = v["base_price"], number(v["float_percent"]), v["list_price"]
-	case listing.MethodAppraisal:
-		in.AppraisalID, in.ListPrice = v["appraisal_id"], v["list_price"]
-		setInput(&in, "reserve_percent", v["reserve_percent"])
-	case listing.MethodAuction:
-		in.AuctionKind = v["auction_kind"]
-		for _, name := range []string{"reserve", "opening_price", "increment", "deposit", "start_at", "end_at"} {
-			setInput(&in, name, v[name])
-		}
+	// Each method's own fields, and only those.
+	for _, name := range methodFields[in.Method] {
+		setInput(&in, name, v[name])
 	}
 	return in
 }

@@ -3,7 +3,6 @@ package console_test
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -43,7 +42,7 @@ func TestOperatorCreatesAProductInTheBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#min_price"), "9000.00"), chromedp.SetValue(chromedp.CSS("#max_price"), "15000.00"),
 		chromedp.SetValue(chromedp.CSS("#reserve"), "5000.00"),
 		chromedp.Click(chromedp.CSS("#product-submit")), chromedp.WaitVisible(chromedp.CSS("#product-refused")))
-	codes := value(t, tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#product-refused li")].map(e => e.dataset.code + " " + e.querySelector("code").textContent)`))
+	codes := conditionsShown(t, tab, "#product-refused")
 	if !slices.Equal(codes, []string{"invalid_json schema"}) {
 		t.Errorf("the refusal's conditions are %q, want the schema's invalid_json", codes)
 	}
@@ -82,7 +81,7 @@ func TestOperatorCreatesAProductInTheBrowser(t *testing.T) {
 	}
 	mustContain(t, "the product's source", textOf(t, tab, "#product-source"), cert.Asset.Id, cert.Scenario)
 	checkAccessibility(t, tab, "product edit")
-	stale := value(t, tab, chromedp.Evaluate[string](`new URLSearchParams(new FormData(document.querySelector("#product-form"))).toString()`))
+	form := formValues(t, tab, "#product-form")
 	run(t, tab, chromedp.SetValue(chromedp.CSS("#title"), "公交站点客流月报（2026版）"),
 		chromedp.Click(chromedp.CSS("#product-submit")), chromedp.WaitVisible(chromedp.CSS(`#step-done[data-step="edited"]`)))
 	p, err = venueclient.Result[client.Product](v.client.API().GetProductWithResponse(context.Background(), id, v.client.As(venueclient.Operator)))
@@ -91,13 +90,8 @@ func TestOperatorCreatesAProductInTheBrowser(t *testing.T) {
 		t.Fatalf("after the edit the product is %+v (%v), want the new title at version 2, the rest kept", p, err)
 	}
 	// The form as it was before that edit, sent again under a new key: refused, not saved over it.
-	form, err := url.ParseQuery(stale)
-	if err != nil {
-		t.Fatal(err)
-	}
 	form.Set("key", "stale-"+form.Get("key"))
-	status := value(t, tab, chromedp.Evaluate[int](`fetch("/console/manage/products/`+id+`/edit", {method: "POST", body: new URLSearchParams(`+
-		"`"+form.Encode()+"`"+`)}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	status := postFrom(t, tab, "/console/manage/products/"+id+"/edit", form)
 	if status != http.StatusConflict {
 		t.Errorf("an edit from a form made at version 1 answered %d, want 409", status)
 	}
